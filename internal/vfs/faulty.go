@@ -2,6 +2,7 @@ package vfs
 
 import (
 	"io/fs"
+	"os"
 	"sync"
 )
 
@@ -50,7 +51,7 @@ func (f *Faulty) err(op Op) error {
 
 // OpenFile opens through the wrapped FS; creating a file can be failed.
 func (f *Faulty) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
-	if flag&0x40 != 0 { // O_CREATE
+	if flag&os.O_CREATE != 0 {
 		if err := f.err(OpCreate); err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}

@@ -1,0 +1,205 @@
+package eventlog
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// Appended says which sequence numbers an Append gave its events: the i-th
+// event got FirstSeq+i.
+type Appended struct {
+	FirstSeq uint64
+	Count    int
+}
+
+// Seq returns the sequence number of the i-th appended event.
+func (a Appended) Seq(i int) uint64 { return a.FirstSeq + uint64(i) }
+
+// IDs returns the ids of the appended events, in order.
+func (a Appended) IDs() []string {
+	ids := make([]string, a.Count)
+	for i := range ids {
+		ids[i] = IDOf(a.Seq(i))
+	}
+	return ids
+}
+
+// IDOf returns the id of the event with sequence number seq: 16 hex digits.
+// Ids derive from sequence numbers, so they cost no bytes on disk and sort
+// in arrival order.
+func IDOf(seq uint64) string {
+	var b [16]byte
+	s := strconv.AppendUint(b[:0], seq, 16)
+	out := make([]byte, 16)
+	for i := range out[:16-len(s)] {
+		out[i] = '0'
+	}
+	copy(out[16-len(s):], s)
+	return string(out)
+}
+
+// SeqOfID returns the sequence number an id stands for.
+func SeqOfID(id string) (uint64, error) {
+	if len(id) != 16 {
+		return 0, fmt.Errorf("eventlog: id %q: expected 16 hex digits", id)
+	}
+	seq, err := strconv.ParseUint(id, 16, 64)
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: id %q: expected 16 hex digits", id)
+	}
+	return seq, nil
+}
+
+// maxBatch bounds one Append so a WAL record stays well under its limit.
+const maxBatch = 100_000
+
+var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// Append stores events durably (per Options.Sync) and makes them readable.
+// Either every event is stored or, if any is invalid, none is and the error
+// (an *InvalidEventsError) names each bad one by index. Events without
+// @timestamp are stamped with the current time; the caller's values are not
+// modified.
+func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
+	switch {
+	case db.closed.Load():
+		return Appended{}, ErrClosed
+	case db.opts.ReadOnly:
+		return Appended{}, ErrReadOnly
+	case len(events) == 0:
+		return Appended{}, nil
+	case len(events) > maxBatch:
+		return Appended{}, fmt.Errorf("%w: batch of %d events is over the limit of %d", ErrInvalidEvent, len(events), maxBatch)
+	}
+	if err := ctx.Err(); err != nil {
+		return Appended{}, err
+	}
+	if err := db.validate(events); err != nil {
+		return Appended{}, err
+	}
+	bufp := payloadPool.Get().(*[]byte)
+	defer payloadPool.Put(bufp)
+	payload, evs := db.encodeBatch((*bufp)[:0], events)
+	*bufp = payload
+	first, err := db.wal.Append(uint32(len(events)), payload, func(first uint64) {
+		i := 0
+		_ = decodeFrames(payload, func(data []byte) error {
+			db.head.Insert(first+uint64(i), evs[i], data)
+			i++
+			return nil
+		})
+	})
+	if err != nil {
+		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
+	}
+	last := first + uint64(len(events)) - 1
+	db.head.Publish(last)
+	return Appended{FirstSeq: first, Count: len(events)}, nil
+}
+
+// validate checks every event against the limits and the registry and
+// reports all failures at once.
+func (db *DB) validate(events []Event) error {
+	var bad []ItemError
+	for i := range events {
+		ev := &events[i]
+		err := ev.Validate(db.opts.Limits)
+		if err == nil && !db.opts.AllowUnregistered {
+			err = db.reg.check(ev.Event.Provider, ev.Event.Action)
+		}
+		if err != nil {
+			bad = append(bad, ItemError{Index: i, Err: err})
+		}
+	}
+	if bad != nil {
+		return &InvalidEventsError{Items: bad}
+	}
+	return nil
+}
+
+// encodeBatch appends the WAL payload of events to dst: each event's binary
+// form prefixed by its length (uvarint). It returns the payload and the
+// events as stored (stamped with @timestamp where it was missing).
+func (db *DB) encodeBatch(dst []byte, events []Event) ([]byte, []*Event) {
+	evs := make([]*Event, len(events))
+	var now event.Date
+	for i := range events {
+		ev := &events[i]
+		if ev.Timestamp.IsZero() {
+			if now.IsZero() {
+				now = event.DateOf(db.opts.Now())
+			}
+			stamped := *ev
+			stamped.Timestamp = now
+			ev = &stamped
+		}
+		evs[i] = ev
+		start := len(dst)
+		dst = append(dst, 0, 0, 0) // room for a short length prefix
+		dst = event.AppendBinary(dst, ev)
+		dst = putFrameLen(dst, start, len(dst)-start-3)
+	}
+	return dst, evs
+}
+
+// putFrameLen writes n as a uvarint at dst[start:], where 3 bytes were
+// reserved, moving the frame body if the varint needs a different size.
+func putFrameLen(dst []byte, start, n int) []byte {
+	var lb [binary.MaxVarintLen64]byte
+	l := binary.PutUvarint(lb[:], uint64(n))
+	if l != 3 {
+		body := start + 3
+		if l > 3 {
+			dst = append(dst, make([]byte, l-3)...)
+		}
+		copy(dst[start+l:], dst[body:body+n])
+		dst = dst[:start+l+n]
+	}
+	copy(dst[start:], lb[:l])
+	return dst
+}
+
+var errFrame = errors.New("event frame length is past the end of the record")
+
+// decodeFrames calls fn with each length-prefixed frame of payload.
+func decodeFrames(payload []byte, fn func(data []byte) error) error {
+	for len(payload) > 0 {
+		n, l := binary.Uvarint(payload)
+		if l <= 0 || n > uint64(len(payload)-l) {
+			return errFrame
+		}
+		if err := fn(payload[l : l+int(n)]); err != nil {
+			return err
+		}
+		payload = payload[l+int(n):]
+	}
+	return nil
+}
+
+// decodeBatch decodes a WAL payload of count events.
+func decodeBatch(payload []byte, count uint32, fn func(i int, ev *event.Event, data []byte)) error {
+	i := 0
+	err := decodeFrames(payload, func(data []byte) error {
+		ev, err := event.DecodeBinary(data)
+		if err != nil {
+			return fmt.Errorf("event %d: %w", i, err)
+		}
+		fn(i, &ev, data)
+		i++
+		return nil
+	})
+	if err == nil && i != int(count) {
+		err = fmt.Errorf("record holds %d events, its header says %d", i, count)
+	}
+	return err
+}
+
+// Validate checks events as Append would (limits and registry) without
+// storing anything. The error is an *InvalidEventsError.
+func (db *DB) Validate(events ...Event) error { return db.validate(events) }

@@ -1,0 +1,119 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// benchPoolSize is the number of pre-generated events the append benchmarks
+// cycle through; a multiple of every batch size.
+const benchPoolSize = 50_000
+
+// benchPool holds the events the append benchmarks reuse, generated once per
+// process, and their average JSON size.
+var benchPool = sync.OnceValues(func() ([]event.Event, float64) {
+	events := generate(GeneratorConfig{Seed: 1}, benchPoolSize)
+	return events, averageJSONSize(events)
+})
+
+// appendCase is one configuration of BenchmarkAppend.
+type appendCase struct {
+	sync    eventlog.SyncPolicy
+	batch   int
+	writers int
+}
+
+var syncPolicies = []struct {
+	name   string
+	policy eventlog.SyncPolicy
+}{
+	{"always", eventlog.SyncAlways},
+	{"interval", eventlog.SyncInterval},
+	{"none", eventlog.SyncNone},
+}
+
+// BenchmarkAppend measures Append throughput for each sync policy and batch
+// size, with one writer and with four concurrent writers (which group commit
+// should reward). One op is one batch; events/s and MB/s (of the events' JSON)
+// are the throughput figures.
+func BenchmarkAppend(b *testing.B) {
+	for _, sp := range syncPolicies {
+		for _, batch := range []int{1, 100, 1000} {
+			for _, writers := range []int{1, 4} {
+				name := fmt.Sprintf("sync=%s/batch=%d/writers=%d", sp.name, batch, writers)
+				b.Run(name, func(b *testing.B) {
+					benchAppend(b, appendCase{sync: sp.policy, batch: batch, writers: writers})
+				})
+			}
+		}
+	}
+}
+
+// benchAppend has c.writers goroutines share b.N batches of c.batch events.
+func benchAppend(b *testing.B, c appendCase) {
+	events, avgJSON := benchPool()
+	db := openBenchDB(b, c.sync)
+	b.SetBytes(int64(avgJSON * float64(c.batch)))
+	b.ReportAllocs()
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		errs = make(chan error, c.writers)
+	)
+	b.ResetTimer()
+	for range c.writers {
+		wg.Go(func() { errs <- appendBatches(db, events, c.batch, b.N, &next) })
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*c.batch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// appendBatches appends batches of size events, taking batch numbers from
+// next until n are taken. Batch i is the i-th slice of events, cyclically.
+func appendBatches(db *eventlog.DB, events []event.Event, size, n int, next *atomic.Int64) error {
+	ctx := context.Background()
+	for {
+		i := int(next.Add(1) - 1)
+		if i >= n {
+			return nil
+		}
+		off := i * size % len(events)
+		if _, err := db.Append(ctx, events[off:off+size]...); err != nil {
+			return fmt.Errorf("append batch %d: %w", i, err)
+		}
+	}
+}
+
+// openBenchDB opens a DB in a fresh directory with every provider/action
+// the generator emits registered; it is closed when the benchmark ends.
+func openBenchDB(b *testing.B, policy eventlog.SyncPolicy) *eventlog.DB {
+	b.Helper()
+	db, err := eventlog.Open(b.TempDir(), eventlog.Options{Sync: policy})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			b.Error(err)
+		}
+	})
+	for provider, actions := range ProviderActions() {
+		if err := db.RegisterProviderActions(provider, actions...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
+}

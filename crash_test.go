@@ -1,0 +1,154 @@
+package eventlog
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The crash test re-runs the test binary as a child that appends until it is
+// killed with SIGKILL; these variables configure the child.
+const (
+	crashChildEnv = "EVENTLOG_CRASH_CHILD_DIR"
+	crashRunEnv   = "EVENTLOG_CRASH_RUN"
+)
+
+// crashKills is how many times TestCrashKill9 kills its child: 20 by
+// default, more with EVENTLOG_CRASH_KILLS=N.
+func crashKills(t *testing.T) int {
+	n := 20
+	if s := os.Getenv("EVENTLOG_CRASH_KILLS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatalf("EVENTLOG_CRASH_KILLS: %v", err)
+		}
+		n = v
+	}
+	return n
+}
+
+// crashChild appends batches forever with SyncAlways, printing each
+// acknowledged batch as "ack FIRSTSEQ COUNT RUN FIRSTINDEX".
+func crashChild() {
+	dir, run := os.Getenv(crashChildEnv), os.Getenv(crashRunEnv)
+	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child open:", err)
+		os.Exit(3)
+	}
+	r := rand.New(rand.NewPCG(uint64(os.Getpid()), 1))
+	for k := 0; ; {
+		batch := make([]Event, 1+r.IntN(40))
+		for i := range batch {
+			batch[i] = ev("p", "a", "")
+			batch[i].Message = fmt.Sprintf("%s-%d", run, k+i)
+			batch[i].Labels = map[string]string{"pad": strings.Repeat("x", r.IntN(2000))}
+		}
+		res, err := db.Append(ctx, batch...)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "child append:", err)
+			os.Exit(4)
+		}
+		fmt.Fprintf(os.Stdout, "ack %d %d %s %d\n", res.FirstSeq, res.Count, run, k)
+		k += len(batch)
+	}
+}
+
+// TestCrashKill9 kills an appending child process at random moments and
+// checks, after each kill, that every acknowledged event is in the reopened
+// store exactly once, and sequence numbers never go back.
+func TestCrashKill9(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
+	want := map[uint64]string{} // acknowledged seq → message
+	var lastSeq uint64
+	for kill := range crashKills(t) {
+		run := fmt.Sprintf("r%d", kill)
+		acks := crashOnce(t, dir, run, r.IntN(30), time.Duration(r.IntN(3000))*time.Microsecond)
+		for _, a := range acks {
+			if a.first <= lastSeq {
+				t.Fatalf("kill %d: sequence %d handed out again (already saw %d)", kill, a.first, lastSeq)
+			}
+			for i := range a.count {
+				want[a.first+uint64(i)] = fmt.Sprintf("%s-%d", run, a.index+i)
+			}
+			lastSeq = a.first + uint64(a.count) - 1
+		}
+		lastSeq = max(lastSeq, checkCrashStore(t, dir, want, kill))
+	}
+	t.Logf("%d kills, %d acknowledged events all present once", crashKills(t), len(want))
+}
+
+type ack struct {
+	first uint64
+	count int
+	index int
+}
+
+// crashOnce starts a child, kills it after it acknowledged afterAcks
+// batches and a further delay, and returns every ack it printed.
+func crashOnce(t *testing.T, dir, run string, afterAcks int, delay time.Duration) []ack {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+dir, crashRunEnv+"="+run)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(out)
+	var acks []ack
+	parse := func() {
+		var a ack
+		var r string
+		if _, err := fmt.Sscanf(sc.Text(), "ack %d %d %s %d", &a.first, &a.count, &r, &a.index); err != nil || r != run {
+			t.Fatalf("child printed %q", sc.Text())
+		}
+		acks = append(acks, a)
+	}
+	for len(acks) < afterAcks && sc.Scan() {
+		parse()
+	}
+	time.Sleep(delay)
+	cmd.Process.Kill() // SIGKILL
+	for sc.Scan() {    // acks printed before the kill still count
+		parse()
+	}
+	cmd.Wait()
+	return acks
+}
+
+// checkCrashStore reopens dir and checks it holds every acknowledged event
+// once. It returns the highest sequence number present.
+func checkCrashStore(t *testing.T, dir string, want map[uint64]string, kill int) uint64 {
+	t.Helper()
+	db, err := Open(dir, Options{AllowUnregistered: true})
+	if err != nil {
+		t.Fatalf("kill %d: reopen: %v", kill, err)
+	}
+	defer db.Close()
+	seen := map[string]uint64{}
+	var maxSeq uint64
+	for _, r := range findAll(t, db, FindRequest{Limit: MaxLimit}) {
+		if prev, dup := seen[r.Event.Message]; dup {
+			t.Fatalf("kill %d: event %q stored twice (seq %d and %d)", kill, r.Event.Message, prev, r.Seq)
+		}
+		seen[r.Event.Message] = r.Seq
+		maxSeq = max(maxSeq, r.Seq)
+	}
+	for seq, msg := range want {
+		if got, ok := seen[msg]; !ok || got != seq {
+			t.Fatalf("kill %d: acknowledged event %q (seq %d) is missing after reopen (found at %d, %v)", kill, msg, seq, got, ok)
+		}
+	}
+	return maxSeq
+}

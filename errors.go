@@ -1,0 +1,60 @@
+package eventlog
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Errors the DB returns; check them with errors.Is.
+var (
+	// ErrClosed: the DB was closed.
+	ErrClosed = errors.New("eventlog: closed")
+	// ErrReadOnly: the DB was opened with Options.ReadOnly.
+	ErrReadOnly = errors.New("eventlog: opened read-only")
+	// ErrLocked: another DB (in this or another process) has the directory open.
+	ErrLocked = errors.New("eventlog: data directory is in use")
+	// ErrInvalidEvent: an event failed validation; nothing was stored.
+	ErrInvalidEvent = errors.New("eventlog: invalid event")
+	// ErrUnregistered: an event's provider/action pair is not registered.
+	ErrUnregistered = errors.New("unregistered provider/action")
+	// ErrInvalidRequest: a FindRequest is malformed.
+	ErrInvalidRequest = errors.New("eventlog: invalid request")
+)
+
+// ItemError is the error of one event of a batch.
+type ItemError struct {
+	Index int
+	Err   error
+}
+
+// InvalidEventsError lists every invalid event of a rejected batch. It
+// matches ErrInvalidEvent with errors.Is.
+type InvalidEventsError struct {
+	Items []ItemError
+}
+
+func (e *InvalidEventsError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "eventlog: %d invalid event(s), nothing stored", len(e.Items))
+	for i, it := range e.Items {
+		if i == 10 {
+			fmt.Fprintf(&b, "; and %d more", len(e.Items)-i)
+			break
+		}
+		fmt.Fprintf(&b, "; event %d: %v", it.Index, it.Err)
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrInvalidEvent) hold.
+func (e *InvalidEventsError) Is(target error) bool { return target == ErrInvalidEvent }
+
+// Unwrap returns the items' errors, so errors.Is finds their causes too.
+func (e *InvalidEventsError) Unwrap() []error {
+	errs := make([]error, len(e.Items))
+	for i, it := range e.Items {
+		errs[i] = it.Err
+	}
+	return errs
+}

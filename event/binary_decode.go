@@ -1,0 +1,229 @@
+package event
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// DecodeBinary decodes the binary form written by AppendBinary. It checks
+// every length against the bytes left and never panics on malformed input;
+// errors are *FieldError wrapping ErrSyntax with the byte offset. The
+// returned strings share one copy of src: src may be reused afterwards.
+func DecodeBinary(src []byte) (Event, error) {
+	var e Event
+	d := binDecoder{src: src, ev: &e}
+	if len(src) > 0 {
+		d.text = string(src)
+	}
+	prev := 0
+	for d.i < len(src) && d.err == nil {
+		off := d.i
+		id := src[d.i]
+		d.i++
+		pos := tree.posByID[id]
+		switch {
+		case pos < 0:
+			return Event{}, syntaxErr(off, "unknown field id %d", id)
+		case int(id) <= prev:
+			return Event{}, syntaxErr(off, "field id %d after id %d (out of order or repeated)", id, prev)
+		}
+		prev = int(id)
+		d.value(&fields[pos])
+	}
+	if d.err != nil {
+		return Event{}, d.err
+	}
+	return e, nil
+}
+
+// binDecoder reads the binary form with a sticky error: after the first
+// error every read returns zero values.
+type binDecoder struct {
+	src  []byte
+	text string // string(src), for substrings
+	i    int
+	err  error
+	ev   *Event
+	slabs
+}
+
+func (d *binDecoder) fail(off int, format string, args ...any) {
+	if d.err == nil {
+		d.err = syntaxErr(off, format, args...)
+	}
+}
+
+func (d *binDecoder) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.src[d.i:])
+	if n <= 0 {
+		d.fail(d.i, "malformed uvarint")
+		return 0
+	}
+	d.i += n
+	return v
+}
+
+func (d *binDecoder) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.src[d.i:])
+	if n <= 0 {
+		d.fail(d.i, "malformed varint")
+		return 0
+	}
+	d.i += n
+	return v
+}
+
+func (d *binDecoder) str() string {
+	off := d.i
+	n := d.uvarint()
+	if d.err != nil {
+		return ""
+	}
+	if n > uint64(len(d.src)-d.i) {
+		d.fail(off, "string of %d bytes runs past the end (%d left)", n, len(d.src)-d.i)
+		return ""
+	}
+	s := d.text[d.i : d.i+int(n)]
+	d.i += int(n)
+	return s
+}
+
+// count reads an element count of items of at least minBytes each, checked
+// against the bytes left.
+func (d *binDecoder) count(minBytes int) int {
+	off := d.i
+	n := d.uvarint()
+	if d.err == nil && (n == 0 || n > uint64(len(d.src)-d.i)/uint64(minBytes)) {
+		d.fail(off, "count %d is zero or runs past the end", n)
+	}
+	if d.err != nil {
+		return 0
+	}
+	return int(n)
+}
+
+func (d *binDecoder) value(f *Field) {
+	off := d.i
+	switch f.Kind {
+	case KindString, KindIP:
+		if s := d.str(); s != "" {
+			*f.Str(d.ev) = s
+		} else {
+			d.fail(off, "field %s: empty string", f.Name)
+		}
+	case KindStrings:
+		*f.List(d.ev) = d.list(f)
+	case KindDate:
+		*f.Date(d.ev) = d.date(f)
+	case KindInt:
+		*f.Int(d.ev) = d.newInt(d.varint())
+	case KindFloat:
+		*f.Float(d.ev) = d.float(f)
+	case KindDuration:
+		*durationOf(d.ev) = d.duration(f)
+	case KindLabels:
+		*labelsOf(d.ev) = d.labels()
+	case KindRefs:
+		*refsOf(d.ev) = d.refs()
+	default:
+		d.fail(off, "field %s: unknown kind %d", f.Name, f.Kind)
+	}
+}
+
+func (d *binDecoder) list(f *Field) StringList {
+	off := d.i
+	head := d.uvarint()
+	n, scalar := head>>1, head&1 == 1
+	if d.err == nil && (n == 0 || n > uint64(len(d.src)-d.i) || (scalar && n != 1)) {
+		d.fail(off, "field %s: bad list header %d", f.Name, head)
+	}
+	if d.err != nil {
+		return StringList{}
+	}
+	if cap(d.strs)-len(d.strs) < int(n) {
+		d.strs = make([]string, 0, max(int(n), 16))
+	}
+	start := len(d.strs)
+	for range n {
+		d.strs = append(d.strs, d.str())
+	}
+	return StringList{Values: d.strs[start:len(d.strs):len(d.strs)], Scalar: scalar}
+}
+
+func (d *binDecoder) date(f *Field) Date {
+	off := d.i
+	nanos := d.varint()
+	format := d.uvarint()
+	if d.err != nil {
+		return Date{}
+	}
+	t, ok := DateFromParts(nanos, Format(format))
+	if !ok || format > math.MaxUint32 || t.IsZero() {
+		d.fail(off, "field %s: invalid date (nanos %d, format %#x)", f.Name, nanos, format)
+	}
+	return t
+}
+
+func (d *binDecoder) float(f *Field) *float64 {
+	if d.err != nil {
+		return nil
+	}
+	if len(d.src)-d.i < 8 {
+		d.fail(d.i, "field %s: float runs past the end", f.Name)
+		return nil
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(d.src[d.i:]))
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		d.fail(d.i, "field %s: non-finite float", f.Name)
+	}
+	d.i += 8
+	return d.newFloat(v)
+}
+
+func (d *binDecoder) duration(f *Field) *Duration {
+	off := d.i
+	q := d.uvarint()
+	n := d.varint()
+	if d.err == nil && q > 1 {
+		d.fail(off, "field %s: bad quoted flag %d", f.Name, q)
+	}
+	return &Duration{Nanos: n, Quoted: q == 1}
+}
+
+func (d *binDecoder) labels() map[string]string {
+	n := d.count(2)
+	if d.err != nil {
+		return nil
+	}
+	m := make(map[string]string, n)
+	prev := ""
+	for j := range n {
+		off := d.i
+		k, v := d.str(), d.str()
+		if d.err == nil && j > 0 && k <= prev {
+			d.fail(off, "labels: key %q not after %q", k, prev)
+		}
+		m[k], prev = v, k
+	}
+	return m
+}
+
+func (d *binDecoder) refs() []SavedObject {
+	n := d.count(5)
+	if d.err != nil {
+		return nil
+	}
+	refs := make([]SavedObject, n)
+	for j := range refs {
+		for _, p := range refFields(&refs[j]) {
+			*p = d.str()
+		}
+	}
+	return refs
+}

@@ -1,0 +1,225 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Date is an RFC 3339 timestamp that remembers how it was written. It keeps
+// the instant (Unix nanoseconds, which orders and ranges use) and a small
+// Format code (fraction digits and offset) from which the exact input text is
+// rebuilt; segments store the same two numbers instead of the string.
+//
+// Accepted: YYYY-MM-DDTHH:MM:SS, an optional fraction of 1 to 9 digits, then
+// Z or ±HH:MM, with years 1678 to 2261 (the range of int64 nanoseconds).
+type Date struct {
+	nanos  int64
+	format Format
+}
+
+// Format says how a Date is written: bits 0-3 hold the number of fraction
+// digits (0-9); bits 4-5 the offset form (0 absent/zero Date, 1 "Z", 2 "+HH:MM",
+// 3 "-HH:MM"); bits 6 and up the offset's absolute value in minutes.
+type Format uint32
+
+const (
+	offsetZ     = 1
+	offsetPlus  = 2
+	offsetMinus = 3
+)
+
+// errDate is the reason every malformed date shares.
+var errDate = errors.New("expected an RFC 3339 date like 2019-12-09T21:16:43.425Z")
+
+// ParseDate parses s. The error says what is wrong without the field name;
+// callers add it.
+func ParseDate(s string) (Date, error) {
+	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return Date{}, errDate
+	}
+	var f [6]int
+	for i, span := range [6][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}} {
+		n, ok := digits(s[span[0]:span[1]])
+		if !ok {
+			return Date{}, errDate
+		}
+		f[i] = n
+	}
+	rest := s[19:]
+	frac, fracDigits := 0, 0
+	if rest[0] == '.' {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		fracDigits = i - 1
+		if fracDigits == 0 || fracDigits > 9 {
+			return Date{}, fmt.Errorf("%w (1 to 9 fraction digits)", errDate)
+		}
+		frac, _ = digits(rest[1:i])
+		for range 9 - fracDigits {
+			frac *= 10
+		}
+		rest = rest[i:]
+	}
+	form, offMin, err := parseOffset(rest)
+	if err != nil {
+		return Date{}, err
+	}
+	if f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > daysIn(f[0], f[1]) || f[3] > 23 || f[4] > 59 || f[5] > 59 {
+		return Date{}, fmt.Errorf("%w (a field is out of range)", errDate)
+	}
+	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], frac, time.UTC)
+	sign := 1
+	if form == offsetMinus {
+		sign = -1
+	}
+	t = t.Add(-time.Duration(sign*offMin) * time.Minute)
+	if t.Year() < 1678 || t.Year() > 2261 {
+		return Date{}, fmt.Errorf("%w (years 1678 to 2261)", errDate)
+	}
+	return Date{nanos: t.UnixNano(), format: Format(fracDigits) | Format(form)<<4 | Format(offMin)<<6}, nil
+}
+
+func parseOffset(s string) (form, minutes int, err error) {
+	if s == "Z" {
+		return offsetZ, 0, nil
+	}
+	if len(s) != 6 || (s[0] != '+' && s[0] != '-') || s[3] != ':' {
+		return 0, 0, fmt.Errorf("%w (offset must be Z or ±HH:MM)", errDate)
+	}
+	h, ok1 := digits(s[1:3])
+	m, ok2 := digits(s[4:6])
+	if !ok1 || !ok2 || h > 23 || m > 59 {
+		return 0, 0, fmt.Errorf("%w (offset out of range)", errDate)
+	}
+	form = offsetPlus
+	if s[0] == '-' {
+		form = offsetMinus
+	}
+	return form, h*60 + m, nil
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(s) > 0
+}
+
+func daysIn(year, month int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// DateOf returns the Date of t written as UTC with millisecond precision, the
+// way Kibana writes dates ("2019-12-09T21:16:43.425Z").
+func DateOf(t time.Time) Date {
+	return Date{nanos: t.Truncate(time.Millisecond).UnixNano(), format: 3 | offsetZ<<4}
+}
+
+// The instants ParseDate accepts: years 1678 to 2261 in UTC.
+var (
+	minDateNanos = time.Date(1678, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	maxDateNanos = time.Date(2262, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano() - 1
+)
+
+// DateFromParts rebuilds a Date from its instant and Format, as stored on
+// disk. It reports false when the format code is invalid, when the instant
+// has more fraction digits than the format writes, or when the instant is
+// outside the years ParseDate accepts: exactly the Dates ParseDate can
+// return (and the zero Date, for 0, 0) are accepted.
+func DateFromParts(nanos int64, f Format) (Date, bool) {
+	d := Date{nanos: nanos, format: f}
+	form := (f >> 4) & 3
+	if f == 0 && nanos == 0 {
+		return Date{}, true
+	}
+	if f&15 > 9 || form == 0 || (form == offsetZ && f>>6 != 0) || f>>6 >= 24*60 {
+		return Date{}, false
+	}
+	if nanos < minDateNanos || nanos > maxDateNanos || nanos%fractionUnit[f&15] != 0 {
+		return Date{}, false
+	}
+	return d, true
+}
+
+// fractionUnit[n] is the nanoseconds of the last of n fraction digits.
+var fractionUnit = [10]int64{1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1}
+
+// IsZero reports whether the date is absent.
+func (d Date) IsZero() bool { return d.format == 0 }
+
+// UnixNano returns the instant in nanoseconds since the Unix epoch.
+func (d Date) UnixNano() int64 { return d.nanos }
+
+// Time returns the instant, in the offset it was written with.
+func (d Date) Time() time.Time {
+	return time.Unix(0, d.nanos).In(d.location())
+}
+
+// Format returns the format code (see Format).
+func (d Date) Format() Format { return d.format }
+
+func (d Date) offsetMinutes() int {
+	m := int(d.format >> 6)
+	if (d.format>>4)&3 == offsetMinus {
+		return -m
+	}
+	return m
+}
+
+func (d Date) location() *time.Location {
+	if (d.format>>4)&3 == offsetZ {
+		return time.UTC
+	}
+	return time.FixedZone("", d.offsetMinutes()*60)
+}
+
+// String returns the date exactly as it was written, or "" for the zero Date.
+func (d Date) String() string {
+	if d.IsZero() {
+		return ""
+	}
+	return string(d.AppendText(make([]byte, 0, 35)))
+}
+
+// AppendText appends the date's text to dst.
+func (d Date) AppendText(dst []byte) []byte {
+	if d.IsZero() {
+		return dst
+	}
+	t := time.Unix(0, d.nanos).UTC().Add(time.Duration(d.offsetMinutes()) * time.Minute)
+	dst = t.AppendFormat(dst, "2006-01-02T15:04:05")
+	if n := int(d.format & 15); n > 0 {
+		frac := t.Nanosecond()
+		var buf [10]byte
+		buf[0] = '.'
+		for i := 9; i >= 1; i-- {
+			buf[i] = byte('0' + frac%10)
+			frac /= 10
+		}
+		dst = append(dst, buf[:1+n]...)
+	}
+	switch (d.format >> 4) & 3 {
+	case offsetZ:
+		return append(dst, 'Z')
+	case offsetPlus:
+		dst = append(dst, '+')
+	default:
+		dst = append(dst, '-')
+	}
+	m := int(d.format >> 6)
+	return append(dst, byte('0'+m/600), byte('0'+m/60%10), ':', byte('0'+m%60/10), byte('0'+m%10))
+}
+
+// MarshalJSON writes the date as a JSON string exactly as it arrived.
+func (d Date) MarshalJSON() ([]byte, error) {
+	b := append([]byte{'"'}, d.AppendText(nil)...)
+	return append(b, '"'), nil
+}

@@ -1,0 +1,141 @@
+package event
+
+import "fmt"
+
+// Decode parses one JSON event document strictly: data must hold exactly one
+// JSON object (whitespace around it is allowed) whose keys are fields of the
+// schema (see Fields), each at most once, with values of the field's type.
+//
+// Normalization: null, an empty string, an empty list and an empty object
+// are the same as an absent field and are not returned. Everything else
+// comes back as given (see the package comment).
+//
+// Errors are *FieldError wrapping ErrSyntax, ErrUnknownField, ErrWrongType
+// or ErrLimit. The returned Event does not alias data: the strings share one
+// copy of the document.
+func Decode(data []byte, lim Limits) (Event, error) {
+	lim = lim.withDefaults()
+	if len(data) > lim.MaxDocumentBytes {
+		return Event{}, limitErr("", -1, "document of %d bytes is over the limit of %d bytes", len(data), lim.MaxDocumentBytes)
+	}
+	var e Event
+	d := decoder{scanner: scanner{data: data, text: string(data)}, lim: lim, ev: &e}
+	if err := d.document(); err != nil {
+		return Event{}, err
+	}
+	return e, nil
+}
+
+// decoder reads a document into ev, driven by the schema tree.
+type decoder struct {
+	scanner
+	lim  Limits
+	ev   *Event
+	seen [4]uint64 // schema nodes already seen, to find duplicate keys
+	slabs
+}
+
+func (d *decoder) document() error {
+	d.ws()
+	if d.peek() != '{' {
+		if kind := d.valueKind(); kind != "" {
+			return syntaxErr(d.i, "expected a JSON object, got %s", kind)
+		}
+		return d.unexpected("'{' to start the document")
+	}
+	if err := d.object(tree.root); err != nil {
+		return err
+	}
+	d.ws()
+	if d.i != len(d.data) {
+		return syntaxErr(d.i, "expected end of input after the document")
+	}
+	return nil
+}
+
+// object reads the object for schema node n.
+func (d *decoder) object(n *node) error {
+	return d.members(func(key string, off int) error {
+		c := n.children[key]
+		if c == nil {
+			return fieldErr(childPath(n, key), off, ErrUnknownField, "unknown field")
+		}
+		if d.markSeen(c) {
+			return fieldErr(c.path, off, ErrSyntax, "duplicate field")
+		}
+		if c.field != nil {
+			return d.value(c.field)
+		}
+		if null, err := d.null(); null || err != nil {
+			return err
+		}
+		if d.peek() != '{' {
+			return d.wrongType(c.path, "an object")
+		}
+		return d.object(c)
+	})
+}
+
+// markSeen marks n and reports whether it was already marked.
+func (d *decoder) markSeen(n *node) bool {
+	w, bit := n.idx>>6, uint64(1)<<(n.idx&63)
+	was := d.seen[w]&bit != 0
+	d.seen[w] |= bit
+	return was
+}
+
+// wrongType is the error for a value at the offset that is not want; a
+// byte that starts no value at all is a syntax error instead.
+func (d *decoder) wrongType(path, want string) error {
+	got := d.valueKind()
+	if got == "" {
+		return d.unexpected("a value")
+	}
+	return wrongType(path, d.i, want, got)
+}
+
+// value reads the value of leaf field f.
+func (d *decoder) value(f *Field) error {
+	if null, err := d.null(); null || err != nil {
+		return err
+	}
+	switch f.Kind {
+	case KindString:
+		s, err := d.stringValue(f.Name, "a string")
+		*f.Str(d.ev) = s
+		return err
+	case KindIP:
+		return d.ip(f)
+	case KindStrings:
+		return d.list(f)
+	case KindDate:
+		return d.date(f)
+	case KindInt:
+		return d.integer(f)
+	case KindFloat:
+		return d.float(f)
+	case KindDuration:
+		return d.duration(f)
+	case KindLabels:
+		return d.labels(f)
+	case KindRefs:
+		return d.refs(f)
+	}
+	return fmt.Errorf("event: field %s has unknown kind %d", f.Name, f.Kind)
+}
+
+// stringValue reads a string within the string limit.
+func (d *decoder) stringValue(path, want string) (string, error) {
+	if d.peek() != '"' {
+		return "", d.wrongType(path, want)
+	}
+	off := d.i
+	s, err := d.str()
+	if err != nil {
+		return "", err
+	}
+	if len(s) > d.lim.MaxStringBytes {
+		return "", limitErr(path, off, "string of %d bytes is over the limit of %d bytes", len(s), d.lim.MaxStringBytes)
+	}
+	return s, nil
+}

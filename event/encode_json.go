@@ -1,0 +1,265 @@
+package event
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// AppendJSON appends the canonical JSON of e to dst: keys in the order of
+// the Event struct (which is the field-table order), absent fields omitted,
+// labels sorted by key, strings escaped as encoding/json escapes them
+// (including <, > and &), floats formatted as encoding/json formats them.
+//
+// For an event whose empty lists, maps and slices are nil (as Decode
+// returns them) the output is byte-equal to json.Marshal(e). Non-finite
+// floats, which JSON cannot hold, are omitted (Validate rejects them).
+func AppendJSON(dst []byte, e *Event) []byte {
+	w := jsonWriter{b: append(dst, '{'), cur: tree.root}
+	for i := range fields {
+		f := &fields[i]
+		if !present(e, f) || !finite(e, f) {
+			continue
+		}
+		n := tree.leaf[i]
+		w.moveTo(n.parent)
+		w.comma()
+		w.b = append(w.b, n.openKey...)
+		w.b = appendValue(w.b, e, f)
+		w.more = true
+	}
+	w.moveTo(tree.root)
+	return append(w.b, '}')
+}
+
+// finite reports false for a float field holding NaN or ±Inf.
+func finite(e *Event, f *Field) bool {
+	if f.Kind != KindFloat {
+		return true
+	}
+	v := **f.Float(e)
+	return !math.IsNaN(v) && !math.IsInf(v, 0)
+}
+
+// jsonWriter tracks which schema objects are open while AppendJSON writes
+// the fields in table order (the fields of one object are contiguous).
+type jsonWriter struct {
+	b    []byte
+	cur  *node // innermost open object
+	more bool  // cur already has a member
+}
+
+func (w *jsonWriter) comma() {
+	if w.more {
+		w.b = append(w.b, ',')
+	}
+}
+
+// moveTo closes objects until cur is an ancestor of p, then opens the
+// objects down to p.
+func (w *jsonWriter) moveTo(p *node) {
+	for !ancestor(w.cur, p) {
+		w.b = append(w.b, '}')
+		w.cur = w.cur.parent
+		w.more = true
+	}
+	var chain [8]*node
+	k := 0
+	for q := p; q != w.cur; q = q.parent {
+		chain[k] = q
+		k++
+	}
+	for k--; k >= 0; k-- {
+		w.comma()
+		w.b = append(w.b, chain[k].openKey...)
+		w.more = false
+	}
+	w.cur = p
+}
+
+// ancestor reports whether a is p or an ancestor of p.
+func ancestor(a, p *node) bool {
+	for p.depth > a.depth {
+		p = p.parent
+	}
+	return p == a
+}
+
+// appendValue appends the JSON value of present field f.
+func appendValue(b []byte, e *Event, f *Field) []byte {
+	switch f.Kind {
+	case KindString, KindIP:
+		return appendString(b, *f.Str(e))
+	case KindStrings:
+		return appendList(b, *f.List(e))
+	case KindDate:
+		b = append(b, '"')
+		return append(f.Date(e).AppendText(b), '"')
+	case KindInt:
+		return strconv.AppendInt(b, **f.Int(e), 10)
+	case KindFloat:
+		return appendFloat(b, **f.Float(e))
+	case KindDuration:
+		return appendDuration(b, *durationOf(e))
+	case KindLabels:
+		return appendLabels(b, *labelsOf(e))
+	case KindRefs:
+		return appendRefs(b, *refsOf(e))
+	}
+	return append(b, "null"...)
+}
+
+func appendList(b []byte, l StringList) []byte {
+	if l.Scalar && len(l.Values) == 1 {
+		return appendString(b, l.Values[0])
+	}
+	b = append(b, '[')
+	for i, s := range l.Values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
+}
+
+func appendDuration(b []byte, d *Duration) []byte {
+	if d.Quoted {
+		b = append(b, '"')
+	}
+	b = strconv.AppendInt(b, d.Nanos, 10)
+	if d.Quoted {
+		b = append(b, '"')
+	}
+	return b
+}
+
+// sortedKeys returns m's keys sorted, using buf when it is large enough.
+func sortedKeys(m map[string]string, buf []string) []string {
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func appendLabels(b []byte, m map[string]string) []byte {
+	var buf [16]string
+	b = append(b, '{')
+	for i, k := range sortedKeys(m, buf[:]) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k)
+		b = append(b, ':')
+		b = appendString(b, m[k])
+	}
+	return append(b, '}')
+}
+
+func appendRefs(b []byte, refs []SavedObject) []byte {
+	b = append(b, '[')
+	for i := range refs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '{')
+		more := false
+		for k, p := range refFields(&refs[i]) {
+			if *p == "" {
+				continue
+			}
+			if more {
+				b = append(b, ',')
+			}
+			b = append(b, '"')
+			b = append(b, refKeys[k]...)
+			b = append(b, '"', ':')
+			b = appendString(b, *p)
+			more = true
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendFloat formats f as encoding/json does (ES6 number formatting).
+func appendFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string escaped exactly as encoding/json
+// escapes it: ", \, \b, \f, \n, \r, \t by name, other control characters and
+// <, >, & as \u00XX, U+2028 and U+2029 as \u202X, invalid UTF-8 as \ufffd.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			b = appendEscape(b, c)
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+func appendEscape(b []byte, c byte) []byte {
+	switch c {
+	case '\\', '"':
+		return append(b, '\\', c)
+	case '\b':
+		return append(b, '\\', 'b')
+	case '\f':
+		return append(b, '\\', 'f')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+}

@@ -1,0 +1,58 @@
+package event
+
+// Default limits (see Limits).
+const (
+	DefaultMaxDocumentBytes = 1 << 20
+	DefaultMaxStringBytes   = 64 << 10
+	DefaultMaxRefs          = 100
+	DefaultMaxTags          = 100
+	DefaultMaxLabels        = 100
+)
+
+// Limits bound what one event may hold. Zero fields take the defaults;
+// negative fields are treated as zero (the default).
+type Limits struct {
+	// MaxDocumentBytes bounds the size of the JSON document given to Decode
+	// (and of the canonical JSON of an event checked by Validate). Default 1 MiB.
+	MaxDocumentBytes int
+	// MaxStringBytes bounds any single string value: message, label keys and
+	// values, saved-object ref fields, list items. Default 64 KiB.
+	MaxStringBytes int
+	// MaxRefs bounds the number of kibana.saved_objects. Default 100.
+	MaxRefs int
+	// MaxTags bounds the number of tags and of items in any string list.
+	// Default 100.
+	MaxTags int
+	// MaxLabels bounds the number of labels. Default 100.
+	MaxLabels int
+}
+
+// DefaultLimits returns the limits the zero Limits stands for.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxDocumentBytes: DefaultMaxDocumentBytes,
+		MaxStringBytes:   DefaultMaxStringBytes,
+		MaxRefs:          DefaultMaxRefs,
+		MaxTags:          DefaultMaxTags,
+		MaxLabels:        DefaultMaxLabels,
+	}
+}
+
+// withDefaults returns l with every zero (or negative) field set to its
+// default.
+func (l Limits) withDefaults() Limits {
+	def := DefaultLimits()
+	orDefault := func(v, d int) int {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	return Limits{
+		MaxDocumentBytes: orDefault(l.MaxDocumentBytes, def.MaxDocumentBytes),
+		MaxStringBytes:   orDefault(l.MaxStringBytes, def.MaxStringBytes),
+		MaxRefs:          orDefault(l.MaxRefs, def.MaxRefs),
+		MaxTags:          orDefault(l.MaxTags, def.MaxTags),
+		MaxLabels:        orDefault(l.MaxLabels, def.MaxLabels),
+	}
+}

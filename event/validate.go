@@ -1,0 +1,154 @@
+package event
+
+import (
+	"unicode/utf8"
+)
+
+// Validate checks an event built in Go against lim (zero fields take the
+// defaults) and the rules Decode enforces on JSON: string sizes and valid
+// UTF-8, list, label and ref counts, IP address syntax, valid Dates, finite
+// floats, a single-string list holding one value, and the size of the
+// canonical JSON. It returns a *FieldError (Offset -1) for the first problem,
+// in field-table order.
+func (e *Event) Validate(lim Limits) error {
+	lim = lim.withDefaults()
+	for i := range fields {
+		f := &fields[i]
+		if !present(e, f) {
+			continue
+		}
+		if err := validateField(e, f, lim); err != nil {
+			return err
+		}
+	}
+	return validateSize(e, lim)
+}
+
+func validateField(e *Event, f *Field, lim Limits) error {
+	switch f.Kind {
+	case KindString:
+		return validString(f.Name, *f.Str(e), lim)
+	case KindIP:
+		if !validIP(*f.Str(e)) {
+			return fieldErr(f.Name, -1, ErrWrongType, "expected an IPv4 or IPv6 address")
+		}
+	case KindStrings:
+		return validList(f.Name, *f.List(e), lim)
+	case KindDate:
+		d := f.Date(e)
+		if _, ok := DateFromParts(d.UnixNano(), d.Format()); !ok {
+			return fieldErr(f.Name, -1, ErrWrongType, "invalid date")
+		}
+	case KindFloat:
+		if !finite(e, f) {
+			return fieldErr(f.Name, -1, ErrWrongType, "expected a finite number")
+		}
+	case KindLabels:
+		return validLabels(f.Name, *labelsOf(e), lim)
+	case KindRefs:
+		return validRefs(f.Name, *refsOf(e), lim)
+	}
+	return nil
+}
+
+func validString(path, s string, lim Limits) error {
+	if len(s) > lim.MaxStringBytes {
+		return limitErr(path, -1, "string of %d bytes is over the limit of %d bytes", len(s), lim.MaxStringBytes)
+	}
+	if !utf8.ValidString(s) {
+		return fieldErr(path, -1, ErrWrongType, "invalid UTF-8 in string")
+	}
+	return nil
+}
+
+func validList(path string, l StringList, lim Limits) error {
+	if len(l.Values) > lim.MaxTags {
+		return limitErr(path, -1, "more than %d items", lim.MaxTags)
+	}
+	if l.Scalar && len(l.Values) != 1 {
+		return fieldErr(path, -1, ErrWrongType, "a single-string list (Scalar) must hold exactly one value")
+	}
+	for i, s := range l.Values {
+		if err := validString(indexPath(path, i), s, lim); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validLabels(path string, m map[string]string, lim Limits) error {
+	if len(m) > lim.MaxLabels {
+		return limitErr(path, -1, "more than %d labels", lim.MaxLabels)
+	}
+	for k, v := range m {
+		if err := validString(path, k, lim); err != nil {
+			return err
+		}
+		if err := validString(path+"."+k, v, lim); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validRefs(path string, refs []SavedObject, lim Limits) error {
+	if len(refs) > lim.MaxRefs {
+		return limitErr(path, -1, "more than %d saved objects", lim.MaxRefs)
+	}
+	for i := range refs {
+		for k, p := range refFields(&refs[i]) {
+			if err := validString(indexPath(path, i)+"."+refKeys[k], *p, lim); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// validateSize checks that the canonical JSON fits MaxDocumentBytes,
+// encoding it only when a cheap upper bound does not already settle it.
+func validateSize(e *Event, lim Limits) error {
+	if upperJSONSize(e) <= lim.MaxDocumentBytes {
+		return nil
+	}
+	if n := len(AppendJSON(nil, e)); n > lim.MaxDocumentBytes {
+		return limitErr("", -1, "document of %d bytes is over the limit of %d bytes", n, lim.MaxDocumentBytes)
+	}
+	return nil
+}
+
+// upperJSONSize bounds len(AppendJSON(e)): every string byte escapes to at
+// most 6 bytes, and keys, punctuation and numbers are bounded per field.
+func upperJSONSize(e *Event) int {
+	const perField = 256 // key path, punctuation, number or date text
+	n := 2
+	str := func(s string) { n += 6*len(s) + 8 }
+	for i := range fields {
+		f := &fields[i]
+		if !present(e, f) {
+			continue
+		}
+		n += perField
+		switch f.Kind {
+		case KindString, KindIP:
+			str(*f.Str(e))
+		case KindStrings:
+			for _, s := range f.List(e).Values {
+				str(s)
+			}
+		case KindLabels:
+			for k, v := range *labelsOf(e) {
+				str(k)
+				str(v)
+			}
+		case KindRefs:
+			for _, r := range *refsOf(e) {
+				for _, p := range refFields(&r) {
+					str(*p)
+					n += 16
+				}
+			}
+		}
+	}
+	return n
+}

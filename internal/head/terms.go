@@ -1,0 +1,58 @@
+package head
+
+import (
+	"encoding/binary"
+
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// Term is one posting key: an indexed field and a value. For saved-object
+// refs the value is the whole ref (see RefValue), because intersecting
+// separate bitmaps for type, id and space gives false hits when an event
+// carries two refs.
+type Term struct {
+	Field string
+	Value string
+}
+
+// RefField is the Term.Field of saved-object ref postings.
+const RefField = "kibana.saved_objects"
+
+// RefValue is the posting value of a ref: its type, id and space, each
+// prefixed by its length as a uvarint so no two refs share a key, then "p"
+// for a primary ref or "a" for any other.
+func RefValue(typ, id, space string, primary bool) string {
+	b := make([]byte, 0, len(typ)+len(id)+len(space)+4)
+	for _, s := range [3]string{typ, id, space} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	if primary {
+		return string(append(b, 'p'))
+	}
+	return string(append(b, 'a'))
+}
+
+// Terms returns the posting keys of ev, one per indexed value.
+func Terms(ev *event.Event) []Term {
+	var ts []Term
+	for _, f := range event.Fields() {
+		if !f.Indexed {
+			continue
+		}
+		switch f.Kind {
+		case event.KindString:
+			if v := *f.Str(ev); v != "" {
+				ts = append(ts, Term{f.Name, v})
+			}
+		case event.KindStrings:
+			for _, v := range f.List(ev).Values {
+				ts = append(ts, Term{f.Name, v})
+			}
+		}
+	}
+	for _, r := range ev.Kibana.SavedObjects {
+		ts = append(ts, Term{RefField, RefValue(r.Type, r.ID, r.Space(), r.Primary())})
+	}
+	return ts
+}

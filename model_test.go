@@ -1,0 +1,267 @@
+package eventlog
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// TestModel runs random sequences of Append, Find and Close+Open against the
+// engine and a plain in-memory model, and requires identical results.
+// More checks: go test -run TestModel -rapid.checks=2000.
+func TestModel(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		m := &modelRun{dir: t.TempDir(), now: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)}
+		m.open(rt)
+		defer func() { m.db.Close() }()
+		rt.Repeat(map[string]func(*rapid.T){
+			"append": m.append,
+			"find":   m.find,
+			"reopen": m.reopen,
+			"": func(rt *rapid.T) {
+				if n := m.db.Stats().HeadEvents; n != len(m.events) {
+					rt.Fatalf("engine holds %d events, model %d", n, len(m.events))
+				}
+			},
+		})
+	})
+}
+
+type modelEvent struct {
+	seq uint64
+	ev  Event
+}
+
+type modelRun struct {
+	dir     string
+	db      *DB
+	now     time.Time
+	events  []modelEvent
+	lastSeq uint64
+}
+
+func (m *modelRun) open(rt *rapid.T) {
+	db, err := Open(m.dir, Options{AllowUnregistered: true, Sync: SyncNone, Now: func() time.Time { return m.now }})
+	if err != nil {
+		rt.Fatalf("open: %v", err)
+	}
+	m.db = db
+}
+
+func (m *modelRun) reopen(rt *rapid.T) {
+	if err := m.db.Close(); err != nil {
+		rt.Fatalf("close: %v", err)
+	}
+	m.open(rt)
+}
+
+var (
+	genProvider = rapid.SampledFrom([]string{"p1", "p2"})
+	genAction   = rapid.SampledFrom([]string{"a1", "a2"})
+	genOutcome  = rapid.SampledFrom([]string{"", "success", "failure"})
+	genUser     = rapid.SampledFrom([]string{"", "u1", "u2"})
+	genTag      = rapid.SampledFrom([]string{"t1", "t2", "t3"})
+	genRefType  = rapid.SampledFrom([]string{"alert", "action"})
+	genRefID    = rapid.SampledFrom([]string{"A", "B", "C"})
+	genSpace    = rapid.SampledFrom([]string{"", "default", "s1"})
+	genRel      = rapid.SampledFrom([]string{"", "primary"})
+	genZone     = rapid.SampledFrom([]int{0, 3600, -9000})
+)
+
+// genTime draws an instant within a few seconds of the model's epoch, often
+// equal to another, so ties and out-of-order arrivals are common.
+func genTime(rt *rapid.T, label string) time.Time {
+	sec := rapid.IntRange(0, 20).Draw(rt, label+"_s")
+	ms := rapid.SampledFrom([]int{0, 0, 500}).Draw(rt, label+"_ms")
+	return time.Date(2024, 5, 1, 0, 0, sec, ms*1e6, time.UTC)
+}
+
+func genEvent(rt *rapid.T) Event {
+	var e Event
+	e.Event.Provider = genProvider.Draw(rt, "provider")
+	e.Event.Action = genAction.Draw(rt, "action")
+	e.Event.Outcome = genOutcome.Draw(rt, "outcome")
+	e.User.Name = genUser.Draw(rt, "user")
+	e.Message = rapid.StringN(0, 8, -1).Draw(rt, "message")
+	if tags := rapid.SliceOfNDistinct(genTag, 0, 2, func(s string) string { return s }).Draw(rt, "tags"); len(tags) > 0 {
+		e.Tags = event.Strings(tags...)
+	}
+	for range rapid.IntRange(0, 2).Draw(rt, "refs") {
+		e.Kibana.SavedObjects = append(e.Kibana.SavedObjects, event.SavedObject{
+			Rel: genRel.Draw(rt, "rel"), Namespace: genSpace.Draw(rt, "ns"),
+			Type: genRefType.Draw(rt, "type"), ID: genRefID.Draw(rt, "id"),
+		})
+	}
+	if rapid.IntRange(0, 9).Draw(rt, "stamped") > 0 {
+		zone := genZone.Draw(rt, "zone")
+		text := genTime(rt, "ts").In(time.FixedZone("", zone)).Format("2006-01-02T15:04:05.000Z07:00")
+		d, err := event.ParseDate(text)
+		if err != nil {
+			rt.Fatalf("date %q: %v", text, err)
+		}
+		e.Timestamp = d
+	}
+	return e
+}
+
+func (m *modelRun) append(rt *rapid.T) {
+	batch := rapid.SliceOfN(rapid.Custom(genEvent), 1, 5).Draw(rt, "batch")
+	m.now = m.now.Add(time.Duration(rapid.IntRange(0, 3).Draw(rt, "tick")) * time.Second)
+	res, err := m.db.Append(ctx, batch...)
+	if err != nil {
+		rt.Fatalf("append: %v", err)
+	}
+	if res.Count != len(batch) || res.FirstSeq <= m.lastSeq {
+		rt.Fatalf("append gave %+v after seq %d", res, m.lastSeq)
+	}
+	for i, e := range batch {
+		if e.Timestamp.IsZero() {
+			e.Timestamp = event.DateOf(m.now)
+		}
+		m.events = append(m.events, modelEvent{seq: res.Seq(i), ev: e})
+	}
+	m.lastSeq = res.Seq(len(batch) - 1)
+}
+
+func genRequest(rt *rapid.T) FindRequest {
+	var req FindRequest
+	if rapid.Bool().Draw(rt, "has_start") {
+		req.Start = genTime(rt, "start")
+	}
+	if rapid.Bool().Draw(rt, "has_end") {
+		req.End = genTime(rt, "end")
+	}
+	terms := map[string]*rapid.Generator[string]{"event.provider": genProvider, "event.action": genAction, "event.outcome": genOutcome, "user.name": genUser, "tags": genTag}
+	names := []string{"event.provider", "event.action", "event.outcome", "user.name", "tags"}
+	for _, f := range rapid.SliceOfNDistinct(rapid.SampledFrom(names), 0, 2, func(s string) string { return s }).Draw(rt, "term_fields") {
+		req.Terms = append(req.Terms, Term{Field: f, Values: rapid.SliceOfN(terms[f], 1, 2).Draw(rt, f)})
+	}
+	if rapid.IntRange(0, 2).Draw(rt, "has_refs") == 0 {
+		req.SavedObjects = &RefFilter{
+			Type: genRefType.Draw(rt, "rtype"), IDs: rapid.SliceOfN(genRefID, 1, 2).Draw(rt, "rids"),
+			Space: genSpace.Draw(rt, "rspace"), PrimaryOnly: rapid.Bool().Draw(rt, "primary"),
+		}
+	}
+	if rapid.Bool().Draw(rt, "desc") {
+		req.Order = Descending
+	}
+	req.Limit = rapid.IntRange(1, 7).Draw(rt, "limit")
+	return req
+}
+
+func (m *modelRun) find(rt *rapid.T) {
+	req := genRequest(rt)
+	want := m.expect(req)
+	var got []Record
+	for pages := 0; ; pages++ {
+		it, err := m.db.Find(ctx, req)
+		if err != nil {
+			rt.Fatalf("find: %v", err)
+		}
+		for it.Next() {
+			got = append(got, *it.Record())
+		}
+		if it.Err() != nil {
+			rt.Fatalf("find: %v", it.Err())
+		}
+		req.Cursor = it.Cursor()
+		if req.Cursor == "" || pages > len(m.events) {
+			break
+		}
+	}
+	if len(got) != len(want) {
+		rt.Fatalf("find %+v: got seqs %v, want %v", req, seqs(got), modelSeqs(want))
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Seq != w.seq || !bytes.Equal(event.AppendJSON(nil, &g.Event), event.AppendJSON(nil, &w.ev)) {
+			rt.Fatalf("find result %d: got seq %d %s, want seq %d %s", i, g.Seq, event.AppendJSON(nil, &g.Event), w.seq, event.AppendJSON(nil, &w.ev))
+		}
+	}
+}
+
+func modelSeqs(es []modelEvent) []uint64 {
+	out := make([]uint64, len(es))
+	for i, e := range es {
+		out[i] = e.seq
+	}
+	return out
+}
+
+// expect is the model's answer: filter every event, sort by (instant, seq).
+func (m *modelRun) expect(req FindRequest) []modelEvent {
+	var out []modelEvent
+	for _, me := range m.events {
+		if modelMatches(req, &me.ev) {
+			out = append(out, me)
+		}
+	}
+	slices.SortFunc(out, func(a, b modelEvent) int {
+		c := a.ev.Timestamp.Time().Compare(b.ev.Timestamp.Time())
+		if c == 0 {
+			c = cmpUint(a.seq, b.seq)
+		}
+		if req.Order == Descending {
+			return -c
+		}
+		return c
+	})
+	return out
+}
+
+func cmpUint(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func modelMatches(req FindRequest, e *Event) bool {
+	at := e.Timestamp.Time()
+	if (!req.Start.IsZero() && at.Before(req.Start)) || (!req.End.IsZero() && at.After(req.End)) {
+		return false
+	}
+	for _, t := range req.Terms {
+		var vals []string
+		switch t.Field {
+		case "event.provider":
+			vals = []string{e.Event.Provider}
+		case "event.action":
+			vals = []string{e.Event.Action}
+		case "event.outcome":
+			vals = []string{e.Event.Outcome}
+		case "user.name":
+			vals = []string{e.User.Name}
+		case "tags":
+			vals = e.Tags.Values
+		default:
+			panic(fmt.Sprintf("model: no field %s", t.Field))
+		}
+		if !slices.ContainsFunc(vals, func(v string) bool { return v != "" && slices.Contains(t.Values, v) }) {
+			return false
+		}
+	}
+	if r := req.SavedObjects; r != nil {
+		space := r.Space
+		if space == "" {
+			space = "default"
+		}
+		return slices.ContainsFunc(e.Kibana.SavedObjects, func(so event.SavedObject) bool {
+			ns := so.Namespace
+			if ns == "" {
+				ns = "default"
+			}
+			return so.Type == r.Type && slices.Contains(r.IDs, so.ID) && ns == space && (!r.PrimaryOnly || so.Rel == "primary")
+		})
+	}
+	return true
+}

@@ -1,0 +1,130 @@
+package eventlog
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/wal"
+)
+
+// SyncPolicy says when an append is durable. See the constants.
+type SyncPolicy = wal.SyncPolicy
+
+// The sync policies.
+const (
+	// SyncAlways acknowledges an append only after an fsync covering it;
+	// concurrent appends share one fsync (group commit). The default.
+	SyncAlways = wal.SyncAlways
+	// SyncInterval fsyncs at most every Options.SyncInterval; a crash may
+	// lose the appends acknowledged since the last fsync.
+	SyncInterval = wal.SyncInterval
+	// SyncNone leaves flushing to the operating system.
+	SyncNone = wal.SyncNone
+)
+
+// Options configure a DB. The zero value is the default for every field.
+type Options struct {
+	// Sync is the durability policy of Append. Zero: SyncAlways.
+	Sync SyncPolicy
+	// SyncInterval is the fsync period under SyncInterval. Zero: 100 ms.
+	SyncInterval time.Duration
+	// WALMaxFileBytes is the size at which the WAL moves to a new file.
+	// Zero: 64 MiB.
+	WALMaxFileBytes int64
+
+	// AllowUnregistered accepts events whose provider/action pair was not
+	// registered. Zero (false): such events are rejected.
+	AllowUnregistered bool
+	// Limits bound each event. Zero fields take event.DefaultLimits.
+	Limits event.Limits
+
+	// ReadOnly opens without writing anything: the WAL is replayed into
+	// memory, nothing is truncated, sealed or checkpointed, and no lock is
+	// taken. Appends fail with ErrReadOnly.
+	ReadOnly bool
+	// Repair makes Open truncate a WAL damaged in the middle at the damage,
+	// dropping what follows (logged), instead of failing.
+	Repair bool
+
+	// Logger receives the engine's logs. Nil: discarded.
+	Logger *slog.Logger
+	// LoggerQueue is the capacity of the queue behind DB.Logger. Zero: 10,000.
+	LoggerQueue int
+	// LoggerBlock is how long Logger.Log waits for room in a full queue
+	// before dropping the event. Zero: 100 ms.
+	LoggerBlock time.Duration
+	// LoggerBatch is the most events the Logger writes in one append.
+	// Zero: 1,000.
+	LoggerBatch int
+
+	// Now is the clock that stamps events without @timestamp. Nil: time.Now.
+	Now func() time.Time
+
+	// fs is the file-system seam; tests set it to inject failures.
+	fs vfs.FS
+}
+
+// withDefaults returns a copy of o with every zero field filled, or an error
+// naming the first invalid field.
+func (o Options) withDefaults() (Options, error) {
+	switch o.Sync {
+	case SyncAlways, SyncInterval, SyncNone:
+	default:
+		return o, fmt.Errorf("options: Sync: unknown policy %d", o.Sync)
+	}
+	if o.SyncInterval < 0 || o.WALMaxFileBytes < 0 || o.LoggerQueue < 0 || o.LoggerBlock < 0 || o.LoggerBatch < 0 {
+		return o, fmt.Errorf("options: sizes and durations must not be negative")
+	}
+	if o.SyncInterval == 0 {
+		o.SyncInterval = 100 * time.Millisecond
+	}
+	if o.WALMaxFileBytes == 0 {
+		o.WALMaxFileBytes = 64 << 20
+	}
+	o.Limits = withDefaultLimits(o.Limits)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.LoggerQueue == 0 {
+		o.LoggerQueue = 10_000
+	}
+	if o.LoggerBlock == 0 {
+		o.LoggerBlock = 100 * time.Millisecond
+	}
+	if o.LoggerBatch == 0 {
+		o.LoggerBatch = 1000
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.fs == nil {
+		o.fs = vfs.OS{}
+	}
+	return o, nil
+}
+
+func withDefaultLimits(l event.Limits) event.Limits {
+	d := event.DefaultLimits()
+	if l.MaxDocumentBytes == 0 {
+		l.MaxDocumentBytes = d.MaxDocumentBytes
+	}
+	if l.MaxStringBytes == 0 {
+		l.MaxStringBytes = d.MaxStringBytes
+	}
+	if l.MaxRefs == 0 {
+		l.MaxRefs = d.MaxRefs
+	}
+	if l.MaxTags == 0 {
+		l.MaxTags = d.MaxTags
+	}
+	if l.MaxLabels == 0 {
+		l.MaxLabels = d.MaxLabels
+	}
+	return l
+}
+
+// ParseSyncPolicy parses "always", "interval" or "none".
+func ParseSyncPolicy(s string) (SyncPolicy, error) { return wal.ParseSyncPolicy(s) }

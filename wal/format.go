@@ -1,0 +1,118 @@
+package wal
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"strconv"
+	"strings"
+)
+
+// Wire constants of format version 1. They are frozen: changing any of them
+// is a new format version (see FORMAT-wal.md).
+const (
+	formatVersion    = 1
+	fileMagic        = "EVWL"
+	fileHeaderSize   = 16
+	recordHeaderSize = 24
+	fileSuffix       = ".wal"
+	fileNameDigits   = 20
+
+	// MaxPayload is the largest record payload Append accepts and replay
+	// believes.
+	MaxPayload = 64 << 20
+)
+
+// castagnoli is the CRC-32C table, built once; it is read-only.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// fileName is the name of the log file whose first sequence number is seq.
+func fileName(seq uint64) string {
+	return fmt.Sprintf("%0*d%s", fileNameDigits, seq, fileSuffix)
+}
+
+// parseFileName returns the first sequence number encoded in a log file name.
+func parseFileName(name string) (uint64, bool) {
+	digits, ok := strings.CutSuffix(name, fileSuffix)
+	if !ok || len(digits) != fileNameDigits {
+		return 0, false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	seq, err := strconv.ParseUint(digits, 10, 64)
+	return seq, err == nil
+}
+
+// appendFileHeader appends the 16-byte header of a file starting at firstSeq.
+func appendFileHeader(dst []byte, firstSeq uint64) []byte {
+	dst = append(dst, fileMagic...)
+	dst = append(dst, formatVersion, 0, 0, 0)
+	return binary.LittleEndian.AppendUint64(dst, firstSeq)
+}
+
+// decodeFileHeader validates a 16-byte file header and returns its first
+// sequence number. A newer version wraps ErrUnsupportedVersion.
+func decodeFileHeader(b []byte) (uint64, error) {
+	if string(b[0:4]) != fileMagic {
+		return 0, fmt.Errorf("bad magic %q", b[0:4])
+	}
+	if v := b[4]; v != formatVersion {
+		if v > formatVersion {
+			return 0, fmt.Errorf("%w: format version %d is newer than supported %d", ErrUnsupportedVersion, v, formatVersion)
+		}
+		return 0, fmt.Errorf("bad format version %d", v)
+	}
+	if b[5] != 0 || b[6] != 0 || b[7] != 0 {
+		return 0, fmt.Errorf("reserved header bytes are not zero")
+	}
+	return binary.LittleEndian.Uint64(b[8:16]), nil
+}
+
+// recordHeader is the decoded fixed part of a record.
+type recordHeader struct {
+	length   uint32
+	count    uint32
+	firstSeq uint64
+	hdrCRC   uint32
+	crc      uint32
+}
+
+// appendRecord appends the framed record (header and payload) to dst.
+func appendRecord(dst []byte, firstSeq uint64, count uint32, payload []byte) []byte {
+	start := len(dst)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
+	dst = binary.LittleEndian.AppendUint32(dst, count)
+	dst = binary.LittleEndian.AppendUint64(dst, firstSeq)
+	hdrCRC := crc32.Checksum(dst[start:start+16], castagnoli)
+	crc := crc32.Update(hdrCRC, castagnoli, payload)
+	dst = binary.LittleEndian.AppendUint32(dst, hdrCRC)
+	dst = binary.LittleEndian.AppendUint32(dst, crc)
+	return append(dst, payload...)
+}
+
+// decodeRecordHeader decodes a 24-byte record header; ok is false when its
+// header checksum does not match, in which case no field may be trusted.
+func decodeRecordHeader(b []byte) (h recordHeader, ok bool) {
+	h = recordHeader{
+		length:   binary.LittleEndian.Uint32(b[0:4]),
+		count:    binary.LittleEndian.Uint32(b[4:8]),
+		firstSeq: binary.LittleEndian.Uint64(b[8:16]),
+		hdrCRC:   binary.LittleEndian.Uint32(b[16:20]),
+		crc:      binary.LittleEndian.Uint32(b[20:24]),
+	}
+	return h, crc32.Checksum(b[0:16], castagnoli) == h.hdrCRC
+}
+
+// verify reports whether payload matches the record checksum.
+func (h recordHeader) verify(payload []byte) bool {
+	return crc32.Update(h.hdrCRC, castagnoli, payload) == h.crc
+}
+
+// lastSeq is the record's last sequence number; ok is false on overflow.
+func (h recordHeader) lastSeq() (uint64, bool) {
+	last := h.firstSeq + uint64(h.count) - 1
+	return last, last >= h.firstSeq
+}
