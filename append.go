@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/head"
 )
 
 // Appended says which sequence numbers an Append gave its events: the i-th
@@ -87,19 +88,17 @@ func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	defer payloadPool.Put(bufp)
 	payload, evs := db.encodeBatch((*bufp)[:0], events)
 	*bufp = payload
+	// Bound memory: past MaxFrozenHeads heads waiting for the disk, wait.
+	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
+		return Appended{}, fmt.Errorf("eventlog: append: waiting for sealing: %w", err)
+	}
 	first, err := db.wal.Append(uint32(len(events)), payload, func(first uint64) {
-		i := 0
-		_ = decodeFrames(payload, func(data []byte) error {
-			db.head.Insert(first+uint64(i), evs[i], data)
-			i++
-			return nil
-		})
+		db.insertCommitted(first, evs, payload)
 	})
 	if err != nil {
 		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
 	}
-	last := first + uint64(len(events)) - 1
-	db.head.Publish(last)
+	head.Publish(&db.published, first+uint64(len(events))-1)
 	return Appended{FirstSeq: first, Count: len(events)}, nil
 }
 

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // cursorVersion is the first byte of every cursor, so the format can change
@@ -15,7 +15,7 @@ const cursorVersion = 1
 // encodeCursor makes the opaque cursor for a position: version, order, the
 // @timestamp and the sequence number of the last event returned — sort
 // values, never a segment or row, which compaction changes.
-func encodeCursor(p head.Position, desc bool) string {
+func encodeCursor(p match.Position, desc bool) string {
 	b := []byte{cursorVersion, 0}
 	if desc {
 		b[1] = 1
@@ -25,9 +25,9 @@ func encodeCursor(p head.Position, desc bool) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string, order Order) (head.Position, error) {
-	bad := func(why string) (head.Position, error) {
-		return head.Position{}, fmt.Errorf("%w: cursor %q: %s", ErrInvalidRequest, s, why)
+func decodeCursor(s string, order Order) (match.Position, error) {
+	bad := func(why string) (match.Position, error) {
+		return match.Position{}, fmt.Errorf("%w: cursor %q: %s", ErrInvalidRequest, s, why)
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) < 4 {
@@ -47,5 +47,5 @@ func decodeCursor(s string, order Order) (head.Position, error) {
 	if m <= 0 || 2+n+m != len(b) {
 		return bad("not a cursor")
 	}
-	return head.Position{TS: ts, Seq: seq}, nil
+	return match.Position{TS: ts, Seq: seq}, nil
 }

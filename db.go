@@ -22,8 +22,11 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/head"
@@ -41,28 +44,52 @@ type DB struct {
 	lock *dirLock
 	reg  *registry
 	wal  *wal.WAL
-	head *head.Head
+	zenc *zstd.Encoder
+	zdec *zstd.Decoder
+
+	// published is the visibility watermark shared by every head: events
+	// with a sequence number up to it are readable.
+	published atomic.Uint64
+
+	// stateMu orders every change of state (inserts into the active head,
+	// rolls, seals); readers only load state.
+	stateMu  sync.Mutex
+	state    atomic.Pointer[state]
+	manifest *manifest // guarded by stateMu
+
+	quarantined []string // segment files set aside at open
+
+	sealMu      sync.Mutex // one seal at a time
+	sealWake    chan struct{}
+	sealerDone  chan struct{}
+	sealErrMu   sync.Mutex
+	lastSealErr error
 
 	loggers *loggerQueue
 
+	quit      chan struct{} // closed by Close: background work stops
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// Open opens (creating if needed) the data directory dir. It replays the
+// Open opens (creating if needed) the data directory dir. It opens the live
+// segments (setting damaged ones aside in quarantine/) and replays the
 // write-ahead log, so every acknowledged event is readable when it returns.
 func Open(dir string, opts Options) (*DB, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
-	db := &DB{dir: dir, opts: opts, log: opts.Logger, head: head.New()}
+	db := &DB{dir: dir, opts: opts, log: opts.Logger, sealWake: make(chan struct{}, 1), quit: make(chan struct{})}
+	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	if err := db.open(); err != nil {
 		db.releaseAll()
 		return nil, err
 	}
 	if !opts.ReadOnly {
+		db.sealerDone = make(chan struct{})
+		go db.runSealer()
 		db.loggers = startLoggerQueue(db)
 	}
 	return db, nil
@@ -70,7 +97,7 @@ func Open(dir string, opts Options) (*DB, error) {
 
 func (db *DB) open() error {
 	if !db.opts.ReadOnly {
-		if err := db.opts.fs.MkdirAll(db.dir, 0o755); err != nil {
+		if err := db.opts.fs.MkdirAll(db.segDir(), 0o755); err != nil {
 			return fmt.Errorf("eventlog: create %s: %w", db.dir, err)
 		}
 		lock, err := lockDir(db.dir)
@@ -79,11 +106,19 @@ func (db *DB) open() error {
 		}
 		db.lock = lock
 	}
-	reg, err := loadRegistry(db.opts.fs, db.dir, db.opts.ReadOnly)
-	if err != nil {
+	var err error
+	if db.zenc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest)); err != nil {
 		return err
 	}
-	db.reg = reg
+	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
+		return err
+	}
+	if db.reg, err = loadRegistry(db.opts.fs, db.dir, db.opts.ReadOnly); err != nil {
+		return err
+	}
+	if err := db.openSegments(); err != nil {
+		return err
+	}
 	w, err := wal.Open(wal.Options{
 		FS:           db.opts.fs,
 		Dir:          filepath.Join(db.dir, "wal"),
@@ -93,20 +128,38 @@ func (db *DB) open() error {
 		ReadOnly:     db.opts.ReadOnly,
 		Repair:       db.opts.Repair,
 		Logger:       db.log,
-	}, 0, db.replay)
+	}, db.manifest.SealedSeq, db.replay)
 	if err != nil {
 		return fmt.Errorf("eventlog: open %s: %w", db.dir, err)
 	}
 	db.wal = w
-	db.head.Publish(w.NextSeq() - 1)
+	head.Publish(&db.published, w.NextSeq()-1)
+	if !db.opts.ReadOnly {
+		if err := w.Checkpoint(db.manifest.SealedSeq); err != nil {
+			return fmt.Errorf("eventlog: open %s: checkpoint: %w", db.dir, err)
+		}
+	}
 	return nil
 }
 
-// replay inserts one WAL record's events into the head.
+func (db *DB) segDir() string { return filepath.Join(db.dir, "segments") }
+
+// replay inserts one WAL record's events into the head, sealing full heads
+// as it goes so replay's memory stays bounded by the head's limit.
 func (db *DB) replay(r wal.Record) error {
-	return decodeBatch(r.Payload, r.Count, func(i int, ev *event.Event, data []byte) {
-		db.head.Insert(r.FirstSeq+uint64(i), ev, data)
+	events := make([]*Event, 0, r.Count)
+	err := decodeBatch(r.Payload, r.Count, func(_ int, ev *event.Event, _ []byte) {
+		e := *ev
+		events = append(events, &e)
 	})
+	if err != nil {
+		return fmt.Errorf("record at seq %d: %w", r.FirstSeq, err)
+	}
+	db.insertCommitted(r.FirstSeq, events, r.Payload)
+	if db.opts.ReadOnly || len(db.state.Load().frozen) == 0 {
+		return nil
+	}
+	return db.sealFrozen()
 }
 
 // Close flushes the Logger queue, syncs the WAL and releases the directory.
@@ -117,17 +170,41 @@ func (db *DB) Close() error {
 			db.loggers.stop()
 		}
 		db.closed.Store(true)
-		db.closeErr = db.releaseAll()
+		var err error
+		if !db.opts.ReadOnly {
+			// Seal what the head holds, so the next open replays little.
+			db.stateMu.Lock()
+			db.rollLocked()
+			db.stateMu.Unlock()
+			err = db.sealFrozen()
+		}
+		close(db.quit)
+		if db.sealerDone != nil {
+			<-db.sealerDone
+		}
+		db.closeErr = errors.Join(err, db.releaseAll())
 	})
 	return db.closeErr
 }
 
+// releaseAll closes everything Open acquired; it tolerates a partial open.
 func (db *DB) releaseAll() error {
-	var err error
+	var errs []error
 	if db.wal != nil {
-		err = db.wal.Close()
+		errs = append(errs, db.wal.Close())
 	}
-	return errors.Join(err, db.lock.release())
+	if st := db.state.Load(); st != nil {
+		for _, s := range st.segments {
+			errs = append(errs, s.release())
+		}
+	}
+	if db.zenc != nil {
+		errs = append(errs, db.zenc.Close())
+	}
+	if db.zdec != nil {
+		db.zdec.Close()
+	}
+	return errors.Join(append(errs, db.lock.release())...)
 }
 
 // RegisterProviderActions allows events with the provider and each of the
@@ -150,10 +227,21 @@ func (db *DB) ProviderActions() map[string][]string { return db.reg.list() }
 
 // Stats are counters and sizes of an open DB.
 type Stats struct {
-	// HeadEvents and HeadBytes describe the in-memory head (bytes of the
-	// events' binary form).
-	HeadEvents int
-	HeadBytes  int64
+	// HeadEvents and HeadBytes describe the in-memory heads, the active one
+	// and FrozenHeads waiting to be sealed (bytes of the events' binary
+	// form).
+	HeadEvents  int
+	HeadBytes   int64
+	FrozenHeads int
+	// Segments, SegmentEvents and SegmentBytes describe the live segment
+	// files.
+	Segments      int
+	SegmentEvents int
+	SegmentBytes  int64
+	// Quarantined lists the segment files set aside as damaged at open.
+	Quarantined []string
+	// SealError is the last sealing failure, "" once sealing succeeds.
+	SealError string
 	// LastSeq is the highest sequence number readable; DurableSeq the
 	// highest known to be fsynced.
 	LastSeq    uint64
@@ -167,13 +255,26 @@ type Stats struct {
 
 // Stats returns the DB's current counters.
 func (db *DB) Stats() Stats {
-	hs := db.head.Stats()
+	st := db.state.Load()
 	s := Stats{
-		HeadEvents: hs.Rows,
-		HeadBytes:  hs.Bytes,
-		LastSeq:    db.head.Published(),
+		LastSeq:    db.published.Load(),
 		DurableSeq: db.wal.DurableSeq(),
 		WAL:        db.wal.Stats(),
+	}
+	for _, h := range append(slices.Clip(st.frozen), st.active) {
+		hs := h.Stats()
+		s.HeadEvents += hs.Rows
+		s.HeadBytes += hs.Bytes
+	}
+	s.FrozenHeads = len(st.frozen)
+	for _, seg := range st.segments {
+		s.Segments++
+		s.SegmentEvents += seg.meta.Events
+		s.SegmentBytes += seg.meta.Bytes
+	}
+	s.Quarantined = slices.Clone(db.quarantined)
+	if err := db.sealErr(); err != nil {
+		s.SealError = err.Error()
 	}
 	if db.loggers != nil {
 		s.LoggerDropped = db.loggers.dropped.Load()

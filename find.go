@@ -3,12 +3,14 @@ package eventlog
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // Order is the order of Find results by @timestamp (then sequence number).
@@ -81,8 +83,8 @@ type Record struct {
 }
 
 // Find returns one page of the events the request selects, in its order.
-// The iterator reads a consistent snapshot: events appended after Find
-// returns are not in it.
+// It reads a consistent snapshot (heads and segments at one sequence
+// watermark): events appended after Find starts are not in it.
 func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed
@@ -90,17 +92,108 @@ func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	q, limit, err := planHeadQuery(req)
+	q, limit, err := planQuery(req)
 	if err != nil {
 		return nil, err
 	}
-	items := db.head.Snapshot().Find(q)
-	return &Iterator{items: items, limit: limit, desc: req.Order == Descending, pos: -1}, nil
+	pub := db.published.Load() // before the view: every row up to pub is in it
+	v := db.acquireView()
+	defer v.close()
+	var hits []hit
+	for _, h := range v.heads {
+		for _, it := range h.SnapshotAt(pub).Find(q) {
+			hits = append(hits, hit{Position: it.Position, data: it.Data})
+		}
+	}
+	for _, s := range v.segments {
+		found, err := findInSegment(s, q, pub)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: find: %w", err)
+		}
+		hits = append(hits, found...)
+	}
+	slices.SortFunc(hits, func(a, b hit) int { return q.InOrder(a.Position, b.Position) })
+	if len(hits) > limit {
+		hits = hits[:limit]
+	}
+	recs, err := materialize(hits)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: find: %w", err)
+	}
+	return &Iterator{recs: recs, limit: limit, desc: q.Desc, pos: -1}, nil
 }
 
-// planHeadQuery checks req and turns it into a head query.
-func planHeadQuery(req FindRequest) (head.Query, int, error) {
-	q := head.Query{MinTS: head.MinTime, MaxTS: head.MaxTime, Desc: req.Order == Descending}
+// hit is one matching row before its event is decoded: from a head (data
+// set) or from a segment (seg and row set).
+type hit struct {
+	match.Position
+	data []byte
+	seg  *liveSegment
+	row  uint32
+}
+
+// findInSegment finds q's rows in s that are visible at watermark pub. A
+// segment can hold rows above pub for a moment (sealed before their WAL
+// fsync returned); if any are filtered out the query is widened so the page
+// is still full.
+func findInSegment(s *liveSegment, q match.Query, pub uint64) ([]hit, error) {
+	if s.meta.MaxTS < q.MinTS || s.meta.MinTS > q.MaxTS {
+		return nil, nil
+	}
+	for {
+		found, err := s.r.Find(q)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]hit, 0, len(found))
+		for _, f := range found {
+			if f.Seq <= pub {
+				out = append(out, hit{Position: f.Position, seg: s, row: f.Row})
+			}
+		}
+		if len(out) == len(found) || q.Limit == 0 || len(found) < q.Limit {
+			return out, nil
+		}
+		q.Limit += len(found) - len(out)
+	}
+}
+
+// materialize decodes the hits' events, reading each segment's rows in one
+// call so each block is decompressed once.
+func materialize(hits []hit) ([]Record, error) {
+	recs := make([]Record, len(hits))
+	bySeg := map[*liveSegment][]int{}
+	for i, h := range hits {
+		recs[i].Seq, recs[i].ID = h.Seq, IDOf(h.Seq)
+		if h.seg != nil {
+			bySeg[h.seg] = append(bySeg[h.seg], i)
+			continue
+		}
+		ev, err := event.DecodeBinary(h.data)
+		if err != nil {
+			return nil, fmt.Errorf("event %d: %w", h.Seq, err)
+		}
+		recs[i].Event = ev
+	}
+	for s, idx := range bySeg {
+		rows := make([]uint32, len(idx))
+		for j, i := range idx {
+			rows[j] = hits[i].row
+		}
+		evs, err := s.r.Events(rows)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range idx {
+			recs[i].Event = evs[j]
+		}
+	}
+	return recs, nil
+}
+
+// planQuery checks req and turns it into a match.Query.
+func planQuery(req FindRequest) (match.Query, int, error) {
+	q := match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Desc: req.Order == Descending}
 	if req.Order != Ascending && req.Order != Descending {
 		return q, 0, fmt.Errorf("%w: unknown order %d", ErrInvalidRequest, req.Order)
 	}
@@ -123,9 +216,9 @@ func planHeadQuery(req FindRequest) (head.Query, int, error) {
 		if f == nil || !f.Indexed {
 			return q, 0, fmt.Errorf("%w: term on %q: not an indexed field (indexed: %s)", ErrInvalidRequest, t.Field, strings.Join(IndexedFields(), ", "))
 		}
-		g := make([]head.Term, len(t.Values))
+		g := make([]index.Term, len(t.Values))
 		for i, v := range t.Values {
-			g[i] = head.Term{Field: t.Field, Value: v}
+			g[i] = index.Term{Field: t.Field, Value: v}
 		}
 		q.Groups = append(q.Groups, g)
 	}
@@ -146,7 +239,7 @@ func planHeadQuery(req FindRequest) (head.Query, int, error) {
 	return q, limit, nil
 }
 
-func refTerms(r *RefFilter) ([]head.Term, error) {
+func refTerms(r *RefFilter) ([]index.Term, error) {
 	if r.Type == "" || len(r.IDs) == 0 {
 		return nil, fmt.Errorf("%w: saved objects: a type and at least one id are required", ErrInvalidRequest)
 	}
@@ -154,65 +247,58 @@ func refTerms(r *RefFilter) ([]head.Term, error) {
 	if space == "" {
 		space = event.DefaultSpace
 	}
-	var g []head.Term
+	var g []index.Term
 	for _, id := range r.IDs {
-		g = append(g, head.Term{Field: head.RefField, Value: head.RefValue(r.Type, id, space, true)})
+		g = append(g, index.Term{Field: index.RefField, Value: index.RefValue(r.Type, id, space, true)})
 		if !r.PrimaryOnly {
-			g = append(g, head.Term{Field: head.RefField, Value: head.RefValue(r.Type, id, space, false)})
+			g = append(g, index.Term{Field: index.RefField, Value: index.RefValue(r.Type, id, space, false)})
 		}
 	}
 	return g, nil
 }
 
 // Iterator walks one page of Find results. It is not safe for concurrent
-// use. Record's value is valid until the next call to Next.
+// use. The records are the iterator's own: they stay valid after Close.
 type Iterator struct {
-	items []head.Item
+	recs  []Record
 	limit int
 	desc  bool
 	pos   int
-	rec   Record
-	err   error
 }
 
-// Next advances to the next record, reporting false at the end or on error.
+// Next advances to the next record, reporting false at the end.
 func (it *Iterator) Next() bool {
-	if it.err != nil || it.pos+1 >= len(it.items) {
-		it.pos = len(it.items)
+	if it.pos+1 >= len(it.recs) {
+		it.pos = len(it.recs)
 		return false
 	}
 	it.pos++
-	item := it.items[it.pos]
-	ev, err := event.DecodeBinary(item.Data)
-	if err != nil {
-		it.err = fmt.Errorf("eventlog: event %d: %w", item.Seq, err)
-		return false
-	}
-	it.rec = Record{Seq: item.Seq, ID: IDOf(item.Seq), Event: ev}
 	return true
 }
 
 // Record returns the current record.
-func (it *Iterator) Record() *Record { return &it.rec }
+func (it *Iterator) Record() *Record { return &it.recs[it.pos] }
 
-// Err returns the error that stopped the iteration, if any.
-func (it *Iterator) Err() error { return it.err }
+// Err returns the error that stopped the iteration, if any. Find reads every
+// record before it returns, so this is nil today; callers should check it
+// anyway, as later versions stream.
+func (it *Iterator) Err() error { return nil }
 
 // Close releases the iterator. It is safe to call more than once.
 func (it *Iterator) Close() error {
-	it.items = nil
+	it.recs = nil
 	return nil
 }
 
 // Len returns the number of records in the page.
-func (it *Iterator) Len() int { return len(it.items) }
+func (it *Iterator) Len() int { return len(it.recs) }
 
 // Cursor returns the cursor that continues after this page, or "" when the
 // page was not full (nothing can follow it now).
 func (it *Iterator) Cursor() string {
-	if len(it.items) < it.limit || len(it.items) == 0 {
+	if len(it.recs) < it.limit || len(it.recs) == 0 {
 		return ""
 	}
-	last := it.items[len(it.items)-1]
-	return encodeCursor(head.Position{TS: last.TS, Seq: last.Seq}, it.desc)
+	last := &it.recs[len(it.recs)-1]
+	return encodeCursor(match.Position{TS: last.Event.Timestamp.UnixNano(), Seq: last.Seq}, it.desc)
 }

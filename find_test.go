@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 func TestFindOrderRangeAndCursor(t *testing.T) {
@@ -148,7 +148,7 @@ func TestSnapshotsPublishInSequenceOrder(t *testing.T) {
 			}
 			for checks := 0; checks < 50 || db.Stats().HeadEvents < 5000; checks++ {
 				// The whole snapshot, in time order, via the same path Find uses.
-				items := db.head.Snapshot().Find(head.Query{MinTS: head.MinTime, MaxTS: head.MaxTime})
+				items := db.state.Load().active.Snapshot().Find(match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime})
 				got := make([]uint64, 0, len(items))
 				for _, item := range items {
 					got = append(got, item.Seq)

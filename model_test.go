@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,16 +18,25 @@ import (
 // More checks: go test -run TestModel -rapid.checks=2000.
 func TestModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		m := &modelRun{dir: t.TempDir(), now: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)}
+		m := &modelRun{dir: t.TempDir()}
+		m.setNow(time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+		// Some runs roll by size all the time, so every layout is exercised:
+		// everything in the head, one segment, many small ones.
+		m.segmentBytes = rapid.SampledFrom([]int64{0, 1 << 10, 8 << 10}).Draw(rt, "segment_bytes")
 		m.open(rt)
 		defer func() { m.db.Close() }()
 		rt.Repeat(map[string]func(*rapid.T){
 			"append": m.append,
 			"find":   m.find,
 			"reopen": m.reopen,
+			"roll": func(rt *rapid.T) {
+				if err := m.db.Roll(ctx); err != nil {
+					rt.Fatalf("roll: %v", err)
+				}
+			},
 			"": func(rt *rapid.T) {
-				if n := m.db.Stats().HeadEvents; n != len(m.events) {
-					rt.Fatalf("engine holds %d events, model %d", n, len(m.events))
+				if s := m.db.Stats(); s.HeadEvents+s.SegmentEvents != len(m.events) {
+					rt.Fatalf("engine holds %d+%d events, model %d", s.HeadEvents, s.SegmentEvents, len(m.events))
 				}
 			},
 		})
@@ -39,15 +49,20 @@ type modelEvent struct {
 }
 
 type modelRun struct {
-	dir     string
-	db      *DB
-	now     time.Time
-	events  []modelEvent
-	lastSeq uint64
+	dir          string
+	segmentBytes int64
+	db           *DB
+	now          atomic.Int64 // the DB's clock (read by its goroutines too)
+	events       []modelEvent
+	lastSeq      uint64
 }
 
+func (m *modelRun) clock() time.Time { return time.Unix(0, m.now.Load()).UTC() }
+
+func (m *modelRun) setNow(t time.Time) { m.now.Store(t.UnixNano()) }
+
 func (m *modelRun) open(rt *rapid.T) {
-	db, err := Open(m.dir, Options{AllowUnregistered: true, Sync: SyncNone, Now: func() time.Time { return m.now }})
+	db, err := Open(m.dir, Options{AllowUnregistered: true, Sync: SyncNone, SegmentMaxBytes: m.segmentBytes, Now: m.clock})
 	if err != nil {
 		rt.Fatalf("open: %v", err)
 	}
@@ -112,7 +127,7 @@ func genEvent(rt *rapid.T) Event {
 
 func (m *modelRun) append(rt *rapid.T) {
 	batch := rapid.SliceOfN(rapid.Custom(genEvent), 1, 5).Draw(rt, "batch")
-	m.now = m.now.Add(time.Duration(rapid.IntRange(0, 3).Draw(rt, "tick")) * time.Second)
+	m.setNow(m.clock().Add(time.Duration(rapid.IntRange(0, 3).Draw(rt, "tick")) * time.Second))
 	res, err := m.db.Append(ctx, batch...)
 	if err != nil {
 		rt.Fatalf("append: %v", err)
@@ -122,7 +137,7 @@ func (m *modelRun) append(rt *rapid.T) {
 	}
 	for i, e := range batch {
 		if e.Timestamp.IsZero() {
-			e.Timestamp = event.DateOf(m.now)
+			e.Timestamp = event.DateOf(m.clock())
 		}
 		m.events = append(m.events, modelEvent{seq: res.Seq(i), ev: e})
 	}

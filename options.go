@@ -35,6 +35,20 @@ type Options struct {
 	// Zero: 64 MiB.
 	WALMaxFileBytes int64
 
+	// SegmentMaxBytes rolls the head into a segment once it holds this many
+	// bytes of events (binary form). Zero: 64 MiB.
+	SegmentMaxBytes int64
+	// SegmentMaxAge rolls the head once its oldest event arrived this long
+	// ago. Zero: 1 hour.
+	SegmentMaxAge time.Duration
+	// Partition splits sealed heads by @timestamp into segments of at most
+	// this span (aligned to the Unix epoch, so whole UTC days by default),
+	// so retention can drop whole partitions. Zero: 24 hours.
+	Partition time.Duration
+	// MaxFrozenHeads is how many rolled heads may wait to be sealed before
+	// Append blocks, bounding memory when the disk falls behind. Zero: 2.
+	MaxFrozenHeads int
+
 	// AllowUnregistered accepts events whose provider/action pair was not
 	// registered. Zero (false): such events are rejected.
 	AllowUnregistered bool
@@ -77,6 +91,21 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.SyncInterval < 0 || o.WALMaxFileBytes < 0 || o.LoggerQueue < 0 || o.LoggerBlock < 0 || o.LoggerBatch < 0 {
 		return o, fmt.Errorf("options: sizes and durations must not be negative")
+	}
+	if o.SegmentMaxBytes < 0 || o.SegmentMaxAge < 0 || o.Partition < 0 || o.MaxFrozenHeads < 0 {
+		return o, fmt.Errorf("options: segment sizes and durations must not be negative")
+	}
+	if o.SegmentMaxBytes == 0 {
+		o.SegmentMaxBytes = 64 << 20
+	}
+	if o.SegmentMaxAge == 0 {
+		o.SegmentMaxAge = time.Hour
+	}
+	if o.Partition == 0 {
+		o.Partition = 24 * time.Hour
+	}
+	if o.MaxFrozenHeads == 0 {
+		o.MaxFrozenHeads = 2
 	}
 	if o.SyncInterval == 0 {
 		o.SyncInterval = 100 * time.Millisecond

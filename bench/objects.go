@@ -3,6 +3,8 @@ package bench
 import (
 	"math/rand/v2"
 	"strconv"
+
+	"github.com/eventlogdb/eventlog/event"
 )
 
 // Saved objects are numbered 0 to ObjectPool-1. Every eighth (index%8 == 7)
@@ -141,7 +143,7 @@ func spaceOf(i int) string {
 // spaceIDs returns the kibana.space_ids value for an object in space.
 func spaceIDs(space string) []string {
 	if space == "" {
-		return []string{"default"}
+		return []string{event.DefaultSpace}
 	}
 	return []string{space}
 }

@@ -25,7 +25,7 @@ func (g *Generator) setSecurity(e *event.Event, o outcome, category, typ string)
 	e.Event.Type = event.Strings(typ)
 	e.User.Name = user
 	e.Source.IP = "10.20." + strconv.Itoa(len(user)*7%256) + "." + strconv.Itoa(1+g.rng.IntN(254))
-	e.Kibana.SpaceIDs = event.Strings("default")
+	e.Kibana.SpaceIDs = event.Strings(event.DefaultSpace)
 	if o == failed {
 		setFailure(e, pick(g, securityFailures), user)
 	}

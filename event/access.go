@@ -1,32 +1,93 @@
 package event
 
-// The single-field kinds (Duration, Labels, Refs) have no accessor in the
-// field table; these reach them by kind.
+import "unsafe"
+
+// The encoders and decoders reach a field's storage through its byte offset
+// in Event, computed once from the field table's accessors: an indirect call
+// per field was most of the cost of the binary codec, and passing *Event to
+// unknown functions made every decoded Event escape to the heap.
+// TestSlotsMatchAccessors checks every offset against its accessor.
+
+// slot is where field fields[i] lives in an Event.
+type slot struct {
+	off  uintptr
+	kind Kind
+}
+
+var slots = buildSlots(fields)
+
+func buildSlots(fs []Field) []slot {
+	var probe Event
+	base := uintptr(unsafe.Pointer(&probe))
+	out := make([]slot, len(fs))
+	for i := range fs {
+		out[i] = slot{off: uintptr(fieldPtr(&probe, &fs[i])) - base, kind: fs[i].Kind}
+	}
+	return out
+}
+
+// fieldPtr returns the address of f's storage in e, through the accessors.
+func fieldPtr(e *Event, f *Field) unsafe.Pointer {
+	switch f.Kind {
+	case KindString, KindIP:
+		return unsafe.Pointer(f.Str(e))
+	case KindStrings:
+		return unsafe.Pointer(f.List(e))
+	case KindDate:
+		return unsafe.Pointer(f.Date(e))
+	case KindInt:
+		return unsafe.Pointer(f.Int(e))
+	case KindFloat:
+		return unsafe.Pointer(f.Float(e))
+	case KindDuration:
+		return unsafe.Pointer(&e.Event.Duration)
+	case KindLabels:
+		return unsafe.Pointer(&e.Labels)
+	case KindRefs:
+		return unsafe.Pointer(&e.Kibana.SavedObjects)
+	}
+	panic("event: field " + f.Name + " has an unknown kind") // programmer error in the table, at init
+}
+
+func (s slot) ptr(e *Event) unsafe.Pointer        { return unsafe.Add(unsafe.Pointer(e), s.off) }
+func (s slot) str(e *Event) *string               { return (*string)(s.ptr(e)) }
+func (s slot) list(e *Event) *StringList          { return (*StringList)(s.ptr(e)) }
+func (s slot) date(e *Event) *Date                { return (*Date)(s.ptr(e)) }
+func (s slot) int(e *Event) **int64               { return (**int64)(s.ptr(e)) }
+func (s slot) float(e *Event) **float64           { return (**float64)(s.ptr(e)) }
+func (s slot) duration(e *Event) **Duration       { return (**Duration)(s.ptr(e)) }
+func (s slot) labels(e *Event) *map[string]string { return (*map[string]string)(s.ptr(e)) }
+func (s slot) refs(e *Event) *[]SavedObject       { return (*[]SavedObject)(s.ptr(e)) }
 
 func durationOf(e *Event) **Duration       { return &e.Event.Duration }
 func labelsOf(e *Event) *map[string]string { return &e.Labels }
 func refsOf(e *Event) *[]SavedObject       { return &e.Kibana.SavedObjects }
 
-// present reports whether field f of e has a value that is encoded (an empty
-// string, list, map or slice is absent).
-func present(e *Event, f *Field) bool {
-	switch f.Kind {
+// present reports whether the field in slot s of e has a value that is
+// encoded (an empty string, list, map or slice is absent).
+func (s slot) present(e *Event) bool {
+	switch s.kind {
 	case KindString, KindIP:
-		return *f.Str(e) != ""
+		return len(*s.str(e)) != 0
 	case KindStrings:
-		return len(f.List(e).Values) != 0
+		return len(s.list(e).Values) != 0
 	case KindDate:
-		return !f.Date(e).IsZero()
-	case KindInt:
-		return *f.Int(e) != nil
-	case KindFloat:
-		return *f.Float(e) != nil
-	case KindDuration:
-		return *durationOf(e) != nil
+		return !s.date(e).IsZero()
+	case KindInt, KindFloat, KindDuration:
+		return *(*unsafe.Pointer)(s.ptr(e)) != nil
 	case KindLabels:
-		return len(*labelsOf(e)) != 0
+		return len(*s.labels(e)) != 0
 	case KindRefs:
-		return len(*refsOf(e)) != 0
+		return len(*s.refs(e)) != 0
 	}
 	return false
+}
+
+// finite reports false for a float field holding NaN or ±Inf.
+func (s slot) finite(e *Event) bool {
+	if s.kind != KindFloat {
+		return true
+	}
+	v := **s.float(e)
+	return v-v == 0
 }

@@ -6,10 +6,12 @@ import (
 )
 
 // The binary form of an event, used by the WAL records and the in-memory
-// head. It is deterministic: one event has exactly one encoding.
+// head. AppendBinary is deterministic: one event always encodes to the same
+// bytes (DecodeBinary also accepts non-minimal varints).
 //
-//	event  := field*                     fields in field-table order (strictly
-//	                                      increasing ID), absent fields omitted
+//	event  := field*                     fields in field-table order (today
+//	                                      that is increasing ID), each at most
+//	                                      once, absent fields omitted
 //	field  := id:uint8 value             id is Field.ID (a frozen wire constant)
 //
 //	value by Kind:
@@ -43,42 +45,41 @@ import (
 // AppendBinary appends the binary form of e to dst. Labels are written
 // sorted by key. Non-finite floats are omitted, as in AppendJSON.
 func AppendBinary(dst []byte, e *Event) []byte {
-	for i := range fields {
-		f := &fields[i]
-		if !present(e, f) || !finite(e, f) {
+	for i, s := range slots {
+		if !s.present(e) || !s.finite(e) {
 			continue
 		}
-		dst = append(dst, f.ID)
-		dst = appendBinaryValue(dst, e, f)
+		dst = append(dst, fields[i].ID)
+		dst = appendBinaryValue(dst, e, s)
 	}
 	return dst
 }
 
-func appendBinaryValue(b []byte, e *Event, f *Field) []byte {
-	switch f.Kind {
+func appendBinaryValue(b []byte, e *Event, f slot) []byte {
+	switch f.kind {
 	case KindString, KindIP:
-		return appendBinString(b, *f.Str(e))
+		return appendBinString(b, *f.str(e))
 	case KindStrings:
-		return appendBinList(b, *f.List(e))
+		return appendBinList(b, *f.list(e))
 	case KindDate:
-		d := f.Date(e)
+		d := f.date(e)
 		b = binary.AppendVarint(b, d.UnixNano())
 		return binary.AppendUvarint(b, uint64(d.Format()))
 	case KindInt:
-		return binary.AppendVarint(b, **f.Int(e))
+		return binary.AppendVarint(b, **f.int(e))
 	case KindFloat:
-		return binary.LittleEndian.AppendUint64(b, math.Float64bits(**f.Float(e)))
+		return binary.LittleEndian.AppendUint64(b, math.Float64bits(**f.float(e)))
 	case KindDuration:
-		d := *durationOf(e)
+		d := *f.duration(e)
 		q := uint64(0)
 		if d.Quoted {
 			q = 1
 		}
 		return binary.AppendVarint(binary.AppendUvarint(b, q), d.Nanos)
 	case KindLabels:
-		return appendBinLabels(b, *labelsOf(e))
+		return appendBinLabels(b, *f.labels(e))
 	case KindRefs:
-		return appendBinRefs(b, *refsOf(e))
+		return appendBinRefs(b, *f.refs(e))
 	}
 	return b
 }

@@ -10,12 +10,11 @@ import (
 // errors are *FieldError wrapping ErrSyntax with the byte offset. The
 // returned strings share one copy of src: src may be reused afterwards.
 func DecodeBinary(src []byte) (Event, error) {
-	var e Event
-	d := binDecoder{src: src, ev: &e}
+	d := binDecoder{src: src}
 	if len(src) > 0 {
 		d.text = string(src)
 	}
-	prev := 0
+	prev := -1 // field-table position of the previous field
 	for d.i < len(src) && d.err == nil {
 		off := d.i
 		id := src[d.i]
@@ -24,16 +23,16 @@ func DecodeBinary(src []byte) (Event, error) {
 		switch {
 		case pos < 0:
 			return Event{}, syntaxErr(off, "unknown field id %d", id)
-		case int(id) <= prev:
-			return Event{}, syntaxErr(off, "field id %d after id %d (out of order or repeated)", id, prev)
+		case pos <= prev:
+			return Event{}, syntaxErr(off, "field id %d after id %d (out of order or repeated)", id, fields[prev].ID)
 		}
-		prev = int(id)
-		d.value(&fields[pos])
+		prev = pos
+		d.value(&fields[pos], slots[pos])
 	}
 	if d.err != nil {
 		return Event{}, d.err
 	}
-	return e, nil
+	return d.ev, nil
 }
 
 // binDecoder reads the binary form with a sticky error: after the first
@@ -43,7 +42,7 @@ type binDecoder struct {
 	text string // string(src), for substrings
 	i    int
 	err  error
-	ev   *Event
+	ev   Event
 	slabs
 }
 
@@ -108,29 +107,29 @@ func (d *binDecoder) count(minBytes int) int {
 	return int(n)
 }
 
-func (d *binDecoder) value(f *Field) {
+func (d *binDecoder) value(f *Field, at slot) {
 	off := d.i
 	switch f.Kind {
 	case KindString, KindIP:
 		if s := d.str(); s != "" {
-			*f.Str(d.ev) = s
+			*at.str(&d.ev) = s
 		} else {
 			d.fail(off, "field %s: empty string", f.Name)
 		}
 	case KindStrings:
-		*f.List(d.ev) = d.list(f)
+		*at.list(&d.ev) = d.list(f)
 	case KindDate:
-		*f.Date(d.ev) = d.date(f)
+		*at.date(&d.ev) = d.date(f)
 	case KindInt:
-		*f.Int(d.ev) = d.newInt(d.varint())
+		*at.int(&d.ev) = d.newInt(d.varint())
 	case KindFloat:
-		*f.Float(d.ev) = d.float(f)
+		*at.float(&d.ev) = d.float(f)
 	case KindDuration:
-		*durationOf(d.ev) = d.duration(f)
+		*at.duration(&d.ev) = d.duration(f)
 	case KindLabels:
-		*labelsOf(d.ev) = d.labels()
+		*at.labels(&d.ev) = d.labels()
 	case KindRefs:
-		*refsOf(d.ev) = d.refs()
+		*at.refs(&d.ev) = d.refs()
 	default:
 		d.fail(off, "field %s: unknown kind %d", f.Name, f.Kind)
 	}

@@ -18,19 +18,18 @@ func Decode(data []byte, lim Limits) (Event, error) {
 	if len(data) > lim.MaxDocumentBytes {
 		return Event{}, limitErr("", -1, "document of %d bytes is over the limit of %d bytes", len(data), lim.MaxDocumentBytes)
 	}
-	var e Event
-	d := decoder{scanner: scanner{data: data, text: string(data)}, lim: lim, ev: &e}
+	d := decoder{scanner: scanner{data: data, text: string(data)}, lim: lim}
 	if err := d.document(); err != nil {
 		return Event{}, err
 	}
-	return e, nil
+	return d.ev, nil
 }
 
 // decoder reads a document into ev, driven by the schema tree.
 type decoder struct {
 	scanner
 	lim  Limits
-	ev   *Event
+	ev   Event
 	seen [4]uint64 // schema nodes already seen, to find duplicate keys
 	slabs
 }
@@ -64,7 +63,7 @@ func (d *decoder) object(n *node) error {
 			return fieldErr(c.path, off, ErrSyntax, "duplicate field")
 		}
 		if c.field != nil {
-			return d.value(c.field)
+			return d.value(c.field, c.slot)
 		}
 		if null, err := d.null(); null || err != nil {
 			return err
@@ -95,31 +94,31 @@ func (d *decoder) wrongType(path, want string) error {
 }
 
 // value reads the value of leaf field f.
-func (d *decoder) value(f *Field) error {
+func (d *decoder) value(f *Field, at slot) error {
 	if null, err := d.null(); null || err != nil {
 		return err
 	}
 	switch f.Kind {
 	case KindString:
 		s, err := d.stringValue(f.Name, "a string")
-		*f.Str(d.ev) = s
+		*at.str(&d.ev) = s
 		return err
 	case KindIP:
-		return d.ip(f)
+		return d.ip(f, at)
 	case KindStrings:
-		return d.list(f)
+		return d.list(f, at)
 	case KindDate:
-		return d.date(f)
+		return d.date(f, at)
 	case KindInt:
-		return d.integer(f)
+		return d.integer(f, at)
 	case KindFloat:
-		return d.float(f)
+		return d.float(f, at)
 	case KindDuration:
-		return d.duration(f)
+		return d.duration(f, at)
 	case KindLabels:
-		return d.labels(f)
+		return d.labels(f, at)
 	case KindRefs:
-		return d.refs(f)
+		return d.refs(f, at)
 	}
 	return fmt.Errorf("event: field %s has unknown kind %d", f.Name, f.Kind)
 }

@@ -59,6 +59,24 @@ func TestDecodeFullExampleRoundTrips(t *testing.T) {
 	}
 }
 
+func TestDecodeTypicalEventRoundTrips(t *testing.T) {
+	data, err := os.ReadFile("testdata/typical-event.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Decode(data, Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := AppendJSON(nil, &e)
+	if got, want := jsonTree(t, out), jsonTree(t, data); !reflect.DeepEqual(got, want) {
+		t.Fatalf("round trip differs:\n got %s\nwant %s", out, data)
+	}
+	if e.Event.Duration == nil || *e.Event.Duration != (Duration{Nanos: 214000000, Quoted: true}) {
+		t.Fatalf("duration %+v", e.Event.Duration)
+	}
+}
+
 func TestDecodeDatesExact(t *testing.T) {
 	doc := `{"@timestamp":"2019-12-09T21:16:43.425Z","event":{"end":"2019-12-09T21:16:43-00:30","start":"2019-12-09T22:16:43.4+01:00"}}`
 	e, err := Decode([]byte(doc), Limits{})
@@ -79,20 +97,20 @@ func TestDecodeDatesExact(t *testing.T) {
 
 func TestDecodeNormalizes(t *testing.T) {
 	cases := map[string]struct{ in, out string }{
-		"null fields":        {`{"message":null,"event":null,"tags":null,"labels":null,"kibana":{"saved_objects":null}}`, `{}`},
-		"empty values":       {`{"message":"","tags":[],"labels":{},"event":{},"kibana":{"saved_objects":[]},"rule":{"author":""}}`, `{}`},
-		"scalar list":        {`{"tags":"one"}`, `{"tags":"one"}`},
-		"list":               {`{"tags":["one"]}`, `{"tags":["one"]}`},
-		"quoted duration":    {`{"event":{"duration":"-1500"}}`, `{"event":{"duration":"-1500"}}`},
-		"number duration":    {`{"event":{"duration":1500}}`, `{"event":{"duration":1500}}`},
-		"escapes":            {`{"message":"a\"b\\c\/d\b\f\n\r\t\u0001\u00e9\ud83d\ude00<>&\u2028"}`, `{"message":"a\"b\\c/d\b\f\n\r\t\u0001é😀\u003c\u003e\u0026\u2028"}`},
-		"label null value":   {`{"labels":{"b":"2","a":"1","c":null}}`, `{"labels":{"a":"1","b":"2"}}`},
-		"ref":                {`{"kibana":{"saved_objects":[{"type_id":"x","rel":"primary","namespace":null},{}]}}`, `{"kibana":{"saved_objects":[{"rel":"primary","type_id":"x"},{}]}}`},
-		"key order":          {`{"event":{"outcome":"success","action":"a"},"@timestamp":"2019-12-09T21:16:43Z"}`, `{"@timestamp":"2019-12-09T21:16:43Z","event":{"action":"a","outcome":"success"}}`},
-		"floats":             {`{"event":{"risk_score":1e21,"risk_score_norm":-0.000001}}`, `{"event":{"risk_score":1e+21,"risk_score_norm":-0.000001}}`},
-		"whitespace":         {" \t\r\n{ \"message\" : \"x\" } \n", `{"message":"x"}`},
-		"ip":                 {`{"source":{"ip":"2001:db8::1"},"client":{"ip":"10.0.0.1"}}`, `{"source":{"ip":"2001:db8::1"},"client":{"ip":"10.0.0.1"}}`},
-		"int edge":           {`{"event":{"sequence":-9223372036854775808,"severity":9223372036854775807}}`, `{"event":{"sequence":-9223372036854775808,"severity":9223372036854775807}}`},
+		"null fields":      {`{"message":null,"event":null,"tags":null,"labels":null,"kibana":{"saved_objects":null}}`, `{}`},
+		"empty values":     {`{"message":"","tags":[],"labels":{},"event":{},"kibana":{"saved_objects":[]},"rule":{"author":""}}`, `{}`},
+		"scalar list":      {`{"tags":"one"}`, `{"tags":"one"}`},
+		"list":             {`{"tags":["one"]}`, `{"tags":["one"]}`},
+		"quoted duration":  {`{"event":{"duration":"-1500"}}`, `{"event":{"duration":"-1500"}}`},
+		"number duration":  {`{"event":{"duration":1500}}`, `{"event":{"duration":1500}}`},
+		"escapes":          {`{"message":"a\"b\\c\/d\b\f\n\r\t\u0001\u00e9\ud83d\ude00<>&\u2028"}`, `{"message":"a\"b\\c/d\b\f\n\r\t\u0001é😀\u003c\u003e\u0026\u2028"}`},
+		"label null value": {`{"labels":{"b":"2","a":"1","c":null}}`, `{"labels":{"a":"1","b":"2"}}`},
+		"ref":              {`{"kibana":{"saved_objects":[{"type_id":"x","rel":"primary","namespace":null},{}]}}`, `{"kibana":{"saved_objects":[{"rel":"primary","type_id":"x"},{}]}}`},
+		"key order":        {`{"event":{"outcome":"success","action":"a"},"@timestamp":"2019-12-09T21:16:43Z"}`, `{"@timestamp":"2019-12-09T21:16:43Z","event":{"action":"a","outcome":"success"}}`},
+		"floats":           {`{"event":{"risk_score":1e21,"risk_score_norm":-0.000001}}`, `{"event":{"risk_score":1e+21,"risk_score_norm":-0.000001}}`},
+		"whitespace":       {" \t\r\n{ \"message\" : \"x\" } \n", `{"message":"x"}`},
+		"ip":               {`{"source":{"ip":"2001:db8::1"},"client":{"ip":"10.0.0.1"}}`, `{"source":{"ip":"2001:db8::1"},"client":{"ip":"10.0.0.1"}}`},
+		"int edge":         {`{"event":{"sequence":-9223372036854775808,"severity":9223372036854775807}}`, `{"event":{"sequence":-9223372036854775808,"severity":9223372036854775807}}`},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -31,7 +31,7 @@ func shortLit(s string) string {
 	return s
 }
 
-func (d *decoder) ip(f *Field) error {
+func (d *decoder) ip(f *Field, at slot) error {
 	off := d.i
 	s, err := d.stringValue(f.Name, "a string")
 	if err != nil || s == "" {
@@ -40,7 +40,7 @@ func (d *decoder) ip(f *Field) error {
 	if !validIP(s) {
 		return fieldErr(f.Name, off, ErrWrongType, "expected an IPv4 or IPv6 address")
 	}
-	*f.Str(d.ev) = s
+	*at.str(&d.ev) = s
 	return nil
 }
 
@@ -50,7 +50,7 @@ func validIP(s string) bool {
 	return err == nil && a.Zone() == ""
 }
 
-func (d *decoder) list(f *Field) error {
+func (d *decoder) list(f *Field, at slot) error {
 	switch d.peek() {
 	case '"':
 		s, err := d.stringValue(f.Name, "a string")
@@ -59,7 +59,7 @@ func (d *decoder) list(f *Field) error {
 		}
 		n := len(d.strs)
 		d.strs = append(d.strs, s)
-		*f.List(d.ev) = StringList{Values: d.strs[n : n+1 : n+1], Scalar: true}
+		*at.list(&d.ev) = StringList{Values: d.strs[n : n+1 : n+1], Scalar: true}
 		return nil
 	case '[':
 		start := len(d.strs)
@@ -78,14 +78,14 @@ func (d *decoder) list(f *Field) error {
 			return err
 		}
 		if end := len(d.strs); end > start {
-			*f.List(d.ev) = StringList{Values: d.strs[start:end:end]}
+			*at.list(&d.ev) = StringList{Values: d.strs[start:end:end]}
 		}
 		return nil
 	}
 	return d.wrongType(f.Name, "a string or an array of strings")
 }
 
-func (d *decoder) date(f *Field) error {
+func (d *decoder) date(f *Field, at slot) error {
 	off := d.i
 	s, err := d.stringValue(f.Name, "a date string")
 	if err != nil || s == "" {
@@ -95,7 +95,7 @@ func (d *decoder) date(f *Field) error {
 	if err != nil {
 		return &FieldError{Path: f.Name, Offset: off, Err: &reason{msg: err.Error(), kind: ErrWrongType}}
 	}
-	*f.Date(d.ev) = t
+	*at.date(&d.ev) = t
 	return nil
 }
 
@@ -119,16 +119,16 @@ func (d *decoder) intLiteral(path, want string) (int64, error) {
 	return n, nil
 }
 
-func (d *decoder) integer(f *Field) error {
+func (d *decoder) integer(f *Field, at slot) error {
 	n, err := d.intLiteral(f.Name, "an integer")
 	if err != nil {
 		return err
 	}
-	*f.Int(d.ev) = d.newInt(n)
+	*at.int(&d.ev) = d.newInt(n)
 	return nil
 }
 
-func (d *decoder) float(f *Field) error {
+func (d *decoder) float(f *Field, at slot) error {
 	if d.valueKind() != "number" {
 		return d.wrongType(f.Name, "a number")
 	}
@@ -141,20 +141,20 @@ func (d *decoder) float(f *Field) error {
 	if err != nil && (math.IsInf(v, 0) || math.IsNaN(v)) {
 		return fieldErr(f.Name, off, ErrWrongType, "number "+shortLit(lit)+" is out of the float64 range")
 	}
-	*f.Float(d.ev) = d.newFloat(v)
+	*at.float(&d.ev) = d.newFloat(v)
 	return nil
 }
 
 // duration reads event.duration: a JSON integer, or a string of digits with
 // an optional leading '-'.
-func (d *decoder) duration(f *Field) error {
+func (d *decoder) duration(f *Field, at slot) error {
 	const want = "an integer or a string of digits"
 	if d.peek() != '"' {
 		n, err := d.intLiteral(f.Name, want)
 		if err != nil {
 			return err
 		}
-		*durationOf(d.ev) = &Duration{Nanos: n}
+		*at.duration(&d.ev) = &Duration{Nanos: n}
 		return nil
 	}
 	off := d.i
@@ -169,7 +169,7 @@ func (d *decoder) duration(f *Field) error {
 	if err != nil {
 		return fieldErr(f.Name, off, ErrWrongType, "integer "+shortLit(s)+" is out of the int64 range")
 	}
-	*durationOf(d.ev) = &Duration{Nanos: n, Quoted: true}
+	*at.duration(&d.ev) = &Duration{Nanos: n, Quoted: true}
 	return nil
 }
 
@@ -186,7 +186,7 @@ func digitString(s string) bool {
 	return len(s) > 0
 }
 
-func (d *decoder) labels(f *Field) error {
+func (d *decoder) labels(f *Field, at slot) error {
 	if d.peek() != '{' {
 		return d.wrongType(f.Name, "an object of strings")
 	}
@@ -214,11 +214,11 @@ func (d *decoder) labels(f *Field) error {
 		m[key] = v
 		return nil
 	})
-	*labelsOf(d.ev) = m
+	*at.labels(&d.ev) = m
 	return err
 }
 
-func (d *decoder) refs(f *Field) error {
+func (d *decoder) refs(f *Field, at slot) error {
 	if d.peek() != '[' {
 		return d.wrongType(f.Name, "an array of objects")
 	}
@@ -234,7 +234,7 @@ func (d *decoder) refs(f *Field) error {
 	if err != nil {
 		return err
 	}
-	*refsOf(d.ev) = refs
+	*at.refs(&d.ev) = refs
 	return nil
 }
 

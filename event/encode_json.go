@@ -17,29 +17,19 @@ import (
 // floats, which JSON cannot hold, are omitted (Validate rejects them).
 func AppendJSON(dst []byte, e *Event) []byte {
 	w := jsonWriter{b: append(dst, '{'), cur: tree.root}
-	for i := range fields {
-		f := &fields[i]
-		if !present(e, f) || !finite(e, f) {
+	for i, s := range slots {
+		if !s.present(e) || !s.finite(e) {
 			continue
 		}
 		n := tree.leaf[i]
 		w.moveTo(n.parent)
 		w.comma()
 		w.b = append(w.b, n.openKey...)
-		w.b = appendValue(w.b, e, f)
+		w.b = appendValue(w.b, e, s)
 		w.more = true
 	}
 	w.moveTo(tree.root)
 	return append(w.b, '}')
-}
-
-// finite reports false for a float field holding NaN or ±Inf.
-func finite(e *Event, f *Field) bool {
-	if f.Kind != KindFloat {
-		return true
-	}
-	v := **f.Float(e)
-	return !math.IsNaN(v) && !math.IsInf(v, 0)
 }
 
 // jsonWriter tracks which schema objects are open while AppendJSON writes
@@ -86,26 +76,26 @@ func ancestor(a, p *node) bool {
 	return p == a
 }
 
-// appendValue appends the JSON value of present field f.
-func appendValue(b []byte, e *Event, f *Field) []byte {
-	switch f.Kind {
+// appendValue appends the JSON value of the present field in slot f.
+func appendValue(b []byte, e *Event, f slot) []byte {
+	switch f.kind {
 	case KindString, KindIP:
-		return appendString(b, *f.Str(e))
+		return appendString(b, *f.str(e))
 	case KindStrings:
-		return appendList(b, *f.List(e))
+		return appendList(b, *f.list(e))
 	case KindDate:
 		b = append(b, '"')
-		return append(f.Date(e).AppendText(b), '"')
+		return append(f.date(e).AppendText(b), '"')
 	case KindInt:
-		return strconv.AppendInt(b, **f.Int(e), 10)
+		return strconv.AppendInt(b, **f.int(e), 10)
 	case KindFloat:
-		return appendFloat(b, **f.Float(e))
+		return appendFloat(b, **f.float(e))
 	case KindDuration:
-		return appendDuration(b, *durationOf(e))
+		return appendDuration(b, *f.duration(e))
 	case KindLabels:
-		return appendLabels(b, *labelsOf(e))
+		return appendLabels(b, *f.labels(e))
 	case KindRefs:
-		return appendRefs(b, *refsOf(e))
+		return appendRefs(b, *f.refs(e))
 	}
 	return append(b, "null"...)
 }

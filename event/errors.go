@@ -8,15 +8,16 @@ import (
 // Sentinel errors, checkable with errors.Is on the *FieldError that Decode,
 // Validate and DecodeBinary return.
 var (
-	// ErrUnknownField: a key that is not a field of the event schema, or a
-	// duplicated key.
+	// ErrUnknownField: a key that is not a field of the event schema (or
+	// of a saved-object ref).
 	ErrUnknownField = errors.New("unknown field")
 	// ErrWrongType: a value of the wrong JSON type, or one that does not
 	// parse as the field's type (integer, date, IP address, finite number).
 	ErrWrongType = errors.New("wrong type")
 	// ErrLimit: a document, string or list over the Limits.
 	ErrLimit = errors.New("over limit")
-	// ErrSyntax: malformed JSON, or a malformed binary form.
+	// ErrSyntax: malformed JSON (including a key repeated in one object,
+	// invalid UTF-8 and trailing data), or a malformed binary form.
 	ErrSyntax = errors.New("syntax error")
 )
 

@@ -16,9 +16,18 @@ type scanner struct {
 	buf  []byte // scratch for unescaping
 }
 
+// plainASCII marks the bytes a string holds as they are: ASCII other than
+// control characters, '"' and '\\'.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // ws skips JSON whitespace.
 func (s *scanner) ws() {
-	for s.i < len(s.data) {
+	for s.i < len(s.data) && s.data[s.i] <= ' ' {
 		switch s.data[s.i] {
 		case ' ', '\t', '\n', '\r':
 			s.i++
@@ -92,6 +101,9 @@ func (s *scanner) str() (string, error) {
 	ascii := true
 	for i := start; i < len(s.data); i++ {
 		c := s.data[i]
+		if plainASCII[c] {
+			continue
+		}
 		switch {
 		case c == '"':
 			s.i = i + 1

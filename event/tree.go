@@ -11,6 +11,7 @@ type node struct {
 	idx      int
 	path     string // dotted path; "" for the root
 	field    *Field // leaf field; nil for objects
+	slot     slot   // where the leaf field lives in Event
 	children map[string]*node
 	// openKey is `"name":{` (objects) or `"name":` (leaves), for AppendJSON.
 	openKey string
@@ -48,6 +49,7 @@ func buildSchema(fs []Field) *schema {
 				s.nodes++
 				if j == len(segs)-1 {
 					child.field = f
+					child.slot = slots[i]
 					child.openKey = `"` + seg + `":`
 				} else {
 					child.children = map[string]*node{}

@@ -7,24 +7,23 @@ import (
 // Validate checks an event built in Go against lim (zero fields take the
 // defaults) and the rules Decode enforces on JSON: string sizes and valid
 // UTF-8, list, label and ref counts, IP address syntax, valid Dates, finite
-// floats, a single-string list holding one value, and the size of the
-// canonical JSON. It returns a *FieldError (Offset -1) for the first problem,
+// floats, and a single-string list holding one value. MaxDocumentBytes
+// applies to Decode's input only and is not checked here. It returns a *FieldError (Offset -1) for the first problem,
 // in field-table order.
 func (e *Event) Validate(lim Limits) error {
 	lim = lim.withDefaults()
-	for i := range fields {
-		f := &fields[i]
-		if !present(e, f) {
+	for i, s := range slots {
+		if !s.present(e) {
 			continue
 		}
-		if err := validateField(e, f, lim); err != nil {
+		if err := validateField(e, &fields[i], s, lim); err != nil {
 			return err
 		}
 	}
-	return validateSize(e, lim)
+	return nil
 }
 
-func validateField(e *Event, f *Field, lim Limits) error {
+func validateField(e *Event, f *Field, s slot, lim Limits) error {
 	switch f.Kind {
 	case KindString:
 		return validString(f.Name, *f.Str(e), lim)
@@ -40,7 +39,7 @@ func validateField(e *Event, f *Field, lim Limits) error {
 			return fieldErr(f.Name, -1, ErrWrongType, "invalid date")
 		}
 	case KindFloat:
-		if !finite(e, f) {
+		if !s.finite(e) {
 			return fieldErr(f.Name, -1, ErrWrongType, "expected a finite number")
 		}
 	case KindLabels:
@@ -103,52 +102,4 @@ func validRefs(path string, refs []SavedObject, lim Limits) error {
 		}
 	}
 	return nil
-}
-
-// validateSize checks that the canonical JSON fits MaxDocumentBytes,
-// encoding it only when a cheap upper bound does not already settle it.
-func validateSize(e *Event, lim Limits) error {
-	if upperJSONSize(e) <= lim.MaxDocumentBytes {
-		return nil
-	}
-	if n := len(AppendJSON(nil, e)); n > lim.MaxDocumentBytes {
-		return limitErr("", -1, "document of %d bytes is over the limit of %d bytes", n, lim.MaxDocumentBytes)
-	}
-	return nil
-}
-
-// upperJSONSize bounds len(AppendJSON(e)): every string byte escapes to at
-// most 6 bytes, and keys, punctuation and numbers are bounded per field.
-func upperJSONSize(e *Event) int {
-	const perField = 256 // key path, punctuation, number or date text
-	n := 2
-	str := func(s string) { n += 6*len(s) + 8 }
-	for i := range fields {
-		f := &fields[i]
-		if !present(e, f) {
-			continue
-		}
-		n += perField
-		switch f.Kind {
-		case KindString, KindIP:
-			str(*f.Str(e))
-		case KindStrings:
-			for _, s := range f.List(e).Values {
-				str(s)
-			}
-		case KindLabels:
-			for k, v := range *labelsOf(e) {
-				str(k)
-				str(v)
-			}
-		case KindRefs:
-			for _, r := range *refsOf(e) {
-				for _, p := range refFields(&r) {
-					str(*p)
-					n += 16
-				}
-			}
-		}
-	}
-	return n
 }

@@ -37,7 +37,8 @@
 //
 // Sequence numbers are uint64, start at 1 and never repeat, also across
 // restarts, checkpoints that deleted every file, and crashes that lost unsynced
-// records: ranges are reserved durably ahead of use in "seq.reserved".
+// records: ranges are reserved durably ahead of use in "seq.reserved" (a crash
+// leaves a gap, never a reuse); a clean Close gives back the unused rest.
 //
 // # Durability
 //

@@ -48,7 +48,10 @@ func TestFsyncFailurePoisons(t *testing.T) {
 func TestBackgroundFsyncFailurePoisons(t *testing.T) {
 	faulty := vfs.NewFaulty(vfs.OS{})
 	w, _ := openLog(t, Options{Dir: t.TempDir(), FS: faulty, Sync: SyncInterval, SyncInterval: time.Millisecond}, 0)
-	appendN(t, w, 0, 1) // reserves sequence numbers while fsync still works
+	appendN(t, w, 0, 1)              // reserves sequence numbers while fsync still works
+	if err := w.Sync(); err != nil { // nothing pending until the next Append
+		t.Fatal(err)
+	}
 	faulty.Fail(vfs.OpSync, syscall.EIO)
 	appendN(t, w, 1, 1)
 	waitFor(t, func() bool { return w.Err() != nil })
@@ -187,4 +190,19 @@ func (f *slowSyncFile) Sync() error {
 	f.fs.syncs.Add(1)
 	time.Sleep(f.fs.delay)
 	return f.File.Sync()
+}
+
+// TestUndoFailurePoisons: if the cut-back after a failed write cannot be
+// made durable, the WAL is poisoned (the error still wraps the write's cause).
+func TestUndoFailurePoisons(t *testing.T) {
+	faulty := vfs.NewFaulty(vfs.OS{})
+	w, _ := openLog(t, Options{Dir: t.TempDir(), FS: faulty}, 0)
+	appendN(t, w, 0, 1)
+	faulty.Fail(vfs.OpWrite, syscall.ENOSPC)
+	faulty.Fail(vfs.OpSync, syscall.EIO)
+	_, err := w.Append(1, []byte("doomed"), nil)
+	if !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ErrPoisoned) || w.Err() == nil {
+		t.Fatalf("Append: %v, want ENOSPC and ErrPoisoned", err)
+	}
+	w.Close()
 }

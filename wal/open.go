@@ -135,6 +135,9 @@ func (w *WAL) handleDamage(res scanResult, isLast bool, later []*logFile) error 
 	}
 	if w.opts.ReadOnly {
 		w.log.Warn(msg+" (read-only: ignored)", "file", d.File, "offset", d.Offset, "bytes", res.size-d.Offset, "reason", d.Reason)
+		if d.Offset < fileHeaderSize {
+			w.files = w.files[:len(w.files)-1] // no usable header: not part of the log
+		}
 		return nil
 	}
 	w.log.Warn(msg, "file", d.File, "offset", d.Offset, "bytes", res.size-d.Offset, "reason", d.Reason, "later_files", len(later))

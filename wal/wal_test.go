@@ -119,7 +119,7 @@ func TestSeqNeverReused(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, syncedSize := recordOffsets(t, lastFile(t, opts.Dir))
-			lost := appendN(t, w, 5, 4) // past the first reservation of 10
+			lost := appendN(t, w, 5, 4)   // past the first reservation of 10
 			crash := copyDir(t, opts.Dir) // the disk as a crash would leave it
 			mustClose(t, w)
 			opts.Dir = crash

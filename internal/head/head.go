@@ -9,21 +9,23 @@
 // which is sequence order: the write path inserts under the WAL's ordering
 // lock.
 //
-// Visibility: Insert makes rows present but not visible; Publish(seq) makes
+// Visibility: Insert makes rows present but not visible; Publish(w, seq) makes
 // every row with a sequence number up to seq visible. A Snapshot shows exactly
 // the rows published when it was taken, so readers never see an event before
 // every lower-numbered one.
 package head
 
 import (
-	"cmp"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/btree"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // chunkSize is the size of one arena chunk. Events larger than a chunk get a
@@ -36,21 +38,12 @@ const btreeDegree = 32
 // Item is one row as the B-tree orders it. Data is the event's binary form;
 // it is immutable and stays valid as long as the head is referenced.
 type Item struct {
-	TS   int64
-	Seq  uint64
+	match.Position
 	Row  uint32
 	Data []byte
 }
 
-func less(a, b Item) bool { return Compare(a, b) < 0 }
-
-// Compare orders items by (@timestamp, sequence).
-func Compare(a, b Item) int {
-	if c := cmp.Compare(a.TS, b.TS); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Seq, b.Seq)
-}
+func less(a, b Item) bool { return match.Compare(a.Position, b.Position) < 0 }
 
 // Head is the mutable in-memory segment. Insert must be called by one
 // goroutine at a time, in sequence order; everything else is safe for
@@ -59,41 +52,50 @@ type Head struct {
 	mu       sync.RWMutex
 	tree     *btree.BTreeG[Item]
 	rows     []Item // by row number
-	postings map[Term]*roaring.Bitmap
+	postings map[index.Term]*roaring.Bitmap
 	chunk    []byte
 	bytes    int64 // encoded bytes held
 	minTS    int64
 	maxTS    int64
 	firstSeq uint64
 
-	published atomic.Uint64
+	created time.Time // when the first row arrived
+	lastSeq uint64
+
+	// published is shared by every head of a store: rows with a sequence
+	// number up to it are visible.
+	published *atomic.Uint64
 }
 
-// New returns an empty head.
-func New() *Head {
+// New returns an empty head whose visibility follows the shared watermark
+// published (see Publish).
+func New(published *atomic.Uint64) *Head {
 	return &Head{
-		tree:     btree.NewG[Item](btreeDegree, less),
-		postings: make(map[Term]*roaring.Bitmap),
+		tree:      btree.NewG[Item](btreeDegree, less),
+		postings:  make(map[index.Term]*roaring.Bitmap),
+		published: published,
 	}
 }
 
 // Insert adds one event with sequence number seq and binary form data (which
-// is copied). ev is the decoded event, from which the postings are taken.
-func (h *Head) Insert(seq uint64, ev *event.Event, data []byte) {
+// is copied). ev is the decoded event, from which the postings are taken;
+// now is the arrival time, which ages the head.
+func (h *Head) Insert(seq uint64, ev *event.Event, data []byte, now time.Time) {
 	stored := h.store(data)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	row := uint32(len(h.rows))
-	it := Item{TS: ev.Timestamp.UnixNano(), Seq: seq, Row: row, Data: stored}
+	it := Item{Position: match.Position{TS: ev.Timestamp.UnixNano(), Seq: seq}, Row: row, Data: stored}
 	h.rows = append(h.rows, it)
 	h.tree.ReplaceOrInsert(it)
 	if row == 0 {
-		h.minTS, h.maxTS, h.firstSeq = it.TS, it.TS, seq
+		h.minTS, h.maxTS, h.firstSeq, h.created = it.TS, it.TS, seq, now
 	}
+	h.lastSeq = seq
 	h.minTS = min(h.minTS, it.TS)
 	h.maxTS = max(h.maxTS, it.TS)
 	h.bytes += int64(len(data))
-	for _, t := range Terms(ev) {
+	for _, t := range index.Terms(ev) {
 		bm := h.postings[t]
 		if bm == nil {
 			bm = roaring.New()
@@ -117,20 +119,18 @@ func (h *Head) store(data []byte) []byte {
 	return h.chunk[start:len(h.chunk):len(h.chunk)]
 }
 
-// Publish makes every inserted row with a sequence number up to seq visible
-// to snapshots taken from now on. Publishing a lower seq than before is a
-// no-op, so concurrent appenders may publish in any order.
-func (h *Head) Publish(seq uint64) {
+// Publish raises the watermark w to seq, making every inserted row with a
+// sequence number up to seq visible to snapshots taken from now on.
+// Publishing a lower seq than before is a no-op, so concurrent appenders may
+// publish in any order.
+func Publish(w *atomic.Uint64, seq uint64) {
 	for {
-		cur := h.published.Load()
-		if seq <= cur || h.published.CompareAndSwap(cur, seq) {
+		cur := w.Load()
+		if seq <= cur || w.CompareAndSwap(cur, seq) {
 			return
 		}
 	}
 }
-
-// Published returns the highest published sequence number.
-func (h *Head) Published() uint64 { return h.published.Load() }
 
 // Stats describes the head's contents.
 type Stats struct {
@@ -139,12 +139,15 @@ type Stats struct {
 	MinTS    int64
 	MaxTS    int64
 	FirstSeq uint64
+	LastSeq  uint64
 	Terms    int
+	// Created is when the first row arrived (zero for an empty head).
+	Created time.Time
 }
 
 // Stats returns the head's size and bounds.
 func (h *Head) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Rows: len(h.rows), Bytes: h.bytes, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, Terms: len(h.postings)}
+	return Stats{Rows: len(h.rows), Bytes: h.bytes, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
 }

@@ -7,34 +7,9 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/btree"
-)
 
-// Query is what the head answers directly: a time range, equality terms and
-// an order, resuming after a position, up to a limit.
-type Query struct {
-	// MinTS and MaxTS bound @timestamp (Unix ns), both inclusive.
-	MinTS, MaxTS int64
-	// Groups are ANDed; the terms inside a group are ORed. Empty matches all.
-	Groups [][]Term
-	// Desc orders newest first.
-	Desc bool
-	// After, when set, resumes after that (timestamp, sequence) position in
-	// the query's order (exclusive).
-	After *Position
-	// Limit caps the result; 0 means no limit.
-	Limit int
-}
-
-// Position is a place in (@timestamp, sequence) order.
-type Position struct {
-	TS  int64
-	Seq uint64
-}
-
-// AllTime is the widest time range.
-const (
-	MinTime = math.MinInt64
-	MaxTime = math.MaxInt64
+	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // Snapshot is a frozen view of the head: the rows published when it was
@@ -46,10 +21,14 @@ type Snapshot struct {
 }
 
 // Snapshot freezes the currently published rows.
-func (h *Head) Snapshot() *Snapshot {
+func (h *Head) Snapshot() *Snapshot { return h.SnapshotAt(h.published.Load()) }
+
+// SnapshotAt freezes the rows with sequence numbers up to pub, which must
+// not be above the published watermark. A reader of several heads and
+// segments passes them all one watermark so they agree on what is visible.
+func (h *Head) SnapshotAt(pub uint64) *Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	pub := h.published.Load()
 	n := sort.Search(len(h.rows), func(i int) bool { return h.rows[i].Seq > pub })
 	return &Snapshot{h: h, tree: h.tree.Clone(), rows: h.rows[:n:n]}
 }
@@ -58,11 +37,11 @@ func (h *Head) Snapshot() *Snapshot {
 func (s *Snapshot) Len() int { return len(s.rows) }
 
 // Find returns the matching rows in the query's order.
-func (s *Snapshot) Find(q Query) []Item {
+func (s *Snapshot) Find(q match.Query) []Item {
 	if len(q.Groups) == 0 {
 		return s.scan(q, nil)
 	}
-	bm := s.match(q.Groups)
+	bm := s.postings(q.Groups)
 	// A selective match is cheaper to sort than to find by walking the
 	// tree; a broad one is cheaper to filter during the walk.
 	if bm.GetCardinality()*16 < uint64(len(s.rows)) {
@@ -72,7 +51,7 @@ func (s *Snapshot) Find(q Query) []Item {
 }
 
 // match evaluates the term groups to a bitmap of visible rows.
-func (s *Snapshot) match(groups [][]Term) *roaring.Bitmap {
+func (s *Snapshot) postings(groups [][]index.Term) *roaring.Bitmap {
 	s.h.mu.RLock()
 	defer s.h.mu.RUnlock()
 	var result *roaring.Bitmap
@@ -97,36 +76,17 @@ func (s *Snapshot) match(groups [][]Term) *roaring.Bitmap {
 	return result
 }
 
-// inRange reports whether it is within the query's time range and after
-// its resume position.
-func (q *Query) inRange(it Item) bool {
-	if it.TS < q.MinTS || it.TS > q.MaxTS {
-		return false
-	}
-	if q.After == nil {
-		return true
-	}
-	p := Item{TS: q.After.TS, Seq: q.After.Seq}
-	if q.Desc {
-		return less(it, p)
-	}
-	return less(p, it)
-}
-
-func (s *Snapshot) collect(q Query, bm *roaring.Bitmap) []Item {
+func (s *Snapshot) collect(q match.Query, bm *roaring.Bitmap) []Item {
 	var out []Item
 	it := bm.Iterator()
 	for it.HasNext() {
 		item := s.rows[it.Next()]
-		if q.inRange(item) {
+		if q.Includes(item.Position) {
 			out = append(out, item)
 		}
 	}
 	slices.SortFunc(out, func(a, b Item) int {
-		if q.Desc {
-			return Compare(b, a)
-		}
-		return Compare(a, b)
+		return q.InOrder(a.Position, b.Position)
 	})
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[:q.Limit]
@@ -134,10 +94,10 @@ func (s *Snapshot) collect(q Query, bm *roaring.Bitmap) []Item {
 	return out
 }
 
-func (s *Snapshot) scan(q Query, bm *roaring.Bitmap) []Item {
+func (s *Snapshot) scan(q match.Query, bm *roaring.Bitmap) []Item {
 	var out []Item
 	visit := func(it Item) bool {
-		if !q.inRange(it) {
+		if !q.Includes(it.Position) {
 			// The walk starts at the range's edge, so an item out of range
 			// can only be a resume position's equal or the far edge.
 			return it.TS >= q.MinTS && it.TS <= q.MaxTS
@@ -157,11 +117,11 @@ func (s *Snapshot) scan(q Query, bm *roaring.Bitmap) []Item {
 }
 
 // bounds returns where an ascending walk starts and a descending one starts.
-func (s *Snapshot) bounds(q Query) (lo, hi Item) {
-	lo = Item{TS: q.MinTS}
-	hi = Item{TS: q.MaxTS, Seq: math.MaxUint64}
+func (s *Snapshot) bounds(q match.Query) (lo, hi Item) {
+	lo = Item{Position: match.Position{TS: q.MinTS}}
+	hi = Item{Position: match.Position{TS: q.MaxTS, Seq: math.MaxUint64}}
 	if q.After != nil {
-		p := Item{TS: q.After.TS, Seq: q.After.Seq}
+		p := Item{Position: *q.After}
 		if !q.Desc && less(lo, p) {
 			lo = p
 		}
@@ -172,5 +132,17 @@ func (s *Snapshot) bounds(q Query) (lo, hi Item) {
 	return lo, hi
 }
 
-// Rows returns every visible row in sequence order (for sealing and tests).
-func (s *Snapshot) Rows() []Item { return s.rows }
+// Sorted returns every row of the head, published or not, in (@timestamp,
+// sequence) order. Sealing uses it on a head that no longer takes inserts.
+func (h *Head) Sorted() []Item {
+	h.mu.Lock()
+	tree := h.tree.Clone()
+	n := len(h.rows)
+	h.mu.Unlock()
+	out := make([]Item, 0, n)
+	tree.Ascend(func(it Item) bool {
+		out = append(out, it)
+		return true
+	})
+	return out
+}

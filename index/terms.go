@@ -1,4 +1,4 @@
-package head
+package index
 
 import (
 	"encoding/binary"

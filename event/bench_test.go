@@ -1,0 +1,74 @@
+package event
+
+import (
+	"os"
+	"testing"
+)
+
+// benchDocs are the documents the benchmarks run on: the schema's full
+// example (every kind of field, pretty-printed) and a typical Kibana
+// alerting event (compact, ~700 bytes).
+var benchDocs = []struct{ name, file string }{
+	{"full-example", "testdata/full-example.json"},
+	{"typical", "testdata/typical-event.json"},
+}
+
+func forEachDoc(b *testing.B, fn func(b *testing.B, e *Event, doc []byte)) {
+	for _, d := range benchDocs {
+		b.Run(d.name, func(b *testing.B) {
+			doc, err := os.ReadFile(d.file)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := Decode(doc, Limits{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			fn(b, &e, doc)
+		})
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	forEachDoc(b, func(b *testing.B, _ *Event, doc []byte) {
+		b.SetBytes(int64(len(doc)))
+		for b.Loop() {
+			if _, err := Decode(doc, Limits{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	forEachDoc(b, func(b *testing.B, e *Event, _ []byte) {
+		buf := AppendJSON(nil, e)
+		b.SetBytes(int64(len(buf)))
+		for b.Loop() {
+			buf = AppendJSON(buf[:0], e)
+		}
+	})
+}
+
+func BenchmarkAppendBinary(b *testing.B) {
+	forEachDoc(b, func(b *testing.B, e *Event, _ []byte) {
+		buf := AppendBinary(nil, e)
+		b.SetBytes(int64(len(buf)))
+		for b.Loop() {
+			buf = AppendBinary(buf[:0], e)
+		}
+	})
+}
+
+func BenchmarkDecodeBinary(b *testing.B) {
+	forEachDoc(b, func(b *testing.B, e *Event, _ []byte) {
+		buf := AppendBinary(nil, e)
+		b.SetBytes(int64(len(buf)))
+		for b.Loop() {
+			if _, err := DecodeBinary(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

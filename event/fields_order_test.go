@@ -1,0 +1,65 @@
+package event
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestFieldTableMatchesStruct checks that the field table lists exactly the
+// leaves of Event, in struct order, so that AppendJSON (driven by the table)
+// writes keys in the same order as json.Marshal.
+func TestFieldTableMatchesStruct(t *testing.T) {
+	var names []string
+	leafTypes := map[reflect.Type]bool{
+		reflect.TypeFor[Date](): true, reflect.TypeFor[StringList](): true,
+		reflect.TypeFor[*Duration](): true, reflect.TypeFor[map[string]string](): true,
+		reflect.TypeFor[[]SavedObject](): true,
+	}
+	var walk func(prefix string, typ reflect.Type)
+	walk = func(prefix string, typ reflect.Type) {
+		for i := range typ.NumField() {
+			sf := typ.Field(i)
+			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			path := prefix + name
+			if sf.Type.Kind() == reflect.Struct && !leafTypes[sf.Type] {
+				walk(path+".", sf.Type)
+				continue
+			}
+			names = append(names, path)
+		}
+	}
+	walk("", reflect.TypeFor[Event]())
+	var table []string
+	for _, f := range Fields() {
+		table = append(table, f.Name)
+	}
+	if !reflect.DeepEqual(names, table) {
+		t.Fatalf("struct leaves:\n%v\nfield table:\n%v", names, table)
+	}
+}
+
+func TestFieldAccessorsMatchKinds(t *testing.T) {
+	for _, f := range Fields() {
+		set := map[Kind]bool{KindString: f.Str != nil, KindIP: f.Str != nil, KindStrings: f.List != nil,
+			KindDate: f.Date != nil, KindInt: f.Int != nil, KindFloat: f.Float != nil}
+		if ok, known := set[f.Kind]; known && !ok {
+			t.Errorf("field %s: kind %d has no accessor", f.Name, f.Kind)
+		}
+		if FieldByID(f.ID) == nil || FieldByID(f.ID).Name != f.Name || FieldByName(f.Name).ID != f.ID {
+			t.Errorf("field %s: lookup mismatch", f.Name)
+		}
+	}
+}
+
+func TestSlotsMatchAccessors(t *testing.T) {
+	e := new(Event)
+	for i := range fields {
+		if got, want := slots[i].ptr(e), fieldPtr(e, &fields[i]); got != want {
+			t.Errorf("field %s: slot address %p, accessor address %p", fields[i].Name, got, want)
+		}
+		if slots[i].kind != fields[i].Kind || tree.leaf[i].slot != slots[i] {
+			t.Errorf("field %s: slot kind or tree slot mismatch", fields[i].Name)
+		}
+	}
+}

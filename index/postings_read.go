@@ -1,0 +1,267 @@
+package index
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/klauspost/compress/zstd"
+)
+
+// MaxDictBytes bounds the decoded dictionary of a postings section.
+const MaxDictBytes = 1 << 30
+
+// Postings reads a postings section (see AppendTo for the layout). The
+// dictionary is decompressed into memory at Open; bitmaps are read straight
+// from the section bytes without copying.
+//
+// Lifetime: bitmaps returned by Lookup and Each alias the section bytes
+// (typically a read-only mmap). They must not be mutated in place (combine
+// them with roaring.And, roaring.FastOr and friends, which return new
+// bitmaps) and neither they nor anything computed from them may be used after
+// the section's memory goes away (unmap): copy with Clone plus
+// CloneCopyOnWriteContainers to keep a result longer.
+//
+// A Postings is safe for concurrent use.
+type Postings struct {
+	fields  []fieldRange
+	dict    []byte   // decoded dictionary, owned
+	entries []uint32 // offset of each entry in dict, in term order
+	bitmaps []byte   // the bitmaps area of the section (borrowed)
+}
+
+type fieldRange struct {
+	name       string
+	first, end int // entries[first:end] belong to the field
+}
+
+// ErrCorrupt marks a structurally invalid postings section.
+var ErrCorrupt = errors.New("corrupt postings")
+
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// Open parses section, decompressing its dictionary with dec, and checks its
+// structure: terms sorted, lengths and offsets within bounds. It does not
+// check bitmap contents (Lookup validates each bitmap it loads).
+func Open(section []byte, dec *zstd.Decoder) (*Postings, error) {
+	if len(section) < headerLen || string(section[:4]) != postingsMagic {
+		return nil, corrupt("bad header")
+	}
+	frameLen := uint64(binary.LittleEndian.Uint32(section[4:]))
+	rawLen := uint64(binary.LittleEndian.Uint32(section[8:]))
+	terms := uint64(binary.LittleEndian.Uint32(section[12:]))
+	if frameLen > uint64(len(section)-headerLen) || rawLen > MaxDictBytes || terms > rawLen {
+		return nil, corrupt("dictionary length out of bounds")
+	}
+	frame := section[headerLen : headerLen+frameLen]
+	dict, err := decodeFrame(dec, frame, rawLen)
+	if err != nil {
+		return nil, err
+	}
+	bmStart := (headerLen + frameLen + 7) &^ 7
+	if bmStart > uint64(len(section)) {
+		return nil, corrupt("bitmaps start out of bounds")
+	}
+	p := &Postings{dict: dict, bitmaps: section[bmStart:]}
+	if err := p.parse(int(terms)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func decodeFrame(dec *zstd.Decoder, frame []byte, rawLen uint64) ([]byte, error) {
+	var h zstd.Header
+	if err := h.Decode(frame); err != nil || !h.HasFCS || h.FrameContentSize != rawLen {
+		return nil, corrupt("bad dictionary frame header")
+	}
+	dict, err := dec.DecodeAll(frame, make([]byte, 0, rawLen))
+	if err != nil {
+		return nil, corrupt("dictionary: %v", err)
+	}
+	if uint64(len(dict)) != rawLen {
+		return nil, corrupt("dictionary decodes to %d bytes, want %d", len(dict), rawLen)
+	}
+	return dict, nil
+}
+
+// parse reads the field heads and indexes every entry, checking order and
+// bounds.
+func (p *Postings) parse(terms int) error {
+	d := decbuf{b: p.dict}
+	nf := d.count()
+	total := 0
+	for i := 0; i < nf && d.err == nil; i++ {
+		name := d.str()
+		n := d.count()
+		if i > 0 && name <= p.fields[i-1].name {
+			d.fail("fields out of order")
+		}
+		p.fields = append(p.fields, fieldRange{name: name, first: total, end: total + n})
+		total += n
+	}
+	if d.err == nil && total != terms {
+		d.fail("term count mismatch")
+	}
+	if d.err != nil {
+		return d.err
+	}
+	p.entries = make([]uint32, 0, terms)
+	return p.parseEntries(&d)
+}
+
+func (p *Postings) parseEntries(d *decbuf) error {
+	var prevEnd uint64
+	for _, f := range p.fields {
+		var prev string
+		for i := f.first; i < f.end && d.err == nil; i++ {
+			p.entries = append(p.entries, uint32(d.off))
+			v := d.str()
+			if i > f.first && v <= prev {
+				d.fail("terms of %s out of order", f.name)
+			}
+			prev = v
+			prevEnd = p.skipPayload(d, prevEnd)
+		}
+	}
+	if d.err == nil && d.off != len(d.b) {
+		d.fail("trailing bytes in dictionary")
+	}
+	return d.err
+}
+
+// skipPayload checks one entry's payload; bitmaps must come in increasing,
+// non-overlapping order.
+func (p *Postings) skipPayload(d *decbuf, prevEnd uint64) uint64 {
+	card := d.uvarint()
+	if card == 0 || card > 1<<32 {
+		d.fail("bad cardinality")
+		return prevEnd
+	}
+	if card <= InlineMax {
+		var row uint64
+		for j := uint64(0); j < card; j++ {
+			delta := d.uvarint()
+			if j > 0 && delta == 0 {
+				d.fail("inline rows out of order")
+			}
+			row += delta
+		}
+		if row > 1<<32-1 {
+			d.fail("inline row out of range")
+		}
+		return prevEnd
+	}
+	off, n := d.uvarint()*8, d.uvarint()
+	if off < prevEnd || off > uint64(len(p.bitmaps)) || n > uint64(len(p.bitmaps))-off || n == 0 {
+		d.fail("bitmap out of bounds")
+	}
+	return off + n
+}
+
+// Len returns the number of terms.
+func (p *Postings) Len() int { return len(p.entries) }
+
+// Lookup returns the rows holding t. ok is false when no row holds it. The
+// bitmap is borrowed (see Postings). An error means the bitmap is damaged.
+func (p *Postings) Lookup(t Term) (bm *roaring.Bitmap, ok bool, err error) {
+	i, found := p.find(t)
+	if !found {
+		return nil, false, nil
+	}
+	_, bm, _, err = p.entry(i)
+	if err != nil {
+		return nil, false, err
+	}
+	return bm, true, nil
+}
+
+// find returns the index of t's entry.
+func (p *Postings) find(t Term) (int, bool) {
+	fi := sort.Search(len(p.fields), func(i int) bool { return p.fields[i].name >= t.Field })
+	if fi == len(p.fields) || p.fields[fi].name != t.Field {
+		return 0, false
+	}
+	f := p.fields[fi]
+	n := sort.Search(f.end-f.first, func(i int) bool {
+		return strings.Compare(p.value(f.first+i), t.Value) >= 0
+	})
+	i := f.first + n
+	return i, i < f.end && p.value(i) == t.Value
+}
+
+// value returns entry i's value without allocating; it was checked at Open.
+func (p *Postings) value(i int) string {
+	d := decbuf{b: p.dict, off: int(p.entries[i])}
+	n := int(d.uvarint())
+	return unsafeString(p.dict[d.off : d.off+n])
+}
+
+// entry decodes entry i: its value, its rows and the bytes its bitmap takes
+// in the section (0 when inline).
+func (p *Postings) entry(i int) (value string, bm *roaring.Bitmap, size int, err error) {
+	d := decbuf{b: p.dict, off: int(p.entries[i])}
+	value = d.str()
+	card := d.uvarint()
+	if card <= InlineMax {
+		rows := make([]uint32, card)
+		var row uint64
+		for j := range rows {
+			row += d.uvarint()
+			rows[j] = uint32(row)
+		}
+		return value, roaring.BitmapOf(rows...), 0, d.err
+	}
+	off, n := d.uvarint()*8, d.uvarint()
+	bm, err = p.load(p.bitmaps[off:off+n], card)
+	return value, bm, int(n), err
+}
+
+// load reads a bitmap in place and validates it.
+func (p *Postings) load(buf []byte, card uint64) (*roaring.Bitmap, error) {
+	bm := roaring.New()
+	n, err := bm.FromBuffer(buf)
+	if err != nil {
+		return nil, corrupt("bitmap: %v", err)
+	}
+	if n != int64(len(buf)) {
+		return nil, corrupt("bitmap length %d, want %d", n, len(buf))
+	}
+	if err := bm.Validate(); err != nil {
+		return nil, corrupt("bitmap: %v", err)
+	}
+	if bm.GetCardinality() != card {
+		return nil, corrupt("bitmap cardinality %d, want %d", bm.GetCardinality(), card)
+	}
+	return bm, nil
+}
+
+// TermInfo describes one term for Each.
+type TermInfo struct {
+	Term
+	// Rows holds the term's rows, borrowed (see Postings).
+	Rows *roaring.Bitmap
+	// Bytes is the size of its bitmap in the section, 0 when inline.
+	Bytes int
+}
+
+// Each calls fn for every term in order, loading and validating its
+// bitmap. It stops at the first error.
+func (p *Postings) Each(fn func(TermInfo) error) error {
+	for _, f := range p.fields {
+		for i := f.first; i < f.end; i++ {
+			v, bm, size, err := p.entry(i)
+			if err != nil {
+				return fmt.Errorf("term %s=%q: %w", f.name, v, err)
+			}
+			if err := fn(TermInfo{Term{f.name, v}, bm, size}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package eventlog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/segment"
+)
+
+// Sealing turns full heads into segment files:
+//
+//	roll:  the active head is frozen and a fresh one takes appends (under
+//	       stateMu, which also orders inserts, so a frozen head never grows)
+//	seal:  the sealer goroutine writes the oldest frozen head as one segment
+//	       per time partition (each fsynced with its directory), then
+//	       replaces the manifest, then publishes a state with the segments
+//	       instead of the head, then checkpoints the WAL.
+//
+// A crash before the manifest replace leaves orphan segment files, deleted
+// on open (their events are still in the WAL); a crash after it leaves WAL
+// files the next checkpoint deletes. Either way every event is in exactly
+// one of the two.
+
+// insertCommitted puts a committed batch into the active head. The WAL
+// calls it under its ordering lock, so batches arrive in sequence order.
+func (db *DB) insertCommitted(first uint64, evs []*Event, payload []byte) {
+	now := db.opts.Now()
+	db.stateMu.Lock()
+	defer db.stateMu.Unlock()
+	h := db.state.Load().active
+	i := 0
+	_ = decodeFrames(payload, func(data []byte) error {
+		h.Insert(first+uint64(i), evs[i], data, now)
+		i++
+		return nil
+	})
+	if h.Stats().Bytes >= db.opts.SegmentMaxBytes {
+		db.rollLocked()
+	}
+}
+
+// setStateLocked publishes st and wakes everyone waiting for a change.
+func (db *DB) setStateLocked(st *state) {
+	old := db.state.Load()
+	db.state.Store(st)
+	close(old.changed)
+}
+
+// rollLocked freezes the active head and starts a fresh one.
+func (db *DB) rollLocked() {
+	st := db.state.Load()
+	if st.active.Stats().Rows == 0 {
+		return
+	}
+	db.setStateLocked(&state{
+		active:   head.New(&db.published),
+		frozen:   append(slices.Clip(st.frozen), st.active),
+		segments: st.segments,
+		changed:  make(chan struct{}),
+	})
+	select {
+	case db.sealWake <- struct{}{}:
+	default:
+	}
+}
+
+// Roll freezes the active head and waits until every frozen head is sealed
+// into segments. Sealing normally happens on its own (by size and age); Roll
+// is for tests, tools and shutdown.
+func (db *DB) Roll(ctx context.Context) error {
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	if db.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	db.stateMu.Lock()
+	db.rollLocked()
+	db.stateMu.Unlock()
+	return db.waitSealed(ctx, 0)
+}
+
+// waitSealed waits until at most max heads are frozen.
+func (db *DB) waitSealed(ctx context.Context, max int) error {
+	for {
+		st := db.state.Load()
+		if len(st.frozen) <= max {
+			return nil
+		}
+		if err := db.sealErr(); err != nil {
+			return fmt.Errorf("%w: %w", errSealing, err)
+		}
+		select {
+		case <-st.changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-db.quit:
+			return ErrClosed
+		}
+	}
+}
+
+func (db *DB) sealErr() error {
+	db.sealErrMu.Lock()
+	defer db.sealErrMu.Unlock()
+	return db.lastSealErr
+}
+
+// runSealer is the sealing goroutine: it seals frozen heads as they come and
+// rolls the active head when it gets too old. Close stops it.
+func (db *DB) runSealer() {
+	defer close(db.sealerDone)
+	tick := time.NewTicker(min(db.opts.SegmentMaxAge/4, time.Second))
+	defer tick.Stop()
+	backoff := time.Duration(0)
+	for {
+		select {
+		case <-db.quit:
+			return
+		case <-db.sealWake:
+		case <-tick.C:
+			db.rollIfOld()
+		}
+		if backoff > 0 {
+			select {
+			case <-db.quit:
+				return
+			case <-time.After(backoff):
+			}
+		}
+		if err := db.sealFrozen(); err != nil {
+			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
+			db.log.Error("eventlog: sealing failed; will retry", "err", err, "retry_in", backoff)
+			select { // retry even if nothing else wakes the sealer
+			case db.sealWake <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		backoff = 0
+	}
+}
+
+func (db *DB) rollIfOld() {
+	db.stateMu.Lock()
+	defer db.stateMu.Unlock()
+	hs := db.state.Load().active.Stats()
+	if hs.Rows > 0 && db.opts.Now().Sub(hs.Created) >= db.opts.SegmentMaxAge {
+		db.rollLocked()
+	}
+}
+
+// sealFrozen seals every frozen head, oldest first.
+func (db *DB) sealFrozen() error {
+	db.sealMu.Lock()
+	defer db.sealMu.Unlock()
+	for {
+		st := db.state.Load()
+		if len(st.frozen) == 0 {
+			return nil
+		}
+		err := db.seal(st.frozen[0])
+		db.sealErrMu.Lock()
+		db.lastSealErr = err
+		db.sealErrMu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// seal writes h as segments, records them in the manifest, swaps them in
+// for h and checkpoints the WAL.
+func (db *DB) seal(h *head.Head) error {
+	written, err := db.writeSegments(h)
+	if err != nil {
+		return err
+	}
+	hs := h.Stats()
+	db.stateMu.Lock()
+	m := db.manifest.clone()
+	for _, s := range written {
+		m.Segments = append(m.Segments, s.meta)
+	}
+	m.SealedSeq = max(m.SealedSeq, hs.LastSeq)
+	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
+		db.stateMu.Unlock()
+		for _, s := range written {
+			s.release()
+		}
+		return err
+	}
+	db.manifest = m
+	st := db.state.Load()
+	if st.frozen[0] != h {
+		panic("eventlog: sealed a head that is not the oldest frozen one")
+	}
+	db.setStateLocked(&state{
+		active:   st.active,
+		frozen:   st.frozen[1:],
+		segments: append(slices.Clip(st.segments), written...),
+		changed:  make(chan struct{}),
+	})
+	db.stateMu.Unlock()
+	db.log.Debug("eventlog: sealed head", "events", hs.Rows, "segments", len(written), "sealed_seq", m.SealedSeq)
+	if db.wal == nil { // replaying during Open, which checkpoints afterwards
+		return nil
+	}
+	if err := db.wal.Checkpoint(m.SealedSeq); err != nil {
+		return fmt.Errorf("checkpoint WAL at %d: %w", m.SealedSeq, err)
+	}
+	return nil
+}
+
+// writeSegments writes one segment per time partition of h's rows and
+// returns them opened. Segment ids are taken from the manifest under
+// stateMu so concurrent writers (there are none today) could not collide.
+func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
+	parts, err := partitionRows(h, db.opts.Partition)
+	if err != nil {
+		return nil, err
+	}
+	var out []*liveSegment
+	fail := func(err error) ([]*liveSegment, error) {
+		for _, s := range out {
+			s.release()
+		}
+		return nil, err
+	}
+	for _, rows := range parts {
+		db.stateMu.Lock()
+		id := db.manifest.NextID
+		db.manifest.NextID++
+		db.stateMu.Unlock()
+		name := segmentName(id)
+		path := filepath.Join(db.segDir(), name)
+		info, err := segment.Write(path, rows, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc})
+		if err != nil {
+			return fail(fmt.Errorf("write segment %s: %w", name, err))
+		}
+		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
+		if err != nil {
+			return fail(fmt.Errorf("open new segment %s: %w", name, err))
+		}
+		out = append(out, newLiveSegment(metaOf(name, info), path, r))
+	}
+	return out, nil
+}
+
+func metaOf(name string, info segment.Info) segmentMeta {
+	return segmentMeta{Name: name, Events: info.Events, MinTS: info.MinTS, MaxTS: info.MaxTS,
+		MinSeq: info.MinSeq, MaxSeq: info.MaxSeq, Bytes: info.FileBytes}
+}
+
+// partitionRows decodes h's rows in (@timestamp, sequence) order and splits
+// them by time partition, so retention can later drop whole partitions.
+func partitionRows(h *head.Head, partition time.Duration) ([][]segment.Row, error) {
+	var parts [][]segment.Row
+	var cur []segment.Row
+	curPart := int64(0)
+	for i, it := range h.Sorted() {
+		ev, err := event.DecodeBinary(it.Data)
+		if err != nil {
+			return nil, fmt.Errorf("seal: event %d: %w", it.Seq, err)
+		}
+		p := floorDiv(it.TS, int64(partition))
+		if i > 0 && p != curPart {
+			parts = append(parts, cur)
+			cur = nil
+		}
+		curPart = p
+		cur = append(cur, segment.Row{Seq: it.Seq, Event: &ev})
+	}
+	if len(cur) > 0 {
+		parts = append(parts, cur)
+	}
+	return parts, nil
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// errSealing marks errors of writes refused because sealing fails.
+var errSealing = errors.New("sealing heads into segments is failing")

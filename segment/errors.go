@@ -1,0 +1,57 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrCorrupt marks proven damage: a checksum or structure failure. Only such
+// errors are corruption; I/O and mmap failures are returned plain, so a
+// caller never quarantines a healthy file for a transient error.
+var ErrCorrupt = errors.New("segment corrupt")
+
+// ErrUnsupportedVersion means the file was written by a newer format version
+// than this reader knows. It is not corruption.
+var ErrUnsupportedVersion = errors.New("segment format version not supported")
+
+// ErrClosed is returned by reads on a closed Reader.
+var ErrClosed = errors.New("segment reader closed")
+
+// Section names used in CorruptionError.
+const (
+	SectionHeader     = "header"
+	SectionBlock      = "block"
+	SectionBlockIndex = "block index"
+	SectionPostings   = "postings"
+	SectionSeqIndex   = "sequence index"
+	SectionFooter     = "footer"
+)
+
+// CorruptionError is proven damage in one section of a segment file.
+// errors.Is(err, ErrCorrupt) holds for it.
+type CorruptionError struct {
+	File    string
+	Section string
+	Block   int // block number, -1 when the section is not a block
+	Err     error
+}
+
+func (e *CorruptionError) Error() string {
+	if e.Block >= 0 {
+		return fmt.Sprintf("eventlog: segment %s: %s %d corrupt: %v", e.File, e.Section, e.Block, e.Err)
+	}
+	return fmt.Sprintf("eventlog: segment %s: %s corrupt: %v", e.File, e.Section, e.Err)
+}
+
+// Unwrap returns the cause.
+func (e *CorruptionError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrCorrupt) true.
+func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
+
+func corruptf(file, section string, block int, format string, args ...any) error {
+	return &CorruptionError{File: file, Section: section, Block: block, Err: fmt.Errorf(format, args...)}
+}
+
+// errInvalid is the cause of structural failures found by the decoders.
+var errInvalid = errors.New("invalid encoding")

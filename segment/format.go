@@ -1,0 +1,101 @@
+package segment
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+)
+
+// Wire constants. Never change one without bumping Version and recording
+// the change in FORMAT.md.
+const (
+	// Version is the format version this package writes and the newest it
+	// reads.
+	Version = 1
+
+	headerMagic = "ELSEG\x00\x00\x00" // first 8 bytes; byte 5 holds the version
+	footerMagic = "ELSEGEND"
+	headerLen   = 8
+	footerLen   = 120
+
+	// Column ids: 0 is the sequence column, 1 (the @timestamp field id) the
+	// timestamp column; other ids are event.Field.ID.
+	colSeq = 0
+	colTS  = 1
+
+	// Column codecs.
+	codecRaw  = 0
+	codecZstd = 1
+
+	// maxColumnRaw bounds a column's decoded size.
+	maxColumnRaw = 256 << 20
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func crc(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// section locates one section of the file.
+type section struct {
+	Off, Len uint64
+	CRC      uint32
+}
+
+// footer is the fixed-size end of the file (see FORMAT-segment.md).
+type footer struct {
+	BlockIndex, Postings, SeqIndex section
+	Events                         uint64
+	Blocks                         uint32
+	MinTS, MaxTS                   int64
+	MinSeq, MaxSeq                 uint64
+	Version                        uint32
+}
+
+func appendHeader(dst []byte) []byte {
+	dst = append(dst, headerMagic...)
+	dst[len(dst)-3] = Version
+	return dst
+}
+
+func appendSection(dst []byte, s section) []byte {
+	dst = binary.LittleEndian.AppendUint64(dst, s.Off)
+	dst = binary.LittleEndian.AppendUint64(dst, s.Len)
+	return binary.LittleEndian.AppendUint32(dst, s.CRC)
+}
+
+func (f *footer) appendTo(dst []byte) []byte {
+	start := len(dst)
+	for _, s := range []section{f.BlockIndex, f.Postings, f.SeqIndex} {
+		dst = appendSection(dst, s)
+	}
+	dst = binary.LittleEndian.AppendUint64(dst, f.Events)
+	dst = binary.LittleEndian.AppendUint32(dst, f.Blocks)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(f.MinTS))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(f.MaxTS))
+	dst = binary.LittleEndian.AppendUint64(dst, f.MinSeq)
+	dst = binary.LittleEndian.AppendUint64(dst, f.MaxSeq)
+	dst = binary.LittleEndian.AppendUint32(dst, f.Version)
+	dst = binary.LittleEndian.AppendUint32(dst, crc(dst[start:]))
+	return append(dst, footerMagic...)
+}
+
+// footer field offsets that every version keeps: the last 16 bytes.
+const (
+	footerVersionAt = footerLen - 16
+	footerCRCAt     = footerLen - 12
+)
+
+// decodeFooter parses b (footerLen bytes); the magic, version and CRC were
+// checked by the caller.
+func decodeFooter(b []byte) footer {
+	d := decbuf{b: b}
+	var f footer
+	for _, s := range []*section{&f.BlockIndex, &f.Postings, &f.SeqIndex} {
+		s.Off, s.Len, s.CRC = d.u64(), d.u64(), d.u32()
+	}
+	f.Events = d.u64()
+	f.Blocks = d.u32()
+	f.MinTS, f.MaxTS = int64(d.u64()), int64(d.u64())
+	f.MinSeq, f.MaxSeq = d.u64(), d.u64()
+	f.Version = d.u32()
+	return f
+}

@@ -1,0 +1,119 @@
+package eventlog
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/eventlogdb/eventlog/segment"
+)
+
+// quarantineDir is where segments that fail their checks at open are moved.
+const quarantineDir = "quarantine"
+
+// openSegments reads the manifest, removes what a crash left behind, and
+// opens every live segment. A segment with proven damage (a checksum or
+// structure failure) is moved to quarantine/ and the store opens without
+// it; any other error (EIO, too many open files, a failed mmap) fails the
+// open, so a healthy file is never set aside for a passing fault.
+func (db *DB) openSegments() error {
+	m, err := readManifest(db.opts.fs, db.dir)
+	if err != nil {
+		return err
+	}
+	db.manifest = m
+	if !db.opts.ReadOnly {
+		if err := db.removeLeftovers(m); err != nil {
+			return err
+		}
+	}
+	var live []*liveSegment
+	var kept []segmentMeta
+	for _, meta := range m.Segments {
+		path := filepath.Join(db.segDir(), meta.Name)
+		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
+		if err == nil {
+			live = append(live, newLiveSegment(meta, path, r))
+			kept = append(kept, meta)
+			continue
+		}
+		if !errors.Is(err, segment.ErrCorrupt) && !errors.Is(err, fs.ErrNotExist) {
+			for _, s := range live {
+				s.release()
+			}
+			return fmt.Errorf("eventlog: open segment %s: %w", meta.Name, err)
+		}
+		db.log.Error("eventlog: damaged segment set aside; the store opens without it", "segment", meta.Name,
+			"events", meta.Events, "min_seq", meta.MinSeq, "max_seq", meta.MaxSeq, "err", err)
+		db.quarantined = append(db.quarantined, meta.Name)
+		if !db.opts.ReadOnly {
+			if qerr := db.quarantine(meta.Name); qerr != nil {
+				db.log.Error("eventlog: could not move damaged segment to quarantine", "segment", meta.Name, "err", qerr)
+			}
+		}
+	}
+	st := db.state.Load()
+	st.segments = live
+	if len(kept) != len(m.Segments) && !db.opts.ReadOnly {
+		m2 := m.clone()
+		m2.Segments = kept
+		if err := writeManifest(db.opts.fs, db.dir, m2); err != nil {
+			return err
+		}
+		db.manifest = m2
+	}
+	return nil
+}
+
+// removeLeftovers deletes temporary files and segment files the manifest
+// does not list: a crash between writing a segment and recording it leaves
+// one, and its events are still in the WAL.
+func (db *DB) removeLeftovers(m *manifest) error {
+	entries, err := db.opts.fs.ReadDir(db.segDir())
+	if err != nil {
+		return fmt.Errorf("eventlog: list segments: %w", err)
+	}
+	listed := map[string]bool{}
+	for _, s := range m.Segments {
+		listed[s.Name] = true
+	}
+	removed := false
+	for _, e := range entries {
+		name := e.Name()
+		if listed[name] || e.IsDir() {
+			continue
+		}
+		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".seg") || strings.HasSuffix(name, ".deleting") {
+			if err := db.opts.fs.Remove(filepath.Join(db.segDir(), name)); err != nil {
+				return fmt.Errorf("eventlog: remove leftover %s: %w", name, err)
+			}
+			db.log.Info("eventlog: removed leftover file from an interrupted seal", "file", name)
+			removed = true
+		}
+	}
+	if removed {
+		return db.opts.fs.SyncDir(db.segDir())
+	}
+	return nil
+}
+
+func (db *DB) quarantine(name string) error {
+	qdir := filepath.Join(db.dir, quarantineDir)
+	if err := db.opts.fs.MkdirAll(qdir, 0o755); err != nil {
+		return err
+	}
+	if err := db.opts.fs.Rename(filepath.Join(db.segDir(), name), filepath.Join(qdir, name)); err != nil {
+		return err
+	}
+	return errors.Join(db.opts.fs.SyncDir(qdir), db.opts.fs.SyncDir(db.segDir()))
+}
+
+// clone returns a deep copy of m.
+func (m *manifest) clone() *manifest {
+	c := *m
+	c.Segments = slices.Clone(m.Segments)
+	return &c
+}

@@ -1,0 +1,206 @@
+package eventlog
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eventlogdb/eventlog/event"
+)
+
+func walFiles(t *testing.T, dir string) int {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Join(dir, "wal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if filepath.Ext(e.Name()) == ".wal" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRollSealsIntoSegmentsByPartition(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, dir, Options{AllowUnregistered: true, WALMaxFileBytes: 1 << 10})
+	days := []string{"2024-01-01T10:00:00Z", "2024-01-02T10:00:00Z", "2024-01-03T23:59:59.999Z", "2024-01-01T00:00:00Z"}
+	for i := range 40 {
+		e := ev("p", "a", days[i%len(days)])
+		e.Message = string(rune('a' + i%26))
+		if _, err := db.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := findAll(t, db, FindRequest{Limit: 7})
+	walBefore := walFiles(t, dir)
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := db.Stats()
+	if s.Segments != 3 || s.SegmentEvents != 40 || s.HeadEvents != 0 {
+		t.Fatalf("after roll: %+v, want 3 segments (one per day) holding 40 events", s)
+	}
+	if w := walFiles(t, dir); w >= walBefore {
+		t.Fatalf("WAL files %d → %d: not checkpointed", walBefore, w)
+	}
+	after := findAll(t, db, FindRequest{Limit: 7})
+	if !sameRecords(before, after) {
+		t.Fatalf("results changed after sealing:\nbefore %v\nafter  %v", seqs(before), seqs(after))
+	}
+	db.Close()
+	db = mustOpen(t, dir, Options{AllowUnregistered: true})
+	if again := findAll(t, db, FindRequest{Limit: 7}); !sameRecords(before, again) {
+		t.Fatalf("results changed after reopen: %v", seqs(again))
+	}
+}
+
+func sameRecords(a, b []Record) bool {
+	return slices.EqualFunc(a, b, func(x, y Record) bool {
+		return x.Seq == y.Seq && string(event.AppendJSON(nil, &x.Event)) == string(event.AppendJSON(nil, &y.Event))
+	})
+}
+
+func TestHeadRollsBySize(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 4 << 10})
+	for range 100 {
+		e := ev("p", "a", "")
+		e.Message = string(make([]byte, 200))
+		if _, err := db.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.waitSealed(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if s := db.Stats(); s.Segments < 3 || s.SegmentEvents+s.HeadEvents != 100 {
+		t.Fatalf("stats %+v: want several segments and all 100 events", s)
+	}
+}
+
+func TestHeadRollsByAge(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxAge: 40 * time.Millisecond, Now: clock})
+	db.Append(ctx, ev("p", "a", ""))
+	if db.Stats().Segments != 0 {
+		t.Fatal("rolled before the head was old")
+	}
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	deadline := time.Now().Add(10 * time.Second)
+	for db.Stats().Segments == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("an old head was never rolled")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestDroppedSegmentLivesUntilLastReader(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, dir, Options{AllowUnregistered: true})
+	db.Append(ctx, ev("p", "a", "2024-01-01T00:00:00Z"), ev("p", "a", "2024-01-01T00:00:01Z"))
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seg := db.state.Load().segments[0]
+	removed := make(chan string, 1)
+	seg.onRemoved = func(name string) { removed <- name }
+
+	v := db.acquireView() // a reader holding the segment
+	if err := db.dropSegments(seg.meta.Name); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(findAll(t, db, FindRequest{})); n != 0 {
+		t.Fatalf("new readers still see %d events of the dropped segment", n)
+	}
+	evs, err := v.segments[0].r.Events([]uint32{0, 1})
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("the holding reader cannot read its segment: %v", err)
+	}
+	if _, err := os.Stat(seg.path); err != nil {
+		t.Fatalf("the file went while a reader held it: %v", err)
+	}
+	select {
+	case <-removed:
+		t.Fatal("removed while held")
+	default:
+	}
+	v.close()
+	if name := <-removed; name != seg.meta.Name {
+		t.Fatalf("removed %s", name)
+	}
+	if _, err := os.Stat(seg.path); !os.IsNotExist(err) {
+		t.Fatalf("file still there after the last release: %v", err)
+	}
+	db.Close()
+	db = mustOpen(t, dir, Options{AllowUnregistered: true})
+	if n := len(findAll(t, db, FindRequest{})); n != 0 {
+		t.Fatalf("a dropped segment came back after reopen with %d events", n)
+	}
+}
+
+func TestLeftoversRemovedAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, dir, Options{AllowUnregistered: true})
+	db.Append(ctx, ev("p", "a", ""))
+	db.Close()
+	for _, name := range []string{"000000000099.seg", "000000000099.seg.tmp", "000000000098.seg.deleting"} {
+		if err := os.WriteFile(filepath.Join(dir, "segments", name), []byte("junk"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db = mustOpen(t, dir, Options{AllowUnregistered: true})
+	entries, _ := os.ReadDir(filepath.Join(dir, "segments"))
+	for _, e := range entries {
+		if e.Name() != db.manifest.Segments[0].Name {
+			t.Fatalf("leftover %s not removed", e.Name())
+		}
+	}
+	if n := len(findAll(t, db, FindRequest{})); n != 1 {
+		t.Fatalf("%d events, want 1", n)
+	}
+}
+
+func TestDamagedSegmentIsQuarantined(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, dir, Options{AllowUnregistered: true})
+	db.Append(ctx, ev("p", "a", "2024-01-01T00:00:00Z"))
+	db.Append(ctx, ev("p", "a", "2024-01-05T00:00:00Z"))
+	db.Roll(ctx)
+	bad := db.manifest.Segments[0].Name
+	db.Close()
+	path := filepath.Join(dir, "segments", bad)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)-10] ^= 0xff // inside the footer
+	os.WriteFile(path, data, 0o644)
+
+	db = mustOpen(t, dir, Options{AllowUnregistered: true})
+	s := db.Stats()
+	if !slices.Equal(s.Quarantined, []string{bad}) || s.Segments != 1 {
+		t.Fatalf("stats %+v: want %s quarantined and 1 live segment", s, bad)
+	}
+	if _, err := os.Stat(filepath.Join(dir, quarantineDir, bad)); err != nil {
+		t.Fatalf("not moved to quarantine: %v", err)
+	}
+	got := findAll(t, db, FindRequest{})
+	if len(got) != 1 || got[0].Event.Timestamp.String() != "2024-01-05T00:00:00Z" {
+		t.Fatalf("the healthy segment is not served: %v", seqs(got))
+	}
+	db.Close()
+	db = mustOpen(t, dir, Options{AllowUnregistered: true})
+	if len(db.Stats().Quarantined) != 0 {
+		t.Fatal("quarantine reported again after the manifest was rewritten")
+	}
+}

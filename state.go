@@ -1,0 +1,156 @@
+package eventlog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"sync/atomic"
+
+	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/segment"
+)
+
+// state is one immutable version of what the store holds: the head taking
+// appends, the heads waiting to be sealed (oldest first) and the live
+// segments. A new state replaces the old one whenever a head rolls or a
+// segment comes or goes; readers load the current state and acquire its
+// segments, so what they read never changes under them.
+type state struct {
+	active   *head.Head
+	frozen   []*head.Head
+	segments []*liveSegment
+	// changed is closed when this state is replaced, waking waiters.
+	changed chan struct{}
+}
+
+// liveSegment is an open segment with a reference count: one reference for
+// the live state, one per reader. The last release closes (unmaps) it, and
+// removes its file if it was dropped from the store meanwhile.
+type liveSegment struct {
+	meta segmentMeta
+	path string
+	r    *segment.Reader
+
+	refs     atomic.Int32
+	obsolete atomic.Bool
+	// onRemoved is told the name of a dropped segment's removed file;
+	// tests use it to watch lifetimes.
+	onRemoved func(name string)
+}
+
+func newLiveSegment(meta segmentMeta, path string, r *segment.Reader) *liveSegment {
+	s := &liveSegment{meta: meta, path: path, r: r}
+	s.refs.Store(1)
+	return s
+}
+
+// acquire takes a reference, failing once the count has reached zero.
+func (s *liveSegment) acquire() bool {
+	for n := s.refs.Load(); n > 0; n = s.refs.Load() {
+		if s.refs.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+	return false
+}
+
+// release drops a reference; the last one closes the reader and, for a
+// dropped segment, removes its file.
+func (s *liveSegment) release() error {
+	n := s.refs.Add(-1)
+	if n > 0 {
+		return nil
+	}
+	if n < 0 {
+		panic("eventlog: segment released more often than acquired")
+	}
+	err := s.r.Close()
+	if s.obsolete.Load() {
+		if rerr := os.Remove(s.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			err = errors.Join(err, fmt.Errorf("remove dropped segment %s: %w", s.path, rerr))
+		}
+		if s.onRemoved != nil {
+			s.onRemoved(s.meta.Name)
+		}
+	}
+	return err
+}
+
+// view is what one read sees: the state's heads and references to its
+// segments, released by close.
+type view struct {
+	heads    []*head.Head
+	segments []*liveSegment
+}
+
+// acquireView takes a consistent view of the current state. A segment
+// dropped between loading the state and acquiring it makes the whole view
+// retry, so a reader never sees half of a change.
+func (db *DB) acquireView() view {
+	for {
+		st := db.state.Load()
+		v := view{heads: append(append(make([]*head.Head, 0, len(st.frozen)+1), st.frozen...), st.active)}
+		ok := true
+		for _, s := range st.segments {
+			if !s.acquire() {
+				ok = false
+				break
+			}
+			v.segments = append(v.segments, s)
+		}
+		if ok {
+			return v
+		}
+		v.close()
+	}
+}
+
+func (v view) close() {
+	for _, s := range v.segments {
+		s.release()
+	}
+}
+
+// dropSegments removes the named segments from the store: from the
+// manifest first (durably), then from the live state. Each file is renamed
+// to *.deleting and removed by the last reader's release, so a query that
+// holds the segment keeps reading it, and a crash never brings a dropped
+// segment back (open removes *.deleting leftovers). Retention and
+// compaction will decide what to drop; this is the mechanism.
+func (db *DB) dropSegments(names ...string) error {
+	db.stateMu.Lock()
+	defer db.stateMu.Unlock()
+	drop := map[string]bool{}
+	for _, n := range names {
+		drop[n] = true
+	}
+	m := db.manifest.clone()
+	m.Segments = slices.DeleteFunc(m.Segments, func(s segmentMeta) bool { return drop[s.Name] })
+	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
+		return err
+	}
+	db.manifest = m
+	st := db.state.Load()
+	var keep, gone []*liveSegment
+	for _, s := range st.segments {
+		if drop[s.meta.Name] {
+			gone = append(gone, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	db.setStateLocked(&state{active: st.active, frozen: st.frozen, segments: keep, changed: make(chan struct{})})
+	var errs []error
+	for _, s := range gone {
+		deleting := s.path + ".deleting"
+		if err := db.opts.fs.Rename(s.path, deleting); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.path = deleting
+		}
+		s.obsolete.Store(true)
+		errs = append(errs, s.release())
+	}
+	return errors.Join(errs...)
+}
