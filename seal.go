@@ -83,7 +83,14 @@ func (db *DB) Roll(ctx context.Context) error {
 	db.stateMu.Lock()
 	db.rollLocked()
 	db.stateMu.Unlock()
-	return db.waitSealed(ctx, 0)
+	if err := db.waitSealed(ctx, 0); err != nil {
+		return err
+	}
+	// The last seal published its state before checkpointing the WAL;
+	// wait for it to finish too.
+	db.sealMu.Lock()
+	db.sealMu.Unlock()
+	return nil
 }
 
 // waitSealed waits until at most max heads are frozen.

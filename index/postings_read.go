@@ -76,10 +76,10 @@ func Open(section []byte, dec *zstd.Decoder) (*Postings, error) {
 
 func decodeFrame(dec *zstd.Decoder, frame []byte, rawLen uint64) ([]byte, error) {
 	var h zstd.Header
-	if err := h.Decode(frame); err != nil || !h.HasFCS || h.FrameContentSize != rawLen {
+	if err := h.Decode(frame); err != nil || (h.HasFCS && h.FrameContentSize != rawLen) {
 		return nil, corrupt("bad dictionary frame header")
 	}
-	dict, err := dec.DecodeAll(frame, make([]byte, 0, rawLen))
+	dict, err := dec.DecodeAll(frame, make([]byte, 0, min(rawLen, 4*uint64(len(frame))+4096)))
 	if err != nil {
 		return nil, corrupt("dictionary: %v", err)
 	}

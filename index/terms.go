@@ -33,26 +33,37 @@ func RefValue(typ, id, space string, primary bool) string {
 	return string(append(b, 'a'))
 }
 
-// Terms returns the posting keys of ev, one per indexed value.
-func Terms(ev *event.Event) []Term {
-	var ts []Term
+// indexedFields are the fields with postings, taken from the field table
+// once: the write path asks for every event's terms.
+var indexedFields = func() []event.Field {
+	var fs []event.Field
 	for _, f := range event.Fields() {
-		if !f.Indexed {
-			continue
+		if f.Indexed {
+			fs = append(fs, f)
 		}
+	}
+	return fs
+}()
+
+// Terms returns the posting keys of ev, one per indexed value.
+func Terms(ev *event.Event) []Term { return AppendTerms(nil, ev) }
+
+// AppendTerms appends the posting keys of ev to dst.
+func AppendTerms(dst []Term, ev *event.Event) []Term {
+	for _, f := range indexedFields {
 		switch f.Kind {
 		case event.KindString:
 			if v := *f.Str(ev); v != "" {
-				ts = append(ts, Term{f.Name, v})
+				dst = append(dst, Term{f.Name, v})
 			}
 		case event.KindStrings:
 			for _, v := range f.List(ev).Values {
-				ts = append(ts, Term{f.Name, v})
+				dst = append(dst, Term{f.Name, v})
 			}
 		}
 	}
 	for _, r := range ev.Kibana.SavedObjects {
-		ts = append(ts, Term{RefField, RefValue(r.Type, r.ID, r.Space(), r.Primary())})
+		dst = append(dst, Term{RefField, RefValue(r.Type, r.ID, r.Space(), r.Primary())})
 	}
-	return ts
+	return dst
 }

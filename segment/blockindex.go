@@ -21,12 +21,12 @@ type colMeta struct {
 
 // blockMeta is one block index entry.
 type blockMeta struct {
-	Off, Len         uint64 // file offset and length of the block
-	CRC              uint32 // CRC-32C of the block's bytes
-	FirstRow, Rows   uint32
-	MinTS, MaxTS     int64 // @timestamp of the first and last row
-	MinSeq, MaxSeq   uint64
-	Cols             []colMeta // by increasing ID
+	Off, Len       uint64 // file offset and length of the block
+	CRC            uint32 // CRC-32C of the block's bytes
+	FirstRow, Rows uint32
+	MinTS, MaxTS   int64 // @timestamp of the first and last row
+	MinSeq, MaxSeq uint64
+	Cols           []colMeta // by increasing ID
 }
 
 // kindOf returns the kind of a column id (0 for the sequence column).

@@ -73,23 +73,28 @@ func readStrings(d *decbuf, n int) []string {
 		d.fail("string count %d exceeds the bytes left", n)
 		return nil
 	}
-	switch d.uvarint() {
-	case 0:
-		vals := readPlainStrings(d)
+	switch mode := d.uvarint(); mode {
+	case 0, 2:
+		read := readPlainStrings
+		if mode == 2 {
+			read = readUUIDs
+		}
+		vals := read(d)
 		if len(vals) != n {
 			d.fail("string count %d, want %d", len(vals), n)
 			return nil
 		}
 		return vals
 	case 1:
-		return readDictStrings(d, n)
+		return readDictStrings(d, n, readPlainStrings(d))
+	case 3:
+		return readDictStrings(d, n, readUUIDs(d))
 	}
 	d.fail("bad string vector mode")
 	return nil
 }
 
-func readDictStrings(d *decbuf, n int) []string {
-	dict := readPlainStrings(d)
+func readDictStrings(d *decbuf, n int, dict []string) []string {
 	vals := make([]string, n)
 	for i := range vals {
 		id := d.uvarint()
@@ -231,16 +236,12 @@ func decodeLists(d *decbuf, f *event.Field, evs []event.Event, idx []int) {
 }
 
 func decodeDates(d *decbuf, f *event.Field, evs []event.Event, idx []int) {
-	nanos := make([]int64, len(idx))
-	prev := int64(0)
-	for i := range nanos {
-		prev += d.varint()
-		nanos[i] = prev
-	}
 	fmts := readUniform(d, len(idx))
 	for i, row := range idx {
-		date, ok := event.DateFromParts(nanos[i], event.Format(fmts[i]))
-		if !ok || date.IsZero() {
+		unit := dateUnit(fmts[i])
+		nanos := (floorDiv(evs[row].Timestamp.UnixNano(), unit) + d.varint()) * unit
+		date, ok := event.DateFromParts(nanos, event.Format(fmts[i]))
+		if d.err != nil || !ok || date.IsZero() {
 			d.fail("invalid date")
 			return
 		}

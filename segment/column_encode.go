@@ -83,7 +83,8 @@ func appendUniform(dst []byte, vals []uint64) []byte {
 }
 
 // appendStrings writes a string vector: dictionary-coded when values
-// repeat (at least two uses per distinct value), else plain.
+// repeat (at least two uses per distinct value), else plain; values (or
+// dictionary entries) that are all UUIDs are stored as 16 bytes each.
 func appendStrings(dst []byte, vals []string) []byte {
 	ids := make(map[string]uint64, 16)
 	var dict []string
@@ -93,12 +94,28 @@ func appendStrings(dst []byte, vals []string) []byte {
 			dict = append(dict, v)
 		}
 	}
-	if len(dict)*2 > len(vals) {
+	uuids := allUUIDs(dict)
+	switch {
+	case len(dict)*2 > len(vals) && uuids:
+		return appendUUIDs(binary.AppendUvarint(dst, 2), vals)
+	case len(dict)*2 > len(vals):
 		return appendPlainStrings(binary.AppendUvarint(dst, 0), vals)
+	case uuids:
+		dst = appendUUIDs(binary.AppendUvarint(dst, 3), dict)
+	default:
+		dst = appendPlainStrings(binary.AppendUvarint(dst, 1), dict)
 	}
-	dst = appendPlainStrings(binary.AppendUvarint(dst, 1), dict)
 	for _, v := range vals {
 		dst = binary.AppendUvarint(dst, ids[v])
+	}
+	return dst
+}
+
+// appendUUIDs writes uvarint(n) and n UUIDs of 16 bytes.
+func appendUUIDs(dst []byte, vals []string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(vals)))
+	for _, v := range vals {
+		dst = appendUUID(dst, v)
 	}
 	return dst
 }
@@ -227,18 +244,39 @@ func appendLists(dst []byte, f *event.Field, evs []*event.Event) []byte {
 	return appendStrings(dst, vals)
 }
 
-// appendDates writes varint instant deltas (from 0, then from the previous
-// row's instant), then the formats as a uniform vector.
+// appendDates writes the formats as a uniform vector, then per row
+// varint(instant/unit - floor(@timestamp/unit)), unit being the last
+// fraction digit the format writes (1s for none, 1ms for 3 digits, ...):
+// dates near the event's @timestamp take a byte or two.
 func appendDates(dst []byte, f *event.Field, evs []*event.Event) []byte {
-	prev := int64(0)
 	fmts := make([]uint64, len(evs))
 	for i, e := range evs {
-		d := f.Date(e)
-		dst = binary.AppendVarint(dst, d.UnixNano()-prev)
-		prev = d.UnixNano()
-		fmts[i] = uint64(d.Format())
+		fmts[i] = uint64(f.Date(e).Format())
 	}
-	return appendUniform(dst, fmts)
+	dst = appendUniform(dst, fmts)
+	for i, e := range evs {
+		unit := dateUnit(fmts[i])
+		dst = binary.AppendVarint(dst, f.Date(e).UnixNano()/unit-floorDiv(e.Timestamp.UnixNano(), unit))
+	}
+	return dst
+}
+
+// dateUnit returns the nanoseconds of the last fraction digit of a format
+// (bits 0-3 of event.Format hold the digit count), 1 when out of range.
+func dateUnit(f uint64) int64 {
+	unit := int64(1e9)
+	for range min(f&15, 9) {
+		unit /= 10
+	}
+	return unit
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }
 
 // appendDurations writes varint nanoseconds per row, then the quoted flags

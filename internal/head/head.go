@@ -59,7 +59,8 @@ type Head struct {
 	maxTS    int64
 	firstSeq uint64
 
-	created time.Time // when the first row arrived
+	created time.Time    // when the first row arrived
+	terms   []index.Term // Insert's scratch space
 	lastSeq uint64
 
 	// published is shared by every head of a store: rows with a sequence
@@ -95,7 +96,8 @@ func (h *Head) Insert(seq uint64, ev *event.Event, data []byte, now time.Time) {
 	h.minTS = min(h.minTS, it.TS)
 	h.maxTS = max(h.maxTS, it.TS)
 	h.bytes += int64(len(data))
-	for _, t := range index.Terms(ev) {
+	h.terms = index.AppendTerms(h.terms[:0], ev)
+	for _, t := range h.terms {
 		bm := h.postings[t]
 		if bm == nil {
 			bm = roaring.New()

@@ -1,0 +1,149 @@
+package index
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+	"pgregory.net/rapid"
+)
+
+func codecs(t testing.TB) (*zstd.Encoder, *zstd.Decoder) {
+	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(64<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { enc.Close(); dec.Close() })
+	return enc, dec
+}
+
+func TestPostingsRoundTrip(t *testing.T) {
+	enc, dec := codecs(t)
+	fields := []string{"event.action", "tags", RefField}
+	rapid.Check(t, func(t *rapid.T) {
+		model := map[Term][]uint32{}
+		b := NewBuilder()
+		nrows := rapid.IntRange(1, 300).Draw(t, "rows")
+		for row := range nrows {
+			var terms []Term
+			for range rapid.IntRange(0, 3).Draw(t, "terms") {
+				tm := Term{rapid.SampledFrom(fields).Draw(t, "f"), fmt.Sprint(rapid.IntRange(0, 5).Draw(t, "v"))}
+				terms = append(terms, tm)
+				if rs := model[tm]; len(rs) == 0 || rs[len(rs)-1] != uint32(row) {
+					model[tm] = append(rs, uint32(row))
+				}
+			}
+			if err := b.Add(uint32(row), terms); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sec, err := b.AppendTo(make([]byte, 0), enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Open(sec, dec)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		if p.Len() != len(model) {
+			t.Fatalf("Len = %d, want %d", p.Len(), len(model))
+		}
+		for tm, want := range model {
+			bm, ok, err := p.Lookup(tm)
+			if err != nil || !ok || !slices.Equal(bm.ToArray(), want) {
+				t.Fatalf("Lookup(%v) = %v, %v, %v; want %v", tm, bm, ok, err, want)
+			}
+		}
+		if _, ok, err := p.Lookup(Term{"tags", "missing"}); ok || err != nil {
+			t.Fatalf("Lookup(missing) = %v, %v", ok, err)
+		}
+		if _, ok, _ := p.Lookup(Term{"nofield", "1"}); ok {
+			t.Fatal("Lookup(unknown field) found")
+		}
+		var prev *Term
+		err = p.Each(func(ti TermInfo) error {
+			if prev != nil && compareTerms(*prev, ti.Term) >= 0 {
+				return fmt.Errorf("terms out of order: %v then %v", *prev, ti.Term)
+			}
+			prev = &ti.Term
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestBuilderRejectsRowOrder(t *testing.T) {
+	b := NewBuilder()
+	if err := b.Add(3, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Add(3, nil); err == nil {
+		t.Fatal("repeated row accepted")
+	}
+}
+
+// TestPostingsBitmapsAligned checks the 8-byte alignment of every bitmap
+// relative to the section start.
+func TestPostingsBitmapsAligned(t *testing.T) {
+	enc, dec := codecs(t)
+	b := NewBuilder()
+	for row := range uint32(2000) {
+		b.Add(row, []Term{{"a", fmt.Sprint(row % 7)}, {"b", fmt.Sprint(row % 3)}})
+	}
+	sec, err := b.AppendTo(nil, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(sec, dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmStart := len(sec) - len(p.bitmaps)
+	if bmStart%8 != 0 {
+		t.Fatalf("bitmaps start at %d", bmStart)
+	}
+	n := 0
+	err = p.Each(func(ti TermInfo) error {
+		if ti.Bytes > 0 {
+			n++
+		}
+		return nil
+	})
+	if err != nil || n != 10 {
+		t.Fatalf("Each: %d bitmaps, %v", n, err)
+	}
+}
+
+// TestPostingsDamage flips every byte of a section: Open or Lookup fail
+// with ErrCorrupt or answer; nothing panics.
+func TestPostingsDamage(t *testing.T) {
+	enc, dec := codecs(t)
+	b := NewBuilder()
+	for row := range uint32(300) {
+		b.Add(row, []Term{{"a", fmt.Sprint(row % 5)}, {"r", fmt.Sprint(row % 40)}})
+	}
+	sec, _ := b.AppendTo(nil, enc)
+	for off := range sec {
+		d := slices.Clone(sec)
+		d[off] ^= 0xa5
+		p, err := Open(d, dec)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("byte %d: Open: %v", off, err)
+			}
+			continue
+		}
+		err = p.Each(func(TermInfo) error { return nil })
+		if err != nil && !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("byte %d: Each: %v", off, err)
+		}
+	}
+}

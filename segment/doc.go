@@ -1,0 +1,46 @@
+// Package segment reads and writes eventlog segment files: immutable,
+// columnar files of events sorted by (@timestamp, sequence), with a block
+// index, a sequence index and postings. FORMAT-segment.md is the byte-level
+// specification; the essentials:
+//
+//	file := header block* blockIndex pad postings seqIndex footer
+//	header (8 bytes)   "ELSEG" u8(version) 0x00 0x00
+//	block              the block's columns, stored (zstd or raw) back to back
+//	blockIndex         per block: offset, length, CRC-32C, row range,
+//	                   min/max @timestamp, min/max sequence, and per column
+//	                   id, codec, stored/raw length, CRC-32C, value count and
+//	                   (numeric columns) sum/min/max
+//	pad                zero bytes so postings start 8-byte aligned
+//	postings           index.Builder section: zstd term dictionary + 8-byte
+//	                   aligned roaring bitmaps of row numbers
+//	seqIndex           the rows' sequence order as runs of consecutive rows
+//	footer (120 bytes) offset/length/CRC-32C of block index, postings and
+//	                   sequence index; events, blocks, min/max @timestamp,
+//	                   min/max sequence; u32 version; u32 CRC-32C of the
+//	                   footer before it; "ELSEGEND"
+//
+// All fixed-width integers are little-endian; CRCs are CRC-32C
+// (Castagnoli). Rows are numbered 0..n-1 in (@timestamp, sequence) order;
+// blocks hold consecutive rows (DefaultBlockRows or DefaultBlockBytes of raw
+// event bytes). Column 0 holds sequence numbers (first, then signed deltas),
+// column 1 @timestamp (instant deltas plus format codes, so dates keep their
+// exact text), and column k the event field with wire id k, coded by its
+// event.Kind: strings as dictionary or length-prefixed vectors, dates as
+// instant deltas plus format codes, ints and durations as varints, floats as
+// 8 bytes. A column absent from every row of a block is not stored.
+//
+// Checks: Open verifies the header, footer and the CRCs of block index,
+// postings and sequence index with ordinary reads before mapping the file
+// read-only; each column's CRC is checked when it is read and Verify checks
+// everything. Damage is a *CorruptionError (errors.Is ErrCorrupt) naming the
+// file, section and block; a newer version is ErrUnsupportedVersion; I/O and
+// mmap errors are returned plain. Readers refuse newer versions and read every
+// older one (testdata holds a fixture per version).
+//
+// Lifetime: postings bitmaps are read in place from the mapping and never
+// leave the Reader; everything the Reader returns is a copy. Close unmaps, so
+// callers must not Close a Reader another goroutine is using (refcount it).
+//
+// File bytes are a pure function of the rows and block options: no clock,
+// no randomness, maps written sorted.
+package segment

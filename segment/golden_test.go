@@ -1,0 +1,100 @@
+package segment
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
+)
+
+var update = flag.Bool("update", false, "regenerate testdata/golden-v1.seg")
+
+const goldenPath = "testdata/golden-v1.seg"
+
+// goldenJSON are the events of the golden segment, in (@timestamp, seq)
+// order; row i has sequence number goldenSeq[i].
+var goldenJSON = []string{
+	`{"@timestamp":"2019-12-09T21:16:43.425Z","message":"alert executed","event":{"provider":"alerting","action":"execute","outcome":"success","duration":"1500000","start":"2019-12-09T21:16:43.1+01:00"},"log":{"level":"info"},"kibana":{"server_uuid":"5b2de169-2785-441b-ae8c-186a1936b17d","saved_objects":[{"rel":"primary","type":"alert","id":"a-1","type_id":".index-threshold"}]},"tags":"t1"}`,
+	`{"@timestamp":"2019-12-09T21:16:43.425Z","message":"action executed","event":{"provider":"actions","action":"execute","outcome":"failure","duration":2000000,"risk_score":1.5},"error":{"message":"boom"},"log":{"level":"error"},"kibana":{"space_ids":["default","s2"],"saved_objects":[{"rel":"primary","namespace":"s2","type":"action","id":"c-1"}]},"labels":{"a":"1","b":"x"}}`,
+	`{"@timestamp":"2019-12-09T22:00:00-05:30","event":{"provider":"alerting","action":"new-instance","severity":3},"kibana":{"alerting":{"instance_id":"i-1"},"task":{"schedule_delay":12}},"user":{"name":"elastic","roles":["superuser"]},"source":{"ip":"10.0.0.1"},"http":{"response":{"status_code":200}}}`,
+	`{"@timestamp":"2019-12-10T03:30:00.000000001Z","event":{"provider":"eventLog","action":"starting"},"tags":["a","b"]}`,
+}
+
+var goldenSeq = []uint64{10, 11, 9, 14}
+
+func goldenRows(t testing.TB) []Row {
+	t.Helper()
+	rows := make([]Row, len(goldenJSON))
+	for i, s := range goldenJSON {
+		ev, err := event.Decode([]byte(s), event.DefaultLimits())
+		if err != nil {
+			t.Fatalf("event %d: %v", i, err)
+		}
+		rows[i] = Row{Seq: goldenSeq[i], Event: &ev}
+	}
+	return rows
+}
+
+func TestGolden(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "golden.seg")
+	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *update || os.Getenv("EVENTLOG_UPDATE_GOLDEN") == "1" {
+		if err := os.WriteFile(goldenPath, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(goldenPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("segment bytes changed: if intended, bump/record the format in FORMAT.md and regenerate with "+
+			"`go test ./segment -run TestGolden -update` (or EVENTLOG_UPDATE_GOLDEN=1); %d bytes, golden %d", len(got), len(want))
+	}
+}
+
+// TestReadV1 opens the fixture of released format version 1: every later
+// reader must still read it.
+func TestReadV1(t *testing.T) {
+	r, err := Open(goldenPath, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	want := goldenRows(t)
+	evs, err := r.Events([]uint32{0, 1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if jsonOf(&evs[i]) != jsonOf(want[i].Event) {
+			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
+		}
+	}
+	if info := r.Info(); info.Version != 1 || info.Events != 4 || info.MinSeq != 9 || info.MaxSeq != 14 {
+		t.Errorf("Info = %+v", info)
+	}
+	hits, err := r.Find(match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Desc: true,
+		Groups: [][]index.Term{{{Field: "event.provider", Value: "alerting"}}}})
+	if err != nil || len(hits) != 2 || hits[0].Row != 2 || hits[1].Row != 0 {
+		t.Errorf("Find = %v, %v", hits, err)
+	}
+	ref := index.Term{Field: index.RefField, Value: index.RefValue("action", "c-1", "s2", true)}
+	if n, err := r.Count(match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Groups: [][]index.Term{{ref}}}); n != 1 || err != nil {
+		t.Errorf("Count(ref) = %d, %v", n, err)
+	}
+}

@@ -1,0 +1,192 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+	"pgregory.net/rapid"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/match"
+)
+
+// writeOpen writes rows to a fresh file and opens it; the reader is closed
+// (after a Verify) when the test ends.
+// tb is what both *testing.T and *rapid.T offer.
+type tb interface {
+	Fatalf(format string, args ...any)
+}
+
+func writeOpen(t tb, dir string, rows []Row, opts WriteOptions) *Reader {
+	path := filepath.Join(dir, "seg")
+	if _, err := Write(path, rows, opts); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	r, err := Open(path, OpenOptions{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	return r
+}
+
+func allRows(n int) []uint32 {
+	rows := make([]uint32, n)
+	for i := range rows {
+		rows[i] = uint32(i)
+	}
+	return rows
+}
+
+func checkEvents(t *rapid.T, r *Reader, rows []Row) {
+	evs, err := r.Events(allRows(len(rows)))
+	if err != nil {
+		t.Fatalf("Events: %v", err)
+	}
+	for i := range rows {
+		if got, want := jsonOf(&evs[i]), jsonOf(rows[i].Event); got != want {
+			t.Fatalf("row %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func checkScanSeq(t *rapid.T, r *Reader, rows []Row) {
+	want := bySeq(rows)
+	from := want[rapid.IntRange(0, len(want)-1).Draw(t, "from")].Seq - uint64(rapid.IntRange(0, 1).Draw(t, "dfrom"))
+	var got []uint64
+	err := r.ScanSeq(from, func(seq uint64, ev *event.Event) error {
+		got = append(got, seq)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("ScanSeq: %v", err)
+	}
+	var exp []uint64
+	for _, w := range want {
+		if w.Seq >= from {
+			exp = append(exp, w.Seq)
+		}
+	}
+	if !slices.Equal(got, exp) {
+		t.Fatalf("ScanSeq(%d) = %v, want %v", from, got, exp)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	rapid.Check(t, func(t *rapid.T) {
+		rows := genRows(40).Draw(t, "rows")
+		opts := WriteOptions{BlockRows: rapid.IntRange(1, 16).Draw(t, "blockRows")}
+		r := writeOpen(t, dir, rows, opts)
+		defer r.Close()
+		if err := r.Verify(); err != nil {
+			t.Fatalf("Verify: %v", err)
+		}
+		if info := r.Info(); info.Events != len(rows) || info.Version != Version {
+			t.Fatalf("Info = %+v", info)
+		}
+		checkEvents(t, r, rows)
+		checkScanSeq(t, r, rows)
+		for range 10 {
+			q := genQuery(t, rows)
+			want := bruteFind(rows, q)
+			got, err := r.Find(q)
+			if err != nil {
+				t.Fatalf("Find: %v", err)
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("Find(%+v)\n got %v\nwant %v", q, got, want)
+			}
+			q.Limit = 0
+			n, err := r.Count(q)
+			if err != nil || n != len(bruteFind(rows, q)) {
+				t.Fatalf("Count = %d, %v; want %d", n, err, len(bruteFind(rows, q)))
+			}
+		}
+	})
+}
+
+func TestWriteRefuses(t *testing.T) {
+	dir := t.TempDir()
+	ev := func(ts string) *event.Event {
+		d, err := event.ParseDate(ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &event.Event{Timestamp: d}
+	}
+	a, b := ev("2024-01-01T00:00:00Z"), ev("2024-01-01T00:00:01Z")
+	for name, rows := range map[string][]Row{
+		"empty":         nil,
+		"unsorted ts":   {{Seq: 1, Event: b}, {Seq: 2, Event: a}},
+		"unsorted seq":  {{Seq: 2, Event: a}, {Seq: 1, Event: a}},
+		"same position": {{Seq: 1, Event: a}, {Seq: 1, Event: a}},
+		"repeated seq":  {{Seq: 1, Event: a}, {Seq: 1, Event: b}},
+		"nil event":     {{Seq: 1}},
+	} {
+		if _, err := Write(filepath.Join(dir, "x"), rows, WriteOptions{}); err == nil {
+			t.Errorf("%s: Write succeeded", name)
+		}
+	}
+}
+
+func TestSingleRow(t *testing.T) {
+	ev := event.Event{Message: "only"}
+	r := writeOpen(t, t.TempDir(), []Row{{Seq: 7, Event: &ev}}, WriteOptions{})
+	defer r.Close()
+	evs, err := r.Events([]uint32{0})
+	if err != nil || jsonOf(&evs[0]) != jsonOf(&ev) {
+		t.Fatalf("Events = %v, %v", evs, err)
+	}
+	if _, err := r.Events([]uint32{1}); err == nil {
+		t.Fatal("Events(out of range) succeeded")
+	}
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := r.Find(match.Query{}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Find after Close: %v", err)
+	}
+	if err := r.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func newTestDecoder(t testing.TB) *zstd.Decoder {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(64<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dec.Close)
+	return dec
+}
+
+// TestUUIDColumns round-trips string vectors made only of UUIDs, plain and
+// dictionary-coded, next to one that is not.
+func TestUUIDColumns(t *testing.T) {
+	ids := []string{"5b2de169-2785-441b-ae8c-186a1936b17d", "00000000-0000-0000-0000-00000000000a", "ffffffff-aaaa-bbbb-cccc-0123456789ab"}
+	var rows []Row
+	for i := range 12 {
+		ev := &event.Event{}
+		ev.Kibana.ServerUUID = ids[i%2]                                                      // dictionary of UUIDs
+		ev.Kibana.Alert.Rule.Execution.UUID = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i) // plain UUIDs
+		ev.Event.ID = ids[2] + "X"                                                           // not a UUID
+		ev.Kibana.SavedObjects = []event.SavedObject{{ID: ids[i%3], Type: "alert"}}
+		rows = append(rows, Row{Seq: uint64(i), Event: ev})
+	}
+	r := writeOpen(t, t.TempDir(), rows, WriteOptions{BlockRows: 5})
+	defer r.Close()
+	evs, err := r.Events(allRows(len(rows)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if got, want := jsonOf(&evs[i]), jsonOf(rows[i].Event); got != want {
+			t.Fatalf("row %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
