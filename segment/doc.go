@@ -25,8 +25,9 @@
 // event bytes). Column 0 holds sequence numbers (first, then signed deltas),
 // column 1 @timestamp (instant deltas plus format codes, so dates keep their
 // exact text), and column k the event field with wire id k, coded by its
-// event.Kind: strings as dictionary or length-prefixed vectors, dates as
-// instant deltas plus format codes, ints and durations as varints, floats as
+// event.Kind: strings as dictionary or length-prefixed vectors (UUIDs as 16
+// bytes), dates as format codes plus deltas from the row's @timestamp in
+// units of their precision, ints and durations as varints, floats as
 // 8 bytes. A column absent from every row of a block is not stored.
 //
 // Checks: Open verifies the header, footer and the CRCs of block index,

@@ -6,13 +6,16 @@ import (
 	"github.com/eventlogdb/eventlog/event"
 )
 
-// scanCacheBlocks is how many decoded blocks ScanSeq keeps: runs of the
-// sequence index jump between nearby blocks when events arrive late.
-const scanCacheBlocks = 4
+// scanCacheBlocks is how many decoded blocks ScanSeq keeps.
+const scanCacheBlocks = 2
 
 // ScanSeq calls fn for every row with sequence number >= from, in sequence
 // order, following the sequence index (nothing is sorted). It stops at the
 // first error fn returns and returns it. ev is owned by the caller.
+//
+// Each block is decoded about once: when a decoded block leaves the small
+// cache, its rows still due later in sequence order (late events) are kept
+// aside, so memory stays near two blocks plus the late rows.
 func (r *Reader) ScanSeq(from uint64, fn func(seq uint64, ev *event.Event) error) error {
 	if err := r.live(); err != nil {
 		return err
@@ -24,7 +27,7 @@ func (r *Reader) ScanSeq(from uint64, fn func(seq uint64, ev *event.Event) error
 	first := sort.Search(len(r.runs), func(i int) bool {
 		return i+1 == len(r.runs) || r.runs[i+1].FirstSeq > from
 	})
-	c := scanCache{r: r}
+	c := newScanCache(r, from)
 	for _, run := range r.runs[first:] {
 		for row := run.Start; row < run.Start+run.Len; row++ {
 			ev, seq, err := c.row(row)
@@ -42,10 +45,14 @@ func (r *Reader) ScanSeq(from uint64, fn func(seq uint64, ev *event.Event) error
 	return nil
 }
 
-// scanCache holds the last few decoded blocks.
+// scanCache holds the last few decoded blocks and the rows of evicted
+// blocks that are still due.
 type scanCache struct {
 	r       *Reader
+	from    uint64
+	done    []uint64    // bit per row: already emitted
 	entries []scanEntry // most recent last
+	pending map[uint32]pendingRow
 }
 
 type scanEntry struct {
@@ -54,15 +61,30 @@ type scanEntry struct {
 	keys *blockKeys
 }
 
+type pendingRow struct {
+	ev  *event.Event
+	seq uint64
+}
+
+func newScanCache(r *Reader, from uint64) *scanCache {
+	return &scanCache{r: r, from: from, done: make([]uint64, (r.f.Events+63)/64), pending: map[uint32]pendingRow{}}
+}
+
 func (c *scanCache) row(row uint32) (*event.Event, uint64, error) {
+	c.done[row/64] |= 1 << (row % 64)
+	if p, ok := c.pending[row]; ok {
+		delete(c.pending, row)
+		return p.ev, p.seq, nil
+	}
 	bi := c.r.blockOf(row)
 	e, err := c.block(bi)
 	if err != nil {
 		return nil, 0, err
 	}
 	i := row - c.r.blocks[bi].FirstRow
-	ev := e.evs[i] // a copy, so the caller may keep it
-	return &ev, e.keys.seq[i], nil
+	ev := new(event.Event)
+	*ev = e.evs[i]
+	return ev, e.keys.seq[i], nil
 }
 
 func (c *scanCache) block(bi int) (*scanEntry, error) {
@@ -76,8 +98,22 @@ func (c *scanCache) block(bi int) (*scanEntry, error) {
 		return nil, err
 	}
 	if len(c.entries) == scanCacheBlocks {
+		c.evict(&c.entries[0])
 		c.entries = append(c.entries[:0], c.entries[1:]...)
 	}
 	c.entries = append(c.entries, scanEntry{bi: bi, evs: evs, keys: keys})
 	return &c.entries[len(c.entries)-1], nil
+}
+
+// evict keeps the rows of e not yet emitted and still due (seq >= from).
+func (c *scanCache) evict(e *scanEntry) {
+	first := c.r.blocks[e.bi].FirstRow
+	for i := range e.evs {
+		row := first + uint32(i)
+		if c.done[row/64]&(1<<(row%64)) == 0 && e.keys.seq[i] >= c.from {
+			ev := new(event.Event)
+			*ev = e.evs[i]
+			c.pending[row] = pendingRow{ev: ev, seq: e.keys.seq[i]}
+		}
+	}
 }
