@@ -1,8 +1,8 @@
 package eventlog
 
 import (
-	"errors"
 	"bufio"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
