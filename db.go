@@ -230,27 +230,27 @@ type Stats struct {
 	// HeadEvents and HeadBytes describe the in-memory heads, the active one
 	// and FrozenHeads waiting to be sealed (bytes of the events' binary
 	// form).
-	HeadEvents  int
-	HeadBytes   int64
-	FrozenHeads int
+	HeadEvents  int   `json:"head_events"`
+	HeadBytes   int64 `json:"head_bytes"`
+	FrozenHeads int   `json:"frozen_heads"`
 	// Segments, SegmentEvents and SegmentBytes describe the live segment
 	// files.
-	Segments      int
-	SegmentEvents int
-	SegmentBytes  int64
+	Segments      int   `json:"segments"`
+	SegmentEvents int   `json:"segment_events"`
+	SegmentBytes  int64 `json:"segment_bytes"`
 	// Quarantined lists the segment files set aside as damaged at open.
-	Quarantined []string
+	Quarantined []string `json:"quarantined"`
 	// SealError is the last sealing failure, "" once sealing succeeds.
-	SealError string
+	SealError string `json:"seal_error"`
 	// LastSeq is the highest sequence number readable; DurableSeq the
 	// highest known to be fsynced.
-	LastSeq    uint64
-	DurableSeq uint64
+	LastSeq    uint64 `json:"last_seq"`
+	DurableSeq uint64 `json:"durable_seq"`
 	// LoggerDropped counts events DB.Logger dropped because its queue
 	// stayed full; LoggerErrors the events it failed to append.
-	LoggerDropped uint64
-	LoggerErrors  uint64
-	WAL           wal.Stats
+	LoggerDropped uint64    `json:"logger_dropped"`
+	LoggerErrors  uint64    `json:"logger_errors"`
+	WAL           wal.Stats `json:"wal"`
 }
 
 // Stats returns the DB's current counters.

@@ -105,22 +105,50 @@ func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 			hits = append(hits, hit{Position: it.Position, data: it.Data})
 		}
 	}
-	for _, s := range v.segments {
-		found, err := findInSegment(s, q, pub)
-		if err != nil {
-			return nil, fmt.Errorf("eventlog: find: %w", err)
-		}
-		hits = append(hits, found...)
-	}
-	slices.SortFunc(hits, func(a, b hit) int { return q.InOrder(a.Position, b.Position) })
-	if len(hits) > limit {
-		hits = hits[:limit]
+	hits, err = findInSegments(v.segments, q, pub, hits)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: find: %w", err)
 	}
 	recs, err := materialize(hits)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: find: %w", err)
 	}
 	return &Iterator{recs: recs, limit: limit, desc: q.Desc, pos: -1}, nil
+}
+
+// findInSegments adds the segments' matches to hits (the heads' matches)
+// and returns the first q.Limit in q's order. It visits segments from the
+// one whose time range starts first in q's order, and stops as soon as the
+// page is full and no remaining segment can hold an earlier row, so a
+// "newest 20" query reads only the newest segments.
+func findInSegments(segs []*liveSegment, q match.Query, pub uint64, hits []hit) ([]hit, error) {
+	order := slices.Clone(segs)
+	edge := func(s *liveSegment) match.Position { // the segment's first possible row in q's order
+		if q.Desc {
+			return match.Position{TS: s.meta.MaxTS, Seq: s.meta.MaxSeq}
+		}
+		return match.Position{TS: s.meta.MinTS}
+	}
+	slices.SortFunc(order, func(a, b *liveSegment) int { return q.InOrder(edge(a), edge(b)) })
+	sortHits := func() {
+		slices.SortFunc(hits, func(a, b hit) int { return q.InOrder(a.Position, b.Position) })
+		if q.Limit > 0 && len(hits) > q.Limit {
+			hits = hits[:q.Limit]
+		}
+	}
+	sortHits()
+	for _, s := range order {
+		if q.Limit > 0 && len(hits) == q.Limit && q.InOrder(edge(s), hits[len(hits)-1].Position) > 0 {
+			break
+		}
+		found, err := findInSegment(s, q, pub)
+		if err != nil {
+			return nil, err
+		}
+		hits = append(hits, found...)
+		sortHits()
+	}
+	return hits, nil
 }
 
 // hit is one matching row before its event is decoded: from a head (data

@@ -122,25 +122,108 @@ func BenchmarkCount(b *testing.B) {
 	}
 }
 
-// BenchmarkEvents materializes 100 rows spread over the segment, then one
+// BenchmarkEvents materializes one row, 20 rows of one block (every 50th
+// row of block 2), 20 and 100 rows spread evenly over the segment, and one
 // whole block.
 func BenchmarkEvents(b *testing.B) {
 	r, rows := openBench(b)
-	spread := make([]uint32, 100)
-	for i := range spread {
-		spread[i] = uint32(i * len(rows) / len(spread))
+	blk := r.blocks[min(2, len(r.blocks)-1)]
+	cluster := make([]uint32, 20)
+	for i := range cluster {
+		cluster[i] = blk.FirstRow + uint32(i*int(blk.Rows)/len(cluster))
 	}
-	for name, want := range map[string][]uint32{"spread100": spread, "block": allRows(int(r.blocks[0].Rows))} {
-		b.Run(name, func(b *testing.B) {
+	cases := []struct {
+		name string
+		rows []uint32
+	}{
+		{"one", []uint32{blk.FirstRow + blk.Rows/2}},
+		{"cluster20", cluster},
+		{"spread20", spreadRows(len(rows), 20)},
+		{"spread100", spreadRows(len(rows), 100)},
+		{"block", allRows(int(r.blocks[0].Rows))},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := r.Events(want); err != nil {
+				if _, err := r.Events(c.rows); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(want)), "ns/event")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.rows)), "ns/event")
 		})
 	}
+}
+
+// spreadRows returns n row numbers spread evenly over events rows.
+func spreadRows(events, n int) []uint32 {
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = uint32(i * events / n)
+	}
+	return out
+}
+
+// BenchmarkFindEvents runs the product's point queries on one segment,
+// Find then Events: the newest 20 events of the most frequent saved-object
+// ref, and every event of a rare ref (one seen 2-4 times).
+func BenchmarkFindEvents(b *testing.B) {
+	r, rows := openBench(b)
+	freq, rare := refTerms(rows)
+	cases := []struct {
+		name string
+		q    match.Query
+	}{
+		{"newest20-frequent-ref", match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Desc: true, Limit: 20, Groups: [][]index.Term{{freq}}}},
+		{"all-rare-ref", match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Groups: [][]index.Term{{rare}}}},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			n := 0
+			for b.Loop() {
+				hits, err := r.Find(c.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				want := make([]uint32, len(hits))
+				for i, h := range hits {
+					want[i] = h.Row
+				}
+				if _, err := r.Events(want); err != nil {
+					b.Fatal(err)
+				}
+				n = len(hits)
+			}
+			b.ReportMetric(float64(n), "hits")
+		})
+	}
+}
+
+// refTerms returns the postings terms of the most frequent saved-object ref
+// of rows and of the first one seen 2-4 times.
+func refTerms(rows []Row) (freq, rare index.Term) {
+	counts := map[index.Term]int{}
+	var order []index.Term
+	for _, r := range rows {
+		for _, t := range index.Terms(r.Event) {
+			if t.Field == index.RefField {
+				if counts[t] == 0 {
+					order = append(order, t)
+				}
+				counts[t]++
+			}
+		}
+	}
+	for _, t := range order {
+		if counts[t] > counts[freq] {
+			freq = t
+		}
+		if rare.Field == "" && counts[t] >= 2 && counts[t] <= 4 {
+			rare = t
+		}
+	}
+	return freq, rare
 }
 
 func BenchmarkScanSeq(b *testing.B) {

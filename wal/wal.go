@@ -21,12 +21,12 @@ type Record struct {
 
 // Stats is a snapshot of the WAL's size and counters.
 type Stats struct {
-	Files    int    // live log files
-	Bytes    int64  // bytes in live log files
-	Appends  uint64 // successful Appends since Open
-	Records  uint64 // records in live log files (replayed, plus appended, minus checkpointed)
-	Fsyncs   uint64 // fsyncs of log files since Open
-	Poisoned bool   // an fsync failed; Appends fail until reopened
+	Files    int    `json:"files"`    // live log files
+	Bytes    int64  `json:"bytes"`    // bytes in live log files
+	Appends  uint64 `json:"appends"`  // successful Appends since Open
+	Records  uint64 `json:"records"`  // records in live log files (replayed, plus appended, minus checkpointed)
+	Fsyncs   uint64 `json:"fsyncs"`   // fsyncs of log files since Open
+	Poisoned bool   `json:"poisoned"` // an fsync failed; Appends fail until reopened
 }
 
 // logFile is one live log file.

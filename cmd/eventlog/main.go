@@ -5,6 +5,8 @@
 //	eventlog find     [--data DIR] [flags]    print matching events as NDJSON
 //	eventlog register [--data DIR] PROVIDER ACTION...
 //	eventlog stats    [--data DIR]
+//	eventlog inspect  SEGMENT_FILE...
+//	eventlog verify   [--data DIR]
 package main
 
 import (
@@ -27,6 +29,8 @@ func commands() []command {
 		{"find", "print events matching a time range, terms and refs as NDJSON", runFind},
 		{"register", "register a provider and its actions", runRegister},
 		{"stats", "print the data directory's counters", runStats},
+		{"inspect", "describe segment files: footer, blocks, columns, postings", runInspect},
+		{"verify", "check every checksum of a data directory; exit 1 naming each problem", runVerify},
 	}
 }
 
