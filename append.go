@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
 )
 
@@ -60,8 +61,6 @@ func SeqOfID(id string) (uint64, error) {
 // maxBatch bounds one Append so a WAL record stays well under its limit.
 const maxBatch = 100_000
 
-var payloadPool = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
-
 // Append stores events durably (per Options.Sync) and makes them readable.
 // Either every event is stored or, if any is invalid, none is and the error
 // (an *InvalidEventsError) names each bad one by index. Events without
@@ -84,16 +83,18 @@ func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	if err := db.validate(events); err != nil {
 		return Appended{}, err
 	}
-	bufp := payloadPool.Get().(*[]byte)
-	defer payloadPool.Put(bufp)
-	payload, evs := db.encodeBatch((*bufp)[:0], events)
-	*bufp = payload
+	b := batchPool.Get().(*batch)
+	defer func() {
+		clear(b.terms[:cap(b.terms)]) // do not keep the caller's strings alive
+		batchPool.Put(b)
+	}()
+	db.encodeBatch(b, events)
 	// Bound memory: past MaxFrozenHeads heads waiting for the disk, wait.
 	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
 		return Appended{}, fmt.Errorf("eventlog: append: waiting for sealing: %w", err)
 	}
-	first, err := db.wal.Append(uint32(len(events)), payload, func(first uint64) {
-		db.insertCommitted(first, evs, payload)
+	first, err := db.wal.Append(uint32(len(events)), b.payload, func(first uint64) {
+		db.insertCommitted(first, b)
 	})
 	if err != nil {
 		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
@@ -122,11 +123,45 @@ func (db *DB) validate(events []Event) error {
 	return nil
 }
 
-// encodeBatch appends the WAL payload of events to dst: each event's binary
-// form prefixed by its length (uvarint). It returns the payload and the
-// events as stored (stamped with @timestamp where it was missing).
-func (db *DB) encodeBatch(dst []byte, events []Event) ([]byte, []*Event) {
-	evs := make([]*Event, len(events))
+// batch is an Append's events prepared outside the WAL's ordering lock:
+// the WAL payload (each event's binary form prefixed by its length as a
+// uvarint), and each event's @timestamp and posting keys for the head.
+type batch struct {
+	payload []byte
+	ts      []int64
+	terms   []index.Term
+	termEnd []int // event i's terms are terms[termEnd[i-1]:termEnd[i]]
+}
+
+var batchPool = sync.Pool{New: func() any { return new(batch) }}
+
+func (b *batch) reset() {
+	b.payload, b.ts, b.terms, b.termEnd = b.payload[:0], b.ts[:0], b.terms[:0], b.termEnd[:0]
+}
+
+// add appends one event to the batch.
+func (b *batch) add(ev *Event) {
+	start := len(b.payload)
+	b.payload = append(b.payload, 0, 0, 0) // room for a short length prefix
+	b.payload = event.AppendBinary(b.payload, ev)
+	b.payload = putFrameLen(b.payload, start, len(b.payload)-start-3)
+	b.ts = append(b.ts, ev.Timestamp.UnixNano())
+	b.terms = index.AppendTerms(b.terms, ev)
+	b.termEnd = append(b.termEnd, len(b.terms))
+}
+
+func (b *batch) termsOf(i int) []index.Term {
+	start := 0
+	if i > 0 {
+		start = b.termEnd[i-1]
+	}
+	return b.terms[start:b.termEnd[i]]
+}
+
+// encodeBatch prepares events, stamping those without @timestamp with the
+// current time (on a copy: the caller's events are not modified).
+func (db *DB) encodeBatch(b *batch, events []Event) {
+	b.reset()
 	var now event.Date
 	for i := range events {
 		ev := &events[i]
@@ -138,13 +173,8 @@ func (db *DB) encodeBatch(dst []byte, events []Event) ([]byte, []*Event) {
 			stamped.Timestamp = now
 			ev = &stamped
 		}
-		evs[i] = ev
-		start := len(dst)
-		dst = append(dst, 0, 0, 0) // room for a short length prefix
-		dst = event.AppendBinary(dst, ev)
-		dst = putFrameLen(dst, start, len(dst)-start-3)
+		b.add(ev)
 	}
-	return dst, evs
 }
 
 // putFrameLen writes n as a uvarint at dst[start:], where 3 bytes were

@@ -29,6 +29,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/wal"
 )
@@ -147,15 +148,16 @@ func (db *DB) segDir() string { return filepath.Join(db.dir, "segments") }
 // replay inserts one WAL record's events into the head, sealing full heads
 // as it goes so replay's memory stays bounded by the head's limit.
 func (db *DB) replay(r wal.Record) error {
-	events := make([]*Event, 0, r.Count)
+	b := &batch{payload: r.Payload}
 	err := decodeBatch(r.Payload, r.Count, func(_ int, ev *event.Event, _ []byte) {
-		e := *ev
-		events = append(events, &e)
+		b.ts = append(b.ts, ev.Timestamp.UnixNano())
+		b.terms = index.AppendTerms(b.terms, ev)
+		b.termEnd = append(b.termEnd, len(b.terms))
 	})
 	if err != nil {
 		return fmt.Errorf("record at seq %d: %w", r.FirstSeq, err)
 	}
-	db.insertCommitted(r.FirstSeq, events, r.Payload)
+	db.insertCommitted(r.FirstSeq, b)
 	if db.opts.ReadOnly || len(db.state.Load().frozen) == 0 {
 		return nil
 	}

@@ -29,14 +29,14 @@ import (
 
 // insertCommitted puts a committed batch into the active head. The WAL
 // calls it under its ordering lock, so batches arrive in sequence order.
-func (db *DB) insertCommitted(first uint64, evs []*Event, payload []byte) {
+func (db *DB) insertCommitted(first uint64, b *batch) {
 	now := db.opts.Now()
 	db.stateMu.Lock()
 	defer db.stateMu.Unlock()
 	h := db.state.Load().active
 	i := 0
-	_ = decodeFrames(payload, func(data []byte) error {
-		h.Insert(first+uint64(i), evs[i], data, now)
+	_ = decodeFrames(b.payload, func(data []byte) error {
+		h.Insert(first+uint64(i), b.ts[i], b.termsOf(i), data, now)
 		i++
 		return nil
 	})

@@ -101,19 +101,5 @@ func appendBatches(db *eventlog.DB, events []event.Event, size, n int, next *ato
 // the generator emits registered; it is closed when the benchmark ends.
 func openBenchDB(b *testing.B, policy eventlog.SyncPolicy) *eventlog.DB {
 	b.Helper()
-	db, err := eventlog.Open(b.TempDir(), eventlog.Options{Sync: policy})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			b.Error(err)
-		}
-	})
-	for provider, actions := range ProviderActions() {
-		if err := db.RegisterProviderActions(provider, actions...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return db
+	return openDB(b, b.TempDir(), eventlog.Options{Sync: policy})
 }

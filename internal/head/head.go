@@ -23,7 +23,6 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/btree"
 
-	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
 )
@@ -59,8 +58,7 @@ type Head struct {
 	maxTS    int64
 	firstSeq uint64
 
-	created time.Time    // when the first row arrived
-	terms   []index.Term // Insert's scratch space
+	created time.Time // when the first row arrived
 	lastSeq uint64
 
 	// published is shared by every head of a store: rows with a sequence
@@ -78,15 +76,16 @@ func New(published *atomic.Uint64) *Head {
 	}
 }
 
-// Insert adds one event with sequence number seq and binary form data (which
-// is copied). ev is the decoded event, from which the postings are taken;
-// now is the arrival time, which ages the head.
-func (h *Head) Insert(seq uint64, ev *event.Event, data []byte, now time.Time) {
+// Insert adds one event with sequence number seq, @timestamp ts (Unix ns),
+// posting keys terms (index.AppendTerms; the caller computes them outside
+// the ordering lock) and binary form data (which is copied). now is the
+// arrival time, which ages the head.
+func (h *Head) Insert(seq uint64, ts int64, terms []index.Term, data []byte, now time.Time) {
 	stored := h.store(data)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	row := uint32(len(h.rows))
-	it := Item{Position: match.Position{TS: ev.Timestamp.UnixNano(), Seq: seq}, Row: row, Data: stored}
+	it := Item{Position: match.Position{TS: ts, Seq: seq}, Row: row, Data: stored}
 	h.rows = append(h.rows, it)
 	h.tree.ReplaceOrInsert(it)
 	if row == 0 {
@@ -96,8 +95,7 @@ func (h *Head) Insert(seq uint64, ev *event.Event, data []byte, now time.Time) {
 	h.minTS = min(h.minTS, it.TS)
 	h.maxTS = max(h.maxTS, it.TS)
 	h.bytes += int64(len(data))
-	h.terms = index.AppendTerms(h.terms[:0], ev)
-	for _, t := range h.terms {
+	for _, t := range terms {
 		bm := h.postings[t]
 		if bm == nil {
 			bm = roaring.New()
