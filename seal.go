@@ -268,12 +268,15 @@ func metaOf(name string, info segment.Info) segmentMeta {
 // partitionRows decodes h's rows in (@timestamp, sequence) order and splits
 // them by time partition, so retention can later drop whole partitions.
 func partitionRows(h *head.Head, partition time.Duration) ([][]segment.Row, error) {
+	items := h.Sorted()
+	// One allocation for every event: sealing decodes the whole head.
+	events := make([]event.Event, len(items))
 	var parts [][]segment.Row
 	var cur []segment.Row
 	curPart := int64(0)
-	for i, it := range h.Sorted() {
-		ev, err := event.DecodeBinary(it.Data)
-		if err != nil {
+	for i, it := range items {
+		var err error
+		if events[i], err = event.DecodeBinary(it.Data); err != nil {
 			return nil, fmt.Errorf("seal: event %d: %w", it.Seq, err)
 		}
 		p := floorDiv(it.TS, int64(partition))
@@ -282,7 +285,7 @@ func partitionRows(h *head.Head, partition time.Duration) ([][]segment.Row, erro
 			cur = nil
 		}
 		curPart = p
-		cur = append(cur, segment.Row{Seq: it.Seq, Event: &ev})
+		cur = append(cur, segment.Row{Seq: it.Seq, Event: &events[i]})
 	}
 	if len(cur) > 0 {
 		parts = append(parts, cur)

@@ -50,7 +50,7 @@ func (db *DB) openSegments() error {
 			"events", meta.Events, "min_seq", meta.MinSeq, "max_seq", meta.MaxSeq, "err", err)
 		db.quarantined = append(db.quarantined, meta.Name)
 		if !db.opts.ReadOnly {
-			if qerr := db.quarantine(meta.Name); qerr != nil {
+			if qerr := db.quarantine(meta, err); qerr != nil {
 				db.log.Error("eventlog: could not move damaged segment to quarantine", "segment", meta.Name, "err", qerr)
 			}
 		}
@@ -100,15 +100,19 @@ func (db *DB) removeLeftovers(m *manifest) error {
 	return nil
 }
 
-func (db *DB) quarantine(name string) error {
+// quarantine moves a damaged segment to quarantine/ and writes its sidecar
+// (quarantine/NAME.json: the manifest entry and why), so that repair knows
+// the sequence range even when the file's own footer is unreadable.
+func (db *DB) quarantine(meta segmentMeta, reason error) error {
 	qdir := filepath.Join(db.dir, quarantineDir)
 	if err := db.opts.fs.MkdirAll(qdir, 0o755); err != nil {
 		return err
 	}
-	if err := db.opts.fs.Rename(filepath.Join(db.segDir(), name), filepath.Join(qdir, name)); err != nil {
+	if err := db.opts.fs.Rename(filepath.Join(db.segDir(), meta.Name), filepath.Join(qdir, meta.Name)); err != nil {
 		return err
 	}
-	return errors.Join(db.opts.fs.SyncDir(qdir), db.opts.fs.SyncDir(db.segDir()))
+	err := writeSidecar(db.opts.fs, db.dir, &quarantineSidecar{segmentMeta: meta, Reason: reason.Error(), QuarantinedAt: db.opts.Now().UTC()})
+	return errors.Join(err, db.opts.fs.SyncDir(qdir), db.opts.fs.SyncDir(db.segDir()))
 }
 
 // clone returns a deep copy of m.

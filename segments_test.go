@@ -1,14 +1,18 @@
 package eventlog
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 )
 
 func walFiles(t *testing.T, dir string) int {
@@ -202,5 +206,38 @@ func TestDamagedSegmentIsQuarantined(t *testing.T) {
 	db = mustOpen(t, dir, Options{AllowUnregistered: true})
 	if len(db.Stats().Quarantined) != 0 {
 		t.Fatal("quarantine reported again after the manifest was rewritten")
+	}
+}
+
+// TestAppendStopsWhenSealingFallsBehind fails every segment write: heads
+// pile up to MaxFrozenHeads, then Append refuses with the sealing error
+// instead of growing memory; once the disk works again, sealing catches up
+// and appends go on.
+func TestAppendStopsWhenSealingFallsBehind(t *testing.T) {
+	faulty := vfs.NewFaulty(vfs.OS{})
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 1 << 10, MaxFrozenHeads: 2, fs: faulty})
+	faulty.FailIf(vfs.OpCreate, syscall.ENOSPC, func(path string) bool { return strings.Contains(path, "segments") })
+	big := ev("p", "a", "")
+	big.Message = string(make([]byte, 2<<10)) // every append fills a head
+	var err error
+	for i := 0; i < 50 && err == nil; i++ {
+		_, err = db.Append(ctx, big)
+	}
+	if !errors.Is(err, errSealing) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("append with sealing failing: %v, want the sealing error", err)
+	}
+	if s := db.Stats(); s.FrozenHeads > 2 || s.SealError == "" {
+		t.Fatalf("stats %+v: want at most 2 frozen heads and the seal error", s)
+	}
+	faulty.Heal(vfs.OpCreate)
+	deadline := time.Now().Add(20 * time.Second)
+	for db.Stats().FrozenHeads > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("sealing never caught up: %+v", db.Stats())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := db.Append(ctx, big); err != nil {
+		t.Fatalf("append after recovery: %v", err)
 	}
 }

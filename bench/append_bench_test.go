@@ -27,6 +27,9 @@ type appendCase struct {
 	sync    eventlog.SyncPolicy
 	batch   int
 	writers int
+	// headOnly keeps the head from rolling during the run, measuring the
+	// head + WAL path alone (sealing into segments is BenchmarkSeal's).
+	headOnly bool
 }
 
 var syncPolicies = []struct {
@@ -53,12 +56,21 @@ func BenchmarkAppend(b *testing.B) {
 			}
 		}
 	}
+	for _, writers := range []int{1, 4} {
+		b.Run(fmt.Sprintf("sync=always/batch=1000/writers=%d/head-only", writers), func(b *testing.B) {
+			benchAppend(b, appendCase{sync: eventlog.SyncAlways, batch: 1000, writers: writers, headOnly: true})
+		})
+	}
 }
 
 // benchAppend has c.writers goroutines share b.N batches of c.batch events.
 func benchAppend(b *testing.B, c appendCase) {
 	events, avgJSON := benchPool()
-	db := openBenchDB(b, c.sync)
+	opts := eventlog.Options{Sync: c.sync}
+	if c.headOnly {
+		opts.SegmentMaxBytes = 1 << 40
+	}
+	db := openDB(b, b.TempDir(), opts)
 	b.SetBytes(int64(avgJSON * float64(c.batch)))
 	b.ReportAllocs()
 	var (
@@ -97,9 +109,3 @@ func appendBatches(db *eventlog.DB, events []event.Event, size, n int, next *ato
 	}
 }
 
-// openBenchDB opens a DB in a fresh directory with every provider/action
-// the generator emits registered; it is closed when the benchmark ends.
-func openBenchDB(b *testing.B, policy eventlog.SyncPolicy) *eventlog.DB {
-	b.Helper()
-	return openDB(b, b.TempDir(), eventlog.Options{Sync: policy})
-}

@@ -9,6 +9,11 @@
 // fraction arriving late. It is deterministic: the same GeneratorConfig yields
 // the same events, byte for byte.
 //
-// The benchmarks in this package (append_bench_test.go) feed pre-generated
-// events to eventlog.DB.Append under each sync policy and batch size.
+// The benchmarks in this package feed pre-generated events to
+// eventlog.DB.Append under each sync policy and batch size
+// (append_bench_test.go); measure bytes per event on disk and sealing
+// throughput (storage_bench_test.go); and time Find over a 10M-event store
+// built once and cached under os.TempDir() (find_bench_test.go,
+// find_data_test.go). EVENTLOG_BENCH_EVENTS and EVENTLOG_BENCH_FIND_EVENTS
+// change the sizes.
 package bench

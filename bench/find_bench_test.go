@@ -29,7 +29,7 @@ type findCase struct {
 //	rare-id                all events of an object referenced about
 //	                       rareTarget times
 //	frequent-id-newest-20  the 20 newest events of the most referenced object
-//	provider+action-day    count alerting/execute events in the UTC day of
+//	provider-action-day    count alerting/execute events in the UTC day of
 //	                       the generator's start by paging (Limit 10,000);
 //	                       at the default 1,000 events/s 10M events span
 //	                       ~2.8 hours, so the day covers the whole data set
@@ -47,7 +47,7 @@ func findCases(d findData) []findCase {
 		req:  eventlog.FindRequest{SavedObjects: refFilter(d.Frequent), Order: eventlog.Descending, Limit: 20},
 		want: min(d.Frequent.Count, 20),
 	}, {
-		name: "provider+action-day",
+		name: "provider-action-day",
 		req: eventlog.FindRequest{
 			Start: d.WindowStart, End: d.WindowEnd, Limit: eventlog.MaxLimit,
 			Terms: []eventlog.Term{
@@ -64,7 +64,8 @@ func findCases(d findData) []findCase {
 // (default 10M) realistic events, built once and cached on disk (see
 // find_data_test.go; delete the cache directory to rebuild). The store is
 // opened read-only. Each op's answer is checked against the counts gathered
-// while building; ms/op repeats ns/op in a readable unit.
+// while building; ms/op repeats ns/op in a readable unit. Run with -v to see
+// the data set's size on disk, event count and chosen ids.
 func BenchmarkFind(b *testing.B) {
 	n := envInt(b, "EVENTLOG_BENCH_FIND_EVENTS", defaultFindEvents)
 	d, dbDir, built, err := loadFindData(n)

@@ -50,6 +50,12 @@ func validateField(e *Event, f *Field, s slot, lim Limits) error {
 	return nil
 }
 
+// stringOK is validString's fast path: callers whose path costs an
+// allocation to build check it first and build the path only on failure.
+func stringOK(s string, lim Limits) bool {
+	return len(s) <= lim.MaxStringBytes && utf8.ValidString(s)
+}
+
 func validString(path, s string, lim Limits) error {
 	if len(s) > lim.MaxStringBytes {
 		return limitErr(path, -1, "string of %d bytes is over the limit of %d bytes", len(s), lim.MaxStringBytes)
@@ -68,8 +74,8 @@ func validList(path string, l StringList, lim Limits) error {
 		return fieldErr(path, -1, ErrWrongType, "a single-string list (Scalar) must hold exactly one value")
 	}
 	for i, s := range l.Values {
-		if err := validString(indexPath(path, i), s, lim); err != nil {
-			return err
+		if !stringOK(s, lim) {
+			return validString(indexPath(path, i), s, lim)
 		}
 	}
 	return nil
@@ -82,6 +88,9 @@ func validLabels(path string, m map[string]string, lim Limits) error {
 	for k, v := range m {
 		if err := validString(path, k, lim); err != nil {
 			return err
+		}
+		if stringOK(v, lim) {
+			continue
 		}
 		if err := validString(path+"."+k, v, lim); err != nil {
 			return err
@@ -96,8 +105,8 @@ func validRefs(path string, refs []SavedObject, lim Limits) error {
 	}
 	for i := range refs {
 		for k, p := range refFields(&refs[i]) {
-			if err := validString(indexPath(path, i)+"."+refKeys[k], *p, lim); err != nil {
-				return err
+			if !stringOK(*p, lim) {
+				return validString(indexPath(path, i)+"."+refKeys[k], *p, lim)
 			}
 		}
 	}

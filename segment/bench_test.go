@@ -122,9 +122,9 @@ func BenchmarkCount(b *testing.B) {
 	}
 }
 
-// BenchmarkEvents materializes one row, 20 rows of one block (every 50th
-// row of block 2), 20 and 100 rows spread evenly over the segment, and one
-// whole block.
+// BenchmarkEvents materializes one row, 20 rows spread over one block
+// (block 2), 20 and 100 rows spread evenly over the segment, and one whole
+// block.
 func BenchmarkEvents(b *testing.B) {
 	r, rows := openBench(b)
 	blk := r.blocks[min(2, len(r.blocks)-1)]

@@ -7,8 +7,10 @@ import (
 )
 
 // This file decodes the raw bytes of one column (the inverse of
-// column_encode.go). Every decoder checks lengths and counts against the
-// bytes left and reports damage through the decbuf; none panics.
+// column_encode.go). Every decoder walks the whole column, checking lengths
+// and counts against the bytes left, and reports damage through the decbuf;
+// none panics. Only the values of selected rows are materialized, so a point
+// read of a few rows allocates for those rows only.
 
 // blockKeys are the decoded timestamp and sequence columns of a block.
 type blockKeys struct {
@@ -67,236 +69,257 @@ func readUniform(d *decbuf, n int) []uint64 {
 	return vals
 }
 
-// readStrings reads a string vector of n values (see appendStrings).
-func readStrings(d *decbuf, n int) []string {
-	if n > d.left() {
-		d.fail("string count %d exceeds the bytes left", n)
-		return nil
-	}
-	switch mode := d.uvarint(); mode {
-	case 0, 2:
-		read := readPlainStrings
-		if mode == 2 {
-			read = readUUIDs
-		}
-		vals := read(d)
-		if len(vals) != n {
-			d.fail("string count %d, want %d", len(vals), n)
-			return nil
-		}
-		return vals
-	case 1:
-		return readDictStrings(d, n, readPlainStrings(d))
-	case 3:
-		return readDictStrings(d, n, readUUIDs(d))
-	}
-	d.fail("bad string vector mode")
-	return nil
+// selection is what a column decoder materializes: the value indexes idx
+// (increasing, within the column's values) and the event receiving each.
+type selection struct {
+	idx []int
+	evs []*event.Event
 }
 
-func readDictStrings(d *decbuf, n int, dict []string) []string {
-	vals := make([]string, n)
-	for i := range vals {
-		id := d.uvarint()
-		if id >= uint64(len(dict)) {
-			d.fail("dictionary index out of range")
-			return nil
-		}
-		vals[i] = dict[id]
-	}
-	return vals
-}
+// all reports whether every one of n values is selected.
+func (s *selection) all(n int) bool { return len(s.idx) == n }
 
-func readPlainStrings(d *decbuf) []string {
-	n := d.count(1)
-	lens := make([]int, n)
-	total := 0
-	for i := range lens {
-		l := d.uvarint()
-		if l > uint64(d.left()) {
-			d.fail("string length out of range")
-			return nil
-		}
-		lens[i] = int(l)
-		total += int(l)
-		if total > d.left() {
-			d.fail("strings exceed the bytes left")
-			return nil
-		}
-	}
-	all := string(d.bytes(total))
-	vals := make([]string, n)
-	for i, l := range lens {
-		vals[i], all = all[:l], all[l:]
-	}
-	return vals
-}
-
-// readPresence returns the row numbers (within the block) that hold a value.
-func readPresence(d *decbuf, rows int) []int {
-	idx := make([]int, 0, rows)
+// selectRows reads the presence of a column of a block of rows and returns
+// the values of the wanted rows (increasing block rows; out[i] receives
+// row want[i]) and the column's value count.
+func selectRows(d *decbuf, rows int, want []int, out []*event.Event) (selection, int) {
+	var sel selection
 	switch d.uvarint() {
 	case 0:
-		for i := 0; i < rows; i++ {
-			idx = append(idx, i)
-		}
+		sel.idx, sel.evs = want, out
+		return sel, rows
 	case 1:
 		bits := d.bytes((rows + 7) / 8)
-		for i := 0; i < rows && d.err == nil; i++ {
-			if bits[i/8]&(1<<(i%8)) != 0 {
-				idx = append(idx, i)
-			}
+		if d.err != nil {
+			return sel, 0
 		}
-	default:
-		d.fail("bad presence mode")
+		if rows%8 != 0 && bits[len(bits)-1]>>(rows%8) != 0 {
+			d.fail("presence bits past the last row")
+			return sel, 0
+		}
+		rank, j := 0, 0
+		for i, b := range bits {
+			for ; j < len(want) && want[j] < (i+1)*8; j++ {
+				if bit := want[j] - i*8; b&(1<<bit) != 0 {
+					sel.idx = append(sel.idx, rank+popcount8(b&(1<<bit-1)))
+					sel.evs = append(sel.evs, out[j])
+				}
+			}
+			rank += popcount8(b)
+		}
+		return sel, rank
 	}
-	return idx
+	d.fail("bad presence mode")
+	return sel, 0
 }
 
 // decodeFieldColumn decodes the column of field f into evs (the block's
 // rows); count is the column's value count from the block index.
 func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint32) error {
+	want := make([]int, len(evs))
+	out := make([]*event.Event, len(evs))
+	for i := range evs {
+		want[i], out[i] = i, &evs[i]
+	}
+	return decodeFieldRows(raw, f, len(evs), count, want, out)
+}
+
+// decodeFieldRows decodes the values of the wanted rows (increasing block
+// rows of a block of rows) of the column of field f into out.
+func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event) error {
 	d := decbuf{b: raw}
-	idx := readPresence(&d, len(evs))
-	if d.err == nil && len(idx) != int(count) {
-		d.fail("presence count %d, want %d", len(idx), count)
+	sel, n := selectRows(&d, rows, want, out)
+	if d.err == nil && n != int(count) {
+		d.fail("presence count %d, want %d", n, count)
 	}
 	if d.err != nil {
 		return d.err
 	}
-	decodeValues(&d, f, evs, idx)
+	decodeValues(&d, f, n, &sel)
 	d.end()
 	return d.err
 }
 
-func decodeValues(d *decbuf, f *event.Field, evs []event.Event, idx []int) {
+func decodeValues(d *decbuf, f *event.Field, n int, sel *selection) {
 	switch f.Kind {
 	case event.KindString, event.KindIP:
-		vals := readStrings(d, len(idx))
+		vals := readStringsAt(d, n, sel.idx)
 		for i, v := range vals {
-			*f.Str(&evs[idx[i]]) = v
+			*f.Str(sel.evs[i]) = v
 		}
 	case event.KindStrings:
-		decodeLists(d, f, evs, idx)
+		decodeLists(d, f, n, sel)
 	case event.KindDate:
-		decodeDates(d, f, evs, idx)
+		decodeDates(d, f, n, sel)
 	case event.KindInt:
-		for _, row := range idx {
-			v := d.varint()
-			*f.Int(&evs[row]) = &v
+		vals := readScaled(d, n, sel.idx)
+		for i := range vals {
+			*f.Int(sel.evs[i]) = &vals[i]
 		}
 	case event.KindFloat:
-		for _, row := range idx {
-			v := math.Float64frombits(d.u64())
-			*f.Float(&evs[row]) = &v
+		b := d.bytes(8 * n)
+		if d.err != nil {
+			return
+		}
+		vals := make([]float64, len(sel.idx))
+		for i, j := range sel.idx {
+			vals[i] = math.Float64frombits(le64(b[8*j:]))
+			*f.Float(sel.evs[i]) = &vals[i]
 		}
 	case event.KindDuration:
-		decodeDurations(d, evs, idx)
+		decodeDurations(d, n, sel)
 	case event.KindLabels:
-		decodeLabels(d, evs, idx)
+		decodeLabels(d, n, sel)
 	case event.KindRefs:
-		decodeRefs(d, evs, idx)
+		decodeRefs(d, n, sel)
 	default:
 		d.fail("field %s has unknown kind %d", f.Name, f.Kind)
 	}
 }
 
-// readCounts reads one uvarint count (>= 1) per row and returns them and
-// their total, bounded by the bytes left.
-func readCounts(d *decbuf, n int, shift uint) (heads []uint64, total int) {
-	heads = make([]uint64, n)
-	for i := range heads {
-		heads[i] = d.uvarint()
-		c := heads[i] >> shift
-		if c == 0 || c > uint64(d.left()) {
-			d.fail("bad count")
-			return nil, 0
-		}
-		total += int(c)
-		if total > d.left() {
-			d.fail("counts exceed the bytes left")
-			return nil, 0
-		}
+// readScaled reads a vector of n values written by appendScaled and returns
+// those at idx.
+func readScaled(d *decbuf, n int, idx []int) []int64 {
+	k := d.uvarint()
+	if k >= uint64(len(pow10)) {
+		d.fail("bad decimal scale %d", k)
+		return nil
 	}
-	return heads, total
+	p := pow10[k]
+	vals := make([]int64, len(idx))
+	next := 0
+	for j, i := range idx {
+		d.skipVarints(i - next)
+		v := d.varint()
+		if v > math.MaxInt64/p || v < math.MinInt64/p {
+			d.fail("scaled value overflows")
+		}
+		vals[j], next = v*p, i+1
+	}
+	d.skipVarints(n - next)
+	return vals
 }
 
-func decodeLists(d *decbuf, f *event.Field, evs []event.Event, idx []int) {
-	heads, total := readCounts(d, len(idx), 1)
-	vals := readStrings(d, total)
+// readCounts reads one uvarint count (>= 1) per value, bounded by the bytes
+// left, and returns for each selected value its first item index and
+// header (count<<shift | flags), plus the total of all counts.
+func readCounts(d *decbuf, n int, shift uint, idx []int) (starts []int, heads []uint64, total int) {
+	starts, heads = make([]int, len(idx)), make([]uint64, len(idx))
+	for i, j := 0, 0; i < n; i++ {
+		h := d.uvarint()
+		c := h >> shift
+		if c == 0 || c > uint64(d.left()) || total+int(c) > d.left() {
+			d.fail("bad count")
+			return nil, nil, 0
+		}
+		if j < len(idx) && idx[j] == i {
+			starts[j], heads[j] = total, h
+			j++
+		}
+		total += int(c)
+	}
+	return starts, heads, total
+}
+
+// items expands the selected values (first item index and count) into the
+// increasing list of their items.
+func items(starts []int, heads []uint64, shift uint) []int {
+	var out []int
+	for i, s := range starts {
+		for k := range int(heads[i] >> shift) {
+			out = append(out, s+k)
+		}
+	}
+	return out
+}
+
+func decodeLists(d *decbuf, f *event.Field, n int, sel *selection) {
+	starts, heads, total := readCounts(d, n, 1, sel.idx)
+	vals := readStringsAt(d, total, items(starts, heads, 1))
 	if d.err != nil {
 		return
 	}
-	for i, row := range idx {
-		n := int(heads[i] >> 1)
-		l := f.List(&evs[row])
-		l.Values, vals = vals[:n:n], vals[n:]
-		l.Scalar = heads[i]&1 == 1 && n == 1
+	for i, e := range sel.evs {
+		c := int(heads[i] >> 1)
+		l := f.List(e)
+		l.Values, vals = vals[:c:c], vals[c:]
+		l.Scalar = heads[i]&1 == 1 && c == 1
 	}
 }
 
-func decodeDates(d *decbuf, f *event.Field, evs []event.Event, idx []int) {
-	fmts := readUniform(d, len(idx))
-	for i, row := range idx {
+func decodeDates(d *decbuf, f *event.Field, n int, sel *selection) {
+	fmts := readUniform(d, n)
+	next := 0
+	for j, i := range sel.idx {
+		d.skipVarints(i - next)
+		delta := d.varint()
+		next = i + 1
+		e := sel.evs[j]
 		unit := dateUnit(fmts[i])
-		nanos := (floorDiv(evs[row].Timestamp.UnixNano(), unit) + d.varint()) * unit
+		nanos := (floorDiv(e.Timestamp.UnixNano(), unit) + delta) * unit
 		date, ok := event.DateFromParts(nanos, event.Format(fmts[i]))
 		if d.err != nil || !ok || date.IsZero() {
 			d.fail("invalid date")
 			return
 		}
-		*f.Date(&evs[row]) = date
+		*f.Date(e) = date
 	}
+	d.skipVarints(n - next)
 }
 
-func decodeDurations(d *decbuf, evs []event.Event, idx []int) {
-	nanos := make([]int64, len(idx))
-	for i := range nanos {
-		nanos[i] = d.varint()
+func decodeDurations(d *decbuf, n int, sel *selection) {
+	nanos := readScaled(d, n, sel.idx)
+	quoted := readUniform(d, n)
+	if d.err != nil {
+		return
 	}
-	quoted := readUniform(d, len(idx))
-	for i, row := range idx {
-		if quoted[i] > 1 {
+	for _, q := range quoted {
+		if q > 1 {
 			d.fail("bad quoted flag")
 			return
 		}
-		evs[row].Event.Duration = &event.Duration{Nanos: nanos[i], Quoted: quoted[i] == 1}
+	}
+	durs := make([]event.Duration, len(sel.idx))
+	for i, j := range sel.idx {
+		durs[i] = event.Duration{Nanos: nanos[i], Quoted: quoted[j] == 1}
+		sel.evs[i].Event.Duration = &durs[i]
 	}
 }
 
-func decodeLabels(d *decbuf, evs []event.Event, idx []int) {
-	counts, total := readCounts(d, len(idx), 0)
-	keys := readStrings(d, total)
-	vals := readStrings(d, total)
+func decodeLabels(d *decbuf, n int, sel *selection) {
+	starts, heads, total := readCounts(d, n, 0, sel.idx)
+	at := items(starts, heads, 0)
+	keys := readStringsAt(d, total, at)
+	vals := readStringsAt(d, total, at)
 	if d.err != nil {
 		return
 	}
-	for i, row := range idx {
-		m := make(map[string]string, counts[i])
-		for range counts[i] {
+	for i, e := range sel.evs {
+		m := make(map[string]string, heads[i])
+		for range heads[i] {
 			m[keys[0]] = vals[0]
 			keys, vals = keys[1:], vals[1:]
 		}
-		evs[row].Labels = m
+		e.Labels = m
 	}
 }
 
-func decodeRefs(d *decbuf, evs []event.Event, idx []int) {
-	counts, total := readCounts(d, len(idx), 0)
+func decodeRefs(d *decbuf, n int, sel *selection) {
+	starts, heads, total := readCounts(d, n, 0, sel.idx)
+	at := items(starts, heads, 0)
 	var parts [5][]string
 	for j := range parts {
-		parts[j] = readStrings(d, total)
+		parts[j] = readStringsAt(d, total, at)
 	}
 	if d.err != nil {
 		return
 	}
-	k := 0
-	for i, row := range idx {
-		refs := make([]event.SavedObject, counts[i])
-		for j := range refs {
-			refs[j] = event.SavedObject{Rel: parts[0][k], Namespace: parts[1][k], ID: parts[2][k], Type: parts[3][k], TypeID: parts[4][k]}
-			k++
-		}
-		evs[row].Kibana.SavedObjects = refs
+	refs := make([]event.SavedObject, len(at))
+	for k := range refs {
+		refs[k] = event.SavedObject{Rel: parts[0][k], Namespace: parts[1][k], ID: parts[2][k], Type: parts[3][k], TypeID: parts[4][k]}
+	}
+	for i, e := range sel.evs {
+		c := int(heads[i])
+		e.Kibana.SavedObjects, refs = refs[:c:c], refs[c:]
 	}
 }

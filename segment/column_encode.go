@@ -53,9 +53,9 @@ func appendSeqColumn(dst []byte, rows []Row) []byte {
 
 // appendTSColumn writes varint(first instant), uvarint deltas (rows are
 // sorted), then the formats as a uniform vector.
-func appendTSColumn(dst []byte, rows []Row) []byte {
+func (c *colEncoder) appendTSColumn(dst []byte, rows []Row) []byte {
 	prev := int64(0)
-	fmts := make([]uint64, len(rows))
+	fmts := c.u64s(len(rows))
 	for i, r := range rows {
 		ts := r.Event.Timestamp.UnixNano()
 		if i == 0 {
@@ -85,28 +85,31 @@ func appendUniform(dst []byte, vals []uint64) []byte {
 // appendStrings writes a string vector: dictionary-coded when values
 // repeat (at least two uses per distinct value), else plain; values (or
 // dictionary entries) that are all UUIDs are stored as 16 bytes each.
-func appendStrings(dst []byte, vals []string) []byte {
-	ids := make(map[string]uint64, 16)
-	var dict []string
+func (c *colEncoder) appendStrings(dst []byte, vals []string) []byte {
+	clear(c.ids)
+	c.dict, c.idx = c.dict[:0], c.idx[:0]
 	for _, v := range vals {
-		if _, ok := ids[v]; !ok {
-			ids[v] = uint64(len(dict))
-			dict = append(dict, v)
+		id, ok := c.ids[v]
+		if !ok {
+			id = uint64(len(c.dict))
+			c.ids[v] = id
+			c.dict = append(c.dict, v)
 		}
+		c.idx = append(c.idx, id)
 	}
-	uuids := allUUIDs(dict)
+	uuids := allUUIDs(c.dict)
 	switch {
-	case len(dict)*2 > len(vals) && uuids:
+	case len(c.dict)*2 > len(vals) && uuids:
 		return appendUUIDs(binary.AppendUvarint(dst, 2), vals)
-	case len(dict)*2 > len(vals):
+	case len(c.dict)*2 > len(vals):
 		return appendPlainStrings(binary.AppendUvarint(dst, 0), vals)
 	case uuids:
-		dst = appendUUIDs(binary.AppendUvarint(dst, 3), dict)
+		dst = appendUUIDs(binary.AppendUvarint(dst, 3), c.dict)
 	default:
-		dst = appendPlainStrings(binary.AppendUvarint(dst, 1), dict)
+		dst = appendPlainStrings(binary.AppendUvarint(dst, 1), c.dict)
 	}
-	for _, v := range vals {
-		dst = binary.AppendUvarint(dst, ids[v])
+	for _, id := range c.idx {
+		dst = binary.AppendUvarint(dst, id)
 	}
 	return dst
 }
@@ -132,108 +135,149 @@ func appendPlainStrings(dst []byte, vals []string) []byte {
 	return dst
 }
 
-// appendPresence writes uvarint(0) when every row is present, else
-// uvarint(1) and a bitmap, bit i (LSB first) set when row i is present.
-func appendPresence(dst []byte, present []bool) []byte {
-	if !slices.Contains(present, false) {
+// colEncoder encodes the columns of blocks, reusing its scratch slices and
+// map from column to column and block to block.
+type colEncoder struct {
+	evs   []*event.Event
+	u64   []uint64
+	i64   []int64
+	strs  [6][]string
+	ids   map[string]uint64
+	dict  []string
+	idx   []uint64
+	keys  []string
+	masks []mask
+}
+
+func newColEncoder() *colEncoder { return &colEncoder{ids: map[string]uint64{}} }
+
+func (c *colEncoder) u64s(n int) []uint64 {
+	c.u64 = slices.Grow(c.u64[:0], n)[:n]
+	clear(c.u64)
+	return c.u64
+}
+
+// appendPresence writes uvarint(0) when every row has slot si, else
+// uvarint(1) and a bitmap, bit i (LSB first) set when row i has it. It
+// collects the events holding the field in c.evs.
+func (c *colEncoder) appendPresence(dst []byte, si int, rows []Row, masks []mask) []byte {
+	c.evs = c.evs[:0]
+	for i := range rows {
+		if masks[i].has(si) {
+			c.evs = append(c.evs, rows[i].Event)
+		}
+	}
+	if len(c.evs) == len(rows) {
 		return binary.AppendUvarint(dst, 0)
 	}
 	dst = binary.AppendUvarint(dst, 1)
-	bits := make([]byte, (len(present)+7)/8)
-	for i, p := range present {
-		if p {
-			bits[i/8] |= 1 << (i % 8)
+	at := len(dst)
+	dst = append(dst, make([]byte, (len(rows)+7)/8)...)
+	for i := range rows {
+		if masks[i].has(si) {
+			dst[at+i/8] |= 1 << (i % 8)
 		}
 	}
-	return append(dst, bits...)
+	return dst
 }
 
-// has reports whether field f of e is stored (empty and non-finite values
-// are absent, as in event.AppendBinary).
-func has(e *event.Event, f *event.Field) bool {
-	switch f.Kind {
-	case event.KindString, event.KindIP:
-		return *f.Str(e) != ""
-	case event.KindStrings:
-		return len(f.List(e).Values) != 0
-	case event.KindDate:
-		return !f.Date(e).IsZero()
-	case event.KindInt:
-		return *f.Int(e) != nil
-	case event.KindFloat:
-		v := *f.Float(e)
-		return v != nil && !math.IsInf(*v, 0) && !math.IsNaN(*v)
-	case event.KindDuration:
-		return e.Event.Duration != nil
-	case event.KindLabels:
-		return len(e.Labels) != 0
-	case event.KindRefs:
-		return len(e.Kibana.SavedObjects) != 0
-	}
-	return false
+// appendFieldColumn writes the column of slot si over rows, whose present
+// fields are masks. The caller skips fields no row has.
+func (c *colEncoder) appendFieldColumn(dst []byte, si int, rows []Row, masks []mask) ([]byte, stats) {
+	dst = c.appendPresence(dst, si, rows, masks)
+	dst, st := c.appendValues(dst, &slots[si])
+	st.Count = uint32(len(c.evs))
+	return dst, st
 }
 
-// appendFieldColumn writes the column of field f over rows; ok is false when
-// no row has the field (the column is not stored).
-func appendFieldColumn(dst []byte, f *event.Field, rows []Row) (_ []byte, st stats, ok bool) {
-	present := make([]bool, len(rows))
-	evs := make([]*event.Event, 0, len(rows))
-	for i, r := range rows {
-		if has(r.Event, f) {
-			present[i] = true
-			evs = append(evs, r.Event)
-		}
-	}
-	if len(evs) == 0 {
-		return dst, st, false
-	}
-	dst = appendPresence(dst, present)
-	dst, st = appendValues(dst, f, evs)
-	st.Count = uint32(len(evs))
-	return dst, st, true
-}
-
-func appendValues(dst []byte, f *event.Field, evs []*event.Event) ([]byte, stats) {
+func (c *colEncoder) appendValues(dst []byte, s *fieldSlot) ([]byte, stats) {
 	var st stats
-	switch f.Kind {
+	switch s.kind {
 	case event.KindString, event.KindIP:
-		vals := make([]string, len(evs))
-		for i, e := range evs {
-			vals[i] = *f.Str(e)
+		vals := c.strs[0][:0]
+		for _, e := range c.evs {
+			vals = append(vals, *s.str(e))
 		}
-		return appendStrings(dst, vals), st
+		c.strs[0] = vals
+		return c.appendStrings(dst, vals), st
 	case event.KindStrings:
-		return appendLists(dst, f, evs), st
+		return c.appendLists(dst, s), st
 	case event.KindDate:
-		return appendDates(dst, f, evs), st
+		return c.appendDates(dst, s), st
 	case event.KindInt:
-		for _, e := range evs {
-			v := **f.Int(e)
+		vals := c.i64[:0]
+		for _, e := range c.evs {
+			v := **s.int(e)
 			st.addInt(v)
-			dst = binary.AppendVarint(dst, v)
+			vals = append(vals, v)
 		}
+		c.i64 = vals
+		return appendScaled(dst, vals), st
 	case event.KindFloat:
-		for _, e := range evs {
-			v := **f.Float(e)
+		for _, e := range c.evs {
+			v := **s.float(e)
 			st.addFloat(v)
 			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
 		}
 	case event.KindDuration:
-		return appendDurations(dst, evs)
+		return c.appendDurations(dst)
 	case event.KindLabels:
-		return appendLabels(dst, evs), st
+		return c.appendLabels(dst), st
 	case event.KindRefs:
-		return appendRefs(dst, evs), st
+		return c.appendRefs(dst), st
 	}
 	return dst, st
 }
 
+// pow10 holds 10^k for k = 0..18, the decimal scales of integer columns.
+var pow10 = func() (p [19]int64) {
+	p[0] = 1
+	for k := 1; k < len(p); k++ {
+		p[k] = p[k-1] * 10
+	}
+	return p
+}()
+
+// decimalScale returns the largest k (0..18) such that 10^k divides every
+// value, 0 when all are zero.
+func decimalScale(vals []int64) int {
+	k, any := len(pow10)-1, false
+	for _, v := range vals {
+		if v == 0 {
+			continue
+		}
+		any = true
+		for k > 0 && v%pow10[k] != 0 {
+			k--
+		}
+		if k == 0 {
+			break
+		}
+	}
+	if !any {
+		return 0
+	}
+	return k
+}
+
+// appendScaled writes uvarint(k) and varint(v / 10^k) per value, k being
+// the decimal scale of vals: durations in whole milliseconds take 2-3
+// bytes instead of 5.
+func appendScaled(dst []byte, vals []int64) []byte {
+	k := decimalScale(vals)
+	dst = binary.AppendUvarint(dst, uint64(k))
+	for _, v := range vals {
+		dst = binary.AppendVarint(dst, v/pow10[k])
+	}
+	return dst
+}
+
 // appendLists writes one uvarint(count<<1 | scalar) per row, then every
 // value as one string vector.
-func appendLists(dst []byte, f *event.Field, evs []*event.Event) []byte {
-	var vals []string
-	for _, e := range evs {
-		l := f.List(e)
+func (c *colEncoder) appendLists(dst []byte, s *fieldSlot) []byte {
+	vals := c.strs[0][:0]
+	for _, e := range c.evs {
+		l := s.list(e)
 		head := uint64(len(l.Values)) << 1
 		if l.Scalar && len(l.Values) == 1 {
 			head |= 1
@@ -241,22 +285,23 @@ func appendLists(dst []byte, f *event.Field, evs []*event.Event) []byte {
 		dst = binary.AppendUvarint(dst, head)
 		vals = append(vals, l.Values...)
 	}
-	return appendStrings(dst, vals)
+	c.strs[0] = vals
+	return c.appendStrings(dst, vals)
 }
 
 // appendDates writes the formats as a uniform vector, then per row
 // varint(instant/unit - floor(@timestamp/unit)), unit being the last
 // fraction digit the format writes (1s for none, 1ms for 3 digits, ...):
 // dates near the event's @timestamp take a byte or two.
-func appendDates(dst []byte, f *event.Field, evs []*event.Event) []byte {
-	fmts := make([]uint64, len(evs))
-	for i, e := range evs {
-		fmts[i] = uint64(f.Date(e).Format())
+func (c *colEncoder) appendDates(dst []byte, s *fieldSlot) []byte {
+	fmts := c.u64s(len(c.evs))
+	for i, e := range c.evs {
+		fmts[i] = uint64(s.date(e).Format())
 	}
 	dst = appendUniform(dst, fmts)
-	for i, e := range evs {
+	for i, e := range c.evs {
 		unit := dateUnit(fmts[i])
-		dst = binary.AppendVarint(dst, f.Date(e).UnixNano()/unit-floorDiv(e.Timestamp.UnixNano(), unit))
+		dst = binary.AppendVarint(dst, s.date(e).UnixNano()/unit-floorDiv(e.Timestamp.UnixNano(), unit))
 	}
 	return dst
 }
@@ -279,56 +324,67 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// appendDurations writes varint nanoseconds per row, then the quoted flags
-// (0 or 1) as a uniform vector.
-func appendDurations(dst []byte, evs []*event.Event) ([]byte, stats) {
+// appendDurations writes the nanoseconds as a scaled vector, then the
+// quoted flags (0 or 1) as a uniform vector.
+func (c *colEncoder) appendDurations(dst []byte) ([]byte, stats) {
 	var st stats
-	quoted := make([]uint64, len(evs))
-	for i, e := range evs {
+	nanos := c.i64[:0]
+	quoted := c.u64s(len(c.evs))
+	for i, e := range c.evs {
 		d := e.Event.Duration
 		st.addInt(d.Nanos)
-		dst = binary.AppendVarint(dst, d.Nanos)
+		nanos = append(nanos, d.Nanos)
 		if d.Quoted {
 			quoted[i] = 1
 		}
 	}
-	return appendUniform(dst, quoted), st
+	c.i64 = nanos
+	return appendUniform(appendScaled(dst, nanos), quoted), st
 }
 
 // appendLabels writes uvarint(count) per row, then all keys (sorted within
 // a row) and all values as two string vectors.
-func appendLabels(dst []byte, evs []*event.Event) []byte {
-	var keys, vals []string
-	for _, e := range evs {
-		ks := make([]string, 0, len(e.Labels))
+func (c *colEncoder) appendLabels(dst []byte) []byte {
+	keys, vals := c.strs[0][:0], c.strs[1][:0]
+	for _, e := range c.evs {
+		ks := c.keys[:0]
 		for k := range e.Labels {
 			ks = append(ks, k)
 		}
 		slices.Sort(ks)
+		c.keys = ks
 		dst = binary.AppendUvarint(dst, uint64(len(ks)))
 		for _, k := range ks {
 			keys = append(keys, k)
 			vals = append(vals, e.Labels[k])
 		}
 	}
-	return appendStrings(appendStrings(dst, keys), vals)
+	c.strs[0], c.strs[1] = keys, vals
+	return c.appendStrings(c.appendStrings(dst, keys), vals)
 }
 
 // appendRefs writes uvarint(count) per row, then the rel, namespace, id,
 // type and type_id of every ref as five string vectors.
-func appendRefs(dst []byte, evs []*event.Event) []byte {
+func (c *colEncoder) appendRefs(dst []byte) []byte {
 	var parts [5][]string
-	for _, e := range evs {
+	for j := range parts {
+		parts[j] = c.strs[j][:0]
+	}
+	for _, e := range c.evs {
 		refs := e.Kibana.SavedObjects
 		dst = binary.AppendUvarint(dst, uint64(len(refs)))
-		for _, r := range refs {
-			for j, s := range [5]string{r.Rel, r.Namespace, r.ID, r.Type, r.TypeID} {
-				parts[j] = append(parts[j], s)
-			}
+		for i := range refs {
+			r := &refs[i]
+			parts[0] = append(parts[0], r.Rel)
+			parts[1] = append(parts[1], r.Namespace)
+			parts[2] = append(parts[2], r.ID)
+			parts[3] = append(parts[3], r.Type)
+			parts[4] = append(parts[4], r.TypeID)
 		}
 	}
-	for _, p := range parts {
-		dst = appendStrings(dst, p)
+	for j, p := range parts {
+		c.strs[j] = p
+		dst = c.appendStrings(dst, p)
 	}
 	return dst
 }

@@ -3,6 +3,7 @@ package segment
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 )
 
 // decbuf decodes a byte slice, recording the first error; every read after
@@ -98,5 +99,29 @@ func (d *decbuf) bytes(n int) []byte {
 func (d *decbuf) end() {
 	if d.err == nil && d.off != len(d.b) {
 		d.fail("%d trailing bytes", d.left())
+	}
+}
+
+// skipVarints moves past n (u)varints without decoding them, eight bytes at
+// a time: a varint ends at each byte whose top bit is clear. Values skipped
+// this way are not checked (the column's CRC was).
+func (d *decbuf) skipVarints(n int) {
+	for n > 0 && d.err == nil {
+		if d.left() >= 8 {
+			w := binary.LittleEndian.Uint64(d.b[d.off:])
+			if ends := bits.OnesCount64(^w & 0x8080808080808080); ends <= n {
+				d.off += 8
+				n -= ends
+				continue
+			}
+		}
+		if d.left() < 1 {
+			d.fail("short read")
+			return
+		}
+		if d.b[d.off] < 0x80 {
+			n--
+		}
+		d.off++
 	}
 }

@@ -21,14 +21,21 @@
 //
 // All fixed-width integers are little-endian; CRCs are CRC-32C
 // (Castagnoli). Rows are numbered 0..n-1 in (@timestamp, sequence) order;
-// blocks hold consecutive rows (DefaultBlockRows or DefaultBlockBytes of raw
-// event bytes). Column 0 holds sequence numbers (first, then signed deltas),
+// blocks hold consecutive rows (DefaultBlockRows = 8,192 or DefaultBlockBytes
+// of raw event bytes). Column 0 holds sequence numbers (first, then signed deltas),
 // column 1 @timestamp (instant deltas plus format codes, so dates keep their
 // exact text), and column k the event field with wire id k, coded by its
 // event.Kind: strings as dictionary or length-prefixed vectors (UUIDs as 16
 // bytes), dates as format codes plus deltas from the row's @timestamp in
-// units of their precision, ints and durations as varints, floats as
-// 8 bytes. A column absent from every row of a block is not stored.
+// units of their precision, ints and durations as varints divided by their
+// largest common power of ten, floats as 8 bytes. A column absent from
+// every row of a block is not stored. Version 1 is the first released
+// format.
+//
+// Reads: a block is the unit of decompression, but Events decodes only the
+// requested rows of each block it touches (every column is still read and
+// CRC-checked), so a point read costs about one block's decompression:
+// ~1 ms at the default 8,192 rows.
 //
 // Checks: Open verifies the header, footer and the CRCs of block index,
 // postings and sequence index with ordinary reads before mapping the file

@@ -39,6 +39,7 @@ type Reader struct {
 	ownDec  bool
 	closeMu sync.Mutex
 	closed  atomic.Bool
+	bufs    sync.Pool // *[]byte: column decompression buffers
 }
 
 // Open opens the segment at path. It checks the header, the footer and the
@@ -54,6 +55,7 @@ func Open(path string, opts OpenOptions) (*Reader, error) {
 	}
 	defer f.Close()
 	r := &Reader{path: path, dec: opts.Decoder}
+	r.bufs.New = func() any { return new([]byte) }
 	if err := r.check(f); err != nil {
 		return nil, err
 	}

@@ -1,7 +1,9 @@
 package segment
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/klauspost/compress/zstd"
@@ -34,8 +36,13 @@ func colIndex(b *blockMeta, id uint8) int {
 }
 
 // column returns the decoded bytes of column c of block bi after checking
-// its CRC.
+// its CRC. A raw column aliases the mapping.
 func (r *Reader) column(bi int, c *colMeta) ([]byte, error) {
+	return r.columnInto(bi, c, nil)
+}
+
+// columnInto is column decompressing into buf when it is large enough.
+func (r *Reader) columnInto(bi int, c *colMeta, buf []byte) ([]byte, error) {
 	b := &r.blocks[bi]
 	stored := r.data[b.Off+c.Off : b.Off+c.Off+c.CLen]
 	if got := crc(stored); got != c.CRC {
@@ -48,7 +55,10 @@ func (r *Reader) column(bi int, c *colMeta) ([]byte, error) {
 	if err := h.Decode(stored); err != nil || (h.HasFCS && h.FrameContentSize != c.RawLen) {
 		return nil, r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: bad zstd frame header", c.ID))
 	}
-	raw, err := r.dec.DecodeAll(stored, make([]byte, 0, min(c.RawLen, 8*uint64(len(stored))+4096)))
+	if uint64(cap(buf)) < c.RawLen {
+		buf = make([]byte, 0, min(c.RawLen, 8*uint64(len(stored))+4096))
+	}
+	raw, err := r.dec.DecodeAll(stored, buf[:0])
 	if err != nil {
 		return nil, r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: %w", c.ID, err))
 	}
@@ -104,46 +114,100 @@ func (r *Reader) decodeBlock(bi int) ([]event.Event, *blockKeys, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	b := &r.blocks[bi]
-	evs := make([]event.Event, b.Rows)
+	evs := make([]event.Event, r.blocks[bi].Rows)
+	want := make([]int, len(evs))
+	out := make([]*event.Event, len(evs))
 	for i := range evs {
-		evs[i].Timestamp, _ = event.DateFromParts(k.ts[i], event.Format(k.fmts[i]))
+		want[i], out[i] = i, &evs[i]
 	}
-	for i := 2; i < len(b.Cols); i++ {
-		c := &b.Cols[i]
-		raw, err := r.column(bi, c)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := decodeFieldColumn(raw, event.FieldByID(c.ID), evs, c.Count); err != nil {
-			return nil, nil, r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: %w", c.ID, err))
-		}
+	if err := r.decodeRows(bi, k, want, out); err != nil {
+		return nil, nil, err
 	}
 	return evs, k, nil
 }
 
+// decodeRows decodes the rows want (increasing, within the block) of block
+// bi into out. Every column is read and checked; only the wanted rows'
+// values are built, as copies that do not alias the mapping or buffers.
+func (r *Reader) decodeRows(bi int, k *blockKeys, want []int, out []*event.Event) error {
+	for i, row := range want {
+		out[i].Timestamp, _ = event.DateFromParts(k.ts[row], event.Format(k.fmts[row]))
+	}
+	buf := r.bufs.Get().(*[]byte)
+	defer r.bufs.Put(buf)
+	b := &r.blocks[bi]
+	for i := 2; i < len(b.Cols); i++ {
+		c := &b.Cols[i]
+		raw, err := r.columnInto(bi, c, *buf)
+		if err != nil {
+			return err
+		}
+		if c.Codec == codecZstd {
+			*buf = raw[:0]
+		}
+		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out); err != nil {
+			return r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: %w", c.ID, err))
+		}
+	}
+	return nil
+}
+
 // Events returns the events of rows, in the given order. Each needed block
-// is decompressed once per call. The events are owned by the caller.
+// is read once per call, and only the requested rows are decoded. The
+// events are owned by the caller.
 func (r *Reader) Events(rows []uint32) ([]event.Event, error) {
 	if err := r.live(); err != nil {
 		return nil, err
 	}
-	out := make([]event.Event, len(rows))
-	cache := map[int][]event.Event{}
-	for i, row := range rows {
+	for _, row := range rows {
 		if uint64(row) >= r.f.Events {
 			return nil, fmt.Errorf("eventlog: segment %s: row %d out of range (%d events)", r.path, row, r.f.Events)
 		}
-		bi := r.blockOf(row)
-		evs, ok := cache[bi]
-		if !ok {
-			var err error
-			if evs, _, err = r.decodeBlock(bi); err != nil {
-				return nil, err
-			}
-			cache[bi] = evs
+	}
+	order := make([]int, len(rows))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(rows[a], rows[b]) })
+	out := make([]event.Event, len(rows))
+	for s := 0; s < len(order); {
+		bi := r.blockOf(rows[order[s]])
+		end := s + 1
+		for end < len(order) && r.blockOf(rows[order[end]]) == bi {
+			end++
 		}
-		out[i] = evs[row-r.blocks[bi].FirstRow]
+		if err := r.eventsOfBlock(bi, rows, order[s:end], out); err != nil {
+			return nil, err
+		}
+		s = end
 	}
 	return out, nil
+}
+
+// eventsOfBlock decodes into out[i], for every i in order (sorted by row,
+// all in block bi), the event of rows[i]. Repeated rows are decoded once.
+func (r *Reader) eventsOfBlock(bi int, rows []uint32, order []int, out []event.Event) error {
+	k, err := r.keys(bi)
+	if err != nil {
+		return err
+	}
+	first := r.blocks[bi].FirstRow
+	want := make([]int, 0, len(order))
+	dst := make([]*event.Event, 0, len(order))
+	for j, i := range order {
+		if j > 0 && rows[i] == rows[order[j-1]] {
+			continue
+		}
+		want = append(want, int(rows[i]-first))
+		dst = append(dst, &out[i])
+	}
+	if err := r.decodeRows(bi, k, want, dst); err != nil {
+		return err
+	}
+	for j := 1; j < len(order); j++ {
+		if rows[order[j]] == rows[order[j-1]] {
+			out[order[j]] = out[order[j-1]]
+		}
+	}
+	return nil
 }

@@ -57,17 +57,3 @@ func formatUUID(b []byte) string {
 	hex.Encode(s[24:36], b[10:16])
 	return string(s[:])
 }
-
-// readUUIDs reads uvarint(n) then n 16-byte UUIDs.
-func readUUIDs(d *decbuf) []string {
-	n := d.count(16)
-	vals := make([]string, n)
-	for i := range vals {
-		b := d.bytes(16)
-		if d.err != nil {
-			return nil
-		}
-		vals[i] = formatUUID(b)
-	}
-	return vals
-}

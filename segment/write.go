@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -23,7 +24,7 @@ type Row struct {
 
 // Block size defaults and bounds.
 const (
-	DefaultBlockRows  = 16384
+	DefaultBlockRows  = 8192
 	DefaultBlockBytes = 8 << 20
 	maxBlockRows      = 1 << 16
 	maxEvents         = 1<<32 - 1
@@ -100,7 +101,7 @@ func checkRows(rows []Row) error {
 	if len(rows) > maxEvents {
 		return fmt.Errorf("%d rows exceed the limit of %d", len(rows), maxEvents)
 	}
-	seen := make(map[uint64]struct{}, len(rows))
+	seqs := make([]uint64, len(rows))
 	for i, r := range rows {
 		if r.Event == nil {
 			return fmt.Errorf("row %d has no event", i)
@@ -108,10 +109,13 @@ func checkRows(rows []Row) error {
 		if i > 0 && match.Compare(position(rows[i-1]), position(r)) >= 0 {
 			return fmt.Errorf("rows not sorted by (@timestamp, sequence) at row %d", i)
 		}
-		if _, dup := seen[r.Seq]; dup {
-			return fmt.Errorf("sequence %d repeated at row %d", r.Seq, i)
+		seqs[i] = r.Seq
+	}
+	slices.Sort(seqs)
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] == seqs[i-1] {
+			return fmt.Errorf("sequence %d repeated", seqs[i])
 		}
-		seen[r.Seq] = struct{}{}
 	}
 	return nil
 }
@@ -150,7 +154,7 @@ func (w *writer) writeAll(rows []Row, opts WriteOptions) (Info, error) {
 		return Info{}, err
 	}
 	for start := 0; start < len(rows); {
-		end := blockEnd(rows, start, opts)
+		end := w.blockEnd(rows, start, opts)
 		if err := w.block(rows[start:end], uint32(start)); err != nil {
 			return Info{}, err
 		}
@@ -169,16 +173,18 @@ func (w *writer) writeAll(rows []Row, opts WriteOptions) (Info, error) {
 }
 
 // blockEnd returns the end of the block starting at start: at most
-// BlockRows rows and, past the first row, at most BlockBytes raw bytes.
-func blockEnd(rows []Row, start int, opts WriteOptions) int {
-	var buf []byte
+// BlockRows rows and, past the first row, at most BlockBytes raw bytes
+// (event.AppendBinary sizes). It leaves the rows' present fields in w.masks.
+func (w *writer) blockEnd(rows []Row, start int, opts WriteOptions) int {
+	w.masks = w.masks[:0]
 	size, end := 0, start
 	for end < len(rows) && end-start < opts.BlockRows {
-		buf = event.AppendBinary(buf[:0], rows[end].Event)
-		if end > start && size+len(buf) > opts.BlockBytes {
+		m, n := rowInfo(rows[end].Event)
+		if end > start && size+n > opts.BlockBytes {
 			break
 		}
-		size += len(buf)
+		w.masks = append(w.masks, m)
+		size += n
 		end++
 	}
 	return end
@@ -190,8 +196,10 @@ func (w *writer) postings(rows []Row) error {
 		return err
 	}
 	b := index.NewBuilder()
+	var terms []index.Term
 	for i, r := range rows {
-		if err := b.Add(uint32(i), index.Terms(r.Event)); err != nil {
+		terms = index.AppendTerms(terms[:0], r.Event)
+		if err := b.Add(uint32(i), terms); err != nil {
 			return err
 		}
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/klauspost/compress/zstd"
-
-	"github.com/eventlogdb/eventlog/event"
 )
 
 // writer writes one segment file in stage order: header, blocks, block
@@ -19,8 +17,11 @@ type writer struct {
 	blocks []blockMeta
 	f      footer
 	err    error
+	cols   *colEncoder
+	masks  []mask // the present fields of the current block's rows
 	raw    []byte // scratch
 	frame  []byte // scratch
+	data   []byte // scratch: the current block
 }
 
 type stage int
@@ -36,7 +37,7 @@ const (
 )
 
 func newWriter(w *bufio.Writer, enc *zstd.Encoder) *writer {
-	return &writer{w: w, enc: enc}
+	return &writer{w: w, enc: enc, cols: newColEncoder()}
 }
 
 // enter moves to stage s; blocks may repeat, every other stage comes once
@@ -79,7 +80,8 @@ func (w *writer) header() error {
 	return w.err
 }
 
-// block writes rows (the block's rows, starting at row first) as one block.
+// block writes rows (the block's rows, starting at row first) as one block;
+// w.masks holds their present fields (see blockEnd).
 func (w *writer) block(rows []Row, first uint32) error {
 	if err := w.enter(stageBlocks); err != nil {
 		return err
@@ -87,42 +89,42 @@ func (w *writer) block(rows []Row, first uint32) error {
 	b := blockMeta{Off: w.off, FirstRow: first, Rows: uint32(len(rows))}
 	b.MinTS, b.MaxTS = rows[0].Event.Timestamp.UnixNano(), rows[len(rows)-1].Event.Timestamp.UnixNano()
 	b.MinSeq, b.MaxSeq = rows[0].Seq, rows[0].Seq
-	for _, r := range rows {
+	var union mask
+	for i, r := range rows {
 		b.MinSeq, b.MaxSeq = min(b.MinSeq, r.Seq), max(b.MaxSeq, r.Seq)
+		union.or(&w.masks[i])
 	}
-	var data []byte
-	w.column(&b, &data, colSeq, appendSeqColumn(w.raw[:0], rows), stats{Count: b.Rows})
-	w.column(&b, &data, colTS, appendTSColumn(w.raw[:0], rows), stats{Count: b.Rows})
-	for _, f := range event.Fields() {
-		if f.ID == colTS {
-			continue
-		}
-		raw, st, ok := appendFieldColumn(w.raw[:0], &f, rows)
-		if ok {
-			w.column(&b, &data, f.ID, raw, st)
+	b.Cols = make([]colMeta, 0, 2+union.count())
+	w.data = w.data[:0]
+	w.column(&b, colSeq, appendSeqColumn(w.raw[:0], rows), stats{Count: b.Rows})
+	w.column(&b, colTS, w.cols.appendTSColumn(w.raw[:0], rows), stats{Count: b.Rows})
+	for si := range slots {
+		if union.has(si) {
+			raw, st := w.cols.appendFieldColumn(w.raw[:0], si, rows, w.masks)
+			w.column(&b, slots[si].f.ID, raw, st)
 		}
 	}
-	b.Len, b.CRC = uint64(len(data)), crc(data)
-	w.write(data)
+	b.Len, b.CRC = uint64(len(w.data)), crc(w.data)
+	w.write(w.data)
 	w.blocks = append(w.blocks, b)
 	return w.err
 }
 
 // column compresses raw and appends it to the block's data; a column that
 // zstd does not shrink is stored raw.
-func (w *writer) column(b *blockMeta, data *[]byte, id uint8, raw []byte, st stats) {
+func (w *writer) column(b *blockMeta, id uint8, raw []byte, st stats) {
 	w.raw = raw
 	if len(raw) > maxColumnRaw && w.err == nil {
 		w.err = fmt.Errorf("column %d of block %d has %d bytes, over the limit of %d", id, len(w.blocks), len(raw), maxColumnRaw)
 	}
-	c := colMeta{ID: id, Codec: codecRaw, Off: uint64(len(*data)), RawLen: uint64(len(raw)), stats: st}
+	c := colMeta{ID: id, Codec: codecRaw, Off: uint64(len(w.data)), RawLen: uint64(len(raw)), stats: st}
 	stored := raw
 	w.frame = w.enc.EncodeAll(raw, w.frame[:0])
 	if len(w.frame) < len(raw) {
 		c.Codec, stored = codecZstd, w.frame
 	}
 	c.CLen, c.CRC = uint64(len(stored)), crc(stored)
-	*data = append(*data, stored...)
+	w.data = append(w.data, stored...)
 	b.Cols = append(b.Cols, c)
 }
 

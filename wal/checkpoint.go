@@ -28,7 +28,10 @@ func (w *WAL) Checkpoint(seq uint64) error {
 }
 
 // takeCovered removes from the live set the leading files wholly covered by
-// seq (never the last one) and returns them.
+// seq and returns them. When seq covers everything written, the active file
+// goes too (after an fsync, so its handle can be retired), and the next
+// Append starts a new file: a store whose events are all sealed keeps no
+// WAL bytes.
 func (w *WAL) takeCovered(seq uint64) ([]*logFile, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -36,6 +39,12 @@ func (w *WAL) takeCovered(seq uint64) ([]*logFile, error) {
 		return nil, ErrClosed
 	}
 	n := coveredFiles(w.files, seq)
+	if n == len(w.files)-1 && w.active != nil && w.files[n].records > 0 && w.written <= seq {
+		if err := w.rotate(); err != nil {
+			return nil, err
+		}
+		n++
+	}
 	victims := append([]*logFile(nil), w.files[:n]...)
 	w.files = append(w.files[:0:0], w.files[n:]...)
 	return victims, nil

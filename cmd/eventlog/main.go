@@ -7,6 +7,7 @@
 //	eventlog stats    [--data DIR]
 //	eventlog inspect  SEGMENT_FILE...
 //	eventlog verify   [--data DIR]
+//	eventlog repair   [--data DIR]
 package main
 
 import (
@@ -31,6 +32,7 @@ func commands() []command {
 		{"stats", "print the data directory's counters", runStats},
 		{"inspect", "describe segment files: footer, blocks, columns, postings", runInspect},
 		{"verify", "check every checksum of a data directory; exit 1 naming each problem", runVerify},
+		{"repair", "salvage damaged WAL and segments, keeping sequence numbers; print what was lost", runRepair},
 	}
 }
 

@@ -23,17 +23,27 @@ type Faulty struct {
 	FS FS
 
 	mu   sync.Mutex
-	fail map[Op]error
+	fail map[Op]fault
+}
+
+// fault is one armed failure: its error and the paths it applies to.
+type fault struct {
+	err   error
+	match func(path string) bool // nil: every path
 }
 
 // NewFaulty wraps fsys.
-func NewFaulty(fsys FS) *Faulty { return &Faulty{FS: fsys, fail: map[Op]error{}} }
+func NewFaulty(fsys FS) *Faulty { return &Faulty{FS: fsys, fail: map[Op]fault{}} }
 
 // Fail makes every later op return err until Heal(op) is called.
-func (f *Faulty) Fail(op Op, err error) {
+func (f *Faulty) Fail(op Op, err error) { f.FailIf(op, err, nil) }
+
+// FailIf makes every later op on a path that match accepts return err until
+// Heal(op) is called.
+func (f *Faulty) FailIf(op Op, err error, match func(path string) bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.fail[op] = err
+	f.fail[op] = fault{err: err, match: match}
 }
 
 // Heal stops failing op.
@@ -43,16 +53,20 @@ func (f *Faulty) Heal(op Op) {
 	delete(f.fail, op)
 }
 
-func (f *Faulty) err(op Op) error {
+func (f *Faulty) err(op Op, path string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.fail[op]
+	ft, ok := f.fail[op]
+	if !ok || (ft.match != nil && !ft.match(path)) {
+		return nil
+	}
+	return ft.err
 }
 
 // OpenFile opens through the wrapped FS; creating a file can be failed.
 func (f *Faulty) OpenFile(name string, flag int, perm fs.FileMode) (File, error) {
 	if flag&os.O_CREATE != 0 {
-		if err := f.err(OpCreate); err != nil {
+		if err := f.err(OpCreate, name); err != nil {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 	}
@@ -65,7 +79,7 @@ func (f *Faulty) OpenFile(name string, flag int, perm fs.FileMode) (File, error)
 
 // Rename renames through the wrapped FS unless renames are failed.
 func (f *Faulty) Rename(oldpath, newpath string) error {
-	if err := f.err(OpRename); err != nil {
+	if err := f.err(OpRename, oldpath); err != nil {
 		return &fs.PathError{Op: "rename", Path: oldpath, Err: err}
 	}
 	return f.FS.Rename(oldpath, newpath)
@@ -85,7 +99,7 @@ func (f *Faulty) Stat(name string) (fs.FileInfo, error) { return f.FS.Stat(name)
 
 // SyncDir syncs through the wrapped FS unless syncs are failed.
 func (f *Faulty) SyncDir(path string) error {
-	if err := f.err(OpSync); err != nil {
+	if err := f.err(OpSync, path); err != nil {
 		return &fs.PathError{Op: "sync", Path: path, Err: err}
 	}
 	return f.FS.SyncDir(path)
@@ -98,7 +112,7 @@ type faultyFile struct {
 
 // Write fails like a full disk does: part of the data may land first.
 func (f *faultyFile) Write(p []byte) (int, error) {
-	if err := f.fs.err(OpWrite); err != nil {
+	if err := f.fs.err(OpWrite, f.Name()); err != nil {
 		n, _ := f.File.Write(p[:len(p)/2])
 		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
 	}
@@ -106,7 +120,7 @@ func (f *faultyFile) Write(p []byte) (int, error) {
 }
 
 func (f *faultyFile) WriteAt(p []byte, off int64) (int, error) {
-	if err := f.fs.err(OpWrite); err != nil {
+	if err := f.fs.err(OpWrite, f.Name()); err != nil {
 		n, _ := f.File.WriteAt(p[:len(p)/2], off)
 		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: err}
 	}
@@ -114,7 +128,7 @@ func (f *faultyFile) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func (f *faultyFile) Sync() error {
-	if err := f.fs.err(OpSync); err != nil {
+	if err := f.fs.err(OpSync, f.Name()); err != nil {
 		return &fs.PathError{Op: "sync", Path: f.Name(), Err: err}
 	}
 	return f.File.Sync()

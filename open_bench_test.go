@@ -1,0 +1,78 @@
+package eventlog
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/eventlogdb/eventlog/bench"
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// BenchmarkOpenAfterCrash measures Open of a directory whose last 64 MiB of
+// WAL were never sealed, as after a crash: the replay cost. Aim: under 1 s.
+//
+//	go test -run '^$' -bench OpenAfterCrash -benchtime 5x .
+func BenchmarkOpenAfterCrash(b *testing.B) {
+	src := b.TempDir()
+	db, err := Open(src, Options{AllowUnregistered: true, Sync: SyncNone, SegmentMaxBytes: 1 << 40})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen := bench.NewGenerator(bench.GeneratorConfig{Seed: 1})
+	batch := make([]event.Event, 1000)
+	for db.Stats().WAL.Bytes < 64<<20 {
+		gen.Fill(batch)
+		if _, err := db.Append(ctx, batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.wal.Sync(); err != nil {
+		b.Fatal(err)
+	}
+	events := db.Stats().HeadEvents
+	walBytes := db.Stats().WAL.Bytes
+	// The copy is the crashed directory: WAL and registry, nothing sealed.
+	crashed := b.TempDir()
+	copyDir(b, filepath.Join(src, "wal"), filepath.Join(crashed, "wal"))
+	db.Close()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		dir := filepath.Join(b.TempDir(), "d")
+		copyDir(b, filepath.Join(crashed, "wal"), filepath.Join(dir, "wal"))
+		b.StartTimer()
+		db, err := Open(dir, Options{AllowUnregistered: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		if got := db.Stats(); got.HeadEvents+got.SegmentEvents != events {
+			b.Fatalf("replayed %d+%d events, want %d", got.HeadEvents, got.SegmentEvents, events)
+		}
+		db.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(walBytes)/(1<<20), "WAL-MiB")
+	b.ReportMetric(float64(events), "events")
+}
+
+func copyDir(b *testing.B, from, to string) {
+	b.Helper()
+	if err := os.MkdirAll(to, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	entries, err := os.ReadDir(from)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(from, e.Name()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package segment
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// This file reads string vectors (see appendStrings) for a selection of
+// their values: the whole structure is walked and checked, but only the
+// selected strings are copied out of the column.
+
+// strTable is a decoded list of strings: plain (offsets into data) or
+// UUIDs (16 bytes each in data).
+type strTable struct {
+	data  []byte
+	offs  []int // plain: len n+1
+	uuids bool
+	n     int
+	whole string // plain, when most strings are wanted: data as one string
+}
+
+func (t *strTable) at(i int) string {
+	if t.uuids {
+		return formatUUID(t.data[16*i : 16*i+16])
+	}
+	if t.offs[i] == t.offs[i+1] {
+		return ""
+	}
+	if t.whole != "" {
+		return t.whole[t.offs[i]:t.offs[i+1]]
+	}
+	return string(t.data[t.offs[i]:t.offs[i+1]])
+}
+
+// readPlainTable reads uvarint(n), n lengths and the bytes.
+func readPlainTable(d *decbuf) strTable {
+	n := d.count(1)
+	t := strTable{offs: make([]int, n+1), n: n}
+	total := 0
+	for i := range n {
+		l := d.uvarint()
+		if l > uint64(d.left()) || total+int(l) > d.left() {
+			d.fail("strings exceed the bytes left")
+			return strTable{}
+		}
+		total += int(l)
+		t.offs[i+1] = total
+	}
+	t.data = d.bytes(total)
+	return t
+}
+
+// readUUIDTable reads uvarint(n) then n 16-byte UUIDs.
+func readUUIDTable(d *decbuf) strTable {
+	n := d.count(16)
+	return strTable{data: d.bytes(16 * n), uuids: true, n: n}
+}
+
+// readStringsAt reads a string vector of n values and returns the values
+// at idx (increasing).
+func readStringsAt(d *decbuf, n int, idx []int) []string {
+	if n > d.left() {
+		d.fail("string count %d exceeds the bytes left", n)
+		return nil
+	}
+	switch mode := d.uvarint(); mode {
+	case 0, 2:
+		t := readTable(d, mode == 2)
+		if d.err == nil && t.n != n {
+			d.fail("string count %d, want %d", t.n, n)
+		}
+		if d.err != nil {
+			return nil
+		}
+		return t.pick(idx, 2*len(idx) >= n)
+	case 1, 3:
+		t := readTable(d, mode == 3)
+		return readDictAt(d, n, &t, idx)
+	}
+	d.fail("bad string vector mode")
+	return nil
+}
+
+func readTable(d *decbuf, uuids bool) strTable {
+	if uuids {
+		return readUUIDTable(d)
+	}
+	return readPlainTable(d)
+}
+
+// pick returns the strings at idx; many means most are wanted, so plain
+// strings share one allocation.
+func (t *strTable) pick(idx []int, many bool) []string {
+	if many && !t.uuids {
+		t.whole = string(t.data)
+	}
+	out := make([]string, len(idx))
+	for i, j := range idx {
+		out[i] = t.at(j)
+	}
+	return out
+}
+
+// readDictAt reads n dictionary indexes into t and returns the values at
+// idx; a dictionary entry used by several selected values is decoded once.
+func readDictAt(d *decbuf, n int, t *strTable, idx []int) []string {
+	if d.err != nil {
+		return nil
+	}
+	out := make([]string, len(idx))
+	var memo []string
+	if len(idx) >= 64 {
+		memo = make([]string, t.n)
+		if !t.uuids && 2*len(idx) >= n {
+			t.whole = string(t.data)
+		}
+	}
+	next := 0
+	for j, i := range idx {
+		d.skipVarints(i - next)
+		id := d.uvarint()
+		if d.err != nil || id >= uint64(t.n) {
+			d.fail("bad dictionary index")
+			return nil
+		}
+		out[j], next = dictEntry(t, memo, int(id)), i+1
+	}
+	d.skipVarints(n - next)
+	return out
+}
+
+func dictEntry(t *strTable, memo []string, id int) string {
+	if memo == nil {
+		return t.at(id)
+	}
+	if memo[id] == "" {
+		memo[id] = t.at(id)
+	}
+	return memo[id]
+}
+
+func popcount8(b byte) int { return bits.OnesCount8(b) }
+
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
