@@ -42,14 +42,21 @@ type Item struct {
 	Data []byte
 }
 
-func less(a, b Item) bool { return match.Compare(a.Position, b.Position) < 0 }
+// key is what the B-tree orders: half the size of an Item, which matters
+// because inserting into a node moves the keys after the new one.
+type key struct {
+	match.Position
+	Row uint32
+}
+
+func less(a, b key) bool { return match.Compare(a.Position, b.Position) < 0 }
 
 // Head is the mutable in-memory segment. Insert must be called by one
 // goroutine at a time, in sequence order; everything else is safe for
 // concurrent use.
 type Head struct {
 	mu       sync.RWMutex
-	tree     *btree.BTreeG[Item]
+	tree     *btree.BTreeG[key]
 	rows     []Item // by row number
 	postings map[index.Term]*roaring.Bitmap
 	chunk    []byte
@@ -70,7 +77,7 @@ type Head struct {
 // published (see Publish).
 func New(published *atomic.Uint64) *Head {
 	return &Head{
-		tree:      btree.NewG[Item](btreeDegree, less),
+		tree:      btree.NewG[key](btreeDegree, less),
 		postings:  make(map[index.Term]*roaring.Bitmap),
 		published: published,
 	}
@@ -87,7 +94,7 @@ func (h *Head) Insert(seq uint64, ts int64, terms []index.Term, data []byte, now
 	row := uint32(len(h.rows))
 	it := Item{Position: match.Position{TS: ts, Seq: seq}, Row: row, Data: stored}
 	h.rows = append(h.rows, it)
-	h.tree.ReplaceOrInsert(it)
+	h.tree.ReplaceOrInsert(key{Position: it.Position, Row: row})
 	if row == 0 {
 		h.minTS, h.maxTS, h.firstSeq, h.created = it.TS, it.TS, seq, now
 	}

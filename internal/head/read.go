@@ -16,7 +16,7 @@ import (
 // taken. It is safe for concurrent use and needs no release.
 type Snapshot struct {
 	h    *Head
-	tree *btree.BTreeG[Item]
+	tree *btree.BTreeG[key]
 	rows []Item // visible rows by row number
 }
 
@@ -96,14 +96,14 @@ func (s *Snapshot) collect(q match.Query, bm *roaring.Bitmap) []Item {
 
 func (s *Snapshot) scan(q match.Query, bm *roaring.Bitmap) []Item {
 	var out []Item
-	visit := func(it Item) bool {
-		if !q.Includes(it.Position) {
+	visit := func(k key) bool {
+		if !q.Includes(k.Position) {
 			// The walk starts at the range's edge, so an item out of range
 			// can only be a resume position's equal or the far edge.
-			return it.TS >= q.MinTS && it.TS <= q.MaxTS
+			return k.TS >= q.MinTS && k.TS <= q.MaxTS
 		}
-		if int(it.Row) < len(s.rows) && (bm == nil || bm.Contains(it.Row)) {
-			out = append(out, it)
+		if int(k.Row) < len(s.rows) && (bm == nil || bm.Contains(k.Row)) {
+			out = append(out, s.rows[k.Row])
 		}
 		return q.Limit == 0 || len(out) < q.Limit
 	}
@@ -117,11 +117,11 @@ func (s *Snapshot) scan(q match.Query, bm *roaring.Bitmap) []Item {
 }
 
 // bounds returns where an ascending walk starts and a descending one starts.
-func (s *Snapshot) bounds(q match.Query) (lo, hi Item) {
-	lo = Item{Position: match.Position{TS: q.MinTS}}
-	hi = Item{Position: match.Position{TS: q.MaxTS, Seq: math.MaxUint64}}
+func (s *Snapshot) bounds(q match.Query) (lo, hi key) {
+	lo = key{Position: match.Position{TS: q.MinTS}}
+	hi = key{Position: match.Position{TS: q.MaxTS, Seq: math.MaxUint64}}
 	if q.After != nil {
-		p := Item{Position: *q.After}
+		p := key{Position: *q.After}
 		if !q.Desc && less(lo, p) {
 			lo = p
 		}
@@ -137,11 +137,11 @@ func (s *Snapshot) bounds(q match.Query) (lo, hi Item) {
 func (h *Head) Sorted() []Item {
 	h.mu.Lock()
 	tree := h.tree.Clone()
-	n := len(h.rows)
+	rows := h.rows
 	h.mu.Unlock()
-	out := make([]Item, 0, n)
-	tree.Ascend(func(it Item) bool {
-		out = append(out, it)
+	out := make([]Item, 0, len(rows))
+	tree.Ascend(func(k key) bool {
+		out = append(out, rows[k.Row])
 		return true
 	})
 	return out
