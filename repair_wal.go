@@ -20,7 +20,7 @@ import (
 // truncates there and deletes every later file); Repair first reads every
 // record that still checks out, resynchronising after damage byte by byte:
 // a record header carries its own CRC-32C, so a record can be recognised
-// anywhere (FORMAT-wal.md). These constants restate that format, version 1.
+// anywhere (FORMAT.md, "Write-ahead log"). These constants restate that format, version 1.
 const (
 	walFileHeaderLen = 16
 	walRecHeaderLen  = 24

@@ -52,6 +52,17 @@ func (db *DB) setStateLocked(st *state) {
 	close(old.changed)
 }
 
+// wakeWaiters republishes the current state so everyone waiting for a
+// change (Appends held back by MaxFrozenHeads) looks again, e.g. at a new
+// sealing error.
+func (db *DB) wakeWaiters() {
+	db.stateMu.Lock()
+	defer db.stateMu.Unlock()
+	st := *db.state.Load()
+	st.changed = make(chan struct{})
+	db.setStateLocked(&st)
+}
+
 // rollLocked freezes the active head and starts a fresh one.
 func (db *DB) rollLocked() {
 	st := db.state.Load()
@@ -177,6 +188,7 @@ func (db *DB) sealFrozen() error {
 		db.lastSealErr = err
 		db.sealErrMu.Unlock()
 		if err != nil {
+			db.wakeWaiters()
 			return err
 		}
 	}

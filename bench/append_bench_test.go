@@ -108,4 +108,3 @@ func appendBatches(db *eventlog.DB, events []event.Event, size, n int, next *ato
 		}
 	}
 }
-

@@ -9,7 +9,7 @@ import (
 )
 
 // This file encodes the raw (uncompressed) bytes of one column of a block.
-// FORMAT-segment.md, "Columns", describes every codec.
+// FORMAT.md, "Segment files", "Columns", describes every codec.
 
 // stats are the numeric summary of a column kept in the block index: count
 // for every column; sum, min and max for Int and Duration (int64, the sum

@@ -1,6 +1,6 @@
 // Package segment reads and writes eventlog segment files: immutable,
 // columnar files of events sorted by (@timestamp, sequence), with a block
-// index, a sequence index and postings. FORMAT-segment.md is the byte-level
+// index, a sequence index and postings. FORMAT.md, "Segment files" is the byte-level
 // specification; the essentials:
 //
 //	file := header block* blockIndex pad postings seqIndex footer

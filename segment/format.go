@@ -40,7 +40,7 @@ type section struct {
 	CRC      uint32
 }
 
-// footer is the fixed-size end of the file (see FORMAT-segment.md).
+// footer is the fixed-size end of the file (see FORMAT.md, "Segment files").
 type footer struct {
 	BlockIndex, Postings, SeqIndex section
 	Events                         uint64

@@ -17,7 +17,7 @@ import (
 // damage: every block whose CRC checks and whose columns decode gives its
 // rows.
 //
-// Blocks carry no header or sync marker of their own (FORMAT-segment.md):
+// Blocks carry no header or sync marker of their own (FORMAT.md, "Segment files"):
 // only the block index says where they are, so they cannot be found by
 // scanning. Salvage therefore needs the block index. When the footer and
 // block index check out (Complete), the lost blocks and their sequence

@@ -9,7 +9,7 @@ import (
 )
 
 // Wire constants of format version 1. They are frozen: changing any of them
-// is a new format version (see FORMAT-wal.md).
+// is a new format version (see FORMAT.md, "Write-ahead log").
 const (
 	formatVersion    = 1
 	fileMagic        = "EVWL"

@@ -60,7 +60,7 @@ func TestGoldenV1(t *testing.T) {
 			t.Fatalf("%v (regenerate with %s=1)", err, updateEnv)
 		}
 		if !bytes.Equal(got, want) {
-			t.Fatalf("%s differs from the v1 fixture:\ngot  %x\nwant %x", name, got, want)
+			t.Fatalf("%s differs from the v1 fixture: WAL bytes changed. If intended, describe the new format in FORMAT.md (\"Write-ahead log\"), bump the version and keep this fixture for v1.\ngot  %x\nwant %x", name, got, want)
 		}
 	}
 }
