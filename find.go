@@ -330,3 +330,47 @@ func (it *Iterator) Cursor() string {
 	last := &it.recs[len(it.recs)-1]
 	return encodeCursor(match.Position{TS: last.Event.Timestamp.UnixNano(), Seq: last.Seq}, it.desc)
 }
+
+// Count returns how many events the request selects, ignoring Limit and
+// Cursor. Segments answer from their postings and block statistics where
+// they can, so counting a term over whole segments decodes nothing.
+func (db *DB) Count(ctx context.Context, req FindRequest) (int, error) {
+	if db.closed.Load() {
+		return 0, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	req.Limit, req.Cursor = 0, ""
+	q, _, err := planQuery(req)
+	if err != nil {
+		return 0, err
+	}
+	q.Limit = 0
+	pub := db.published.Load()
+	v := db.acquireView()
+	defer v.close()
+	n := 0
+	for _, h := range v.heads {
+		n += len(h.SnapshotAt(pub).Find(q))
+	}
+	for _, s := range v.segments {
+		c, err := countInSegment(s, q, pub)
+		if err != nil {
+			return 0, fmt.Errorf("eventlog: count: %w", err)
+		}
+		n += c
+	}
+	return n, nil
+}
+
+func countInSegment(s *liveSegment, q match.Query, pub uint64) (int, error) {
+	if s.meta.MaxTS < q.MinTS || s.meta.MinTS > q.MaxTS {
+		return 0, nil
+	}
+	if s.meta.MaxSeq <= pub {
+		return s.r.Count(q)
+	}
+	hits, err := findInSegment(s, q, pub) // rows above pub must not count
+	return len(hits), err
+}

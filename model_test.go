@@ -193,6 +193,9 @@ func (m *modelRun) find(rt *rapid.T) {
 	if len(got) != len(want) {
 		rt.Fatalf("find %+v: got seqs %v, want %v", req, seqs(got), modelSeqs(want))
 	}
+	if n, err := m.db.Count(ctx, req); err != nil || n != len(want) {
+		rt.Fatalf("count %+v = %d, %v; want %d", req, n, err, len(want))
+	}
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Seq != w.seq || !bytes.Equal(event.AppendJSON(nil, &g.Event), event.AppendJSON(nil, &w.ev)) {

@@ -38,6 +38,7 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	space := fs.String("space", "", "space of --ref (default: the default space)")
 	primary := fs.Bool("primary", true, "with --ref, match only primary refs (as Kibana's _find)")
 	desc := fs.Bool("desc", false, "newest first")
+	count := fs.Bool("count", false, "print only the number of matching events")
 	fs.IntVar(&req.Limit, "limit", 20, "events per page")
 	fs.StringVar(&req.Cursor, "cursor", "", "continue after an earlier page")
 	if err := fs.Parse(args); err != nil {
@@ -52,6 +53,14 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	if *count {
+		n, err := db.Count(context.Background(), req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, n)
+		return nil
+	}
 	it, err := db.Find(context.Background(), req)
 	if err != nil {
 		return err
