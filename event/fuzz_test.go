@@ -76,17 +76,16 @@ func FuzzDecodeBinary(f *testing.F) {
 	})
 }
 
-// TestWriteFuzzSeeds regenerates the seed corpora under testdata/fuzz when
-// EVENT_WRITE_FUZZ_SEEDS=1.
-func TestWriteFuzzSeeds(t *testing.T) {
-	if os.Getenv("EVENT_WRITE_FUZZ_SEEDS") != "1" {
-		t.Skip("set EVENT_WRITE_FUZZ_SEEDS=1 to regenerate testdata/fuzz")
-	}
+// TestFuzzSeedsCurrent keeps the seed corpora under testdata/fuzz in step
+// with the codecs: with EVENT_WRITE_FUZZ_SEEDS=1 it rewrites them, otherwise
+// a missing or stale seed fails the test.
+func TestFuzzSeedsCurrent(t *testing.T) {
+	regenerate := os.Getenv("EVENT_WRITE_FUZZ_SEEDS") == "1"
 	docs := fuzzSeedDocs(t)
 	for i, doc := range docs {
-		writeSeed(t, "FuzzDecode", i, doc)
+		checkSeed(t, regenerate, "FuzzDecode", i, doc)
 		if e, err := Decode(doc, Limits{}); err == nil {
-			writeSeed(t, "FuzzDecodeBinary", i, AppendBinary(nil, &e))
+			checkSeed(t, regenerate, "FuzzDecodeBinary", i, AppendBinary(nil, &e))
 		}
 	}
 }
@@ -105,13 +104,20 @@ func fuzzSeedDocs(t *testing.T) [][]byte {
 	return docs
 }
 
-func writeSeed(t *testing.T, name string, i int, data []byte) {
+func checkSeed(t *testing.T, regenerate bool, name string, i int, data []byte) {
 	dir := filepath.Join("testdata", "fuzz", name)
+	path := filepath.Join(dir, fmt.Sprintf("seed-%02d", i))
+	body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(data)))
+	if !regenerate {
+		if have, err := os.ReadFile(path); err != nil || string(have) != body {
+			t.Errorf("fuzz seed %s is missing or stale (%v): regenerate with EVENT_WRITE_FUZZ_SEEDS=1 go test ./event -run TestFuzzSeedsCurrent", path, err)
+		}
+		return
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(data)))
-	if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(body), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

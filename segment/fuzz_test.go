@@ -44,12 +44,12 @@ type discard struct{}
 
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
 
-// TestWriteFuzzSeeds regenerates testdata/fuzz/FuzzOpen with -update: the
-// golden file, a multi-block file and damaged versions of both.
-func TestWriteFuzzSeeds(t *testing.T) {
-	if !*update && os.Getenv("EVENTLOG_UPDATE_GOLDEN") != "1" {
-		t.Skip("run with -update to regenerate the fuzz seeds")
-	}
+// TestFuzzSeedsCurrent keeps testdata/fuzz/FuzzOpen in step with the
+// format: the golden file, a multi-block file and damaged versions of both.
+// With -update (or EVENTLOG_UPDATE_GOLDEN=1) it rewrites them; otherwise a
+// stale seed fails the test, so the fuzzer never starts from an old format.
+func TestFuzzSeedsCurrent(t *testing.T) {
+	regenerate := *update || os.Getenv("EVENTLOG_UPDATE_GOLDEN") == "1"
 	golden, err := os.ReadFile(goldenPath)
 	if err != nil {
 		t.Fatal(err)
@@ -72,15 +72,30 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		"multi-flip-postings": flip(multi, len(multi)-footerLen-40),
 		"empty":               {},
 	}
-	dir := filepath.Join("testdata", "fuzz", "FuzzOpen")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for name, b := range seeds {
-		body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(b)))
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+	// FuzzOpen and FuzzSalvage start from the same files.
+	for _, target := range []string{"FuzzOpen", "FuzzSalvage"} {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		for name, b := range seeds {
+			checkSeed(t, regenerate, filepath.Join(dir, name), b)
+		}
+	}
+}
+
+// checkSeed writes a seed file (regenerate) or checks it holds data.
+func checkSeed(t *testing.T, regenerate bool, path string, data []byte) {
+	t.Helper()
+	body := fmt.Sprintf("go test fuzz v1\n[]byte(%s)\n", strconv.Quote(string(data)))
+	if regenerate {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if have, err := os.ReadFile(path); err != nil || string(have) != body {
+		t.Errorf("fuzz seed %s is missing or stale (%v): regenerate with go test ./segment -run TestFuzzSeedsCurrent -update", path, err)
 	}
 }
 
