@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unsafe"
+
+	"github.com/eventlogdb/eventlog/internal/decbuf"
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/klauspost/compress/zstd"
@@ -92,73 +95,73 @@ func decodeFrame(dec *zstd.Decoder, frame []byte, rawLen uint64) ([]byte, error)
 // parse reads the field heads and indexes every entry, checking order and
 // bounds.
 func (p *Postings) parse(terms int) error {
-	d := decbuf{b: p.dict}
-	nf := d.count()
+	d := decbuf.New(p.dict, ErrCorrupt)
+	nf := d.Count(1)
 	total := 0
-	for i := 0; i < nf && d.err == nil; i++ {
-		name := d.str()
-		n := d.count()
+	for i := 0; i < nf && d.Err == nil; i++ {
+		name := d.Str()
+		n := d.Count(1)
 		if i > 0 && name <= p.fields[i-1].name {
-			d.fail("fields out of order")
+			d.Fail("fields out of order")
 		}
 		p.fields = append(p.fields, fieldRange{name: name, first: total, end: total + n})
 		total += n
 	}
-	if d.err == nil && total != terms {
-		d.fail("term count mismatch")
+	if d.Err == nil && total != terms {
+		d.Fail("term count mismatch")
 	}
-	if d.err != nil {
-		return d.err
+	if d.Err != nil {
+		return d.Err
 	}
 	p.entries = make([]uint32, 0, terms)
 	return p.parseEntries(&d)
 }
 
-func (p *Postings) parseEntries(d *decbuf) error {
+func (p *Postings) parseEntries(d *decbuf.Buf) error {
 	var prevEnd uint64
 	for _, f := range p.fields {
 		var prev string
-		for i := f.first; i < f.end && d.err == nil; i++ {
-			p.entries = append(p.entries, uint32(d.off))
-			v := d.str()
+		for i := f.first; i < f.end && d.Err == nil; i++ {
+			p.entries = append(p.entries, uint32(d.Off))
+			v := d.Str()
 			if i > f.first && v <= prev {
-				d.fail("terms of %s out of order", f.name)
+				d.Fail("terms of %s out of order", f.name)
 			}
 			prev = v
 			prevEnd = p.skipPayload(d, prevEnd)
 		}
 	}
-	if d.err == nil && d.off != len(d.b) {
-		d.fail("trailing bytes in dictionary")
+	if d.Err == nil && d.Off != len(d.B) {
+		d.Fail("trailing bytes in dictionary")
 	}
-	return d.err
+	return d.Err
 }
 
 // skipPayload checks one entry's payload; bitmaps must come in increasing,
 // non-overlapping order.
-func (p *Postings) skipPayload(d *decbuf, prevEnd uint64) uint64 {
-	card := d.uvarint()
+func (p *Postings) skipPayload(d *decbuf.Buf, prevEnd uint64) uint64 {
+	card := d.Uvarint()
 	if card == 0 || card > 1<<32 {
-		d.fail("bad cardinality")
+		d.Fail("bad cardinality")
 		return prevEnd
 	}
 	if card <= InlineMax {
 		var row uint64
 		for j := uint64(0); j < card; j++ {
-			delta := d.uvarint()
+			delta := d.Uvarint()
 			if j > 0 && delta == 0 {
-				d.fail("inline rows out of order")
+				d.Fail("inline rows out of order")
 			}
 			row += delta
 		}
 		if row > 1<<32-1 {
-			d.fail("inline row out of range")
+			d.Fail("inline row out of range")
 		}
 		return prevEnd
 	}
-	off, n := d.uvarint()*8, d.uvarint()
+	off, n := d.Uvarint()*8, d.Uvarint()
 	if off < prevEnd || off > uint64(len(p.bitmaps)) || n > uint64(len(p.bitmaps))-off || n == 0 {
-		d.fail("bitmap out of bounds")
+		d.Fail("bitmap out of bounds")
 	}
 	return off + n
 }
@@ -196,27 +199,27 @@ func (p *Postings) find(t Term) (int, bool) {
 
 // value returns entry i's value without allocating; it was checked at Open.
 func (p *Postings) value(i int) string {
-	d := decbuf{b: p.dict, off: int(p.entries[i])}
-	n := int(d.uvarint())
-	return unsafeString(p.dict[d.off : d.off+n])
+	d := decbuf.Buf{B: p.dict, Off: int(p.entries[i]), Invalid: ErrCorrupt}
+	n := int(d.Uvarint())
+	return unsafeString(p.dict[d.Off : d.Off+n])
 }
 
 // entry decodes entry i: its value, its rows and the bytes its bitmap takes
 // in the section (0 when inline).
 func (p *Postings) entry(i int) (value string, bm *roaring.Bitmap, size int, err error) {
-	d := decbuf{b: p.dict, off: int(p.entries[i])}
-	value = d.str()
-	card := d.uvarint()
+	d := decbuf.Buf{B: p.dict, Off: int(p.entries[i]), Invalid: ErrCorrupt}
+	value = d.Str()
+	card := d.Uvarint()
 	if card <= InlineMax {
 		rows := make([]uint32, card)
 		var row uint64
 		for j := range rows {
-			row += d.uvarint()
+			row += d.Uvarint()
 			rows[j] = uint32(row)
 		}
-		return value, roaring.BitmapOf(rows...), 0, d.err
+		return value, roaring.BitmapOf(rows...), 0, d.Err
 	}
-	off, n := d.uvarint()*8, d.uvarint()
+	off, n := d.Uvarint()*8, d.Uvarint()
 	bm, err = p.load(p.bitmaps[off:off+n], card)
 	return value, bm, int(n), err
 }
@@ -264,4 +267,13 @@ func (p *Postings) Each(fn func(TermInfo) error) error {
 		}
 	}
 	return nil
+}
+
+// unsafeString views b as a string without copying. Only for the owned,
+// never-modified dictionary, in comparisons that do not keep the string.
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

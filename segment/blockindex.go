@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/eventlogdb/eventlog/internal/decbuf"
+
 	"github.com/eventlogdb/eventlog/event"
 )
 
@@ -86,63 +88,63 @@ func appendColMeta(dst []byte, c *colMeta) []byte {
 
 // decodeBlockIndex parses and validates the block index against the footer.
 func decodeBlockIndex(b []byte, f *footer) ([]blockMeta, error) {
-	d := decbuf{b: b}
-	n := d.count(20)
-	if d.err == nil && uint64(n) != uint64(f.Blocks) {
-		d.fail("%d blocks, footer says %d", n, f.Blocks)
+	d := decbuf.New(b, errInvalid)
+	n := d.Count(20)
+	if d.Err == nil && uint64(n) != uint64(f.Blocks) {
+		d.Fail("%d blocks, footer says %d", n, f.Blocks)
 	}
 	blocks := make([]blockMeta, n)
 	for i := range blocks {
 		decodeBlockMeta(&d, &blocks[i])
 	}
-	d.end()
-	if d.err != nil {
-		return nil, d.err
+	d.End()
+	if d.Err != nil {
+		return nil, d.Err
 	}
 	return blocks, validateBlocks(blocks, f)
 }
 
-func decodeBlockMeta(d *decbuf, b *blockMeta) {
-	b.Off, b.Len = d.uvarint(), d.uvarint()
-	b.CRC = d.u32()
-	b.FirstRow, b.Rows = d.u32v(), d.u32v()
-	b.MinTS, b.MaxTS = d.varint(), d.varint()
-	b.MinSeq, b.MaxSeq = d.uvarint(), d.uvarint()
-	b.Cols = make([]colMeta, d.count(8))
+func decodeBlockMeta(d *decbuf.Buf, b *blockMeta) {
+	b.Off, b.Len = d.Uvarint(), d.Uvarint()
+	b.CRC = d.U32()
+	b.FirstRow, b.Rows = u32v(d), u32v(d)
+	b.MinTS, b.MaxTS = d.Varint(), d.Varint()
+	b.MinSeq, b.MaxSeq = d.Uvarint(), d.Uvarint()
+	b.Cols = make([]colMeta, d.Count(8))
 	off := uint64(0)
 	for i := range b.Cols {
 		c := &b.Cols[i]
-		c.ID, c.Codec = d.u8(), d.u8()
-		c.CLen, c.RawLen = d.uvarint(), d.uvarint()
-		c.CRC = d.u32()
-		c.Count = d.u32v()
+		c.ID, c.Codec = d.U8(), d.U8()
+		c.CLen, c.RawLen = d.Uvarint(), d.Uvarint()
+		c.CRC = d.U32()
+		c.Count = u32v(d)
 		decodeStats(d, c)
 		c.Off = off
 		off += c.CLen
 		if c.CLen > b.Len || off > b.Len {
-			d.fail("column %d exceeds its block", c.ID)
+			d.Fail("column %d exceeds its block", c.ID)
 		}
 	}
-	if d.err == nil && off != b.Len {
-		d.fail("columns cover %d of %d block bytes", off, b.Len)
+	if d.Err == nil && off != b.Len {
+		d.Fail("columns cover %d of %d block bytes", off, b.Len)
 	}
 }
 
-func decodeStats(d *decbuf, c *colMeta) {
+func decodeStats(d *decbuf.Buf, c *colMeta) {
 	switch kindOf(c.ID) {
 	case event.KindInt, event.KindDuration:
-		c.ISum, c.IMin, c.IMax = d.varint(), d.varint(), d.varint()
+		c.ISum, c.IMin, c.IMax = d.Varint(), d.Varint(), d.Varint()
 	case event.KindFloat:
-		c.FSum = math.Float64frombits(d.u64())
-		c.FMin = math.Float64frombits(d.u64())
-		c.FMax = math.Float64frombits(d.u64())
+		c.FSum = math.Float64frombits(d.U64())
+		c.FMin = math.Float64frombits(d.U64())
+		c.FMax = math.Float64frombits(d.U64())
 	}
 }
 
-func (d *decbuf) u32v() uint32 {
-	v := d.uvarint()
+func u32v(d *decbuf.Buf) uint32 {
+	v := d.Uvarint()
 	if v > math.MaxUint32 {
-		d.fail("value %d exceeds 32 bits", v)
+		d.Fail("value %d exceeds 32 bits", v)
 	}
 	return uint32(v)
 }

@@ -3,6 +3,8 @@ package segment
 import (
 	"math"
 
+	"github.com/eventlogdb/eventlog/internal/decbuf"
+
 	"github.com/eventlogdb/eventlog/event"
 )
 
@@ -20,51 +22,51 @@ type blockKeys struct {
 }
 
 func decodeSeqColumn(raw []byte, rows int) ([]uint64, error) {
-	d := decbuf{b: raw}
+	d := decbuf.New(raw, errInvalid)
 	seq := make([]uint64, rows)
-	seq[0] = d.uvarint()
+	seq[0] = d.Uvarint()
 	for i := 1; i < rows; i++ {
-		seq[i] = seq[i-1] + uint64(d.varint())
+		seq[i] = seq[i-1] + uint64(d.Varint())
 	}
-	d.end()
-	return seq, d.err
+	d.End()
+	return seq, d.Err
 }
 
 func decodeTSColumn(raw []byte, rows int) (ts []int64, fmts []uint64, err error) {
-	d := decbuf{b: raw}
+	d := decbuf.New(raw, errInvalid)
 	ts = make([]int64, rows)
-	ts[0] = d.varint()
+	ts[0] = d.Varint()
 	for i := 1; i < rows; i++ {
-		ts[i] = ts[i-1] + int64(d.uvarint())
+		ts[i] = ts[i-1] + int64(d.Uvarint())
 		if ts[i] < ts[i-1] {
-			d.fail("timestamps out of order")
+			d.Fail("timestamps out of order")
 		}
 	}
 	fmts = readUniform(&d, rows)
-	d.end()
+	d.End()
 	for i := range ts {
-		if _, ok := event.DateFromParts(ts[i], event.Format(fmts[i])); !ok && d.err == nil {
-			d.fail("invalid @timestamp")
+		if _, ok := event.DateFromParts(ts[i], event.Format(fmts[i])); !ok && d.Err == nil {
+			d.Fail("invalid @timestamp")
 		}
 	}
-	return ts, fmts, d.err
+	return ts, fmts, d.Err
 }
 
 // readUniform reads n values written by appendUniform.
-func readUniform(d *decbuf, n int) []uint64 {
+func readUniform(d *decbuf.Buf, n int) []uint64 {
 	vals := make([]uint64, n)
-	switch d.uvarint() {
+	switch d.Uvarint() {
 	case 0:
-		v := d.uvarint()
+		v := d.Uvarint()
 		for i := range vals {
 			vals[i] = v
 		}
 	case 1:
 		for i := range vals {
-			vals[i] = d.uvarint()
+			vals[i] = d.Uvarint()
 		}
 	default:
-		d.fail("bad uniform mode")
+		d.Fail("bad uniform mode")
 	}
 	return vals
 }
@@ -82,19 +84,19 @@ func (s *selection) all(n int) bool { return len(s.idx) == n }
 // selectRows reads the presence of a column of a block of rows and returns
 // the values of the wanted rows (increasing block rows; out[i] receives
 // row want[i]) and the column's value count.
-func selectRows(d *decbuf, rows int, want []int, out []*event.Event) (selection, int) {
+func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event) (selection, int) {
 	var sel selection
-	switch d.uvarint() {
+	switch d.Uvarint() {
 	case 0:
 		sel.idx, sel.evs = want, out
 		return sel, rows
 	case 1:
-		bits := d.bytes((rows + 7) / 8)
-		if d.err != nil {
+		bits := d.Bytes((rows + 7) / 8)
+		if d.Err != nil {
 			return sel, 0
 		}
 		if rows%8 != 0 && bits[len(bits)-1]>>(rows%8) != 0 {
-			d.fail("presence bits past the last row")
+			d.Fail("presence bits past the last row")
 			return sel, 0
 		}
 		rank, j := 0, 0
@@ -109,7 +111,7 @@ func selectRows(d *decbuf, rows int, want []int, out []*event.Event) (selection,
 		}
 		return sel, rank
 	}
-	d.fail("bad presence mode")
+	d.Fail("bad presence mode")
 	return sel, 0
 }
 
@@ -127,20 +129,20 @@ func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint
 // decodeFieldRows decodes the values of the wanted rows (increasing block
 // rows of a block of rows) of the column of field f into out.
 func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event) error {
-	d := decbuf{b: raw}
+	d := decbuf.New(raw, errInvalid)
 	sel, n := selectRows(&d, rows, want, out)
-	if d.err == nil && n != int(count) {
-		d.fail("presence count %d, want %d", n, count)
+	if d.Err == nil && n != int(count) {
+		d.Fail("presence count %d, want %d", n, count)
 	}
-	if d.err != nil {
-		return d.err
+	if d.Err != nil {
+		return d.Err
 	}
 	decodeValues(&d, f, n, &sel)
-	d.end()
-	return d.err
+	d.End()
+	return d.Err
 }
 
-func decodeValues(d *decbuf, f *event.Field, n int, sel *selection) {
+func decodeValues(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 	switch f.Kind {
 	case event.KindString, event.KindIP:
 		vals := readStringsAt(d, n, sel.idx)
@@ -157,8 +159,8 @@ func decodeValues(d *decbuf, f *event.Field, n int, sel *selection) {
 			*f.Int(sel.evs[i]) = &vals[i]
 		}
 	case event.KindFloat:
-		b := d.bytes(8 * n)
-		if d.err != nil {
+		b := d.Bytes(8 * n)
+		if d.Err != nil {
 			return
 		}
 		vals := make([]float64, len(sel.idx))
@@ -173,43 +175,43 @@ func decodeValues(d *decbuf, f *event.Field, n int, sel *selection) {
 	case event.KindRefs:
 		decodeRefs(d, n, sel)
 	default:
-		d.fail("field %s has unknown kind %d", f.Name, f.Kind)
+		d.Fail("field %s has unknown kind %d", f.Name, f.Kind)
 	}
 }
 
 // readScaled reads a vector of n values written by appendScaled and returns
 // those at idx.
-func readScaled(d *decbuf, n int, idx []int) []int64 {
-	k := d.uvarint()
+func readScaled(d *decbuf.Buf, n int, idx []int) []int64 {
+	k := d.Uvarint()
 	if k >= uint64(len(pow10)) {
-		d.fail("bad decimal scale %d", k)
+		d.Fail("bad decimal scale %d", k)
 		return nil
 	}
 	p := pow10[k]
 	vals := make([]int64, len(idx))
 	next := 0
 	for j, i := range idx {
-		d.skipVarints(i - next)
-		v := d.varint()
+		d.SkipVarints(i - next)
+		v := d.Varint()
 		if v > math.MaxInt64/p || v < math.MinInt64/p {
-			d.fail("scaled value overflows")
+			d.Fail("scaled value overflows")
 		}
 		vals[j], next = v*p, i+1
 	}
-	d.skipVarints(n - next)
+	d.SkipVarints(n - next)
 	return vals
 }
 
 // readCounts reads one uvarint count (>= 1) per value, bounded by the bytes
 // left, and returns for each selected value its first item index and
 // header (count<<shift | flags), plus the total of all counts.
-func readCounts(d *decbuf, n int, shift uint, idx []int) (starts []int, heads []uint64, total int) {
+func readCounts(d *decbuf.Buf, n int, shift uint, idx []int) (starts []int, heads []uint64, total int) {
 	starts, heads = make([]int, len(idx)), make([]uint64, len(idx))
 	for i, j := 0, 0; i < n; i++ {
-		h := d.uvarint()
+		h := d.Uvarint()
 		c := h >> shift
-		if c == 0 || c > uint64(d.left()) || total+int(c) > d.left() {
-			d.fail("bad count")
+		if c == 0 || c > uint64(d.Left()) || total+int(c) > d.Left() {
+			d.Fail("bad count")
 			return nil, nil, 0
 		}
 		if j < len(idx) && idx[j] == i {
@@ -233,10 +235,10 @@ func items(starts []int, heads []uint64, shift uint) []int {
 	return out
 }
 
-func decodeLists(d *decbuf, f *event.Field, n int, sel *selection) {
+func decodeLists(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 	starts, heads, total := readCounts(d, n, 1, sel.idx)
 	vals := readStringsAt(d, total, items(starts, heads, 1))
-	if d.err != nil {
+	if d.Err != nil {
 		return
 	}
 	for i, e := range sel.evs {
@@ -247,35 +249,35 @@ func decodeLists(d *decbuf, f *event.Field, n int, sel *selection) {
 	}
 }
 
-func decodeDates(d *decbuf, f *event.Field, n int, sel *selection) {
+func decodeDates(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 	fmts := readUniform(d, n)
 	next := 0
 	for j, i := range sel.idx {
-		d.skipVarints(i - next)
-		delta := d.varint()
+		d.SkipVarints(i - next)
+		delta := d.Varint()
 		next = i + 1
 		e := sel.evs[j]
 		unit := dateUnit(fmts[i])
 		nanos := (floorDiv(e.Timestamp.UnixNano(), unit) + delta) * unit
 		date, ok := event.DateFromParts(nanos, event.Format(fmts[i]))
-		if d.err != nil || !ok || date.IsZero() {
-			d.fail("invalid date")
+		if d.Err != nil || !ok || date.IsZero() {
+			d.Fail("invalid date")
 			return
 		}
 		*f.Date(e) = date
 	}
-	d.skipVarints(n - next)
+	d.SkipVarints(n - next)
 }
 
-func decodeDurations(d *decbuf, n int, sel *selection) {
+func decodeDurations(d *decbuf.Buf, n int, sel *selection) {
 	nanos := readScaled(d, n, sel.idx)
 	quoted := readUniform(d, n)
-	if d.err != nil {
+	if d.Err != nil {
 		return
 	}
 	for _, q := range quoted {
 		if q > 1 {
-			d.fail("bad quoted flag")
+			d.Fail("bad quoted flag")
 			return
 		}
 	}
@@ -286,12 +288,12 @@ func decodeDurations(d *decbuf, n int, sel *selection) {
 	}
 }
 
-func decodeLabels(d *decbuf, n int, sel *selection) {
+func decodeLabels(d *decbuf.Buf, n int, sel *selection) {
 	starts, heads, total := readCounts(d, n, 0, sel.idx)
 	at := items(starts, heads, 0)
 	keys := readStringsAt(d, total, at)
 	vals := readStringsAt(d, total, at)
-	if d.err != nil {
+	if d.Err != nil {
 		return
 	}
 	for i, e := range sel.evs {
@@ -304,14 +306,14 @@ func decodeLabels(d *decbuf, n int, sel *selection) {
 	}
 }
 
-func decodeRefs(d *decbuf, n int, sel *selection) {
+func decodeRefs(d *decbuf.Buf, n int, sel *selection) {
 	starts, heads, total := readCounts(d, n, 0, sel.idx)
 	at := items(starts, heads, 0)
 	var parts [5][]string
 	for j := range parts {
 		parts[j] = readStringsAt(d, total, at)
 	}
-	if d.err != nil {
+	if d.Err != nil {
 		return
 	}
 	refs := make([]event.SavedObject, len(at))

@@ -3,6 +3,8 @@ package segment
 import (
 	"encoding/binary"
 	"hash/crc32"
+
+	"github.com/eventlogdb/eventlog/internal/decbuf"
 )
 
 // Wire constants. Never change one without bumping Version and recording
@@ -87,15 +89,15 @@ const (
 // decodeFooter parses b (footerLen bytes); the magic, version and CRC were
 // checked by the caller.
 func decodeFooter(b []byte) footer {
-	d := decbuf{b: b}
+	d := decbuf.New(b, errInvalid)
 	var f footer
 	for _, s := range []*section{&f.BlockIndex, &f.Postings, &f.SeqIndex} {
-		s.Off, s.Len, s.CRC = d.u64(), d.u64(), d.u32()
+		s.Off, s.Len, s.CRC = d.U64(), d.U64(), d.U32()
 	}
-	f.Events = d.u64()
-	f.Blocks = d.u32()
-	f.MinTS, f.MaxTS = int64(d.u64()), int64(d.u64())
-	f.MinSeq, f.MaxSeq = d.u64(), d.u64()
-	f.Version = d.u32()
+	f.Events = d.U64()
+	f.Blocks = d.U32()
+	f.MinTS, f.MaxTS = int64(d.U64()), int64(d.U64())
+	f.MinSeq, f.MaxSeq = d.U64(), d.U64()
+	f.Version = d.U32()
 	return f
 }

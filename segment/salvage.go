@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/eventlogdb/eventlog/internal/decbuf"
+
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -200,13 +202,13 @@ func (s *salvager) footer(b []byte) (*footer, error) {
 // lenientIndex parses block index entries until one fails to decode or is
 // implausible for a block before indexOff.
 func (s *salvager) lenientIndex(raw []byte, indexOff uint64) []blockMeta {
-	d := decbuf{b: raw}
-	n := d.uvarint()
+	d := decbuf.New(raw, errInvalid)
+	n := d.Uvarint()
 	var blocks []blockMeta
-	for i := uint64(0); i < n && d.err == nil && d.left() > 0; i++ {
+	for i := uint64(0); i < n && d.Err == nil && d.Left() > 0; i++ {
 		var b blockMeta
 		decodeBlockMeta(&d, &b)
-		if d.err != nil || !plausibleBlock(&b, indexOff) {
+		if d.Err != nil || !plausibleBlock(&b, indexOff) {
 			break
 		}
 		blocks = append(blocks, b)

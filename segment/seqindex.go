@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"encoding/binary"
 	"slices"
+
+	"github.com/eventlogdb/eventlog/internal/decbuf"
 )
 
 // seqRun is a run of the sequence index: rows Start..Start+Len-1 (in
@@ -50,31 +52,31 @@ func appendSeqIndex(dst []byte, runs []seqRun) []byte {
 // decodeSeqIndex parses the runs and checks that they cover every row once
 // and that their first sequence numbers increase within the footer's range.
 func decodeSeqIndex(b []byte, f *footer) ([]seqRun, error) {
-	d := decbuf{b: b}
-	runs := make([]seqRun, d.count(3))
+	d := decbuf.New(b, errInvalid)
+	runs := make([]seqRun, d.Count(3))
 	seen := make([]uint64, (f.Events+63)/64)
 	var end int64
 	var seq uint64
 	for i := range runs {
-		start := end + d.varint()
-		n := d.uvarint()
-		delta := d.uvarint()
+		start := end + d.Varint()
+		n := d.Uvarint()
+		delta := d.Uvarint()
 		if start < 0 || n == 0 || uint64(start)+n > f.Events || (i > 0 && delta == 0) {
-			d.fail("run %d out of range", i)
+			d.Fail("run %d out of range", i)
 			break
 		}
 		seq += delta
 		runs[i] = seqRun{Start: uint32(start), Len: uint32(n), FirstSeq: seq}
 		if !markRows(seen, uint64(start), n) {
-			d.fail("run %d repeats a row", i)
+			d.Fail("run %d repeats a row", i)
 		}
 		end = start + int64(n)
 	}
-	d.end()
-	if d.err == nil && (len(runs) == 0 || runs[0].FirstSeq != f.MinSeq || seq > f.MaxSeq || covered(seen) != f.Events) {
-		d.fail("runs do not cover the rows")
+	d.End()
+	if d.Err == nil && (len(runs) == 0 || runs[0].FirstSeq != f.MinSeq || seq > f.MaxSeq || covered(seen) != f.Events) {
+		d.Fail("runs do not cover the rows")
 	}
-	return runs, d.err
+	return runs, d.Err
 }
 
 func markRows(seen []uint64, start, n uint64) bool {

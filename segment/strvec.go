@@ -3,6 +3,8 @@ package segment
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/eventlogdb/eventlog/internal/decbuf"
 )
 
 // This file reads string vectors (see appendStrings) for a selection of
@@ -33,43 +35,43 @@ func (t *strTable) at(i int) string {
 }
 
 // readPlainTable reads uvarint(n), n lengths and the bytes.
-func readPlainTable(d *decbuf) strTable {
-	n := d.count(1)
+func readPlainTable(d *decbuf.Buf) strTable {
+	n := d.Count(1)
 	t := strTable{offs: make([]int, n+1), n: n}
 	total := 0
 	for i := range n {
-		l := d.uvarint()
-		if l > uint64(d.left()) || total+int(l) > d.left() {
-			d.fail("strings exceed the bytes left")
+		l := d.Uvarint()
+		if l > uint64(d.Left()) || total+int(l) > d.Left() {
+			d.Fail("strings exceed the bytes left")
 			return strTable{}
 		}
 		total += int(l)
 		t.offs[i+1] = total
 	}
-	t.data = d.bytes(total)
+	t.data = d.Bytes(total)
 	return t
 }
 
 // readUUIDTable reads uvarint(n) then n 16-byte UUIDs.
-func readUUIDTable(d *decbuf) strTable {
-	n := d.count(16)
-	return strTable{data: d.bytes(16 * n), uuids: true, n: n}
+func readUUIDTable(d *decbuf.Buf) strTable {
+	n := d.Count(16)
+	return strTable{data: d.Bytes(16 * n), uuids: true, n: n}
 }
 
 // readStringsAt reads a string vector of n values and returns the values
 // at idx (increasing).
-func readStringsAt(d *decbuf, n int, idx []int) []string {
-	if n > d.left() {
-		d.fail("string count %d exceeds the bytes left", n)
+func readStringsAt(d *decbuf.Buf, n int, idx []int) []string {
+	if n > d.Left() {
+		d.Fail("string count %d exceeds the bytes left", n)
 		return nil
 	}
-	switch mode := d.uvarint(); mode {
+	switch mode := d.Uvarint(); mode {
 	case 0, 2:
 		t := readTable(d, mode == 2)
-		if d.err == nil && t.n != n {
-			d.fail("string count %d, want %d", t.n, n)
+		if d.Err == nil && t.n != n {
+			d.Fail("string count %d, want %d", t.n, n)
 		}
-		if d.err != nil {
+		if d.Err != nil {
 			return nil
 		}
 		return t.pick(idx, 2*len(idx) >= n)
@@ -77,11 +79,11 @@ func readStringsAt(d *decbuf, n int, idx []int) []string {
 		t := readTable(d, mode == 3)
 		return readDictAt(d, n, &t, idx)
 	}
-	d.fail("bad string vector mode")
+	d.Fail("bad string vector mode")
 	return nil
 }
 
-func readTable(d *decbuf, uuids bool) strTable {
+func readTable(d *decbuf.Buf, uuids bool) strTable {
 	if uuids {
 		return readUUIDTable(d)
 	}
@@ -103,8 +105,8 @@ func (t *strTable) pick(idx []int, many bool) []string {
 
 // readDictAt reads n dictionary indexes into t and returns the values at
 // idx; a dictionary entry used by several selected values is decoded once.
-func readDictAt(d *decbuf, n int, t *strTable, idx []int) []string {
-	if d.err != nil {
+func readDictAt(d *decbuf.Buf, n int, t *strTable, idx []int) []string {
+	if d.Err != nil {
 		return nil
 	}
 	out := make([]string, len(idx))
@@ -117,15 +119,15 @@ func readDictAt(d *decbuf, n int, t *strTable, idx []int) []string {
 	}
 	next := 0
 	for j, i := range idx {
-		d.skipVarints(i - next)
-		id := d.uvarint()
-		if d.err != nil || id >= uint64(t.n) {
-			d.fail("bad dictionary index")
+		d.SkipVarints(i - next)
+		id := d.Uvarint()
+		if d.Err != nil || id >= uint64(t.n) {
+			d.Fail("bad dictionary index")
 			return nil
 		}
 		out[j], next = dictEntry(t, memo, int(id)), i+1
 	}
-	d.skipVarints(n - next)
+	d.SkipVarints(n - next)
 	return out
 }
 

@@ -1,0 +1,53 @@
+package decbuf
+
+import (
+	"encoding/binary"
+	"errors"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+var errBad = errors.New("bad")
+
+func TestStickyErrorAndBounds(t *testing.T) {
+	b := binary.AppendUvarint(nil, 1000) // a count far beyond the bytes left
+	d := New(append(b, 1, 2, 3), errBad)
+	if n := d.Count(1); n != 0 || !errors.Is(d.Err, errBad) {
+		t.Fatalf("Count = %d, err %v: want 0 and a failure", n, d.Err)
+	}
+	first := d.Err
+	if d.U8() != 0 || d.U64() != 0 || d.Str() != "" || d.Err != first {
+		t.Fatal("reads after a failure must return zero values and keep the first error")
+	}
+	d = New([]byte{1, 2}, errBad)
+	d.U8()
+	d.End()
+	if d.Err == nil {
+		t.Fatal("End accepted a trailing byte")
+	}
+}
+
+// TestSkipVarints checks the eight-bytes-at-a-time skip against decoding
+// one varint at a time.
+func TestSkipVarints(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		vals := rapid.SliceOf(rapid.Uint64()).Draw(rt, "vals")
+		skip := rapid.IntRange(0, len(vals)).Draw(rt, "skip")
+		var b []byte
+		for _, v := range vals {
+			b = binary.AppendUvarint(b, v)
+		}
+		d := New(b, errBad)
+		d.SkipVarints(skip)
+		for _, want := range vals[skip:] {
+			if got := d.Uvarint(); got != want {
+				rt.Fatalf("after skipping %d: got %d, want %d", skip, got, want)
+			}
+		}
+		d.End()
+		if d.Err != nil {
+			rt.Fatal(d.Err)
+		}
+	})
+}
