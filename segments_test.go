@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/segment"
 )
 
 func walFiles(t *testing.T, dir string) int {
@@ -239,5 +241,41 @@ func TestAppendStopsWhenSealingFallsBehind(t *testing.T) {
 	}
 	if _, err := db.Append(ctx, big); err != nil {
 		t.Fatalf("append after recovery: %v", err)
+	}
+}
+
+// TestBlockDamagedAfterOpenFailsTheQuery damages a block of a live segment
+// under the running store: the query that reads it fails naming the file
+// and the block, instead of answering wrongly.
+func TestBlockDamagedAfterOpenFailsTheQuery(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, dir, Options{AllowUnregistered: true})
+	for i := range 50 {
+		e := ev("p", "a", fmt.Sprintf("2024-01-01T00:00:%02dZ", i))
+		e.Message = fmt.Sprintf("event %d", i)
+		db.Append(ctx, e)
+	}
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	name := db.manifest.Segments[0].Name
+	f, err := os.OpenFile(filepath.Join(dir, "segments", name), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blocks follow the 8-byte header; flip a run of bytes in the first.
+	buf := make([]byte, 16)
+	f.ReadAt(buf, 8)
+	for i := range buf {
+		buf[i] ^= 0x5a
+	}
+	f.WriteAt(buf, 8)
+	f.Close()
+	_, err = db.Find(ctx, FindRequest{})
+	if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "block 0") || !errors.Is(err, segment.ErrCorrupt) {
+		t.Fatalf("find over a damaged block: %v, want an error naming %s and block 0", err, name)
+	}
+	if problems := Verify(dir); len(problems) == 0 {
+		t.Fatal("verify found nothing wrong")
 	}
 }
