@@ -10,11 +10,19 @@
 //	it, err := db.Find(ctx, eventlog.FindRequest{Terms: ...})
 //	db.Close()
 //
-// A data directory holds:
+// Appended events go to the write-ahead log and an in-memory head; a head
+// that reaches Options.SegmentMaxBytes or SegmentMaxAge is sealed in the
+// background into immutable segment files (one per time partition), listed
+// in the manifest, after which the WAL is checkpointed. Reads take a
+// reference-counted snapshot of heads and segments at one sequence
+// watermark. A data directory holds (FORMAT.md describes every byte):
 //
 //	LOCK            flock held while a DB has the directory open
 //	registry.json   the registered provider/action pairs
-//	wal/            the write-ahead log (see FORMAT.md)
+//	MANIFEST        the live segments and the highest sealed sequence number
+//	wal/            the write-ahead log
+//	segments/       the segment files
+//	quarantine/     segments found damaged at open (see Repair)
 package eventlog
 
 import (
