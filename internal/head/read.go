@@ -50,7 +50,8 @@ func (s *Snapshot) Find(q match.Query) []Item {
 	return s.scan(q, bm)
 }
 
-// match evaluates the term groups to a bitmap of visible rows.
+// postings evaluates the term groups to a new bitmap of visible rows (the
+// head's own bitmaps are only read: FastOr returns a copy).
 func (s *Snapshot) postings(groups [][]index.Term) *roaring.Bitmap {
 	s.h.mu.RLock()
 	defer s.h.mu.RUnlock()
