@@ -40,6 +40,7 @@ type Reader struct {
 	closeMu sync.Mutex
 	closed  atomic.Bool
 	bufs    sync.Pool // *[]byte: column decompression buffers
+	kc      keyCache
 }
 
 // Open opens the segment at path. It checks the header, the footer and the

@@ -73,6 +73,17 @@ func (r *Reader) columnInto(bi int, c *colMeta, buf []byte) ([]byte, error) {
 // (MinTS, ·) to (MaxTS, ·) and sequence numbers stay within the block's
 // range.
 func (r *Reader) keys(bi int) (*blockKeys, error) {
+	if k := r.kc.get(bi); k != nil {
+		return k, nil
+	}
+	k, err := r.decodeKeys(bi)
+	if err == nil {
+		r.kc.put(bi, k)
+	}
+	return k, err
+}
+
+func (r *Reader) decodeKeys(bi int) (*blockKeys, error) {
 	b := &r.blocks[bi]
 	rawSeq, err := r.column(bi, &b.Cols[0])
 	if err != nil {
