@@ -134,7 +134,7 @@ func (db *DB) sealErr() error {
 // rolls the active head when it gets too old. Close stops it.
 func (db *DB) runSealer() {
 	defer close(db.sealerDone)
-	tick := time.NewTicker(min(db.opts.SegmentMaxAge/4, time.Second))
+	tick := time.NewTicker(max(min(db.opts.SegmentMaxAge/4, time.Second), time.Millisecond))
 	defer tick.Stop()
 	backoff := time.Duration(0)
 	for {
