@@ -11,6 +11,7 @@ import (
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/wal"
 )
 
 // Appended says which sequence numbers an Append gave its events: the i-th
@@ -62,10 +63,16 @@ func SeqOfID(id string) (uint64, error) {
 const maxBatch = 100_000
 
 // Append stores events durably (per Options.Sync) and makes them readable.
-// Either every event is stored or, if any is invalid, none is and the error
-// (an *InvalidEventsError) names each bad one by index. Events without
+// If any event is invalid, none is stored and the error (an
+// *InvalidEventsError) names each bad one by index. Events without
 // @timestamp are stamped with the current time; the caller's values are not
 // modified.
+//
+// An I/O error leaves the batch's outcome unknown, as in any database: a
+// write error (such as ENOSPC) stores nothing, but when the fsync after the
+// write fails (the store is then poisoned for writes until reopened) the
+// events were written and may be present after a restart. A caller that
+// retries such a batch should make its events recognisable (event.id).
 func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	switch {
 	case db.closed.Load():
@@ -96,6 +103,9 @@ func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	first, err := db.wal.Append(uint32(len(events)), b.payload, func(first uint64) {
 		db.insertCommitted(first, b)
 	})
+	if errors.Is(err, wal.ErrClosed) {
+		return Appended{}, ErrClosed // Close won the race with this Append
+	}
 	if err != nil {
 		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
 	}

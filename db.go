@@ -62,9 +62,12 @@ type DB struct {
 
 	// stateMu orders every change of state (inserts into the active head,
 	// rolls, seals); readers only load state.
-	stateMu  sync.Mutex
-	state    atomic.Pointer[state]
-	manifest *manifest // guarded by stateMu
+	stateMu sync.Mutex
+	state   atomic.Pointer[state]
+	// manifestMu serializes manifest changes and is held across the file
+	// replace; lock order: manifestMu, then stateMu.
+	manifestMu sync.Mutex
+	manifest   *manifest // guarded by manifestMu
 
 	quarantined []string // segment files set aside at open
 
@@ -76,8 +79,12 @@ type DB struct {
 
 	loggers *loggerQueue
 
-	quit      chan struct{} // closed by Close: background work stops
-	closed    atomic.Bool
+	quit   chan struct{} // closed by Close: background work stops
+	closed atomic.Bool
+	// readers is held for reading by every Find and Count; Close takes it
+	// for writing, so it releases segments and the decoder only after the
+	// reads in flight are done.
+	readers   sync.RWMutex
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -180,6 +187,8 @@ func (db *DB) Close() error {
 			db.loggers.stop()
 		}
 		db.closed.Store(true)
+		db.readers.Lock() // wait for reads in flight; later ones see closed
+		defer db.readers.Unlock()
 		var err error
 		if !db.opts.ReadOnly {
 			// Seal what the head holds, so the next open replays little.

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -86,6 +87,8 @@ type Record struct {
 // It reads a consistent snapshot (heads and segments at one sequence
 // watermark): events appended after Find starts are not in it.
 func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
+	db.readers.RLock()
+	defer db.readers.RUnlock()
 	if db.closed.Load() {
 		return nil, ErrClosed
 	}
@@ -234,10 +237,10 @@ func planQuery(req FindRequest) (match.Query, int, error) {
 	}
 	q.Limit = limit
 	if !req.Start.IsZero() {
-		q.MinTS = req.Start.UnixNano()
+		q.MinTS = unixNanoClamped(req.Start)
 	}
 	if !req.End.IsZero() {
-		q.MaxTS = req.End.UnixNano()
+		q.MaxTS = unixNanoClamped(req.End)
 	}
 	for _, t := range req.Terms {
 		f := event.FieldByName(t.Field)
@@ -265,6 +268,19 @@ func planQuery(req FindRequest) (match.Query, int, error) {
 		q.After = &pos
 	}
 	return q, limit, nil
+}
+
+// unixNanoClamped is t in Unix nanoseconds, clamped to the int64 range:
+// clients send sentinels like 0001-01-01 or 9999-12-31, where UnixNano
+// overflows.
+func unixNanoClamped(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 func refTerms(r *RefFilter) ([]index.Term, error) {
@@ -304,8 +320,14 @@ func (it *Iterator) Next() bool {
 	return true
 }
 
-// Record returns the current record.
-func (it *Iterator) Record() *Record { return &it.recs[it.pos] }
+// Record returns the current record, or nil before the first Next and
+// after the last.
+func (it *Iterator) Record() *Record {
+	if it.pos < 0 || it.pos >= len(it.recs) {
+		return nil
+	}
+	return &it.recs[it.pos]
+}
 
 // Err returns the error that stopped the iteration, if any. Find reads every
 // record before it returns, so this is nil today; callers should check it
@@ -335,6 +357,8 @@ func (it *Iterator) Cursor() string {
 // Cursor. Segments answer from their postings and block statistics where
 // they can, so counting a term over whole segments decodes nothing.
 func (db *DB) Count(ctx context.Context, req FindRequest) (int, error) {
+	db.readers.RLock()
+	defer db.readers.RUnlock()
 	if db.closed.Load() {
 		return 0, ErrClosed
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -81,14 +82,21 @@ func (r *registry) register(provider string, actions []string) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	// Change a copy and keep it only once saved, so a failed save leaves
+	// the registry as it was and a retry saves again.
+	saved := r.providers
+	r.providers = maps.Clone(saved)
+	r.providers[provider] = maps.Clone(saved[provider])
 	if !r.add(provider, actions) {
+		r.providers = saved
 		return nil
 	}
 	data, err := json.MarshalIndent(registryDoc{Providers: r.listLocked()}, "", "  ")
-	if err != nil {
-		return err
+	if err == nil {
+		err = vfs.WriteFileAtomic(r.fs, r.path, append(data, '\n'))
 	}
-	if err := vfs.WriteFileAtomic(r.fs, r.path, append(data, '\n')); err != nil {
+	if err != nil {
+		r.providers = saved
 		return fmt.Errorf("eventlog: register: save %s: %w", r.path, err)
 	}
 	return nil

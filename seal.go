@@ -81,9 +81,9 @@ func (db *DB) rollLocked() {
 	}
 }
 
-// Roll freezes the active head and waits until every frozen head is sealed
-// into segments. Sealing normally happens on its own (by size and age); Roll
-// is for tests, tools and shutdown.
+// Roll freezes the active head and seals every frozen head into segments
+// before it returns, in the caller's goroutine. Sealing normally happens on
+// its own (by size and age); Roll is for tests, tools and shutdown.
 func (db *DB) Roll(ctx context.Context) error {
 	if db.closed.Load() {
 		return ErrClosed
@@ -91,17 +91,13 @@ func (db *DB) Roll(ctx context.Context) error {
 	if db.opts.ReadOnly {
 		return ErrReadOnly
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	db.stateMu.Lock()
 	db.rollLocked()
 	db.stateMu.Unlock()
-	if err := db.waitSealed(ctx, 0); err != nil {
-		return err
-	}
-	// The last seal published its state before checkpointing the WAL;
-	// wait for it to finish too.
-	db.sealMu.Lock()
-	db.sealMu.Unlock()
-	return nil
+	return db.sealFrozen()
 }
 
 // waitSealed waits until at most max heads are frozen.
@@ -202,20 +198,21 @@ func (db *DB) seal(h *head.Head) error {
 		return err
 	}
 	hs := h.Stats()
-	db.stateMu.Lock()
+	// The manifest's fsyncs happen under manifestMu only: stateMu, which
+	// every Append's commit needs, is held just for the swap.
+	db.manifestMu.Lock()
 	m := db.manifest.clone()
 	for _, s := range written {
 		m.Segments = append(m.Segments, s.meta)
 	}
 	m.SealedSeq = max(m.SealedSeq, hs.LastSeq)
 	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
-		db.stateMu.Unlock()
-		for _, s := range written {
-			s.release()
-		}
+		db.manifestMu.Unlock()
+		discardSegments(written)
 		return err
 	}
 	db.manifest = m
+	db.stateMu.Lock()
 	st := db.state.Load()
 	if st.frozen[0] != h {
 		panic("eventlog: sealed a head that is not the oldest frozen one")
@@ -227,19 +224,33 @@ func (db *DB) seal(h *head.Head) error {
 		changed:  make(chan struct{}),
 	})
 	db.stateMu.Unlock()
+	db.manifestMu.Unlock()
 	db.log.Debug("eventlog: sealed head", "events", hs.Rows, "segments", len(written), "sealed_seq", m.SealedSeq)
 	if db.wal == nil { // replaying during Open, which checkpoints afterwards
 		return nil
 	}
+	// The seal is done whatever happens here: a failed checkpoint only
+	// leaves WAL files the next seal's checkpoint deletes (replay skips
+	// their sealed records), so it is logged, not reported as a seal error.
 	if err := db.wal.Checkpoint(m.SealedSeq); err != nil {
-		return fmt.Errorf("checkpoint WAL at %d: %w", m.SealedSeq, err)
+		db.log.Error("eventlog: WAL checkpoint failed; the next seal retries it", "sealed_seq", m.SealedSeq, "err", err)
 	}
 	return nil
 }
 
+// discardSegments releases segments that never became live and removes
+// their files, so a seal that keeps failing (a full disk) does not pile up
+// orphans while it retries.
+func discardSegments(segs []*liveSegment) {
+	for _, s := range segs {
+		s.obsolete.Store(true)
+		s.release()
+	}
+}
+
 // writeSegments writes one segment per time partition of h's rows and
 // returns them opened. Segment ids are taken from the manifest under
-// stateMu so concurrent writers (there are none today) could not collide.
+// manifestMu so concurrent writers (there are none today) could not collide.
 func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 	parts, err := partitionRows(h, db.opts.Partition)
 	if err != nil {
@@ -247,16 +258,14 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 	}
 	var out []*liveSegment
 	fail := func(err error) ([]*liveSegment, error) {
-		for _, s := range out {
-			s.release()
-		}
+		discardSegments(out)
 		return nil, err
 	}
 	for _, rows := range parts {
-		db.stateMu.Lock()
+		db.manifestMu.Lock()
 		id := db.manifest.NextID
 		db.manifest.NextID++
-		db.stateMu.Unlock()
+		db.manifestMu.Unlock()
 		name := segmentName(id)
 		path := filepath.Join(db.segDir(), name)
 		info, err := segment.Write(path, rows, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc})
@@ -265,6 +274,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		}
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 		if err != nil {
+			db.opts.fs.Remove(path)
 			return fail(fmt.Errorf("open new segment %s: %w", name, err))
 		}
 		out = append(out, newLiveSegment(metaOf(name, info), path, r))

@@ -40,19 +40,28 @@ func (db *DB) openSegments() error {
 			kept = append(kept, meta)
 			continue
 		}
-		if !errors.Is(err, segment.ErrCorrupt) && !errors.Is(err, fs.ErrNotExist) {
+		if !errors.Is(err, segment.ErrCorrupt) {
 			for _, s := range live {
 				s.release()
+			}
+			if errors.Is(err, fs.ErrNotExist) {
+				// Not proven damage: a file missing from a restore or an
+				// unmounted disk must come back, not be forgotten.
+				return fmt.Errorf("eventlog: segment %s is listed in the manifest but missing: restore it, or run eventlog repair to drop it: %w", meta.Name, err)
 			}
 			return fmt.Errorf("eventlog: open segment %s: %w", meta.Name, err)
 		}
 		db.log.Error("eventlog: damaged segment set aside; the store opens without it", "segment", meta.Name,
 			"events", meta.Events, "min_seq", meta.MinSeq, "max_seq", meta.MaxSeq, "err", err)
 		db.quarantined = append(db.quarantined, meta.Name)
-		if !db.opts.ReadOnly {
-			if qerr := db.quarantine(meta, err); qerr != nil {
-				db.log.Error("eventlog: could not move damaged segment to quarantine", "segment", meta.Name, "err", qerr)
-			}
+		if db.opts.ReadOnly {
+			continue
+		}
+		if qerr := db.quarantine(meta, err); qerr != nil {
+			// Keep it listed (not served), so it is neither lost nor
+			// removed as a leftover; the next open tries again.
+			db.log.Error("eventlog: could not move damaged segment to quarantine", "segment", meta.Name, "err", qerr)
+			kept = append(kept, meta)
 		}
 	}
 	st := db.state.Load()

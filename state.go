@@ -119,8 +119,8 @@ func (v view) close() {
 // segment back (open removes *.deleting leftovers). Retention and
 // compaction will decide what to drop; this is the mechanism.
 func (db *DB) dropSegments(names ...string) error {
-	db.stateMu.Lock()
-	defer db.stateMu.Unlock()
+	db.manifestMu.Lock()
+	defer db.manifestMu.Unlock()
 	drop := map[string]bool{}
 	for _, n := range names {
 		drop[n] = true
@@ -131,6 +131,8 @@ func (db *DB) dropSegments(names ...string) error {
 		return err
 	}
 	db.manifest = m
+	db.stateMu.Lock()
+	defer db.stateMu.Unlock()
 	st := db.state.Load()
 	var keep, gone []*liveSegment
 	for _, s := range st.segments {
