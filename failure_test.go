@@ -1,3 +1,7 @@
+// Tests of how the DB behaves when things go wrong around it: Close during
+// reads, a full disk while sealing or registering, a missing segment file,
+// out-of-range time bounds.
+
 package eventlog
 
 import (
