@@ -18,7 +18,10 @@ type row struct {
 	terms []index.Term
 }
 
-var termPool = []index.Term{{Field: "f", Value: "a"}, {Field: "f", Value: "b"}, {Field: "g", Value: "x"}, {Field: "g", Value: "y"}}
+var termPool = []index.Term{{Field: "f", Value: "a"}, {Field: "f", Value: "b"}, {Field: "g", Value: "x"}, {Field: "g", Value: "y"}, rare}
+
+// rare is on few rows, so queries on it take the collect-and-sort path.
+var rare = index.Term{Field: "r", Value: "1"}
 
 // TestFindMatchesBruteForce checks Snapshot.Find — both its tree walk and
 // its collect-and-sort path, ascending and descending, resumed and limited,
@@ -29,11 +32,18 @@ func TestFindMatchesBruteForce(t *testing.T) {
 		var published atomic.Uint64
 		h := New(&published)
 		n := rapid.IntRange(0, 300).Draw(rt, "rows")
+		if rapid.Bool().Draw(rt, "big") {
+			n = 200 + n // large enough for selective terms to take the collect path
+		}
 		var rows []row
 		for i := range n {
 			r := row{pos: match.Position{TS: int64(rapid.IntRange(0, 50).Draw(rt, "ts")), Seq: uint64(i + 1)}}
 			for _, term := range termPool {
-				if rapid.IntRange(0, 3).Draw(rt, "has") == 0 {
+				odds := 3
+				if term == rare {
+					odds = 40
+				}
+				if rapid.IntRange(0, odds).Draw(rt, "has") == 0 {
 					r.terms = append(r.terms, term)
 				}
 			}
