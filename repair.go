@@ -227,20 +227,14 @@ func (r *repairer) writeRows(rows []segment.Row) ([]segmentMeta, error) {
 		return dup
 	})
 	var metas []segmentMeta
-	for len(rows) > 0 {
-		p := floorDiv(rows[0].Event.Timestamp.UnixNano(), int64(r.opts.Partition))
-		n := 1
-		for n < len(rows) && floorDiv(rows[n].Event.Timestamp.UnixNano(), int64(r.opts.Partition)) == p {
-			n++
-		}
+	for _, part := range splitPartitions(rows, r.opts.Partition) {
 		name := segmentName(r.m.NextID)
 		r.m.NextID++
-		info, err := segment.Write(filepath.Join(r.dir, "segments", name), rows[:n], segment.WriteOptions{FS: r.fs, Encoder: r.enc})
+		info, err := segment.Write(filepath.Join(r.dir, "segments", name), part, segment.WriteOptions{FS: r.fs, Encoder: r.enc})
 		if err != nil {
 			return nil, err
 		}
 		metas = append(metas, metaOf(name, info))
-		rows = rows[n:]
 	}
 	return metas, nil
 }

@@ -293,26 +293,31 @@ func partitionRows(h *head.Head, partition time.Duration) ([][]segment.Row, erro
 	items := h.Sorted()
 	// One allocation for every event: sealing decodes the whole head.
 	events := make([]event.Event, len(items))
-	var parts [][]segment.Row
-	var cur []segment.Row
-	curPart := int64(0)
+	rows := make([]segment.Row, len(items))
 	for i, it := range items {
 		var err error
 		if events[i], err = event.DecodeBinary(it.Data); err != nil {
 			return nil, fmt.Errorf("seal: event %d: %w", it.Seq, err)
 		}
-		p := floorDiv(it.TS, int64(partition))
-		if i > 0 && p != curPart {
-			parts = append(parts, cur)
-			cur = nil
+		rows[i] = segment.Row{Seq: it.Seq, Event: &events[i]}
+	}
+	return splitPartitions(rows, partition), nil
+}
+
+// splitPartitions cuts rows, sorted by (@timestamp, sequence), where the
+// time partition (@timestamp floored to a multiple of partition) changes.
+func splitPartitions(rows []segment.Row, partition time.Duration) [][]segment.Row {
+	var parts [][]segment.Row
+	for len(rows) > 0 {
+		p := floorDiv(rows[0].Event.Timestamp.UnixNano(), int64(partition))
+		n := 1
+		for n < len(rows) && floorDiv(rows[n].Event.Timestamp.UnixNano(), int64(partition)) == p {
+			n++
 		}
-		curPart = p
-		cur = append(cur, segment.Row{Seq: it.Seq, Event: &events[i]})
+		parts = append(parts, rows[:n:n])
+		rows = rows[n:]
 	}
-	if len(cur) > 0 {
-		parts = append(parts, cur)
-	}
-	return parts, nil
+	return parts
 }
 
 func floorDiv(a, b int64) int64 {
