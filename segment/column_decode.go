@@ -78,9 +78,6 @@ type selection struct {
 	evs []*event.Event
 }
 
-// all reports whether every one of n values is selected.
-func (s *selection) all(n int) bool { return len(s.idx) == n }
-
 // selectRows reads the presence of a column of a block of rows and returns
 // the values of the wanted rows (increasing block rows; out[i] receives
 // row want[i]) and the column's value count.

@@ -138,15 +138,14 @@ func appendPlainStrings(dst []byte, vals []string) []byte {
 // colEncoder encodes the columns of blocks, reusing its scratch slices and
 // map from column to column and block to block.
 type colEncoder struct {
-	evs   []*event.Event
-	u64   []uint64
-	i64   []int64
-	strs  [6][]string
-	ids   map[string]uint64
-	dict  []string
-	idx   []uint64
-	keys  []string
-	masks []mask
+	evs  []*event.Event
+	u64  []uint64
+	i64  []int64
+	strs [6][]string
+	ids  map[string]uint64
+	dict []string
+	idx  []uint64
+	keys []string
 }
 
 func newColEncoder() *colEncoder { return &colEncoder{ids: map[string]uint64{}} }

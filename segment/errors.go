@@ -49,9 +49,5 @@ func (e *CorruptionError) Unwrap() error { return e.Err }
 // Is makes errors.Is(err, ErrCorrupt) true.
 func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
 
-func corruptf(file, section string, block int, format string, args ...any) error {
-	return &CorruptionError{File: file, Section: section, Block: block, Err: fmt.Errorf(format, args...)}
-}
-
 // errInvalid is the cause of structural failures found by the decoders.
 var errInvalid = errors.New("invalid encoding")

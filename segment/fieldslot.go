@@ -151,12 +151,10 @@ func refsSize(refs []event.SavedObject) int {
 // mask is a set of slot indexes.
 type mask [maxSlots / 64]uint64
 
-func (m *mask) set(i int)          { m[i/64] |= 1 << (i % 64) }
-func (m *mask) has(i int) bool     { return m[i/64]&(1<<(i%64)) != 0 }
-func (m *mask) or(o *mask)         { m[0] |= o[0]; m[1] |= o[1] }
-func (m *mask) count() int         { return bits.OnesCount64(m[0]) + bits.OnesCount64(m[1]) }
-func (m *mask) clear()             { *m = mask{} }
-func (m *mask) equal(o *mask) bool { return *m == *o }
+func (m *mask) set(i int)      { m[i/64] |= 1 << (i % 64) }
+func (m *mask) has(i int) bool { return m[i/64]&(1<<(i%64)) != 0 }
+func (m *mask) or(o *mask)     { m[0] |= o[0]; m[1] |= o[1] }
+func (m *mask) count() int     { return bits.OnesCount64(m[0]) + bits.OnesCount64(m[1]) }
 
 // rowInfo returns the fields present in e and the size of its binary form
 // (event.AppendBinary), in one pass over the slots.

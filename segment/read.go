@@ -26,15 +26,6 @@ func (r *Reader) blockOf(row uint32) int {
 	})
 }
 
-// colIndex returns the index of column id in block b, or -1.
-func colIndex(b *blockMeta, id uint8) int {
-	i := sort.Search(len(b.Cols), func(i int) bool { return b.Cols[i].ID >= id })
-	if i < len(b.Cols) && b.Cols[i].ID == id {
-		return i
-	}
-	return -1
-}
-
 // column returns the decoded bytes of column c of block bi after checking
 // its CRC. A raw column aliases the mapping.
 func (r *Reader) column(bi int, c *colMeta) ([]byte, error) {

@@ -71,15 +71,6 @@ func TestRotationAndCheckpoint(t *testing.T) {
 	}
 }
 
-func mustParse(t *testing.T, path string) uint64 {
-	t.Helper()
-	seq, ok := parseFileName(filepath.Base(path))
-	if !ok {
-		t.Fatalf("bad name %s", path)
-	}
-	return seq
-}
-
 func TestCoveredFiles(t *testing.T) {
 	files := []*logFile{{seq: 1}, {seq: 10}, {seq: 20}, {seq: 30}}
 	for seq, want := range map[uint64]int{0: 0, 8: 0, 9: 1, 19: 2, 29: 3, 1000: 3} {
