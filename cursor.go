@@ -47,5 +47,11 @@ func decodeCursor(s string, order Order) (match.Position, error) {
 	if m <= 0 || 2+n+m != len(b) {
 		return bad("not a cursor")
 	}
-	return match.Position{TS: ts, Seq: seq}, nil
+	pos := match.Position{TS: ts, Seq: seq}
+	// Only the canonical form is a cursor: this rejects padding bits and
+	// overlong varints, so every position has exactly one cursor.
+	if encodeCursor(pos, order == Descending) != s {
+		return bad("not a cursor")
+	}
+	return pos, nil
 }
