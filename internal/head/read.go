@@ -33,9 +33,6 @@ func (h *Head) SnapshotAt(pub uint64) *Snapshot {
 	return &Snapshot{h: h, tree: h.tree.Clone(), rows: h.rows[:n:n]}
 }
 
-// Len returns the number of visible rows.
-func (s *Snapshot) Len() int { return len(s.rows) }
-
 // Find returns the matching rows in the query's order.
 func (s *Snapshot) Find(q match.Query) []Item {
 	if len(q.Groups) == 0 {
