@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/eventlogdb/eventlog/query"
 )
 
 // Errors the DB returns; check them with errors.Is.
@@ -18,8 +20,9 @@ var (
 	ErrInvalidEvent = errors.New("eventlog: invalid event")
 	// ErrUnregistered: an event's provider/action pair is not registered.
 	ErrUnregistered = errors.New("unregistered provider/action")
-	// ErrInvalidRequest: a FindRequest is malformed.
-	ErrInvalidRequest = errors.New("eventlog: invalid request")
+	// ErrInvalidRequest: a FindRequest or query.Request is malformed; the
+	// message says what and where. It is query.ErrInvalid.
+	ErrInvalidRequest = query.ErrInvalid
 )
 
 // ItemError is the error of one event of a batch.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -28,6 +29,7 @@ func TestModel(t *testing.T) {
 		rt.Repeat(map[string]func(*rapid.T){
 			"append": m.append,
 			"find":   m.find,
+			"query":  m.query,
 			"reopen": m.reopen,
 			"roll": func(rt *rapid.T) {
 				if err := m.db.Roll(ctx); err != nil {
@@ -87,6 +89,13 @@ var (
 	genSpace    = rapid.SampledFrom([]string{"", "default", "s1"})
 	genRel      = rapid.SampledFrom([]string{"", "primary"})
 	genZone     = rapid.SampledFrom([]int{0, 3600, -9000})
+	genSpaceID  = rapid.SampledFrom([]string{"default", "s1", "s2"})
+	// genMessage draws short texts over a few words, with case and
+	// punctuation, so word searches hit and miss.
+	genMessage = rapid.Custom(func(rt *rapid.T) string {
+		words := rapid.SliceOfN(rapid.SampledFrom([]string{"disk", "Disk", "full", "timeout", "rule-7", "ok", "épée"}), 0, 4).Draw(rt, "words")
+		return strings.Join(words, rapid.SampledFrom([]string{" ", ", ", ": "}).Draw(rt, "sep"))
+	})
 )
 
 // genTime draws an instant within a few seconds of the model's epoch, often
@@ -103,7 +112,16 @@ func genEvent(rt *rapid.T) Event {
 	e.Event.Action = genAction.Draw(rt, "action")
 	e.Event.Outcome = genOutcome.Draw(rt, "outcome")
 	e.User.Name = genUser.Draw(rt, "user")
-	e.Message = rapid.StringN(0, 8, -1).Draw(rt, "message")
+	e.Message = genMessage.Draw(rt, "message")
+	if rapid.Bool().Draw(rt, "has_duration") {
+		e.Event.Duration = &event.Duration{Nanos: rapid.Int64Range(-5, 2000).Draw(rt, "duration")}
+	}
+	if rapid.Bool().Draw(rt, "has_end") {
+		e.Event.End = event.DateOf(genTime(rt, "end"))
+	}
+	if rapid.IntRange(0, 3).Draw(rt, "has_spaces") == 0 {
+		e.Kibana.SpaceIDs = event.Strings(genSpaceID.Draw(rt, "space_id"))
+	}
 	if tags := rapid.SliceOfNDistinct(genTag, 0, 2, func(s string) string { return s }).Draw(rt, "tags"); len(tags) > 0 {
 		e.Tags = event.Strings(tags...)
 	}

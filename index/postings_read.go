@@ -277,3 +277,27 @@ func unsafeString(b []byte) string {
 	}
 	return unsafe.String(&b[0], len(b))
 }
+
+// EachPrefix calls fn, in value order, for every term of field whose value
+// starts with prefix ("" visits the whole field), with its rows (borrowed,
+// see Postings). It stops at the first error.
+func (p *Postings) EachPrefix(field, prefix string, fn func(value string, rows *roaring.Bitmap) error) error {
+	fi := sort.Search(len(p.fields), func(i int) bool { return p.fields[i].name >= field })
+	if fi == len(p.fields) || p.fields[fi].name != field {
+		return nil
+	}
+	f := p.fields[fi]
+	n := sort.Search(f.end-f.first, func(i int) bool {
+		return strings.Compare(p.value(f.first+i), prefix) >= 0
+	})
+	for i := f.first + n; i < f.end && strings.HasPrefix(p.value(i), prefix); i++ {
+		v, bm, _, err := p.entry(i)
+		if err != nil {
+			return fmt.Errorf("term %s=%q: %w", field, v, err)
+		}
+		if err := fn(v, bm); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -67,3 +67,14 @@ func AppendTerms(dst []Term, ev *event.Event) []Term {
 	}
 	return dst
 }
+
+// RefPrefix is the common prefix of the RefValues of every ref with this
+// type and id, whatever its space and rel.
+func RefPrefix(typ, id string) string {
+	b := make([]byte, 0, len(typ)+len(id)+2)
+	for _, s := range [2]string{typ, id} {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	return string(b)
+}

@@ -132,6 +132,11 @@ func (r *Reader) decodeBlock(bi int) ([]event.Event, *blockKeys, error) {
 // bi into out. Every column is read and checked; only the wanted rows'
 // values are built, as copies that do not alias the mapping or buffers.
 func (r *Reader) decodeRows(bi int, k *blockKeys, want []int, out []*event.Event) error {
+	return r.decodeColumns(bi, k, want, out, func(uint8) bool { return true })
+}
+
+// decodeColumns is decodeRows for the columns whose field id wanted accepts.
+func (r *Reader) decodeColumns(bi int, k *blockKeys, want []int, out []*event.Event, wanted func(id uint8) bool) error {
 	for i, row := range want {
 		out[i].Timestamp, _ = event.DateFromParts(k.ts[row], event.Format(k.fmts[row]))
 	}
@@ -140,6 +145,9 @@ func (r *Reader) decodeRows(bi int, k *blockKeys, want []int, out []*event.Event
 	b := &r.blocks[bi]
 	for i := 2; i < len(b.Cols); i++ {
 		c := &b.Cols[i]
+		if !wanted(c.ID) {
+			continue
+		}
 		raw, err := r.columnInto(bi, c, *buf)
 		if err != nil {
 			return err

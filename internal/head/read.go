@@ -18,6 +18,7 @@ type Snapshot struct {
 	h    *Head
 	tree *btree.BTreeG[key]
 	rows []Item // visible rows by row number
+	keys snapshotKeys
 }
 
 // Snapshot freezes the currently published rows.

@@ -69,3 +69,13 @@ func (q *Query) InOrder(a, b Position) int {
 	}
 	return Compare(a, b)
 }
+
+// Block is a run of rows a source stores together: rows FirstRow to
+// FirstRow+Rows-1, with @timestamps within [MinTS, MaxTS] and sequence
+// numbers within [MinSeq, MaxSeq]. Readers prune whole blocks with these
+// bounds before decoding anything.
+type Block struct {
+	FirstRow, Rows uint32
+	MinTS, MaxTS   int64
+	MinSeq, MaxSeq uint64
+}

@@ -1,0 +1,78 @@
+package eventlog
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/eventlogdb/eventlog/query"
+)
+
+// Query answers req — filter, time range, sort, page or cursor, scope and
+// aggregations — over a consistent snapshot (every event up to one
+// sequence watermark, in the heads and segments of one state). Errors in
+// the request wrap ErrInvalidRequest and say what and where.
+func (db *DB) Query(ctx context.Context, req query.Request) (*query.Result, error) {
+	var res *query.Result
+	err := db.withSnapshot(ctx, func(snap query.Snapshot) error {
+		var err error
+		res, err = query.Execute(ctx, snap, req, query.Options{Now: db.opts.Now()})
+		return err
+	})
+	return res, err
+}
+
+// ExportPage is how many events Export reads per step.
+const ExportPage = 1000
+
+// Export calls fn with every event req selects, in req's sort order,
+// ignoring its page: it walks the matches a page at a time over one
+// snapshot, so memory stays constant however many there are. Aggregations
+// are ignored. A non-nil error from fn stops the export and is returned.
+func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
+	req.Page, req.PerPage, req.Aggs = 0, ExportPage, nil
+	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
+		opts := query.Options{Now: db.opts.Now(), NoTotal: true}
+		for {
+			res, err := query.Execute(ctx, snap, req, opts)
+			if err != nil {
+				return err
+			}
+			for _, h := range res.Hits {
+				if err := fn(h); err != nil {
+					return err
+				}
+			}
+			if res.Next == "" {
+				return nil
+			}
+			req.SearchAfter = res.Next
+		}
+	})
+}
+
+// withSnapshot runs fn over a snapshot of the store, holding its segments
+// until fn returns.
+func (db *DB) withSnapshot(ctx context.Context, fn func(query.Snapshot) error) error {
+	db.readers.RLock()
+	defer db.readers.RUnlock()
+	if db.closed.Load() {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	pub := db.published.Load() // before the view: every row up to pub is in it
+	v := db.acquireView()
+	defer v.close()
+	snap := query.Snapshot{MaxSeq: pub}
+	for _, h := range v.heads {
+		snap.Sources = append(snap.Sources, h.SnapshotAt(pub))
+	}
+	for _, s := range v.segments {
+		snap.Sources = append(snap.Sources, s.r)
+	}
+	if err := fn(snap); err != nil {
+		return fmt.Errorf("eventlog: query: %w", err)
+	}
+	return nil
+}

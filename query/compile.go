@@ -1,0 +1,244 @@
+package query
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/query/filter"
+	"github.com/eventlogdb/eventlog/query/timespan"
+)
+
+// plan is a checked Request, ready to run on any snapshot.
+type plan struct {
+	filter       *filter.Filter
+	minTS, maxTS int64
+	// timeBound holds the filter's top-level @timestamp ranges, which the
+	// time bounds enforce.
+	timeBound map[filter.Node]bool
+	scope     []index.Term // ORed exact ref terms of SavedObjects
+	space     string
+	keys      []sortKey
+	page      int
+	perPage   int
+	after     *cursor
+	aggs      []*aggSpec
+	now       time.Time
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+// compile checks req and prepares its plan.
+func compile(req Request, now time.Time) (*plan, error) {
+	p := &plan{minTS: math.MinInt64, maxTS: math.MaxInt64, now: now, timeBound: map[filter.Node]bool{}}
+	f, err := filter.Parse(req.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	p.filter = f
+	if err := p.compileTimes(req.Start, req.End); err != nil {
+		return nil, err
+	}
+	p.boundByFilter()
+	if err := p.compileScope(req); err != nil {
+		return nil, err
+	}
+	if p.keys, err = compileSort(req.Sort); err != nil {
+		return nil, err
+	}
+	if err := p.compilePage(req); err != nil {
+		return nil, err
+	}
+	if p.aggs, err = compileAggs(req.Aggs, 0); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *plan) compileTimes(start, end string) error {
+	if start != "" {
+		t, err := timespan.ParseTime(start, p.now)
+		if err != nil {
+			return invalid("start: %v", err)
+		}
+		p.minTS = unixNanoClamped(t)
+	}
+	if end != "" {
+		t, err := timespan.ParseTime(end, p.now)
+		if err != nil {
+			return invalid("end: %v", err)
+		}
+		p.maxTS = unixNanoClamped(t)
+	}
+	if p.minTS > p.maxTS {
+		return invalid("start %s is after end %s", start, end)
+	}
+	return nil
+}
+
+// boundByFilter narrows the time bounds by the @timestamp ranges the filter
+// ANDs at its top level, so they prune blocks like start and end do.
+func (p *plan) boundByFilter() {
+	if p.filter.Root == nil {
+		return
+	}
+	conds := []filter.Node{p.filter.Root}
+	if a, ok := p.filter.Root.(*filter.And); ok {
+		conds = a.Nodes
+	}
+	for _, c := range conds {
+		r, ok := c.(*filter.Range)
+		if !ok || r.Path.Field == nil || r.Path.Field.Name != "@timestamp" || r.Path.Sub != "" {
+			continue
+		}
+		switch r.Op {
+		case filter.OpGTE:
+			p.minTS = max(p.minTS, r.Int)
+		case filter.OpGT:
+			p.minTS = max(p.minTS, satAdd(r.Int, 1))
+		case filter.OpLTE:
+			p.maxTS = min(p.maxTS, r.Int)
+		case filter.OpLT:
+			p.maxTS = min(p.maxTS, satAdd(r.Int, -1))
+		}
+		p.timeBound[r] = true
+	}
+}
+
+func satAdd(v, d int64) int64 {
+	if (d > 0 && v > math.MaxInt64-d) || (d < 0 && v < math.MinInt64-d) {
+		return v
+	}
+	return v + d
+}
+
+func (p *plan) compileScope(req Request) error {
+	p.space = req.Space
+	so := req.SavedObjects
+	if so == nil {
+		return nil
+	}
+	if so.Type == "" || len(so.IDs) == 0 {
+		return invalid("saved objects: a type and at least one id are required")
+	}
+	space := so.Space
+	if space == "" {
+		space = event.DefaultSpace
+	}
+	for _, id := range so.IDs {
+		if id == "" {
+			return invalid("saved objects: empty id")
+		}
+		p.scope = append(p.scope, index.Term{Field: index.RefField, Value: index.RefValue(so.Type, id, space, true)})
+	}
+	return nil
+}
+
+func (p *plan) compilePage(req Request) error {
+	p.page, p.perPage = req.Page, req.PerPage
+	if p.page == 0 {
+		p.page = 1
+	}
+	if p.perPage == 0 {
+		p.perPage = DefaultPerPage
+	}
+	switch {
+	case p.page < 0:
+		return invalid("page %d: pages start at 1", req.Page)
+	case p.perPage < 0 || p.perPage > MaxWindow:
+		return invalid("per_page %d is outside 1..%d", req.PerPage, MaxWindow)
+	case p.page > MaxWindow || p.page*p.perPage > MaxWindow:
+		return invalid("page * per_page = %d * %d is over %d; use search_after to page deeper", p.page, p.perPage, MaxWindow)
+	}
+	if req.SearchAfter == "" {
+		return nil
+	}
+	if p.page != 1 {
+		return invalid("search_after continues from a cursor: page must be 1, not %d", p.page)
+	}
+	c, err := decodeCursor(req.SearchAfter, p.keys)
+	if err != nil {
+		return invalid("search_after: %v", err)
+	}
+	p.after = &c
+	return nil
+}
+
+// offset and limit of the page within the sorted matches.
+func (p *plan) window() (offset, limit int) { return (p.page - 1) * p.perPage, p.perPage }
+
+// fields returns the event fields the plan decodes for a source: the
+// filter's when the bitmaps do not answer it, the sort's and the
+// aggregations'.
+func (p *plan) fields(exact, hits bool) []*event.Field {
+	seen := map[*event.Field]bool{}
+	out := []*event.Field{} // never nil: nil asks a Source for every field
+	add := func(f *event.Field) {
+		if f != nil && f.Name != "@timestamp" && !seen[f] {
+			seen[f] = true
+			out = append(out, f)
+		}
+	}
+	if !exact {
+		for _, f := range p.filter.Fields() {
+			add(f)
+		}
+		if p.space != "" {
+			add(event.FieldByName("kibana.saved_objects"))
+			add(event.FieldByName("kibana.space_ids"))
+		}
+	}
+	if hits {
+		for _, k := range p.keys {
+			add(k.field)
+		}
+	}
+	for _, a := range p.aggs {
+		a.fields(add)
+	}
+	return out
+}
+
+// inSpace reports whether ev is in space: a ref in it, or listed in
+// kibana.space_ids.
+func inSpace(ev *event.Event, space string) bool {
+	for _, r := range ev.Kibana.SavedObjects {
+		if r.Space() == space {
+			return true
+		}
+	}
+	for _, s := range ev.Kibana.SpaceIDs.Values {
+		if s == space {
+			return true
+		}
+	}
+	return false
+}
+
+// unixNanoClamped is t in Unix nanoseconds, clamped to the int64 range:
+// clients send sentinels like 0001-01-01 or 9999-12-31.
+func unixNanoClamped(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// fieldNames lists the names of fields accepted by kind, for error messages.
+func fieldNames(accept func(*event.Field) bool) string {
+	var names []string
+	for i := range event.Fields() {
+		if f := &event.Fields()[i]; accept(f) {
+			names = append(names, f.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,379 @@
+package query
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/match"
+)
+
+// Execute answers req over snap.
+func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Result, error) {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	p, err := compile(req, now)
+	if err != nil {
+		return nil, err
+	}
+	x := &executor{plan: p, snap: snap, opts: opts}
+	offset, limit := p.window()
+	x.k = offset + limit
+	if opts.NoHits {
+		x.k = 0
+	}
+	if err := x.run(ctx); err != nil {
+		return nil, err
+	}
+	res := &Result{Total: x.total, Page: p.page, PerPage: p.perPage}
+	if opts.NoTotal {
+		res.Total = -1
+	}
+	if res.Hits, err = x.page(offset, limit); err != nil {
+		return nil, err
+	}
+	if len(res.Hits) == limit && limit > 0 {
+		res.Next = encodeCursor(p.keys, &x.hits[offset+limit-1])
+	}
+	if res.Aggregations, err = x.aggResults(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// executor runs one plan.
+type executor struct {
+	plan *plan
+	snap Snapshot
+	opts Options
+	k    int // hits to keep: offset + limit
+
+	total int
+	hits  []hit
+	// sorted reports that hits is sorted and at most k long.
+	sorted bool
+	aggs   []accumulator
+	// scratch holds decoded events; only the decoded fields are cleared
+	// between blocks, as zeroing whole events costs more than decoding.
+	scratch []event.Event
+	ptrs    []*event.Event
+}
+
+// work is one block to visit.
+type work struct {
+	src, block int
+	b          match.Block
+	cand       *roaring.Bitmap
+	exact      bool
+}
+
+func (x *executor) run(ctx context.Context) error {
+	var items []work
+	for si, src := range x.snap.Sources {
+		blocks := src.Blocks()
+		if !x.overlaps(blocks) {
+			continue
+		}
+		cand, exact, err := x.plan.candidates(src)
+		if err != nil {
+			return fmt.Errorf("source %d: %w", si, err)
+		}
+		if cand != nil && cand.IsEmpty() {
+			continue
+		}
+		for bi, b := range blocks {
+			items = append(items, work{src: si, block: bi, b: b, cand: cand, exact: exact})
+		}
+	}
+	var err error
+	if x.aggs, err = x.newAccumulators(items); err != nil {
+		return err
+	}
+	if byTime(x.plan.keys) {
+		desc := x.plan.keys[0].desc
+		slices.SortStableFunc(items, func(a, b work) int { return compareEdges(edge(a.b, desc), edge(b.b, desc), desc) })
+	}
+	for i := range items {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := x.visit(&items[i]); err != nil {
+			return fmt.Errorf("source %d: block %d: %w", items[i].src, items[i].block, err)
+		}
+	}
+	return nil
+}
+
+func (x *executor) overlaps(blocks []match.Block) bool {
+	for _, b := range blocks {
+		if b.MaxTS >= x.plan.minTS && b.MinTS <= x.plan.maxTS {
+			return true
+		}
+	}
+	return false
+}
+
+// edge is the first position a block can hold in the sort's direction.
+func edge(b match.Block, desc bool) match.Position {
+	if desc {
+		return match.Position{TS: b.MaxTS, Seq: b.MaxSeq}
+	}
+	return match.Position{TS: b.MinTS, Seq: b.MinSeq}
+}
+
+func compareEdges(a, b match.Position, desc bool) int {
+	if desc {
+		return match.Compare(b, a)
+	}
+	return match.Compare(a, b)
+}
+
+// visit counts, aggregates and collects the matches of one block.
+func (x *executor) visit(w *work) error {
+	p, b := x.plan, w.b
+	if b.MaxTS < p.minTS || b.MinTS > p.maxTS {
+		return nil
+	}
+	lo, hi := uint64(b.FirstRow), uint64(b.FirstRow)+uint64(b.Rows)
+	if w.cand != nil && !w.cand.IntersectsWithInterval(lo, hi) {
+		return nil
+	}
+	collect := x.mayHit(b)
+	if !collect && len(x.aggs) == 0 && (x.opts.NoTotal || x.countable(w)) {
+		if !x.opts.NoTotal {
+			x.total += blockCount(w)
+		}
+		return nil
+	}
+	src := x.snap.Sources[w.src]
+	ts, seq, err := src.Keys(w.block)
+	if err != nil {
+		return err
+	}
+	rows := x.rowsInRange(w, ts, seq)
+	if len(rows) == 0 {
+		return nil
+	}
+	fields := p.fields(w.exact, collect)
+	evs := x.events(len(rows))
+	if len(fields) > 0 || !w.exact {
+		for _, ev := range evs {
+			clearFields(ev, fields)
+		}
+		if err := src.Decode(w.block, rows, fields, evs); err != nil {
+			return err
+		}
+	}
+	if !w.exact {
+		rows, evs = x.residual(rows, evs)
+	}
+	x.total += len(rows)
+	for i, r := range rows {
+		for _, a := range x.aggs {
+			a.add(ts[r], evs[i])
+		}
+	}
+	if collect {
+		x.collect(w, rows, evs, ts, seq)
+	}
+	return nil
+}
+
+// countable reports whether the bitmaps alone count block w's matches: the
+// filter is exact and every row of the block is in range and visible.
+func (x *executor) countable(w *work) bool {
+	b := w.b
+	return w.exact && b.MinTS >= x.plan.minTS && b.MaxTS <= x.plan.maxTS && b.MaxSeq <= x.snap.MaxSeq
+}
+
+func blockCount(w *work) int {
+	if w.cand == nil {
+		return int(w.b.Rows)
+	}
+	lo := w.b.FirstRow
+	n := w.cand.Rank(lo + w.b.Rows - 1)
+	if lo > 0 {
+		n -= w.cand.Rank(lo - 1)
+	}
+	return int(n)
+}
+
+// rowsInRange returns the block's candidate rows within the time range and
+// visible at the snapshot's watermark, relative to the block.
+func (x *executor) rowsInRange(w *work, ts []int64, seq []uint64) []int {
+	p := x.plan
+	var rows []int
+	for i := range ts {
+		if ts[i] < p.minTS || ts[i] > p.maxTS || seq[i] > x.snap.MaxSeq {
+			continue
+		}
+		if w.cand != nil && !w.cand.Contains(w.b.FirstRow+uint32(i)) {
+			continue
+		}
+		rows = append(rows, i)
+	}
+	return rows
+}
+
+// residual keeps the rows whose decoded events match what the bitmaps
+// could not decide.
+func (x *executor) residual(rows []int, evs []*event.Event) ([]int, []*event.Event) {
+	n := 0
+	for i, ev := range evs {
+		if x.plan.filter.Match(ev) && (x.plan.space == "" || inSpace(ev, x.plan.space)) {
+			rows[n], evs[n] = rows[i], ev
+			n++
+		}
+	}
+	return rows[:n], evs[:n]
+}
+
+// events returns n scratch events to decode into.
+func (x *executor) events(n int) []*event.Event {
+	if n > len(x.scratch) {
+		x.scratch = make([]event.Event, max(n, 64))
+		x.ptrs = make([]*event.Event, len(x.scratch))
+		for i := range x.scratch {
+			x.ptrs[i] = &x.scratch[i]
+		}
+	}
+	out := slices.Clone(x.ptrs[:n])
+	return out
+}
+
+// clearFields resets the fields a decode will write, which it leaves alone
+// for rows where they are absent.
+func clearFields(ev *event.Event, fields []*event.Field) {
+	for _, f := range fields {
+		switch f.Kind {
+		case event.KindString, event.KindIP:
+			*f.Str(ev) = ""
+		case event.KindStrings:
+			*f.List(ev) = event.StringList{}
+		case event.KindDate:
+			*f.Date(ev) = event.Date{}
+		case event.KindInt:
+			*f.Int(ev) = nil
+		case event.KindFloat:
+			*f.Float(ev) = nil
+		case event.KindDuration:
+			ev.Event.Duration = nil
+		case event.KindLabels:
+			ev.Labels = nil
+		case event.KindRefs:
+			ev.Kibana.SavedObjects = nil
+		}
+	}
+}
+
+// mayHit reports whether block b can hold a hit of the page: the page is
+// not full yet, or (sorting by time) the block's edge comes before the
+// worst hit kept, and the block is not wholly before the cursor.
+func (x *executor) mayHit(b match.Block) bool {
+	if x.k == 0 {
+		return false
+	}
+	if !byTime(x.plan.keys) {
+		return true
+	}
+	desc := x.plan.keys[0].desc
+	if a := x.plan.after; a != nil && a.vals[0].present {
+		if (!desc && b.MaxTS < a.vals[0].i) || (desc && b.MinTS > a.vals[0].i) {
+			return false
+		}
+	}
+	x.trim()
+	if len(x.hits) < x.k {
+		return true
+	}
+	worst := &x.hits[len(x.hits)-1]
+	e := edge(b, desc)
+	if len(x.plan.keys) > 1 {
+		e.Seq = 0 // later keys decide ties: only the time can rule the block out
+		if desc {
+			e.Seq = math.MaxUint64
+		}
+		return compareEdges(e, match.Position{TS: worst.vals[0].i, Seq: worst.seq}, desc) <= 0
+	}
+	return compareEdges(e, match.Position{TS: worst.vals[0].i, Seq: worst.seq}, desc) < 0
+}
+
+// collect adds the block's matches after the cursor to the hits.
+func (x *executor) collect(w *work, rows []int, evs []*event.Event, ts []int64, seq []uint64) {
+	keys := x.plan.keys
+	for i, r := range rows {
+		h := hit{vals: make([]value, len(keys)), seq: seq[r], src: w.src, block: w.block, row: r}
+		for j, k := range keys {
+			h.vals[j] = valueOf(k.field, evs[i], ts[r])
+		}
+		if a := x.plan.after; a != nil && compareHits(keys, &h, &hit{vals: a.vals, seq: a.seq}) <= 0 {
+			continue
+		}
+		x.hits = append(x.hits, h)
+		x.sorted = false
+		if len(x.hits) >= 2*x.k+1024 {
+			x.trim()
+		}
+	}
+}
+
+// trim sorts the hits and keeps the best k.
+func (x *executor) trim() {
+	if x.sorted {
+		return
+	}
+	slices.SortFunc(x.hits, func(a, b hit) int { return compareHits(x.plan.keys, &a, &b) })
+	if len(x.hits) > x.k {
+		x.hits = x.hits[:x.k]
+	}
+	x.sorted = true
+}
+
+// page decodes the whole events of hits[offset:offset+limit], reading each
+// block once.
+func (x *executor) page(offset, limit int) ([]Hit, error) {
+	x.trim()
+	if offset >= len(x.hits) {
+		return nil, nil
+	}
+	sel := x.hits[offset:min(offset+limit, len(x.hits))]
+	out := make([]Hit, len(sel))
+	order := make([]int, len(sel))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		ha, hb := &sel[a], &sel[b]
+		if ha.src != hb.src {
+			return ha.src - hb.src
+		}
+		if ha.block != hb.block {
+			return ha.block - hb.block
+		}
+		return ha.row - hb.row
+	})
+	for s := 0; s < len(order); {
+		h := &sel[order[s]]
+		e := s
+		var rows []int
+		var dst []*event.Event
+		for ; e < len(order) && sel[order[e]].src == h.src && sel[order[e]].block == h.block; e++ {
+			i := order[e]
+			out[i].Seq = sel[i].seq
+			rows = append(rows, sel[i].row)
+			dst = append(dst, &out[i].Event)
+		}
+		if err := x.snap.Sources[h.src].Decode(h.block, rows, nil, dst); err != nil {
+			return nil, fmt.Errorf("source %d: block %d: %w", h.src, h.block, err)
+		}
+		s = e
+	}
+	return out, nil
+}

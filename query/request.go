@@ -1,0 +1,98 @@
+package query
+
+import (
+	"errors"
+	"time"
+
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// ErrInvalid marks a request that cannot be run as given: a filter syntax
+// error, an unknown field, a bad time, a page past the cap. The message says
+// what and where.
+var ErrInvalid = errors.New("invalid query")
+
+// Paging limits, as in the Kibana event log.
+const (
+	DefaultPerPage = 10
+	// MaxWindow caps page*per_page: deeper pages use SearchAfter.
+	MaxWindow = 10_000
+)
+
+// Request is one question: the same type serves the Go API, the CLI and
+// the HTTP server (its JSON form is the server's request body).
+type Request struct {
+	// Filter is a KQL expression (see package filter); "" matches all.
+	Filter string `json:"filter,omitempty"`
+	// Start and End bound @timestamp, both inclusive: RFC 3339, "now",
+	// "now-15m", or a bare duration meaning that long before now ("15m",
+	// "2h", "7d"). "" is unbounded.
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+	// Sort keys, most significant first; empty sorts by @timestamp
+	// ascending. The sequence number breaks the last tie.
+	Sort []SortField `json:"sort,omitempty"`
+	// Page (from 1) and PerPage (0: DefaultPerPage) select a page;
+	// Page*PerPage is at most MaxWindow.
+	Page    int `json:"page,omitempty"`
+	PerPage int `json:"per_page,omitempty"`
+	// SearchAfter continues after the last event of an earlier page of the
+	// same request (Result.Next); Page must then be 0 or 1.
+	SearchAfter string `json:"search_after,omitempty"`
+	// SavedObjects scopes to events with a primary ref to one of the
+	// objects, as the Kibana event log's _find does.
+	SavedObjects *SavedObjects `json:"saved_objects,omitempty"`
+	// Space, when set, keeps events in that space: one with a ref in it or
+	// listing it in kibana.space_ids.
+	Space string `json:"space,omitempty"`
+	// Aggs are computed over every match (not just the page).
+	Aggs map[string]Agg `json:"aggs,omitempty"`
+}
+
+// SortField is one sort key, named as in the Kibana event log API.
+type SortField struct {
+	Field string `json:"sort_field"`
+	// Order is "asc" (default) or "desc".
+	Order string `json:"sort_order,omitempty"`
+}
+
+// SavedObjects selects events whose kibana.saved_objects holds a ref with
+// rel "primary", type Type, one of IDs, in Space ("" is the default space;
+// a ref without a namespace is in the default space).
+type SavedObjects struct {
+	Type  string   `json:"type"`
+	IDs   []string `json:"ids"`
+	Space string   `json:"space,omitempty"`
+}
+
+// Options tune one execution.
+type Options struct {
+	// Now resolves relative times; zero means time.Now().
+	Now time.Time
+	// NoHits skips collecting the page (counting and aggregations only).
+	NoHits bool
+	// NoTotal lets the executor skip counting what cannot be on the page;
+	// Result.Total is then -1. Exports paging through everything use it.
+	NoTotal bool
+}
+
+// Result is the answer to a Request.
+type Result struct {
+	// Total is the exact number of matching events (-1 with NoTotal).
+	Total   int
+	Page    int
+	PerPage int
+	// Hits is the page, in the request's order.
+	Hits []Hit
+	// Next continues after the page's last hit (Request.SearchAfter); ""
+	// when the page was not full.
+	Next string
+	// Aggregations by the request's names.
+	Aggregations map[string]*AggResult
+}
+
+// Hit is one matching event.
+type Hit struct {
+	Seq   uint64
+	Event event.Event
+}

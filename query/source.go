@@ -1,0 +1,37 @@
+package query
+
+import (
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
+)
+
+// Source is one readable part of the store: the head or a segment. Rows are
+// numbered from 0 and grouped in blocks; a block's rows need not be in time
+// order. Bitmaps a Source returns must not be modified.
+type Source interface {
+	// Blocks returns the bounds of every block.
+	Blocks() []match.Block
+	// Keys returns the @timestamp (Unix ns) and sequence number of every row
+	// of a block, indexed from the block's first row.
+	Keys(block int) (ts []int64, seq []uint64, err error)
+	// Postings returns the rows holding an indexed term, nil when none do.
+	Postings(t index.Term) (*roaring.Bitmap, error)
+	// EachTerm calls fn for every value of an indexed field starting with
+	// prefix, with its rows.
+	EachTerm(field, prefix string, fn func(value string, rows *roaring.Bitmap) error) error
+	// Decode decodes at least the given fields (nil: all) of the rows want
+	// (increasing, relative to the block) into out; @timestamp is always
+	// set.
+	Decode(block int, want []int, fields []*event.Field, out []*event.Event) error
+}
+
+// Snapshot is what a query reads: sources that together hold each visible
+// event once, and the sequence watermark above which rows are invisible (a
+// segment may briefly hold rows above it).
+type Snapshot struct {
+	Sources []Source
+	MaxSeq  uint64
+}

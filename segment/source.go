@@ -1,0 +1,103 @@
+package segment
+
+import (
+	"fmt"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
+)
+
+// This file is the Reader's side of the query engine's source interface:
+// block bounds, keys, postings and column-selective decoding. Bitmaps
+// returned here alias the mapping: they must not be modified, nor used after
+// Close.
+
+// Blocks returns the bounds of the segment's blocks, in storage order, which
+// is (@timestamp, sequence) order.
+func (r *Reader) Blocks() []match.Block {
+	out := make([]match.Block, len(r.blocks))
+	for i := range r.blocks {
+		b := &r.blocks[i]
+		out[i] = match.Block{FirstRow: b.FirstRow, Rows: b.Rows, MinTS: b.MinTS, MaxTS: b.MaxTS, MinSeq: b.MinSeq, MaxSeq: b.MaxSeq}
+	}
+	return out
+}
+
+// Keys returns the @timestamp (Unix ns) and sequence number of every row of
+// block bi. The slices are shared: do not modify them.
+func (r *Reader) Keys(bi int) (ts []int64, seq []uint64, err error) {
+	if err := r.live(); err != nil {
+		return nil, nil, err
+	}
+	if bi < 0 || bi >= len(r.blocks) {
+		return nil, nil, fmt.Errorf("eventlog: segment %s: block %d out of range", r.path, bi)
+	}
+	k, err := r.keys(bi)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k.ts, k.seq, nil
+}
+
+// Postings returns the rows holding t, or nil when none does.
+func (r *Reader) Postings(t index.Term) (*roaring.Bitmap, error) {
+	if err := r.live(); err != nil {
+		return nil, err
+	}
+	bm, ok, err := r.post.Lookup(t)
+	if err != nil {
+		return nil, r.corrupt(SectionPostings, -1, fmt.Errorf("term %s: %w", t.Field, err))
+	}
+	if !ok {
+		return nil, nil
+	}
+	return bm, nil
+}
+
+// EachTerm calls fn for every value of the indexed field that starts with
+// prefix, in value order, with its rows.
+func (r *Reader) EachTerm(field, prefix string, fn func(value string, rows *roaring.Bitmap) error) error {
+	if err := r.live(); err != nil {
+		return err
+	}
+	return r.post.EachPrefix(field, prefix, func(v string, bm *roaring.Bitmap) error {
+		if bm.GetCardinality() > 0 && uint64(bm.Maximum()) >= r.f.Events {
+			return r.corrupt(SectionPostings, -1, fmt.Errorf("term %s: row %d out of range", field, bm.Maximum()))
+		}
+		return fn(v, bm)
+	})
+}
+
+// Decode decodes the given fields of the rows want (increasing, relative to
+// the block) of block bi into out (out[i] receives row want[i]); nil fields
+// means every field. @timestamp is always set. Only the needed columns are
+// read, so a filter or aggregation on one field costs one column.
+func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.Event) error {
+	if err := r.live(); err != nil {
+		return err
+	}
+	if bi < 0 || bi >= len(r.blocks) {
+		return fmt.Errorf("eventlog: segment %s: block %d out of range", r.path, bi)
+	}
+	b := &r.blocks[bi]
+	for i, row := range want {
+		if row < 0 || row >= int(b.Rows) || (i > 0 && row <= want[i-1]) {
+			return fmt.Errorf("eventlog: segment %s: block %d: rows not increasing within 0..%d", r.path, bi, b.Rows-1)
+		}
+	}
+	k, err := r.keys(bi)
+	if err != nil {
+		return err
+	}
+	if fields == nil {
+		return r.decodeRows(bi, k, want, out)
+	}
+	var ids [256]bool
+	for _, f := range fields {
+		ids[f.ID] = true
+	}
+	return r.decodeColumns(bi, k, want, out, func(id uint8) bool { return ids[id] })
+}
