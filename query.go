@@ -21,6 +21,19 @@ func (db *DB) Query(ctx context.Context, req query.Request) (*query.Result, erro
 	return res, err
 }
 
+// Aggregate is Query without the page: it returns the total and the
+// aggregations only, and counts without decoding where the bitmaps answer
+// the filter.
+func (db *DB) Aggregate(ctx context.Context, req query.Request) (*query.Result, error) {
+	var res *query.Result
+	err := db.withSnapshot(ctx, func(snap query.Snapshot) error {
+		var err error
+		res, err = query.Execute(ctx, snap, req, query.Options{Now: db.opts.Now(), NoHits: true})
+		return err
+	})
+	return res, err
+}
+
 // ExportPage is how many events Export reads per step.
 const ExportPage = 1000
 

@@ -197,7 +197,7 @@ func (s *aggSpec) fields(add func(*event.Field)) {
 
 // accumulator computes one aggregation over the rows fed to it.
 type accumulator interface {
-	add(ts int64, ev *event.Event)
+	add(ev *event.Event)
 	result() (*AggResult, error)
 }
 
@@ -249,10 +249,10 @@ func newBucket(subs []*aggSpec, lo, hi int64) *bucketAcc {
 	return b
 }
 
-func (b *bucketAcc) add(ts int64, ev *event.Event) {
+func (b *bucketAcc) add(ev *event.Event) {
 	b.count++
 	for _, s := range b.subs {
-		s.add(ts, ev)
+		s.add(ev)
 	}
 }
 

@@ -22,20 +22,20 @@ type termsAcc struct {
 	overflow bool
 }
 
-func (a *termsAcc) add(ts int64, ev *event.Event) {
+func (a *termsAcc) add(ev *event.Event) {
 	f := a.spec.field
 	if f.Kind == event.KindStrings {
 		for _, v := range f.List(ev).Values {
-			a.addValue(v, ts, ev)
+			a.addValue(v, ev)
 		}
 		return
 	}
 	if v := *f.Str(ev); v != "" {
-		a.addValue(v, ts, ev)
+		a.addValue(v, ev)
 	}
 }
 
-func (a *termsAcc) addValue(v string, ts int64, ev *event.Event) {
+func (a *termsAcc) addValue(v string, ev *event.Event) {
 	b := a.buckets[v]
 	if b == nil {
 		limit := MaxTermsTracked
@@ -49,7 +49,7 @@ func (a *termsAcc) addValue(v string, ts int64, ev *event.Event) {
 		b = newBucket(a.spec.subs, a.lo, a.hi)
 		a.buckets[v] = b
 	}
-	b.add(ts, ev)
+	b.add(ev)
 }
 
 func (a *termsAcc) result() (*AggResult, error) {
@@ -94,15 +94,12 @@ type histogramAcc struct {
 	cur               *bucketAcc
 }
 
-func (a *histogramAcc) add(ts int64, ev *event.Event) {
-	t := ts
-	if a.spec.field.Name != "@timestamp" {
-		d := a.spec.field.Date(ev)
-		if d.IsZero() {
-			return
-		}
-		t = d.UnixNano()
+func (a *histogramAcc) add(ev *event.Event) {
+	d := a.spec.field.Date(ev)
+	if d.IsZero() {
+		return
 	}
+	t := d.UnixNano()
 	if a.cur == nil || t < a.curStart || t >= a.curNext {
 		a.curStart = a.b.Floor(t)
 		a.curNext = a.b.Next(a.curStart)
@@ -112,7 +109,7 @@ func (a *histogramAcc) add(ts int64, ev *event.Event) {
 			a.buckets[a.curStart] = a.cur
 		}
 	}
-	a.cur.add(ts, ev)
+	a.cur.add(ev)
 }
 
 func (a *histogramAcc) result() (*AggResult, error) {
@@ -172,7 +169,7 @@ func newStatsAcc(s *aggSpec) *statsAcc {
 	return &statsAcc{spec: s, sk: sk}
 }
 
-func (a *statsAcc) add(_ int64, ev *event.Event) {
+func (a *statsAcc) add(ev *event.Event) {
 	var v int64
 	if f := a.spec.field; f.Kind == event.KindDuration {
 		if ev.Event.Duration == nil {

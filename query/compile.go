@@ -179,7 +179,7 @@ func (p *plan) fields(exact, hits bool) []*event.Field {
 	seen := map[*event.Field]bool{}
 	out := []*event.Field{} // never nil: nil asks a Source for every field
 	add := func(f *event.Field) {
-		if f != nil && f.Name != "@timestamp" && !seen[f] {
+		if f != nil && !seen[f] {
 			seen[f] = true
 			out = append(out, f)
 		}
@@ -195,7 +195,9 @@ func (p *plan) fields(exact, hits bool) []*event.Field {
 	}
 	if hits {
 		for _, k := range p.keys {
-			add(k.field)
+			if k.field.Name != "@timestamp" { // from the keys
+				add(k.field)
+			}
 		}
 	}
 	for _, a := range p.aggs {

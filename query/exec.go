@@ -64,6 +64,8 @@ type executor struct {
 	// between blocks, as zeroing whole events costs more than decoding.
 	scratch []event.Event
 	ptrs    []*event.Event
+	evs     []*event.Event // the current block's share of ptrs
+	rows    []int          // the current block's rows
 }
 
 // work is one block to visit.
@@ -146,24 +148,29 @@ func (x *executor) visit(w *work) error {
 		return nil
 	}
 	collect := x.mayHit(b)
-	if !collect && len(x.aggs) == 0 && (x.opts.NoTotal || x.countable(w)) {
+	whole := x.whole(w)
+	if !collect && len(x.aggs) == 0 && (x.opts.NoTotal || (w.exact && whole)) {
 		if !x.opts.NoTotal {
 			x.total += blockCount(w)
 		}
 		return nil
 	}
 	src := x.snap.Sources[w.src]
-	ts, seq, err := src.Keys(w.block)
-	if err != nil {
-		return err
+	var ts []int64
+	var seq []uint64
+	if collect || !whole { // positions are needed to place hits or cut the range
+		var err error
+		if ts, seq, err = src.Keys(w.block); err != nil {
+			return err
+		}
 	}
-	rows := x.rowsInRange(w, ts, seq)
+	rows := x.blockRows(w, ts, seq)
 	if len(rows) == 0 {
 		return nil
 	}
 	fields := p.fields(w.exact, collect)
 	evs := x.events(len(rows))
-	if len(fields) > 0 || !w.exact {
+	if len(fields) > 0 {
 		for _, ev := range evs {
 			clearFields(ev, fields)
 		}
@@ -175,9 +182,9 @@ func (x *executor) visit(w *work) error {
 		rows, evs = x.residual(rows, evs)
 	}
 	x.total += len(rows)
-	for i, r := range rows {
+	for _, ev := range evs {
 		for _, a := range x.aggs {
-			a.add(ts[r], evs[i])
+			a.add(ev)
 		}
 	}
 	if collect {
@@ -186,11 +193,11 @@ func (x *executor) visit(w *work) error {
 	return nil
 }
 
-// countable reports whether the bitmaps alone count block w's matches: the
-// filter is exact and every row of the block is in range and visible.
-func (x *executor) countable(w *work) bool {
+// whole reports whether every row of block w is within the time range and
+// visible at the snapshot's watermark.
+func (x *executor) whole(w *work) bool {
 	b := w.b
-	return w.exact && b.MinTS >= x.plan.minTS && b.MaxTS <= x.plan.maxTS && b.MaxSeq <= x.snap.MaxSeq
+	return b.MinTS >= x.plan.minTS && b.MaxTS <= x.plan.maxTS && b.MaxSeq <= x.snap.MaxSeq
 }
 
 func blockCount(w *work) int {
@@ -205,20 +212,34 @@ func blockCount(w *work) int {
 	return int(n)
 }
 
-// rowsInRange returns the block's candidate rows within the time range and
-// visible at the snapshot's watermark, relative to the block.
-func (x *executor) rowsInRange(w *work, ts []int64, seq []uint64) []int {
+// blockRows returns the block's candidate rows (relative to the block)
+// within the time range and visible at the snapshot's watermark; ts and seq
+// are nil when the whole block is.
+func (x *executor) blockRows(w *work, ts []int64, seq []uint64) []int {
 	p := x.plan
-	var rows []int
-	for i := range ts {
-		if ts[i] < p.minTS || ts[i] > p.maxTS || seq[i] > x.snap.MaxSeq {
-			continue
+	rows := x.rows[:0]
+	if ts == nil && w.cand == nil {
+		for i := range int(w.b.Rows) {
+			rows = append(rows, i)
 		}
-		if w.cand != nil && !w.cand.Contains(w.b.FirstRow+uint32(i)) {
-			continue
+	} else if ts == nil {
+		it := w.cand.Iterator()
+		it.AdvanceIfNeeded(w.b.FirstRow)
+		for end := w.b.FirstRow + w.b.Rows; it.HasNext() && it.PeekNext() < end; {
+			rows = append(rows, int(it.Next()-w.b.FirstRow))
 		}
-		rows = append(rows, i)
+	} else {
+		for i := range ts {
+			if ts[i] < p.minTS || ts[i] > p.maxTS || seq[i] > x.snap.MaxSeq {
+				continue
+			}
+			if w.cand != nil && !w.cand.Contains(w.b.FirstRow+uint32(i)) {
+				continue
+			}
+			rows = append(rows, i)
+		}
 	}
+	x.rows = rows
 	return rows
 }
 
@@ -244,8 +265,8 @@ func (x *executor) events(n int) []*event.Event {
 			x.ptrs[i] = &x.scratch[i]
 		}
 	}
-	out := slices.Clone(x.ptrs[:n])
-	return out
+	x.evs = append(x.evs[:0], x.ptrs[:n]...)
+	return x.evs
 }
 
 // clearFields resets the fields a decode will write, which it leaves alone

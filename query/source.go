@@ -23,8 +23,7 @@ type Source interface {
 	// prefix, with its rows.
 	EachTerm(field, prefix string, fn func(value string, rows *roaring.Bitmap) error) error
 	// Decode decodes at least the given fields (nil: all) of the rows want
-	// (increasing, relative to the block) into out; @timestamp is always
-	// set.
+	// (increasing, relative to the block) into out.
 	Decode(block int, want []int, fields []*event.Field, out []*event.Event) error
 }
 

@@ -132,14 +132,19 @@ func (r *Reader) decodeBlock(bi int) ([]event.Event, *blockKeys, error) {
 // bi into out. Every column is read and checked; only the wanted rows'
 // values are built, as copies that do not alias the mapping or buffers.
 func (r *Reader) decodeRows(bi int, k *blockKeys, want []int, out []*event.Event) error {
-	return r.decodeColumns(bi, k, want, out, func(uint8) bool { return true })
+	setTimestamps(k, want, out)
+	return r.decodeColumns(bi, want, out, func(uint8) bool { return true })
 }
 
-// decodeColumns is decodeRows for the columns whose field id wanted accepts.
-func (r *Reader) decodeColumns(bi int, k *blockKeys, want []int, out []*event.Event, wanted func(id uint8) bool) error {
+func setTimestamps(k *blockKeys, want []int, out []*event.Event) {
 	for i, row := range want {
 		out[i].Timestamp, _ = event.DateFromParts(k.ts[row], event.Format(k.fmts[row]))
 	}
+}
+
+// decodeColumns decodes the field columns (not @timestamp) whose id wanted
+// accepts.
+func (r *Reader) decodeColumns(bi int, want []int, out []*event.Event, wanted func(id uint8) bool) error {
 	buf := r.bufs.Get().(*[]byte)
 	defer r.bufs.Put(buf)
 	b := &r.blocks[bi]

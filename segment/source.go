@@ -73,8 +73,9 @@ func (r *Reader) EachTerm(field, prefix string, fn func(value string, rows *roar
 
 // Decode decodes the given fields of the rows want (increasing, relative to
 // the block) of block bi into out (out[i] receives row want[i]); nil fields
-// means every field. @timestamp is always set. Only the needed columns are
-// read, so a filter or aggregation on one field costs one column.
+// means every field. Only the needed columns are read, so a filter or
+// aggregation on one field costs one column (@timestamp and other dates,
+// stored relative to it, cost the keys too).
 func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.Event) error {
 	if err := r.live(); err != nil {
 		return err
@@ -88,16 +89,22 @@ func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.
 			return fmt.Errorf("eventlog: segment %s: block %d: rows not increasing within 0..%d", r.path, bi, b.Rows-1)
 		}
 	}
-	k, err := r.keys(bi)
-	if err != nil {
-		return err
-	}
-	if fields == nil {
-		return r.decodeRows(bi, k, want, out)
-	}
 	var ids [256]bool
+	needTS := fields == nil
 	for _, f := range fields {
 		ids[f.ID] = true
+		// Other dates are stored as offsets from @timestamp.
+		needTS = needTS || f.Kind == event.KindDate
 	}
-	return r.decodeColumns(bi, k, want, out, func(id uint8) bool { return ids[id] })
+	if needTS {
+		k, err := r.keys(bi)
+		if err != nil {
+			return err
+		}
+		setTimestamps(k, want, out)
+	}
+	if fields == nil {
+		return r.decodeColumns(bi, want, out, func(uint8) bool { return true })
+	}
+	return r.decodeColumns(bi, want, out, func(id uint8) bool { return ids[id] })
 }
