@@ -148,6 +148,11 @@ func (m *modelRun) query(rt *rapid.T) {
 		rt.Fatalf("query %+v: next %q with a page of %d", req, res.Next, len(page))
 	}
 	checkAggs(rt, req, res, want)
+	// Aggregate runs without a page, in parallel over many blocks.
+	if res, err = m.db.Aggregate(ctx, req); err != nil || res.Total != len(want) || len(res.Hits) != 0 {
+		rt.Fatalf("aggregate %+v: %v, want total %d and no hits", req, err, len(want))
+	}
+	checkAggs(rt, req, res, want)
 }
 
 // walk pages through every match with search_after and requires the pages

@@ -198,6 +198,8 @@ func (s *aggSpec) fields(add func(*event.Field)) {
 // accumulator computes one aggregation over the rows fed to it.
 type accumulator interface {
 	add(ev *event.Event)
+	// merge adds what another accumulator of the same spec counted.
+	merge(o accumulator)
 	result() (*AggResult, error)
 }
 
@@ -214,6 +216,7 @@ func (x *executor) newAccumulators(items []work) ([]accumulator, error) {
 	if lo > hi {
 		lo, hi = 0, 0
 	}
+	x.aggLo, x.aggHi = lo, hi
 	out := make([]accumulator, len(x.plan.aggs))
 	for i, s := range x.plan.aggs {
 		out[i] = s.accumulator(lo, hi)
@@ -253,6 +256,13 @@ func (b *bucketAcc) add(ev *event.Event) {
 	b.count++
 	for _, s := range b.subs {
 		s.add(ev)
+	}
+}
+
+func (b *bucketAcc) merge(o *bucketAcc) {
+	b.count += o.count
+	for i, s := range b.subs {
+		s.merge(o.subs[i])
 	}
 }
 

@@ -38,11 +38,7 @@ func (a *termsAcc) add(ev *event.Event) {
 func (a *termsAcc) addValue(v string, ev *event.Event) {
 	b := a.buckets[v]
 	if b == nil {
-		limit := MaxTermsTracked
-		if len(a.spec.subs) > 0 {
-			limit /= 10
-		}
-		if len(a.buckets) >= limit {
+		if len(a.buckets) >= a.limit() {
 			a.overflow = true
 			return
 		}
@@ -50,6 +46,27 @@ func (a *termsAcc) addValue(v string, ev *event.Event) {
 		a.buckets[v] = b
 	}
 	b.add(ev)
+}
+
+func (a *termsAcc) merge(o accumulator) {
+	other := o.(*termsAcc)
+	a.overflow = a.overflow || other.overflow
+	for k, b := range other.buckets {
+		if mine := a.buckets[k]; mine != nil {
+			mine.merge(b)
+		} else if len(a.buckets) < a.limit() {
+			a.buckets[k] = b
+		} else {
+			a.overflow = true
+		}
+	}
+}
+
+func (a *termsAcc) limit() int {
+	if len(a.spec.subs) > 0 {
+		return MaxTermsTracked / 10
+	}
+	return MaxTermsTracked
 }
 
 func (a *termsAcc) result() (*AggResult, error) {
@@ -110,6 +127,16 @@ func (a *histogramAcc) add(ev *event.Event) {
 		}
 	}
 	a.cur.add(ev)
+}
+
+func (a *histogramAcc) merge(o accumulator) {
+	for k, b := range o.(*histogramAcc).buckets {
+		if mine := a.buckets[k]; mine != nil {
+			mine.merge(b)
+		} else {
+			a.buckets[k] = b
+		}
+	}
 }
 
 func (a *histogramAcc) result() (*AggResult, error) {
@@ -194,6 +221,26 @@ func (a *statsAcc) add(ev *event.Event) {
 	a.sumLo, carry = bits.Add64(a.sumLo, uint64(v), 0)
 	a.sumHi += v>>63 + int64(carry) // v>>63 sign-extends v into the high word
 	a.sk.Add(float64(v))
+}
+
+func (a *statsAcc) merge(o accumulator) {
+	other := o.(*statsAcc)
+	if other.count == 0 {
+		return
+	}
+	if a.count == 0 || other.min < a.min {
+		a.min = other.min
+	}
+	if a.count == 0 || other.max > a.max {
+		a.max = other.max
+	}
+	a.count += other.count
+	var carry uint64
+	a.sumLo, carry = bits.Add64(a.sumLo, other.sumLo, 0)
+	a.sumHi += other.sumHi + int64(carry)
+	if err := a.sk.Merge(other.sk); err != nil {
+		panic(err) // both were made with the default accuracy
+	}
 }
 
 // Percentiles reported by stats.

@@ -2,9 +2,13 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -66,6 +70,8 @@ type executor struct {
 	ptrs    []*event.Event
 	evs     []*event.Event // the current block's share of ptrs
 	rows    []int          // the current block's rows
+	// aggLo and aggHi are the time span aggregations were made for.
+	aggLo, aggHi int64
 }
 
 // work is one block to visit.
@@ -102,12 +108,64 @@ func (x *executor) run(ctx context.Context) error {
 		desc := x.plan.keys[0].desc
 		slices.SortStableFunc(items, func(a, b work) int { return compareEdges(edge(a.b, desc), edge(b.b, desc), desc) })
 	}
+	if x.k == 0 && len(x.aggs) > 0 && len(items) >= 2*parallelChunk {
+		return x.visitParallel(ctx, items)
+	}
+	return x.visitAll(ctx, items)
+}
+
+func (x *executor) visitAll(ctx context.Context, items []work) error {
 	for i := range items {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if err := x.visit(&items[i]); err != nil {
 			return fmt.Errorf("source %d: block %d: %w", items[i].src, items[i].block, err)
+		}
+	}
+	return nil
+}
+
+// parallelChunk is how many blocks an aggregation worker takes at a time.
+const parallelChunk = 8
+
+// visitParallel aggregates the blocks on every CPU: aggregations do not
+// depend on the order rows arrive in, and each worker's partial results
+// merge exactly (counts and sums add, sketches merge). Pages are collected
+// sequentially, as their early stop depends on the order.
+func (x *executor) visitParallel(ctx context.Context, items []work) error {
+	workers := min(runtime.GOMAXPROCS(0), (len(items)+parallelChunk-1)/parallelChunk)
+	var next atomic.Int64
+	children := make([]*executor, workers)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for i := range children {
+		c := &executor{plan: x.plan, snap: x.snap, opts: x.opts}
+		c.aggs = make([]accumulator, len(x.aggs))
+		for j, s := range x.plan.aggs {
+			c.aggs[j] = s.accumulator(x.aggLo, x.aggHi)
+		}
+		children[i] = c
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				lo := int(next.Add(parallelChunk)) - parallelChunk
+				if lo >= len(items) || errs[i] != nil {
+					return
+				}
+				errs[i] = c.visitAll(ctx, items[lo:min(lo+parallelChunk, len(items))])
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, c := range children {
+		x.total += c.total
+		for j, a := range x.aggs {
+			a.merge(c.aggs[j])
 		}
 	}
 	return nil
