@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query/sketch"
 	"github.com/eventlogdb/eventlog/query/timespan"
@@ -25,8 +27,13 @@ type termsAcc struct {
 func (a *termsAcc) add(ev *event.Event) {
 	f := a.spec.field
 	if f.Kind == event.KindStrings {
-		for _, v := range f.List(ev).Values {
-			a.addValue(v, ev)
+		// A bucket counts events: a value listed twice counts once, as
+		// the postings (which the fast path reads) hold it once.
+		vals := f.List(ev).Values
+		for i, v := range vals {
+			if !slices.Contains(vals[:i], v) {
+				a.addValue(v, ev)
+			}
 		}
 		return
 	}
@@ -46,6 +53,35 @@ func (a *termsAcc) addValue(v string, ev *event.Event) {
 		a.buckets[v] = b
 	}
 	b.add(ev)
+}
+
+// countSource counts a whole source from the postings of an indexed field,
+// decoding nothing; rows are the source's matches (nil: every row).
+func (a *termsAcc) countSource(src Source, rows *roaring.Bitmap) (bool, error) {
+	if !a.spec.field.Indexed || len(a.spec.subs) > 0 {
+		return false, nil
+	}
+	err := src.EachTerm(a.spec.field.Name, "", func(v string, vrows *roaring.Bitmap) error {
+		n := vrows.GetCardinality()
+		if rows != nil {
+			n = vrows.AndCardinality(rows)
+		}
+		if n == 0 {
+			return nil
+		}
+		b := a.buckets[v]
+		if b == nil {
+			if len(a.buckets) >= a.limit() {
+				a.overflow = true
+				return nil
+			}
+			b = &bucketAcc{}
+			a.buckets[v] = b
+		}
+		b.count += int64(n)
+		return nil
+	})
+	return err == nil, err
 }
 
 func (a *termsAcc) merge(o accumulator) {

@@ -175,7 +175,7 @@ func (p *plan) window() (offset, limit int) { return (p.page - 1) * p.perPage, p
 // fields returns the event fields the plan decodes for a source: the
 // filter's when the bitmaps do not answer it, the sort's and the
 // aggregations'.
-func (p *plan) fields(exact, hits bool) []*event.Field {
+func (p *plan) fields(exact, hits, aggs bool) []*event.Field {
 	seen := map[*event.Field]bool{}
 	out := []*event.Field{} // never nil: nil asks a Source for every field
 	add := func(f *event.Field) {
@@ -200,8 +200,10 @@ func (p *plan) fields(exact, hits bool) []*event.Field {
 			}
 		}
 	}
-	for _, a := range p.aggs {
-		a.fields(add)
+	if aggs {
+		for _, a := range p.aggs {
+			a.fields(add)
+		}
 	}
 	return out
 }

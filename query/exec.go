@@ -72,6 +72,9 @@ type executor struct {
 	rows    []int          // the current block's rows
 	// aggLo and aggHi are the time span aggregations were made for.
 	aggLo, aggHi int64
+	// counted marks, per source, the accumulators that counted it whole
+	// from its postings (countSources).
+	counted map[int][]bool
 }
 
 // work is one block to visit.
@@ -104,6 +107,9 @@ func (x *executor) run(ctx context.Context) error {
 	if x.aggs, err = x.newAccumulators(items); err != nil {
 		return err
 	}
+	if err := x.countSources(items); err != nil {
+		return err
+	}
 	if byTime(x.plan.keys) {
 		desc := x.plan.keys[0].desc
 		slices.SortStableFunc(items, func(a, b work) int { return compareEdges(edge(a.b, desc), edge(b.b, desc), desc) })
@@ -126,6 +132,47 @@ func (x *executor) visitAll(ctx context.Context, items []work) error {
 	return nil
 }
 
+// sourceCounter is an accumulator that can take a whole source's matches
+// from its postings.
+type sourceCounter interface {
+	countSource(src Source, rows *roaring.Bitmap) (bool, error)
+}
+
+// countSources lets accumulators that can count whole sources from their
+// postings do so, for the sources whose matches the bitmaps give exactly
+// and whose rows are all within the time range; visits then skip those
+// accumulators for those sources.
+func (x *executor) countSources(items []work) error {
+	x.counted = map[int][]bool{}
+	for i := 0; i < len(items); {
+		si, whole := items[i].src, true
+		j := i
+		for ; j < len(items) && items[j].src == si; j++ {
+			whole = whole && items[j].exact && x.whole(&items[j])
+		}
+		if whole {
+			for ai, a := range x.aggs {
+				sc, ok := a.(sourceCounter)
+				if !ok {
+					continue
+				}
+				done, err := sc.countSource(x.snap.Sources[si], items[i].cand)
+				if err != nil {
+					return fmt.Errorf("source %d: %w", si, err)
+				}
+				if done {
+					if x.counted[si] == nil {
+						x.counted[si] = make([]bool, len(x.aggs))
+					}
+					x.counted[si][ai] = true
+				}
+			}
+		}
+		i = j
+	}
+	return nil
+}
+
 // parallelChunk is how many blocks an aggregation worker takes at a time.
 const parallelChunk = 8
 
@@ -140,7 +187,7 @@ func (x *executor) visitParallel(ctx context.Context, items []work) error {
 	errs := make([]error, workers)
 	var wg sync.WaitGroup
 	for i := range children {
-		c := &executor{plan: x.plan, snap: x.snap, opts: x.opts}
+		c := &executor{plan: x.plan, snap: x.snap, opts: x.opts, counted: x.counted}
 		c.aggs = make([]accumulator, len(x.aggs))
 		for j, s := range x.plan.aggs {
 			c.aggs[j] = s.accumulator(x.aggLo, x.aggHi)
@@ -207,7 +254,8 @@ func (x *executor) visit(w *work) error {
 	}
 	collect := x.mayHit(b)
 	whole := x.whole(w)
-	if !collect && len(x.aggs) == 0 && (x.opts.NoTotal || (w.exact && whole)) {
+	aggs := x.aggsFor(w.src)
+	if !collect && len(aggs) == 0 && (x.opts.NoTotal || (w.exact && whole)) {
 		if !x.opts.NoTotal {
 			x.total += blockCount(w)
 		}
@@ -222,33 +270,54 @@ func (x *executor) visit(w *work) error {
 			return err
 		}
 	}
-	rows := x.blockRows(w, ts, seq)
-	if len(rows) == 0 {
-		return nil
-	}
-	fields := p.fields(w.exact, collect)
-	evs := x.events(len(rows))
-	if len(fields) > 0 {
+	all := x.blockRows(w, ts, seq)
+	fields := p.fields(w.exact, collect, len(aggs) > 0)
+	// A head's block can hold any number of rows: decode in chunks so the
+	// scratch events stay small.
+	for len(all) > 0 {
+		rows := all[:min(len(all), maxChunkRows)]
+		all = all[len(rows):]
+		evs := x.events(len(rows))
+		if len(fields) > 0 {
+			for _, ev := range evs {
+				clearFields(ev, fields)
+			}
+			if err := src.Decode(w.block, rows, fields, evs); err != nil {
+				return err
+			}
+		}
+		if !w.exact {
+			rows, evs = x.residual(rows, evs)
+		}
+		x.total += len(rows)
 		for _, ev := range evs {
-			clearFields(ev, fields)
+			for _, a := range aggs {
+				a.add(ev)
+			}
 		}
-		if err := src.Decode(w.block, rows, fields, evs); err != nil {
-			return err
+		if collect {
+			x.collect(w, rows, evs, ts, seq)
 		}
-	}
-	if !w.exact {
-		rows, evs = x.residual(rows, evs)
-	}
-	x.total += len(rows)
-	for _, ev := range evs {
-		for _, a := range x.aggs {
-			a.add(ev)
-		}
-	}
-	if collect {
-		x.collect(w, rows, evs, ts, seq)
 	}
 	return nil
+}
+
+// maxChunkRows is how many rows are decoded at a time: a segment block.
+const maxChunkRows = 8192
+
+// aggsFor returns the accumulators that take source si's rows one by one.
+func (x *executor) aggsFor(si int) []accumulator {
+	done := x.counted[si]
+	if done == nil {
+		return x.aggs
+	}
+	var out []accumulator
+	for i, a := range x.aggs {
+		if !done[i] {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // whole reports whether every row of block w is within the time range and
@@ -317,7 +386,7 @@ func (x *executor) residual(rows []int, evs []*event.Event) ([]int, []*event.Eve
 // events returns n scratch events to decode into.
 func (x *executor) events(n int) []*event.Event {
 	if n > len(x.scratch) {
-		x.scratch = make([]event.Event, max(n, 64))
+		x.scratch = make([]event.Event, min(max(n, 2*len(x.scratch)), maxChunkRows))
 		x.ptrs = make([]*event.Event, len(x.scratch))
 		for i := range x.scratch {
 			x.ptrs[i] = &x.scratch[i]

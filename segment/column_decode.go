@@ -96,6 +96,8 @@ func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event) (select
 			d.Fail("presence bits past the last row")
 			return sel, 0
 		}
+		sel.idx = make([]int, 0, len(want))
+		sel.evs = make([]*event.Event, 0, len(want))
 		rank, j := 0, 0
 		for i, b := range bits {
 			for ; j < len(want) && want[j] < (i+1)*8; j++ {

@@ -10,7 +10,7 @@ import (
 
 func runRegister(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("register", stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 {
@@ -33,7 +33,7 @@ func runRegister(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 
 func runStats(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("stats", stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})

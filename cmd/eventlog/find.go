@@ -41,7 +41,7 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	count := fs.Bool("count", false, "print only the number of matching events")
 	fs.IntVar(&req.Limit, "limit", 20, "events per page")
 	fs.StringVar(&req.Cursor, "cursor", "", "continue after an earlier page")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := parseFindFlags(&req, fs, *start, *end, *ref, *space, *primary, *desc); err != nil {
@@ -67,11 +67,11 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer it.Close()
 	w := bufio.NewWriter(stdout)
+	var line []byte
 	for it.Next() {
 		r := it.Record()
-		w.WriteString(`{"_id":"` + r.ID + `","_seq":` + fmt.Sprint(r.Seq) + `,"event":`)
-		w.Write(event.AppendJSON(nil, &r.Event))
-		w.WriteString("}\n")
+		line = append(appendHit(line[:0], r.Seq, &r.Event), '\n')
+		w.Write(line)
 	}
 	if c := it.Cursor(); c != "" {
 		fmt.Fprintf(stderr, "next page: --cursor %s\n", c)

@@ -14,7 +14,7 @@ func runInspect(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: eventlog inspect SEGMENT_FILE...\n\nPrints each segment's footer, blocks (rows, time range, sizes per column) and postings.")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
@@ -42,7 +42,7 @@ var errProblems = errors.New("problems found")
 
 func runVerify(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("verify", stderr)
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	problems := eventlog.Verify(*data)

@@ -1,8 +1,10 @@
 // Command eventlog is the eventlog binary: it loads events into a data
 // directory, queries them, and shows what the directory holds.
 //
-//	eventlog ingest   [--data DIR] [FILE]     load NDJSON events (stdin by default)
-//	eventlog find     [--data DIR] [flags]    print matching events as NDJSON
+//	eventlog ingest   [--data DIR] [FILE]     load NDJSON events (stdin by default), keeping the valid lines
+//	eventlog query    [--data DIR] [flags]    a page of matching events (KQL filter, time range, sort, aggregations)
+//	eventlog export   [--data DIR] [flags]    every matching event as NDJSON, in order
+//	eventlog find     [--data DIR] [flags]    print matching events as NDJSON (term filters)
 //	eventlog register [--data DIR] PROVIDER ACTION...
 //	eventlog stats    [--data DIR]
 //	eventlog inspect  SEGMENT_FILE...
@@ -16,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // command is one subcommand: its name, one-line summary and entry point.
@@ -26,7 +29,9 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"ingest", "load NDJSON events from a file or stdin (all or nothing)", runIngest},
+		{"ingest", "load NDJSON events from a file or stdin, reporting bad lines and keeping the rest", runIngest},
+		{"query", "print a page of events matching a KQL filter and time range, sorted, with aggregations", runQuery},
+		{"export", "write every matching event as NDJSON, in order, in constant memory", runExport},
 		{"find", "print events matching a time range, terms and refs as NDJSON", runFind},
 		{"register", "register a provider and its actions", runRegister},
 		{"stats", "print the data directory's counters", runStats},
@@ -40,8 +45,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// errUsage marks an error already explained by a flag set's usage output.
-var errUsage = errors.New("usage")
+// Errors that end a command with a given exit status. errUsage alone is
+// already explained by a flag set's usage output; wrapped, its message is
+// printed and the status is 2. errReported means the command has printed
+// what went wrong (ingest's bad lines) and exits 1.
+var (
+	errUsage    = errors.New("usage")
+	errReported = errors.New("reported")
+)
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -50,21 +61,30 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			err := c.run(args[1:], stdin, stdout, stderr)
-			switch {
-			case err == nil:
-				return 0
-			case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
-				return 2
-			default:
-				fmt.Fprintf(stderr, "eventlog %s: %v\n", c.name, err)
-				return 1
-			}
+			return exitStatus(c.name, c.run(args[1:], stdin, stdout, stderr), stderr)
 		}
 	}
 	fmt.Fprintf(stderr, "eventlog: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// exitStatus prints a command's error, unless already explained, and
+// returns the process's exit status.
+func exitStatus(name string, err error, stderr io.Writer) int {
+	switch {
+	case err == nil:
+		return 0
+	case err == errUsage, errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(stderr, "eventlog %s: %s\n", name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+		return 2
+	case errors.Is(err, errReported):
+		return 1
+	}
+	fmt.Fprintf(stderr, "eventlog %s: %v\n", name, err)
+	return 1
 }
 
 func usage(w io.Writer) {
@@ -81,6 +101,17 @@ func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
 	fs.SetOutput(stderr)
 	data := fs.String("data", envOr("EVENTLOG_DATA", "./data"), "data directory (env EVENTLOG_DATA)")
 	return fs, data
+}
+
+// parseFlags parses args into fs. The flag package has already printed
+// a bad flag's error and the usage, so the error returned is errUsage
+// (exit status 2) or flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return errUsage
+	}
+	return err
 }
 
 func envOr(key, def string) string {

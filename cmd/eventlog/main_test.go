@@ -54,19 +54,25 @@ func TestIngestFindCountVerify(t *testing.T) {
 	}
 }
 
-func TestIngestIsAllOrNothing(t *testing.T) {
+func TestIngestKeepsValidLines(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	bad := twoEvents + `{"event":{"provider":"x"},"kibana":{"saved_objets":[]}}` + "\n" + `{"message": 1}` + "\n"
-	code, _, errs := runCLI(t, bad, "ingest", "--data", data, "--allow-unregistered")
+	bad := twoEvents + `{"event":{"provider":"x"},"kibana":{"saved_objets":[]}}` + "\n" + `{"message": 1}` + "\n" +
+		`{"@timestamp":"2024-05-01T14:03:00Z","event":{"provider":"actions","action":"execute"}}` + "\n"
+	code, out, errs := runCLI(t, bad, "ingest", "--data", data, "--allow-unregistered")
 	if code != 1 || !strings.Contains(errs, "line 4: kibana.saved_objets: unknown field") || !strings.Contains(errs, "line 5: message") {
 		t.Fatalf("ingest with bad lines: %d %q", code, errs)
 	}
-	if code, out, _ := runCLI(t, "", "find", "--data", data, "--count"); code != 0 || out != "0\n" {
-		t.Fatalf("a rejected ingest stored events: %q", out)
+	if want := "ingested 3 events into " + data + " (2 lines rejected)\n"; out != want {
+		t.Fatalf("summary: got %q, want %q", out, want)
+	}
+	if code, out, _ := runCLI(t, "", "find", "--data", data, "--count"); code != 0 || out != "3\n" {
+		t.Fatalf("the valid lines were not all stored: %q", out)
 	}
 	// Strict by default: unregistered pairs are rejected, naming them.
+	data = filepath.Join(t.TempDir(), "data")
 	code, _, errs = runCLI(t, twoEvents, "ingest", "--data", data)
-	if code != 1 || !strings.Contains(errs, `provider "alerting" is not registered`) {
+	if code != 1 || !strings.Contains(errs, `line 1: unregistered provider/action: provider "alerting" is not registered`) ||
+		!strings.Contains(errs, `line 3: unregistered provider/action: provider "actions" is not registered`) {
 		t.Fatalf("strict ingest: %d %q", code, errs)
 	}
 	if code, _, _ := runCLI(t, "", "register", "--data", data, "alerting", "execute"); code != 0 {
@@ -75,8 +81,8 @@ func TestIngestIsAllOrNothing(t *testing.T) {
 	if code, _, _ := runCLI(t, "", "register", "--data", data, "actions", "execute"); code != 0 {
 		t.Fatal("register failed")
 	}
-	if code, _, errs := runCLI(t, twoEvents, "ingest", "--data", data); code != 0 {
-		t.Fatalf("ingest after register: %q", errs)
+	if code, out, errs := runCLI(t, twoEvents, "ingest", "--data", data); code != 0 || out != "ingested 2 events into "+data+"\n" || errs != "" {
+		t.Fatalf("ingest after register: %d %q %q", code, out, errs)
 	}
 }
 
@@ -87,7 +93,26 @@ func TestUsageErrors(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "frobnicate"); code != 2 || !strings.Contains(errs, "unknown command") {
 		t.Fatalf("unknown command: %d %q", code, errs)
 	}
-	if code, _, errs := runCLI(t, "", "find", "--start", "yesterday"); code != 1 || !strings.Contains(errs, "--start") {
-		t.Fatalf("bad --start: %d %q", code, errs)
+	for _, args := range [][]string{
+		{"find", "--start", "yesterday"},
+		{"query", "--start", "yesterday"},
+		{"export", "--start", "yesterday"},
+	} {
+		if code, _, errs := runCLI(t, "", append(args, "--data", t.TempDir())...); code != 1 || !strings.Contains(errs, "start: ") {
+			t.Fatalf("%v: %d %q", args, code, errs)
+		}
+	}
+	// A bad flag: the flag package's error and usage, once, and exit 2.
+	if code, _, errs := runCLI(t, "", "query", "--nope"); code != 2 || strings.Count(errs, "flag provided but not defined: -nope") != 1 || !strings.Contains(errs, "-filter string") {
+		t.Fatalf("bad flag: %d %q", code, errs)
+	}
+	// Misuse exits 2 and says what was wrong.
+	for args, want := range map[string]string{
+		"ingest a b":                  "eventlog ingest: at most one FILE\n",
+		"query event.outcome:failure": `eventlog query: unexpected argument "event.outcome:failure" (quote a filter with spaces: --filter '...')` + "\n",
+	} {
+		if code, _, errs := runCLI(t, "", strings.Fields(args)...); code != 2 || errs != want {
+			t.Fatalf("%s: %d %q, want %q", args, code, errs, want)
+		}
 	}
 }

@@ -15,7 +15,7 @@ func runRepair(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("repair", stderr)
 	skipLive := fs.Bool("skip-live-check", false, "only salvage quarantined segments; do not verify every live segment")
 	verbose := fs.Bool("v", false, "log progress to stderr")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	opts := eventlog.RepairOptions{SkipLiveCheck: *skipLive}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/query"
+)
+
+func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs, data := newFlags("export", stderr)
+	sel := addSelectionFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	req, err := sel.request(fs)
+	if err != nil {
+		return err
+	}
+	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := export(db, req, stdout, stderr)
+	switch {
+	case err != nil && n == 0:
+		return sel.explain(err)
+	case err != nil:
+		return fmt.Errorf("after %d events: %w", n, err)
+	}
+	fmt.Fprintf(stderr, "exported %d events\n", n)
+	return nil
+}
+
+// export writes every event req selects to stdout as NDJSON, in order,
+// counting them on a progress bar on stderr when it is a terminal. Memory
+// stays constant: DB.Export reads a page at a time.
+func export(db *eventlog.DB, req query.Request, stdout, stderr io.Writer) (int, error) {
+	bar := newEventProgress(stderr, "exporting")
+	w := bufio.NewWriterSize(stdout, 64<<10)
+	n := 0
+	var line []byte
+	err := db.Export(context.Background(), req, func(h query.Hit) error {
+		line = append(appendHit(line[:0], h.Seq, &h.Event), '\n')
+		if _, err := w.Write(line); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		n++
+		bar.Add(1)
+		return nil
+	})
+	if err == nil {
+		err = w.Flush()
+	}
+	bar.Finish() // also on error: it stops the spinner
+	return n, err
+}
