@@ -1,6 +1,9 @@
 package event
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Decode parses one JSON event document strictly: data must hold exactly one
 // JSON object (whitespace around it is allowed) whose keys are fields of the
@@ -34,10 +37,23 @@ type decoder struct {
 	slabs
 }
 
+// literalOK reports whether a value of kind (as valueKind guessed it from
+// one byte) really starts at the offset: "not json" is not a null.
+func (d *decoder) literalOK(kind string) bool {
+	rest := string(d.data[d.i:])
+	switch kind {
+	case "null":
+		return strings.HasPrefix(rest, "null")
+	case "boolean":
+		return strings.HasPrefix(rest, "true") || strings.HasPrefix(rest, "false")
+	}
+	return true
+}
+
 func (d *decoder) document() error {
 	d.ws()
 	if d.peek() != '{' {
-		if kind := d.valueKind(); kind != "" {
+		if kind := d.valueKind(); kind != "" && d.literalOK(kind) {
 			return syntaxErr(d.i, "expected a JSON object, got %s", kind)
 		}
 		return d.unexpected("'{' to start the document")

@@ -192,6 +192,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"trailing garbage", `{"message":"x"}x`, Limits{}, ErrSyntax, "at 15: expected end of input after the document"},
 		{"array top level", `["x"]`, Limits{}, ErrSyntax, "at 0: expected a JSON object, got array"},
 		{"string top level", ` "x"`, Limits{}, ErrSyntax, "at 1: expected a JSON object, got string"},
+		{"null top level", `null`, Limits{}, ErrSyntax, "at 0: expected a JSON object, got null"},
+		{"not json", `not json`, Limits{}, ErrSyntax, "at 0: expected '{' to start the document"},
 		{"bad escape", `{"message":"\x"}`, Limits{}, ErrSyntax, "at 12: invalid escape in string"},
 		{"bad unicode escape", `{"message":"\u12G4"}`, Limits{}, ErrSyntax, `at 12: expected four hex digits after \u`},
 		{"lone surrogate", `{"message":"\ud83d"}`, Limits{}, ErrSyntax, `at 12: unpaired surrogate in \u escape`},

@@ -2,7 +2,9 @@ package query
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/big"
+	"sort"
 )
 
 // AggResult is one aggregation's answer. Kind says which fields are set:
@@ -57,12 +59,26 @@ func (r *AggResult) MarshalJSON() ([]byte, error) {
 	}{r.Interval, r.Buckets})
 }
 
-// MarshalJSON writes {"key": ..., "count": ..., <sub-aggregations>}.
+// MarshalJSON writes {"key": ..., "count": ..., <sub-aggregations by
+// name>}.
 func (b Bucket) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any, len(b.Aggs)+2)
-	for k, v := range b.Aggs {
-		m[k] = v
+	key, err := json.Marshal(b.Key)
+	if err != nil {
+		return nil, err
 	}
-	m["key"], m["count"] = b.Key, b.Count
-	return json.Marshal(m)
+	out := fmt.Appendf(nil, `{"key":%s,"count":%d`, key, b.Count)
+	names := make([]string, 0, len(b.Aggs))
+	for n := range b.Aggs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		name, _ := json.Marshal(n)
+		v, err := json.Marshal(b.Aggs[n])
+		if err != nil {
+			return nil, err
+		}
+		out = append(append(append(append(out, ','), name...), ':'), v...)
+	}
+	return append(out, '}'), nil
 }

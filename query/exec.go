@@ -29,7 +29,7 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 	}
 	x := &executor{plan: p, snap: snap, opts: opts}
 	offset, limit := p.window()
-	x.k = offset + limit
+	x.k = offset + limit + 1 // one more tells whether a next page exists
 	if opts.NoHits {
 		x.k = 0
 	}
@@ -43,7 +43,7 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 	if res.Hits, err = x.page(offset, limit); err != nil {
 		return nil, err
 	}
-	if len(res.Hits) == limit && limit > 0 {
+	if len(res.Hits) == limit && len(x.hits) > offset+limit {
 		res.Next = encodeCursor(p.keys, &x.hits[offset+limit-1])
 	}
 	if res.Aggregations, err = x.aggResults(); err != nil {

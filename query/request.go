@@ -85,7 +85,7 @@ type Result struct {
 	// Hits is the page, in the request's order.
 	Hits []Hit
 	// Next continues after the page's last hit (Request.SearchAfter); ""
-	// when the page was not full.
+	// when no match follows it.
 	Next string
 	// Aggregations by the request's names.
 	Aggregations map[string]*AggResult
