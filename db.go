@@ -144,6 +144,7 @@ func (db *DB) open() error {
 		ReadOnly:     db.opts.ReadOnly,
 		Repair:       db.opts.Repair,
 		Logger:       db.log,
+		ObserveFsync: db.opts.ObserveFsync,
 	}, db.manifest.SealedSeq, db.replay)
 	if err != nil {
 		return fmt.Errorf("eventlog: open %s: %w", db.dir, err)

@@ -7,8 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -307,5 +309,29 @@ func TestIDRoundTrip(t *testing.T) {
 		if _, err := SeqOfID(bad); err == nil {
 			t.Fatalf("SeqOfID(%q) accepted", bad)
 		}
+	}
+}
+
+func TestObserveFsyncSeesEveryWALFsync(t *testing.T) {
+	var observed atomic.Int64
+	db, err := Open(t.TempDir(), Options{AllowUnregistered: true, Sync: SyncAlways, ObserveFsync: func(d time.Duration) {
+		if d < 0 {
+			t.Errorf("negative fsync duration %v", d)
+		}
+		observed.Add(1)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ev Event
+	ev.Event.Provider, ev.Event.Action = "p", "a"
+	for range 3 {
+		if _, err := db.Append(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := uint64(observed.Load()), db.Stats().WAL.Fsyncs; got != want || got < 3 {
+		t.Fatalf("observed %d fsyncs, the WAL counted %d (3 appends under always)", got, want)
 	}
 }

@@ -74,6 +74,10 @@ type Options struct {
 	// Zero: 1,000.
 	LoggerBatch int
 
+	// ObserveFsync, when set, is called with the duration of every WAL fsync
+	// (a metrics hook: the server feeds a histogram). It must be fast and
+	// safe for concurrent use.
+	ObserveFsync func(time.Duration)
 	// Now is the clock that stamps events without @timestamp. Nil: time.Now.
 	Now func() time.Time
 

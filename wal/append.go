@@ -102,8 +102,7 @@ func (w *WAL) fileFor(n int64, first uint64) error {
 // it. A failed fsync poisons the WAL. w.mu is held.
 func (w *WAL) rotate() error {
 	f := w.active
-	err := f.Sync()
-	w.fsyncs.Add(1)
+	err := w.fsync(f)
 	if err != nil {
 		return w.setPoison(fmt.Errorf("fsync %s before rotation: %w", f.Name(), err))
 	}
@@ -164,8 +163,7 @@ func (w *WAL) undoWrite(cur *logFile) error {
 	if err := w.active.Truncate(cur.size); err != nil {
 		return fmt.Errorf("truncate %s to %d: %w", cur.path, cur.size, err)
 	}
-	err := w.active.Sync()
-	w.fsyncs.Add(1)
+	err := w.fsync(w.active)
 	if err != nil {
 		return fmt.Errorf("fsync %s after truncating: %w", cur.path, err)
 	}

@@ -81,6 +81,9 @@ type Options struct {
 	Repair bool
 	// Logger receives warnings about truncations and failures; nil discards.
 	Logger *slog.Logger
+	// ObserveFsync, when set, is called with the duration of every fsync of
+	// a log file (for metrics). It must be fast and safe for concurrent use.
+	ObserveFsync func(time.Duration)
 }
 
 // withDefaults returns a copy of o with zero values filled in, or an error

@@ -3,6 +3,8 @@ package wal
 import (
 	"fmt"
 	"time"
+
+	"github.com/eventlogdb/eventlog/internal/vfs"
 )
 
 // Sync fsyncs everything appended so far. It returns the poisoning error if
@@ -60,8 +62,7 @@ func (w *WAL) syncLocked() error {
 	if f == nil || target <= w.durable.Load() {
 		return nil // with no active file, rotation already synced everything
 	}
-	err := f.Sync()
-	w.fsyncs.Add(1)
+	err := w.fsync(f)
 	if err != nil {
 		return w.setPoison(fmt.Errorf("fsync %s: %w", f.Name(), err))
 	}
@@ -105,4 +106,15 @@ func (w *WAL) backgroundSync() {
 	if err := w.syncLocked(); err != nil {
 		w.log.Error("wal: background fsync failed", "err", err)
 	}
+}
+
+// fsync syncs a log file, counting it and reporting its duration.
+func (w *WAL) fsync(f vfs.File) error {
+	start := time.Now()
+	err := f.Sync()
+	w.fsyncs.Add(1)
+	if w.opts.ObserveFsync != nil {
+		w.opts.ObserveFsync(time.Since(start))
+	}
+	return err
 }
