@@ -279,3 +279,34 @@ func TestBlockDamagedAfterOpenFailsTheQuery(t *testing.T) {
 		t.Fatal("verify found nothing wrong")
 	}
 }
+
+func TestSegmentsListsLiveSegments(t *testing.T) {
+	db, err := Open(t.TempDir(), Options{AllowUnregistered: true, Sync: SyncNone})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ev Event
+	ev.Event.Provider, ev.Event.Action = "p", "a"
+	for i, ts := range []string{"2024-05-01T10:00:00Z", "2024-05-01T09:00:00Z"} {
+		d, err := event.ParseDate(ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Timestamp = d
+		if _, err := db.Append(ctx, ev, ev); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		segs := db.Segments()
+		if len(segs) != i+1 {
+			t.Fatalf("after roll %d: %d segments", i+1, len(segs))
+		}
+		s := segs[i]
+		if s.Events != 2 || s.MinSeq != uint64(2*i+1) || s.MaxSeq != uint64(2*i+2) || !s.MinTS.Equal(d.Time()) || !s.MaxTS.Equal(d.Time()) || s.Bytes <= 0 {
+			t.Fatalf("segment %d: %+v", i, s)
+		}
+	}
+}
