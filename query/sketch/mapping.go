@@ -1,0 +1,67 @@
+package sketch
+
+import (
+	"fmt"
+	"math"
+)
+
+// DefaultRelativeAccuracy is the relative accuracy used for percentiles when
+// the request does not ask for another: 1%, i.e. a p99 of 200ms is reported
+// between 198ms and 202ms.
+const DefaultRelativeAccuracy = 0.01
+
+// minRelativeAccuracy is the smallest accuracy New accepts. Below it the
+// rounding of math.Log and math.Exp (about 1e-13 relative) eats the margin
+// kept by mapping, so the bound could no longer be promised, and the 4096
+// bins would span less than a factor of 1.01 anyway.
+const minRelativeAccuracy = 1e-6
+
+// safetyFactor shrinks the accuracy the bins are built for a little below
+// the requested one, so that floating-point rounding at a bin boundary
+// cannot push an estimate past the documented bound.
+const safetyFactor = 1 - 1e-5
+
+// mapping maps positive magnitudes to bin indices and back.
+type mapping struct {
+	ra           float64 // as requested, reported by RelativeAccuracy
+	lnGamma      float64 // ln(gamma) for the internal (slightly tighter) accuracy
+	multiplier   float64 // 1/lnGamma
+	lnRep        float64 // ln(1-alpha): bin i is represented by (1-alpha)*gamma^i
+	minIndexable float64 // smaller magnitudes are counted as zero
+}
+
+func newMapping(ra float64) (mapping, error) {
+	if !(ra >= minRelativeAccuracy && ra < 1) {
+		return mapping{}, fmt.Errorf("sketch: relative accuracy %v out of range [%v, 1)", ra, minRelativeAccuracy)
+	}
+	alpha := ra * safetyFactor
+	// gamma = (1+alpha)/(1-alpha) = 1 + 2alpha/(1-alpha); Log1p keeps
+	// precision for small alpha.
+	lnGamma := math.Log1p(2 * alpha / (1 - alpha))
+	return mapping{
+		ra:         ra,
+		lnGamma:    lnGamma,
+		multiplier: 1 / lnGamma,
+		lnRep:      math.Log1p(-alpha),
+		// Keeps representatives normal floats, whose relative precision
+		// the bound relies on.
+		minIndexable: math.Exp(lnGamma) * 0x1p-1022,
+	}, nil
+}
+
+// index returns the bin of magnitude v >= minIndexable.
+func (m *mapping) index(v float64) int64 {
+	return int64(math.Ceil(math.Log(v) * m.multiplier))
+}
+
+// value returns the representative of bin i: within alpha of every
+// magnitude in (gamma^(i-1), gamma^i]. It is computed in the log domain so
+// that the top bin does not overflow; where it still would, MaxFloat64 is
+// closer to the bin's values than the true representative.
+func (m *mapping) value(i int64) float64 {
+	v := math.Exp(float64(i)*m.lnGamma + m.lnRep)
+	if v > math.MaxFloat64 {
+		return math.MaxFloat64
+	}
+	return v
+}
