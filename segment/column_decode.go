@@ -2,6 +2,7 @@ package segment
 
 import (
 	"math"
+	"slices"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 
@@ -54,21 +55,46 @@ func decodeTSColumn(raw []byte, rows int) (ts []int64, fmts []uint64, err error)
 
 // readUniform reads n values written by appendUniform.
 func readUniform(d *decbuf.Buf, n int) []uint64 {
+	u := readUniformLazy(d, n)
+	if u.vals != nil || n == 0 {
+		return u.vals
+	}
 	vals := make([]uint64, n)
+	for i := range vals {
+		vals[i] = u.v
+	}
+	return vals
+}
+
+// uniform is a vector of values read by readUniformLazy: vals, or n copies
+// of v when they are all the same (the common case, kept without
+// allocating).
+type uniform struct {
+	v    uint64
+	vals []uint64
+}
+
+func (u *uniform) at(i int) uint64 {
+	if u.vals != nil {
+		return u.vals[i]
+	}
+	return u.v
+}
+
+// readUniformLazy reads n values written by appendUniform.
+func readUniformLazy(d *decbuf.Buf, n int) uniform {
 	switch d.Uvarint() {
 	case 0:
-		v := d.Uvarint()
-		for i := range vals {
-			vals[i] = v
-		}
+		return uniform{v: d.Uvarint()}
 	case 1:
+		vals := make([]uint64, n)
 		for i := range vals {
 			vals[i] = d.Uvarint()
 		}
-	default:
-		d.Fail("bad uniform mode")
+		return uniform{vals: vals}
 	}
-	return vals
+	d.Fail("bad uniform mode")
+	return uniform{}
 }
 
 // selection is what a column decoder materializes: the value indexes idx
@@ -249,16 +275,16 @@ func decodeLists(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 }
 
 func decodeDates(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
-	fmts := readUniform(d, n)
+	fmts := readUniformLazy(d, n)
 	next := 0
 	for j, i := range sel.idx {
 		d.SkipVarints(i - next)
 		delta := d.Varint()
 		next = i + 1
 		e := sel.evs[j]
-		unit := dateUnit(fmts[i])
+		unit := dateUnit(fmts.at(i))
 		nanos := (floorDiv(e.Timestamp.UnixNano(), unit) + delta) * unit
-		date, ok := event.DateFromParts(nanos, event.Format(fmts[i]))
+		date, ok := event.DateFromParts(nanos, event.Format(fmts.at(i)))
 		if d.Err != nil || !ok || date.IsZero() {
 			d.Fail("invalid date")
 			return
@@ -270,19 +296,17 @@ func decodeDates(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 
 func decodeDurations(d *decbuf.Buf, n int, sel *selection) {
 	nanos := readScaled(d, n, sel.idx)
-	quoted := readUniform(d, n)
+	quoted := readUniformLazy(d, n)
 	if d.Err != nil {
 		return
 	}
-	for _, q := range quoted {
-		if q > 1 {
-			d.Fail("bad quoted flag")
-			return
-		}
+	if quoted.v > 1 || slices.ContainsFunc(quoted.vals, func(q uint64) bool { return q > 1 }) {
+		d.Fail("bad quoted flag")
+		return
 	}
 	durs := make([]event.Duration, len(sel.idx))
 	for i, j := range sel.idx {
-		durs[i] = event.Duration{Nanos: nanos[i], Quoted: quoted[j] == 1}
+		durs[i] = event.Duration{Nanos: nanos[i], Quoted: quoted.at(j) == 1}
 		sel.evs[i].Event.Duration = &durs[i]
 	}
 }
