@@ -3,7 +3,6 @@ package eventlog
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -237,10 +236,10 @@ func planQuery(req FindRequest) (match.Query, int, error) {
 	}
 	q.Limit = limit
 	if !req.Start.IsZero() {
-		q.MinTS = unixNanoClamped(req.Start)
+		q.MinTS = match.UnixNano(req.Start)
 	}
 	if !req.End.IsZero() {
-		q.MaxTS = unixNanoClamped(req.End)
+		q.MaxTS = match.UnixNano(req.End)
 	}
 	for _, t := range req.Terms {
 		f := event.FieldByName(t.Field)
@@ -268,19 +267,6 @@ func planQuery(req FindRequest) (match.Query, int, error) {
 		q.After = &pos
 	}
 	return q, limit, nil
-}
-
-// unixNanoClamped is t in Unix nanoseconds, clamped to the int64 range:
-// clients send sentinels like 0001-01-01 or 9999-12-31, where UnixNano
-// overflows.
-func unixNanoClamped(t time.Time) int64 {
-	switch {
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }
 
 func refTerms(r *RefFilter) ([]index.Term, error) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/query/filter"
 	"github.com/eventlogdb/eventlog/query/timespan"
 )
@@ -66,14 +67,14 @@ func (p *plan) compileTimes(start, end string) error {
 		if err != nil {
 			return invalid("start: %v", err)
 		}
-		p.minTS = unixNanoClamped(t)
+		p.minTS = match.UnixNano(t)
 	}
 	if end != "" {
 		t, err := timespan.ParseTime(end, p.now)
 		if err != nil {
 			return invalid("end: %v", err)
 		}
-		p.maxTS = unixNanoClamped(t)
+		p.maxTS = match.UnixNano(t)
 	}
 	if p.minTS > p.maxTS {
 		return invalid("start %s is after end %s", start, end)
@@ -222,18 +223,6 @@ func inSpace(ev *event.Event, space string) bool {
 		}
 	}
 	return false
-}
-
-// unixNanoClamped is t in Unix nanoseconds, clamped to the int64 range:
-// clients send sentinels like 0001-01-01 or 9999-12-31.
-func unixNanoClamped(t time.Time) int64 {
-	switch {
-	case t.Before(time.Unix(0, math.MinInt64)):
-		return math.MinInt64
-	case t.After(time.Unix(0, math.MaxInt64)):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
 }
 
 // fieldNames lists the names of fields accepted by kind, for error messages.

@@ -7,6 +7,7 @@ package match
 import (
 	"cmp"
 	"math"
+	"time"
 
 	"github.com/eventlogdb/eventlog/index"
 )
@@ -78,4 +79,16 @@ type Block struct {
 	FirstRow, Rows uint32
 	MinTS, MaxTS   int64
 	MinSeq, MaxSeq uint64
+}
+
+// UnixNano is t in Unix nanoseconds, clamped to the int64 range: clients
+// send sentinels like 0001-01-01 or 9999-12-31, where t.UnixNano overflows.
+func UnixNano(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
