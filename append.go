@@ -110,6 +110,7 @@ func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
 	}
 	head.Publish(&db.published, first+uint64(len(events))-1)
+	db.tailers.notify()
 	return Appended{FirstSeq: first, Count: len(events)}, nil
 }
 

@@ -84,7 +84,9 @@ type DB struct {
 	// readers is held for reading by every Find and Count; Close takes it
 	// for writing, so it releases segments and the decoder only after the
 	// reads in flight are done.
-	readers   sync.RWMutex
+	readers sync.RWMutex
+	// tailers wakes Tail walks when events become visible.
+	tailers   broadcast
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -145,6 +147,7 @@ func (db *DB) open() error {
 		Repair:       db.opts.Repair,
 		Logger:       db.log,
 		ObserveFsync: db.opts.ObserveFsync,
+		OnDurable:    func(uint64) { db.tailers.notify() },
 	}, db.manifest.SealedSeq, db.replay)
 	if err != nil {
 		return fmt.Errorf("eventlog: open %s: %w", db.dir, err)

@@ -84,6 +84,10 @@ type Options struct {
 	// ObserveFsync, when set, is called with the duration of every fsync of
 	// a log file (for metrics). It must be fast and safe for concurrent use.
 	ObserveFsync func(time.Duration)
+	// OnDurable, when set, is called whenever the durable sequence number
+	// advances, with the new value; possibly under the WAL's locks, so it
+	// must be fast and must not call the WAL.
+	OnDurable func(seq uint64)
 }
 
 // withDefaults returns a copy of o with zero values filled in, or an error

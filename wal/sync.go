@@ -74,7 +74,13 @@ func (w *WAL) syncLocked() error {
 func (w *WAL) advanceDurable(seq uint64) {
 	for {
 		cur := w.durable.Load()
-		if seq <= cur || w.durable.CompareAndSwap(cur, seq) {
+		if seq <= cur {
+			return
+		}
+		if w.durable.CompareAndSwap(cur, seq) {
+			if w.opts.OnDurable != nil {
+				w.opts.OnDurable(seq)
+			}
 			return
 		}
 	}

@@ -1,6 +1,7 @@
 package head
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"sort"
@@ -8,6 +9,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/google/btree"
 
+	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
 )
@@ -144,4 +146,19 @@ func (h *Head) Sorted() []Item {
 		return true
 	})
 	return out
+}
+
+// EachSeq calls fn, in sequence order, with every visible row whose
+// sequence number is within [lo, hi], decoded. Rows are stored in sequence
+// order, so this is a binary search and a walk.
+func (s *Snapshot) EachSeq(lo, hi uint64, fn func(seq uint64, ev *event.Event)) error {
+	i := sort.Search(len(s.rows), func(i int) bool { return s.rows[i].Seq >= lo })
+	for ; i < len(s.rows) && s.rows[i].Seq <= hi; i++ {
+		ev, err := event.DecodeBinary(s.rows[i].Data)
+		if err != nil {
+			return fmt.Errorf("head: event %d: %w", s.rows[i].Seq, err)
+		}
+		fn(s.rows[i].Seq, &ev)
+	}
+	return nil
 }
