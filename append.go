@@ -38,13 +38,7 @@ func (a Appended) IDs() []string {
 // in arrival order.
 func IDOf(seq uint64) string {
 	var b [16]byte
-	s := strconv.AppendUint(b[:0], seq, 16)
-	out := make([]byte, 16)
-	for i := range out[:16-len(s)] {
-		out[i] = '0'
-	}
-	copy(out[16-len(s):], s)
-	return string(out)
+	return string(appendID(b[:0], seq))
 }
 
 // SeqOfID returns the sequence number an id stands for.

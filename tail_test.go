@@ -190,3 +190,18 @@ func TestTailEndsOnCancelAndClose(t *testing.T) {
 		t.Fatalf("tail after Close: %v, want ErrClosed", err)
 	}
 }
+
+func TestAppendDocument(t *testing.T) {
+	ev := tailEvent(1)
+	got := string(AppendDocument(nil, 42, &ev))
+	want := `{"_id":"000000000000002a","_seq":42,` + string(event.AppendJSON(nil, &ev))[1:]
+	if got != want {
+		t.Fatalf("got %s\nwant %s", got, want)
+	}
+	if got := string(AppendDocument(nil, 1, &Event{})); got != `{"_id":"0000000000000001","_seq":1}` {
+		t.Fatalf("empty event: %s", got)
+	}
+	if IDOf(0xabc) != "0000000000000abc" || IDOf(^uint64(0)) != "ffffffffffffffff" {
+		t.Fatalf("IDOf: %s %s", IDOf(0xabc), IDOf(^uint64(0)))
+	}
+}
