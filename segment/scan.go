@@ -117,3 +117,24 @@ func (c *scanCache) evict(e *scanEntry) {
 		}
 	}
 }
+
+// Each calls fn for every row in storage ((@timestamp, sequence)) order,
+// decoding one block at a time; ev is fn's to keep. It stops at the first
+// error fn returns and returns it.
+func (r *Reader) Each(fn func(seq uint64, ev *event.Event) error) error {
+	if err := r.live(); err != nil {
+		return err
+	}
+	for bi := range r.blocks {
+		evs, k, err := r.decodeBlock(bi)
+		if err != nil {
+			return err
+		}
+		for i := range evs {
+			if err := fn(k.seq[i], &evs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -16,20 +16,21 @@ type seqRun struct {
 	FirstSeq   uint64
 }
 
-// seqRuns returns the sequence-order permutation of rows as runs.
-func seqRuns(rows []Row) []seqRun {
-	perm := make([]uint32, len(rows))
+// seqRuns returns the sequence-order permutation of the rows (whose
+// sequence numbers seqs gives, in row order) as runs.
+func seqRuns(seqs []uint64) []seqRun {
+	perm := make([]uint32, len(seqs))
 	for i := range perm {
 		perm[i] = uint32(i)
 	}
-	slices.SortFunc(perm, func(a, b uint32) int { return cmp.Compare(rows[a].Seq, rows[b].Seq) })
+	slices.SortFunc(perm, func(a, b uint32) int { return cmp.Compare(seqs[a], seqs[b]) })
 	var runs []seqRun
 	for i, r := range perm {
 		if i > 0 && r == perm[i-1]+1 {
 			runs[len(runs)-1].Len++
 			continue
 		}
-		runs = append(runs, seqRun{Start: r, Len: 1, FirstSeq: rows[r].Seq})
+		runs = append(runs, seqRun{Start: r, Len: 1, FirstSeq: seqs[r]})
 	}
 	return runs
 }

@@ -69,139 +69,208 @@ type Info struct {
 	Version      int
 }
 
-// Write writes rows as a segment file at path: it writes path+".tmp",
-// fsyncs it, renames it to path and fsyncs the directory, so the file counts
-// only once it is complete. rows must be non-empty, sorted by strictly
-// increasing (@timestamp, sequence) and have distinct sequence numbers. The
-// file's bytes are a pure function of rows and the block options.
+// Write writes rows as a segment file at path (see Create): rows must be
+// non-empty, sorted by strictly increasing (@timestamp, sequence) and have
+// distinct sequence numbers. The file's bytes are a pure function of rows
+// and the block options.
 func Write(path string, rows []Row, opts WriteOptions) (Info, error) {
-	opts = opts.withDefaults()
-	if err := checkRows(rows); err != nil {
-		return Info{}, fmt.Errorf("eventlog: write segment %s: %w", path, err)
+	w, err := Create(path, opts)
+	if err != nil {
+		return Info{}, err
 	}
+	for _, r := range rows {
+		if err := w.Add(r); err != nil {
+			w.Abort()
+			return Info{}, err
+		}
+	}
+	return w.Finish()
+}
+
+// Writer writes a segment file row by row, holding one block of rows at a
+// time (plus the postings and 8 bytes per row for the sequence index), so
+// compaction can merge segments far larger than memory. It writes
+// path+".tmp"; Finish fsyncs it, renames it to path and fsyncs the
+// directory, so the file counts only once it is complete.
+type Writer struct {
+	path    string
+	opts    WriteOptions
+	f       vfs.File
+	w       *writer
+	ownEnc  *zstd.Encoder
+	pending []Row    // the block being filled
+	size    int      // its raw bytes
+	rows    uint32   // rows written in earlier blocks
+	seqs    []uint64 // every row's sequence number, for the sequence index
+	post    *index.Builder
+	terms   []index.Term
+	last    match.Position
+	err     error
+}
+
+// Create starts a segment file at path.
+func Create(path string, opts WriteOptions) (*Writer, error) {
+	opts = opts.withDefaults()
+	sw := &Writer{path: path, opts: opts, post: index.NewBuilder()}
 	enc := opts.Encoder
 	if enc == nil {
 		var err error
 		if enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1)); err != nil {
-			return Info{}, err
+			return nil, err
 		}
-		defer enc.Close()
+		sw.ownEnc = enc
 	}
-	info, err := writeFile(path, rows, opts, enc)
+	f, err := opts.FS.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		return Info{}, fmt.Errorf("eventlog: write segment %s: %w", path, err)
+		sw.closeEnc()
+		return nil, fmt.Errorf("eventlog: write segment %s: %w", path, err)
 	}
+	sw.f = f
+	sw.w = newWriter(bufio.NewWriterSize(f, 1<<20), enc)
+	if err := sw.w.header(); err != nil {
+		sw.Abort()
+		return nil, sw.fail(err)
+	}
+	return sw, nil
+}
+
+func (sw *Writer) fail(err error) error {
+	if sw.err == nil {
+		sw.err = fmt.Errorf("eventlog: write segment %s: %w", sw.path, err)
+	}
+	return sw.err
+}
+
+// Add appends a row: after every earlier row in (@timestamp, sequence)
+// order, with a sequence number no other row has. The writer keeps r.Event
+// until its block is written: the caller must not change it meanwhile.
+func (sw *Writer) Add(r Row) error {
+	if sw.err != nil {
+		return sw.err
+	}
+	if r.Event == nil {
+		return sw.fail(fmt.Errorf("row %d has no event", len(sw.seqs)))
+	}
+	p := position(r)
+	if len(sw.seqs) > 0 && match.Compare(sw.last, p) >= 0 {
+		return sw.fail(fmt.Errorf("rows not sorted by (@timestamp, sequence) at row %d", len(sw.seqs)))
+	}
+	if len(sw.seqs) >= maxEvents {
+		return sw.fail(fmt.Errorf("more than %d rows", maxEvents))
+	}
+	m, n := rowInfo(r.Event)
+	if len(sw.pending) > 0 && (len(sw.pending) >= sw.opts.BlockRows || sw.size+n > sw.opts.BlockBytes) {
+		if err := sw.flush(); err != nil {
+			return err
+		}
+	}
+	sw.terms = index.AppendTerms(sw.terms[:0], r.Event)
+	if err := sw.post.Add(uint32(len(sw.seqs)), sw.terms); err != nil {
+		return sw.fail(err)
+	}
+	sw.pending = append(sw.pending, r)
+	sw.w.masks = append(sw.w.masks, m)
+	sw.size += n
+	sw.seqs = append(sw.seqs, r.Seq)
+	sw.last = p
+	return nil
+}
+
+// flush writes the pending rows as one block.
+func (sw *Writer) flush() error {
+	if err := sw.w.block(sw.pending, sw.rows); err != nil {
+		return sw.fail(err)
+	}
+	sw.rows += uint32(len(sw.pending))
+	clear(sw.pending) // drop the events
+	sw.pending, sw.size, sw.w.masks = sw.pending[:0], 0, sw.w.masks[:0]
+	return nil
+}
+
+// Finish writes the last block, the indexes and the footer, and makes the
+// file durable at its path.
+func (sw *Writer) Finish() (Info, error) {
+	if sw.err != nil {
+		sw.Abort()
+		return Info{}, sw.err
+	}
+	if len(sw.seqs) == 0 {
+		sw.Abort()
+		return Info{}, sw.fail(errors.New("no rows"))
+	}
+	info, err := sw.finish()
+	if err != nil {
+		sw.Abort()
+		return Info{}, sw.fail(err)
+	}
+	sw.closeEnc()
 	return info, nil
 }
 
-func checkRows(rows []Row) error {
-	if len(rows) == 0 {
-		return errors.New("no rows")
+func (sw *Writer) finish() (Info, error) {
+	if err := sw.flush(); err != nil {
+		return Info{}, err
 	}
-	if len(rows) > maxEvents {
-		return fmt.Errorf("%d rows exceed the limit of %d", len(rows), maxEvents)
-	}
-	seqs := make([]uint64, len(rows))
-	for i, r := range rows {
-		if r.Event == nil {
-			return fmt.Errorf("row %d has no event", i)
-		}
-		if i > 0 && match.Compare(position(rows[i-1]), position(r)) >= 0 {
-			return fmt.Errorf("rows not sorted by (@timestamp, sequence) at row %d", i)
-		}
-		seqs[i] = r.Seq
-	}
-	slices.Sort(seqs)
-	for i := 1; i < len(seqs); i++ {
-		if seqs[i] == seqs[i-1] {
-			return fmt.Errorf("sequence %d repeated", seqs[i])
+	sorted := slices.Clone(sw.seqs)
+	slices.Sort(sorted)
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i] == sorted[i-1] {
+			return Info{}, fmt.Errorf("sequence %d repeated", sorted[i])
 		}
 	}
-	return nil
+	w := sw.w
+	if err := w.blockIndex(); err != nil {
+		return Info{}, err
+	}
+	if err := w.postings(sw.post); err != nil {
+		return Info{}, err
+	}
+	if err := w.seqIndex(sw.seqs); err != nil {
+		return Info{}, err
+	}
+	info, err := w.footer(uint64(len(sw.seqs)))
+	if err != nil {
+		return Info{}, err
+	}
+	if err := sw.f.Sync(); err != nil {
+		return Info{}, err
+	}
+	f := sw.f
+	sw.f = nil
+	if err := f.Close(); err != nil {
+		return Info{}, err
+	}
+	if err := sw.opts.FS.Rename(sw.path+".tmp", sw.path); err != nil {
+		return Info{}, err
+	}
+	return info, sw.opts.FS.SyncDir(filepath.Dir(sw.path))
+}
+
+// Abort abandons the file, removing what was written.
+func (sw *Writer) Abort() {
+	if sw.f != nil {
+		sw.f.Close()
+		sw.f = nil
+	}
+	_ = sw.opts.FS.Remove(sw.path + ".tmp")
+	sw.closeEnc()
+}
+
+func (sw *Writer) closeEnc() {
+	if sw.ownEnc != nil {
+		sw.ownEnc.Close()
+		sw.ownEnc = nil
+	}
 }
 
 func position(r Row) match.Position {
 	return match.Position{TS: r.Event.Timestamp.UnixNano(), Seq: r.Seq}
 }
 
-func writeFile(path string, rows []Row, opts WriteOptions, enc *zstd.Encoder) (Info, error) {
-	tmp := path + ".tmp"
-	f, err := opts.FS.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return Info{}, err
-	}
-	w := newWriter(bufio.NewWriterSize(f, 1<<20), enc)
-	info, err := w.writeAll(rows, opts)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = opts.FS.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = opts.FS.Remove(tmp)
-		return Info{}, err
-	}
-	return info, opts.FS.SyncDir(filepath.Dir(path))
-}
-
-// writeAll runs the writer through every stage.
-func (w *writer) writeAll(rows []Row, opts WriteOptions) (Info, error) {
-	if err := w.header(); err != nil {
-		return Info{}, err
-	}
-	for start := 0; start < len(rows); {
-		end := w.blockEnd(rows, start, opts)
-		if err := w.block(rows[start:end], uint32(start)); err != nil {
-			return Info{}, err
-		}
-		start = end
-	}
-	if err := w.blockIndex(); err != nil {
-		return Info{}, err
-	}
-	if err := w.postings(rows); err != nil {
-		return Info{}, err
-	}
-	if err := w.seqIndex(rows); err != nil {
-		return Info{}, err
-	}
-	return w.footer(rows)
-}
-
-// blockEnd returns the end of the block starting at start: at most
-// BlockRows rows and, past the first row, at most BlockBytes raw bytes
-// (event.AppendBinary sizes). It leaves the rows' present fields in w.masks.
-func (w *writer) blockEnd(rows []Row, start int, opts WriteOptions) int {
-	w.masks = w.masks[:0]
-	size, end := 0, start
-	for end < len(rows) && end-start < opts.BlockRows {
-		m, n := rowInfo(rows[end].Event)
-		if end > start && size+n > opts.BlockBytes {
-			break
-		}
-		w.masks = append(w.masks, m)
-		size += n
-		end++
-	}
-	return end
-}
-
-// postings builds the postings of every row with index.Terms.
-func (w *writer) postings(rows []Row) error {
+// postings writes the postings section built row by row.
+func (w *writer) postings(b *index.Builder) error {
 	if err := w.enter(stagePostings); err != nil {
 		return err
-	}
-	b := index.NewBuilder()
-	var terms []index.Term
-	for i, r := range rows {
-		terms = index.AppendTerms(terms[:0], r.Event)
-		if err := b.Add(uint32(i), terms); err != nil {
-			return err
-		}
 	}
 	w.pad8()
 	sec, err := b.AppendTo(nil, w.enc)

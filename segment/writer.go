@@ -137,21 +137,21 @@ func (w *writer) blockIndex() error {
 	return err
 }
 
-func (w *writer) seqIndex(rows []Row) error {
+func (w *writer) seqIndex(seqs []uint64) error {
 	if err := w.enter(stageSeqIndex); err != nil {
 		return err
 	}
 	var err error
-	w.f.SeqIndex, err = w.section(appendSeqIndex(nil, seqRuns(rows)))
+	w.f.SeqIndex, err = w.section(appendSeqIndex(nil, seqRuns(seqs)))
 	return err
 }
 
-func (w *writer) footer(rows []Row) (Info, error) {
+func (w *writer) footer(events uint64) (Info, error) {
 	if err := w.enter(stageFooter); err != nil {
 		return Info{}, err
 	}
 	f := &w.f
-	f.Events, f.Blocks, f.Version = uint64(len(rows)), uint32(len(w.blocks)), Version
+	f.Events, f.Blocks, f.Version = events, uint32(len(w.blocks)), Version
 	f.MinTS, f.MaxTS = w.blocks[0].MinTS, w.blocks[len(w.blocks)-1].MaxTS
 	f.MinSeq, f.MaxSeq = w.blocks[0].MinSeq, w.blocks[0].MaxSeq
 	for _, b := range w.blocks {
