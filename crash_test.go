@@ -19,6 +19,8 @@ const (
 	crashChildEnv = "EVENTLOG_CRASH_CHILD_DIR"
 	crashRunEnv   = "EVENTLOG_CRASH_RUN"
 	crashSegEnv   = "EVENTLOG_CRASH_SEGMENT_BYTES"
+	// crashCompactEnv makes the child compact all the time as well.
+	crashCompactEnv = "EVENTLOG_CRASH_COMPACT"
 )
 
 // crashKills is how many times TestCrashKill9 kills its child: 20 by
@@ -40,10 +42,26 @@ func crashKills(t *testing.T) int {
 func crashChild() {
 	dir, run := os.Getenv(crashChildEnv), os.Getenv(crashRunEnv)
 	segBytes, _ := strconv.ParseInt(os.Getenv(crashSegEnv), 10, 64)
-	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: segBytes})
+	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: segBytes, CompactionInterval: -1, CompactionBytesPerSecond: -1})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(3)
+	}
+	if os.Getenv(crashCompactEnv) != "" {
+		// Kills then land while a merged segment is written, after its
+		// fsync, after the manifest swap and while inputs are deleted.
+		go func() {
+			for {
+				res, err := db.Compact(ctx)
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "child compact:", err)
+					os.Exit(5)
+				}
+				if res.Merges == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
 	}
 	r := rand.New(rand.NewPCG(uint64(os.Getpid()), 1))
 	for k := 0; ; {
@@ -70,9 +88,12 @@ func crashChild() {
 // land while segments are written, between a segment's fsync and the
 // manifest update, and between the manifest update and the WAL checkpoint.
 func TestCrashKill9(t *testing.T) {
-	for name, segBytes := range map[string]string{"wal": "0", "sealing": "16384"} {
-		t.Run(name, func(t *testing.T) {
-			t.Setenv(crashSegEnv, segBytes)
+	for _, c := range []struct{ name, segBytes, compact string }{
+		{"wal", "0", ""}, {"sealing", "16384", ""}, {"compacting", "16384", "1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Setenv(crashSegEnv, c.segBytes)
+			t.Setenv(crashCompactEnv, c.compact)
 			crashKill9(t)
 		})
 	}
@@ -146,7 +167,7 @@ func crashOnce(t *testing.T, dir, run string, afterAcks int, delay time.Duration
 // once. It returns the highest sequence number present.
 func checkCrashStore(t *testing.T, dir string, want map[uint64]string, kill int) uint64 {
 	t.Helper()
-	db, err := Open(dir, Options{AllowUnregistered: true})
+	db, err := Open(dir, Options{AllowUnregistered: true, CompactionInterval: -1})
 	if err != nil {
 		t.Fatalf("kill %d: reopen: %v", kill, err)
 	}
@@ -158,6 +179,11 @@ func checkCrashStore(t *testing.T, dir string, want map[uint64]string, kill int)
 			t.Fatalf("kill %d: verify: %v", kill, errors.Join(problems...))
 		}
 	}()
+	// Open removed whatever an interrupted seal or merge left: every file
+	// is a live segment.
+	if files, live := segmentFiles(t, db), db.Stats().Segments; len(files) != live {
+		t.Fatalf("kill %d: %d files in segments/ for %d live segments: %v", kill, len(files), live, files)
+	}
 	seen := map[string]uint64{}
 	var maxSeq uint64
 	for _, r := range findAll(t, db, FindRequest{Limit: MaxLimit}) {

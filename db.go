@@ -71,11 +71,17 @@ type DB struct {
 
 	quarantined []string // segment files set aside at open
 
-	sealMu      sync.Mutex // one seal at a time
-	sealWake    chan struct{}
-	sealerDone  chan struct{}
-	sealErrMu   sync.Mutex
-	lastSealErr error
+	sealMu    sync.Mutex // one seal at a time
+	compactMu sync.Mutex // one compaction at a time
+	// compactWake asks the background compactor to look for work.
+	compactWake      chan struct{}
+	compactorDone    chan struct{}
+	compactionPaused atomic.Bool
+	compactErr       atomic.Value // string: the last background failure
+	sealWake         chan struct{}
+	sealerDone       chan struct{}
+	sealErrMu        sync.Mutex
+	lastSealErr      error
 
 	loggers *loggerQueue
 
@@ -99,7 +105,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
-	db := &DB{dir: dir, opts: opts, log: opts.Logger, sealWake: make(chan struct{}, 1), quit: make(chan struct{})}
+	db := &DB{dir: dir, opts: opts, log: opts.Logger, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), quit: make(chan struct{})}
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	if err := db.open(); err != nil {
 		db.releaseAll()
@@ -109,6 +115,10 @@ func Open(dir string, opts Options) (*DB, error) {
 		db.sealerDone = make(chan struct{})
 		go db.runSealer()
 		db.loggers = startLoggerQueue(db)
+		if opts.CompactionInterval > 0 {
+			db.compactorDone = make(chan struct{})
+			go db.runCompactor()
+		}
 	}
 	return db, nil
 }
@@ -205,6 +215,11 @@ func (db *DB) Close() error {
 		if db.sealerDone != nil {
 			<-db.sealerDone
 		}
+		if db.compactorDone != nil {
+			<-db.compactorDone
+		}
+		db.compactMu.Lock() // an on-demand Compact sees quit and stops
+		defer db.compactMu.Unlock()
 		db.closeErr = errors.Join(err, db.releaseAll())
 	})
 	return db.closeErr

@@ -31,6 +31,11 @@ func TestModel(t *testing.T) {
 			"find":   m.find,
 			"query":  m.query,
 			"reopen": m.reopen,
+			"compact": func(rt *rapid.T) {
+				if _, err := m.db.Compact(ctx); err != nil {
+					rt.Fatalf("compact: %v", err)
+				}
+			},
 			"roll": func(rt *rapid.T) {
 				if err := m.db.Roll(ctx); err != nil {
 					rt.Fatalf("roll: %v", err)

@@ -49,6 +49,17 @@ type Options struct {
 	// Append blocks, bounding memory when the disk falls behind. Zero: 2.
 	MaxFrozenHeads int
 
+	// CompactionMaxSegmentBytes caps a segment made by merging others.
+	// Zero: 1 GiB.
+	CompactionMaxSegmentBytes int64
+	// CompactionInterval is how often the background compactor looks for
+	// work (it also runs after seals). Zero: 1 minute; negative: never
+	// (DB.Compact still runs on demand).
+	CompactionInterval time.Duration
+	// CompactionBytesPerSecond caps the compactor's reading rate, so ingest
+	// and queries keep the machine. Zero: 64 MiB/s; negative: unlimited.
+	CompactionBytesPerSecond int64
+
 	// AllowUnregistered accepts events whose provider/action pair was not
 	// registered. Zero (false): such events are rejected.
 	AllowUnregistered bool
@@ -107,6 +118,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Partition == 0 {
 		o.Partition = 24 * time.Hour
+	}
+	if o.CompactionMaxSegmentBytes <= 0 {
+		o.CompactionMaxSegmentBytes = 1 << 30
+	}
+	if o.CompactionInterval == 0 {
+		o.CompactionInterval = time.Minute
+	}
+	if o.CompactionBytesPerSecond == 0 {
+		o.CompactionBytesPerSecond = 64 << 20
 	}
 	if o.MaxFrozenHeads == 0 {
 		o.MaxFrozenHeads = 2

@@ -226,6 +226,7 @@ func (db *DB) seal(h *head.Head) error {
 	db.stateMu.Unlock()
 	db.manifestMu.Unlock()
 	db.log.Debug("eventlog: sealed head", "events", hs.Rows, "segments", len(written), "sealed_seq", m.SealedSeq)
+	db.wakeCompactor()
 	if db.wal == nil { // replaying during Open, which checkpoints afterwards
 		return nil
 	}

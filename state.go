@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"sync/atomic"
 
 	"github.com/eventlogdb/eventlog/internal/head"
@@ -112,47 +111,10 @@ func (v view) close() {
 	}
 }
 
-// dropSegments removes the named segments from the store: from the
-// manifest first (durably), then from the live state. Each file is renamed
-// to *.deleting and removed by the last reader's release, so a query that
-// holds the segment keeps reading it, and a crash never brings a dropped
-// segment back (open removes *.deleting leftovers). Retention and
-// compaction will decide what to drop; this is the mechanism.
+// dropSegments removes the named segments from the store (see
+// replaceSegments). Retention will decide what to drop; this is the
+// mechanism.
 func (db *DB) dropSegments(names ...string) error {
-	db.manifestMu.Lock()
-	defer db.manifestMu.Unlock()
-	drop := map[string]bool{}
-	for _, n := range names {
-		drop[n] = true
-	}
-	m := db.manifest.clone()
-	m.Segments = slices.DeleteFunc(m.Segments, func(s segmentMeta) bool { return drop[s.Name] })
-	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
-		return err
-	}
-	db.manifest = m
-	db.stateMu.Lock()
-	defer db.stateMu.Unlock()
-	st := db.state.Load()
-	var keep, gone []*liveSegment
-	for _, s := range st.segments {
-		if drop[s.meta.Name] {
-			gone = append(gone, s)
-		} else {
-			keep = append(keep, s)
-		}
-	}
-	db.setStateLocked(&state{active: st.active, frozen: st.frozen, segments: keep, changed: make(chan struct{})})
-	var errs []error
-	for _, s := range gone {
-		deleting := s.path + ".deleting"
-		if err := db.opts.fs.Rename(s.path, deleting); err != nil {
-			errs = append(errs, err)
-		} else {
-			s.path = deleting
-		}
-		s.obsolete.Store(true)
-		errs = append(errs, s.release())
-	}
-	return errors.Join(errs...)
+	_, err := db.replaceSegments(names, nil)
+	return err
 }

@@ -1,0 +1,364 @@
+package eventlog
+
+import (
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/eventlogdb/eventlog/compaction"
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/match"
+	"github.com/eventlogdb/eventlog/segment"
+)
+
+// CompactResult says what a compaction run did.
+type CompactResult struct {
+	// Merges is how many merges ran; Inputs and Outputs count segments.
+	Merges  int `json:"merges"`
+	Inputs  int `json:"inputs"`
+	Outputs int `json:"outputs"`
+	// Events is how many events were rewritten.
+	Events int `json:"events"`
+	// BytesBefore and BytesAfter are the inputs' and outputs' sizes.
+	BytesBefore int64 `json:"bytes_before"`
+	BytesAfter  int64 `json:"bytes_after"`
+}
+
+// Compact merges segments per the compaction policy (package compaction)
+// until it proposes nothing more, and returns what it did. Each merge
+// writes and fsyncs the new segment, then replaces the inputs by it in the
+// manifest in one atomic step, then deletes the inputs once no reader
+// holds them: a crash leaves either the old segments or the new one, and
+// the next Open removes whichever files the manifest does not list.
+// Queries running meanwhile keep reading the segments they started with.
+func (db *DB) Compact(ctx context.Context) (CompactResult, error) {
+	var res CompactResult
+	if db.opts.ReadOnly {
+		return res, ErrReadOnly
+	}
+	db.compactMu.Lock()
+	defer db.compactMu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { // Close stops a merge in progress
+		select {
+		case <-db.quit:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for {
+		if db.closed.Load() {
+			return res, ErrClosed
+		}
+		jobs := compaction.Plan(db.compactionInput(), compaction.Config{
+			MaxSegmentBytes: db.opts.CompactionMaxSegmentBytes, Partition: db.opts.Partition,
+		})
+		if len(jobs) == 0 {
+			return res, nil
+		}
+		for _, j := range jobs {
+			if err := ctx.Err(); err != nil {
+				return res, err
+			}
+			if err := db.merge(ctx, j, &res); err != nil {
+				return res, fmt.Errorf("eventlog: compact: %w", err)
+			}
+		}
+	}
+}
+
+func (db *DB) compactionInput() []compaction.Segment {
+	st := db.state.Load()
+	out := make([]compaction.Segment, len(st.segments))
+	for i, s := range st.segments {
+		out[i] = compaction.Segment{Name: s.meta.Name, Bytes: s.meta.Bytes, Events: s.meta.Events, MinTS: s.meta.MinTS, MaxTS: s.meta.MaxTS}
+	}
+	return out
+}
+
+// merge runs one job: the inputs' rows, merged in (@timestamp, sequence)
+// order, become one new segment that replaces them.
+func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) error {
+	inputs, err := db.acquireSegments(j.Inputs)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, s := range inputs {
+			s.release()
+		}
+	}()
+	db.manifestMu.Lock()
+	id := db.manifest.NextID
+	db.manifest.NextID++
+	db.manifestMu.Unlock()
+	name := segmentName(id)
+	path := filepath.Join(db.segDir(), name)
+	w, err := segment.Create(path, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc})
+	if err != nil {
+		return err
+	}
+	n, err := db.mergeInto(ctx, w, inputs)
+	if err != nil {
+		w.Abort()
+		return err
+	}
+	info, err := w.Finish()
+	if err != nil {
+		return err
+	}
+	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
+	if err != nil {
+		db.opts.fs.Remove(path)
+		return fmt.Errorf("open merged segment %s: %w", name, err)
+	}
+	out := newLiveSegment(metaOf(name, info), path, r)
+	swapped, err := db.replaceSegments(j.Inputs, []*liveSegment{out})
+	if !swapped {
+		discardSegments([]*liveSegment{out})
+		return err
+	}
+	if err != nil { // the merge is done; an input file stays until the next open
+		db.log.Error("eventlog: compaction could not remove an input; the next open will", "err", err)
+	}
+	res.Merges++
+	res.Inputs += len(inputs)
+	res.Outputs++
+	res.Events += n
+	res.BytesBefore += j.Bytes
+	res.BytesAfter += info.FileBytes
+	db.log.Info("eventlog: compacted segments", "inputs", j.Inputs, "output", name, "events", n, "bytes_before", j.Bytes, "bytes_after", info.FileBytes)
+	return nil
+}
+
+// acquireSegments takes a reference on each named live segment.
+func (db *DB) acquireSegments(names []string) ([]*liveSegment, error) {
+	st := db.state.Load()
+	var out []*liveSegment
+	for _, name := range names {
+		i := slices.IndexFunc(st.segments, func(s *liveSegment) bool { return s.meta.Name == name })
+		if i < 0 || !st.segments[i].acquire() {
+			for _, s := range out {
+				s.release()
+			}
+			return nil, fmt.Errorf("segment %s is no longer live", name)
+		}
+		out = append(out, st.segments[i])
+	}
+	return out, nil
+}
+
+// mergeInto adds the rows of inputs to w in (@timestamp, sequence) order,
+// pacing reads to CompactionBytesPerSecond.
+func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment) (int, error) {
+	h := &mergeHeap{}
+	for _, s := range inputs {
+		c := &mergeCursor{name: s.meta.Name, bytesPerRow: float64(s.meta.Bytes) / float64(max(s.meta.Events, 1))}
+		next, stop := iter.Pull2(c.rowsOf(s.r))
+		defer stop()
+		c.next = next
+		if err := c.advance(); err != nil {
+			return 0, err
+		}
+		if c.ev != nil {
+			heap.Push(h, c)
+		}
+	}
+	pace := newPacer(db.opts.CompactionBytesPerSecond)
+	n := 0
+	for h.Len() > 0 {
+		c := (*h)[0]
+		if err := w.Add(segment.Row{Seq: c.seq, Event: c.ev}); err != nil {
+			return n, err
+		}
+		n++
+		if err := pace.wait(ctx, c.bytesPerRow); err != nil {
+			return n, err
+		}
+		if err := c.advance(); err != nil {
+			return n, err
+		}
+		if c.ev == nil {
+			heap.Pop(h)
+		} else {
+			heap.Fix(h, 0)
+		}
+	}
+	return n, nil
+}
+
+// rowsOf iterates a segment's rows in storage order; a read error ends the
+// iteration and is kept in c.err, so a damaged input fails the merge
+// instead of shortening it.
+func (c *mergeCursor) rowsOf(r *segment.Reader) iter.Seq2[uint64, *event.Event] {
+	return func(yield func(uint64, *event.Event) bool) {
+		err := r.Each(func(seq uint64, ev *event.Event) error {
+			if !yield(seq, ev) {
+				return errStopScan
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopScan) {
+			c.err = fmt.Errorf("segment %s: %w", c.name, err)
+		}
+	}
+}
+
+// mergeCursor is one input of a merge: its current row.
+type mergeCursor struct {
+	name        string
+	next        func() (uint64, *event.Event, bool)
+	err         error
+	seq         uint64
+	ev          *event.Event
+	pos         match.Position
+	bytesPerRow float64
+}
+
+func (c *mergeCursor) advance() error {
+	seq, ev, ok := c.next()
+	if !ok {
+		c.ev = nil
+		return c.err
+	}
+	c.seq, c.ev, c.pos = seq, ev, match.Position{TS: ev.Timestamp.UnixNano(), Seq: seq}
+	return nil
+}
+
+type mergeHeap []*mergeCursor
+
+func (h mergeHeap) Len() int           { return len(h) }
+func (h mergeHeap) Less(i, j int) bool { return match.Compare(h[i].pos, h[j].pos) < 0 }
+func (h mergeHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)        { *h = append(*h, x.(*mergeCursor)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	c := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return c
+}
+
+// pacer sleeps to keep a byte rate.
+type pacer struct {
+	rate  float64 // bytes per second; <= 0: unlimited
+	start time.Time
+	done  float64
+}
+
+func newPacer(rate int64) *pacer { return &pacer{rate: float64(rate), start: time.Now()} }
+
+func (p *pacer) wait(ctx context.Context, bytes float64) error {
+	if p.rate <= 0 {
+		return nil
+	}
+	p.done += bytes
+	ahead := time.Duration(p.done/p.rate*float64(time.Second)) - time.Since(p.start)
+	if ahead < 10*time.Millisecond {
+		return nil
+	}
+	t := time.NewTimer(ahead)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// replaceSegments swaps segments: the manifest first (durably, one atomic
+// write), then the live state. Each removed file is renamed to *.deleting
+// and deleted by its last reader's release; a crash never brings a removed
+// segment back (open removes files the manifest does not list). swapped
+// reports whether the swap happened: an error after it only concerns
+// removing the old files.
+func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool, err error) {
+	db.manifestMu.Lock()
+	defer db.manifestMu.Unlock()
+	drop := map[string]bool{}
+	for _, n := range remove {
+		drop[n] = true
+	}
+	m := db.manifest.clone()
+	m.Segments = slices.DeleteFunc(m.Segments, func(s segmentMeta) bool { return drop[s.Name] })
+	for _, s := range add {
+		m.Segments = append(m.Segments, s.meta)
+	}
+	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
+		return false, err
+	}
+	db.manifest = m
+	db.stateMu.Lock()
+	st := db.state.Load()
+	var keep, gone []*liveSegment
+	for _, s := range st.segments {
+		if drop[s.meta.Name] {
+			gone = append(gone, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	db.setStateLocked(&state{active: st.active, frozen: st.frozen, segments: append(keep, add...), changed: make(chan struct{})})
+	db.stateMu.Unlock()
+	var errs []error
+	for _, s := range gone {
+		deleting := s.path + ".deleting"
+		if err := db.opts.fs.Rename(s.path, deleting); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.path = deleting
+		}
+		s.obsolete.Store(true)
+		errs = append(errs, s.release())
+	}
+	return true, errors.Join(errs...)
+}
+
+// runCompactor compacts in the background every CompactionInterval and
+// after each seal, until Close.
+func (db *DB) runCompactor() {
+	defer close(db.compactorDone)
+	tick := time.NewTicker(db.opts.CompactionInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-db.quit:
+			return
+		case <-tick.C:
+		case <-db.compactWake:
+		}
+		if db.compactionPaused.Load() {
+			continue
+		}
+		if _, err := db.Compact(context.Background()); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, context.Canceled) {
+			db.log.Error("eventlog: background compaction failed; will retry", "err", err)
+			db.compactErr.Store(err.Error())
+		} else if err == nil {
+			db.compactErr.Store("")
+		}
+	}
+}
+
+// PauseCompaction stops the background compactor from starting merges
+// (one in progress finishes) until ResumeCompaction; Compact still runs on
+// demand.
+func (db *DB) PauseCompaction() { db.compactionPaused.Store(true) }
+
+// ResumeCompaction lets the background compactor run again.
+func (db *DB) ResumeCompaction() {
+	db.compactionPaused.Store(false)
+	db.wakeCompactor()
+}
+
+func (db *DB) wakeCompactor() {
+	select {
+	case db.compactWake <- struct{}{}:
+	default:
+	}
+}

@@ -1,0 +1,200 @@
+package eventlog
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/query"
+)
+
+// segmentFiles lists the files of the segments directory.
+func segmentFiles(t *testing.T, db *DB) []string {
+	t.Helper()
+	entries, err := os.ReadDir(db.segDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestCompactionMergesAndKeepsRunningQuerySnapshot: an export that started
+// before a compaction returns exactly the events of its snapshot, the
+// inputs' files outlive the swap until it finishes and go right after, and
+// the merged store answers the same.
+func TestCompactionMergesAndKeepsRunningQuerySnapshot(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, CompactionInterval: -1})
+	for i := range 6 { // six segments of one day
+		for j := range 50 {
+			e := dayEvent(i*50 + j)
+			if _, err := db.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := db.Stats()
+	all := func() []query.Hit {
+		var hits []query.Hit
+		if err := db.Export(ctx, query.Request{}, func(h query.Hit) error { hits = append(hits, h); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return hits
+	}
+	want := all()
+	var got []query.Hit
+	var res CompactResult
+	err := db.Export(ctx, query.Request{}, func(h query.Hit) error {
+		if len(got) == 0 {
+			var err error
+			if res, err = db.Compact(ctx); err != nil {
+				return err
+			}
+			deleting := 0
+			for _, n := range segmentFiles(t, db) {
+				if strings.HasSuffix(n, ".deleting") {
+					deleting++
+				}
+			}
+			if res.Inputs == 0 || deleting != res.Inputs {
+				t.Errorf("during the export: %d inputs compacted, %d files waiting for deletion", res.Inputs, deleting)
+			}
+		}
+		got = append(got, h)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameHits(got, want) {
+		t.Fatalf("the export across a compaction gave %d events, want its snapshot's %d", len(got), len(want))
+	}
+	for _, n := range segmentFiles(t, db) {
+		if strings.HasSuffix(n, ".deleting") {
+			t.Fatalf("%s still there after the last reader finished", n)
+		}
+	}
+	after := db.Stats()
+	if after.Segments >= before.Segments || after.SegmentEvents != before.SegmentEvents || res.Events != before.SegmentEvents {
+		t.Fatalf("segments %d -> %d, events %d -> %d (merged %d)", before.Segments, after.Segments, before.SegmentEvents, after.SegmentEvents, res.Events)
+	}
+	if !sameHits(all(), want) {
+		t.Fatal("the compacted store answers differently")
+	}
+	if errs := Verify(db.dir); len(errs) > 0 {
+		t.Fatalf("verify: %v", errs)
+	}
+	// Reopening keeps the merged set and leaves no stray file.
+	dir := db.dir
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, dir, Options{AllowUnregistered: true, CompactionInterval: -1})
+	if s := db.Stats(); s.Segments != after.Segments || s.SegmentEvents != after.SegmentEvents {
+		t.Fatalf("after reopen: %+v", s)
+	}
+	for _, n := range segmentFiles(t, db) {
+		if !strings.HasSuffix(n, ".seg") {
+			t.Fatalf("stray file %s", filepath.Join(db.segDir(), n))
+		}
+	}
+}
+
+// dayEvent is tailEvent(i) stamped within one day, so its segments share
+// a partition and compaction merges them.
+func dayEvent(i int) Event {
+	e := tailEvent(i)
+	d, err := event.ParseDate(time.Date(2024, 5, 1, 0, 0, (i*7919)%86400, 0, time.UTC).Format(time.RFC3339))
+	if err != nil {
+		panic(err)
+	}
+	e.Timestamp = d
+	return e
+}
+
+func sameHits(a, b []query.Hit) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Seq != b[i].Seq || a[i].Event.Message != b[i].Event.Message {
+			return false
+		}
+	}
+	return true
+}
+
+// TestCompactionFailuresLeaveOneSet fails a merge at each step: writing
+// the merged file, recording the swap in the manifest, and moving the
+// inputs aside. Each time the store keeps either the old segments or the
+// new one, answers the same, and after reopening holds no stray file.
+func TestCompactionFailuresLeaveOneSet(t *testing.T) {
+	// Each case fails renames from the paths it matches.
+	// Each case fails renames from the paths it matches. Once the manifest
+	// has the swap the merge stands: failing to move an input aside only
+	// leaves its file for the last reader or the next open to remove.
+	for _, c := range []struct {
+		name    string
+		op      vfs.Op
+		match   func(string) bool
+		succeed bool
+	}{
+		{"merged file", vfs.OpRename, func(p string) bool { return strings.HasSuffix(p, ".seg.tmp") }, false},
+		{"manifest", vfs.OpRename, func(p string) bool { return strings.Contains(p, "MANIFEST") }, false},
+		{"inputs aside", vfs.OpRename, func(p string) bool { return strings.HasSuffix(p, ".seg") }, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			faulty := vfs.NewFaulty(vfs.OS{})
+			opts := Options{AllowUnregistered: true, CompactionInterval: -1, fs: faulty}
+			db := mustOpen(t, dir, opts)
+			for i := range 5 {
+				if _, err := db.Append(ctx, dayEvent(2*i), dayEvent(2*i+1)); err != nil {
+					t.Fatal(err)
+				}
+				if err := db.Roll(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := findAll(t, db, FindRequest{Limit: MaxLimit})
+			faulty.FailIf(c.op, errors.New("injected"), c.match)
+			if res, err := db.Compact(ctx); (err == nil) != c.succeed || (c.succeed && res.Merges == 0) {
+				t.Fatalf("compaction through the failure: %+v, %v", res, err)
+			}
+			faulty.Heal(c.op)
+			if got := findAll(t, db, FindRequest{Limit: MaxLimit}); !sameRecords(got, want) {
+				t.Fatalf("after the failed merge: %d events, want %d", len(got), len(want))
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			db = mustOpen(t, dir, opts)
+			if got := findAll(t, db, FindRequest{Limit: MaxLimit}); !sameRecords(got, want) {
+				t.Fatalf("after reopening: %d events, want %d", len(got), len(want))
+			}
+			if files, live := segmentFiles(t, db), db.Stats().Segments; len(files) != live {
+				t.Fatalf("%d files for %d live segments: %v", len(files), live, files)
+			}
+			if _, err := db.Compact(ctx); err != nil { // and it can still compact
+				t.Fatal(err)
+			}
+			if got := findAll(t, db, FindRequest{Limit: MaxLimit}); !sameRecords(got, want) {
+				t.Fatal("compaction after recovery changed the answers")
+			}
+			if errs := Verify(dir); len(errs) > 0 {
+				t.Fatalf("verify: %v", errs)
+			}
+		})
+	}
+}
