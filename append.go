@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 
@@ -68,6 +69,12 @@ const maxBatch = 100_000
 // events were written and may be present after a restart. A caller that
 // retries such a batch should make its events recognisable (event.id).
 func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
+	return db.append(ctx, false, events)
+}
+
+// append stores events; internal ones (the store's own records, provider
+// "eventlog") skip the registry, which users' events cannot.
+func (db *DB) append(ctx context.Context, internal bool, events []Event) (Appended, error) {
 	switch {
 	case db.closed.Load():
 		return Appended{}, ErrClosed
@@ -81,7 +88,7 @@ func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	if err := ctx.Err(); err != nil {
 		return Appended{}, err
 	}
-	if err := db.validate(events); err != nil {
+	if err := db.check(events, internal); err != nil {
 		return Appended{}, err
 	}
 	b := batchPool.Get().(*batch)
@@ -108,14 +115,23 @@ func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	return Appended{FirstSeq: first, Count: len(events)}, nil
 }
 
-// validate checks every event against the limits and the registry and
-// reports all failures at once.
-func (db *DB) validate(events []Event) error {
+// validate checks every event against the limits, the future-skew guard
+// and the registry and reports all failures at once.
+func (db *DB) validate(events []Event) error { return db.check(events, false) }
+
+func (db *DB) check(events []Event, internal bool) error {
 	var bad []ItemError
+	var latest int64 = math.MaxInt64
+	if db.opts.MaxFutureSkew > 0 {
+		latest = db.opts.Now().Add(db.opts.MaxFutureSkew).UnixNano()
+	}
 	for i := range events {
 		ev := &events[i]
 		err := ev.Validate(db.opts.Limits)
-		if err == nil && !db.opts.AllowUnregistered {
+		if err == nil && !ev.Timestamp.IsZero() && ev.Timestamp.UnixNano() > latest {
+			err = fmt.Errorf("@timestamp %s is more than %v in the future (max future skew)", ev.Timestamp, db.opts.MaxFutureSkew)
+		}
+		if err == nil && !internal && !db.opts.AllowUnregistered {
 			err = db.reg.check(ev.Event.Provider, ev.Event.Action)
 		}
 		if err != nil {

@@ -320,11 +320,11 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 	return true, errors.Join(errs...)
 }
 
-// runCompactor compacts in the background every CompactionInterval and
-// after each seal, until Close.
+// runCompactor applies retention and compacts in the background every
+// MaintenanceInterval and after each seal, until Close.
 func (db *DB) runCompactor() {
 	defer close(db.compactorDone)
-	tick := time.NewTicker(db.opts.CompactionInterval)
+	tick := time.NewTicker(db.opts.MaintenanceInterval)
 	defer tick.Stop()
 	for {
 		select {
@@ -332,6 +332,9 @@ func (db *DB) runCompactor() {
 			return
 		case <-tick.C:
 		case <-db.compactWake:
+		}
+		if _, err := db.ApplyRetention(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
+			db.log.Error("eventlog: background retention failed; will retry", "err", err)
 		}
 		if db.compactionPaused.Load() {
 			continue

@@ -32,7 +32,7 @@ func segmentFiles(t *testing.T, db *DB) []string {
 // inputs' files outlive the swap until it finishes and go right after, and
 // the merged store answers the same.
 func TestCompactionMergesAndKeepsRunningQuerySnapshot(t *testing.T) {
-	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, CompactionInterval: -1})
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, MaintenanceInterval: -1})
 	for i := range 6 { // six segments of one day
 		for j := range 50 {
 			e := dayEvent(i*50 + j)
@@ -100,7 +100,7 @@ func TestCompactionMergesAndKeepsRunningQuerySnapshot(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db = mustOpen(t, dir, Options{AllowUnregistered: true, CompactionInterval: -1})
+	db = mustOpen(t, dir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
 	if s := db.Stats(); s.Segments != after.Segments || s.SegmentEvents != after.SegmentEvents {
 		t.Fatalf("after reopen: %+v", s)
 	}
@@ -157,7 +157,7 @@ func TestCompactionFailuresLeaveOneSet(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			faulty := vfs.NewFaulty(vfs.OS{})
-			opts := Options{AllowUnregistered: true, CompactionInterval: -1, fs: faulty}
+			opts := Options{AllowUnregistered: true, MaintenanceInterval: -1, fs: faulty}
 			db := mustOpen(t, dir, opts)
 			for i := range 5 {
 				if _, err := db.Append(ctx, dayEvent(2*i), dayEvent(2*i+1)); err != nil {

@@ -42,7 +42,7 @@ func crashKills(t *testing.T) int {
 func crashChild() {
 	dir, run := os.Getenv(crashChildEnv), os.Getenv(crashRunEnv)
 	segBytes, _ := strconv.ParseInt(os.Getenv(crashSegEnv), 10, 64)
-	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: segBytes, CompactionInterval: -1, CompactionBytesPerSecond: -1})
+	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: segBytes, MaintenanceInterval: -1, CompactionBytesPerSecond: -1})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(3)
@@ -167,7 +167,7 @@ func crashOnce(t *testing.T, dir, run string, afterAcks int, delay time.Duration
 // once. It returns the highest sequence number present.
 func checkCrashStore(t *testing.T, dir string, want map[uint64]string, kill int) uint64 {
 	t.Helper()
-	db, err := Open(dir, Options{AllowUnregistered: true, CompactionInterval: -1})
+	db, err := Open(dir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
 	if err != nil {
 		t.Fatalf("kill %d: reopen: %v", kill, err)
 	}

@@ -78,6 +78,9 @@ type DB struct {
 	compactorDone    chan struct{}
 	compactionPaused atomic.Bool
 	compactErr       atomic.Value // string: the last background failure
+	retentionFloor   atomic.Value // func() uint64 (SetRetentionFloor)
+	retentionDrops   atomic.Int64
+	retentionBytes   atomic.Int64
 	sealWake         chan struct{}
 	sealerDone       chan struct{}
 	sealErrMu        sync.Mutex
@@ -115,7 +118,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		db.sealerDone = make(chan struct{})
 		go db.runSealer()
 		db.loggers = startLoggerQueue(db)
-		if opts.CompactionInterval > 0 {
+		if opts.MaintenanceInterval > 0 {
 			db.compactorDone = make(chan struct{})
 			go db.runCompactor()
 		}

@@ -98,6 +98,7 @@ func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.MinTS = max(q.MinTS, db.expiredBefore())
 	pub := db.published.Load() // before the view: every row up to pub is in it
 	v := db.acquireView()
 	defer v.close()
@@ -357,6 +358,7 @@ func (db *DB) Count(ctx context.Context, req FindRequest) (int, error) {
 		return 0, err
 	}
 	q.Limit = 0
+	q.MinTS = max(q.MinTS, db.expiredBefore())
 	pub := db.published.Load()
 	v := db.acquireView()
 	defer v.close()

@@ -52,13 +52,25 @@ type Options struct {
 	// CompactionMaxSegmentBytes caps a segment made by merging others.
 	// Zero: 1 GiB.
 	CompactionMaxSegmentBytes int64
-	// CompactionInterval is how often the background compactor looks for
-	// work (it also runs after seals). Zero: 1 minute; negative: never
-	// (DB.Compact still runs on demand).
-	CompactionInterval time.Duration
+	// MaintenanceInterval is how often the background worker applies
+	// retention and compacts (it also runs after seals). Zero: 1 minute;
+	// negative: never (ApplyRetention and Compact still run on demand).
+	MaintenanceInterval time.Duration
 	// CompactionBytesPerSecond caps the compactor's reading rate, so ingest
 	// and queries keep the machine. Zero: 64 MiB/s; negative: unlimited.
 	CompactionBytesPerSecond int64
+
+	// RetentionMaxAge expires events older than this (by @timestamp):
+	// queries stop returning them at once and their segments are dropped
+	// (package retention). Zero: keep forever.
+	RetentionMaxAge time.Duration
+	// RetentionMaxBytes drops the oldest segments while the store's size on
+	// disk exceeds it. Zero: no bound.
+	RetentionMaxBytes int64
+	// MaxFutureSkew rejects events stamped further than this in the
+	// future, which would otherwise pin their segment past retention.
+	// Zero: no check.
+	MaxFutureSkew time.Duration
 
 	// AllowUnregistered accepts events whose provider/action pair was not
 	// registered. Zero (false): such events are rejected.
@@ -110,6 +122,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SegmentMaxBytes < 0 || o.SegmentMaxAge < 0 || o.Partition < 0 || o.MaxFrozenHeads < 0 {
 		return o, fmt.Errorf("options: segment sizes and durations must not be negative")
 	}
+	if o.RetentionMaxAge < 0 || o.RetentionMaxBytes < 0 || o.MaxFutureSkew < 0 {
+		return o, fmt.Errorf("options: retention bounds and the future skew must not be negative")
+	}
 	if o.SegmentMaxBytes == 0 {
 		o.SegmentMaxBytes = 64 << 20
 	}
@@ -122,8 +137,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.CompactionMaxSegmentBytes <= 0 {
 		o.CompactionMaxSegmentBytes = 1 << 30
 	}
-	if o.CompactionInterval == 0 {
-		o.CompactionInterval = time.Minute
+	if o.MaintenanceInterval == 0 {
+		o.MaintenanceInterval = time.Minute
 	}
 	if o.CompactionBytesPerSecond == 0 {
 		o.CompactionBytesPerSecond = 64 << 20

@@ -15,10 +15,16 @@ func (db *DB) Query(ctx context.Context, req query.Request) (*query.Result, erro
 	var res *query.Result
 	err := db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		var err error
-		res, err = query.Execute(ctx, snap, req, query.Options{Now: db.opts.Now()})
+		res, err = query.Execute(ctx, snap, req, db.queryOptions())
 		return err
 	})
 	return res, err
+}
+
+// queryOptions are the options every query of the store runs with: its
+// clock and retention's visibility rule.
+func (db *DB) queryOptions() query.Options {
+	return query.Options{Now: db.opts.Now(), ExpiredBefore: db.expiredBefore()}
 }
 
 // Aggregate is Query without the page: it returns the total and the
@@ -28,7 +34,9 @@ func (db *DB) Aggregate(ctx context.Context, req query.Request) (*query.Result, 
 	var res *query.Result
 	err := db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		var err error
-		res, err = query.Execute(ctx, snap, req, query.Options{Now: db.opts.Now(), NoHits: true})
+		opts := db.queryOptions()
+		opts.NoHits = true
+		res, err = query.Execute(ctx, snap, req, opts)
 		return err
 	})
 	return res, err
@@ -44,7 +52,8 @@ const ExportPage = 1000
 func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
 	req.Page, req.PerPage, req.Aggs = 0, ExportPage, nil
 	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
-		opts := query.Options{Now: db.opts.Now(), NoTotal: true}
+		opts := db.queryOptions()
+		opts.NoTotal = true
 		for {
 			res, err := query.Execute(ctx, snap, req, opts)
 			if err != nil {

@@ -20,11 +20,15 @@ func (db *DB) Segments() []SegmentInfo {
 	out := make([]SegmentInfo, len(st.segments))
 	for i, s := range st.segments {
 		m := s.meta
-		out[i] = SegmentInfo{
-			Name: m.Name, Events: m.Events, Bytes: m.Bytes,
-			MinTS: time.Unix(0, m.MinTS).UTC(), MaxTS: time.Unix(0, m.MaxTS).UTC(),
-			MinSeq: m.MinSeq, MaxSeq: m.MaxSeq,
-		}
+		out[i] = segmentInfo(m.Name, m.Events, m.Bytes, m.MinTS, m.MaxTS, m.MinSeq, m.MaxSeq)
 	}
 	return out
+}
+
+func segmentInfo(name string, events int, bytes, minTS, maxTS int64, minSeq, maxSeq uint64) SegmentInfo {
+	return SegmentInfo{
+		Name: name, Events: events, Bytes: bytes,
+		MinTS: time.Unix(0, minTS).UTC(), MaxTS: time.Unix(0, maxTS).UTC(),
+		MinSeq: minSeq, MaxSeq: maxSeq,
+	}
 }

@@ -74,7 +74,7 @@ func sameRecords(a, b []Record) bool {
 
 func TestHeadRollsBySize(t *testing.T) {
 	// No background compaction: it would merge the segments this counts.
-	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 4 << 10, CompactionInterval: -1})
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 4 << 10, MaintenanceInterval: -1})
 	for range 100 {
 		e := ev("p", "a", "")
 		e.Message = string(make([]byte, 200))

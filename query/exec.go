@@ -27,6 +27,9 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 	if err != nil {
 		return nil, err
 	}
+	if opts.ExpiredBefore != 0 {
+		p.minTS = max(p.minTS, opts.ExpiredBefore)
+	}
 	x := &executor{plan: p, snap: snap, opts: opts}
 	offset, limit := p.window()
 	x.k = offset + limit + 1 // one more tells whether a next page exists

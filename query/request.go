@@ -74,6 +74,9 @@ type Options struct {
 	// NoTotal lets the executor skip counting what cannot be on the page;
 	// Result.Total is then -1. Exports paging through everything use it.
 	NoTotal bool
+	// ExpiredBefore hides events stamped before it (Unix ns): retention's
+	// visibility rule. Zero: nothing is hidden.
+	ExpiredBefore int64
 }
 
 // Result is the answer to a Request.

@@ -1,0 +1,129 @@
+package eventlog
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/retention"
+)
+
+// Internal records: the store writes events about itself under this
+// provider, so an audit of the audit log is possible.
+const (
+	InternalProvider    = "eventlog"
+	ActionRetentionDrop = "retention-drop"
+)
+
+// RetentionResult lists the segments a retention run dropped.
+type RetentionResult struct {
+	Dropped []DroppedSegment `json:"dropped"`
+	// BytesReclaimed is their size on disk.
+	BytesReclaimed int64 `json:"bytes_reclaimed"`
+}
+
+// DroppedSegment is one segment retention dropped (or, in a plan, would).
+type DroppedSegment struct {
+	SegmentInfo
+	// Reason is "max_age" or "max_bytes".
+	Reason string `json:"reason"`
+	// Undelivered: MaxBytes forced out events a consumer (a destination)
+	// had not yet taken.
+	Undelivered bool `json:"undelivered,omitempty"`
+}
+
+// PlanRetention returns what ApplyRetention would drop now, changing
+// nothing.
+func (db *DB) PlanRetention() []DroppedSegment {
+	drops := db.retentionPlan()
+	out := make([]DroppedSegment, len(drops))
+	for i, d := range drops {
+		out[i] = DroppedSegment{SegmentInfo: segmentInfo(d.Name, d.Events, d.Bytes, d.MinTS, d.MaxTS, d.MinSeq, d.MaxSeq), Reason: d.Reason, Undelivered: d.Undelivered}
+	}
+	return out
+}
+
+func (db *DB) retentionPlan() []retention.Drop {
+	p := retention.Policy{MaxAge: db.opts.RetentionMaxAge, MaxBytes: db.opts.RetentionMaxBytes}
+	if p.MaxAge <= 0 && p.MaxBytes <= 0 {
+		return nil
+	}
+	st := db.state.Load()
+	segs := make([]retention.Segment, len(st.segments))
+	for i, s := range st.segments {
+		m := s.meta
+		segs[i] = retention.Segment{Name: m.Name, Bytes: m.Bytes, Events: m.Events, MinTS: m.MinTS, MaxTS: m.MaxTS, MinSeq: m.MinSeq, MaxSeq: m.MaxSeq}
+	}
+	return retention.Plan(segs, db.wal.Stats().Bytes, db.opts.Now(), p, db.protectedSeq())
+}
+
+// protectedSeq is the highest sequence number every consumer registered
+// with SetRetentionFloor has taken; MaxUint64 when there are none.
+func (db *DB) protectedSeq() uint64 {
+	if f, ok := db.retentionFloor.Load().(func() uint64); ok && f != nil {
+		return f()
+	}
+	return math.MaxUint64
+}
+
+// SetRetentionFloor registers the consumers' progress: retention by age
+// keeps every segment holding events above floor() (events a destination
+// has not delivered); only RetentionMaxBytes overrides it, and such drops
+// are marked Undelivered. nil removes the floor.
+func (db *DB) SetRetentionFloor(floor func() uint64) {
+	db.retentionFloor.Store(floor)
+}
+
+// ApplyRetention drops the segments the retention policy expires now.
+// Each drop is logged and recorded in the store as an event (provider
+// "eventlog", action "retention-drop", naming the segment, its time and
+// sequence ranges and its event count).
+func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
+	var res RetentionResult
+	if db.opts.ReadOnly {
+		return res, ErrReadOnly
+	}
+	db.compactMu.Lock() // a merge must not be racing for the same segments
+	defer db.compactMu.Unlock()
+	for _, d := range db.PlanRetention() {
+		if err := db.dropSegments(d.Name); err != nil {
+			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
+		}
+		res.Dropped = append(res.Dropped, d)
+		res.BytesReclaimed += d.Bytes
+		db.retentionDrops.Add(1)
+		db.retentionBytes.Add(d.Bytes)
+		db.log.Info("eventlog: retention dropped a segment", "segment", d.Name, "reason", d.Reason, "events", d.Events,
+			"min_timestamp", d.MinTS, "max_timestamp", d.MaxTS, "undelivered", d.Undelivered)
+		if _, err := db.append(ctx, true, []Event{dropRecord(db.opts.Now(), d)}); err != nil {
+			return res, fmt.Errorf("eventlog: retention: record the drop of %s: %w", d.Name, err)
+		}
+	}
+	return res, nil
+}
+
+// dropRecord is the event recording a retention drop.
+func dropRecord(now time.Time, d DroppedSegment) Event {
+	var ev Event
+	ev.Timestamp = event.DateOf(now)
+	ev.Event.Provider, ev.Event.Action, ev.Event.Outcome = InternalProvider, ActionRetentionDrop, "success"
+	ev.Event.Reason = d.Reason
+	ev.Message = fmt.Sprintf("retention dropped segment %s: %d events from %s to %s (sequence %d to %d)",
+		d.Name, d.Events, d.MinTS.Format(time.RFC3339Nano), d.MaxTS.Format(time.RFC3339Nano), d.MinSeq, d.MaxSeq)
+	ev.Labels = map[string]string{
+		"segment": d.Name, "events": strconv.Itoa(d.Events), "bytes": strconv.FormatInt(d.Bytes, 10),
+		"min_timestamp": d.MinTS.Format(time.RFC3339Nano), "max_timestamp": d.MaxTS.Format(time.RFC3339Nano),
+		"min_seq": strconv.FormatUint(d.MinSeq, 10), "max_seq": strconv.FormatUint(d.MaxSeq, 10),
+		"undelivered": strconv.FormatBool(d.Undelivered),
+	}
+	return ev
+}
+
+// expiredBefore is the @timestamp (Unix ns) below which events are
+// expired now: queries do not return them.
+func (db *DB) expiredBefore() int64 {
+	return retention.ExpiredBefore(db.opts.Now(), db.opts.RetentionMaxAge)
+}

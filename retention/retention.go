@@ -1,0 +1,107 @@
+// Package retention decides which segments to drop. It is pure policy over
+// segment metadata; the engine carries the decisions out, records each
+// drop as an event in the store and hides expired events from queries
+// before their segments are gone.
+//
+// # Rules
+//
+//   - MaxAge: an event is expired once its @timestamp is older than
+//     now - MaxAge. A segment whose newest event is expired is dropped
+//     whole. Queries never return an expired event, even before its
+//     segment is dropped; the space comes back when it is.
+//   - MaxBytes: while the store's size on disk (segments plus the WAL)
+//     exceeds MaxBytes, the oldest segments (by newest @timestamp) are
+//     dropped. The head and the WAL are never dropped, so the bound can be
+//     exceeded by what they hold.
+//   - Protect: segments holding events with a sequence number above it
+//     (events a destination has not delivered) are kept past MaxAge; only
+//     MaxBytes overrides that, and the drop says so.
+package retention
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Policy says what to keep. Zero fields are off.
+type Policy struct {
+	MaxAge   time.Duration
+	MaxBytes int64
+}
+
+// Segment is what retention knows of a live segment.
+type Segment struct {
+	Name           string
+	Bytes          int64
+	Events         int
+	MinTS, MaxTS   int64
+	MinSeq, MaxSeq uint64
+}
+
+// Reasons for a drop.
+const (
+	ReasonMaxAge   = "max_age"
+	ReasonMaxBytes = "max_bytes"
+)
+
+// Drop is one segment to drop and why.
+type Drop struct {
+	Segment
+	Reason string
+	// Undelivered is set when MaxBytes drops events above the protected
+	// sequence number.
+	Undelivered bool
+}
+
+// Plan returns the segments to drop now. otherBytes is the rest of the
+// store's size on disk (the WAL); protect is the highest sequence number
+// every consumer has taken (0: nothing protected beyond MaxAge's rule is
+// needed — pass math.MaxUint64 when there are no consumers).
+func Plan(segs []Segment, otherBytes int64, now time.Time, p Policy, protect uint64) []Drop {
+	var drops []Drop
+	dropped := map[string]bool{}
+	if p.MaxAge > 0 {
+		cutoff := ExpiredBefore(now, p.MaxAge)
+		for _, s := range segs {
+			if s.MaxTS < cutoff && s.MaxSeq <= protect {
+				drops = append(drops, Drop{Segment: s, Reason: ReasonMaxAge})
+				dropped[s.Name] = true
+			}
+		}
+	}
+	if p.MaxBytes > 0 {
+		total := otherBytes
+		var left []Segment
+		for _, s := range segs {
+			if !dropped[s.Name] {
+				total += s.Bytes
+				left = append(left, s)
+			}
+		}
+		slices.SortFunc(left, func(a, b Segment) int { return cmp.Or(cmp.Compare(a.MaxTS, b.MaxTS), cmp.Compare(a.Name, b.Name)) })
+		for _, s := range left {
+			if total <= p.MaxBytes {
+				break
+			}
+			drops = append(drops, Drop{Segment: s, Reason: ReasonMaxBytes, Undelivered: s.MaxSeq > protect})
+			total -= s.Bytes
+		}
+	}
+	return drops
+}
+
+// ExpiredBefore is the @timestamp (Unix ns) below which events are expired
+// under maxAge at now; math.MinInt64 when maxAge is off.
+func ExpiredBefore(now time.Time, maxAge time.Duration) int64 {
+	if maxAge <= 0 {
+		return minInt64
+	}
+	t := now.Add(-maxAge)
+	if t.Before(time.Unix(0, minInt64)) {
+		return minInt64
+	}
+	return t.UnixNano()
+}
+
+const minInt64 = -1 << 63

@@ -1,0 +1,90 @@
+package retention
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+var now = time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC)
+
+func day(n int) int64 { return now.Add(time.Duration(n) * 24 * time.Hour).UnixNano() }
+
+func TestPlanMaxAge(t *testing.T) {
+	segs := []Segment{
+		{Name: "old", Bytes: 10, MinTS: day(-40), MaxTS: day(-31), MaxSeq: 5},
+		{Name: "edge", Bytes: 10, MinTS: day(-31), MaxTS: day(-30), MaxSeq: 9}, // exactly 30 days: kept
+		{Name: "undelivered", Bytes: 10, MinTS: day(-40), MaxTS: day(-35), MaxSeq: 20},
+		{Name: "new", Bytes: 10, MinTS: day(-1), MaxTS: day(0), MaxSeq: 30},
+	}
+	got := Plan(segs, 0, now, Policy{MaxAge: 30 * 24 * time.Hour}, 10)
+	if fmt.Sprint(names(got)) != "[old]" || got[0].Reason != ReasonMaxAge {
+		t.Fatalf("drops %+v", got)
+	}
+}
+
+func TestPlanMaxBytesDropsOldestFirst(t *testing.T) {
+	segs := []Segment{
+		{Name: "c", Bytes: 30, MaxTS: day(-1), MaxSeq: 3},
+		{Name: "a", Bytes: 30, MaxTS: day(-3), MaxSeq: 1},
+		{Name: "b", Bytes: 30, MaxTS: day(-2), MaxSeq: 2},
+	}
+	got := Plan(segs, 15, now, Policy{MaxBytes: 50}, 1)
+	if fmt.Sprint(names(got)) != "[a b]" || got[0].Undelivered || !got[1].Undelivered {
+		t.Fatalf("drops %+v", got)
+	}
+	if got := Plan(segs, 15, now, Policy{MaxBytes: 1000}, math.MaxUint64); len(got) != 0 {
+		t.Fatalf("under the bound: %+v", got)
+	}
+}
+
+// TestPlanProperties: after the plan the kept segments fit MaxBytes (or
+// none is left), no kept segment is wholly expired unless protected, and
+// nothing is dropped twice.
+func TestPlanProperties(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		n := rapid.IntRange(0, 30).Draw(rt, "n")
+		var segs []Segment
+		for i := range n {
+			maxTS := day(-rapid.IntRange(0, 100).Draw(rt, "age"))
+			segs = append(segs, Segment{Name: fmt.Sprint("s", i), Bytes: rapid.Int64Range(1, 100).Draw(rt, "bytes"), MaxTS: maxTS, MinTS: maxTS - 1, MaxSeq: uint64(i + 1)})
+		}
+		p := Policy{MaxAge: time.Duration(rapid.IntRange(0, 60).Draw(rt, "max_age_days")) * 24 * time.Hour, MaxBytes: rapid.Int64Range(0, 2000).Draw(rt, "max_bytes")}
+		protect := uint64(rapid.IntRange(0, n).Draw(rt, "protect"))
+		other := rapid.Int64Range(0, 100).Draw(rt, "other")
+		drops := Plan(segs, other, now, p, protect)
+		dropped := map[string]bool{}
+		for _, d := range drops {
+			if dropped[d.Name] {
+				rt.Fatalf("%s dropped twice", d.Name)
+			}
+			dropped[d.Name] = true
+		}
+		total := other
+		kept := 0
+		for _, s := range segs {
+			if dropped[s.Name] {
+				continue
+			}
+			kept++
+			total += s.Bytes
+			if p.MaxAge > 0 && s.MaxTS < ExpiredBefore(now, p.MaxAge) && s.MaxSeq <= protect {
+				rt.Fatalf("kept expired %+v", s)
+			}
+		}
+		if p.MaxBytes > 0 && total > p.MaxBytes && kept > 0 {
+			rt.Fatalf("kept %d bytes over %d", total, p.MaxBytes)
+		}
+	})
+}
+
+func names(ds []Drop) []string {
+	var out []string
+	for _, d := range ds {
+		out = append(out, d.Name)
+	}
+	return out
+}
