@@ -127,6 +127,10 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	if err != nil { // the merge is done; an input file stays until the next open
 		db.log.Error("eventlog: compaction could not remove an input; the next open will", "err", err)
 	}
+	db.compactions.Add(1)
+	db.compactedSegments.Add(int64(len(inputs)))
+	db.compactedEvents.Add(int64(n))
+	db.compactionSaved.Add(j.Bytes - info.FileBytes)
 	res.Merges++
 	res.Inputs += len(inputs)
 	res.Outputs++
@@ -333,17 +337,17 @@ func (db *DB) runCompactor() {
 		case <-tick.C:
 		case <-db.compactWake:
 		}
-		if _, err := db.ApplyRetention(context.Background()); err != nil && !errors.Is(err, ErrClosed) {
-			db.log.Error("eventlog: background retention failed; will retry", "err", err)
+		db.maintainedAt.Store(db.opts.Now())
+		_, err := db.ApplyRetention(context.Background())
+		if err == nil && !db.compactionPaused.Load() {
+			_, err = db.Compact(context.Background())
 		}
-		if db.compactionPaused.Load() {
-			continue
-		}
-		if _, err := db.Compact(context.Background()); err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, context.Canceled) {
-			db.log.Error("eventlog: background compaction failed; will retry", "err", err)
-			db.compactErr.Store(err.Error())
-		} else if err == nil {
+		switch {
+		case err == nil:
 			db.compactErr.Store("")
+		case !errors.Is(err, ErrClosed) && !errors.Is(err, context.Canceled):
+			db.log.Error("eventlog: background maintenance failed; will retry", "err", err)
+			db.compactErr.Store(err.Error())
 		}
 	}
 }

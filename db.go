@@ -33,6 +33,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -81,10 +82,13 @@ type DB struct {
 	retentionFloor   atomic.Value // func() uint64 (SetRetentionFloor)
 	retentionDrops   atomic.Int64
 	retentionBytes   atomic.Int64
-	sealWake         chan struct{}
-	sealerDone       chan struct{}
-	sealErrMu        sync.Mutex
-	lastSealErr      error
+	// compaction counters (Stats.Maintenance)
+	compactions, compactedSegments, compactedEvents, compactionSaved atomic.Int64
+	maintainedAt                                                     atomic.Value // time.Time of the last background run
+	sealWake                                                         chan struct{}
+	sealerDone                                                       chan struct{}
+	sealErrMu                                                        sync.Mutex
+	lastSealErr                                                      error
 
 	loggers *loggerQueue
 
@@ -292,6 +296,26 @@ type Stats struct {
 	LoggerDropped uint64    `json:"logger_dropped"`
 	LoggerErrors  uint64    `json:"logger_errors"`
 	WAL           wal.Stats `json:"wal"`
+	// Maintenance describes compaction and retention.
+	Maintenance MaintenanceStats `json:"maintenance"`
+}
+
+// MaintenanceStats are the counters of compaction and retention since Open.
+type MaintenanceStats struct {
+	// SegmentsPerPartition counts live segments by time partition (its
+	// start, RFC 3339).
+	SegmentsPerPartition map[string]int `json:"segments_per_partition"`
+	Compactions          int64          `json:"compactions"`
+	CompactedSegments    int64          `json:"compacted_segments"`
+	CompactedEvents      int64          `json:"compacted_events"`
+	// CompactionBytesSaved is input bytes minus output bytes.
+	CompactionBytesSaved    int64     `json:"compaction_bytes_saved"`
+	RetentionDrops          int64     `json:"retention_drops"`
+	RetentionBytesReclaimed int64     `json:"retention_bytes_reclaimed"`
+	LastRun                 time.Time `json:"last_run"`
+	// LastError is the last background failure, "" once a run succeeds.
+	LastError        string `json:"last_error"`
+	CompactionPaused bool   `json:"compaction_paused"`
 }
 
 // Stats returns the DB's current counters.
@@ -321,5 +345,28 @@ func (db *DB) Stats() Stats {
 		s.LoggerDropped = db.loggers.dropped.Load()
 		s.LoggerErrors = db.loggers.failed.Load()
 	}
+	s.Maintenance = db.maintenanceStats(st)
 	return s
+}
+
+func (db *DB) maintenanceStats(st *state) MaintenanceStats {
+	m := MaintenanceStats{
+		SegmentsPerPartition: map[string]int{},
+		Compactions:          db.compactions.Load(), CompactedSegments: db.compactedSegments.Load(),
+		CompactedEvents: db.compactedEvents.Load(), CompactionBytesSaved: db.compactionSaved.Load(),
+		RetentionDrops: db.retentionDrops.Load(), RetentionBytesReclaimed: db.retentionBytes.Load(),
+		CompactionPaused: db.compactionPaused.Load(),
+	}
+	p := int64(db.opts.Partition)
+	for _, seg := range st.segments {
+		start := floorDiv(seg.meta.MinTS, p) * p
+		m.SegmentsPerPartition[time.Unix(0, start).UTC().Format(time.RFC3339)]++
+	}
+	if t, ok := db.maintainedAt.Load().(time.Time); ok {
+		m.LastRun = t
+	}
+	if e, ok := db.compactErr.Load().(string); ok {
+		m.LastError = e
+	}
+	return m
 }

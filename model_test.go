@@ -30,6 +30,7 @@ func TestModel(t *testing.T) {
 			"append": m.append,
 			"find":   m.find,
 			"query":  m.query,
+			"tail":   m.tail,
 			"reopen": m.reopen,
 			"compact": func(rt *rapid.T) {
 				if _, err := m.db.Compact(ctx); err != nil {

@@ -142,3 +142,19 @@ func TestMaxFutureSkewRejects(t *testing.T) {
 		t.Fatalf("an event 30m ahead: %v", err)
 	}
 }
+
+func TestStatsReportMaintenance(t *testing.T) {
+	db, _ := retentionStore(t, Options{RetentionMaxAge: 72 * time.Hour})
+	m := db.Stats().Maintenance
+	if len(m.SegmentsPerPartition) != 10 || m.SegmentsPerPartition["2024-05-20T00:00:00Z"] != 1 {
+		t.Fatalf("segments per partition %v", m.SegmentsPerPartition)
+	}
+	res, err := db.ApplyRetention(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m = db.Stats().Maintenance
+	if m.RetentionDrops != 6 || m.RetentionBytesReclaimed != res.BytesReclaimed || len(m.SegmentsPerPartition) != 4 {
+		t.Fatalf("after retention: %+v", m)
+	}
+}

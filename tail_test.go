@@ -205,3 +205,27 @@ func TestAppendDocument(t *testing.T) {
 		t.Fatalf("IDOf: %s %s", IDOf(0xabc), IDOf(^uint64(0)))
 	}
 }
+
+// TestTailAfterReopen: events sealed before a Close are durable after the
+// next Open even though no WAL file is left to replay.
+func TestTailAfterReopen(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Append(ctx, tailEvent(0), tailEvent(1), tailEvent(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, cancel := collectTail(t, db, TailRequest{}, 3)
+	defer cancel()
+	checkSeqs(t, <-got, []uint64{1, 2, 3})
+}

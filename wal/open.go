@@ -62,7 +62,9 @@ func (w *WAL) open(after uint64, replay func(Record) error) error {
 	}
 	w.nextSeq = max(w.reserved, lastSeq+1, after+1, 1)
 	w.written = lastSeq
-	w.durable.Store(lastSeq)
+	// Everything up to after is sealed elsewhere, so durable too, even when
+	// no log file is left to replay.
+	w.durable.Store(max(lastSeq, after))
 	if w.opts.ReadOnly || len(w.files) == 0 {
 		return nil
 	}
