@@ -12,14 +12,15 @@ import (
 )
 
 // benchPoolSize is the number of pre-generated events the append benchmarks
-// cycle through; a multiple of every batch size.
-const benchPoolSize = 50_000
+// cycle through; a multiple of every batch size. It is the pool of
+// `eventlog bench` too.
+const benchPoolSize = DefaultPool
 
 // benchPool holds the events the append benchmarks reuse, generated once per
 // process, and their average JSON size.
 var benchPool = sync.OnceValues(func() ([]event.Event, float64) {
-	events := generate(GeneratorConfig{Seed: 1}, benchPoolSize)
-	return events, averageJSONSize(events)
+	w := GenerateWorkload(GeneratorConfig{Seed: 1}, benchPoolSize)
+	return w.events, w.AvgJSON()
 })
 
 // appendCase is one configuration of BenchmarkAppend.

@@ -9,9 +9,6 @@ import (
 	"github.com/eventlogdb/eventlog/query"
 )
 
-// The filter of the selective query benchmarks.
-const selectiveFilter = "event.provider:alerting and event.outcome:failure"
-
 // BenchmarkQuery measures the query engine over the same cached data set as
 // BenchmarkFind (EVENTLOG_BENCH_FIND_EVENTS, default 10M):
 //
@@ -64,27 +61,22 @@ func BenchmarkQuery(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/op")
 		})
 	}
-	run("selective-newest-20", query.Request{Filter: selectiveFilter, Sort: []query.SortField{{Field: "@timestamp", Order: "desc"}}, PerPage: 20},
-		false, func(r *query.Result) (int, int) {
-			if len(r.Hits) != min(20, selective) {
-				b.Fatalf("page of %d, want %d", len(r.Hits), min(20, selective))
-			}
-			return r.Total, selective
-		})
-	run("selective-count", query.Request{Filter: selectiveFilter}, true,
+	run("selective-newest-20", selectiveNewestRequest(20), false, func(r *query.Result) (int, int) {
+		if len(r.Hits) != min(20, selective) {
+			b.Fatalf("page of %d, want %d", len(r.Hits), min(20, selective))
+		}
+		return r.Total, selective
+	})
+	run("selective-count", selectiveCountRequest(), true,
 		func(r *query.Result) (int, int) { return r.Total, selective })
-	run("terms-action-day", query.Request{Start: dayStart, End: dayEnd, Aggs: map[string]query.Agg{
-		"a": {Terms: &query.TermsAgg{Field: "event.action", Size: 10}},
-	}}, true, func(r *query.Result) (int, int) {
+	run("terms-action-day", termsActionRequest(dayStart, dayEnd), true, func(r *query.Result) (int, int) {
 		n := r.Aggregations["a"].OtherCount
 		for _, bk := range r.Aggregations["a"].Buckets {
 			n += bk.Count
 		}
 		return int(n), day // every generated event has an action
 	})
-	run("stats-duration", query.Request{Filter: "event.provider:alerting", Aggs: map[string]query.Agg{
-		"d": {Stats: &query.StatsAgg{Field: "event.duration"}},
-	}}, true, func(r *query.Result) (int, int) {
+	run("stats-duration", statsDurationRequest(), true, func(r *query.Result) (int, int) {
 		if c := r.Aggregations["d"].Stats.Count; c == 0 || c > int64(alerting) {
 			b.Fatalf("stats over %d durations of %d alerting events", c, alerting)
 		}

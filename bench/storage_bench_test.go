@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -128,14 +127,7 @@ func openDB(tb testing.TB, dir string, opts eventlog.Options) *eventlog.DB {
 	return db
 }
 
-func registerAll(db *eventlog.DB) error {
-	for provider, actions := range ProviderActions() {
-		if err := db.RegisterProviderActions(provider, actions...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func registerAll(db *eventlog.DB) error { return register(db, ProviderActions()) }
 
 // fill appends the next n events of g to db in batches of fillBatch, calling
 // observe (if set) with each event and its JSON size before it is appended,
@@ -172,29 +164,6 @@ func mustFill(b *testing.B, db *eventlog.DB, g *Generator, n int, observe func(*
 	return total
 }
 
-// dirSizes walks dir and sums the sizes of its regular files by top-level
-// entry ("wal", "segments", "MANIFEST", ...).
-func dirSizes(dir string) (map[string]int64, error) {
-	sizes := map[string]int64{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, path)
-		if err != nil {
-			return err
-		}
-		top, _, _ := strings.Cut(filepath.ToSlash(rel), "/")
-		sizes[top] += info.Size()
-		return nil
-	})
-	return sizes, err
-}
-
 func mustDirSizes(tb testing.TB, dir string) map[string]int64 {
 	tb.Helper()
 	sizes, err := dirSizes(dir)
@@ -202,14 +171,6 @@ func mustDirSizes(tb testing.TB, dir string) map[string]int64 {
 		tb.Fatal(err)
 	}
 	return sizes
-}
-
-func sumSizes(sizes map[string]int64) int64 {
-	var total int64
-	for _, n := range sizes {
-		total += n
-	}
-	return total
 }
 
 // formatSizes lists sizes by name, e.g. "segments 51.2 MiB, wal 0 B".

@@ -12,6 +12,7 @@ import (
 
 func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("export", stderr)
+	url := addURLFlag(fs)
 	sel := addSelectionFlags(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -20,12 +21,22 @@ func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
+	client, err := remote(fs, *url)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	n, err := export(db, req, stdout, stderr)
+	var each exportFunc
+	if client != nil {
+		each = client.export
+	} else {
+		db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		each = db.Export
+	}
+	n, err := export(each, req, stdout, stderr)
 	switch {
 	case err != nil && n == 0:
 		return sel.explain(err)
@@ -36,15 +47,19 @@ func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// exportFunc calls fn with every event req selects, in order: DB.Export,
+// or apiClient.export through a server.
+type exportFunc func(ctx context.Context, req query.Request, fn func(query.Hit) error) error
+
 // export writes every event req selects to stdout as NDJSON, in order,
 // counting them on a progress bar on stderr when it is a terminal. Memory
-// stays constant: DB.Export reads a page at a time.
-func export(db *eventlog.DB, req query.Request, stdout, stderr io.Writer) (int, error) {
+// stays constant: DB.Export reads a page at a time, and a server streams.
+func export(each exportFunc, req query.Request, stdout, stderr io.Writer) (int, error) {
 	bar := newEventProgress(stderr, "exporting")
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	n := 0
 	var line []byte
-	err := db.Export(context.Background(), req, func(h query.Hit) error {
+	err := each(context.Background(), req, func(h query.Hit) error {
 		line = append(appendHit(line[:0], h.Seq, &h.Event), '\n')
 		if _, err := w.Write(line); err != nil {
 			return fmt.Errorf("write: %w", err)

@@ -20,9 +20,10 @@ const maxLineErrors = 100
 
 func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("ingest", stderr)
-	sync := fs.String("sync", "always", "durability: always, interval or none")
-	allow := fs.Bool("allow-unregistered", false, "accept provider/action pairs that are not registered")
-	batch := fs.Int("batch", 1000, "events per append")
+	url := addURLFlag(fs)
+	sync := fs.String("sync", "always", "durability: always, interval or none (not with --url: the server's setting)")
+	allow := fs.Bool("allow-unregistered", false, "accept provider/action pairs that are not registered (not with --url)")
+	batch := fs.Int("batch", 1000, "events per append (per request with --url)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -31,6 +32,13 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if *batch < 1 || *batch > 100_000 {
 		return fmt.Errorf("--batch must be between 1 and 100000")
+	}
+	client, err := remote(fs, *url)
+	if err != nil {
+		return err
+	}
+	if client != nil && (isSet(fs, "sync") || isSet(fs, "allow-unregistered")) {
+		return fmt.Errorf("--sync and --allow-unregistered are the server's settings (eventlog serve --help), not the client's: %w", errUsage)
 	}
 	policy, err := eventlog.ParseSyncPolicy(*sync)
 	if err != nil {
@@ -41,21 +49,30 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer in.Close()
+	if client != nil {
+		return ingest(&bulkBatch{c: client}, *batch, in, size, client.String(), stdout, stderr)
+	}
 	db, err := eventlog.Open(*data, eventlog.Options{Sync: policy, AllowUnregistered: *allow})
 	if err != nil {
 		return err
 	}
+	return ingest(&dbBatch{db: db}, *batch, in, size, *data, stdout, stderr)
+}
+
+// ingest streams in into store and closes it, showing a progress bar of
+// size bytes on stderr, then prints the summary naming target.
+func ingest(store batchStore, batch int, in io.Reader, size int64, target string, stdout, stderr io.Writer) error {
 	bar := newByteProgress(stderr, size, "ingesting")
-	ing := &ingester{db: db, batch: *batch, bar: bar}
-	err = ing.run(io.TeeReader(in, bar))
+	ing := &ingester{store: store, batch: batch, bar: bar}
+	err := ing.run(io.TeeReader(in, bar))
 	bar.Finish() // also on error: it stops the spinner
-	if cerr := db.Close(); err == nil {
+	if cerr := store.close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return fmt.Errorf("%w (%d events were stored before it)", err, ing.stored)
 	}
-	return ing.summary(stdout, stderr, *data)
+	return ing.summary(stdout, stderr, target)
 }
 
 // openInput opens FILE, or returns stdin when name is "" or "-", with its
@@ -75,19 +92,37 @@ func openInput(name string, stdin io.Reader) (io.ReadCloser, int64, error) {
 	return f, size, nil
 }
 
-// ingester streams NDJSON into a DB a batch at a time, storing the valid
-// lines and reporting each bad one with its line number.
+// maxBatchBytes also ends a batch: it bounds the memory a batch of large
+// events takes, and the size of a _bulk request.
+const maxBatchBytes = 4 << 20
+
+// batchStore stores batches of NDJSON lines: the data directory (dbBatch)
+// or a server through its API (bulkBatch, in client.go).
+type batchStore interface {
+	// add adds one line to the pending batch, or says why it cannot be
+	// stored. It does not keep line.
+	add(line []byte) error
+	// flush stores the pending batch and empties it. It returns the lines
+	// the store refused (Index is the line's place in the batch), having
+	// stored the others, or an error when it could not say what it stored.
+	flush() ([]eventlog.ItemError, error)
+	// close releases the store.
+	close() error
+}
+
+// ingester streams NDJSON into a store a batch at a time, storing the
+// valid lines and reporting each bad one with its line number.
 type ingester struct {
-	db    *eventlog.DB
+	store batchStore
 	batch int
 	bar   *progressbar.ProgressBar // prints the line errors above itself
 
-	events  []event.Event // the pending batch
-	lines   []int         // events[i] came from line lines[i]
-	badNow  []lineError   // the pending batch's bad lines, printed at flush
-	stored  int           // events appended
-	bad     int           // lines rejected
-	printed int           // bad lines printed, at most maxLineErrors
+	lines   []int       // the pending batch's i-th line is line lines[i] of the input
+	bytes   int         // the pending batch's size
+	badNow  []lineError // the pending batch's bad lines, printed at flush
+	stored  int         // events stored
+	bad     int         // lines rejected
+	printed int         // bad lines printed, at most maxLineErrors
 }
 
 // lineError is why one input line was not stored.
@@ -99,8 +134,7 @@ type lineError struct {
 // run reads r to its end. It returns an error only when storing or reading
 // failed; bad lines are counted and reported.
 func (g *ingester) run(r io.Reader) error {
-	lim := event.DefaultLimits()
-	lr := newLineReader(r, lim.MaxDocumentBytes)
+	lr := newLineReader(r, event.DefaultLimits().MaxDocumentBytes)
 	for {
 		line, err := lr.next()
 		switch {
@@ -114,13 +148,12 @@ func (g *ingester) run(r io.Reader) error {
 		case isBlank(line):
 			continue
 		}
-		ev, err := event.Decode(line, lim)
-		if err != nil {
+		if err := g.store.add(line); err != nil {
 			g.reject(lr.n, err)
 			continue
 		}
-		g.events, g.lines = append(g.events, ev), append(g.lines, lr.n)
-		if len(g.events) == g.batch {
+		g.lines, g.bytes = append(g.lines, lr.n), g.bytes+len(line)
+		if len(g.lines) == g.batch || g.bytes >= maxBatchBytes {
 			if err := g.flush(); err != nil {
 				return err
 			}
@@ -128,44 +161,80 @@ func (g *ingester) run(r io.Reader) error {
 	}
 }
 
-// flush appends the pending batch. When Append rejects it because of some
-// invalid events (the registry, limits), those are reported and the others
-// appended again, so one bad event never costs the good ones. Then it
-// prints the batch's bad lines in line order.
+// flush stores the pending batch, then prints its bad lines in line order.
 func (g *ingester) flush() error {
 	defer g.printBad()
-	for len(g.events) > 0 {
-		_, err := g.db.Append(context.Background(), g.events...)
-		if err == nil {
-			g.stored += len(g.events)
-			break
-		}
-		var inv *eventlog.InvalidEventsError
-		if !errors.As(err, &inv) || g.dropInvalid(inv.Items) == 0 {
-			return fmt.Errorf("store lines %d to %d: %w", g.lines[0], g.lines[len(g.lines)-1], err)
-		}
+	if len(g.lines) == 0 {
+		return nil
 	}
-	g.events, g.lines = g.events[:0], g.lines[:0]
+	refused, err := g.store.flush()
+	if err != nil {
+		return fmt.Errorf("store lines %d to %d: %w", g.lines[0], g.lines[len(g.lines)-1], err)
+	}
+	for _, it := range refused {
+		g.reject(g.lines[it.Index], it.Err)
+	}
+	g.stored += len(g.lines) - len(refused)
+	g.lines, g.bytes = g.lines[:0], 0
 	return nil
 }
 
-// dropInvalid reports and removes the batch's invalid events, returning
-// how many; items are in increasing Index order, as Append lists them.
-func (g *ingester) dropInvalid(items []eventlog.ItemError) int {
+// dbBatch stores batches in an open data directory.
+type dbBatch struct {
+	db     *eventlog.DB
+	events []event.Event // the pending batch
+	index  []int         // events[i] is line index[i] of the batch
+}
+
+func (b *dbBatch) add(line []byte) error {
+	ev, err := event.Decode(line, event.DefaultLimits())
+	if err != nil {
+		return err
+	}
+	b.events, b.index = append(b.events, ev), append(b.index, len(b.index))
+	return nil
+}
+
+// flush appends the pending batch. When Append rejects it because of some
+// invalid events (the registry, limits), those are refused and the others
+// appended again, so one bad event never costs the good ones.
+func (b *dbBatch) flush() ([]eventlog.ItemError, error) {
+	var refused []eventlog.ItemError
+	for len(b.events) > 0 {
+		_, err := b.db.Append(context.Background(), b.events...)
+		if err == nil {
+			break
+		}
+		var inv *eventlog.InvalidEventsError
+		if !errors.As(err, &inv) || len(inv.Items) == 0 {
+			return nil, err
+		}
+		refused = b.dropInvalid(refused, inv.Items)
+	}
+	clear(b.events)
+	b.events, b.index = b.events[:0], b.index[:0]
+	return refused, nil
+}
+
+// dropInvalid removes the batch's invalid events, adding them to refused;
+// items are in increasing Index order, as Append lists them.
+func (b *dbBatch) dropInvalid(refused, items []eventlog.ItemError) []eventlog.ItemError {
 	keep, next := 0, 0
-	for i := range g.events {
+	for i := range b.events {
 		if next < len(items) && items[next].Index == i {
-			g.reject(g.lines[i], items[next].Err)
+			refused = append(refused, eventlog.ItemError{Index: b.index[i], Err: items[next].Err})
 			next++
 			continue
 		}
-		g.events[keep], g.lines[keep] = g.events[i], g.lines[i]
+		b.events[keep], b.index[keep] = b.events[i], b.index[i]
 		keep++
 	}
-	clear(g.events[keep:])
-	g.events, g.lines = g.events[:keep], g.lines[:keep]
-	return next
+	clear(b.events[keep:])
+	b.events, b.index = b.events[:keep], b.index[:keep]
+	return refused
 }
+
+func (b *dbBatch) close() error { return b.db.Close() }
 
 // reject records a bad line of the pending batch.
 func (g *ingester) reject(line int, err error) {

@@ -1,15 +1,22 @@
-// Command eventlog is the eventlog binary: it loads events into a data
-// directory, queries them, and shows what the directory holds.
+// Command eventlog is the eventlog binary: it serves a data directory over
+// HTTP, loads events into it, queries them, and shows what the directory
+// holds.
 //
-//	eventlog ingest   [--data DIR] [FILE]     load NDJSON events (stdin by default), keeping the valid lines
-//	eventlog query    [--data DIR] [flags]    a page of matching events (KQL filter, time range, sort, aggregations)
-//	eventlog export   [--data DIR] [flags]    every matching event as NDJSON, in order
-//	eventlog find     [--data DIR] [flags]    print matching events as NDJSON (term filters)
+//	eventlog serve    [--data DIR] [--addr HOST:PORT] [--config FILE]
+//	                                                   the HTTP API, until SIGINT or SIGTERM
+//	eventlog ingest   [--data DIR | --url URL] [FILE]  load NDJSON events (stdin by default), keeping the valid lines
+//	eventlog query    [--data DIR | --url URL] [flags] a page of matching events (KQL filter, time range, sort, aggregations)
+//	eventlog export   [--data DIR | --url URL] [flags] every matching event as NDJSON, in order
+//	eventlog find     [--data DIR] [flags]             print matching events as NDJSON (term filters)
 //	eventlog register [--data DIR] PROVIDER ACTION...
 //	eventlog stats    [--data DIR]
 //	eventlog inspect  SEGMENT_FILE...
 //	eventlog verify   [--data DIR]
 //	eventlog repair   [--data DIR]
+//
+// With --url (or $EVENTLOG_URL), ingest, query and export work through a
+// server's HTTP API instead of opening a data directory, and print what
+// they print with --data.
 package main
 
 import (
@@ -29,6 +36,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "serve a data directory over HTTP until SIGINT or SIGTERM", runServe},
 		{"ingest", "load NDJSON events from a file or stdin, reporting bad lines and keeping the rest", runIngest},
 		{"query", "print a page of events matching a KQL filter and time range, sorted, with aggregations", runQuery},
 		{"export", "write every matching event as NDJSON, in order, in constant memory", runExport},
@@ -38,6 +46,7 @@ func commands() []command {
 		{"inspect", "describe segment files: footer, blocks, columns, postings", runInspect},
 		{"verify", "check every checksum of a data directory; exit 1 naming each problem", runVerify},
 		{"repair", "salvage damaged WAL and segments, keeping sequence numbers; print what was lost", runRepair},
+		{"bench", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
 	}
 }
 

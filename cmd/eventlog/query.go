@@ -20,6 +20,7 @@ const (
 
 func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("query", stderr)
+	url := addURLFlag(fs)
 	sel := addSelectionFlags(fs)
 	limit := fs.Int("limit", query.DefaultPerPage, fmt.Sprintf("events per page (page*limit at most %d)", query.MaxWindow))
 	page := fs.Int("page", 1, "page number, from 1")
@@ -30,6 +31,10 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	req, err := sel.request(fs)
+	if err != nil {
+		return err
+	}
+	client, err := remote(fs, *url)
 	if err != nil {
 		return err
 	}
@@ -44,12 +49,13 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
-	if err != nil {
-		return err
+	var res *query.Result
+	var aggsJSON []byte
+	if client != nil {
+		res, aggsJSON, err = client.query(context.Background(), req)
+	} else {
+		res, aggsJSON, err = localQuery(*data, req)
 	}
-	defer db.Close()
-	res, err := db.Query(context.Background(), req)
 	if err != nil {
 		return sel.explain(err)
 	}
@@ -57,9 +63,28 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	case formatTable:
 		return printTable(stdout, res)
 	case formatJSON:
-		return printJSON(stdout, res)
+		return printJSON(stdout, res, aggsJSON)
 	}
 	return printNDJSON(stdout, stderr, res)
+}
+
+// localQuery answers req over the data directory, with the aggregations
+// as JSON.
+func localQuery(data string, req query.Request) (*query.Result, []byte, error) {
+	db, err := eventlog.Open(data, eventlog.Options{ReadOnly: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	res, err := db.Query(context.Background(), req)
+	if err != nil || res.Aggregations == nil {
+		return res, nil, err
+	}
+	aggs, err := json.Marshal(res.Aggregations)
+	if err != nil {
+		return nil, nil, fmt.Errorf("aggregations: %w", err)
+	}
+	return res, aggs, nil
 }
 
 // parseAggs decodes --aggs, refusing unknown keys so that a misspelt

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -38,10 +39,11 @@ func printNDJSON(stdout, stderr io.Writer, res *query.Result) error {
 
 // printJSON writes the page as one JSON object with the fields of the
 // Kibana event log _find response (total, page, per_page, data), the next
-// page's cursor when there is one, and the aggregations when asked for.
-// The envelope and the aggregations are indented; each hit of data stays
-// on one line, as export and the ndjson format print it.
-func printJSON(w io.Writer, res *query.Result) error {
+// page's cursor when there is one, and the aggregations (aggs, their JSON
+// from the engine or a server) when asked for. The envelope and the
+// aggregations are indented; each hit of data stays on one line, as export
+// and the ndjson format print it.
+func printJSON(w io.Writer, res *query.Result, aggs []byte) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "{\n  \"total\": %d,\n  \"page\": %d,\n  \"per_page\": %d,\n  \"data\": [", res.Total, res.Page, res.PerPage)
 	var line []byte
@@ -62,13 +64,15 @@ func printJSON(w io.Writer, res *query.Result) error {
 		bw.WriteString(",\n  \"next\": ")
 		bw.Write(next)
 	}
-	if res.Aggregations != nil {
-		aggs, err := json.MarshalIndent(res.Aggregations, "  ", "  ")
-		if err != nil {
+	if aggs != nil {
+		var compact, escaped, indented bytes.Buffer
+		if err := json.Compact(&compact, aggs); err != nil {
 			return fmt.Errorf("aggregations: %w", err)
 		}
+		json.HTMLEscape(&escaped, compact.Bytes()) // as json.Marshal escapes, whoever wrote aggs
+		json.Indent(&indented, escaped.Bytes(), "  ", "  ")
 		bw.WriteString(",\n  \"aggregations\": ")
-		bw.Write(aggs)
+		bw.Write(indented.Bytes())
 	}
 	bw.WriteString("\n}\n")
 	return bw.Flush()

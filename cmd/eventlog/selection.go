@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -90,16 +91,25 @@ func parseSort(items []string) ([]query.SortField, error) {
 // explain rewords an error of a request built from s for the command
 // line: without the library's "eventlog: query:" prefix and, for a filter
 // error, with the filter text and a caret under the position it names.
+// A server's error (--url) is reworded alike from its reason.
 func (s *selection) explain(err error) error {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil || u == query.ErrInvalid || !errors.Is(u, query.ErrInvalid) {
-			break
+	pos := 0
+	if ae := (*apiError)(nil); errors.As(err, &ae) {
+		ae.Reason = strings.TrimPrefix(ae.Reason, "eventlog: query: ")
+		pos = filterPos(ae.Reason)
+	} else {
+		for {
+			u := errors.Unwrap(err)
+			if u == nil || u == query.ErrInvalid || !errors.Is(u, query.ErrInvalid) {
+				break
+			}
+			err = u
 		}
-		err = u
+		if fe := (*filter.Error)(nil); errors.As(err, &fe) {
+			pos = fe.Pos
+		}
 	}
-	var fe *filter.Error
-	if !errors.As(err, &fe) || fe.Pos < 1 {
+	if pos < 1 {
 		return err
 	}
 	text := []rune(strings.Map(func(r rune) rune {
@@ -108,6 +118,21 @@ func (s *selection) explain(err error) error {
 		}
 		return r
 	}, s.filter))
-	pad := min(fe.Pos-1, len(text))
+	pad := min(pos-1, len(text))
 	return fmt.Errorf("%w\n  %s\n  %s^", err, string(text), strings.Repeat(" ", pad))
+}
+
+// filterPos finds the position a filter error's message names
+// ("filter: at 26: ..."), 0 when there is none.
+func filterPos(msg string) int {
+	_, rest, ok := strings.Cut(msg, "filter: at ")
+	if !ok {
+		return 0
+	}
+	num, _, ok := strings.Cut(rest, ": ")
+	n, err := strconv.Atoi(num)
+	if !ok || err != nil {
+		return 0
+	}
+	return n
 }

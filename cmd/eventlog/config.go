@@ -1,0 +1,362 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/server"
+)
+
+// serveConfig is everything eventlog serve can be told.
+type serveConfig struct {
+	data, addr        string
+	sync              eventlog.SyncPolicy
+	syncInterval      time.Duration
+	allowUnregistered bool
+	segmentMaxBytes   int64
+	segmentMaxAge     time.Duration
+	server            server.Config
+	logLevel          slog.Level
+	logJSON           bool
+}
+
+// setting is one knob of eventlog serve. It is the flag --name, the
+// environment variable env(name) and the key name of the config file; def
+// is its default, in the form a user would write it.
+type setting struct {
+	name, arg, def, help string
+	set                  func(c *serveConfig, v string) error
+}
+
+// settings lists every setting of eventlog serve, in the order --help
+// shows them. --config, which says where the file is, is not among them.
+func settings() []setting {
+	return []setting{
+		{"data", "DIR", "./data", "data directory", text(func(c *serveConfig) *string { return &c.data })},
+		{"addr", "HOST:PORT", "127.0.0.1:9700", "listen address; with port 0 the system picks a free port, and the address printed says which", hostPort},
+		{"sync", "POLICY", "always", "when a write is durable: always (fsynced before the answer), interval or none", syncPolicy},
+		{"sync-interval", "DURATION", "100ms", "fsync period under --sync interval", duration(func(c *serveConfig) *time.Duration { return &c.syncInterval })},
+		{"allow-unregistered", "BOOL", "false", "accept events whose provider/action pair is not registered", boolean(func(c *serveConfig) *bool { return &c.allowUnregistered })},
+		{"segment-max-bytes", "SIZE", "64MiB", "seal the in-memory head into segments once it holds this much", size(func(c *serveConfig) *int64 { return &c.segmentMaxBytes })},
+		{"segment-max-age", "DURATION", "1h", "seal the in-memory head once its oldest event is this old", duration(func(c *serveConfig) *time.Duration { return &c.segmentMaxAge })},
+		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
+		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
+		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},
+		{"write-queue-timeout", "DURATION", "1s", "how long an ingest request waits for a slot before the answer is 429 with Retry-After", duration(func(c *serveConfig) *time.Duration { return &c.server.WriteQueueTimeout })},
+		{"read-header-timeout", "DURATION", "10s", "time to read a request's headers", duration(func(c *serveConfig) *time.Duration { return &c.server.ReadHeaderTimeout })},
+		{"read-timeout", "DURATION", "2m", "time to read a whole request, body included", duration(func(c *serveConfig) *time.Duration { return &c.server.ReadTimeout })},
+		{"idle-timeout", "DURATION", "2m", "how long an idle keep-alive connection stays open", duration(func(c *serveConfig) *time.Duration { return &c.server.IdleTimeout })},
+		{"request-timeout", "DURATION", "1m", "write deadline of an answer, from the start of its handler; _export has flush-timeout instead", duration(func(c *serveConfig) *time.Duration { return &c.server.RequestTimeout })},
+		{"flush-timeout", "DURATION", "30s", "write deadline of each flush of a streamed _export", duration(func(c *serveConfig) *time.Duration { return &c.server.FlushTimeout })},
+		{"shutdown-timeout", "DURATION", "30s", "how long SIGINT or SIGTERM waits for the requests in flight before cutting them", duration(func(c *serveConfig) *time.Duration { return &c.server.ShutdownTimeout })},
+		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
+		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
+	}
+}
+
+// envName is the environment variable of a setting: EVENTLOG_SYNC_INTERVAL
+// for sync-interval.
+func envName(name string) string {
+	return "EVENTLOG_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// envConfig names the config file when --config is not given.
+const envConfig = "EVENTLOG_CONFIG"
+
+// loadServeConfig parses the serve command line. Each setting takes the
+// first of: its flag, its environment variable (lookupEnv; empty counts as
+// unset), its key in the config file (--config or $EVENTLOG_CONFIG), its
+// default. An error names the setting and where the bad value came from.
+func loadServeConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (*serveConfig, error) {
+	all := settings()
+	fs := flag.NewFlagSet("eventlog serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { serveUsage(stderr, all) }
+	flags := make([]settingFlag, len(all))
+	for i := range all {
+		flags[i].bool = all[i].arg == "BOOL"
+		fs.Var(&flags[i], all[i].name, all[i].help)
+	}
+	configFile := fs.String("config", "", "YAML file of settings")
+	if err := parseFlags(fs, args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
+	}
+	c := &serveConfig{}
+	for _, s := range all {
+		if err := s.set(c, s.def); err != nil {
+			panic(fmt.Sprintf("default of %s: %v", s.name, err)) // a bug in settings()
+		}
+	}
+	if *configFile == "" {
+		*configFile = env(lookupEnv, envConfig)
+	}
+	if *configFile != "" {
+		if err := applyFile(c, all, *configFile); err != nil {
+			return nil, err
+		}
+	}
+	for i, s := range all {
+		if v := env(lookupEnv, envName(s.name)); v != "" {
+			if err := apply(c, s, v, envName(s.name)); err != nil {
+				return nil, err
+			}
+		}
+		if flags[i].set {
+			if err := apply(c, s, flags[i].value, "--"+s.name); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c, nil
+}
+
+func env(lookupEnv func(string) (string, bool), key string) string {
+	v, _ := lookupEnv(key)
+	return v
+}
+
+// apply sets s to v, saying where v came from when it is bad.
+func apply(c *serveConfig, s setting, v, source string) error {
+	if err := s.set(c, v); err != nil {
+		return fmt.Errorf("%s %q from %s: %w", s.name, v, source, err)
+	}
+	return nil
+}
+
+// settingFlag is a setting's flag. It only records the value: loading
+// checks it, once the file and the environment are applied beneath it.
+type settingFlag struct {
+	value     string
+	set, bool bool
+}
+
+func (f *settingFlag) String() string   { return f.value }
+func (f *settingFlag) IsBoolFlag() bool { return f.bool }
+
+func (f *settingFlag) Set(v string) error {
+	f.value, f.set = v, true
+	return nil
+}
+
+// serveUsage prints serve's flags, each with its default and environment
+// variable.
+func serveUsage(w io.Writer, all []setting) {
+	fmt.Fprint(w, `usage: eventlog serve [--data DIR] [--addr HOST:PORT] [--config FILE] [flags]
+
+Serve a data directory over HTTP until SIGINT or SIGTERM, then finish the
+requests in flight and close the store. Every setting is a flag, an
+environment variable and a key of the YAML file --config names (a key is
+named as its flag: "sync-interval: 50ms"). A flag overrides the variable,
+which overrides the file, which overrides the default. SIZE is a number of
+bytes, with KiB, MiB or GiB after it or not; DURATION is like 500ms, 30s,
+2m or 1h.
+
+`)
+	fmt.Fprintf(w, "  --config FILE\n        YAML file of settings (env %s)\n", envConfig)
+	for _, s := range all {
+		arg := " " + s.arg
+		if s.arg == "BOOL" {
+			arg = "" // --name alone is --name=true
+		}
+		fmt.Fprintf(w, "  --%s%s\n        %s (default %s, env %s)\n", s.name, arg, s.help, s.def, envName(s.name))
+	}
+}
+
+// applyFile applies the settings of a YAML file: one mapping of setting
+// names to scalar values. An unknown or repeated key is an error naming it
+// and its line.
+func applyFile(c *serveConfig, all []setting, name string) error {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return fmt.Errorf("config %s: %w", name, err)
+	}
+	if len(doc.Content) == 0 { // an empty file
+		return nil
+	}
+	m := doc.Content[0]
+	if m.Kind != yaml.MappingNode {
+		return fmt.Errorf("%s:%d: want a mapping of settings (key: value)", name, m.Line)
+	}
+	byName := make(map[string]setting, len(all))
+	for _, s := range all {
+		byName[s.name] = s
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		where := fmt.Sprintf("%s:%d", name, k.Line)
+		s, ok := byName[k.Value]
+		switch {
+		case !ok:
+			return fmt.Errorf("%s: unknown setting %q%s", where, k.Value, suggest(k.Value, all))
+		case seen[k.Value] > 0:
+			return fmt.Errorf("%s: %s is already set on line %d", where, k.Value, seen[k.Value])
+		case v.Kind != yaml.ScalarNode || v.Tag == "!!null":
+			return fmt.Errorf("%s: %s: want one value, such as %s: %s", where, k.Value, k.Value, s.def)
+		}
+		seen[k.Value] = k.Line
+		if err := apply(c, s, v.Value, fmt.Sprintf("%s:%d", name, v.Line)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// suggest returns ` (did you mean "X"?)` for the setting nearest to an
+// unknown name, or "" when none is near.
+func suggest(name string, all []setting) string {
+	best, bestDist := "", 4
+	for _, s := range all {
+		if d := editDistance(strings.ReplaceAll(name, "_", "-"), s.name); d < bestDist {
+			best, bestDist = s.name, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// The parsers of setting values. Each returns what a good value looks
+// like; apply adds the setting, the value and its source.
+
+func text(field func(*serveConfig) *string) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		if v == "" {
+			return errors.New("want a value")
+		}
+		*field(c) = v
+		return nil
+	}
+}
+
+func hostPort(c *serveConfig, v string) error {
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return errors.New("want HOST:PORT, such as 127.0.0.1:9700 or :9700")
+	}
+	c.addr = v
+	return nil
+}
+
+func syncPolicy(c *serveConfig, v string) error {
+	p, err := eventlog.ParseSyncPolicy(v)
+	if err != nil {
+		return errors.New("want always, interval or none")
+	}
+	c.sync = p
+	return nil
+}
+
+func duration(field func(*serveConfig) *time.Duration) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return errors.New("want a positive duration, such as 500ms, 30s or 2m")
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func boolean(field func(*serveConfig) *bool) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func count(field func(*serveConfig) *int) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return errors.New("want a whole number of at least 1")
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+// byteUnits are the suffixes a SIZE may have.
+var byteUnits = []struct {
+	suffix string
+	mult   int64
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}}
+
+func size(field func(*serveConfig) *int64) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		num, mult := v, int64(1)
+		for _, u := range byteUnits {
+			if n, ok := strings.CutSuffix(v, u.suffix); ok {
+				num, mult = strings.TrimSpace(n), u.mult
+				break
+			}
+		}
+		n, err := strconv.ParseInt(num, 10, 64)
+		if err != nil || n < 1 || n > (1<<62)/mult {
+			return errors.New("want a positive size in bytes, such as 1048576, 512KiB or 64MiB")
+		}
+		*field(c) = n * mult
+		return nil
+	}
+}
+
+func logLevel(c *serveConfig, v string) error {
+	levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+	l, ok := levels[v]
+	if !ok {
+		return errors.New("want debug, info, warn or error")
+	}
+	c.logLevel = l
+	return nil
+}
+
+func logFormat(c *serveConfig, v string) error {
+	if v != "text" && v != "json" {
+		return errors.New("want text or json")
+	}
+	c.logJSON = v == "json"
+	return nil
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/query/timespan"
+)
+
+// maintenanceConfig is what eventlog serve is told about retention and
+// compaction (settings() lists them). Zero fields are the engine's
+// defaults; "off" settings are stored as the engine spells them.
+type maintenanceConfig struct {
+	retentionMaxAge   time.Duration // 0: keep forever
+	retentionMaxBytes int64         // 0: no bound
+	maxFutureSkew     time.Duration // 0: no check
+	interval          time.Duration // < 0: only on demand
+	maxSegmentBytes   int64
+	bytesPerSecond    int64 // < 0: unlimited
+}
+
+// apply sets the engine's options.
+func (m maintenanceConfig) apply(o *eventlog.Options) {
+	o.RetentionMaxAge = m.retentionMaxAge
+	o.RetentionMaxBytes = m.retentionMaxBytes
+	o.MaxFutureSkew = m.maxFutureSkew
+	o.MaintenanceInterval = m.interval
+	o.CompactionMaxSegmentBytes = m.maxSegmentBytes
+	o.CompactionBytesPerSecond = m.bytesPerSecond
+}
+
+// off is how a setting that can be switched off is switched off.
+const off = "off"
+
+// age parses a duration that may count days and weeks (240h, 10d, 2w,
+// 1d12h; query/timespan), or off (also 0) for none.
+func age(field func(*serveConfig) *time.Duration) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		d, err := parseAge(v)
+		if err != nil {
+			return err
+		}
+		*field(c) = d
+		return nil
+	}
+}
+
+func parseAge(v string) (time.Duration, error) {
+	if v == off {
+		return 0, nil
+	}
+	d, err := timespan.ParseDuration(v)
+	if err != nil {
+		return 0, errors.New("want a duration such as 240h, 10d or 2w, or off")
+	}
+	return d, nil
+}
+
+// optionalSize parses a SIZE, or off (also 0) for none.
+func optionalSize(field func(*serveConfig) *int64) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		if v == off || v == "0" {
+			*field(c) = 0
+			return nil
+		}
+		if err := size(field)(c, v); err != nil {
+			return errors.New("want a size such as 10GiB or 500MB, or off")
+		}
+		return nil
+	}
+}
+
+// maintenanceInterval parses a positive duration, or off: background
+// maintenance never runs.
+func maintenanceInterval(c *serveConfig, v string) error {
+	if v == off {
+		c.maintenance.interval = -1
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return errors.New("want a positive duration, such as 30s or 5m, or off")
+	}
+	c.maintenance.interval = d
+	return nil
+}
+
+// compactionRate parses a SIZE (per second), or unlimited.
+func compactionRate(c *serveConfig, v string) error {
+	if v == "unlimited" {
+		c.maintenance.bytesPerSecond = -1
+		return nil
+	}
+	if err := size(func(c *serveConfig) *int64 { return &c.maintenance.bytesPerSecond })(c, v); err != nil {
+		return errors.New("want a size per second such as 64MiB, or unlimited")
+	}
+	return nil
+}
+
+// bytesIEC formats n bytes in B, KiB, MiB, GiB or TiB.
+func bytesIEC(n int64) string {
+	if n < 1024 && n > -1024 {
+		return strconv.FormatInt(n, 10) + " B"
+	}
+	v, i := float64(n)/1024, 0
+	for ; i < 3 && (v >= 1024 || v <= -1024); i++ {
+		v /= 1024
+	}
+	return fmt.Sprintf("%.1f %s", v, [...]string{"KiB", "MiB", "GiB", "TiB"}[i])
+}

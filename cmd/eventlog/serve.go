@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/server"
+)
+
+func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := loadServeConfig(args, os.LookupEnv, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // from now on a second signal ends the process at once
+	}()
+	return serve(ctx, cfg, stdout, newLogger(cfg, stderr))
+}
+
+// newLogger returns the slog logger the configuration asks for, on w.
+func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.logLevel}
+	if cfg.logJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve opens the store, prints the address it listens on to stdout, and
+// serves until ctx is done: then it stops accepting, finishes the requests
+// in flight and closes the store, which seals and syncs it.
+func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return err
+	}
+	metrics := server.NewMetrics()
+	db, err := eventlog.Open(cfg.data, cfg.dbOptions(metrics, log))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	fmt.Fprintf(stdout, "eventlog: serving %s on http://%s\n", cfg.data, ln.Addr())
+	log.Info("serving", "data", cfg.data, "addr", ln.Addr().String(), "sync", cfg.sync.String())
+	err = server.New(db, cfg.server, metrics, log).Run(ctx, ln)
+	if cerr := db.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("close %s: %w", cfg.data, cerr))
+	}
+	if err == nil {
+		log.Info("stopped", "data", cfg.data)
+	}
+	return err
+}
+
+// dbOptions are the store's options: the engine's settings, the logger,
+// and the fsync observer of the server's metrics.
+func (c *serveConfig) dbOptions(m *server.Metrics, log *slog.Logger) eventlog.Options {
+	opts := eventlog.Options{
+		Sync:              c.sync,
+		SyncInterval:      c.syncInterval,
+		SegmentMaxBytes:   c.segmentMaxBytes,
+		SegmentMaxAge:     c.segmentMaxAge,
+		AllowUnregistered: c.allowUnregistered,
+		Logger:            log,
+		ObserveFsync:      m.ObserveFsync,
+	}
+	opts.Limits.MaxDocumentBytes = int(min(c.server.MaxEventBytes, 1<<30))
+	return opts
+}

@@ -1,0 +1,225 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// handleBulk stores the valid lines of an NDJSON body and reports the
+// invalid ones: POST /api/events/_bulk. The whole body is read and decoded
+// before anything is appended, and the valid events go to the DB in one
+// Append.
+func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
+	start := time.Now()
+	if err := requireMediaType(r, "application/x-ndjson", "application/json"); err != nil {
+		return err
+	}
+	if err := s.acquireWrite(w, r); err != nil {
+		return err
+	}
+	defer s.releaseWrite()
+	body, err := s.readBody(w, r, s.cfg.MaxBulkBytes)
+	if err != nil {
+		return err
+	}
+	defer putBuf(body)
+	b := bulkPool.Get().(*bulk)
+	defer b.release()
+	if err := b.parse(s, *body); err != nil {
+		return err
+	}
+	if err := s.appendBulk(r.Context(), b); err != nil {
+		return err
+	}
+	out := getBuf()
+	defer putBuf(out)
+	*out = b.appendResponse((*out)[:0], time.Since(start))
+	writeJSON(w, http.StatusOK, *out)
+	return nil
+}
+
+// bulk is one _bulk request's lines, decoded.
+type bulk struct {
+	items  []bulkItem    // one per non-blank line
+	docs   [][]byte      // docs[i] is the text of items[i]
+	errs   []error       // errs[i] is the decoding error of items[i]
+	events []event.Event // the lines that decoded
+	pos    []int         // pos[i] is the item of events[i]
+	fails  []itemError
+}
+
+// bulkItem is one non-blank line: its number (from 1, blank lines
+// counted), its sequence number once stored, or its error.
+type bulkItem struct {
+	line int
+	seq  uint64
+	fail int // 1 + index in bulk.fails; 0: none
+}
+
+var bulkPool = sync.Pool{New: func() any { return new(bulk) }}
+
+func (b *bulk) release() {
+	clear(b.events) // drop the events' strings (parse and drop cleared the rest)
+	clear(b.docs)   // and the body
+	clear(b.errs)
+	b.items, b.docs, b.errs = b.items[:0], b.docs[:0], b.errs[:0]
+	b.events, b.pos, b.fails = b.events[:0], b.pos[:0], b.fails[:0]
+	bulkPool.Put(b)
+}
+
+// parse decodes every non-blank line of body.
+func (b *bulk) parse(s *Server, body []byte) error {
+	if err := b.split(body); err != nil {
+		return err
+	}
+	n := len(b.docs)
+	if cap(b.events) < n {
+		b.events = make([]event.Event, n)
+	}
+	b.events = b.events[:n]
+	b.errs = append(b.errs[:0], make([]error, n)...)
+	s.decodeAll(b.docs, b.events, b.errs)
+	kept := 0
+	for i, err := range b.errs {
+		if err != nil {
+			b.fail(s, i, err)
+			continue
+		}
+		if kept != i {
+			b.events[kept] = b.events[i]
+		}
+		b.pos = append(b.pos, i)
+		kept++
+	}
+	clear(b.events[kept:])
+	b.events = b.events[:kept]
+	return nil
+}
+
+// split finds the non-blank lines of body.
+func (b *bulk) split(body []byte) error {
+	line := 0
+	for len(body) > 0 {
+		text := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			text, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		line++
+		if isBlank(text) {
+			continue
+		}
+		if len(b.items) == maxEventsPerRequest {
+			return errorf(http.StatusRequestEntityTooLarge, typeTooLarge,
+				"more than %d events in one request; split the body", maxEventsPerRequest)
+		}
+		b.items = append(b.items, bulkItem{line: line})
+		b.docs = append(b.docs, text)
+	}
+	return nil
+}
+
+// isBlank reports whether a line holds only whitespace (a "\r" before its
+// "\n" included).
+func isBlank(line []byte) bool {
+	for _, c := range line {
+		if !isSpace(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// fail records the error of an item.
+func (b *bulk) fail(s *Server, item int, err error) {
+	b.fails = append(b.fails, s.itemError(item, err))
+	b.items[item].fail = len(b.fails)
+}
+
+// appendBulk appends the decoded events in one db.Append. Events the DB
+// rejects as invalid are reported and the rest retried: twice at most,
+// since the registry may change between attempts.
+func (s *Server) appendBulk(ctx context.Context, b *bulk) error {
+	for attempt := 0; len(b.events) > 0; attempt++ {
+		res, err := s.db.Append(ctx, b.events...)
+		var invalid *eventlog.InvalidEventsError
+		if errors.As(err, &invalid) && attempt < 2 {
+			b.drop(s, invalid.Items)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		for i := range b.events {
+			b.items[b.pos[i]].seq = res.Seq(i)
+		}
+		s.metrics.ingested.Add(float64(res.Count))
+		return nil
+	}
+	return nil
+}
+
+// drop records the errors of the rejected events and removes them.
+func (b *bulk) drop(s *Server, rejected []eventlog.ItemError) {
+	for _, it := range rejected {
+		b.fail(s, b.pos[it.Index], it.Err)
+	}
+	kept := 0
+	for i := range b.events {
+		if b.items[b.pos[i]].fail != 0 {
+			continue
+		}
+		b.events[kept], b.pos[kept] = b.events[i], b.pos[i]
+		kept++
+	}
+	clear(b.events[kept:])
+	b.events, b.pos = b.events[:kept], b.pos[:kept]
+}
+
+// appendResponse appends the answer: {"took","errors","items"}, one item
+// per non-blank line, in order.
+func (b *bulk) appendResponse(dst []byte, took time.Duration) []byte {
+	dst = append(dst, `{"took":`...)
+	dst = strconv.AppendInt(dst, took.Milliseconds(), 10)
+	dst = append(dst, `,"errors":`...)
+	dst = strconv.AppendBool(dst, len(b.fails) > 0)
+	dst = append(dst, `,"items":[`...)
+	dst = growBytes(dst, len(b.items)*56)
+	for i, it := range b.items {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if it.fail == 0 {
+			dst = append(dst, `{"status":201,`...)
+			dst = appendIDSeq(dst, it.seq)
+			dst = append(dst, '}')
+			continue
+		}
+		f := &b.fails[it.fail-1]
+		dst = append(dst, `{"status":`...)
+		dst = strconv.AppendInt(dst, int64(f.status), 10)
+		dst = append(dst, `,"error":`...)
+		dst = appendErrorObject(dst, f.typ, f.reason)
+		dst = append(dst, `,"line":`...)
+		dst = strconv.AppendInt(dst, int64(it.line), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}"...)
+}
+
+// growBytes makes room for n more bytes in dst.
+func growBytes(dst []byte, n int) []byte {
+	if cap(dst)-len(dst) < n {
+		dst = append(make([]byte, 0, len(dst)+n), dst...)
+	}
+	return dst
+}

@@ -1,0 +1,57 @@
+package server
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// minDecodeChunk is the fewest documents worth a goroutine of their own.
+const minDecodeChunk = 256
+
+// decodeAll decodes docs[i] into events[i], or its error into errs[i],
+// spreading a large batch over the CPUs: decoding is most of an ingest
+// request's own work.
+func (s *Server) decodeAll(docs [][]byte, events []event.Event, errs []error) {
+	workers := min(runtime.GOMAXPROCS(0), len(docs)/minDecodeChunk)
+	if workers <= 1 {
+		s.decodeRange(docs, events, errs)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := len(docs)*w/workers, len(docs)*(w+1)/workers
+		wg.Go(func() { s.decodeRange(docs[lo:hi], events[lo:hi], errs[lo:hi]) })
+	}
+	wg.Wait()
+}
+
+func (s *Server) decodeRange(docs [][]byte, events []event.Event, errs []error) {
+	for i, doc := range docs {
+		events[i], errs[i] = s.decode(doc)
+	}
+}
+
+// decode decodes one event document, bounded by MaxEventBytes.
+func (s *Server) decode(raw []byte) (event.Event, error) {
+	if int64(len(raw)) > s.cfg.MaxEventBytes {
+		return event.Event{}, fmt.Errorf("%w: %d bytes is over the limit of %d bytes", errEventTooLarge, len(raw), s.cfg.MaxEventBytes)
+	}
+	return event.Decode(raw, s.limits())
+}
+
+// limits are the limits of event.Decode: MaxEventBytes per document, the
+// defaults otherwise (the DB's own limits apply again when appending).
+func (s *Server) limits() event.Limits {
+	return event.Limits{MaxDocumentBytes: int(s.cfg.MaxEventBytes)}
+}
+
+// itemError classifies and counts the error of the index-th event.
+func (s *Server) itemError(index int, err error) itemError {
+	s.metrics.rejected.WithLabelValues(rejectReason(err)).Inc()
+	it := eventError(err)
+	it.index = index
+	return it
+}

@@ -1,0 +1,44 @@
+// Package server is eventlog's HTTP API: handlers over an *eventlog.DB, with
+// no storage logic of its own. Every response body is JSON (NDJSON for
+// _export), errors included:
+//
+//	{"status": 400, "error": {"type": "invalid_request", "reason": "..."}}
+//
+// Ingest (acknowledged once db.Append returns, that is once durable under the
+// DB's sync policy; at most Config.MaxConcurrentWrites at once, 429 with
+// Retry-After when no write slot frees within Config.WriteQueueTimeout):
+//
+//	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
+//	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200
+//
+// Queries (the /s/{space} prefix scopes them to a Kibana space):
+//
+//	GET  [/s/{space}]/api/event_log/{type}/{id}/_find   Kibana event log _find: page, per_page, sort_field, sort_order, sort, filter, start, end
+//	POST [/s/{space}]/api/event_log/{type}/_find        the same for {"ids": [...]}
+//	GET|POST [/s/{space}]/api/events/_search            filter, start, end, sort, page/per_page or size + search_after → {"total","data","next"}
+//	POST [/s/{space}]/api/events/_aggregate             query.Request JSON with aggs → {"total","aggregations"}
+//	GET|POST [/s/{space}]/api/events/_export            every match as NDJSON, streamed in order
+//
+// Every event in a response is the document as ingested, preceded by its
+// engine fields: {"_id":"000000000000002a","_seq":42,"@timestamp":...}.
+//
+// Registry and operations:
+//
+//	GET  /api/providers              {"providers": {"alerting": ["execute", ...]}}
+//	PUT  /api/providers/{provider}   {"actions": [...]} registers them (idempotent)
+//	GET  /healthz                    ok, degraded (quarantined segments, poisoned WAL, seal error) or 503 shutting_down
+//	GET  /metrics                    Prometheus text format, from the Metrics' own registry
+//	GET  /api/_stats                 db.Stats() with the list of segments
+//
+// Maintenance (admin.go). _roll, _compact and _retention take
+// ?timeout=DURATION (default Config.RequestTimeout) and answer 503 saying
+// what was done when it passes, and 403 read_only over a read-only DB:
+//
+//	POST /api/_roll                  seal the heads now → {"head_events","segments_before","segments_after","new_segments"}
+//	POST /api/_compact               run DB.Compact now → eventlog.CompactResult
+//	POST /api/_retention             run DB.ApplyRetention now; ?dry_run=true: DB.PlanRetention, changing nothing → {"dry_run","dropped","bytes_reclaimed"}
+//	POST /api/_compaction/_pause     stop the background compactor from starting merges → {"compaction_paused":true}
+//	POST /api/_compaction/_resume    let it run again → {"compaction_paused":false}
+//
+// A Server does not own the DB: after Run returns, the caller closes it.
+package server

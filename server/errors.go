@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// Error types of the API (the "type" of an error response).
+const (
+	typeInvalidRequest   = "invalid_request"
+	typeInvalidEvent     = "invalid_event"
+	typeUnregistered     = "unregistered"
+	typeTooLarge         = "payload_too_large"
+	typeUnsupportedMedia = "unsupported_media_type"
+	typeOverloaded       = "overloaded"
+	typeNotFound         = "not_found"
+	typeMethodNotAllowed = "method_not_allowed"
+	typeReadOnly         = "read_only"
+	typeUnavailable      = "unavailable"
+	typeCancelled        = "cancelled"
+	typeInternal         = "internal"
+)
+
+// statusClientClosed is the status logged (never seen by the client) when
+// the client went away before the answer: nginx's 499.
+const statusClientClosed = 499
+
+// apiError is an error answer: its status, type and reason, and for a
+// rejected batch the error of each bad event.
+type apiError struct {
+	status int
+	typ    string
+	reason string
+	items  []itemError
+	// cause is the underlying error of an internal error: logged, never
+	// sent.
+	cause error
+}
+
+func (e *apiError) Error() string { return e.typ + ": " + e.reason }
+
+// itemError is the error of one event of a batch, with its index in the
+// batch.
+type itemError struct {
+	index, status int
+	typ, reason   string
+}
+
+func errorf(status int, typ, format string, args ...any) *apiError {
+	return &apiError{status: status, typ: typ, reason: fmt.Sprintf(format, args...)}
+}
+
+// errEventTooLarge marks an event over Config.MaxEventBytes.
+var errEventTooLarge = errors.New("event too large")
+
+// asAPIError maps an error of a handler or of the engine to its answer.
+func asAPIError(err error) *apiError {
+	var ae *apiError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &ae):
+		return ae
+	case errors.As(err, &mbe):
+		return errorf(http.StatusRequestEntityTooLarge, typeTooLarge, "request body is over the limit of %d bytes", mbe.Limit)
+	case errors.Is(err, eventlog.ErrInvalidRequest):
+		return errorf(http.StatusBadRequest, typeInvalidRequest, "%s", err)
+	case errors.Is(err, eventlog.ErrReadOnly):
+		return errorf(http.StatusForbidden, typeReadOnly, "the store is open read-only")
+	case errors.Is(err, eventlog.ErrClosed):
+		return errorf(http.StatusServiceUnavailable, typeUnavailable, "the store is closed")
+	case errors.Is(err, context.Canceled):
+		return errorf(statusClientClosed, typeCancelled, "the request was cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return errorf(http.StatusServiceUnavailable, typeUnavailable, "the request timed out")
+	}
+	return &apiError{status: http.StatusInternalServerError, typ: typeInternal, reason: "internal error", cause: err}
+}
+
+// eventError classifies the error of one event.
+func eventError(err error) itemError {
+	switch {
+	case errors.Is(err, errEventTooLarge):
+		return itemError{status: http.StatusRequestEntityTooLarge, typ: typeTooLarge, reason: err.Error()}
+	case errors.Is(err, eventlog.ErrUnregistered):
+		return itemError{status: http.StatusBadRequest, typ: typeUnregistered, reason: err.Error()}
+	}
+	return itemError{status: http.StatusBadRequest, typ: typeInvalidEvent, reason: err.Error()}
+}
+
+// Reasons of the events_rejected_total counter.
+const (
+	reasonInvalid      = "invalid"
+	reasonMalformed    = "malformed"
+	reasonUnregistered = "unregistered"
+	reasonTooLarge     = "too_large"
+)
+
+var rejectReasons = []string{reasonInvalid, reasonMalformed, reasonUnregistered, reasonTooLarge}
+
+// rejectReason is the metric reason of an event's error.
+func rejectReason(err error) string {
+	switch {
+	case errors.Is(err, errEventTooLarge):
+		return reasonTooLarge
+	case errors.Is(err, eventlog.ErrUnregistered):
+		return reasonUnregistered
+	case errors.Is(err, event.ErrSyntax):
+		return reasonMalformed
+	}
+	return reasonInvalid
+}

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/eventlogdb/eventlog/query"
+)
+
+// Export flushes every exportFlushEvents events, or sooner once
+// exportFlushBytes are buffered, and at the end.
+const (
+	exportFlushEvents = 1000
+	exportFlushBytes  = 256 << 10
+)
+
+// handleExport streams every match of a query as NDJSON, in the query's
+// order and in constant memory: GET|POST [/s/{space}]/api/events/_export.
+// Each flush extends the write deadline by FlushTimeout. An error before the
+// first event is answered as JSON; after it, the connection is cut so that
+// the client cannot take a truncated export for a complete one.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
+	sr, err := s.searchFromRequest(w, r, paramsExport)
+	if err != nil {
+		return err
+	}
+	if set := pagingFields(&sr.req); len(set) > 0 || len(sr.req.Aggs) > 0 {
+		return errorf(http.StatusBadRequest, typeInvalidRequest,
+			"_export streams every match: it takes no page, per_page, search_after or aggs (got %s)",
+			strings.Join(append(set, aggsField(sr.req.Aggs)...), ", "))
+	}
+	ex := &exporter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.FlushTimeout, buf: getBuf()}
+	defer putBuf(ex.buf)
+	start := time.Now()
+	err = s.db.Export(r.Context(), sr.req, ex.hit)
+	if err == nil {
+		err = ex.flush()
+	}
+	s.metrics.observeQuery(endpointExport, start)
+	if err == nil || !ex.started {
+		return err
+	}
+	level := slog.LevelError
+	if ex.writeErr != nil || r.Context().Err() != nil {
+		level = slog.LevelDebug // the client went away
+	}
+	s.log.Log(r.Context(), level, "export cut short", "path", r.URL.Path, "events", ex.events, "error", err)
+	panic(http.ErrAbortHandler)
+}
+
+func aggsField(aggs map[string]query.Agg) []string {
+	if len(aggs) > 0 {
+		return []string{"aggs"}
+	}
+	return nil
+}
+
+// exporter writes hits as NDJSON, flushing as it goes.
+type exporter struct {
+	w        http.ResponseWriter
+	rc       *http.ResponseController
+	timeout  time.Duration
+	buf      *[]byte
+	events   int
+	started  bool  // the header is sent
+	writeErr error // the error of a write to the client
+}
+
+func (e *exporter) hit(h query.Hit) error {
+	b := appendHit(*e.buf, h.Seq, &h.Event)
+	*e.buf = append(b, '\n')
+	e.events++
+	if e.events%exportFlushEvents == 0 || len(*e.buf) >= exportFlushBytes {
+		return e.flush()
+	}
+	return nil
+}
+
+// flush sends the buffered events (and the header, the first time) within
+// a new write deadline.
+func (e *exporter) flush() error {
+	if err := e.rc.SetWriteDeadline(time.Now().Add(e.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	if !e.started {
+		e.started = true
+		e.w.Header().Set("Content-Type", "application/x-ndjson")
+		e.w.WriteHeader(http.StatusOK)
+	}
+	if _, err := e.w.Write(*e.buf); err != nil {
+		e.writeErr = err
+		return err
+	}
+	*e.buf = (*e.buf)[:0]
+	if err := e.rc.Flush(); err != nil {
+		e.writeErr = err
+		return err
+	}
+	return nil
+}

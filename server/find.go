@@ -1,0 +1,130 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/eventlogdb/eventlog/query"
+)
+
+// findBody is the JSON body of POST .../{type}/_find: the ids, and
+// optionally the query parameters (which it overrides).
+type findBody struct {
+	IDs       []string          `json:"ids"`
+	LegacyIDs []string          `json:"legacyIds"`
+	Page      *int              `json:"page"`
+	PerPage   *int              `json:"per_page"`
+	SortField *string           `json:"sort_field"`
+	SortOrder *string           `json:"sort_order"`
+	Sort      []query.SortField `json:"sort"`
+	Filter    *string           `json:"filter"`
+	Start     *string           `json:"start"`
+	End       *string           `json:"end"`
+}
+
+// handleFind answers the Kibana event log's _find: the events with a
+// primary reference to the saved object(s), paged.
+//
+//	GET  [/s/{space}]/api/event_log/{type}/{id}/_find
+//	POST [/s/{space}]/api/event_log/{type}/_find  {"ids": [...]}
+func (s *Server) handleFind(w http.ResponseWriter, r *http.Request) error {
+	sr := &searchRequest{}
+	if err := parseParams(r.URL.Query(), paramsFind, sr); err != nil {
+		return err
+	}
+	ids := []string{r.PathValue("id")}
+	if r.Method == http.MethodPost {
+		var body findBody
+		if err := s.readJSONBody(w, r, &body); err != nil {
+			return err
+		}
+		if err := body.apply(sr); err != nil {
+			return err
+		}
+		ids = append(body.IDs, body.LegacyIDs...)
+	}
+	sr.req.SavedObjects = &query.SavedObjects{Type: r.PathValue("type"), IDs: ids, Space: r.PathValue("space")}
+	if sr.req.Page == 0 {
+		sr.req.Page = 1
+	}
+	if sr.req.PerPage == 0 && !sr.countOnly {
+		sr.req.PerPage = query.DefaultPerPage
+	}
+	start := time.Now()
+	res, err := s.run(r, sr)
+	s.metrics.observeQuery(endpointFind, start)
+	if err != nil {
+		return err
+	}
+	out := getBuf()
+	defer putBuf(out)
+	b := append((*out)[:0], `{"page":`...)
+	b = strconv.AppendInt(b, int64(sr.req.Page), 10)
+	b = append(b, `,"per_page":`...)
+	b = strconv.AppendInt(b, int64(sr.req.PerPage), 10)
+	b = append(b, `,"total":`...)
+	b = strconv.AppendInt(b, int64(res.Total), 10)
+	b = append(b, `,"data":`...)
+	*out = append(appendHits(b, res.Hits), '}')
+	writeJSON(w, http.StatusOK, *out)
+	return nil
+}
+
+// apply sets the body's parameters on sr.
+func (b *findBody) apply(sr *searchRequest) error {
+	if b.Page != nil {
+		if *b.Page < 1 {
+			return errorf(http.StatusBadRequest, typeInvalidRequest, "page %d: want a whole number >= 1", *b.Page)
+		}
+		sr.req.Page = *b.Page
+	}
+	if b.PerPage != nil {
+		if *b.PerPage < 0 {
+			return errorf(http.StatusBadRequest, typeInvalidRequest, "per_page %d: want a whole number >= 0", *b.PerPage)
+		}
+		sr.req.PerPage, sr.countOnly = *b.PerPage, *b.PerPage == 0
+	}
+	setString(&sr.req.Filter, b.Filter)
+	setString(&sr.req.Start, b.Start)
+	setString(&sr.req.End, b.End)
+	switch {
+	case len(b.Sort) > 0:
+		sr.req.Sort = b.Sort
+	case b.SortField != nil || b.SortOrder != nil:
+		key := query.SortField{Field: "@timestamp"}
+		if len(sr.req.Sort) == 1 {
+			key = sr.req.Sort[0]
+		}
+		setString(&key.Field, b.SortField)
+		setString(&key.Order, b.SortOrder)
+		sr.req.Sort = []query.SortField{key}
+	}
+	return nil
+}
+
+func setString(dst *string, v *string) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// run executes a search: the page, or with countOnly the total alone.
+func (s *Server) run(r *http.Request, sr *searchRequest) (*query.Result, error) {
+	if sr.countOnly {
+		return s.db.Aggregate(r.Context(), sr.req)
+	}
+	return s.db.Query(r.Context(), sr.req)
+}
+
+// appendHits appends the hits as a JSON array.
+func appendHits(dst []byte, hits []query.Hit) []byte {
+	dst = append(dst, '[')
+	for i := range hits {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendHit(dst, hits[i].Seq, &hits[i].Event)
+	}
+	return append(dst, ']')
+}

@@ -1,0 +1,115 @@
+package server
+
+import (
+	"cmp"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// maxPartitionSeries bounds the label values of
+// eventlog_partition_segments: only the newest partitions get a series, so
+// a store keeping years of days does not grow the scrape without end.
+// eventlog_partitions still counts them all.
+const maxPartitionSeries = 100
+
+// maintenanceCollector reads db.Stats().Maintenance (compaction and
+// retention, eventlog.MaintenanceStats) at each scrape.
+type maintenanceCollector struct{ m *Metrics }
+
+var (
+	descPartitionSegments = prometheus.NewDesc("eventlog_partition_segments",
+		"Live segment files per time partition (its start, RFC 3339), for the newest 100 partitions.", []string{"partition"}, nil)
+	descPartitions = prometheus.NewDesc("eventlog_partitions",
+		"Time partitions holding live segment files.", nil, nil)
+	descCompactions = prometheus.NewDesc("eventlog_compactions_total",
+		"Compaction merges since the store was opened.", nil, nil)
+	descCompactedSegments = prometheus.NewDesc("eventlog_compacted_segments_total",
+		"Segment files merged into others since the store was opened.", nil, nil)
+	descCompactedEvents = prometheus.NewDesc("eventlog_compacted_events_total",
+		"Events rewritten by compaction since the store was opened.", nil, nil)
+	descCompactionSaved = prometheus.NewDesc("eventlog_compaction_saved_bytes",
+		"Bytes compaction saved since the store was opened: merge inputs minus outputs.", nil, nil)
+	descRetentionDrops = prometheus.NewDesc("eventlog_retention_dropped_segments_total",
+		"Segment files retention dropped since the store was opened.", nil, nil)
+	descRetentionBytes = prometheus.NewDesc("eventlog_retention_reclaimed_bytes_total",
+		"Bytes of the segment files retention dropped since the store was opened.", nil, nil)
+	descMaintenanceLastRun = prometheus.NewDesc("eventlog_maintenance_last_run_timestamp_seconds",
+		"When the background maintenance (retention, then compaction) last ran, Unix seconds; 0: not yet.", nil, nil)
+	descMaintenanceError = prometheus.NewDesc("eventlog_maintenance_error",
+		"1 while the last background maintenance run failed (its error is maintenance.last_error in /api/_stats).", nil, nil)
+	descCompactionPaused = prometheus.NewDesc("eventlog_compaction_paused",
+		"1 while background compaction is paused.", nil, nil)
+)
+
+func (c maintenanceCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descPartitionSegments, descPartitions, descCompactions, descCompactedSegments,
+		descCompactedEvents, descCompactionSaved, descRetentionDrops, descRetentionBytes, descMaintenanceLastRun,
+		descMaintenanceError, descCompactionPaused} {
+		ch <- d
+	}
+}
+
+func (c maintenanceCollector) Collect(ch chan<- prometheus.Metric) {
+	db := c.m.db.Load()
+	if db == nil {
+		return
+	}
+	m := db.Stats().Maintenance
+	counter := func(d *prometheus.Desc, v int64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
+	}
+	gauge := func(d *prometheus.Desc, v float64) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v)
+	}
+	parts := newestPartitions(m.SegmentsPerPartition, maxPartitionSeries)
+	for _, p := range parts {
+		ch <- prometheus.MustNewConstMetric(descPartitionSegments, prometheus.GaugeValue, float64(m.SegmentsPerPartition[p]), p)
+	}
+	gauge(descPartitions, float64(len(m.SegmentsPerPartition)))
+	counter(descCompactions, m.Compactions)
+	counter(descCompactedSegments, m.CompactedSegments)
+	counter(descCompactedEvents, m.CompactedEvents)
+	gauge(descCompactionSaved, float64(m.CompactionBytesSaved))
+	counter(descRetentionDrops, m.RetentionDrops)
+	counter(descRetentionBytes, m.RetentionBytesReclaimed)
+	gauge(descMaintenanceLastRun, unixSeconds(m.LastRun))
+	gauge(descMaintenanceError, boolGauge(m.LastError != ""))
+	gauge(descCompactionPaused, boolGauge(m.CompactionPaused))
+}
+
+// newestPartitions returns the keys of perPartition (RFC 3339 starts),
+// newest first, at most n of them.
+func newestPartitions(perPartition map[string]int, n int) []string {
+	type part struct {
+		key string
+		t   time.Time
+	}
+	parts := make([]part, 0, len(perPartition))
+	for k := range perPartition {
+		t, _ := time.Parse(time.RFC3339, k) // unparseable: sorts as oldest
+		parts = append(parts, part{k, t})
+	}
+	slices.SortFunc(parts, func(a, b part) int { return cmp.Or(b.t.Compare(a.t), cmp.Compare(b.key, a.key)) })
+	keys := make([]string, 0, min(n, len(parts)))
+	for _, p := range parts[:min(n, len(parts))] {
+		keys = append(keys, p.key)
+	}
+	return keys
+}
+
+// unixSeconds is t as Unix seconds with a fraction; 0 for the zero time.
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+func boolGauge(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

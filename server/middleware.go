@@ -1,0 +1,137 @@
+package server
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"time"
+)
+
+// wrap makes h a route: it sets the write deadline of ordinary routes
+// (streaming ones extend theirs per flush), answers h's error as JSON,
+// recovers a panic as a 500, counts the request by route and status and
+// logs it at debug level.
+func (s *Server) wrap(route string, streaming bool, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &recorder{ResponseWriter: w}
+		if !streaming {
+			// Not every ResponseWriter has deadlines (httptest's recorder).
+			_ = http.NewResponseController(w).SetWriteDeadline(start.Add(s.cfg.RequestTimeout))
+		}
+		defer s.finish(rec, r, route, start)
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					rec.aborted = true
+					panic(p)
+				}
+				s.log.Error("panic in handler", "route", route, "panic", p, "stack", string(debug.Stack()))
+				s.writeError(rec, r, errorf(http.StatusInternalServerError, typeInternal, "internal error"))
+			}
+		}()
+		if err := h(rec, r); err != nil {
+			s.writeError(rec, r, err)
+		}
+	})
+}
+
+// writeError answers err as JSON, unless the answer has started (then the
+// error is only logged). Internal errors are logged at error level with
+// their cause; the client gets a generic reason.
+func (s *Server) writeError(w *recorder, r *http.Request, err error) {
+	e := asAPIError(err)
+	switch {
+	case e.status >= 500:
+		s.log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", e.status), slog.Any("error", causeOf(e, err)))
+	case s.log.Enabled(r.Context(), slog.LevelDebug):
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "request rejected",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", e.status), slog.String("type", e.typ), slog.String("reason", e.reason))
+	}
+	if w.status != 0 {
+		return
+	}
+	buf := getBuf()
+	defer putBuf(buf)
+	*buf = appendError((*buf)[:0], e)
+	writeJSON(w, e.status, *buf)
+}
+
+func causeOf(e *apiError, err error) error {
+	if e.cause != nil {
+		return e.cause
+	}
+	return err
+}
+
+// finish counts and logs a finished request.
+func (s *Server) finish(rec *recorder, r *http.Request, route string, start time.Time) {
+	status := rec.status
+	switch {
+	case rec.aborted:
+		status = statusClientClosed
+	case status == 0:
+		status = http.StatusOK
+	}
+	s.metrics.httpRequests.WithLabelValues(route, statusLabel(status)).Inc()
+	if !s.log.Enabled(r.Context(), slog.LevelDebug) {
+		return
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelDebug, "request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.Duration("duration", time.Since(start)),
+		slog.Int64("bytes", rec.bytes))
+}
+
+// statusLabel returns the decimal text of a status code, without
+// allocating for the common ones.
+func statusLabel(code int) string {
+	switch code {
+	case 200:
+		return "200"
+	case 201:
+		return "201"
+	case 400:
+		return "400"
+	}
+	return strconv.Itoa(code)
+}
+
+// recorder remembers the status and the body size of an answer. Unwrap
+// lets http.ResponseController reach the connection's deadlines and Flush.
+type recorder struct {
+	http.ResponseWriter
+	status  int
+	bytes   int64
+	aborted bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && code >= 200 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// slogPrinter adapts a slog.Logger to promhttp's error log.
+type slogPrinter struct{ log *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) {
+	p.log.Error("metrics: " + fmt.Sprint(v...))
+}

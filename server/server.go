@@ -1,0 +1,150 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+)
+
+// Config bounds what the server accepts and how long it waits. The zero
+// value is the default for every field.
+type Config struct {
+	// MaxBulkBytes bounds the body of _bulk and of a JSON array posted to
+	// /api/events. Zero: 32 MiB.
+	MaxBulkBytes int64
+	// MaxEventBytes bounds a single-event body and each event of a batch
+	// (its JSON line or array element), and the body of query requests.
+	// Zero: 1 MiB.
+	MaxEventBytes int64
+	// MaxConcurrentWrites is how many ingest requests may read, decode and
+	// append at once. Zero: 4.
+	MaxConcurrentWrites int
+	// WriteQueueTimeout is how long an ingest request waits for a write slot
+	// before it is answered 429. Zero: 1 s.
+	WriteQueueTimeout time.Duration
+	// ReadHeaderTimeout, ReadTimeout and IdleTimeout are those of
+	// http.Server. Zero: 10 s, 2 min, 2 min.
+	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
+	// RequestTimeout is the write deadline of ordinary (non-streaming)
+	// routes, counted from the start of the handler and again once the
+	// request body is read (ReadTimeout bounds the upload). Zero: 1 min.
+	RequestTimeout time.Duration
+	// FlushTimeout is the write deadline of each flush of a streaming route
+	// (_export). Zero: 30 s.
+	FlushTimeout time.Duration
+	// ShutdownTimeout bounds how long Run waits for in-flight requests once
+	// its context is done. Zero: 30 s.
+	ShutdownTimeout time.Duration
+}
+
+// withDefaults returns c with every zero (or negative) field set to its
+// default.
+func (c Config) withDefaults() Config {
+	setInt64(&c.MaxBulkBytes, 32<<20)
+	setInt64(&c.MaxEventBytes, 1<<20)
+	if c.MaxConcurrentWrites <= 0 {
+		c.MaxConcurrentWrites = 4
+	}
+	setDuration(&c.WriteQueueTimeout, time.Second)
+	setDuration(&c.ReadHeaderTimeout, 10*time.Second)
+	setDuration(&c.ReadTimeout, 2*time.Minute)
+	setDuration(&c.IdleTimeout, 2*time.Minute)
+	setDuration(&c.RequestTimeout, time.Minute)
+	setDuration(&c.FlushTimeout, 30*time.Second)
+	setDuration(&c.ShutdownTimeout, 30*time.Second)
+	return c
+}
+
+func setInt64(v *int64, def int64) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+func setDuration(v *time.Duration, def time.Duration) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// Server is the HTTP API over one DB. It is safe for concurrent use.
+type Server struct {
+	db      *eventlog.DB
+	cfg     Config
+	metrics *Metrics
+	log     *slog.Logger
+	handler http.Handler
+
+	// writeSlots holds one token per ingest request appending now.
+	writeSlots   chan struct{}
+	shuttingDown atomic.Bool
+}
+
+// New returns a server for db. A nil m gets NewMetrics(); a nil log
+// discards. The server reads db's counters for m's gauges from now on.
+func New(db *eventlog.DB, cfg Config, m *Metrics, log *slog.Logger) *Server {
+	if m == nil {
+		m = NewMetrics()
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	s := &Server{
+		db:         db,
+		cfg:        cfg,
+		metrics:    m,
+		log:        log,
+		writeSlots: make(chan struct{}, cfg.MaxConcurrentWrites),
+	}
+	m.db.Store(db)
+	s.handler = s.routes()
+	return s
+}
+
+// Handler returns the server's routes (all of them, /metrics and /healthz
+// included), for use in another http.Server or in tests.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Run serves on ln until ctx is done, then stops accepting, marks itself
+// shutting down (/healthz answers 503), finishes in-flight requests within
+// Config.ShutdownTimeout and returns nil, or the error that stopped serving.
+// Requests still running when ShutdownTimeout expires have their connections
+// closed, and Run returns an error saying so. Run closes ln but not the DB:
+// the caller closes that after Run returns.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelError),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("server: %w", err)
+	case <-ctx.Done():
+	}
+	s.shuttingDown.Store(true)
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if err != nil {
+		_ = srv.Close() // the timeout expired: cut the connections still open
+		return fmt.Errorf("server: shutdown: %w", err)
+	}
+	return nil
+}
