@@ -250,35 +250,73 @@ func discardSegments(segs []*liveSegment) {
 }
 
 // writeSegments writes one segment per time partition of h's rows and
-// returns them opened. Segment ids are taken from the manifest under
-// manifestMu so concurrent writers (there are none today) could not collide.
+// returns them opened. Rows are decoded and streamed into the segment
+// writer in (@timestamp, sequence) order, so sealing holds a block of
+// decoded events at a time, not the whole head. Segment ids are taken
+// from the manifest under manifestMu.
 func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
-	parts, err := partitionRows(h, db.opts.Partition)
-	if err != nil {
-		return nil, err
-	}
 	var out []*liveSegment
 	fail := func(err error) ([]*liveSegment, error) {
 		discardSegments(out)
 		return nil, err
 	}
-	for _, rows := range parts {
-		db.manifestMu.Lock()
-		id := db.manifest.NextID
-		db.manifest.NextID++
-		db.manifestMu.Unlock()
-		name := segmentName(id)
-		path := filepath.Join(db.segDir(), name)
-		info, err := segment.Write(path, rows, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc})
+	var (
+		w          *segment.Writer
+		name, path string
+		part       int64
+		arena      []event.Event // decoded events; the writer keeps a block of them
+	)
+	finish := func() error {
+		info, err := w.Finish()
+		w = nil
 		if err != nil {
-			return fail(fmt.Errorf("write segment %s: %w", name, err))
+			return fmt.Errorf("write segment %s: %w", name, err)
 		}
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 		if err != nil {
 			db.opts.fs.Remove(path)
-			return fail(fmt.Errorf("open new segment %s: %w", name, err))
+			return fmt.Errorf("open new segment %s: %w", name, err)
 		}
 		out = append(out, newLiveSegment(metaOf(name, info), path, r))
+		return nil
+	}
+	for _, it := range h.Sorted() {
+		if p := floorDiv(it.TS, int64(db.opts.Partition)); w == nil || p != part {
+			if w != nil {
+				if err := finish(); err != nil {
+					return fail(err)
+				}
+			}
+			part = p
+			db.manifestMu.Lock()
+			id := db.manifest.NextID
+			db.manifest.NextID++
+			db.manifestMu.Unlock()
+			name = segmentName(id)
+			path = filepath.Join(db.segDir(), name)
+			var err error
+			if w, err = segment.Create(path, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc}); err != nil {
+				return fail(fmt.Errorf("write segment %s: %w", name, err))
+			}
+		}
+		if len(arena) == cap(arena) {
+			arena = make([]event.Event, 0, segment.DefaultBlockRows)
+		}
+		ev, err := event.DecodeBinary(it.Data)
+		if err != nil {
+			w.Abort()
+			return fail(fmt.Errorf("seal: event %d: %w", it.Seq, err))
+		}
+		arena = append(arena, ev)
+		if err := w.Add(segment.Row{Seq: it.Seq, Event: &arena[len(arena)-1]}); err != nil {
+			w.Abort()
+			return fail(fmt.Errorf("write segment %s: %w", name, err))
+		}
+	}
+	if w != nil {
+		if err := finish(); err != nil {
+			return fail(err)
+		}
 	}
 	return out, nil
 }
@@ -286,23 +324,6 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 func metaOf(name string, info segment.Info) segmentMeta {
 	return segmentMeta{Name: name, Events: info.Events, MinTS: info.MinTS, MaxTS: info.MaxTS,
 		MinSeq: info.MinSeq, MaxSeq: info.MaxSeq, Bytes: info.FileBytes}
-}
-
-// partitionRows decodes h's rows in (@timestamp, sequence) order and splits
-// them by time partition, so retention can later drop whole partitions.
-func partitionRows(h *head.Head, partition time.Duration) ([][]segment.Row, error) {
-	items := h.Sorted()
-	// One allocation for every event: sealing decodes the whole head.
-	events := make([]event.Event, len(items))
-	rows := make([]segment.Row, len(items))
-	for i, it := range items {
-		var err error
-		if events[i], err = event.DecodeBinary(it.Data); err != nil {
-			return nil, fmt.Errorf("seal: event %d: %w", it.Seq, err)
-		}
-		rows[i] = segment.Row{Seq: it.Seq, Event: &events[i]}
-	}
-	return splitPartitions(rows, partition), nil
 }
 
 // splitPartitions cuts rows, sorted by (@timestamp, sequence), where the
