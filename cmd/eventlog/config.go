@@ -26,6 +26,7 @@ type serveConfig struct {
 	allowUnregistered bool
 	segmentMaxBytes   int64
 	segmentMaxAge     time.Duration
+	maintenance       maintenanceConfig
 	server            server.Config
 	logLevel          slog.Level
 	logJSON           bool
@@ -50,6 +51,12 @@ func settings() []setting {
 		{"allow-unregistered", "BOOL", "false", "accept events whose provider/action pair is not registered", boolean(func(c *serveConfig) *bool { return &c.allowUnregistered })},
 		{"segment-max-bytes", "SIZE", "64MiB", "seal the in-memory head into segments once it holds this much", size(func(c *serveConfig) *int64 { return &c.segmentMaxBytes })},
 		{"segment-max-age", "DURATION", "1h", "seal the in-memory head once its oldest event is this old", duration(func(c *serveConfig) *time.Duration { return &c.segmentMaxAge })},
+		{"retention-max-age", "DURATION", "off", "expire events older than this by @timestamp (240h, 30d, 2w): queries stop returning them at once, and their segments are dropped", age(func(c *serveConfig) *time.Duration { return &c.maintenance.retentionMaxAge })},
+		{"retention-max-bytes", "SIZE", "off", "drop the oldest segments while segments and WAL together are larger than this (10GiB, 500MB)", optionalSize(func(c *serveConfig) *int64 { return &c.maintenance.retentionMaxBytes })},
+		{"max-future-skew", "DURATION", "off", "reject events stamped further than this in the future (1h, 1d), which would outlive retention", age(func(c *serveConfig) *time.Duration { return &c.maintenance.maxFutureSkew })},
+		{"maintenance-interval", "DURATION", "1m", "how often retention and compaction run in the background (also after each seal); off: only through POST /api/_retention and /api/_compact", maintenanceInterval},
+		{"compaction-max-segment-bytes", "SIZE", "1GiB", "largest segment compaction makes by merging smaller ones", size(func(c *serveConfig) *int64 { return &c.maintenance.maxSegmentBytes })},
+		{"compaction-bytes-per-second", "SIZE", "64MiB", "how fast compaction may read, so ingest and queries keep the disk; unlimited: no cap", compactionRate},
 		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
 		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},
@@ -162,8 +169,9 @@ requests in flight and close the store. Every setting is a flag, an
 environment variable and a key of the YAML file --config names (a key is
 named as its flag: "sync-interval: 50ms"). A flag overrides the variable,
 which overrides the file, which overrides the default. SIZE is a number of
-bytes, with KiB, MiB or GiB after it or not; DURATION is like 500ms, 30s,
-2m or 1h.
+bytes, with KiB, MiB, GiB or TiB (or KB, MB, GB, TB: powers of 1000) after
+it or not; DURATION is like 500ms, 30s, 2m or 1h (retention-max-age and
+max-future-skew also take days and weeks: 30d, 2w).
 
 `)
 	fmt.Fprintf(w, "  --config FILE\n        YAML file of settings (env %s)\n", envConfig)
@@ -323,7 +331,7 @@ func count(field func(*serveConfig) *int) func(*serveConfig, string) error {
 var byteUnits = []struct {
 	suffix string
 	mult   int64
-}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}}
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
 
 func size(field func(*serveConfig) *int64) func(*serveConfig, string) error {
 	return func(c *serveConfig, v string) error {

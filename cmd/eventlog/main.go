@@ -13,6 +13,9 @@
 //	eventlog inspect  SEGMENT_FILE...
 //	eventlog verify   [--data DIR]
 //	eventlog repair   [--data DIR]
+//	eventlog compact  [--data DIR | --url URL]        merge small segments now
+//	eventlog retention [--data DIR --max-age D --max-bytes N | --url URL] [--dry-run]
+//	                                                   drop the segments retention expires (or say which it would)
 //
 // With --url (or $EVENTLOG_URL), ingest, query and export work through a
 // server's HTTP API instead of opening a data directory, and print what
@@ -46,6 +49,8 @@ func commands() []command {
 		{"inspect", "describe segment files: footer, blocks, columns, postings", runInspect},
 		{"verify", "check every checksum of a data directory; exit 1 naming each problem", runVerify},
 		{"repair", "salvage damaged WAL and segments, keeping sequence numbers; print what was lost", runRepair},
+		{"compact", "merge small segments now (or have a server do it, --url) and print what was merged", runCompact},
+		{"retention", "drop the segments past --max-age or --max-bytes (or a server's policy, --url); --dry-run lists them", runRetention},
 		{"bench", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
 	}
 }

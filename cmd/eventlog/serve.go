@@ -77,5 +77,6 @@ func (c *serveConfig) dbOptions(m *server.Metrics, log *slog.Logger) eventlog.Op
 		ObserveFsync:      m.ObserveFsync,
 	}
 	opts.Limits.MaxDocumentBytes = int(min(c.server.MaxEventBytes, 1<<30))
+	c.maintenance.apply(&opts)
 	return opts
 }

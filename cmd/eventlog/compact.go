@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+)
+
+// runCompact merges a data directory's small segments now (DB.Compact),
+// or has a server do it (--url: POST /api/_compact), and prints what was
+// done.
+func runCompact(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs, data := newFlags("compact", stderr)
+	rawURL := addURLFlag(fs)
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	maxSegment := byteSize(1 << 30)
+	fs.Var(&maxSegment, "max-segment-bytes", "largest segment a merge makes, e.g. 1GiB (the server's --compaction-max-segment-bytes)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
+	}
+	client, err := remote(fs, *rawURL)
+	if err != nil {
+		return err
+	}
+	if client != nil && isSet(fs, "max-segment-bytes") {
+		return fmt.Errorf("--max-segment-bytes is the server's setting (--compaction-max-segment-bytes), not the client's: %w", errUsage)
+	}
+	ctx, stop := maintenanceContext(*timeout)
+	defer stop()
+	var res eventlog.CompactResult
+	if client != nil {
+		err = client.admin(ctx, "api/_compact", timeoutParam(*timeout), &res)
+	} else {
+		res, err = compactDir(ctx, *data, int64(maxSegment))
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSONValue(stdout, res)
+	}
+	printCompact(stdout, res)
+	return nil
+}
+
+// compactDir seals what the WAL holds, so those events are merged too,
+// then compacts at full speed (no server is sharing the disk).
+func compactDir(ctx context.Context, dir string, maxSegment int64) (eventlog.CompactResult, error) {
+	db, err := openForMaintenance(dir, eventlog.Options{
+		MaintenanceInterval: -1, CompactionBytesPerSecond: -1, CompactionMaxSegmentBytes: maxSegment,
+	}, "/api/_compact")
+	if err != nil {
+		return eventlog.CompactResult{}, err
+	}
+	var res eventlog.CompactResult
+	err = db.Roll(ctx)
+	if err == nil {
+		res, err = db.Compact(ctx)
+	}
+	return res, errors.Join(err, db.Close())
+}
+
+func printCompact(w io.Writer, res eventlog.CompactResult) {
+	if res.Merges == 0 {
+		fmt.Fprintln(w, "nothing to compact")
+		return
+	}
+	fmt.Fprintf(w, "compacted %d segments into %d (%d %s): %d %s, %s → %s\n",
+		res.Inputs, res.Outputs, res.Merges, plural(res.Merges, "merge", "merges"), res.Events, plural(res.Events, "event", "events"),
+		bytesIEC(res.BytesBefore), bytesIEC(res.BytesAfter))
+}
+
+// openForMaintenance opens a data directory that must exist. One a server
+// holds is refused, saying how to go through the server instead.
+func openForMaintenance(dir string, opts eventlog.Options, route string) (*eventlog.DB, error) {
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("no data directory: %w", err)
+	}
+	db, err := eventlog.Open(dir, opts)
+	if errors.Is(err, eventlog.ErrLocked) {
+		return nil, fmt.Errorf("%s is open in another process, probably a running server: "+
+			"stop it, or ask it with --url http://HOST:PORT instead of --data (POST %s)", dir, route)
+	}
+	return db, err
+}
+
+// maintenanceContext ends at Ctrl-C or after timeout (0: none).
+func maintenanceContext(timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	if timeout <= 0 {
+		return ctx, stop
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, func() { cancel(); stop() }
+}
+
+// timeoutParam is the ?timeout= of a maintenance route (none for 0).
+func timeoutParam(timeout time.Duration) url.Values {
+	q := url.Values{}
+	if timeout > 0 {
+		q.Set("timeout", timeout.String())
+	}
+	return q
+}
+
+// admin posts to a maintenance route of the server (no body) and decodes
+// its 2xx answer into out.
+func (c *apiClient) admin(ctx context.Context, path string, q url.Values, out any) error {
+	u := c.base.JoinPath(path)
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return readAPIError(resp)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("%s: bad answer: %w", path, err)
+	}
+	return nil
+}
+
+func printJSONValue(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/query/timespan"
+)
+
+// retentionReport is what a retention run dropped, or with DryRun what it
+// would drop: the body of POST /api/_retention.
+type retentionReport struct {
+	DryRun         bool                      `json:"dry_run"`
+	Dropped        []eventlog.DroppedSegment `json:"dropped"`
+	BytesReclaimed int64                     `json:"bytes_reclaimed"`
+}
+
+// runRetention drops the segments a retention policy expires (--max-age,
+// --max-bytes), or has a server apply its own (--url: POST
+// /api/_retention), and prints each drop; --dry-run only says what would
+// be dropped.
+func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs, data := newFlags("retention", stderr)
+	rawURL := addURLFlag(fs)
+	maxAge := fs.String("max-age", "", "drop segments whose events are all older than this, by @timestamp: 240h, 30d, 2w")
+	var maxBytes byteSize
+	fs.Var(&maxBytes, "max-bytes", "drop the oldest segments while segments and WAL are larger than this: 10GiB, 500MB")
+	dryRun := fs.Bool("dry-run", false, "print what would be dropped, changing nothing")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
+	}
+	client, err := remote(fs, *rawURL)
+	if err != nil {
+		return err
+	}
+	var policy eventlog.Options
+	switch {
+	case client != nil && (isSet(fs, "max-age") || isSet(fs, "max-bytes")):
+		return fmt.Errorf("with --url the server applies its own --retention-max-age and --retention-max-bytes; --max-age and --max-bytes are for --data: %w", errUsage)
+	case client == nil:
+		if policy, err = retentionPolicy(*maxAge, int64(maxBytes)); err != nil {
+			return err
+		}
+	}
+	ctx, stop := maintenanceContext(*timeout)
+	defer stop()
+	var rep retentionReport
+	if client != nil {
+		q := timeoutParam(*timeout)
+		if *dryRun {
+			q.Set("dry_run", "true")
+		}
+		err = client.admin(ctx, "api/_retention", q, &rep)
+	} else {
+		rep, err = retainDir(ctx, *data, policy, *dryRun)
+	}
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSONValue(stdout, rep)
+	}
+	printRetention(stdout, rep)
+	return nil
+}
+
+// retentionPolicy is the engine's options for --max-age and --max-bytes,
+// at least one of which must be given.
+func retentionPolicy(maxAge string, maxBytes int64) (eventlog.Options, error) {
+	var o eventlog.Options
+	if maxAge == "" && maxBytes == 0 {
+		return o, fmt.Errorf("give --max-age, --max-bytes or both (the data directory keeps no policy; a server's is its --retention-max-age and --retention-max-bytes): %w", errUsage)
+	}
+	if maxAge != "" {
+		d, err := timespan.ParseDuration(maxAge)
+		if err != nil || d <= 0 {
+			return o, fmt.Errorf("--max-age %q: want a positive duration such as 240h, 30d or 2w: %w", maxAge, errUsage)
+		}
+		o.RetentionMaxAge = d
+	}
+	o.RetentionMaxBytes = maxBytes
+	return o, nil
+}
+
+// retainDir applies the retention policy of opts to dir; a dry run opens
+// it read-only and only plans.
+func retainDir(ctx context.Context, dir string, opts eventlog.Options, dryRun bool) (retentionReport, error) {
+	rep := retentionReport{DryRun: dryRun}
+	opts.MaintenanceInterval = -1
+	opts.ReadOnly = dryRun
+	db, err := openForMaintenance(dir, opts, "/api/_retention")
+	if err != nil {
+		return rep, err
+	}
+	if dryRun {
+		rep.Dropped = db.PlanRetention()
+		for _, d := range rep.Dropped {
+			rep.BytesReclaimed += d.Bytes
+		}
+	} else {
+		var res eventlog.RetentionResult
+		res, err = db.ApplyRetention(ctx)
+		rep.Dropped, rep.BytesReclaimed = res.Dropped, res.BytesReclaimed
+	}
+	if rep.Dropped == nil {
+		rep.Dropped = []eventlog.DroppedSegment{}
+	}
+	return rep, errors.Join(err, db.Close())
+}
+
+// printRetention prints one line per segment dropped (or that would be),
+// then the totals.
+func printRetention(w io.Writer, rep retentionReport) {
+	verb := "dropped"
+	if rep.DryRun {
+		verb = "would drop"
+	}
+	if len(rep.Dropped) == 0 {
+		fmt.Fprintln(w, "nothing to drop")
+		return
+	}
+	events := 0
+	for _, d := range rep.Dropped {
+		events += d.Events
+		note := ""
+		if d.Undelivered {
+			note = " (not yet delivered to every destination)"
+		}
+		fmt.Fprintf(w, "%s %s: %s, %d %s from %s to %s (seq %d-%d), %s%s\n", verb, d.Name, d.Reason,
+			d.Events, plural(d.Events, "event", "events"), d.MinTS.Format(time.RFC3339Nano), d.MaxTS.Format(time.RFC3339Nano),
+			d.MinSeq, d.MaxSeq, bytesIEC(d.Bytes), note)
+	}
+	fmt.Fprintf(w, "%s %d %s: %d %s, %s\n", verb, len(rep.Dropped), plural(len(rep.Dropped), "segment", "segments"),
+		events, plural(events, "event", "events"), bytesIEC(rep.BytesReclaimed))
+}
