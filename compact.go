@@ -109,6 +109,16 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		w.Abort()
 		return err
 	}
+	if n == 0 { // every event had expired: the inputs just go
+		w.Abort()
+		if _, err := db.replaceSegments(j.Inputs, nil); err != nil {
+			return err
+		}
+		res.Merges++
+		res.Inputs += len(inputs)
+		res.BytesBefore += j.Bytes
+		return nil
+	}
 	info, err := w.Finish()
 	if err != nil {
 		return err
@@ -159,7 +169,8 @@ func (db *DB) acquireSegments(names []string) ([]*liveSegment, error) {
 }
 
 // mergeInto adds the rows of inputs to w in (@timestamp, sequence) order,
-// pacing reads to CompactionBytesPerSecond.
+// leaving out expired events and pacing reads to CompactionBytesPerSecond.
+// It returns how many rows it added.
 func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment) (int, error) {
 	h := &mergeHeap{}
 	for _, s := range inputs {
@@ -175,13 +186,16 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 		}
 	}
 	pace := newPacer(db.opts.CompactionBytesPerSecond)
+	now := db.opts.Now()
 	n := 0
 	for h.Len() > 0 {
 		c := (*h)[0]
-		if err := w.Add(segment.Row{Seq: c.seq, Event: c.ev}); err != nil {
-			return n, err
+		if !db.expiry.expired(c.ev, now) { // expired events are not carried over
+			if err := w.Add(segment.Row{Seq: c.seq, Event: c.ev}); err != nil {
+				return n, err
+			}
+			n++
 		}
-		n++
 		if err := pace.wait(ctx, c.bytesPerRow); err != nil {
 			return n, err
 		}

@@ -53,6 +53,8 @@ type DB struct {
 	log  *slog.Logger
 	lock *dirLock
 	reg  *registry
+	// expiry applies the retention periods to events.
+	expiry *expiry
 	wal  *wal.WAL
 	zenc *zstd.Encoder
 	zdec *zstd.Decoder
@@ -112,7 +114,11 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
-	db := &DB{dir: dir, opts: opts, log: opts.Logger, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), quit: make(chan struct{})}
+	exp, err := newExpiry(opts)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: options: %w", err)
+	}
+	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), quit: make(chan struct{})}
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	if err := db.open(); err != nil {
 		db.releaseAll()

@@ -41,6 +41,11 @@ type RefFilter struct {
 }
 
 // FindRequest selects events. Every condition set must hold (AND).
+//
+// Find and Count are the storage core's lower-level reads: they hide
+// events every retention period has expired, but apply RetentionRules
+// (which depend on each event's fields) only through Query, Aggregate,
+// Export and Tail.
 type FindRequest struct {
 	// Start and End bound @timestamp, both inclusive; zero means unbounded.
 	Start, End time.Time

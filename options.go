@@ -25,6 +25,14 @@ const (
 	SyncNone = wal.SyncNone
 )
 
+// RetentionRule is a retention period for the events a filter matches.
+type RetentionRule struct {
+	// Filter is KQL (package query/filter).
+	Filter string `json:"filter" yaml:"filter"`
+	// MaxAge expires them; zero keeps them for ever.
+	MaxAge time.Duration `json:"max_age" yaml:"max_age"`
+}
+
 // Options configure a DB. The zero value is the default for every field.
 type Options struct {
 	// Sync is the durability policy of Append. Zero: SyncAlways.
@@ -64,6 +72,10 @@ type Options struct {
 	// queries stop returning them at once and their segments are dropped
 	// (package retention). Zero: keep forever.
 	RetentionMaxAge time.Duration
+	// RetentionRules give the events their filters match their own max age
+	// (0: keep for ever), e.g. event.provider:security for 365 days while
+	// RetentionMaxAge keeps the rest 30. The first matching rule applies.
+	RetentionRules []RetentionRule
 	// RetentionMaxBytes drops the oldest segments while the store's size on
 	// disk exceeds it. Zero: no bound.
 	RetentionMaxBytes int64

@@ -24,7 +24,9 @@ func (db *DB) Query(ctx context.Context, req query.Request) (*query.Result, erro
 // queryOptions are the options every query of the store runs with: its
 // clock and retention's visibility rule.
 func (db *DB) queryOptions() query.Options {
-	return query.Options{Now: db.opts.Now(), ExpiredBefore: db.expiredBefore()}
+	opts := query.Options{Now: db.opts.Now()}
+	db.expiry.queryOptions(&opts)
+	return opts
 }
 
 // Aggregate is Query without the page: it returns the total and the

@@ -37,27 +37,37 @@ type DroppedSegment struct {
 
 // PlanRetention returns what ApplyRetention would drop now, changing
 // nothing.
-func (db *DB) PlanRetention() []DroppedSegment {
-	drops := db.retentionPlan()
+func (db *DB) PlanRetention() ([]DroppedSegment, error) {
+	drops, err := db.retentionPlan()
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: retention: %w", err)
+	}
 	out := make([]DroppedSegment, len(drops))
 	for i, d := range drops {
 		out[i] = DroppedSegment{SegmentInfo: segmentInfo(d.Name, d.Events, d.Bytes, d.MinTS, d.MaxTS, d.MinSeq, d.MaxSeq), Reason: d.Reason, Undelivered: d.Undelivered}
 	}
-	return out
+	return out, nil
 }
 
-func (db *DB) retentionPlan() []retention.Drop {
-	p := retention.Policy{MaxAge: db.opts.RetentionMaxAge, MaxBytes: db.opts.RetentionMaxBytes}
-	if p.MaxAge <= 0 && p.MaxBytes <= 0 {
-		return nil
+func (db *DB) retentionPlan() ([]retention.Drop, error) {
+	_, _, byAge := db.expiry.ages()
+	p := retention.Policy{ByAge: byAge, MaxBytes: db.opts.RetentionMaxBytes}
+	if !p.ByAge && p.MaxBytes <= 0 {
+		return nil, nil
 	}
-	st := db.state.Load()
-	segs := make([]retention.Segment, len(st.segments))
-	for i, s := range st.segments {
+	now := db.opts.Now()
+	v := db.acquireView() // expiry may read segments: hold them
+	defer v.close()
+	segs := make([]retention.Segment, len(v.segments))
+	for i, s := range v.segments {
 		m := s.meta
-		segs[i] = retention.Segment{Name: m.Name, Bytes: m.Bytes, Events: m.Events, MinTS: m.MinTS, MaxTS: m.MaxTS, MinSeq: m.MinSeq, MaxSeq: m.MaxSeq}
+		exp, err := db.segmentExpiresAt(s, now)
+		if err != nil {
+			return nil, err
+		}
+		segs[i] = retention.Segment{Name: m.Name, Bytes: m.Bytes, Events: m.Events, MinTS: m.MinTS, MaxTS: m.MaxTS, MinSeq: m.MinSeq, MaxSeq: m.MaxSeq, ExpiresAt: exp}
 	}
-	return retention.Plan(segs, db.wal.Stats().Bytes, db.opts.Now(), p, db.protectedSeq())
+	return retention.Plan(segs, db.wal.Stats().Bytes, now, p, db.protectedSeq()), nil
 }
 
 // protectedSeq is the highest sequence number every consumer registered
@@ -88,7 +98,11 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 	}
 	db.compactMu.Lock() // a merge must not be racing for the same segments
 	defer db.compactMu.Unlock()
-	for _, d := range db.PlanRetention() {
+	plan, err := db.PlanRetention()
+	if err != nil {
+		return res, err
+	}
+	for _, d := range plan {
 		if err := db.dropSegments(d.Name); err != nil {
 			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
 		}
@@ -122,8 +136,10 @@ func dropRecord(now time.Time, d DroppedSegment) Event {
 	return ev
 }
 
-// expiredBefore is the @timestamp (Unix ns) below which events are
-// expired now: queries do not return them.
+// expiredBefore is the @timestamp (Unix ns) below which every event is
+// expired now, whatever rule applies: reads skip them. Events between it
+// and the shortest period's cutoff are checked one by one where a read
+// decodes them (queries, tails, compaction).
 func (db *DB) expiredBefore() int64 {
-	return retention.ExpiredBefore(db.opts.Now(), db.opts.RetentionMaxAge)
+	return db.expiry.certainlyExpiredBefore(db.opts.Now())
 }

@@ -61,8 +61,8 @@ func TestRetentionMaxAgeHidesThenDrops(t *testing.T) {
 	if got, want := countApp(t, db), 40; got != want {
 		t.Fatalf("%d visible events, want %d (older ones expired)", got, want)
 	}
-	plan := db.PlanRetention()
-	if len(plan) != 6 || db.Stats().Segments != 10 {
+	plan, err := db.PlanRetention()
+	if err != nil || len(plan) != 6 || db.Stats().Segments != 10 {
 		t.Fatalf("plan %d drops, %d segments", len(plan), db.Stats().Segments)
 	}
 	res, err := db.ApplyRetention(ctx)
@@ -156,5 +156,114 @@ func TestStatsReportMaintenance(t *testing.T) {
 	m = db.Stats().Maintenance
 	if m.RetentionDrops != 6 || m.RetentionBytesReclaimed != res.BytesReclaimed || len(m.SegmentsPerPartition) != 4 {
 		t.Fatalf("after retention: %+v", m)
+	}
+}
+
+// TestRetentionRules: a rule keeps the events it matches for ever while
+// the default expires the rest after three days. Expired events vanish
+// from queries and tails; a segment holding a kept event is not dropped;
+// compaction rewrites segments without their expired events.
+func TestRetentionRules(t *testing.T) {
+	var now atomic.Int64
+	now.Store(time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC).UnixNano())
+	db := mustOpen(t, t.TempDir(), Options{
+		AllowUnregistered: true, MaintenanceInterval: -1, CompactionBytesPerSecond: -1,
+		RetentionMaxAge: 72 * time.Hour,
+		RetentionRules:  []RetentionRule{{Filter: "event.action:keep", MaxAge: 0}},
+		Now:             func() time.Time { return time.Unix(0, now.Load()).UTC() },
+	})
+	// Day -5: four segments of 10 events, two of each kept; day 0: 10 events.
+	for seg := range 5 {
+		var batch []Event
+		day := -5
+		if seg == 4 {
+			day = 0
+		}
+		for i := range 10 {
+			action := "act"
+			if i%5 == 0 {
+				action = "keep"
+			}
+			e := ev("app", action, "")
+			ts, _ := event.ParseDate(time.Date(2024, 5, 20+day, 12, seg, i, 0, time.UTC).Format(time.RFC3339))
+			e.Timestamp = ts
+			batch = append(batch, e)
+		}
+		if _, err := db.Append(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	visible := func() int {
+		res, err := db.Aggregate(ctx, query.Request{Filter: "event.provider:app"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Total
+	}
+	if got := visible(); got != 4*2+10 {
+		t.Fatalf("%d visible events, want the 8 kept old ones and the 10 new", got)
+	}
+	if res, err := db.Query(ctx, query.Request{Filter: "event.action:act", Start: "2024-05-15T00:00:00Z", End: "2024-05-15T23:59:59Z"}); err != nil || res.Total != 0 {
+		t.Fatalf("expired events found by a query: %v, %v", res, err)
+	}
+	if res, err := db.ApplyRetention(ctx); err != nil || len(res.Dropped) != 0 {
+		t.Fatalf("retention dropped segments holding kept events: %+v, %v", res, err)
+	}
+	before := db.Stats().SegmentEvents
+	res, err := db.Compact(ctx)
+	if err != nil || res.Merges != 1 || res.Events != 8 {
+		t.Fatalf("compaction %+v, %v: want the four old segments merged into their 8 kept events", res, err)
+	}
+	if after := db.Stats().SegmentEvents; after != before-32 || visible() != 18 {
+		t.Fatalf("segment events %d -> %d, %d visible", before, after, visible())
+	}
+	got, cancel := collectTail(t, db, TailRequest{Filter: "event.provider:app"}, 18)
+	defer cancel()
+	if rs := <-got; len(rs) != 18 {
+		t.Fatalf("tail gave %d events", len(rs))
+	}
+	if _, err := Open(t.TempDir(), Options{RetentionRules: []RetentionRule{{Filter: "event.action:"}}}); err == nil || !strings.Contains(err.Error(), "retention rule 0") {
+		t.Fatalf("a bad rule: %v", err)
+	}
+}
+
+// TestRetentionRuleAgesDropSegments: a segment is dropped once its longest
+// lived event has expired under its rule, not before.
+func TestRetentionRuleAgesDropSegments(t *testing.T) {
+	var now atomic.Int64
+	start := time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
+	now.Store(start.UnixNano())
+	db := mustOpen(t, t.TempDir(), Options{
+		AllowUnregistered: true, MaintenanceInterval: -1,
+		RetentionMaxAge: 24 * time.Hour,
+		RetentionRules:  []RetentionRule{{Filter: "event.provider:security", MaxAge: 10 * 24 * time.Hour}},
+		Now:             func() time.Time { return time.Unix(0, now.Load()).UTC() },
+	})
+	ts, _ := event.ParseDate(start.Format(time.RFC3339))
+	a, b := ev("app", "act", ""), ev("security", "login", "")
+	a.Timestamp, b.Timestamp = ts, ts
+	if _, err := db.Append(ctx, a, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		days    int
+		visible int
+		dropped int
+	}{{0, 2, 0}, {2, 1, 0}, {9, 1, 0}, {11, 0, 1}} {
+		now.Store(start.Add(time.Duration(c.days) * 24 * time.Hour).UnixNano())
+		res, err := db.Aggregate(ctx, query.Request{Filter: "not event.provider:eventlog"})
+		if err != nil || res.Total != c.visible {
+			t.Fatalf("day %d: %v visible (%v), want %d", c.days, res, err, c.visible)
+		}
+		r, err := db.ApplyRetention(ctx)
+		if err != nil || len(r.Dropped) != c.dropped {
+			t.Fatalf("day %d: dropped %+v (%v), want %d", c.days, r.Dropped, err, c.dropped)
+		}
 	}
 }

@@ -33,6 +33,8 @@ type liveSegment struct {
 
 	refs     atomic.Int32
 	obsolete atomic.Bool
+	// expiresAt caches segmentExpiresAt under retention rules; 0: unknown.
+	expiresAt atomic.Int64
 	// onRemoved is told the name of a dropped segment's removed file;
 	// tests use it to watch lifetimes.
 	onRemoved func(name string)

@@ -104,9 +104,9 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter) ([]Record, error) {
 	v := db.acquireView()
 	defer v.close()
 	var out []Record
-	expired := db.expiredBefore()
+	now := db.opts.Now()
 	keep := func(seq uint64, ev *event.Event) {
-		if ev.Timestamp.UnixNano() >= expired && f.Match(ev) {
+		if !db.expiry.expired(ev, now) && f.Match(ev) {
 			out = append(out, Record{Seq: seq, ID: IDOf(seq), Event: *ev})
 		}
 	}

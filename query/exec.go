@@ -275,6 +275,10 @@ func (x *executor) visit(w *work) error {
 	}
 	all := x.blockRows(w, ts, seq)
 	fields := p.fields(w.exact, collect, len(aggs) > 0)
+	expiry := x.mayExpire(b)
+	if expiry {
+		fields = addFields(fields, x.opts.ExpiredFields)
+	}
 	// A head's block can hold any number of rows: decode in chunks so the
 	// scratch events stay small.
 	for len(all) > 0 {
@@ -289,8 +293,8 @@ func (x *executor) visit(w *work) error {
 				return err
 			}
 		}
-		if !w.exact {
-			rows, evs = x.residual(rows, evs)
+		if !w.exact || expiry {
+			rows, evs = x.residual(rows, evs, !w.exact, expiry)
 		}
 		x.total += len(rows)
 		for _, ev := range evs {
@@ -323,11 +327,27 @@ func (x *executor) aggsFor(si int) []accumulator {
 	return out
 }
 
-// whole reports whether every row of block w is within the time range and
-// visible at the snapshot's watermark.
+// whole reports whether every row of block w is within the time range,
+// visible at the snapshot's watermark and beyond any retention rule's
+// reach.
 func (x *executor) whole(w *work) bool {
 	b := w.b
-	return b.MinTS >= x.plan.minTS && b.MaxTS <= x.plan.maxTS && b.MaxSeq <= x.snap.MaxSeq
+	return b.MinTS >= x.plan.minTS && b.MaxTS <= x.plan.maxTS && b.MaxSeq <= x.snap.MaxSeq && !x.mayExpire(b)
+}
+
+// mayExpire reports whether block b can hold events a retention rule hides.
+func (x *executor) mayExpire(b match.Block) bool {
+	return x.opts.Expired != nil && b.MinTS < x.opts.MaybeExpiredBefore
+}
+
+// addFields returns fields plus those of more it lacks.
+func addFields(fields, more []*event.Field) []*event.Field {
+	for _, f := range more {
+		if !slices.Contains(fields, f) {
+			fields = append(fields, f)
+		}
+	}
+	return fields
 }
 
 func blockCount(w *work) int {
@@ -374,11 +394,12 @@ func (x *executor) blockRows(w *work, ts []int64, seq []uint64) []int {
 }
 
 // residual keeps the rows whose decoded events match what the bitmaps
-// could not decide.
-func (x *executor) residual(rows []int, evs []*event.Event) ([]int, []*event.Event) {
+// could not decide (filter) and that retention does not hide (expiry).
+func (x *executor) residual(rows []int, evs []*event.Event, filter, expiry bool) ([]int, []*event.Event) {
 	n := 0
 	for i, ev := range evs {
-		if x.plan.filter.Match(ev) && (x.plan.space == "" || inSpace(ev, x.plan.space)) {
+		if (!filter || x.plan.filter.Match(ev) && (x.plan.space == "" || inSpace(ev, x.plan.space))) &&
+			(!expiry || !x.opts.Expired(ev)) {
 			rows[n], evs[n] = rows[i], ev
 			n++
 		}

@@ -77,6 +77,12 @@ type Options struct {
 	// ExpiredBefore hides events stamped before it (Unix ns): retention's
 	// visibility rule. Zero: nothing is hidden.
 	ExpiredBefore int64
+	// Expired, when set, hides the events it reports (retention rules that
+	// depend on the event); only events stamped before MaybeExpiredBefore
+	// are asked, and ExpiredFields are decoded for it.
+	Expired            func(*event.Event) bool
+	ExpiredFields      []*event.Field
+	MaybeExpiredBefore int64
 }
 
 // Result is the answer to a Request.

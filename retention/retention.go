@@ -5,10 +5,14 @@
 //
 // # Rules
 //
-//   - MaxAge: an event is expired once its @timestamp is older than
-//     now - MaxAge. A segment whose newest event is expired is dropped
-//     whole. Queries never return an expired event, even before its
-//     segment is dropped; the space comes back when it is.
+//   - Age: an event is expired once its @timestamp is older than now minus
+//     the max_age that applies to it (the engine's default or that of the
+//     first retention rule whose filter it matches). A segment is dropped
+//     whole once every event in it is expired: its ExpiresAt (the latest
+//     instant one of its events expires, computed by the engine) is past.
+//     Queries never return an expired event, even before its segment is
+//     dropped; the space comes back when it is (or when compaction
+//     rewrites the segment without them).
 //   - MaxBytes: while the store's size on disk (segments plus the WAL)
 //     exceeds MaxBytes, the oldest segments (by newest @timestamp) are
 //     dropped. The head and the WAL are never dropped, so the bound can be
@@ -26,7 +30,8 @@ import (
 
 // Policy says what to keep. Zero fields are off.
 type Policy struct {
-	MaxAge   time.Duration
+	// ByAge drops segments whose events have all expired.
+	ByAge    bool
 	MaxBytes int64
 }
 
@@ -37,6 +42,10 @@ type Segment struct {
 	Events         int
 	MinTS, MaxTS   int64
 	MinSeq, MaxSeq uint64
+	// ExpiresAt is when its last event expires (Unix ns: it is expired at
+	// any later instant); math.MaxInt64
+	// when one never does.
+	ExpiresAt int64
 }
 
 // Reasons for a drop.
@@ -61,10 +70,9 @@ type Drop struct {
 func Plan(segs []Segment, otherBytes int64, now time.Time, p Policy, protect uint64) []Drop {
 	var drops []Drop
 	dropped := map[string]bool{}
-	if p.MaxAge > 0 {
-		cutoff := ExpiredBefore(now, p.MaxAge)
+	if p.ByAge {
 		for _, s := range segs {
-			if s.MaxTS < cutoff && s.MaxSeq <= protect {
+			if s.ExpiresAt < now.UnixNano() && s.MaxSeq <= protect {
 				drops = append(drops, Drop{Segment: s, Reason: ReasonMaxAge})
 				dropped[s.Name] = true
 			}
@@ -105,3 +113,13 @@ func ExpiredBefore(now time.Time, maxAge time.Duration) int64 {
 }
 
 const minInt64 = -1 << 63
+
+// ExpiresAt is when an event stamped ts (Unix ns) expires under maxAge:
+// math.MaxInt64 (never) when maxAge is off, saturating on overflow.
+func ExpiresAt(ts int64, maxAge time.Duration) int64 {
+	const maxInt64 = 1<<63 - 1
+	if maxAge <= 0 || ts > maxInt64-int64(maxAge) {
+		return maxInt64
+	}
+	return ts + int64(maxAge)
+}

@@ -20,7 +20,10 @@ func TestPlanMaxAge(t *testing.T) {
 		{Name: "undelivered", Bytes: 10, MinTS: day(-40), MaxTS: day(-35), MaxSeq: 20},
 		{Name: "new", Bytes: 10, MinTS: day(-1), MaxTS: day(0), MaxSeq: 30},
 	}
-	got := Plan(segs, 0, now, Policy{MaxAge: 30 * 24 * time.Hour}, 10)
+	for i := range segs {
+		segs[i].ExpiresAt = ExpiresAt(segs[i].MaxTS, 30*24*time.Hour)
+	}
+	got := Plan(segs, 0, now, Policy{ByAge: true}, 10)
 	if fmt.Sprint(names(got)) != "[old]" || got[0].Reason != ReasonMaxAge {
 		t.Fatalf("drops %+v", got)
 	}
@@ -52,7 +55,11 @@ func TestPlanProperties(t *testing.T) {
 			maxTS := day(-rapid.IntRange(0, 100).Draw(rt, "age"))
 			segs = append(segs, Segment{Name: fmt.Sprint("s", i), Bytes: rapid.Int64Range(1, 100).Draw(rt, "bytes"), MaxTS: maxTS, MinTS: maxTS - 1, MaxSeq: uint64(i + 1)})
 		}
-		p := Policy{MaxAge: time.Duration(rapid.IntRange(0, 60).Draw(rt, "max_age_days")) * 24 * time.Hour, MaxBytes: rapid.Int64Range(0, 2000).Draw(rt, "max_bytes")}
+		maxAge := time.Duration(rapid.IntRange(0, 60).Draw(rt, "max_age_days")) * 24 * time.Hour
+		for i := range segs {
+			segs[i].ExpiresAt = ExpiresAt(segs[i].MaxTS, maxAge)
+		}
+		p := Policy{ByAge: maxAge > 0, MaxBytes: rapid.Int64Range(0, 2000).Draw(rt, "max_bytes")}
 		protect := uint64(rapid.IntRange(0, n).Draw(rt, "protect"))
 		other := rapid.Int64Range(0, 100).Draw(rt, "other")
 		drops := Plan(segs, other, now, p, protect)
@@ -71,7 +78,7 @@ func TestPlanProperties(t *testing.T) {
 			}
 			kept++
 			total += s.Bytes
-			if p.MaxAge > 0 && s.MaxTS < ExpiredBefore(now, p.MaxAge) && s.MaxSeq <= protect {
+			if p.ByAge && s.MaxTS < ExpiredBefore(now, maxAge) && s.MaxSeq <= protect {
 				rt.Fatalf("kept expired %+v", s)
 			}
 		}
