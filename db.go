@@ -55,9 +55,9 @@ type DB struct {
 	reg  *registry
 	// expiry applies the retention periods to events.
 	expiry *expiry
-	wal  *wal.WAL
-	zenc *zstd.Encoder
-	zdec *zstd.Decoder
+	wal    *wal.WAL
+	zenc   *zstd.Encoder
+	zdec   *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
 	// with a sequence number up to it are readable.
