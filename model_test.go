@@ -24,6 +24,9 @@ func TestModel(t *testing.T) {
 		// Some runs roll by size all the time, so every layout is exercised:
 		// everything in the head, one segment, many small ones.
 		m.segmentBytes = rapid.SampledFrom([]int64{0, 1 << 10, 8 << 10}).Draw(rt, "segment_bytes")
+		// Some runs expire events: the clock moves with appends, so events
+		// (stamped within 20 s of the start) expire as runs go on.
+		m.maxAge = rapid.SampledFrom([]time.Duration{0, 0, 15 * time.Second, time.Minute}).Draw(rt, "max_age")
 		m.open(rt)
 		defer func() { m.db.Close() }()
 		rt.Repeat(map[string]func(*rapid.T){
@@ -32,6 +35,11 @@ func TestModel(t *testing.T) {
 			"query":  m.query,
 			"tail":   m.tail,
 			"reopen": m.reopen,
+			"retention": func(rt *rapid.T) {
+				if _, err := m.db.ApplyRetention(ctx); err != nil {
+					rt.Fatalf("retention: %v", err)
+				}
+			},
 			"compact": func(rt *rapid.T) {
 				if _, err := m.db.Compact(ctx); err != nil {
 					rt.Fatalf("compact: %v", err)
@@ -43,8 +51,11 @@ func TestModel(t *testing.T) {
 				}
 			},
 			"": func(rt *rapid.T) {
-				if s := m.db.Stats(); s.HeadEvents+s.SegmentEvents != len(m.events) {
-					rt.Fatalf("engine holds %d+%d events, model %d", s.HeadEvents, s.SegmentEvents, len(m.events))
+				// Retention drops segments and records each drop: then the
+				// engine holds at least the visible events.
+				s := m.db.Stats()
+				if held := s.HeadEvents + s.SegmentEvents; (m.maxAge == 0 && held != len(m.events)) || held < m.visible() {
+					rt.Fatalf("engine holds %d+%d events, model %d (%d visible)", s.HeadEvents, s.SegmentEvents, len(m.events), m.visible())
 				}
 			},
 		})
@@ -63,6 +74,35 @@ type modelRun struct {
 	now          atomic.Int64 // the DB's clock (read by its goroutines too)
 	events       []modelEvent
 	lastSeq      uint64
+	maxAge       time.Duration // RetentionMaxAge; 0: off
+}
+
+// live reports whether e is visible now: not expired by retention.
+func (m *modelRun) live(e *Event) bool {
+	return m.maxAge == 0 || !e.Timestamp.Time().Before(m.clock().Add(-m.maxAge))
+}
+
+// visible counts the model's events retention has not expired.
+func (m *modelRun) visible() int {
+	n := 0
+	for i := range m.events {
+		if m.live(&m.events[i].ev) {
+			n++
+		}
+	}
+	return n
+}
+
+// ownEvents restricts a filter to the model's own events: with retention
+// on, the store adds a record of each drop (provider eventlog).
+func (m *modelRun) ownEvents(filter string) string {
+	if m.maxAge == 0 {
+		return filter
+	}
+	if filter == "" {
+		return "not event.provider:eventlog"
+	}
+	return "(" + filter + ") and not event.provider:eventlog"
 }
 
 func (m *modelRun) clock() time.Time { return time.Unix(0, m.now.Load()).UTC() }
@@ -70,7 +110,7 @@ func (m *modelRun) clock() time.Time { return time.Unix(0, m.now.Load()).UTC() }
 func (m *modelRun) setNow(t time.Time) { m.now.Store(t.UnixNano()) }
 
 func (m *modelRun) open(rt *rapid.T) {
-	db, err := Open(m.dir, Options{AllowUnregistered: true, Sync: SyncNone, SegmentMaxBytes: m.segmentBytes, Now: m.clock})
+	db, err := Open(m.dir, Options{AllowUnregistered: true, Sync: SyncNone, SegmentMaxBytes: m.segmentBytes, Now: m.clock, RetentionMaxAge: m.maxAge})
 	if err != nil {
 		rt.Fatalf("open: %v", err)
 	}
@@ -196,6 +236,9 @@ func genRequest(rt *rapid.T) FindRequest {
 
 func (m *modelRun) find(rt *rapid.T) {
 	req := genRequest(rt)
+	if m.maxAge > 0 && !slices.ContainsFunc(req.Terms, func(t Term) bool { return t.Field == "event.provider" }) {
+		req.Terms = append(req.Terms, Term{Field: "event.provider", Values: []string{"p1", "p2"}}) // not the drop records
+	}
 	want := m.expect(req)
 	var got []Record
 	for pages := 0; ; pages++ {
@@ -240,7 +283,7 @@ func modelSeqs(es []modelEvent) []uint64 {
 func (m *modelRun) expect(req FindRequest) []modelEvent {
 	var out []modelEvent
 	for _, me := range m.events {
-		if modelMatches(req, &me.ev) {
+		if m.live(&me.ev) && modelMatches(req, &me.ev) {
 			out = append(out, me)
 		}
 	}

@@ -122,6 +122,7 @@ func genAggs(rt *rapid.T) map[string]query.Agg {
 
 func (m *modelRun) query(rt *rapid.T) {
 	req := genQuery(rt)
+	req.Filter = m.ownEvents(req.Filter)
 	want, ok := m.expectQuery(rt, req)
 	if !ok {
 		if _, err := m.db.Query(ctx, req); !errors.Is(err, ErrInvalidRequest) {
@@ -218,7 +219,7 @@ func (m *modelRun) expectQuery(rt *rapid.T, req query.Request) (want []modelEven
 	for _, me := range m.events {
 		e := &me.ev
 		ts := e.Timestamp.UnixNano()
-		if ts < lo || ts > hi || !f.Match(e) || !modelScope(req, e) {
+		if ts < lo || ts > hi || !m.live(e) || !f.Match(e) || !modelScope(req, e) {
 			continue
 		}
 		out = append(out, me)
@@ -325,13 +326,14 @@ func (m *modelRun) tail(rt *rapid.T) {
 	if rapid.Bool().Draw(rt, "tail_filtered") {
 		text = genFilter(rt, rapid.IntRange(0, 2).Draw(rt, "tail_depth"))
 	}
+	text = m.ownEvents(text)
 	f, err := filter.Parse(text)
 	if err != nil {
 		rt.Fatalf("filter %q: %v", text, err)
 	}
 	var want []uint64
 	for _, me := range m.events { // in sequence order
-		if me.seq >= from && f.Match(&me.ev) {
+		if me.seq >= from && m.live(&me.ev) && f.Match(&me.ev) {
 			want = append(want, me.seq)
 		}
 	}
