@@ -50,6 +50,9 @@ func (db *DB) PlanRetention() ([]DroppedSegment, error) {
 }
 
 func (db *DB) retentionPlan() ([]retention.Drop, error) {
+	if db.closed.Load() {
+		return nil, ErrClosed // the view would find no segment to acquire
+	}
 	_, _, byAge := db.expiry.ages()
 	p := retention.Policy{ByAge: byAge, MaxBytes: db.opts.RetentionMaxBytes}
 	if !p.ByAge && p.MaxBytes <= 0 {
@@ -98,6 +101,9 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 	}
 	db.compactMu.Lock() // a merge must not be racing for the same segments
 	defer db.compactMu.Unlock()
+	if db.closed.Load() {
+		return res, ErrClosed
+	}
 	plan, err := db.PlanRetention()
 	if err != nil {
 		return res, err

@@ -267,3 +267,16 @@ func TestRetentionRuleAgesDropSegments(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionAfterCloseIsErrClosed(t *testing.T) {
+	db, _ := retentionStore(t, Options{RetentionMaxAge: 72 * time.Hour})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.PlanRetention(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("plan after close: %v", err)
+	}
+	if _, err := db.ApplyRetention(ctx); !errors.Is(err, ErrClosed) {
+		t.Fatalf("apply after close: %v", err)
+	}
+}

@@ -24,6 +24,10 @@ type TailRequest struct {
 	FromNow bool
 	// Filter is a KQL filter (package query/filter); "" keeps everything.
 	Filter string
+	// IncludeExpired also yields events retention has expired but not yet
+	// dropped: consumers that registered a floor (SetRetentionFloor) get
+	// what they have not taken.
+	IncludeExpired bool
 }
 
 // tailWindow is how many sequence numbers a tail reads at a time: memory
@@ -61,7 +65,7 @@ func (db *DB) Tail(ctx context.Context, req TailRequest) (iter.Seq2[Record, erro
 			top := db.visibleSeq()
 			for next <= top {
 				hi := min(top, next+tailWindow-1)
-				recs, err := db.readSeqRange(next, hi, f)
+				recs, err := db.readSeqRange(next, hi, f, req.IncludeExpired)
 				if err != nil {
 					yield(Record{}, err)
 					return
@@ -94,7 +98,7 @@ func (db *DB) visibleSeq() uint64 {
 // readSeqRange returns the events with sequence numbers in [lo, hi] that
 // match f, in sequence order, from one view of the store: each event is in
 // exactly one of its heads and segments.
-func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter) ([]Record, error) {
+func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool) ([]Record, error) {
 	db.readers.RLock()
 	defer db.readers.RUnlock()
 	if db.closed.Load() {
@@ -106,7 +110,7 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter) ([]Record, error) {
 	var out []Record
 	now := db.opts.Now()
 	keep := func(seq uint64, ev *event.Event) {
-		if !db.expiry.expired(ev, now) && f.Match(ev) {
+		if (includeExpired || !db.expiry.expired(ev, now)) && f.Match(ev) {
 			out = append(out, Record{Seq: seq, ID: IDOf(seq), Event: *ev})
 		}
 	}

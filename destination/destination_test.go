@@ -366,3 +366,57 @@ func TestSignMatchesDocumentedRecipe(t *testing.T) {
 		t.Fatalf("signature %q, want %q", got, want)
 	}
 }
+
+// TestFilterChangeWhileInFlight: replacing the filter while a batch is in
+// flight drops that batch (cut with the old filter) and delivers from the
+// cursor under the new one, instead of retrying a rebuild for ever.
+func TestFilterChangeWhileInFlight(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir+"/db")
+	defer db.Close()
+	rc := &receiver{t: t}
+	var mu sync.Mutex
+	down := true
+	rc.fail = func(int, received) int {
+		mu.Lock()
+		defer mu.Unlock()
+		if down {
+			return 503
+		}
+		return 200
+	}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	m, err := Open(db, dir+"/dest", nil, fastRetry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	cfg := Config{Name: "r", URL: srv.URL, Start: "beginning", BatchSize: 4, MaxDelay: Duration(time.Millisecond)}
+	if _, err := m.Put(cfg); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, db, 0, 10)
+	waitFor(t, "a batch in flight", func() bool { st, _ := m.Get("r"); return st.InFlight != nil })
+	cfg.Filter = "event.provider:alerting"
+	if _, err := m.Put(cfg); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	down = false
+	mu.Unlock()
+	want := seqRangeOf(2, 10, 2) // alerting events are the even sequence numbers
+	waitFor(t, "delivery under the new filter", func() bool { return len(rc.delivered()) >= len(want) })
+	if got := rc.delivered(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("delivered %v, want %v", got, want)
+	}
+}
+
+func TestBackoffNeverOverflows(t *testing.T) {
+	s := &sender{minBackoff: 20 * time.Second, maxBackoff: time.Hour}
+	for try := range 100 {
+		if d := s.backoff(try, 0); d <= 0 || d > time.Hour {
+			t.Fatalf("backoff(%d) = %v", try, d)
+		}
+	}
+}

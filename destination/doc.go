@@ -22,7 +22,16 @@
 //     so a rebuilt batch splits the same way).
 //   - Any other 4xx is retried MaxAttempts times and then parks the
 //     destination: its status says why, and Resume restarts it from where
-//     it stopped. Nothing is ever skipped silently.
+//     it stopped.
+//   - Retention does not take what a destination has not delivered: the
+//     server registers the destinations' lowest cursor as the store's
+//     retention floor, and a destination reads events retention has
+//     expired but kept for it. Only a max_bytes drop can remove them; an
+//     in-flight batch that lost events that way is sent with what is left,
+//     logged, shown in LastError and counted in LostBatches.
+//   - Changing a destination's filter while a batch is in flight drops
+//     that batch (it was cut with the old filter); the new filter applies
+//     from the cursor.
 //
 // Every request carries
 //

@@ -67,6 +67,7 @@ func Open(db *eventlog.DB, dir string, fixed []Config, opts Options) (*Manager, 
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 30 * time.Second
 	}
+	opts.MinBackoff = min(opts.MinBackoff, opts.MaxBackoff)
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -142,6 +143,16 @@ func (m *Manager) Put(c Config) (Status, error) {
 		}
 		m.stop(r)
 		delete(m.ws, c.Name)
+		if r.w.cfg.Filter != c.Filter && r.w.prog.InFlight != nil {
+			// The in-flight batch was cut with the old filter and cannot be
+			// rebuilt with the new one: the new filter applies from the
+			// cursor on.
+			p := r.w.prog
+			p.InFlight = nil
+			if err := m.files.saveProgress(c.Name, p); err != nil {
+				return Status{}, fmt.Errorf("destination %s: %w", c.Name, err)
+			}
+		}
 	}
 	if err := m.files.saveConfig(c); err != nil {
 		return Status{}, fmt.Errorf("destination %s: %w", c.Name, err)

@@ -83,8 +83,8 @@ func (s *sender) deliver(ctx context.Context, w *worker, b *batch) error {
 // ceiling, or what Retry-After asked when it asked for more.
 func (s *sender) backoff(try int, retryAfter time.Duration) time.Duration {
 	ceil := s.maxBackoff
-	if try < 30 {
-		ceil = min(s.maxBackoff, s.minBackoff<<try)
+	if try < 62 && s.minBackoff <= s.maxBackoff>>try { // no overflow: minBackoff<<try <= maxBackoff
+		ceil = s.minBackoff << try
 	}
 	d := time.Duration(rand.Int64N(int64(ceil)) + 1)
 	return max(d, min(retryAfter, s.maxBackoff))

@@ -36,6 +36,9 @@ type counters struct {
 	DeliveredEvents uint64 `json:"delivered_events"`
 	Retries         uint64 `json:"retries"`
 	Failures        uint64 `json:"failures"`
+	// LostBatches counts in-flight batches whose events were gone when
+	// resent after a restart (dropped by retention's max_bytes).
+	LostBatches uint64 `json:"lost_batches"`
 }
 
 // errParked stops delivery until Resume.
@@ -96,8 +99,10 @@ func (w *worker) deliver(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := w.ship(ctx, b); err != nil {
-			return err
+		if b != nil {
+			if err := w.ship(ctx, b); err != nil {
+				return err
+			}
 		}
 	}
 	return w.stream(ctx)
@@ -108,7 +113,7 @@ func (w *worker) deliver(ctx context.Context) error {
 func (w *worker) rebuild(ctx context.Context, r seqRange) (*batch, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	tail, err := w.db.Tail(ctx, eventlog.TailRequest{From: r.First, Filter: w.cfg.Filter})
+	tail, err := w.db.Tail(ctx, eventlog.TailRequest{From: r.First, Filter: w.cfg.Filter, IncludeExpired: true})
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +134,23 @@ func (w *worker) rebuild(ctx context.Context, r seqRange) (*batch, error) {
 		return nil, ctx.Err()
 	}
 	if len(b.seqs) == 0 || b.first() != r.First || b.last() != r.Last {
-		return nil, fmt.Errorf("in-flight batch %s: the store now gives %d events (%s): was it repaired or its events dropped?", r.key(), len(b.seqs), b.span().key())
+		// Events of the batch are gone (retention forced by max_bytes, or
+		// a repair): send what is left, as a batch of its own, and say so.
+		w.log.Error("destination: in-flight batch lost events before delivery", "destination", w.cfg.Name, "batch", r.key(), "left", len(b.seqs))
+		w.mu.Lock()
+		w.lastErr = fmt.Sprintf("in-flight batch %s lost events before delivery (retention or repair); %d left", r.key(), len(b.seqs))
+		w.stats.LostBatches++
+		w.mu.Unlock()
+		if len(b.seqs) == 0 {
+			w.mu.Lock()
+			w.prog.Cursor, w.prog.InFlight = r.Last, nil
+			err := w.files.saveProgress(w.cfg.Name, w.prog)
+			w.mu.Unlock()
+			return nil, err
+		}
+		if err := w.begin(b); err != nil {
+			return nil, err
+		}
 	}
 	return b, nil
 }
@@ -141,7 +162,9 @@ func (w *worker) stream(ctx context.Context) error {
 	w.mu.Lock()
 	from := w.prog.Cursor + 1
 	w.mu.Unlock()
-	tail, err := w.db.Tail(ctx, eventlog.TailRequest{From: from, Filter: w.cfg.Filter})
+	// Expired events still stored are delivered: SetRetentionFloor keeps
+	// them for the destinations that have not taken them.
+	tail, err := w.db.Tail(ctx, eventlog.TailRequest{From: from, Filter: w.cfg.Filter, IncludeExpired: true})
 	if err != nil {
 		cancel()
 		return err
