@@ -41,8 +41,11 @@ func (db *DB) Compact(ctx context.Context) (CompactResult, error) {
 	if db.opts.ReadOnly {
 		return res, ErrReadOnly
 	}
-	db.compactMu.Lock()
-	defer db.compactMu.Unlock()
+	unlock, err := db.lockMaintenance(ctx)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { // Close stops a merge in progress
@@ -185,7 +188,7 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 			heap.Push(h, c)
 		}
 	}
-	pace := newPacer(db.opts.CompactionBytesPerSecond)
+	pace := newPacer(db.opts.CompactionBytesPerSecond, db.opts.CompactionCPUShare)
 	now := db.opts.Now()
 	n := 0
 	for h.Len() > 0 {
@@ -262,24 +265,38 @@ func (h *mergeHeap) Pop() any {
 	return c
 }
 
-// pacer sleeps to keep a byte rate.
+// pacer sleeps to keep a byte rate and a share of one CPU: merging is
+// CPU-bound (decode, sort, encode), so a byte rate alone would not leave
+// the machine to ingest and queries.
 type pacer struct {
 	rate  float64 // bytes per second; <= 0: unlimited
+	duty  float64 // the share of time spent working; >= 1: unlimited
 	start time.Time
 	done  float64
+	// busySince is when the current stretch of work began.
+	busySince time.Time
 }
 
-func newPacer(rate int64) *pacer { return &pacer{rate: float64(rate), start: time.Now()} }
+func newPacer(rate int64, duty float64) *pacer {
+	now := time.Now()
+	return &pacer{rate: float64(rate), duty: duty, start: now, busySince: now}
+}
 
 func (p *pacer) wait(ctx context.Context, bytes float64) error {
-	if p.rate <= 0 {
+	var ahead time.Duration
+	if p.rate > 0 {
+		p.done += bytes
+		ahead = time.Duration(p.done/p.rate*float64(time.Second)) - time.Since(p.start)
+	}
+	if p.duty > 0 && p.duty < 1 {
+		if busy := time.Since(p.busySince); busy >= 5*time.Millisecond {
+			ahead = max(ahead, time.Duration(float64(busy)*(1-p.duty)/p.duty))
+		}
+	}
+	if ahead < time.Millisecond {
 		return nil
 	}
-	p.done += bytes
-	ahead := time.Duration(p.done/p.rate*float64(time.Second)) - time.Since(p.start)
-	if ahead < 10*time.Millisecond {
-		return nil
-	}
+	defer func() { p.busySince = time.Now() }()
 	t := time.NewTimer(ahead)
 	defer t.Stop()
 	select {
@@ -351,11 +368,11 @@ func (db *DB) runCompactor() {
 		case <-tick.C:
 		case <-db.compactWake:
 		}
-		db.maintainedAt.Store(db.opts.Now())
 		_, err := db.ApplyRetention(context.Background())
 		if err == nil && !db.compactionPaused.Load() {
 			_, err = db.Compact(context.Background())
 		}
+		db.maintainedAt.Store(db.opts.Now())
 		switch {
 		case err == nil:
 			db.compactErr.Store("")
@@ -381,5 +398,18 @@ func (db *DB) wakeCompactor() {
 	select {
 	case db.compactWake <- struct{}{}:
 	default:
+	}
+}
+
+// lockMaintenance takes the maintenance slot, waiting at most until ctx is
+// done.
+func (db *DB) lockMaintenance(ctx context.Context) (unlock func(), err error) {
+	select {
+	case db.maintaining <- struct{}{}:
+		return func() { <-db.maintaining }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-db.quit:
+		return nil, ErrClosed
 	}
 }

@@ -42,7 +42,7 @@ func crashKills(t *testing.T) int {
 func crashChild() {
 	dir, run := os.Getenv(crashChildEnv), os.Getenv(crashRunEnv)
 	segBytes, _ := strconv.ParseInt(os.Getenv(crashSegEnv), 10, 64)
-	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: segBytes, MaintenanceInterval: -1, CompactionBytesPerSecond: -1})
+	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: segBytes, MaintenanceInterval: -1, CompactionBytesPerSecond: -1, CompactionCPUShare: 1})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(3)

@@ -74,8 +74,11 @@ type DB struct {
 
 	quarantined []string // segment files set aside at open
 
-	sealMu    sync.Mutex // one seal at a time
-	compactMu sync.Mutex // one compaction at a time
+	sealMu sync.Mutex // one seal at a time
+	// maintaining is held (a one-slot semaphore, so waiting for it can be
+	// cancelled) by whatever changes the segment set besides sealing:
+	// compaction and retention.
+	maintaining chan struct{}
 	// compactWake asks the background compactor to look for work.
 	compactWake      chan struct{}
 	compactorDone    chan struct{}
@@ -118,7 +121,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: options: %w", err)
 	}
-	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), quit: make(chan struct{})}
+	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	if err := db.open(); err != nil {
 		db.releaseAll()
@@ -231,8 +234,8 @@ func (db *DB) Close() error {
 		if db.compactorDone != nil {
 			<-db.compactorDone
 		}
-		db.compactMu.Lock() // an on-demand Compact sees quit and stops
-		defer db.compactMu.Unlock()
+		db.maintaining <- struct{}{} // an on-demand Compact sees quit and stops
+		defer func() { <-db.maintaining }()
 		db.closeErr = errors.Join(err, db.releaseAll())
 	})
 	return db.closeErr

@@ -64,9 +64,13 @@ type Options struct {
 	// retention and compacts (it also runs after seals). Zero: 1 minute;
 	// negative: never (ApplyRetention and Compact still run on demand).
 	MaintenanceInterval time.Duration
-	// CompactionBytesPerSecond caps the compactor's reading rate, so ingest
-	// and queries keep the machine. Zero: 64 MiB/s; negative: unlimited.
+	// CompactionBytesPerSecond caps the compactor's reading rate (segment
+	// bytes). Zero: 64 MiB/s; negative: unlimited.
 	CompactionBytesPerSecond int64
+	// CompactionCPUShare caps the share of one CPU the compactor works
+	// (it sleeps the rest), so ingest and queries keep the machine: merging
+	// is CPU-bound. Zero: 0.25; 1 or more: unlimited.
+	CompactionCPUShare float64
 
 	// RetentionMaxAge expires events older than this (by @timestamp):
 	// queries stop returning them at once and their segments are dropped
@@ -154,6 +158,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CompactionBytesPerSecond == 0 {
 		o.CompactionBytesPerSecond = 64 << 20
+	}
+	if o.CompactionCPUShare == 0 {
+		o.CompactionCPUShare = 0.25
+	}
+	if o.CompactionCPUShare < 0 {
+		return o, fmt.Errorf("options: CompactionCPUShare must not be negative")
 	}
 	if o.MaxFrozenHeads == 0 {
 		o.MaxFrozenHeads = 2

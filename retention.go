@@ -99,8 +99,11 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 	if db.opts.ReadOnly {
 		return res, ErrReadOnly
 	}
-	db.compactMu.Lock() // a merge must not be racing for the same segments
-	defer db.compactMu.Unlock()
+	unlock, err := db.lockMaintenance(ctx) // a merge must not race for the same segments
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
 	if db.closed.Load() {
 		return res, ErrClosed
 	}
@@ -118,7 +121,8 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		db.retentionBytes.Add(d.Bytes)
 		db.log.Info("eventlog: retention dropped a segment", "segment", d.Name, "reason", d.Reason, "events", d.Events,
 			"min_timestamp", d.MinTS, "max_timestamp", d.MaxTS, "undelivered", d.Undelivered)
-		if _, err := db.append(ctx, true, []Event{dropRecord(db.opts.Now(), d)}); err != nil {
+		// The drop is done: record it even if ctx ends now.
+		if _, err := db.append(context.WithoutCancel(ctx), true, []Event{dropRecord(db.opts.Now(), d)}); err != nil {
 			return res, fmt.Errorf("eventlog: retention: record the drop of %s: %w", d.Name, err)
 		}
 	}

@@ -45,7 +45,9 @@ type Config struct {
 	Partition time.Duration
 	// Fanout is the size ratio of consecutive tiers. Zero: 4.
 	Fanout int
-	// TierFloor is the size of the lowest tier. Zero: 1 MiB.
+	// TierFloor is the size of the lowest tier. Zero: 4 KiB, so small
+	// segments merge in groups of similar size rather than into one that
+	// grows by a little at every round.
 	TierFloor int64
 	// MinInputs is how many segments of one tier trigger a merge. Zero: 4.
 	MinInputs int
@@ -65,7 +67,7 @@ func (c Config) withDefaults() Config {
 		c.Fanout = 4
 	}
 	if c.TierFloor <= 0 {
-		c.TierFloor = 1 << 20
+		c.TierFloor = 4 << 10
 	}
 	if c.MinInputs < 2 {
 		c.MinInputs = 4

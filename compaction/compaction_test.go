@@ -28,7 +28,7 @@ func TestPlanTiersAndPartitions(t *testing.T) {
 		// spanning two days: never touched.
 		{Name: "span", Bytes: mib, MinTS: 2*day - 1, MaxTS: 2*day + 1},
 	}
-	got := Plan(segs, Config{})
+	got := Plan(segs, Config{TierFloor: mib})
 	want := []Job{
 		{Partition: -day, Inputs: []string{"i", "j", "k", "l"}, Bytes: 4 * mib},
 		{Partition: 0, Inputs: []string{"d", "c", "b", "a"}, Bytes: mib/2 + mib + 2*mib + 3*mib},

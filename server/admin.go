@@ -106,7 +106,9 @@ func (s *Server) handleRetention(w http.ResponseWriter, r *http.Request) error {
 	}
 	ans := retentionAnswer{DryRun: dry}
 	if dry {
-		ans.Dropped = s.db.PlanRetention()
+		if ans.Dropped, err = s.db.PlanRetention(); err != nil {
+			return err
+		}
 		for _, d := range ans.Dropped {
 			ans.BytesReclaimed += d.Bytes
 		}

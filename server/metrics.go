@@ -23,6 +23,7 @@ type Metrics struct {
 	fsync        prometheus.Histogram
 	queryLatency *prometheus.HistogramVec
 	httpRequests *prometheus.CounterVec
+	stream       streamMetrics // _tail and destinations (metrics_stream.go)
 
 	// db is the store the gauges read at each scrape (nil: none yet).
 	db atomic.Pointer[eventlog.DB]
@@ -69,6 +70,7 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(m.ingested, m.rejected, m.ingestBytes, m.fsync, m.queryLatency, m.httpRequests,
 		dbCollector{m}, maintenanceCollector{m}, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.stream.register(m.reg)
 	return m
 }
 

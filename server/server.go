@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/destination"
 )
 
 // Config bounds what the server accepts and how long it waits. The zero
@@ -42,6 +43,21 @@ type Config struct {
 	// ShutdownTimeout bounds how long Run waits for in-flight requests once
 	// its context is done. Zero: 30 s.
 	ShutdownTimeout time.Duration
+
+	// HeartbeatInterval is how often an idle _tail stream gets a heartbeat
+	// (an SSE comment, an empty NDJSON line). Zero: 15 s.
+	HeartbeatInterval time.Duration
+	// MaxTailLag is how many events a _tail stream holds for its client:
+	// read from the store, not yet written. Zero: 10,000.
+	MaxTailLag int
+	// TailStallTimeout is how long a _tail's buffer may stay full, its
+	// client taking nothing, before the stream ends with a slow-reader
+	// error saying where to resume. Zero: 5 s.
+	TailStallTimeout time.Duration
+	// Destinations, when not nil, is served under /api/destinations and
+	// its delivery metrics at /metrics; the caller opens and closes it.
+	// Nil: those routes answer 404.
+	Destinations *destination.Manager
 }
 
 // withDefaults returns c with every zero (or negative) field set to its
@@ -59,6 +75,11 @@ func (c Config) withDefaults() Config {
 	setDuration(&c.RequestTimeout, time.Minute)
 	setDuration(&c.FlushTimeout, 30*time.Second)
 	setDuration(&c.ShutdownTimeout, 30*time.Second)
+	setDuration(&c.HeartbeatInterval, 15*time.Second)
+	if c.MaxTailLag <= 0 {
+		c.MaxTailLag = 10_000
+	}
+	setDuration(&c.TailStallTimeout, 5*time.Second)
 	return c
 }
 
@@ -85,6 +106,8 @@ type Server struct {
 	// writeSlots holds one token per ingest request appending now.
 	writeSlots   chan struct{}
 	shuttingDown atomic.Bool
+	// streams ends the _tail streams at shutdown (tail_stream.go).
+	streams streamControl
 }
 
 // New returns a server for db. A nil m gets NewMetrics(); a nil log
@@ -105,6 +128,7 @@ func New(db *eventlog.DB, cfg Config, m *Metrics, log *slog.Logger) *Server {
 		writeSlots: make(chan struct{}, cfg.MaxConcurrentWrites),
 	}
 	m.db.Store(db)
+	m.stream.dests.Store(cfg.Destinations)
 	s.handler = s.routes()
 	return s
 }
@@ -117,7 +141,8 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // shutting down (/healthz answers 503), finishes in-flight requests within
 // Config.ShutdownTimeout and returns nil, or the error that stopped serving.
 // Requests still running when ShutdownTimeout expires have their connections
-// closed, and Run returns an error saying so. Run closes ln but not the DB:
+// closed, and Run returns an error saying so. Open _tail streams, which
+// would never finish, are ended at once (EndStreams). Run closes ln but not the DB:
 // the caller closes that after Run returns.
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
@@ -135,6 +160,7 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.shuttingDown.Store(true)
+	s.EndStreams()
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()

@@ -28,6 +28,7 @@ type serveConfig struct {
 	segmentMaxAge     time.Duration
 	maintenance       maintenanceConfig
 	server            server.Config
+	destinations      fixedDestinations // the file's destinations: list (destinations.go)
 	logLevel          slog.Level
 	logJSON           bool
 }
@@ -52,7 +53,7 @@ func settings() []setting {
 		{"segment-max-bytes", "SIZE", "64MiB", "seal the in-memory head into segments once it holds this much", size(func(c *serveConfig) *int64 { return &c.segmentMaxBytes })},
 		{"segment-max-age", "DURATION", "1h", "seal the in-memory head once its oldest event is this old", duration(func(c *serveConfig) *time.Duration { return &c.segmentMaxAge })},
 		{"retention-max-age", "DURATION", "off", "expire events older than this by @timestamp (240h, 30d, 2w): queries stop returning them at once, and their segments are dropped", age(func(c *serveConfig) *time.Duration { return &c.maintenance.retentionMaxAge })},
-		{"retention-max-bytes", "SIZE", "off", "drop the oldest segments while segments and WAL together are larger than this (10GiB, 500MB)", optionalSize(func(c *serveConfig) *int64 { return &c.maintenance.retentionMaxBytes })},
+		{"retention-max-bytes", "SIZE", "off", "drop the oldest segments while segments and WAL together are larger than this (10GiB; also TiB, and KB, MB, GB, TB in powers of 1000: 500MB)", optionalSize(func(c *serveConfig) *int64 { return &c.maintenance.retentionMaxBytes })},
 		{"max-future-skew", "DURATION", "off", "reject events stamped further than this in the future (1h, 1d), which would outlive retention", age(func(c *serveConfig) *time.Duration { return &c.maintenance.maxFutureSkew })},
 		{"maintenance-interval", "DURATION", "1m", "how often retention and compaction run in the background (also after each seal); off: only through POST /api/_retention and /api/_compact", maintenanceInterval},
 		{"compaction-max-segment-bytes", "SIZE", "1GiB", "largest segment compaction makes by merging smaller ones", size(func(c *serveConfig) *int64 { return &c.maintenance.maxSegmentBytes })},
@@ -65,8 +66,11 @@ func settings() []setting {
 		{"read-timeout", "DURATION", "2m", "time to read a whole request, body included", duration(func(c *serveConfig) *time.Duration { return &c.server.ReadTimeout })},
 		{"idle-timeout", "DURATION", "2m", "how long an idle keep-alive connection stays open", duration(func(c *serveConfig) *time.Duration { return &c.server.IdleTimeout })},
 		{"request-timeout", "DURATION", "1m", "write deadline of an answer, from the start of its handler; _export has flush-timeout instead", duration(func(c *serveConfig) *time.Duration { return &c.server.RequestTimeout })},
-		{"flush-timeout", "DURATION", "30s", "write deadline of each flush of a streamed _export", duration(func(c *serveConfig) *time.Duration { return &c.server.FlushTimeout })},
+		{"flush-timeout", "DURATION", "30s", "write deadline of each flush of a streamed _export or _tail", duration(func(c *serveConfig) *time.Duration { return &c.server.FlushTimeout })},
 		{"shutdown-timeout", "DURATION", "30s", "how long SIGINT or SIGTERM waits for the requests in flight before cutting them", duration(func(c *serveConfig) *time.Duration { return &c.server.ShutdownTimeout })},
+		{"tail-heartbeat", "DURATION", "15s", "how often an idle _tail stream gets a heartbeat, which keeps proxies from closing it", duration(func(c *serveConfig) *time.Duration { return &c.server.HeartbeatInterval })},
+		{"tail-max-lag", "N", "10000", "events a _tail stream holds for its client (read, not yet sent): its memory bound", count(func(c *serveConfig) *int { return &c.server.MaxTailLag })},
+		{"tail-stall-timeout", "DURATION", "5s", "how long a _tail stream's buffer may stay full, its client taking nothing, before the stream ends with a slow-reader error saying where to resume", duration(func(c *serveConfig) *time.Duration { return &c.server.TailStallTimeout })},
 		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
 		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
 	}
@@ -169,9 +173,9 @@ requests in flight and close the store. Every setting is a flag, an
 environment variable and a key of the YAML file --config names (a key is
 named as its flag: "sync-interval: 50ms"). A flag overrides the variable,
 which overrides the file, which overrides the default. SIZE is a number of
-bytes, with KiB, MiB, GiB or TiB (or KB, MB, GB, TB: powers of 1000) after
-it or not; DURATION is like 500ms, 30s, 2m or 1h (retention-max-age and
-max-future-skew also take days and weeks: 30d, 2w).
+bytes, with KiB, MiB or GiB after it or not; DURATION is like 500ms, 30s,
+2m or 1h (retention-max-age and max-future-skew also take days and weeks:
+30d, 2w).
 
 `)
 	fmt.Fprintf(w, "  --config FILE\n        YAML file of settings (env %s)\n", envConfig)
@@ -182,6 +186,7 @@ max-future-skew also take days and weeks: 30d, 2w).
 		}
 		fmt.Fprintf(w, "  --%s%s\n        %s (default %s, env %s)\n", s.name, arg, s.help, s.def, envName(s.name))
 	}
+	fmt.Fprint(w, destinationsUsage)
 }
 
 // applyFile applies the settings of a YAML file: one mapping of setting
@@ -211,6 +216,12 @@ func applyFile(c *serveConfig, all []setting, name string) error {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		where := fmt.Sprintf("%s:%d", name, k.Line)
+		if k.Value == destinationsKey { // a list, not a setting (destinations.go)
+			if err := applyDestinationsOnce(c, k, v, name, seen); err != nil {
+				return err
+			}
+			continue
+		}
 		s, ok := byName[k.Value]
 		switch {
 		case !ok:
@@ -331,7 +342,7 @@ func count(field func(*serveConfig) *int) func(*serveConfig, string) error {
 var byteUnits = []struct {
 	suffix string
 	mult   int64
-}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1}}
+}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}}
 
 func size(field func(*serveConfig) *int64) func(*serveConfig, string) error {
 	return func(c *serveConfig, v string) error {

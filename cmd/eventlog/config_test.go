@@ -42,10 +42,12 @@ func TestServeConfigDefaults(t *testing.T) {
 		data: "./data", addr: "127.0.0.1:9700",
 		sync: eventlog.SyncAlways, syncInterval: 100 * time.Millisecond,
 		segmentMaxBytes: 64 << 20, segmentMaxAge: time.Hour,
+		maintenance: maintenanceConfig{interval: time.Minute, maxSegmentBytes: 1 << 30, bytesPerSecond: 64 << 20},
 		server: server.Config{
 			MaxBulkBytes: 32 << 20, MaxEventBytes: 1 << 20, MaxConcurrentWrites: 4, WriteQueueTimeout: time.Second,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 			RequestTimeout: time.Minute, FlushTimeout: 30 * time.Second, ShutdownTimeout: 30 * time.Second,
+			HeartbeatInterval: 15 * time.Second, MaxTailLag: 10_000, TailStallTimeout: 5 * time.Second,
 		},
 		logLevel: slog.LevelInfo,
 	}

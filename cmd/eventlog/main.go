@@ -7,6 +7,8 @@
 //	eventlog ingest   [--data DIR | --url URL] [FILE]  load NDJSON events (stdin by default), keeping the valid lines
 //	eventlog query    [--data DIR | --url URL] [flags] a page of matching events (KQL filter, time range, sort, aggregations)
 //	eventlog export   [--data DIR | --url URL] [flags] every matching event as NDJSON, in order
+//	eventlog tail     [--data DIR | --url URL] [--filter KQL] [--from SEQ|beginning|now] [--format ndjson|table]
+//	                                                   print events as they are stored, like tail -f, until SIGINT
 //	eventlog find     [--data DIR] [flags]             print matching events as NDJSON (term filters)
 //	eventlog register [--data DIR] PROVIDER ACTION...
 //	eventlog stats    [--data DIR]
@@ -43,6 +45,7 @@ func commands() []command {
 		{"ingest", "load NDJSON events from a file or stdin, reporting bad lines and keeping the rest", runIngest},
 		{"query", "print a page of events matching a KQL filter and time range, sorted, with aggregations", runQuery},
 		{"export", "write every matching event as NDJSON, in order, in constant memory", runExport},
+		{"tail", "print events as they are stored, like tail -f, until interrupted (--url: through a server's _tail)", runTail},
 		{"find", "print events matching a time range, terms and refs as NDJSON", runFind},
 		{"register", "register a provider and its actions", runRegister},
 		{"stats", "print the data directory's counters", runStats},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventlogdb/eventlog"
@@ -59,18 +60,59 @@ func parseAge(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// optionalSize parses a SIZE, or off (also 0) for none.
+// optionalSize parses a store size (parseStoreSize), or off (also 0) for
+// none.
 func optionalSize(field func(*serveConfig) *int64) func(*serveConfig, string) error {
 	return func(c *serveConfig, v string) error {
 		if v == off || v == "0" {
 			*field(c) = 0
 			return nil
 		}
-		if err := size(field)(c, v); err != nil {
+		n, err := parseStoreSize(v)
+		if err != nil {
 			return errors.New("want a size such as 10GiB or 500MB, or off")
 		}
+		*field(c) = n
 		return nil
 	}
+}
+
+// storeUnits are the suffixes of a store's size: binary, decimal (disks
+// are sold in those) and bytes.
+var storeUnits = []struct {
+	suffix string
+	mult   int64
+}{
+	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+}
+
+// parseStoreSize parses a positive number of bytes with an optional unit
+// of storeUnits: 10GiB, 500MB, 1073741824.
+func parseStoreSize(v string) (int64, error) {
+	num, mult := v, int64(1)
+	for _, u := range storeUnits {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			num, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 1 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q: want a positive size such as 10GiB or 500MB", v)
+	}
+	return n * mult, nil
+}
+
+// storeSize is a flag holding a parseStoreSize size; 0 when not given.
+type storeSize int64
+
+func (s *storeSize) String() string { return strconv.FormatInt(int64(*s), 10) }
+
+func (s *storeSize) Set(v string) error {
+	n, err := parseStoreSize(v)
+	*s = storeSize(n)
+	return err
 }
 
 // maintenanceInterval parses a positive duration, or off: background

@@ -27,7 +27,7 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("retention", stderr)
 	rawURL := addURLFlag(fs)
 	maxAge := fs.String("max-age", "", "drop segments whose events are all older than this, by @timestamp: 240h, 30d, 2w")
-	var maxBytes byteSize
+	var maxBytes storeSize
 	fs.Var(&maxBytes, "max-bytes", "drop the oldest segments while segments and WAL are larger than this: 10GiB, 500MB")
 	dryRun := fs.Bool("dry-run", false, "print what would be dropped, changing nothing")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -102,7 +102,7 @@ func retainDir(ctx context.Context, dir string, opts eventlog.Options, dryRun bo
 		return rep, err
 	}
 	if dryRun {
-		rep.Dropped = db.PlanRetention()
+		rep.Dropped, err = db.PlanRetention()
 		for _, d := range rep.Dropped {
 			rep.BytesReclaimed += d.Bytes
 		}

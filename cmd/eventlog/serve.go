@@ -38,9 +38,10 @@ func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve opens the store, prints the address it listens on to stdout, and
-// serves until ctx is done: then it stops accepting, finishes the requests
-// in flight and closes the store, which seals and syncs it.
+// serve opens the store and starts its destinations, prints the address
+// it listens on to stdout, and serves until ctx is done: then it stops
+// accepting, ends the _tail streams, finishes the requests in flight,
+// stops the destinations and closes the store, which seals and syncs it.
 func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -52,9 +53,17 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 		ln.Close()
 		return err
 	}
+	dests, err := openDestinations(db, cfg, log)
+	if err != nil {
+		ln.Close()
+		return errors.Join(err, db.Close())
+	}
 	fmt.Fprintf(stdout, "eventlog: serving %s on http://%s\n", cfg.data, ln.Addr())
 	log.Info("serving", "data", cfg.data, "addr", ln.Addr().String(), "sync", cfg.sync.String())
-	err = server.New(db, cfg.server, metrics, log).Run(ctx, ln)
+	scfg := cfg.server
+	scfg.Destinations = dests
+	err = server.New(db, scfg, metrics, log).Run(ctx, ln)
+	dests.Close() // before the store: its workers tail it
 	if cerr := db.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("close %s: %w", cfg.data, cerr))
 	}
