@@ -19,6 +19,17 @@
 //	POST [/s/{space}]/api/events/_aggregate             query.Request JSON with aggs → {"total","aggregations"}
 //	GET|POST [/s/{space}]/api/events/_export            every match as NDJSON, streamed in order
 //
+// Streaming (tail.go, destinations.go):
+//
+//	GET [/s/{space}]/api/events/_tail   filter, from (N, beginning or now; Last-Event-ID wins) → stored then new events as
+//	                                    SSE (id: SEQ, data: DOCUMENT), or NDJSON with Accept: application/x-ndjson; heartbeats;
+//	                                    ends with {"error","resume_from"} (slow reader, shutdown, store closed)
+//	GET    /api/destinations                  {"destinations": [destination.Status...]}
+//	PUT    /api/destinations/{name}           destination.Config JSON → 200 its Status (never the secret); 409 fixed for the config file's
+//	GET    /api/destinations/{name}           its Status; 404 not_found
+//	DELETE /api/destinations/{name}           → {"deleted": name}
+//	POST   /api/destinations/{name}/_resume   restart a parked destination → its Status
+//
 // Every event in a response is the document as ingested, preceded by its
 // engine fields: {"_id":"000000000000002a","_seq":42,"@timestamp":...}.
 //

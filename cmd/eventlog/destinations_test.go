@@ -1,13 +1,17 @@
 package main
 
 import (
+	"context"
 	"io"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/destination"
+	"github.com/eventlogdb/eventlog/event"
 )
 
 // TestServeConfigDestinations: the config file's destinations: list is
@@ -54,5 +58,62 @@ destinations:
 		if err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%q: got %v, want %q", text, err, msg)
 		}
+	}
+}
+
+// TestDestinationsHoldRetention: serve's destinations register the
+// retention floor: a segment whose events a destination has not
+// delivered is kept past its age, and dropped once nothing holds it.
+func TestDestinationsHoldRetention(t *testing.T) {
+	data := t.TempDir()
+	db, err := eventlog.Open(data, eventlog.Options{AllowUnregistered: true, RetentionMaxAge: time.Hour, MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	old := make([]eventlog.Event, 3)
+	for i := range old {
+		old[i].Timestamp, _ = event.ParseDate("2024-05-01T14:00:00Z")
+		old[i].Event.Provider, old[i].Event.Action = "alerting", "execute"
+	}
+	if _, err := db.Append(context.Background(), old...); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Roll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	plan := func() int {
+		t.Helper()
+		p, err := db.PlanRetention()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p)
+	}
+	if plan() != 1 {
+		t.Fatal("the old segment is not due for retention")
+	}
+	// A receiver that is down: nothing gets delivered.
+	c := &serveConfig{data: data, destinations: fixedDestinations{{Name: "down", URL: "http://127.0.0.1:1/", Start: "beginning"}}}
+	m, err := openDestinations(db, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := plan(); n != 0 {
+		t.Fatalf("retention would drop %d segments a destination has not delivered", n)
+	}
+	if floor := deliveryFloor(m)(); floor != 0 {
+		t.Fatalf("floor %d", floor)
+	}
+	m.Close()
+	// Without destinations nothing holds retention back.
+	c.destinations = nil
+	m, err = openDestinations(db, c, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if floor := deliveryFloor(m)(); floor != math.MaxUint64 || plan() != 1 {
+		t.Fatalf("floor %d, plan %d", floor, plan())
 	}
 }

@@ -19,9 +19,9 @@
 //	eventlog retention [--data DIR --max-age D --max-bytes N | --url URL] [--dry-run]
 //	                                                   drop the segments retention expires (or say which it would)
 //
-// With --url (or $EVENTLOG_URL), ingest, query and export work through a
-// server's HTTP API instead of opening a data directory, and print what
-// they print with --data.
+// With --url (or $EVENTLOG_URL), ingest, query, export and tail work
+// through a server's HTTP API instead of opening a data directory, and
+// print what they print with --data.
 package main
 
 import (
