@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/query/filter"
 )
 
 // worker delivers one destination. Its goroutine is owned by the Manager,
@@ -162,9 +163,17 @@ func (w *worker) stream(ctx context.Context) error {
 	w.mu.Lock()
 	from := w.prog.Cursor + 1
 	w.mu.Unlock()
-	// Expired events still stored are delivered: SetRetentionFloor keeps
-	// them for the destinations that have not taken them.
-	tail, err := w.db.Tail(ctx, eventlog.TailRequest{From: from, Filter: w.cfg.Filter, IncludeExpired: true})
+	f, err := filter.Parse(w.cfg.Filter) // checked when the config was
+	if err != nil {
+		cancel()
+		return err
+	}
+	// The tail is unfiltered so the cursor can pass events the filter
+	// drops (the retention floor and the lag follow it); the store decodes
+	// every event for a filtered tail anyway. Expired events still stored
+	// are delivered: SetRetentionFloor keeps them for destinations that have
+	// not taken them.
+	tail, err := w.db.Tail(ctx, eventlog.TailRequest{From: from, IncludeExpired: true})
 	if err != nil {
 		cancel()
 		return err
@@ -192,6 +201,7 @@ func (w *worker) stream(ctx context.Context) error {
 
 	b := &batch{}
 	var timer <-chan time.Time
+	var scanned uint64 // the last sequence number read, matching or not
 	for {
 		select {
 		case <-ctx.Done():
@@ -200,8 +210,14 @@ func (w *worker) stream(ctx context.Context) error {
 			if it.err != nil {
 				return it.err
 			}
-			if len(b.seqs) == 0 {
+			scanned = it.rec.Seq
+			if timer == nil {
 				timer = time.After(time.Duration(w.cfg.MaxDelay))
+			}
+			if !f.Match(&it.rec.Event) {
+				continue
+			}
+			if len(b.seqs) == 0 {
 				w.mu.Lock()
 				if w.pendSince.IsZero() {
 					w.pendSince = time.Now()
@@ -214,14 +230,35 @@ func (w *worker) stream(ctx context.Context) error {
 			}
 		case <-timer:
 		}
-		if err := w.begin(b); err != nil {
-			return err
+		if len(b.seqs) > 0 {
+			if err := w.begin(b); err != nil {
+				return err
+			}
+			if err := w.ship(ctx, b); err != nil {
+				return err
+			}
 		}
-		if err := w.ship(ctx, b); err != nil {
+		if err := w.passOver(scanned); err != nil {
 			return err
 		}
 		b, timer = &batch{}, nil
 	}
+}
+
+// passOver moves the cursor to seq once every matching event up to it has
+// been delivered: events the filter drops move it too, so the lag and the
+// retention floor do not wait for the next match.
+func (w *worker) passOver(seq uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if seq <= w.prog.Cursor || w.prog.InFlight != nil {
+		return nil
+	}
+	w.prog.Cursor = seq
+	if w.db.Stats().DurableSeq <= seq {
+		w.pendSince = time.Time{}
+	}
+	return w.files.saveProgress(w.cfg.Name, w.prog)
 }
 
 // begin persists b as the in-flight batch before its first try.
