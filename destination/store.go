@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/eventlogdb/eventlog/internal/vfs"
 )
 
 // progress is a destination's persisted delivery state.
@@ -56,7 +58,7 @@ func (f files) saveProgress(name string, p progress) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(f.dir, f.statePath(name), b, 0o644)
+	return vfs.WriteFileAtomic(vfs.OS{}, f.statePath(name), b)
 }
 
 func (f files) saveConfig(c Config) error {
@@ -64,7 +66,7 @@ func (f files) saveConfig(c Config) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(f.dir, f.configPath(c.Name), b, 0o600) // holds the secret
+	return vfs.WriteFileAtomicMode(vfs.OS{}, f.configPath(c.Name), b, 0o600) // holds the secret
 }
 
 // loadConfigs reads every config created through the API.
@@ -97,40 +99,5 @@ func (f files) remove(name string) error {
 			return err
 		}
 	}
-	return syncDir(f.dir)
-}
-
-// writeAtomic replaces path with data: write a temporary file, fsync it,
-// rename it over path, fsync the directory. A crash leaves the old or the
-// new file, never a mix.
-func writeAtomic(dir, path string, data []byte, perm os.FileMode) error {
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return vfs.OS{}.SyncDir(f.dir)
 }

@@ -84,8 +84,14 @@ func (OS) SyncDir(path string) error {
 // fsyncs it, renames it over path and fsyncs the directory. After a crash the
 // file holds either the old or the new content, never a mix.
 func WriteFileAtomic(fsys FS, path string, data []byte) error {
+	return WriteFileAtomicMode(fsys, path, data, 0o644)
+}
+
+// WriteFileAtomicMode is WriteFileAtomic creating the file with perm (0600
+// for a file holding a secret).
+func WriteFileAtomicMode(fsys FS, path string, data []byte, perm fs.FileMode) error {
 	tmp := path + ".tmp"
-	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
 	if err != nil {
 		return err
 	}
