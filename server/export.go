@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -70,7 +71,7 @@ type exporter struct {
 }
 
 func (e *exporter) hit(h query.Hit) error {
-	b := appendHit(*e.buf, h.Seq, &h.Event)
+	b := eventlog.AppendDocument(*e.buf, h.Seq, &h.Event)
 	*e.buf = append(b, '\n')
 	e.events++
 	if e.events%exportFlushEvents == 0 || len(*e.buf) >= exportFlushBytes {

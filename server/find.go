@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -124,7 +125,7 @@ func appendHits(dst []byte, hits []query.Hit) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendHit(dst, hits[i].Seq, &hits[i].Event)
+		dst = eventlog.AppendDocument(dst, hits[i].Seq, &hits[i].Event)
 	}
 	return append(dst, ']')
 }

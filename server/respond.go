@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
-
-	"github.com/eventlogdb/eventlog/event"
 )
 
 // Answers are built append-style into pooled buffers and written in one
@@ -101,20 +99,6 @@ func appendIDSeq(dst []byte, seq uint64) []byte {
 	dst = appendID(dst, seq)
 	dst = append(dst, `,"_seq":`...)
 	return strconv.AppendUint(dst, seq, 10)
-}
-
-// appendHit appends an event as the API returns it: its canonical JSON (as
-// ingested) with _id and _seq as its first two members.
-func appendHit(dst []byte, seq uint64, ev *event.Event) []byte {
-	dst = append(dst, '{')
-	dst = appendIDSeq(dst, seq)
-	start := len(dst)
-	dst = event.AppendJSON(dst, ev)
-	if len(dst)-start <= 2 { // "{}": no members to add
-		return append(dst[:start], '}')
-	}
-	dst[start] = ','
-	return dst
 }
 
 // appendString appends s as a JSON string, escaped as encoding/json does.

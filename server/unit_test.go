@@ -79,10 +79,6 @@ func TestAppendHelpers(t *testing.T) {
 			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
 		}
 	}
-	var empty event.Event
-	if got := string(appendHit(nil, 7, &empty)); got != `{"_id":"0000000000000007","_seq":7}` {
-		t.Errorf("empty event: %s", got)
-	}
 }
 
 func TestClassifyErrors(t *testing.T) {
