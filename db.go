@@ -40,6 +40,7 @@ import (
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -368,7 +369,7 @@ func (db *DB) maintenanceStats(st *state) MaintenanceStats {
 	}
 	p := int64(db.opts.Partition)
 	for _, seg := range st.segments {
-		start := floorDiv(seg.meta.MinTS, p) * p
+		start := match.FloorDiv(seg.meta.MinTS, p) * p
 		m.SegmentsPerPartition[time.Unix(0, start).UTC().Format(time.RFC3339)]++
 	}
 	if t, ok := db.maintainedAt.Load().(time.Time); ok {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -281,7 +282,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		return nil
 	}
 	for _, it := range h.Sorted() {
-		if p := floorDiv(it.TS, int64(db.opts.Partition)); w == nil || p != part {
+		if p := match.FloorDiv(it.TS, int64(db.opts.Partition)); w == nil || p != part {
 			if w != nil {
 				if err := finish(); err != nil {
 					return fail(err)
@@ -331,23 +332,15 @@ func metaOf(name string, info segment.Info) segmentMeta {
 func splitPartitions(rows []segment.Row, partition time.Duration) [][]segment.Row {
 	var parts [][]segment.Row
 	for len(rows) > 0 {
-		p := floorDiv(rows[0].Event.Timestamp.UnixNano(), int64(partition))
+		p := match.FloorDiv(rows[0].Event.Timestamp.UnixNano(), int64(partition))
 		n := 1
-		for n < len(rows) && floorDiv(rows[n].Event.Timestamp.UnixNano(), int64(partition)) == p {
+		for n < len(rows) && match.FloorDiv(rows[n].Event.Timestamp.UnixNano(), int64(partition)) == p {
 			n++
 		}
 		parts = append(parts, rows[:n:n])
 		rows = rows[n:]
 	}
 	return parts
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }
 
 // errSealing marks errors of writes refused because sealing fails.

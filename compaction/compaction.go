@@ -27,6 +27,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // Segment is what planning knows of a live segment.
@@ -94,7 +96,7 @@ func Plan(segs []Segment, cfg Config) []Job {
 	parts := map[int64][]Segment{}
 	p := int64(cfg.Partition)
 	for _, s := range segs {
-		first, last := floorDiv(s.MinTS, p), floorDiv(s.MaxTS, p)
+		first, last := match.FloorDiv(s.MinTS, p), match.FloorDiv(s.MaxTS, p)
 		if first != last || s.Bytes >= cfg.MaxSegmentBytes/2 {
 			continue
 		}
@@ -156,12 +158,4 @@ func tier(bytes int64, cfg Config) int {
 		return 0
 	}
 	return int(math.Log(float64(bytes)/float64(cfg.TierFloor)) / math.Log(float64(cfg.Fanout)))
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && (a < 0) != (b < 0) {
-		q--
-	}
-	return q
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -215,18 +216,8 @@ func (m *Manager) List() []Status {
 	for _, r := range m.ws {
 		out = append(out, r.w.status())
 	}
-	slices.SortFunc(out, func(a, b Status) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b Status) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func (m *Manager) stop(r *running) {

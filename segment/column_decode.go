@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
+	"github.com/eventlogdb/eventlog/internal/match"
 
 	"github.com/eventlogdb/eventlog/event"
 )
@@ -283,7 +284,7 @@ func decodeDates(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 		next = i + 1
 		e := sel.evs[j]
 		unit := dateUnit(fmts.at(i))
-		nanos := (floorDiv(e.Timestamp.UnixNano(), unit) + delta) * unit
+		nanos := (match.FloorDiv(e.Timestamp.UnixNano(), unit) + delta) * unit
 		date, ok := event.DateFromParts(nanos, event.Format(fmts.at(i)))
 		if d.Err != nil || !ok || date.IsZero() {
 			d.Fail("invalid date")

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // This file encodes the raw (uncompressed) bytes of one column of a block.
@@ -300,7 +301,7 @@ func (c *colEncoder) appendDates(dst []byte, s *fieldSlot) []byte {
 	dst = appendUniform(dst, fmts)
 	for i, e := range c.evs {
 		unit := dateUnit(fmts[i])
-		dst = binary.AppendVarint(dst, s.date(e).UnixNano()/unit-floorDiv(e.Timestamp.UnixNano(), unit))
+		dst = binary.AppendVarint(dst, s.date(e).UnixNano()/unit-match.FloorDiv(e.Timestamp.UnixNano(), unit))
 	}
 	return dst
 }
@@ -313,14 +314,6 @@ func dateUnit(f uint64) int64 {
 		unit /= 10
 	}
 	return unit
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if a%b != 0 && a < 0 {
-		q--
-	}
-	return q
 }
 
 // appendDurations writes the nanoseconds as a scaled vector, then the

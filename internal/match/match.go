@@ -92,3 +92,13 @@ func UnixNano(t time.Time) int64 {
 	}
 	return t.UnixNano()
 }
+
+// FloorDiv is a/b rounded toward negative infinity, for b > 0: the time
+// partition or unit a (possibly pre-1970) instant falls in.
+func FloorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
