@@ -75,6 +75,13 @@ func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 // append stores events; internal ones (the store's own records, provider
 // "eventlog") skip the registry, which users' events cannot.
 func (db *DB) append(ctx context.Context, internal bool, events []Event) (Appended, error) {
+	return db.appendWith(ctx, internal, events, nil)
+}
+
+// appendWith is append with a tombstone recorded in the same WAL record
+// as the events (a delete by query and its event): both are durable, or
+// neither. The tombstone's Seq becomes the last event's.
+func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tomb *tombstone) (Appended, error) {
 	switch {
 	case db.closed.Load():
 		return Appended{}, ErrClosed
@@ -97,6 +104,13 @@ func (db *DB) append(ctx context.Context, internal bool, events []Event) (Append
 		batchPool.Put(b)
 	}()
 	db.encodeBatch(b, events)
+	if tomb != nil {
+		var err error
+		if b.payload, err = appendTombstoneFrame(b.payload, tomb); err != nil {
+			return Appended{}, fmt.Errorf("eventlog: append: %w", err)
+		}
+		b.tomb = tomb
+	}
 	// Bound memory: past MaxFrozenHeads heads waiting for the disk, wait.
 	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
 		return Appended{}, fmt.Errorf("eventlog: append: waiting for sealing: %w", err)
@@ -152,12 +166,14 @@ type batch struct {
 	ts      []int64
 	terms   []index.Term
 	termEnd []int // event i's terms are terms[termEnd[i-1]:termEnd[i]]
+	// tomb is a tombstone whose control frame follows the events.
+	tomb *tombstone
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
 func (b *batch) reset() {
-	b.payload, b.ts, b.terms, b.termEnd = b.payload[:0], b.ts[:0], b.terms[:0], b.termEnd[:0]
+	b.payload, b.ts, b.terms, b.termEnd, b.tomb = b.payload[:0], b.ts[:0], b.terms[:0], b.termEnd[:0], nil
 }
 
 // add appends one event to the batch.
@@ -232,10 +248,23 @@ func decodeFrames(payload []byte, fn func(data []byte) error) error {
 	return nil
 }
 
-// decodeBatch decodes a WAL payload of count events.
-func decodeBatch(payload []byte, count uint32, fn func(i int, ev *event.Event, data []byte)) error {
+// decodeBatch decodes a WAL payload of count events, and the tombstone
+// recorded with them if there is one (its Seq set to the last event's).
+func decodeBatch(payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
 	i := 0
+	var tomb *tombstone
 	err := decodeFrames(payload, func(data []byte) error {
+		if tomb != nil {
+			return fmt.Errorf("frame after the tombstone")
+		}
+		if isControlFrame(data) {
+			t, err := decodeControlFrame(data)
+			if err != nil {
+				return fmt.Errorf("after event %d: %w", i, err)
+			}
+			tomb = t
+			return nil
+		}
 		ev, err := event.DecodeBinary(data)
 		if err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
@@ -247,7 +276,13 @@ func decodeBatch(payload []byte, count uint32, fn func(i int, ev *event.Event, d
 	if err == nil && i != int(count) {
 		err = fmt.Errorf("record holds %d events, its header says %d", i, count)
 	}
-	return err
+	if err == nil && tomb != nil {
+		if count == 0 {
+			return nil, fmt.Errorf("tombstone without its event")
+		}
+		tomb.Seq = firstSeq + uint64(count) - 1
+	}
+	return tomb, err
 }
 
 // Validate checks events as Append would (limits and registry) without

@@ -27,10 +27,14 @@ type CompactResult struct {
 	// BytesBefore and BytesAfter are the inputs' and outputs' sizes.
 	BytesBefore int64 `json:"bytes_before"`
 	BytesAfter  int64 `json:"bytes_after"`
+	// Purged counts segments brought up to date with deletes by query:
+	// rewritten without deleted rows or found to hold none.
+	Purged int `json:"purged"`
 }
 
-// Compact merges segments per the compaction policy (package compaction)
-// until it proposes nothing more, and returns what it did. Each merge
+// Compact first purges the rows of deletes by query from disk (see
+// Delete), then merges segments per the compaction policy (package
+// compaction) until it proposes nothing more, and returns what it did. Each merge
 // writes and fsyncs the new segment, then replaces the inputs by it in the
 // manifest in one atomic step, then deletes the inputs once no reader
 // holds them: a crash leaves either the old segments or the new one, and
@@ -55,6 +59,9 @@ func (db *DB) Compact(ctx context.Context) (CompactResult, error) {
 		case <-ctx.Done():
 		}
 	}()
+	if err := db.purge(ctx, &res); err != nil {
+		return res, fmt.Errorf("eventlog: compact: %w", err)
+	}
 	for {
 		if db.closed.Load() {
 			return res, ErrClosed
@@ -107,7 +114,8 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	if err != nil {
 		return err
 	}
-	n, err := db.mergeInto(ctx, w, inputs)
+	applied := db.tombstonesToApply()
+	n, err := db.mergeInto(ctx, w, inputs, applied)
 	if err != nil {
 		w.Abort()
 		return err
@@ -131,7 +139,9 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		db.opts.fs.Remove(path)
 		return fmt.Errorf("open merged segment %s: %w", name, err)
 	}
-	out := newLiveSegment(metaOf(name, info), path, r)
+	meta := metaOf(name, info)
+	meta.Purged = applied.newest()
+	out := newLiveSegment(meta, path, r)
 	swapped, err := db.replaceSegments(j.Inputs, []*liveSegment{out})
 	if !swapped {
 		discardSegments([]*liveSegment{out})
@@ -172,15 +182,18 @@ func (db *DB) acquireSegments(names []string) ([]*liveSegment, error) {
 }
 
 // mergeInto adds the rows of inputs to w in (@timestamp, sequence) order,
-// leaving out expired events and pacing reads to CompactionBytesPerSecond.
-// It returns how many rows it added.
-func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment) (int, error) {
+// leaving out expired events and those a tombstone of tombs hides, and
+// pacing reads to CompactionBytesPerSecond. It returns how many rows it
+// added.
+func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones) (int, error) {
 	h := &mergeHeap{}
+	deletes := map[*mergeCursor]tombstones{} // what each input is not yet clean of
 	for _, s := range inputs {
 		c := &mergeCursor{name: s.meta.Name, bytesPerRow: float64(s.meta.Bytes) / float64(max(s.meta.Events, 1))}
 		next, stop := iter.Pull2(c.rowsOf(s.r))
 		defer stop()
 		c.next = next
+		deletes[c] = tombs.after(s.purged.Load(), s.meta.MinSeq)
 		if err := c.advance(); err != nil {
 			return 0, err
 		}
@@ -193,7 +206,7 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 	n := 0
 	for h.Len() > 0 {
 		c := (*h)[0]
-		if !db.expiry.expired(c.ev, now) { // expired events are not carried over
+		if !db.expiry.expired(c.ev, now) && !deletes[c].hides(c.seq, c.ev) { // expired and deleted events are not carried over
 			if err := w.Add(segment.Row{Seq: c.seq, Event: c.ev}); err != nil {
 				return n, err
 			}
@@ -283,11 +296,13 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 	for _, s := range add {
 		m.Segments = append(m.Segments, s.meta)
 	}
+	db.withTombstones(m)
 	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
 		return false, err
 	}
 	db.manifest = m
 	db.stateMu.Lock()
+	db.retireTombstonesLocked(m)
 	st := db.state.Load()
 	var keep, gone []*liveSegment
 	for _, s := range st.segments {

@@ -98,6 +98,14 @@ type DB struct {
 
 	loggers *loggerQueue
 
+	// tombs are the deletes by query not yet purged (tombstone.go),
+	// replaced under stateMu; masks caches the rows they hide per source.
+	tombs    atomic.Pointer[tombstones]
+	masks    maskCache
+	deleteMu sync.Mutex // one Delete at a time, so each counts what it hides
+	// delete counters (Stats.Maintenance)
+	deletes, deletedEvents, purgeRewrites atomic.Int64
+
 	quit   chan struct{} // closed by Close: background work stops
 	closed atomic.Bool
 	// readers is held for reading by every Find and Count; Close takes it
@@ -124,6 +132,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
+	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {
 		db.releaseAll()
 		return nil, err
@@ -195,7 +204,8 @@ func (db *DB) segDir() string { return filepath.Join(db.dir, "segments") }
 // as it goes so replay's memory stays bounded by the head's limit.
 func (db *DB) replay(r wal.Record) error {
 	b := &batch{payload: r.Payload}
-	err := decodeBatch(r.Payload, r.Count, func(_ int, ev *event.Event, _ []byte) {
+	var err error
+	b.tomb, err = decodeBatch(r.Payload, r.FirstSeq, r.Count, func(_ int, ev *event.Event, _ []byte) {
 		b.ts = append(b.ts, ev.Timestamp.UnixNano())
 		b.terms = index.AppendTerms(b.terms, ev)
 		b.termEnd = append(b.termEnd, len(b.terms))
@@ -326,6 +336,16 @@ type MaintenanceStats struct {
 	// LastError is the last background failure, "" once a run succeeds.
 	LastError        string `json:"last_error"`
 	CompactionPaused bool   `json:"compaction_paused"`
+	// Deletes and DeletedEvents count deletes by query since Open and the
+	// events they hid. PendingDeletes counts those whose rows may still be
+	// on disk (or in the WAL), PendingPurgeSegments the segments to check
+	// or rewrite for them; PurgeRewrites counts segments rewritten without
+	// deleted rows.
+	Deletes              int64 `json:"deletes"`
+	DeletedEvents        int64 `json:"deleted_events"`
+	PendingDeletes       int   `json:"pending_deletes"`
+	PendingPurgeSegments int   `json:"pending_purge_segments"`
+	PurgeRewrites        int64 `json:"purge_rewrites"`
 }
 
 // Stats returns the DB's current counters.
@@ -366,7 +386,9 @@ func (db *DB) maintenanceStats(st *state) MaintenanceStats {
 		CompactedEvents: db.compactedEvents.Load(), CompactionBytesSaved: db.compactionSaved.Load(),
 		RetentionDrops: db.retentionDrops.Load(), RetentionBytesReclaimed: db.retentionBytes.Load(),
 		CompactionPaused: db.compactionPaused.Load(),
+		Deletes:          db.deletes.Load(), DeletedEvents: db.deletedEvents.Load(), PurgeRewrites: db.purgeRewrites.Load(),
 	}
+	m.PendingDeletes, m.PendingPurgeSegments = db.pendingPurges(st)
 	p := int64(db.opts.Partition)
 	for _, seg := range st.segments {
 		start := match.FloorDiv(seg.meta.MinTS, p) * p

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
@@ -104,16 +106,20 @@ func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 		return nil, err
 	}
 	q.MinTS = max(q.MinTS, db.expiredBefore())
-	pub := db.published.Load() // before the view: every row up to pub is in it
-	v := db.acquireView()
-	defer v.close()
+	rs, err := db.acquireSnapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: find: %w", err)
+	}
+	defer rs.close()
 	var hits []hit
-	for _, h := range v.heads {
-		for _, it := range h.SnapshotAt(pub).Find(q) {
-			hits = append(hits, hit{Position: it.Position, data: it.Data})
+	for i, h := range rs.headSnaps {
+		for _, it := range h.Find(q) {
+			if !rs.headHiddenSeq(i, it.Seq) {
+				hits = append(hits, hit{Position: it.Position, data: it.Data})
+			}
 		}
 	}
-	hits, err = findInSegments(v.segments, q, pub, hits)
+	hits, err = findInSegments(rs, q, hits)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: find: %w", err)
 	}
@@ -129,15 +135,19 @@ func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 // one whose time range starts first in q's order, and stops as soon as the
 // page is full and no remaining segment can hold an earlier row, so a
 // "newest 20" query reads only the newest segments.
-func findInSegments(segs []*liveSegment, q match.Query, pub uint64, hits []hit) ([]hit, error) {
-	order := slices.Clone(segs)
-	edge := func(s *liveSegment) match.Position { // the segment's first possible row in q's order
+func findInSegments(rs *readSnapshot, q match.Query, hits []hit) ([]hit, error) {
+	order := make([]int, len(rs.segments))
+	for i := range order {
+		order[i] = i
+	}
+	edge := func(i int) match.Position { // the segment's first possible row in q's order
+		s := rs.segments[i]
 		if q.Desc {
 			return match.Position{TS: s.meta.MaxTS, Seq: s.meta.MaxSeq}
 		}
 		return match.Position{TS: s.meta.MinTS}
 	}
-	slices.SortFunc(order, func(a, b *liveSegment) int { return q.InOrder(edge(a), edge(b)) })
+	slices.SortFunc(order, func(a, b int) int { return q.InOrder(edge(a), edge(b)) })
 	sortHits := func() {
 		slices.SortFunc(hits, func(a, b hit) int { return q.InOrder(a.Position, b.Position) })
 		if q.Limit > 0 && len(hits) > q.Limit {
@@ -145,11 +155,11 @@ func findInSegments(segs []*liveSegment, q match.Query, pub uint64, hits []hit) 
 		}
 	}
 	sortHits()
-	for _, s := range order {
-		if q.Limit > 0 && len(hits) == q.Limit && q.InOrder(edge(s), hits[len(hits)-1].Position) > 0 {
+	for _, i := range order {
+		if q.Limit > 0 && len(hits) == q.Limit && q.InOrder(edge(i), hits[len(hits)-1].Position) > 0 {
 			break
 		}
-		found, err := findInSegment(s, q, pub)
+		found, err := findInSegment(rs.segments[i], q, rs.pub, rs.segmentHidden(i))
 		if err != nil {
 			return nil, err
 		}
@@ -168,11 +178,11 @@ type hit struct {
 	row  uint32
 }
 
-// findInSegment finds q's rows in s that are visible at watermark pub. A
-// segment can hold rows above pub for a moment (sealed before their WAL
-// fsync returned); if any are filtered out the query is widened so the page
-// is still full.
-func findInSegment(s *liveSegment, q match.Query, pub uint64) ([]hit, error) {
+// findInSegment finds q's rows in s that are visible at watermark pub and
+// not hidden by a delete. A segment can hold rows above pub for a moment
+// (sealed before their WAL fsync returned); if any are filtered out the
+// query is widened so the page is still full.
+func findInSegment(s *liveSegment, q match.Query, pub uint64, hidden *roaring.Bitmap) ([]hit, error) {
 	if s.meta.MaxTS < q.MinTS || s.meta.MinTS > q.MaxTS {
 		return nil, nil
 	}
@@ -183,7 +193,7 @@ func findInSegment(s *liveSegment, q match.Query, pub uint64) ([]hit, error) {
 		}
 		out := make([]hit, 0, len(found))
 		for _, f := range found {
-			if f.Seq <= pub {
+			if f.Seq <= pub && (hidden == nil || !hidden.Contains(f.Row)) {
 				out = append(out, hit{Position: f.Position, seg: s, row: f.Row})
 			}
 		}
@@ -364,15 +374,21 @@ func (db *DB) Count(ctx context.Context, req FindRequest) (int, error) {
 	}
 	q.Limit = 0
 	q.MinTS = max(q.MinTS, db.expiredBefore())
-	pub := db.published.Load()
-	v := db.acquireView()
-	defer v.close()
-	n := 0
-	for _, h := range v.heads {
-		n += len(h.SnapshotAt(pub).Find(q))
+	rs, err := db.acquireSnapshot(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("eventlog: count: %w", err)
 	}
-	for _, s := range v.segments {
-		c, err := countInSegment(s, q, pub)
+	defer rs.close()
+	n := 0
+	for i, h := range rs.headSnaps {
+		for _, it := range h.Find(q) {
+			if !rs.headHiddenSeq(i, it.Seq) {
+				n++
+			}
+		}
+	}
+	for i, s := range rs.segments {
+		c, err := countInSegment(s, q, rs.pub, rs.segmentHidden(i))
 		if err != nil {
 			return 0, fmt.Errorf("eventlog: count: %w", err)
 		}
@@ -381,13 +397,13 @@ func (db *DB) Count(ctx context.Context, req FindRequest) (int, error) {
 	return n, nil
 }
 
-func countInSegment(s *liveSegment, q match.Query, pub uint64) (int, error) {
+func countInSegment(s *liveSegment, q match.Query, pub uint64, hidden *roaring.Bitmap) (int, error) {
 	if s.meta.MaxTS < q.MinTS || s.meta.MinTS > q.MaxTS {
 		return 0, nil
 	}
-	if s.meta.MaxSeq <= pub {
+	if s.meta.MaxSeq <= pub && hidden == nil {
 		return s.r.Count(q)
 	}
-	hits, err := findInSegment(s, q, pub) // rows above pub must not count
+	hits, err := findInSegment(s, q, pub, hidden) // rows above pub and hidden rows must not count
 	return len(hits), err
 }

@@ -33,6 +33,9 @@ type manifest struct {
 	// lower one's) is in a segment: WAL replay starts after it.
 	SealedSeq uint64        `json:"sealed_seq"`
 	Segments  []segmentMeta `json:"segments"`
+	// Tombstones are the deletes by query whose purge is not complete, in
+	// Seq order.
+	Tombstones tombstones `json:"tombstones,omitempty"`
 }
 
 // segmentMeta describes one live segment file.
@@ -44,6 +47,10 @@ type segmentMeta struct {
 	MinSeq uint64 `json:"min_seq"`
 	MaxSeq uint64 `json:"max_seq"`
 	Bytes  int64  `json:"bytes"`
+	// Purged is the Seq of the newest tombstone the segment is clean of:
+	// it was written applying every tombstone up to it, or checked to hold
+	// none of their rows.
+	Purged uint64 `json:"purged,omitempty"`
 }
 
 // encodeManifest writes the manifest as indented JSON followed by a line

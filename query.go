@@ -85,16 +85,12 @@ func (db *DB) withSnapshot(ctx context.Context, fn func(query.Snapshot) error) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	pub := db.published.Load() // before the view: every row up to pub is in it
-	v := db.acquireView()
-	defer v.close()
-	snap := query.Snapshot{MaxSeq: pub}
-	for _, h := range v.heads {
-		snap.Sources = append(snap.Sources, h.SnapshotAt(pub))
+	rs, err := db.acquireSnapshot(ctx)
+	if err != nil {
+		return fmt.Errorf("eventlog: query: %w", err)
 	}
-	for _, s := range v.segments {
-		snap.Sources = append(snap.Sources, s.r)
-	}
+	defer rs.close()
+	snap := rs.query()
 	if err := fn(snap); err != nil {
 		return fmt.Errorf("eventlog: query: %w", err)
 	}

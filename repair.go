@@ -240,10 +240,16 @@ func (r *repairer) writeRows(rows []segment.Row) ([]segmentMeta, error) {
 }
 
 // addSegments records metas in the manifest (with sealed raised to at
-// least sealed) and writes it.
-func (r *repairer) addSegments(metas []segmentMeta, sealed uint64) error {
+// least sealed, and the tombstones of the records sealed with them, whose
+// purge the next open carries out) and writes it.
+func (r *repairer) addSegments(metas []segmentMeta, sealed uint64, tombs ...*tombstone) error {
 	m := r.m.clone()
 	m.Segments = append(m.Segments, metas...)
+	for _, t := range tombs {
+		if !slices.ContainsFunc(m.Tombstones, func(o *tombstone) bool { return o.Seq == t.Seq }) {
+			m.Tombstones = append(m.Tombstones, t)
+		}
+	}
 	m.SealedSeq = max(m.SealedSeq, sealed)
 	if err := writeManifest(r.fs, r.dir, m); err != nil {
 		return err

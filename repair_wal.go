@@ -61,7 +61,7 @@ func (r *repairer) repairWAL() error {
 			return err
 		}
 		rep.Segments = names(metas)
-		if err := r.addSegments(metas, scan.lastSeq); err != nil {
+		if err := r.addSegments(metas, scan.lastSeq, scan.tombs...); err != nil {
 			return err
 		}
 	}
@@ -98,6 +98,7 @@ func readWhole(r *repairer) func(string) ([]byte, error) {
 // walScan is what scanWAL found.
 type walScan struct {
 	rows    []segment.Row // events of good records above the sealed seq
+	tombs   []*tombstone  // tombstones of those records: they must survive the WAL
 	lastSeq uint64        // last sequence number of the last good record
 	damage  []WALDamage
 }
@@ -196,12 +197,16 @@ func (s *walScan) take(rec wal.Record, sealed uint64) error {
 	if s.lastSeq <= sealed {
 		return nil
 	}
-	return decodeBatch(rec.Payload, rec.Count, func(i int, ev *Event, _ []byte) {
+	tomb, err := decodeBatch(rec.Payload, rec.FirstSeq, rec.Count, func(i int, ev *Event, _ []byte) {
 		if seq := rec.FirstSeq + uint64(i); seq > sealed {
 			e := *ev
 			s.rows = append(s.rows, segment.Row{Seq: seq, Event: &e})
 		}
 	})
+	if tomb != nil {
+		s.tombs = append(s.tombs, tomb)
+	}
+	return err
 }
 
 func walHeaderOK(data []byte, fileSeq uint64) bool {
@@ -231,7 +236,7 @@ func walRecordAt(b []byte, prev uint64) (wal.Record, int, bool) {
 	if crc32.Update(hcrc, castagnoli, payload) != le.Uint32(b[20:]) {
 		return wal.Record{}, 0, false
 	}
-	if decodeBatch(payload, count, func(int, *Event, []byte) {}) != nil {
+	if _, err := decodeBatch(payload, first, count, func(int, *Event, []byte) {}); err != nil {
 		return wal.Record{}, 0, false
 	}
 	return wal.Record{FirstSeq: first, Count: count, Payload: payload}, walRecHeaderLen + int(length), true

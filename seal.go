@@ -37,10 +37,16 @@ func (db *DB) insertCommitted(first uint64, b *batch) {
 	h := db.state.Load().active
 	i := 0
 	_ = decodeFrames(b.payload, func(data []byte) error {
-		h.Insert(first+uint64(i), b.ts[i], b.termsOf(i), data, now)
-		i++
+		if i < len(b.ts) { // a tombstone's control frame comes last
+			h.Insert(first+uint64(i), b.ts[i], b.termsOf(i), data, now)
+			i++
+		}
 		return nil
 	})
+	if b.tomb != nil {
+		b.tomb.Seq = first + uint64(len(b.ts)) - 1
+		db.installTombstone(b.tomb)
+	}
 	if h.Stats().Bytes >= db.opts.SegmentMaxBytes {
 		db.rollLocked()
 	}
@@ -207,6 +213,7 @@ func (db *DB) seal(h *head.Head) error {
 		m.Segments = append(m.Segments, s.meta)
 	}
 	m.SealedSeq = max(m.SealedSeq, hs.LastSeq)
+	db.withTombstones(m)
 	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
 		db.manifestMu.Unlock()
 		discardSegments(written)
@@ -218,6 +225,7 @@ func (db *DB) seal(h *head.Head) error {
 	if st.frozen[0] != h {
 		panic("eventlog: sealed a head that is not the oldest frozen one")
 	}
+	db.retireTombstonesLocked(m)
 	db.setStateLocked(&state{
 		active:   st.active,
 		frozen:   st.frozen[1:],
@@ -256,6 +264,10 @@ func discardSegments(segs []*liveSegment) {
 // decoded events at a time, not the whole head. Segment ids are taken
 // from the manifest under manifestMu.
 func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
+	// Rows a durable delete by query hides are left out; the segments say
+	// up to which tombstone they are clean.
+	applied := db.tombstonesToApply()
+	tombs := applied.after(0, h.Stats().FirstSeq)
 	var out []*liveSegment
 	fail := func(err error) ([]*liveSegment, error) {
 		discardSegments(out)
@@ -278,10 +290,25 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 			db.opts.fs.Remove(path)
 			return fmt.Errorf("open new segment %s: %w", name, err)
 		}
-		out = append(out, newLiveSegment(metaOf(name, info), path, r))
+		meta := metaOf(name, info)
+		meta.Purged = applied.newest()
+		out = append(out, newLiveSegment(meta, path, r))
 		return nil
 	}
 	for _, it := range h.Sorted() {
+		if len(arena) == cap(arena) {
+			arena = make([]event.Event, 0, segment.DefaultBlockRows)
+		}
+		ev, err := event.DecodeBinary(it.Data)
+		if err != nil {
+			if w != nil {
+				w.Abort()
+			}
+			return fail(fmt.Errorf("seal: event %d: %w", it.Seq, err))
+		}
+		if tombs.hides(it.Seq, &ev) {
+			continue
+		}
 		if p := match.FloorDiv(it.TS, int64(db.opts.Partition)); w == nil || p != part {
 			if w != nil {
 				if err := finish(); err != nil {
@@ -299,14 +326,6 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 			if w, err = segment.Create(path, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc}); err != nil {
 				return fail(fmt.Errorf("write segment %s: %w", name, err))
 			}
-		}
-		if len(arena) == cap(arena) {
-			arena = make([]event.Event, 0, segment.DefaultBlockRows)
-		}
-		ev, err := event.DecodeBinary(it.Data)
-		if err != nil {
-			w.Abort()
-			return fail(fmt.Errorf("seal: event %d: %w", it.Seq, err))
 		}
 		arena = append(arena, ev)
 		if err := w.Add(segment.Row{Seq: it.Seq, Event: &arena[len(arena)-1]}); err != nil {

@@ -25,6 +25,13 @@ func (db *DB) openSegments() error {
 		return err
 	}
 	db.manifest = m
+	for _, t := range m.Tombstones {
+		if err := t.compile(); err != nil {
+			return fmt.Errorf("eventlog: %s: %w", filepath.Join(db.dir, manifestFile), err)
+		}
+	}
+	tombs := slices.Clone(m.Tombstones)
+	db.tombs.Store(&tombs)
 	if !db.opts.ReadOnly {
 		if err := db.removeLeftovers(m); err != nil {
 			return err
@@ -128,5 +135,6 @@ func (db *DB) quarantine(meta segmentMeta, reason error) error {
 func (m *manifest) clone() *manifest {
 	c := *m
 	c.Segments = slices.Clone(m.Segments)
+	c.Tombstones = slices.Clone(m.Tombstones)
 	return &c
 }

@@ -35,6 +35,9 @@ type liveSegment struct {
 	obsolete atomic.Bool
 	// expiresAt caches segmentExpiresAt under retention rules; 0: unknown.
 	expiresAt atomic.Int64
+	// purged is meta.Purged, raised when a check finds the segment clean
+	// of newer tombstones.
+	purged atomic.Uint64
 	// onRemoved is told the name of a dropped segment's removed file;
 	// tests use it to watch lifetimes.
 	onRemoved func(name string)
@@ -43,6 +46,7 @@ type liveSegment struct {
 func newLiveSegment(meta segmentMeta, path string, r *segment.Reader) *liveSegment {
 	s := &liveSegment{meta: meta, path: path, r: r}
 	s.refs.Store(1)
+	s.purged.Store(meta.Purged)
 	return s
 }
 

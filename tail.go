@@ -105,12 +105,13 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool)
 		return nil, ErrClosed
 	}
 	pub := db.published.Load()
+	tombs := db.tombs.Load().upTo(pub) // as in acquireSnapshot: before the view
 	v := db.acquireView()
 	defer v.close()
 	var out []Record
 	now := db.opts.Now()
 	keep := func(seq uint64, ev *event.Event) {
-		if (includeExpired || !db.expiry.expired(ev, now)) && f.Match(ev) {
+		if (includeExpired || !db.expiry.expired(ev, now)) && f.Match(ev) && !tombs.hides(seq, ev) {
 			out = append(out, Record{Seq: seq, ID: IDOf(seq), Event: *ev})
 		}
 	}

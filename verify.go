@@ -73,7 +73,8 @@ func verifySegment(path string, meta segmentMeta, dec *zstd.Decoder) []error {
 // verifyWAL replays the WAL read-only, decoding every event of every record.
 func verifyWAL(dir string, sealed uint64) []error {
 	w, err := wal.Open(wal.Options{Dir: filepath.Join(dir, "wal"), ReadOnly: true}, sealed, func(r wal.Record) error {
-		return decodeBatch(r.Payload, r.Count, func(int, *Event, []byte) {})
+		_, err := decodeBatch(r.Payload, r.FirstSeq, r.Count, func(int, *Event, []byte) {})
+		return err
 	})
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

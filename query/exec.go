@@ -99,6 +99,7 @@ func (x *executor) run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("source %d: %w", si, err)
 		}
+		cand = withoutHidden(cand, x.snap.hidden(si), blocks)
 		if cand != nil && cand.IsEmpty() {
 			continue
 		}
@@ -121,6 +122,22 @@ func (x *executor) run(ctx context.Context) error {
 		return x.visitParallel(ctx, items)
 	}
 	return x.visitAll(ctx, items)
+}
+
+// withoutHidden removes the hidden rows from the candidates (nil: every
+// row of blocks), returning a new bitmap: candidates may be a source's own.
+func withoutHidden(cand, hidden *roaring.Bitmap, blocks []match.Block) *roaring.Bitmap {
+	if hidden == nil {
+		return cand
+	}
+	if cand == nil {
+		last := blocks[len(blocks)-1]
+		cand = roaring.New()
+		cand.AddRange(0, uint64(last.FirstRow)+uint64(last.Rows))
+		cand.AndNot(hidden)
+		return cand
+	}
+	return roaring.AndNot(cand, hidden)
 }
 
 func (x *executor) visitAll(ctx context.Context, items []work) error {

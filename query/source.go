@@ -33,4 +33,17 @@ type Source interface {
 type Snapshot struct {
 	Sources []Source
 	MaxSeq  uint64
+	// Hidden, when set, holds per source (by index; nil: none) the rows a
+	// query must not see: events deleted by query whose rows are still on
+	// disk. It is subtracted from every source's candidates, so counts and
+	// aggregations answered from postings stay exact.
+	Hidden []*roaring.Bitmap
+}
+
+// hidden returns the rows of source si to leave out, nil when none.
+func (s Snapshot) hidden(si int) *roaring.Bitmap {
+	if si >= len(s.Hidden) || s.Hidden[si] == nil || s.Hidden[si].IsEmpty() {
+		return nil
+	}
+	return s.Hidden[si]
 }
