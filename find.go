@@ -113,7 +113,11 @@ func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 	defer rs.close()
 	var hits []hit
 	for i, h := range rs.headSnaps {
-		for _, it := range h.Find(q) {
+		hq := q
+		if rs.headHidden != nil && rs.headHidden[i] != nil {
+			hq.Limit = 0 // hidden rows must not take places on the page
+		}
+		for _, it := range h.Find(hq) {
 			if !rs.headHiddenSeq(i, it.Seq) {
 				hits = append(hits, hit{Position: it.Position, data: it.Data})
 			}

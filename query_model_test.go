@@ -361,3 +361,52 @@ func (m *modelRun) tail(rt *rapid.T) {
 		rt.Fatalf("tail from %d filter %q: got %v, want %v", from, text, got, want)
 	}
 }
+
+// delete is the Delete action of TestModel: a generated filter and time
+// range (relative times resolved at the model's clock) remove every
+// matching event from the model; the engine must report how many visible
+// ones it hid and then match the model in every other action.
+func (m *modelRun) delete(rt *rapid.T) {
+	m.deletes++ // before ownEvents: the store now holds records of its own
+	text := m.ownEvents(genFilter(rt, rapid.IntRange(0, 2).Draw(rt, "delete_depth")))
+	req := DeleteRequest{Filter: text, Start: genTimeBound(rt, "delete_start"), End: genTimeBound(rt, "delete_end")}
+	f, err := filter.Parse(text)
+	if err != nil {
+		rt.Fatalf("filter %q: %v", text, err)
+	}
+	now := m.clock()
+	bound := func(s string, def int64) int64 {
+		if s == "" {
+			return def
+		}
+		t, err := timespan.ParseTime(s, now)
+		if err != nil {
+			rt.Fatalf("time %q: %v", s, err)
+		}
+		return t.UnixNano()
+	}
+	lo, hi := bound(req.Start, math.MinInt64), bound(req.End, math.MaxInt64)
+	res, err := m.db.Delete(ctx, req)
+	if lo > hi {
+		if !errors.Is(err, ErrInvalidRequest) {
+			rt.Fatalf("delete %+v with start after end: %v", req, err)
+		}
+		return
+	}
+	if err != nil {
+		rt.Fatalf("delete %+v: %v", req, err)
+	}
+	want := 0
+	m.events = slices.DeleteFunc(m.events, func(me modelEvent) bool {
+		ts := me.ev.Timestamp.UnixNano()
+		hit := ts >= lo && ts <= hi && f.Match(&me.ev)
+		if hit && m.live(&me.ev) {
+			want++
+		}
+		return hit
+	})
+	if res.Deleted != want || res.Seq <= m.lastSeq {
+		rt.Fatalf("delete %+v: %+v, want %d deleted after seq %d", req, res, want, m.lastSeq)
+	}
+	m.lastSeq = res.Seq
+}
