@@ -21,6 +21,9 @@ const (
 	crashSegEnv   = "EVENTLOG_CRASH_SEGMENT_BYTES"
 	// crashCompactEnv makes the child compact all the time as well.
 	crashCompactEnv = "EVENTLOG_CRASH_COMPACT"
+	// crashDeleteEnv makes the child mark a third of its events and
+	// delete the marked ones every few batches.
+	crashDeleteEnv = "EVENTLOG_CRASH_DELETE"
 )
 
 // crashKills is how many times TestCrashKill9 kills its child: 20 by
@@ -63,13 +66,25 @@ func crashChild() {
 			}
 		}()
 	}
+	deleting := os.Getenv(crashDeleteEnv) != ""
 	r := rand.New(rand.NewPCG(uint64(os.Getpid()), 1))
-	for k := 0; ; {
+	for k, b := 0, 0; ; b++ {
+		if deleting && b%5 == 4 {
+			res, err := db.Delete(ctx, DeleteRequest{Filter: "labels.del:yes"})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "child delete:", err)
+				os.Exit(6)
+			}
+			fmt.Fprintf(os.Stdout, "del %d\n", res.Seq)
+		}
 		batch := make([]Event, 1+r.IntN(40))
 		for i := range batch {
 			batch[i] = ev("p", "a", "")
 			batch[i].Message = fmt.Sprintf("%s-%d", run, k+i)
 			batch[i].Labels = map[string]string{"pad": strings.Repeat("x", r.IntN(2000))}
+			if deleting && (k+i)%3 == 0 {
+				batch[i].Labels["del"] = "yes"
+			}
 		}
 		res, err := db.Append(ctx, batch...)
 		if err != nil {
@@ -87,13 +102,16 @@ func crashChild() {
 // nothing wrong. The "sealing" case rolls tiny heads constantly, so kills
 // land while segments are written, between a segment's fsync and the
 // manifest update, and between the manifest update and the WAL checkpoint.
+// The "deleting" case also deletes by query and purges all the time: an
+// acknowledged delete's events never come back, the others all stay.
 func TestCrashKill9(t *testing.T) {
-	for _, c := range []struct{ name, segBytes, compact string }{
-		{"wal", "0", ""}, {"sealing", "16384", ""}, {"compacting", "16384", "1"},
+	for _, c := range []struct{ name, segBytes, compact, del string }{
+		{"wal", "0", "", ""}, {"sealing", "16384", "", ""}, {"compacting", "16384", "1", ""}, {"deleting", "16384", "1", "1"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Setenv(crashSegEnv, c.segBytes)
 			t.Setenv(crashCompactEnv, c.compact)
+			t.Setenv(crashDeleteEnv, c.del)
 			crashKill9(t)
 		})
 	}
@@ -103,6 +121,11 @@ func crashKill9(t *testing.T) {
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))
 	want := map[uint64]string{} // acknowledged seq → message
+	// Marked events (deleting case) may fall to a delete whose
+	// acknowledgement a kill cut off, so they are not wanted; once a delete
+	// after them is acknowledged they must be gone.
+	marked, gone := map[uint64]string{}, map[string]bool{}
+	deleting := os.Getenv(crashDeleteEnv) != ""
 	var lastSeq uint64
 	for kill := range crashKills(t) {
 		run := fmt.Sprintf("r%d", kill)
@@ -111,20 +134,37 @@ func crashKill9(t *testing.T) {
 			if a.first <= lastSeq {
 				t.Fatalf("kill %d: sequence %d handed out again (already saw %d)", kill, a.first, lastSeq)
 			}
-			for i := range a.count {
-				want[a.first+uint64(i)] = fmt.Sprintf("%s-%d", run, a.index+i)
-			}
 			lastSeq = a.first + uint64(a.count) - 1
+			if a.deleted {
+				for seq, msg := range marked {
+					if seq < a.first {
+						delete(marked, seq)
+						gone[msg] = true
+					}
+				}
+				continue
+			}
+			for i := range a.count {
+				msg := fmt.Sprintf("%s-%d", run, a.index+i)
+				if deleting && (a.index+i)%3 == 0 {
+					marked[a.first+uint64(i)] = msg
+				} else {
+					want[a.first+uint64(i)] = msg
+				}
+			}
 		}
-		lastSeq = max(lastSeq, checkCrashStore(t, dir, want, kill))
+		lastSeq = max(lastSeq, checkCrashStore(t, dir, want, gone, kill))
 	}
-	t.Logf("%d kills, %d acknowledged events all present once", crashKills(t), len(want))
+	t.Logf("%d kills, %d acknowledged events all present once, %d deleted ones absent", crashKills(t), len(want), len(gone))
 }
 
+// ack is an acknowledged batch, or (deleted) an acknowledged delete
+// whose record has sequence number first.
 type ack struct {
-	first uint64
-	count int
-	index int
+	first   uint64
+	count   int
+	index   int
+	deleted bool
 }
 
 // crashOnce starts a child, kills it after it acknowledged afterAcks
@@ -145,6 +185,11 @@ func crashOnce(t *testing.T, dir, run string, afterAcks int, delay time.Duration
 	var acks []ack
 	parse := func() {
 		var a ack
+		if _, err := fmt.Sscanf(sc.Text(), "del %d", &a.first); err == nil {
+			a.count, a.deleted = 1, true
+			acks = append(acks, a)
+			return
+		}
 		var r string
 		if _, err := fmt.Sscanf(sc.Text(), "ack %d %d %s %d", &a.first, &a.count, &r, &a.index); err != nil || r != run {
 			t.Fatalf("child printed %q", sc.Text())
@@ -164,8 +209,8 @@ func crashOnce(t *testing.T, dir, run string, afterAcks int, delay time.Duration
 }
 
 // checkCrashStore reopens dir and checks it holds every acknowledged event
-// once. It returns the highest sequence number present.
-func checkCrashStore(t *testing.T, dir string, want map[uint64]string, kill int) uint64 {
+// once and none of the deleted ones. It returns the highest sequence number present.
+func checkCrashStore(t *testing.T, dir string, want map[uint64]string, gone map[string]bool, kill int) uint64 {
 	t.Helper()
 	db, err := Open(dir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
 	if err != nil {
@@ -189,6 +234,9 @@ func checkCrashStore(t *testing.T, dir string, want map[uint64]string, kill int)
 	for _, r := range findAll(t, db, FindRequest{Limit: MaxLimit}) {
 		if prev, dup := seen[r.Event.Message]; dup {
 			t.Fatalf("kill %d: event %q stored twice (seq %d and %d)", kill, r.Event.Message, prev, r.Seq)
+		}
+		if gone[r.Event.Message] {
+			t.Fatalf("kill %d: event %q (seq %d) is back after an acknowledged delete", kill, r.Event.Message, r.Seq)
 		}
 		seen[r.Event.Message] = r.Seq
 		maxSeq = max(maxSeq, r.Seq)
