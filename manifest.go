@@ -88,6 +88,14 @@ func decodeManifest(data []byte) (*manifest, error) {
 	if m.Version > manifestVersion {
 		return nil, fmt.Errorf("manifest format version %d is newer than this eventlog supports (%d)", m.Version, manifestVersion)
 	}
+	for i, t := range m.Tombstones {
+		if t == nil || (i > 0 && t.Seq <= m.Tombstones[i-1].Seq) {
+			return nil, fmt.Errorf("%w: tombstone %d is missing or out of order", errManifest, i)
+		}
+		if err := t.compile(); err != nil {
+			return nil, fmt.Errorf("%w: %v", errManifest, err)
+		}
+	}
 	return &m, nil
 }
 

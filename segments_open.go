@@ -25,12 +25,7 @@ func (db *DB) openSegments() error {
 		return err
 	}
 	db.manifest = m
-	for _, t := range m.Tombstones {
-		if err := t.compile(); err != nil {
-			return fmt.Errorf("eventlog: %s: %w", filepath.Join(db.dir, manifestFile), err)
-		}
-	}
-	tombs := slices.Clone(m.Tombstones)
+	tombs := slices.Clone(m.Tombstones) // compiled by decodeManifest
 	db.tombs.Store(&tombs)
 	if !db.opts.ReadOnly {
 		if err := db.removeLeftovers(m); err != nil {
