@@ -3,11 +3,13 @@ package eventlog
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,7 +35,7 @@ func deleteStore(t *testing.T, dir string) (*DB, *atomic.Int64) {
 func userEvent(user string, m int) Event {
 	e := ev("app", "login", time.Date(2024, 5, 20, 11, 0, 0, 0, time.UTC).Add(time.Duration(m)*time.Minute).Format(time.RFC3339))
 	e.User.Name = user
-	e.Message = "login by " + user + " token-" + user
+	e.Message = fmt.Sprintf("login by %s token-%s-%d", user, user, m)
 	return e
 }
 
@@ -133,6 +135,9 @@ func TestDeleteHidesAtOnceAndPurges(t *testing.T) {
 	if got := users(t, db); got["alice"] != 5 || got["bob"] != 5 {
 		t.Fatalf("before: %v", got)
 	}
+	if !dirHolds(t, dir, []byte("token-alice-3")) { // the head's events are in the WAL as they are
+		t.Fatal("the WAL does not hold an appended event's message: the checks below would prove nothing")
+	}
 	res, err := db.Delete(ctx, DeleteRequest{Filter: `user.name:alice`})
 	if err != nil {
 		t.Fatal(err)
@@ -181,21 +186,34 @@ func TestDeleteHidesAtOnceAndPurges(t *testing.T) {
 	if got := users(t, db); got["alice"] != 1 || got["bob"] != 6 {
 		t.Fatalf("after the purge: %v", got)
 	}
+	// While the store is open, no file (segments, WAL, manifest) holds a
+	// deleted event or the filter any more; the later alice event stays.
+	// Segments are compressed, so their rows are read back raw as well.
+	for m := range 5 {
+		token := fmt.Sprintf("token-alice-%d", m)
+		if dirHolds(t, dir, []byte(token)) || slices.ContainsFunc(rawMessages(t, db), func(msg string) bool { return strings.Contains(msg, token) }) {
+			t.Fatalf("%s is still stored after the purge", token)
+		}
+	}
+	if dirHolds(t, dir, []byte("user.name:alice")) {
+		t.Fatal("the filter is still stored after the purge")
+	}
+	if msgs := rawMessages(t, db); !slices.ContainsFunc(msgs, func(msg string) bool { return strings.HasSuffix(msg, "token-alice-5") }) {
+		t.Fatalf("the later alice event is not in the segments: %q", msgs)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// The survivor's token is the later alice event's: the deleted ones
-	// share it, so count the files' occurrences against one event.
-	assertNoBytes(t, dir, []byte("user.name:alice"))
 	db, _ = deleteStore(t, dir)
 	if got := users(t, db); got["alice"] != 1 || got["bob"] != 6 {
 		t.Fatalf("after the purge and a reopen: %v", got)
 	}
 }
 
-// assertNoBytes fails if any file under dir holds b.
-func assertNoBytes(t *testing.T, dir string, b []byte) {
+// dirHolds reports whether any file under dir holds b.
+func dirHolds(t *testing.T, dir string, b []byte) bool {
 	t.Helper()
+	found := false
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -204,14 +222,29 @@ func assertNoBytes(t *testing.T, dir string, b []byte) {
 		if err != nil {
 			return err
 		}
-		if bytes.Contains(data, b) {
-			t.Errorf("%s still holds %q", path, b)
-		}
+		found = found || bytes.Contains(data, b)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return found
+}
+
+// rawMessages reads the message of every row of every live segment,
+// hidden or not.
+func rawMessages(t *testing.T, db *DB) []string {
+	t.Helper()
+	var out []string
+	for _, s := range db.state.Load().segments {
+		if err := s.r.Each(func(_ uint64, ev *Event) error {
+			out = append(out, ev.Message)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 // TestDeleteFreezesRelativeTimes: "start: 30m" means the half hour before
@@ -326,4 +359,31 @@ func segmentNames(db *DB) []string {
 		out = append(out, s.meta.Name)
 	}
 	return out
+}
+
+// TestDeletePurgesTheWAL: events still in the head (and so in the WAL)
+// leave the disk at the next compaction run, without a reopen, even when
+// more events arrived after the delete.
+func TestDeletePurgesTheWAL(t *testing.T) {
+	dir := t.TempDir()
+	db, _ := deleteStore(t, dir)
+	appendUsers(t, db, 0, 1)
+	if !dirHolds(t, dir, []byte("token-alice-1")) {
+		t.Fatal("the WAL does not hold an appended event's message: the check below would prove nothing")
+	}
+	if _, err := db.Delete(ctx, DeleteRequest{Filter: "user.name:alice"}); err != nil {
+		t.Fatal(err)
+	}
+	appendUsers(t, db, 2) // after the delete: stays, in the head
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, token := range []string{"token-alice-0", "token-alice-1", "user.name:alice"} {
+		if dirHolds(t, dir, []byte(token)) {
+			t.Errorf("%s is still on disk after the purge", token)
+		}
+	}
+	if got := users(t, db); got["alice"] != 1 || got["bob"] != 3 {
+		t.Fatalf("after the purge: %v", got)
+	}
 }

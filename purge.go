@@ -8,9 +8,8 @@ import (
 )
 
 // purge removes the rows of deletes by query from disk, as the first step
-// of every compaction run: heads holding rows a tombstone reaches are
-// sealed (sealing leaves the rows out, and the WAL is checkpointed past
-// them), a segment holding none of the rows is marked clean in the
+// of every compaction run: the WAL and the heads are cleared of them
+// (purgeLog), a segment holding none of the rows is marked clean in the
 // manifest, and a segment holding some is rewritten alone without them,
 // whether or not the compaction policy would pick it. Once every source
 // is clean of a tombstone, the manifest forgets it. Callers hold the
@@ -20,16 +19,8 @@ func (db *DB) purge(ctx context.Context, res *CompactResult) error {
 	if len(tombs) == 0 {
 		return nil
 	}
-	db.manifestMu.Lock()
-	sealed := db.manifest.SealedSeq
-	db.manifestMu.Unlock()
-	if sealed < tombs.newest() {
-		db.stateMu.Lock()
-		db.rollLocked()
-		db.stateMu.Unlock()
-		if err := db.sealFrozen(); err != nil {
-			return fmt.Errorf("purge: seal: %w", err)
-		}
+	if err := db.purgeLog(tombs); err != nil {
+		return fmt.Errorf("purge: %w", err)
 	}
 	clean := map[string]uint64{}
 	var rewrite []compaction.Job
@@ -64,6 +55,39 @@ func (db *DB) purge(ctx context.Context, res *CompactResult) error {
 		}
 		db.purgeRewrites.Add(1)
 		res.Purged++
+	}
+	return nil
+}
+
+// purgeLog gets the tombstones' rows out of the heads and the WAL when
+// they may still be there: the WAL's active file is ended, the heads are
+// sealed (sealing leaves the rows out), and the checkpoint then deletes
+// every log file, the rotated one included, that held them.
+func (db *DB) purgeLog(tombs tombstones) error {
+	var reach uint64 // the highest sequence number a tombstone reaches
+	for _, t := range tombs {
+		reach = max(reach, t.Bound)
+	}
+	db.manifestMu.Lock()
+	sealed := db.manifest.SealedSeq
+	db.manifestMu.Unlock()
+	if first := db.wal.FirstSeq(); sealed >= tombs.newest() && (first == 0 || first > reach) {
+		return nil
+	}
+	if err := db.wal.Rotate(); err != nil {
+		return fmt.Errorf("rotate the WAL: %w", err)
+	}
+	db.stateMu.Lock()
+	db.rollLocked()
+	db.stateMu.Unlock()
+	if err := db.sealFrozen(); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	db.manifestMu.Lock()
+	sealed = db.manifest.SealedSeq
+	db.manifestMu.Unlock()
+	if err := db.wal.Checkpoint(sealed); err != nil {
+		return fmt.Errorf("checkpoint the WAL: %w", err)
 	}
 	return nil
 }

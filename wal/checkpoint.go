@@ -39,11 +39,13 @@ func (w *WAL) takeCovered(seq uint64) ([]*logFile, error) {
 		return nil, ErrClosed
 	}
 	n := coveredFiles(w.files, seq)
-	if n == len(w.files)-1 && w.active != nil && w.files[n].records > 0 && w.written <= seq {
-		if err := w.rotate(); err != nil {
-			return nil, err
+	if n == len(w.files)-1 && w.files[n].records > 0 && w.written <= seq {
+		if w.active != nil {
+			if err := w.rotate(); err != nil {
+				return nil, err
+			}
 		}
-		n++
+		n++ // a rotated last file (Rotate) goes as well
 	}
 	victims := append([]*logFile(nil), w.files[:n]...)
 	w.files = append(w.files[:0:0], w.files[n:]...)
@@ -59,4 +61,30 @@ func coveredFiles(files []*logFile, seq uint64) int {
 		n++
 	}
 	return n
+}
+
+// Rotate ends the active file: later records go to a new one. A store that
+// must get records out of the log (their events were deleted) rotates, then
+// seals past them, so Checkpoint can delete the file that held them.
+func (w *WAL) Rotate() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if w.active == nil || w.files[len(w.files)-1].records == 0 {
+		return nil
+	}
+	return w.rotate()
+}
+
+// FirstSeq is the name of the oldest log file, the lowest sequence number
+// the log may still hold; 0 when it holds no file.
+func (w *WAL) FirstSeq() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.files) == 0 {
+		return 0
+	}
+	return w.files[0].seq
 }

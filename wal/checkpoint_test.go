@@ -104,3 +104,43 @@ func TestLargeRecordOwnFile(t *testing.T) {
 		t.Fatalf("%d files, want 4", n)
 	}
 }
+
+// TestRotateLetsCheckpointRemoveRecords: after Rotate, later records go to
+// a new file, and a checkpoint covering the rotated file's records removes
+// it even while nothing was appended since (it is then the last file).
+func TestRotateLetsCheckpointRemoveRecords(t *testing.T) {
+	opts := Options{Dir: t.TempDir(), Sync: SyncNone}
+	w, _ := openLog(t, opts, 0)
+	defer mustClose(t, w)
+	old := appendN(t, w, 0, 3)
+	lastOld := old[len(old)-1].seq + uint64(old[len(old)-1].count) - 1
+	if w.FirstSeq() != old[0].seq {
+		t.Fatalf("FirstSeq %d, want %d", w.FirstSeq(), old[0].seq)
+	}
+	if err := w.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Rotate(); err != nil { // nothing active: no-op
+		t.Fatal(err)
+	}
+	if err := w.Checkpoint(lastOld); err != nil {
+		t.Fatal(err)
+	}
+	if left := walFiles(t, opts.Dir); len(left) != 0 || w.FirstSeq() != 0 {
+		t.Fatalf("checkpoint of the rotated file left %v (FirstSeq %d)", left, w.FirstSeq())
+	}
+	more := appendN(t, w, 3, 2)
+	if err := w.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	newer := appendN(t, w, 5, 2)
+	if files := walFiles(t, opts.Dir); len(files) != 2 || w.FirstSeq() != more[0].seq {
+		t.Fatalf("after rotating between appends: %v, FirstSeq %d", files, w.FirstSeq())
+	}
+	if err := w.Checkpoint(newer[0].seq - 1); err != nil {
+		t.Fatal(err)
+	}
+	if left := walFiles(t, opts.Dir); len(left) != 1 || w.FirstSeq() != newer[0].seq {
+		t.Fatalf("checkpoint past the rotated file left %v, FirstSeq %d", left, w.FirstSeq())
+	}
+}
