@@ -15,7 +15,10 @@
 // background into immutable segment files (one per time partition), listed
 // in the manifest, after which the WAL is checkpointed. Reads take a
 // reference-counted snapshot of heads and segments at one sequence
-// watermark. A data directory holds (FORMAT.md describes every byte):
+// watermark. Compact merges segments and ApplyRetention drops expired ones
+// (both also run in the background); Delete removes events by query
+// through a durable tombstone that reads honour at once and compaction
+// purges from disk. A data directory holds (FORMAT.md describes every byte):
 //
 //	LOCK            flock held while a DB has the directory open
 //	registry.json   the registered provider/action pairs
