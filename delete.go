@@ -49,8 +49,9 @@ type DeleteResult struct {
 // (later ones survive even if they match), and relative times are resolved
 // once, when it is made. Sealing and compaction then purge the rows from
 // disk; a segment holding deleted rows is rewritten at the next
-// maintenance run even when compaction would leave it alone, and Stats
-// shows the purges still pending. Once the purge is complete the filter is
+// maintenance run (or Compact call; not while compaction is paused) even
+// when compaction would leave it alone, and Stats shows the purges still
+// pending. Once the purge is complete the filter is
 // forgotten. An I/O error leaves the outcome unknown, as with Append.
 func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, error) {
 	var res DeleteResult
