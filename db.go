@@ -77,6 +77,9 @@ type DB struct {
 	manifest   *manifest // guarded by manifestMu
 
 	quarantined []string // segment files set aside at open
+	// quarantinedMetas describes every segment in quarantine/ (this open's
+	// and earlier ones'): their rows may come back through repair.
+	quarantinedMetas []segmentMeta
 
 	sealMu sync.Mutex // one seal at a time
 	// maintaining is held (a one-slot semaphore, so waiting for it can be

@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/query/filter"
+	"github.com/eventlogdb/eventlog/segment"
 )
 
 var queryFilter = filter.Parse
@@ -385,5 +386,70 @@ func TestDeletePurgesTheWAL(t *testing.T) {
 	}
 	if got := users(t, db); got["alice"] != 1 || got["bob"] != 3 {
 		t.Fatalf("after the purge: %v", got)
+	}
+}
+
+// TestDeleteOutlivesQuarantine: a tombstone stays while a quarantined
+// segment may hold its rows, so rows repair brings back stay deleted and
+// are purged then.
+func TestDeleteOutlivesQuarantine(t *testing.T) {
+	dir := t.TempDir()
+	_, big := segmentStore(t, dir)
+	opts := Options{AllowUnregistered: true, MaintenanceInterval: -1}
+	db := mustOpen(t, dir, opts)
+	// The first 5 s of the big segment: its block 0 only.
+	res, err := db.Delete(ctx, DeleteRequest{Filter: "@timestamp:*", Start: "2024-01-01T00:00:00Z", End: "2024-01-01T00:00:05Z"})
+	if err != nil || res.Deleted != 5001 {
+		t.Fatalf("delete: %+v, %v", res, err)
+	}
+	db.Close()
+	path := filepath.Join(dir, "segments", big.Name)
+	sal, err := segment.Salvage(path, nil)
+	if err != nil || len(sal.Blocks) != 3 {
+		t.Fatalf("salvage: %d blocks, %v", len(sal.Blocks), err)
+	}
+	flipAt(t, path, int64(sal.Blocks[1].Off+sal.Blocks[1].Len/2)) // block 1 lost
+	st, _ := os.Stat(path)
+	flipAt(t, path, st.Size()-121-40) // the sequence index: quarantined at open
+
+	db = mustOpen(t, dir, opts)
+	if q := db.Stats().Quarantined; len(q) != 1 {
+		t.Fatalf("quarantined %v", q)
+	}
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := db.Stats().Maintenance; m.PendingDeletes != 1 {
+		t.Fatalf("the tombstone went while a quarantined segment may hold its rows: %+v", m)
+	}
+	db.Close()
+	if _, err := Repair(dir, RepairOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, dir, opts)
+	visible := func() int {
+		r, err := db.Aggregate(ctx, query.Request{Filter: "@timestamp:*", Start: "2024-01-01T00:00:00Z", End: "2024-01-01T00:00:05Z"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Total
+	}
+	if n := visible(); n != 0 {
+		t.Fatalf("repair brought back %d deleted events", n)
+	}
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := db.Stats().Maintenance; m.PendingDeletes != 0 || m.PurgeRewrites == 0 {
+		t.Fatalf("after repair and compaction: %+v", m)
+	}
+	if n := visible(); n != 0 {
+		t.Fatalf("%d deleted events visible after the purge", n)
+	}
+	for _, msg := range rawMessages(t, db) {
+		var i int
+		if _, err := fmt.Sscanf(msg, "1-%d", &i); err == nil && i <= 5000 {
+			t.Fatalf("deleted event %q is still stored", msg)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -66,6 +67,9 @@ func (db *DB) openSegments() error {
 			kept = append(kept, meta)
 		}
 	}
+	if db.quarantinedMetas, err = quarantinedSegments(db.opts.fs, db.dir); err != nil {
+		return fmt.Errorf("eventlog: %w", err)
+	}
 	st := db.state.Load()
 	st.segments = live
 	if len(kept) != len(m.Segments) && !db.opts.ReadOnly {
@@ -109,6 +113,36 @@ func (db *DB) removeLeftovers(m *manifest) error {
 		return db.opts.fs.SyncDir(db.segDir())
 	}
 	return nil
+}
+
+// quarantinedSegments returns the manifest entries (from their sidecars)
+// of the segments in quarantine/: a tombstone stays until none of them can
+// hold its rows, since repair may bring their rows back. A segment without
+// a readable sidecar may hold anything.
+func quarantinedSegments(fsys vfs.FS, dir string) ([]segmentMeta, error) {
+	entries, err := fsys.ReadDir(filepath.Join(dir, quarantineDir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []segmentMeta
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".seg") {
+			continue
+		}
+		side, err := readSidecar(fsys, dir, e.Name())
+		if err != nil {
+			return nil, err
+		}
+		if side == nil {
+			out = append(out, segmentMeta{Name: e.Name()})
+			continue
+		}
+		out = append(out, side.segmentMeta)
+	}
+	return out, nil
 }
 
 // quarantine moves a damaged segment to quarantine/ and writes its sidecar

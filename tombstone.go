@@ -186,14 +186,17 @@ func isControlFrame(data []byte) bool { return len(data) > 0 && data[0] == contr
 
 // purgedIn reports whether m completes t's purge: t's own record is sealed
 // (so no head holds rows up to its Bound) and every segment that could
-// hold such rows is clean of it.
-func purgedIn(t *tombstone, m *manifest) bool {
+// hold such rows is clean of it, quarantined ones included: repair may
+// write their rows back.
+func (db *DB) purgedIn(t *tombstone, m *manifest) bool {
 	if m.SealedSeq < t.Seq {
 		return false
 	}
-	for _, s := range m.Segments {
-		if s.MinSeq <= t.Bound && s.Purged < t.Seq {
-			return false
+	for _, segs := range [][]segmentMeta{m.Segments, db.quarantinedMetas} {
+		for _, s := range segs {
+			if s.MinSeq <= t.Bound && s.Purged < t.Seq {
+				return false
+			}
 		}
 	}
 	return true
@@ -204,7 +207,7 @@ func purgedIn(t *tombstone, m *manifest) bool {
 func (db *DB) withTombstones(m *manifest) {
 	m.Tombstones = nil
 	for _, t := range *db.tombs.Load() {
-		if !purgedIn(t, m) {
+		if !db.purgedIn(t, m) {
 			m.Tombstones = append(m.Tombstones, t)
 		}
 	}
@@ -214,12 +217,12 @@ func (db *DB) withTombstones(m *manifest) {
 // written, completes. Callers hold stateMu.
 func (db *DB) retireTombstonesLocked(m *manifest) {
 	cur := *db.tombs.Load()
-	keep := slices.DeleteFunc(slices.Clone(cur), func(t *tombstone) bool { return purgedIn(t, m) })
+	keep := slices.DeleteFunc(slices.Clone(cur), func(t *tombstone) bool { return db.purgedIn(t, m) })
 	if len(keep) == len(cur) {
 		return
 	}
 	for _, t := range cur {
-		if purgedIn(t, m) {
+		if db.purgedIn(t, m) {
 			db.log.Info("eventlog: delete by query purged from disk", "seq", t.Seq, "deleted", t.Deleted)
 		}
 	}
