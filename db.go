@@ -322,11 +322,12 @@ type Stats struct {
 	LoggerDropped uint64    `json:"logger_dropped"`
 	LoggerErrors  uint64    `json:"logger_errors"`
 	WAL           wal.Stats `json:"wal"`
-	// Maintenance describes compaction and retention.
+	// Maintenance describes compaction, retention and deletes by query.
 	Maintenance MaintenanceStats `json:"maintenance"`
 }
 
-// MaintenanceStats are the counters of compaction and retention since Open.
+// MaintenanceStats are the counters of compaction, retention and deletes
+// by query since Open.
 type MaintenanceStats struct {
 	// SegmentsPerPartition counts live segments by time partition (its
 	// start, RFC 3339).

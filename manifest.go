@@ -93,7 +93,7 @@ func decodeManifest(data []byte) (*manifest, error) {
 			return nil, fmt.Errorf("%w: tombstone %d is missing or out of order", errManifest, i)
 		}
 		if err := t.compile(); err != nil {
-			return nil, fmt.Errorf("%w: %v", errManifest, err)
+			return nil, fmt.Errorf("%w: tombstone %d (seq %d): %v", errManifest, i, t.Seq, err)
 		}
 	}
 	return &m, nil

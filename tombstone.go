@@ -45,7 +45,7 @@ type tombstone struct {
 func (t *tombstone) compile() error {
 	f, err := filter.Parse(t.Filter)
 	if err != nil {
-		return fmt.Errorf("tombstone %d: %w", t.Seq, err)
+		return err
 	}
 	t.f, t.minTS, t.maxTS = f, math.MinInt64, math.MaxInt64
 	for _, b := range []struct {
@@ -57,7 +57,7 @@ func (t *tombstone) compile() error {
 		}
 		ts, err := time.Parse(time.RFC3339Nano, b.s)
 		if err != nil {
-			return fmt.Errorf("tombstone %d: %w", t.Seq, err)
+			return err
 		}
 		*b.dst = ts.UnixNano()
 	}
@@ -175,7 +175,7 @@ func decodeControlFrame(data []byte) (*tombstone, error) {
 		return nil, fmt.Errorf("tombstone: %w", err)
 	}
 	if err := t.compile(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tombstone: %w", err)
 	}
 	return &t, nil
 }
