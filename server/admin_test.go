@@ -31,7 +31,13 @@ var day0 = time.Date(2024, 5, 20, 12, 0, 0, 0, time.UTC)
 
 func newMaintEnv(t *testing.T, opts eventlog.Options) *maintEnv {
 	t.Helper()
-	e := &maintEnv{env: &env{t: t, dir: t.TempDir()}}
+	return newMaintEnvConfig(t, opts, Config{})
+}
+
+// newMaintEnvConfig is newMaintEnv with a server configuration.
+func newMaintEnvConfig(t *testing.T, opts eventlog.Options, cfg Config) *maintEnv {
+	t.Helper()
+	e := &maintEnv{env: &env{t: t, dir: t.TempDir(), cfg: cfg}}
 	e.now.Store(day0.UnixNano())
 	opts.AllowUnregistered = true
 	if opts.MaintenanceInterval == 0 {
@@ -45,7 +51,7 @@ func newMaintEnv(t *testing.T, opts eventlog.Options) *maintEnv {
 		t.Fatal(err)
 	}
 	e.db = db
-	e.srv = New(db, Config{}, m, testLogger(t))
+	e.srv = New(db, cfg, m, testLogger(t))
 	e.ts = httptest.NewServer(e.srv.Handler())
 	t.Cleanup(e.close)
 	return e
@@ -107,8 +113,9 @@ func (e *maintEnv) post(path string, out any) {
 
 // maintStats is the part of /api/_stats these tests read.
 type maintStats struct {
-	SegmentCount int `json:"segment_count"`
-	HeadEvents   int `json:"head_events"`
+	SegmentCount int    `json:"segment_count"`
+	HeadEvents   int    `json:"head_events"`
+	LastSeq      uint64 `json:"last_seq"`
 	Maintenance  struct {
 		SegmentsPerPartition    map[string]int `json:"segments_per_partition"`
 		Compactions             int64          `json:"compactions"`
@@ -120,6 +127,11 @@ type maintStats struct {
 		LastRun                 time.Time      `json:"last_run"`
 		LastError               string         `json:"last_error"`
 		CompactionPaused        bool           `json:"compaction_paused"`
+		Deletes                 int64          `json:"deletes"`
+		DeletedEvents           int64          `json:"deleted_events"`
+		PendingDeletes          int            `json:"pending_deletes"`
+		PendingPurgeSegments    int            `json:"pending_purge_segments"`
+		PurgeRewrites           int64          `json:"purge_rewrites"`
 	} `json:"maintenance"`
 }
 
@@ -243,7 +255,7 @@ func TestAdminCompact(t *testing.T) {
 		`eventlog_http_requests_total{code="200",route="POST /api/_compact"}`: 1,
 	})
 	r := e.do("POST", "/api/_compact", "", "")
-	if r.status != http.StatusOK || string(r.body) != `{"merges":0,"inputs":0,"outputs":0,"events":0,"bytes_before":0,"bytes_after":0}` {
+	if r.status != http.StatusOK || string(r.body) != `{"merges":0,"inputs":0,"outputs":0,"events":0,"bytes_before":0,"bytes_after":0,"purged":0}` {
 		t.Fatalf("second compact: %d %s", r.status, r.body)
 	}
 }

@@ -51,5 +51,14 @@
 //	POST /api/_compaction/_pause     stop the background compactor from starting merges → {"compaction_paused":true}
 //	POST /api/_compaction/_resume    let it run again → {"compaction_paused":false}
 //
+// Delete by query (delete.go), off unless Config.EnableDelete (eventlog
+// serve --enable-delete): until then it answers 403 disabled, saying how to
+// turn it on, without reading the body. It takes ?timeout= as above (503:
+// nothing was deleted) and answers 403 read_only over a read-only DB:
+//
+//	POST /api/events/_delete_by_query   {"filter":KQL,"start":T,"end":T} (filter required; strict JSON) → {"deleted","seq","filter_sha256"};
+//	                                    the events stored before it that match vanish from every read at once and are
+//	                                    purged from disk at the next maintenance run (_compact); 400 names a bad body
+//
 // A Server does not own the DB: after Run returns, the caller closes it.
 package server

@@ -14,8 +14,9 @@ import (
 // eventlog_partitions still counts them all.
 const maxPartitionSeries = 100
 
-// maintenanceCollector reads db.Stats().Maintenance (compaction and
-// retention, eventlog.MaintenanceStats) at each scrape.
+// maintenanceCollector reads db.Stats().Maintenance (compaction,
+// retention and deletes by query, eventlog.MaintenanceStats) at each
+// scrape.
 type maintenanceCollector struct{ m *Metrics }
 
 var (
@@ -41,12 +42,23 @@ var (
 		"1 while the last background maintenance run failed (its error is maintenance.last_error in /api/_stats).", nil, nil)
 	descCompactionPaused = prometheus.NewDesc("eventlog_compaction_paused",
 		"1 while background compaction is paused.", nil, nil)
+	descDeletes = prometheus.NewDesc("eventlog_deletes_total",
+		"Deletes by query since the store was opened.", nil, nil)
+	descDeletedEvents = prometheus.NewDesc("eventlog_deleted_events_total",
+		"Events hidden by deletes by query since the store was opened.", nil, nil)
+	descPurgeRewrites = prometheus.NewDesc("eventlog_purge_rewrites_total",
+		"Segment files rewritten without the rows of deletes by query since the store was opened.", nil, nil)
+	descPendingDeletes = prometheus.NewDesc("eventlog_pending_deletes",
+		"Deletes by query whose rows may still be on disk (segments or WAL) until the next maintenance run purges them.", nil, nil)
+	descPendingPurgeSegments = prometheus.NewDesc("eventlog_pending_purge_segments",
+		"Segment files the next maintenance run checks or rewrites for pending deletes by query.", nil, nil)
 )
 
 func (c maintenanceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPartitionSegments, descPartitions, descCompactions, descCompactedSegments,
 		descCompactedEvents, descCompactionSaved, descRetentionDrops, descRetentionBytes, descMaintenanceLastRun,
-		descMaintenanceError, descCompactionPaused} {
+		descMaintenanceError, descCompactionPaused, descDeletes, descDeletedEvents, descPurgeRewrites,
+		descPendingDeletes, descPendingPurgeSegments} {
 		ch <- d
 	}
 }
@@ -77,6 +89,11 @@ func (c maintenanceCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descMaintenanceLastRun, unixSeconds(m.LastRun))
 	gauge(descMaintenanceError, boolGauge(m.LastError != ""))
 	gauge(descCompactionPaused, boolGauge(m.CompactionPaused))
+	counter(descDeletes, m.Deletes)
+	counter(descDeletedEvents, m.DeletedEvents)
+	counter(descPurgeRewrites, m.PurgeRewrites)
+	gauge(descPendingDeletes, float64(m.PendingDeletes))
+	gauge(descPendingPurgeSegments, float64(m.PendingPurgeSegments))
 }
 
 // newestPartitions returns the keys of perPartition (RFC 3339 starts),

@@ -54,6 +54,10 @@ type Config struct {
 	// client taking nothing, before the stream ends with a slow-reader
 	// error saying where to resume. Zero: 5 s.
 	TailStallTimeout time.Duration
+	// EnableDelete serves POST /api/events/_delete_by_query (DB.Delete),
+	// which removes events for good. There is no access control yet, so
+	// it is off by default. False: the route answers 403 disabled.
+	EnableDelete bool
 	// Destinations, when not nil, is served under /api/destinations and
 	// its delivery metrics at /metrics; the caller opens and closes it.
 	// Nil: those routes answer 404.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,7 +43,7 @@ func runCompact(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	defer stop()
 	var res eventlog.CompactResult
 	if client != nil {
-		err = client.admin(ctx, "api/_compact", timeoutParam(*timeout), &res)
+		err = client.admin(ctx, "api/_compact", timeoutParam(*timeout), nil, &res)
 	} else {
 		res, err = compactDir(ctx, *data, int64(maxSegment))
 	}
@@ -116,14 +117,25 @@ func timeoutParam(timeout time.Duration) url.Values {
 	return q
 }
 
-// admin posts to a maintenance route of the server (no body) and decodes
-// its 2xx answer into out.
-func (c *apiClient) admin(ctx context.Context, path string, q url.Values, out any) error {
+// admin posts to a maintenance route of the server, with body as JSON
+// (no body when nil), and decodes its 2xx answer into out.
+func (c *apiClient) admin(ctx context.Context, path string, q url.Values, body, out any) error {
 	u := c.base.JoinPath(path)
 	u.RawQuery = q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), r)
 	if err != nil {
 		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -58,6 +58,7 @@ func settings() []setting {
 		{"maintenance-interval", "DURATION", "1m", "how often retention and compaction run in the background (also after each seal); off: only through POST /api/_retention and /api/_compact", maintenanceInterval},
 		{"compaction-max-segment-bytes", "SIZE", "1GiB", "largest segment compaction makes by merging smaller ones", size(func(c *serveConfig) *int64 { return &c.maintenance.maxSegmentBytes })},
 		{"compaction-bytes-per-second", "SIZE", "64MiB", "how fast compaction may read, so ingest and queries keep the disk; unlimited: no cap", compactionRate},
+		{"enable-delete", "BOOL", "false", "serve POST /api/events/_delete_by_query, which deletes events for good; off until the API has access control, since anyone who reaches the server could use it", boolean(func(c *serveConfig) *bool { return &c.server.EnableDelete })},
 		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
 		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},

@@ -18,10 +18,12 @@
 //	eventlog compact  [--data DIR | --url URL]        merge small segments now
 //	eventlog retention [--data DIR --max-age D --max-bytes N | --url URL] [--dry-run]
 //	                                                   drop the segments retention expires (or say which it would)
+//	eventlog delete   [--data DIR | --url URL] --filter KQL [--start T] [--end T]
+//	                                                   delete matching events; with --data also purge them from disk
 //
-// With --url (or $EVENTLOG_URL), ingest, query, export and tail work
-// through a server's HTTP API instead of opening a data directory, and
-// print what they print with --data.
+// With --url (or $EVENTLOG_URL), ingest, query, export, tail, compact,
+// retention and delete work through a server's HTTP API instead of opening
+// a data directory, and print what they print with --data.
 package main
 
 import (
@@ -53,6 +55,7 @@ func commands() []command {
 		{"verify", "check every checksum of a data directory; exit 1 naming each problem", runVerify},
 		{"repair", "salvage damaged WAL and segments, keeping sequence numbers; print what was lost", runRepair},
 		{"compact", "merge small segments now (or have a server do it, --url) and print what was merged", runCompact},
+		{"delete", "delete the events a KQL filter and time range select, and purge them from disk (--url: through a server)", runDelete},
 		{"retention", "drop the segments past --max-age or --max-bytes (or a server's policy, --url); --dry-run lists them", runRetention},
 		{"bench", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
 	}

@@ -59,7 +59,7 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if *dryRun {
 			q.Set("dry_run", "true")
 		}
-		err = client.admin(ctx, "api/_retention", q, &rep)
+		err = client.admin(ctx, "api/_retention", q, nil, &rep)
 	} else {
 		rep, err = retainDir(ctx, *data, policy, *dryRun)
 	}
