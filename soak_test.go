@@ -48,21 +48,32 @@ type soakSample struct {
 	heap            uint64 // runtime.MemStats.HeapInuse after a GC
 	statBytes, disk int64  // segments + WAL per Stats; the directory's files
 	segments        int
+	pendingDeletes  int
 }
 
-// soakAck is one acknowledged batch: its sequence numbers and @timestamp.
+// soakAck is one acknowledged batch: its sequence numbers, @timestamp and
+// each event's user.
 type soakAck struct {
 	first uint64
 	n     int
 	ts    time.Time
+	users []string
+}
+
+// soakDelete is one acknowledged delete of a user's events: those stored
+// before seq.
+type soakDelete struct {
+	user string
+	seq  uint64
 }
 
 // TestSoakRetentionAndCompaction ingests at a steady rate, with queries
-// running, under a clock 600 times faster than the wall clock, a short
-// RetentionMaxAge, a small RetentionMaxBytes and maintenance every 50 ms.
-// It checks that the disk stays within the bound (plus the head and the
-// WAL), that the heap does not grow, and that no unexpired acknowledged
-// event is lost. It runs 10 s; EVENTLOG_SOAK=2m (any Go duration) runs
+// running and a user's events deleted by query twice a second, under a
+// clock 600 times faster than the wall clock, a short RetentionMaxAge, a
+// small RetentionMaxBytes and maintenance every 50 ms. It checks that the
+// disk stays within the bound (plus the head and the WAL), that the heap
+// does not grow, that no unexpired acknowledged event is lost unless
+// deleted, that no deleted one comes back, and that purges keep up. It runs 10 s; EVENTLOG_SOAK=2m (any Go duration) runs
 // longer.
 func TestSoakRetentionAndCompaction(t *testing.T) {
 	run := 10 * time.Second
@@ -103,8 +114,10 @@ func TestSoakRetentionAndCompaction(t *testing.T) {
 	defer stop()
 	var wg sync.WaitGroup
 	var acks []soakAck
-	var ingestErr, queryErr error
+	var ingestErr, queryErr, deleteErr error
+	var deletes []soakDelete
 	wg.Go(func() { acks, ingestErr = soakIngest(ctx, db, clock, rate, batch) })
+	wg.Go(func() { deletes, deleteErr = soakDeletes(ctx, db) })
 	var queries atomic.Int64
 	wg.Go(func() { queryErr = soakQueries(ctx, db, &queries) })
 	samples := soakSample{}
@@ -121,8 +134,8 @@ func TestSoakRetentionAndCompaction(t *testing.T) {
 	}
 	tick.Stop()
 	wg.Wait()
-	if ingestErr != nil || queryErr != nil {
-		t.Fatalf("ingest: %v; queries: %v", ingestErr, queryErr)
+	if ingestErr != nil || queryErr != nil || deleteErr != nil {
+		t.Fatalf("ingest: %v; queries: %v; deletes: %v", ingestErr, queryErr, deleteErr)
 	}
 	now := clock.freeze()
 
@@ -136,7 +149,58 @@ func TestSoakRetentionAndCompaction(t *testing.T) {
 	}
 	checkSoakDisk(t, series, maxBytes+2*walFile+2*headBytes+int64(opts.CompactionMaxSegmentBytes))
 	checkSoakHeap(t, series)
-	checkSoakKept(t, db, acks, now.Add(-maxAge))
+	checkSoakKept(t, db, acks, deletes, now.Add(-maxAge))
+	checkSoakPurged(t, db, series, deletes)
+}
+
+// soakDeletes deletes one user's events twice a second until ctx is done
+// and returns the acknowledged deletes.
+func soakDeletes(ctx context.Context, db *eventlog.DB) ([]soakDelete, error) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	var out []soakDelete
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return out, nil
+		case <-tick.C:
+		}
+		user := "user" + strconv.Itoa(8+i%64) // among the generator's common users
+		res, err := db.Delete(context.Background(), eventlog.DeleteRequest{Filter: "user.name:" + user})
+		if err != nil {
+			return out, err
+		}
+		out = append(out, soakDelete{user: user, seq: res.Seq})
+	}
+}
+
+// deletedBy reports whether one of the deletes removed the event of user
+// stored as seq.
+func deletedBy(deletes []soakDelete, user string, seq uint64) bool {
+	return slices.ContainsFunc(deletes, func(d soakDelete) bool { return d.user == user && seq < d.seq })
+}
+
+// checkSoakPurged: purges kept up (a delete pending in at most a few
+// samples in a row) and, after a last compaction, none is pending.
+func checkSoakPurged(t *testing.T, db *eventlog.DB, series []soakSample, deletes []soakDelete) {
+	t.Helper()
+	most, run := 0, 0
+	for _, s := range series {
+		if s.pendingDeletes > 0 {
+			run++
+		} else {
+			run = 0
+		}
+		most = max(most, run)
+	}
+	if _, err := db.Compact(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m := db.Stats().Maintenance
+	t.Logf("%d deletes hid %d events; %d segments rewritten by purges; pending in at most %d samples in a row", m.Deletes, m.DeletedEvents, m.PurgeRewrites, most)
+	if len(deletes) == 0 || m.DeletedEvents == 0 || m.PendingDeletes != 0 || m.PendingPurgeSegments != 0 {
+		t.Fatalf("deletes were not purged: %+v", m)
+	}
 }
 
 // soakIngest appends batch events rate/batch times a second, stamped with
@@ -163,7 +227,11 @@ func soakIngest(ctx context.Context, db *eventlog.DB, clock *soakClock, rate, ba
 		if err != nil {
 			return acks, err
 		}
-		acks = append(acks, soakAck{first: res.FirstSeq, n: res.Count, ts: now})
+		users := make([]string, len(events))
+		for i := range events {
+			users[i] = events[i].User.Name
+		}
+		acks = append(acks, soakAck{first: res.FirstSeq, n: res.Count, ts: now, users: users})
 	}
 }
 
@@ -204,7 +272,7 @@ func sampleSoak(t *testing.T, db *eventlog.DB, dir string, clock *soakClock) soa
 	return soakSample{
 		at:   time.Since(clock.start),
 		heap: ms.HeapInuse, statBytes: st.SegmentBytes + st.WAL.Bytes,
-		disk: dirBytes(t, dir), segments: st.Segments,
+		disk: dirBytes(t, dir), segments: st.Segments, pendingDeletes: st.Maintenance.PendingDeletes,
 	}
 }
 
@@ -277,9 +345,9 @@ func checkSoakHeap(t *testing.T, series []soakSample) {
 }
 
 // checkSoakKept: every acknowledged event stamped at or after cutoff is
-// found, and no expired one is, except those of segments RetentionMaxBytes
-// dropped (the drop records say which).
-func checkSoakKept(t *testing.T, db *eventlog.DB, acks []soakAck, cutoff time.Time) {
+// found, except those deleted and those of segments RetentionMaxBytes
+// dropped (the drop records say which), and no expired or deleted one is.
+func checkSoakKept(t *testing.T, db *eventlog.DB, acks []soakAck, deletes []soakDelete, cutoff time.Time) {
 	t.Helper()
 	bySize := sizeDrops(t, db)
 	want := map[uint64]bool{}
@@ -289,6 +357,9 @@ func checkSoakKept(t *testing.T, db *eventlog.DB, acks []soakAck, cutoff time.Ti
 		}
 		for i := range a.n {
 			seq := a.first + uint64(i)
+			if deletedBy(deletes, a.users[i], seq) {
+				continue
+			}
 			if !slices.ContainsFunc(bySize, func(r [2]uint64) bool { return r[0] <= seq && seq <= r[1] }) {
 				want[seq] = true
 			}
@@ -298,6 +369,9 @@ func checkSoakKept(t *testing.T, db *eventlog.DB, acks []soakAck, cutoff time.Ti
 	err := db.Export(context.Background(), query.Request{Filter: "not event.provider:eventlog"}, func(h query.Hit) error {
 		if h.Event.Timestamp.Time().Before(cutoff) {
 			return errors.New("an expired event was returned: " + h.Event.Timestamp.String())
+		}
+		if deletedBy(deletes, h.Event.User.Name, h.Seq) {
+			return errors.New("a deleted event was returned: " + h.Event.User.Name + " " + strconv.FormatUint(h.Seq, 10))
 		}
 		got[h.Seq] = true
 		return nil
