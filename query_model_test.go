@@ -200,18 +200,7 @@ func (m *modelRun) expectQuery(rt *rapid.T, req query.Request) (want []modelEven
 	if err != nil {
 		rt.Fatalf("filter %q: %v", req.Filter, err)
 	}
-	now := m.clock()
-	bound := func(s string, def int64) int64 {
-		if s == "" {
-			return def
-		}
-		t, err := timespan.ParseTime(s, now)
-		if err != nil {
-			rt.Fatalf("time %q: %v", s, err)
-		}
-		return t.UnixNano()
-	}
-	lo, hi := bound(req.Start, math.MinInt64), bound(req.End, math.MaxInt64)
+	lo, hi := m.bounds(rt, req.Start, req.End)
 	if lo > hi {
 		return nil, false
 	}
@@ -226,6 +215,22 @@ func (m *modelRun) expectQuery(rt *rapid.T, req query.Request) (want []modelEven
 	}
 	slices.SortFunc(out, func(a, b modelEvent) int { return modelCompare(req.Sort, &a, &b) })
 	return out, true
+}
+
+// bounds resolves a request's start and end at the model's clock, as Unix
+// ns (unbounded: the extremes).
+func (m *modelRun) bounds(rt *rapid.T, start, end string) (lo, hi int64) {
+	bound := func(s string, def int64) int64 {
+		if s == "" {
+			return def
+		}
+		t, err := timespan.ParseTime(s, m.clock())
+		if err != nil {
+			rt.Fatalf("time %q: %v", s, err)
+		}
+		return t.UnixNano()
+	}
+	return bound(start, math.MinInt64), bound(end, math.MaxInt64)
 }
 
 func modelScope(req query.Request, e *Event) bool {
@@ -374,18 +379,7 @@ func (m *modelRun) delete(rt *rapid.T) {
 	if err != nil {
 		rt.Fatalf("filter %q: %v", text, err)
 	}
-	now := m.clock()
-	bound := func(s string, def int64) int64 {
-		if s == "" {
-			return def
-		}
-		t, err := timespan.ParseTime(s, now)
-		if err != nil {
-			rt.Fatalf("time %q: %v", s, err)
-		}
-		return t.UnixNano()
-	}
-	lo, hi := bound(req.Start, math.MinInt64), bound(req.End, math.MaxInt64)
+	lo, hi := m.bounds(rt, req.Start, req.End)
 	res, err := m.db.Delete(ctx, req)
 	if lo > hi {
 		if !errors.Is(err, ErrInvalidRequest) {
