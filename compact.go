@@ -229,10 +229,14 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 
 // rowsOf iterates a segment's rows in storage order; a read error ends the
 // iteration and is kept in c.err, so a damaged input fails the merge
-// instead of shortening it.
+// instead of shortening it. It decodes lazily and steps aside for waiting
+// goroutines between the columns it decodes (see segment's EachForMerge
+// and yielder): decoding a block is one step of the merge, which the
+// pacer cannot split.
 func (c *mergeCursor) rowsOf(r *segment.Reader) iter.Seq2[uint64, *event.Event] {
 	return func(yield func(uint64, *event.Event) bool) {
-		err := r.Each(func(seq uint64, ev *event.Event) error {
+		y := yielder{last: time.Now()}
+		err := r.EachForMerge(y.pause, func(seq uint64, ev *event.Event) error {
 			if !yield(seq, ev) {
 				return errStopScan
 			}

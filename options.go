@@ -69,7 +69,10 @@ type Options struct {
 	CompactionBytesPerSecond int64
 	// CompactionCPUShare caps the share of one CPU the compactor works
 	// (it sleeps the rest), so ingest and queries keep the machine: merging
-	// is CPU-bound. Zero: 0.25; 1 or more: unlimited.
+	// is CPU-bound. Within its share the compactor also steps aside
+	// whenever other goroutines wait for a processor, so it gets less on a
+	// busy machine. Zero: 0.25; 1 or more: unlimited (the stepping aside
+	// stays).
 	CompactionCPUShare float64
 
 	// RetentionMaxAge expires events older than this (by @timestamp):

@@ -100,6 +100,7 @@ func readUniformLazy(d *decbuf.Buf, n int) uniform {
 
 // selection is what a column decoder materializes: the value indexes idx
 // (increasing, within the column's values) and the event receiving each.
+// The decoders do not keep it, so one serves every column of a block.
 type selection struct {
 	idx []int
 	evs []*event.Event
@@ -107,8 +108,11 @@ type selection struct {
 
 // selectRows reads the presence of a column of a block of rows and returns
 // the values of the wanted rows (increasing block rows; out[i] receives
-// row want[i]) and the column's value count.
-func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event) (selection, int) {
+// row want[i]) and the column's value count. A column with absent rows
+// gets its selection in scratch's arrays, grown as needed and kept for the
+// next column: a block decode would otherwise allocate two row-sized
+// arrays per column, most of them for sparse fields.
+func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event, scratch *selection) (selection, int) {
 	var sel selection
 	switch d.Uvarint() {
 	case 0:
@@ -123,8 +127,7 @@ func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event) (select
 			d.Fail("presence bits past the last row")
 			return sel, 0
 		}
-		sel.idx = make([]int, 0, len(want))
-		sel.evs = make([]*event.Event, 0, len(want))
+		sel.idx, sel.evs = scratch.idx[:0], scratch.evs[:0]
 		rank, j := 0, 0
 		for i, b := range bits {
 			for ; j < len(want) && want[j] < (i+1)*8; j++ {
@@ -135,6 +138,7 @@ func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event) (select
 			}
 			rank += popcount8(b)
 		}
+		*scratch = sel
 		return sel, rank
 	}
 	d.Fail("bad presence mode")
@@ -149,14 +153,15 @@ func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint
 	for i := range evs {
 		want[i], out[i] = i, &evs[i]
 	}
-	return decodeFieldRows(raw, f, len(evs), count, want, out)
+	return decodeFieldRows(raw, f, len(evs), count, want, out, &selection{})
 }
 
 // decodeFieldRows decodes the values of the wanted rows (increasing block
-// rows of a block of rows) of the column of field f into out.
-func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event) error {
+// rows of a block of rows) of the column of field f into out; scratch is
+// as for selectRows.
+func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event, scratch *selection) error {
 	d := decbuf.New(raw, errInvalid)
-	sel, n := selectRows(&d, rows, want, out)
+	sel, n := selectRows(&d, rows, want, out, scratch)
 	if d.Err == nil && n != int(count) {
 		d.Fail("presence count %d, want %d", n, count)
 	}

@@ -112,17 +112,23 @@ func checkKeys(b *blockMeta, k *blockKeys) error {
 
 // decodeBlock decodes every row of block bi.
 func (r *Reader) decodeBlock(bi int) ([]event.Event, *blockKeys, error) {
-	k, err := r.keys(bi)
-	if err != nil {
+	return r.decodeRange(bi, 0, int(r.blocks[bi].Rows), nil)
+}
+
+// decodeRange decodes rows [from, to) of block bi, calling pause, if not
+// nil, after each column; evs[i] is row from+i.
+func (r *Reader) decodeRange(bi, from, to int, pause func()) (evs []event.Event, k *blockKeys, err error) {
+	if k, err = r.keys(bi); err != nil {
 		return nil, nil, err
 	}
-	evs := make([]event.Event, r.blocks[bi].Rows)
+	evs = make([]event.Event, to-from)
 	want := make([]int, len(evs))
 	out := make([]*event.Event, len(evs))
 	for i := range evs {
-		want[i], out[i] = i, &evs[i]
+		want[i], out[i] = from+i, &evs[i]
 	}
-	if err := r.decodeRows(bi, k, want, out); err != nil {
+	setTimestamps(k, want, out)
+	if err := r.decodeColumnsPausing(bi, want, out, allColumns, pause); err != nil {
 		return nil, nil, err
 	}
 	return evs, k, nil
@@ -133,8 +139,10 @@ func (r *Reader) decodeBlock(bi int) ([]event.Event, *blockKeys, error) {
 // values are built, as copies that do not alias the mapping or buffers.
 func (r *Reader) decodeRows(bi int, k *blockKeys, want []int, out []*event.Event) error {
 	setTimestamps(k, want, out)
-	return r.decodeColumns(bi, want, out, func(uint8) bool { return true })
+	return r.decodeColumns(bi, want, out, allColumns)
 }
+
+func allColumns(uint8) bool { return true }
 
 func setTimestamps(k *blockKeys, want []int, out []*event.Event) {
 	for i, row := range want {
@@ -145,8 +153,15 @@ func setTimestamps(k *blockKeys, want []int, out []*event.Event) {
 // decodeColumns decodes the field columns (not @timestamp) whose id wanted
 // accepts.
 func (r *Reader) decodeColumns(bi int, want []int, out []*event.Event, wanted func(id uint8) bool) error {
+	return r.decodeColumnsPausing(bi, want, out, wanted, nil)
+}
+
+// decodeColumnsPausing is decodeColumns calling pause, if not nil, after
+// each column.
+func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wanted func(id uint8) bool, pause func()) error {
 	buf := r.bufs.Get().(*[]byte)
 	defer r.bufs.Put(buf)
+	var scratch selection // for each column in turn (see selectRows)
 	b := &r.blocks[bi]
 	for i := 2; i < len(b.Cols); i++ {
 		c := &b.Cols[i]
@@ -160,8 +175,11 @@ func (r *Reader) decodeColumns(bi int, want []int, out []*event.Event, wanted fu
 		if c.Codec == codecZstd {
 			*buf = raw[:0]
 		}
-		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out); err != nil {
+		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out, &scratch); err != nil {
 			return r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: %w", c.ID, err))
+		}
+		if pause != nil {
+			pause()
 		}
 	}
 	return nil
