@@ -41,7 +41,13 @@ type CompactResult struct {
 // the next Open removes whichever files the manifest does not list.
 // Queries running meanwhile keep reading the segments they started with.
 func (db *DB) Compact(ctx context.Context) (CompactResult, error) {
-	var res CompactResult
+	return db.compact(ctx, false)
+}
+
+// compact is Compact; once runs one planning round only and, if it had
+// work, wakes the background loop for the next: so that under ingest that
+// outpaces merging, retention still runs between rounds.
+func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err error) {
 	if db.opts.ReadOnly {
 		return res, ErrReadOnly
 	}
@@ -79,6 +85,10 @@ func (db *DB) Compact(ctx context.Context) (CompactResult, error) {
 			if err := db.merge(ctx, j, &res); err != nil {
 				return res, fmt.Errorf("eventlog: compact: %w", err)
 			}
+		}
+		if once {
+			db.wakeCompactor() // more may be due: come back after retention
+			return res, nil
 		}
 	}
 }
@@ -333,7 +343,9 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 }
 
 // runCompactor applies retention and compacts in the background every
-// MaintenanceInterval and after each seal, until Close.
+// MaintenanceInterval and after each seal, until Close. Each run merges one
+// planning round and wakes itself for the next, so retention (the disk
+// bound) is never stuck behind merges that ingest keeps feeding.
 func (db *DB) runCompactor() {
 	defer close(db.compactorDone)
 	tick := time.NewTicker(db.opts.MaintenanceInterval)
@@ -347,7 +359,7 @@ func (db *DB) runCompactor() {
 		}
 		_, err := db.ApplyRetention(context.Background())
 		if err == nil && !db.compactionPaused.Load() {
-			_, err = db.Compact(context.Background())
+			_, err = db.compact(context.Background(), true)
 		}
 		db.maintainedAt.Store(db.opts.Now())
 		switch {
