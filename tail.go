@@ -12,6 +12,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query/filter"
+	"github.com/eventlogdb/eventlog/segment"
 )
 
 // TailRequest says where a tail starts and what it keeps.
@@ -30,9 +31,31 @@ type TailRequest struct {
 	IncludeExpired bool
 }
 
-// tailWindow is how many sequence numbers a tail reads at a time: memory
-// stays bounded however far behind the reader starts.
+// tailWindow is how many sequence numbers a tail reads at a time, and how
+// many decoded rows its segment cursors keep for later windows (split
+// between the segments a window reads): memory stays bounded however far
+// behind the reader starts.
 const tailWindow = 8192
+
+// tailCursors are a tail's segment cursors, one per segment the last
+// window read: a segment that stays in the store is walked by one cursor,
+// which reads each block about once however late its events arrived.
+type tailCursors map[*liveSegment]*segment.SeqCursor
+
+// next returns the cursors for segs, a window starting at lo reads, and
+// forgets the others: those of segments compacted or dropped meanwhile.
+func (c *tailCursors) next(segs []*liveSegment, lo uint64) []*segment.SeqCursor {
+	old, out := *c, make([]*segment.SeqCursor, len(segs))
+	*c = make(tailCursors, len(segs))
+	for i, s := range segs {
+		cur := old[s]
+		if cur == nil || cur.Next() != lo {
+			cur = s.r.SeqCursor(lo)
+		}
+		(*c)[s], out[i] = cur, cur
+	}
+	return out
+}
 
 // Tail returns the stored events with sequence numbers from req's start on
 // that match its filter, in sequence (arrival) order, and then, blocking,
@@ -60,18 +83,19 @@ func (db *DB) Tail(ctx context.Context, req TailRequest) (iter.Seq2[Record, erro
 		// channel and waiting on it is skipped.
 		db.tailers.add(1)
 		defer db.tailers.add(-1)
+		var cursors tailCursors
 		for ctx.Err() == nil {
 			wake := db.tailers.wait() // before reading: a later change wakes us
 			top := db.visibleSeq()
 			for next <= top {
 				hi := min(top, next+tailWindow-1)
-				recs, err := db.readSeqRange(next, hi, f, req.IncludeExpired)
+				recs, err := db.readSeqRange(next, hi, f, req.IncludeExpired, &cursors)
 				if err != nil {
 					yield(Record{}, err)
 					return
 				}
 				for _, r := range recs {
-					if !yield(r, nil) {
+					if !yield(Record{Seq: r.seq, ID: IDOf(r.seq), Event: *r.ev}, nil) {
 						return
 					}
 				}
@@ -95,10 +119,17 @@ func (db *DB) visibleSeq() uint64 {
 	return min(db.published.Load(), db.wal.DurableSeq())
 }
 
+// seqEvent is an event a tail yields and its sequence number.
+type seqEvent struct {
+	seq uint64
+	ev  *event.Event
+}
+
 // readSeqRange returns the events with sequence numbers in [lo, hi] that
 // match f, in sequence order, from one view of the store: each event is in
-// exactly one of its heads and segments.
-func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool) ([]Record, error) {
+// exactly one of its heads and segments. Segments are read through the
+// tail's cursors, which decode each row once over the walk.
+func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool, cursors *tailCursors) ([]seqEvent, error) {
 	db.readers.RLock()
 	defer db.readers.RUnlock()
 	if db.closed.Load() {
@@ -108,45 +139,40 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool)
 	tombs := db.tombs.Load().upTo(pub) // as in acquireSnapshot: before the view
 	v := db.acquireView()
 	defer v.close()
-	var out []Record
+	var out []seqEvent
 	now := db.opts.Now()
 	keep := func(seq uint64, ev *event.Event) {
 		if (includeExpired || !db.expiry.expired(ev, now)) && f.Match(ev) && !tombs.hides(seq, ev) {
-			out = append(out, Record{Seq: seq, ID: IDOf(seq), Event: *ev})
+			out = append(out, seqEvent{seq: seq, ev: ev})
 		}
 	}
 	for _, h := range v.heads {
-		if err := h.SnapshotAt(pub).EachSeq(lo, hi, func(seq uint64, ev *event.Event) { keep(seq, ev) }); err != nil {
+		err := h.SnapshotAt(pub).EachSeq(lo, hi, func(seq uint64, ev *event.Event) {
+			c := *ev // EachSeq does not give ev away
+			keep(seq, &c)
+		})
+		if err != nil {
 			return nil, fmt.Errorf("eventlog: tail: %w", err)
 		}
 	}
+	var segs []*liveSegment
 	for _, s := range v.segments {
-		if s.meta.MaxSeq < lo || s.meta.MinSeq > hi {
-			continue
+		if s.meta.MaxSeq >= lo && s.meta.MinSeq <= hi {
+			segs = append(segs, s)
 		}
-		err := s.r.ScanSeq(lo, func(seq uint64, ev *event.Event) error {
-			if seq > hi {
-				return errStopScan
-			}
+	}
+	for i, c := range cursors.next(segs, lo) {
+		err := c.Each(hi, tailWindow/len(segs), func(seq uint64, ev *event.Event) error {
 			keep(seq, ev)
 			return nil
 		})
-		if err != nil && !errors.Is(err, errStopScan) {
-			return nil, fmt.Errorf("eventlog: tail: segment %s: %w", s.meta.Name, err)
+		if err != nil {
+			return nil, fmt.Errorf("eventlog: tail: segment %s: %w", segs[i].meta.Name, err)
 		}
 	}
-	// Each source gave its rows in sequence order; interleave them by
-	// sorting indices, as moving whole records costs more than the sort.
-	idx := make([]int32, len(out))
-	for i := range idx {
-		idx[i] = int32(i)
-	}
-	slices.SortFunc(idx, func(a, b int32) int { return cmp.Compare(out[a].Seq, out[b].Seq) })
-	sorted := make([]Record, len(out))
-	for i, j := range idx {
-		sorted[i] = out[j]
-	}
-	return sorted, nil
+	// Each source gave its events in sequence order; interleave them.
+	slices.SortFunc(out, func(a, b seqEvent) int { return cmp.Compare(a.seq, b.seq) })
+	return out, nil
 }
 
 var errStopScan = errors.New("stop scan")
