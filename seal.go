@@ -259,10 +259,11 @@ func discardSegments(segs []*liveSegment) {
 }
 
 // writeSegments writes one segment per time partition of h's rows and
-// returns them opened. Rows are decoded and streamed into the segment
-// writer in (@timestamp, sequence) order, so sealing holds a block of
-// decoded events at a time, not the whole head. Segment ids are taken
-// from the manifest under manifestMu.
+// returns them opened. Rows are decoded one at a time and streamed into
+// the segment writer in (@timestamp, sequence) order (the writer copies
+// what it keeps into its block's columns), so sealing holds one decoded
+// event and a staged block, not the whole head. Segment ids are taken from
+// the manifest under manifestMu.
 func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 	// Rows a durable delete by query hides are left out; the segments say
 	// up to which tombstone they are clean.
@@ -277,7 +278,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		w          *segment.Writer
 		name, path string
 		part       int64
-		arena      []event.Event // decoded events; the writer keeps a block of them
+		ev         event.Event // the decoded event; Add copies what it keeps
 	)
 	finish := func() error {
 		info, err := w.Finish()
@@ -296,11 +297,8 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		return nil
 	}
 	for _, it := range h.Sorted() {
-		if len(arena) == cap(arena) {
-			arena = make([]event.Event, 0, segment.DefaultBlockRows)
-		}
-		ev, err := event.DecodeBinary(it.Data)
-		if err != nil {
+		var err error
+		if ev, err = event.DecodeBinary(it.Data); err != nil {
 			if w != nil {
 				w.Abort()
 			}
@@ -322,13 +320,11 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 			db.manifestMu.Unlock()
 			name = segmentName(id)
 			path = filepath.Join(db.segDir(), name)
-			var err error
 			if w, err = segment.Create(path, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc}); err != nil {
 				return fail(fmt.Errorf("write segment %s: %w", name, err))
 			}
 		}
-		arena = append(arena, ev)
-		if err := w.Add(segment.Row{Seq: it.Seq, Event: &arena[len(arena)-1]}); err != nil {
+		if err := w.Add(segment.Row{Seq: it.Seq, Event: &ev}); err != nil {
 			w.Abort()
 			return fail(fmt.Errorf("write segment %s: %w", name, err))
 		}

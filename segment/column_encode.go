@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // This file encodes the raw (uncompressed) bytes of one column of a block.
@@ -44,28 +43,20 @@ func (s *stats) addFloat(v float64) {
 }
 
 // appendSeqColumn writes uvarint(first seq) then varint deltas.
-func appendSeqColumn(dst []byte, rows []Row) []byte {
-	dst = binary.AppendUvarint(dst, rows[0].Seq)
-	for i := 1; i < len(rows); i++ {
-		dst = binary.AppendVarint(dst, int64(rows[i].Seq-rows[i-1].Seq))
+func appendSeqColumn(dst []byte, seqs []uint64) []byte {
+	dst = binary.AppendUvarint(dst, seqs[0])
+	for i := 1; i < len(seqs); i++ {
+		dst = binary.AppendVarint(dst, int64(seqs[i]-seqs[i-1]))
 	}
 	return dst
 }
 
 // appendTSColumn writes varint(first instant), uvarint deltas (rows are
 // sorted), then the formats as a uniform vector.
-func (c *colEncoder) appendTSColumn(dst []byte, rows []Row) []byte {
-	prev := int64(0)
-	fmts := c.u64s(len(rows))
-	for i, r := range rows {
-		ts := r.Event.Timestamp.UnixNano()
-		if i == 0 {
-			dst = binary.AppendVarint(dst, ts)
-		} else {
-			dst = binary.AppendUvarint(dst, uint64(ts-prev))
-		}
-		prev = ts
-		fmts[i] = uint64(r.Event.Timestamp.Format())
+func appendTSColumn(dst []byte, ts []int64, fmts []uint64) []byte {
+	dst = binary.AppendVarint(dst, ts[0])
+	for i := 1; i < len(ts); i++ {
+		dst = binary.AppendUvarint(dst, uint64(ts[i]-ts[i-1]))
 	}
 	return appendUniform(dst, fmts)
 }
@@ -87,32 +78,42 @@ func appendUniform(dst []byte, vals []uint64) []byte {
 // repeat (at least two uses per distinct value), else plain; values (or
 // dictionary entries) that are all UUIDs are stored as 16 bytes each.
 func (c *colEncoder) appendStrings(dst []byte, vals []string) []byte {
+	if !c.buildDict(vals) {
+		if allUUIDs(vals) {
+			return appendUUIDs(binary.AppendUvarint(dst, 2), vals)
+		}
+		return appendPlainStrings(binary.AppendUvarint(dst, 0), vals)
+	}
+	if allUUIDs(c.dict) {
+		dst = appendUUIDs(binary.AppendUvarint(dst, 3), c.dict)
+	} else {
+		dst = appendPlainStrings(binary.AppendUvarint(dst, 1), c.dict)
+	}
+	return appendUvarints(dst, c.idx)
+}
+
+// buildDict sets c.dict to the distinct values in order of first use and
+// c.idx to each value's index in it. It gives up, returning false, as soon
+// as the values are more than half distinct: they are then stored plain.
+func (c *colEncoder) buildDict(vals []string) bool {
 	clear(c.ids)
 	c.dict, c.idx = c.dict[:0], c.idx[:0]
-	for _, v := range vals {
-		id, ok := c.ids[v]
-		if !ok {
-			id = uint64(len(c.dict))
-			c.ids[v] = id
-			c.dict = append(c.dict, v)
+	id := uint64(0)
+	for i, v := range vals {
+		if i == 0 || v != vals[i-1] { // a run of one value is looked up once
+			var ok bool
+			if id, ok = c.ids[v]; !ok {
+				if (len(c.dict)+1)*2 > len(vals) {
+					return false
+				}
+				id = uint64(len(c.dict))
+				c.ids[v] = id
+				c.dict = append(c.dict, v)
+			}
 		}
 		c.idx = append(c.idx, id)
 	}
-	uuids := allUUIDs(c.dict)
-	switch {
-	case len(c.dict)*2 > len(vals) && uuids:
-		return appendUUIDs(binary.AppendUvarint(dst, 2), vals)
-	case len(c.dict)*2 > len(vals):
-		return appendPlainStrings(binary.AppendUvarint(dst, 0), vals)
-	case uuids:
-		dst = appendUUIDs(binary.AppendUvarint(dst, 3), c.dict)
-	default:
-		dst = appendPlainStrings(binary.AppendUvarint(dst, 1), c.dict)
-	}
-	for _, id := range c.idx {
-		dst = binary.AppendUvarint(dst, id)
-	}
-	return dst
+	return true
 }
 
 // appendUUIDs writes uvarint(n) and n UUIDs of 16 bytes.
@@ -139,41 +140,24 @@ func appendPlainStrings(dst []byte, vals []string) []byte {
 // colEncoder encodes the columns of blocks, reusing its scratch slices and
 // map from column to column and block to block.
 type colEncoder struct {
-	evs  []*event.Event
-	u64  []uint64
-	i64  []int64
-	strs [6][]string
 	ids  map[string]uint64
 	dict []string
 	idx  []uint64
-	keys []string
 }
 
 func newColEncoder() *colEncoder { return &colEncoder{ids: map[string]uint64{}} }
 
-func (c *colEncoder) u64s(n int) []uint64 {
-	c.u64 = slices.Grow(c.u64[:0], n)[:n]
-	clear(c.u64)
-	return c.u64
-}
-
-// appendPresence writes uvarint(0) when every row has slot si, else
-// uvarint(1) and a bitmap, bit i (LSB first) set when row i has it. It
-// collects the events holding the field in c.evs.
-func (c *colEncoder) appendPresence(dst []byte, si int, rows []Row, masks []mask) []byte {
-	c.evs = c.evs[:0]
-	for i := range rows {
-		if masks[i].has(si) {
-			c.evs = append(c.evs, rows[i].Event)
-		}
-	}
-	if len(c.evs) == len(rows) {
+// appendPresence writes uvarint(0) when every row has slot si (have of
+// the len(masks) rows do), else uvarint(1) and a bitmap, bit i (LSB first)
+// set when row i has it.
+func appendPresence(dst []byte, si, have int, masks []mask) []byte {
+	if have == len(masks) {
 		return binary.AppendUvarint(dst, 0)
 	}
 	dst = binary.AppendUvarint(dst, 1)
 	at := len(dst)
-	dst = append(dst, make([]byte, (len(rows)+7)/8)...)
-	for i := range rows {
+	dst = append(dst, make([]byte, (len(masks)+7)/8)...)
+	for i := range masks {
 		if masks[i].has(si) {
 			dst[at+i/8] |= 1 << (i % 8)
 		}
@@ -181,52 +165,78 @@ func (c *colEncoder) appendPresence(dst []byte, si int, rows []Row, masks []mask
 	return dst
 }
 
-// appendFieldColumn writes the column of slot si over rows, whose present
-// fields are masks. The caller skips fields no row has.
-func (c *colEncoder) appendFieldColumn(dst []byte, si int, rows []Row, masks []mask) ([]byte, stats) {
-	dst = c.appendPresence(dst, si, rows, masks)
-	dst, st := c.appendValues(dst, &slots[si])
-	st.Count = uint32(len(c.evs))
+// appendFieldColumn writes the column of slot si from its staged values.
+// The caller skips fields no row has.
+func (c *colEncoder) appendFieldColumn(dst []byte, si int, s *blockStage) ([]byte, stats) {
+	col := &s.cols[si]
+	dst = appendPresence(dst, si, col.n, s.masks)
+	dst, st := c.appendValues(dst, slots[si].kind, col)
+	st.Count = uint32(col.n)
 	return dst, st
 }
 
-func (c *colEncoder) appendValues(dst []byte, s *fieldSlot) ([]byte, stats) {
+// appendValues writes the values of a column, by kind:
+//   - String, IP: one string vector;
+//   - Strings: one uvarint(count<<1 | scalar) per row, then every value as
+//     one string vector;
+//   - Date: the formats as a uniform vector, then per row
+//     varint(instant/unit - floor(@timestamp/unit)), unit being the last
+//     fraction digit the format writes (1s for none, 1ms for 3 digits, ...):
+//     dates near the event's @timestamp take a byte or two;
+//   - Int: a scaled vector; Float: 8 bytes little-endian per value;
+//   - Duration: the nanoseconds as a scaled vector, then the quoted flags
+//     (0 or 1) as a uniform vector;
+//   - Labels: uvarint(count) per row, then all keys (sorted within a row)
+//     and all values as two string vectors;
+//   - Refs: uvarint(count) per row, then the rel, namespace, id, type and
+//     type_id of every ref as five string vectors.
+func (c *colEncoder) appendValues(dst []byte, kind event.Kind, col *colStage) ([]byte, stats) {
 	var st stats
-	switch s.kind {
+	switch kind {
 	case event.KindString, event.KindIP:
-		vals := c.strs[0][:0]
-		for _, e := range c.evs {
-			vals = append(vals, *s.str(e))
-		}
-		c.strs[0] = vals
-		return c.appendStrings(dst, vals), st
+		return c.appendStrings(dst, col.strs[0]), st
 	case event.KindStrings:
-		return c.appendLists(dst, s), st
+		return c.appendStrings(appendUvarints(dst, col.u64), col.strs[0]), st
 	case event.KindDate:
-		return c.appendDates(dst, s), st
+		return appendVarints(appendUniform(dst, col.u64), col.i64), st
 	case event.KindInt:
-		vals := c.i64[:0]
-		for _, e := range c.evs {
-			v := **s.int(e)
+		for _, v := range col.i64 {
 			st.addInt(v)
-			vals = append(vals, v)
 		}
-		c.i64 = vals
-		return appendScaled(dst, vals), st
+		return appendScaled(dst, col.i64), st
 	case event.KindFloat:
-		for _, e := range c.evs {
-			v := **s.float(e)
+		for _, v := range col.f64 {
 			st.addFloat(v)
 			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(v))
 		}
 	case event.KindDuration:
-		return c.appendDurations(dst)
-	case event.KindLabels:
-		return c.appendLabels(dst), st
-	case event.KindRefs:
-		return c.appendRefs(dst), st
+		for _, v := range col.i64 {
+			st.addInt(v)
+		}
+		return appendUniform(appendScaled(dst, col.i64), col.u64), st
+	case event.KindLabels: // counts, keys, values
+		return c.appendStrings(c.appendStrings(appendUvarints(dst, col.u64), col.strs[0]), col.strs[1]), st
+	case event.KindRefs: // counts, then rel, namespace, id, type, type_id
+		dst = appendUvarints(dst, col.u64)
+		for _, p := range col.strs {
+			dst = c.appendStrings(dst, p)
+		}
 	}
 	return dst, st
+}
+
+func appendUvarints(dst []byte, vals []uint64) []byte {
+	for _, v := range vals {
+		dst = binary.AppendUvarint(dst, v)
+	}
+	return dst
+}
+
+func appendVarints(dst []byte, vals []int64) []byte {
+	for _, v := range vals {
+		dst = binary.AppendVarint(dst, v)
+	}
+	return dst
 }
 
 // pow10 holds 10^k for k = 0..18, the decimal scales of integer columns.
@@ -272,40 +282,6 @@ func appendScaled(dst []byte, vals []int64) []byte {
 	return dst
 }
 
-// appendLists writes one uvarint(count<<1 | scalar) per row, then every
-// value as one string vector.
-func (c *colEncoder) appendLists(dst []byte, s *fieldSlot) []byte {
-	vals := c.strs[0][:0]
-	for _, e := range c.evs {
-		l := s.list(e)
-		head := uint64(len(l.Values)) << 1
-		if l.Scalar && len(l.Values) == 1 {
-			head |= 1
-		}
-		dst = binary.AppendUvarint(dst, head)
-		vals = append(vals, l.Values...)
-	}
-	c.strs[0] = vals
-	return c.appendStrings(dst, vals)
-}
-
-// appendDates writes the formats as a uniform vector, then per row
-// varint(instant/unit - floor(@timestamp/unit)), unit being the last
-// fraction digit the format writes (1s for none, 1ms for 3 digits, ...):
-// dates near the event's @timestamp take a byte or two.
-func (c *colEncoder) appendDates(dst []byte, s *fieldSlot) []byte {
-	fmts := c.u64s(len(c.evs))
-	for i, e := range c.evs {
-		fmts[i] = uint64(s.date(e).Format())
-	}
-	dst = appendUniform(dst, fmts)
-	for i, e := range c.evs {
-		unit := dateUnit(fmts[i])
-		dst = binary.AppendVarint(dst, s.date(e).UnixNano()/unit-match.FloorDiv(e.Timestamp.UnixNano(), unit))
-	}
-	return dst
-}
-
 // dateUnit returns the nanoseconds of the last fraction digit of a format
 // (bits 0-3 of event.Format hold the digit count), 1 when out of range.
 func dateUnit(f uint64) int64 {
@@ -314,69 +290,4 @@ func dateUnit(f uint64) int64 {
 		unit /= 10
 	}
 	return unit
-}
-
-// appendDurations writes the nanoseconds as a scaled vector, then the
-// quoted flags (0 or 1) as a uniform vector.
-func (c *colEncoder) appendDurations(dst []byte) ([]byte, stats) {
-	var st stats
-	nanos := c.i64[:0]
-	quoted := c.u64s(len(c.evs))
-	for i, e := range c.evs {
-		d := e.Event.Duration
-		st.addInt(d.Nanos)
-		nanos = append(nanos, d.Nanos)
-		if d.Quoted {
-			quoted[i] = 1
-		}
-	}
-	c.i64 = nanos
-	return appendUniform(appendScaled(dst, nanos), quoted), st
-}
-
-// appendLabels writes uvarint(count) per row, then all keys (sorted within
-// a row) and all values as two string vectors.
-func (c *colEncoder) appendLabels(dst []byte) []byte {
-	keys, vals := c.strs[0][:0], c.strs[1][:0]
-	for _, e := range c.evs {
-		ks := c.keys[:0]
-		for k := range e.Labels {
-			ks = append(ks, k)
-		}
-		slices.Sort(ks)
-		c.keys = ks
-		dst = binary.AppendUvarint(dst, uint64(len(ks)))
-		for _, k := range ks {
-			keys = append(keys, k)
-			vals = append(vals, e.Labels[k])
-		}
-	}
-	c.strs[0], c.strs[1] = keys, vals
-	return c.appendStrings(c.appendStrings(dst, keys), vals)
-}
-
-// appendRefs writes uvarint(count) per row, then the rel, namespace, id,
-// type and type_id of every ref as five string vectors.
-func (c *colEncoder) appendRefs(dst []byte) []byte {
-	var parts [5][]string
-	for j := range parts {
-		parts[j] = c.strs[j][:0]
-	}
-	for _, e := range c.evs {
-		refs := e.Kibana.SavedObjects
-		dst = binary.AppendUvarint(dst, uint64(len(refs)))
-		for i := range refs {
-			r := &refs[i]
-			parts[0] = append(parts[0], r.Rel)
-			parts[1] = append(parts[1], r.Namespace)
-			parts[2] = append(parts[2], r.ID)
-			parts[3] = append(parts[3], r.Type)
-			parts[4] = append(parts[4], r.TypeID)
-		}
-	}
-	for j, p := range parts {
-		c.strs[j] = p
-		dst = c.appendStrings(dst, p)
-	}
-	return dst
 }

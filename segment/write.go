@@ -1,7 +1,6 @@
 package segment
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -87,31 +86,33 @@ func Write(path string, rows []Row, opts WriteOptions) (Info, error) {
 	return w.Finish()
 }
 
-// Writer writes a segment file row by row, holding one block of rows at a
-// time (plus the postings and 8 bytes per row for the sequence index), so
-// compaction can merge segments far larger than memory. It writes
+// Writer writes a segment file row by row, holding the values of one block
+// of rows at a time (plus the postings and 8 bytes per row for the sequence
+// index), so compaction can merge segments far larger than memory. It writes
 // path+".tmp"; Finish fsyncs it, renames it to path and fsyncs the
 // directory, so the file counts only once it is complete.
 type Writer struct {
-	path    string
-	opts    WriteOptions
-	f       vfs.File
-	w       *writer
-	ownEnc  *zstd.Encoder
-	pending []Row    // the block being filled
-	size    int      // its raw bytes
-	rows    uint32   // rows written in earlier blocks
-	seqs    []uint64 // every row's sequence number, for the sequence index
-	post    *index.Builder
-	terms   []index.Term
-	last    match.Position
-	err     error
+	path   string
+	opts   WriteOptions
+	f      vfs.File
+	w      *writer
+	ownEnc *zstd.Encoder
+	sc     *scratch    // nil once released
+	stage  *blockStage // the block being filled: &sc.stage
+	size   int         // its raw bytes
+	rows   uint32      // rows written in earlier blocks
+	seqs   []uint64    // every row's sequence number, for the sequence index
+	post   *index.Builder
+	terms  []index.Term
+	last   match.Position
+	err    error
 }
 
 // Create starts a segment file at path.
 func Create(path string, opts WriteOptions) (*Writer, error) {
 	opts = opts.withDefaults()
-	sw := &Writer{path: path, opts: opts, post: index.NewBuilder()}
+	sw := &Writer{path: path, opts: opts, post: index.NewBuilder(), sc: getScratch()}
+	sw.stage = &sw.sc.stage
 	enc := opts.Encoder
 	if enc == nil {
 		var err error
@@ -122,11 +123,14 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	}
 	f, err := opts.FS.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
-		sw.closeEnc()
+		sw.release()
 		return nil, fmt.Errorf("eventlog: write segment %s: %w", path, err)
 	}
 	sw.f = f
-	sw.w = newWriter(bufio.NewWriterSize(f, 1<<20), enc)
+	sc := sw.sc
+	sc.bw.Reset(f)
+	sw.w = newWriter(sc.bw, enc)
+	sw.w.raw, sw.w.frame, sw.w.data = sc.raw, sc.frame, sc.data
 	if err := sw.w.header(); err != nil {
 		sw.Abort()
 		return nil, sw.fail(err)
@@ -142,11 +146,15 @@ func (sw *Writer) fail(err error) error {
 }
 
 // Add appends a row: after every earlier row in (@timestamp, sequence)
-// order, with a sequence number no other row has. The writer keeps r.Event
-// until its block is written: the caller must not change it meanwhile.
+// order, with a sequence number no other row has. Add copies what it keeps
+// of r.Event (its strings by reference, Go strings being immutable): the
+// caller may reuse the event, and what it points to, once Add returns.
 func (sw *Writer) Add(r Row) error {
 	if sw.err != nil {
 		return sw.err
+	}
+	if sw.sc == nil {
+		return sw.released()
 	}
 	if r.Event == nil {
 		return sw.fail(fmt.Errorf("row %d has no event", len(sw.seqs)))
@@ -159,7 +167,7 @@ func (sw *Writer) Add(r Row) error {
 		return sw.fail(fmt.Errorf("more than %d rows", maxEvents))
 	}
 	m, n := rowInfo(r.Event)
-	if len(sw.pending) > 0 && (len(sw.pending) >= sw.opts.BlockRows || sw.size+n > sw.opts.BlockBytes) {
+	if rows := sw.stage.rows(); rows > 0 && (rows >= sw.opts.BlockRows || sw.size+n > sw.opts.BlockBytes) {
 		if err := sw.flush(); err != nil {
 			return err
 		}
@@ -168,22 +176,21 @@ func (sw *Writer) Add(r Row) error {
 	if err := sw.post.Add(uint32(len(sw.seqs)), sw.terms); err != nil {
 		return sw.fail(err)
 	}
-	sw.pending = append(sw.pending, r)
-	sw.w.masks = append(sw.w.masks, m)
+	sw.stage.add(r.Seq, r.Event, m)
 	sw.size += n
 	sw.seqs = append(sw.seqs, r.Seq)
 	sw.last = p
 	return nil
 }
 
-// flush writes the pending rows as one block.
+// flush writes the staged rows as one block.
 func (sw *Writer) flush() error {
-	if err := sw.w.block(sw.pending, sw.rows); err != nil {
+	if err := sw.w.block(sw.stage, sw.rows); err != nil {
 		return sw.fail(err)
 	}
-	sw.rows += uint32(len(sw.pending))
-	clear(sw.pending) // drop the events
-	sw.pending, sw.size, sw.w.masks = sw.pending[:0], 0, sw.w.masks[:0]
+	sw.rows += uint32(sw.stage.rows())
+	sw.stage.reset()
+	sw.size = 0
 	return nil
 }
 
@@ -194,6 +201,9 @@ func (sw *Writer) Finish() (Info, error) {
 		sw.Abort()
 		return Info{}, sw.err
 	}
+	if sw.sc == nil {
+		return Info{}, sw.released()
+	}
 	if len(sw.seqs) == 0 {
 		sw.Abort()
 		return Info{}, sw.fail(errors.New("no rows"))
@@ -203,7 +213,7 @@ func (sw *Writer) Finish() (Info, error) {
 		sw.Abort()
 		return Info{}, sw.fail(err)
 	}
-	sw.closeEnc()
+	sw.release()
 	return info, nil
 }
 
@@ -253,7 +263,25 @@ func (sw *Writer) Abort() {
 		sw.f = nil
 	}
 	_ = sw.opts.FS.Remove(sw.path + ".tmp")
+	sw.release()
+}
+
+// release gives back the encoder (if the writer made it) and the
+// scratch; Add and Finish refuse to run after it.
+func (sw *Writer) release() {
 	sw.closeEnc()
+	if sc := sw.sc; sc != nil {
+		if w := sw.w; w != nil {
+			sc.raw, sc.frame, sc.data = w.raw[:0], w.frame[:0], w.data[:0]
+			sw.w = nil
+		}
+		sw.sc, sw.stage = nil, nil
+		sc.put()
+	}
+}
+
+func (sw *Writer) released() error {
+	return fmt.Errorf("eventlog: write segment %s: writer already finished or aborted", sw.path)
 }
 
 func (sw *Writer) closeEnc() {

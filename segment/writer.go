@@ -3,6 +3,7 @@ package segment
 import (
 	"bufio"
 	"fmt"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -18,7 +19,6 @@ type writer struct {
 	f      footer
 	err    error
 	cols   *colEncoder
-	masks  []mask // the present fields of the current block's rows
 	raw    []byte // scratch
 	frame  []byte // scratch
 	data   []byte // scratch: the current block
@@ -80,27 +80,22 @@ func (w *writer) header() error {
 	return w.err
 }
 
-// block writes rows (the block's rows, starting at row first) as one block;
-// w.masks holds their present fields (see blockEnd).
-func (w *writer) block(rows []Row, first uint32) error {
+// block writes the staged rows (starting at row first) as one block.
+func (w *writer) block(s *blockStage, first uint32) error {
 	if err := w.enter(stageBlocks); err != nil {
 		return err
 	}
-	b := blockMeta{Off: w.off, FirstRow: first, Rows: uint32(len(rows))}
-	b.MinTS, b.MaxTS = rows[0].Event.Timestamp.UnixNano(), rows[len(rows)-1].Event.Timestamp.UnixNano()
-	b.MinSeq, b.MaxSeq = rows[0].Seq, rows[0].Seq
-	var union mask
-	for i, r := range rows {
-		b.MinSeq, b.MaxSeq = min(b.MinSeq, r.Seq), max(b.MaxSeq, r.Seq)
-		union.or(&w.masks[i])
-	}
-	b.Cols = make([]colMeta, 0, 2+union.count())
+	n := s.rows()
+	b := blockMeta{Off: w.off, FirstRow: first, Rows: uint32(n)}
+	b.MinTS, b.MaxTS = s.ts[0], s.ts[n-1]
+	b.MinSeq, b.MaxSeq = slices.Min(s.seqs), slices.Max(s.seqs)
+	b.Cols = make([]colMeta, 0, 2+s.union.count())
 	w.data = w.data[:0]
-	w.column(&b, colSeq, appendSeqColumn(w.raw[:0], rows), stats{Count: b.Rows})
-	w.column(&b, colTS, w.cols.appendTSColumn(w.raw[:0], rows), stats{Count: b.Rows})
+	w.column(&b, colSeq, appendSeqColumn(w.raw[:0], s.seqs), stats{Count: b.Rows})
+	w.column(&b, colTS, appendTSColumn(w.raw[:0], s.ts, s.tsFmt), stats{Count: b.Rows})
 	for si := range slots {
-		if union.has(si) {
-			raw, st := w.cols.appendFieldColumn(w.raw[:0], si, rows, w.masks)
+		if s.union.has(si) {
+			raw, st := w.cols.appendFieldColumn(w.raw[:0], si, s)
 			w.column(&b, slots[si].f.ID, raw, st)
 		}
 	}

@@ -1,0 +1,165 @@
+package segment
+
+import (
+	"bufio"
+	"math/bits"
+	"slices"
+	"sync"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/match"
+)
+
+// This file stages the block being filled column by column: Add copies
+// each row's values out of its event (strings by header, numbers by value),
+// so the writer keeps no pointer into the caller's event, and the block's
+// columns are encoded from these vectors (see column_encode.go).
+
+// scratch is what a Writer stages and encodes blocks with. It is pooled:
+// its vectors and buffers grow to a block's size, which writing one
+// segment after another would otherwise allocate again.
+type scratch struct {
+	stage            blockStage
+	bw               *bufio.Writer
+	raw, frame, data []byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{bw: bufio.NewWriterSize(nil, 1<<20)} }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+// put empties sc, dropping the strings and file it holds, and pools it.
+func (sc *scratch) put() {
+	sc.stage.reset()
+	sc.bw.Reset(nil)
+	scratchPool.Put(sc)
+}
+
+// blockStage holds the rows of the block being filled.
+type blockStage struct {
+	seqs  []uint64
+	ts    []int64  // @timestamp, Unix nanoseconds
+	tsFmt []uint64 // @timestamp formats
+	masks []mask   // the present fields of each row
+	union mask     // the fields some row has
+	cols  [maxSlots]colStage
+	keys  []string // scratch: one row's label keys
+}
+
+// colStage holds the values of one field over the rows that have it; which
+// vectors a kind uses is told in stageValue.
+type colStage struct {
+	n    int // rows holding the field
+	strs [5][]string
+	u64  []uint64
+	i64  []int64
+	f64  []float64
+}
+
+func (c *colStage) reset() {
+	c.n = 0
+	for j := range c.strs {
+		clear(c.strs[j]) // drop the strings
+		c.strs[j] = c.strs[j][:0]
+	}
+	c.u64, c.i64, c.f64 = c.u64[:0], c.i64[:0], c.f64[:0]
+}
+
+func (s *blockStage) rows() int { return len(s.seqs) }
+
+// add stages a row whose present fields are m.
+func (s *blockStage) add(seq uint64, e *event.Event, m mask) {
+	ts := e.Timestamp.UnixNano()
+	s.seqs = append(s.seqs, seq)
+	s.ts = append(s.ts, ts)
+	s.tsFmt = append(s.tsFmt, uint64(e.Timestamp.Format()))
+	s.masks = append(s.masks, m)
+	s.union.or(&m)
+	for w, word := range m {
+		for word != 0 {
+			si := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			s.stageValue(&s.cols[si], &slots[si], e, ts)
+		}
+	}
+}
+
+// stageValue copies the value of slot f in e, which e has, into c.
+func (s *blockStage) stageValue(c *colStage, f *fieldSlot, e *event.Event, ts int64) {
+	c.n++
+	switch f.kind {
+	case event.KindString, event.KindIP: // strs[0] values
+		c.strs[0] = append(c.strs[0], *f.str(e))
+	case event.KindStrings: // u64 list heads, strs[0] values
+		l := f.list(e)
+		head := uint64(len(l.Values)) << 1
+		if l.Scalar && len(l.Values) == 1 {
+			head |= 1
+		}
+		c.u64 = append(c.u64, head)
+		c.strs[0] = append(c.strs[0], l.Values...)
+	case event.KindDate: // u64 formats, i64 offsets from @timestamp
+		d := f.date(e)
+		unit := dateUnit(uint64(d.Format()))
+		c.u64 = append(c.u64, uint64(d.Format()))
+		c.i64 = append(c.i64, d.UnixNano()/unit-match.FloorDiv(ts, unit))
+	case event.KindInt: // i64 values
+		c.i64 = append(c.i64, **f.int(e))
+	case event.KindFloat: // f64 values
+		c.f64 = append(c.f64, **f.float(e))
+	case event.KindDuration: // i64 nanoseconds, u64 quoted flags
+		d := e.Event.Duration
+		c.i64 = append(c.i64, d.Nanos)
+		c.u64 = append(c.u64, b2u(d.Quoted))
+	case event.KindLabels: // u64 counts, strs[0] keys, strs[1] values
+		s.stageLabels(c, e.Labels)
+	case event.KindRefs: // u64 counts, strs[0..4] rel, namespace, id, type, type_id
+		stageRefs(c, e.Kibana.SavedObjects)
+	}
+}
+
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// stageLabels stages a row's labels, keys sorted.
+func (s *blockStage) stageLabels(c *colStage, m map[string]string) {
+	ks := s.keys[:0]
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	c.u64 = append(c.u64, uint64(len(ks)))
+	for _, k := range ks {
+		c.strs[0] = append(c.strs[0], k)
+		c.strs[1] = append(c.strs[1], m[k])
+	}
+	clear(ks)
+	s.keys = ks[:0]
+}
+
+func stageRefs(c *colStage, refs []event.SavedObject) {
+	c.u64 = append(c.u64, uint64(len(refs)))
+	for i := range refs {
+		r := &refs[i]
+		c.strs[0] = append(c.strs[0], r.Rel)
+		c.strs[1] = append(c.strs[1], r.Namespace)
+		c.strs[2] = append(c.strs[2], r.ID)
+		c.strs[3] = append(c.strs[3], r.Type)
+		c.strs[4] = append(c.strs[4], r.TypeID)
+	}
+}
+
+// reset empties the stage for the next block, keeping its capacity.
+func (s *blockStage) reset() {
+	for si := range slots {
+		if s.union.has(si) {
+			s.cols[si].reset()
+		}
+	}
+	s.seqs, s.ts, s.tsFmt, s.masks = s.seqs[:0], s.ts[:0], s.tsFmt[:0], s.masks[:0]
+	s.union = mask{}
+}

@@ -1,0 +1,111 @@
+package segment
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/eventlogdb/eventlog/event"
+)
+
+// TestAddCopiesEvent: Add keeps nothing of the caller's event, so a caller
+// that reuses one event (and scribbles over everything it points to) right
+// after each Add writes the same bytes as Write.
+func TestAddCopiesEvent(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		rows := genRows(300).Draw(rt, "rows")
+		opts := WriteOptions{BlockRows: rapid.IntRange(1, 50).Draw(rt, "block_rows")}
+		dir := t.TempDir()
+		if _, err := Write(filepath.Join(dir, "a.seg"), rows, opts); err != nil {
+			rt.Fatal(err)
+		}
+		w, err := Create(filepath.Join(dir, "b.seg"), opts)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		var ev event.Event
+		for _, r := range rows {
+			if ev, err = event.DecodeBinary(event.AppendBinary(nil, r.Event)); err != nil {
+				rt.Fatal(err)
+			}
+			if err := w.Add(Row{Seq: r.Seq, Event: &ev}); err != nil {
+				rt.Fatal(err)
+			}
+			scribble(&ev)
+		}
+		if _, err := w.Finish(); err != nil {
+			rt.Fatal(err)
+		}
+		a, _ := os.ReadFile(filepath.Join(dir, "a.seg"))
+		b, _ := os.ReadFile(filepath.Join(dir, "b.seg"))
+		if !bytes.Equal(a, b) {
+			rt.Fatal("segment written from a reused event differs from Write's")
+		}
+	})
+}
+
+// scribble overwrites every value e holds, in place where it points.
+func scribble(e *event.Event) {
+	e.Timestamp = event.Date{}
+	for i := range slots {
+		s := &slots[i]
+		switch s.kind {
+		case event.KindString, event.KindIP:
+			*s.str(e) = "scribbled"
+		case event.KindStrings:
+			for j := range s.list(e).Values {
+				s.list(e).Values[j] = "scribbled"
+			}
+		case event.KindDate:
+			*s.date(e) = event.Date{}
+		case event.KindInt:
+			if p := *s.int(e); p != nil {
+				*p = 12345
+			}
+		case event.KindFloat:
+			if p := *s.float(e); p != nil {
+				*p = 1.5
+			}
+		}
+	}
+	if d := e.Event.Duration; d != nil {
+		d.Nanos, d.Quoted = 7, !d.Quoted
+	}
+	for k := range e.Labels {
+		e.Labels[k] = "scribbled"
+	}
+	for j := range e.Kibana.SavedObjects {
+		e.Kibana.SavedObjects[j] = event.SavedObject{ID: "scribbled"}
+	}
+}
+
+// TestWriterReleased: a finished or aborted writer, whose scratch went back
+// to the pool, refuses Add and Finish.
+func TestWriterReleased(t *testing.T) {
+	ev := event.Event{Timestamp: event.DateOf(time.Unix(1e9, 0)), Message: "m"}
+	for name, end := range map[string]func(w *Writer) error{
+		"finish": func(w *Writer) error { _, err := w.Finish(); return err },
+		"abort":  func(w *Writer) error { w.Abort(); return nil },
+	} {
+		w, err := Create(filepath.Join(t.TempDir(), "seg"), WriteOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Add(Row{Seq: 1, Event: &ev}); err != nil {
+			t.Fatal(err)
+		}
+		if err := end(w); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := w.Add(Row{Seq: 2, Event: &ev}); err == nil {
+			t.Errorf("%s: Add afterwards succeeded", name)
+		}
+		if _, err := w.Finish(); err == nil {
+			t.Errorf("%s: Finish afterwards succeeded", name)
+		}
+	}
+}
