@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -228,4 +229,91 @@ func TestTailAfterReopen(t *testing.T) {
 	got, cancel := collectTail(t, db, TailRequest{}, 3)
 	defer cancel()
 	checkSeqs(t, <-got, []uint64{1, 2, 3})
+}
+
+// TestTailManyWindowsOfLateEvents: a tail far behind reads segments window
+// after window (tailWindow sequence numbers each); with events stamped out
+// of arrival order, rows due in later windows sit in earlier blocks. Every
+// event must come once, in sequence order, with its own content, while a
+// compaction and a delete change the segments between windows.
+func TestTailManyWindowsOfLateEvents(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	r := rand.New(rand.NewPCG(7, 7))
+	base := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
+	const total = 3*tailWindow + 1234
+	want := map[uint64]string{}
+	for n := 0; n < total; {
+		batch := make([]Event, min(1000, total-n))
+		for i := range batch {
+			e := ev("p", "a", "")
+			// Mostly in order, one in five up to an hour late.
+			at := base.Add(time.Duration(n+i) * 100 * time.Millisecond)
+			if r.IntN(5) == 0 {
+				at = at.Add(-time.Duration(r.IntN(3600)) * time.Second)
+			}
+			e.Timestamp = event.DateOf(at)
+			e.Message = fmt.Sprintf("m-%d", n+i)
+			e.Event.ID = fmt.Sprint(n + i)
+			batch[i] = e
+		}
+		res, err := db.Append(ctx, batch...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range batch {
+			want[res.Seq(i)] = batch[i].Message
+		}
+		n += len(batch)
+		if n%5000 < 1000 { // several overlapping segments, the rest in the head
+			if err := db.Roll(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c, cancel := context.WithCancel(ctx)
+	defer cancel()
+	seq, err := db.Tail(c, TailRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := db.Stats().LastSeq
+	var last uint64
+	got, changed := 0, false
+	for rec, err := range seq {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Seq <= last {
+			t.Fatalf("seq %d after %d", rec.Seq, last)
+		}
+		last = rec.Seq
+		if rec.Seq > top { // the delete's own record
+			break
+		}
+		if want[rec.Seq] != rec.Event.Message {
+			t.Fatalf("seq %d: message %q, want %q", rec.Seq, rec.Event.Message, want[rec.Seq])
+		}
+		got++
+		if got == tailWindow+10 && !changed { // mid-walk: segments change under the tail
+			changed = true
+			if _, err := db.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+			res, err := db.Delete(ctx, DeleteRequest{Filter: "event.id:20000"})
+			if err != nil || res.Deleted != 1 {
+				t.Fatalf("delete: %+v, %v", res, err)
+			}
+			for s, m := range want {
+				if m == "m-20000" {
+					delete(want, s)
+				}
+			}
+		}
+		if got == len(want) {
+			break
+		}
+	}
+	if got != len(want) {
+		t.Fatalf("tail gave %d events, want %d", got, len(want))
+	}
 }
