@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -161,7 +162,7 @@ func TestDamageAfterOpen(t *testing.T) {
 	checkCorruption(t, err, path, SectionBlock, 2)
 	_, err = r.Count(match.Query{MinTS: b.MinTS + 1, MaxTS: b.MaxTS - 1})
 	checkCorruption(t, err, path, SectionBlock, 2)
-	err = r.ScanSeq(0, func(uint64, *event.Event) error { return nil })
+	err = r.EachSeqRange(0, math.MaxUint64, func(uint64, *event.Event) error { return nil })
 	checkCorruption(t, err, path, SectionBlock, 2)
 	// Blocks before the damage still read.
 	if hits, err := r.Find(match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Limit: 10}); err != nil || len(hits) != 10 {

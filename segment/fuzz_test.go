@@ -2,6 +2,7 @@ package segment
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -34,7 +35,7 @@ func FuzzOpen(f *testing.F) {
 		_, _ = r.Find(all)
 		_, _ = r.Count(all)
 		_, _ = r.Events(allRows(r.Info().Events))
-		_ = r.ScanSeq(0, func(uint64, *event.Event) error { return nil })
+		_ = r.EachSeqRange(0, math.MaxUint64, func(uint64, *event.Event) error { return nil })
 		_ = r.Verify()
 		_ = r.Describe(discard{})
 	})

@@ -148,3 +148,9 @@ func (c *SeqCursor) readBlock(bi int, rows []uint32, idx []int, evs []*event.Eve
 	}
 	return nil
 }
+
+// pendingRow is a decoded row due in a later range.
+type pendingRow struct {
+	ev  *event.Event
+	seq uint64
+}
