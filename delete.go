@@ -94,24 +94,16 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 // countDeleted sets t's Bound to the current watermark and Deleted to how
 // many visible events up to it t hides.
 func (db *DB) countDeleted(ctx context.Context, t *tombstone) error {
-	db.readers.RLock()
-	defer db.readers.RUnlock()
-	if db.closed.Load() {
-		return ErrClosed
-	}
-	rs, err := db.acquireSnapshot(ctx)
-	if err != nil {
-		return err
-	}
-	defer rs.close()
-	opts := db.queryOptions()
-	opts.NoHits = true
-	r, err := query.Execute(ctx, rs.query(), t.request(), opts)
-	if err != nil {
-		return err
-	}
-	t.Bound, t.Deleted = rs.pub, r.Total
-	return nil
+	return db.read(ctx, "", func(rs *readSnapshot) error {
+		opts := db.queryOptions()
+		opts.NoHits = true
+		r, err := query.Execute(ctx, rs.query(), t.request(), opts)
+		if err != nil {
+			return err
+		}
+		t.Bound, t.Deleted = rs.pub, r.Total
+		return nil
+	})
 }
 
 // errEmptyDelete refuses a delete without a filter: one that would remove

@@ -93,43 +93,28 @@ type Record struct {
 // It reads a consistent snapshot (heads and segments at one sequence
 // watermark): events appended after Find starts are not in it.
 func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
-	db.readers.RLock()
-	defer db.readers.RUnlock()
-	if db.closed.Load() {
-		return nil, ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	q, limit, err := planQuery(req)
 	if err != nil {
 		return nil, err
 	}
-	q.MinTS = max(q.MinTS, db.expiredBefore())
-	rs, err := db.acquireSnapshot(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: find: %w", err)
-	}
-	defer rs.close()
-	var hits []hit
-	for i, h := range rs.headSnaps {
-		hq := q
-		if rs.headHidden != nil && rs.headHidden[i] != nil {
-			hq.Limit = 0 // hidden rows must not take places on the page
-		}
-		for _, it := range h.Find(hq) {
-			if !rs.headHiddenSeq(i, it.Seq) {
+	var recs []Record
+	err = db.read(ctx, "find", func(rs *readSnapshot) error {
+		q.MinTS = max(q.MinTS, db.expiredBefore())
+		var hits []hit
+		for i := range rs.headSnaps {
+			for _, it := range rs.headFind(i, q) {
 				hits = append(hits, hit{Position: it.Position, data: it.Data})
 			}
 		}
-	}
-	hits, err = findInSegments(rs, q, hits)
+		hits, err := findInSegments(rs, q, hits)
+		if err != nil {
+			return err
+		}
+		recs, err = materialize(hits)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("eventlog: find: %w", err)
-	}
-	recs, err := materialize(hits)
-	if err != nil {
-		return nil, fmt.Errorf("eventlog: find: %w", err)
+		return nil, err
 	}
 	return &Iterator{recs: recs, limit: limit, desc: q.Desc, pos: -1}, nil
 }
@@ -363,40 +348,29 @@ func (it *Iterator) Cursor() string {
 // Cursor. Segments answer from their postings and block statistics where
 // they can, so counting a term over whole segments decodes nothing.
 func (db *DB) Count(ctx context.Context, req FindRequest) (int, error) {
-	db.readers.RLock()
-	defer db.readers.RUnlock()
-	if db.closed.Load() {
-		return 0, ErrClosed
-	}
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
 	req.Limit, req.Cursor = 0, ""
 	q, _, err := planQuery(req)
 	if err != nil {
 		return 0, err
 	}
 	q.Limit = 0
-	q.MinTS = max(q.MinTS, db.expiredBefore())
-	rs, err := db.acquireSnapshot(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("eventlog: count: %w", err)
-	}
-	defer rs.close()
 	n := 0
-	for i, h := range rs.headSnaps {
-		for _, it := range h.Find(q) {
-			if !rs.headHiddenSeq(i, it.Seq) {
-				n++
+	err = db.read(ctx, "count", func(rs *readSnapshot) error {
+		q.MinTS = max(q.MinTS, db.expiredBefore())
+		for i := range rs.headSnaps {
+			n += len(rs.headFind(i, q))
+		}
+		for i, s := range rs.segments {
+			c, err := countInSegment(s, q, rs.pub, rs.segmentHidden(i))
+			if err != nil {
+				return err
 			}
+			n += c
 		}
-	}
-	for i, s := range rs.segments {
-		c, err := countInSegment(s, q, rs.pub, rs.segmentHidden(i))
-		if err != nil {
-			return 0, fmt.Errorf("eventlog: count: %w", err)
-		}
-		n += c
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	return n, nil
 }

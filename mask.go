@@ -9,6 +9,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -159,16 +160,13 @@ func (rs *readSnapshot) segmentHidden(i int) *roaring.Bitmap {
 	return rs.segHidden[i]
 }
 
-// headHiddenSeq reports whether head i hides the row with sequence number
-// seq (head rows are in sequence order).
-func (rs *readSnapshot) headHiddenSeq(i int, seq uint64) bool {
+// headFind returns q's visible matches in head i. A head with hidden rows
+// is searched whole, so hidden rows take no places on the page.
+func (rs *readSnapshot) headFind(i int, q match.Query) []head.Item {
 	if i >= len(rs.headHidden) || rs.headHidden[i] == nil {
-		return false
+		return rs.headSnaps[i].Find(q)
 	}
-	_, seqs, err := rs.headSnaps[i].Keys(0)
-	if err != nil {
-		return false
-	}
-	row, found := slices.BinarySearch(seqs, seq)
-	return found && rs.headHidden[i].Contains(uint32(row))
+	hidden := rs.headHidden[i]
+	q.Limit = 0
+	return slices.DeleteFunc(rs.headSnaps[i].Find(q), func(it head.Item) bool { return hidden.Contains(it.Row) })
 }

@@ -19,7 +19,7 @@ func (db *DB) purge(ctx context.Context, res *CompactResult) error {
 	if len(tombs) == 0 {
 		return nil
 	}
-	if err := db.purgeLog(tombs); err != nil {
+	if err := db.purgeLog(ctx, tombs); err != nil {
 		return fmt.Errorf("purge: %w", err)
 	}
 	clean := map[string]uint64{}
@@ -63,33 +63,31 @@ func (db *DB) purge(ctx context.Context, res *CompactResult) error {
 // they may still be there: the WAL's active file is ended, the heads are
 // sealed (sealing leaves the rows out), and the checkpoint then deletes
 // every log file, the rotated one included, that held them.
-func (db *DB) purgeLog(tombs tombstones) error {
+func (db *DB) purgeLog(ctx context.Context, tombs tombstones) error {
 	var reach uint64 // the highest sequence number a tombstone reaches
 	for _, t := range tombs {
 		reach = max(reach, t.Bound)
 	}
-	db.manifestMu.Lock()
-	sealed := db.manifest.SealedSeq
-	db.manifestMu.Unlock()
-	if first := db.wal.FirstSeq(); sealed >= tombs.newest() && (first == 0 || first > reach) {
+	if first := db.wal.FirstSeq(); db.sealedSeq() >= tombs.newest() && (first == 0 || first > reach) {
 		return nil
 	}
 	if err := db.wal.Rotate(); err != nil {
 		return fmt.Errorf("rotate the WAL: %w", err)
 	}
-	db.stateMu.Lock()
-	db.rollLocked()
-	db.stateMu.Unlock()
-	if err := db.sealFrozen(); err != nil {
+	if err := db.Roll(ctx); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
-	db.manifestMu.Lock()
-	sealed = db.manifest.SealedSeq
-	db.manifestMu.Unlock()
-	if err := db.wal.Checkpoint(sealed); err != nil {
+	if err := db.wal.Checkpoint(db.sealedSeq()); err != nil {
 		return fmt.Errorf("checkpoint the WAL: %w", err)
 	}
 	return nil
+}
+
+// sealedSeq is the manifest's SealedSeq.
+func (db *DB) sealedSeq() uint64 {
+	db.manifestMu.Lock()
+	defer db.manifestMu.Unlock()
+	return db.manifest.SealedSeq
 }
 
 // markPurged raises the Purged level of the named segments (checked to

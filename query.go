@@ -77,6 +77,14 @@ func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) 
 // withSnapshot runs fn over a snapshot of the store, holding its segments
 // until fn returns.
 func (db *DB) withSnapshot(ctx context.Context, fn func(query.Snapshot) error) error {
+	return db.read(ctx, "query", func(rs *readSnapshot) error { return fn(rs.query()) })
+}
+
+// read runs fn over a snapshot of the store (acquireSnapshot), holding it
+// until fn returns; Close waits for it. ErrClosed and ctx's error come as
+// they are; the snapshot's and fn's errors are wrapped as "eventlog: op:",
+// unless op is "".
+func (db *DB) read(ctx context.Context, op string, fn func(*readSnapshot) error) error {
 	db.readers.RLock()
 	defer db.readers.RUnlock()
 	if db.closed.Load() {
@@ -85,14 +93,16 @@ func (db *DB) withSnapshot(ctx context.Context, fn func(query.Snapshot) error) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	wrap := func(err error) error {
+		if err == nil || op == "" {
+			return err
+		}
+		return fmt.Errorf("eventlog: %s: %w", op, err)
+	}
 	rs, err := db.acquireSnapshot(ctx)
 	if err != nil {
-		return fmt.Errorf("eventlog: query: %w", err)
+		return wrap(err)
 	}
 	defer rs.close()
-	snap := rs.query()
-	if err := fn(snap); err != nil {
-		return fmt.Errorf("eventlog: query: %w", err)
-	}
-	return nil
+	return wrap(fn(rs))
 }
