@@ -3,13 +3,11 @@ package eventlog
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/eventlogdb/eventlog/internal/head"
-	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -150,23 +148,4 @@ func (rs *readSnapshot) query() query.Snapshot {
 		snap.Hidden = append(append(snap.Hidden, rs.headHidden...), rs.segHidden...)
 	}
 	return snap
-}
-
-// segmentHidden returns the hidden rows of segment i, nil when none.
-func (rs *readSnapshot) segmentHidden(i int) *roaring.Bitmap {
-	if i >= len(rs.segHidden) {
-		return nil
-	}
-	return rs.segHidden[i]
-}
-
-// headFind returns q's visible matches in head i. A head with hidden rows
-// is searched whole, so hidden rows take no places on the page.
-func (rs *readSnapshot) headFind(i int, q match.Query) []head.Item {
-	if i >= len(rs.headHidden) || rs.headHidden[i] == nil {
-		return rs.headSnaps[i].Find(q)
-	}
-	hidden := rs.headHidden[i]
-	q.Limit = 0
-	return slices.DeleteFunc(rs.headSnaps[i].Find(q), func(it head.Item) bool { return hidden.Contains(it.Row) })
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agnivade/levenshtein"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/eventlogdb/eventlog"
@@ -245,7 +247,7 @@ func applyFile(c *serveConfig, all []setting, name string) error {
 func suggest(name string, all []setting) string {
 	best, bestDist := "", 4
 	for _, s := range all {
-		if d := editDistance(strings.ReplaceAll(name, "_", "-"), s.name); d < bestDist {
+		if d := levenshtein.ComputeDistance(strings.ReplaceAll(name, "_", "-"), s.name); d < bestDist {
 			best, bestDist = s.name, d
 		}
 	}
@@ -253,27 +255,6 @@ func suggest(name string, all []setting) string {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // The parsers of setting values. Each returns what a good value looks
