@@ -37,7 +37,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.appendBulk(r.Context(), b); err != nil {
-		return err
+		return writeFailed(err)
 	}
 	out := getBuf()
 	defer putBuf(out)

@@ -47,7 +47,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 		return batchError(bad, len(events))
 	}
 	if err != nil {
-		return err
+		return writeFailed(err)
 	}
 	s.metrics.ingested.Add(float64(res.Count))
 	out := getBuf()

@@ -254,6 +254,10 @@ func TestRunShutdown(t *testing.T) {
 	if r.status != http.StatusServiceUnavailable || string(r.body) != `{"status":"shutting_down"}` {
 		t.Fatalf("healthz while shutting down: %d %s", r.status, r.body)
 	}
+	r = doReq(t, "GET", e.ts.URL+"/readyz", "", nil, true)
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), `"type":"shutting_down"`) {
+		t.Fatalf("readyz while shutting down: %d %s", r.status, r.body)
+	}
 	select {
 	case err := <-ran:
 		t.Fatalf("Run returned %v with a request in flight", err)

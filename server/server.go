@@ -132,6 +132,7 @@ func New(db *eventlog.DB, cfg Config, m *Metrics, log *slog.Logger) *Server {
 		writeSlots: make(chan struct{}, cfg.MaxConcurrentWrites),
 	}
 	m.db.Store(db)
+	m.server.Store(s)
 	m.stream.dests.Store(cfg.Destinations)
 	s.handler = s.routes()
 	return s
