@@ -9,9 +9,16 @@
 // whether the batch was stored: "not_stored", or "unknown" when it was
 // written but its fsync failed (see eventlog.ErrOutcomeUnknown).
 //
+// Every request body is read whole before anything else is done with it,
+// within Config.MaxBodyBytesInFlight for all bodies at once (429 with
+// Retry-After when no room frees within Config.WriteQueueTimeout) and no
+// slower than Config.MinBodyRate once Config.BodyRateGrace has passed (408
+// request_timeout), so slow uploads hold bounded memory and no write slot.
+//
 // Ingest (acknowledged once db.Append returns, that is once durable under the
-// DB's sync policy; at most Config.MaxConcurrentWrites at once, 429 with
-// Retry-After when no write slot frees within Config.WriteQueueTimeout):
+// DB's sync policy; at most Config.MaxConcurrentWrites at once, taken once
+// the body is read, 429 with Retry-After when no write slot frees within
+// Config.WriteQueueTimeout):
 //
 //	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
 //	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200

@@ -246,7 +246,7 @@ func TestRunShutdown(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan response, 1)
 	go func() { done <- doReq(t, "POST", base+"/api/events/_bulk", ctNDJSON, pr, false) }()
-	waitFor(t, "the request to be in flight", func() bool { return len(e.srv.writeSlots) == 1 })
+	waitFor(t, "the request to be in flight", func() bool { return e.srv.bodies.inUse() > 0 })
 	cancel()
 	waitFor(t, "shutting down", func() bool { return e.srv.shuttingDown.Load() })
 	// The listener is closed; the same handler still answers elsewhere.
@@ -297,7 +297,7 @@ func TestRunShutdownTimeout(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, "the request to be in flight", func() bool { return len(e.srv.writeSlots) == 1 })
+	waitFor(t, "the request to be in flight", func() bool { return e.srv.bodies.inUse() > 0 })
 	cancel()
 	if err := <-ran; err == nil || !strings.Contains(err.Error(), "shutdown") {
 		t.Fatalf("Run: %v", err)
@@ -306,6 +306,6 @@ func TestRunShutdownTimeout(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the cut request succeeded")
 	}
-	waitFor(t, "the handler to give up its slot", func() bool { return len(e.srv.writeSlots) == 0 })
+	waitFor(t, "the handler to give up its body's budget", func() bool { return e.srv.bodies.inUse() == 0 })
 	e.wantCount(0)
 }
