@@ -3,9 +3,15 @@ package eventlog
 import (
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -14,9 +20,71 @@ import (
 // stored (ErrOutcomeUnknown) and whether the disk is full (ErrDiskFull).
 
 // diskFull remembers the last ENOSPC a WAL append met, until an append
-// succeeds.
+// (or a disk probe, see CheckDiskFull) succeeds.
 type diskFull struct {
 	reason atomic.Pointer[string]
+
+	probeMu  sync.Mutex // one probe at a time
+	probedAt time.Time  // guarded by probeMu
+}
+
+// The disk probe: a file of diskProbeBytes written, fsynced and removed in
+// the WAL directory (whose *.tmp leftovers are deleted on open), at most
+// once per diskProbeInterval.
+const (
+	diskProbeFile     = "diskprobe.tmp"
+	diskProbeBytes    = 64 << 10
+	diskProbeInterval = time.Second
+)
+
+// CheckDiskFull returns Stats.DiskFull, first checking, while an append
+// has found the disk full, whether space has come back: it writes, fsyncs
+// and removes a small probe file beside the WAL (at most once a second)
+// and clears the condition when that succeeds. Without it only the next
+// successful append would clear it, and a store nobody writes to (say,
+// because it reported itself not ready) would never learn that space was
+// freed. It writes nothing when the disk is not known to be full.
+func (db *DB) CheckDiskFull() string {
+	if db.diskFull.reason.Load() != nil && !db.opts.ReadOnly && !db.closed.Load() {
+		db.diskFull.probe(db.opts.fs, db.dir)
+	}
+	return db.diskFullReason()
+}
+
+// probe writes the probe file of data directory dir and records the
+// outcome, unless the last probe was less than diskProbeInterval ago.
+func (d *diskFull) probe(fsys vfs.FS, dir string) {
+	d.probeMu.Lock()
+	defer d.probeMu.Unlock()
+	if time.Since(d.probedAt) < diskProbeInterval {
+		return
+	}
+	d.probedAt = time.Now()
+	path := filepath.Join(dir, "wal", diskProbeFile)
+	err := writeProbe(fsys, path)
+	if rerr := fsys.Remove(path); err == nil && rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		err = rerr
+	}
+	if errors.Is(err, syscall.ENOSPC) {
+		err = &DiskFullError{Dir: dir, Err: err}
+	}
+	d.observe(err)
+}
+
+// writeProbe creates path and writes and fsyncs diskProbeBytes to it.
+func writeProbe(fsys vfs.FS, path string) error {
+	f, err := fsys.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(make([]byte, diskProbeBytes))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // observe records the outcome of a WAL append: ENOSPC sets the reason,

@@ -2,9 +2,12 @@ package eventlog
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/eventlogdb/eventlog/internal/vfs"
 )
@@ -62,5 +65,28 @@ func TestFailedFsyncMakesTheOutcomeUnknown(t *testing.T) {
 	db = mustOpen(t, dir, Options{AllowUnregistered: true})
 	if n := len(findAll(t, db, FindRequest{})); n != 2 {
 		t.Fatalf("%d events after reopen, want 2: the unknown-outcome batch did reach the WAL", n)
+	}
+}
+
+// TestCheckDiskFullProbes: with no append to clear it, CheckDiskFull finds
+// out by a probe write whether space came back, leaving no probe file.
+func TestCheckDiskFullProbes(t *testing.T) {
+	dir := t.TempDir()
+	faulty := vfs.NewFaulty(vfs.OS{})
+	db := mustOpen(t, dir, Options{AllowUnregistered: true, FS: faulty})
+	faulty.Fail(vfs.OpWrite, syscall.ENOSPC)
+	if _, err := db.Append(ctx, ev("p", "a", "")); !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("append on a full disk: %v", err)
+	}
+	if r := db.CheckDiskFull(); !strings.Contains(r, dir) {
+		t.Fatalf("CheckDiskFull on a full disk = %q, want the reason naming %s", r, dir)
+	}
+	faulty.Heal(vfs.OpWrite)
+	db.diskFull.probedAt = time.Time{} // skip the wait between probes
+	if r := db.CheckDiskFull(); r != "" {
+		t.Fatalf("CheckDiskFull once space is back = %q, want empty", r)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "wal", diskProbeFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("probe file left behind: %v", err)
 	}
 }

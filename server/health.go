@@ -19,6 +19,9 @@ import (
 //   - /readyz: ready to take writes. 200 "ready"; 503 "not_ready" while
 //     the disk is full, the store is read-only or poisoned, or the server
 //     is shutting down, naming each reason.
+//
+// While the disk is known full, both probes have the store check whether
+// space came back (see stats).
 
 // health is the body of /healthz.
 type health struct {
@@ -48,12 +51,24 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if s.shuttingDown.Load() {
 		return writeValue(w, http.StatusServiceUnavailable, health{Status: healthShuttingDown})
 	}
-	h := healthOf(s.db.Stats())
+	h := healthOf(s.stats())
 	status := http.StatusOK
 	if h.Status == healthFailed {
 		status = http.StatusServiceUnavailable
 	}
 	return writeValue(w, status, h)
+}
+
+// stats returns the store's counters for a probe: while the disk is known
+// full, the store first checks whether space came back (DB.CheckDiskFull),
+// so that a server no one writes to, because it said it was not ready,
+// still becomes ready once space is freed.
+func (s *Server) stats() eventlog.Stats {
+	st := s.db.Stats()
+	if st.DiskFull != "" {
+		st.DiskFull = s.db.CheckDiskFull()
+	}
+	return st
 }
 
 // healthOf judges the store's health from its counters.
@@ -84,7 +99,7 @@ type notReadyWhy struct {
 
 // handleReady answers GET /readyz (see above).
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
-	rd := readinessOf(s.db.Stats(), s.shuttingDown.Load())
+	rd := readinessOf(s.stats(), s.shuttingDown.Load())
 	status := http.StatusOK
 	if rd.Status != statusReady {
 		status = http.StatusServiceUnavailable

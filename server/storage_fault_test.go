@@ -134,3 +134,23 @@ func TestFailedFsyncAnswersOutcomeUnknown(t *testing.T) {
 	e.probe("/healthz", http.StatusOK)
 	e.probe("/readyz", http.StatusOK)
 }
+
+// TestReadyzNoticesFreedSpaceWithoutWrites: a server that said it was not
+// ready gets no writes from an orchestrator that believed it, so /readyz
+// itself finds out (through a probe write) that space came back.
+func TestReadyzNoticesFreedSpaceWithoutWrites(t *testing.T) {
+	e, faulty := newFaultyEnv(t, Config{})
+	if r := e.do("POST", "/api/events", ctJSON, oneEvent(1)); r.status != http.StatusCreated {
+		t.Fatalf("first ingest: %d %s", r.status, r.body)
+	}
+	faulty.Fail(vfs.OpWrite, syscall.ENOSPC)
+	e.do("POST", "/api/events", ctJSON, oneEvent(2)).wantError(t, http.StatusInsufficientStorage, typeDiskFull)
+	if rd := e.probe("/readyz", http.StatusServiceUnavailable); rd.notReadyTypes() != typeDiskFull {
+		t.Fatalf("readyz on a full disk: %+v", rd)
+	}
+	faulty.Heal(vfs.OpWrite)
+	waitFor(t, "/readyz to notice the freed space", func() bool {
+		return e.do("GET", "/readyz", "", "").status == http.StatusOK
+	})
+	e.wantCount(1)
+}
