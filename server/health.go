@@ -12,10 +12,11 @@ import (
 //
 //   - /healthz: alive. 200 "ok", or 200 "degraded" naming what is wrong
 //     but not cured by a restart (quarantined segments, a failing seal, a
-//     full disk); 503 "failed" when the process must be restarted (a WAL
-//     poisoned by a failed fsync: only reopening the store clears it, and
-//     we restart rather than reopen in-process, so that an operator sees
-//     it happen); 503 "shutting_down" once Run is stopping.
+//     full disk); 503 "failed" when the process must be restarted (the
+//     store stopped writing, its WAL poisoned, after a failed fsync left
+//     its files in an unknown state: only reopening the store clears it,
+//     and we restart rather than reopen in-process, so that an operator
+//     sees it happen); 503 "shutting_down" once Run is stopping.
 //   - /readyz: ready to take writes. 200 "ready"; 503 "not_ready" while
 //     the disk is full, the store is read-only or poisoned, or the server
 //     is shutting down, naming each reason.
@@ -44,7 +45,7 @@ const (
 )
 
 // reasonPoisoned says why a poisoned store needs a restart.
-const reasonPoisoned = "the write-ahead log is poisoned by a failed fsync or an undone write: the store takes no writes until it is reopened; restart the server"
+const reasonPoisoned = "the store stopped writing because a failed fsync (or write, or manifest replacement) left its files in an unknown state: only reopening it clears that; restart the server"
 
 // handleHealth answers GET /healthz (see above).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
