@@ -102,6 +102,7 @@ type DB struct {
 	sealerDone                                                       chan struct{}
 	sealErrMu                                                        sync.Mutex
 	lastSealErr                                                      error
+	diskFull                                                         diskFull // writefault.go
 
 	loggers *loggerQueue
 
@@ -314,6 +315,12 @@ type Stats struct {
 	Quarantined []string `json:"quarantined"`
 	// SealError is the last sealing failure, "" once sealing succeeds.
 	SealError string `json:"seal_error"`
+	// DiskFull says why writes find the disk full (ENOSPC): set by an
+	// append or seal that failed so, "" once a later append (for a seal's,
+	// a later seal) succeeds.
+	DiskFull string `json:"disk_full"`
+	// ReadOnly: the DB was opened with Options.ReadOnly.
+	ReadOnly bool `json:"read_only"`
 	// LastSeq is the highest sequence number readable; DurableSeq the
 	// highest known to be fsynced.
 	LastSeq    uint64 `json:"last_seq"`
@@ -376,6 +383,7 @@ func (db *DB) Stats() Stats {
 		s.SegmentBytes += seg.meta.Bytes
 	}
 	s.Quarantined = slices.Clone(db.quarantined)
+	s.DiskFull, s.ReadOnly = db.diskFullReason(), db.opts.ReadOnly
 	if err := db.sealErr(); err != nil {
 		s.SealError = err.Error()
 	}

@@ -123,7 +123,13 @@ type Options struct {
 	// Now is the clock that stamps events without @timestamp. Nil: time.Now.
 	Now func() time.Time
 
-	// fs is the file-system seam; tests set it to inject failures.
+	// FS is the file system the DB works in. Nil: the operating system's.
+	// Its type is internal to this module: tests and tools of the module
+	// set it (a vfs.Faulty injects a full disk or a failing fsync).
+	FS vfs.FS
+
+	// fs is the file system in use: the package's own tests set it
+	// directly; withDefaults fills it from FS.
 	fs vfs.FS
 }
 
@@ -192,6 +198,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.fs == nil {
+		o.fs = o.FS
 	}
 	if o.fs == nil {
 		o.fs = vfs.OS{}

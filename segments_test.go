@@ -226,11 +226,11 @@ func TestAppendStopsWhenSealingFallsBehind(t *testing.T) {
 	for i := 0; i < 50 && err == nil; i++ {
 		_, err = db.Append(ctx, big)
 	}
-	if !errors.Is(err, errSealing) || !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("append with sealing failing: %v, want the sealing error", err)
+	if !errors.Is(err, errSealing) || !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("append with sealing failing: %v, want the sealing error, as a full disk", err)
 	}
-	if s := db.Stats(); s.FrozenHeads > 2 || s.SealError == "" {
-		t.Fatalf("stats %+v: want at most 2 frozen heads and the seal error", s)
+	if s := db.Stats(); s.FrozenHeads > 2 || s.SealError == "" || s.DiskFull == "" {
+		t.Fatalf("stats %+v: want at most 2 frozen heads, the seal error and the disk full", s)
 	}
 	faulty.Heal(vfs.OpCreate)
 	deadline := time.Now().Add(20 * time.Second)
@@ -242,6 +242,9 @@ func TestAppendStopsWhenSealingFallsBehind(t *testing.T) {
 	}
 	if _, err := db.Append(ctx, big); err != nil {
 		t.Fatalf("append after recovery: %v", err)
+	}
+	if s := db.Stats(); s.DiskFull != "" {
+		t.Fatalf("Stats.DiskFull = %q once sealing caught up, want empty", s.DiskFull)
 	}
 }
 

@@ -4,9 +4,21 @@
 //
 //	{"status": 400, "error": {"type": "invalid_request", "reason": "..."}}
 //
+// A write failed by storage is 507 disk_full (the disk of the data
+// directory is full) or 503 storage_failed, and its body's "outcome" says
+// whether the batch was stored: "not_stored", or "unknown" when it was
+// written but its fsync failed (see eventlog.ErrOutcomeUnknown).
+//
+// Every request body is read whole before anything else is done with it,
+// within Config.MaxBodyBytesInFlight for all bodies at once (429 with
+// Retry-After when no room frees within Config.WriteQueueTimeout) and no
+// slower than Config.MinBodyRate once Config.BodyRateGrace has passed (408
+// request_timeout), so slow uploads hold bounded memory and no write slot.
+//
 // Ingest (acknowledged once db.Append returns, that is once durable under the
-// DB's sync policy; at most Config.MaxConcurrentWrites at once, 429 with
-// Retry-After when no write slot frees within Config.WriteQueueTimeout):
+// DB's sync policy; at most Config.MaxConcurrentWrites at once, taken once
+// the body is read, 429 with Retry-After when no write slot frees within
+// Config.WriteQueueTimeout):
 //
 //	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
 //	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200
@@ -37,7 +49,8 @@
 //
 //	GET  /api/providers              {"providers": {"alerting": ["execute", ...]}}
 //	PUT  /api/providers/{provider}   {"actions": [...]} registers them (idempotent)
-//	GET  /healthz                    ok, degraded (quarantined segments, poisoned WAL, seal error) or 503 shutting_down
+//	GET  /healthz                    liveness: ok, degraded (quarantined segments, seal error, disk full), 503 failed (poisoned WAL: restart) or 503 shutting_down
+//	GET  /readyz                     readiness to take writes: ready, or 503 not_ready naming why (disk_full, read_only, wal_poisoned, shutting_down)
 //	GET  /metrics                    Prometheus text format, from the Metrics' own registry
 //	GET  /api/_stats                 db.Stats() with the list of segments
 //

@@ -134,15 +134,12 @@ func (s *Server) readJSONBody(w http.ResponseWriter, r *http.Request, v any) err
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxEventBytes))
+	body, err := s.readBody(w, r, s.cfg.MaxEventBytes)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return errorf(http.StatusBadRequest, typeInvalidRequest, "reading the request body: %v", err)
+		return err
 	}
-	s.restartWriteDeadline(w)
+	defer body.release()
+	data := body.data()
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}

@@ -52,6 +52,7 @@ func (s *Server) routes() http.Handler {
 	handle("POST /api/_compaction/_pause", s.handlePause)
 	handle("POST /api/_compaction/_resume", s.handleResume)
 	handle("GET /healthz", s.handleHealth)
+	handle("GET /readyz", s.handleReady)
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		ErrorLog: slogPrinter{s.log}, Registry: s.metrics.reg,
 	})

@@ -65,6 +65,9 @@ func settings() []setting {
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
 		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},
 		{"write-queue-timeout", "DURATION", "1s", "how long an ingest request waits for a slot before the answer is 429 with Retry-After", duration(func(c *serveConfig) *time.Duration { return &c.server.WriteQueueTimeout })},
+		{"max-body-bytes-in-flight", "SIZE", "auto", "memory for request bodies being read or held at once, across all requests; a request that finds none within write-queue-timeout gets 429; auto: 4 × max-bulk-bytes", autoSize(func(c *serveConfig) *int64 { return &c.server.MaxBodyBytesInFlight })},
+		{"min-body-rate", "SIZE", "64KiB", "slowest a request body may arrive, per second on average, once body-rate-grace has passed; a slower one is cut off with 408; off: no floor", bodyRate},
+		{"body-rate-grace", "DURATION", "5s", "how long a request body may arrive at any rate before min-body-rate applies", duration(func(c *serveConfig) *time.Duration { return &c.server.BodyRateGrace })},
 		{"read-header-timeout", "DURATION", "10s", "time to read a request's headers", duration(func(c *serveConfig) *time.Duration { return &c.server.ReadHeaderTimeout })},
 		{"read-timeout", "DURATION", "2m", "time to read a whole request, body included", duration(func(c *serveConfig) *time.Duration { return &c.server.ReadTimeout })},
 		{"idle-timeout", "DURATION", "2m", "how long an idle keep-alive connection stays open", duration(func(c *serveConfig) *time.Duration { return &c.server.IdleTimeout })},
@@ -342,6 +345,33 @@ func size(field func(*serveConfig) *int64) func(*serveConfig, string) error {
 		*field(c) = n * mult
 		return nil
 	}
+}
+
+// autoSize is a SIZE setting whose default, auto, leaves the field zero
+// for the server to derive.
+func autoSize(field func(*serveConfig) *int64) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		if v == "auto" {
+			*field(c) = 0
+			return nil
+		}
+		if err := size(field)(c, v); err != nil {
+			return errors.New("want a positive size in bytes, such as 512KiB or 64MiB, or auto")
+		}
+		return nil
+	}
+}
+
+// bodyRate sets min-body-rate: a size per second, or off (-1).
+func bodyRate(c *serveConfig, v string) error {
+	if v == off {
+		c.server.MinBodyRate = -1
+		return nil
+	}
+	if err := size(func(c *serveConfig) *int64 { return &c.server.MinBodyRate })(c, v); err != nil {
+		return errors.New("want a size per second such as 64KiB, or off")
+	}
+	return nil
 }
 
 func logLevel(c *serveConfig, v string) error {
