@@ -108,9 +108,17 @@ func (db *DB) backup(ctx context.Context, dst vfs.FS, dir string) (BackupResult,
 	defer lock.release()
 	b := &backupRun{src: db.opts.fs, srcDir: db.dir, dst: dst, dir: dir, dec: db.zdec, stop: func() error { return db.stopped(ctx) }}
 	b.res.Dir = dir
-	err = b.run(db)
+	err = b.run(db, absPath(db.dir))
 	b.res.Took = time.Since(start)
 	return b.res, err
+}
+
+// absPath is path made absolute, or path when that fails.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }
 
 // stopped returns why a long job of the DB must stop now, or nil.
@@ -194,7 +202,7 @@ func releaseSegments(segs []*liveSegment) {
 }
 
 // run writes the backup: see the comment at the top of this file.
-func (b *backupRun) run(db *DB) error {
+func (b *backupRun) run(db *DB, source string) error {
 	if err := b.markIncomplete(); err != nil {
 		return err
 	}
@@ -217,7 +225,7 @@ func (b *backupRun) run(db *DB) error {
 	if err := b.syncDirs(); err != nil {
 		return err
 	}
-	return b.seal(snap.manifest, db.dir)
+	return b.seal(snap.manifest, source)
 }
 
 // seal writes the manifest, verifies the copy, writes BACKUP and removes

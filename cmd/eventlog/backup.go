@@ -64,10 +64,12 @@ func backupDir(ctx context.Context, dir, target string) (eventlog.BackupResult, 
 
 func printBackup(w io.Writer, res eventlog.BackupResult) {
 	fmt.Fprintf(w, "backup at seq %d written to %s\n", res.Seq, res.Dir)
-	fmt.Fprintf(w, "  %d segments (%d copied, %d already there and verified), %d WAL files\n",
-		res.Segments, res.SegmentsCopied, res.FilesSkipped, res.WALFiles)
-	fmt.Fprintf(w, "  copied %d files, %s, in %s; removed %d files of an earlier backup\n",
-		res.FilesCopied, bytesIEC(res.BytesCopied), res.Took.Round(time.Millisecond), res.FilesRemoved)
+	fmt.Fprintf(w, "  %d %s (%d copied, %d already there and verified), %d WAL %s\n",
+		res.Segments, plural(res.Segments, "segment", "segments"), res.SegmentsCopied, res.FilesSkipped,
+		res.WALFiles, plural(res.WALFiles, "file", "files"))
+	fmt.Fprintf(w, "  copied %d %s, %s, in %s; removed %d %s of an earlier backup\n",
+		res.FilesCopied, plural(res.FilesCopied, "file", "files"), bytesIEC(res.BytesCopied),
+		res.Took.Round(time.Millisecond), res.FilesRemoved, plural(res.FilesRemoved, "file", "files"))
 }
 
 // runRestore copies a backup into a new data directory (Restore) and
@@ -94,7 +96,7 @@ func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *asJSON {
 		return printJSONValue(stdout, res)
 	}
-	fmt.Fprintf(stdout, "restored %s to %s: every event up to seq %d (%d segments; %d files, %s copied and verified)\n",
-		*from, res.Dir, res.Seq, res.Segments, res.FilesCopied, bytesIEC(res.BytesCopied))
+	fmt.Fprintf(stdout, "restored %s to %s: every event up to seq %d (%d %s; %d files, %s copied and verified)\n",
+		*from, res.Dir, res.Seq, res.Segments, plural(res.Segments, "segment", "segments"), res.FilesCopied, bytesIEC(res.BytesCopied))
 	return nil
 }

@@ -22,7 +22,7 @@ func TestBackupRestoreRoundTrip(t *testing.T) {
 		t.Fatalf("ingest: %d %s", code, errs)
 	}
 	code, out, errs := runCLI(t, "", "backup", "--data", data, "--to", backup)
-	if code != 0 || !strings.HasPrefix(out, "backup at seq 2 written to "+backup+"\n  1 segments (1 copied, 0 already there and verified), 0 WAL files\n") {
+	if code != 0 || !strings.HasPrefix(out, "backup at seq 2 written to "+backup+"\n  1 segment (1 copied, 0 already there and verified), 0 WAL files\n") {
 		t.Fatalf("backup: %d %q %q", code, out, errs)
 	}
 	if code, out, _ = runCLI(t, twoEvents, "ingest", "--data", data, "--allow-unregistered"); code != 0 {
