@@ -90,36 +90,48 @@ func (b *backupRun) copyPinned(snap *backupSnapshot) ([]string, error) {
 
 // copySegment copies one live segment unless the target already holds
 // it: same size, same last bytes (the footer, which carries the sections'
-// checksums) and every checksum verified. A segment being dropped was
+// checksums) and every checksum verified. A segment being dropped is
 // renamed to NAME.deleting; the reference held keeps that file.
 func (b *backupRun) copySegment(meta segmentMeta) error {
-	src := filepath.Join(filepath.Join(b.srcDir, segmentsDirName), meta.Name)
-	if _, err := b.src.Stat(src); errors.Is(err, fs.ErrNotExist) {
-		src += ".deleting"
+	in, err := b.openSegment(meta.Name)
+	if err != nil {
+		return err
 	}
+	defer in.Close()
 	rel := filepath.Join(segmentsDirName, meta.Name)
-	if b.haveSegment(src, filepath.Join(b.dir, rel), meta) {
+	if b.haveSegment(in, filepath.Join(b.dir, rel), meta) {
 		b.res.FilesSkipped++
 		return nil
 	}
-	if err := b.copyFile(src, rel, meta.Bytes); err != nil {
+	if err := b.copyFrom(in, rel, meta.Bytes); err != nil {
 		return err
 	}
 	b.res.SegmentsCopied++
 	return nil
 }
 
+// openSegment opens a live segment by its name, or by the name a drop
+// renamed it to meanwhile.
+func (b *backupRun) openSegment(name string) (vfs.File, error) {
+	path := filepath.Join(b.srcDir, segmentsDirName, name)
+	f, err := b.src.OpenFile(path, os.O_RDONLY, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		f, err = b.src.OpenFile(path+".deleting", os.O_RDONLY, 0)
+	}
+	return f, err
+}
+
 // tailBytes is how much of a segment's end an incremental backup compares
 // before verifying the target's copy: more than its footer.
 const tailBytes = 4096
 
-func (b *backupRun) haveSegment(src, dst string, meta segmentMeta) bool {
+func (b *backupRun) haveSegment(src vfs.File, dst string, meta segmentMeta) bool {
 	if info, err := b.dst.Stat(dst); err != nil || info.Size() != meta.Bytes {
 		return false
 	}
 	n := min(meta.Bytes, tailBytes)
-	want, err := readTail(b.src, src, meta.Bytes-n, n)
-	if err != nil {
+	want := make([]byte, n)
+	if _, err := src.ReadAt(want, meta.Bytes-n); err != nil {
 		return false
 	}
 	got, err := readTail(b.dst, dst, meta.Bytes-n, n)
@@ -226,6 +238,15 @@ func (b *backupRun) copyFile(src, rel string, size int64) error {
 		return err
 	}
 	defer in.Close()
+	return b.copyFrom(in, rel, size)
+}
+
+// copyFrom copies the first size bytes of in to rel in the target, as
+// copyFile.
+func (b *backupRun) copyFrom(in vfs.File, rel string, size int64) error {
+	if _, err := in.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
 	perm := fs.FileMode(0o644)
 	if info, err := in.Stat(); err == nil {
 		perm = info.Mode().Perm()
@@ -236,7 +257,7 @@ func (b *backupRun) copyFile(src, rel string, size int64) error {
 	}
 	n, err := b.writeSynced(dst+".tmp", io.LimitReader(in, size), perm)
 	if err == nil && n != size {
-		err = fmt.Errorf("%s: read %d bytes, expected %d", src, n, size)
+		err = fmt.Errorf("%s: read %d bytes, expected %d", in.Name(), n, size)
 	}
 	if err != nil {
 		b.dst.Remove(dst + ".tmp")

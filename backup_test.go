@@ -298,6 +298,15 @@ func TestBackupRefusesTargetsInTheStore(t *testing.T) {
 			t.Fatalf("backup to %s: %v, want it refused", target, err)
 		}
 	}
+	busy := t.TempDir() // as while another backup writes there
+	lock, err := lockDir(busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.release()
+	if _, err := db.Backup(ctx, busy); !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "another backup is writing there") {
+		t.Fatalf("backup to a directory being written: %v", err)
+	}
 }
 
 // TestRestoreRefusesNonEmptyTarget: restore writes only into a new or
@@ -484,4 +493,46 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestBackupCopiesSegmentsDroppedMidCopy: a compaction that replaces the
+// pinned segments after the pin renames them to *.deleting; the backup's
+// references keep those files until its copy is done, and the copy reads
+// them there.
+func TestBackupCopiesSegmentsDroppedMidCopy(t *testing.T) {
+	dir := t.TempDir()
+	opts := backupOpts()
+	opts.MaintenanceInterval = -1
+	db := mustOpen(t, dir, opts)
+	for round := range 4 {
+		appendAll(t, db, bulk(300, "2026-12-01T00:00:00Z", round), 100, map[uint64]string{})
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	snap, err := db.pinBackup()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr, err := db.Compact(ctx); err != nil || cr.Inputs != len(snap.segments) {
+		t.Fatalf("compact: %+v %v, want the %d pinned segments merged", cr, err, len(snap.segments))
+	}
+	deleting, _ := filepath.Glob(filepath.Join(dir, segmentsDirName, "*.deleting"))
+	if len(deleting) != len(snap.segments) {
+		t.Fatalf("while pinned: %v, want the %d inputs kept as *.deleting", deleting, len(snap.segments))
+	}
+	b := &backupRun{src: vfs.OS{}, srcDir: dir, dst: vfs.OS{}, dir: t.TempDir(), dec: db.zdec, stop: ctx.Err}
+	_, err = b.copyPinned(snap)
+	snap.release(db)
+	if err != nil || b.res.SegmentsCopied != len(snap.manifest.Segments) {
+		t.Fatalf("copy: %v, %d segments copied, want %d", err, b.res.SegmentsCopied, len(snap.manifest.Segments))
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, segmentsDirName, "*.deleting")); len(left) != 0 {
+		t.Fatalf("after the release: %v left", left)
+	}
+	for _, s := range snap.manifest.Segments {
+		if errs := verifySegment(filepath.Join(b.dir, segmentsDirName, s.Name), s, db.zdec); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+	}
 }
