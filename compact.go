@@ -56,6 +56,9 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 		return res, err
 	}
 	defer unlock()
+	if err := db.writeErr(); err != nil {
+		return res, fmt.Errorf("eventlog: compact: %w", err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { // Close stops a merge in progress
@@ -151,10 +154,10 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	}
 	meta := metaOf(name, info)
 	meta.Purged = applied.newest()
-	out := newLiveSegment(meta, path, r)
+	out := newLiveSegment(db.opts.fs, meta, path, r)
 	swapped, err := db.replaceSegments(j.Inputs, []*liveSegment{out})
 	if !swapped {
-		discardSegments([]*liveSegment{out})
+		abandonSegments([]*liveSegment{out}, err)
 		return err
 	}
 	if err != nil { // the merge is done; an input file stays until the next open
@@ -311,7 +314,7 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 		m.Segments = append(m.Segments, s.meta)
 	}
 	db.withTombstones(m)
-	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
+	if err := db.commitManifest(m); err != nil {
 		return false, err
 	}
 	db.manifest = m

@@ -31,6 +31,7 @@ package eventlog
 import (
 	"errors"
 	"fmt"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -157,7 +158,7 @@ func Open(dir string, opts Options) (*DB, error) {
 
 func (db *DB) open() error {
 	if !db.opts.ReadOnly {
-		if err := db.opts.fs.MkdirAll(db.segDir(), 0o755); err != nil {
+		if err := vfs.MkdirAllDurable(db.opts.fs, db.segDir(), 0o755); err != nil {
 			return fmt.Errorf("eventlog: create %s: %w", db.dir, err)
 		}
 		lock, err := lockDir(db.dir)

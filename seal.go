@@ -181,6 +181,9 @@ func (db *DB) rollIfOld() {
 func (db *DB) sealFrozen() error {
 	db.sealMu.Lock()
 	defer db.sealMu.Unlock()
+	if err := db.writeErr(); err != nil {
+		return err
+	}
 	for {
 		st := db.state.Load()
 		if len(st.frozen) == 0 {
@@ -214,9 +217,9 @@ func (db *DB) seal(h *head.Head) error {
 	}
 	m.SealedSeq = max(m.SealedSeq, hs.LastSeq)
 	db.withTombstones(m)
-	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
+	if err := db.commitManifest(m); err != nil {
 		db.manifestMu.Unlock()
-		discardSegments(written)
+		abandonSegments(written, err)
 		return err
 	}
 	db.manifest = m
@@ -293,7 +296,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		}
 		meta := metaOf(name, info)
 		meta.Purged = applied.newest()
-		out = append(out, newLiveSegment(meta, path, r))
+		out = append(out, newLiveSegment(db.opts.fs, meta, path, r))
 		return nil
 	}
 	for _, it := range h.Sorted() {

@@ -39,7 +39,7 @@ func (db *DB) openSegments() error {
 		path := filepath.Join(db.segDir(), meta.Name)
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 		if err == nil {
-			live = append(live, newLiveSegment(meta, path, r))
+			live = append(live, newLiveSegment(db.opts.fs, meta, path, r))
 			kept = append(kept, meta)
 			continue
 		}
@@ -150,7 +150,7 @@ func quarantinedSegments(fsys vfs.FS, dir string) ([]segmentMeta, error) {
 // the sequence range even when the file's own footer is unreadable.
 func (db *DB) quarantine(meta segmentMeta, reason error) error {
 	qdir := filepath.Join(db.dir, quarantineDir)
-	if err := db.opts.fs.MkdirAll(qdir, 0o755); err != nil {
+	if err := vfs.MkdirAllDurable(db.opts.fs, qdir, 0o755); err != nil {
 		return err
 	}
 	if err := db.opts.fs.Rename(filepath.Join(db.segDir(), meta.Name), filepath.Join(qdir, meta.Name)); err != nil {

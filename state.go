@@ -3,10 +3,11 @@ package eventlog
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"sync/atomic"
 
 	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -30,6 +31,7 @@ type liveSegment struct {
 	meta segmentMeta
 	path string
 	r    *segment.Reader
+	fs   vfs.FS // removes the file of a dropped segment
 
 	refs     atomic.Int32
 	obsolete atomic.Bool
@@ -43,8 +45,8 @@ type liveSegment struct {
 	onRemoved func(name string)
 }
 
-func newLiveSegment(meta segmentMeta, path string, r *segment.Reader) *liveSegment {
-	s := &liveSegment{meta: meta, path: path, r: r}
+func newLiveSegment(fsys vfs.FS, meta segmentMeta, path string, r *segment.Reader) *liveSegment {
+	s := &liveSegment{meta: meta, path: path, r: r, fs: fsys}
 	s.refs.Store(1)
 	s.purged.Store(meta.Purged)
 	return s
@@ -72,7 +74,7 @@ func (s *liveSegment) release() error {
 	}
 	err := s.r.Close()
 	if s.obsolete.Load() {
-		if rerr := os.Remove(s.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		if rerr := s.fs.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, fmt.Errorf("remove dropped segment %s: %w", s.path, rerr))
 		}
 		if s.onRemoved != nil {

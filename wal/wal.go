@@ -144,6 +144,12 @@ func (w *WAL) Close() error {
 	return err
 }
 
+// Poison stops the WAL taking appends, as a failed fsync does, because the
+// store above it found its own files in an unknown state (a manifest whose
+// replacement may or may not be durable). Every later Append fails with
+// ErrPoisoned wrapping cause until the WAL is reopened.
+func (w *WAL) Poison(cause error) error { return w.setPoison(cause) }
+
 // setPoison poisons the WAL with cause (the first cause wins) and returns the
 // poisoning error.
 func (w *WAL) setPoison(cause error) error {
