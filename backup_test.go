@@ -45,6 +45,19 @@ func restoredContents(t *testing.T, dir string) map[uint64]string {
 	return storeContents(t, to)
 }
 
+// readOnlyContents opens dir read-only (changing nothing in it) and
+// returns message by seq of every event.
+func readOnlyContents(t *testing.T, dir string) map[uint64]string {
+	t.Helper()
+	db := mustOpen(t, dir, Options{ReadOnly: true})
+	defer db.Close()
+	out := map[uint64]string{}
+	for _, r := range findAll(t, db, FindRequest{Limit: MaxLimit}) {
+		out[r.Seq] = r.Event.Message
+	}
+	return out
+}
+
 // upTo returns the entries of acked with seq <= seq.
 func upTo(acked map[uint64]string, seq uint64) map[uint64]string {
 	out := map[uint64]string{}
@@ -144,7 +157,11 @@ func TestBackupWhileAppending(t *testing.T) {
 	}
 	acked := a.finish(t)
 	last := results[len(results)-1]
-	if got, want := restoredContents(t, target), upTo(acked, last.Seq); !maps2equal(got, want) {
+	want := upTo(acked, last.Seq)
+	if got := readOnlyContents(t, target); !maps2equal(got, want) {
+		t.Fatalf("backup at seq %d opened read-only: %d events, want the %d acknowledged up to it", last.Seq, len(got), len(want))
+	}
+	if got := restoredContents(t, target); !maps2equal(got, want) {
 		t.Fatalf("backup at seq %d: restored %d events, want the %d acknowledged up to it", last.Seq, len(got), len(want))
 	}
 	if last.Segments == 0 || last.SealedSeq == 0 {
