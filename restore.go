@@ -20,10 +20,12 @@ type RestoreResult struct {
 	Dir string `json:"dir"`
 	// Seq is the backup's sequence number: the restored store holds every
 	// event up to it and none after it.
-	Seq         uint64 `json:"seq"`
-	Segments    int    `json:"segments"`
-	FilesCopied int    `json:"files_copied"`
-	BytesCopied int64  `json:"bytes_copied"`
+	Seq uint64 `json:"seq"`
+	// Segments counts the restored store's segments; FilesCopied and
+	// BytesCopied what was copied, every file verified.
+	Segments    int   `json:"segments"`
+	FilesCopied int   `json:"files_copied"`
+	BytesCopied int64 `json:"bytes_copied"`
 }
 
 // Restore copies the backup in from (written by DB.Backup) to the data
