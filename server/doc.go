@@ -73,5 +73,14 @@
 //	                                    the events stored before it that match vanish from every read at once and are
 //	                                    purged from disk at the next maintenance run (_compact); 400 names a bad body
 //
+// Backup (backup.go), off unless Config.BackupDir (eventlog serve
+// --backup-dir DIR): until then it answers 403 disabled, saying how to
+// turn it on. It writes only under that directory, into the plain
+// subdirectory the body names (400 names a bad name, and nothing is
+// written), and takes ?timeout= as above. Like delete by query it is an
+// operator's route: once the API has access control it is admin-only.
+//
+//	POST /api/_backup   {"name":NAME} → eventlog.BackupResult; 409 while another backup writes to NAME
+//
 // A Server does not own the DB: after Run returns, the caller closes it.
 package server

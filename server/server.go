@@ -75,6 +75,10 @@ type Config struct {
 	// which removes events for good. There is no access control yet, so
 	// it is off by default. False: the route answers 403 disabled.
 	EnableDelete bool
+	// BackupDir, when set, serves POST /api/_backup, which writes backups
+	// (DB.Backup) to directories under it, one per name. Empty: the route
+	// answers 403 disabled.
+	BackupDir string
 	// Destinations, when not nil, is served under /api/destinations and
 	// its delivery metrics at /metrics; the caller opens and closes it.
 	// Nil: those routes answer 404.

@@ -54,6 +54,9 @@ type WAL struct {
 	written  uint64 // highest sequence number written to a file
 	closed   bool
 	buf      []byte // encoding buffer, reused
+	// pins are the floors of the Snapshots not yet released: Checkpoint
+	// deletes no file holding a record above the lowest one.
+	pins []uint64
 
 	// syncMu serializes fsyncs of the active file and the closing of retired
 	// handles; lock order is syncMu before mu.

@@ -61,6 +61,7 @@ func settings() []setting {
 		{"compaction-max-segment-bytes", "SIZE", "1GiB", "largest segment compaction makes by merging smaller ones", size(func(c *serveConfig) *int64 { return &c.maintenance.maxSegmentBytes })},
 		{"compaction-bytes-per-second", "SIZE", "64MiB", "how fast compaction may read, so ingest and queries keep the disk; unlimited: no cap", compactionRate},
 		{"enable-delete", "BOOL", "false", "serve POST /api/events/_delete_by_query, which deletes events for good; off until the API has access control, since anyone who reaches the server could use it", boolean(func(c *serveConfig) *bool { return &c.server.EnableDelete })},
+		{"backup-dir", "DIR", "off", "serve POST /api/_backup, which writes a backup of the store into a subdirectory of DIR named by the request (eventlog backup --url); off until the API has access control, when it becomes admin-only", backupDirSetting},
 		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
 		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},
@@ -262,6 +263,15 @@ func suggest(name string, all []setting) string {
 
 // The parsers of setting values. Each returns what a good value looks
 // like; apply adds the setting, the value and its source.
+
+// backupDirSetting parses the directory backups are written under, or off.
+func backupDirSetting(c *serveConfig, v string) error {
+	if v == off {
+		c.server.BackupDir = ""
+		return nil
+	}
+	return text(func(c *serveConfig) *string { return &c.server.BackupDir })(c, v)
+}
 
 func text(field func(*serveConfig) *string) func(*serveConfig, string) error {
 	return func(c *serveConfig, v string) error {
