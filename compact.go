@@ -123,7 +123,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	db.manifestMu.Unlock()
 	name := segmentName(id)
 	path := filepath.Join(db.segDir(), name)
-	w, err := segment.Create(path, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc})
+	w, err := segment.Create(path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc})
 	if err != nil {
 		return err
 	}
@@ -149,12 +149,12 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	}
 	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 	if err != nil {
-		db.opts.fs.Remove(path)
+		db.opts.FS.Remove(path)
 		return fmt.Errorf("open merged segment %s: %w", name, err)
 	}
 	meta := metaOf(name, info)
 	meta.Purged = applied.newest()
-	out := newLiveSegment(db.opts.fs, meta, path, r)
+	out := newLiveSegment(db.opts.FS, meta, path, r)
 	swapped, err := db.replaceSegments(j.Inputs, []*liveSegment{out})
 	if !swapped {
 		abandonSegments([]*liveSegment{out}, err)
@@ -334,7 +334,7 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 	var errs []error
 	for _, s := range gone {
 		deleting := s.path + ".deleting"
-		if err := db.opts.fs.Rename(s.path, deleting); err != nil {
+		if err := db.opts.FS.Rename(s.path, deleting); err != nil {
 			errs = append(errs, err)
 		} else {
 			s.path = deleting

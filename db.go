@@ -159,7 +159,7 @@ func Open(dir string, opts Options) (*DB, error) {
 
 func (db *DB) open() error {
 	if !db.opts.ReadOnly {
-		if err := vfs.MkdirAllDurable(db.opts.fs, db.segDir(), 0o755); err != nil {
+		if err := vfs.MkdirAllDurable(db.opts.FS, db.segDir(), 0o755); err != nil {
 			return fmt.Errorf("eventlog: create %s: %w", db.dir, err)
 		}
 		lock, err := lockDir(db.dir)
@@ -175,14 +175,14 @@ func (db *DB) open() error {
 	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
 		return err
 	}
-	if db.reg, err = loadRegistry(db.opts.fs, db.dir, db.opts.ReadOnly); err != nil {
+	if db.reg, err = loadRegistry(db.opts.FS, db.dir, db.opts.ReadOnly); err != nil {
 		return err
 	}
 	if err := db.openSegments(); err != nil {
 		return err
 	}
 	w, err := wal.Open(wal.Options{
-		FS:           db.opts.fs,
+		FS:           db.opts.FS,
 		Dir:          filepath.Join(db.dir, "wal"),
 		Sync:         db.opts.Sync,
 		SyncInterval: db.opts.SyncInterval,

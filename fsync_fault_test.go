@@ -42,7 +42,7 @@ func fsyncFaultCase(t *testing.T, match func(dir, path string) bool, during stri
 		t.Fatal(err)
 	}
 	faulty := vfs.NewFaulty(strict)
-	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, MaintenanceInterval: -1, fs: faulty})
+	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, MaintenanceInterval: -1, FS: faulty})
 	if err != nil {
 		t.Fatal(err)
 	}

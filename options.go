@@ -127,10 +127,6 @@ type Options struct {
 	// Its type is internal to this module: tests and tools of the module
 	// set it (a vfs.Faulty injects a full disk or a failing fsync).
 	FS vfs.FS
-
-	// fs is the file system in use: the package's own tests set it
-	// directly; withDefaults fills it from FS.
-	fs vfs.FS
 }
 
 // withDefaults returns a copy of o with every zero field filled, or an error
@@ -199,11 +195,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.fs == nil {
-		o.fs = o.FS
-	}
-	if o.fs == nil {
-		o.fs = vfs.OS{}
+	if o.FS == nil {
+		o.FS = vfs.OS{}
 	}
 	return o, nil
 }

@@ -153,7 +153,7 @@ func powerCutWorkload(t *testing.T, dir string, fsys vfs.FS, m *powerCutModel, r
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	opts := Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: 6 << 10, WALMaxFileBytes: 16 << 10,
 		MaintenanceInterval: -1, CompactionBytesPerSecond: -1, CompactionCPUShare: 1,
-		RetentionMaxAge: 30 * 24 * time.Hour, Now: func() time.Time { return now }, fs: fsys}
+		RetentionMaxAge: 30 * 24 * time.Hour, Now: func() time.Time { return now }, FS: fsys}
 	db, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)

@@ -291,12 +291,12 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		}
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 		if err != nil {
-			db.opts.fs.Remove(path)
+			db.opts.FS.Remove(path)
 			return fmt.Errorf("open new segment %s: %w", name, err)
 		}
 		meta := metaOf(name, info)
 		meta.Purged = applied.newest()
-		out = append(out, newLiveSegment(db.opts.fs, meta, path, r))
+		out = append(out, newLiveSegment(db.opts.FS, meta, path, r))
 		return nil
 	}
 	for _, it := range h.Sorted() {
@@ -323,7 +323,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 			db.manifestMu.Unlock()
 			name = segmentName(id)
 			path = filepath.Join(db.segDir(), name)
-			if w, err = segment.Create(path, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc}); err != nil {
+			if w, err = segment.Create(path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc}); err != nil {
 				return fail(fmt.Errorf("write segment %s: %w", name, err))
 			}
 		}

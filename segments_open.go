@@ -21,7 +21,7 @@ const quarantineDir = "quarantine"
 // it; any other error (EIO, too many open files, a failed mmap) fails the
 // open, so a healthy file is never set aside for a passing fault.
 func (db *DB) openSegments() error {
-	m, err := readManifest(db.opts.fs, db.dir)
+	m, err := readManifest(db.opts.FS, db.dir)
 	if err != nil {
 		return err
 	}
@@ -39,7 +39,7 @@ func (db *DB) openSegments() error {
 		path := filepath.Join(db.segDir(), meta.Name)
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 		if err == nil {
-			live = append(live, newLiveSegment(db.opts.fs, meta, path, r))
+			live = append(live, newLiveSegment(db.opts.FS, meta, path, r))
 			kept = append(kept, meta)
 			continue
 		}
@@ -67,7 +67,7 @@ func (db *DB) openSegments() error {
 			kept = append(kept, meta)
 		}
 	}
-	if db.quarantinedMetas, err = quarantinedSegments(db.opts.fs, db.dir); err != nil {
+	if db.quarantinedMetas, err = quarantinedSegments(db.opts.FS, db.dir); err != nil {
 		return fmt.Errorf("eventlog: %w", err)
 	}
 	st := db.state.Load()
@@ -75,7 +75,7 @@ func (db *DB) openSegments() error {
 	if len(kept) != len(m.Segments) && !db.opts.ReadOnly {
 		m2 := m.clone()
 		m2.Segments = kept
-		if err := writeManifest(db.opts.fs, db.dir, m2); err != nil {
+		if err := writeManifest(db.opts.FS, db.dir, m2); err != nil {
 			return err
 		}
 		db.manifest = m2
@@ -87,7 +87,7 @@ func (db *DB) openSegments() error {
 // does not list: a crash between writing a segment and recording it leaves
 // one, and its events are still in the WAL.
 func (db *DB) removeLeftovers(m *manifest) error {
-	entries, err := db.opts.fs.ReadDir(db.segDir())
+	entries, err := db.opts.FS.ReadDir(db.segDir())
 	if err != nil {
 		return fmt.Errorf("eventlog: list segments: %w", err)
 	}
@@ -102,7 +102,7 @@ func (db *DB) removeLeftovers(m *manifest) error {
 			continue
 		}
 		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".seg") || strings.HasSuffix(name, ".deleting") {
-			if err := db.opts.fs.Remove(filepath.Join(db.segDir(), name)); err != nil {
+			if err := db.opts.FS.Remove(filepath.Join(db.segDir(), name)); err != nil {
 				return fmt.Errorf("eventlog: remove leftover %s: %w", name, err)
 			}
 			db.log.Info("eventlog: removed leftover file from an interrupted seal", "file", name)
@@ -110,7 +110,7 @@ func (db *DB) removeLeftovers(m *manifest) error {
 		}
 	}
 	if removed {
-		return db.opts.fs.SyncDir(db.segDir())
+		return db.opts.FS.SyncDir(db.segDir())
 	}
 	return nil
 }
@@ -150,14 +150,14 @@ func quarantinedSegments(fsys vfs.FS, dir string) ([]segmentMeta, error) {
 // the sequence range even when the file's own footer is unreadable.
 func (db *DB) quarantine(meta segmentMeta, reason error) error {
 	qdir := filepath.Join(db.dir, quarantineDir)
-	if err := vfs.MkdirAllDurable(db.opts.fs, qdir, 0o755); err != nil {
+	if err := vfs.MkdirAllDurable(db.opts.FS, qdir, 0o755); err != nil {
 		return err
 	}
-	if err := db.opts.fs.Rename(filepath.Join(db.segDir(), meta.Name), filepath.Join(qdir, meta.Name)); err != nil {
+	if err := db.opts.FS.Rename(filepath.Join(db.segDir(), meta.Name), filepath.Join(qdir, meta.Name)); err != nil {
 		return err
 	}
-	err := writeSidecar(db.opts.fs, db.dir, &quarantineSidecar{segmentMeta: meta, Reason: reason.Error(), QuarantinedAt: db.opts.Now().UTC()})
-	return errors.Join(err, db.opts.fs.SyncDir(qdir), db.opts.fs.SyncDir(db.segDir()))
+	err := writeSidecar(db.opts.FS, db.dir, &quarantineSidecar{segmentMeta: meta, Reason: reason.Error(), QuarantinedAt: db.opts.Now().UTC()})
+	return errors.Join(err, db.opts.FS.SyncDir(qdir), db.opts.FS.SyncDir(db.segDir()))
 }
 
 // clone returns a deep copy of m.

@@ -218,7 +218,7 @@ func TestDamagedSegmentIsQuarantined(t *testing.T) {
 // and appends go on.
 func TestAppendStopsWhenSealingFallsBehind(t *testing.T) {
 	faulty := vfs.NewFaulty(vfs.OS{})
-	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 1 << 10, MaxFrozenHeads: 2, fs: faulty})
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 1 << 10, MaxFrozenHeads: 2, FS: faulty})
 	faulty.FailIf(vfs.OpCreate, syscall.ENOSPC, func(path string) bool { return strings.Contains(path, "segments") })
 	big := ev("p", "a", "")
 	big.Message = string(make([]byte, 2<<10)) // every append fills a head

@@ -22,7 +22,7 @@ func (db *DB) commitManifest(m *manifest) error {
 	if err := db.writeErr(); err != nil {
 		return err
 	}
-	err := writeManifest(db.opts.fs, db.dir, m)
+	err := writeManifest(db.opts.FS, db.dir, m)
 	if errors.Is(err, vfs.ErrMaybeReplaced) {
 		return db.stopWrites(err)
 	}

@@ -46,7 +46,7 @@ const (
 // freed. It writes nothing when the disk is not known to be full.
 func (db *DB) CheckDiskFull() string {
 	if db.diskFull.reason.Load() != nil && !db.opts.ReadOnly && !db.closed.Load() {
-		db.diskFull.probe(db.opts.fs, db.dir)
+		db.diskFull.probe(db.opts.FS, db.dir)
 	}
 	return db.diskFullReason()
 }
