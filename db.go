@@ -80,6 +80,8 @@ type DB struct {
 	// quarantinedMetas describes every segment in quarantine/ (this open's
 	// and earlier ones'): their rows may come back through repair.
 	quarantinedMetas []segmentMeta
+	// damage holds the segments set aside as damaged (damage.go).
+	damage damageRegistry
 
 	sealMu sync.Mutex // one seal at a time
 	// maintaining is held (a one-slot semaphore, so waiting for it can be
@@ -269,6 +271,7 @@ func (db *DB) releaseAll() error {
 			errs = append(errs, s.release())
 		}
 	}
+	errs = append(errs, db.damage.release())
 	if db.zenc != nil {
 		errs = append(errs, db.zenc.Close())
 	}
@@ -309,7 +312,8 @@ type Stats struct {
 	Segments      int   `json:"segments"`
 	SegmentEvents int   `json:"segment_events"`
 	SegmentBytes  int64 `json:"segment_bytes"`
-	// Quarantined lists the segment files set aside as damaged at open.
+	// Quarantined lists the segment files set aside as damaged at open
+	// and, after them, those found damaged while serving.
 	Quarantined []string `json:"quarantined"`
 	// SealError is the last sealing failure, "" once sealing succeeds.
 	SealError string `json:"seal_error"`
@@ -374,7 +378,7 @@ func (db *DB) Stats() Stats {
 		s.SegmentEvents += seg.meta.Events
 		s.SegmentBytes += seg.meta.Bytes
 	}
-	s.Quarantined = slices.Clone(db.quarantined)
+	s.Quarantined = append(slices.Clone(db.quarantined), db.damage.runtimeNames()...)
 	if err := db.sealErr(); err != nil {
 		s.SealError = err.Error()
 	}

@@ -23,7 +23,19 @@ var (
 	// ErrInvalidRequest: a FindRequest or query.Request is malformed; the
 	// message says what and where. It is query.ErrInvalid.
 	ErrInvalidRequest = query.ErrInvalid
+	// ErrCorrupt: a read reached stored events that are damaged (a block
+	// whose checksum fails, a segment set aside in quarantine/); errors.As
+	// gives the *CorruptionError naming the file and block. It is
+	// query.ErrCorrupt.
+	ErrCorrupt = query.ErrCorrupt
 )
+
+// CorruptionError is the error of a read that reached a damaged range: the
+// segment file, the block (-1: the whole file), the sequence numbers and
+// time span it holds, and what the check found. It matches ErrCorrupt with
+// errors.Is. Queries that set query.Request.AllowPartial answer without
+// the range instead and list it in query.Result.Warnings.
+type CorruptionError = query.CorruptionError
 
 // ItemError is the error of one event of a batch.
 type ItemError struct {

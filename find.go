@@ -100,6 +100,9 @@ func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 	var recs []Record
 	err = db.read(ctx, "find", func(rs *readSnapshot) error {
 		q.MinTS = max(q.MinTS, db.expiredBefore())
+		if err := rs.damageIn(q.MinTS, q.MaxTS); err != nil {
+			return err
+		}
 		var hits []hit
 		for i := range rs.headSnaps {
 			for _, it := range rs.headFind(i, q) {
@@ -357,6 +360,9 @@ func (db *DB) Count(ctx context.Context, req FindRequest) (int, error) {
 	n := 0
 	err = db.read(ctx, "count", func(rs *readSnapshot) error {
 		q.MinTS = max(q.MinTS, db.expiredBefore())
+		if err := rs.damageIn(q.MinTS, q.MaxTS); err != nil {
+			return err
+		}
 		for i := range rs.headSnaps {
 			n += len(rs.headFind(i, q))
 		}

@@ -19,7 +19,9 @@ const quarantineDir = "quarantine"
 // opens every live segment. A segment with proven damage (a checksum or
 // structure failure) is moved to quarantine/ and the store opens without
 // it; any other error (EIO, too many open files, a failed mmap) fails the
-// open, so a healthy file is never set aside for a passing fault.
+// open, so a healthy file is never set aside for a passing fault. Every
+// segment in quarantine/ is registered as damage (damage.go): reads that
+// reach its range say so instead of answering without it.
 func (db *DB) openSegments() error {
 	m, err := readManifest(db.opts.fs, db.dir)
 	if err != nil {
@@ -70,6 +72,7 @@ func (db *DB) openSegments() error {
 	if db.quarantinedMetas, err = quarantinedSegments(db.opts.fs, db.dir); err != nil {
 		return fmt.Errorf("eventlog: %w", err)
 	}
+	db.registerQuarantined(db.quarantinedMetas)
 	st := db.state.Load()
 	st.segments = live
 	if len(kept) != len(m.Segments) && !db.opts.ReadOnly {

@@ -70,6 +70,12 @@ func (w *worker) run(ctx context.Context) {
 		case ctx.Err() != nil || errors.Is(err, errParked):
 		case errors.Is(err, eventlog.ErrClosed):
 			return
+		case errors.Is(err, eventlog.ErrCorrupt):
+			// Damaged stored events lie ahead: wait at them, never skip
+			// them, until the store is repaired and delivery resumed.
+			if err := w.park("stopped before damaged stored events: " + err.Error()); !errors.Is(err, errParked) {
+				w.fail(err)
+			}
 		case err != nil:
 			// A store or disk error: say so and try again shortly.
 			w.fail(err)

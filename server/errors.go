@@ -26,6 +26,10 @@ const (
 	typeInternal         = "internal"
 )
 
+// typeCorruption answers a read that reached damaged stored events (500):
+// the reason names the segment file and block.
+const typeCorruption = "corruption"
+
 // statusClientClosed is the status logged (never seen by the client) when
 // the client went away before the answer: nginx's 499.
 const statusClientClosed = 499
@@ -73,12 +77,24 @@ func asAPIError(err error) *apiError {
 		return errorf(http.StatusForbidden, typeReadOnly, "the store is open read-only")
 	case errors.Is(err, eventlog.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, typeUnavailable, "the store is closed")
+	case errors.Is(err, eventlog.ErrCorrupt):
+		return &apiError{status: http.StatusInternalServerError, typ: typeCorruption, reason: corruptionReason(err), cause: err}
 	case errors.Is(err, context.Canceled):
 		return errorf(statusClientClosed, typeCancelled, "the request was cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return errorf(http.StatusServiceUnavailable, typeUnavailable, "the request timed out")
 	}
 	return &apiError{status: http.StatusInternalServerError, typ: typeInternal, reason: "internal error", cause: err}
+}
+
+// corruptionReason is the reason of a corruption answer: the damaged range
+// and what to do, without the engine's wrapping.
+func corruptionReason(err error) string {
+	var ce *eventlog.CorruptionError
+	if errors.As(err, &ce) {
+		return ce.Error()
+	}
+	return err.Error()
 }
 
 // eventError classifies the error of one event.
