@@ -57,7 +57,7 @@ type CorruptionError struct {
 func (e *CorruptionError) Unwrap() error { return e.Err }
 
 func (e *CorruptionError) Error() string {
-	return fmt.Sprintf("%s is damaged: %s; run eventlog verify and eventlog repair, or ask with allow_partial for the rest", e.Damage.String(), e.Reason)
+	return fmt.Sprintf("%s is damaged: %s; run eventlog verify and eventlog repair (searches with allow_partial answer from the rest)", e.Damage.String(), e.Reason)
 }
 
 // Is makes errors.Is(err, ErrCorrupt) hold.
