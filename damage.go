@@ -41,8 +41,6 @@ type damagedSegment struct {
 type damageRegistry struct {
 	mu   sync.Mutex // one confirmation at a time
 	segs atomic.Pointer[[]*damagedSegment]
-	// runtime names the segments quarantined while serving.
-	runtime atomic.Pointer[[]string]
 }
 
 // load returns the damaged segments.
@@ -54,21 +52,18 @@ func (r *damageRegistry) load() []*damagedSegment {
 }
 
 // add registers d; callers hold r.mu.
-func (r *damageRegistry) add(d *damagedSegment, runtime bool) {
+func (r *damageRegistry) add(d *damagedSegment) {
 	segs := append(slices.Clip(r.load()), d)
 	r.segs.Store(&segs)
-	if runtime {
-		names := append(slices.Clip(r.runtimeNames()), d.name)
-		r.runtime.Store(&names)
-	}
 }
 
-// runtimeNames returns the names of the segments quarantined while serving.
-func (r *damageRegistry) runtimeNames() []string {
-	if p := r.runtime.Load(); p != nil {
-		return *p
+// names returns the damaged segments' file names, in the order found.
+func (r *damageRegistry) names() []string {
+	var out []string
+	for _, d := range r.load() {
+		out = append(out, d.name)
 	}
-	return nil
+	return out
 }
 
 // find returns the damaged segment whose reader reads path, nil if none.
@@ -112,7 +107,7 @@ func (db *DB) registerQuarantined(metas []segmentMeta) {
 	for _, m := range metas {
 		db.damage.add(&damagedSegment{name: m.Name, damage: []query.Damage{
 			wholeFileDamage(m, "set aside in quarantine/: run eventlog repair"),
-		}}, false)
+		}})
 	}
 }
 
@@ -246,7 +241,7 @@ func (db *DB) quarantineLive(s *liveSegment, d *damagedSegment, reason error) {
 	if d.seg != nil {
 		d.seg.acquire() // the registry's reference
 	}
-	db.damage.add(d, true) // published before the state drops s: a reader sees s in one of them
+	db.damage.add(d) // published before the state drops s: a reader sees s in one of them
 	db.stateMu.Lock()
 	st := *db.state.Load()
 	st.segments = slices.DeleteFunc(slices.Clone(st.segments), func(x *liveSegment) bool { return x == s })

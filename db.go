@@ -76,7 +76,6 @@ type DB struct {
 	manifestMu sync.Mutex
 	manifest   *manifest // guarded by manifestMu
 
-	quarantined []string // segment files set aside at open
 	// quarantinedMetas describes every segment in quarantine/ (this open's
 	// and earlier ones'): their rows may come back through repair.
 	quarantinedMetas []segmentMeta
@@ -312,8 +311,10 @@ type Stats struct {
 	Segments      int   `json:"segments"`
 	SegmentEvents int   `json:"segment_events"`
 	SegmentBytes  int64 `json:"segment_bytes"`
-	// Quarantined lists the segment files set aside as damaged at open
-	// and, after them, those found damaged while serving.
+	// Quarantined lists the segment files set aside as damaged and not
+	// yet repaired: those in quarantine/ (at this open or an earlier one)
+	// and those found damaged while serving. Reads that reach their events
+	// fail with ErrCorrupt (or answer partially).
 	Quarantined []string `json:"quarantined"`
 	// SealError is the last sealing failure, "" once sealing succeeds.
 	SealError string `json:"seal_error"`
@@ -378,7 +379,7 @@ func (db *DB) Stats() Stats {
 		s.SegmentEvents += seg.meta.Events
 		s.SegmentBytes += seg.meta.Bytes
 	}
-	s.Quarantined = append(slices.Clone(db.quarantined), db.damage.runtimeNames()...)
+	s.Quarantined = db.damage.names()
 	if err := db.sealErr(); err != nil {
 		s.SealError = err.Error()
 	}

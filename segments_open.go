@@ -36,7 +36,7 @@ func (db *DB) openSegments() error {
 		}
 	}
 	var live []*liveSegment
-	var kept []segmentMeta
+	var kept, setAside []segmentMeta
 	for _, meta := range m.Segments {
 		path := filepath.Join(db.segDir(), meta.Name)
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
@@ -58,8 +58,8 @@ func (db *DB) openSegments() error {
 		}
 		db.log.Error("eventlog: damaged segment set aside; the store opens without it", "segment", meta.Name,
 			"events", meta.Events, "min_seq", meta.MinSeq, "max_seq", meta.MaxSeq, "err", err)
-		db.quarantined = append(db.quarantined, meta.Name)
 		if db.opts.ReadOnly {
+			setAside = append(setAside, meta) // not moved: registered below
 			continue
 		}
 		if qerr := db.quarantine(meta, err); qerr != nil {
@@ -72,7 +72,7 @@ func (db *DB) openSegments() error {
 	if db.quarantinedMetas, err = quarantinedSegments(db.opts.fs, db.dir); err != nil {
 		return fmt.Errorf("eventlog: %w", err)
 	}
-	db.registerQuarantined(db.quarantinedMetas)
+	db.registerQuarantined(append(setAside, db.quarantinedMetas...))
 	st := db.state.Load()
 	st.segments = live
 	if len(kept) != len(m.Segments) && !db.opts.ReadOnly {

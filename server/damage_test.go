@@ -283,4 +283,3 @@ func (d *damagedStore) searchAll(t *testing.T) ([]uint64, searchPage) {
 	slices.Sort(seqs)
 	return slices.Compact(seqs), page
 }
-
