@@ -177,8 +177,11 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool,
 			keep(seq, ev)
 			return nil
 		})
+		if err = db.checkDamage(err); errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("eventlog: tail: %w", err) // it names the segment
+		}
 		if err != nil {
-			return nil, fmt.Errorf("eventlog: tail: segment %s: %w", segs[i].meta.Name, db.checkDamage(err))
+			return nil, fmt.Errorf("eventlog: tail: segment %s: %w", segs[i].meta.Name, err)
 		}
 	}
 	// Each source gave its events in sequence order; interleave them.
