@@ -283,3 +283,36 @@ func (d *damagedStore) searchAll(t *testing.T) ([]uint64, searchPage) {
 	slices.Sort(seqs)
 	return slices.Compact(seqs), page
 }
+
+// TestTailStopsBeforeDamage: a tail over HTTP yields every event before a
+// damaged block and ends naming it, resuming from its first event.
+func TestTailStopsBeforeDamage(t *testing.T) {
+	d := newDamagedStore(t)
+	c := openTail(t, newClient(t), d.ts.URL+"/api/events/_tail?from=1", ndjsonAccept)
+	var seqs []uint64
+	for {
+		rec, err := c.next()
+		if err != nil {
+			t.Fatalf("after %d events: %v", len(seqs), err)
+		}
+		if rec.end != nil {
+			if !strings.Contains(rec.end.Error, d.file) || !strings.Contains(rec.end.Error, "block 1") || rec.end.ResumeFrom != d.block.MinSeq {
+				t.Fatalf("tail ended with %+v, want %s block 1, resuming from %d", rec.end, d.file, d.block.MinSeq)
+			}
+			break
+		}
+		if !rec.ping {
+			seqs = append(seqs, rec.seq)
+		}
+	}
+	var want []uint64
+	for seq := range d.users {
+		if seq < d.block.MinSeq {
+			want = append(want, seq)
+		}
+	}
+	slices.Sort(want)
+	if !slices.Equal(seqs, want) {
+		t.Fatalf("tail yielded %d events, want the %d before the damaged block", len(seqs), len(want))
+	}
+}
