@@ -25,7 +25,14 @@
 //	MANIFEST        the live segments and the highest sealed sequence number
 //	wal/            the write-ahead log
 //	segments/       the segment files
-//	quarantine/     segments found damaged at open (see Repair)
+//	quarantine/     segments found damaged, at open or while serving (see Repair)
+//
+// Damaged stored events are never answered silently short: a read that
+// reaches a data block whose checksum fails (found, confirmed and
+// quarantined while serving) or a quarantined segment fails with a
+// *CorruptionError naming the file and block (ErrCorrupt); queries that
+// set query.Request.AllowPartial answer from the rest and list what they
+// left out; tails stop before it.
 package eventlog
 
 import (
