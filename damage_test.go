@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -173,4 +174,41 @@ func tailUntilError(t *testing.T, db *DB) ([]uint64, error) {
 		seqs = append(seqs, rec.Seq)
 	}
 	return seqs, nil
+}
+
+// TestDamageFoundUnderConcurrentReads: readers racing over a damaged block
+// all get the partial answer (each reads it or finds it set aside), and
+// the segment is quarantined once.
+func TestDamageFoundUnderConcurrentReads(t *testing.T) {
+	db, _, want, big, _ := blockOneDamaged(t, Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	intact := 0
+	for seq := range want {
+		if !inBlock(seq) {
+			intact++
+		}
+	}
+	const readers = 8
+	errs := make(chan error, readers)
+	for range readers {
+		go func() {
+			// message is not indexed: every block is decoded.
+			res, err := db.Aggregate(ctx, query.Request{Filter: "message:*", AllowPartial: true})
+			switch {
+			case err != nil:
+				errs <- err
+			case res.Total != intact || !res.Partial:
+				errs <- fmt.Errorf("total %d, partial %v: want %d, partial", res.Total, res.Partial, intact)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range readers {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if q := db.Stats().Quarantined; !slices.Equal(q, []string{big.Name}) {
+		t.Fatalf("quarantined %v", q)
+	}
 }
