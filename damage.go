@@ -76,7 +76,7 @@ func (r *damageRegistry) find(path string) *damagedSegment {
 	return nil
 }
 
-// release drops the registry's references, at Close.
+// release drops the registry's references and empties it, at Close.
 func (r *damageRegistry) release() error {
 	var errs []error
 	for _, d := range r.load() {
@@ -84,6 +84,7 @@ func (r *damageRegistry) release() error {
 			errs = append(errs, d.seg.release())
 		}
 	}
+	r.segs.Store(nil)
 	return errors.Join(errs...)
 }
 

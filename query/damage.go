@@ -23,9 +23,12 @@ type Damage struct {
 	// Block is the damaged block's number in the file; -1: the whole file.
 	Block int `json:"block"`
 	// Events is how many events the range holds; 0: unknown.
-	Events         int    `json:"events,omitempty"`
-	MinSeq, MaxSeq uint64 `json:"-"`
-	MinTS, MaxTS   int64  `json:"-"`
+	Events int    `json:"events,omitempty"`
+	MinSeq uint64 `json:"min_seq"`
+	MaxSeq uint64 `json:"max_seq"`
+	// MinTS and MaxTS bound the range's @timestamp (Unix ns).
+	MinTS int64 `json:"min_ts"`
+	MaxTS int64 `json:"max_ts"`
 	// Reason is what the check found.
 	Reason string `json:"reason"`
 	// Source is the index in Snapshot.Sources of the file's readable rest,
