@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -66,10 +67,10 @@ func (r *damageRegistry) names() []string {
 	return out
 }
 
-// find returns the damaged segment whose reader reads path, nil if none.
-func (r *damageRegistry) find(path string) *damagedSegment {
+// find returns the damaged segment of the given file name, nil if none.
+func (r *damageRegistry) find(name string) *damagedSegment {
 	for _, d := range r.load() {
-		if d.seg != nil && d.seg.r.Path() == path {
+		if d.name == name {
 			return d
 		}
 	}
@@ -124,7 +125,7 @@ func (db *DB) checkDamage(err error) error {
 	}
 	db.damage.mu.Lock()
 	defer db.damage.mu.Unlock()
-	if d := db.damage.find(ce.File); d != nil { // another read got here first
+	if d := db.damage.find(filepath.Base(ce.File)); d != nil { // another read got here first
 		return corruptionError(d, ce)
 	}
 	s := db.liveSegmentAt(ce.File)
@@ -132,14 +133,10 @@ func (db *DB) checkDamage(err error) error {
 		return err // compacted or dropped meanwhile
 	}
 	defer s.release()
-	d, verr := confirmDamage(s, db.opts)
-	if verr != nil {
-		db.log.Warn("eventlog: a segment read failed but the file verifies clean; not set aside",
-			"segment", s.meta.Name, "err", err, "check", verr)
-		return err
-	}
+	d, verr := confirmDamage(s)
 	if d == nil {
-		db.log.Warn("eventlog: a segment read failed but the file verifies clean; not set aside", "segment", s.meta.Name, "err", err)
+		db.log.Warn("eventlog: a segment read failed a check that a fresh read of the file does not confirm; not set aside",
+			"segment", s.meta.Name, "err", err, "check", verr)
 		return err
 	}
 	db.quarantineLive(s, d, err)
@@ -168,9 +165,9 @@ func corruptionError(d *damagedSegment, ce *segment.CorruptionError) error {
 }
 
 // confirmDamage re-reads s's file through a new reader and verifies it
-// whole. It returns the damage found, nil when the file is clean, and an
-// error when it cannot be checked (an I/O failure is not damage).
-func confirmDamage(s *liveSegment, opts Options) (*damagedSegment, error) {
+// whole. It returns the damage found; nil when the file is clean, or with
+// the error when it cannot be checked (an I/O failure is not damage).
+func confirmDamage(s *liveSegment) (*damagedSegment, error) {
 	r, err := segment.Open(s.r.Path(), segment.OpenOptions{})
 	if errors.Is(err, segment.ErrCorrupt) {
 		return &damagedSegment{name: s.meta.Name, damage: []query.Damage{wholeFileDamage(s.meta, err.Error())}}, nil
