@@ -3,6 +3,7 @@ package query
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -40,6 +41,9 @@ type Damage struct {
 
 // String names the range: "segment FILE block N" or "segment FILE".
 func (d *Damage) String() string {
+	if d.MaxSeq == math.MaxUint64 {
+		return fmt.Sprintf("segment %s (which events it held is unknown)", d.File)
+	}
 	if d.Block < 0 {
 		return fmt.Sprintf("segment %s (sequence numbers %d-%d, %s to %s)", d.File, d.MinSeq, d.MaxSeq, stamp(d.MinTS), stamp(d.MaxTS))
 	}
