@@ -212,3 +212,38 @@ func TestDamageFoundUnderConcurrentReads(t *testing.T) {
 		t.Fatalf("quarantined %v", q)
 	}
 }
+
+// TestCompactionFindsDamage: a merge reading a damaged block sets its
+// segment aside, so the next compaction goes on without it.
+func TestCompactionFindsDamage(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{AllowUnregistered: true, MaintenanceInterval: -1}
+	db := mustOpen(t, dir, opts)
+	for k := range 4 { // four alike segments of one day: one merge
+		appendAll(t, db, bulk(2*segment.DefaultBlockRows+500, fmt.Sprintf("2024-01-01T0%d:00:00Z", k), k), 5000, map[uint64]string{})
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := db.manifest.Segments[0].Name
+	db.Close()
+	path := filepath.Join(dir, "segments", first)
+	sal, err := segment.Salvage(path, nil)
+	if err != nil || len(sal.Blocks) != 3 {
+		t.Fatalf("salvage: %d blocks, %v", len(sal.Blocks), err)
+	}
+	flipAt(t, path, int64(sal.Blocks[1].Off+sal.Blocks[1].Len/2))
+
+	db = mustOpen(t, dir, opts)
+	_, err = db.Compact(ctx)
+	var ce *CorruptionError
+	if !errors.As(err, &ce) || ce.File != first || ce.Block != 1 {
+		t.Fatalf("compaction over the damaged block: %v", err)
+	}
+	if q := db.Stats().Quarantined; !slices.Equal(q, []string{first}) {
+		t.Fatalf("quarantined %v", q)
+	}
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatalf("compaction after the quarantine: %v", err)
+	}
+}
