@@ -16,7 +16,8 @@ import (
 
 // Damage found while serving. Open cannot see a damaged data block (it
 // checks only the footer, indexes and postings), so the first read of the
-// block finds it: its checksum fails. That read's error is confirmed —
+// block — a query, export, tail or compaction merge — finds it: its
+// checksum fails. That read's error is confirmed —
 // the file is opened afresh and verified whole, so a passing fault (a bad
 // read, a flipped bit in memory) never sets a healthy file aside — and the
 // segment is then quarantined as Open would have done: moved to

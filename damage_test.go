@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/segment"
 )
@@ -245,5 +246,36 @@ func TestCompactionFindsDamage(t *testing.T) {
 	}
 	if _, err := db.Compact(ctx); err != nil {
 		t.Fatalf("compaction after the quarantine: %v", err)
+	}
+}
+
+// TestPartialQueryFindsSeveralDamages: a partial query that meets two
+// damaged segments not yet known answers without both.
+func TestPartialQueryFindsSeveralDamages(t *testing.T) {
+	dir := t.TempDir()
+	want, big := segmentStore(t, dir)
+	m, err := readManifest(vfs.OS{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	small := m.Segments[1]
+	lost := map[string]int{big.Name: 1, small.Name: 0} // segment: damaged block
+	for name, bi := range lost {
+		path := filepath.Join(dir, "segments", name)
+		sal, err := segment.Salvage(path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		flipAt(t, path, int64(sal.Blocks[bi].Off+sal.Blocks[bi].Len/2))
+	}
+	db := mustOpen(t, dir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	res, err := db.Aggregate(ctx, query.Request{Filter: "message:*", AllowPartial: true})
+	if wantTotal := len(want) - segment.DefaultBlockRows - small.Events; err != nil || res.Total != wantTotal || len(res.Warnings) != 2 {
+		t.Fatalf("partial count: %+v, %v; want %d events and 2 warnings", res, err, wantTotal)
+	}
+	for _, w := range res.Warnings {
+		if bi, ok := lost[w.File]; !ok || w.Block != bi {
+			t.Fatalf("warning %+v", w)
+		}
 	}
 }

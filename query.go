@@ -22,9 +22,9 @@ func (db *DB) Query(ctx context.Context, req query.Request) (*query.Result, erro
 	return db.execute(ctx, req, db.queryOptions())
 }
 
-// execute runs req over a snapshot. When the snapshot meets damage not yet
-// known (checkDamage then sets it aside) it runs once more over a new
-// snapshot, which knows it: a partial answer is then possible.
+// execute runs req over a snapshot. A partial query that meets damage not
+// yet known (checkDamage then sets it aside) runs again over a new
+// snapshot, which knows it, for as long as each run finds more.
 func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options) (*query.Result, error) {
 	var res *query.Result
 	run := func(snap query.Snapshot) error {
@@ -32,8 +32,10 @@ func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options
 		res, err = query.Execute(ctx, snap, req, opts)
 		return err
 	}
+	known := len(db.damage.load())
 	err := db.withSnapshot(ctx, run)
-	if req.AllowPartial && errors.Is(err, ErrCorrupt) {
+	for req.AllowPartial && errors.Is(err, ErrCorrupt) && len(db.damage.load()) > known {
+		known = len(db.damage.load())
 		err = db.withSnapshot(ctx, run)
 	}
 	return res, err
