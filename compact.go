@@ -86,7 +86,7 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 				return res, err
 			}
 			if err := db.merge(ctx, j, &res); err != nil {
-				return res, fmt.Errorf("eventlog: compact: %w", err)
+				return res, fmt.Errorf("eventlog: compact: %w", db.checkDamage(err)) // damage found: set aside
 			}
 		}
 		if once {

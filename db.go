@@ -25,7 +25,14 @@
 //	MANIFEST        the live segments and the highest sealed sequence number
 //	wal/            the write-ahead log
 //	segments/       the segment files
-//	quarantine/     segments found damaged at open (see Repair)
+//	quarantine/     segments found damaged, at open or while serving (see Repair)
+//
+// Damaged stored events are never answered silently short: a read that
+// reaches a data block whose checksum fails (found, confirmed and
+// quarantined while serving) or a quarantined segment fails with a
+// *CorruptionError naming the file and block (ErrCorrupt); queries that
+// set query.Request.AllowPartial answer from the rest and list what they
+// left out; tails stop before it.
 package eventlog
 
 import (
@@ -77,10 +84,11 @@ type DB struct {
 	manifestMu sync.Mutex
 	manifest   *manifest // guarded by manifestMu
 
-	quarantined []string // segment files set aside at open
 	// quarantinedMetas describes every segment in quarantine/ (this open's
 	// and earlier ones'): their rows may come back through repair.
 	quarantinedMetas []segmentMeta
+	// damage holds the segments set aside as damaged (damage.go).
+	damage damageRegistry
 
 	sealMu sync.Mutex // one seal at a time
 	// maintaining is held (a one-slot semaphore, so waiting for it can be
@@ -271,6 +279,7 @@ func (db *DB) releaseAll() error {
 			errs = append(errs, s.release())
 		}
 	}
+	errs = append(errs, db.damage.release())
 	if db.zenc != nil {
 		errs = append(errs, db.zenc.Close())
 	}
@@ -311,7 +320,10 @@ type Stats struct {
 	Segments      int   `json:"segments"`
 	SegmentEvents int   `json:"segment_events"`
 	SegmentBytes  int64 `json:"segment_bytes"`
-	// Quarantined lists the segment files set aside as damaged at open.
+	// Quarantined lists the segment files set aside as damaged and not
+	// yet repaired: those in quarantine/ (at this open or an earlier one)
+	// and those found damaged while serving. Reads that reach their events
+	// fail with ErrCorrupt (or answer partially).
 	Quarantined []string `json:"quarantined"`
 	// SealError is the last sealing failure, "" once sealing succeeds.
 	SealError string `json:"seal_error"`
@@ -382,7 +394,7 @@ func (db *DB) Stats() Stats {
 		s.SegmentEvents += seg.meta.Events
 		s.SegmentBytes += seg.meta.Bytes
 	}
-	s.Quarantined = slices.Clone(db.quarantined)
+	s.Quarantined = db.damage.names()
 	s.DiskFull, s.ReadOnly = db.diskFullReason(), db.opts.ReadOnly
 	if err := db.sealErr(); err != nil {
 		s.SealError = err.Error()

@@ -30,6 +30,11 @@ var (
 	// safe. Stats.DiskFull reports the condition until a later append (or,
 	// for a failing seal, a later seal) succeeds.
 	ErrDiskFull = errors.New("eventlog: disk full")
+	// ErrCorrupt: a read reached stored events that are damaged (a block
+	// whose checksum fails, a segment set aside in quarantine/); errors.As
+	// gives the *CorruptionError naming the file and block. It is
+	// query.ErrCorrupt.
+	ErrCorrupt = query.ErrCorrupt
 	// ErrOutcomeUnknown: Append wrote the batch to the write-ahead log but
 	// could not make sure it is durable (the fsync after the write failed,
 	// or a failed write could not be undone), so its events may or may not
@@ -59,6 +64,13 @@ func (e *DiskFullError) Is(target error) bool { return target == ErrDiskFull }
 
 // Unwrap returns the failed write's error.
 func (e *DiskFullError) Unwrap() error { return e.Err }
+
+// CorruptionError is the error of a read that reached a damaged range: the
+// segment file, the block (-1: the whole file), the sequence numbers and
+// time span it holds, and what the check found. It matches ErrCorrupt with
+// errors.Is. Queries that set query.Request.AllowPartial answer without
+// the range instead and list it in query.Result.Warnings.
+type CorruptionError = query.CorruptionError
 
 // ItemError is the error of one event of a batch.
 type ItemError struct {

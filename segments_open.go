@@ -19,7 +19,9 @@ const quarantineDir = "quarantine"
 // opens every live segment. A segment with proven damage (a checksum or
 // structure failure) is moved to quarantine/ and the store opens without
 // it; any other error (EIO, too many open files, a failed mmap) fails the
-// open, so a healthy file is never set aside for a passing fault.
+// open, so a healthy file is never set aside for a passing fault. Every
+// segment in quarantine/ is registered as damage (damage.go): reads that
+// reach its range say so instead of answering without it.
 func (db *DB) openSegments() error {
 	m, err := readManifest(db.opts.FS, db.dir)
 	if err != nil {
@@ -34,7 +36,7 @@ func (db *DB) openSegments() error {
 		}
 	}
 	var live []*liveSegment
-	var kept []segmentMeta
+	var kept, setAside []segmentMeta
 	for _, meta := range m.Segments {
 		path := filepath.Join(db.segDir(), meta.Name)
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
@@ -56,8 +58,8 @@ func (db *DB) openSegments() error {
 		}
 		db.log.Error("eventlog: damaged segment set aside; the store opens without it", "segment", meta.Name,
 			"events", meta.Events, "min_seq", meta.MinSeq, "max_seq", meta.MaxSeq, "err", err)
-		db.quarantined = append(db.quarantined, meta.Name)
 		if db.opts.ReadOnly {
+			setAside = append(setAside, meta) // not moved: registered below
 			continue
 		}
 		if qerr := db.quarantine(meta, err); qerr != nil {
@@ -70,6 +72,7 @@ func (db *DB) openSegments() error {
 	if db.quarantinedMetas, err = quarantinedSegments(db.opts.FS, db.dir); err != nil {
 		return fmt.Errorf("eventlog: %w", err)
 	}
+	db.registerQuarantined(append(setAside, db.quarantinedMetas...))
 	st := db.state.Load()
 	st.segments = live
 	if len(kept) != len(m.Segments) && !db.opts.ReadOnly {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sync/atomic"
 
 	"github.com/eventlogdb/eventlog/internal/head"
@@ -84,16 +85,20 @@ func (s *liveSegment) release() error {
 	return err
 }
 
-// view is what one read sees: the state's heads and references to its
-// segments, released by close.
+// view is what one read sees: the state's heads, references to its
+// segments, and the damaged segments set aside (damage.go), whose readable
+// ones it also holds; close releases them.
 type view struct {
 	heads    []*head.Head
 	segments []*liveSegment
+	damaged  []*damagedSegment
 }
 
 // acquireView takes a consistent view of the current state. A segment
 // dropped between loading the state and acquiring it makes the whole view
-// retry, so a reader never sees half of a change.
+// retry, so a reader never sees half of a change. The damaged segments are
+// loaded after the state (a segment being set aside is published there
+// first), and one in both counts as damaged.
 func (db *DB) acquireView() view {
 	for {
 		st := db.state.Load()
@@ -106,16 +111,39 @@ func (db *DB) acquireView() view {
 			}
 			v.segments = append(v.segments, s)
 		}
-		if ok {
+		if ok && v.acquireDamaged(db.damage.load()) {
 			return v
 		}
 		v.close()
 	}
 }
 
+// acquireDamaged adds the damaged segments to v, taking a reference on
+// each readable one and dropping it from v's live segments.
+func (v *view) acquireDamaged(damaged []*damagedSegment) bool {
+	for _, d := range damaged {
+		if d.seg != nil {
+			if !d.seg.acquire() {
+				return false
+			}
+			if i := slices.Index(v.segments, d.seg); i >= 0 {
+				v.segments = slices.Delete(v.segments, i, i+1)
+				d.seg.release()
+			}
+		}
+		v.damaged = append(v.damaged, d)
+	}
+	return true
+}
+
 func (v view) close() {
 	for _, s := range v.segments {
 		s.release()
+	}
+	for _, d := range v.damaged {
+		if d.seg != nil {
+			d.seg.release()
+		}
 	}
 }
 

@@ -25,17 +25,27 @@
 //
 // Queries (the /s/{space} prefix scopes them to a Kibana space):
 //
-//	GET  [/s/{space}]/api/event_log/{type}/{id}/_find   Kibana event log _find: page, per_page, sort_field, sort_order, sort, filter, start, end
+//	GET  [/s/{space}]/api/event_log/{type}/{id}/_find   Kibana event log _find: page, per_page, sort_field, sort_order, sort, filter, start, end, allow_partial
 //	POST [/s/{space}]/api/event_log/{type}/_find        the same for {"ids": [...]}
-//	GET|POST [/s/{space}]/api/events/_search            filter, start, end, sort, page/per_page or size + search_after → {"total","data","next"}
+//	GET|POST [/s/{space}]/api/events/_search            filter, start, end, sort, page/per_page or size + search_after, allow_partial → {"total","data","next"}
 //	POST [/s/{space}]/api/events/_aggregate             query.Request JSON with aggs → {"total","aggregations"}
-//	GET|POST [/s/{space}]/api/events/_export            every match as NDJSON, streamed in order
+//	GET|POST [/s/{space}]/api/events/_export            every match as NDJSON, streamed in order; complete, or its last line is an
+//	                                                    error object, repeated in the X-Eventlog-Error trailer
+//
+// Damaged stored events (a data block whose checksum fails, a segment in
+// quarantine/; see eventlog.CorruptionError): a query that reaches them
+// answers 500 {"error":{"type":"corruption","reason":"segment F block N ..."}};
+// with allow_partial=true (or "allow_partial":true in the body) it answers
+// 200 from the rest with "partial":true and "warnings":[{"file","block",
+// "min_seq","max_seq","start","end","reason"}]. An export that reaches them
+// after its first events ends with {"status":500,"error":{"type":"corruption",...}}
+// and the trailer; a tail ends with {"error":...,"resume_from":FIRST}.
 //
 // Streaming (tail.go, destinations.go):
 //
 //	GET [/s/{space}]/api/events/_tail   filter, from (N, beginning or now; Last-Event-ID wins) → stored then new events as
 //	                                    SSE (id: SEQ, data: DOCUMENT), or NDJSON with Accept: application/x-ndjson; heartbeats;
-//	                                    ends with {"error","resume_from"} (slow reader, shutdown, store closed)
+//	                                    ends with {"error","resume_from"} (slow reader, shutdown, store closed, damaged events ahead)
 //	GET    /api/destinations                  {"destinations": [destination.Status...]}
 //	PUT    /api/destinations/{name}           destination.Config JSON → 200 its Status (never the secret); 409 fixed for the config file's
 //	GET    /api/destinations/{name}           its Status; 404 not_found
@@ -49,7 +59,8 @@
 //
 //	GET  /api/providers              {"providers": {"alerting": ["execute", ...]}}
 //	PUT  /api/providers/{provider}   {"actions": [...]} registers them (idempotent)
-//	GET  /healthz                    liveness: ok, degraded (quarantined segments, seal error, disk full), 503 failed (poisoned WAL: restart) or 503 shutting_down
+//	GET  /healthz                    liveness: ok, degraded (quarantined segments — at open or found damaged while serving, until
+//	                                 repaired — seal error, disk full), 503 failed (poisoned WAL: restart) or 503 shutting_down
 //	GET  /readyz                     readiness to take writes: ready, or 503 not_ready naming why (disk_full, read_only, wal_poisoned, shutting_down)
 //	GET  /metrics                    Prometheus text format, from the Metrics' own registry
 //	GET  /api/_stats                 db.Stats() with the list of segments

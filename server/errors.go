@@ -42,6 +42,10 @@ const (
 	outcomeNotStored = "not_stored"
 )
 
+// typeCorruption answers a read that reached damaged stored events (500):
+// the reason names the segment file and block.
+const typeCorruption = "corruption"
+
 // statusClientClosed is the status logged (never seen by the client) when
 // the client went away before the answer: nginx's 499.
 const statusClientClosed = 499
@@ -92,6 +96,8 @@ func asAPIError(err error) *apiError {
 		return errorf(http.StatusForbidden, typeReadOnly, "the store is open read-only")
 	case errors.Is(err, eventlog.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, typeUnavailable, "the store is closed")
+	case errors.Is(err, eventlog.ErrCorrupt):
+		return &apiError{status: http.StatusInternalServerError, typ: typeCorruption, reason: corruptionReason(err), cause: err}
 	case errors.Is(err, context.Canceled):
 		return errorf(statusClientClosed, typeCancelled, "the request was cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -146,6 +152,16 @@ func writeFailed(err error) error {
 		e.outcome = outcomeNotStored
 	}
 	return e
+}
+
+// corruptionReason is the reason of a corruption answer: the damaged range
+// and what to do, without the engine's wrapping.
+func corruptionReason(err error) string {
+	var ce *eventlog.CorruptionError
+	if errors.As(err, &ce) {
+		return ce.Error()
+	}
+	return err.Error()
 }
 
 // eventError classifies the error of one event.

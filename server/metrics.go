@@ -112,7 +112,7 @@ var (
 	descHeadBytes = prometheus.NewDesc("eventlog_head_bytes",
 		"Bytes of the events in the in-memory heads (binary form).", nil, nil)
 	descQuarantined = prometheus.NewDesc("eventlog_quarantined_segments",
-		"Segment files set aside as damaged when the store was opened.", nil, nil)
+		"Segment files set aside as damaged (at open or while serving) and not yet repaired.", nil, nil)
 	descLastSeq = prometheus.NewDesc("eventlog_last_seq",
 		"Highest readable sequence number.", nil, nil)
 	descDiskFull = prometheus.NewDesc("eventlog_disk_full",
