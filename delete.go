@@ -30,7 +30,8 @@ type DeleteRequest struct {
 
 // DeleteResult says what a delete by query did.
 type DeleteResult struct {
-	// Deleted is how many events it hid: those visible when it was made.
+	// Deleted is how many events it hid: those visible when it was made,
+	// outside damaged ranges (whose rows it hides too once repaired).
 	Deleted int `json:"deleted"`
 	// Seq is the sequence number of the event recording the delete;
 	// events stored from then on survive it even if they match.
@@ -92,12 +93,16 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 }
 
 // countDeleted sets t's Bound to the current watermark and Deleted to how
-// many visible events up to it t hides.
+// many visible events up to it t hides. Damaged ranges are left out of the
+// count, not out of the delete: an erasure must not wait for a repair, and
+// the rows repair brings back are hidden and purged like the others.
 func (db *DB) countDeleted(ctx context.Context, t *tombstone) error {
 	return db.read(ctx, "", func(rs *readSnapshot) error {
 		opts := db.queryOptions()
 		opts.NoHits = true
-		r, err := query.Execute(ctx, rs.query(), t.request(), opts)
+		req := t.request()
+		req.AllowPartial = true
+		r, err := query.Execute(ctx, rs.query(), req, opts)
 		if err != nil {
 			return err
 		}

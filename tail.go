@@ -102,6 +102,9 @@ func (db *DB) Tail(ctx context.Context, req TailRequest) (iter.Seq2[Record, erro
 				hi := min(top, next+tailWindow-1, stop-1)
 				recs, err := db.readSeqRange(next, hi, f, req.IncludeExpired, &cursors)
 				if err != nil {
+					if s, _ := db.parkSeq(next); errors.Is(err, ErrCorrupt) && s <= hi {
+						continue // damage found in this window: yield up to it, then park
+					}
 					yield(Record{}, err)
 					return
 				}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/eventlogdb/eventlog/bench"
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
 	. "github.com/eventlogdb/eventlog/segment" // the benchmarks read as in-package code
 )
@@ -91,42 +90,6 @@ func openBench(b *testing.B) (*Reader, []Row) {
 	return r, rows
 }
 
-func BenchmarkFind(b *testing.B) {
-	r, rows := openBench(b)
-	mid := rows[len(rows)/2].Event.Timestamp.UnixNano()
-	cases := map[string]match.Query{
-		"latest100":    {MinTS: match.MinTime, MaxTS: match.MaxTime, Desc: true, Limit: 100},
-		"provider-all": {MinTS: match.MinTime, MaxTS: match.MaxTime, Groups: [][]index.Term{{{Field: "event.provider", Value: "actions"}}}},
-		"failure-10s":  {MinTS: mid, MaxTS: mid + 10e9, Groups: [][]index.Term{{{Field: "event.outcome", Value: "failure"}}}},
-		"ref":          {MinTS: match.MinTime, MaxTS: match.MaxTime, Groups: [][]index.Term{index.Terms(rows[0].Event)[len(index.Terms(rows[0].Event))-1:]}},
-	}
-	for name, q := range cases {
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				hits, err := r.Find(q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				n = len(hits)
-			}
-			b.ReportMetric(float64(n), "hits")
-		})
-	}
-}
-
-func BenchmarkCount(b *testing.B) {
-	r, _ := openBench(b)
-	q := match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Groups: [][]index.Term{{{Field: "event.provider", Value: "actions"}}}}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := r.Count(q); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 // BenchmarkEvents materializes one row, 20 rows spread over one block
 // (block 2), 20 and 100 rows spread evenly over the segment, and one whole
 // block.
@@ -167,68 +130,6 @@ func spreadRows(events, n int) []uint32 {
 		out[i] = uint32(i * events / n)
 	}
 	return out
-}
-
-// BenchmarkFindEvents runs the product's point queries on one segment,
-// Find then Events: the newest 20 events of the most frequent saved-object
-// ref, and every event of a rare ref (one seen 2-4 times).
-func BenchmarkFindEvents(b *testing.B) {
-	r, rows := openBench(b)
-	freq, rare := refTerms(rows)
-	cases := []struct {
-		name string
-		q    match.Query
-	}{
-		{"newest20-frequent-ref", match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Desc: true, Limit: 20, Groups: [][]index.Term{{freq}}}},
-		{"all-rare-ref", match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Groups: [][]index.Term{{rare}}}},
-	}
-	for _, c := range cases {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				hits, err := r.Find(c.q)
-				if err != nil {
-					b.Fatal(err)
-				}
-				want := make([]uint32, len(hits))
-				for i, h := range hits {
-					want[i] = h.Row
-				}
-				if _, err := r.Events(want); err != nil {
-					b.Fatal(err)
-				}
-				n = len(hits)
-			}
-			b.ReportMetric(float64(n), "hits")
-		})
-	}
-}
-
-// refTerms returns the postings terms of the most frequent saved-object ref
-// of rows and of the first one seen 2-4 times.
-func refTerms(rows []Row) (freq, rare index.Term) {
-	counts := map[index.Term]int{}
-	var order []index.Term
-	for _, r := range rows {
-		for _, t := range index.Terms(r.Event) {
-			if t.Field == index.RefField {
-				if counts[t] == 0 {
-					order = append(order, t)
-				}
-				counts[t]++
-			}
-		}
-	}
-	for _, t := range order {
-		if counts[t] > counts[freq] {
-			freq = t
-		}
-		if rare.Field == "" && counts[t] >= 2 && counts[t] <= 4 {
-			rare = t
-		}
-	}
-	return freq, rare
 }
 
 // BenchmarkEachSeqRangeAll walks every row of the benchmark segment in

@@ -10,7 +10,6 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
-	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // FuzzOpen treats arbitrary bytes as a segment file: Open must fail or
@@ -28,12 +27,10 @@ func FuzzOpen(f *testing.F) {
 			return
 		}
 		defer r.Close()
-		all := match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime}
-		_, _ = r.Find(all)
-		all.Groups = [][]index.Term{{{Field: "event.provider", Value: "alerting"}}}
-		all.Desc = true
-		_, _ = r.Find(all)
-		_, _ = r.Count(all)
+		for bi := range r.Blocks() {
+			_, _, _ = r.Keys(bi)
+		}
+		_, _ = r.Postings(index.Term{Field: "event.provider", Value: "alerting"})
 		_, _ = r.Events(allRows(r.Info().Events))
 		_ = r.EachSeqRange(0, math.MaxUint64, func(uint64, *event.Event) error { return nil })
 		_ = r.Verify()

@@ -167,63 +167,52 @@ func sortRows(rows []Row) {
 	slices.SortFunc(rows, func(a, b Row) int { return match.Compare(position(a), position(b)) })
 }
 
-// genQuery draws a query over rows: bounds around their timestamps, groups
-// from their terms (plus a missing term), an order, a resume position and a
-// limit.
-func genQuery(t *rapid.T, rows []Row) match.Query {
-	q := match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime}
-	pick := func(label string) int64 {
-		return rows[rapid.IntRange(0, len(rows)-1).Draw(t, label)].Event.Timestamp.UnixNano()
+// checkSource checks the query engine's view of r against rows (in
+// storage order): the blocks' keys are the rows' positions, in order and
+// within each block's bounds, and every term's postings are exactly the
+// rows holding it; a term no row holds has none.
+func checkSource(t *rapid.T, r *Reader, rows []Row) {
+	var n int
+	for bi, b := range r.Blocks() {
+		ts, seq, err := r.Keys(bi)
+		if err != nil {
+			t.Fatalf("Keys(%d): %v", bi, err)
+		}
+		if int(b.FirstRow) != n || len(ts) != int(b.Rows) || len(seq) != int(b.Rows) {
+			t.Fatalf("block %d: first row %d, %d rows, %d keys; want first row %d", bi, b.FirstRow, b.Rows, len(ts), n)
+		}
+		for i := range ts {
+			p := position(rows[n+i])
+			if ts[i] != p.TS || seq[i] != p.Seq || ts[i] < b.MinTS || ts[i] > b.MaxTS || seq[i] < b.MinSeq || seq[i] > b.MaxSeq {
+				t.Fatalf("block %d row %d: key (%d, %d), want (%d, %d) within %+v", bi, i, ts[i], seq[i], p.TS, p.Seq, b)
+			}
+		}
+		n += len(ts)
 	}
-	if rapid.Bool().Draw(t, "min") {
-		q.MinTS = pick("minTS") + rapid.Int64Range(-1, 1).Draw(t, "dmin")
+	if n != len(rows) {
+		t.Fatalf("blocks hold %d rows, want %d", n, len(rows))
 	}
-	if rapid.Bool().Draw(t, "max") {
-		q.MaxTS = pick("maxTS") + rapid.Int64Range(-1, 1).Draw(t, "dmax")
-	}
-	var terms []index.Term
-	for _, r := range rows {
-		terms = append(terms, index.Terms(r.Event)...)
-	}
-	terms = append(terms, index.Term{Field: "event.action", Value: "no-such-action"})
-	for range rapid.IntRange(0, 2).Draw(t, "groups") {
-		q.Groups = append(q.Groups, rapid.SliceOfN(rapid.SampledFrom(terms), 0, 3).Draw(t, "group"))
-	}
-	q.Desc = rapid.Bool().Draw(t, "desc")
-	if rapid.Bool().Draw(t, "after") {
-		r := rows[rapid.IntRange(0, len(rows)-1).Draw(t, "afterRow")]
-		p := position(r)
-		p.Seq = uint64(int64(p.Seq) + rapid.Int64Range(-1, 1).Draw(t, "dseq"))
-		q.After = &p
-	}
-	q.Limit = rapid.IntRange(0, 5).Draw(t, "limit")
-	return q
-}
-
-// bruteFind is the model of Find: filter every row, sort, cut.
-func bruteFind(rows []Row, q match.Query) []Hit {
-	var out []Hit
-	for i, r := range rows {
-		p := position(r)
-		if q.Includes(p) && matchesGroups(r.Event, q.Groups) {
-			out = append(out, Hit{Position: p, Row: uint32(i)})
+	want := map[index.Term][]uint32{{Field: "event.action", Value: "no-such-action"}: nil}
+	for i, row := range rows {
+		for _, term := range index.Terms(row.Event) {
+			if l := want[term]; len(l) == 0 || l[len(l)-1] != uint32(i) {
+				want[term] = append(l, uint32(i))
+			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Hit) int { return q.InOrder(a.Position, b.Position) })
-	if q.Limit > 0 && len(out) > q.Limit {
-		out = out[:q.Limit]
-	}
-	return out
-}
-
-func matchesGroups(ev *event.Event, groups [][]index.Term) bool {
-	have := index.Terms(ev)
-	for _, g := range groups {
-		if !slices.ContainsFunc(g, func(t index.Term) bool { return slices.Contains(have, t) }) {
-			return false
+	for term, rowsOf := range want {
+		bm, err := r.Postings(term)
+		if err != nil {
+			t.Fatalf("Postings(%v): %v", term, err)
+		}
+		var got []uint32
+		if bm != nil {
+			got = bm.ToArray()
+		}
+		if !slices.Equal(got, rowsOf) {
+			t.Fatalf("Postings(%v) = %v, want %v", term, got, rowsOf)
 		}
 	}
-	return true
 }
 
 func bySeq(rows []Row) []Row {

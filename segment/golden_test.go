@@ -5,11 +5,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
-	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 var update = flag.Bool("update", false, "regenerate testdata/golden-v1.seg")
@@ -88,13 +88,11 @@ func TestReadV1(t *testing.T) {
 	if info := r.Info(); info.Version != 1 || info.Events != 4 || info.MinSeq != 9 || info.MaxSeq != 14 {
 		t.Errorf("Info = %+v", info)
 	}
-	hits, err := r.Find(match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Desc: true,
-		Groups: [][]index.Term{{{Field: "event.provider", Value: "alerting"}}}})
-	if err != nil || len(hits) != 2 || hits[0].Row != 2 || hits[1].Row != 0 {
-		t.Errorf("Find = %v, %v", hits, err)
+	if bm, err := r.Postings(index.Term{Field: "event.provider", Value: "alerting"}); err != nil || !slices.Equal(bm.ToArray(), []uint32{0, 2}) {
+		t.Errorf("Postings(alerting) = %v, %v", bm, err)
 	}
 	ref := index.Term{Field: index.RefField, Value: index.RefValue("action", "c-1", "s2", true)}
-	if n, err := r.Count(match.Query{MinTS: match.MinTime, MaxTS: match.MaxTime, Groups: [][]index.Term{{ref}}}); n != 1 || err != nil {
-		t.Errorf("Count(ref) = %d, %v", n, err)
+	if bm, err := r.Postings(ref); err != nil || bm.GetCardinality() != 1 {
+		t.Errorf("Postings(ref) = %v, %v", bm, err)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // writeOpen writes rows to a fresh file and opens it; the reader is closed
@@ -108,22 +107,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 		checkEvents(t, r, rows)
 		checkSeqRange(t, r, rows)
-		for range 10 {
-			q := genQuery(t, rows)
-			want := bruteFind(rows, q)
-			got, err := r.Find(q)
-			if err != nil {
-				t.Fatalf("Find: %v", err)
-			}
-			if !slices.Equal(got, want) {
-				t.Fatalf("Find(%+v)\n got %v\nwant %v", q, got, want)
-			}
-			q.Limit = 0
-			n, err := r.Count(q)
-			if err != nil || n != len(bruteFind(rows, q)) {
-				t.Fatalf("Count = %d, %v; want %d", n, err, len(bruteFind(rows, q)))
-			}
-		}
+		checkSource(t, r, rows)
 	})
 }
 
@@ -166,8 +150,8 @@ func TestSingleRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.Close()
-	if _, err := r.Find(match.Query{}); !errors.Is(err, ErrClosed) {
-		t.Fatalf("Find after Close: %v", err)
+	if _, _, err := r.Keys(0); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Keys after Close: %v", err)
 	}
 	if err := r.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)

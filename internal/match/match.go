@@ -1,15 +1,12 @@
-// Package match describes what a read selects from the head or a segment: a
-// time range, groups of equality terms, an order, a resume position and a
-// limit. Both implement the same Find over it, so the DB merges their
-// answers without knowing which is which.
+// Package match holds the small vocabulary the head, segments, the query
+// engine and compaction share: positions in (@timestamp, sequence) order,
+// block bounds, and the time arithmetic they agree on.
 package match
 
 import (
 	"cmp"
 	"math"
 	"time"
-
-	"github.com/eventlogdb/eventlog/index"
 )
 
 // The widest time range.
@@ -17,21 +14,6 @@ const (
 	MinTime = math.MinInt64
 	MaxTime = math.MaxInt64
 )
-
-// Query selects rows.
-type Query struct {
-	// MinTS and MaxTS bound @timestamp (Unix ns), both inclusive.
-	MinTS, MaxTS int64
-	// Groups are ANDed; the terms inside a group are ORed. Empty matches all.
-	Groups [][]index.Term
-	// Desc orders newest first.
-	Desc bool
-	// After, when set, resumes after that position in the query's order
-	// (exclusive).
-	After *Position
-	// Limit caps the result; 0 means no limit.
-	Limit int
-}
 
 // Position is a place in (@timestamp, sequence) order.
 type Position struct {
@@ -45,30 +27,6 @@ func Compare(a, b Position) int {
 		return c
 	}
 	return cmp.Compare(a.Seq, b.Seq)
-}
-
-// Includes reports whether a row at p is within the query's time range and
-// after its resume position.
-func (q *Query) Includes(p Position) bool {
-	if p.TS < q.MinTS || p.TS > q.MaxTS {
-		return false
-	}
-	if q.After == nil {
-		return true
-	}
-	c := Compare(p, *q.After)
-	if q.Desc {
-		return c < 0
-	}
-	return c > 0
-}
-
-// InOrder compares two positions in the query's order.
-func (q *Query) InOrder(a, b Position) int {
-	if q.Desc {
-		return Compare(b, a)
-	}
-	return Compare(a, b)
 }
 
 // Block is a run of rows a source stores together: rows FirstRow to
