@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/eventlogdb/eventlog/internal/corrupt"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -30,11 +31,13 @@ var (
 	// safe. Stats.DiskFull reports the condition until a later append (or,
 	// for a failing seal, a later seal) succeeds.
 	ErrDiskFull = errors.New("eventlog: disk full")
-	// ErrCorrupt: a read reached stored events that are damaged (a block
-	// whose checksum fails, a segment set aside in quarantine/); errors.As
-	// gives the *CorruptionError naming the file and block. It is
-	// query.ErrCorrupt.
-	ErrCorrupt = query.ErrCorrupt
+	// ErrCorrupt: stored data is damaged. Every corruption error matches
+	// it with errors.Is and keeps its own location: a WAL record
+	// (*wal.CorruptionError, file and offset), a segment section or block
+	// (*segment.CorruptionError), a postings list, the manifest, and a
+	// damaged range a read reached (*CorruptionError, naming the file and
+	// block).
+	ErrCorrupt = corrupt.Err
 	// ErrOutcomeUnknown: Append wrote the batch to the write-ahead log but
 	// could not make sure it is durable (the fsync after the write failed,
 	// or a failed write could not be undone), so its events may or may not

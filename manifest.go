@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/eventlogdb/eventlog/internal/corrupt"
 	"github.com/eventlogdb/eventlog/internal/vfs"
 )
 
@@ -64,7 +65,7 @@ func encodeManifest(m *manifest) ([]byte, error) {
 	return fmt.Appendf(body, "crc32c %08x\n", crc32.Checksum(body, castagnoli)), nil
 }
 
-var errManifest = errors.New("manifest is damaged")
+var errManifest = corrupt.New("manifest is damaged")
 
 func decodeManifest(data []byte) (*manifest, error) {
 	i := bytes.LastIndex(data, []byte("crc32c "))

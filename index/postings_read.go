@@ -2,12 +2,12 @@ package index
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
 	"unsafe"
 
+	stored "github.com/eventlogdb/eventlog/internal/corrupt"
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -42,7 +42,7 @@ type fieldRange struct {
 }
 
 // ErrCorrupt marks a structurally invalid postings section.
-var ErrCorrupt = errors.New("corrupt postings")
+var ErrCorrupt = stored.New("corrupt postings")
 
 func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))

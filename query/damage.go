@@ -1,19 +1,19 @@
 package query
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/eventlogdb/eventlog/internal/corrupt"
 )
 
 // ErrCorrupt marks an answer refused because stored events it needs are
 // damaged (a block whose checksum fails, a segment set aside in
 // quarantine). Check it with errors.Is; errors.As gives the
 // *CorruptionError naming the file and block.
-var ErrCorrupt = errors.New("stored data damaged")
+var ErrCorrupt = corrupt.Err
 
 // Damage is a range of stored events a snapshot cannot read: one block of a
 // segment file, or (Block -1) the whole file. Its sequence and time bounds

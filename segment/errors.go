@@ -3,12 +3,14 @@ package segment
 import (
 	"errors"
 	"fmt"
+
+	"github.com/eventlogdb/eventlog/internal/corrupt"
 )
 
 // ErrCorrupt marks proven damage: a checksum or structure failure. Only such
 // errors are corruption; I/O and mmap failures are returned plain, so a
 // caller never quarantines a healthy file for a transient error.
-var ErrCorrupt = errors.New("segment corrupt")
+var ErrCorrupt = corrupt.New("segment corrupt")
 
 // ErrUnsupportedVersion means the file was written by a newer format version
 // than this reader knows. It is not corruption.
@@ -46,8 +48,8 @@ func (e *CorruptionError) Error() string {
 // Unwrap returns the cause.
 func (e *CorruptionError) Unwrap() error { return e.Err }
 
-// Is makes errors.Is(err, ErrCorrupt) true.
-func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
+// Is makes errors.Is(err, ErrCorrupt) true, and so the store-wide marker.
+func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt || target == corrupt.Err }
 
 // errInvalid is the cause of structural failures found by the decoders.
 var errInvalid = errors.New("invalid encoding")

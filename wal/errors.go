@@ -3,12 +3,14 @@ package wal
 import (
 	"errors"
 	"fmt"
+
+	"github.com/eventlogdb/eventlog/internal/corrupt"
 )
 
 var (
 	// ErrCorrupt marks damage to the log that is not a torn tail. Every
 	// *CorruptionError matches it with errors.Is.
-	ErrCorrupt = errors.New("wal: corrupt log")
+	ErrCorrupt = corrupt.New("wal: corrupt log")
 	// ErrPoisoned is wrapped by every Append after an fsync failed (or a failed
 	// write could not be undone): the state of the file on disk is unknown, so
 	// nothing more is acknowledged until the WAL is reopened.
@@ -36,5 +38,5 @@ func (e *CorruptionError) Error() string {
 	return fmt.Sprintf("wal: corrupt log file %s at offset %d: %s", e.File, e.Offset, e.Reason)
 }
 
-// Is reports whether target is ErrCorrupt.
-func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
+// Is reports whether target is ErrCorrupt or the store-wide marker.
+func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt || target == corrupt.Err }
