@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
 	"github.com/eventlogdb/eventlog/wal"
 )
@@ -220,23 +221,33 @@ func TestRepairRerunAfterCrash(t *testing.T) {
 	mustVerify(t, dir)
 }
 
-// walRecords returns the offsets of the records of a healthy log file.
+// walRecords returns the offsets of the records of a healthy log file:
+// after its 16-byte file header, each record is a 24-byte header and its
+// payload (FORMAT.md).
 func walRecords(t *testing.T, path string) (offs []int64, recs []wal.Record) {
 	t.Helper()
+	alone := t.TempDir()
 	data, err := os.ReadFile(path)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(alone, filepath.Base(path)), data, 0o644)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for off := walFileHeaderLen; off < len(data); {
-		rec, n, ok := walRecordAt(data[off:], 0)
-		if !ok {
-			t.Fatalf("%s: no record at %d", path, off)
-		}
-		offs, recs = append(offs, int64(off)), append(recs, rec)
-		off += n
+	off := int64(16)
+	damage, err := wal.Salvage(vfs.OS{}, alone, nil, func(r wal.Record) error {
+		offs, recs = append(offs, off), append(recs, r)
+		off += walRecHeaderLen + int64(len(r.Payload))
+		return nil
+	})
+	if err != nil || len(damage) > 0 {
+		t.Fatalf("%s: %v, damage %+v", path, err, damage)
 	}
 	return offs, recs
 }
+
+// walRecHeaderLen is the size of a WAL record's header (FORMAT.md).
+const walRecHeaderLen = 24
 
 // crashClone copies dir to a new directory while a DB has it open, as a
 // crash would leave it (every append was fsynced).
