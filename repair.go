@@ -150,11 +150,15 @@ type SegmentRepair struct {
 	// files holding them.
 	Recovered int
 	Segments  []string
-	// Lost lists the sequence ranges of the blocks that could not be read
-	// (or the whole file's range when its block index was unreadable).
+	// Lost lists the sequence ranges of the blocks that could not be read;
+	// when the block index was unreadable, the events no block accounts
+	// for, bounded by the file's lowest and highest unrecovered numbers.
 	Lost []SeqRange
 	// Reason is why the file was set aside, when known.
 	Reason string
+	// Corrected lists the flipped bits of its footer or block index that
+	// salvage corrected by their CRC (segment.SalvageResult.Corrected).
+	Corrected []string
 }
 
 // SeqRange is a range of sequence numbers that held lost events. Sequence
@@ -366,7 +370,7 @@ func (r *repairer) salvageSegment(name string) (SegmentRepair, error) {
 		}
 	}
 	rows := r.keepRows(res.Rows, side)
-	rep := SegmentRepair{Name: name, Recovered: len(rows), Lost: lostRanges(&res, side, len(rows)), Reason: side.Reason}
+	rep := SegmentRepair{Name: name, Recovered: len(rows), Lost: lostRanges(&res, side, rows), Reason: side.Reason, Corrected: res.Corrected}
 	if r.listed(side.RecoveredAs) {
 		rep.Segments = side.RecoveredAs // an earlier run got as far as the manifest
 	} else if len(rows) > 0 {
@@ -416,24 +420,51 @@ func (r *repairer) listed(names []string) bool {
 	return len(names) > 0
 }
 
-// lostRanges says which sequence numbers the salvage lost: the lost blocks'
-// ranges when the block index was intact, else the file's whole range
-// (from the sidecar or footer) less what was recovered.
-func lostRanges(res *segment.SalvageResult, side *quarantineSidecar, recovered int) []SeqRange {
-	if res.Complete {
-		var out []SeqRange
-		for _, b := range res.Lost() {
+// lostRanges says which sequence numbers the salvage lost: the ranges of
+// the lost blocks whose index entries were read (exact), and when the block
+// index was damaged, the rest of the file's events (from the sidecar or
+// footer) not accounted for, bounded by the lowest and highest of the
+// file's sequence numbers that came back from no block.
+func lostRanges(res *segment.SalvageResult, side *quarantineSidecar, rows []segment.Row) []SeqRange {
+	var out []SeqRange
+	known := 0
+	for _, b := range res.Lost() {
+		if b.Index >= 0 {
 			out = append(out, SeqRange{First: b.MinSeq, Last: b.MaxSeq, Events: b.Rows})
+			known += b.Rows
 		}
+	}
+	if res.Complete {
 		return out
 	}
 	if side.Events < 0 {
-		return []SeqRange{{Events: -1}}
+		return append(out, SeqRange{Events: -1})
 	}
-	if lost := side.Events - recovered; lost > 0 {
-		return []SeqRange{{First: side.MinSeq, Last: side.MaxSeq, Events: lost}}
+	if rest := side.Events - len(rows) - known; rest > 0 {
+		out = append(out, unaccounted(side.MinSeq, side.MaxSeq, rows, out, rest))
 	}
-	return nil
+	return out
+}
+
+// unaccounted bounds the n lost events of [first, last] that are neither
+// in rows nor in a lost range already reported.
+func unaccounted(first, last uint64, rows []segment.Row, lost []SeqRange, n int) SeqRange {
+	seqs := make([]uint64, 0, len(rows))
+	for _, r := range rows {
+		seqs = append(seqs, r.Seq)
+	}
+	slices.Sort(seqs)
+	accounted := func(q uint64) bool {
+		_, found := slices.BinarySearch(seqs, q)
+		return found || slices.ContainsFunc(lost, func(l SeqRange) bool { return q >= l.First && q <= l.Last })
+	}
+	for first < last && accounted(first) {
+		first++
+	}
+	for last > first && accounted(last) {
+		last--
+	}
+	return SeqRange{First: first, Last: last, Events: n}
 }
 
 // moveRepaired moves quarantine/name and its sidecar to repaired/.

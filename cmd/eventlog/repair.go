@@ -52,6 +52,9 @@ func printRepair(w io.Writer, dir string, rep *eventlog.RepairReport) {
 		if s.Reason != "" {
 			fmt.Fprintf(w, "  quarantined because: %s\n", s.Reason)
 		}
+		for _, c := range s.Corrected {
+			fmt.Fprintf(w, "  corrected a flipped bit in %s\n", c)
+		}
 		for _, l := range s.Lost {
 			fmt.Fprintf(w, "  lost: %s\n", l)
 		}
