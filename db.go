@@ -77,6 +77,7 @@ type DB struct {
 	manifest   *manifest // guarded by manifestMu
 
 	quarantined []string // segment files set aside at open
+	readOnly    string   // the READONLY marker's reason, "" when absent
 	// quarantinedMetas describes every segment in quarantine/ (this open's
 	// and earlier ones'): their rows may come back through repair.
 	quarantinedMetas []segmentMeta
@@ -136,7 +137,15 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: options: %w", err)
 	}
-	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
+	marker, err := readOnlyReason(opts.fs, dir)
+	if err != nil {
+		return nil, err
+	}
+	if marker != "" {
+		opts.ReadOnly = true
+		opts.Logger.Warn("eventlog: the store opens read-only", "dir", dir, "reason", marker, "marker", filepath.Join(dir, readOnlyFile))
+	}
+	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {
@@ -311,6 +320,9 @@ type Stats struct {
 	SegmentBytes  int64 `json:"segment_bytes"`
 	// Quarantined lists the segment files set aside as damaged at open.
 	Quarantined []string `json:"quarantined"`
+	// ReadOnly is why the store opened read-only because of its READONLY
+	// marker (written by Repair), "" when it has none.
+	ReadOnly string `json:"read_only,omitempty"`
 	// SealError is the last sealing failure, "" once sealing succeeds.
 	SealError string `json:"seal_error"`
 	// LastSeq is the highest sequence number readable; DurableSeq the
@@ -375,6 +387,7 @@ func (db *DB) Stats() Stats {
 		s.SegmentBytes += seg.meta.Bytes
 	}
 	s.Quarantined = slices.Clone(db.quarantined)
+	s.ReadOnly = db.readOnly
 	if err := db.sealErr(); err != nil {
 		s.SealError = err.Error()
 	}

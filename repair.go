@@ -93,6 +93,9 @@ func (o RepairOptions) withDefaults() RepairOptions {
 
 // RepairReport says what Repair recovered and lost.
 type RepairReport struct {
+	// Manifest is nil when MANIFEST was intact; else what its rebuild
+	// found.
+	Manifest *ManifestRepair
 	// WAL is nil when the write-ahead log needed no repair.
 	WAL *WALRepair
 	// Segments has one entry per damaged segment file handled.
@@ -100,7 +103,7 @@ type RepairReport struct {
 }
 
 // Clean reports whether nothing needed repair.
-func (r *RepairReport) Clean() bool { return r.WAL == nil && len(r.Segments) == 0 }
+func (r *RepairReport) Clean() bool { return r.Manifest == nil && r.WAL == nil && len(r.Segments) == 0 }
 
 // Lost returns every sequence range lost, WAL first.
 func (r *RepairReport) Lost() []SeqRange {
@@ -197,17 +200,29 @@ type repairer struct {
 	enc    *zstd.Encoder
 	dec    *zstd.Decoder
 	report *RepairReport
+	// seqs caches the sorted sequence numbers of live segments (seqsOf).
+	seqs map[string][]uint64
+	// salvaged and sealedFloor: what a manifest rebuild learnt of damaged
+	// segments, whose salvage comes later (damagedMeta).
+	salvaged    []uint64
+	sealedFloor uint64
 }
 
 func (r *repairer) init() error {
 	var err error
-	if r.m, err = readManifest(r.fs, r.dir); err != nil {
-		return err
-	}
 	if r.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest)); err != nil {
 		return err
 	}
-	r.dec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20))
+	if r.dec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
+		return err
+	}
+	r.m, err = readManifest(r.fs, r.dir)
+	if errors.Is(err, errManifest) {
+		if err := r.rebuildManifest(err); err != nil {
+			return fmt.Errorf("eventlog: repair: rebuild the manifest: %w", err)
+		}
+		return nil
+	}
 	return err
 }
 
@@ -350,7 +365,8 @@ func (r *repairer) repairQuarantine() error {
 }
 
 // salvageSegment writes the good blocks of quarantine/name back as new
-// segments, then moves the file and its sidecar to repaired/. A sidecar
+// segments (less rows a live segment already holds), then moves the file
+// and its sidecar to repaired/. A sidecar
 // naming the new segments makes a rerun after a crash skip straight to the
 // move when the manifest already lists them.
 func (r *repairer) salvageSegment(name string) (SegmentRepair, error) {
@@ -373,6 +389,8 @@ func (r *repairer) salvageSegment(name string) (SegmentRepair, error) {
 	rep := SegmentRepair{Name: name, Recovered: len(rows), Lost: lostRanges(&res, side, rows), Reason: side.Reason, Corrected: res.Corrected}
 	if r.listed(side.RecoveredAs) {
 		rep.Segments = side.RecoveredAs // an earlier run got as far as the manifest
+	} else if rows, err = r.notLive(rows); err != nil {
+		return rep, err
 	} else if len(rows) > 0 {
 		if rep.Segments, err = r.recordSalvage(rows, side); err != nil {
 			return rep, err
@@ -393,6 +411,18 @@ func (r *repairer) keepRows(rows []segment.Row, side *quarantineSidecar) []segme
 		}
 		return out
 	})
+}
+
+// notLive drops the rows a live segment already holds: a damaged leftover
+// compaction input whose output a manifest rebuild kept.
+func (r *repairer) notLive(rows []segment.Row) ([]segment.Row, error) {
+	var err error
+	rows = slices.DeleteFunc(rows, func(row segment.Row) bool {
+		held, herr := r.liveHolds(row.Seq)
+		err = cmp.Or(err, herr)
+		return held
+	})
+	return rows, err
 }
 
 // recordSalvage writes rows as segments, notes them in the sidecar, then

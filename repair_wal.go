@@ -97,10 +97,11 @@ func readWhole(r *repairer) func(string) ([]byte, error) {
 
 // walScan is what scanWAL found.
 type walScan struct {
-	rows    []segment.Row // events of good records above the sealed seq
-	tombs   []*tombstone  // tombstones of those records: they must survive the WAL
-	lastSeq uint64        // last sequence number of the last good record
-	damage  []WALDamage
+	rows     []segment.Row // events of good records above the sealed seq
+	tombs    []*tombstone  // tombstones of those records: they must survive the WAL
+	lastSeq  uint64        // last sequence number of the last good record
+	firstSeq uint64        // first sequence number of the first good record, 0 if none
+	damage   []WALDamage
 }
 
 // walItem is a good record or a damaged stretch, in log order.
@@ -193,6 +194,9 @@ func (s *walScan) scanFile(items []walItem, path string, data []byte, fileSeq, n
 
 // take keeps the events of a good record above sealed.
 func (s *walScan) take(rec wal.Record, sealed uint64) error {
+	if s.firstSeq == 0 {
+		s.firstSeq = rec.FirstSeq
+	}
 	s.lastSeq = rec.FirstSeq + uint64(rec.Count) - 1
 	if s.lastSeq <= sealed {
 		return nil

@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -29,12 +30,15 @@ func Verify(dir string) []error {
 	if err != nil {
 		return []error{err}
 	}
+	var problems []error
+	if reason, err := readOnlyReason(vfs.OS{}, dir); err != nil || reason != "" {
+		problems = append(problems, cmp.Or(err, fmt.Errorf("%s: the store opens read-only: %s", filepath.Join(dir, readOnlyFile), reason)))
+	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20))
 	if err != nil {
 		return []error{err}
 	}
 	defer dec.Close()
-	var problems []error
 	for _, meta := range m.Segments {
 		problems = append(problems, verifySegment(filepath.Join(dir, "segments", meta.Name), meta, dec)...)
 	}
