@@ -23,9 +23,14 @@
 //	LOCK            flock held while a DB has the directory open
 //	registry.json   the registered provider/action pairs
 //	MANIFEST        the live segments and the highest sealed sequence number
+//	MANIFEST.prev   the manifest MANIFEST replaced (for Repair)
+//	TOMBSTONES      the pending deletes by query, kept redundantly
+//	READONLY        written by Repair when it could not prove it kept every delete
 //	wal/            the write-ahead log
 //	segments/       the segment files
 //	quarantine/     segments found damaged at open (see Repair)
+//	repaired/       damaged originals Repair salvaged
+//	superseded/     leftover segments a manifest rebuild found replaced
 package eventlog
 
 import (

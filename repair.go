@@ -23,6 +23,11 @@ import (
 // writes it back as healthy files, keeping every event's original sequence
 // number. dir must not be open (Repair takes its LOCK). In order:
 //
+//   - MANIFEST damaged (Open fails naming it): the manifest is rebuilt
+//     from the segment files, MANIFEST.prev, TOMBSTONES and the WAL
+//     (FORMAT.md, "Rebuilding the manifest"); segments a newer one
+//     supersedes move to superseded/, and when the deletes by query cannot
+//     be proven complete a READONLY marker makes the store open read-only.
 //   - WAL damaged in the middle (Open fails with wal.ErrCorrupt): every
 //     record whose checksums hold, before and after the damage and in later
 //     files, is written as segments, the manifest's sealed_seq is raised
