@@ -297,20 +297,73 @@ func (s *salvager) entryAt(p, hi uint64) (b blockMeta, n int, ok bool) {
 	return b, d.Off, true
 }
 
-// entryHead cheaply checks the fixed fields of an entry at data[p:hi]
-// before the full decode allocates its columns.
+// entryHead cheaply checks the fields of an entry at data[p:hi] up to its
+// first column's codec before the full decode (whose errors format
+// messages and whose columns allocate) runs.
 func (s *salvager) entryHead(p, hi uint64) bool {
-	d := decbuf.New(s.data[p:hi], errInvalid)
-	off, n := d.Uvarint(), d.Uvarint()
-	d.U32()
-	d.Uvarint()
-	rows := d.Uvarint()
-	minTS, maxTS := d.Varint(), d.Varint()
-	minSeq, maxSeq := d.Uvarint(), d.Uvarint()
-	cols := d.Uvarint()
+	h := headReader{b: s.data[p:hi], ok: true}
 	size := uint64(len(s.data))
-	return d.Err == nil && off >= headerLen && n > 0 && off < size && n <= size-off &&
-		rows >= 1 && rows <= maxBlockRows && minTS <= maxTS && minSeq <= maxSeq && cols >= 2 && cols <= 256
+	off := h.uvarint()
+	if !h.ok || off < headerLen || off >= size {
+		return false
+	}
+	if n := h.uvarint(); !h.ok || n == 0 || n > size-off {
+		return false
+	}
+	h.skip(4) // CRC
+	h.uvarint()
+	if rows := h.uvarint(); !h.ok || rows < 1 || rows > maxBlockRows {
+		return false
+	}
+	if minTS, maxTS := h.varint(), h.varint(); !h.ok || minTS > maxTS {
+		return false
+	}
+	if minSeq, maxSeq := h.uvarint(), h.uvarint(); !h.ok || minSeq > maxSeq {
+		return false
+	}
+	cols := h.uvarint()
+	id, codec := h.byte(), h.byte()
+	return h.ok && cols >= 2 && cols <= 256 && id == colSeq && codec <= codecZstd
+}
+
+// headReader reads varints for entryHead; ok turns false, silently, at the
+// first one that does not fit.
+type headReader struct {
+	b  []byte
+	ok bool
+}
+
+func (h *headReader) uvarint() uint64 {
+	v, n := binary.Uvarint(h.b)
+	h.fail(n <= 0, n)
+	return v
+}
+
+func (h *headReader) varint() int64 {
+	v, n := binary.Varint(h.b)
+	h.fail(n <= 0, n)
+	return v
+}
+
+func (h *headReader) byte() byte {
+	if len(h.b) == 0 {
+		h.fail(true, 0)
+		return 0
+	}
+	v := h.b[0]
+	h.skip(1)
+	return v
+}
+
+func (h *headReader) skip(n int) { h.fail(len(h.b) < n, n) }
+
+// fail records a failure when bad, else consumes n bytes.
+func (h *headReader) fail(bad bool, n int) {
+	if bad {
+		h.b, h.ok = nil, false
+		return
+	}
+	h.b = h.b[n:]
 }
 
 // found reads the block an entry found by a scan describes: at its offset,
