@@ -53,10 +53,10 @@ func Repair(dir string, opts RepairOptions) (*RepairReport, error) {
 	}
 	defer lock.release()
 	r := &repairer{dir: dir, opts: opts, fs: vfs.OS{}, log: opts.Logger, report: &RepairReport{}}
-	if err := r.init(); err != nil {
-		return nil, err
-	}
 	defer r.close()
+	if err := r.init(); err != nil {
+		return r.report, err
+	}
 	if err := r.repairWAL(); err != nil {
 		return r.report, fmt.Errorf("eventlog: repair WAL: %w", err)
 	}
@@ -232,8 +232,12 @@ func (r *repairer) init() error {
 }
 
 func (r *repairer) close() {
-	r.enc.Close()
-	r.dec.Close()
+	if r.enc != nil {
+		r.enc.Close()
+	}
+	if r.dec != nil {
+		r.dec.Close()
+	}
 }
 
 // writeRows writes rows (any order; duplicates of a sequence number are

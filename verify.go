@@ -19,7 +19,8 @@ import (
 // the manifest, each live segment (every block, index and bitmap) and every
 // WAL record — without changing anything, and returns one error per problem
 // found, each naming its file (and section or offset). Segments waiting in
-// quarantine/ are problems too: they hold events the store no longer serves.
+// quarantine/ are problems too: they hold events the store no longer serves;
+// so is a READONLY marker (see Repair).
 // A nil result means the directory is healthy. Verify may run while a DB has
 // the directory open; it then may see a WAL tail being written as torn.
 func Verify(dir string) []error {
