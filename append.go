@@ -63,11 +63,13 @@ const maxBatch = 100_000
 // @timestamp are stamped with the current time; the caller's values are not
 // modified.
 //
-// An I/O error leaves the batch's outcome unknown, as in any database: a
-// write error (such as ENOSPC) stores nothing, but when the fsync after the
-// write fails (the store is then poisoned for writes until reopened) the
-// events were written and may be present after a restart. A caller that
-// retries such a batch should make its events recognisable (event.id).
+// An error that matches ErrOutcomeUnknown leaves the batch's outcome
+// unknown, as in any database: the fsync after the write failed (the store
+// is then poisoned for writes until reopened), so the events were written
+// and may be present after a restart. A caller that retries such a batch
+// should make its events recognisable (event.id). Every other error means
+// nothing was stored; one that matches ErrDiskFull (a *DiskFullError) says
+// the disk is full.
 func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	return db.append(ctx, false, events)
 }
@@ -113,8 +115,9 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 	}
 	// Bound memory: past MaxFrozenHeads heads waiting for the disk, wait.
 	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
-		return Appended{}, fmt.Errorf("eventlog: append: waiting for sealing: %w", err)
+		return Appended{}, db.appendFailed(fmt.Errorf("waiting for sealing: %w", err), false)
 	}
+	poisoned := db.wal.Err() != nil
 	first, err := db.wal.Append(uint32(len(events)), b.payload, func(first uint64) {
 		db.insertCommitted(first, b)
 	})
@@ -122,7 +125,11 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 		return Appended{}, ErrClosed // Close won the race with this Append
 	}
 	if err != nil {
-		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
+		err = db.appendFailed(err, writtenBeforeFailing(first, err, poisoned))
+	}
+	db.diskFull.observe(err)
+	if err != nil {
+		return Appended{}, err
 	}
 	head.Publish(&db.published, first+uint64(len(events))-1)
 	db.tailers.notify()

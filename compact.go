@@ -56,6 +56,9 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 		return res, err
 	}
 	defer unlock()
+	if err := db.writeErr(); err != nil {
+		return res, fmt.Errorf("eventlog: compact: %w", err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { // Close stops a merge in progress
@@ -83,7 +86,7 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 				return res, err
 			}
 			if err := db.merge(ctx, j, &res); err != nil {
-				return res, fmt.Errorf("eventlog: compact: %w", err)
+				return res, fmt.Errorf("eventlog: compact: %w", db.checkDamage(err)) // damage found: set aside
 			}
 		}
 		if once {
@@ -120,7 +123,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	db.manifestMu.Unlock()
 	name := segmentName(id)
 	path := filepath.Join(db.segDir(), name)
-	w, err := segment.Create(path, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc})
+	w, err := segment.Create(path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc})
 	if err != nil {
 		return err
 	}
@@ -146,15 +149,15 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	}
 	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 	if err != nil {
-		db.opts.fs.Remove(path)
+		db.opts.FS.Remove(path)
 		return fmt.Errorf("open merged segment %s: %w", name, err)
 	}
 	meta := metaOf(name, info)
 	meta.Purged = applied.newest()
-	out := newLiveSegment(meta, path, r)
+	out := newLiveSegment(db.opts.FS, meta, path, r)
 	swapped, err := db.replaceSegments(j.Inputs, []*liveSegment{out})
 	if !swapped {
-		discardSegments([]*liveSegment{out})
+		abandonSegments([]*liveSegment{out}, err)
 		return err
 	}
 	if err != nil { // the merge is done; an input file stays until the next open
@@ -311,7 +314,7 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 		m.Segments = append(m.Segments, s.meta)
 	}
 	db.withTombstones(m)
-	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
+	if err := db.commitManifest(m); err != nil {
 		return false, err
 	}
 	db.manifest = m
@@ -331,7 +334,7 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 	var errs []error
 	for _, s := range gone {
 		deleting := s.path + ".deleting"
-		if err := db.opts.fs.Rename(s.path, deleting); err != nil {
+		if err := db.opts.FS.Rename(s.path, deleting); err != nil {
 			errs = append(errs, err)
 		} else {
 			s.path = deleting

@@ -157,7 +157,7 @@ func TestCompactionFailuresLeaveOneSet(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			faulty := vfs.NewFaulty(vfs.OS{})
-			opts := Options{AllowUnregistered: true, MaintenanceInterval: -1, fs: faulty}
+			opts := Options{AllowUnregistered: true, MaintenanceInterval: -1, FS: faulty}
 			db := mustOpen(t, dir, opts)
 			for i := range 5 {
 				if _, err := db.Append(ctx, dayEvent(2*i), dayEvent(2*i+1)); err != nil {

@@ -153,7 +153,7 @@ func crashKill9(t *testing.T) {
 				}
 			}
 		}
-		lastSeq = max(lastSeq, checkCrashStore(t, dir, want, gone, kill))
+		lastSeq = max(lastSeq, checkCrashStore(t, dir, want, gone, fmt.Sprintf("kill %d", kill)))
 	}
 	t.Logf("%d kills, %d acknowledged events all present once, %d deleted ones absent", crashKills(t), len(want), len(gone))
 }
@@ -210,40 +210,40 @@ func crashOnce(t *testing.T, dir, run string, afterAcks int, delay time.Duration
 
 // checkCrashStore reopens dir and checks it holds every acknowledged event
 // once and none of the deleted ones. It returns the highest sequence number present.
-func checkCrashStore(t *testing.T, dir string, want map[uint64]string, gone map[string]bool, kill int) uint64 {
+func checkCrashStore(t *testing.T, dir string, want map[uint64]string, gone map[string]bool, after string) uint64 {
 	t.Helper()
 	db, err := Open(dir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
 	if err != nil {
-		t.Fatalf("kill %d: reopen: %v", kill, err)
+		t.Fatalf("after %s: reopen: %v", after, err)
 	}
 	defer func() {
 		if err := db.Close(); err != nil {
-			t.Fatalf("kill %d: close: %v", kill, err)
+			t.Fatalf("after %s: close: %v", after, err)
 		}
 		if problems := Verify(dir); problems != nil {
-			t.Fatalf("kill %d: verify: %v", kill, errors.Join(problems...))
+			t.Fatalf("after %s: verify: %v", after, errors.Join(problems...))
 		}
 	}()
 	// Open removed whatever an interrupted seal or merge left: every file
 	// is a live segment.
 	if files, live := segmentFiles(t, db), db.Stats().Segments; len(files) != live {
-		t.Fatalf("kill %d: %d files in segments/ for %d live segments: %v", kill, len(files), live, files)
+		t.Fatalf("after %s: %d files in segments/ for %d live segments: %v", after, len(files), live, files)
 	}
 	seen := map[string]uint64{}
 	var maxSeq uint64
 	for _, r := range findAll(t, db, FindRequest{Limit: MaxLimit}) {
 		if prev, dup := seen[r.Event.Message]; dup {
-			t.Fatalf("kill %d: event %q stored twice (seq %d and %d)", kill, r.Event.Message, prev, r.Seq)
+			t.Fatalf("after %s: event %q stored twice (seq %d and %d)", after, r.Event.Message, prev, r.Seq)
 		}
 		if gone[r.Event.Message] {
-			t.Fatalf("kill %d: event %q (seq %d) is back after an acknowledged delete", kill, r.Event.Message, r.Seq)
+			t.Fatalf("after %s: event %q (seq %d) is back after an acknowledged delete", after, r.Event.Message, r.Seq)
 		}
 		seen[r.Event.Message] = r.Seq
 		maxSeq = max(maxSeq, r.Seq)
 	}
 	for seq, msg := range want {
 		if got, ok := seen[msg]; !ok || got != seq {
-			t.Fatalf("kill %d: acknowledged event %q (seq %d) is missing after reopen (found at %d, %v)", kill, msg, seq, got, ok)
+			t.Fatalf("after %s: acknowledged event %q (seq %d) is missing after reopen (found at %d, %v)", after, msg, seq, got, ok)
 		}
 	}
 	return maxSeq

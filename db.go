@@ -28,14 +28,22 @@
 //	READONLY        written by Repair when it could not prove it kept every delete
 //	wal/            the write-ahead log
 //	segments/       the segment files
-//	quarantine/     segments found damaged at open (see Repair)
+//	quarantine/     segments found damaged, at open or while serving (see Repair)
 //	repaired/       damaged originals Repair salvaged
 //	superseded/     leftover segments a manifest rebuild found replaced
+//
+// Damaged stored events are never answered silently short: a read that
+// reaches a data block whose checksum fails (found, confirmed and
+// quarantined while serving) or a quarantined segment fails with a
+// *CorruptionError naming the file and block (ErrCorrupt); queries that
+// set query.Request.AllowPartial answer from the rest and list what they
+// left out; tails stop before it.
 package eventlog
 
 import (
 	"errors"
 	"fmt"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -81,11 +89,12 @@ type DB struct {
 	manifestMu sync.Mutex
 	manifest   *manifest // guarded by manifestMu
 
-	quarantined []string // segment files set aside at open
-	readOnly    string   // the READONLY marker's reason, "" when absent
+	readOnly string // the READONLY marker's reason, "" when absent
 	// quarantinedMetas describes every segment in quarantine/ (this open's
 	// and earlier ones'): their rows may come back through repair.
 	quarantinedMetas []segmentMeta
+	// damage holds the segments set aside as damaged (damage.go).
+	damage damageRegistry
 
 	sealMu sync.Mutex // one seal at a time
 	// maintaining is held (a one-slot semaphore, so waiting for it can be
@@ -107,6 +116,7 @@ type DB struct {
 	sealerDone                                                       chan struct{}
 	sealErrMu                                                        sync.Mutex
 	lastSealErr                                                      error
+	diskFull                                                         diskFull // writefault.go
 
 	loggers *loggerQueue
 
@@ -142,7 +152,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: options: %w", err)
 	}
-	marker, err := readOnlyReason(opts.fs, dir)
+	marker, err := readOnlyReason(opts.FS, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +181,7 @@ func Open(dir string, opts Options) (*DB, error) {
 
 func (db *DB) open() error {
 	if !db.opts.ReadOnly {
-		if err := db.opts.fs.MkdirAll(db.segDir(), 0o755); err != nil {
+		if err := vfs.MkdirAllDurable(db.opts.FS, db.segDir(), 0o755); err != nil {
 			return fmt.Errorf("eventlog: create %s: %w", db.dir, err)
 		}
 		lock, err := lockDir(db.dir)
@@ -187,14 +197,14 @@ func (db *DB) open() error {
 	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
 		return err
 	}
-	if db.reg, err = loadRegistry(db.opts.fs, db.dir, db.opts.ReadOnly); err != nil {
+	if db.reg, err = loadRegistry(db.opts.FS, db.dir, db.opts.ReadOnly); err != nil {
 		return err
 	}
 	if err := db.openSegments(); err != nil {
 		return err
 	}
 	w, err := wal.Open(wal.Options{
-		FS:           db.opts.fs,
+		FS:           db.opts.FS,
 		Dir:          filepath.Join(db.dir, "wal"),
 		Sync:         db.opts.Sync,
 		SyncInterval: db.opts.SyncInterval,
@@ -283,6 +293,7 @@ func (db *DB) releaseAll() error {
 			errs = append(errs, s.release())
 		}
 	}
+	errs = append(errs, db.damage.release())
 	if db.zenc != nil {
 		errs = append(errs, db.zenc.Close())
 	}
@@ -323,13 +334,22 @@ type Stats struct {
 	Segments      int   `json:"segments"`
 	SegmentEvents int   `json:"segment_events"`
 	SegmentBytes  int64 `json:"segment_bytes"`
-	// Quarantined lists the segment files set aside as damaged at open.
+	// Quarantined lists the segment files set aside as damaged and not
+	// yet repaired: those in quarantine/ (at this open or an earlier one)
+	// and those found damaged while serving. Reads that reach their events
+	// fail with ErrCorrupt (or answer partially).
 	Quarantined []string `json:"quarantined"`
-	// ReadOnly is why the store opened read-only because of its READONLY
-	// marker (written by Repair), "" when it has none.
-	ReadOnly string `json:"read_only,omitempty"`
 	// SealError is the last sealing failure, "" once sealing succeeds.
 	SealError string `json:"seal_error"`
+	// DiskFull says why writes find the disk full (ENOSPC): set by an
+	// append or seal that failed so, "" once a later append (for a seal's,
+	// a later seal) succeeds.
+	DiskFull string `json:"disk_full"`
+	// ReadOnly: the DB was opened with Options.ReadOnly, or because of its
+	// READONLY marker (written by Repair), whose reason ReadOnlyReason
+	// then holds ("" otherwise).
+	ReadOnly       bool   `json:"read_only"`
+	ReadOnlyReason string `json:"read_only_reason,omitempty"`
 	// LastSeq is the highest sequence number readable; DurableSeq the
 	// highest known to be fsynced.
 	LastSeq    uint64 `json:"last_seq"`
@@ -391,8 +411,8 @@ func (db *DB) Stats() Stats {
 		s.SegmentEvents += seg.meta.Events
 		s.SegmentBytes += seg.meta.Bytes
 	}
-	s.Quarantined = slices.Clone(db.quarantined)
-	s.ReadOnly = db.readOnly
+	s.Quarantined = db.damage.names()
+	s.DiskFull, s.ReadOnly, s.ReadOnlyReason = db.diskFullReason(), db.opts.ReadOnly, db.readOnly
 	if err := db.sealErr(); err != nil {
 		s.SealError = err.Error()
 	}

@@ -244,7 +244,7 @@ func listDir(t *testing.T, dir string) string {
 func TestFsyncFailurePoisons(t *testing.T) {
 	dir := t.TempDir()
 	faulty := vfs.NewFaulty(vfs.OS{})
-	db := mustOpen(t, dir, Options{AllowUnregistered: true, fs: faulty})
+	db := mustOpen(t, dir, Options{AllowUnregistered: true, FS: faulty})
 	if _, err := db.Append(ctx, ev("p", "a", "")); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestFsyncFailurePoisons(t *testing.T) {
 
 func TestFullDiskRejectsWritesAndRecovers(t *testing.T) {
 	faulty := vfs.NewFaulty(vfs.OS{})
-	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, fs: faulty})
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, FS: faulty})
 	if _, err := db.Append(ctx, ev("p", "a", "")); err != nil {
 		t.Fatal(err)
 	}

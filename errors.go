@@ -23,7 +23,54 @@ var (
 	// ErrInvalidRequest: a FindRequest or query.Request is malformed; the
 	// message says what and where. It is query.ErrInvalid.
 	ErrInvalidRequest = query.ErrInvalid
+	// ErrDiskFull: a write failed because the file system holding the data
+	// directory is full (ENOSPC). The error is a *DiskFullError and also
+	// matches syscall.ENOSPC. Unless it also matches ErrOutcomeUnknown,
+	// nothing of the batch was stored and a retry once space is freed is
+	// safe. Stats.DiskFull reports the condition until a later append (or,
+	// for a failing seal, a later seal) succeeds.
+	ErrDiskFull = errors.New("eventlog: disk full")
+	// ErrCorrupt: a read reached stored events that are damaged (a block
+	// whose checksum fails, a segment set aside in quarantine/); errors.As
+	// gives the *CorruptionError naming the file and block. It is
+	// query.ErrCorrupt.
+	ErrCorrupt = query.ErrCorrupt
+	// ErrOutcomeUnknown: Append wrote the batch to the write-ahead log but
+	// could not make sure it is durable (the fsync after the write failed,
+	// or a failed write could not be undone), so its events may or may not
+	// be present after a restart. A caller should look for them (or
+	// deduplicate, e.g. by event.id) rather than blindly retry. The WAL is
+	// poisoned: later appends fail until the DB is reopened. Every other
+	// error of Append means that nothing of the batch was stored.
+	ErrOutcomeUnknown = errors.New("eventlog: outcome of the append unknown")
 )
+
+// DiskFullError is the error of a write refused because the file system
+// holding the data directory is full. It matches ErrDiskFull, and through
+// Err syscall.ENOSPC, with errors.Is.
+type DiskFullError struct {
+	// Dir is the data directory.
+	Dir string
+	// Err is the failed write.
+	Err error
+}
+
+func (e *DiskFullError) Error() string {
+	return fmt.Sprintf("eventlog: no space left on the disk of data directory %s: %v", e.Dir, e.Err)
+}
+
+// Is makes errors.Is(err, ErrDiskFull) hold.
+func (e *DiskFullError) Is(target error) bool { return target == ErrDiskFull }
+
+// Unwrap returns the failed write's error.
+func (e *DiskFullError) Unwrap() error { return e.Err }
+
+// CorruptionError is the error of a read that reached a damaged range: the
+// segment file, the block (-1: the whole file), the sequence numbers and
+// time span it holds, and what the check found. It matches ErrCorrupt with
+// errors.Is. Queries that set query.Request.AllowPartial answer without
+// the range instead and list it in query.Result.Warnings.
+type CorruptionError = query.CorruptionError
 
 // ItemError is the error of one event of a batch.
 type ItemError struct {

@@ -55,7 +55,7 @@ func TestCloseWaitsForReadsInFlight(t *testing.T) {
 func TestFailedSealLeavesNoOrphans(t *testing.T) {
 	dir := t.TempDir()
 	faulty := vfs.NewFaulty(vfs.OS{})
-	db := mustOpen(t, dir, Options{AllowUnregistered: true, fs: faulty})
+	db := mustOpen(t, dir, Options{AllowUnregistered: true, FS: faulty})
 	days := []string{"2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"}
 	for _, d := range days {
 		db.Append(ctx, ev("p", "a", d))
@@ -119,7 +119,7 @@ func TestFindTimeBoundsBeyondInt64Nanoseconds(t *testing.T) {
 func TestRegisterRetriesAfterFailedSave(t *testing.T) {
 	dir := t.TempDir()
 	faulty := vfs.NewFaulty(vfs.OS{})
-	db := mustOpen(t, dir, Options{fs: faulty})
+	db := mustOpen(t, dir, Options{FS: faulty})
 	faulty.Fail(vfs.OpRename, syscall.ENOSPC)
 	if err := db.RegisterProviderActions("p", "a"); !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("register on a full disk: %v", err)

@@ -2,32 +2,7 @@ package eventlog
 
 import (
 	"testing"
-
-	"github.com/eventlogdb/eventlog/internal/match"
 )
-
-// FuzzCursor feeds arbitrary cursors (they come from clients) to the
-// decoder: it must reject or accept without panicking, and what it accepts
-// must encode back to the same cursor.
-func FuzzCursor(f *testing.F) {
-	f.Add(encodeCursor(match.Position{TS: 1714572131125000000, Seq: 2}, false), false)
-	f.Add(encodeCursor(match.Position{TS: -5, Seq: 1 << 60}, true), true)
-	f.Add("", false)
-	f.Add("AQGAjLz9npGxyy8C", true)
-	f.Fuzz(func(t *testing.T, s string, desc bool) {
-		order := Ascending
-		if desc {
-			order = Descending
-		}
-		pos, err := decodeCursor(s, order)
-		if err != nil {
-			return
-		}
-		if again := encodeCursor(pos, desc); again != s {
-			t.Fatalf("cursor %q decodes to %+v, which encodes to %q", s, pos, again)
-		}
-	})
-}
 
 // FuzzManifest feeds arbitrary bytes to the manifest decoder (a file on
 // disk): no panic, and a manifest it accepts re-encodes to one that decodes

@@ -155,19 +155,15 @@ func readManifestFile(fsys vfs.FS, dir, name string) (*manifest, []byte, error) 
 	return m, data, nil
 }
 
-// errManifestRenamed marks a writeManifest failure that happened after the
-// new manifest was renamed over MANIFEST (in the directory fsync): the new
-// manifest may be what the next open reads, so nothing it names may be
-// removed. Any other writeManifest error left MANIFEST as it was.
-var errManifestRenamed = errors.New("new manifest renamed into place, directory fsync failed")
-
 // writeManifest replaces MANIFEST with m, crash-safely and in this order:
 // TOMBSTONES (when the tombstones of m and of the current manifest are not
 // what it holds), MANIFEST.prev (a copy of the current manifest, when it
 // decodes and differs from m), then MANIFEST (vfs.WriteFileAtomic). A
-// failure after MANIFEST's rename wraps errManifestRenamed; it is detected
-// by reading MANIFEST back. Then settlePrevious may rewrite MANIFEST.prev
-// and TOMBSTONES.
+// failure after MANIFEST's rename wraps vfs.ErrMaybeReplaced. So does one
+// after the rename of TOMBSTONES or MANIFEST.prev: MANIFEST is then
+// untouched, but the data directory's fsync failed, as MANIFEST's own
+// would, and the caller stops writing either way. Then settlePrevious may
+// rewrite MANIFEST.prev and TOMBSTONES.
 func writeManifest(fsys vfs.FS, dir string, m *manifest) error {
 	data, err := encodeManifest(m)
 	if err != nil {
@@ -182,11 +178,7 @@ func writeManifest(fsys vfs.FS, dir string, m *manifest) error {
 			return fmt.Errorf("eventlog: write manifest: keep the previous one: %w", err)
 		}
 	}
-	path := filepath.Join(dir, manifestFile)
-	if err := vfs.WriteFileAtomic(fsys, path, data); err != nil {
-		if now, rerr := vfs.ReadFile(fsys, path); rerr == nil && bytes.Equal(now, data) {
-			return fmt.Errorf("eventlog: write manifest: %w: %w", errManifestRenamed, err)
-		}
+	if err := vfs.WriteFileAtomic(fsys, filepath.Join(dir, manifestFile), data); err != nil {
 		return fmt.Errorf("eventlog: write manifest: %w", err)
 	}
 	if cur == nil || len(unionTombstones(m.Tombstones, cur.Tombstones)) > len(m.Tombstones) {

@@ -12,7 +12,7 @@ import (
 )
 
 // writeManifest writes TOMBSTONES and MANIFEST.prev before MANIFEST, and
-// says whether a failure came after MANIFEST's rename.
+// says (vfs.ErrMaybeReplaced) when a failure came after MANIFEST's rename.
 func TestWriteManifestOrderAndFailures(t *testing.T) {
 	tomb := &tombstone{Seq: 5, Bound: 4, Filter: "user.name:alice", Deleted: 1}
 	if err := tomb.compile(); err != nil {
@@ -43,7 +43,7 @@ func TestWriteManifestOrderAndFailures(t *testing.T) {
 			}
 			fsys.FailIf(c.fail, syscall.EIO, match)
 			err := writeManifest(fsys, dir, second)
-			if !errors.Is(err, syscall.EIO) || errors.Is(err, errManifestRenamed) != c.renamed {
+			if !errors.Is(err, syscall.EIO) || errors.Is(err, vfs.ErrMaybeReplaced) != c.renamed {
 				t.Fatalf("err = %v, want EIO and renamed = %v", err, c.renamed)
 			}
 			// Whatever happened, TOMBSTONES holds the new tombstone and

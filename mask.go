@@ -3,13 +3,11 @@ package eventlog
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/eventlogdb/eventlog/internal/head"
-	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -96,6 +94,7 @@ type readSnapshot struct {
 	headSnaps  []*head.Snapshot
 	headHidden []*roaring.Bitmap
 	segHidden  []*roaring.Bitmap
+	damHidden  []*roaring.Bitmap // of the view's readable damaged segments
 	anyHidden  bool
 }
 
@@ -134,7 +133,28 @@ func (db *DB) acquireSnapshot(ctx context.Context) (*readSnapshot, error) {
 		rs.segHidden[i] = hidden
 		rs.anyHidden = rs.anyHidden || hidden != nil
 	}
+	for _, s := range rs.readableDamaged() {
+		hidden, err := db.hiddenRows(ctx, s, s.r, s.meta.MinSeq, s.purged.Load(), tombs)
+		if err != nil {
+			rs.close()
+			return nil, fmt.Errorf("segment %s: %w", s.meta.Name, err)
+		}
+		rs.damHidden = append(rs.damHidden, hidden)
+		rs.anyHidden = rs.anyHidden || hidden != nil
+	}
 	return rs, nil
+}
+
+// readableDamaged returns the damaged segments whose intact blocks can be
+// read, in the view's order.
+func (v view) readableDamaged() []*liveSegment {
+	var out []*liveSegment
+	for _, d := range v.damaged {
+		if d.seg != nil {
+			out = append(out, d.seg)
+		}
+	}
+	return out
 }
 
 // query is the snapshot as the query executor takes it.
@@ -148,25 +168,18 @@ func (rs *readSnapshot) query() query.Snapshot {
 	}
 	if rs.anyHidden {
 		snap.Hidden = append(append(snap.Hidden, rs.headHidden...), rs.segHidden...)
+		snap.Hidden = append(snap.Hidden, rs.damHidden...)
+	}
+	for _, d := range rs.damaged {
+		src := -1
+		if d.seg != nil {
+			src = len(snap.Sources)
+			snap.Sources = append(snap.Sources, d.seg.r)
+		}
+		for _, dm := range d.damage {
+			dm.Source = src
+			snap.Damaged = append(snap.Damaged, dm)
+		}
 	}
 	return snap
-}
-
-// segmentHidden returns the hidden rows of segment i, nil when none.
-func (rs *readSnapshot) segmentHidden(i int) *roaring.Bitmap {
-	if i >= len(rs.segHidden) {
-		return nil
-	}
-	return rs.segHidden[i]
-}
-
-// headFind returns q's visible matches in head i. A head with hidden rows
-// is searched whole, so hidden rows take no places on the page.
-func (rs *readSnapshot) headFind(i int, q match.Query) []head.Item {
-	if i >= len(rs.headHidden) || rs.headHidden[i] == nil {
-		return rs.headSnaps[i].Find(q)
-	}
-	hidden := rs.headHidden[i]
-	q.Limit = 0
-	return slices.DeleteFunc(rs.headSnaps[i].Find(q), func(it head.Item) bool { return hidden.Contains(it.Row) })
 }

@@ -27,6 +27,9 @@ func TestModel(t *testing.T) {
 		// Some runs expire events: the clock moves with appends, so events
 		// (stamped within 20 s of the start) expire as runs go on.
 		m.maxAge = rapid.SampledFrom([]time.Duration{0, 0, 15 * time.Second, time.Minute}).Draw(rt, "max_age")
+		// Some keep failures for a shorter (or, with no default, a
+		// bounded) time: a rule every read must apply, Find and Count too.
+		m.failureAge = rapid.SampledFrom([]time.Duration{0, 0, 8 * time.Second}).Draw(rt, "failure_age")
 		m.open(rt)
 		defer func() { m.db.Close() }()
 		rt.Repeat(map[string]func(*rapid.T){
@@ -78,16 +81,22 @@ type modelRun struct {
 	events       []modelEvent
 	lastSeq      uint64
 	maxAge       time.Duration // RetentionMaxAge; 0: off
+	failureAge   time.Duration // a retention rule's max age for event.outcome:failure; 0: no rule
 	deletes      int           // deletes by query so far
 }
 
 // internal reports whether the store may hold records of its own (drops,
 // deletes) besides the model's events.
-func (m *modelRun) internal() bool { return m.maxAge > 0 || m.deletes > 0 }
+func (m *modelRun) internal() bool { return m.maxAge > 0 || m.failureAge > 0 || m.deletes > 0 }
 
-// live reports whether e is visible now: not expired by retention.
+// live reports whether e is visible now: not expired by retention, whose
+// rule (when set) decides the age of failures.
 func (m *modelRun) live(e *Event) bool {
-	return m.maxAge == 0 || !e.Timestamp.Time().Before(m.clock().Add(-m.maxAge))
+	age := m.maxAge
+	if m.failureAge > 0 && e.Event.Outcome == "failure" {
+		age = m.failureAge
+	}
+	return age == 0 || !e.Timestamp.Time().Before(m.clock().Add(-age))
 }
 
 // visible counts the model's events retention has not expired.
@@ -118,7 +127,11 @@ func (m *modelRun) clock() time.Time { return time.Unix(0, m.now.Load()).UTC() }
 func (m *modelRun) setNow(t time.Time) { m.now.Store(t.UnixNano()) }
 
 func (m *modelRun) open(rt *rapid.T) {
-	db, err := Open(m.dir, Options{AllowUnregistered: true, Sync: SyncNone, SegmentMaxBytes: m.segmentBytes, Now: m.clock, RetentionMaxAge: m.maxAge})
+	opts := Options{AllowUnregistered: true, Sync: SyncNone, SegmentMaxBytes: m.segmentBytes, Now: m.clock, RetentionMaxAge: m.maxAge}
+	if m.failureAge > 0 {
+		opts.RetentionRules = []RetentionRule{{Filter: "event.outcome:failure", MaxAge: m.failureAge}}
+	}
+	db, err := Open(m.dir, opts)
 	if err != nil {
 		rt.Fatalf("open: %v", err)
 	}

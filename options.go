@@ -123,8 +123,10 @@ type Options struct {
 	// Now is the clock that stamps events without @timestamp. Nil: time.Now.
 	Now func() time.Time
 
-	// fs is the file-system seam; tests set it to inject failures.
-	fs vfs.FS
+	// FS is the file system the DB works in. Nil: the operating system's.
+	// Its type is internal to this module: tests and tools of the module
+	// set it (a vfs.Faulty injects a full disk or a failing fsync).
+	FS vfs.FS
 }
 
 // withDefaults returns a copy of o with every zero field filled, or an error
@@ -193,8 +195,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.fs == nil {
-		o.fs = vfs.OS{}
+	if o.FS == nil {
+		o.FS = vfs.OS{}
 	}
 	return o, nil
 }

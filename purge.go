@@ -103,7 +103,7 @@ func (db *DB) markPurged(levels map[string]uint64) error {
 		}
 	}
 	db.withTombstones(m)
-	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
+	if err := db.commitManifest(m); err != nil {
 		return err
 	}
 	db.manifest = m

@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/eventlogdb/eventlog/query"
@@ -11,13 +12,32 @@ import (
 // aggregations — over a consistent snapshot (every event up to one
 // sequence watermark, in the heads and segments of one state). Errors in
 // the request wrap ErrInvalidRequest and say what and where.
+//
+// A query that reaches damaged stored events fails with a
+// *CorruptionError (ErrCorrupt) naming the file and block, unless
+// req.AllowPartial asks for an answer from the rest (Result.Partial,
+// Result.Warnings). Damage found by the query itself is confirmed and its
+// segment quarantined first (see Stats.Quarantined).
 func (db *DB) Query(ctx context.Context, req query.Request) (*query.Result, error) {
+	return db.execute(ctx, req, db.queryOptions())
+}
+
+// execute runs req over a snapshot. A partial query that meets damage not
+// yet known (checkDamage then sets it aside) runs again over a new
+// snapshot, which knows it, for as long as each run finds more.
+func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options) (*query.Result, error) {
 	var res *query.Result
-	err := db.withSnapshot(ctx, func(snap query.Snapshot) error {
+	run := func(snap query.Snapshot) error {
 		var err error
-		res, err = query.Execute(ctx, snap, req, db.queryOptions())
+		res, err = query.Execute(ctx, snap, req, opts)
 		return err
-	})
+	}
+	known := len(db.damage.load())
+	err := db.withSnapshot(ctx, run)
+	for req.AllowPartial && errors.Is(err, ErrCorrupt) && len(db.damage.load()) > known {
+		known = len(db.damage.load())
+		err = db.withSnapshot(ctx, run)
+	}
 	return res, err
 }
 
@@ -33,15 +53,9 @@ func (db *DB) queryOptions() query.Options {
 // aggregations only, and counts without decoding where the bitmaps answer
 // the filter.
 func (db *DB) Aggregate(ctx context.Context, req query.Request) (*query.Result, error) {
-	var res *query.Result
-	err := db.withSnapshot(ctx, func(snap query.Snapshot) error {
-		var err error
-		opts := db.queryOptions()
-		opts.NoHits = true
-		res, err = query.Execute(ctx, snap, req, opts)
-		return err
-	})
-	return res, err
+	opts := db.queryOptions()
+	opts.NoHits = true
+	return db.execute(ctx, req, opts)
 }
 
 // ExportPage is how many events Export reads per step.
@@ -51,7 +65,13 @@ const ExportPage = 1000
 // ignoring its page: it walks the matches a page at a time over one
 // snapshot, so memory stays constant however many there are. Aggregations
 // are ignored. A non-nil error from fn stops the export and is returned.
+// An export is complete or fails: one that reaches damaged stored events
+// returns a *CorruptionError (ErrCorrupt), after the events before them,
+// and req.AllowPartial is refused.
 func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
+	if req.AllowPartial {
+		return fmt.Errorf("eventlog: export: %w: allow_partial: an export is complete or fails; page through search for a partial answer", ErrInvalidRequest)
+	}
 	req.Page, req.PerPage, req.Aggs = 0, ExportPage, nil
 	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		opts := db.queryOptions()
@@ -82,8 +102,9 @@ func (db *DB) withSnapshot(ctx context.Context, fn func(query.Snapshot) error) e
 
 // read runs fn over a snapshot of the store (acquireSnapshot), holding it
 // until fn returns; Close waits for it. ErrClosed and ctx's error come as
-// they are; the snapshot's and fn's errors are wrapped as "eventlog: op:",
-// unless op is "".
+// they are; a segment's damage is confirmed and answered as a
+// *CorruptionError (checkDamage); the snapshot's and fn's errors are
+// wrapped as "eventlog: op:", unless op is "".
 func (db *DB) read(ctx context.Context, op string, fn func(*readSnapshot) error) error {
 	db.readers.RLock()
 	defer db.readers.RUnlock()
@@ -104,5 +125,5 @@ func (db *DB) read(ctx context.Context, op string, fn func(*readSnapshot) error)
 		return wrap(err)
 	}
 	defer rs.close()
-	return wrap(fn(rs))
+	return wrap(db.checkDamage(fn(rs)))
 }

@@ -164,8 +164,8 @@ func TestRepairDamagedManifest(t *testing.T) {
 						t.Fatalf("deleted seq %d is back", seq)
 					}
 				}
-				if st.ReadOnly != "" || st.Maintenance.PendingDeletes != 1 {
-					t.Fatalf("stats after the rebuild: read-only %q, pending deletes %d", st.ReadOnly, st.Maintenance.PendingDeletes)
+				if st.ReadOnly || st.ReadOnlyReason != "" || st.Maintenance.PendingDeletes != 1 {
+					t.Fatalf("stats after the rebuild: read-only %v %q, pending deletes %d", st.ReadOnly, st.ReadOnlyReason, st.Maintenance.PendingDeletes)
 				}
 				mustVerify(t, dir)
 				if again, err := Repair(dir, RepairOptions{}); err != nil || !again.Clean() {
@@ -218,8 +218,8 @@ func TestRepairManifestWithoutTombstones(t *testing.T) {
 				t.Fatalf("report %+v", rep.Manifest)
 			}
 			got, st := contents(t, dir)
-			if !strings.Contains(st.ReadOnly, "delete by query may be missing") {
-				t.Fatalf("stats read-only = %q", st.ReadOnly)
+			if !st.ReadOnly || !strings.Contains(st.ReadOnlyReason, "delete by query may be missing") {
+				t.Fatalf("stats read-only = %v %q", st.ReadOnly, st.ReadOnlyReason)
 			}
 			for seq, msg := range want { // nothing is lost; the deleted ones may be visible
 				if got[seq] != msg {

@@ -181,6 +181,9 @@ func (db *DB) rollIfOld() {
 func (db *DB) sealFrozen() error {
 	db.sealMu.Lock()
 	defer db.sealMu.Unlock()
+	if err := db.writeErr(); err != nil {
+		return err
+	}
 	for {
 		st := db.state.Load()
 		if len(st.frozen) == 0 {
@@ -214,9 +217,9 @@ func (db *DB) seal(h *head.Head) error {
 	}
 	m.SealedSeq = max(m.SealedSeq, hs.LastSeq)
 	db.withTombstones(m)
-	if err := writeManifest(db.opts.fs, db.dir, m); err != nil {
+	if err := db.commitManifest(m); err != nil {
 		db.manifestMu.Unlock()
-		discardSegments(written)
+		abandonSegments(written, err)
 		return err
 	}
 	db.manifest = m
@@ -288,12 +291,12 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		}
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 		if err != nil {
-			db.opts.fs.Remove(path)
+			db.opts.FS.Remove(path)
 			return fmt.Errorf("open new segment %s: %w", name, err)
 		}
 		meta := metaOf(name, info)
 		meta.Purged = applied.newest()
-		out = append(out, newLiveSegment(meta, path, r))
+		out = append(out, newLiveSegment(db.opts.FS, meta, path, r))
 		return nil
 	}
 	for _, it := range h.Sorted() {
@@ -320,7 +323,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 			db.manifestMu.Unlock()
 			name = segmentName(id)
 			path = filepath.Join(db.segDir(), name)
-			if w, err = segment.Create(path, segment.WriteOptions{FS: db.opts.fs, Encoder: db.zenc}); err != nil {
+			if w, err = segment.Create(path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc}); err != nil {
 				return fail(fmt.Errorf("write segment %s: %w", name, err))
 			}
 		}

@@ -19,9 +19,11 @@ const quarantineDir = "quarantine"
 // opens every live segment. A segment with proven damage (a checksum or
 // structure failure) is moved to quarantine/ and the store opens without
 // it; any other error (EIO, too many open files, a failed mmap) fails the
-// open, so a healthy file is never set aside for a passing fault.
+// open, so a healthy file is never set aside for a passing fault. Every
+// segment in quarantine/ is registered as damage (damage.go): reads that
+// reach its range say so instead of answering without it.
 func (db *DB) openSegments() error {
-	m, err := readManifest(db.opts.fs, db.dir)
+	m, err := readManifest(db.opts.FS, db.dir)
 	if err != nil {
 		return err
 	}
@@ -34,12 +36,12 @@ func (db *DB) openSegments() error {
 		}
 	}
 	var live []*liveSegment
-	var kept []segmentMeta
+	var kept, setAside []segmentMeta
 	for _, meta := range m.Segments {
 		path := filepath.Join(db.segDir(), meta.Name)
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 		if err == nil {
-			live = append(live, newLiveSegment(meta, path, r))
+			live = append(live, newLiveSegment(db.opts.FS, meta, path, r))
 			kept = append(kept, meta)
 			continue
 		}
@@ -56,8 +58,8 @@ func (db *DB) openSegments() error {
 		}
 		db.log.Error("eventlog: damaged segment set aside; the store opens without it", "segment", meta.Name,
 			"events", meta.Events, "min_seq", meta.MinSeq, "max_seq", meta.MaxSeq, "err", err)
-		db.quarantined = append(db.quarantined, meta.Name)
 		if db.opts.ReadOnly {
+			setAside = append(setAside, meta) // not moved: registered below
 			continue
 		}
 		if qerr := db.quarantine(meta, err); qerr != nil {
@@ -67,15 +69,16 @@ func (db *DB) openSegments() error {
 			kept = append(kept, meta)
 		}
 	}
-	if db.quarantinedMetas, err = quarantinedSegments(db.opts.fs, db.dir); err != nil {
+	if db.quarantinedMetas, err = quarantinedSegments(db.opts.FS, db.dir); err != nil {
 		return fmt.Errorf("eventlog: %w", err)
 	}
+	db.registerQuarantined(append(setAside, db.quarantinedMetas...))
 	st := db.state.Load()
 	st.segments = live
 	if len(kept) != len(m.Segments) && !db.opts.ReadOnly {
 		m2 := m.clone()
 		m2.Segments = kept
-		if err := writeManifest(db.opts.fs, db.dir, m2); err != nil {
+		if err := writeManifest(db.opts.FS, db.dir, m2); err != nil {
 			return err
 		}
 		db.manifest = m2
@@ -87,7 +90,7 @@ func (db *DB) openSegments() error {
 // does not list: a crash between writing a segment and recording it leaves
 // one, and its events are still in the WAL.
 func (db *DB) removeLeftovers(m *manifest) error {
-	entries, err := db.opts.fs.ReadDir(db.segDir())
+	entries, err := db.opts.FS.ReadDir(db.segDir())
 	if err != nil {
 		return fmt.Errorf("eventlog: list segments: %w", err)
 	}
@@ -102,7 +105,7 @@ func (db *DB) removeLeftovers(m *manifest) error {
 			continue
 		}
 		if strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".seg") || strings.HasSuffix(name, ".deleting") {
-			if err := db.opts.fs.Remove(filepath.Join(db.segDir(), name)); err != nil {
+			if err := db.opts.FS.Remove(filepath.Join(db.segDir(), name)); err != nil {
 				return fmt.Errorf("eventlog: remove leftover %s: %w", name, err)
 			}
 			db.log.Info("eventlog: removed leftover file from an interrupted seal", "file", name)
@@ -110,7 +113,7 @@ func (db *DB) removeLeftovers(m *manifest) error {
 		}
 	}
 	if removed {
-		return db.opts.fs.SyncDir(db.segDir())
+		return db.opts.FS.SyncDir(db.segDir())
 	}
 	return nil
 }
@@ -150,14 +153,14 @@ func quarantinedSegments(fsys vfs.FS, dir string) ([]segmentMeta, error) {
 // the sequence range even when the file's own footer is unreadable.
 func (db *DB) quarantine(meta segmentMeta, reason error) error {
 	qdir := filepath.Join(db.dir, quarantineDir)
-	if err := db.opts.fs.MkdirAll(qdir, 0o755); err != nil {
+	if err := vfs.MkdirAllDurable(db.opts.FS, qdir, 0o755); err != nil {
 		return err
 	}
-	if err := db.opts.fs.Rename(filepath.Join(db.segDir(), meta.Name), filepath.Join(qdir, meta.Name)); err != nil {
+	if err := db.opts.FS.Rename(filepath.Join(db.segDir(), meta.Name), filepath.Join(qdir, meta.Name)); err != nil {
 		return err
 	}
-	err := writeSidecar(db.opts.fs, db.dir, &quarantineSidecar{segmentMeta: meta, Reason: reason.Error(), QuarantinedAt: db.opts.Now().UTC()})
-	return errors.Join(err, db.opts.fs.SyncDir(qdir), db.opts.fs.SyncDir(db.segDir()))
+	err := writeSidecar(db.opts.FS, db.dir, &quarantineSidecar{segmentMeta: meta, Reason: reason.Error(), QuarantinedAt: db.opts.Now().UTC()})
+	return errors.Join(err, db.opts.FS.SyncDir(qdir), db.opts.FS.SyncDir(db.segDir()))
 }
 
 // clone returns a deep copy of m.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -201,14 +202,31 @@ func TestDamagedSegmentIsQuarantined(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, quarantineDir, bad)); err != nil {
 		t.Fatalf("not moved to quarantine: %v", err)
 	}
-	got := findAll(t, db, FindRequest{})
+	got := findAll(t, db, FindRequest{Start: ts("2024-01-02T00:00:00Z").Time()})
 	if len(got) != 1 || got[0].Event.Timestamp.String() != "2024-01-05T00:00:00Z" {
 		t.Fatalf("the healthy segment is not served: %v", seqs(got))
 	}
+	// What reaches the quarantined segment's range says so.
+	var ce *CorruptionError
+	if _, err := db.Find(ctx, FindRequest{}); !errors.As(err, &ce) || ce.File != bad || ce.Block != -1 {
+		t.Fatalf("find over the quarantined range: %v, want a corruption error naming %s", err, bad)
+	}
+	res, err := db.Query(ctx, query.Request{AllowPartial: true})
+	if err != nil || res.Total != 1 || !res.Partial || len(res.Warnings) != 1 || res.Warnings[0].File != bad {
+		t.Fatalf("partial query: %+v, %v", res, err)
+	}
 	db.Close()
 	db = mustOpen(t, dir, Options{AllowUnregistered: true})
-	if len(db.Stats().Quarantined) != 0 {
-		t.Fatal("quarantine reported again after the manifest was rewritten")
+	if q := db.Stats().Quarantined; !slices.Equal(q, []string{bad}) {
+		t.Fatalf("quarantined %v after reopening: the segment is still in quarantine/, unrepaired", q)
+	}
+	db.Close()
+	if _, err := Repair(dir, RepairOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpen(t, dir, Options{AllowUnregistered: true})
+	if q := db.Stats().Quarantined; len(q) != 0 {
+		t.Fatalf("quarantined %v after repair", q)
 	}
 }
 
@@ -218,7 +236,7 @@ func TestDamagedSegmentIsQuarantined(t *testing.T) {
 // and appends go on.
 func TestAppendStopsWhenSealingFallsBehind(t *testing.T) {
 	faulty := vfs.NewFaulty(vfs.OS{})
-	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 1 << 10, MaxFrozenHeads: 2, fs: faulty})
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 1 << 10, MaxFrozenHeads: 2, FS: faulty})
 	faulty.FailIf(vfs.OpCreate, syscall.ENOSPC, func(path string) bool { return strings.Contains(path, "segments") })
 	big := ev("p", "a", "")
 	big.Message = string(make([]byte, 2<<10)) // every append fills a head
@@ -226,11 +244,11 @@ func TestAppendStopsWhenSealingFallsBehind(t *testing.T) {
 	for i := 0; i < 50 && err == nil; i++ {
 		_, err = db.Append(ctx, big)
 	}
-	if !errors.Is(err, errSealing) || !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("append with sealing failing: %v, want the sealing error", err)
+	if !errors.Is(err, errSealing) || !errors.Is(err, syscall.ENOSPC) || !errors.Is(err, ErrDiskFull) {
+		t.Fatalf("append with sealing failing: %v, want the sealing error, as a full disk", err)
 	}
-	if s := db.Stats(); s.FrozenHeads > 2 || s.SealError == "" {
-		t.Fatalf("stats %+v: want at most 2 frozen heads and the seal error", s)
+	if s := db.Stats(); s.FrozenHeads > 2 || s.SealError == "" || s.DiskFull == "" {
+		t.Fatalf("stats %+v: want at most 2 frozen heads, the seal error and the disk full", s)
 	}
 	faulty.Heal(vfs.OpCreate)
 	deadline := time.Now().Add(20 * time.Second)
@@ -242,6 +260,9 @@ func TestAppendStopsWhenSealingFallsBehind(t *testing.T) {
 	}
 	if _, err := db.Append(ctx, big); err != nil {
 		t.Fatalf("append after recovery: %v", err)
+	}
+	if s := db.Stats(); s.DiskFull != "" {
+		t.Fatalf("Stats.DiskFull = %q once sealing caught up, want empty", s.DiskFull)
 	}
 }
 

@@ -3,10 +3,12 @@ package eventlog
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
+	"slices"
 	"sync/atomic"
 
 	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -30,6 +32,7 @@ type liveSegment struct {
 	meta segmentMeta
 	path string
 	r    *segment.Reader
+	fs   vfs.FS // removes the file of a dropped segment
 
 	refs     atomic.Int32
 	obsolete atomic.Bool
@@ -43,8 +46,8 @@ type liveSegment struct {
 	onRemoved func(name string)
 }
 
-func newLiveSegment(meta segmentMeta, path string, r *segment.Reader) *liveSegment {
-	s := &liveSegment{meta: meta, path: path, r: r}
+func newLiveSegment(fsys vfs.FS, meta segmentMeta, path string, r *segment.Reader) *liveSegment {
+	s := &liveSegment{meta: meta, path: path, r: r, fs: fsys}
 	s.refs.Store(1)
 	s.purged.Store(meta.Purged)
 	return s
@@ -72,7 +75,7 @@ func (s *liveSegment) release() error {
 	}
 	err := s.r.Close()
 	if s.obsolete.Load() {
-		if rerr := os.Remove(s.path); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+		if rerr := s.fs.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, fmt.Errorf("remove dropped segment %s: %w", s.path, rerr))
 		}
 		if s.onRemoved != nil {
@@ -82,16 +85,20 @@ func (s *liveSegment) release() error {
 	return err
 }
 
-// view is what one read sees: the state's heads and references to its
-// segments, released by close.
+// view is what one read sees: the state's heads, references to its
+// segments, and the damaged segments set aside (damage.go), whose readable
+// ones it also holds; close releases them.
 type view struct {
 	heads    []*head.Head
 	segments []*liveSegment
+	damaged  []*damagedSegment
 }
 
 // acquireView takes a consistent view of the current state. A segment
 // dropped between loading the state and acquiring it makes the whole view
-// retry, so a reader never sees half of a change.
+// retry, so a reader never sees half of a change. The damaged segments are
+// loaded after the state (a segment being set aside is published there
+// first), and one in both counts as damaged.
 func (db *DB) acquireView() view {
 	for {
 		st := db.state.Load()
@@ -104,16 +111,39 @@ func (db *DB) acquireView() view {
 			}
 			v.segments = append(v.segments, s)
 		}
-		if ok {
+		if ok && v.acquireDamaged(db.damage.load()) {
 			return v
 		}
 		v.close()
 	}
 }
 
+// acquireDamaged adds the damaged segments to v, taking a reference on
+// each readable one and dropping it from v's live segments.
+func (v *view) acquireDamaged(damaged []*damagedSegment) bool {
+	for _, d := range damaged {
+		if d.seg != nil {
+			if !d.seg.acquire() {
+				return false
+			}
+			if i := slices.Index(v.segments, d.seg); i >= 0 {
+				v.segments = slices.Delete(v.segments, i, i+1)
+				d.seg.release()
+			}
+		}
+		v.damaged = append(v.damaged, d)
+	}
+	return true
+}
+
 func (v view) close() {
 	for _, s := range v.segments {
 		s.release()
+	}
+	for _, d := range v.damaged {
+		if d.seg != nil {
+			d.seg.release()
+		}
 	}
 }
 

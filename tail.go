@@ -66,6 +66,12 @@ func (c *tailCursors) next(segs []*liveSegment, lo uint64) []*segment.SeqCursor 
 // what a crash could take back. No event is skipped or repeated across the
 // switch from stored to live or across seals, and the sequence numbers
 // give a reader its resume point. A bad filter is an error at once.
+//
+// A tail never skips damaged stored events: it yields every event before
+// the first damaged range it reaches (a block whose checksum failed, a
+// segment in quarantine/) and then a *CorruptionError (ErrCorrupt) naming
+// it, and ends. Resuming from the next sequence number stops there again
+// until eventlog repair has dealt with the range.
 func (db *DB) Tail(ctx context.Context, req TailRequest) (iter.Seq2[Record, error], error) {
 	f, err := filter.Parse(req.Filter)
 	if err != nil {
@@ -88,7 +94,12 @@ func (db *DB) Tail(ctx context.Context, req TailRequest) (iter.Seq2[Record, erro
 			wake := db.tailers.wait() // before reading: a later change wakes us
 			top := db.visibleSeq()
 			for next <= top {
-				hi := min(top, next+tailWindow-1)
+				stop, dm := db.parkSeq(next)
+				if next >= stop {
+					yield(Record{}, errTailParked(dm))
+					return
+				}
+				hi := min(top, next+tailWindow-1, stop-1)
 				recs, err := db.readSeqRange(next, hi, f, req.IncludeExpired, &cursors)
 				if err != nil {
 					yield(Record{}, err)
@@ -156,7 +167,7 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool,
 		}
 	}
 	var segs []*liveSegment
-	for _, s := range v.segments {
+	for _, s := range slices.Concat(v.segments, v.readableDamaged()) { // the tail stops before their damage
 		if s.meta.MaxSeq >= lo && s.meta.MinSeq <= hi {
 			segs = append(segs, s)
 		}
@@ -166,6 +177,9 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool,
 			keep(seq, ev)
 			return nil
 		})
+		if err = db.checkDamage(err); errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("eventlog: tail: %w", err) // it names the segment
+		}
 		if err != nil {
 			return nil, fmt.Errorf("eventlog: tail: segment %s: %w", segs[i].meta.Name, err)
 		}

@@ -70,6 +70,12 @@ func (w *worker) run(ctx context.Context) {
 		case ctx.Err() != nil || errors.Is(err, errParked):
 		case errors.Is(err, eventlog.ErrClosed):
 			return
+		case errors.Is(err, eventlog.ErrCorrupt):
+			// Damaged stored events lie ahead: wait at them, never skip
+			// them, until the store is repaired and delivery resumed.
+			if err := w.park("stopped before damaged stored events: " + err.Error()); !errors.Is(err, errParked) {
+				w.fail(err)
+			}
 		case err != nil:
 			// A store or disk error: say so and try again shortly.
 			w.fail(err)
@@ -208,6 +214,12 @@ func (w *worker) stream(ctx context.Context) error {
 			return ctx.Err()
 		case it := <-ch:
 			if it.err != nil {
+				if errors.Is(it.err, eventlog.ErrCorrupt) {
+					// Deliver what came before the damage, then park at it.
+					if err := w.flush(ctx, b, scanned); err != nil {
+						return err
+					}
+				}
 				return it.err
 			}
 			scanned = it.rec.Seq
@@ -230,19 +242,24 @@ func (w *worker) stream(ctx context.Context) error {
 			}
 		case <-timer:
 		}
-		if len(b.seqs) > 0 {
-			if err := w.begin(b); err != nil {
-				return err
-			}
-			if err := w.ship(ctx, b); err != nil {
-				return err
-			}
-		}
-		if err := w.passOver(scanned); err != nil {
+		if err := w.flush(ctx, b, scanned); err != nil {
 			return err
 		}
 		b, timer = &batch{}, nil
 	}
+}
+
+// flush ships b, when it holds events, and moves the cursor past scanned.
+func (w *worker) flush(ctx context.Context, b *batch, scanned uint64) error {
+	if len(b.seqs) > 0 {
+		if err := w.begin(b); err != nil {
+			return err
+		}
+		if err := w.ship(ctx, b); err != nil {
+			return err
+		}
+	}
+	return w.passOver(scanned)
 }
 
 // passOver moves the cursor to seq once every matching event up to it has

@@ -22,4 +22,11 @@
 // lowest: first ascending, last descending.
 //
 // Both time bounds are inclusive, as in the Kibana event log.
+//
+// A snapshot may list damaged ranges (Snapshot.Damaged): blocks of its
+// sources that must not be read, or whole files it has no source for. A
+// query whose time range and candidate rows reach one fails with a
+// *CorruptionError; with Request.AllowPartial it answers without the range
+// and lists it in Result.Warnings. Indexed lookups whose candidates miss a
+// damaged block are unaffected.
 package query

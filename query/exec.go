@@ -30,7 +30,7 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 	if opts.ExpiredBefore != 0 {
 		p.minTS = max(p.minTS, opts.ExpiredBefore)
 	}
-	x := &executor{plan: p, snap: snap, opts: opts}
+	x := &executor{plan: p, snap: snap, opts: opts, allowPartial: req.AllowPartial}
 	offset, limit := p.window()
 	x.k = offset + limit + 1 // one more tells whether a next page exists
 	if opts.NoHits {
@@ -39,7 +39,7 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 	if err := x.run(ctx); err != nil {
 		return nil, err
 	}
-	res := &Result{Total: x.total, Page: p.page, PerPage: p.perPage}
+	res := &Result{Total: x.total, Page: p.page, PerPage: p.perPage, Partial: len(x.warnings) > 0, Warnings: x.warnings}
 	if opts.NoTotal {
 		res.Total = -1
 	}
@@ -78,6 +78,10 @@ type executor struct {
 	// counted marks, per source, the accumulators that counted it whole
 	// from its postings (countSources).
 	counted map[int][]bool
+	// allowPartial answers around damaged ranges the query reads, listing
+	// them in warnings, instead of failing.
+	allowPartial bool
+	warnings     []Damage
 }
 
 // work is one block to visit.
@@ -89,6 +93,9 @@ type work struct {
 }
 
 func (x *executor) run(ctx context.Context) error {
+	if _, err := x.damaged(-1, nil); err != nil {
+		return err
+	}
 	var items []work
 	for si, src := range x.snap.Sources {
 		blocks := src.Blocks()
@@ -99,7 +106,11 @@ func (x *executor) run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("source %d: %w", si, err)
 		}
-		cand = withoutHidden(cand, x.snap.hidden(si), blocks)
+		bad, err := x.damaged(si, cand)
+		if err != nil {
+			return err
+		}
+		cand = withoutHidden(cand, union(x.snap.hidden(si), bad), blocks)
 		if cand != nil && cand.IsEmpty() {
 			continue
 		}

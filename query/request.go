@@ -47,6 +47,11 @@ type Request struct {
 	Space string `json:"space,omitempty"`
 	// Aggs are computed over every match (not just the page).
 	Aggs map[string]Agg `json:"aggs,omitempty"`
+	// AllowPartial answers from what is readable when the query reaches
+	// damaged stored events, marking the result Partial and listing the
+	// damaged ranges in Warnings. Without it such a query fails with a
+	// *CorruptionError (ErrCorrupt).
+	AllowPartial bool `json:"allow_partial,omitempty"`
 }
 
 // SortField is one sort key, named as in the Kibana event log API.
@@ -98,6 +103,11 @@ type Result struct {
 	Next string
 	// Aggregations by the request's names.
 	Aggregations map[string]*AggResult
+	// Partial reports that Request.AllowPartial left out damaged ranges
+	// the query reached; Warnings lists them. Total, hits and
+	// aggregations then cover the readable events only.
+	Partial  bool
+	Warnings []Damage
 }
 
 // Hit is one matching event.

@@ -38,6 +38,12 @@ type Snapshot struct {
 	// disk. It is subtracted from every source's candidates, so counts and
 	// aggregations answered from postings stay exact.
 	Hidden []*roaring.Bitmap
+	// Damaged lists the stored ranges the snapshot cannot read: blocks of
+	// its sources (never visited) and whole files it has no source for. A
+	// query whose time range and candidates reach one fails with a
+	// *CorruptionError, or with Request.AllowPartial answers without it
+	// and lists it in Result.Warnings.
+	Damaged []Damage
 }
 
 // hidden returns the rows of source si to leave out, nil when none.

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -10,7 +8,9 @@ import (
 )
 
 // An ingest request passes these checks before its events are decoded: its
-// media type, a write slot, and the body limit.
+// media type, then its body is read (upload.go: within the body limit, the
+// in-flight body budget and the rate floor), and only then does it take a
+// write slot, so a slow upload holds memory it was granted but no slot.
 
 // requireMediaType answers 415 unless the request's Content-Type is one of
 // types.
@@ -54,45 +54,6 @@ func (s *Server) acquireWrite(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) releaseWrite() { <-s.writeSlots }
-
-// readBody reads the whole body, at most limit bytes (413 past it), into a
-// pooled buffer the caller returns with putBuf.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (*[]byte, error) {
-	if r.ContentLength > limit {
-		return nil, errorf(http.StatusRequestEntityTooLarge, typeTooLarge,
-			"request body of %d bytes is over the limit of %d bytes", r.ContentLength, limit)
-	}
-	buf := getBuf()
-	b := (*buf)[:0]
-	if n := int(r.ContentLength) + 1; r.ContentLength > 0 && cap(b) < n {
-		b = make([]byte, 0, n) // +1: room for the read that sees EOF
-	}
-	body := http.MaxBytesReader(w, r.Body, limit)
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			*buf = b
-			putBuf(buf)
-			s.metrics.ingestBytes.Add(float64(len(b)))
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, err
-			}
-			return nil, errorf(http.StatusBadRequest, typeInvalidRequest, "reading the request body: %v", err)
-		}
-	}
-	*buf = b
-	s.metrics.ingestBytes.Add(float64(len(b)))
-	s.restartWriteDeadline(w)
-	return buf, nil
-}
 
 // restartWriteDeadline gives the rest of a request RequestTimeout from now,
 // once its body is read: ReadTimeout bounds the upload, so a slow one does

@@ -14,30 +14,30 @@ import (
 )
 
 // handleBulk stores the valid lines of an NDJSON body and reports the
-// invalid ones: POST /api/events/_bulk. The whole body is read and decoded
-// before anything is appended, and the valid events go to the DB in one
+// invalid ones: POST /api/events/_bulk. The whole body is read (before a
+// write slot is taken) and decoded before anything is appended, and the valid events go to the DB in one
 // Append.
 func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 	start := time.Now()
 	if err := requireMediaType(r, "application/x-ndjson", "application/json"); err != nil {
 		return err
 	}
+	body, err := s.readIngestBody(w, r)
+	if err != nil {
+		return err
+	}
+	defer body.release()
 	if err := s.acquireWrite(w, r); err != nil {
 		return err
 	}
 	defer s.releaseWrite()
-	body, err := s.readBody(w, r, s.cfg.MaxBulkBytes)
-	if err != nil {
-		return err
-	}
-	defer putBuf(body)
 	b := bulkPool.Get().(*bulk)
 	defer b.release()
-	if err := b.parse(s, *body); err != nil {
+	if err := b.parse(s, body.data()); err != nil {
 		return err
 	}
 	if err := s.appendBulk(r.Context(), b); err != nil {
-		return err
+		return writeFailed(err)
 	}
 	out := getBuf()
 	defer putBuf(out)

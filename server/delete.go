@@ -40,7 +40,7 @@ func (s *Server) handleDeleteByQuery(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		// Delete stores nothing before its count is done, and nothing
 		// after that heeds ctx: a timeout left the store as it was.
-		return stoppedEarly(err, "delete by query", "nothing was deleted")
+		return stoppedEarly(writeFailed(err), "delete by query", "nothing was deleted")
 	}
 	// Who asked, for the operator; never the filter, which may name the
 	// person whose events were erased.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/eventlogdb/eventlog/destination"
@@ -67,16 +66,12 @@ func (s *Server) readDestination(w http.ResponseWriter, r *http.Request, c *dest
 	if err := requireMediaType(r, "application/json"); err != nil {
 		return err
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxEventBytes))
+	body, err := s.readBody(w, r, s.cfg.MaxEventBytes)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return errorf(http.StatusBadRequest, typeInvalidRequest, "reading the request body: %v", err)
+		return err
 	}
-	s.restartWriteDeadline(w)
-	if err := decodeStrict(data, c); err != nil {
+	defer body.release()
+	if err := decodeStrict(body.data(), c); err != nil {
 		return errorf(http.StatusBadRequest, typeInvalidRequest, "body: %v", err)
 	}
 	return nil

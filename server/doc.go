@@ -4,26 +4,48 @@
 //
 //	{"status": 400, "error": {"type": "invalid_request", "reason": "..."}}
 //
+// A write failed by storage is 507 disk_full (the disk of the data
+// directory is full) or 503 storage_failed, and its body's "outcome" says
+// whether the batch was stored: "not_stored", or "unknown" when it was
+// written but its fsync failed (see eventlog.ErrOutcomeUnknown).
+//
+// Every request body is read whole before anything else is done with it,
+// within Config.MaxBodyBytesInFlight for all bodies at once (429 with
+// Retry-After when no room frees within Config.WriteQueueTimeout) and no
+// slower than Config.MinBodyRate once Config.BodyRateGrace has passed (408
+// request_timeout), so slow uploads hold bounded memory and no write slot.
+//
 // Ingest (acknowledged once db.Append returns, that is once durable under the
-// DB's sync policy; at most Config.MaxConcurrentWrites at once, 429 with
-// Retry-After when no write slot frees within Config.WriteQueueTimeout):
+// DB's sync policy; at most Config.MaxConcurrentWrites at once, taken once
+// the body is read, 429 with Retry-After when no write slot frees within
+// Config.WriteQueueTimeout):
 //
 //	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
 //	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200
 //
 // Queries (the /s/{space} prefix scopes them to a Kibana space):
 //
-//	GET  [/s/{space}]/api/event_log/{type}/{id}/_find   Kibana event log _find: page, per_page, sort_field, sort_order, sort, filter, start, end
+//	GET  [/s/{space}]/api/event_log/{type}/{id}/_find   Kibana event log _find: page, per_page, sort_field, sort_order, sort, filter, start, end, allow_partial
 //	POST [/s/{space}]/api/event_log/{type}/_find        the same for {"ids": [...]}
-//	GET|POST [/s/{space}]/api/events/_search            filter, start, end, sort, page/per_page or size + search_after → {"total","data","next"}
+//	GET|POST [/s/{space}]/api/events/_search            filter, start, end, sort, page/per_page or size + search_after, allow_partial → {"total","data","next"}
 //	POST [/s/{space}]/api/events/_aggregate             query.Request JSON with aggs → {"total","aggregations"}
-//	GET|POST [/s/{space}]/api/events/_export            every match as NDJSON, streamed in order
+//	GET|POST [/s/{space}]/api/events/_export            every match as NDJSON, streamed in order; complete, or its last line is an
+//	                                                    error object, repeated in the X-Eventlog-Error trailer
+//
+// Damaged stored events (a data block whose checksum fails, a segment in
+// quarantine/; see eventlog.CorruptionError): a query that reaches them
+// answers 500 {"error":{"type":"corruption","reason":"segment F block N ..."}};
+// with allow_partial=true (or "allow_partial":true in the body) it answers
+// 200 from the rest with "partial":true and "warnings":[{"file","block",
+// "min_seq","max_seq","start","end","reason"}]. An export that reaches them
+// after its first events ends with {"status":500,"error":{"type":"corruption",...}}
+// and the trailer; a tail ends with {"error":...,"resume_from":FIRST}.
 //
 // Streaming (tail.go, destinations.go):
 //
 //	GET [/s/{space}]/api/events/_tail   filter, from (N, beginning or now; Last-Event-ID wins) → stored then new events as
 //	                                    SSE (id: SEQ, data: DOCUMENT), or NDJSON with Accept: application/x-ndjson; heartbeats;
-//	                                    ends with {"error","resume_from"} (slow reader, shutdown, store closed)
+//	                                    ends with {"error","resume_from"} (slow reader, shutdown, store closed, damaged events ahead)
 //	GET    /api/destinations                  {"destinations": [destination.Status...]}
 //	PUT    /api/destinations/{name}           destination.Config JSON → 200 its Status (never the secret); 409 fixed for the config file's
 //	GET    /api/destinations/{name}           its Status; 404 not_found
@@ -37,7 +59,9 @@
 //
 //	GET  /api/providers              {"providers": {"alerting": ["execute", ...]}}
 //	PUT  /api/providers/{provider}   {"actions": [...]} registers them (idempotent)
-//	GET  /healthz                    ok, degraded (quarantined segments, poisoned WAL, seal error) or 503 shutting_down
+//	GET  /healthz                    liveness: ok, degraded (quarantined segments — at open or found damaged while serving, until
+//	                                 repaired — seal error, disk full), 503 failed (poisoned WAL: restart) or 503 shutting_down
+//	GET  /readyz                     readiness to take writes: ready, or 503 not_ready naming why (disk_full, read_only, wal_poisoned, shutting_down)
 //	GET  /metrics                    Prometheus text format, from the Metrics' own registry
 //	GET  /api/_stats                 db.Stats() with the list of segments
 //
@@ -59,6 +83,15 @@
 //	POST /api/events/_delete_by_query   {"filter":KQL,"start":T,"end":T} (filter required; strict JSON) → {"deleted","seq","filter_sha256"};
 //	                                    the events stored before it that match vanish from every read at once and are
 //	                                    purged from disk at the next maintenance run (_compact); 400 names a bad body
+//
+// Backup (backup.go), off unless Config.BackupDir (eventlog serve
+// --backup-dir DIR): until then it answers 403 disabled, saying how to
+// turn it on. It writes only under that directory, into the plain
+// subdirectory the body names (400 names a bad name, and nothing is
+// written), and takes ?timeout= as above. Like delete by query it is an
+// operator's route: once the API has access control it is admin-only.
+//
+//	POST /api/_backup   {"name":NAME} → eventlog.BackupResult; 409 while another backup writes to NAME
 //
 // A Server does not own the DB: after Run returns, the caller closes it.
 package server

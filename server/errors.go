@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
+	"syscall"
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/wal"
 )
 
 // Error types of the API (the "type" of an error response).
@@ -24,7 +27,24 @@ const (
 	typeUnavailable      = "unavailable"
 	typeCancelled        = "cancelled"
 	typeInternal         = "internal"
+	typeDiskFull         = "disk_full"
+	typeStorageFailed    = "storage_failed"
+	typeRequestTimeout   = "request_timeout"
 )
+
+// Outcomes of a failed write (the "outcome" of its error answer): whether
+// the batch may have been stored.
+const (
+	// outcomeUnknown: the batch was written but may not be durable; the
+	// client should look for its events or deduplicate, not blindly retry.
+	outcomeUnknown = "unknown"
+	// outcomeNotStored: nothing of the batch was stored; a retry is safe.
+	outcomeNotStored = "not_stored"
+)
+
+// typeCorruption answers a read that reached damaged stored events (500):
+// the reason names the segment file and block.
+const typeCorruption = "corruption"
 
 // statusClientClosed is the status logged (never seen by the client) when
 // the client went away before the answer: nginx's 499.
@@ -37,6 +57,9 @@ type apiError struct {
 	typ    string
 	reason string
 	items  []itemError
+	// outcome says, for a write failed by storage, whether it may have
+	// been stored ("" when the question does not arise).
+	outcome string
 	// cause is the underlying error of an internal error: logged, never
 	// sent.
 	cause error
@@ -73,12 +96,72 @@ func asAPIError(err error) *apiError {
 		return errorf(http.StatusForbidden, typeReadOnly, "the store is open read-only")
 	case errors.Is(err, eventlog.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, typeUnavailable, "the store is closed")
+	case errors.Is(err, eventlog.ErrCorrupt):
+		return &apiError{status: http.StatusInternalServerError, typ: typeCorruption, reason: corruptionReason(err), cause: err}
 	case errors.Is(err, context.Canceled):
 		return errorf(statusClientClosed, typeCancelled, "the request was cancelled")
 	case errors.Is(err, context.DeadlineExceeded):
 		return errorf(http.StatusServiceUnavailable, typeUnavailable, "the request timed out")
 	}
+	if e := storageError(err); e != nil {
+		return e
+	}
 	return &apiError{status: http.StatusInternalServerError, typ: typeInternal, reason: "internal error", cause: err}
+}
+
+// storageError maps a storage fault to its answer, or returns nil: an
+// unknown outcome or another I/O failure is 503 storage_failed, a full disk
+// 507 disk_full naming the data directory. An unknown outcome comes first:
+// the WAL is then poisoned, and freeing space would not help.
+func storageError(err error) *apiError {
+	var full *eventlog.DiskFullError
+	var pathErr *fs.PathError
+	var e *apiError
+	switch {
+	case errors.Is(err, eventlog.ErrOutcomeUnknown):
+		e = errorf(http.StatusServiceUnavailable, typeStorageFailed,
+			"the events were written but their fsync failed: they may or may not be stored; "+
+				"look for them (or deduplicate) before retrying. The store takes no writes until it is reopened (restart the server)")
+		e.outcome = outcomeUnknown
+	case errors.As(err, &full):
+		e = errorf(http.StatusInsufficientStorage, typeDiskFull,
+			"no space left on the disk of data directory %s; retry once space is freed", full.Dir)
+	case errors.Is(err, syscall.ENOSPC):
+		e = errorf(http.StatusInsufficientStorage, typeDiskFull, "no space left on the disk of the data directory; retry once space is freed")
+	case errors.Is(err, wal.ErrPoisoned):
+		e = errorf(http.StatusServiceUnavailable, typeStorageFailed,
+			"the write-ahead log is poisoned by an earlier I/O failure; the store takes no writes until it is reopened (restart the server)")
+	case errors.As(err, &pathErr):
+		e = errorf(http.StatusServiceUnavailable, typeStorageFailed, "storage I/O failed: %s %s: %v", pathErr.Op, pathErr.Path, pathErr.Err)
+	default:
+		return nil
+	}
+	e.cause = err
+	return e
+}
+
+// writeFailed is the answer to a failed write (an Append, a delete): a
+// storage fault's answer also says whether the batch was stored (see
+// eventlog.ErrOutcomeUnknown: any other error of Append stored nothing).
+func writeFailed(err error) error {
+	e := storageError(err)
+	if e == nil {
+		return err
+	}
+	if e.outcome == "" {
+		e.outcome = outcomeNotStored
+	}
+	return e
+}
+
+// corruptionReason is the reason of a corruption answer: the damaged range
+// and what to do, without the engine's wrapping.
+func corruptionReason(err error) string {
+	var ce *eventlog.CorruptionError
+	if errors.As(err, &ce) {
+		return ce.Error()
+	}
+	return err.Error()
 }
 
 // eventError classifies the error of one event.

@@ -2,7 +2,6 @@ package server
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -18,11 +17,20 @@ const (
 	exportFlushBytes  = 256 << 10
 )
 
+// exportErrorTrailer is the HTTP trailer an export that fails after its
+// first event ends with: "TYPE: REASON", as in the error line before it.
+// It is declared in every export's Trailer header and absent from a
+// complete one.
+const exportErrorTrailer = "X-Eventlog-Error"
+
 // handleExport streams every match of a query as NDJSON, in the query's
 // order and in constant memory: GET|POST [/s/{space}]/api/events/_export.
 // Each flush extends the write deadline by FlushTimeout. An error before the
-// first event is answered as JSON; after it, the connection is cut so that
-// the client cannot take a truncated export for a complete one.
+// first event is answered as JSON; after it, the export never ends silently
+// short: its last line is the error answer's object
+// ({"status":N,"error":{"type":...,"reason":...}}, e.g. type "corruption"
+// naming a damaged segment block), repeated in the X-Eventlog-Error
+// trailer. When the client is gone the connection is cut.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	sr, err := s.searchFromRequest(w, r, paramsExport)
 	if err != nil {
@@ -44,12 +52,15 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	if err == nil || !ex.started {
 		return err
 	}
-	level := slog.LevelError
 	if ex.writeErr != nil || r.Context().Err() != nil {
-		level = slog.LevelDebug // the client went away
+		s.log.Debug("export cut short: the client went away", "path", r.URL.Path, "events", ex.events, "error", err)
+		panic(http.ErrAbortHandler)
 	}
-	s.log.Log(r.Context(), level, "export cut short", "path", r.URL.Path, "events", ex.events, "error", err)
-	panic(http.ErrAbortHandler)
+	s.log.Error("export failed after its first events; its last line says so", "path", r.URL.Path, "events", ex.events, "error", err)
+	if ex.fail(asAPIError(err)) != nil {
+		panic(http.ErrAbortHandler) // the client cannot be told: cut it off
+	}
+	return nil
 }
 
 func aggsField(aggs map[string]query.Agg) []string {
@@ -89,6 +100,7 @@ func (e *exporter) flush() error {
 	if !e.started {
 		e.started = true
 		e.w.Header().Set("Content-Type", "application/x-ndjson")
+		e.w.Header().Set("Trailer", exportErrorTrailer)
 		e.w.WriteHeader(http.StatusOK)
 	}
 	if _, err := e.w.Write(*e.buf); err != nil {
@@ -101,4 +113,22 @@ func (e *exporter) flush() error {
 		return err
 	}
 	return nil
+}
+
+// fail ends a started export with the error ae: its object as the last
+// line, and the X-Eventlog-Error trailer.
+func (e *exporter) fail(ae *apiError) error {
+	b := appendError(*e.buf, ae)
+	*e.buf = append(b, '\n')
+	e.w.Header().Set(exportErrorTrailer, ae.typ+": "+strings.Map(noControl, ae.reason))
+	return e.flush()
+}
+
+// noControl maps the control characters a header value must not hold to
+// spaces.
+func noControl(r rune) rune {
+	if r < 0x20 || r == 0x7f {
+		return ' '
+	}
+	return r
 }

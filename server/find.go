@@ -67,7 +67,10 @@ func (s *Server) handleFind(w http.ResponseWriter, r *http.Request) error {
 	b = append(b, `,"total":`...)
 	b = strconv.AppendInt(b, int64(res.Total), 10)
 	b = append(b, `,"data":`...)
-	*out = append(appendHits(b, res.Hits), '}')
+	if b, err = appendPartial(appendHits(b, res.Hits), res); err != nil {
+		return err
+	}
+	*out = append(b, '}')
 	writeJSON(w, http.StatusOK, *out)
 	return nil
 }

@@ -6,32 +6,128 @@ import (
 	"github.com/eventlogdb/eventlog"
 )
 
+// Liveness (/healthz) and readiness (/readyz) are separate, so that an
+// orchestrator neither restarts a server whose disk is full (restarting
+// frees no space) nor keeps one whose store only a reopen can mend:
+//
+//   - /healthz: alive. 200 "ok", or 200 "degraded" naming what is wrong
+//     but not cured by a restart (quarantined segments, a failing seal, a
+//     full disk); 503 "failed" when the process must be restarted (the
+//     store stopped writing, its WAL poisoned, after a failed fsync left
+//     its files in an unknown state: only reopening the store clears it,
+//     and we restart rather than reopen in-process, so that an operator
+//     sees it happen); 503 "shutting_down" once Run is stopping.
+//   - /readyz: ready to take writes. 200 "ready"; 503 "not_ready" while
+//     the disk is full, the store is read-only or poisoned, or the server
+//     is shutting down, naming each reason.
+//
+// While the disk is known full, both probes have the store check whether
+// space came back (see stats).
+
 // health is the body of /healthz.
 type health struct {
 	Status      string   `json:"status"`
+	Reason      string   `json:"reason,omitempty"`
 	Quarantined []string `json:"quarantined,omitempty"`
 	WALPoisoned bool     `json:"wal_poisoned,omitempty"`
 	SealError   string   `json:"seal_error,omitempty"`
+	DiskFull    string   `json:"disk_full,omitempty"`
 }
 
-// handleHealth answers GET /healthz: 200 {"status":"ok"}; 200
-// {"status":"degraded",...} naming what is wrong (segments set aside in
-// quarantine, a WAL poisoned by a failed fsync, a failing seal); 503
-// {"status":"shutting_down"} once Run is stopping.
+// Health statuses.
+const (
+	healthOK           = "ok"
+	healthDegraded     = "degraded"
+	healthFailed       = "failed"
+	healthShuttingDown = "shutting_down"
+	statusReady        = "ready"
+	statusNotReady     = "not_ready"
+)
+
+// reasonPoisoned says why a poisoned store needs a restart.
+const reasonPoisoned = "the store stopped writing because a failed fsync (or write, or manifest replacement) left its files in an unknown state: only reopening it clears that; restart the server"
+
+// handleHealth answers GET /healthz (see above).
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if s.shuttingDown.Load() {
-		return writeValue(w, http.StatusServiceUnavailable, health{Status: "shutting_down"})
+		return writeValue(w, http.StatusServiceUnavailable, health{Status: healthShuttingDown})
 	}
-	return writeValue(w, http.StatusOK, healthOf(s.db.Stats()))
+	h := healthOf(s.stats())
+	status := http.StatusOK
+	if h.Status == healthFailed {
+		status = http.StatusServiceUnavailable
+	}
+	return writeValue(w, status, h)
+}
+
+// stats returns the store's counters for a probe: while the disk is known
+// full, the store first checks whether space came back (DB.CheckDiskFull),
+// so that a server no one writes to, because it said it was not ready,
+// still becomes ready once space is freed.
+func (s *Server) stats() eventlog.Stats {
+	st := s.db.Stats()
+	if st.DiskFull != "" {
+		st.DiskFull = s.db.CheckDiskFull()
+	}
+	return st
 }
 
 // healthOf judges the store's health from its counters.
 func healthOf(st eventlog.Stats) health {
-	h := health{Status: "ok", Quarantined: st.Quarantined, WALPoisoned: st.WAL.Poisoned, SealError: st.SealError}
-	if len(h.Quarantined) > 0 || h.WALPoisoned || h.SealError != "" {
-		h.Status = "degraded"
+	h := health{Status: healthOK, Quarantined: st.Quarantined, WALPoisoned: st.WAL.Poisoned,
+		SealError: st.SealError, DiskFull: st.DiskFull}
+	switch {
+	case h.WALPoisoned:
+		h.Status, h.Reason = healthFailed, reasonPoisoned
+	case len(h.Quarantined) > 0 || h.SealError != "" || h.DiskFull != "":
+		h.Status = healthDegraded
 	}
 	return h
+}
+
+// readiness is the body of /readyz.
+type readiness struct {
+	Status  string        `json:"status"`
+	Reasons []notReadyWhy `json:"reasons,omitempty"`
+}
+
+// notReadyWhy is one reason the store takes no writes: a type
+// (disk_full, read_only, wal_poisoned, shutting_down) and its reason.
+type notReadyWhy struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
+}
+
+// handleReady answers GET /readyz (see above).
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
+	rd := readinessOf(s.stats(), s.shuttingDown.Load())
+	status := http.StatusOK
+	if rd.Status != statusReady {
+		status = http.StatusServiceUnavailable
+	}
+	return writeValue(w, status, rd)
+}
+
+// readinessOf judges from the store's counters whether it takes writes.
+func readinessOf(st eventlog.Stats, shuttingDown bool) readiness {
+	var why []notReadyWhy
+	add := func(typ, reason string) { why = append(why, notReadyWhy{typ, reason}) }
+	if shuttingDown {
+		add(healthShuttingDown, "the server is shutting down")
+	}
+	if st.ReadOnly {
+		add(typeReadOnly, "the store is open read-only")
+	}
+	if st.WAL.Poisoned {
+		add("wal_poisoned", reasonPoisoned)
+	}
+	if st.DiskFull != "" {
+		add(typeDiskFull, st.DiskFull)
+	}
+	if len(why) > 0 {
+		return readiness{Status: statusNotReady, Reasons: why}
+	}
+	return readiness{Status: statusReady}
 }
 
 // statsDoc is the body of /api/_stats: db.Stats() with "segments" listing

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -28,6 +29,7 @@ type env struct {
 	t   *testing.T
 	dir string
 	cfg Config
+	fs  vfs.FS // nil: the operating system's
 	db  *eventlog.DB
 	srv *Server
 	ts  *httptest.Server
@@ -43,10 +45,20 @@ func newEnv(t *testing.T, cfg Config) *env {
 	return e
 }
 
+// newFaultyEnv is newEnv over a file system that fails on demand.
+func newFaultyEnv(t *testing.T, cfg Config) (*env, *vfs.Faulty) {
+	t.Helper()
+	faulty := vfs.NewFaulty(vfs.OS{})
+	e := &env{t: t, dir: t.TempDir(), cfg: cfg, fs: faulty}
+	e.open()
+	t.Cleanup(e.close)
+	return e, faulty
+}
+
 func (e *env) open() {
 	e.t.Helper()
 	m := NewMetrics()
-	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync})
+	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -135,8 +147,9 @@ func (r response) decode(t *testing.T, v any) {
 
 // apiErr is an error answer.
 type apiErr struct {
-	Status int `json:"status"`
-	Error  struct {
+	Status  int    `json:"status"`
+	Outcome string `json:"outcome"`
+	Error   struct {
 		Type   string `json:"type"`
 		Reason string `json:"reason"`
 	} `json:"error"`

@@ -21,16 +21,16 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err := requireMediaType(r, "application/json"); err != nil {
 		return err
 	}
+	body, err := s.readIngestBody(w, r)
+	if err != nil {
+		return err
+	}
+	defer body.release()
 	if err := s.acquireWrite(w, r); err != nil {
 		return err
 	}
 	defer s.releaseWrite()
-	buf, err := s.readBody(w, r, s.cfg.MaxBulkBytes)
-	if err != nil {
-		return err
-	}
-	defer putBuf(buf)
-	raws, err := s.splitEvents(*buf)
+	raws, err := s.splitEvents(body.data())
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 		return batchError(bad, len(events))
 	}
 	if err != nil {
-		return err
+		return writeFailed(err)
 	}
 	s.metrics.ingested.Add(float64(res.Count))
 	out := getBuf()

@@ -27,6 +27,9 @@ type Metrics struct {
 
 	// db is the store the gauges read at each scrape (nil: none yet).
 	db atomic.Pointer[eventlog.DB]
+	// server is the server whose readiness eventlog_ready reports (nil:
+	// none yet).
+	server atomic.Pointer[Server]
 }
 
 // NewMetrics returns the metrics on a new registry, with the Go runtime and
@@ -109,14 +112,20 @@ var (
 	descHeadBytes = prometheus.NewDesc("eventlog_head_bytes",
 		"Bytes of the events in the in-memory heads (binary form).", nil, nil)
 	descQuarantined = prometheus.NewDesc("eventlog_quarantined_segments",
-		"Segment files set aside as damaged when the store was opened.", nil, nil)
+		"Segment files set aside as damaged (at open or while serving) and not yet repaired.", nil, nil)
 	descLastSeq = prometheus.NewDesc("eventlog_last_seq",
 		"Highest readable sequence number.", nil, nil)
+	descDiskFull = prometheus.NewDesc("eventlog_disk_full",
+		"1 while writes find the disk of the data directory full (ENOSPC), until a write succeeds; else 0.", nil, nil)
+	descBodyBytes = prometheus.NewDesc("eventlog_request_body_bytes_in_flight",
+		"Bytes of the request bodies being read or held now, out of the budget --max-body-bytes-in-flight.", nil, nil)
+	descReady = prometheus.NewDesc("eventlog_ready",
+		"1 while the server takes writes (GET /readyz answers 200); 0 while the disk is full, the store is read-only or poisoned, or the server is shutting down.", nil, nil)
 )
 
 func (c dbCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descFsyncs, descWALBytes, descSegments, descSegmentBytes,
-		descSegmentEvents, descHeadEvents, descHeadBytes, descQuarantined, descLastSeq} {
+		descSegmentEvents, descHeadEvents, descHeadBytes, descQuarantined, descLastSeq, descDiskFull, descReady, descBodyBytes} {
 		ch <- d
 	}
 }
@@ -142,4 +151,15 @@ func (c dbCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descHeadBytes, float64(st.HeadBytes))
 	gauge(descQuarantined, float64(len(st.Quarantined)))
 	gauge(descLastSeq, float64(st.LastSeq))
+	gauge(descDiskFull, boolGauge(st.DiskFull != ""))
+	gauge(descReady, boolGauge(readinessOf(st, c.m.shuttingDown()).Status == statusReady))
+	if s := c.m.server.Load(); s != nil {
+		gauge(descBodyBytes, float64(s.bodies.inUse()))
+	}
+}
+
+// shuttingDown reports whether the server is stopping.
+func (m *Metrics) shuttingDown() bool {
+	s := m.server.Load()
+	return s != nil && s.shuttingDown.Load()
 }

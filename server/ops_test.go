@@ -246,13 +246,17 @@ func TestRunShutdown(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan response, 1)
 	go func() { done <- doReq(t, "POST", base+"/api/events/_bulk", ctNDJSON, pr, false) }()
-	waitFor(t, "the request to be in flight", func() bool { return len(e.srv.writeSlots) == 1 })
+	waitFor(t, "the request to be in flight", func() bool { return e.srv.bodies.inUse() > 0 })
 	cancel()
 	waitFor(t, "shutting down", func() bool { return e.srv.shuttingDown.Load() })
 	// The listener is closed; the same handler still answers elsewhere.
 	r := doReq(t, "GET", e.ts.URL+"/healthz", "", nil, true)
 	if r.status != http.StatusServiceUnavailable || string(r.body) != `{"status":"shutting_down"}` {
 		t.Fatalf("healthz while shutting down: %d %s", r.status, r.body)
+	}
+	r = doReq(t, "GET", e.ts.URL+"/readyz", "", nil, true)
+	if r.status != http.StatusServiceUnavailable || !strings.Contains(string(r.body), `"type":"shutting_down"`) {
+		t.Fatalf("readyz while shutting down: %d %s", r.status, r.body)
 	}
 	select {
 	case err := <-ran:
@@ -293,7 +297,7 @@ func TestRunShutdownTimeout(t *testing.T) {
 		}
 		done <- err
 	}()
-	waitFor(t, "the request to be in flight", func() bool { return len(e.srv.writeSlots) == 1 })
+	waitFor(t, "the request to be in flight", func() bool { return e.srv.bodies.inUse() > 0 })
 	cancel()
 	if err := <-ran; err == nil || !strings.Contains(err.Error(), "shutdown") {
 		t.Fatalf("Run: %v", err)
@@ -302,6 +306,6 @@ func TestRunShutdownTimeout(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the cut request succeeded")
 	}
-	waitFor(t, "the handler to give up its slot", func() bool { return len(e.srv.writeSlots) == 0 })
+	waitFor(t, "the handler to give up its body's budget", func() bool { return e.srv.bodies.inUse() == 0 })
 	e.wantCount(0)
 }

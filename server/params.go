@@ -16,11 +16,11 @@ import (
 
 // The query parameters each kind of route takes.
 var (
-	paramsFind   = []string{"page", "per_page", "sort_field", "sort_order", "sort", "filter", "start", "end"}
+	paramsFind   = []string{"page", "per_page", "sort_field", "sort_order", "sort", "filter", "start", "end", "allow_partial"}
 	paramsSearch = []string{"filter", "start", "end", "sort", "sort_field", "sort_order",
-		"page", "per_page", "size", "search_after"}
+		"page", "per_page", "size", "search_after", "allow_partial"}
 	paramsExport    = []string{"filter", "start", "end", "sort", "sort_field", "sort_order"}
-	paramsAggregate = []string{"filter", "start", "end"}
+	paramsAggregate = []string{"filter", "start", "end", "allow_partial"}
 )
 
 // searchRequest is a query.Request read from a request's parameters and
@@ -63,6 +63,8 @@ func parseParams(q url.Values, allowed []string, sr *searchRequest) error {
 			sortOrder = v
 		case "page":
 			sr.req.Page, err = parseInt(name, v, 1)
+		case "allow_partial":
+			sr.req.AllowPartial, err = parseBool(name, v)
 		case "per_page", "size":
 			sr.req.PerPage, err = parseInt(name, v, 0)
 			sr.countOnly = sr.req.PerPage == 0
@@ -90,6 +92,17 @@ func parseInt(name, v string, min int) (int, error) {
 		return 0, errorf(http.StatusBadRequest, typeInvalidRequest, "%s %q: want a whole number >= %d", name, v, min)
 	}
 	return n, nil
+}
+
+// parseBool parses true or false.
+func parseBool(name, v string) (bool, error) {
+	switch v {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, errorf(http.StatusBadRequest, typeInvalidRequest, "%s %q: want true or false", name, v)
 }
 
 // parseSort reads a sort parameter: a JSON array of
@@ -134,15 +147,12 @@ func (s *Server) readJSONBody(w http.ResponseWriter, r *http.Request, v any) err
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxEventBytes))
+	body, err := s.readBody(w, r, s.cfg.MaxEventBytes)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return err
-		}
-		return errorf(http.StatusBadRequest, typeInvalidRequest, "reading the request body: %v", err)
+		return err
 	}
-	s.restartWriteDeadline(w)
+	defer body.release()
+	data := body.data()
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}

@@ -70,6 +70,10 @@ func appendError(dst []byte, e *apiError) []byte {
 		}
 		dst = append(dst, ']')
 	}
+	if e.outcome != "" {
+		dst = append(dst, `,"outcome":`...)
+		dst = appendString(dst, e.outcome)
+	}
 	return append(dst, '}')
 }
 

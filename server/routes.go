@@ -51,7 +51,9 @@ func (s *Server) routes() http.Handler {
 	handle("POST /api/_retention", s.handleRetention)
 	handle("POST /api/_compaction/_pause", s.handlePause)
 	handle("POST /api/_compaction/_resume", s.handleResume)
+	handle("POST /api/_backup", s.handleBackup)
 	handle("GET /healthz", s.handleHealth)
+	handle("GET /readyz", s.handleReady)
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		ErrorLog: slogPrinter{s.log}, Registry: s.metrics.reg,
 	})

@@ -28,8 +28,25 @@ type Config struct {
 	// append at once. Zero: 4.
 	MaxConcurrentWrites int
 	// WriteQueueTimeout is how long an ingest request waits for a write slot
-	// before it is answered 429. Zero: 1 s.
+	// before it is answered 429, and how long a request waits for room in
+	// MaxBodyBytesInFlight. Zero: 1 s.
 	WriteQueueTimeout time.Duration
+	// MaxBodyBytesInFlight bounds the memory of the request bodies being
+	// read or held at once, across all requests. A body is read whole
+	// before its request takes a write slot; one that finds no room within
+	// WriteQueueTimeout is answered 429 with Retry-After. Zero: 4 ×
+	// MaxBulkBytes; a value under MaxBulkBytes (or MaxEventBytes) is raised
+	// to it, so that the largest body fits.
+	MaxBodyBytesInFlight int64
+	// MinBodyRate is the slowest a request body may arrive, in bytes per
+	// second averaged since its handler started, once BodyRateGrace has
+	// passed: a slower body is cut off with 408 request_timeout, so slow
+	// uploads cannot hold the body budget for ReadTimeout. Zero: 64 KiB/s;
+	// negative: no floor (ReadTimeout alone bounds an upload).
+	MinBodyRate int64
+	// BodyRateGrace is how long a body may arrive at any rate before
+	// MinBodyRate applies. Zero: 5 s.
+	BodyRateGrace time.Duration
 	// ReadHeaderTimeout, ReadTimeout and IdleTimeout are those of
 	// http.Server. Zero: 10 s, 2 min, 2 min.
 	ReadHeaderTimeout, ReadTimeout, IdleTimeout time.Duration
@@ -58,6 +75,10 @@ type Config struct {
 	// which removes events for good. There is no access control yet, so
 	// it is off by default. False: the route answers 403 disabled.
 	EnableDelete bool
+	// BackupDir, when set, serves POST /api/_backup, which writes backups
+	// (DB.Backup) to directories under it, one per name. Empty: the route
+	// answers 403 disabled.
+	BackupDir string
 	// Destinations, when not nil, is served under /api/destinations and
 	// its delivery metrics at /metrics; the caller opens and closes it.
 	// Nil: those routes answer 404.
@@ -73,6 +94,12 @@ func (c Config) withDefaults() Config {
 		c.MaxConcurrentWrites = 4
 	}
 	setDuration(&c.WriteQueueTimeout, time.Second)
+	setInt64(&c.MaxBodyBytesInFlight, 4*c.MaxBulkBytes)
+	c.MaxBodyBytesInFlight = max(c.MaxBodyBytesInFlight, c.MaxBulkBytes, c.MaxEventBytes)
+	if c.MinBodyRate == 0 {
+		c.MinBodyRate = 64 << 10
+	}
+	setDuration(&c.BodyRateGrace, 5*time.Second)
 	setDuration(&c.ReadHeaderTimeout, 10*time.Second)
 	setDuration(&c.ReadTimeout, 2*time.Minute)
 	setDuration(&c.IdleTimeout, 2*time.Minute)
@@ -108,7 +135,9 @@ type Server struct {
 	handler http.Handler
 
 	// writeSlots holds one token per ingest request appending now.
-	writeSlots   chan struct{}
+	writeSlots chan struct{}
+	// bodies bounds the memory of request bodies in flight (upload.go).
+	bodies       *byteBudget
 	shuttingDown atomic.Bool
 	// streams ends the _tail streams at shutdown (tail_stream.go).
 	streams streamControl
@@ -130,8 +159,10 @@ func New(db *eventlog.DB, cfg Config, m *Metrics, log *slog.Logger) *Server {
 		metrics:    m,
 		log:        log,
 		writeSlots: make(chan struct{}, cfg.MaxConcurrentWrites),
+		bodies:     newByteBudget(cfg.MaxBodyBytesInFlight),
 	}
 	m.db.Store(db)
+	m.server.Store(s)
 	m.stream.dests.Store(cfg.Destinations)
 	s.handler = s.routes()
 	return s

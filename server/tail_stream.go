@@ -211,7 +211,7 @@ func (t *tailStream) flush() error {
 }
 
 // endPump ends the stream after the pump: a slow reader, the store
-// closing or a read error.
+// closing, damaged stored events ahead (named) or a read error.
 func (t *tailStream) endPump(ctx context.Context, p *pump) string {
 	switch {
 	case ctx.Err() != nil:
@@ -220,6 +220,9 @@ func (t *tailStream) endPump(ctx context.Context, p *pump) string {
 		return t.end(tailEndSlow, "slow reader")
 	case errors.Is(p.err, eventlog.ErrClosed):
 		return t.end(tailEndClosed, "the store is closed")
+	case errors.Is(p.err, eventlog.ErrCorrupt):
+		// Stopped before damaged events: resume_from is where they begin.
+		return t.end(tailEndError, corruptionReason(p.err))
 	}
 	return t.end(tailEndError, "internal error")
 }

@@ -56,13 +56,36 @@ func TestHealthOf(t *testing.T) {
 	}{
 		{eventlog.Stats{}, `{"status":"ok"}`},
 		{eventlog.Stats{Quarantined: []string{"a.seg"}}, `{"status":"degraded","quarantined":["a.seg"]}`},
-		{eventlog.Stats{WAL: wal.Stats{Poisoned: true}}, `{"status":"degraded","wal_poisoned":true}`},
+		{eventlog.Stats{WAL: wal.Stats{Poisoned: true}}, `{"status":"failed","reason":"` + reasonPoisoned + `","wal_poisoned":true}`},
 		{eventlog.Stats{SealError: "disk full"}, `{"status":"degraded","seal_error":"disk full"}`},
+		{eventlog.Stats{DiskFull: "no space"}, `{"status":"degraded","disk_full":"no space"}`},
+		{eventlog.Stats{ReadOnly: true}, `{"status":"ok"}`},
 	}
 	for _, c := range cases {
 		got, err := json.Marshal(healthOf(c.st))
 		if err != nil || string(got) != c.want {
 			t.Errorf("%+v: %s, want %s", c.st, got, c.want)
+		}
+	}
+}
+
+func TestReadinessOf(t *testing.T) {
+	cases := []struct {
+		st           eventlog.Stats
+		shuttingDown bool
+		want         string
+	}{
+		{eventlog.Stats{}, false, `{"status":"ready"}`},
+		{eventlog.Stats{Quarantined: []string{"a.seg"}, SealError: "x"}, false, `{"status":"ready"}`},
+		{eventlog.Stats{DiskFull: "no space"}, false, `{"status":"not_ready","reasons":[{"type":"disk_full","reason":"no space"}]}`},
+		{eventlog.Stats{ReadOnly: true}, false, `{"status":"not_ready","reasons":[{"type":"read_only","reason":"the store is open read-only"}]}`},
+		{eventlog.Stats{WAL: wal.Stats{Poisoned: true}}, false, `{"status":"not_ready","reasons":[{"type":"wal_poisoned","reason":"` + reasonPoisoned + `"}]}`},
+		{eventlog.Stats{}, true, `{"status":"not_ready","reasons":[{"type":"shutting_down","reason":"the server is shutting down"}]}`},
+	}
+	for _, c := range cases {
+		got, err := json.Marshal(readinessOf(c.st, c.shuttingDown))
+		if err != nil || string(got) != c.want {
+			t.Errorf("%+v, shutting down %v: %s, want %s", c.st, c.shuttingDown, got, c.want)
 		}
 	}
 }

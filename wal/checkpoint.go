@@ -38,6 +38,7 @@ func (w *WAL) takeCovered(seq uint64) ([]*logFile, error) {
 	if w.closed {
 		return nil, ErrClosed
 	}
+	seq = w.pinnedLocked(seq)
 	n := coveredFiles(w.files, seq)
 	if n == len(w.files)-1 && w.files[n].records > 0 && w.written <= seq {
 		if w.active != nil {

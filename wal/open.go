@@ -3,6 +3,7 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -45,7 +46,7 @@ func Open(opts Options, after uint64, replay func(Record) error) (*WAL, error) {
 // open does Open's work on a fresh WAL.
 func (w *WAL) open(after uint64, replay func(Record) error) error {
 	if !w.opts.ReadOnly {
-		if err := w.fs.MkdirAll(w.opts.Dir, 0o755); err != nil {
+		if err := vfs.MkdirAllDurable(w.fs, w.opts.Dir, 0o755); err != nil {
 			return fmt.Errorf("wal: create %s: %w", w.opts.Dir, err)
 		}
 	}

@@ -54,6 +54,9 @@ type WAL struct {
 	written  uint64 // highest sequence number written to a file
 	closed   bool
 	buf      []byte // encoding buffer, reused
+	// pins are the floors of the Snapshots not yet released: Checkpoint
+	// deletes no file holding a record above the lowest one.
+	pins []uint64
 
 	// syncMu serializes fsyncs of the active file and the closing of retired
 	// handles; lock order is syncMu before mu.
@@ -140,6 +143,12 @@ func (w *WAL) Close() error {
 	}
 	return err
 }
+
+// Poison stops the WAL taking appends, as a failed fsync does, because the
+// store above it found its own files in an unknown state (a manifest whose
+// replacement may or may not be durable). Every later Append fails with
+// ErrPoisoned wrapping cause until the WAL is reopened.
+func (w *WAL) Poison(cause error) error { return w.setPoison(cause) }
 
 // setPoison poisons the WAL with cause (the first cause wins) and returns the
 // poisoning error.

@@ -193,6 +193,9 @@ func (c *apiClient) export(ctx context.Context, req query.Request, fn func(query
 		line, err := lr.next()
 		switch {
 		case err == io.EOF:
+			if t := resp.Trailer.Get("X-Eventlog-Error"); t != "" {
+				return fmt.Errorf("_export: the server ended the export with an error: %s", t)
+			}
 			return nil
 		case err != nil:
 			return fmt.Errorf("_export: %w", err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agnivade/levenshtein"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/eventlogdb/eventlog"
@@ -59,10 +61,14 @@ func settings() []setting {
 		{"compaction-max-segment-bytes", "SIZE", "1GiB", "largest segment compaction makes by merging smaller ones", size(func(c *serveConfig) *int64 { return &c.maintenance.maxSegmentBytes })},
 		{"compaction-bytes-per-second", "SIZE", "64MiB", "how fast compaction may read, so ingest and queries keep the disk; unlimited: no cap", compactionRate},
 		{"enable-delete", "BOOL", "false", "serve POST /api/events/_delete_by_query, which deletes events for good; off until the API has access control, since anyone who reaches the server could use it", boolean(func(c *serveConfig) *bool { return &c.server.EnableDelete })},
+		{"backup-dir", "DIR", "off", "serve POST /api/_backup, which writes a backup of the store into a subdirectory of DIR named by the request (eventlog backup --url); off until the API has access control, when it becomes admin-only", backupDirSetting},
 		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
 		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},
 		{"write-queue-timeout", "DURATION", "1s", "how long an ingest request waits for a slot before the answer is 429 with Retry-After", duration(func(c *serveConfig) *time.Duration { return &c.server.WriteQueueTimeout })},
+		{"max-body-bytes-in-flight", "SIZE", "auto", "memory for request bodies being read or held at once, across all requests; a request that finds none within write-queue-timeout gets 429; auto: 4 × max-bulk-bytes", autoSize(func(c *serveConfig) *int64 { return &c.server.MaxBodyBytesInFlight })},
+		{"min-body-rate", "SIZE", "64KiB", "slowest a request body may arrive, per second on average, once body-rate-grace has passed; a slower one is cut off with 408; off: no floor", bodyRate},
+		{"body-rate-grace", "DURATION", "5s", "how long a request body may arrive at any rate before min-body-rate applies", duration(func(c *serveConfig) *time.Duration { return &c.server.BodyRateGrace })},
 		{"read-header-timeout", "DURATION", "10s", "time to read a request's headers", duration(func(c *serveConfig) *time.Duration { return &c.server.ReadHeaderTimeout })},
 		{"read-timeout", "DURATION", "2m", "time to read a whole request, body included", duration(func(c *serveConfig) *time.Duration { return &c.server.ReadTimeout })},
 		{"idle-timeout", "DURATION", "2m", "how long an idle keep-alive connection stays open", duration(func(c *serveConfig) *time.Duration { return &c.server.IdleTimeout })},
@@ -245,7 +251,7 @@ func applyFile(c *serveConfig, all []setting, name string) error {
 func suggest(name string, all []setting) string {
 	best, bestDist := "", 4
 	for _, s := range all {
-		if d := editDistance(strings.ReplaceAll(name, "_", "-"), s.name); d < bestDist {
+		if d := levenshtein.ComputeDistance(strings.ReplaceAll(name, "_", "-"), s.name); d < bestDist {
 			best, bestDist = s.name, d
 		}
 	}
@@ -255,29 +261,17 @@ func suggest(name string, all []setting) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			sub := prev[j-1]
-			if a[i-1] != b[j-1] {
-				sub++
-			}
-			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // The parsers of setting values. Each returns what a good value looks
 // like; apply adds the setting, the value and its source.
+
+// backupDirSetting parses the directory backups are written under, or off.
+func backupDirSetting(c *serveConfig, v string) error {
+	if v == off {
+		c.server.BackupDir = ""
+		return nil
+	}
+	return text(func(c *serveConfig) *string { return &c.server.BackupDir })(c, v)
+}
 
 func text(field func(*serveConfig) *string) func(*serveConfig, string) error {
 	return func(c *serveConfig, v string) error {
@@ -361,6 +355,33 @@ func size(field func(*serveConfig) *int64) func(*serveConfig, string) error {
 		*field(c) = n * mult
 		return nil
 	}
+}
+
+// autoSize is a SIZE setting whose default, auto, leaves the field zero
+// for the server to derive.
+func autoSize(field func(*serveConfig) *int64) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		if v == "auto" {
+			*field(c) = 0
+			return nil
+		}
+		if err := size(field)(c, v); err != nil {
+			return errors.New("want a positive size in bytes, such as 512KiB or 64MiB, or auto")
+		}
+		return nil
+	}
+}
+
+// bodyRate sets min-body-rate: a size per second, or off (-1).
+func bodyRate(c *serveConfig, v string) error {
+	if v == off {
+		c.server.MinBodyRate = -1
+		return nil
+	}
+	if err := size(func(c *serveConfig) *int64 { return &c.server.MinBodyRate })(c, v); err != nil {
+		return errors.New("want a size per second such as 64KiB, or off")
+	}
+	return nil
 }
 
 func logLevel(c *serveConfig, v string) error {

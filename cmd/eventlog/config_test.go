@@ -45,6 +45,7 @@ func TestServeConfigDefaults(t *testing.T) {
 		maintenance: maintenanceConfig{interval: time.Minute, maxSegmentBytes: 1 << 30, bytesPerSecond: 64 << 20},
 		server: server.Config{
 			MaxBulkBytes: 32 << 20, MaxEventBytes: 1 << 20, MaxConcurrentWrites: 4, WriteQueueTimeout: time.Second,
+			MinBodyRate: 64 << 10, BodyRateGrace: 5 * time.Second,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 			RequestTimeout: time.Minute, FlushTimeout: 30 * time.Second, ShutdownTimeout: 30 * time.Second,
 			HeartbeatInterval: 15 * time.Second, MaxTailLag: 10_000, TailStallTimeout: 5 * time.Second,
@@ -204,6 +205,9 @@ func TestServeHelpListsEverySetting(t *testing.T) {
 		{"--max-event-bytes SIZE", "1MiB", "EVENTLOG_MAX_EVENT_BYTES"},
 		{"--max-concurrent-writes N", "4", "EVENTLOG_MAX_CONCURRENT_WRITES"},
 		{"--write-queue-timeout DURATION", "1s", "EVENTLOG_WRITE_QUEUE_TIMEOUT"},
+		{"--max-body-bytes-in-flight SIZE", "auto", "EVENTLOG_MAX_BODY_BYTES_IN_FLIGHT"},
+		{"--min-body-rate SIZE", "64KiB", "EVENTLOG_MIN_BODY_RATE"},
+		{"--body-rate-grace DURATION", "5s", "EVENTLOG_BODY_RATE_GRACE"},
 		{"--read-header-timeout DURATION", "10s", "EVENTLOG_READ_HEADER_TIMEOUT"},
 		{"--read-timeout DURATION", "2m", "EVENTLOG_READ_TIMEOUT"},
 		{"--idle-timeout DURATION", "2m", "EVENTLOG_IDLE_TIMEOUT"},
@@ -223,5 +227,27 @@ func TestServeHelpListsEverySetting(t *testing.T) {
 	}
 	if n := strings.Count(errs, "\n  --"); n != len(settings())+1 {
 		t.Errorf("%d flags listed, want %d", n, len(settings())+1)
+	}
+}
+
+// TestServeBodySettings: the upload bounds take their special values (auto,
+// off) and sizes, from flags, the environment and the file alike.
+func TestServeBodySettings(t *testing.T) {
+	file := writeConfig(t, "body-rate-grace: 2s\n")
+	env := map[string]string{"EVENTLOG_MIN_BODY_RATE": "off"}
+	c, err := loadServeConfig([]string{"--config", file, "--max-body-bytes-in-flight", "256MiB"}, envMap(env), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.server.MaxBodyBytesInFlight != 256<<20 || c.server.MinBodyRate != -1 || c.server.BodyRateGrace != 2*time.Second {
+		t.Fatalf("got budget %d, rate %d, grace %v; want 256 MiB, -1 (off), 2s",
+			c.server.MaxBodyBytesInFlight, c.server.MinBodyRate, c.server.BodyRateGrace)
+	}
+	c, err = loadServeConfig([]string{"--min-body-rate", "1MiB", "--max-body-bytes-in-flight", "auto"}, envMap(nil), io.Discard)
+	if err != nil || c.server.MinBodyRate != 1<<20 || c.server.MaxBodyBytesInFlight != 0 {
+		t.Fatalf("got %+v, %v; want rate 1 MiB, budget 0 (auto)", c.server, err)
+	}
+	if _, err := loadServeConfig([]string{"--min-body-rate", "slow"}, envMap(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "or off") {
+		t.Fatalf("bad min-body-rate: %v", err)
 	}
 }

@@ -68,8 +68,9 @@ func export(each exportFunc, req query.Request, stdout, stderr io.Writer) (int, 
 		bar.Add(1)
 		return nil
 	})
-	if err == nil {
-		err = w.Flush()
+	// Also on error: the events before it go out whole, never a cut line.
+	if ferr := w.Flush(); err == nil {
+		err = ferr
 	}
 	bar.Finish() // also on error: it stops the spinner
 	return n, err

@@ -20,9 +20,12 @@
 //	                                                   drop the segments retention expires (or say which it would)
 //	eventlog delete   [--data DIR | --url URL] --filter KQL [--start T] [--end T]
 //	                                                   delete matching events; with --data also purge them from disk
+//	eventlog backup   [--data DIR] --to DIR | --url URL --to NAME
+//	                                                   copy the store as of one sequence number; incremental
+//	eventlog restore  --from BACKUP [--data DIR]       copy a backup into a new data directory and verify it
 //
 // With --url (or $EVENTLOG_URL), ingest, query, export, tail, compact,
-// retention and delete work through a server's HTTP API instead of opening
+// retention, delete and backup work through a server's HTTP API instead of opening
 // a data directory, and print what they print with --data.
 package main
 
@@ -57,6 +60,8 @@ func commands() []command {
 		{"compact", "merge small segments now (or have a server do it, --url) and print what was merged", runCompact},
 		{"delete", "delete the events a KQL filter and time range select, and purge them from disk (--url: through a server)", runDelete},
 		{"retention", "drop the segments past --max-age or --max-bytes (or a server's policy, --url); --dry-run lists them", runRetention},
+		{"backup", "copy a live store, as of one sequence number, to a directory on another disk (--url: under a server's --backup-dir)", runBackup},
+		{"restore", "copy a backup into a new data directory and verify it", runRestore},
 		{"bench", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
 	}
 }

@@ -6,6 +6,8 @@
 package vfs
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -106,11 +108,21 @@ func WriteFileAtomicMode(fsys FS, path string, data []byte, perm fs.FileMode) er
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := fsys.Rename(tmp, path); err != nil {
+	if err := fsys.Rename(tmp, path); err != nil { // a failed rename changed nothing
 		return err
 	}
-	return fsys.SyncDir(filepath.Dir(path))
+	if err := fsys.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("%w: %w", ErrMaybeReplaced, err)
+	}
+	return nil
 }
+
+// ErrMaybeReplaced marks an error of WriteFileAtomic raised after the
+// rename, by the directory's fsync: the file holds the new content now, but
+// after a crash it may hold the old one. A
+// caller must then treat both as possible: it may delete nothing that
+// either names.
+var ErrMaybeReplaced = errors.New("the file may or may not have been replaced")
 
 // ReadFile reads a whole (small) file through fsys.
 func ReadFile(fsys FS, path string) ([]byte, error) {
@@ -120,4 +132,28 @@ func ReadFile(fsys FS, path string) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(f)
+}
+
+// MkdirAllDurable is MkdirAll that also makes the new directories' names
+// durable: it fsyncs the parent of each directory it created, so a power
+// cut cannot take away a directory (and with it the files inside) whose
+// files were fsynced.
+func MkdirAllDurable(fsys FS, path string, perm fs.FileMode) error {
+	path = filepath.Clean(path)
+	var created []string
+	for p := path; ; p = filepath.Dir(p) {
+		if _, err := fsys.Stat(p); err == nil || !errors.Is(err, fs.ErrNotExist) || p == filepath.Dir(p) {
+			break
+		}
+		created = append(created, p)
+	}
+	if err := fsys.MkdirAll(path, perm); err != nil {
+		return err
+	}
+	for _, p := range created {
+		if err := fsys.SyncDir(filepath.Dir(p)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

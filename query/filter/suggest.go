@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/agnivade/levenshtein"
+
 	"github.com/eventlogdb/eventlog/event"
 )
 
@@ -30,7 +32,7 @@ func nearest(name string, k int) []string {
 	}
 	all := make([]scored, len(names))
 	for i, n := range names {
-		all[i] = scored{n, editDistance(name, n)}
+		all[i] = scored{n, levenshtein.ComputeDistance(name, n)}
 	}
 	slices.SortFunc(all, func(a, b scored) int {
 		return cmp.Or(cmp.Compare(a.dist, b.dist), strings.Compare(a.name, b.name))
@@ -40,26 +42,4 @@ func nearest(name string, k int) []string {
 		out = append(out, s.name)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes (field
-// names are ASCII), with two rows of memory.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
