@@ -334,9 +334,10 @@ type tombstoneProof struct {
 	missing string
 }
 
-// rescueWAL writes as segments the events of WAL records at or below the
-// rebuilt sealed_seq that no kept segment holds and no tombstone hides,
-// and gathers the tombstones of TOMBSTONES, MANIFEST.prev and the WAL.
+// rescueWAL raises the rebuilt sealed_seq to the end of its WAL record,
+// writes as segments the events of WAL records at or below it that no
+// segment holds and no tombstone hides, and gathers the tombstones of
+// TOMBSTONES, MANIFEST.prev and the WAL.
 func (r *repairer) rescueWAL(prev *manifest, rep *ManifestRepair) (*tombstoneProof, error) {
 	lower := uint64(0) // every event up to MANIFEST.prev's sealed_seq is in a segment or gone for good
 	if prev != nil {
@@ -350,6 +351,7 @@ func (r *repairer) rescueWAL(prev *manifest, rep *ManifestRepair) (*tombstonePro
 		scan = &walScan{}
 	}
 	proof := r.tombstoneProof(prev, lower, scan)
+	r.m.SealedSeq = recordEnd(scan.records, r.m.SealedSeq)
 	slices.Sort(r.salvaged)
 	var rescue []segment.Row
 	for _, row := range scan.rows {
@@ -373,6 +375,18 @@ func (r *repairer) rescueWAL(prev *manifest, rep *ManifestRepair) (*tombstonePro
 		rep.Rescued = len(rescue)
 	}
 	return proof, nil
+}
+
+// recordEnd raises sealed to the end of the WAL record holding it: replay
+// inserts whole records, so sealed_seq must end one (the record's other
+// events are then rescued unless a segment holds them).
+func recordEnd(records [][2]uint64, sealed uint64) uint64 {
+	for _, rec := range records {
+		if rec[0] <= sealed && sealed < rec[1] {
+			return rec[1]
+		}
+	}
+	return sealed
 }
 
 // tombstoneProof gathers the tombstones and says whether they are proven

@@ -101,6 +101,7 @@ type walScan struct {
 	tombs    []*tombstone  // tombstones of those records: they must survive the WAL
 	lastSeq  uint64        // last sequence number of the last good record
 	firstSeq uint64        // first sequence number of the first good record, 0 if none
+	records  [][2]uint64   // first and last sequence number of every good record
 	damage   []WALDamage
 }
 
@@ -198,6 +199,7 @@ func (s *walScan) take(rec wal.Record, sealed uint64) error {
 		s.firstSeq = rec.FirstSeq
 	}
 	s.lastSeq = rec.FirstSeq + uint64(rec.Count) - 1
+	s.records = append(s.records, [2]uint64{rec.FirstSeq, s.lastSeq})
 	if s.lastSeq <= sealed {
 		return nil
 	}
