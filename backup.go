@@ -235,8 +235,8 @@ func (b *backupRun) seal(m *manifest, source string) error {
 	if err != nil {
 		return err
 	}
-	if err := vfs.WriteFileAtomic(b.dst, filepath.Join(b.dir, manifestFile), data); err != nil {
-		return fmt.Errorf("write manifest: %w", err)
+	if err := writeManifest(b.dst, b.dir, m); err != nil { // with TOMBSTONES and MANIFEST.prev
+		return err
 	}
 	if err := verifyCopy(b.dir, b.res.Seq, b.dec); err != nil {
 		return errors.Join(err, b.markIncomplete())

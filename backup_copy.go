@@ -30,7 +30,7 @@ const (
 	backupSkip     backupKind = iota // not copied
 	backupFile                       // a file replaced atomically: copied as it is now
 	backupDir                        // a directory of such files: each copied, the target's others removed
-	backupManifest                   // the pinned manifest, written after every file it needs
+	backupManifest                   // the pinned manifest, written after every file it needs, with TOMBSTONES and MANIFEST.prev
 	backupLog                        // the pinned WAL files, then seq.reserved
 	backupSegments                   // the pinned manifest's segments
 )
@@ -46,10 +46,14 @@ var backupEntries = []struct {
 	{lockFile, backupSkip}, // the target's own LOCK is held while the backup is written
 	{registryFile, backupFile},
 	{manifestFile, backupManifest},
+	{manifestPrevFile, backupManifest}, // written with MANIFEST (writeManifest), as TOMBSTONES
+	{tombstonesFile, backupManifest},
+	{readOnlyFile, backupFile}, // a backup of a store that must not take writes must not either
 	{walDirName + "/", backupLog},
 	{segmentsDirName + "/", backupSegments},
 	{quarantineDir + "/", backupDir},
 	{repairedDir + "/", backupDir},
+	{supersededDir + "/", backupDir},
 	{destinationsDirName + "/", backupDir},
 	{backupInfoFile, backupSkip}, // each backup writes its own; Restore leaves it out
 }

@@ -417,7 +417,7 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 	if len(db.Stats().Quarantined) != 1 {
 		t.Fatalf("quarantined: %v", db.Stats().Quarantined)
 	}
-	for _, f := range []string{"destinations/d.json", "destinations/d.state", "repaired/000000000001.seg"} {
+	for _, f := range []string{"destinations/d.json", "destinations/d.state", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile} {
 		writeFile(t, filepath.Join(dir, f), f)
 	}
 	appendAll(t, db, bulk(500, "2026-12-02T00:00:00Z", 2), 100, acked) // stays in the WAL
@@ -461,7 +461,7 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 			t.Errorf("the test store holds no %s: add one, so the backup is shown to copy it", kind)
 		}
 	}
-	for _, f := range []string{"destinations/d.json", "repaired/000000000001.seg", registryFile} {
+	for _, f := range []string{"destinations/d.json", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile, registryFile} {
 		if a, b := readFile(t, filepath.Join(dir, f)), readFile(t, filepath.Join(target, f)); a != b {
 			t.Errorf("%s differs in the backup", f)
 		}
@@ -476,8 +476,8 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 	if _, err := Restore(ctx, target, restored); err != nil {
 		t.Fatal(err)
 	}
-	if errs := Verify(restored); len(errs) != 1 || !strings.Contains(errs[0].Error(), "quarantined segment") {
-		t.Fatalf("verify of the restored store: %v, want only its quarantined segment named", errs)
+	if errs := Verify(restored); len(errs) != 2 || !strings.Contains(errs[0].Error(), readOnlyFile) || !strings.Contains(errs[1].Error(), "quarantined segment") {
+		t.Fatalf("verify of the restored store: %v, want only its READONLY marker and quarantined segment named", errs)
 	}
 	got := partialContents(t, restored, lost.Name)
 	if !strings.HasPrefix(got[del.Seq], "delete by query hid 1 events") {

@@ -23,9 +23,14 @@
 //	LOCK            flock held while a DB has the directory open
 //	registry.json   the registered provider/action pairs
 //	MANIFEST        the live segments and the highest sealed sequence number
+//	MANIFEST.prev   the manifest MANIFEST replaced (for Repair)
+//	TOMBSTONES      the pending deletes by query, kept redundantly
+//	READONLY        written by Repair when it could not prove it kept every delete
 //	wal/            the write-ahead log
 //	segments/       the segment files
 //	quarantine/     segments found damaged, at open or while serving (see Repair)
+//	repaired/       damaged originals Repair salvaged
+//	superseded/     leftover segments a manifest rebuild found replaced
 //
 // Damaged stored events are never answered silently short: a read that
 // reaches a data block whose checksum fails (found, confirmed and
@@ -84,6 +89,7 @@ type DB struct {
 	manifestMu sync.Mutex
 	manifest   *manifest // guarded by manifestMu
 
+	readOnly string // the READONLY marker's reason, "" when absent
 	// quarantinedMetas describes every segment in quarantine/ (this open's
 	// and earlier ones'): their rows may come back through repair.
 	quarantinedMetas []segmentMeta
@@ -146,7 +152,15 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: options: %w", err)
 	}
-	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
+	marker, err := readOnlyReason(opts.FS, dir)
+	if err != nil {
+		return nil, err
+	}
+	if marker != "" {
+		opts.ReadOnly = true
+		opts.Logger.Warn("eventlog: the store opens read-only", "dir", dir, "reason", marker, "marker", filepath.Join(dir, readOnlyFile))
+	}
+	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {
@@ -331,8 +345,11 @@ type Stats struct {
 	// append or seal that failed so, "" once a later append (for a seal's,
 	// a later seal) succeeds.
 	DiskFull string `json:"disk_full"`
-	// ReadOnly: the DB was opened with Options.ReadOnly.
-	ReadOnly bool `json:"read_only"`
+	// ReadOnly: the DB was opened with Options.ReadOnly, or because of its
+	// READONLY marker (written by Repair), whose reason ReadOnlyReason
+	// then holds ("" otherwise).
+	ReadOnly       bool   `json:"read_only"`
+	ReadOnlyReason string `json:"read_only_reason,omitempty"`
 	// LastSeq is the highest sequence number readable; DurableSeq the
 	// highest known to be fsynced.
 	LastSeq    uint64 `json:"last_seq"`
@@ -395,7 +412,7 @@ func (db *DB) Stats() Stats {
 		s.SegmentBytes += seg.meta.Bytes
 	}
 	s.Quarantined = db.damage.names()
-	s.DiskFull, s.ReadOnly = db.diskFullReason(), db.opts.ReadOnly
+	s.DiskFull, s.ReadOnly, s.ReadOnlyReason = db.diskFullReason(), db.opts.ReadOnly, db.readOnly
 	if err := db.sealErr(); err != nil {
 		s.SealError = err.Error()
 	}

@@ -23,6 +23,11 @@ import (
 // writes it back as healthy files, keeping every event's original sequence
 // number. dir must not be open (Repair takes its LOCK). In order:
 //
+//   - MANIFEST damaged (Open fails naming it): the manifest is rebuilt
+//     from the segment files, MANIFEST.prev, TOMBSTONES and the WAL
+//     (FORMAT.md, "Rebuilding the manifest"); segments a newer one
+//     supersedes move to superseded/, and when the deletes by query cannot
+//     be proven complete a READONLY marker makes the store open read-only.
 //   - WAL damaged in the middle (Open fails with wal.ErrCorrupt): every
 //     record whose checksums hold, before and after the damage and in later
 //     files, is written as segments, the manifest's sealed_seq is raised
@@ -48,10 +53,10 @@ func Repair(dir string, opts RepairOptions) (*RepairReport, error) {
 	}
 	defer lock.release()
 	r := &repairer{dir: dir, opts: opts, fs: vfs.OS{}, log: opts.Logger, report: &RepairReport{}}
-	if err := r.init(); err != nil {
-		return nil, err
-	}
 	defer r.close()
+	if err := r.init(); err != nil {
+		return r.report, err
+	}
 	if err := r.repairWAL(); err != nil {
 		return r.report, fmt.Errorf("eventlog: repair WAL: %w", err)
 	}
@@ -93,6 +98,9 @@ func (o RepairOptions) withDefaults() RepairOptions {
 
 // RepairReport says what Repair recovered and lost.
 type RepairReport struct {
+	// Manifest is nil when MANIFEST was intact; else what its rebuild
+	// found.
+	Manifest *ManifestRepair
 	// WAL is nil when the write-ahead log needed no repair.
 	WAL *WALRepair
 	// Segments has one entry per damaged segment file handled.
@@ -100,7 +108,7 @@ type RepairReport struct {
 }
 
 // Clean reports whether nothing needed repair.
-func (r *RepairReport) Clean() bool { return r.WAL == nil && len(r.Segments) == 0 }
+func (r *RepairReport) Clean() bool { return r.Manifest == nil && r.WAL == nil && len(r.Segments) == 0 }
 
 // Lost returns every sequence range lost, WAL first.
 func (r *RepairReport) Lost() []SeqRange {
@@ -150,11 +158,15 @@ type SegmentRepair struct {
 	// files holding them.
 	Recovered int
 	Segments  []string
-	// Lost lists the sequence ranges of the blocks that could not be read
-	// (or the whole file's range when its block index was unreadable).
+	// Lost lists the sequence ranges of the blocks that could not be read;
+	// when the block index was unreadable, the events no block accounts
+	// for, bounded by the file's lowest and highest unrecovered numbers.
 	Lost []SeqRange
 	// Reason is why the file was set aside, when known.
 	Reason string
+	// Corrected lists the flipped bits of its footer or block index that
+	// salvage corrected by their CRC (segment.SalvageResult.Corrected).
+	Corrected []string
 }
 
 // SeqRange is a range of sequence numbers that held lost events. Sequence
@@ -193,23 +205,39 @@ type repairer struct {
 	enc    *zstd.Encoder
 	dec    *zstd.Decoder
 	report *RepairReport
+	// seqs caches the sorted sequence numbers of live segments (seqsOf).
+	seqs map[string][]uint64
+	// salvaged and sealedFloor: what a manifest rebuild learnt of damaged
+	// segments, whose salvage comes later (damagedMeta).
+	salvaged    []uint64
+	sealedFloor uint64
 }
 
 func (r *repairer) init() error {
 	var err error
-	if r.m, err = readManifest(r.fs, r.dir); err != nil {
-		return err
-	}
 	if r.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest)); err != nil {
 		return err
 	}
-	r.dec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20))
+	if r.dec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
+		return err
+	}
+	r.m, err = readManifest(r.fs, r.dir)
+	if errors.Is(err, errManifest) {
+		if err := r.rebuildManifest(err); err != nil {
+			return fmt.Errorf("eventlog: repair: rebuild the manifest: %w", err)
+		}
+		return nil
+	}
 	return err
 }
 
 func (r *repairer) close() {
-	r.enc.Close()
-	r.dec.Close()
+	if r.enc != nil {
+		r.enc.Close()
+	}
+	if r.dec != nil {
+		r.dec.Close()
+	}
 }
 
 // writeRows writes rows (any order; duplicates of a sequence number are
@@ -346,7 +374,8 @@ func (r *repairer) repairQuarantine() error {
 }
 
 // salvageSegment writes the good blocks of quarantine/name back as new
-// segments, then moves the file and its sidecar to repaired/. A sidecar
+// segments (less rows a live segment already holds), then moves the file
+// and its sidecar to repaired/. A sidecar
 // naming the new segments makes a rerun after a crash skip straight to the
 // move when the manifest already lists them.
 func (r *repairer) salvageSegment(name string) (SegmentRepair, error) {
@@ -366,9 +395,11 @@ func (r *repairer) salvageSegment(name string) (SegmentRepair, error) {
 		}
 	}
 	rows := r.keepRows(res.Rows, side)
-	rep := SegmentRepair{Name: name, Recovered: len(rows), Lost: lostRanges(&res, side, len(rows)), Reason: side.Reason}
+	rep := SegmentRepair{Name: name, Recovered: len(rows), Lost: lostRanges(&res, side, rows), Reason: side.Reason, Corrected: res.Corrected}
 	if r.listed(side.RecoveredAs) {
 		rep.Segments = side.RecoveredAs // an earlier run got as far as the manifest
+	} else if rows, err = r.notLive(rows); err != nil {
+		return rep, err
 	} else if len(rows) > 0 {
 		if rep.Segments, err = r.recordSalvage(rows, side); err != nil {
 			return rep, err
@@ -389,6 +420,18 @@ func (r *repairer) keepRows(rows []segment.Row, side *quarantineSidecar) []segme
 		}
 		return out
 	})
+}
+
+// notLive drops the rows a live segment already holds: a damaged leftover
+// compaction input whose output a manifest rebuild kept.
+func (r *repairer) notLive(rows []segment.Row) ([]segment.Row, error) {
+	var err error
+	rows = slices.DeleteFunc(rows, func(row segment.Row) bool {
+		held, herr := r.liveHolds(row.Seq)
+		err = cmp.Or(err, herr)
+		return held
+	})
+	return rows, err
 }
 
 // recordSalvage writes rows as segments, notes them in the sidecar, then
@@ -416,24 +459,51 @@ func (r *repairer) listed(names []string) bool {
 	return len(names) > 0
 }
 
-// lostRanges says which sequence numbers the salvage lost: the lost blocks'
-// ranges when the block index was intact, else the file's whole range
-// (from the sidecar or footer) less what was recovered.
-func lostRanges(res *segment.SalvageResult, side *quarantineSidecar, recovered int) []SeqRange {
-	if res.Complete {
-		var out []SeqRange
-		for _, b := range res.Lost() {
+// lostRanges says which sequence numbers the salvage lost: the ranges of
+// the lost blocks whose index entries were read (exact), and when the block
+// index was damaged, the rest of the file's events (from the sidecar or
+// footer) not accounted for, bounded by the lowest and highest of the
+// file's sequence numbers that came back from no block.
+func lostRanges(res *segment.SalvageResult, side *quarantineSidecar, rows []segment.Row) []SeqRange {
+	var out []SeqRange
+	known := 0
+	for _, b := range res.Lost() {
+		if b.Index >= 0 {
 			out = append(out, SeqRange{First: b.MinSeq, Last: b.MaxSeq, Events: b.Rows})
+			known += b.Rows
 		}
+	}
+	if res.Complete {
 		return out
 	}
 	if side.Events < 0 {
-		return []SeqRange{{Events: -1}}
+		return append(out, SeqRange{Events: -1})
 	}
-	if lost := side.Events - recovered; lost > 0 {
-		return []SeqRange{{First: side.MinSeq, Last: side.MaxSeq, Events: lost}}
+	if rest := side.Events - len(rows) - known; rest > 0 {
+		out = append(out, unaccounted(side.MinSeq, side.MaxSeq, rows, out, rest))
 	}
-	return nil
+	return out
+}
+
+// unaccounted bounds the n lost events of [first, last] that are neither
+// in rows nor in a lost range already reported.
+func unaccounted(first, last uint64, rows []segment.Row, lost []SeqRange, n int) SeqRange {
+	seqs := make([]uint64, 0, len(rows))
+	for _, r := range rows {
+		seqs = append(seqs, r.Seq)
+	}
+	slices.Sort(seqs)
+	accounted := func(q uint64) bool {
+		_, found := slices.BinarySearch(seqs, q)
+		return found || slices.ContainsFunc(lost, func(l SeqRange) bool { return q >= l.First && q <= l.Last })
+	}
+	for first < last && accounted(first) {
+		first++
+	}
+	for last > first && accounted(last) {
+		last--
+	}
+	return SeqRange{First: first, Last: last, Events: n}
 }
 
 // moveRepaired moves quarantine/name and its sidecar to repaired/.

@@ -1,6 +1,8 @@
 package eventlog
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -99,13 +101,17 @@ func flipAt(t *testing.T, path string, off int64) {
 	}
 }
 
+// bigEvents is the first segment's size in segmentStore: three blocks,
+// 19,005 events, as in the damaged files of issue 13.
+const bigEvents = 2*segment.DefaultBlockRows + 2621
+
 // segmentStore builds a store of several segments, the first of three
 // blocks, and returns its contents and that segment's manifest entry.
 func segmentStore(t *testing.T, dir string) (map[uint64]string, segmentMeta) {
 	t.Helper()
 	db := mustOpen(t, dir, Options{AllowUnregistered: true})
 	want := map[uint64]string{}
-	appendAll(t, db, bulk(2*segment.DefaultBlockRows+500, "2024-01-01T00:00:00Z", 1), 5000, want)
+	appendAll(t, db, bulk(bigEvents, "2024-01-01T00:00:00Z", 1), 5000, want)
 	if err := db.Roll(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +121,7 @@ func segmentStore(t *testing.T, dir string) (map[uint64]string, segmentMeta) {
 		t.Fatal(err)
 	}
 	big := db.manifest.Segments[0]
-	if len(db.manifest.Segments) < 3 || big.Events != 2*segment.DefaultBlockRows+500 {
+	if len(db.manifest.Segments) < 3 || big.Events != bigEvents {
 		t.Fatalf("segments %+v", db.manifest.Segments)
 	}
 	if err := db.Close(); err != nil {
@@ -124,11 +130,30 @@ func segmentStore(t *testing.T, dir string) (map[uint64]string, segmentMeta) {
 	return want, big
 }
 
+// indexEntry returns the file offset of the block index entry of block b
+// of the segment at path: where its offset and length (uvarints, FORMAT.md
+// "Block index") are found after the footer's block index offset.
+func indexEntry(t *testing.T, path string, b segment.SalvagedBlock) int64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := binary.LittleEndian.Uint64(data[len(data)-120:])
+	key := binary.AppendUvarint(binary.AppendUvarint(nil, b.Off), b.Len)
+	i := bytes.Index(data[idx:], key)
+	if i < 0 {
+		t.Fatalf("no index entry for block at %d", b.Off)
+	}
+	return int64(idx) + int64(i)
+}
+
 func TestRepairSegment(t *testing.T) {
+	const none, whole = -2, -1
 	cases := map[string]struct {
 		damage      func(t *testing.T, path string, blocks []segment.SalvagedBlock)
 		quarantined bool // at open, before repair
-		lostBlock   int  // -1: the whole file is lost
+		lostBlock   int  // none, whole (the file's range), or the block
 	}{
 		// Open sets it aside (its postings fail), and block 1 is lost.
 		"block and index": {func(t *testing.T, path string, b []segment.SalvagedBlock) {
@@ -140,11 +165,35 @@ func TestRepairSegment(t *testing.T) {
 		"block only": {func(t *testing.T, path string, b []segment.SalvagedBlock) {
 			flipAt(t, path, int64(b[0].Off+3))
 		}, false, 0},
+		// Issue 13, finding 4: 10,813 of 19,005 came back.
+		"block index bit": {func(t *testing.T, path string, b []segment.SalvagedBlock) {
+			flipBitAt(t, path, indexEntry(t, path, b[1])+1, 3)
+		}, true, none},
+		// Issue 13, finding 4: 0 of 19,005 came back.
+		"footer magic": {func(t *testing.T, path string, _ []segment.SalvagedBlock) {
+			st, _ := os.Stat(path)
+			flipBitAt(t, path, st.Size()-4, 0)
+		}, true, none},
 		"footer destroyed": {func(t *testing.T, path string, _ []segment.SalvagedBlock) {
 			b, _ := os.ReadFile(path)
 			clear(b[len(b)-120:])
 			os.WriteFile(path, b, 0o644)
-		}, true, -1},
+		}, true, none},
+		// No footer, and block 1's entry is gone: the scan finds blocks 0
+		// and 2; block 1's events are counted by the sidecar.
+		"footer and index entry destroyed": {func(t *testing.T, path string, blocks []segment.SalvagedBlock) {
+			e := indexEntry(t, path, blocks[1])
+			b, _ := os.ReadFile(path)
+			clear(b[e : e+16])
+			clear(b[len(b)-120:])
+			os.WriteFile(path, b, 0o644)
+		}, true, 1},
+		"footer destroyed and block 2": {func(t *testing.T, path string, b []segment.SalvagedBlock) {
+			flipAt(t, path, int64(b[2].Off+b[2].Len/2))
+			st, _ := os.Stat(path)
+			flipAt(t, path, st.Size()-30)
+			flipAt(t, path, st.Size()-31)
+		}, true, 2},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -166,22 +215,26 @@ func TestRepairSegment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("report: %+v", rep.Segments)
-			wantLost := SeqRange{First: big.MinSeq, Last: big.MaxSeq, Events: big.Events}
-			if c.lostBlock >= 0 {
+			var wantLost []SeqRange
+			lostFirst, lostLast := uint64(1), uint64(0)
+			switch c.lostBlock {
+			case none:
+			case whole:
+				wantLost = []SeqRange{{First: big.MinSeq, Last: big.MaxSeq, Events: big.Events}}
+			default:
 				b := sal.Blocks[c.lostBlock]
-				wantLost = SeqRange{First: b.MinSeq, Last: b.MaxSeq, Events: b.Rows}
+				wantLost = []SeqRange{{First: b.MinSeq, Last: b.MaxSeq, Events: b.Rows}}
+			}
+			if len(wantLost) > 0 {
+				lostFirst, lostLast = wantLost[0].First, wantLost[0].Last
 			}
 			if rep.WAL != nil || len(rep.Segments) != 1 || rep.Segments[0].Name != big.Name ||
-				!slices.Equal(rep.Lost(), []SeqRange{wantLost}) || rep.Segments[0].Recovered != big.Events-wantLost.Events {
-				t.Fatalf("report %+v, want %s lost", rep, wantLost)
+				!slices.Equal(rep.Lost(), wantLost) || rep.Segments[0].Recovered != big.Events-lostEvents(wantLost) {
+				t.Fatalf("report %+v, want %v lost", rep, wantLost)
 			}
+			t.Logf("recovered %d of %d events, lost %v, corrected %q", rep.Segments[0].Recovered, big.Events, rep.Lost(), rep.Segments[0].Corrected)
 			lost := func(seq uint64) bool {
-				if c.lostBlock < 0 {
-					return seq >= big.MinSeq && seq <= big.MaxSeq && strings.HasPrefix(want[seq], "1-")
-				}
-				_, isBig := want[seq]
-				return isBig && seq >= wantLost.First && seq <= wantLost.Last && strings.HasPrefix(want[seq], "1-")
+				return seq >= lostFirst && seq <= lostLast && strings.HasPrefix(want[seq], "1-")
 			}
 			checkRestored(t, storeContents(t, dir), want, lost)
 			mustVerify(t, dir)
@@ -192,6 +245,26 @@ func TestRepairSegment(t *testing.T) {
 				t.Fatalf("second repair: %+v, %v", again, err)
 			}
 		})
+	}
+}
+
+func lostEvents(rs []SeqRange) int {
+	n := 0
+	for _, r := range rs {
+		n += r.Events
+	}
+	return n
+}
+
+func flipBitAt(t *testing.T, path string, off int64, bit int) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[off] ^= 1 << bit
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -64,10 +64,12 @@ func (r *repairer) truncateWAL(walDir string) error {
 
 // walScan is what repair takes from a damaged log.
 type walScan struct {
-	rows    []segment.Row // events of good records above the sealed seq
-	tombs   []*tombstone  // tombstones of those records: they must survive the WAL
-	lastSeq uint64        // last sequence number of the last good record
-	damage  []WALDamage
+	rows     []segment.Row // events of good records above the sealed seq
+	tombs    []*tombstone  // tombstones of those records: they must survive the WAL
+	lastSeq  uint64        // last sequence number of the last good record
+	firstSeq uint64        // first sequence number of the first good record, 0 if none
+	records  [][2]uint64   // first and last sequence number of every good record
+	damage   []WALDamage
 }
 
 // salvageWAL reads every good record of the log in dir (wal.Salvage),
@@ -102,7 +104,11 @@ func walDamage(d wal.Damage, sealed uint64) WALDamage {
 
 // take keeps the events of a good record above sealed.
 func (s *walScan) take(rec wal.Record, sealed uint64) error {
+	if s.firstSeq == 0 {
+		s.firstSeq = rec.FirstSeq
+	}
 	s.lastSeq = rec.FirstSeq + uint64(rec.Count) - 1
+	s.records = append(s.records, [2]uint64{rec.FirstSeq, s.lastSeq})
 	if s.lastSeq <= sealed {
 		return nil
 	}

@@ -104,11 +104,13 @@ func (b *backupRun) restore(m *manifest, seq uint64) error {
 	if err := b.syncDirs(); err != nil {
 		return err
 	}
-	if err := b.copyOptional(manifestFile); err != nil {
-		return err
-	}
-	if err := b.syncDirs(); err != nil {
-		return err
+	for _, name := range []string{tombstonesFile, manifestFile, manifestPrevFile} { // FORMAT.md, "Writing a manifest"
+		if err := b.copyOptional(name); err != nil {
+			return err
+		}
+		if err := b.syncDirs(); err != nil {
+			return err
+		}
 	}
 	if err := verifyCopy(b.dir, seq, b.dec); err != nil {
 		return errors.Join(err, os.Remove(filepath.Join(b.dir, manifestFile)))

@@ -1,14 +1,19 @@
 package eventlog
 
 import (
+	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/corrupt"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/query/filter"
 )
@@ -227,4 +232,112 @@ func (db *DB) retireTombstonesLocked(m *manifest) {
 		}
 	}
 	db.tombs.Store(&keep)
+}
+
+// tombstonesFile keeps the tombstones redundantly, so that a rebuilt
+// manifest cannot forget a delete: every tombstone of the manifest and of
+// the previous manifest (MANIFEST.prev), written crash-safely before any
+// manifest whose tombstones it does not hold yet (writeManifest). It has
+// the manifest's envelope: indented JSON, then "crc32c XXXXXXXX\n".
+const tombstonesFile = "TOMBSTONES"
+
+// tombstonesVersion is the version of the TOMBSTONES format; readers refuse
+// newer ones.
+const tombstonesVersion = 1
+
+// tombstonesDoc is the content of TOMBSTONES.
+type tombstonesDoc struct {
+	Version    int        `json:"version"`
+	Tombstones tombstones `json:"tombstones"`
+}
+
+var errTombstonesFile = corrupt.New("tombstones file is damaged")
+
+func encodeTombstonesFile(ts tombstones) ([]byte, error) {
+	if ts == nil {
+		ts = tombstones{}
+	}
+	return encodeChecksummed(&tombstonesDoc{Version: tombstonesVersion, Tombstones: ts})
+}
+
+// decodeTombstonesFile decodes and compiles the tombstones of a TOMBSTONES
+// file.
+func decodeTombstonesFile(data []byte) (tombstones, error) {
+	var doc tombstonesDoc
+	if err := decodeChecksummed(data, &doc, errTombstonesFile); err != nil {
+		return nil, err
+	}
+	if doc.Version < 1 || doc.Version > tombstonesVersion {
+		return nil, fmt.Errorf("%w: format version %d, this eventlog reads 1..%d", errTombstonesFile, doc.Version, tombstonesVersion)
+	}
+	if err := doc.Tombstones.check(errTombstonesFile); err != nil {
+		return nil, err
+	}
+	return doc.Tombstones, nil
+}
+
+// check validates tombstones read from disk (in increasing Seq order, each
+// compiling), wrapping damaged.
+func (ts tombstones) check(damaged error) error {
+	for i, t := range ts {
+		if t == nil || (i > 0 && t.Seq <= ts[i-1].Seq) {
+			return fmt.Errorf("%w: tombstone %d is missing or out of order", damaged, i)
+		}
+		if err := t.compile(); err != nil {
+			return fmt.Errorf("%w: tombstone %d (seq %d): %v", damaged, i, t.Seq, err)
+		}
+	}
+	return nil
+}
+
+// readTombstonesFile reads dir's TOMBSTONES; a missing file is returned as
+// fs.ErrNotExist.
+func readTombstonesFile(fsys vfs.FS, dir string) (tombstones, error) {
+	path := filepath.Join(dir, tombstonesFile)
+	data, err := vfs.ReadFile(fsys, path)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := decodeTombstonesFile(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ts, nil
+}
+
+// keepTombstones makes TOMBSTONES hold every tombstone of m and of cur (the
+// manifest m replaces; nil when there is none or it is damaged), writing it
+// only when its bytes change.
+func keepTombstones(fsys vfs.FS, dir string, m, cur *manifest) error {
+	want := m.Tombstones
+	if cur != nil {
+		want = unionTombstones(want, cur.Tombstones)
+	}
+	data, err := encodeTombstonesFile(want)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, tombstonesFile)
+	if have, err := vfs.ReadFile(fsys, path); err == nil && bytes.Equal(have, data) {
+		return nil
+	}
+	if err := vfs.WriteFileAtomic(fsys, path, data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// unionTombstones returns the tombstones of every list, one per Seq, in Seq
+// order.
+func unionTombstones(lists ...tombstones) tombstones {
+	var out tombstones
+	for _, l := range lists {
+		for _, t := range l {
+			if !slices.ContainsFunc(out, func(o *tombstone) bool { return o.Seq == t.Seq }) {
+				out = append(out, t)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b *tombstone) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out
 }

@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,7 +19,8 @@ import (
 // the manifest, each live segment (every block, index and bitmap) and every
 // WAL record — without changing anything, and returns one error per problem
 // found, each naming its file (and section or offset). Segments waiting in
-// quarantine/ are problems too: they hold events the store no longer serves.
+// quarantine/ are problems too: they hold events the store no longer serves;
+// so is a READONLY marker (see Repair).
 // A nil result means the directory is healthy. Verify may run while a DB has
 // the directory open; it then may see a WAL tail being written as torn.
 func Verify(dir string) []error {
@@ -29,12 +31,15 @@ func Verify(dir string) []error {
 	if err != nil {
 		return []error{err}
 	}
+	var problems []error
+	if reason, err := readOnlyReason(vfs.OS{}, dir); err != nil || reason != "" {
+		problems = append(problems, cmp.Or(err, fmt.Errorf("%s: the store opens read-only: %s", filepath.Join(dir, readOnlyFile), reason)))
+	}
 	dec, err := zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20))
 	if err != nil {
 		return []error{err}
 	}
 	defer dec.Close()
-	var problems []error
 	for _, meta := range m.Segments {
 		problems = append(problems, verifySegment(filepath.Join(dir, "segments", meta.Name), meta, dec)...)
 	}

@@ -1,11 +1,14 @@
 package segment
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
+	"hash/crc32"
+	"math/bits"
 	"os"
+	"slices"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 
@@ -16,30 +19,37 @@ import (
 
 // Salvage reads what it can of a damaged segment file. Unlike Open it uses
 // ordinary reads only (never a mapping) and never stops at the first
-// damage: every block whose CRC checks and whose columns decode gives its
-// rows.
+// damage: every block whose checksums hold and whose columns decode gives
+// its rows. It reads the whole file into memory.
 //
-// Blocks carry no header or sync marker of their own (FORMAT.md, "Segment files"):
-// only the block index says where they are, so they cannot be found by
-// scanning. Salvage therefore needs the block index. When the footer and
-// block index check out (Complete), the lost blocks and their sequence
-// ranges are exact. When either is damaged, Salvage still parses what it
-// can of the block index (the footer's section fields, then entry by
-// entry) and keeps only blocks whose bytes match the entry's CRC; the
-// result is then incomplete: rows not returned are lost, and their
-// sequence numbers are known only from elsewhere (the manifest).
+// The block index says where the blocks are, and holds their checksums:
+// blocks have no header of their own (FORMAT.md, "Segment files"). So
+// Salvage first tries to trust the index, then looks for it:
+//
+//  1. Footer: trusted when its CRC holds (its magic, after the CRC, is not
+//     needed). When the CRC fails and flipping one bit of the footer makes
+//     it hold, that bit is corrected (Corrected says where).
+//  2. Block index: trusted when the footer's CRC of it holds and it
+//     decodes, likewise after correcting one flipped bit. Salvage is then
+//     Complete: the lost blocks and their sequence ranges are exact.
+//  3. Otherwise a scan (FORMAT.md, "Salvage scan"): at every offset where a
+//     block index entry could start — within the block index section when
+//     the footer is trusted, else anywhere in the file — decode an entry
+//     with the block index decoder (every length bounded by the bytes
+//     remaining) and keep its block when the block's bytes match the block
+//     CRC and every column CRC, its columns decode and its rows agree with
+//     the entry's keys. An entry whose offset alone is damaged is tried
+//     where the previous block ended. Entries that decode in sequence but
+//     whose blocks fail are lost blocks with the entry's ranges; stretches
+//     of the block area that no entry describes are lost blocks of unknown
+//     content (Index and Rows -1).
 //
 // dec decompresses columns; nil makes a private decoder. Salvage returns an
 // error only for I/O failures; damage is described in the result.
 func Salvage(path string, dec *zstd.Decoder) (SalvageResult, error) {
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return SalvageResult{}, fmt.Errorf("eventlog: salvage segment: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return SalvageResult{}, fmt.Errorf("eventlog: salvage segment %s: %w", path, err)
 	}
 	if dec == nil {
 		if dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxColumnRaw+1<<20)); err != nil {
@@ -47,8 +57,9 @@ func Salvage(path string, dec *zstd.Decoder) (SalvageResult, error) {
 		}
 		defer dec.Close()
 	}
-	s := &salvager{path: path, f: f, size: st.Size(), dec: dec}
-	return s.run()
+	s := &salvager{path: path, data: data, dec: dec}
+	s.run()
+	return s.res, nil
 }
 
 // SalvageResult is what Salvage read from one file.
@@ -57,24 +68,33 @@ type SalvageResult struct {
 	// @timestamp, sequence within a block). The events are owned by the
 	// caller.
 	Rows []Row
-	// Blocks lists every block the block index describes, good or lost, in
-	// file order. Empty when the block index could not be read at all.
+	// Blocks lists every block found, good or lost, in file order, and
+	// (when the block index was unreadable) every stretch of the block
+	// area no readable entry describes. Empty when nothing was found.
 	Blocks []SalvagedBlock
-	// Footer is the footer's summary when the footer's CRC checks, else nil.
+	// Footer is the footer's summary when the footer's CRC checks (after
+	// any correction), else nil.
 	Footer *Info
 	// Complete is true when the footer and the block index passed every
-	// check: Blocks is then every block of the file, and the sequence
-	// ranges of the lost ones are exact.
+	// check (after any correction): Blocks is then every block of the
+	// file, and the sequence ranges of the lost ones are exact.
 	Complete bool
 	// IndexErr says why the footer or block index failed, when Complete is
 	// false.
 	IndexErr error
+	// Corrected describes each single flipped bit Salvage corrected in the
+	// footer or block index (by its CRC), e.g. "block index: bit 3 of byte
+	// 1234 (file offset)"; the file itself is not changed.
+	Corrected []string
 }
 
-// SalvagedBlock is one block as described by the block index.
+// SalvagedBlock is one block found by Salvage.
 type SalvagedBlock struct {
-	Index          int    // position in the block index
-	Off, Len       uint64 // where the block is in the file
+	// Index is the position in the block index, or in the order a scan
+	// found it; -1 for a stretch no readable entry describes.
+	Index    int
+	Off, Len uint64 // where the block is in the file
+	// Rows counts its rows; -1 when unknown (Index -1).
 	Rows           int
 	MinTS, MaxTS   int64
 	MinSeq, MaxSeq uint64
@@ -97,158 +117,335 @@ func (r *SalvageResult) Lost() []SalvagedBlock {
 // salvager is the state of one Salvage call.
 type salvager struct {
 	path string
-	f    *os.File
-	size int64
+	data []byte // the whole file; corrections are made in this copy
 	dec  *zstd.Decoder
 	res  SalvageResult
+	rows [][]Row // per entry of res.Blocks
 }
 
 func (s *salvager) corrupt(section string, block int, err error) error {
 	return &CorruptionError{File: s.path, Section: section, Block: block, Err: err}
 }
 
-func (s *salvager) run() (SalvageResult, error) {
-	blocks, err := s.blockIndex()
+func (s *salvager) run() {
+	ft, err := s.footer()
 	if err != nil {
-		return SalvageResult{}, err
-	}
-	prevEnd := uint64(headerLen)
-	for i := range blocks {
-		b := &blocks[i]
-		if !s.res.Complete && b.Off < prevEnd {
-			break // an entry of a damaged index pointing backwards: stop trusting it
-		}
-		if err := s.block(i, b); err != nil {
-			return SalvageResult{}, err
-		}
-		prevEnd = b.Off + b.Len
-	}
-	return s.res, nil
-}
-
-// readAt reads len(b) bytes at off; the caller checked the range against
-// the file size, so a short read is an I/O error.
-func (s *salvager) readAt(b []byte, off uint64) error {
-	if _, err := s.f.ReadAt(b, int64(off)); err != nil {
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return fmt.Errorf("eventlog: salvage segment %s: read at %d: %w", s.path, off, err)
-	}
-	return nil
-}
-
-// blockIndex returns the block index entries it can trust: all of them
-// when the footer and index check out, else those parsed before the first
-// implausible one (each is then checked against its block's CRC).
-func (s *salvager) blockIndex() ([]blockMeta, error) {
-	if s.size < headerLen+footerLen {
-		s.res.IndexErr = s.corrupt(SectionFooter, -1, fmt.Errorf("file has %d bytes, fewer than a header and footer", s.size))
-		return nil, nil
-	}
-	b := make([]byte, footerLen)
-	if err := s.readAt(b, uint64(s.size-footerLen)); err != nil {
-		return nil, err
-	}
-	ft, ferr := s.footer(b)
-	if ft == nil {
-		s.res.IndexErr = ferr
-		return nil, nil
+		s.res.IndexErr = err
+		s.scan(headerLen, uint64(len(s.data)), false)
+		return
 	}
 	bi := ft.BlockIndex
-	end := uint64(s.size - footerLen)
-	if bi.Off < headerLen || bi.Off > end || bi.Len > end-bi.Off {
-		s.res.IndexErr = errors.Join(ferr, s.corrupt(SectionFooter, -1, errors.New("block index out of bounds")))
-		return nil, nil
+	raw := s.data[bi.Off : bi.Off+bi.Len]
+	blocks, err := s.blockIndex(raw, ft)
+	if err != nil {
+		s.res.IndexErr = err
+		s.scan(bi.Off, bi.Off+bi.Len, true)
+		return
 	}
-	raw := make([]byte, bi.Len)
-	if err := s.readAt(raw, bi.Off); err != nil {
-		return nil, err
+	s.res.Complete = true
+	for i := range blocks {
+		s.indexed(i, &blocks[i])
 	}
-	if ferr == nil && crc(raw) == bi.CRC {
-		blocks, err := decodeBlockIndex(raw, ft)
-		if err == nil {
-			s.res.Complete = true
-			return blocks, nil
-		}
-		ferr = s.corrupt(SectionBlockIndex, -1, err)
-	} else if ferr == nil {
-		ferr = s.corrupt(SectionBlockIndex, -1, errors.New("crc mismatch"))
-	}
-	s.res.IndexErr = ferr
-	return s.lenientIndex(raw, bi.Off), nil
+	s.finish()
 }
 
-// footer decodes the footer b. It returns the footer and nil when it checks
-// out; the footer and the reason when only its magic does (its section
-// fields may still be right: each block is checked by its CRC anyway); nil
-// and the reason when even the magic or version is wrong.
-func (s *salvager) footer(b []byte) (*footer, error) {
-	if string(b[footerLen-8:]) != footerMagic {
-		return nil, s.corrupt(SectionFooter, -1, errors.New("bad magic"))
+// footer returns the footer when its CRC holds, correcting one flipped bit
+// if that makes it hold, and its block index lies within the file.
+func (s *salvager) footer() (*footer, error) {
+	size := uint64(len(s.data))
+	if size < headerLen+footerLen {
+		return nil, s.corrupt(SectionFooter, -1, fmt.Errorf("file has %d bytes, fewer than a header and footer", size))
+	}
+	b := s.data[size-footerLen:]
+	want := binary.LittleEndian.Uint32(b[footerCRCAt:])
+	var ferr error
+	if crc(b[:footerCRCAt]) != want {
+		ferr = s.corrupt(SectionFooter, -1, errors.New("crc mismatch"))
+		if !s.correct("footer", b[:footerCRCAt], want, size-footerLen) {
+			return nil, ferr
+		}
 	}
 	if v := binary.LittleEndian.Uint32(b[footerVersionAt:]); v != Version {
 		return nil, s.corrupt(SectionFooter, -1, fmt.Errorf("version %d, salvage reads %d", v, Version))
 	}
 	ft := decodeFooter(b)
-	if crc(b[:footerCRCAt]) != binary.LittleEndian.Uint32(b[footerCRCAt:]) {
-		return &ft, s.corrupt(SectionFooter, -1, errors.New("crc mismatch"))
+	bi, end := ft.BlockIndex, size-footerLen
+	if bi.Off < headerLen || bi.Off > end || bi.Len > end-bi.Off {
+		return nil, s.corrupt(SectionFooter, -1, errors.New("block index out of bounds"))
 	}
-	info := ft.info(s.size)
+	info := ft.info(int64(size))
 	s.res.Footer = &info
 	return &ft, nil
 }
 
-// lenientIndex parses block index entries until one fails to decode or is
-// implausible for a block before indexOff.
-func (s *salvager) lenientIndex(raw []byte, indexOff uint64) []blockMeta {
-	d := decbuf.New(raw, errInvalid)
-	n := d.Uvarint()
-	var blocks []blockMeta
-	for i := uint64(0); i < n && d.Err == nil && d.Left() > 0; i++ {
-		var b blockMeta
-		decodeBlockMeta(&d, &b)
-		if d.Err != nil || !plausibleBlock(&b, indexOff) {
-			break
-		}
-		blocks = append(blocks, b)
+// blockIndex decodes the block index raw when its CRC holds, correcting one
+// flipped bit if that makes it hold.
+func (s *salvager) blockIndex(raw []byte, ft *footer) ([]blockMeta, error) {
+	if crc(raw) != ft.BlockIndex.CRC && !s.correct("block index", raw, ft.BlockIndex.CRC, ft.BlockIndex.Off) {
+		return nil, s.corrupt(SectionBlockIndex, -1, errors.New("crc mismatch"))
 	}
-	return blocks
+	blocks, err := decodeBlockIndex(raw, ft)
+	if err != nil {
+		return nil, s.corrupt(SectionBlockIndex, -1, err)
+	}
+	return blocks, nil
 }
 
-// plausibleBlock checks an entry of a damaged block index as validateBlock
-// would, without the footer: it must lie before the index and describe
-// known, well-formed columns.
-func plausibleBlock(b *blockMeta, indexOff uint64) bool {
-	ok := b.Off >= headerLen && b.Off <= indexOff && b.Len <= indexOff-b.Off &&
+// correct flips the one bit of b (at file offset off) that makes its
+// CRC-32C equal want, if there is one, and records it. The CRC is linear:
+// crc(b ^ e) = crc(b) ^ raw(e), where raw is the CRC register run from
+// zero without the final inversion; for e a single bit, raw(e) depends only
+// on the bit and the number of bytes after it, so every candidate is found
+// in one backward pass of 8 one-byte CRC steps per byte. A syndrome of one
+// bit is a flipped bit of the stored CRC itself: b is intact. (CRC-32C has
+// Hamming distance at least 3 at these lengths, so no two single-bit
+// errors share a syndrome.)
+func (s *salvager) correct(section string, b []byte, want uint32, off uint64) bool {
+	syndrome := crc(b) ^ want
+	if bits.OnesCount32(syndrome) == 1 {
+		s.res.Corrected = append(s.res.Corrected, fmt.Sprintf("%s: bit %d of its stored CRC-32C", section, bits.TrailingZeros32(syndrome)))
+		return true
+	}
+	var reg [8]uint32
+	for bit := range reg {
+		reg[bit] = crcRegister(0, []byte{1 << bit})
+	}
+	zero := []byte{0}
+	for i := len(b) - 1; i >= 0; i-- {
+		for bit := range reg {
+			if reg[bit] == syndrome {
+				b[i] ^= 1 << bit
+				s.res.Corrected = append(s.res.Corrected, fmt.Sprintf("%s: bit %d of byte %d (file offset)", section, bit, off+uint64(i)))
+				return true
+			}
+			reg[bit] = crcRegister(reg[bit], zero)
+		}
+	}
+	return false
+}
+
+// crcRegister runs the CRC-32C register from r over p, without the
+// inversions crc32.Update applies on the way in and out.
+func crcRegister(r uint32, p []byte) uint32 { return ^crc32.Update(^r, castagnoli, p) }
+
+// indexed reads block i of an intact block index.
+func (s *salvager) indexed(i int, b *blockMeta) {
+	sb := salvagedBlock(i, b)
+	rows, err := s.blockRows(b)
+	if err != nil {
+		sb.Err = s.corrupt(SectionBlock, i, err)
+	}
+	s.add(sb, rows)
+}
+
+func salvagedBlock(i int, b *blockMeta) SalvagedBlock {
+	return SalvagedBlock{Index: i, Off: b.Off, Len: b.Len, Rows: int(b.Rows),
+		MinTS: b.MinTS, MaxTS: b.MaxTS, MinSeq: b.MinSeq, MaxSeq: b.MaxSeq}
+}
+
+func (s *salvager) add(sb SalvagedBlock, rows []Row) {
+	s.res.Blocks = append(s.res.Blocks, sb)
+	s.rows = append(s.rows, rows)
+}
+
+// scan looks for block index entries at every offset of [lo, hi) (see
+// Salvage). inIndex says [lo, hi) is the block index section: an entry
+// that decodes right after the previous one and describes the block after
+// the previous block is then kept as a lost block even when its block
+// fails its checks.
+func (s *salvager) scan(lo, hi uint64, inIndex bool) {
+	prevEnd, afterEntry := uint64(headerLen), uint64(0)
+	if inIndex {
+		d := decbuf.New(s.data[lo:hi], errInvalid)
+		d.Uvarint() // the entry count
+		afterEntry = lo + uint64(d.Off)
+	}
+	for p := lo; p < hi; {
+		b, n, ok := s.entryAt(p, hi)
+		if !ok {
+			p++
+			continue
+		}
+		sb := salvagedBlock(len(s.res.Blocks), &b)
+		if rows, err := s.found(&b, prevEnd); err == nil {
+			s.add(salvagedBlock(sb.Index, &b), rows)
+		} else if inIndex && p == afterEntry && b.Off == prevEnd {
+			sb.Err = s.corrupt(SectionBlock, sb.Index, err)
+			s.add(sb, nil)
+		} else {
+			p++
+			continue
+		}
+		p += uint64(n)
+		prevEnd, afterEntry = b.Off+b.Len, p
+	}
+	s.gaps(lo, inIndex)
+	s.finish()
+}
+
+// entryAt decodes a plausible block index entry at data[p:hi]; n is its
+// length.
+func (s *salvager) entryAt(p, hi uint64) (b blockMeta, n int, ok bool) {
+	if !s.entryHead(p, hi) {
+		return b, 0, false
+	}
+	d := decbuf.New(s.data[p:hi], errInvalid)
+	decodeBlockMeta(&d, &b)
+	if d.Err != nil || !plausibleBlock(&b, uint64(len(s.data))) {
+		return b, 0, false
+	}
+	return b, d.Off, true
+}
+
+// entryHead cheaply checks the fields of an entry at data[p:hi] up to its
+// first column's codec before the full decode (whose errors format
+// messages and whose columns allocate) runs.
+func (s *salvager) entryHead(p, hi uint64) bool {
+	h := headReader{b: s.data[p:hi], ok: true}
+	size := uint64(len(s.data))
+	off := h.uvarint()
+	if !h.ok || off < headerLen || off >= size {
+		return false
+	}
+	if n := h.uvarint(); !h.ok || n == 0 || n > size-off {
+		return false
+	}
+	h.skip(4) // CRC
+	h.uvarint()
+	if rows := h.uvarint(); !h.ok || rows < 1 || rows > maxBlockRows {
+		return false
+	}
+	if minTS, maxTS := h.varint(), h.varint(); !h.ok || minTS > maxTS {
+		return false
+	}
+	if minSeq, maxSeq := h.uvarint(), h.uvarint(); !h.ok || minSeq > maxSeq {
+		return false
+	}
+	cols := h.uvarint()
+	id, codec := h.byte(), h.byte()
+	return h.ok && cols >= 2 && cols <= 256 && id == colSeq && codec <= codecZstd
+}
+
+// headReader reads varints for entryHead; ok turns false, silently, at the
+// first one that does not fit.
+type headReader struct {
+	b  []byte
+	ok bool
+}
+
+func (h *headReader) uvarint() uint64 {
+	v, n := binary.Uvarint(h.b)
+	h.fail(n <= 0, n)
+	return v
+}
+
+func (h *headReader) varint() int64 {
+	v, n := binary.Varint(h.b)
+	h.fail(n <= 0, n)
+	return v
+}
+
+func (h *headReader) byte() byte {
+	if len(h.b) == 0 {
+		h.fail(true, 0)
+		return 0
+	}
+	v := h.b[0]
+	h.skip(1)
+	return v
+}
+
+func (h *headReader) skip(n int) { h.fail(len(h.b) < n, n) }
+
+// fail records a failure when bad, else consumes n bytes.
+func (h *headReader) fail(bad bool, n int) {
+	if bad {
+		h.b, h.ok = nil, false
+		return
+	}
+	h.b = h.b[n:]
+}
+
+// found reads the block an entry found by a scan describes: at its offset,
+// or where the previous block ended when only the offset is damaged.
+func (s *salvager) found(b *blockMeta, prevEnd uint64) ([]Row, error) {
+	rows, err := s.blockRows(b)
+	if err == nil || prevEnd == b.Off {
+		return rows, err
+	}
+	alt := *b
+	alt.Off = prevEnd
+	if rows, aerr := s.blockRows(&alt); aerr == nil {
+		*b = alt
+		return rows, nil
+	}
+	return nil, err
+}
+
+// gaps adds a lost block of unknown content for each stretch of the block
+// area that no block found covers: up to the block index when lo is its
+// start (inIndex), else up to the end of the last block found.
+func (s *salvager) gaps(lo uint64, inIndex bool) {
+	blocks := slices.Clone(s.res.Blocks)
+	slices.SortFunc(blocks, func(a, b SalvagedBlock) int { return cmp.Compare(a.Off, b.Off) })
+	pos := uint64(headerLen)
+	for _, b := range blocks {
+		if b.Off > pos {
+			s.addGap(pos, b.Off)
+		}
+		pos = max(pos, b.Off+b.Len)
+	}
+	if inIndex && lo > pos {
+		s.addGap(pos, lo)
+	}
+}
+
+func (s *salvager) addGap(from, to uint64) {
+	err := s.corrupt(SectionBlockIndex, -1, fmt.Errorf("no readable block index entry describes bytes %d..%d", from, to))
+	s.add(SalvagedBlock{Index: -1, Off: from, Len: to - from, Rows: -1, Err: err}, nil)
+}
+
+// finish puts the blocks and their rows in file order.
+func (s *salvager) finish() {
+	order := make([]int, len(s.res.Blocks))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(s.res.Blocks[a].Off, s.res.Blocks[b].Off) })
+	blocks := make([]SalvagedBlock, len(order))
+	for i, j := range order {
+		blocks[i] = s.res.Blocks[j]
+		s.res.Rows = append(s.res.Rows, s.rows[j]...)
+	}
+	s.res.Blocks = blocks
+}
+
+// plausibleBlock checks an entry found by a scan as validateBlock would,
+// without the footer: it must lie within the file, hold bytes in every
+// column and describe known, well-formed columns.
+func plausibleBlock(b *blockMeta, size uint64) bool {
+	ok := b.Off >= headerLen && b.Off <= size && b.Len <= size-b.Off &&
 		b.Rows >= 1 && b.Rows <= maxBlockRows && b.MinTS <= b.MaxTS && b.MinSeq <= b.MaxSeq &&
 		len(b.Cols) >= 2 && b.Cols[0].ID == colSeq && b.Cols[1].ID == colTS
 	for i := 0; ok && i < len(b.Cols); i++ {
 		c := &b.Cols[i]
-		ok = (i == 0 || c.ID > b.Cols[i-1].ID) && (i < 2 || event.FieldByID(c.ID) != nil) &&
+		ok = (i == 0 || c.ID > b.Cols[i-1].ID) && (i < 2 || event.FieldByID(c.ID) != nil) && c.CLen > 0 &&
 			c.Codec <= codecZstd && c.RawLen <= maxColumnRaw && (c.Codec != codecRaw || c.RawLen == c.CLen) &&
 			c.Count >= 1 && c.Count <= b.Rows && (i >= 2 || c.Count == b.Rows)
 	}
 	return ok
 }
 
-// block reads and decodes block i, recording it in the result.
-func (s *salvager) block(i int, b *blockMeta) error {
-	sb := SalvagedBlock{Index: i, Off: b.Off, Len: b.Len, Rows: int(b.Rows),
-		MinTS: b.MinTS, MaxTS: b.MaxTS, MinSeq: b.MinSeq, MaxSeq: b.MaxSeq}
-	data := make([]byte, b.Len)
-	if err := s.readAt(data, b.Off); err != nil {
-		return err
+// blockRows checks the block b describes against its CRC and decodes it.
+func (s *salvager) blockRows(b *blockMeta) ([]Row, error) {
+	if b.Off > uint64(len(s.data)) || b.Len > uint64(len(s.data))-b.Off {
+		return nil, fmt.Errorf("%w: block beyond the end of the file", errInvalid)
 	}
+	data := s.data[b.Off : b.Off+b.Len]
 	if got := crc(data); got != b.CRC {
-		sb.Err = s.corrupt(SectionBlock, i, fmt.Errorf("crc %08x, want %08x", got, b.CRC))
-	} else if rows, err := s.decodeBlock(data, b); err != nil {
-		sb.Err = s.corrupt(SectionBlock, i, err)
-	} else {
-		s.res.Rows = append(s.res.Rows, rows...)
+		return nil, fmt.Errorf("crc %08x, want %08x", got, b.CRC)
 	}
-	s.res.Blocks = append(s.res.Blocks, sb)
-	return nil
+	return s.decodeBlock(data, b)
 }
 
 // decodeBlock decodes every row of a block whose bytes (data) matched

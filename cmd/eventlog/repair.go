@@ -34,6 +34,7 @@ func printRepair(w io.Writer, dir string, rep *eventlog.RepairReport) {
 		fmt.Fprintf(w, "%s: nothing to repair\n", dir)
 		return
 	}
+	printManifestRepair(w, rep.Manifest)
 	if r := rep.WAL; r != nil {
 		fmt.Fprintf(w, "wal: recovered %d events into %v\n", r.Recovered, r.Segments)
 		for _, d := range r.Damage {
@@ -52,6 +53,9 @@ func printRepair(w io.Writer, dir string, rep *eventlog.RepairReport) {
 		if s.Reason != "" {
 			fmt.Fprintf(w, "  quarantined because: %s\n", s.Reason)
 		}
+		for _, c := range s.Corrected {
+			fmt.Fprintf(w, "  corrected a flipped bit in %s\n", c)
+		}
 		for _, l := range s.Lost {
 			fmt.Fprintf(w, "  lost: %s\n", l)
 		}
@@ -60,5 +64,33 @@ func printRepair(w io.Writer, dir string, rep *eventlog.RepairReport) {
 		fmt.Fprintf(w, "%d sequence range(s) could not be recovered (see above)\n", len(lost))
 	} else {
 		fmt.Fprintln(w, "nothing was lost")
+	}
+}
+
+func printManifestRepair(w io.Writer, m *eventlog.ManifestRepair) {
+	if m == nil {
+		return
+	}
+	fmt.Fprintf(w, "manifest: rebuilt (%s)\n", m.Reason)
+	if m.Previous == "" {
+		fmt.Fprintln(w, "  used MANIFEST.prev")
+	} else {
+		fmt.Fprintf(w, "  MANIFEST.prev unusable: %s\n", m.Previous)
+	}
+	fmt.Fprintf(w, "  lists %d segments; %d deletes by query pending\n", len(m.Segments), m.Tombstones)
+	if len(m.Superseded) > 0 {
+		fmt.Fprintf(w, "  superseded by newer segments, moved to superseded/: %v\n", m.Superseded)
+	}
+	if len(m.Quarantined) > 0 {
+		fmt.Fprintf(w, "  damaged, salvaged below: %v\n", m.Quarantined)
+	}
+	if len(m.Missing) > 0 {
+		fmt.Fprintf(w, "  listed in MANIFEST.prev but not on disk (replaced or dropped since, or lost): %v\n", m.Missing)
+	}
+	if m.Rescued > 0 {
+		fmt.Fprintf(w, "  %d events only the WAL held were written as segments\n", m.Rescued)
+	}
+	if m.ReadOnly != "" {
+		fmt.Fprintf(w, "  the store now opens READ-ONLY: %s\n", m.ReadOnly)
 	}
 }
