@@ -65,7 +65,15 @@ func TestFailedSealLeavesNoOrphans(t *testing.T) {
 		t.Fatalf("roll with the manifest unwritable: %v", err)
 	}
 	time.Sleep(300 * time.Millisecond) // let the sealer retry a few times
-	entries, _ := os.ReadDir(filepath.Join(dir, "segments"))
+	// Between retries (backing off) segments/ must be empty: a retry in
+	// flight may hold files for a moment, piled-up orphans never go.
+	var entries []os.DirEntry
+	for try := 0; try < 200; try++ {
+		if entries, _ = os.ReadDir(filepath.Join(dir, "segments")); len(entries) == 0 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	if len(entries) != 0 {
 		t.Fatalf("%d files left in segments/ by failed seals", len(entries))
 	}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/eventlogdb/eventlog/compaction"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/wal"
@@ -153,7 +154,7 @@ func (o Options) withDefaults() (Options, error) {
 		o.SegmentMaxAge = time.Hour
 	}
 	if o.Partition == 0 {
-		o.Partition = 24 * time.Hour
+		o.Partition = compaction.DefaultPartition
 	}
 	if o.CompactionMaxSegmentBytes <= 0 {
 		o.CompactionMaxSegmentBytes = 1 << 30

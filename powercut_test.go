@@ -30,7 +30,8 @@ func powerCutRuns(t *testing.T) int {
 }
 
 // TestPowerCut drives a store on a vfs.Strict file system through random
-// appends, seals, compactions, deletes, retention drops and reopens, and
+// appends, seals, compactions, deletes, retention drops, repairs and
+// reopens, and
 // cuts power at random operations — inside seals, merges, manifest swaps
 // and WAL checkpoints alike — keeping at each cut only what had been
 // fsynced (file data and directory entries). Each cut is reopened and
@@ -148,8 +149,8 @@ func powerCutRun(t *testing.T, seed uint64) int {
 	return len(cuts)
 }
 
-// powerCutWorkload appends, rolls, compacts, deletes, applies retention and
-// reopens at random, recording what was acknowledged in m.
+// powerCutWorkload appends, rolls, compacts, deletes, applies retention,
+// repairs and reopens at random, recording what was acknowledged in m.
 func powerCutWorkload(t *testing.T, dir string, fsys vfs.FS, m *powerCutModel, r *rand.Rand) {
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	opts := Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: 6 << 10, WALMaxFileBytes: 16 << 10,
@@ -183,9 +184,15 @@ func powerCutWorkload(t *testing.T, dir string, fsys vfs.FS, m *powerCutModel, r
 			res, err := db.Delete(ctx, DeleteRequest{Filter: "labels.del:yes"})
 			must("delete", err)
 			m.deleted(res)
-		case x < 94:
+		case x < 92:
 			_, err := db.ApplyRetention(ctx)
 			must("retention", err)
+		case x < 96: // repair runs on a stopped store; on a healthy one it rewrites the manifest
+			must("close", db.Close())
+			_, err := Repair(dir, RepairOptions{FS: fsys, SkipLiveCheck: r.IntN(2) == 0})
+			must("repair", err)
+			db, err = Open(dir, opts)
+			must("reopen", err)
 		default:
 			must("close", db.Close())
 			db, err = Open(dir, opts)

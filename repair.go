@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/eventlogdb/eventlog/compaction"
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
 )
@@ -52,7 +53,7 @@ func Repair(dir string, opts RepairOptions) (*RepairReport, error) {
 		return nil, err
 	}
 	defer lock.release()
-	r := &repairer{dir: dir, opts: opts, fs: vfs.OS{}, log: opts.Logger, report: &RepairReport{}}
+	r := &repairer{dir: dir, opts: opts, fs: opts.FS, log: opts.Logger, report: &RepairReport{}}
 	defer r.close()
 	if err := r.init(); err != nil {
 		return r.report, err
@@ -84,14 +85,20 @@ type RepairOptions struct {
 	// block of the store). Zero (false): live segments are verified and a
 	// damaged one is repaired too.
 	SkipLiveCheck bool
+	// FS is the file system to repair in, as Options.FS. Nil: the
+	// operating system's.
+	FS vfs.FS
 }
 
 func (o RepairOptions) withDefaults() RepairOptions {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.FS == nil {
+		o.FS = vfs.OS{}
+	}
 	if o.Partition <= 0 {
-		o.Partition = 24 * time.Hour
+		o.Partition = compaction.DefaultPartition
 	}
 	return o
 }

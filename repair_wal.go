@@ -17,7 +17,7 @@ import (
 // twice), then the wal package truncates the log at the damage.
 func (r *repairer) repairWAL() error {
 	walDir := filepath.Join(r.dir, "wal")
-	w, err := wal.Open(wal.Options{Dir: walDir, ReadOnly: true}, r.m.SealedSeq, nil)
+	w, err := wal.Open(wal.Options{FS: r.fs, Dir: walDir, ReadOnly: true}, r.m.SealedSeq, nil)
 	if err == nil {
 		return w.Close()
 	}
@@ -55,7 +55,7 @@ func (r *repairer) repairWAL() error {
 // truncateWAL lets the wal package cut the log at the damage and drop the
 // files after it (whose records are all in segments now), then checkpoint.
 func (r *repairer) truncateWAL(walDir string) error {
-	w, err := wal.Open(wal.Options{Dir: walDir, Repair: true, Logger: r.log}, r.m.SealedSeq, nil)
+	w, err := wal.Open(wal.Options{FS: r.fs, Dir: walDir, Repair: true, Logger: r.log}, r.m.SealedSeq, nil)
 	if err != nil {
 		return err
 	}

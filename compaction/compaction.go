@@ -43,7 +43,7 @@ type Segment struct {
 type Config struct {
 	// MaxSegmentBytes caps a merged segment. Zero: 1 GiB.
 	MaxSegmentBytes int64
-	// Partition is the time partition length. Zero: 24 h.
+	// Partition is the time partition length. Zero: DefaultPartition.
 	Partition time.Duration
 	// Fanout is the size ratio of consecutive tiers. Zero: 4.
 	Fanout int
@@ -58,12 +58,17 @@ type Config struct {
 	MaxPerPartition int
 }
 
+// DefaultPartition is the time partition of segments when none is set: a
+// segment holds one day of @timestamps, so retention drops whole days. The
+// store, repair and compaction all default to it.
+const DefaultPartition = 24 * time.Hour
+
 func (c Config) withDefaults() Config {
 	if c.MaxSegmentBytes <= 0 {
 		c.MaxSegmentBytes = 1 << 30
 	}
 	if c.Partition <= 0 {
-		c.Partition = 24 * time.Hour
+		c.Partition = DefaultPartition
 	}
 	if c.Fanout < 2 {
 		c.Fanout = 4
