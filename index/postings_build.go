@@ -48,14 +48,28 @@ const headerLen = 16
 
 // Builder accumulates the postings of rows added in increasing row order.
 // The zero value is not usable; call NewBuilder.
+//
+// A term's rows are a plain list while they would be stored inline (at most
+// InlineMax), then a roaring bitmap: a segment's memory while it is written
+// grows with its rows, and a bitmap holds a common term in 2 bytes a row or
+// less (1 bit once it is in most rows) where a list took 4 to 8, so a large
+// compaction merge holds a fraction of what it did.
 type Builder struct {
-	rows    map[Term][]uint32
+	rows    map[Term]postingList
 	lastRow int64
+}
+
+// postingList is one term's rows: small until it grows past InlineMax,
+// then bm.
+type postingList struct {
+	small []uint32
+	bm    *roaring.Bitmap
+	last  uint32 // the last row added
 }
 
 // NewBuilder returns an empty Builder.
 func NewBuilder() *Builder {
-	return &Builder{rows: map[Term][]uint32{}, lastRow: -1}
+	return &Builder{rows: map[Term]postingList{}, lastRow: -1}
 }
 
 // Add records that row has terms. Rows must be added in strictly increasing
@@ -66,13 +80,36 @@ func (b *Builder) Add(row uint32, terms []Term) error {
 	}
 	b.lastRow = int64(row)
 	for _, t := range terms {
-		rs := b.rows[t]
-		if len(rs) > 0 && rs[len(rs)-1] == row {
+		pl, ok := b.rows[t]
+		if ok && pl.last == row {
 			continue
 		}
-		b.rows[t] = append(rs, row)
+		pl.add(row)
+		b.rows[t] = pl
 	}
 	return nil
+}
+
+func (pl *postingList) add(row uint32) {
+	pl.last = row
+	switch {
+	case pl.bm != nil:
+		pl.bm.Add(row)
+	case len(pl.small) < InlineMax:
+		pl.small = append(pl.small, row)
+	default:
+		pl.bm = roaring.BitmapOf(pl.small...)
+		pl.bm.Add(row)
+		pl.small = nil
+	}
+}
+
+// card is the number of rows.
+func (pl *postingList) card() int {
+	if pl.bm != nil {
+		return int(pl.bm.GetCardinality())
+	}
+	return len(pl.small)
 }
 
 // Len returns the number of distinct terms.
@@ -127,18 +164,18 @@ func (b *Builder) encode(terms []Term) (dict, bitmaps []byte, err error) {
 	dict = appendFieldHeads(nil, terms)
 	var buf bytes.Buffer
 	for _, t := range terms {
-		rows := b.rows[t]
+		pl := b.rows[t]
 		dict = appendString(dict, t.Value)
-		dict = binary.AppendUvarint(dict, uint64(len(rows)))
-		if len(rows) <= InlineMax {
-			dict = appendDeltas(dict, rows)
+		dict = binary.AppendUvarint(dict, uint64(pl.card()))
+		if pl.bm == nil {
+			dict = appendDeltas(dict, pl.small)
 			continue
 		}
 		for buf.Len()%8 != 0 {
 			buf.WriteByte(0)
 		}
 		off := buf.Len()
-		bm := roaring.BitmapOf(rows...)
+		bm := pl.bm
 		bm.RunOptimize()
 		if _, err := bm.WriteTo(&buf); err != nil {
 			return nil, nil, err

@@ -31,6 +31,7 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 		p.minTS = max(p.minTS, opts.ExpiredBefore)
 	}
 	x := &executor{plan: p, snap: snap, opts: opts, allowPartial: req.AllowPartial}
+	defer x.release()
 	offset, limit := p.window()
 	x.k = offset + limit + 1 // one more tells whether a next page exists
 	if opts.NoHits {
@@ -71,6 +72,7 @@ type executor struct {
 	// between blocks, as zeroing whole events costs more than decoding.
 	scratch []event.Event
 	ptrs    []*event.Event
+	pooled  bool           // scratch came from scratchPool: release returns it
 	evs     []*event.Event // the current block's share of ptrs
 	rows    []int          // the current block's rows
 	// aggLo and aggHi are the time span aggregations were made for.
@@ -227,6 +229,7 @@ func (x *executor) visitParallel(ctx context.Context, items []work) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer c.release()
 			for {
 				lo := int(next.Add(parallelChunk)) - parallelChunk
 				if lo >= len(items) || errs[i] != nil {
@@ -435,17 +438,66 @@ func (x *executor) residual(rows []int, evs []*event.Event, filter, expiry bool)
 	return rows[:n], evs[:n]
 }
 
-// events returns n scratch events to decode into.
+// events returns n scratch events to decode into. Past pooledRows it
+// takes a full chunk's worth from scratchPool; release gives it back.
 func (x *executor) events(n int) []*event.Event {
 	if n > len(x.scratch) {
-		x.scratch = make([]event.Event, min(max(n, 2*len(x.scratch)), maxChunkRows))
-		x.ptrs = make([]*event.Event, len(x.scratch))
-		for i := range x.scratch {
-			x.ptrs[i] = &x.scratch[i]
+		x.putScratch()
+		if n > pooledRows {
+			sc := scratchPool.Get().(*scratchEvents)
+			x.scratch, x.ptrs, x.pooled = sc.evs, sc.ptrs, true
+		} else {
+			x.scratch = make([]event.Event, max(n, 2*len(x.scratch)))
+			x.ptrs = pointersTo(x.scratch)
 		}
 	}
 	x.evs = append(x.evs[:0], x.ptrs[:n]...)
 	return x.evs
+}
+
+// pooledRows is the most scratch events an executor makes itself; above
+// it, it takes maxChunkRows of them from scratchPool.
+const pooledRows = 512
+
+// scratchEvents is maxChunkRows zero events and pointers to them.
+type scratchEvents struct {
+	evs  []event.Event
+	ptrs []*event.Event
+}
+
+// scratchPool recycles scratch events between queries. A full chunk of
+// them is some 11 MiB (event.Event is large), which every query that
+// decoded a full block used to allocate (each aggregation worker too) and
+// drop: at a few queries a second that garbage, not what the store keeps,
+// set the height of the heap and so the server's RSS.
+var scratchPool = sync.Pool{New: func() any {
+	evs := make([]event.Event, maxChunkRows)
+	return &scratchEvents{evs: evs, ptrs: pointersTo(evs)}
+}}
+
+func pointersTo(evs []event.Event) []*event.Event {
+	ptrs := make([]*event.Event, len(evs))
+	for i := range evs {
+		ptrs[i] = &evs[i]
+	}
+	return ptrs
+}
+
+// release gives the executor's pooled scratch back. It zeroes the events
+// first: the next query may decode other fields, and counts on the rest
+// being zero, as in new events; it also lets go of what they point to.
+func (x *executor) release() {
+	x.putScratch()
+	x.scratch, x.ptrs, x.evs = nil, nil, nil
+}
+
+func (x *executor) putScratch() {
+	if !x.pooled {
+		return
+	}
+	clear(x.scratch)
+	scratchPool.Put(&scratchEvents{evs: x.scratch, ptrs: x.ptrs})
+	x.pooled = false
 }
 
 // clearFields resets the fields a decode will write, which it leaves alone

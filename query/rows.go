@@ -26,6 +26,7 @@ func MatchingRows(ctx context.Context, src Source, req Request, now time.Time, m
 		return out, err
 	}
 	x := &executor{plan: p, snap: Snapshot{Sources: []Source{src}, MaxSeq: maxSeq}}
+	defer x.release()
 	fields := p.fields(exact, false, false)
 	for bi, b := range src.Blocks() {
 		if err := ctx.Err(); err != nil {

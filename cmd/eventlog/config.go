@@ -33,6 +33,9 @@ type serveConfig struct {
 	destinations      fixedDestinations // the file's destinations: list (destinations.go)
 	logLevel          slog.Level
 	logJSON           bool
+	// pprofAddr is where net/http/pprof is served, apart from the API
+	// ("": nowhere, the default).
+	pprofAddr string
 }
 
 // setting is one knob of eventlog serve. It is the flag --name, the
@@ -80,6 +83,7 @@ func settings() []setting {
 		{"tail-stall-timeout", "DURATION", "5s", "how long a _tail stream's buffer may stay full, its client taking nothing, before the stream ends with a slow-reader error saying where to resume", duration(func(c *serveConfig) *time.Duration { return &c.server.TailStallTimeout })},
 		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
 		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
+		{"pprof-addr", "HOST:PORT", "off", "serve Go's profiles (/debug/pprof/) on this second address, for finding where memory or CPU goes; keep it on loopback, it has no access control", pprofAddr},
 	}
 }
 
@@ -288,6 +292,18 @@ func hostPort(c *serveConfig, v string) error {
 		return errors.New("want HOST:PORT, such as 127.0.0.1:9700 or :9700")
 	}
 	c.addr = v
+	return nil
+}
+
+func pprofAddr(c *serveConfig, v string) error {
+	if v == "off" {
+		c.pprofAddr = ""
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+		return errors.New("want HOST:PORT, such as 127.0.0.1:6060, or off")
+	}
+	c.pprofAddr = v
 	return nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -153,6 +154,8 @@ func TestServeConfigErrors(t *testing.T) {
 			want: `log-format "logfmt" from DIR/serve.yaml:1: want text or json`},
 		"addr": {env: map[string]string{"EVENTLOG_ADDR": "9700"},
 			want: `addr "9700" from EVENTLOG_ADDR: want HOST:PORT, such as 127.0.0.1:9700 or :9700`},
+		"pprof addr": {args: []string{"--pprof-addr", "6060"},
+			want: `pprof-addr "6060" from --pprof-addr: want HOST:PORT, such as 127.0.0.1:6060, or off`},
 		"empty data": {args: []string{"--data="},
 			want: `data "" from --data: want a value`},
 		"unknown key": {file: "addr: :9700\nsync_interval: 1s\n",
@@ -216,6 +219,7 @@ func TestServeHelpListsEverySetting(t *testing.T) {
 		{"--shutdown-timeout DURATION", "30s", "EVENTLOG_SHUTDOWN_TIMEOUT"},
 		{"--log-level LEVEL", "info", "EVENTLOG_LOG_LEVEL"},
 		{"--log-format FORMAT", "text", "EVENTLOG_LOG_FORMAT"},
+		{"--pprof-addr HOST:PORT", "off", "EVENTLOG_PPROF_ADDR"},
 	} {
 		i := slices.Index(lines, "  "+s.flag)
 		if i < 0 || i+1 == len(lines) || !strings.HasSuffix(lines[i+1], "(default "+s.def+", env "+s.env+")") {
@@ -249,5 +253,29 @@ func TestServeBodySettings(t *testing.T) {
 	}
 	if _, err := loadServeConfig([]string{"--min-body-rate", "slow"}, envMap(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "or off") {
 		t.Fatalf("bad min-body-rate: %v", err)
+	}
+}
+
+// TestPprofServer checks that --pprof-addr serves the heap profile on its
+// own address and that Close ends it.
+func TestPprofServer(t *testing.T) {
+	p, err := startPprof("127.0.0.1:0", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + p.addr.String() + "/debug/pprof/heap"
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(url); err == nil {
+		t.Fatalf("GET %s answered after Close", url)
 	}
 }

@@ -42,11 +42,20 @@ func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
 // it listens on to stdout, and serves until ctx is done: then it stops
 // accepting, ends the _tail streams, finishes the requests in flight,
 // stops the destinations and closes the store, which seals and syncs it.
-func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Logger) error {
+// With --pprof-addr it also serves Go's profiles on that address.
+func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Logger) (err error) {
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
 	}
+	var prof *pprofServer
+	if cfg.pprofAddr != "" {
+		if prof, err = startPprof(cfg.pprofAddr, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	defer func() { err = errors.Join(err, prof.Close()) }()
 	metrics := server.NewMetrics()
 	db, err := eventlog.Open(cfg.data, cfg.dbOptions(metrics, log))
 	if err != nil {
