@@ -157,7 +157,15 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 // send sends r until the server answers 2xx, returning the response for
 // the caller to read and close, or until an error that is not retried.
 func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
-	resp, err := backoff.Retry(ctx, func() (*http.Response, error) { return c.attempt(ctx, r) }, c.retryOptions()...)
+	tries := 0
+	resp, err := backoff.Retry(ctx, func() (*http.Response, error) {
+		tries++
+		return c.attempt(ctx, r)
+	}, c.retryOptions()...)
+	var p *backoff.PermanentError
+	if err != nil && tries > 1 && tries == c.opts.MaxAttempts && !errors.As(err, &p) {
+		return nil, fmt.Errorf("eventlog client: gave up after %d attempts: %w", tries, unwrapRetry(err))
+	}
 	return resp, unwrapRetry(err)
 }
 

@@ -186,7 +186,8 @@ func (t *tail) open(ctx context.Context) (*http.Response, error) {
 		r.params.Set("from", "now")
 	case t.next <= 1:
 		r.params.Set("from", "beginning")
-	default:
+	default: // Last-Event-ID wins; from says the same to a proxy that drops it
+		r.params.Set("from", strconv.FormatUint(t.next, 10))
 		r.header.Set("Last-Event-ID", strconv.FormatUint(t.next-1, 10))
 	}
 	if t.req.Filter != "" {

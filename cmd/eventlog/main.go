@@ -108,7 +108,7 @@ func exitStatus(name string, err error, stderr io.Writer) int {
 	case errors.Is(err, errReported):
 		return 1
 	}
-	fmt.Fprintf(stderr, "eventlog %s: %v\n", name, err)
+	fmt.Fprintf(stderr, "eventlog %s: %s\n", name, cliMessage(err))
 	return 1
 }
 

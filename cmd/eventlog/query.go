@@ -34,7 +34,7 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	client, err := remote(fs, *url)
+	client, err := remote(fs, *url, nil)
 	if err != nil {
 		return err
 	}
@@ -52,7 +52,7 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var res *query.Result
 	var aggsJSON []byte
 	if client != nil {
-		res, aggsJSON, err = client.query(context.Background(), req)
+		res, aggsJSON, err = remoteQuery(context.Background(), client, req)
 	} else {
 		res, aggsJSON, err = localQuery(*data, req)
 	}

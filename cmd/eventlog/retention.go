@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/eventlogdb/eventlog"
@@ -38,7 +39,7 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
-	client, err := remote(fs, *rawURL)
+	client, err := remote(fs, *rawURL, nil)
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if *dryRun {
 			q.Set("dry_run", "true")
 		}
-		err = client.admin(ctx, "api/_retention", q, nil, &rep)
+		err = client.Do(ctx, http.MethodPost, "api/_retention", q, nil, &rep)
 	} else {
 		rep, err = retainDir(ctx, *data, policy, *dryRun)
 	}

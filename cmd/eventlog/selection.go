@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/eventlogdb/eventlog/client"
+
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/query/filter"
 )
@@ -94,7 +96,7 @@ func parseSort(items []string) ([]query.SortField, error) {
 // A server's error (--url) is reworded alike from its reason.
 func (s *selection) explain(err error) error {
 	pos := 0
-	if ae := (*apiError)(nil); errors.As(err, &ae) {
+	if ae := (*client.APIError)(nil); errors.As(err, &ae) {
 		ae.Reason = strings.TrimPrefix(ae.Reason, "eventlog: query: ")
 		pos = filterPos(ae.Reason)
 	} else {

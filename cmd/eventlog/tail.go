@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/eventlogdb/eventlog/client"
+
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query"
@@ -71,14 +73,14 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	client, err := remote(fs, *url)
+	client, err := remote(fs, *url, sayReconnect(stderr))
 	if err != nil {
 		return err
 	}
 	var follow followFunc
 	if client != nil {
 		follow = func(ctx context.Context, out chan<- query.Hit) error {
-			return client.follow(ctx, start, *filter, out, stderr)
+			return followRemote(ctx, client, start, *filter, out)
 		}
 	} else {
 		follow = func(ctx context.Context, out chan<- query.Hit) error {
@@ -94,9 +96,9 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // explainTail words a refused filter as query does, without the
 // library's prefix and with a caret under the position.
 func explainTail(filter string, err error) error {
-	var ae *apiError
+	var ae *client.APIError
 	if !errors.As(err, &ae) && errors.Is(err, eventlog.ErrInvalidRequest) {
-		ae = &apiError{Status: http.StatusBadRequest, Reason: err.Error()}
+		ae = &client.APIError{Status: http.StatusBadRequest, Reason: err.Error()}
 		err = ae
 	}
 	if ae != nil {
@@ -211,8 +213,10 @@ func followDir(ctx context.Context, data string, start tailStart, filter string,
 			return err
 		case err != nil:
 			// A writer sealing or compacting under the open: try again.
-			if sleep(ctx, tailPoll) != nil {
+			select {
+			case <-ctx.Done():
 				return nil
+			case <-time.After(tailPoll):
 			}
 			continue
 		case first && start.now:
