@@ -501,3 +501,18 @@ func TestNewRefusesBadURLs(t *testing.T) {
 		}
 	}
 }
+
+// TestNewBackOffStaysBounded: the waits grow from min, stay positive and
+// never pass max by more than the jitter, however many tries.
+func TestNewBackOffStaysBounded(t *testing.T) {
+	const lo, hi = 20 * time.Second, time.Hour
+	b := client.NewBackOff(lo, hi)
+	if d := b.NextBackOff(); d < lo/2 || d > lo*3/2 {
+		t.Fatalf("first wait %v, want within ±50%% of %v", d, lo)
+	}
+	for try := range 1000 {
+		if d := b.NextBackOff(); d <= 0 || d > hi*3/2 {
+			t.Fatalf("wait %d: %v, want in (0, 1.5 × %v]", try+2, d, hi)
+		}
+	}
+}
