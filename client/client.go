@@ -161,7 +161,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	resp, err := backoff.Retry(ctx, func() (*http.Response, error) {
 		tries++
 		return c.attempt(ctx, r)
-	}, c.retryOptions()...)
+	}, c.retryOptions(c.opts.MaxAttempts)...)
 	var p *backoff.PermanentError
 	if err != nil && tries > 1 && tries == c.opts.MaxAttempts && !errors.As(err, &p) {
 		return nil, fmt.Errorf("eventlog client: gave up after %d attempts: %w", tries, unwrapRetry(err))

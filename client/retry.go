@@ -20,12 +20,13 @@ func NewBackOff(min, max time.Duration) *backoff.ExponentialBackOff {
 	return b
 }
 
-// retryOptions are the options of backoff.Retry for one request.
-func (c *Client) retryOptions() []backoff.RetryOption {
+// retryOptions are the options of backoff.Retry for at most maxTries
+// attempts (0: no limit), reporting each retry to OnRetry.
+func (c *Client) retryOptions(maxTries int) []backoff.RetryOption {
 	opts := []backoff.RetryOption{
 		backoff.WithBackOff(NewBackOff(c.opts.MinBackoff, c.opts.MaxBackoff)),
-		backoff.WithMaxTries(uint(c.opts.MaxAttempts)),
-		backoff.WithMaxElapsedTime(0), // MaxAttempts bounds it
+		backoff.WithMaxTries(uint(maxTries)),
+		backoff.WithMaxElapsedTime(0), // maxTries bounds it
 	}
 	if c.opts.OnRetry != nil {
 		opts = append(opts, backoff.WithNotify(func(err error, d time.Duration) { c.opts.OnRetry(unwrapRetry(err), d) }))

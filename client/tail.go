@@ -49,14 +49,7 @@ type TailRequest struct {
 func (c *Client) Tail(ctx context.Context, req TailRequest) iter.Seq2[query.Hit, error] {
 	return func(yield func(query.Hit, error) bool) {
 		t := &tail{c: c, req: req, next: max(req.From, 1), now: req.Now, yield: yield}
-		opts := []backoff.RetryOption{
-			backoff.WithBackOff(NewBackOff(c.opts.MinBackoff, c.opts.MaxBackoff)),
-			backoff.WithMaxTries(0), backoff.WithMaxElapsedTime(0),
-		}
-		if c.opts.OnRetry != nil {
-			opts = append(opts, backoff.WithNotify(func(err error, d time.Duration) { c.opts.OnRetry(unwrapRetry(err), d) }))
-		}
-		_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, t.connect(ctx) }, opts...)
+		_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, t.connect(ctx) }, c.retryOptions(0)...)
 		if err = unwrapRetry(err); err != nil && !errors.Is(err, errStopped) && ctx.Err() == nil {
 			yield(query.Hit{}, err)
 		}
