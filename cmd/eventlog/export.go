@@ -60,7 +60,7 @@ func export(each exportFunc, req query.Request, stdout, stderr io.Writer) (int, 
 	n := 0
 	var line []byte
 	err := each(context.Background(), req, func(h query.Hit) error {
-		line = append(appendHit(line[:0], h.Seq, &h.Event), '\n')
+		line = append(eventlog.AppendDocument(line[:0], h.Seq, &h.Event), '\n')
 		if _, err := w.Write(line); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}

@@ -70,7 +70,7 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var line []byte
 	for it.Next() {
 		r := it.Record()
-		line = append(appendHit(line[:0], r.Seq, &r.Event), '\n')
+		line = append(eventlog.AppendDocument(line[:0], r.Seq, &r.Event), '\n')
 		w.Write(line)
 	}
 	if c := it.Cursor(); c != "" {

@@ -188,7 +188,7 @@ func (p *tailPrinter) print(seq uint64, ev *event.Event) error {
 			cell(ev.Event.Action), cell(ev.Event.Outcome), cell(truncate(ev.Message, messageWidth)))
 		return err
 	}
-	p.line = append(appendHit(p.line[:0], seq, ev), '\n')
+	p.line = append(eventlog.AppendDocument(p.line[:0], seq, ev), '\n')
 	_, err := p.w.Write(p.line)
 	return err
 }

@@ -217,7 +217,7 @@ func TestTailSilentServer(t *testing.T) {
 	}))
 	defer ts.Close()
 	run := startTail(t, "tail", "--url", ts.URL, "--format", "ndjson")
-	if line := run.waitLines(t, 1)[0]; line != `{"_id":"0000000000000007","_seq":7,"event":{"message":"seventh"}}`+"\n" {
+	if line := run.waitLines(t, 1)[0]; line != `{"_id":"0000000000000007","_seq":7,"message":"seventh"}`+"\n" {
 		t.Fatalf("printed %q", line)
 	}
 	run.stop(t)
