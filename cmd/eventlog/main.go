@@ -23,6 +23,7 @@
 //	eventlog backup   [--data DIR] --to DIR | --url URL --to NAME
 //	                                                   copy the store as of one sequence number; incremental
 //	eventlog restore  --from BACKUP [--data DIR]       copy a backup into a new data directory and verify it
+//	eventlog version                                   the module version and commit of this binary (also --version)
 //
 // With --url (or $EVENTLOG_URL), ingest, query, export, tail, compact,
 // retention, delete and backup work through a server's HTTP API instead of opening
@@ -63,6 +64,7 @@ func commands() []command {
 		{"backup", "copy a live store, as of one sequence number, to a directory on another disk (--url: under a server's --backup-dir)", runBackup},
 		{"restore", "copy a backup into a new data directory and verify it", runRestore},
 		{"bench", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
+		{"version", "print the module version and commit this binary was built from (also --version)", runVersion},
 	}
 }
 
@@ -83,6 +85,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		return 2
+	}
+	if args[0] == "--version" {
+		args[0] = "version"
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
