@@ -86,8 +86,8 @@ func printCompact(w io.Writer, res eventlog.CompactResult) {
 // openForMaintenance opens a data directory that must exist. One a server
 // holds is refused, saying how to go through the server instead.
 func openForMaintenance(dir string, opts eventlog.Options, route string) (*eventlog.DB, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("no data directory: %w", err)
+	if err := requireDataDir(dir); err != nil {
+		return nil, err
 	}
 	db, err := eventlog.Open(dir, opts)
 	if errors.Is(err, eventlog.ErrLocked) {

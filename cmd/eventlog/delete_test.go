@@ -158,7 +158,7 @@ func TestDeleteCommandErrors(t *testing.T) {
 			t.Errorf("%s: exit %d, %q, stderr %q, want %q", name, code, out, errs, c.want)
 		}
 	}
-	if code, _, errs := runCLI(t, "", "delete", "--data", filepath.Join(dir, "none"), "--filter", "x:y"); code != 1 || !strings.Contains(errs, "no data directory") {
+	if code, _, errs := runCLI(t, "", "delete", "--data", filepath.Join(dir, "none"), "--filter", "x:y"); code != 1 || !strings.Contains(errs, "none does not exist") {
 		t.Errorf("a missing directory: exit %d, %q", code, errs)
 	}
 	if after, n := storeStats(t, dir, "app"); after.LastSeq != before.LastSeq || n != 5 || after.Maintenance.Deletes != 0 {

@@ -29,7 +29,7 @@ func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if client != nil {
 		each = remoteExport(client)
 	} else {
-		db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
+		db, err := openRead(*data)
 		if err != nil {
 			return err
 		}

@@ -48,7 +48,7 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	req.Terms = terms
-	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
+	db, err := openRead(*data)
 	if err != nil {
 		return err
 	}

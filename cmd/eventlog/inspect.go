@@ -45,6 +45,9 @@ func runVerify(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	if err := requireDataDir(*data); err != nil {
+		return err
+	}
 	problems := eventlog.Verify(*data)
 	for _, p := range problems {
 		fmt.Fprintln(stdout, "problem:", p)

@@ -242,7 +242,7 @@ func TestMaintenanceCommandErrors(t *testing.T) {
 			t.Errorf("%s: exit %d, %q, want %q", args, code, errs, want)
 		}
 	}
-	if code, _, errs := runCLI(t, "", "compact", "--data", filepath.Join(dir, "none")); code != 1 || !strings.Contains(errs, "no data directory") {
+	if code, _, errs := runCLI(t, "", "compact", "--data", filepath.Join(dir, "none")); code != 1 || !strings.Contains(errs, "none does not exist") {
 		t.Errorf("a missing directory: exit %d, %q", code, errs)
 	}
 	if code, _, _ := runCLI(t, "", "retention", "--data", dir, "--max-bytes", "10 apples", "--dry-run"); code != 2 {

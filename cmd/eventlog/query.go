@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -71,7 +70,7 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 // localQuery answers req over the data directory, with the aggregations
 // as JSON.
 func localQuery(data string, req query.Request) (*query.Result, []byte, error) {
-	db, err := eventlog.Open(data, eventlog.Options{ReadOnly: true})
+	db, err := openRead(data)
 	if err != nil {
 		return nil, nil, err
 	}

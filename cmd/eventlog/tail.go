@@ -200,10 +200,8 @@ func (p *tailPrinter) flush() error { return p.w.Flush() }
 // is a snapshot, and so opens it again every tailPoll to see what was
 // stored since, resuming after the last event it sent.
 func followDir(ctx context.Context, data string, start tailStart, filter string, out chan<- query.Hit) error {
-	// A read-only open of a missing directory is an empty store: a typo
-	// would wait forever.
-	if fi, err := os.Stat(data); err != nil || !fi.IsDir() {
-		return fmt.Errorf("%s is not a data directory", data)
+	if err := requireDataDir(data); err != nil { // else a typo would wait forever
+		return err
 	}
 	next, first := start.seq, true
 	for ctx.Err() == nil {

@@ -309,7 +309,7 @@ func TestTailErrors(t *testing.T) {
 		"bad format":        {[]string{"--data", data, "--format", "json"}, 2, `--format "json": want ndjson or table`},
 		"an argument":       {[]string{"--data", data, "event.outcome:failure"}, 2, "unexpected argument"},
 		"--url and --data":  {[]string{"--data", data, "--url", url}, 2, "--url and --data"},
-		"no directory":      {[]string{"--data", t.TempDir() + "/nope"}, 1, "/nope is not a data directory"},
+		"no directory":      {[]string{"--data", t.TempDir() + "/nope"}, 1, "/nope does not exist"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			code, out, errs := runCLI(t, "", append([]string{"tail"}, c.args...)...)
