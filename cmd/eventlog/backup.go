@@ -20,7 +20,7 @@ func runBackup(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	to := fs.String("to", "", "the backup's directory, best on another disk; an earlier backup there is brought up to date "+
 		"(with --url: a plain name, written under the server's --backup-dir)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

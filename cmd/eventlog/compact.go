@@ -22,8 +22,8 @@ func runCompact(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("compact", stderr)
 	rawURL := addURLFlag(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
-	maxSegment := byteSize(1 << 30)
+	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	maxSegment := sizeFlag(1 << 30)
 	fs.Var(&maxSegment, "max-segment-bytes", "largest segment a merge makes, e.g. 1GiB (the server's --compaction-max-segment-bytes)")
 	if err := parseFlags(fs, args); err != nil {
 		return err

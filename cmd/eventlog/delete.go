@@ -38,7 +38,7 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&req.Start, "start", "", "earliest @timestamp, inclusive: RFC 3339, now, now-15m, or a duration before now (15m, 2h, 7d); resolved once")
 	fs.StringVar(&req.End, "end", "", "latest @timestamp, inclusive: as --start")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}

@@ -80,7 +80,7 @@ func TestMaintenanceSettingErrors(t *testing.T) {
 		"bytes unit":    {args: []string{"--retention-max-bytes", "10GB/s"}, want: `retention-max-bytes "10GB/s" from --retention-max-bytes: want a size such as 10GiB or 500MB, or off`},
 		"skew":          {args: []string{"--max-future-skew", "soon"}, want: `max-future-skew "soon" from --max-future-skew: want a duration such as 240h, 10d or 2w, or off`},
 		"interval zero": {args: []string{"--maintenance-interval", "0s"}, want: `maintenance-interval "0s" from --maintenance-interval: want a positive duration, such as 30s or 5m, or off`},
-		"segment bytes": {args: []string{"--compaction-max-segment-bytes", "off"}, want: `compaction-max-segment-bytes "off" from --compaction-max-segment-bytes: want a positive size in bytes, such as 1048576, 512KiB or 64MiB`},
+		"segment bytes": {args: []string{"--compaction-max-segment-bytes", "off"}, want: `compaction-max-segment-bytes "off" from --compaction-max-segment-bytes: want a size such as 500MB, 1.5GiB, 64KiB or 1048576`},
 		"rate":          {args: []string{"--compaction-bytes-per-second", "fast"}, want: `compaction-bytes-per-second "fast" from --compaction-bytes-per-second: want a size per second such as 64MiB, or unlimited`},
 	} {
 		t.Run(name, func(t *testing.T) {
