@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -80,9 +81,8 @@ type benchFlags struct {
 func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	f := &benchFlags{fs: flag.NewFlagSet("eventlog bench", flag.ContinueOnError)}
 	fs := f.fs
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, benchUsage)
+		fmt.Fprint(fs.Output(), benchUsage)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.data, "data", "", "data directory of the embedded engine (default: a new temporary directory, removed afterwards)")
@@ -256,9 +256,8 @@ func (p *benchProgress) finish() {
 // runBenchCompare prints two reports' figures side by side.
 func runBenchCompare(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eventlog bench compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: eventlog bench compare A.json B.json\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: eventlog bench compare A.json B.json\n\n"+
 			"Prints each figure of two `eventlog bench --json` reports side by side with the ratio B/A,\n"+
 			"flagging the changes beyond run-to-run noise as better or WORSE.")
 	}

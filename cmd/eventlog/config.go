@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/agnivade/levenshtein"
 
@@ -99,12 +100,14 @@ const envConfig = "EVENTLOG_CONFIG"
 func loadServeConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (*serveConfig, error) {
 	all := settings()
 	fs := flag.NewFlagSet("eventlog serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { serveUsage(stderr, all) }
+	fs.Usage = func() { serveUsage(fs.Output(), all) }
 	flags := make([]settingFlag, len(all))
 	for i := range all {
 		flags[i].bool = all[i].arg == "BOOL"
 		fs.Var(&flags[i], all[i].name, all[i].help)
+		if flags[i].bool {
+			fs.Lookup(all[i].name).NoOptDefVal = "true" // --flag alone means true
+		}
 	}
 	configFile := fs.String("config", "", "YAML file of settings")
 	if err := parseFlags(fs, args); err != nil {
@@ -162,8 +165,8 @@ type settingFlag struct {
 	set, bool bool
 }
 
-func (f *settingFlag) String() string   { return f.value }
-func (f *settingFlag) IsBoolFlag() bool { return f.bool }
+func (f *settingFlag) String() string { return f.value }
+func (f *settingFlag) Type() string   { return "" }
 
 func (f *settingFlag) Set(v string) error {
 	f.value, f.set = v, true

@@ -3,11 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
@@ -17,6 +18,9 @@ import (
 type termFlags []eventlog.Term
 
 func (t *termFlags) String() string { return fmt.Sprint(*t) }
+
+// Type names the flag's argument in usage.
+func (t *termFlags) Type() string { return "FIELD=V1,V2" }
 
 func (t *termFlags) Set(s string) error {
 	field, values, ok := strings.Cut(s, "=")

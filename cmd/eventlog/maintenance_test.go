@@ -90,7 +90,7 @@ func TestMaintenanceSettingErrors(t *testing.T) {
 			}
 		})
 	}
-	_, _, errs := runCLI(t, "", "serve", "--help")
+	_, errs, _ := runCLI(t, "", "serve", "--help")
 	for _, s := range []struct{ flag, def, env string }{
 		{"--retention-max-age DURATION", "off", "EVENTLOG_RETENTION_MAX_AGE"},
 		{"--retention-max-bytes SIZE", "off", "EVENTLOG_RETENTION_MAX_BYTES"},

@@ -2,11 +2,12 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/eventlogdb/eventlog/client"
 
@@ -31,6 +32,9 @@ type listFlag struct {
 }
 
 func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+
+// Type names the flag's argument in usage.
+func (l *listFlag) Type() string { return "list" }
 
 func (l *listFlag) Set(s string) error {
 	if l.split {

@@ -2,11 +2,12 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"strings"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/dustin/go-humanize"
 
@@ -67,6 +68,9 @@ func (s *sizeFlag) String() string {
 	return formatSize(int64(*s))
 }
 
+// Type names the flag's argument in usage.
+func (s *sizeFlag) Type() string { return "size" }
+
 // Set parses a size.
 func (s *sizeFlag) Set(v string) error {
 	n, err := parseSize(v)
@@ -120,6 +124,9 @@ func (d *durationFlag) String() string {
 	}
 	return formatDuration(time.Duration(*d))
 }
+
+// Type names the flag's argument in usage.
+func (d *durationFlag) Type() string { return "duration" }
 
 // Set parses a duration.
 func (d *durationFlag) Set(v string) error {

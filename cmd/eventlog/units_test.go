@@ -84,7 +84,7 @@ func TestSizesEverywhere(t *testing.T) {
 			t.Errorf("serve with %s: %v", size, err)
 		}
 	}
-	_, _, help := runCLI(t, "", "compact", "--help")
+	_, help, _ := runCLI(t, "", "compact", "--help")
 	if !strings.Contains(help, "(default 1GiB)") || strings.Contains(help, "1073741824") {
 		t.Errorf("compact --help does not print its default as 1GiB:\n%s", help)
 	}

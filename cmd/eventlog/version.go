@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -11,8 +10,8 @@ import (
 // runVersion prints which build this binary is: module version, commit and
 // Go version, as /metrics' eventlog_build_info says them.
 func runVersion(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("eventlog version", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs, _ := newFlags("version", stderr)
+	fs.MarkHidden("data")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
