@@ -15,7 +15,7 @@ func TestReadInATestBinary(t *testing.T) {
 
 func TestString(t *testing.T) {
 	for in, want := range map[Info]string{
-		{Version: "v1.2.0", Revision: "abc123", GoVersion: "go1.26.0"}:                 "eventlog v1.2.0 (commit abc123, go1.26.0)",
+		{Version: "v1.2.0", Revision: "abc123", GoVersion: "go1.26.0"}:                  "eventlog v1.2.0 (commit abc123, go1.26.0)",
 		{Version: "(devel)", Revision: "abc123", Modified: true, GoVersion: "go1.26.0"}: "eventlog (devel) (commit abc123, modified, go1.26.0)",
 	} {
 		if got := in.String(); got != want {
