@@ -2,9 +2,7 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,25 +10,30 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/eventlogdb/eventlog/client"
 	"github.com/eventlogdb/eventlog/event"
 )
 
-// Limits of the HTTP client: how often one batch is offered to a server
-// that keeps answering 429, and the longest wait between two offers
+// Retry limits of the bench's client: how often one batch is offered to a
+// server that keeps answering 429, and the longest wait between two offers
 // whatever Retry-After says.
 const (
 	maxBulkAttempts = 20
 	maxRetryWait    = 5 * time.Second
 )
 
-// remote is an eventlog server, driven over its HTTP API: events go to
-// POST /api/events/_bulk as NDJSON, queries to _search and _aggregate, the
-// WAL's counters come from /api/_stats and the process's from /metrics.
+// remote is an eventlog server, driven over its HTTP API through package
+// client: events go to POST /api/events/_bulk as NDJSON, queries to
+// _search and _aggregate, the WAL's counters come from /api/_stats and the
+// process's from /metrics.
 type remote struct {
-	base *url.URL
-	hc   *http.Client
+	c  *client.Client
+	hc *http.Client
+	// throttled counts the 429 answers retried since append last took it.
+	throttled atomic.Int64
 	// The server process's CPU seconds when the run started and its
 	// largest RSS sampled since; cpu0 < 0 when /metrics is unreadable.
 	cpu0, rss float64
@@ -38,20 +41,22 @@ type remote struct {
 
 // openRemote checks the URL and registers pairs with the server.
 func openRemote(ctx context.Context, cfg *Config, pairs map[string][]string) (*remote, error) {
-	u, err := url.Parse(cfg.URL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("url %q: want http://HOST:PORT", cfg.URL)
-	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		tr.MaxIdleConnsPerHost = cfg.Concurrency + 2 // writers + queries + stats
 		hc = &http.Client{Transport: tr}
 	}
-	t := &remote{base: u, hc: hc, cpu0: -1}
+	t := &remote{hc: hc, cpu0: -1}
+	c, err := client.New(cfg.URL, &client.Options{
+		HTTPClient: hc, MaxAttempts: maxBulkAttempts, MaxRetryWait: maxRetryWait, OnRetry: t.retried,
+	})
+	if err != nil {
+		return nil, err
+	}
+	t.c = c
 	for provider, actions := range pairs {
-		body, _ := json.Marshal(map[string][]string{"actions": actions})
-		if err := t.do(ctx, http.MethodPut, "/api/providers/"+url.PathEscape(provider), "application/json", body, nil); err != nil {
+		if err := c.Do(ctx, http.MethodPut, "api/providers/"+provider, nil, map[string][]string{"actions": actions}, nil); err != nil {
 			return nil, fmt.Errorf("register %s: %w", provider, err)
 		}
 	}
@@ -61,108 +66,57 @@ func openRemote(ctx context.Context, cfg *Config, pairs map[string][]string) (*r
 	return t, nil
 }
 
-// httpError is a non-2xx answer.
-type httpError struct {
-	status     int
-	body       string
-	retryAfter string
+// retried counts the retries of an overloaded server's 429s.
+func (t *remote) retried(err error, _ time.Duration) {
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusTooManyRequests {
+		t.throttled.Add(1)
+	}
 }
 
-func (e *httpError) Error() string { return fmt.Sprintf("server answered %d: %s", e.status, e.body) }
-
-// do sends body to path and decodes a 2xx answer into out (nil: discard).
-func (t *remote) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, t.base.JoinPath(path).String(), bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := t.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return &httpError{status: resp.StatusCode, body: strings.TrimSpace(string(b)), retryAfter: resp.Header.Get("Retry-After")}
-	}
-	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-// bulkAnswer is the part of a _bulk answer the client reads.
-type bulkAnswer struct {
-	Errors bool `json:"errors"`
-	Items  []struct {
-		Status int             `json:"status"`
-		Line   int             `json:"line"`
-		Error  json.RawMessage `json:"error"`
-	} `json:"items"`
-}
-
-// append posts events as one _bulk request, waiting and retrying while the
-// server answers 429. A rejected event fails the run: the workload is
-// decoded and registered before it starts, so a rejection is a bug to see.
+// append posts events as one _bulk request, which the client retries
+// while the server answers 429, and returns the 429s retried since the
+// last append took them (their total over a run is exact). A rejected
+// event fails the run: the workload is decoded and registered before it
+// starts, so a rejection is a bug to see.
 func (t *remote) append(ctx context.Context, events []event.Event, scratch *[]byte) (int, error) {
 	body := (*scratch)[:0]
 	for i := range events {
 		body = append(event.AppendJSON(body, &events[i]), '\n')
 	}
 	*scratch = body
-	for attempt := 1; ; attempt++ {
-		var ans bulkAnswer
-		err := t.do(ctx, http.MethodPost, "/api/events/_bulk", "application/x-ndjson", body, &ans)
-		var he *httpError
-		if errors.As(err, &he) && he.status == http.StatusTooManyRequests && attempt < maxBulkAttempts {
-			if err := sleepCtx(ctx, retryWait(he.retryAfter)); err != nil {
-				return attempt, err
-			}
-			continue
-		}
-		if err == nil && ans.Errors {
-			err = rejected(&ans)
-		}
-		return attempt - 1, err
+	items, err := t.c.Bulk(ctx, body)
+	if err == nil {
+		err = rejected(items)
 	}
+	return int(t.throttled.Swap(0)), err
 }
 
-// rejected describes the items a _bulk answer rejected.
-func rejected(ans *bulkAnswer) error {
+// rejected describes the items a _bulk answer rejected, or is nil.
+func rejected(items []client.BulkItem) error {
 	n, first := 0, ""
-	for _, it := range ans.Items {
+	for _, it := range items {
 		if it.Status/100 != 2 {
 			if n++; n == 1 {
-				first = fmt.Sprintf("line %d: %d %s", it.Line, it.Status, it.Error)
+				first = fmt.Sprintf("line %d: %d %+v", it.Line, it.Status, it.Error)
 			}
 		}
 	}
-	return fmt.Errorf("server rejected %d of %d events (first: %s)", n, len(ans.Items), first)
-}
-
-// retryWait is how long to wait for a Retry-After value (seconds).
-func retryWait(h string) time.Duration {
-	s, err := strconv.Atoi(strings.TrimSpace(h))
-	if err != nil || s <= 0 {
-		return 100 * time.Millisecond
+	if n == 0 {
+		return nil
 	}
-	return min(time.Duration(s)*time.Second, maxRetryWait)
+	return fmt.Errorf("server rejected %d of %d events (first: %s)", n, len(items), first)
 }
 
+// query runs k through _search or _aggregate, discarding the answer as it
+// reads it, so that the latency measured is the server's, not the time to
+// decode its events.
 func (t *remote) query(ctx context.Context, k QueryKind) error {
-	path := "/api/events/_search"
+	path := "api/events/_search"
 	if k.Aggregate {
-		path = "/api/events/_aggregate"
+		path = "api/events/_aggregate"
 	}
-	body, err := json.Marshal(k.Req)
-	if err != nil {
-		return err
-	}
-	return t.do(ctx, http.MethodPost, path, "application/json", body, nil)
+	return t.c.Do(ctx, http.MethodPost, path, nil, k.Req, nil)
 }
 
 func (t *remote) fsyncs(ctx context.Context) (uint64, bool) {
@@ -171,7 +125,7 @@ func (t *remote) fsyncs(ctx context.Context) (uint64, bool) {
 			Fsyncs uint64 `json:"fsyncs"`
 		} `json:"wal"`
 	}
-	err := t.do(ctx, http.MethodGet, "/api/_stats", "", nil, &st)
+	err := t.c.Do(ctx, http.MethodGet, "api/_stats", nil, nil, &st)
 	return st.WAL.Fsyncs, err == nil
 }
 
@@ -197,7 +151,7 @@ func (t *remote) finish(ctx context.Context, rep *Report) error {
 }
 
 func (t *remote) close() error {
-	t.hc.CloseIdleConnections()
+	t.c.CloseIdleConnections()
 	return nil
 }
 
@@ -207,7 +161,7 @@ type processMetrics struct{ cpu, rss float64 }
 // metrics reads process_cpu_seconds_total and
 // process_resident_memory_bytes from the server's /metrics.
 func (t *remote) metrics(ctx context.Context) (processMetrics, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.base.JoinPath("/metrics").String(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.metricsURL(), nil)
 	if err != nil {
 		return processMetrics{}, err
 	}
@@ -221,6 +175,12 @@ func (t *remote) metrics(ctx context.Context) (processMetrics, error) {
 		return processMetrics{}, fmt.Errorf("/metrics: %s", resp.Status)
 	}
 	return parseProcessMetrics(resp.Body)
+}
+
+// metricsURL is the server's /metrics.
+func (t *remote) metricsURL() string {
+	u, _ := url.JoinPath(t.c.URL(), "metrics") // client.New checked the URL
+	return u
 }
 
 // parseProcessMetrics finds the two process metrics in the Prometheus

@@ -359,18 +359,6 @@ func sleepUntil(t time.Time, stop <-chan struct{}) bool {
 	}
 }
 
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}
-
 // fill sets the report's figures from the counters, the histograms and
 // the resource use between use0 and use1.
 func (r *run) fill(rep *Report, elapsed time.Duration, use0, use1 usage) {

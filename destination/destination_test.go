@@ -414,12 +414,3 @@ func TestFilterChangeWhileInFlight(t *testing.T) {
 		t.Fatalf("delivered %v, want %v", got, want)
 	}
 }
-
-func TestBackoffNeverOverflows(t *testing.T) {
-	s := &sender{minBackoff: 20 * time.Second, maxBackoff: time.Hour}
-	for try := range 100 {
-		if d := s.backoff(try, 0); d <= 0 || d > time.Hour {
-			t.Fatalf("backoff(%d) = %v", try, d)
-		}
-	}
-}

@@ -26,7 +26,9 @@ var (
 type Options struct {
 	// Client sends the requests. Nil: a client with a 30 s timeout.
 	Client *http.Client
-	// MinBackoff and MaxBackoff bound the retry backoff. Zero: 100 ms, 30 s.
+	// MinBackoff and MaxBackoff are the first and the largest step of the
+	// retry backoff (client.NewBackOff: each wait is drawn within ±50% of
+	// its step). Zero: 100 ms, 30 s.
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
 }

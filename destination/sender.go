@@ -6,12 +6,15 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/eventlogdb/eventlog/client"
 )
 
 // Request headers.
@@ -36,69 +39,67 @@ func Sign(secret, timestamp string, body []byte) string {
 // sender posts batches with retries.
 type sender struct {
 	client *http.Client
-	// minBackoff and maxBackoff bound the exponential backoff.
+	// minBackoff and maxBackoff are the first and the largest step of the
+	// exponential backoff (see client.NewBackOff).
 	minBackoff, maxBackoff time.Duration
 	now                    func() time.Time
 }
 
 // deliver sends b until it is accepted (nil), the destination parks
-// (errParked) or ctx is done.
+// (errParked) or ctx is done, waiting between two tries by the backoff
+// every eventlog client uses (client.NewBackOff), or what the receiver's
+// Retry-After asks, up to maxBackoff.
 func (s *sender) deliver(ctx context.Context, w *worker, b *batch) error {
-	body := b.body(w.cfg.Format)
-	refused := 0
-	for try := 0; ; try++ {
-		status, retryAfter, err := s.post(ctx, w.cfg, body, b.span().key())
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		var reason string
-		switch {
-		case err != nil:
-			reason = err.Error()
-		case status >= 200 && status < 300:
-			return nil
-		case status == http.StatusRequestEntityTooLarge && len(b.seqs) > 1:
-			first, second := b.halves()
-			if err := s.deliver(ctx, w, first); err != nil {
-				return err
-			}
-			return s.deliver(ctx, w, second)
-		case status == http.StatusTooManyRequests || status >= 500:
-			reason = fmt.Sprintf("batch %s: receiver answered %d", b.span().key(), status)
-		default:
-			refused++
-			reason = fmt.Sprintf("batch %s: receiver refused it with %d", b.span().key(), status)
-			if refused >= w.cfg.MaxAttempts {
-				return w.park(fmt.Sprintf("%s (%d attempts)", reason, refused))
-			}
-		}
-		w.retried(reason)
-		if err := sleep(ctx, s.backoff(try, retryAfter)); err != nil {
-			return err
-		}
-	}
+	t := &try{s: s, w: w, b: b, body: b.body(w.cfg.Format)}
+	_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, t.once(ctx) },
+		backoff.WithBackOff(client.NewBackOff(s.minBackoff, s.maxBackoff)),
+		backoff.WithMaxTries(0), backoff.WithMaxElapsedTime(0)) // outages are waited out
+	return err
 }
 
-// backoff is the wait before retry try+1: full jitter over an exponential
-// ceiling, or what Retry-After asked when it asked for more.
-func (s *sender) backoff(try int, retryAfter time.Duration) time.Duration {
-	ceil := s.maxBackoff
-	if try < 62 && s.minBackoff <= s.maxBackoff>>try { // no overflow: minBackoff<<try <= maxBackoff
-		ceil = s.minBackoff << try
-	}
-	d := time.Duration(rand.Int64N(int64(ceil)) + 1)
-	return max(d, min(retryAfter, s.maxBackoff))
+// try is the delivery of one batch, across its attempts.
+type try struct {
+	s       *sender
+	w       *worker
+	b       *batch
+	body    []byte
+	refused int // 4xx answers so far
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
+// once sends the batch once. Its error is permanent (backoff.Permanent)
+// when delivery ends: parked, split in two and delivered, or ctx done.
+func (t *try) once(ctx context.Context) error {
+	key := t.b.span().key()
+	status, retryAfter, err := t.s.post(ctx, t.w.cfg, t.body, key)
+	if ctx.Err() != nil {
+		return backoff.Permanent(ctx.Err())
+	}
+	var reason string
+	switch {
+	case err != nil:
+		reason = err.Error()
+	case status >= 200 && status < 300:
 		return nil
+	case status == http.StatusRequestEntityTooLarge && len(t.b.seqs) > 1:
+		first, second := t.b.halves()
+		if err := t.s.deliver(ctx, t.w, first); err != nil {
+			return backoff.Permanent(err)
+		}
+		return backoff.Permanent(t.s.deliver(ctx, t.w, second))
+	case status == http.StatusTooManyRequests || status >= 500:
+		reason = fmt.Sprintf("batch %s: receiver answered %d", key, status)
+	default:
+		t.refused++
+		reason = fmt.Sprintf("batch %s: receiver refused it with %d", key, status)
+		if t.refused >= t.w.cfg.MaxAttempts {
+			return backoff.Permanent(t.w.park(fmt.Sprintf("%s (%d attempts)", reason, t.refused)))
+		}
 	}
+	t.w.retried(reason)
+	if retryAfter > 0 {
+		return &backoff.RetryAfterError{Duration: min(retryAfter, t.s.maxBackoff)}
+	}
+	return errors.New(reason)
 }
 
 // post sends one request and returns the status and any Retry-After.
@@ -127,9 +128,6 @@ func (s *sender) post(ctx context.Context, cfg Config, body []byte, key string) 
 	}
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // reuse the connection
-	var ra time.Duration
-	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
-		ra = time.Duration(secs) * time.Second
-	}
+	ra, _ := client.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())
 	return resp.StatusCode, ra, nil
 }

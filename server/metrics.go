@@ -4,6 +4,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/eventlogdb/eventlog/internal/buildinfo"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -71,10 +73,22 @@ func NewMetrics() *Metrics {
 		m.queryLatency.WithLabelValues(e)
 	}
 	m.reg.MustRegister(m.ingested, m.rejected, m.ingestBytes, m.fsync, m.queryLatency, m.httpRequests,
-		dbCollector{m}, maintenanceCollector{m}, collectors.NewGoCollector(),
+		buildInfo(), dbCollector{m}, maintenanceCollector{m}, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.stream.register(m.reg)
 	return m
+}
+
+// buildInfo is eventlog_build_info: 1, labelled with the binary's module
+// version, commit and Go version (see package buildinfo).
+func buildInfo() prometheus.Collector {
+	in := buildinfo.Read()
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "eventlog_build_info",
+		Help: "Always 1; its labels say which build of eventlog serves: module version, commit and Go version.",
+	}, []string{"version", "revision", "goversion"})
+	g.WithLabelValues(in.Version, in.Revision, in.GoVersion).Set(1)
+	return g
 }
 
 // ObserveFsync records the duration of one WAL fsync. Pass it as

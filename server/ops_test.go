@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog/internal/buildinfo"
+
 	"github.com/eventlogdb/eventlog"
 )
 
@@ -308,4 +310,15 @@ func TestRunShutdownTimeout(t *testing.T) {
 	}
 	waitFor(t, "the handler to give up its body's budget", func() bool { return e.srv.bodies.inUse() == 0 })
 	e.wantCount(0)
+}
+
+// TestBuildInfoMetric: /metrics says which build serves, as the version
+// command does (a test binary records no module version or commit).
+func TestBuildInfoMetric(t *testing.T) {
+	e := newEnv(t, Config{})
+	in := buildinfo.Read()
+	series := fmt.Sprintf(`eventlog_build_info{goversion=%q,revision=%q,version=%q}`, in.GoVersion, in.Revision, in.Version)
+	if v := scrapeSample(t, e, series); v != "1" {
+		t.Fatalf("%s = %s, want 1", series, v)
+	}
 }

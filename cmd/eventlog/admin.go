@@ -36,7 +36,7 @@ func runStats(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
+	db, err := openRead(*data)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/eventlogdb/eventlog"
@@ -19,7 +20,7 @@ func runBackup(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	to := fs.String("to", "", "the backup's directory, best on another disk; an earlier backup there is brought up to date "+
 		"(with --url: a plain name, written under the server's --backup-dir)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -29,7 +30,7 @@ func runBackup(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if *to == "" {
 		return fmt.Errorf("--to is required: where to write the backup: %w", errUsage)
 	}
-	client, err := remote(fs, *rawURL)
+	client, err := remote(fs, *rawURL, nil)
 	if err != nil {
 		return err
 	}
@@ -37,7 +38,7 @@ func runBackup(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	defer stop()
 	var res eventlog.BackupResult
 	if client != nil {
-		err = client.admin(ctx, "api/_backup", timeoutParam(*timeout), map[string]string{"name": *to}, &res)
+		err = client.Do(ctx, http.MethodPost, "api/_backup", timeoutParam(*timeout), map[string]string{"name": *to}, &res)
 	} else {
 		res, err = backupDir(ctx, *data, *to)
 	}

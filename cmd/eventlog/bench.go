@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -71,7 +70,7 @@ type benchFlags struct {
 	duration                    time.Duration
 	batch, concurrency, pool    int
 	rate, queries               float64
-	segmentMax                  byteSize
+	segmentMax                  sizeFlag
 	json                        bool
 	// Generator distributions.
 	late, skew, eventRate float64
@@ -82,9 +81,8 @@ type benchFlags struct {
 func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	f := &benchFlags{fs: flag.NewFlagSet("eventlog bench", flag.ContinueOnError)}
 	fs := f.fs
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, benchUsage)
+		fmt.Fprint(fs.Output(), benchUsage)
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.data, "data", "", "data directory of the embedded engine (default: a new temporary directory, removed afterwards)")
@@ -92,7 +90,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	fs.StringVar(&f.input, "input", "", "append the events of this NDJSON file (cycled, timestamps moved on each cycle) instead of generated ones")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the generator: equal seeds give equal events")
 	fs.Int64Var(&f.events, "events", 0, "events to append (default 1000000, or the --input file's count; with --duration, whichever comes first)")
-	fs.DurationVar(&f.duration, "duration", 0, "append for this long (e.g. 30s)")
+	durationVar(fs, &f.duration, "duration", 0, "append for this long (e.g. 30s)")
 	fs.IntVar(&f.batch, "batch", bench.DefaultBatch, "events per append (per _bulk request with --url)")
 	fs.IntVar(&f.concurrency, "concurrency", bench.DefaultConcurrency, "writers, each appending one batch at a time")
 	fs.StringVar(&f.sync, "sync", "always", "durability of the embedded engine: always, interval or none")
@@ -103,7 +101,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	fs.StringVar(&f.out, "out", "", "also write the report as a self-contained HTML page with charts to this file")
 	fs.IntVar(&f.pool, "pool", bench.DefaultPool, "distinct events the generator makes before the run; the run cycles through them")
 	fs.Float64Var(&f.late, "late", bench.DefaultOutOfOrder, "generator: fraction of events whose @timestamp is moved back (out of order)")
-	fs.DurationVar(&f.maxLateness, "max-lateness", bench.DefaultMaxLateness, "generator: how far back a late event may be moved")
+	durationVar(fs, &f.maxLateness, "max-lateness", bench.DefaultMaxLateness, "generator: how far back a late event may be moved")
 	fs.IntVar(&f.objects, "objects", bench.DefaultObjectPool, "generator: distinct saved objects (rules and connectors) events refer to")
 	fs.Float64Var(&f.skew, "skew", bench.DefaultObjectSkew, "generator: Zipf exponent (> 1) of the saved-object draw; higher is more skewed")
 	fs.Float64Var(&f.eventRate, "event-rate", bench.DefaultRate, "generator: events per second of event time (how fast @timestamp advances)")
@@ -220,33 +218,6 @@ func writeFileWith(name string, write func(io.Writer) error) error {
 	return errors.Join(write(out), out.Close())
 }
 
-// byteSize is a flag holding a byte count: digits with an optional unit
-// (B, KiB, MiB, GiB, or KB, MB, GB as powers of ten).
-type byteSize int64
-
-func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
-
-func (b *byteSize) Set(s string) error {
-	units := []struct {
-		suffix string
-		mult   int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	s = strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range units {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, mult = strings.TrimSpace(rest), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
-		return fmt.Errorf("want a size such as 16MiB")
-	}
-	*b = byteSize(n * mult)
-	return nil
-}
-
 // benchProgress is the live line on stderr: events done (a bar towards
 // --events), the current events/s, elapsed time and ETA. It shows only on
 // a terminal.
@@ -285,9 +256,8 @@ func (p *benchProgress) finish() {
 // runBenchCompare prints two reports' figures side by side.
 func runBenchCompare(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("eventlog bench compare", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: eventlog bench compare A.json B.json\n\n"+
+		fmt.Fprintln(fs.Output(), "usage: eventlog bench compare A.json B.json\n\n"+
 			"Prints each figure of two `eventlog bench --json` reports side by side with the ratio B/A,\n"+
 			"flagging the changes beyond run-to-run noise as better or WORSE.")
 	}

@@ -190,18 +190,3 @@ func TestBenchUsageErrors(t *testing.T) {
 		t.Errorf("compare of missing files: exit %d %q", code, errs)
 	}
 }
-
-func TestByteSizeFlag(t *testing.T) {
-	for in, want := range map[string]int64{"1024": 1024, "16MiB": 16 << 20, "2 GiB": 2 << 30, "5MB": 5e6, "7B": 7} {
-		var b byteSize
-		if err := b.Set(in); err != nil || int64(b) != want {
-			t.Errorf("%q: %d, %v; want %d", in, b, err, want)
-		}
-	}
-	for _, in := range []string{"", "-1", "1.5MiB", "MiB", "9999999999GiB"} {
-		var b byteSize
-		if err := b.Set(in); err == nil {
-			t.Errorf("%q: no error", in)
-		}
-	}
-}

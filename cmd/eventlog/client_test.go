@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/server"
@@ -185,8 +184,9 @@ func TestIngestThroughServer(t *testing.T) {
 
 // TestIngestRetriesWhenOverloaded answers 429 to the first _bulk requests:
 // ingest waits as Retry-After says and sends the batch again, storing each
-// line once, and gives up after maxBulkAttempts.
+// line once, and gives up after the client's MaxAttempts.
 func TestIngestRetriesWhenOverloaded(t *testing.T) {
+	const maxAttempts = 10 // client.Options.MaxAttempts's default
 	var refuse, bulks atomic.Int32
 	overload := func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -217,30 +217,13 @@ func TestIngestRetriesWhenOverloaded(t *testing.T) {
 	refuse.Store(1 << 20)
 	bulks.Store(0)
 	code, out, errs := runCLI(t, in, "ingest", "--url", url)
-	want := fmt.Sprintf("eventlog ingest: store lines 1 to 3: gave up after %d attempts: server: 429 overloaded: too many writes in flight (0 events were stored before it)\n", maxBulkAttempts)
-	if code != 1 || out != "" || errs != want || bulks.Load() != maxBulkAttempts {
+	want := fmt.Sprintf("eventlog ingest: store lines 1 to 3: gave up after %d attempts: server: 429 overloaded: too many writes in flight (0 events were stored before it)\n", maxAttempts)
+	if code != 1 || out != "" || errs != want || bulks.Load() != maxAttempts {
 		t.Fatalf("exit %d, stdout %q, %d requests, stderr %q\nwant %q", code, out, bulks.Load(), errs, want)
 	}
 	code, out, _ = runCLI(t, "", "export", "--url", url)
 	if seqs, events := exportedEvents(t, out); code != 0 || !reflect.DeepEqual(seqs, []uint64{1, 2, 3}) || !strings.Contains(events[2], `"event 3"`) {
 		t.Fatalf("stored %v %v", seqs, events)
-	}
-}
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2024, 5, 1, 14, 0, 0, 0, time.UTC)
-	for h, want := range map[string]time.Duration{
-		"":                              time.Second,
-		"0":                             0,
-		"3":                             3 * time.Second,
-		"-2":                            0,
-		"3600":                          maxRetryWait,
-		"Wed, 01 May 2024 14:00:05 GMT": 5 * time.Second,
-		"soon":                          time.Second,
-	} {
-		if got := retryAfter(h, now); got != want {
-			t.Errorf("Retry-After %q: %v, want %v", h, got, want)
-		}
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,8 +22,8 @@ func runCompact(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("compact", stderr)
 	rawURL := addURLFlag(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
-	maxSegment := byteSize(1 << 30)
+	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	maxSegment := sizeFlag(1 << 30)
 	fs.Var(&maxSegment, "max-segment-bytes", "largest segment a merge makes, e.g. 1GiB (the server's --compaction-max-segment-bytes)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -32,7 +31,7 @@ func runCompact(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
-	client, err := remote(fs, *rawURL)
+	client, err := remote(fs, *rawURL, nil)
 	if err != nil {
 		return err
 	}
@@ -43,7 +42,7 @@ func runCompact(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	defer stop()
 	var res eventlog.CompactResult
 	if client != nil {
-		err = client.admin(ctx, "api/_compact", timeoutParam(*timeout), nil, &res)
+		err = client.Do(ctx, http.MethodPost, "api/_compact", timeoutParam(*timeout), nil, &res)
 	} else {
 		res, err = compactDir(ctx, *data, int64(maxSegment))
 	}
@@ -87,8 +86,8 @@ func printCompact(w io.Writer, res eventlog.CompactResult) {
 // openForMaintenance opens a data directory that must exist. One a server
 // holds is refused, saying how to go through the server instead.
 func openForMaintenance(dir string, opts eventlog.Options, route string) (*eventlog.DB, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("no data directory: %w", err)
+	if err := requireDataDir(dir); err != nil {
+		return nil, err
 	}
 	db, err := eventlog.Open(dir, opts)
 	if errors.Is(err, eventlog.ErrLocked) {
@@ -115,40 +114,6 @@ func timeoutParam(timeout time.Duration) url.Values {
 		q.Set("timeout", timeout.String())
 	}
 	return q
-}
-
-// admin posts to a maintenance route of the server, with body as JSON
-// (no body when nil), and decodes its 2xx answer into out.
-func (c *apiClient) admin(ctx context.Context, path string, q url.Values, body, out any) error {
-	u := c.base.JoinPath(path)
-	u.RawQuery = q.Encode()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), r)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return readAPIError(resp)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		return fmt.Errorf("%s: bad answer: %w", path, err)
-	}
-	return nil
 }
 
 func printJSONValue(w io.Writer, v any) error {

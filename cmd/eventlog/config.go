@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/agnivade/levenshtein"
 
@@ -58,7 +59,7 @@ func settings() []setting {
 		{"segment-max-bytes", "SIZE", "64MiB", "seal the in-memory head into segments once it holds this much", size(func(c *serveConfig) *int64 { return &c.segmentMaxBytes })},
 		{"segment-max-age", "DURATION", "1h", "seal the in-memory head once its oldest event is this old", duration(func(c *serveConfig) *time.Duration { return &c.segmentMaxAge })},
 		{"retention-max-age", "DURATION", "off", "expire events older than this by @timestamp (240h, 30d, 2w): queries stop returning them at once, and their segments are dropped", age(func(c *serveConfig) *time.Duration { return &c.maintenance.retentionMaxAge })},
-		{"retention-max-bytes", "SIZE", "off", "drop the oldest segments while segments and WAL together are larger than this (10GiB; also TiB, and KB, MB, GB, TB in powers of 1000: 500MB)", optionalSize(func(c *serveConfig) *int64 { return &c.maintenance.retentionMaxBytes })},
+		{"retention-max-bytes", "SIZE", "off", "drop the oldest segments while segments and WAL together are larger than this (10GiB, 500MB)", optionalSize(func(c *serveConfig) *int64 { return &c.maintenance.retentionMaxBytes })},
 		{"max-future-skew", "DURATION", "off", "reject events stamped further than this in the future (1h, 1d), which would outlive retention", age(func(c *serveConfig) *time.Duration { return &c.maintenance.maxFutureSkew })},
 		{"maintenance-interval", "DURATION", "1m", "how often retention and compaction run in the background (also after each seal); off: only through POST /api/_retention and /api/_compact", maintenanceInterval},
 		{"compaction-max-segment-bytes", "SIZE", "1GiB", "largest segment compaction makes by merging smaller ones", size(func(c *serveConfig) *int64 { return &c.maintenance.maxSegmentBytes })},
@@ -103,12 +104,14 @@ const envConfig = "EVENTLOG_CONFIG"
 func loadServeConfig(args []string, lookupEnv func(string) (string, bool), stderr io.Writer) (*serveConfig, error) {
 	all := settings()
 	fs := flag.NewFlagSet("eventlog serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { serveUsage(stderr, all) }
+	fs.Usage = func() { serveUsage(fs.Output(), all) }
 	flags := make([]settingFlag, len(all))
 	for i := range all {
 		flags[i].bool = all[i].arg == "BOOL"
 		fs.Var(&flags[i], all[i].name, all[i].help)
+		if flags[i].bool {
+			fs.Lookup(all[i].name).NoOptDefVal = "true" // --flag alone means true
+		}
 	}
 	configFile := fs.String("config", "", "YAML file of settings")
 	if err := parseFlags(fs, args); err != nil {
@@ -166,8 +169,8 @@ type settingFlag struct {
 	set, bool bool
 }
 
-func (f *settingFlag) String() string   { return f.value }
-func (f *settingFlag) IsBoolFlag() bool { return f.bool }
+func (f *settingFlag) String() string { return f.value }
+func (f *settingFlag) Type() string   { return "" }
 
 func (f *settingFlag) Set(v string) error {
 	f.value, f.set = v, true
@@ -184,9 +187,9 @@ requests in flight and close the store. Every setting is a flag, an
 environment variable and a key of the YAML file --config names (a key is
 named as its flag: "sync-interval: 50ms"). A flag overrides the variable,
 which overrides the file, which overrides the default. SIZE is a number of
-bytes, with KiB, MiB or GiB after it or not; DURATION is like 500ms, 30s,
-2m or 1h (retention-max-age and max-future-skew also take days and weeks:
-30d, 2w).
+bytes, with a binary (KiB, MiB, GiB, TiB) or decimal (KB, MB, GB, TB) unit
+after it or not, a fraction allowed: 500MB, 1.5GiB; DURATION is like 500ms,
+30s, 2m, 1h30m, 7d or 2w.
 
 `)
 	fmt.Fprintf(w, "  --config FILE\n        YAML file of settings (env %s)\n", envConfig)
@@ -318,7 +321,7 @@ func syncPolicy(c *serveConfig, v string) error {
 
 func duration(field func(*serveConfig) *time.Duration) func(*serveConfig, string) error {
 	return func(c *serveConfig, v string) error {
-		d, err := time.ParseDuration(v)
+		d, err := parseDuration(v)
 		if err != nil || d <= 0 {
 			return errors.New("want a positive duration, such as 500ms, 30s or 2m")
 		}
@@ -349,26 +352,14 @@ func count(field func(*serveConfig) *int) func(*serveConfig, string) error {
 	}
 }
 
-// byteUnits are the suffixes a SIZE may have.
-var byteUnits = []struct {
-	suffix string
-	mult   int64
-}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}}
-
+// size is a SIZE setting: a positive parseSize size.
 func size(field func(*serveConfig) *int64) func(*serveConfig, string) error {
 	return func(c *serveConfig, v string) error {
-		num, mult := v, int64(1)
-		for _, u := range byteUnits {
-			if n, ok := strings.CutSuffix(v, u.suffix); ok {
-				num, mult = strings.TrimSpace(n), u.mult
-				break
-			}
+		n, err := parseSize(v)
+		if err != nil {
+			return errors.New(sizeForms)
 		}
-		n, err := strconv.ParseInt(num, 10, 64)
-		if err != nil || n < 1 || n > (1<<62)/mult {
-			return errors.New("want a positive size in bytes, such as 1048576, 512KiB or 64MiB")
-		}
-		*field(c) = n * mult
+		*field(c) = n
 		return nil
 	}
 }
@@ -382,7 +373,7 @@ func autoSize(field func(*serveConfig) *int64) func(*serveConfig, string) error 
 			return nil
 		}
 		if err := size(field)(c, v); err != nil {
-			return errors.New("want a positive size in bytes, such as 512KiB or 64MiB, or auto")
+			return errors.New(sizeForms + ", or auto")
 		}
 		return nil
 	}

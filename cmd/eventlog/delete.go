@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
+
+	"github.com/eventlogdb/eventlog/client"
 
 	"github.com/eventlogdb/eventlog"
 )
@@ -35,14 +38,14 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&req.Start, "start", "", "earliest @timestamp, inclusive: RFC 3339, now, now-15m, or a duration before now (15m, 2h, 7d); resolved once")
 	fs.StringVar(&req.End, "end", "", "latest @timestamp, inclusive: as --start")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if err := checkDeleteArgs(fs.Args(), req); err != nil {
 		return err
 	}
-	client, err := remote(fs, *rawURL)
+	client, err := remote(fs, *rawURL, nil)
 	if err != nil {
 		return err
 	}
@@ -50,7 +53,7 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	defer stop()
 	var rep deleteReport
 	if client != nil {
-		err = client.admin(ctx, routeDelete, timeoutParam(*timeout), req, &rep.DeleteResult)
+		err = client.Do(ctx, http.MethodPost, routeDelete, timeoutParam(*timeout), req, &rep.DeleteResult)
 		if err != nil && ctx.Err() != nil {
 			err = fmt.Errorf("%w (the server may have made the delete all the same: "+
 				"query --filter 'event.action:delete-by-query' shows the deletes made)", err)
@@ -115,7 +118,7 @@ const libDeletePrefix = "eventlog: delete: "
 // withoutLibPrefix drops libDeletePrefix from err: the wrapper that only
 // adds it, or the start of a server's reason.
 func withoutLibPrefix(err error) error {
-	if ae := (*apiError)(nil); errors.As(err, &ae) {
+	if ae := (*client.APIError)(nil); errors.As(err, &ae) {
 		ae.Reason = strings.TrimPrefix(ae.Reason, libDeletePrefix)
 		return err
 	}
@@ -127,12 +130,12 @@ func withoutLibPrefix(err error) error {
 
 // printDelete prints what was deleted, and then what was purged (--data)
 // or when the server will purge it (--url).
-func printDelete(w io.Writer, rep deleteReport, client *apiClient) {
+func printDelete(w io.Writer, rep deleteReport, client *client.Client) {
 	fmt.Fprintf(w, "deleted %d %s (recorded as event %d, filter sha256 %s)\n",
 		rep.Deleted, plural(rep.Deleted, "event", "events"), rep.Seq, rep.FilterSHA256)
 	switch {
 	case client != nil:
-		fmt.Fprintf(w, "the server purges them from disk at its next maintenance run; to purge now: eventlog compact --url %s\n", client)
+		fmt.Fprintf(w, "the server purges them from disk at its next maintenance run; to purge now: eventlog compact --url %s\n", client.URL())
 	case rep.Compact == nil:
 	case *rep.PendingDeletes == 0:
 		c := rep.Compact

@@ -58,7 +58,7 @@ func TestEnableDeleteSetting(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "enable-delete: want one value, such as enable-delete: false") {
 		t.Fatalf("a list in the file: %v", err)
 	}
-	_, _, errs := runCLI(t, "", "serve", "--help")
+	_, errs, _ := runCLI(t, "", "serve", "--help")
 	if !strings.Contains(errs, "  --enable-delete\n") || !strings.Contains(errs, "(default false, env EVENTLOG_ENABLE_DELETE)\n") {
 		t.Errorf("serve --help does not list --enable-delete:\n%s", errs)
 	}
@@ -139,7 +139,7 @@ func TestDeleteCommandErrors(t *testing.T) {
 		"delete --data " + dir + " --filter user.name:a extra":          `unexpected argument "extra"`,
 		"delete --url http://127.0.0.1:1 --data " + dir + " --filter x": "--url and --data: give the server or the data directory, not both",
 		"delete --url ftp://host --filter x":                            `--url "ftp://host": want http://HOST:PORT`,
-		"delete --data " + dir + " --filter x --nope":                   "flag provided but not defined: -nope",
+		"delete --data " + dir + " --filter x --nope":                   "unknown flag: --nope (see 'eventlog delete --help')",
 	} {
 		if code, _, errs := runCLI(t, "", strings.Fields(args)...); code != 2 || !strings.Contains(errs, want) {
 			t.Errorf("%s: exit %d, %q, want %q", args, code, errs, want)
@@ -158,7 +158,7 @@ func TestDeleteCommandErrors(t *testing.T) {
 			t.Errorf("%s: exit %d, %q, stderr %q, want %q", name, code, out, errs, c.want)
 		}
 	}
-	if code, _, errs := runCLI(t, "", "delete", "--data", filepath.Join(dir, "none"), "--filter", "x:y"); code != 1 || !strings.Contains(errs, "no data directory") {
+	if code, _, errs := runCLI(t, "", "delete", "--data", filepath.Join(dir, "none"), "--filter", "x:y"); code != 1 || !strings.Contains(errs, "none does not exist") {
 		t.Errorf("a missing directory: exit %d, %q", code, errs)
 	}
 	if after, n := storeStats(t, dir, "app"); after.LastSeq != before.LastSeq || n != 5 || after.Maintenance.Deletes != 0 {

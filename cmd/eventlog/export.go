@@ -21,15 +21,15 @@ func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	client, err := remote(fs, *url)
+	client, err := remote(fs, *url, nil)
 	if err != nil {
 		return err
 	}
 	var each exportFunc
 	if client != nil {
-		each = client.export
+		each = remoteExport(client)
 	} else {
-		db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
+		db, err := openRead(*data)
 		if err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 }
 
 // exportFunc calls fn with every event req selects, in order: DB.Export,
-// or apiClient.export through a server.
+// or remoteExport through a server.
 type exportFunc func(ctx context.Context, req query.Request, fn func(query.Hit) error) error
 
 // export writes every event req selects to stdout as NDJSON, in order,
@@ -60,7 +60,7 @@ func export(each exportFunc, req query.Request, stdout, stderr io.Writer) (int, 
 	n := 0
 	var line []byte
 	err := each(context.Background(), req, func(h query.Hit) error {
-		line = append(appendHit(line[:0], h.Seq, &h.Event), '\n')
+		line = append(eventlog.AppendDocument(line[:0], h.Seq, &h.Event), '\n')
 		if _, err := w.Write(line); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}

@@ -2,11 +2,12 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -17,16 +18,29 @@ import (
 func exportedEvents(t *testing.T, out string) (seqs []uint64, events []string) {
 	t.Helper()
 	for line := range strings.Lines(out) {
-		var h struct {
-			Seq uint64          `json:"_seq"`
-			Ev  json.RawMessage `json:"event"`
-		}
-		if err := json.Unmarshal([]byte(line), &h); err != nil {
-			t.Fatalf("line %q: %v", line, err)
-		}
-		seqs, events = append(seqs, h.Seq), append(events, string(h.Ev))
+		seq, doc := splitDocument(t, line)
+		seqs, events = append(seqs, seq), append(events, doc)
 	}
 	return seqs, events
+}
+
+// printedDocument is a printed event, as the HTTP API answers it: the
+// event's own members after "_id" and "_seq".
+var printedDocument = regexp.MustCompile(`^\{"_id":"([0-9a-f]{16})","_seq":([0-9]+),?(.*)\n?$`)
+
+// splitDocument returns the sequence number and the event JSON of a
+// printed event, checking that its _id is the sequence number's.
+func splitDocument(t *testing.T, line string) (uint64, string) {
+	t.Helper()
+	m := printedDocument.FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("not an event with _id and _seq first: %q", line)
+	}
+	seq, err := strconv.ParseUint(m[2], 10, 64)
+	if err != nil || fmt.Sprintf("%016x", seq) != m[1] {
+		t.Fatalf("_id %s for _seq %s", m[1], m[2])
+	}
+	return seq, "{" + m[3]
 }
 
 func TestExportRoundTrip(t *testing.T) {
@@ -79,7 +93,7 @@ func TestExportBadFilter(t *testing.T) {
 		!strings.Contains(errs, "\n  "+filter+"\n  "+strings.Repeat(" ", len(filter))+"^\n") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errs)
 	}
-	if code, _, errs := runCLI(t, "", "export", "--data", data, "--limit", "3"); code != 2 || !strings.Contains(errs, "flag provided but not defined: -limit") {
+	if code, _, errs := runCLI(t, "", "export", "--data", data, "--limit", "3"); code != 2 || errs != "eventlog export: unknown flag: --limit (see 'eventlog export --help')\n" {
 		t.Fatalf("export has no paging flags: %d %q", code, errs)
 	}
 }

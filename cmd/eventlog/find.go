@@ -3,11 +3,12 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"time"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
@@ -17,6 +18,9 @@ import (
 type termFlags []eventlog.Term
 
 func (t *termFlags) String() string { return fmt.Sprint(*t) }
+
+// Type names the flag's argument in usage.
+func (t *termFlags) Type() string { return "FIELD=V1,V2" }
 
 func (t *termFlags) Set(s string) error {
 	field, values, ok := strings.Cut(s, "=")
@@ -48,7 +52,7 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	req.Terms = terms
-	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: true})
+	db, err := openRead(*data)
 	if err != nil {
 		return err
 	}
@@ -70,7 +74,7 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var line []byte
 	for it.Next() {
 		r := it.Record()
-		line = append(appendHit(line[:0], r.Seq, &r.Event), '\n')
+		line = append(eventlog.AppendDocument(line[:0], r.Seq, &r.Event), '\n')
 		w.Write(line)
 	}
 	if c := it.Cursor(); c != "" {

@@ -33,7 +33,7 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if *batch < 1 || *batch > 100_000 {
 		return fmt.Errorf("--batch must be between 1 and 100000")
 	}
-	client, err := remote(fs, *url)
+	client, err := remote(fs, *url, nil)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer in.Close()
 	if client != nil {
-		return ingest(&bulkBatch{c: client}, *batch, in, size, client.String(), stdout, stderr)
+		return ingest(&bulkBatch{c: client}, *batch, in, size, client.URL(), stdout, stderr)
 	}
 	db, err := eventlog.Open(*data, eventlog.Options{Sync: policy, AllowUnregistered: *allow})
 	if err != nil {

@@ -11,15 +11,11 @@ import (
 
 func runInspect(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, _ := newFlags("inspect", stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: eventlog inspect SEGMENT_FILE...\n\nPrints each segment's footer, blocks (rows, time range, sizes per column) and postings.")
-	}
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
+		return fmt.Errorf("want one or more SEGMENT_FILE: %w", errUsage)
 	}
 	for _, path := range fs.Args() {
 		r, err := segment.Open(path, segment.OpenOptions{})
@@ -43,6 +39,9 @@ var errProblems = errors.New("problems found")
 func runVerify(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("verify", stderr)
 	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := requireDataDir(*data); err != nil {
 		return err
 	}
 	problems := eventlog.Verify(*data)

@@ -23,6 +23,13 @@
 //	eventlog backup   [--data DIR] --to DIR | --url URL --to NAME
 //	                                                   copy the store as of one sequence number; incremental
 //	eventlog restore  --from BACKUP [--data DIR]       copy a backup into a new data directory and verify it
+//	eventlog version                                   the module version and commit of this binary (also --version)
+//
+// The command tree is cobra's (help, --version, completion, suggestions
+// for a mistyped command); each command parses its flags with pflag,
+// GNU-style and in any position among its arguments. --help prints a
+// command's usage on stdout with exit status 0; a misuse prints one line
+// and exits 2.
 //
 // With --url (or $EVENTLOG_URL), ingest, query, export, tail, compact,
 // retention, delete and backup work through a server's HTTP API instead of opening
@@ -31,38 +38,43 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+
+	"github.com/eventlogdb/eventlog/internal/buildinfo"
+	"github.com/spf13/cobra"
+	flag "github.com/spf13/pflag"
 )
 
-// command is one subcommand: its name, one-line summary and entry point.
+// command is one subcommand: its name, arguments, one-line summary and
+// entry point.
 type command struct {
-	name, summary string
-	run           func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
+	name, args, summary string
+	run                 func(args []string, stdin io.Reader, stdout, stderr io.Writer) error
 }
 
 func commands() []command {
 	return []command{
-		{"serve", "serve a data directory over HTTP until SIGINT or SIGTERM", runServe},
-		{"ingest", "load NDJSON events from a file or stdin, reporting bad lines and keeping the rest", runIngest},
-		{"query", "print a page of events matching a KQL filter and time range, sorted, with aggregations", runQuery},
-		{"export", "write every matching event as NDJSON, in order, in constant memory", runExport},
-		{"tail", "print events as they are stored, like tail -f, until interrupted (--url: through a server's _tail)", runTail},
-		{"find", "print events matching a time range, terms and refs as NDJSON", runFind},
-		{"register", "register a provider and its actions", runRegister},
-		{"stats", "print the data directory's counters", runStats},
-		{"inspect", "describe segment files: footer, blocks, columns, postings", runInspect},
-		{"verify", "check every checksum of a data directory; exit 1 naming each problem", runVerify},
-		{"repair", "salvage damaged WAL and segments, keeping sequence numbers; print what was lost", runRepair},
-		{"compact", "merge small segments now (or have a server do it, --url) and print what was merged", runCompact},
-		{"delete", "delete the events a KQL filter and time range select, and purge them from disk (--url: through a server)", runDelete},
-		{"retention", "drop the segments past --max-age or --max-bytes (or a server's policy, --url); --dry-run lists them", runRetention},
-		{"backup", "copy a live store, as of one sequence number, to a directory on another disk (--url: under a server's --backup-dir)", runBackup},
-		{"restore", "copy a backup into a new data directory and verify it", runRestore},
-		{"bench", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
+		{"serve", "", "serve a data directory over HTTP until SIGINT or SIGTERM", runServe},
+		{"ingest", "[FILE]", "load NDJSON events from a file or stdin, reporting bad lines and keeping the rest", runIngest},
+		{"query", "", "print a page of events matching a KQL filter and time range, sorted, with aggregations", runQuery},
+		{"export", "", "write every matching event as NDJSON, in order, in constant memory", runExport},
+		{"tail", "", "print events as they are stored, like tail -f, until interrupted (--url: through a server's _tail)", runTail},
+		{"find", "", "print events matching a time range, terms and refs as NDJSON", runFind},
+		{"register", "PROVIDER ACTION...", "register a provider and its actions", runRegister},
+		{"stats", "", "print the data directory's counters", runStats},
+		{"inspect", "SEGMENT_FILE...", "describe segment files: footer, blocks, columns, postings", runInspect},
+		{"verify", "", "check every checksum of a data directory; exit 1 naming each problem", runVerify},
+		{"repair", "", "salvage damaged WAL and segments, keeping sequence numbers; print what was lost", runRepair},
+		{"compact", "", "merge small segments now (or have a server do it, --url) and print what was merged", runCompact},
+		{"delete", "", "delete the events a KQL filter and time range select, and purge them from disk (--url: through a server)", runDelete},
+		{"retention", "", "drop the segments past --max-age or --max-bytes (or a server's policy, --url); --dry-run lists them", runRetention},
+		{"backup", "", "copy a live store, as of one sequence number, to a directory on another disk (--url: under a server's --backup-dir)", runBackup},
+		{"restore", "", "copy a backup into a new data directory and verify it", runRestore},
+		{"bench", "| compare A.json B.json", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
+		{"version", "", "print the module version and commit this binary was built from (also --version)", runVersion},
 	}
 }
 
@@ -70,73 +82,130 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// Errors that end a command with a given exit status. errUsage alone is
-// already explained by a flag set's usage output; wrapped, its message is
-// printed and the status is 2. errReported means the command has printed
-// what went wrong (ingest's bad lines) and exits 1.
+// Errors that end a command with a given exit status. A wrapped errUsage
+// is a misuse: its message is printed and the status is 2. errReported
+// means the command has printed what went wrong (ingest's bad lines) and
+// exits 1.
 var (
 	errUsage    = errors.New("usage")
 	errReported = errors.New("reported")
 )
 
+// helpShown is what parseFlags returns for --help: the command's usage,
+// printed on stdout with exit status 0.
+type helpShown struct{ usage string }
+
+func (h *helpShown) Error() string { return "help requested" }
+
+// run runs the command line args and returns the exit status. The command
+// tree is cobra's: it finds the subcommand, answers eventlog --help, help
+// COMMAND, --version and completion; each subcommand parses its own flags
+// with pflag (cobra's flag package), so flags go before or after its
+// arguments, and --help prints its usage in one style.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage(stderr)
+	root := rootCommand(stdin, stdout, stderr)
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if len(args) == 0 {
+		root.SetOut(stderr)
+		usage(root)
 		return 2
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return exitStatus(c.name, c.run(args[1:], stdin, stdout, stderr), stderr)
-		}
-	}
-	fmt.Fprintf(stderr, "eventlog: unknown command %q\n\n", args[0])
-	usage(stderr)
-	return 2
+	cmd, err := root.ExecuteC()
+	return exitStatus(cmd.Name(), err, stdout, stderr)
 }
 
-// exitStatus prints a command's error, unless already explained, and
-// returns the process's exit status.
-func exitStatus(name string, err error, stderr io.Writer) int {
+// rootCommand is the eventlog command with a subcommand per commands()
+// entry.
+func rootCommand(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:           "eventlog",
+		Short:         "an event store: serve it over HTTP, load events into it, query and inspect it",
+		Version:       buildinfo.Read().String(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return fmt.Errorf("%v (see 'eventlog --help'): %w", err, errUsage)
+	})
+	for _, c := range commands() {
+		root.AddCommand(&cobra.Command{
+			Use:                c.name + " " + c.args,
+			Short:              c.summary,
+			DisableFlagParsing: true, // the command's own pflag set parses them
+			RunE: func(_ *cobra.Command, args []string) error {
+				return c.run(args, stdin, stdout, stderr)
+			},
+		})
+	}
+	return root
+}
+
+// exitStatus prints a command's error, or its help, and returns the
+// process's exit status.
+func exitStatus(name string, err error, stdout, stderr io.Writer) int {
+	var help *helpShown
 	switch {
 	case err == nil:
 		return 0
-	case err == errUsage, errors.Is(err, flag.ErrHelp):
-		return 2
+	case errors.As(err, &help):
+		fmt.Fprint(stdout, help.usage)
+		return 0
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "eventlog %s: %s\n", name, strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
 		return 2
 	case errors.Is(err, errReported):
 		return 1
+	case strings.HasPrefix(err.Error(), "unknown command"):
+		fmt.Fprintf(stderr, "eventlog: %v\nRun 'eventlog --help' for the commands.\n", err)
+		return 2
 	}
-	fmt.Fprintf(stderr, "eventlog %s: %v\n", name, err)
+	fmt.Fprintf(stderr, "eventlog %s: %s\n", name, cliMessage(err))
 	return 1
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: eventlog COMMAND [flags]\n\ncommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nRun 'eventlog COMMAND --help' for a command's flags.")
+// usage prints the root command's help.
+func usage(root *cobra.Command) {
+	_ = root.Help()
 }
 
-// newFlags makes a subcommand's flag set with the shared --data flag.
-func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+// newFlags makes a subcommand's flag set with the shared --data flag; its
+// usage is the command's synopsis, summary and flags.
+func newFlags(name string, _ io.Writer) (*flag.FlagSet, *string) {
 	fs := flag.NewFlagSet("eventlog "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.Usage = func() { commandUsage(fs, name) }
 	data := fs.String("data", envOr("EVENTLOG_DATA", "./data"), "data directory (env EVENTLOG_DATA)")
 	return fs, data
 }
 
-// parseFlags parses args into fs. The flag package has already printed
-// a bad flag's error and the usage, so the error returned is errUsage
-// (exit status 2) or flag.ErrHelp.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return errUsage
+// commandUsage prints the usage of the command name in the style every
+// command shares: synopsis, summary, flags.
+func commandUsage(fs *flag.FlagSet, name string) {
+	w := fs.Output()
+	for _, c := range commands() {
+		if c.name == name {
+			fmt.Fprintf(w, "usage: eventlog %s\n\n%s\n", strings.TrimSpace(c.name+" [flags] "+c.args), c.summary)
+		}
 	}
-	return err
+	fmt.Fprintf(w, "\nflags:\n%s", fs.FlagUsages())
+}
+
+// parseFlags parses args into fs; flags may come before or after the
+// arguments ("--" ends them). --help returns the usage as a *helpShown;
+// a bad flag a short usage error (exit status 2).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	var help strings.Builder
+	fs.SetOutput(&help)
+	err := fs.Parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return &helpShown{usage: help.String()}
+	case err != nil:
+		return fmt.Errorf("%v (see '%s --help'): %w", err, fs.Name(), errUsage)
+	}
+	return nil
 }
 
 func envOr(key, def string) string {

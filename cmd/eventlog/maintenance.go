@@ -4,11 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/eventlogdb/eventlog"
-	"github.com/eventlogdb/eventlog/query/timespan"
 )
 
 // maintenanceConfig is what eventlog serve is told about retention and
@@ -53,14 +51,14 @@ func parseAge(v string) (time.Duration, error) {
 	if v == off {
 		return 0, nil
 	}
-	d, err := timespan.ParseDuration(v)
+	d, err := parseDuration(v)
 	if err != nil {
 		return 0, errors.New("want a duration such as 240h, 10d or 2w, or off")
 	}
 	return d, nil
 }
 
-// optionalSize parses a store size (parseStoreSize), or off (also 0) for
+// optionalSize parses a size (parseSize), or off (also 0) for
 // none.
 func optionalSize(field func(*serveConfig) *int64) func(*serveConfig, string) error {
 	return func(c *serveConfig, v string) error {
@@ -68,51 +66,13 @@ func optionalSize(field func(*serveConfig) *int64) func(*serveConfig, string) er
 			*field(c) = 0
 			return nil
 		}
-		n, err := parseStoreSize(v)
+		n, err := parseSize(v)
 		if err != nil {
 			return errors.New("want a size such as 10GiB or 500MB, or off")
 		}
 		*field(c) = n
 		return nil
 	}
-}
-
-// storeUnits are the suffixes of a store's size: binary, decimal (disks
-// are sold in those) and bytes.
-var storeUnits = []struct {
-	suffix string
-	mult   int64
-}{
-	{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-	{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
-}
-
-// parseStoreSize parses a positive number of bytes with an optional unit
-// of storeUnits: 10GiB, 500MB, 1073741824.
-func parseStoreSize(v string) (int64, error) {
-	num, mult := v, int64(1)
-	for _, u := range storeUnits {
-		if n, ok := strings.CutSuffix(v, u.suffix); ok {
-			num, mult = strings.TrimSpace(n), u.mult
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n < 1 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("%q: want a positive size such as 10GiB or 500MB", v)
-	}
-	return n * mult, nil
-}
-
-// storeSize is a flag holding a parseStoreSize size; 0 when not given.
-type storeSize int64
-
-func (s *storeSize) String() string { return strconv.FormatInt(int64(*s), 10) }
-
-func (s *storeSize) Set(v string) error {
-	n, err := parseStoreSize(v)
-	*s = storeSize(n)
-	return err
 }
 
 // maintenanceInterval parses a positive duration, or off: background
@@ -122,7 +82,7 @@ func maintenanceInterval(c *serveConfig, v string) error {
 		c.maintenance.interval = -1
 		return nil
 	}
-	d, err := time.ParseDuration(v)
+	d, err := parseDuration(v)
 	if err != nil || d <= 0 {
 		return errors.New("want a positive duration, such as 30s or 5m, or off")
 	}

@@ -80,7 +80,7 @@ func TestMaintenanceSettingErrors(t *testing.T) {
 		"bytes unit":    {args: []string{"--retention-max-bytes", "10GB/s"}, want: `retention-max-bytes "10GB/s" from --retention-max-bytes: want a size such as 10GiB or 500MB, or off`},
 		"skew":          {args: []string{"--max-future-skew", "soon"}, want: `max-future-skew "soon" from --max-future-skew: want a duration such as 240h, 10d or 2w, or off`},
 		"interval zero": {args: []string{"--maintenance-interval", "0s"}, want: `maintenance-interval "0s" from --maintenance-interval: want a positive duration, such as 30s or 5m, or off`},
-		"segment bytes": {args: []string{"--compaction-max-segment-bytes", "off"}, want: `compaction-max-segment-bytes "off" from --compaction-max-segment-bytes: want a positive size in bytes, such as 1048576, 512KiB or 64MiB`},
+		"segment bytes": {args: []string{"--compaction-max-segment-bytes", "off"}, want: `compaction-max-segment-bytes "off" from --compaction-max-segment-bytes: want a size such as 500MB, 1.5GiB, 64KiB or 1048576`},
 		"rate":          {args: []string{"--compaction-bytes-per-second", "fast"}, want: `compaction-bytes-per-second "fast" from --compaction-bytes-per-second: want a size per second such as 64MiB, or unlimited`},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -90,7 +90,7 @@ func TestMaintenanceSettingErrors(t *testing.T) {
 			}
 		})
 	}
-	_, _, errs := runCLI(t, "", "serve", "--help")
+	_, errs, _ := runCLI(t, "", "serve", "--help")
 	for _, s := range []struct{ flag, def, env string }{
 		{"--retention-max-age DURATION", "off", "EVENTLOG_RETENTION_MAX_AGE"},
 		{"--retention-max-bytes SIZE", "off", "EVENTLOG_RETENTION_MAX_BYTES"},
@@ -242,7 +242,7 @@ func TestMaintenanceCommandErrors(t *testing.T) {
 			t.Errorf("%s: exit %d, %q, want %q", args, code, errs, want)
 		}
 	}
-	if code, _, errs := runCLI(t, "", "compact", "--data", filepath.Join(dir, "none")); code != 1 || !strings.Contains(errs, "no data directory") {
+	if code, _, errs := runCLI(t, "", "compact", "--data", filepath.Join(dir, "none")); code != 1 || !strings.Contains(errs, "none does not exist") {
 		t.Errorf("a missing directory: exit %d, %q", code, errs)
 	}
 	if code, _, _ := runCLI(t, "", "retention", "--data", dir, "--max-bytes", "10 apples", "--dry-run"); code != 2 {

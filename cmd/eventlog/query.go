@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -34,7 +33,7 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	client, err := remote(fs, *url)
+	client, err := remote(fs, *url, nil)
 	if err != nil {
 		return err
 	}
@@ -52,7 +51,7 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var res *query.Result
 	var aggsJSON []byte
 	if client != nil {
-		res, aggsJSON, err = client.query(context.Background(), req)
+		res, aggsJSON, err = remoteQuery(context.Background(), client, req)
 	} else {
 		res, aggsJSON, err = localQuery(*data, req)
 	}
@@ -71,7 +70,7 @@ func runQuery(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 // localQuery answers req over the data directory, with the aggregations
 // as JSON.
 func localQuery(data string, req query.Request) (*query.Result, []byte, error) {
-	db, err := eventlog.Open(data, eventlog.Options{ReadOnly: true})
+	db, err := openRead(data)
 	if err != nil {
 		return nil, nil, err
 	}

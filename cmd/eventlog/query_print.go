@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query"
 )
@@ -24,7 +25,7 @@ func printNDJSON(stdout, stderr io.Writer, res *query.Result) error {
 	w := bufio.NewWriter(stdout)
 	var line []byte
 	for i := range res.Hits {
-		line = append(appendHit(line[:0], res.Hits[i].Seq, &res.Hits[i].Event), '\n')
+		line = append(eventlog.AppendDocument(line[:0], res.Hits[i].Seq, &res.Hits[i].Event), '\n')
 		w.Write(line)
 	}
 	if err := w.Flush(); err != nil {
@@ -53,7 +54,7 @@ func printJSON(w io.Writer, res *query.Result, aggs []byte) error {
 			sep = sep[1:]
 		}
 		line = append(line[:0], sep...)
-		bw.Write(appendHit(line, res.Hits[i].Seq, &res.Hits[i].Event))
+		bw.Write(eventlog.AppendDocument(line, res.Hits[i].Seq, &res.Hits[i].Event))
 	}
 	if len(res.Hits) > 0 {
 		bw.WriteString("\n  ")

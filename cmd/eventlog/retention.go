@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 
 	"github.com/eventlogdb/eventlog"
-	"github.com/eventlogdb/eventlog/query/timespan"
 )
 
 // retentionReport is what a retention run dropped, or with DryRun what it
@@ -27,18 +27,18 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("retention", stderr)
 	rawURL := addURLFlag(fs)
 	maxAge := fs.String("max-age", "", "drop segments whose events are all older than this, by @timestamp: 240h, 30d, 2w")
-	var maxBytes storeSize
+	var maxBytes sizeFlag
 	fs.Var(&maxBytes, "max-bytes", "drop the oldest segments while segments and WAL are larger than this: 10GiB, 500MB")
 	dryRun := fs.Bool("dry-run", false, "print what would be dropped, changing nothing")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
-	timeout := fs.Duration("timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
+	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
 	}
-	client, err := remote(fs, *rawURL)
+	client, err := remote(fs, *rawURL, nil)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if *dryRun {
 			q.Set("dry_run", "true")
 		}
-		err = client.admin(ctx, "api/_retention", q, nil, &rep)
+		err = client.Do(ctx, http.MethodPost, "api/_retention", q, nil, &rep)
 	} else {
 		rep, err = retainDir(ctx, *data, policy, *dryRun)
 	}
@@ -81,7 +81,7 @@ func retentionPolicy(maxAge string, maxBytes int64) (eventlog.Options, error) {
 		return o, fmt.Errorf("give --max-age, --max-bytes or both (the data directory keeps no policy; a server's is its --retention-max-age and --retention-max-bytes): %w", errUsage)
 	}
 	if maxAge != "" {
-		d, err := timespan.ParseDuration(maxAge)
+		d, err := parseDuration(maxAge)
 		if err != nil || d <= 0 {
 			return o, fmt.Errorf("--max-age %q: want a positive duration such as 240h, 30d or 2w: %w", maxAge, errUsage)
 		}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
+
+	flag "github.com/spf13/pflag"
+
+	"github.com/eventlogdb/eventlog/client"
 
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/query/filter"
@@ -29,6 +32,9 @@ type listFlag struct {
 }
 
 func (l *listFlag) String() string { return strings.Join(l.values, ",") }
+
+// Type names the flag's argument in usage.
+func (l *listFlag) Type() string { return "list" }
 
 func (l *listFlag) Set(s string) error {
 	if l.split {
@@ -94,7 +100,7 @@ func parseSort(items []string) ([]query.SortField, error) {
 // A server's error (--url) is reworded alike from its reason.
 func (s *selection) explain(err error) error {
 	pos := 0
-	if ae := (*apiError)(nil); errors.As(err, &ae) {
+	if ae := (*client.APIError)(nil); errors.As(err, &ae) {
 		ae.Reason = strings.TrimPrefix(ae.Reason, "eventlog: query: ")
 		pos = filterPos(ae.Reason)
 	} else {

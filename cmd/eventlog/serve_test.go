@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog/bench"
+	"github.com/eventlogdb/eventlog/client"
 	"github.com/eventlogdb/eventlog/event"
 )
 
@@ -155,9 +156,9 @@ type ackLog struct {
 
 // postBulk sends lines to _bulk and records each 201 item. It returns
 // false when the server no longer answers (it is shutting down).
-func (a *ackLog) postBulk(t *testing.T, client *http.Client, url string, lines [][]byte) bool {
+func (a *ackLog) postBulk(t *testing.T, hc *http.Client, url string, lines [][]byte) bool {
 	body := append(bytes.Join(lines, []byte("\n")), '\n')
-	resp, err := client.Post(url+"/api/events/_bulk", "application/x-ndjson", bytes.NewReader(body))
+	resp, err := hc.Post(url+"/api/events/_bulk", "application/x-ndjson", bytes.NewReader(body))
 	if err != nil {
 		return false // refused or cut: nothing of it was acknowledged
 	}
@@ -166,7 +167,7 @@ func (a *ackLog) postBulk(t *testing.T, client *http.Client, url string, lines [
 		return false
 	}
 	var answer struct {
-		Items []bulkItem `json:"items"`
+		Items []client.BulkItem `json:"items"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
 		t.Errorf("_bulk answer: %v", err)

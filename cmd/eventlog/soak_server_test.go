@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog/bench"
+	"github.com/eventlogdb/eventlog/client"
 )
 
 // envServerSoak runs TestServerSoak for the duration it names (1h).
@@ -102,7 +104,7 @@ func TestServerSoak(t *testing.T) {
 // through the Kibana _find route every 2 s until ctx is done, with the
 // command's API client.
 func soakFinds(ctx context.Context, url string) (int, error) {
-	c, err := newAPIClient(url)
+	c, err := client.New(url, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -131,7 +133,7 @@ func soakFinds(ctx context.Context, url string) (int, error) {
 		var ans struct {
 			Total int64 `json:"total"`
 		}
-		if err := c.postJSON(ctx, so.path, body, &ans); err != nil && ctx.Err() == nil {
+		if err := c.Do(ctx, http.MethodPost, so.path, nil, body, &ans); err != nil && ctx.Err() == nil {
 			return n, fmt.Errorf("_find %s: %w", so.id, err)
 		}
 	}

@@ -227,7 +227,7 @@ func TestTailBinaryInterrupt(t *testing.T) {
 		t.Fatalf("POST: %d %s", r.status, r.body)
 	}
 	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil || !strings.HasPrefix(line, `{"_id":"0000000000000001","_seq":1,"event":{`) || !strings.Contains(line, "hello") {
+	if err != nil || !strings.HasPrefix(line, `{"_id":"0000000000000001","_seq":1,"@timestamp":`) || !strings.Contains(line, "hello") {
 		t.Fatalf("tail printed %q, %v; stderr %s", line, err, stderr.String())
 	}
 	cmd.Process.Signal(syscall.SIGINT)

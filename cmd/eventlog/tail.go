@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/eventlogdb/eventlog/client"
+
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query"
@@ -71,14 +73,14 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	client, err := remote(fs, *url)
+	client, err := remote(fs, *url, sayReconnect(stderr))
 	if err != nil {
 		return err
 	}
 	var follow followFunc
 	if client != nil {
 		follow = func(ctx context.Context, out chan<- query.Hit) error {
-			return client.follow(ctx, start, *filter, out, stderr)
+			return followRemote(ctx, client, start, *filter, out)
 		}
 	} else {
 		follow = func(ctx context.Context, out chan<- query.Hit) error {
@@ -94,9 +96,9 @@ func tailCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // explainTail words a refused filter as query does, without the
 // library's prefix and with a caret under the position.
 func explainTail(filter string, err error) error {
-	var ae *apiError
+	var ae *client.APIError
 	if !errors.As(err, &ae) && errors.Is(err, eventlog.ErrInvalidRequest) {
-		ae = &apiError{Status: http.StatusBadRequest, Reason: err.Error()}
+		ae = &client.APIError{Status: http.StatusBadRequest, Reason: err.Error()}
 		err = ae
 	}
 	if ae != nil {
@@ -186,7 +188,7 @@ func (p *tailPrinter) print(seq uint64, ev *event.Event) error {
 			cell(ev.Event.Action), cell(ev.Event.Outcome), cell(truncate(ev.Message, messageWidth)))
 		return err
 	}
-	p.line = append(appendHit(p.line[:0], seq, ev), '\n')
+	p.line = append(eventlog.AppendDocument(p.line[:0], seq, ev), '\n')
 	_, err := p.w.Write(p.line)
 	return err
 }
@@ -198,10 +200,8 @@ func (p *tailPrinter) flush() error { return p.w.Flush() }
 // is a snapshot, and so opens it again every tailPoll to see what was
 // stored since, resuming after the last event it sent.
 func followDir(ctx context.Context, data string, start tailStart, filter string, out chan<- query.Hit) error {
-	// A read-only open of a missing directory is an empty store: a typo
-	// would wait forever.
-	if fi, err := os.Stat(data); err != nil || !fi.IsDir() {
-		return fmt.Errorf("%s is not a data directory", data)
+	if err := requireDataDir(data); err != nil { // else a typo would wait forever
+		return err
 	}
 	next, first := start.seq, true
 	for ctx.Err() == nil {
@@ -211,8 +211,10 @@ func followDir(ctx context.Context, data string, start tailStart, filter string,
 			return err
 		case err != nil:
 			// A writer sealing or compacting under the open: try again.
-			if sleep(ctx, tailPoll) != nil {
+			select {
+			case <-ctx.Done():
 				return nil
+			case <-time.After(tailPoll):
 			}
 			continue
 		case first && start.now:
