@@ -194,20 +194,6 @@ func maps2equal(a, b map[uint64]string) bool {
 	return true
 }
 
-// backupSegmentFiles lists the *.seg files of dir/segments.
-func backupSegmentFiles(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(dir, segmentsDirName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func liveSegmentNames(db *DB) []string {
 	var names []string
 	for _, s := range db.Segments() {
@@ -259,7 +245,7 @@ func TestBackupIncremental(t *testing.T) {
 		t.Fatalf("compact: %+v %v", cr, err)
 	}
 	fourth := mustBackup(t, db, target)
-	if got, want := backupSegmentFiles(t, target), liveSegmentNames(db); !slices.Equal(got, want) || fourth.FilesRemoved < third.Segments-fourth.Segments {
+	if got, want := segmentFilesIn(t, target), liveSegmentNames(db); !slices.Equal(got, want) || fourth.FilesRemoved < third.Segments-fourth.Segments {
 		t.Fatalf("after compaction: target segments %v, live %v (%+v)", got, want, fourth)
 	}
 	mustVerify(t, target)

@@ -14,6 +14,7 @@ import (
 )
 
 // segmentFiles lists the files of the segments directory.
+// segmentFiles lists every file in db's segments/, leftovers included.
 func segmentFiles(t *testing.T, db *DB) []string {
 	t.Helper()
 	entries, err := os.ReadDir(db.segDir())

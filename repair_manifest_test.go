@@ -382,6 +382,7 @@ func (db *DB) segmentMeta(name string) segmentMeta {
 	return segmentMeta{}
 }
 
+// segmentFilesIn lists the segment files (NNN.seg) in dir/segments.
 func segmentFilesIn(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(filepath.Join(dir, "segments"))
