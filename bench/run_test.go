@@ -84,9 +84,10 @@ func TestRunEmbeddedGivenDir(t *testing.T) {
 // TestRunOpenLoop checks that a Rate paces the batches and that Duration
 // stops at the last batch due before it.
 func TestRunOpenLoop(t *testing.T) {
-	rep := mustRun(t, Config{Duration: 300 * time.Millisecond, Rate: 10_000, Batch: 100, Sync: eventlog.SyncNone})
-	if rep.Events != 3000 {
-		t.Fatalf("%d events, want the 30 batches due in 300ms at 10k events/s", rep.Events)
+	// Small batches at a modest rate, so a loaded machine keeps up.
+	rep := mustRun(t, Config{Duration: 300 * time.Millisecond, Rate: 1000, Batch: 10, Sync: eventlog.SyncNone})
+	if rep.Events != 300 {
+		t.Fatalf("%d events, want the 30 batches due in 300ms at 1k events/s", rep.Events)
 	}
 	if rep.Seconds < 0.29 {
 		t.Fatalf("ran %.3fs, want about 0.3s", rep.Seconds)
