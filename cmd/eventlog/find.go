@@ -77,11 +77,11 @@ func runFind(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		line = append(eventlog.AppendDocument(line[:0], r.Seq, &r.Event), '\n')
 		w.Write(line)
 	}
+	if err := w.Flush(); err != nil { // the page first, then where the next one starts
+		return err
+	}
 	if c := it.Cursor(); c != "" {
 		fmt.Fprintf(stderr, "next page: --cursor %s\n", c)
-	}
-	if err := w.Flush(); err != nil {
-		return err
 	}
 	return it.Err()
 }
