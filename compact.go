@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"iter"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -117,24 +116,18 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 			s.release()
 		}
 	}()
-	db.manifestMu.Lock()
-	id := db.manifest.NextID
-	db.manifest.NextID++
-	db.manifestMu.Unlock()
-	name := segmentName(id)
-	path := filepath.Join(db.segDir(), name)
-	w, err := segment.Create(path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc})
+	ns, err := db.createSegment()
 	if err != nil {
 		return err
 	}
 	applied := db.tombstonesToApply()
-	n, err := db.mergeInto(ctx, w, inputs, applied)
+	n, err := db.mergeInto(ctx, ns.w, inputs, applied)
 	if err != nil {
-		w.Abort()
+		ns.w.Abort()
 		return err
 	}
 	if n == 0 { // every event had expired: the inputs just go
-		w.Abort()
+		ns.w.Abort()
 		if _, err := db.replaceSegments(j.Inputs, nil); err != nil {
 			return err
 		}
@@ -143,18 +136,10 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		res.BytesBefore += j.Bytes
 		return nil
 	}
-	info, err := w.Finish()
+	out, info, err := db.finishSegment(ns, applied.newest())
 	if err != nil {
 		return err
 	}
-	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
-	if err != nil {
-		db.opts.FS.Remove(path)
-		return fmt.Errorf("open merged segment %s: %w", name, err)
-	}
-	meta := metaOf(name, info)
-	meta.Purged = applied.newest()
-	out := newLiveSegment(db.opts.FS, meta, path, r)
 	swapped, err := db.replaceSegments(j.Inputs, []*liveSegment{out})
 	if !swapped {
 		abandonSegments([]*liveSegment{out}, err)
@@ -173,7 +158,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	res.Events += n
 	res.BytesBefore += j.Bytes
 	res.BytesAfter += info.FileBytes
-	db.log.Info("eventlog: compacted segments", "inputs", j.Inputs, "output", name, "events", n, "bytes_before", j.Bytes, "bytes_after", info.FileBytes)
+	db.log.Info("eventlog: compacted segments", "inputs", j.Inputs, "output", ns.name, "events", n, "bytes_before", j.Bytes, "bytes_after", info.FileBytes)
 	return nil
 }
 
@@ -293,56 +278,6 @@ func (h *mergeHeap) Pop() any {
 	c := old[len(old)-1]
 	*h = old[:len(old)-1]
 	return c
-}
-
-// replaceSegments swaps segments: the manifest first (durably, one atomic
-// write), then the live state. Each removed file is renamed to *.deleting
-// and deleted by its last reader's release; a crash never brings a removed
-// segment back (open removes files the manifest does not list). swapped
-// reports whether the swap happened: an error after it only concerns
-// removing the old files.
-func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool, err error) {
-	db.manifestMu.Lock()
-	defer db.manifestMu.Unlock()
-	drop := map[string]bool{}
-	for _, n := range remove {
-		drop[n] = true
-	}
-	m := db.manifest.clone()
-	m.Segments = slices.DeleteFunc(m.Segments, func(s segmentMeta) bool { return drop[s.Name] })
-	for _, s := range add {
-		m.Segments = append(m.Segments, s.meta)
-	}
-	db.withTombstones(m)
-	if err := db.commitManifest(m); err != nil {
-		return false, err
-	}
-	db.manifest = m
-	db.stateMu.Lock()
-	db.retireTombstonesLocked(m)
-	st := db.state.Load()
-	var keep, gone []*liveSegment
-	for _, s := range st.segments {
-		if drop[s.meta.Name] {
-			gone = append(gone, s)
-		} else {
-			keep = append(keep, s)
-		}
-	}
-	db.setStateLocked(&state{active: st.active, frozen: st.frozen, segments: append(keep, add...), changed: make(chan struct{})})
-	db.stateMu.Unlock()
-	var errs []error
-	for _, s := range gone {
-		deleting := s.path + ".deleting"
-		if err := db.opts.FS.Rename(s.path, deleting); err != nil {
-			errs = append(errs, err)
-		} else {
-			s.path = deleting
-		}
-		s.obsolete.Store(true)
-		errs = append(errs, s.release())
-	}
-	return true, errors.Join(errs...)
 }
 
 // runCompactor applies retention and compacts in the background every

@@ -1,13 +1,14 @@
 // Package eventlog is an embeddable store for events: audit trails, alerting
 // histories, incident "black boxes". Events are Kibana event log documents
 // (package event); Append makes them durable through a write-ahead log and
-// readable at once from an in-memory head; Find answers time-ranged,
-// term- and saved-object-filtered queries with stable cursors.
+// readable at once from an in-memory head; Query answers filtered,
+// time-ranged, sorted and aggregated questions with stable cursors (Find
+// and Count are shortcuts onto it).
 //
 //	db, err := eventlog.Open(dir, eventlog.Options{})
 //	db.RegisterProviderActions("actions", "execute", "execute-via-http")
 //	res, err := db.Append(ctx, ev1, ev2)
-//	it, err := db.Find(ctx, eventlog.FindRequest{Terms: ...})
+//	page, err := db.Query(ctx, query.Request{Filter: "event.outcome:failure"})
 //	db.Close()
 //
 // Appended events go to the write-ahead log and an in-memory head; a head
@@ -38,12 +39,32 @@
 // *CorruptionError naming the file and block (ErrCorrupt); queries that
 // set query.Request.AllowPartial answer from the rest and list what they
 // left out; tails stop before it.
+//
+// # Where each mechanism lives
+//
+//	db.go, options.go           Open, Close, Stats; the options and their defaults
+//	append.go, logger.go        durable appends; the fire-and-forget Logger
+//	seal.go                     rolling heads and sealing them into segments
+//	segments.go                 the segment set: open at start, create, finish,
+//	                            replace (the one swap compaction, retention and
+//	                            purge use), drop; leftovers and quarantine
+//	snapshot.go                 the state, reference-counted segments, and the
+//	                            snapshot every read takes
+//	query.go, find.go, tail.go  reads: Query/Aggregate/Export, Find/Count, Tail
+//	compact.go                  carrying out package compaction's merges
+//	retention.go, retention_*   carrying out package retention's drops; expiry
+//	delete.go, delete_*         delete by query: tombstones, masks, purge
+//	manifest.go                 the manifest, its history and writing it
+//	stopwrites.go, writefault.go  stopping writes when the disk state is unknown;
+//	                            full disks and unknown outcomes
+//	damage.go                   damage found while serving: confirm, quarantine
+//	repair*.go, verify.go       offline repair (segments, WAL, manifest), checks
+//	backup*.go, restore.go      online backup and restore
 package eventlog
 
 import (
 	"errors"
 	"fmt"
-	"github.com/eventlogdb/eventlog/internal/vfs"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -57,6 +78,7 @@ import (
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/wal"
 )
 

@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -212,4 +213,12 @@ func segmentID(name string) (uint64, bool) {
 	}
 	id, err := strconv.ParseUint(digits, 10, 64)
 	return id, err == nil
+}
+
+// clone returns a deep copy of m.
+func (m *manifest) clone() *manifest {
+	c := *m
+	c.Segments = slices.Clone(m.Segments)
+	c.Tombstones = slices.Clone(m.Tombstones)
+	return &c
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/compaction"
+	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
 )
@@ -569,4 +570,20 @@ func readSidecar(fsys vfs.FS, dir, name string) (*quarantineSidecar, error) {
 		return nil, nil
 	}
 	return &s, nil
+}
+
+// splitPartitions cuts rows, sorted by (@timestamp, sequence), where the
+// time partition (@timestamp floored to a multiple of partition) changes.
+func splitPartitions(rows []segment.Row, partition time.Duration) [][]segment.Row {
+	var parts [][]segment.Row
+	for len(rows) > 0 {
+		p := match.FloorDiv(rows[0].Event.Timestamp.UnixNano(), int64(partition))
+		n := 1
+		for n < len(rows) && match.FloorDiv(rows[n].Event.Timestamp.UnixNano(), int64(partition)) == p {
+			n++
+		}
+		parts = append(parts, rows[:n:n])
+		rows = rows[n:]
+	}
+	return parts
 }

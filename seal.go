@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -278,61 +277,47 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		return nil, err
 	}
 	var (
-		w          *segment.Writer
-		name, path string
-		part       int64
-		ev         event.Event // the decoded event; Add copies what it keeps
+		ns   *newSegment // the segment being written, nil between partitions
+		part int64
+		ev   event.Event // the decoded event; Add copies what it keeps
 	)
 	finish := func() error {
-		info, err := w.Finish()
-		w = nil
+		s, _, err := db.finishSegment(ns, applied.newest())
+		ns = nil
 		if err != nil {
-			return fmt.Errorf("write segment %s: %w", name, err)
+			return err
 		}
-		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
-		if err != nil {
-			db.opts.FS.Remove(path)
-			return fmt.Errorf("open new segment %s: %w", name, err)
-		}
-		meta := metaOf(name, info)
-		meta.Purged = applied.newest()
-		out = append(out, newLiveSegment(db.opts.FS, meta, path, r))
+		out = append(out, s)
 		return nil
 	}
 	for _, it := range h.Sorted() {
 		var err error
 		if ev, err = event.DecodeBinary(it.Data); err != nil {
-			if w != nil {
-				w.Abort()
+			if ns != nil {
+				ns.w.Abort()
 			}
 			return fail(fmt.Errorf("seal: event %d: %w", it.Seq, err))
 		}
 		if tombs.hides(it.Seq, &ev) {
 			continue
 		}
-		if p := match.FloorDiv(it.TS, int64(db.opts.Partition)); w == nil || p != part {
-			if w != nil {
+		if p := match.FloorDiv(it.TS, int64(db.opts.Partition)); ns == nil || p != part {
+			if ns != nil {
 				if err := finish(); err != nil {
 					return fail(err)
 				}
 			}
 			part = p
-			db.manifestMu.Lock()
-			id := db.manifest.NextID
-			db.manifest.NextID++
-			db.manifestMu.Unlock()
-			name = segmentName(id)
-			path = filepath.Join(db.segDir(), name)
-			if w, err = segment.Create(path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc}); err != nil {
-				return fail(fmt.Errorf("write segment %s: %w", name, err))
+			if ns, err = db.createSegment(); err != nil {
+				return fail(err)
 			}
 		}
-		if err := w.Add(segment.Row{Seq: it.Seq, Event: &ev}); err != nil {
-			w.Abort()
-			return fail(fmt.Errorf("write segment %s: %w", name, err))
+		if err := ns.w.Add(segment.Row{Seq: it.Seq, Event: &ev}); err != nil {
+			ns.w.Abort()
+			return fail(fmt.Errorf("write segment %s: %w", ns.name, err))
 		}
 	}
-	if w != nil {
+	if ns != nil {
 		if err := finish(); err != nil {
 			return fail(err)
 		}
@@ -343,22 +328,6 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 func metaOf(name string, info segment.Info) segmentMeta {
 	return segmentMeta{Name: name, Events: info.Events, MinTS: info.MinTS, MaxTS: info.MaxTS,
 		MinSeq: info.MinSeq, MaxSeq: info.MaxSeq, Bytes: info.FileBytes}
-}
-
-// splitPartitions cuts rows, sorted by (@timestamp, sequence), where the
-// time partition (@timestamp floored to a multiple of partition) changes.
-func splitPartitions(rows []segment.Row, partition time.Duration) [][]segment.Row {
-	var parts [][]segment.Row
-	for len(rows) > 0 {
-		p := match.FloorDiv(rows[0].Event.Timestamp.UnixNano(), int64(partition))
-		n := 1
-		for n < len(rows) && match.FloorDiv(rows[n].Event.Timestamp.UnixNano(), int64(partition)) == p {
-			n++
-		}
-		parts = append(parts, rows[:n:n])
-		rows = rows[n:]
-	}
-	return parts
 }
 
 // errSealing marks errors of writes refused because sealing fails.

@@ -1,4 +1,6 @@
-// Package compaction decides which segments to merge. It is pure policy:
+// Package compaction decides which segments to merge (the engine's
+// compact.go carries its jobs out and delete_purge.go its purge rewrites,
+// both through segments.go's swap). It is pure policy:
 // Plan looks at segment metadata and returns jobs; the engine (the root
 // package) does the I/O and the crash-safe swap, so the policy is tested
 // without a disk.

@@ -1,7 +1,8 @@
 // Package retention decides which segments to drop. It is pure policy over
-// segment metadata; the engine carries the decisions out, records each
-// drop as an event in the store and hides expired events from queries
-// before their segments are gone.
+// segment metadata; the engine carries the decisions out (retention.go,
+// through segments.go's swap), records each drop as an event in the store
+// and hides expired events from queries before their segments are gone
+// (retention_expiry.go).
 //
 // # Rules
 //

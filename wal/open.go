@@ -3,12 +3,13 @@ package wal
 import (
 	"errors"
 	"fmt"
-	"github.com/eventlogdb/eventlog/internal/vfs"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/eventlogdb/eventlog/internal/vfs"
 )
 
 // Open opens the log in opts.Dir and scans it once, in order, calling replay

@@ -1,14 +1,17 @@
 package eventlog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
 	"sync/atomic"
 
+	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -147,10 +150,101 @@ func (v view) close() {
 	}
 }
 
-// dropSegments removes the named segments from the store (see
-// replaceSegments). Retention will decide what to drop; this is the
-// mechanism.
-func (db *DB) dropSegments(names ...string) error {
-	_, err := db.replaceSegments(names, nil)
-	return err
+// readSnapshot is what one read sees: a view, its watermark, the
+// tombstones visible at it, and the rows they hide per source.
+type readSnapshot struct {
+	view
+	pub        uint64
+	tombs      tombstones
+	headSnaps  []*head.Snapshot
+	headHidden []*roaring.Bitmap
+	segHidden  []*roaring.Bitmap
+	damHidden  []*roaring.Bitmap // of the view's readable damaged segments
+	anyHidden  bool
+}
+
+// acquireSnapshot takes a consistent snapshot for a read: the watermark
+// first (every row up to it is in the view), then the tombstones (every
+// one visible at the watermark was installed before it was published),
+// then the view (so a tombstone retired meanwhile only finds sources it is
+// purged from). The caller closes it.
+func (db *DB) acquireSnapshot(ctx context.Context) (*readSnapshot, error) {
+	pub := db.published.Load()
+	tombs := db.tombs.Load().upTo(pub)
+	rs := &readSnapshot{view: db.acquireView(), pub: pub, tombs: tombs}
+	for _, h := range rs.heads {
+		rs.headSnaps = append(rs.headSnaps, h.SnapshotAt(pub))
+	}
+	if len(tombs) == 0 {
+		return rs, nil
+	}
+	rs.headHidden = make([]*roaring.Bitmap, len(rs.heads))
+	for i, h := range rs.heads {
+		hidden, err := db.hiddenRows(ctx, h, rs.headSnaps[i], h.Stats().FirstSeq, 0, tombs)
+		if err != nil {
+			rs.close()
+			return nil, err
+		}
+		rs.headHidden[i] = hidden
+		rs.anyHidden = rs.anyHidden || hidden != nil
+	}
+	rs.segHidden = make([]*roaring.Bitmap, len(rs.segments))
+	for i, s := range rs.segments {
+		hidden, err := db.hiddenRows(ctx, s, s.r, s.meta.MinSeq, s.purged.Load(), tombs)
+		if err != nil {
+			rs.close()
+			return nil, fmt.Errorf("segment %s: %w", s.meta.Name, err)
+		}
+		rs.segHidden[i] = hidden
+		rs.anyHidden = rs.anyHidden || hidden != nil
+	}
+	for _, s := range rs.readableDamaged() {
+		hidden, err := db.hiddenRows(ctx, s, s.r, s.meta.MinSeq, s.purged.Load(), tombs)
+		if err != nil {
+			rs.close()
+			return nil, fmt.Errorf("segment %s: %w", s.meta.Name, err)
+		}
+		rs.damHidden = append(rs.damHidden, hidden)
+		rs.anyHidden = rs.anyHidden || hidden != nil
+	}
+	return rs, nil
+}
+
+// readableDamaged returns the damaged segments whose intact blocks can be
+// read, in the view's order.
+func (v view) readableDamaged() []*liveSegment {
+	var out []*liveSegment
+	for _, d := range v.damaged {
+		if d.seg != nil {
+			out = append(out, d.seg)
+		}
+	}
+	return out
+}
+
+// query is the snapshot as the query executor takes it.
+func (rs *readSnapshot) query() query.Snapshot {
+	snap := query.Snapshot{MaxSeq: rs.pub}
+	for _, s := range rs.headSnaps {
+		snap.Sources = append(snap.Sources, s)
+	}
+	for _, s := range rs.segments {
+		snap.Sources = append(snap.Sources, s.r)
+	}
+	if rs.anyHidden {
+		snap.Hidden = append(append(snap.Hidden, rs.headHidden...), rs.segHidden...)
+		snap.Hidden = append(snap.Hidden, rs.damHidden...)
+	}
+	for _, d := range rs.damaged {
+		src := -1
+		if d.seg != nil {
+			src = len(snap.Sources)
+			snap.Sources = append(snap.Sources, d.seg.r)
+		}
+		for _, dm := range d.damage {
+			dm.Source = src
+			snap.Damaged = append(snap.Damaged, dm)
+		}
+	}
+	return snap
 }

@@ -163,10 +163,101 @@ func (db *DB) quarantine(meta segmentMeta, reason error) error {
 	return errors.Join(err, db.opts.FS.SyncDir(qdir), db.opts.FS.SyncDir(db.segDir()))
 }
 
-// clone returns a deep copy of m.
-func (m *manifest) clone() *manifest {
-	c := *m
-	c.Segments = slices.Clone(m.Segments)
-	c.Tombstones = slices.Clone(m.Tombstones)
-	return &c
+// dropSegments removes the named segments from the store (see
+// replaceSegments). Retention will decide what to drop; this is the
+// mechanism.
+func (db *DB) dropSegments(names ...string) error {
+	_, err := db.replaceSegments(names, nil)
+	return err
+}
+
+// replaceSegments swaps segments: the manifest first (durably, one atomic
+// write), then the live state. Each removed file is renamed to *.deleting
+// and deleted by its last reader's release; a crash never brings a removed
+// segment back (open removes files the manifest does not list). swapped
+// reports whether the swap happened: an error after it only concerns
+// removing the old files.
+func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool, err error) {
+	db.manifestMu.Lock()
+	defer db.manifestMu.Unlock()
+	drop := map[string]bool{}
+	for _, n := range remove {
+		drop[n] = true
+	}
+	m := db.manifest.clone()
+	m.Segments = slices.DeleteFunc(m.Segments, func(s segmentMeta) bool { return drop[s.Name] })
+	for _, s := range add {
+		m.Segments = append(m.Segments, s.meta)
+	}
+	db.withTombstones(m)
+	if err := db.commitManifest(m); err != nil {
+		return false, err
+	}
+	db.manifest = m
+	db.stateMu.Lock()
+	db.retireTombstonesLocked(m)
+	st := db.state.Load()
+	var keep, gone []*liveSegment
+	for _, s := range st.segments {
+		if drop[s.meta.Name] {
+			gone = append(gone, s)
+		} else {
+			keep = append(keep, s)
+		}
+	}
+	db.setStateLocked(&state{active: st.active, frozen: st.frozen, segments: append(keep, add...), changed: make(chan struct{})})
+	db.stateMu.Unlock()
+	var errs []error
+	for _, s := range gone {
+		deleting := s.path + ".deleting"
+		if err := db.opts.FS.Rename(s.path, deleting); err != nil {
+			errs = append(errs, err)
+		} else {
+			s.path = deleting
+		}
+		s.obsolete.Store(true)
+		errs = append(errs, s.release())
+	}
+	return true, errors.Join(errs...)
+}
+
+// newSegment is a segment file being written, by a seal, a merge or a
+// purge's rewrite.
+type newSegment struct {
+	w          *segment.Writer
+	name, path string
+}
+
+// createSegment takes the next segment id and starts its file.
+func (db *DB) createSegment() (*newSegment, error) {
+	db.manifestMu.Lock()
+	id := db.manifest.NextID
+	db.manifest.NextID++
+	db.manifestMu.Unlock()
+	ns := &newSegment{name: segmentName(id)}
+	ns.path = filepath.Join(db.segDir(), ns.name)
+	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc})
+	if err != nil {
+		return nil, fmt.Errorf("write segment %s: %w", ns.name, err)
+	}
+	ns.w = w
+	return ns, nil
+}
+
+// finishSegment completes ns's file and opens it as a segment that is not
+// live yet, clean of the tombstones up to purged. A file that does not
+// open is removed.
+func (db *DB) finishSegment(ns *newSegment, purged uint64) (*liveSegment, segment.Info, error) {
+	info, err := ns.w.Finish()
+	if err != nil {
+		return nil, info, fmt.Errorf("write segment %s: %w", ns.name, err)
+	}
+	r, err := segment.Open(ns.path, segment.OpenOptions{Decoder: db.zdec})
+	if err != nil {
+		db.opts.FS.Remove(ns.path)
+		return nil, info, fmt.Errorf("open new segment %s: %w", ns.name, err)
+	}
+	meta := metaOf(ns.name, info)
+	meta.Purged = purged
+	return newLiveSegment(db.opts.FS, meta, ns.path, r), info, nil
 }

@@ -1,0 +1,85 @@
+package eventlog
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eventlogdb/eventlog/query"
+)
+
+// maskCache keeps, per head and segment, the rows the tombstones hide.
+// Both are stable: a segment never changes, a head only grows past the
+// rows a tombstone can reach (those up to its Bound, all present once the
+// tombstone is visible), and tombstones only come in Seq order. So a mask
+// computed once holds until a newer tombstone applies to the source.
+type maskCache struct {
+	mu sync.Mutex
+	m  map[any]sourceMask // by *head.Head or *liveSegment
+}
+
+// sourceMask is the rows hidden by every tombstone up to upTo that applies
+// to a source. rows is never modified once stored.
+type sourceMask struct {
+	upTo uint64
+	rows *roaring.Bitmap
+}
+
+// hiddenRows returns the rows of src that tombs hide (nil when none can):
+// key identifies the source, minSeq is its lowest sequence number and
+// purged the tombstone level it is already clean of.
+func (db *DB) hiddenRows(ctx context.Context, key any, src query.Source, minSeq, purged uint64, tombs tombstones) (*roaring.Bitmap, error) {
+	apply := tombs.after(purged, minSeq)
+	if len(apply) == 0 {
+		return nil, nil
+	}
+	newest := apply.newest()
+	db.masks.mu.Lock()
+	cached, ok := db.masks.m[key]
+	db.masks.mu.Unlock()
+	if ok && cached.upTo >= newest {
+		return cached.rows, nil
+	}
+	rows := roaring.New()
+	if ok {
+		rows = cached.rows.Clone()
+	}
+	for _, t := range apply {
+		if ok && t.Seq <= cached.upTo {
+			continue
+		}
+		// Tombstone times are absolute: the clock plays no part.
+		r, err := query.MatchingRows(ctx, src, t.request(), db.opts.Now(), t.Bound)
+		if err != nil {
+			return nil, fmt.Errorf("rows deleted by tombstone %d: %w", t.Seq, err)
+		}
+		rows.Or(r)
+	}
+	db.masks.store(key, sourceMask{upTo: newest, rows: rows}, db.state.Load())
+	return rows, nil
+}
+
+// store caches a mask, first forgetting the masks of sources no longer
+// in the current state.
+func (c *maskCache) store(key any, m sourceMask, st *state) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[any]sourceMask{}
+	}
+	live := map[any]bool{st.active: true}
+	for _, h := range st.frozen {
+		live[h] = true
+	}
+	for _, s := range st.segments {
+		live[s] = true
+	}
+	for k := range c.m {
+		if !live[k] {
+			delete(c.m, k)
+		}
+	}
+	c.m[key] = m
+}
