@@ -204,7 +204,7 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 	n := 0
 	for h.Len() > 0 {
 		c := (*h)[0]
-		if !db.expiry.expired(c.ev, now) && !deletes[c].hides(c.seq, c.ev) { // expired and deleted events are not carried over
+		if !db.retention.expired(c.ev, now) && !deletes[c].hides(c.seq, c.ev) { // expired and deleted events are not carried over
 			if err := w.Add(segment.Row{Seq: c.seq, Event: c.ev}); err != nil {
 				return n, err
 			}

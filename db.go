@@ -52,7 +52,7 @@
 //	                            snapshot every read takes
 //	query.go, find.go, tail.go  reads: Query/Aggregate/Export, Find/Count, Tail
 //	compact.go                  carrying out package compaction's merges
-//	retention.go, retention_*   carrying out package retention's drops; expiry
+//	retention.go, retention_*   carrying out package retention's drops; the periods
 //	delete.go, delete_*         delete by query: tombstones, masks, purge
 //	manifest.go                 the manifest, its history and writing it
 //	stopwrites.go, writefault.go  stopping writes when the disk state is unknown;
@@ -92,11 +92,11 @@ type DB struct {
 	log  *slog.Logger
 	lock *dirLock
 	reg  *registry
-	// expiry applies the retention periods to events.
-	expiry *expiry
-	wal    *wal.WAL
-	zenc   *zstd.Encoder
-	zdec   *zstd.Decoder
+	// retention applies the retention periods to events.
+	retention *retentionPeriods
+	wal       *wal.WAL
+	zenc      *zstd.Encoder
+	zdec      *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
 	// with a sequence number up to it are readable.
@@ -170,7 +170,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
-	exp, err := newExpiry(opts)
+	exp, err := newRetentionPeriods(opts)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: options: %w", err)
 	}
@@ -182,7 +182,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		opts.ReadOnly = true
 		opts.Logger.Warn("eventlog: the store opens read-only", "dir", dir, "reason", marker, "marker", filepath.Join(dir, readOnlyFile))
 	}
-	db := &DB{dir: dir, opts: opts, log: opts.Logger, expiry: exp, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
+	db := &DB{dir: dir, opts: opts, log: opts.Logger, retention: exp, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {

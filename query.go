@@ -45,7 +45,7 @@ func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options
 // clock and retention's visibility rule.
 func (db *DB) queryOptions() query.Options {
 	opts := query.Options{Now: db.opts.Now()}
-	db.expiry.queryOptions(&opts)
+	db.retention.queryOptions(&opts)
 	return opts
 }
 

@@ -53,13 +53,13 @@ func (db *DB) retentionPlan() ([]retention.Drop, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed // the view would find no segment to acquire
 	}
-	_, _, byAge := db.expiry.ages()
+	_, _, byAge := db.retention.ages()
 	p := retention.Policy{ByAge: byAge, MaxBytes: db.opts.RetentionMaxBytes}
 	if !p.ByAge && p.MaxBytes <= 0 {
 		return nil, nil
 	}
 	now := db.opts.Now()
-	v := db.acquireView() // expiry may read segments: hold them
+	v := db.acquireView() // the periods may read segments: hold them
 	defer v.close()
 	segs := make([]retention.Segment, len(v.segments))
 	for i, s := range v.segments {
@@ -151,5 +151,5 @@ func dropRecord(now time.Time, d DroppedSegment) Event {
 // and the shortest period's cutoff are checked one by one where a read
 // decodes them (queries, tails, compaction).
 func (db *DB) expiredBefore() int64 {
-	return db.expiry.certainlyExpiredBefore(db.opts.Now())
+	return db.retention.certainlyExpiredBefore(db.opts.Now())
 }

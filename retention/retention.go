@@ -2,7 +2,7 @@
 // segment metadata; the engine carries the decisions out (retention.go,
 // through segments.go's swap), records each drop as an event in the store
 // and hides expired events from queries before their segments are gone
-// (retention_expiry.go).
+// (retention_periods.go).
 //
 // # Rules
 //

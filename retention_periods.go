@@ -11,9 +11,9 @@ import (
 	"github.com/eventlogdb/eventlog/retention"
 )
 
-// expiry applies the retention periods: the default (RetentionMaxAge) and
+// retentionPeriods applies the retention periods: the default (RetentionMaxAge) and
 // the rules, compiled once at Open.
-type expiry struct {
+type retentionPeriods struct {
 	defaultAge time.Duration
 	rules      []compiledRule
 	fields     []*event.Field // what the rules' filters read
@@ -24,8 +24,8 @@ type compiledRule struct {
 	maxAge time.Duration
 }
 
-func newExpiry(opts Options) (*expiry, error) {
-	e := &expiry{defaultAge: opts.RetentionMaxAge}
+func newRetentionPeriods(opts Options) (*retentionPeriods, error) {
+	e := &retentionPeriods{defaultAge: opts.RetentionMaxAge}
 	for i, r := range opts.RetentionRules {
 		if r.MaxAge < 0 {
 			return nil, fmt.Errorf("retention rule %d: negative max age %v", i, r.MaxAge)
@@ -44,7 +44,7 @@ func newExpiry(opts Options) (*expiry, error) {
 }
 
 // ageOf is the max age that applies to ev; 0 keeps it for ever.
-func (e *expiry) ageOf(ev *event.Event) time.Duration {
+func (e *retentionPeriods) ageOf(ev *event.Event) time.Duration {
 	for _, r := range e.rules {
 		if r.f.Match(ev) {
 			return r.maxAge
@@ -54,14 +54,14 @@ func (e *expiry) ageOf(ev *event.Event) time.Duration {
 }
 
 // expired reports whether ev is expired at now.
-func (e *expiry) expired(ev *event.Event, now time.Time) bool {
+func (e *retentionPeriods) expired(ev *event.Event, now time.Time) bool {
 	age := e.ageOf(ev)
 	return age > 0 && ev.Timestamp.UnixNano() < retention.ExpiredBefore(now, age)
 }
 
 // ages returns the shortest and longest periods in force (0 in longest:
 // some events are kept for ever), and whether any is set at all.
-func (e *expiry) ages() (shortest, longest time.Duration, set bool) {
+func (e *retentionPeriods) ages() (shortest, longest time.Duration, set bool) {
 	all := []time.Duration{e.defaultAge}
 	for _, r := range e.rules {
 		all = append(all, r.maxAge)
@@ -88,7 +88,7 @@ func (e *expiry) ages() (shortest, longest time.Duration, set bool) {
 // certainlyExpiredBefore is the @timestamp below which every event is
 // expired at now, whatever rule applies; math.MinInt64 when some are kept
 // for ever.
-func (e *expiry) certainlyExpiredBefore(now time.Time) int64 {
+func (e *retentionPeriods) certainlyExpiredBefore(now time.Time) int64 {
 	_, longest, set := e.ages()
 	if !set || longest == 0 {
 		return math.MinInt64
@@ -97,7 +97,7 @@ func (e *expiry) certainlyExpiredBefore(now time.Time) int64 {
 }
 
 // queryOptions sets the retention part of a query's options.
-func (e *expiry) queryOptions(opts *query.Options) {
+func (e *retentionPeriods) queryOptions(opts *query.Options) {
 	opts.ExpiredBefore = e.certainlyExpiredBefore(opts.Now)
 	if len(e.rules) == 0 {
 		return
@@ -117,7 +117,7 @@ func (e *expiry) queryOptions(opts *query.Options) {
 // the segment is read once (only when its newest event could have expired
 // under the shortest period) and the answer cached: segments never change.
 func (db *DB) segmentExpiresAt(s *liveSegment, now time.Time) (int64, error) {
-	e := db.expiry
+	e := db.retention
 	if len(e.rules) == 0 {
 		return retention.ExpiresAt(s.meta.MaxTS, e.defaultAge), nil
 	}
