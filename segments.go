@@ -238,7 +238,7 @@ func (db *DB) createSegment() (*newSegment, error) {
 	ns.path = filepath.Join(db.segDir(), ns.name)
 	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc})
 	if err != nil {
-		return nil, fmt.Errorf("write segment %s: %w", ns.name, err)
+		return nil, err // names the file
 	}
 	ns.w = w
 	return ns, nil
@@ -250,12 +250,12 @@ func (db *DB) createSegment() (*newSegment, error) {
 func (db *DB) finishSegment(ns *newSegment, purged uint64) (*liveSegment, segment.Info, error) {
 	info, err := ns.w.Finish()
 	if err != nil {
-		return nil, info, fmt.Errorf("write segment %s: %w", ns.name, err)
+		return nil, info, err // names the file
 	}
 	r, err := segment.Open(ns.path, segment.OpenOptions{Decoder: db.zdec})
 	if err != nil {
 		db.opts.FS.Remove(ns.path)
-		return nil, info, fmt.Errorf("open new segment %s: %w", ns.name, err)
+		return nil, info, err
 	}
 	meta := metaOf(ns.name, info)
 	meta.Purged = purged

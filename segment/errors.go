@@ -40,9 +40,9 @@ type CorruptionError struct {
 
 func (e *CorruptionError) Error() string {
 	if e.Block >= 0 {
-		return fmt.Sprintf("eventlog: segment %s: %s %d corrupt: %v", e.File, e.Section, e.Block, e.Err)
+		return fmt.Sprintf("segment %s: %s %d corrupt: %v", e.File, e.Section, e.Block, e.Err)
 	}
-	return fmt.Sprintf("eventlog: segment %s: %s corrupt: %v", e.File, e.Section, e.Err)
+	return fmt.Sprintf("segment %s: %s corrupt: %v", e.File, e.Section, e.Err)
 }
 
 // Unwrap returns the cause.

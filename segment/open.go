@@ -52,7 +52,7 @@ type Reader struct {
 func Open(path string, opts OpenOptions) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("eventlog: open segment: %w", err)
+		return nil, fmt.Errorf("open segment: %w", err)
 	}
 	defer f.Close()
 	r := &Reader{path: path, dec: opts.Decoder}
@@ -61,7 +61,7 @@ func Open(path string, opts OpenOptions) (*Reader, error) {
 		return nil, err
 	}
 	if r.data, err = mmap.Map(f, mmap.RDONLY, 0); err != nil {
-		return nil, fmt.Errorf("eventlog: open segment %s: mmap: %w", path, err)
+		return nil, fmt.Errorf("open segment %s: mmap: %w", path, err)
 	}
 	if err := r.openPostings(); err != nil {
 		r.data.Unmap()
@@ -78,7 +78,7 @@ func (r *Reader) corrupt(section string, block int, err error) error {
 func (r *Reader) check(f *os.File) error {
 	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("eventlog: open segment %s: %w", r.path, err)
+		return fmt.Errorf("open segment %s: %w", r.path, err)
 	}
 	r.size = st.Size()
 	if r.size < headerLen+footerLen {
@@ -117,7 +117,7 @@ func (r *Reader) readAt(f *os.File, b []byte, off int64) error {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return fmt.Errorf("eventlog: open segment %s: read at %d: %w", r.path, off, err)
+		return fmt.Errorf("open segment %s: read at %d: %w", r.path, off, err)
 	}
 	return nil
 }
@@ -148,7 +148,7 @@ func (r *Reader) checkFooter(f *os.File) error {
 		return r.corrupt(section, -1, fmt.Errorf("footer version %d, header version %d", v, head[5]))
 	}
 	if v > Version {
-		return fmt.Errorf("eventlog: open segment %s: version %d: %w (this reader knows up to %d)", r.path, v, ErrUnsupportedVersion, Version)
+		return fmt.Errorf("open segment %s: version %d: %w (this reader knows up to %d)", r.path, v, ErrUnsupportedVersion, Version)
 	}
 	if v == 0 {
 		return r.corrupt(SectionFooter, -1, errors.New("version 0"))

@@ -13,7 +13,7 @@ import (
 
 func (r *Reader) live() error {
 	if r.closed.Load() {
-		return fmt.Errorf("eventlog: segment %s: %w", r.path, ErrClosed)
+		return fmt.Errorf("segment %s: %w", r.path, ErrClosed)
 	}
 	return nil
 }
@@ -194,7 +194,7 @@ func (r *Reader) Events(rows []uint32) ([]event.Event, error) {
 	}
 	for _, row := range rows {
 		if uint64(row) >= r.f.Events {
-			return nil, fmt.Errorf("eventlog: segment %s: row %d out of range (%d events)", r.path, row, r.f.Events)
+			return nil, fmt.Errorf("segment %s: row %d out of range (%d events)", r.path, row, r.f.Events)
 		}
 	}
 	order := make([]int, len(rows))

@@ -49,7 +49,7 @@ import (
 func Salvage(path string, dec *zstd.Decoder) (SalvageResult, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return SalvageResult{}, fmt.Errorf("eventlog: salvage segment: %w", err)
+		return SalvageResult{}, fmt.Errorf("salvage segment: %w", err)
 	}
 	if dec == nil {
 		if dec, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxColumnRaw+1<<20)); err != nil {

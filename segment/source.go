@@ -33,7 +33,7 @@ func (r *Reader) Keys(bi int) (ts []int64, seq []uint64, err error) {
 		return nil, nil, err
 	}
 	if bi < 0 || bi >= len(r.blocks) {
-		return nil, nil, fmt.Errorf("eventlog: segment %s: block %d out of range", r.path, bi)
+		return nil, nil, fmt.Errorf("segment %s: block %d out of range", r.path, bi)
 	}
 	k, err := r.keys(bi)
 	if err != nil {
@@ -81,12 +81,12 @@ func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.
 		return err
 	}
 	if bi < 0 || bi >= len(r.blocks) {
-		return fmt.Errorf("eventlog: segment %s: block %d out of range", r.path, bi)
+		return fmt.Errorf("segment %s: block %d out of range", r.path, bi)
 	}
 	b := &r.blocks[bi]
 	for i, row := range want {
 		if row < 0 || row >= int(b.Rows) || (i > 0 && row <= want[i-1]) {
-			return fmt.Errorf("eventlog: segment %s: block %d: rows not increasing within 0..%d", r.path, bi, b.Rows-1)
+			return fmt.Errorf("segment %s: block %d: rows not increasing within 0..%d", r.path, bi, b.Rows-1)
 		}
 	}
 	var ids [256]bool

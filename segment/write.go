@@ -124,7 +124,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	f, err := opts.FS.OpenFile(path+".tmp", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		sw.release()
-		return nil, fmt.Errorf("eventlog: write segment %s: %w", path, err)
+		return nil, fmt.Errorf("write segment %s: %w", path, err)
 	}
 	sw.f = f
 	sc := sw.sc
@@ -140,7 +140,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 
 func (sw *Writer) fail(err error) error {
 	if sw.err == nil {
-		sw.err = fmt.Errorf("eventlog: write segment %s: %w", sw.path, err)
+		sw.err = fmt.Errorf("write segment %s: %w", sw.path, err)
 	}
 	return sw.err
 }
@@ -281,7 +281,7 @@ func (sw *Writer) release() {
 }
 
 func (sw *Writer) released() error {
-	return fmt.Errorf("eventlog: write segment %s: writer already finished or aborted", sw.path)
+	return fmt.Errorf("write segment %s: writer already finished or aborted", sw.path)
 }
 
 func (sw *Writer) closeEnc() {

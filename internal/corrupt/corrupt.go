@@ -9,7 +9,7 @@ package corrupt
 import "errors"
 
 // Err is matched by every corruption error of the store.
-var Err = errors.New("eventlog: stored data is damaged")
+var Err = errors.New("stored data is damaged")
 
 // New returns a package's own corruption marker: an error that reads text
 // and also matches Err.
