@@ -188,12 +188,18 @@ func (s *Strict) Rename(oldpath, newpath string) error {
 
 // moveDirs re-keys the tracked directories under a renamed one.
 func (s *Strict) moveDirs(from, to string) {
+	moved := map[string]*strictDir{}
 	for p, d := range s.dirs {
 		if p == from || strings.HasPrefix(p, from+string(filepath.Separator)) {
 			delete(s.dirs, p)
-			np := to + strings.TrimPrefix(p, from)
-			d.node.path = np
-			s.dirs[np] = d
+			moved[to+strings.TrimPrefix(p, from)] = d
+		}
+	}
+	for p, d := range moved {
+		d.node.path = p
+		s.dirs[p] = d
+		for name, n := range d.live {
+			n.path = filepath.Join(p, name)
 		}
 	}
 }
