@@ -160,3 +160,37 @@ func TestStrictTearsAppendsAndCutsAtOps(t *testing.T) {
 		t.Fatalf("cut before the second sync left %q", got)
 	}
 }
+
+// TestStrictRenamedDirectory: a file synced after its directory was renamed
+// is found under the new name.
+func TestStrictRenamedDirectory(t *testing.T) {
+	root := t.TempDir()
+	s, err := NewStrict(OS{}, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := func(p string) string { return filepath.Join(root, p) }
+	if err := s.MkdirAll(j("d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := writeSynced(t, s, j("d/f"), "one", true)
+	s.SyncDir(j("d"))
+	if err := s.Rename(j("d"), j("e")); err != nil {
+		t.Fatal(err)
+	}
+	s.SyncDir(root)
+	if _, err := f.Write([]byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	dst := filepath.Join(t.TempDir(), "clone")
+	if err := s.CrashClone(dst, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := tree(t, dst), map[string]string{"e/": "", "e/f": "onetwo"}; !maps.Equal(got, want) {
+		t.Fatalf("clone holds %v, want %v", got, want)
+	}
+}
