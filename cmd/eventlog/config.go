@@ -272,10 +272,15 @@ func suggest(name string, all []setting) string {
 // like; apply adds the setting, the value and its source.
 
 // backupDirSetting parses the directory backups are written under, or off.
+// The directory must exist: a typo would otherwise surface only at the
+// first backup, when it is needed.
 func backupDirSetting(c *serveConfig, v string) error {
 	if v == off {
 		c.server.BackupDir = ""
 		return nil
+	}
+	if st, err := os.Stat(v); err != nil || !st.IsDir() {
+		return errors.New("want an existing directory")
 	}
 	return text(func(c *serveConfig) *string { return &c.server.BackupDir })(c, v)
 }

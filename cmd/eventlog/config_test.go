@@ -134,6 +134,8 @@ func TestServeConfigErrors(t *testing.T) {
 			want: `read-timeout "10" from EVENTLOG_READ_TIMEOUT: want a positive duration, such as 500ms, 30s or 2m`},
 		"file duration": {file: "addr: 127.0.0.1:0\n\nshutdown-timeout: -1s\n",
 			want: `shutdown-timeout "-1s" from DIR/serve.yaml:3: want a positive duration, such as 500ms, 30s or 2m`},
+		"missing backup dir": {args: []string{"--backup-dir", "/no/such/dir"},
+			want: `backup-dir "/no/such/dir" from --backup-dir: want an existing directory`},
 		"flag sync": {args: []string{"--sync", "sometimes"},
 			want: `sync "sometimes" from --sync: want always, interval or none`},
 		"env sync": {env: map[string]string{"EVENTLOG_SYNC": "Always"},
