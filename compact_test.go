@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -310,4 +311,23 @@ func answers(t *testing.T, db *DB, reqs []query.Request) []string {
 		out = append(out, fmt.Sprint(res.Total, seqs))
 	}
 	return out
+}
+
+// TestBackgroundRoundMergesOverlapFirst: one background round over six
+// overlapping segments in no common size tier merges the overlapping ones
+// (events 10 to 810 per segment) and leaves the one that outweighs them
+// all together (2,430 events) rather than rewriting it for the small ones.
+func TestBackgroundRoundMergesOverlapFirst(t *testing.T) {
+	db, appended := overlappingStore(t)
+	biggest := slices.MaxFunc(db.Segments(), func(a, b SegmentInfo) int { return cmp.Compare(a.Bytes, b.Bytes) })
+	res, err := db.compact(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Merges != 1 || res.Inputs != 5 || res.Events != len(appended)-biggest.Events {
+		t.Fatalf("background round: %+v, want the five overlapping segments but the biggest merged", res)
+	}
+	if segs := db.Segments(); len(segs) != 2 || !slices.Contains(segs, biggest) {
+		t.Fatalf("after the round: %+v, want the biggest and the merged one", segs)
+	}
 }
