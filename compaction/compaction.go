@@ -90,7 +90,8 @@ type Config struct {
 	TierFloor int64
 	// MinInputs is how many segments of one tier trigger a merge. Zero: 4.
 	MinInputs int
-	// MaxPerPartition bounds the mergeable segments of a partition. Zero:
+	// MaxPerPartition bounds the mergeable segments of a partition, and
+	// the inputs of one overlap merge of Plan. PlanFull ignores it. Zero:
 	// 10.
 	MaxPerPartition int
 }
