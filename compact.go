@@ -32,8 +32,9 @@ type CompactResult struct {
 }
 
 // Compact first purges the rows of deletes by query from disk (see
-// Delete), then merges segments per the compaction policy (package
-// compaction) until it proposes nothing more, and returns what it did. Each merge
+// Delete), then merges each partition's segments down to as few as fit
+// under CompactionMaxSegmentBytes (compaction.PlanFull), whatever their
+// sizes, until nothing more can merge, and returns what it did. Each merge
 // writes and fsyncs the new segment, then replaces the inputs by it in the
 // manifest in one atomic step, then deletes the inputs once no reader
 // holds them: a crash leaves either the old segments or the new one, and
@@ -43,8 +44,10 @@ func (db *DB) Compact(ctx context.Context) (CompactResult, error) {
 	return db.compact(ctx, false)
 }
 
-// compact is Compact; once runs one planning round only and, if it had
-// work, wakes the background loop for the next: so that under ingest that
+// compact is Compact; once (the background compactor) plans with the
+// background policy instead (compaction.Plan: overlapping segments first,
+// then size tiers) and runs one planning round only and, if it had work,
+// wakes the background loop for the next: so that under ingest that
 // outpaces merging, retention still runs between rounds.
 func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err error) {
 	if db.opts.ReadOnly {
@@ -74,9 +77,7 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 		if db.closed.Load() {
 			return res, ErrClosed
 		}
-		jobs := compaction.Plan(db.compactionInput(), compaction.Config{
-			MaxSegmentBytes: db.opts.CompactionMaxSegmentBytes, Partition: db.opts.Partition,
-		})
+		jobs := db.planCompaction(once)
 		if len(jobs) == 0 {
 			return res, nil
 		}
@@ -93,6 +94,19 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 			return res, nil
 		}
 	}
+}
+
+// planCompaction plans a round over the live segments: the background
+// policy when once, else the on-demand one. Every job has two inputs or
+// more, so rounds of either end.
+func (db *DB) planCompaction(once bool) []compaction.Job {
+	plan := compaction.PlanFull
+	if once {
+		plan = compaction.Plan
+	}
+	return plan(db.compactionInput(), compaction.Config{
+		MaxSegmentBytes: db.opts.CompactionMaxSegmentBytes, Partition: db.opts.Partition,
+	})
 }
 
 func (db *DB) compactionInput() []compaction.Segment {

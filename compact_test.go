@@ -1,9 +1,12 @@
 package eventlog
 
 import (
+	"cmp"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -197,5 +200,134 @@ func TestCompactionFailuresLeaveOneSet(t *testing.T) {
 				t.Fatalf("verify: %v", errs)
 			}
 		})
+	}
+}
+
+// overlappingStore appends events stamped all over one day (dayEvent) in
+// six rolls of different sizes, so the store holds six segments of one
+// partition whose time ranges overlap and whose sizes share no tier of
+// four. It returns the appended events by sequence.
+func overlappingStore(t *testing.T) (*DB, map[uint64]Event) {
+	t.Helper()
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	appended := map[uint64]Event{}
+	i := 0
+	for _, n := range []int{10, 30, 90, 270, 810, 2430} {
+		batch := make([]Event, n)
+		for j := range batch {
+			batch[j] = dayEvent(i)
+			i++
+		}
+		a, err := db.Append(ctx, batch...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, e := range batch {
+			appended[a.Seq(j)] = e
+		}
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db, appended
+}
+
+// segmentsMeeting counts the live segments whose time ranges meet
+// [start, end]: those a query bounded by them reads.
+func segmentsMeeting(db *DB, start, end time.Time) int {
+	n := 0
+	for _, s := range db.Segments() {
+		if !s.MaxTS.Before(start) && !s.MinTS.After(end) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCompactMergesOverlappingPartitionIntoOne: six overlapping segments
+// of one partition, in no common size tier, become one on Compact; every
+// appended event is there once, time-bounded queries answer the same, and
+// a one-hour query meets one segment instead of six.
+func TestCompactMergesOverlappingPartitionIntoOne(t *testing.T) {
+	db, appended := overlappingStore(t)
+	hour := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	if n := len(db.Segments()); n != 6 || segmentsMeeting(db, hour, hour.Add(time.Hour)) != 6 {
+		t.Fatalf("%d segments, %d meeting the hour: want 6 overlapping", n, segmentsMeeting(db, hour, hour.Add(time.Hour)))
+	}
+	reqs := []query.Request{
+		{Start: "2024-05-01T10:00:00Z", End: "2024-05-01T11:00:00Z", PerPage: 1000},
+		{Start: "2024-05-01T10:00:00Z", End: "2024-05-01T11:00:00Z", PerPage: 5, Sort: []query.SortField{{Field: "@timestamp", Order: "desc"}}},
+		{Filter: "event.action:a1", Start: "2024-05-01T03:30:00Z", End: "2024-05-01T18:15:00Z", PerPage: 1000},
+		{Filter: "event.action:a2 and not message:\"event 7\"", PerPage: 1000},
+	}
+	before := answers(t, db, reqs)
+	res, err := db.Compact(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Merges != 1 || res.Inputs != 6 || res.Outputs != 1 || res.Events != len(appended) || res.BytesAfter <= 0 {
+		t.Fatalf("compact: %+v, want one merge of 6 into 1 rewriting %d events", res, len(appended))
+	}
+	if n := len(db.Segments()); n != 1 || segmentsMeeting(db, hour, hour.Add(time.Hour)) != 1 {
+		t.Fatalf("after compact: %d segments, want 1", n)
+	}
+	seen := map[uint64]bool{}
+	err = db.Export(ctx, query.Request{}, func(h query.Hit) error {
+		want, ok := appended[h.Seq]
+		switch {
+		case !ok || seen[h.Seq]:
+			return fmt.Errorf("seq %d: appended %v, seen before %v", h.Seq, ok, seen[h.Seq])
+		case h.Event.Message != want.Message || h.Event.Timestamp.String() != want.Timestamp.String():
+			return fmt.Errorf("seq %d: %q at %v, appended %q at %v", h.Seq, h.Event.Message, h.Event.Timestamp, want.Message, want.Timestamp)
+		}
+		seen[h.Seq] = true
+		return nil
+	})
+	if err != nil || len(seen) != len(appended) {
+		t.Fatalf("export after compact: %d of %d events: %v", len(seen), len(appended), err)
+	}
+	if after := answers(t, db, reqs); !slices.Equal(after, before) {
+		t.Fatalf("queries answer differently after compact:\n%v\nbefore\n%v", after, before)
+	}
+	if again, err := db.Compact(ctx); err != nil || again.Merges != 0 {
+		t.Fatalf("a second compact: %+v, %v", again, err)
+	}
+}
+
+// answers runs each request and describes its answer: total and hit
+// sequences in order.
+func answers(t *testing.T, db *DB, reqs []query.Request) []string {
+	t.Helper()
+	var out []string
+	for _, r := range reqs {
+		res, err := db.Query(ctx, r)
+		if err != nil {
+			t.Fatalf("query %+v: %v", r, err)
+		}
+		seqs := make([]uint64, len(res.Hits))
+		for i, h := range res.Hits {
+			seqs[i] = h.Seq
+		}
+		out = append(out, fmt.Sprint(res.Total, seqs))
+	}
+	return out
+}
+
+// TestBackgroundRoundMergesOverlapFirst: one background round over six
+// overlapping segments in no common size tier merges the overlapping ones
+// (events 10 to 810 per segment) and leaves the one that outweighs them
+// all together (2,430 events) rather than rewriting it for the small ones.
+func TestBackgroundRoundMergesOverlapFirst(t *testing.T) {
+	db, appended := overlappingStore(t)
+	biggest := slices.MaxFunc(db.Segments(), func(a, b SegmentInfo) int { return cmp.Compare(a.Bytes, b.Bytes) })
+	res, err := db.compact(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Merges != 1 || res.Inputs != 5 || res.Events != len(appended)-biggest.Events {
+		t.Fatalf("background round: %+v, want the five overlapping segments but the biggest merged", res)
+	}
+	if segs := db.Segments(); len(segs) != 2 || !slices.Contains(segs, biggest) {
+		t.Fatalf("after the round: %+v, want the biggest and the merged one", segs)
 	}
 }

@@ -1,27 +1,62 @@
 // Package compaction decides which segments to merge (the engine's
 // compact.go carries its jobs out and delete_purge.go its purge rewrites,
-// both through segments.go's swap). It is pure policy:
-// Plan looks at segment metadata and returns jobs; the engine (the root
-// package) does the I/O and the crash-safe swap, so the policy is tested
-// without a disk.
+// both through segments.go's swap). It is pure policy: Plan and PlanFull
+// look at segment metadata and return jobs; the engine (the root package)
+// does the I/O and the crash-safe swap, so the policy is tested without a
+// disk.
 //
-// # Policy
+// # Partitions
 //
 // Segments are grouped by time partition (their minimum @timestamp floored
 // to Config.Partition, one day by default), because retention drops whole
 // segments and a merged segment must not mix days. A segment whose
-// timestamps span partitions (the partition length changed) is left alone,
-// as is one already at least half of MaxSegmentBytes.
+// timestamps span partitions (the partition length changed) is never
+// merged.
 //
-// Within a partition the mergeable segments are sorted by size and placed
-// in size tiers, each Fanout times the one below, starting at TierFloor.
-// A tier holding MinInputs segments or more is merged (smallest first, as
-// many as fit in MaxSegmentBytes): under steady ingest, sealed heads merge
-// into segments Fanout times larger, which merge again, so a partition
-// keeps at most about (MinInputs-1) segments per tier. If a partition still
-// holds more than MaxPerPartition mergeable segments, its smallest ones are
-// merged whatever their tiers. Plan proposes at most one job per
-// partition; the engine calls it again after each round.
+// # Overlap
+//
+// Two segments overlap when their closed @timestamp ranges [MinTS, MaxTS]
+// intersect (a.MinTS <= b.MaxTS && b.MinTS <= a.MaxTS; touching at one
+// nanosecond counts). A query bounded in time reads every segment whose
+// range meets its bounds, so segments that overlap make it read more than
+// the events it asks for. The overlap clusters of a partition are its
+// segments connected by overlap (sorted by MinTS, a segment joins the
+// cluster before it when it starts at or before the latest MaxTS so far).
+//
+// # Background policy: Plan
+//
+// Plan is the background compactor's policy; it proposes at most one job
+// per partition, and the engine calls it again after each round. Segments
+// already at least half of MaxSegmentBytes are left alone. Within a
+// partition, overlap comes first: the overlap cluster offering the most
+// inputs is merged, its segments taken smallest first, as many as fit in
+// MaxSegmentBytes and at most MaxPerPartition of them, dropping the
+// largest while it outweighs the others together (so a small segment that
+// overlaps a big one waits for company instead of rewriting the big one:
+// every merge at least doubles the size of the segment holding a rewritten
+// byte, bounding rewrites per byte by log2(MaxSegmentBytes/seal size)).
+//
+// When no cluster yields two inputs, the mergeable segments are sorted by
+// size and placed in size tiers, each Fanout times the one below, starting
+// at TierFloor. A tier holding MinInputs segments or more is merged
+// (smallest first, as many as fit in MaxSegmentBytes): under steady
+// ingest, sealed heads merge into segments Fanout times larger, which
+// merge again, so a partition keeps at most about (MinInputs-1) segments
+// per tier. If a partition still holds more than MaxPerPartition mergeable
+// segments, its smallest ones are merged whatever their tiers.
+//
+// # On demand: PlanFull
+//
+// PlanFull is the policy of an on-demand compaction (DB.Compact, POST
+// /api/_compact, eventlog compact): per partition, every segment smaller
+// than MaxSegmentBytes is packed, largest first, into the first output it
+// fits under MaxSegmentBytes (first-fit decreasing), and each output of two
+// or more inputs is a job. A partition whose segments fit in
+// MaxSegmentBytes thus becomes one segment, whatever their sizes or
+// tiers; otherwise as few as first-fit decreasing finds (within 11/9 of
+// the fewest possible, plus one). Every job has two inputs or more, so
+// running PlanFull's jobs and planning again ends: each round removes a
+// segment.
 package compaction
 
 import (
@@ -55,7 +90,8 @@ type Config struct {
 	TierFloor int64
 	// MinInputs is how many segments of one tier trigger a merge. Zero: 4.
 	MinInputs int
-	// MaxPerPartition bounds the mergeable segments of a partition. Zero:
+	// MaxPerPartition bounds the mergeable segments of a partition, and
+	// the inputs of one overlap merge of Plan. PlanFull ignores it. Zero:
 	// 10.
 	MaxPerPartition int
 }
@@ -97,38 +133,159 @@ type Job struct {
 	Bytes int64
 }
 
-// Plan returns the merges to run now, by partition.
+// Plan returns the background merges to run now: per partition, at most
+// one job, merging overlapping segments first (see the package doc).
 func Plan(segs []Segment, cfg Config) []Job {
 	cfg = cfg.withDefaults()
+	var jobs []Job
+	for part, ss := range partitions(segs, cfg, cfg.MaxSegmentBytes/2) {
+		in := pickOverlap(ss, cfg)
+		if len(in) < 2 {
+			in = pickTier(bySize(ss), cfg)
+		}
+		if len(in) >= 2 {
+			jobs = append(jobs, newJob(part, in))
+		}
+	}
+	return sortJobs(jobs)
+}
+
+// PlanFull returns the merges of an on-demand compaction: each partition's
+// segments packed into as few outputs under MaxSegmentBytes as first-fit
+// decreasing finds, one job per output of two inputs or more.
+func PlanFull(segs []Segment, cfg Config) []Job {
+	cfg = cfg.withDefaults()
+	var jobs []Job
+	for part, ss := range partitions(segs, cfg, cfg.MaxSegmentBytes) {
+		for _, in := range pack(ss, cfg.MaxSegmentBytes) {
+			if len(in) >= 2 {
+				jobs = append(jobs, newJob(part, bySize(in)))
+			}
+		}
+	}
+	return sortJobs(jobs)
+}
+
+// partitions groups the segments smaller than below by partition start
+// (Unix ns), leaving out those that span partitions.
+func partitions(segs []Segment, cfg Config, below int64) map[int64][]Segment {
 	parts := map[int64][]Segment{}
 	p := int64(cfg.Partition)
 	for _, s := range segs {
 		first, last := match.FloorDiv(s.MinTS, p), match.FloorDiv(s.MaxTS, p)
-		if first != last || s.Bytes >= cfg.MaxSegmentBytes/2 {
+		if first != last || s.Bytes >= below {
 			continue
 		}
-		parts[first] = append(parts[first], s)
+		parts[first*p] = append(parts[first*p], s)
 	}
-	var jobs []Job
-	for part, ss := range parts {
-		slices.SortFunc(ss, func(a, b Segment) int { return cmp.Or(cmp.Compare(a.Bytes, b.Bytes), cmp.Compare(a.Name, b.Name)) })
-		if in := pick(ss, cfg); len(in) >= 2 {
-			j := Job{Partition: part * p}
-			for _, s := range in {
-				j.Inputs = append(j.Inputs, s.Name)
-				j.Bytes += s.Bytes
-			}
-			jobs = append(jobs, j)
-		}
+	return parts
+}
+
+func newJob(part int64, in []Segment) Job {
+	j := Job{Partition: part}
+	for _, s := range in {
+		j.Inputs = append(j.Inputs, s.Name)
+		j.Bytes += s.Bytes
 	}
-	slices.SortFunc(jobs, func(a, b Job) int { return cmp.Compare(a.Partition, b.Partition) })
+	return j
+}
+
+// sortJobs orders jobs by partition, then by first input.
+func sortJobs(jobs []Job) []Job {
+	slices.SortFunc(jobs, func(a, b Job) int {
+		return cmp.Or(cmp.Compare(a.Partition, b.Partition), cmp.Compare(a.Inputs[0], b.Inputs[0]))
+	})
 	return jobs
 }
 
-// pick chooses the inputs of a partition's merge from its mergeable
-// segments (sorted by size): the lowest tier with MinInputs segments, else
-// the smallest segments when there are too many.
-func pick(ss []Segment, cfg Config) []Segment {
+// bySize returns a copy of ss sorted by size, smallest first (then name).
+func bySize(ss []Segment) []Segment {
+	out := slices.Clone(ss)
+	slices.SortFunc(out, func(a, b Segment) int { return cmp.Or(cmp.Compare(a.Bytes, b.Bytes), cmp.Compare(a.Name, b.Name)) })
+	return out
+}
+
+// Overlaps reports whether a's and b's closed @timestamp ranges intersect.
+func Overlaps(a, b Segment) bool {
+	return a.MinTS <= b.MaxTS && b.MinTS <= a.MaxTS
+}
+
+// clusters splits ss into its overlap clusters, earliest first: runs of
+// segments, sorted by MinTS, each starting at or before the latest MaxTS
+// of the run so far.
+func clusters(ss []Segment) [][]Segment {
+	sorted := slices.Clone(ss)
+	slices.SortFunc(sorted, func(a, b Segment) int { return cmp.Or(cmp.Compare(a.MinTS, b.MinTS), cmp.Compare(a.Name, b.Name)) })
+	var out [][]Segment
+	var end int64
+	for i, s := range sorted {
+		if i == 0 || s.MinTS > end {
+			out = append(out, nil)
+			end = s.MaxTS
+		}
+		out[len(out)-1] = append(out[len(out)-1], s)
+		end = max(end, s.MaxTS)
+	}
+	return out
+}
+
+// pickOverlap chooses the inputs of an overlap merge: from the cluster
+// offering the most (the earliest of equals), its smallest segments, at
+// most MaxPerPartition and MaxSegmentBytes together, without a largest
+// one that outweighs the rest.
+func pickOverlap(ss []Segment, cfg Config) []Segment {
+	var best []Segment
+	for _, c := range clusters(ss) {
+		in := bySize(c)
+		in = balanced(fit(in[:min(len(in), cfg.MaxPerPartition)], cfg.MaxSegmentBytes))
+		if len(in) > len(best) {
+			best = in
+		}
+	}
+	return best
+}
+
+// balanced drops the largest of ss (sorted by size) while it is larger
+// than all the others together.
+func balanced(ss []Segment) []Segment {
+	var rest int64
+	for _, s := range ss {
+		rest += s.Bytes
+	}
+	for len(ss) >= 2 {
+		last := ss[len(ss)-1]
+		rest -= last.Bytes
+		if last.Bytes <= rest {
+			break
+		}
+		ss = ss[:len(ss)-1]
+	}
+	return ss
+}
+
+// pack places ss, largest first, each in the first bin with room under max
+// (first-fit decreasing), and returns the bins.
+func pack(ss []Segment, max int64) [][]Segment {
+	sorted := bySize(ss)
+	slices.Reverse(sorted)
+	var bins [][]Segment
+	var room []int64
+	for _, s := range sorted {
+		i := slices.IndexFunc(room, func(r int64) bool { return s.Bytes <= r })
+		if i < 0 {
+			bins, room = append(bins, nil), append(room, max)
+			i = len(bins) - 1
+		}
+		bins[i] = append(bins[i], s)
+		room[i] -= s.Bytes
+	}
+	return bins
+}
+
+// pickTier chooses the inputs of a partition's size-tier merge from its
+// mergeable segments (sorted by size): the lowest tier with MinInputs
+// segments, else the smallest segments when there are too many.
+func pickTier(ss []Segment, cfg Config) []Segment {
 	for start := 0; start < len(ss); {
 		t := tier(ss[start].Bytes, cfg)
 		end := start

@@ -15,9 +15,9 @@ import (
 	"github.com/eventlogdb/eventlog"
 )
 
-// runCompact merges a data directory's small segments now (DB.Compact),
-// or has a server do it (--url: POST /api/_compact), and prints what was
-// done.
+// runCompact merges each partition of a data directory into as few
+// segments as fit now (DB.Compact), or has a server do it (--url: POST
+// /api/_compact), and prints what was done.
 func runCompact(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("compact", stderr)
 	rawURL := addURLFlag(fs)

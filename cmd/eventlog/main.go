@@ -15,7 +15,7 @@
 //	eventlog inspect  SEGMENT_FILE...
 //	eventlog verify   [--data DIR]
 //	eventlog repair   [--data DIR]
-//	eventlog compact  [--data DIR | --url URL]        merge small segments now
+//	eventlog compact  [--data DIR | --url URL]        merge each day into as few segments as fit
 //	eventlog retention [--data DIR --max-age D --max-bytes N | --url URL] [--dry-run]
 //	                                                   drop the segments retention expires (or say which it would)
 //	eventlog delete   [--data DIR | --url URL] --filter KQL [--start T] [--end T]
@@ -68,7 +68,7 @@ func commands() []command {
 		{"inspect", "SEGMENT_FILE...", "describe segment files: footer, blocks, columns, postings", runInspect},
 		{"verify", "", "check every checksum of a data directory; exit 1 naming each problem", runVerify},
 		{"repair", "", "salvage damaged WAL and segments, keeping sequence numbers; print what was lost", runRepair},
-		{"compact", "", "merge small segments now (or have a server do it, --url) and print what was merged", runCompact},
+		{"compact", "", "merge each day's segments into as few as fit now (or have a server do it, --url) and print what was merged", runCompact},
 		{"delete", "", "delete the events a KQL filter and time range select, and purge them from disk (--url: through a server)", runDelete},
 		{"retention", "", "drop the segments past --max-age or --max-bytes (or a server's policy, --url); --dry-run lists them", runRetention},
 		{"backup", "", "copy a live store, as of one sequence number, to a directory on another disk (--url: under a server's --backup-dir)", runBackup},
