@@ -226,7 +226,7 @@ func TestObjectIDs(t *testing.T) {
 }
 
 // Average JSON size of a generated event: the benchmarks' MB/s rests on it.
-const minAvgJSON, maxAvgJSON = 500, 700
+const minAvgJSON, maxAvgJSON = 700, 800
 
 func TestGeneratorJSONSize(t *testing.T) {
 	avg := averageJSONSize(generate(GeneratorConfig{Seed: 1}, 100_000))

@@ -23,8 +23,9 @@ const (
 // Config describes one run of Run. The zero value of every field is its
 // default.
 type Config struct {
-	// Workload is what to append. Nil: GenerateWorkload of the generator
-	// seeded with Seed, DefaultPool events.
+	// Workload is what to append. Nil: GeneratedWorkload of the generator
+	// seeded with Seed, its events spread over DefaultSpan (SpreadRate of
+	// Events).
 	Workload *Workload
 	// Seed seeds the default workload; the report records it.
 	Seed int64
@@ -118,7 +119,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.Workload == nil {
-		cfg.Workload = GenerateWorkload(GeneratorConfig{Seed: cfg.Seed}, DefaultPool)
+		cfg.Workload = GeneratedWorkload(GeneratorConfig{Seed: cfg.Seed, Rate: SpreadRate(cfg.Events)})
 	}
 	return cfg, nil
 }
