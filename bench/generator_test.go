@@ -244,3 +244,28 @@ func averageJSONSize(events []event.Event) float64 {
 	}
 	return float64(total) / float64(len(events))
 }
+
+// BenchmarkGeneratorAt measures making one event, without its JSON.
+func BenchmarkGeneratorAt(b *testing.B) {
+	g := NewGenerator(GeneratorConfig{Seed: 1, Rate: SpreadRate(DefaultEvents)})
+	b.ReportAllocs()
+	var i int64
+	for b.Loop() {
+		_ = g.At(i)
+		i++
+	}
+}
+
+// BenchmarkWorkloadFill measures what the producer of `eventlog bench`
+// spends making one batch of 1000 distinct events and measuring their JSON.
+func BenchmarkWorkloadFill(b *testing.B) {
+	w := GeneratedWorkload(GeneratorConfig{Seed: 1, Rate: SpreadRate(DefaultEvents)})
+	batch := make([]event.Event, 1000)
+	b.ReportAllocs()
+	var first int64
+	for b.Loop() {
+		w.Fill(batch, first)
+		first += int64(len(batch))
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "events/s")
+}
