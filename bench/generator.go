@@ -73,10 +73,18 @@ func (g *Generator) Next() event.Event {
 // At returns event i of the sequence. Its random draws come from a source
 // seeded with the config's seed and i alone.
 func (g *Generator) At(i int64) event.Event {
+	var e event.Event
+	g.build(&e, i)
+	return e
+}
+
+// build sets *e to event i, overwriting all of it. Building in place spares
+// a copy of the event on the heap per event.
+func (g *Generator) build(e *event.Event, i int64) {
 	g.src.Seed(mix(uint64(g.cfg.Seed)), mix(uint64(i)^0x65766e746c6f67))
 	k := g.pickKind()
 	o := g.outcome()
-	e := event.Event{
+	*e = event.Event{
 		Timestamp: event.DateOf(time.Unix(0, g.timestamp(i)).UTC()),
 		Event: event.EventFields{
 			Provider: k.provider,
@@ -88,8 +96,7 @@ func (g *Generator) At(i int64) event.Event {
 			ServerUUID: g.servers[g.rng.IntN(serverPool)],
 		},
 	}
-	k.build(g, &e, o)
-	return e
+	k.build(g, e, o)
 }
 
 func (g *Generator) pickKind() *kind {
