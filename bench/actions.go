@@ -59,3 +59,19 @@ func (g *Generator) actionExecuteViaHTTP(e *event.Event, o outcome) {
 	e.User.Name = g.userName()
 	e.Message = "action executed via http: " + c.label()
 }
+
+// actionExecuteStart is actions/execute-start: a connector run beginning.
+func (g *Generator) actionExecuteStart(e *event.Event, o outcome) {
+	c := g.drawConn()
+	g.setConn(e, c, o)
+	e.Event.End, e.Event.Duration = event.Date{}, nil
+	e.Message = "action started: " + c.label()
+}
+
+// actionExecuteTimeout is actions/execute-timeout: a connector run that
+// outlived its task's timeout.
+func (g *Generator) actionExecuteTimeout(e *event.Event, o outcome) {
+	c := g.drawConn()
+	g.setConn(e, c, o)
+	e.Message = "action: " + c.label() + " execution cancelled due to timeout - exceeded default timeout of 5m"
+}

@@ -27,13 +27,20 @@ func (r ruleRef) label() string {
 }
 
 // setRule sets the fields every alerting event carries for rule r: its
-// primary saved-object ref, its space and, on one in twenty, tags.
+// primary saved-object ref, its space, the rule type and consumer, a fresh
+// execution uuid, the ECS rule fields and, on one in twenty, tags.
 func (g *Generator) setRule(e *event.Event, r ruleRef) {
 	e.Event.Kind = "alert"
 	e.Kibana.SavedObjects = []event.SavedObject{{
 		Rel: event.RelPrimary, Namespace: r.space, ID: r.id, Type: "alert", TypeID: r.typ.id,
 	}}
 	e.Kibana.SpaceIDs = event.Strings(spaceIDs(r.space)...)
+	e.Kibana.Alert.Rule.RuleTypeID = r.typ.id
+	e.Kibana.Alert.Rule.Consumer = r.typ.consumer
+	e.Kibana.Alert.Rule.Execution.UUID = randomUUID(g.rng)
+	e.Rule = event.Rule{
+		ID: r.id, Name: ruleName(r.index), Category: r.typ.id,
+	}
 	if g.rng.IntN(20) == 0 {
 		e.Tags = event.Strings("prod", r.typ.consumer)
 	}
@@ -46,10 +53,8 @@ func (g *Generator) alertExecute(e *event.Event, o outcome) {
 	g.setRule(e, r)
 	e.Message = "alert executed: " + r.label()
 	e.Event.Category = event.Strings(r.typ.producer)
-	e.Kibana.Alert.Rule.RuleTypeID = r.typ.id
 	d := g.logNormalMillis(120*time.Millisecond, 1.1)
 	setTiming(e, d)
-	e.Kibana.Alert.Rule.Execution.UUID = randomUUID(g.rng)
 	g.setExecutionStatus(e, o, r)
 	g.setMetrics(&e.Kibana.Alert.Rule.Execution.Metrics, d)
 }
@@ -166,5 +171,18 @@ func (g *Generator) setInstanceTiming(e *event.Event, ended bool) {
 	setTiming(e, d)
 	if !ended {
 		e.Event.End = event.Date{}
+	}
+}
+
+// alertExecuteTimeout is alerting/execute-timeout: a run cancelled for
+// running past its rule type's timeout.
+func (g *Generator) alertExecuteTimeout(e *event.Event, o outcome) {
+	r := g.drawRule()
+	g.setRule(e, r)
+	e.Event.Category = event.Strings(r.typ.producer)
+	setTiming(e, 5*time.Minute+g.logNormalMillis(2*time.Second, 1.0))
+	e.Message = "rule: " + r.label() + " execution cancelled due to timeout - exceeded rule type timeout of 5m"
+	if o == failed {
+		setFailure(e, failure{"timeout", "rule [%s] could not be cancelled: search_context_missing_exception"}, r.id)
 	}
 }

@@ -14,23 +14,46 @@ type kind struct {
 // weightTotal is the sum of every kind's weight.
 const weightTotal = 10_000
 
-// kinds is the traffic mix: rule executions and action executions dominate,
-// as in a Kibana running a few thousand rules; security events are a few
-// percent. Weights sum to weightTotal.
+// kinds is the traffic mix of 8 providers: alerting 45%, actions 15%,
+// taskManager 14%, security 8%, cases 7%, reporting 5%, fleet 4%, eventLog
+// 2%, as in a Kibana running a few thousand rules. Weights sum to
+// weightTotal.
 var kinds = []kind{
-	{"alerting", "execute", 3050, (*Generator).alertExecute},
-	{"actions", "execute", 2400, (*Generator).actionExecute},
-	{"alerting", "execute-action", 1200, (*Generator).alertExecuteAction},
-	{"alerting", "active-instance", 1000, (*Generator).alertActiveInstance},
+	{"alerting", "execute", 2000, (*Generator).alertExecute},
+	{"alerting", "execute-action", 800, (*Generator).alertExecuteAction},
+	{"alerting", "active-instance", 900, (*Generator).alertActiveInstance},
 	{"alerting", "new-instance", 300, (*Generator).alertNewInstance},
 	{"alerting", "recovered-instance", 300, (*Generator).alertRecoveredInstance},
+	{"alerting", "execute-timeout", 200, (*Generator).alertExecuteTimeout},
+	{"actions", "execute", 1000, (*Generator).actionExecute},
+	{"actions", "execute-start", 300, (*Generator).actionExecuteStart},
 	{"actions", "execute-via-http", 100, (*Generator).actionExecuteViaHTTP},
+	{"actions", "execute-timeout", 100, (*Generator).actionExecuteTimeout},
 	{"taskManager", "run", 1000, (*Generator).taskRun},
+	{"taskManager", "schedule", 200, (*Generator).taskChange},
+	{"taskManager", "update", 100, (*Generator).taskChange},
+	{"taskManager", "remove", 100, (*Generator).taskChange},
 	{"security", "user_login", 400, (*Generator).userLogin},
 	{"security", "user_logout", 200, (*Generator).userLogout},
-	{"security", "api_key_create", 40, (*Generator).apiKeyCreate},
-	{"eventLog", "starting", 5, (*Generator).eventLogLifecycle},
-	{"eventLog", "stopping", 5, (*Generator).eventLogLifecycle},
+	{"security", "api_key_create", 100, (*Generator).apiKeyCreate},
+	{"security", "api_key_invalidate", 50, (*Generator).apiKeyInvalidate},
+	{"security", "session_cleanup", 50, (*Generator).sessionCleanup},
+	{"cases", "create", 200, (*Generator).caseChange},
+	{"cases", "update", 300, (*Generator).caseChange},
+	{"cases", "push", 100, (*Generator).casePush},
+	{"cases", "delete", 100, (*Generator).caseChange},
+	{"reporting", "generate", 200, (*Generator).reportEvent},
+	{"reporting", "execute", 200, (*Generator).reportExecute},
+	{"reporting", "download", 60, (*Generator).reportEvent},
+	{"reporting", "delete", 40, (*Generator).reportEvent},
+	{"fleet", "policy_update", 150, (*Generator).fleetEvent},
+	{"fleet", "agent_enroll", 100, (*Generator).fleetEvent},
+	{"fleet", "package_install", 100, (*Generator).fleetEvent},
+	{"fleet", "agent_unenroll", 50, (*Generator).fleetEvent},
+	{"eventLog", "starting", 60, (*Generator).eventLogLifecycle},
+	{"eventLog", "stopping", 60, (*Generator).eventLogLifecycle},
+	{"eventLog", "index-template-create", 40, (*Generator).eventLogLifecycle},
+	{"eventLog", "ilm-policy-create", 40, (*Generator).eventLogLifecycle},
 }
 
 // ProviderActions returns every provider the generator emits, each with its
@@ -86,9 +109,13 @@ var connectorTypes = []struct{ id, name string }{
 	{".jira", "jira-ops"},
 }
 
-// spaces other than the default one; one object in five lives in one of
-// them.
-var spaces = []string{"observability", "security", "marketing", "team-payments"}
+// spaces other than the default one: 19, for 20 with it. 70% of the
+// objects live in one of them (see spaceOf).
+var spaces = []string{
+	"observability", "security", "marketing", "team-payments", "sales", "engineering",
+	"support", "finance", "hr", "ops-eu", "ops-us", "ops-ap", "data-platform", "mobile",
+	"web", "search", "infra", "legal", "research",
+}
 
 // fixedUsers head the user pool; the rest are userNNN.
 var fixedUsers = []string{"elastic", "admin", "jdoe", "asmith", "kibana-ops", "mlee", "svc-reporting", "rgarcia"}
@@ -124,6 +151,12 @@ var actionFailures = []failure{
 	{"execute", "error calling webhook, retry later: 503 Service Unavailable"},
 	{"execute", "error posting pagerduty event: unexpected status 400"},
 	{"decrypt", "Unable to decrypt attribute \"secrets\""},
+}
+
+var appFailures = []failure{
+	{"execute", "saved object [%s] not found"},
+	{"conflict", "version conflict on saved object [%s]: document already exists"},
+	{"forbidden", "unauthorized to access saved object [%s]"},
 }
 
 var taskFailures = []failure{

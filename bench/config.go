@@ -9,31 +9,45 @@ type GeneratorConfig struct {
 	Seed int64
 	// Start is the first @timestamp; zero means 2026-01-01T00:00:00Z.
 	Start time.Time
-	// Rate is events per second of event time: timestamps advance by an
-	// exponentially distributed gap with mean 1/Rate. Zero means 1000.
+	// Rate is events per second of event time: event i's in-order
+	// timestamp is drawn uniformly from [i/Rate, (i+1)/Rate) seconds after
+	// Start. Zero means 1000; SpreadRate spreads a run over DefaultSpan.
 	Rate float64
-	// OutOfOrder is the fraction of events whose timestamp is moved back by
-	// up to MaxLateness. Zero means 0.05; a negative value means none.
+	// OutOfOrder is the fraction of events whose timestamp is moved back to
+	// before the previous event's, by 1ms to MaxLateness more. Zero means
+	// 0.02; a negative value means none.
 	OutOfOrder float64
-	// MaxLateness bounds how far a late event is moved back. Zero means 5m.
+	// MaxLateness bounds how far a late event is moved back. Zero means 5s.
 	MaxLateness time.Duration
-	// ObjectPool is the number of distinct saved-object ids (rules and
-	// connectors, one in eight a connector). Zero means 100_000; values
-	// below 8 are raised to 8.
+	// ObjectPool is the number of distinct saved-object ids, split by type
+	// (see objectTypes: 60% rules, 12.5% connectors, ...). Zero means
+	// 100_000; values below 1000 are raised to 1000.
 	ObjectPool int
 	// ObjectSkew is the Zipf s parameter (> 1) with which ids are drawn from
-	// the pool. Zero (or any value <= 1) means 1.2.
+	// the pool of its type. Zero (or any value <= 1) means 1.1.
 	ObjectSkew float64
 }
 
 // Defaults of GeneratorConfig.
 const (
 	DefaultRate        = 1000
-	DefaultOutOfOrder  = 0.05
-	DefaultMaxLateness = 5 * time.Minute
+	DefaultOutOfOrder  = 0.02
+	DefaultMaxLateness = 5 * time.Second
 	DefaultObjectPool  = 100_000
-	DefaultObjectSkew  = 1.2
+	DefaultObjectSkew  = 1.1
+	// DefaultSpan is the stretch of event time a bench run's events cover
+	// (see SpreadRate).
+	DefaultSpan = 30 * 24 * time.Hour
 )
+
+// SpreadRate is the Rate that spreads n events over DefaultSpan (n <= 0:
+// DefaultEvents).
+func SpreadRate(n int64) float64 {
+	if n <= 0 {
+		n = DefaultEvents
+	}
+	return float64(n) / DefaultSpan.Seconds()
+}
 
 // DefaultStart is the first @timestamp when GeneratorConfig.Start is zero.
 var DefaultStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -58,7 +72,7 @@ func (cfg GeneratorConfig) withDefaults() GeneratorConfig {
 	if cfg.ObjectPool == 0 {
 		cfg.ObjectPool = DefaultObjectPool
 	}
-	cfg.ObjectPool = max(cfg.ObjectPool, 8)
+	cfg.ObjectPool = max(cfg.ObjectPool, minObjectPool)
 	if cfg.ObjectSkew <= 1 {
 		cfg.ObjectSkew = DefaultObjectSkew
 	}

@@ -1,13 +1,15 @@
 // Package bench generates realistic Kibana event-log traffic and measures the
 // store with it.
 //
-// The Generator produces the mix a busy Kibana writes: rule executions,
-// scheduled and executed actions, alert instance transitions, task runs and a
-// few security events, with Kibana's messages, saved-object references drawn
-// Zipf-skewed from a fixed pool of objects, mostly-successful outcomes,
-// log-normal durations and timestamps that advance at a configured rate with a
-// fraction arriving late. It is deterministic: the same GeneratorConfig yields
-// the same events, byte for byte.
+// The Generator produces the mix a busy Kibana writes (issue 15's): rule
+// executions, scheduled and executed actions, alert instance transitions,
+// task runs, security, cases, reporting, fleet and event-log events, with
+// Kibana's messages, one or two saved-object references each drawn
+// Zipf-skewed from a fixed pool of objects split by type, mostly-successful
+// outcomes, log-normal durations and timestamps that advance at a configured
+// rate with a fraction arriving late. Every event is distinct, and event i
+// is a pure function of the config and i: the same GeneratorConfig yields
+// the same events, byte for byte, in whatever order they are made.
 //
 // The benchmarks in this package feed pre-generated events to
 // eventlog.DB.Append under each sync policy and batch size

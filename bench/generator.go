@@ -10,30 +10,39 @@ import (
 )
 
 // Generator produces a deterministic stream of realistic Kibana event-log
-// events. It is not safe for concurrent use.
+// events, every one distinct: event i is a pure function of the config and
+// i (At), so writers can make their own batches in any order. It is not safe
+// for concurrent use.
 type Generator struct {
 	cfg     GeneratorConfig
+	src     *rand.PCG
 	rng     *rand.Rand
 	objects objects
 	users   *rand.Zipf
 	servers [serverPool]string
 	// cum holds the cumulative kind weights, for picking a kind.
 	cum []int
-	// now is the in-order event clock, in Unix nanoseconds.
-	now int64
+	// start is cfg.Start and gap the mean nanoseconds between events.
+	start int64
+	gap   float64
+	// next is the index of the event Next returns.
+	next int64
 }
 
 // NewGenerator returns a generator for cfg; zero fields take their defaults
 // (see GeneratorConfig).
 func NewGenerator(cfg GeneratorConfig) *Generator {
 	cfg = cfg.withDefaults()
-	rng := rand.New(rand.NewPCG(uint64(cfg.Seed), 0x65766e746c6f67))
+	src := rand.NewPCG(0, 0)
+	rng := rand.New(src)
 	g := &Generator{
 		cfg:     cfg,
+		src:     src,
 		rng:     rng,
 		objects: newObjects(rng, cfg.ObjectPool, cfg.ObjectSkew),
 		users:   rand.NewZipf(rng, 1.5, 1, userPool-1),
-		now:     cfg.Start.UnixNano(),
+		start:   cfg.Start.UnixNano(),
+		gap:     1e9 / cfg.Rate,
 	}
 	for i := range g.servers {
 		g.servers[i] = formatUUID(hashOf(saltServer, i), hashOf(saltServer, i+1<<40))
@@ -54,12 +63,29 @@ func (g *Generator) Fill(dst []event.Event) {
 	}
 }
 
-// Next returns the next event.
+// Next returns the next event: At(0), then At(1), ...
 func (g *Generator) Next() event.Event {
+	e := g.At(g.next)
+	g.next++
+	return e
+}
+
+// At returns event i of the sequence. Its random draws come from a source
+// seeded with the config's seed and i alone.
+func (g *Generator) At(i int64) event.Event {
+	var e event.Event
+	g.build(&e, i)
+	return e
+}
+
+// build sets *e to event i, overwriting all of it. Building in place spares
+// a copy of the event on the heap per event.
+func (g *Generator) build(e *event.Event, i int64) {
+	g.src.Seed(mix(uint64(g.cfg.Seed)), mix(uint64(i)^0x65766e746c6f67))
 	k := g.pickKind()
 	o := g.outcome()
-	e := event.Event{
-		Timestamp: event.DateOf(time.Unix(0, g.timestamp()).UTC()),
+	*e = event.Event{
+		Timestamp: event.DateOf(time.Unix(0, g.timestamp(i)).UTC()),
 		Event: event.EventFields{
 			Provider: k.provider,
 			Action:   k.action,
@@ -70,8 +96,7 @@ func (g *Generator) Next() event.Event {
 			ServerUUID: g.servers[g.rng.IntN(serverPool)],
 		},
 	}
-	k.build(g, &e, o)
-	return e
+	k.build(g, e, o)
 }
 
 func (g *Generator) pickKind() *kind {
@@ -84,18 +109,27 @@ func (g *Generator) pickKind() *kind {
 	return &kinds[len(kinds)-1]
 }
 
-// timestamp advances the clock by an exponential gap with mean 1/Rate and
-// returns it, moved back by 1ms to MaxLateness for an OutOfOrder fraction.
-func (g *Generator) timestamp() int64 {
-	g.now += int64(g.rng.ExpFloat64() / g.cfg.Rate * 1e9)
+// timestamp returns event i's @timestamp in Unix nanoseconds: inOrder(i),
+// or for an OutOfOrder fraction inOrder(i-1) moved back by 1ms to
+// MaxLateness.
+func (g *Generator) timestamp(i int64) int64 {
 	if g.rng.Float64() >= g.cfg.OutOfOrder {
-		return g.now
+		return g.inOrder(i)
 	}
 	late := time.Millisecond
 	if spread := g.cfg.MaxLateness - late; spread > 0 {
 		late += time.Duration(g.rng.Int64N(int64(spread)))
 	}
-	return g.now - int64(late)
+	return g.inOrder(i-1) - int64(late)
+}
+
+// inOrder is event i's place in time when it is not late: a point in
+// [i, i+1) gaps after the start chosen by a hash of the seed and i, so
+// in-order events never go back and a late one can be placed behind its
+// predecessor.
+func (g *Generator) inOrder(i int64) int64 {
+	u := float64(mix(uint64(g.cfg.Seed)^mix(uint64(i)))>>11) / (1 << 53)
+	return g.start + int64((float64(i)+u)*g.gap)
 }
 
 // outcome is event.outcome.
@@ -116,10 +150,10 @@ func (o outcome) level() string {
 	return [...]string{"info", "error", "warning"}[o]
 }
 
-// Outcome shares: 95% success, 4.5% failure, 0.5% unknown.
+// Outcome shares: 90% success, 6% failure, 4% unknown.
 const (
-	successShare = 0.95
-	failureShare = 0.045
+	successShare = 0.90
+	failureShare = 0.06
 )
 
 func (g *Generator) outcome() outcome {

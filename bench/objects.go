@@ -7,10 +7,10 @@ import (
 	"github.com/eventlogdb/eventlog/event"
 )
 
-// Saved objects are numbered 0 to ObjectPool-1. Every eighth (index%8 == 7)
-// is a connector (an "action" saved object), the rest are rules ("alert"
-// saved objects). An object's id, type, name and space are pure functions of
-// its index, so every generator — whatever its seed — agrees on them.
+// Saved objects are numbered 0 to ObjectPool-1, in one run per type
+// (objectTypes, rules first: object 0 is the most referenced rule). An
+// object's id, name and space are pure functions of its index, so every
+// generator — whatever its seed — agrees on them.
 
 // Salts keep the hashes of different attributes of one index independent.
 const (
@@ -63,20 +63,47 @@ func objectID(i int) string {
 // randomUUID draws a fresh UUID from r.
 func randomUUID(r *rand.Rand) string { return formatUUID(r.Uint64(), r.Uint64()) }
 
-// objects is a generator's view of the saved-object pool: the two Zipf
-// samplers and a lazily filled cache of ids.
+// Saved-object types, indexes into objectTypes.
+const (
+	typeRule = iota
+	typeConnector
+	typeTask
+	typeCase
+	typeReport
+	typeAgentPolicy
+	typeUserProfile
+)
+
+// objectTypes split the pool: each type's saved-object type and share of
+// the ids, per mille.
+var objectTypes = []struct {
+	name     string
+	perMille int
+}{
+	{"alert", 600}, {"action", 125}, {"task", 100}, {"cases", 80},
+	{"report", 50}, {"ingest-agent-policies", 40}, {"user-profile", 5},
+}
+
+// minObjectPool is the smallest pool: every type gets at least one id.
+const minObjectPool = 1000
+
+// objects is a generator's view of the saved-object pool: where each type's
+// run starts, a Zipf sampler per type and a lazily filled cache of ids.
 type objects struct {
-	ids          []string
-	rules, conns *rand.Zipf
+	ids   []string
+	first []int // first[t] is type t's first index; first[len] the pool size
+	zipfs []*rand.Zipf
 }
 
 func newObjects(r *rand.Rand, pool int, skew float64) objects {
-	nRules, nConns := pool-pool/8, pool/8
-	return objects{
-		ids:   make([]string, pool),
-		rules: rand.NewZipf(r, skew, 1, uint64(nRules-1)),
-		conns: rand.NewZipf(r, skew, 1, uint64(nConns-1)),
+	o := objects{first: make([]int, len(objectTypes)+1)}
+	for t, ot := range objectTypes {
+		n := max(pool*ot.perMille/1000, 1)
+		o.first[t+1] = o.first[t] + n
+		o.zipfs = append(o.zipfs, rand.NewZipf(r, skew, 1, uint64(n-1)))
 	}
+	o.ids = make([]string, o.first[len(objectTypes)])
+	return o
 }
 
 // id returns the UUID of object i.
@@ -87,21 +114,31 @@ func (o *objects) id(i int) string {
 	return o.ids[i]
 }
 
-// rule draws a rule's object index; rule k (0 most popular) is object
-// k/7*8 + k%7.
-func (o *objects) rule() int {
-	k := int(o.rules.Uint64())
-	return k/7*8 + k%7
-}
+// count is the number of objects of type t.
+func (o *objects) count(t int) int { return o.first[t+1] - o.first[t] }
 
-// conn draws a connector's object index; connector k is object k*8+7.
-func (o *objects) conn() int { return int(o.conns.Uint64())*8 + 7 }
+// draw returns the index of an object of type t, the type's k-th most
+// popular with probability proportional to (1+k)^-skew.
+func (o *objects) draw(t int) int { return o.first[t] + int(o.zipfs[t].Uint64()) }
+
+// nth returns the index of type t's object k mod its count.
+func (o *objects) nth(t, k int) int { return o.first[t] + k%o.count(t) }
+
+// rule draws a rule's object index.
+func (o *objects) rule() int { return o.draw(typeRule) }
+
+// conn draws a connector's object index.
+func (o *objects) conn() int { return o.draw(typeConnector) }
 
 // connOfRule returns the connector rule i notifies: fixed per rule, spread
 // over the connectors by a hash.
 func (o *objects) connOfRule(i int) int {
-	n := len(o.ids) / 8
-	return int(hashOf(saltLink, i)%uint64(n))*8 + 7
+	return o.nth(typeConnector, int(hashOf(saltLink, i)>>1))
+}
+
+// ref returns the saved-object reference to object i of type t.
+func (o *objects) ref(t, i int, rel string) event.SavedObject {
+	return event.SavedObject{Rel: rel, Namespace: spaceOf(i), ID: o.id(i), Type: objectTypes[t].name}
 }
 
 // skewedPick returns an index below n from hash h, favouring low indexes
@@ -131,13 +168,18 @@ func connectorOf(i int) (typeID, name string) {
 	return c.id, c.name + "-" + strconv.Itoa(int(h>>40%16))
 }
 
-// spaceOf returns object i's space; "" for the default space.
+// defaultSpaceShare is the share of objects in the default space, per
+// mille.
+const defaultSpaceShare = 300
+
+// spaceOf returns object i's space; "" for the default space (30% of the
+// objects).
 func spaceOf(i int) string {
 	h := hashOf(saltSpace, i)
-	if h%5 != 0 {
+	if h%1000 < defaultSpaceShare {
 		return ""
 	}
-	return spaces[(h>>8)%uint64(len(spaces))]
+	return spaces[(h>>16)%uint64(len(spaces))]
 }
 
 // spaceIDs returns the kibana.space_ids value for an object in space.

@@ -59,7 +59,7 @@ type RunInfo struct {
 	Dir             string  `json:"dir,omitempty"`
 	Workload        string  `json:"workload"` // "generator" or the input file
 	Seed            int64   `json:"seed"`
-	PoolEvents      int     `json:"pool_events"`
+	PoolEvents      int     `json:"pool_events"` // an input file's events, cycled; 0 for the generator
 	AvgJSONBytes    float64 `json:"avg_json_bytes"`
 	Events          int64   `json:"events,omitempty"`
 	Duration        string  `json:"duration,omitempty"`

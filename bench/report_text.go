@@ -56,7 +56,11 @@ func (r *Report) describeRun() string {
 			fmt.Fprintf(&b, ", segments of %s", bytesIEC(c.SegmentMaxBytes))
 		}
 	}
-	fmt.Fprintf(&b, "; %s (%d distinct events, %.0f B of JSON on average", c.Workload, c.PoolEvents, c.AvgJSONBytes)
+	if c.Workload == "generator" {
+		fmt.Fprintf(&b, "; generator (every event distinct, %.0f B of JSON on average", c.AvgJSONBytes)
+	} else {
+		fmt.Fprintf(&b, "; %s (%d events cycled, %.0f B of JSON on average", c.Workload, c.PoolEvents, c.AvgJSONBytes)
+	}
 	if c.Workload == "generator" {
 		fmt.Fprintf(&b, ", seed %d", c.Seed)
 	}

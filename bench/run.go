@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
-	"github.com/eventlogdb/eventlog/event"
 )
 
 // Defaults of Config.
@@ -23,8 +22,9 @@ const (
 // Config describes one run of Run. The zero value of every field is its
 // default.
 type Config struct {
-	// Workload is what to append. Nil: GenerateWorkload of the generator
-	// seeded with Seed, DefaultPool events.
+	// Workload is what to append. Nil: GeneratedWorkload of the generator
+	// seeded with Seed, its events spread over DefaultSpan (SpreadRate of
+	// Events).
 	Workload *Workload
 	// Seed seeds the default workload; the report records it.
 	Seed int64
@@ -118,7 +118,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.Concurrency = DefaultConcurrency
 	}
 	if cfg.Workload == nil {
-		cfg.Workload = GenerateWorkload(GeneratorConfig{Seed: cfg.Seed}, DefaultPool)
+		cfg.Workload = GeneratedWorkload(GeneratorConfig{Seed: cfg.Seed, Rate: SpreadRate(cfg.Events)})
 	}
 	return cfg, nil
 }
@@ -151,7 +151,6 @@ type run struct {
 	target target
 	start  time.Time
 
-	next      atomic.Int64 // the next batch to take
 	events    atomic.Int64 // events acknowledged
 	jsonBytes atomic.Int64 // their JSON size
 	throttled atomic.Int64
@@ -241,16 +240,20 @@ func (r *run) ingest(ctx context.Context) {
 	}
 	stopOnCancel := context.AfterFunc(ctx, r.stop)
 	defer stopOnCancel()
+	ahead := newLookahead(r.cfg.Concurrency)
+	producerDone := make(chan struct{})
+	go func() { r.produce(ahead); close(producerDone) }()
 	var wg sync.WaitGroup
 	for _, rec := range r.recorders {
 		wg.Go(func() {
-			if err := r.writer(ctx, rec); err != nil {
+			if err := r.writer(ctx, rec, ahead); err != nil {
 				r.fail(err)
 			}
 		})
 	}
 	wg.Wait()
 	r.stop()
+	<-producerDone
 	close(writersDone)
 	<-samplerDone
 	if queriesDone != nil {
@@ -277,38 +280,47 @@ func (r *run) firstError() error {
 	return r.err
 }
 
-// writer appends batches, taking their numbers in turn with the other
+// writer appends the batches the producer made, in turn with the other
 // writers, until the run stops or every event is taken.
-func (r *run) writer(ctx context.Context, rec *recorder) error {
-	batch := make([]event.Event, r.cfg.Batch)
+func (r *run) writer(ctx context.Context, rec *recorder, ahead *lookahead) error {
 	var scratch []byte
-	for {
-		i := r.next.Add(1) - 1
-		first := i * int64(r.cfg.Batch)
-		n := int64(r.cfg.Batch)
-		if r.cfg.Events > 0 {
-			if first >= r.cfg.Events {
-				return nil
-			}
-			n = min(n, r.cfg.Events-first)
+	for b := range ahead.ready {
+		err := r.appendBatch(ctx, rec, b, &scratch)
+		ahead.free <- b
+		if err != nil || isStopped(r.stopped) {
+			return err
 		}
-		evs := batch[:n]
-		jsonBytes := r.cfg.Workload.Fill(evs, first)
-		began, ok := r.due(i)
-		if !ok {
+	}
+	return nil
+}
+
+// appendBatch appends b when it is due and counts it.
+func (r *run) appendBatch(ctx context.Context, rec *recorder, b *batch, scratch *[]byte) error {
+	began, ok := r.due(b.i)
+	if !ok {
+		return nil
+	}
+	throttled, err := r.target.append(ctx, b.events, scratch)
+	if err != nil {
+		if isStop(ctx, err) {
 			return nil
 		}
-		throttled, err := r.target.append(ctx, evs, &scratch)
-		if err != nil {
-			if isStop(ctx, err) {
-				return nil
-			}
-			return fmt.Errorf("append batch %d: %w", i, err)
-		}
-		rec.record(time.Since(began))
-		r.throttled.Add(int64(throttled))
-		r.jsonBytes.Add(jsonBytes)
-		r.events.Add(n)
+		return fmt.Errorf("append batch %d: %w", b.i, err)
+	}
+	rec.record(time.Since(began))
+	r.throttled.Add(int64(throttled))
+	r.jsonBytes.Add(b.jsonBytes)
+	r.events.Add(int64(len(b.events)))
+	return nil
+}
+
+// isStopped reports whether stop is closed.
+func isStopped(stop <-chan struct{}) bool {
+	select {
+	case <-stop:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -11,7 +11,9 @@ import (
 )
 
 // runBenchWorkload is the default workload of `eventlog bench`, made once.
-var runBenchWorkload = sync.OnceValue(func() *Workload { return GenerateWorkload(GeneratorConfig{Seed: 1}, DefaultPool) })
+var runBenchWorkload = sync.OnceValue(func() *Workload {
+	return GeneratedWorkload(GeneratorConfig{Seed: 1, Rate: SpreadRate(DefaultEvents)})
+})
 
 // BenchmarkRun measures what `eventlog bench` measures, through the same
 // code: Run appending b.N batches of 1000 generated events with two

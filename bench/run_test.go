@@ -17,7 +17,7 @@ import (
 )
 
 // smallWorkload is shared by the run tests: generating is the slow part.
-var smallWorkload = GenerateWorkload(GeneratorConfig{Seed: 1}, 2000)
+var smallWorkload = GeneratedWorkload(GeneratorConfig{Seed: 1})
 
 func mustRun(t *testing.T, cfg Config) *Report {
 	t.Helper()

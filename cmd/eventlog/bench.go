@@ -87,7 +87,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	}
 	fs.StringVar(&f.data, "data", "", "data directory of the embedded engine (default: a new temporary directory, removed afterwards)")
 	fs.StringVar(&f.url, "url", "", "bench the eventlog server at this URL (http://HOST:PORT) instead of the embedded engine")
-	fs.StringVar(&f.input, "input", "", "append the events of this NDJSON file (cycled, timestamps moved on each cycle) instead of generated ones")
+	fs.StringVar(&f.input, "input", "", "append the events of this NDJSON file (cycled, timestamps moved on each cycle) instead of generated ones, which are all distinct")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the generator: equal seeds give equal events")
 	fs.Int64Var(&f.events, "events", 0, "events to append (default 1000000, or the --input file's count; with --duration, whichever comes first)")
 	durationVar(fs, &f.duration, "duration", 0, "append for this long (e.g. 30s)")
@@ -99,12 +99,13 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	fs.Float64Var(&f.queries, "queries", 0, "run this many queries per second alongside ingest (a mix of page, count, terms, stats and saved-object queries)")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object")
 	fs.StringVar(&f.out, "out", "", "also write the report as a self-contained HTML page with charts to this file")
-	fs.IntVar(&f.pool, "pool", bench.DefaultPool, "distinct events the generator makes before the run; the run cycles through them")
+	fs.IntVar(&f.pool, "pool", 0, "removed: the generator makes every event distinct as the run appends it, so there is no pool to size")
+	_ = fs.MarkHidden("pool")
 	fs.Float64Var(&f.late, "late", bench.DefaultOutOfOrder, "generator: fraction of events whose @timestamp is moved back (out of order)")
 	durationVar(fs, &f.maxLateness, "max-lateness", bench.DefaultMaxLateness, "generator: how far back a late event may be moved")
 	fs.IntVar(&f.objects, "objects", bench.DefaultObjectPool, "generator: distinct saved objects (rules and connectors) events refer to")
 	fs.Float64Var(&f.skew, "skew", bench.DefaultObjectSkew, "generator: Zipf exponent (> 1) of the saved-object draw; higher is more skewed")
-	fs.Float64Var(&f.eventRate, "event-rate", bench.DefaultRate, "generator: events per second of event time (how fast @timestamp advances)")
+	fs.Float64Var(&f.eventRate, "event-rate", 0, "generator: events per second of event time (how fast @timestamp advances); 0: the run's events spread over 30 days")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -126,18 +127,18 @@ func (f *benchFlags) check() error {
 		return bad("--concurrency must be between 1 and 1024")
 	case f.rate < 0 || f.queries < 0:
 		return bad("--rate and --queries cannot be negative")
-	case f.pool < 1:
-		return bad("--pool must be positive")
+	case f.given("pool"):
+		return bad("--pool is gone: every generated event is now distinct, made as the run appends it; drop the flag (--events sets how many)")
 	case f.late < 0 || f.late > 1:
 		return bad("--late must be between 0 and 1")
 	case f.skew <= 1:
 		return bad("--skew must be above 1")
-	case f.objects < 8 || f.eventRate <= 0:
-		return bad("--objects must be at least 8 and --event-rate positive")
+	case f.objects < 1000 || f.eventRate < 0:
+		return bad("--objects must be at least 1000 and --event-rate not negative")
 	case f.url != "" && (f.given("data") || f.given("sync") || f.given("segment-max-bytes")):
 		return bad("--data, --sync and --segment-max-bytes are the server's settings (eventlog serve --help), not the client's")
-	case f.input != "" && f.givenAny("seed", "pool", "late", "max-lateness", "objects", "skew", "event-rate"):
-		return bad("the generator's flags (--seed, --pool, --late, ...) do not apply to --input")
+	case f.input != "" && f.givenAny("seed", "late", "max-lateness", "objects", "skew", "event-rate"):
+		return bad("the generator's flags (--seed, --late, --skew, ...) do not apply to --input")
 	}
 	return nil
 }
@@ -164,8 +165,12 @@ func (f *benchFlags) generatorConfig() bench.GeneratorConfig {
 	if late == 0 {
 		late = -1 // GeneratorConfig: negative is none, zero the default
 	}
+	rate := f.eventRate
+	if rate == 0 {
+		rate = bench.SpreadRate(f.events) // a --duration run: as many as the default --events
+	}
 	return bench.GeneratorConfig{
-		Seed: f.seed, Rate: f.eventRate, OutOfOrder: late, MaxLateness: f.maxLateness,
+		Seed: f.seed, Rate: rate, OutOfOrder: late, MaxLateness: f.maxLateness,
 		ObjectPool: f.objects, ObjectSkew: f.skew,
 	}
 }
@@ -182,7 +187,7 @@ func (f *benchFlags) config() (bench.Config, error) {
 		Rate: f.rate, QueryRate: f.queries,
 	}
 	if f.input == "" {
-		cfg.Workload = bench.GenerateWorkload(f.generatorConfig(), f.pool)
+		cfg.Workload = bench.GeneratedWorkload(f.generatorConfig())
 		return cfg, nil
 	}
 	cfg.Workload, err = bench.ReadWorkloadFile(f.input, event.Limits{})

@@ -71,7 +71,7 @@ func TestServerSoak(t *testing.T) {
 	// Events stamped from now on, as many a second of event time as are
 	// offered a second, so that --retention-max-age drops what is 10
 	// minutes old and the data levels off after the first 10 minutes.
-	work := bench.GenerateWorkload(bench.GeneratorConfig{Seed: 1, Start: time.Now().UTC().Truncate(time.Second)}, bench.DefaultPool)
+	work := bench.GeneratedWorkload(bench.GeneratorConfig{Seed: 1, Start: time.Now().UTC().Truncate(time.Second)})
 	var wg sync.WaitGroup
 	var rep *bench.Report
 	var benchErr, findErr error

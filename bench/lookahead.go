@@ -1,0 +1,63 @@
+package bench
+
+import "github.com/eventlogdb/eventlog/event"
+
+// batch is one batch of the workload: its number, its events and their
+// JSON size.
+type batch struct {
+	i         int64
+	events    []event.Event
+	jsonBytes int64
+}
+
+// lookahead carries batches from the run's producer to its writers: ready
+// holds those made, in order, free those appended, for the producer to
+// fill again. There are two batches per writer, so the producer makes the
+// next while the writers wait on the store (an fsync, a response).
+type lookahead struct {
+	ready chan *batch
+	free  chan *batch
+}
+
+func newLookahead(writers int) *lookahead {
+	n := 2 * writers
+	a := &lookahead{ready: make(chan *batch, n), free: make(chan *batch, n)}
+	for range n {
+		a.free <- &batch{}
+	}
+	return a
+}
+
+// produce fills the workload's batches in order and hands them to the
+// writers, until every event is made or the run stops; then it closes
+// ready, which ends the writers' loops. The run owns it: ingest starts it
+// and waits for it after the writers.
+func (r *run) produce(a *lookahead) {
+	defer close(a.ready)
+	size := int64(r.cfg.Batch)
+	for i := int64(0); ; i++ {
+		first, n := i*size, size
+		if r.cfg.Events > 0 {
+			if first >= r.cfg.Events {
+				return
+			}
+			n = min(n, r.cfg.Events-first)
+		}
+		var b *batch
+		select {
+		case <-r.stopped:
+			return
+		case b = <-a.free:
+		}
+		if int64(cap(b.events)) < n {
+			b.events = make([]event.Event, n)
+		}
+		b.i, b.events = i, b.events[:n]
+		b.jsonBytes = r.cfg.Workload.Fill(b.events, first)
+		select {
+		case <-r.stopped:
+			return
+		case a.ready <- b:
+		}
+	}
+}
