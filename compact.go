@@ -46,9 +46,9 @@ func (db *DB) Compact(ctx context.Context) (CompactResult, error) {
 
 // compact is Compact; once (the background compactor) plans with the
 // background policy instead (compaction.Plan: overlapping segments first,
-// then size tiers) and runs one planning round only and, if it had work,
-// wakes the background loop for the next: so that under ingest that
-// outpaces merging, retention still runs between rounds.
+// then size tiers) and runs one merge only (the plan's first job) and, if
+// it had work, wakes the background loop for the next: so that under
+// ingest that outpaces merging, retention still runs between merges.
 func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err error) {
 	if db.opts.ReadOnly {
 		return res, ErrReadOnly
@@ -80,6 +80,9 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 		jobs := db.planCompaction(once)
 		if len(jobs) == 0 {
 			return res, nil
+		}
+		if once { // one merge per run: retention, the disk bound, runs between merges
+			jobs = jobs[:1]
 		}
 		for _, j := range jobs {
 			if err := ctx.Err(); err != nil {
@@ -295,9 +298,9 @@ func (h *mergeHeap) Pop() any {
 }
 
 // runCompactor applies retention and compacts in the background every
-// MaintenanceInterval and after each seal, until Close. Each run merges one
-// planning round and wakes itself for the next, so retention (the disk
-// bound) is never stuck behind merges that ingest keeps feeding.
+// MaintenanceInterval and after each seal, until Close. Each run makes one
+// merge and wakes itself for the next, so retention (the disk bound) is
+// never stuck behind more than one merge, however many ingest feeds.
 func (db *DB) runCompactor() {
 	defer close(db.compactorDone)
 	tick := time.NewTicker(db.opts.MaintenanceInterval)
