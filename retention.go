@@ -120,7 +120,7 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		db.retentionDrops.Add(1)
 		db.retentionBytes.Add(d.Bytes)
 		db.log.Info("eventlog: retention dropped a segment", "segment", d.Name, "reason", d.Reason, "events", d.Events,
-			"min_timestamp", d.MinTS, "max_timestamp", d.MaxTS, "undelivered", d.Undelivered)
+			"min_timestamp", d.MinTS, "max_timestamp", d.MaxTS, "min_seq", d.MinSeq, "max_seq", d.MaxSeq, "undelivered", d.Undelivered)
 		// The drop is done: record it even if ctx ends now.
 		if _, err := db.append(context.WithoutCancel(ctx), true, []Event{dropRecord(db.opts.Now(), d)}); err != nil {
 			return res, fmt.Errorf("eventlog: retention: record the drop of %s: %w", d.Name, err)

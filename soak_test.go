@@ -149,7 +149,7 @@ func TestSoakRetentionAndCompaction(t *testing.T) {
 	}
 	checkSoakDisk(t, series, maxBytes+2*walFile+2*headBytes+int64(opts.CompactionMaxSegmentBytes))
 	checkSoakHeap(t, series)
-	checkSoakKept(t, db, acks, deletes, now.Add(-maxAge))
+	checkSoakKept(t, db, acks, deletes, now.Add(-maxAge), drops.sizeRanges())
 	checkSoakPurged(t, db, series, deletes)
 }
 
@@ -348,10 +348,11 @@ func checkSoakHeap(t *testing.T, series []soakSample) {
 
 // checkSoakKept: every acknowledged event stamped at or after cutoff is
 // found, except those deleted and those of segments RetentionMaxBytes
-// dropped (the drop records say which), and no expired or deleted one is.
-func checkSoakKept(t *testing.T, db *eventlog.DB, acks []soakAck, deletes []soakDelete, cutoff time.Time) {
+// dropped (bySize, from the engine's log: the drop records themselves sit
+// in segments a later size drop may take), and no expired or deleted one
+// is.
+func checkSoakKept(t *testing.T, db *eventlog.DB, acks []soakAck, deletes []soakDelete, cutoff time.Time, bySize [][2]uint64) {
 	t.Helper()
-	bySize := sizeDrops(t, db)
 	want := map[uint64]bool{}
 	for _, a := range acks {
 		if a.ts.Before(cutoff) {
@@ -397,42 +398,47 @@ func mib(n int64) string {
 	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 2, 64) + " MiB"
 }
 
-// sizeDrops returns the sequence ranges of the segments RetentionMaxBytes
-// dropped, from the drop records the store still holds.
-func sizeDrops(t *testing.T, db *eventlog.DB) [][2]uint64 {
-	t.Helper()
-	var out [][2]uint64
-	err := db.Export(context.Background(), query.Request{Filter: "event.provider:eventlog and event.action:retention-drop and event.reason:max_bytes"},
-		func(h query.Hit) error {
-			lo, err1 := strconv.ParseUint(h.Event.Labels["min_seq"], 10, 64)
-			hi, err2 := strconv.ParseUint(h.Event.Labels["max_seq"], 10, 64)
-			out = append(out, [2]uint64{lo, hi})
-			return errors.Join(err1, err2)
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+// dropCounter is a slog handler counting the engine's retention drops by
+// reason and keeping the sequence ranges of the size drops.
+type dropCounter struct {
+	byAge, bySize atomic.Int64
+	mu            sync.Mutex
+	sizes         [][2]uint64
 }
 
-// dropCounter is a slog handler counting the engine's retention drops by
-// reason.
-type dropCounter struct{ byAge, bySize atomic.Int64 }
+// sizeRanges returns the sequence ranges of the segments dropped by size.
+func (c *dropCounter) sizeRanges() [][2]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.sizes)
+}
 
 func (c *dropCounter) Enabled(context.Context, slog.Level) bool { return true }
 func (c *dropCounter) WithAttrs([]slog.Attr) slog.Handler       { return c }
 func (c *dropCounter) WithGroup(string) slog.Handler            { return c }
 
 func (c *dropCounter) Handle(_ context.Context, r slog.Record) error {
+	var reason string
+	var lo, hi uint64
 	r.Attrs(func(a slog.Attr) bool {
-		switch {
-		case a.Key != "reason":
-		case a.Value.String() == "max_age":
-			c.byAge.Add(1)
-		case a.Value.String() == "max_bytes":
-			c.bySize.Add(1)
+		switch a.Key {
+		case "reason":
+			reason = a.Value.String()
+		case "min_seq":
+			lo = a.Value.Uint64()
+		case "max_seq":
+			hi = a.Value.Uint64()
 		}
 		return true
 	})
+	switch reason {
+	case "max_age":
+		c.byAge.Add(1)
+	case "max_bytes":
+		c.bySize.Add(1)
+		c.mu.Lock()
+		c.sizes = append(c.sizes, [2]uint64{lo, hi})
+		c.mu.Unlock()
+	}
 	return nil
 }
