@@ -41,9 +41,6 @@ func powerCutRuns(t *testing.T) int {
 // keeps the page cache, so only this test sees a missing or misordered
 // fsync. The seed of each run is printed on failure.
 func TestPowerCut(t *testing.T) {
-	if testing.Short() {
-		t.Skip("power cuts take a few seconds")
-	}
 	seed := uint64(time.Now().UnixNano())
 	cuts := 0
 	for run := range powerCutRuns(t) {
