@@ -249,6 +249,9 @@ func modelScope(req query.Request, e *Event) bool {
 		}
 	}
 	if req.Space != "" {
+		if len(e.Kibana.SpaceIDs.Values) == 0 && len(e.Kibana.SavedObjects) == 0 {
+			return req.Space == "default" // an event with no space is in the default one
+		}
 		return slices.Contains(e.Kibana.SpaceIDs.Values, req.Space) ||
 			slices.ContainsFunc(e.Kibana.SavedObjects, func(so event.SavedObject) bool { return space(so) == req.Space })
 	}

@@ -495,7 +495,7 @@ func TestQuerySpaceAndPrimaryScope(t *testing.T) {
 		"alert A,B":                 {query.Request{SavedObjects: so("alert", "", "A", "B")}, []int{0, 1, 4}},
 		"action A":                  {query.Request{SavedObjects: so("action", "", "A")}, []int{5}},
 		"action X s2 (not primary)": {query.Request{SavedObjects: so("action", "s2", "X")}, nil},
-		"space default":             {query.Request{Space: "default"}, []int{0, 1, 3, 4, 5, 9}},
+		"space default":             {query.Request{Space: "default"}, []int{0, 1, 3, 4, 5, 9, 10}}, // 10 has no space: default
 		"space s1":                  {query.Request{Space: "s1"}, []int{2, 6, 9}},
 		"space s2":                  {query.Request{Space: "s2"}, []int{7, 8}},
 		"space s3":                  {query.Request{Space: "s3"}, nil},

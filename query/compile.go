@@ -209,22 +209,6 @@ func (p *plan) fields(exact, hits, aggs bool) []*event.Field {
 	return out
 }
 
-// inSpace reports whether ev is in space: a ref in it, or listed in
-// kibana.space_ids.
-func inSpace(ev *event.Event, space string) bool {
-	for _, r := range ev.Kibana.SavedObjects {
-		if r.Space() == space {
-			return true
-		}
-	}
-	for _, s := range ev.Kibana.SpaceIDs.Values {
-		if s == space {
-			return true
-		}
-	}
-	return false
-}
-
 // fieldNames lists the names of fields accepted by kind, for error messages.
 func fieldNames(accept func(*event.Field) bool) string {
 	var names []string

@@ -42,8 +42,9 @@ type Request struct {
 	// SavedObjects scopes to events with a primary ref to one of the
 	// objects, as the Kibana event log's _find does.
 	SavedObjects *SavedObjects `json:"saved_objects,omitempty"`
-	// Space, when set, keeps events in that space: one with a ref in it or
-	// listing it in kibana.space_ids.
+	// Space, when set, keeps events in that space (event.Event.InSpace): one
+	// with a ref in it or listing it in kibana.space_ids; an event with
+	// neither is in the default space.
 	Space string `json:"space,omitempty"`
 	// Aggs are computed over every match (not just the page).
 	Aggs map[string]Agg `json:"aggs,omitempty"`

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query/filter"
 )
 
@@ -144,10 +145,14 @@ func (s *Server) tailFrom(from, lastEventID string) (uint64, error) {
 // inSpaceFilter restricts a KQL filter to the events of a Kibana space,
 // as query.Request.Space does: an event is in the space when one of its
 // saved-object refs is (a ref without a namespace is in "default", which
-// the namespace field matches too) or kibana.space_ids lists it.
+// the namespace field matches too) or kibana.space_ids lists it; an event
+// with neither is in "default" (event.Event.InSpace).
 func inSpaceFilter(f, space string) string {
 	v := quoteKQL(space)
 	in := "kibana.space_ids:" + v + " or kibana.saved_objects.namespace:" + v
+	if space == event.DefaultSpace {
+		in += " or not (kibana.space_ids:* or kibana.saved_objects:*)"
+	}
 	if strings.TrimSpace(f) == "" {
 		return in
 	}

@@ -490,11 +490,11 @@ func TestTailSpace(t *testing.T) {
 			refType: "alert", refID: fmt.Sprint("a", i), refSpace: refSpace, spaceIDs: spaceIDs}.json()
 	}
 	e.bulk(fix(1, "s1", ""), fix(2, "", ""), fix(3, "", `["s1"]`), fix(4, "s2", `["default"]`),
-		ev{ts: tsAt(5), provider: "actions", action: "execute", outcome: "failure"}.json(),
+		ev{ts: tsAt(5), provider: "actions", action: "execute", outcome: "failure"}.json(), // no space: default
 		fix(6, "default", ""), fix(7, `s"\x`, ""),
 		fix(8, "", `["s1","default","s2","none","s\"\\x"]`)) // in every space: the last of each
 	client := newClient(t)
-	for space, want := range map[string][]uint64{"s1": {1, 3, 8}, "default": {2, 3, 4, 6, 8}, "s2": {4, 8}, `s"\x`: {7, 8}, "none": {8}} {
+	for space, want := range map[string][]uint64{"s1": {1, 3, 8}, "default": {2, 3, 4, 5, 6, 8}, "s2": {4, 8}, `s"\x`: {7, 8}, "none": {8}} {
 		prefix := "/s/" + strings.NewReplacer(`"`, "%22", `\`, "%5C").Replace(space)
 		var page struct {
 			Total int   `json:"total"`
