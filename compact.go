@@ -61,6 +61,7 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 	if err := db.writeErr(); err != nil {
 		return res, fmt.Errorf("eventlog: compact: %w", err)
 	}
+	defer db.retireRemoved() // after the merges have released their inputs
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() { // Close stops a merge in progress

@@ -115,6 +115,14 @@ type DB struct {
 	// quarantinedMetas describes every segment in quarantine/ (this open's
 	// and earlier ones'): their rows may come back through repair.
 	quarantinedMetas []segmentMeta
+	// removing are the segments dropped from the manifest whose files are
+	// not durably gone yet (a reader still holds one, or the directory is
+	// not fsynced after its removal): a manifest rebuild after a crash
+	// would find them, so a tombstone whose rows one of them holds stays in
+	// the manifest until then (purgedIn). Guarded by removingMu, which
+	// nests inside manifestMu and stateMu.
+	removingMu sync.Mutex
+	removing   map[string]segmentMeta
 	// damage holds the segments set aside as damaged (damage.go).
 	damage damageRegistry
 

@@ -56,6 +56,7 @@ func (db *DB) purge(ctx context.Context, res *CompactResult) error {
 		db.purgeRewrites.Add(1)
 		res.Purged++
 	}
+	db.retireRemoved() // the rewrites have released their inputs
 	return nil
 }
 

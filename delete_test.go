@@ -453,3 +453,52 @@ func TestDeleteOutlivesQuarantine(t *testing.T) {
 		}
 	}
 }
+
+// TestTombstoneOutlivesADroppedFile: a purge drops a segment holding
+// deleted rows, but while a reader keeps its file (or its removal is not
+// yet fsynced) the manifest keeps the tombstone, because a manifest rebuilt
+// from the files on disk after a crash would find the file and bring the
+// deleted events back. Once the file is durably gone the next manifest
+// retires the tombstone.
+func TestTombstoneOutlivesADroppedFile(t *testing.T) {
+	dir := t.TempDir()
+	db, _ := deleteStore(t, dir)
+	appendUsers(t, db, 0, 1, 2)
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Delete(ctx, DeleteRequest{Filter: `user.name:alice`}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Roll(ctx); err != nil { // seals the delete's record
+		t.Fatal(err)
+	}
+	onDisk := func() int {
+		m, _, err := readManifestFile(db.opts.FS, dir, manifestFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(m.Tombstones)
+	}
+	if n := onDisk(); n != 1 {
+		t.Fatalf("before the purge the manifest carries %d tombstones, want 1", n)
+	}
+	held := db.acquireView() // a reader holding the segment the purge replaces
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, db); got["alice"] != 0 || got["bob"] != 3 {
+		t.Fatalf("after the purge: %v", got)
+	}
+	if n := onDisk(); n != 1 {
+		t.Fatalf("with the purged segment's file still on disk the manifest carries %d tombstones, want 1", n)
+	}
+	held.close() // the last reader: the file is removed and its directory fsynced
+	appendUsers(t, db, 3)
+	if err := db.Roll(ctx); err != nil { // any manifest write
+		t.Fatal(err)
+	}
+	if n := onDisk(); n != 0 {
+		t.Fatalf("with the file durably gone the manifest still carries %d tombstones, want 0", n)
+	}
+}

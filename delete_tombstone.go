@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -191,13 +192,17 @@ func isControlFrame(data []byte) bool { return len(data) > 0 && data[0] == contr
 
 // purgedIn reports whether m completes t's purge: t's own record is sealed
 // (so no head holds rows up to its Bound) and every segment that could
-// hold such rows is clean of it, quarantined ones included: repair may
-// write their rows back.
+// hold such rows is clean of it, quarantined ones included (repair may
+// write their rows back) and dropped ones whose files are not durably gone
+// (a manifest rebuild would find them).
 func (db *DB) purgedIn(t *tombstone, m *manifest) bool {
 	if m.SealedSeq < t.Seq {
 		return false
 	}
-	for _, segs := range [][]segmentMeta{m.Segments, db.quarantinedMetas} {
+	db.removingMu.Lock()
+	removing := slices.Collect(maps.Values(db.removing))
+	db.removingMu.Unlock()
+	for _, segs := range [][]segmentMeta{m.Segments, db.quarantinedMetas, removing} {
 		for _, s := range segs {
 			if s.MinSeq <= t.Bound && s.Purged < t.Seq {
 				return false

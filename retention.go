@@ -107,6 +107,7 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 	if db.closed.Load() {
 		return res, ErrClosed
 	}
+	defer db.retireRemoved()
 	plan, err := db.PlanRetention()
 	if err != nil {
 		return res, err

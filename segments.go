@@ -185,12 +185,20 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 		drop[n] = true
 	}
 	m := db.manifest.clone()
-	m.Segments = slices.DeleteFunc(m.Segments, func(s segmentMeta) bool { return drop[s.Name] })
+	var dropped []segmentMeta
+	m.Segments = slices.DeleteFunc(m.Segments, func(s segmentMeta) bool {
+		if drop[s.Name] {
+			dropped = append(dropped, s)
+		}
+		return drop[s.Name]
+	})
 	for _, s := range add {
 		m.Segments = append(m.Segments, s.meta)
 	}
+	db.setRemoving(dropped, true) // before withTombstones: their rows are still on disk
 	db.withTombstones(m)
 	if err := db.commitManifest(m); err != nil {
+		db.setRemoving(dropped, false)
 		return false, err
 	}
 	db.manifest = m
@@ -215,10 +223,52 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 		} else {
 			s.path = deleting
 		}
+		s.removedDurably = func() { db.setRemoving([]segmentMeta{s.meta}, false) }
 		s.obsolete.Store(true)
 		errs = append(errs, s.release())
 	}
 	return true, errors.Join(errs...)
+}
+
+// retireRemoved writes a manifest without the tombstones that only dropped
+// files, now durably removed, still kept (purgedIn), so a purge whose
+// inputs no reader holds completes when its compaction ends rather than at
+// the next manifest write. Maintenance calls it once its merges and drops
+// have released their inputs.
+func (db *DB) retireRemoved() {
+	db.manifestMu.Lock()
+	defer db.manifestMu.Unlock()
+	cur := db.manifest
+	if !slices.ContainsFunc(cur.Tombstones, func(t *tombstone) bool { return db.purgedIn(t, cur) }) {
+		return
+	}
+	m := cur.clone()
+	db.withTombstones(m)
+	if err := db.commitManifest(m); err != nil {
+		db.log.Error("eventlog: could not write the manifest that completes a purge; the next manifest write will", "err", err)
+		return
+	}
+	db.manifest = m
+	db.stateMu.Lock()
+	db.retireTombstonesLocked(m)
+	db.stateMu.Unlock()
+}
+
+// setRemoving adds the dropped segments metas to db.removing, or takes them
+// out once their files are durably gone.
+func (db *DB) setRemoving(metas []segmentMeta, add bool) {
+	db.removingMu.Lock()
+	defer db.removingMu.Unlock()
+	if db.removing == nil {
+		db.removing = map[string]segmentMeta{}
+	}
+	for _, m := range metas {
+		if add {
+			db.removing[m.Name] = m
+		} else {
+			delete(db.removing, m.Name)
+		}
+	}
 }
 
 // newSegment is a segment file being written, by a seal, a merge or a

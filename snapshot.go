@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 
@@ -47,6 +48,9 @@ type liveSegment struct {
 	// onRemoved is told the name of a dropped segment's removed file;
 	// tests use it to watch lifetimes.
 	onRemoved func(name string)
+	// removedDurably is called once a dropped segment's file is removed
+	// and its directory fsynced, so no crash can bring the file back.
+	removedDurably func()
 }
 
 func newLiveSegment(fsys vfs.FS, meta segmentMeta, path string, r *segment.Reader) *liveSegment {
@@ -80,6 +84,10 @@ func (s *liveSegment) release() error {
 	if s.obsolete.Load() {
 		if rerr := s.fs.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, fmt.Errorf("remove dropped segment %s: %w", s.path, rerr))
+		} else if serr := s.fs.SyncDir(filepath.Dir(s.path)); serr != nil {
+			err = errors.Join(err, fmt.Errorf("remove dropped segment %s: %w", s.path, serr))
+		} else if s.removedDurably != nil {
+			s.removedDurably()
 		}
 		if s.onRemoved != nil {
 			s.onRemoved(s.meta.Name)
