@@ -77,7 +77,7 @@ func (p *plan) compileTimes(start, end string) error {
 		p.maxTS = match.UnixNano(t)
 	}
 	if p.minTS > p.maxTS {
-		return invalid("start %s is after end %s", start, end)
+		return fmt.Errorf("%w: %w: start %s, end %s", ErrInvalid, ErrStartAfterEnd, start, end)
 	}
 	return nil
 }

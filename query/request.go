@@ -12,6 +12,11 @@ import (
 // what and where.
 var ErrInvalid = errors.New("invalid query")
 
+// ErrStartAfterEnd marks (beside ErrInvalid) a request whose start is after
+// its end: no event can match. Kibana's _find answers it with an empty
+// page rather than an error.
+var ErrStartAfterEnd = errors.New("start is after end")
+
 // Paging limits, as in the Kibana event log.
 const (
 	DefaultPerPage = 10
@@ -115,4 +120,11 @@ type Result struct {
 type Hit struct {
 	Seq   uint64
 	Event event.Event
+}
+
+// Check reports whether req can be run, as Execute would (ErrInvalid with
+// what is wrong), without running it.
+func (req Request) Check(now time.Time) error {
+	_, err := compile(req, now)
+	return err
 }

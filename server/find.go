@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -25,10 +26,11 @@ type findBody struct {
 }
 
 // handleFind answers the Kibana event log's _find: the events with a
-// primary reference to the saved object(s), paged.
+// primary reference to the saved object(s), paged. As Kibana does, a POST
+// without ids, or a start after the end, answers an empty page.
 //
-//	GET  [/s/{space}]/api/event_log/{type}/{id}/_find
-//	POST [/s/{space}]/api/event_log/{type}/_find  {"ids": [...]}
+//	GET  [/s/{space}]/{api,internal}/event_log/{type}/{id}/_find
+//	POST [/s/{space}]/{api,internal}/event_log/{type}/_find  {"ids": [...]}
 func (s *Server) handleFind(w http.ResponseWriter, r *http.Request) error {
 	sr := &searchRequest{}
 	if err := parseParams(r.URL.Query(), paramsFind, sr); err != nil {
@@ -53,8 +55,17 @@ func (s *Server) handleFind(w http.ResponseWriter, r *http.Request) error {
 		sr.req.PerPage = query.DefaultPerPage
 	}
 	start := time.Now()
-	res, err := s.run(r, sr)
+	var res *query.Result
+	var err error
+	if len(ids) == 0 {
+		res, err = s.validate(sr) // an empty page, once the rest is valid
+	} else {
+		res, err = s.run(r, sr)
+	}
 	s.metrics.observeQuery(endpointFind, start)
+	if errors.Is(err, query.ErrStartAfterEnd) {
+		res, err = &query.Result{}, nil
+	}
 	if err != nil {
 		return err
 	}
@@ -111,6 +122,17 @@ func setString(dst *string, v *string) {
 	if v != nil {
 		*dst = *v
 	}
+}
+
+// validate checks sr as run would, with no saved objects to find: an
+// empty result, or run's error for an invalid request.
+func (s *Server) validate(sr *searchRequest) (*query.Result, error) {
+	req := sr.req
+	req.SavedObjects = nil
+	if err := req.Check(time.Now()); err != nil {
+		return nil, err
+	}
+	return &query.Result{}, nil
 }
 
 // run executes a search: the page, or with countOnly the total alone.

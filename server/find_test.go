@@ -165,6 +165,51 @@ func TestFindByIDs(t *testing.T) {
 	}
 }
 
+// TestFindKibanaRoutes: Kibana's current routes (/internal) answer as the
+// older ones (/api), in a space too; a POST without ids and a start after
+// the end answer an empty page, as Kibana does.
+func TestFindKibanaRoutes(t *testing.T) {
+	e := findFixture(t)
+	for _, prefix := range []string{"", "/s/s1"} {
+		var old, cur findAnswer
+		e.do("GET", prefix+"/api/event_log/alert/A/_find?per_page=100", "", "").decode(t, &old)
+		r := e.do("GET", prefix+"/internal/event_log/alert/A/_find?per_page=100", "", "")
+		r.decode(t, &cur)
+		if r.status != http.StatusOK || cur.Total == 0 || cur.Total != old.Total || !slices.Equal(indexes(t, cur.Data), indexes(t, old.Data)) {
+			t.Fatalf("%s/internal GET: %d %s, /api found %d", prefix, r.status, r.body, old.Total)
+		}
+		e.do("POST", prefix+"/api/event_log/alert/_find?per_page=100", ctJSON, `{"ids":["A","B"]}`).decode(t, &old)
+		e.do("POST", prefix+"/internal/event_log/alert/_find?per_page=100", ctJSON, `{"ids":["A","B"]}`).decode(t, &cur)
+		if cur.Total == 0 || !slices.Equal(indexes(t, cur.Data), indexes(t, old.Data)) {
+			t.Fatalf("%s/internal POST found %v, /api %v", prefix, indexes(t, cur.Data), indexes(t, old.Data))
+		}
+	}
+	empty := map[string][3]string{
+		"empty ids":        {"POST", "/internal/event_log/alert/_find", `{"ids":[]}`},
+		"no body":          {"POST", "/internal/event_log/alert/_find", ``},
+		"legacy ids empty": {"POST", "/api/event_log/alert/_find?per_page=7", `{"ids":[],"legacyIds":[]}`},
+		"start after end":  {"GET", "/internal/event_log/alert/A/_find?start=2024-06-02T00:00:00Z&end=2024-06-01T00:00:00Z", ``},
+		"start after end, POST": {"POST", "/api/event_log/alert/_find",
+			`{"ids":["A"],"start":"2024-06-02T00:00:00Z","end":"2024-06-01T00:00:00Z"}`},
+	}
+	for name, c := range empty {
+		ct := ""
+		if c[0] == "POST" {
+			ct = ctJSON
+		}
+		r := e.do(c[0], c[1], ct, c[2])
+		var a findAnswer
+		r.decode(t, &a)
+		wantPer := 10
+		if name == "legacy ids empty" {
+			wantPer = 7
+		}
+		if r.status != http.StatusOK || a.Total != 0 || len(a.Data) != 0 || a.Page != 1 || a.PerPage != wantPer {
+			t.Errorf("%s: %d %s, want an empty page", name, r.status, r.body)
+		}
+	}
+}
+
 // TestFindSpace: /s/{space} finds the refs in that space only.
 func TestFindSpace(t *testing.T) {
 	e := findFixture(t)
@@ -190,21 +235,20 @@ func TestFindRejects(t *testing.T) {
 		status                          int
 		typ, reason                     string
 	}{
-		"page 0":         {"GET", "/api/event_log/alert/A/_find?page=0", "", "", 400, typeInvalidRequest, "page"},
-		"per_page word":  {"GET", "/api/event_log/alert/A/_find?per_page=ten", "", "", 400, typeInvalidRequest, "per_page"},
-		"unknown param":  {"GET", "/api/event_log/alert/A/_find?perpage=5", "", "", 400, typeInvalidRequest, "perpage"},
-		"twice":          {"GET", "/api/event_log/alert/A/_find?page=1&page=2", "", "", 400, typeInvalidRequest, "page"},
-		"bad filter":     {"GET", "/api/event_log/alert/A/_find?filter=" + url.QueryEscape("event.action:(execute"), "", "", 400, typeInvalidRequest, "at 14: '(' is never closed"},
-		"unknown field":  {"GET", "/api/event_log/alert/A/_find?filter=evnt.action:x", "", "", 400, typeInvalidRequest, "evnt.action"},
-		"bad start":      {"GET", "/api/event_log/alert/A/_find?start=yesterday", "", "", 400, typeInvalidRequest, "start"},
-		"past the cap":   {"GET", "/api/event_log/alert/A/_find?page=1001&per_page=10", "", "", 400, typeInvalidRequest, "10000"},
-		"bad order":      {"GET", "/api/event_log/alert/A/_find?sort_order=up", "", "", 400, typeInvalidRequest, "asc or desc"},
-		"bad sort JSON":  {"GET", "/api/event_log/alert/A/_find?sort=" + url.QueryEscape(`[{"field":"x"}]`), "", "", 400, typeInvalidRequest, "sort"},
-		"no ids":         {"POST", "/api/event_log/alert/_find", ctJSON, `{"ids":[]}`, 400, typeInvalidRequest, "id"},
-		"no body":        {"POST", "/api/event_log/alert/_find", ctJSON, ``, 400, typeInvalidRequest, "id"},
-		"body not JSON":  {"POST", "/api/event_log/alert/_find", ctJSON, `{"ids":`, 400, typeInvalidRequest, "body"},
-		"unknown member": {"POST", "/api/event_log/alert/_find", ctJSON, `{"ids":["A"],"size":3}`, 400, typeInvalidRequest, "size"},
-		"text body":      {"POST", "/api/event_log/alert/_find", "text/plain", `{"ids":["A"]}`, 415, typeUnsupportedMedia, "application/json"},
+		"page 0":             {"GET", "/api/event_log/alert/A/_find?page=0", "", "", 400, typeInvalidRequest, "page"},
+		"per_page word":      {"GET", "/api/event_log/alert/A/_find?per_page=ten", "", "", 400, typeInvalidRequest, "per_page"},
+		"unknown param":      {"GET", "/api/event_log/alert/A/_find?perpage=5", "", "", 400, typeInvalidRequest, "perpage"},
+		"twice":              {"GET", "/api/event_log/alert/A/_find?page=1&page=2", "", "", 400, typeInvalidRequest, "page"},
+		"bad filter":         {"GET", "/api/event_log/alert/A/_find?filter=" + url.QueryEscape("event.action:(execute"), "", "", 400, typeInvalidRequest, "at 14: '(' is never closed"},
+		"unknown field":      {"GET", "/api/event_log/alert/A/_find?filter=evnt.action:x", "", "", 400, typeInvalidRequest, "evnt.action"},
+		"bad start":          {"GET", "/api/event_log/alert/A/_find?start=yesterday", "", "", 400, typeInvalidRequest, "start"},
+		"past the cap":       {"GET", "/api/event_log/alert/A/_find?page=1001&per_page=10", "", "", 400, typeInvalidRequest, "10000"},
+		"bad order":          {"GET", "/api/event_log/alert/A/_find?sort_order=up", "", "", 400, typeInvalidRequest, "asc or desc"},
+		"bad sort JSON":      {"GET", "/api/event_log/alert/A/_find?sort=" + url.QueryEscape(`[{"field":"x"}]`), "", "", 400, typeInvalidRequest, "sort"},
+		"no ids, bad filter": {"POST", "/api/event_log/alert/_find", ctJSON, `{"ids":[],"filter":"evnt.action:x"}`, 400, typeInvalidRequest, "evnt.action"},
+		"body not JSON":      {"POST", "/api/event_log/alert/_find", ctJSON, `{"ids":`, 400, typeInvalidRequest, "body"},
+		"unknown member":     {"POST", "/api/event_log/alert/_find", ctJSON, `{"ids":["A"],"size":3}`, 400, typeInvalidRequest, "size"},
+		"text body":          {"POST", "/api/event_log/alert/_find", "text/plain", `{"ids":["A"]}`, 415, typeUnsupportedMedia, "application/json"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

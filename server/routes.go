@@ -30,8 +30,10 @@ func (s *Server) routes() http.Handler {
 	handle("POST /api/events", s.handleIngest)
 	handle("POST /api/events/_bulk", s.handleBulk)
 	handle("POST /api/events/_delete_by_query", s.handleDeleteByQuery)
-	spaced("GET", "/api/event_log/{type}/{id}/_find", false, s.handleFind)
-	spaced("POST", "/api/event_log/{type}/_find", false, s.handleFind)
+	for _, prefix := range []string{"/api", "/internal"} { // Kibana's older and current routes
+		spaced("GET", prefix+"/event_log/{type}/{id}/_find", false, s.handleFind)
+		spaced("POST", prefix+"/event_log/{type}/_find", false, s.handleFind)
+	}
 	spaced("GET", "/api/events/_search", false, s.handleSearch)
 	spaced("POST", "/api/events/_search", false, s.handleSearch)
 	spaced("POST", "/api/events/_aggregate", false, s.handleAggregate)
