@@ -580,4 +580,3 @@ func TestMetricsPublic(t *testing.T) {
 	}
 	checkDecision(t, "stats", a.call("GET", "/api/_stats", "", "", "none"), http.StatusUnauthorized)
 }
-
