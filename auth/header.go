@@ -11,7 +11,7 @@ import (
 // holds: a header may carry a secret.
 var (
 	// ErrNoCredentials: the request has no Authorization header.
-	ErrNoCredentials = errors.New("no credentials: send Authorization: ApiKey <encoded key>")
+	ErrNoCredentials = errors.New("no credentials: send the header Authorization: ApiKey KEY, KEY as eventlog keys create prints it")
 	// ErrMalformed marks a header that is not one of the accepted forms.
 	ErrMalformed = errors.New("malformed Authorization header")
 )

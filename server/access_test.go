@@ -495,7 +495,7 @@ func TestAuditEvents(t *testing.T) {
 			t.Errorf("%s: source.ip %q, want 127.0.0.1", ev.Event.Action, ev.Source.IP)
 		}
 		switch ev.Event.Action {
-		case actionKeyCreate, actionKeyRevoke:
+		case ActionKeyCreate, ActionKeyRevoke:
 			if ev.User.Name != "admin" || ev.Labels["key_id"] != created.ID {
 				t.Errorf("%s by %q of %q, want by admin of %s", ev.Event.Action, ev.User.Name, ev.Labels["key_id"], created.ID)
 			}
@@ -505,7 +505,7 @@ func TestAuditEvents(t *testing.T) {
 			}
 		}
 	}
-	want := map[string]int{actionKeyCreate: 1, actionKeyRevoke: 1, actionAuthFailure: 1}
+	want := map[string]int{ActionKeyCreate: 1, ActionKeyRevoke: 1, actionAuthFailure: 1}
 	for k, n := range want {
 		if actions[k] != n {
 			t.Errorf("%d %s events, want %d (all: %v)", actions[k], k, n, actions)

@@ -22,10 +22,15 @@ import (
 // what (event.action, message, labels) and the outcome. Only admin and
 // auditor keys read them (restrictQuery). Secrets never go in them.
 
-// Actions of the server's audit events.
+// Actions of the audit events of keys (also recorded by eventlog keys on
+// a stopped store).
 const (
-	actionKeyCreate         = "api-key-create"
-	actionKeyRevoke         = "api-key-revoke"
+	ActionKeyCreate = "api-key-create"
+	ActionKeyRevoke = "api-key-revoke"
+)
+
+// Actions of the server's other audit events.
+const (
 	actionAuthFailure       = "authentication-failure"
 	actionDeleteRequest     = "delete-by-query-request"
 	actionRetentionRun      = "retention-run"

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/query/timespan"
 )
@@ -74,10 +75,7 @@ func (s *Server) handleKeyCreate(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	ev := auditEvent(now, actionKeyCreate, "success", keyOf(w), r.RemoteAddr,
-		fmt.Sprintf("API key %s (%q, role %s) created", k.ID, k.Name, k.Role))
-	ev.Labels = keyLabels(k)
-	s.record(r.Context(), ev)
+	s.record(r.Context(), KeyEvent(now, ActionKeyCreate, "success", keyOf(w), r.RemoteAddr, k))
 	return writeValue(w, http.StatusOK, NewKeyCreated(k, secret))
 }
 
@@ -96,13 +94,20 @@ func (req *keyRequest) spec() (auth.Spec, error) {
 	return spec, nil
 }
 
-// keyLabels are the labels of a key's audit events.
-func keyLabels(k auth.Key) map[string]string {
-	l := map[string]string{"key_id": k.ID, "key_name": k.Name, "role": k.Role.String()}
-	if len(k.Spaces) > 0 {
-		l["spaces"] = strings.Join(k.Spaces, ",")
+// KeyEvent is the audit event of action (ActionKeyCreate or
+// ActionKeyRevoke) on key k, done by key by (nil: no key, as on a stopped
+// store) from addr ("": the local host). It holds no secret.
+func KeyEvent(now time.Time, action, outcome string, by *auth.Key, addr string, k auth.Key) eventlog.Event {
+	verb := "created"
+	if action == ActionKeyRevoke {
+		verb = "revoked"
 	}
-	return l
+	ev := auditEvent(now, action, outcome, by, addr, fmt.Sprintf("API key %s (%q, role %s) %s", k.ID, k.Name, k.Role, verb))
+	ev.Labels = map[string]string{"key_id": k.ID, "key_name": k.Name, "role": k.Role.String()}
+	if len(k.Spaces) > 0 {
+		ev.Labels["spaces"] = strings.Join(k.Spaces, ",")
+	}
+	return ev
 }
 
 // handleKeyList lists the keys, without secrets.
@@ -130,10 +135,7 @@ func (s *Server) handleKeyRevoke(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		outcome = "failure"
 	}
-	ev := auditEvent(time.Now(), actionKeyRevoke, outcome, keyOf(w), r.RemoteAddr,
-		fmt.Sprintf("API key %s (%q, role %s) revoked", k.ID, k.Name, k.Role))
-	ev.Labels = keyLabels(k)
-	s.record(r.Context(), ev)
+	s.record(r.Context(), KeyEvent(time.Now(), ActionKeyRevoke, outcome, keyOf(w), r.RemoteAddr, k))
 	if err != nil {
 		return err
 	}
