@@ -125,7 +125,7 @@ func (c *failureCount) add(reason string) {
 func (s *Server) noteFailure(id []byte, addr string, err error, now time.Time) {
 	reason := auth.Reason(err)
 	s.metrics.auth.failures.WithLabelValues(reason).Inc()
-	src := failureSource{keyID: claimedID(id), addr: remoteHost(addr)}
+	src := failureSource{keyID: s.claimedID(id), addr: remoteHost(addr)}
 	f := &s.failures
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -144,19 +144,21 @@ func (s *Server) noteFailure(id []byte, addr string, err error, now time.Time) {
 	c.add(reason)
 }
 
-// claimedID is a claimed key id as an audit event may repeat it: at most
-// maxClaimedID bytes of the characters our ids use; anything else is
-// replaced, since a client may put a secret where the id goes.
-func claimedID(id []byte) string {
-	if len(id) > maxClaimedID {
-		return "(too long)"
+// claimedID is the key id a refused request claimed, as its audit event
+// may repeat it: only the id of a key the store holds. Anything else
+// could be a secret sent in the wrong place, or noise made up to fill
+// the audit trail.
+func (s *Server) claimedID(id []byte) string {
+	switch {
+	case len(id) == 0:
+		return ""
+	case len(id) > maxClaimedID:
+		return "(unknown)"
 	}
-	for _, c := range id {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return "(not an id)"
-		}
+	if k, ok := s.keys.Get(string(id)); ok {
+		return k.ID
 	}
-	return string(id)
+	return "(unknown)"
 }
 
 // flushFailures turns the counted refusals into audit events, one per
