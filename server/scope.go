@@ -51,11 +51,11 @@ func restrictTail(k *auth.Key, f string) (string, error) {
 	}
 	var conds []string
 	if k.Scoped() {
-		any := make([]string, len(k.Spaces))
+		anyOf := make([]string, len(k.Spaces))
 		for i, sp := range k.Spaces {
-			any[i] = "(" + inSpaceFilter("", sp) + ")"
+			anyOf[i] = "(" + inSpaceFilter("", sp) + ")"
 		}
-		conds = append(conds, strings.Join(any, " or "))
+		conds = append(conds, strings.Join(anyOf, " or "))
 	}
 	if !k.Role.SeesAudit() {
 		conds = append(conds, notInternal)

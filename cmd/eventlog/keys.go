@@ -30,49 +30,44 @@ each with --data DIR (a stopped store) or --url URL --api-key KEY (an admin key 
 // (--data; the directory's lock says whether a server has it open), or
 // through a running server's key API with an admin key (--url).
 func runKeys(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			return &helpShown{usage: keysUsage}
-		}
-		return fmt.Errorf("want a subcommand: create, list or revoke\n%s: %w", keysUsage, errUsage)
-	}
-	sub, args := args[0], args[1:]
 	fs, data := newFlags("keys", stderr)
 	rawURL := addURLFlag(fs)
 	format := fs.String("format", "text", "text or json")
 	var spec keySpec
-	if sub == "create" {
-		fs.StringVar(&spec.name, "name", "", "the key's name: who or what uses it (required)")
-		fs.StringVar(&spec.role, "role", "", "reader, writer, admin or auditor (required)")
-		fs.StringArrayVar(&spec.spaces, "space", nil, "scope the key to this Kibana space (repeat for several); none: every space")
-		fs.Var((*durationFlag)(&spec.expires), "expires", "the key expires this long after its creation (90d, 12h); none: never")
-	}
+	fs.StringVar(&spec.name, "name", "", "create: the key's name, who or what uses it (required)")
+	fs.StringVar(&spec.role, "role", "", "create: reader, writer, admin or auditor (required)")
+	fs.StringArrayVar(&spec.spaces, "space", nil, "create: scope the key to this Kibana space (repeat for several); none: every space")
+	fs.Var((*durationFlag)(&spec.expires), "expires", "create: the key expires this long after its creation (90d, 12h); none: never")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *format != "text" && *format != "json" {
 		return fmt.Errorf("--format %q: want text or json: %w", *format, errUsage)
 	}
+	sub, rest := fs.Arg(0), fs.Args()[min(1, fs.NArg()):]
+	if sub != "create" {
+		for _, f := range []string{"name", "role", "space", "expires"} {
+			if isSet(fs, f) {
+				return fmt.Errorf("--%s is a flag of keys create: %w", f, errUsage)
+			}
+		}
+	}
 	c, err := remote(fs, *rawURL, nil)
 	if err != nil {
 		return err
 	}
 	k := keysCmd{dir: *data, c: c, json: *format == "json", out: stdout}
-	switch sub {
-	case "create":
-		if fs.NArg() > 0 {
-			return fmt.Errorf("unexpected argument %q: %w", fs.Arg(0), errUsage)
-		}
+	switch {
+	case sub == "create" && len(rest) == 0:
 		return k.create(spec)
-	case "list":
+	case sub == "list" && len(rest) == 0:
 		return k.list()
-	case "revoke":
-		if fs.NArg() != 1 {
-			return fmt.Errorf("revoke takes one key id: %w", errUsage)
-		}
-		return k.revoke(fs.Arg(0))
+	case sub == "revoke" && len(rest) == 1:
+		return k.revoke(rest[0])
+	case sub == "":
+		return fmt.Errorf("want a subcommand: create, list or revoke\n%s: %w", keysUsage, errUsage)
 	}
-	return fmt.Errorf("unknown subcommand %q: want create, list or revoke: %w", sub, errUsage)
+	return fmt.Errorf("%q: want create, list or revoke ID\n%s: %w", strings.Join(fs.Args(), " "), keysUsage, errUsage)
 }
 
 // keySpec is what keys create was told.
