@@ -417,6 +417,22 @@ func TestScopedReadsHideOtherSpaces(t *testing.T) {
 	}
 }
 
+// TestScopedAggregationsNameNothingOutOfScope: a scoped key may not have
+// the terms of space ids, whose buckets would name spaces outside its
+// scope (other terms are counted over its events only: see
+// TestScopedReadsHideOtherSpaces).
+func TestScopedAggregationsNameNothingOutOfScope(t *testing.T) {
+	a := newAccessEnv(t, Config{})
+	for _, field := range []string{"kibana.space_ids"} {
+		body := `{"aggs":{"outer":{"terms":{"field":"event.action"},"aggs":{"inner":{"terms":{"field":"` + field + `"}}}}}}`
+		got := a.call("POST", "/api/events/_aggregate", ctJSON, body, "reader@"+scopeA)
+		got.wantError(t, http.StatusForbidden, typeForbidden)
+		if got := a.call("POST", "/api/events/_aggregate", ctJSON, body, "reader"); got.status != http.StatusOK {
+			t.Errorf("unscoped terms of %s: %d %s", field, got.status, got.body)
+		}
+	}
+}
+
 // TestScopedWriterNothingPartial checks that a scoped writer's batch
 // with one event out of scope stores nothing, and names the event.
 func TestScopedWriterNothingPartial(t *testing.T) {

@@ -31,6 +31,9 @@ func restrictQuery(k *auth.Key, req *query.Request) error {
 	}
 	if k.Scoped() {
 		req.Spaces = k.Spaces
+		if err := scopedAggs(k, req.Aggs); err != nil {
+			return err
+		}
 	}
 	if k.Role.SeesAudit() {
 		return nil
@@ -40,6 +43,23 @@ func restrictQuery(k *auth.Key, req *query.Request) error {
 		return err
 	}
 	req.Filter = f
+	return nil
+}
+
+// scopedAggs refuses to a scoped key the terms of kibana.space_ids, whose
+// buckets would name the other spaces an in-scope event lists. (Terms of
+// references are not aggregatable at all.)
+func scopedAggs(k *auth.Key, aggs map[string]query.Agg) error {
+	for name, a := range aggs {
+		if a.Terms != nil && a.Terms.Field == "kibana.space_ids" {
+			return errorf(http.StatusForbidden, typeForbidden,
+				"aggregation %q: terms of %s would name spaces outside the scope of key %s (spaces %s)",
+				name, a.Terms.Field, k.ID, strings.Join(k.Spaces, ", "))
+		}
+		if err := scopedAggs(k, a.Aggs); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
