@@ -128,24 +128,35 @@ func (k *Key) MaySee(ev *event.Event) bool {
 }
 
 // Shown returns ev as k may see it: without the saved-object references
-// in spaces outside k's scope. ev itself is not changed; when nothing is
-// removed Shown returns ev.
+// in spaces outside k's scope, nor those spaces in kibana.space_ids. ev
+// itself is not changed; when nothing is removed Shown returns ev.
 func (k *Key) Shown(ev *event.Event) *event.Event {
-	refs := ev.Kibana.SavedObjects
-	keep := 0
+	refs, ids := ev.Kibana.SavedObjects, ev.Kibana.SpaceIDs.Values
+	keepRefs, keepIDs := 0, 0
 	for i := range refs {
 		if k.InScope(refs[i].Space()) {
-			keep++
+			keepRefs++
 		}
 	}
-	if keep == len(refs) {
+	for _, s := range ids {
+		if k.InScope(s) {
+			keepIDs++
+		}
+	}
+	if keepRefs == len(refs) && keepIDs == len(ids) {
 		return ev
 	}
 	out := *ev
-	out.Kibana.SavedObjects = make([]event.SavedObject, 0, keep)
+	out.Kibana.SavedObjects = nil
 	for _, ref := range refs {
 		if k.InScope(ref.Space()) {
 			out.Kibana.SavedObjects = append(out.Kibana.SavedObjects, ref)
+		}
+	}
+	out.Kibana.SpaceIDs.Values = nil
+	for _, s := range ids {
+		if k.InScope(s) {
+			out.Kibana.SpaceIDs.Values = append(out.Kibana.SpaceIDs.Values, s)
 		}
 	}
 	return &out

@@ -221,14 +221,15 @@ func TestScope(t *testing.T) {
 		ev         *event.Event
 		write, see bool
 		shownRefs  int
+		shownIDs   int
 	}{
-		{"no space is default", ev(nil), true, true, 0},
-		{"ref without namespace is default", ev([]event.SavedObject{ref("")}), true, true, 1},
-		{"in scope", ev([]event.SavedObject{ref("team-a")}), true, true, 1},
-		{"out of scope", ev([]event.SavedObject{ref("team-b")}), false, false, 0},
-		{"mixed refs", ev([]event.SavedObject{ref("team-a"), ref("team-b")}), false, true, 1},
-		{"space ids out", ev(nil, "team-b"), false, false, 0},
-		{"space ids mixed", ev(nil, "team-b", "team-a"), false, true, 0},
+		{"no space is default", ev(nil), true, true, 0, 0},
+		{"ref without namespace is default", ev([]event.SavedObject{ref("")}), true, true, 1, 0},
+		{"in scope", ev([]event.SavedObject{ref("team-a")}), true, true, 1, 0},
+		{"out of scope", ev([]event.SavedObject{ref("team-b")}), false, false, 0, 0},
+		{"mixed refs", ev([]event.SavedObject{ref("team-a"), ref("team-b")}), false, true, 1, 0},
+		{"space ids out", ev(nil, "team-b"), false, false, 0, 0},
+		{"space ids mixed", ev(nil, "team-b", "team-a"), false, true, 0, 1},
 	}
 	for _, c := range cases {
 		if got := k.MayWrite(c.ev); got != c.write {
@@ -238,8 +239,12 @@ func TestScope(t *testing.T) {
 			t.Errorf("%s: MaySee = %v", c.name, got)
 		}
 		if c.see {
-			if got := len(k.Shown(c.ev).Kibana.SavedObjects); got != c.shownRefs {
+			shown := k.Shown(c.ev)
+			if got := len(shown.Kibana.SavedObjects); got != c.shownRefs {
 				t.Errorf("%s: Shown keeps %d refs, want %d", c.name, got, c.shownRefs)
+			}
+			if got := len(shown.Kibana.SpaceIDs.Values); got != c.shownIDs {
+				t.Errorf("%s: Shown keeps %d space ids, want %d", c.name, got, c.shownIDs)
 			}
 		}
 	}

@@ -334,7 +334,7 @@ func TestScopedReadsHideOtherSpaces(t *testing.T) {
 		`{"@timestamp":"2026-01-02T03:04:03Z","message":"in-a-and-b","event":{"provider":"alerting","action":"execute"},"kibana":{"saved_objects":[` +
 			`{"rel":"primary","type":"alert","id":"ref-a","namespace":"team-a"},{"rel":"primary","type":"alert","id":"ref-b-hidden","namespace":"team-b"}]}}`,
 		`{"@timestamp":"2026-01-02T03:04:04Z","message":"in-default","event":{"provider":"alerting","action":"execute"}}`,
-		`{"@timestamp":"2026-01-02T03:04:05Z","message":"end-marker","event":{"provider":"actions","action":"execute"},"kibana":{"space_ids":["team-a","team-b"]}}`,
+		`{"@timestamp":"2026-01-02T03:04:05Z","message":"end-marker","event":{"provider":"actions","action":"execute"},"kibana":{"space_ids":["team-a","team-b-hidden"]}}`,
 	}
 	if got := a.call("POST", "/api/events", ctJSON, "["+strings.Join(docs, ",")+"]", "writer"); got.status != http.StatusCreated {
 		t.Fatalf("ingest: %d %s", got.status, got.body)
@@ -349,7 +349,7 @@ func TestScopedReadsHideOtherSpaces(t *testing.T) {
 		hidden       []string // text no answer may hold
 		shown        []string // text the search answer must hold
 	}{
-		{"reader@" + scopeA, "", 3, []string{"only-b", "ref-b-hidden", "in-default", "api-key-create"}, []string{"in-a", "ref-a", "end-marker"}},
+		{"reader@" + scopeA, "", 3, []string{"only-b", "ref-b-hidden", "team-b-hidden", "in-default", "api-key-create"}, []string{"in-a", "ref-a", "end-marker"}},
 		{"reader@" + scopeA, "/s/" + scopeA, 3, []string{"only-b", "ref-b-hidden", "in-default", "api-key-create"}, []string{"in-a", "ref-a"}},
 		{"reader", "", 5, []string{"api-key-create"}, []string{"only-b", "ref-b-hidden", "in-default"}},
 		{"auditor@" + scopeA, "", 3, []string{"only-b", "ref-b-hidden"}, []string{"in-a"}},

@@ -102,8 +102,8 @@
 // WWW-Authenticate without a valid one, 403 forbidden naming the role
 // needed, 429 rate_limited with Retry-After over Config.RateLimits. A
 // scoped key reads only events in its spaces on every read route (counts
-// included: query.Request.Spaces; a tail's filter), sees no reference in
-// other spaces, and writes only events all of whose spaces are in scope
+// included: query.Request.Spaces; a tail's filter), sees no reference to
+// nor space id of other spaces, and writes only events all of whose spaces are in scope
 // (403 per event). Only admin and auditor keys see the store's own events
 // (provider "eventlog"), which record key changes, refused credentials
 // (counted per key id and address, flushed every
