@@ -4,30 +4,35 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"strings"
 )
 
-// Sizes of what New makes: an id of 12 random bytes (16 base64url
-// characters; unique, not secret) and a secret of 32 (256 bits; 43
-// characters).
+// Sizes of what Create makes: an id of 12 random bytes (20 characters of
+// lower-case base32; unique, not secret) and a secret of 32 (256 bits; 43
+// characters of base64url).
 const (
 	idBytes     = 12
 	secretBytes = 32
 )
 
+// idEncoding writes ids: lower-case base32, so that an id never starts
+// with "-" (a command line would take it for a flag) and reads aloud.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
 // newID returns a fresh key id.
-func newID() string { return randomText(idBytes) }
+func newID() string { return idEncoding.EncodeToString(randomBytes(idBytes)) }
 
 // newSecret returns a fresh secret.
-func newSecret() string { return randomText(secretBytes) }
+func newSecret() string { return base64.RawURLEncoding.EncodeToString(randomBytes(secretBytes)) }
 
-func randomText(n int) string {
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return b
 }
 
 // Encoded is the value a client sends after "ApiKey " (or "Bearer "):

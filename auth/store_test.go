@@ -43,8 +43,8 @@ func TestStoreLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(secret) != 43 || len(k.ID) != 16 {
-		t.Fatalf("id %q secret of %d characters; want 16 and 43 (256 bits)", k.ID, len(secret))
+	if len(secret) != 43 || len(k.ID) != 20 || strings.Trim(k.ID, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+		t.Fatalf("id %q secret of %d characters; want 20 of base32 and 43 (256 bits)", k.ID, len(secret))
 	}
 	if got := k.Expires.Sub(k.Created); got != 90*24*time.Hour {
 		t.Fatalf("expires %v after creation", got)
