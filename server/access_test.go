@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/destination"
 )
@@ -489,6 +490,10 @@ func TestAuditEvents(t *testing.T) {
 	var created KeyCreated
 	got.decode(t, &created)
 	a.call("DELETE", "/api/_security/api_key/"+created.ID, "", "", "admin")
+	if got := a.call("POST", "/api/_backup", ctJSON, `{"name":"nightly"}`, "admin"); got.status != http.StatusOK {
+		t.Fatalf("backup: %d %s", got.status, got.body)
+	}
+	a.call("POST", "/api/events/_delete_by_query", ctJSON, `{"filter":"message:none"}`, "admin")
 	for range 5 {
 		a.call("GET", "/api/events/_search", "", "", "wrong")
 	}
@@ -507,6 +512,9 @@ func TestAuditEvents(t *testing.T) {
 	actions := map[string]int{}
 	for _, ev := range page.Data {
 		actions[ev.Event.Action]++
+		if ev.Event.Action == eventlog.ActionDeleteByQuery {
+			continue // the engine's own record of the delete, not a server's audit event
+		}
 		if ev.Source.IP != "127.0.0.1" {
 			t.Errorf("%s: source.ip %q, want 127.0.0.1", ev.Event.Action, ev.Source.IP)
 		}
@@ -515,13 +523,17 @@ func TestAuditEvents(t *testing.T) {
 			if ev.User.Name != "admin" || ev.Labels["key_id"] != created.ID {
 				t.Errorf("%s by %q of %q, want by admin of %s", ev.Event.Action, ev.User.Name, ev.Labels["key_id"], created.ID)
 			}
+		case actionBackup, actionDeleteRequest:
+			if ev.User.Name != "admin" || ev.Event.Outcome != "success" {
+				t.Errorf("%s by %q, outcome %q; want by admin, success", ev.Event.Action, ev.User.Name, ev.Event.Outcome)
+			}
 		case actionAuthFailure:
 			if ev.Labels["count"] != "5" || ev.Labels["reasons"] != "wrong_secret:5" || ev.User.Name != "wrong" {
 				t.Errorf("failure event %+v, want 5 wrong secrets of key \"wrong\"", ev)
 			}
 		}
 	}
-	want := map[string]int{ActionKeyCreate: 1, ActionKeyRevoke: 1, actionAuthFailure: 1}
+	want := map[string]int{ActionKeyCreate: 1, ActionKeyRevoke: 1, actionAuthFailure: 1, actionBackup: 1, actionDeleteRequest: 1}
 	for k, n := range want {
 		if actions[k] != n {
 			t.Errorf("%d %s events, want %d (all: %v)", actions[k], k, n, actions)
@@ -551,6 +563,29 @@ func TestRateLimit(t *testing.T) {
 	m := a.call("GET", "/metrics", "", "", "admin")
 	if !strings.Contains(string(m.body), `eventlog_rate_limited_total{key_id="`) {
 		t.Error("/metrics lacks eventlog_rate_limited_total")
+	}
+}
+
+// TestByteRateLimit: a key over its ingested bytes per second gets 429
+// with Retry-After, and nothing of the refused body is stored.
+func TestByteRateLimit(t *testing.T) {
+	var limits auth.Limits
+	if err := limits.ParseLimit("writer=,100B/s"); err != nil {
+		t.Fatal(err)
+	}
+	// The bucket holds the largest body (1 KiB), then refills at 100 B/s.
+	a := newAccessEnv(t, Config{RateLimits: limits, MaxBulkBytes: 1024, MaxEventBytes: 1024})
+	line := `{"event":{"provider":"alerting","action":"execute"},"message":"` + strings.Repeat("x", 600) + `"}` + "\n"
+	if got := a.call("POST", "/api/events/_bulk", ctNDJSON, line, "writer"); got.status != http.StatusOK {
+		t.Fatalf("first body: %d %s", got.status, got.body)
+	}
+	got := a.call("POST", "/api/events/_bulk", ctNDJSON, line, "writer")
+	got.wantError(t, http.StatusTooManyRequests, typeRateLimited)
+	if ra := got.header.Get("Retry-After"); ra == "" || ra == "0" {
+		t.Errorf("Retry-After %q", ra)
+	}
+	if n := a.count(); n != 1 {
+		t.Errorf("%d events stored, want 1", n)
 	}
 }
 
