@@ -74,6 +74,19 @@ func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	return db.append(ctx, false, events)
 }
 
+// AppendInternal stores the store's own records (audit events of the
+// server: keys made and revoked, refused credentials, deletes, backups),
+// which skip the registry. Every event must have provider
+// InternalProvider, else nothing is stored and the error says so.
+func (db *DB) AppendInternal(ctx context.Context, events ...Event) (Appended, error) {
+	for i := range events {
+		if p := events[i].Event.Provider; p != InternalProvider {
+			return Appended{}, fmt.Errorf("%w: internal event %d has provider %q, not %q", ErrInvalidEvent, i, p, InternalProvider)
+		}
+	}
+	return db.append(ctx, true, events)
+}
+
 // append stores events; internal ones (the store's own records, provider
 // "eventlog") skip the registry, which users' events cannot.
 func (db *DB) append(ctx context.Context, internal bool, events []Event) (Appended, error) {

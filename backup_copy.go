@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/eventlogdb/eventlog/auth"
 	"io"
 	"io/fs"
 	"os"
@@ -55,6 +56,7 @@ var backupEntries = []struct {
 	{repairedDir + "/", backupDir},
 	{supersededDir + "/", backupDir},
 	{destinationsDirName + "/", backupDir},
+	{auth.FileName, backupFile},  // the keys' hashes (never secrets): a restored store keeps its access control
 	{backupInfoFile, backupSkip}, // each backup writes its own; Restore leaves it out
 }
 

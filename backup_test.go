@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/query"
 )
@@ -403,7 +404,7 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 	if len(db.Stats().Quarantined) != 1 {
 		t.Fatalf("quarantined: %v", db.Stats().Quarantined)
 	}
-	for _, f := range []string{"destinations/d.json", "destinations/d.state", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile} {
+	for _, f := range []string{"destinations/d.json", "destinations/d.state", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile, auth.FileName} {
 		writeFile(t, filepath.Join(dir, f), f)
 	}
 	appendAll(t, db, bulk(500, "2026-12-02T00:00:00Z", 2), 100, acked) // stays in the WAL

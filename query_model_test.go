@@ -90,6 +90,9 @@ func genQuery(rt *rapid.T) query.Request {
 	if rapid.IntRange(0, 5).Draw(rt, "has_space") == 0 {
 		req.Space = genSpaceID.Draw(rt, "space")
 	}
+	if rapid.IntRange(0, 4).Draw(rt, "has_spaces") == 0 {
+		req.Spaces = rapid.SliceOfNDistinct(genSpaceID, 1, 2, rapid.ID[string]).Draw(rt, "spaces")
+	}
 	if rapid.IntRange(0, 2).Draw(rt, "has_aggs") == 0 {
 		req.Aggs = genAggs(rt)
 	}
@@ -248,14 +251,17 @@ func modelScope(req query.Request, e *Event) bool {
 			return false
 		}
 	}
-	if req.Space != "" {
+	inSpace := func(sp string) bool {
 		if len(e.Kibana.SpaceIDs.Values) == 0 && len(e.Kibana.SavedObjects) == 0 {
-			return req.Space == "default" // an event with no space is in the default one
+			return sp == "default" // an event with no space is in the default one
 		}
-		return slices.Contains(e.Kibana.SpaceIDs.Values, req.Space) ||
-			slices.ContainsFunc(e.Kibana.SavedObjects, func(so event.SavedObject) bool { return space(so) == req.Space })
+		return slices.Contains(e.Kibana.SpaceIDs.Values, sp) ||
+			slices.ContainsFunc(e.Kibana.SavedObjects, func(so event.SavedObject) bool { return space(so) == sp })
 	}
-	return true
+	if req.Space != "" && !inSpace(req.Space) {
+		return false
+	}
+	return len(req.Spaces) == 0 || slices.ContainsFunc(req.Spaces, inSpace)
 }
 
 // modelKey is a sort value: missing sorts lowest.

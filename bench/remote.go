@@ -37,6 +37,8 @@ type remote struct {
 	// The server process's CPU seconds when the run started and its
 	// largest RSS sampled since; cpu0 < 0 when /metrics is unreadable.
 	cpu0, rss float64
+	// apiKey is sent to /metrics too (Config.APIKey).
+	apiKey string
 }
 
 // openRemote checks the URL and registers pairs with the server.
@@ -47,9 +49,9 @@ func openRemote(ctx context.Context, cfg *Config, pairs map[string][]string) (*r
 		tr.MaxIdleConnsPerHost = cfg.Concurrency + 2 // writers + queries + stats
 		hc = &http.Client{Transport: tr}
 	}
-	t := &remote{hc: hc, cpu0: -1}
+	t := &remote{hc: hc, cpu0: -1, apiKey: cfg.APIKey}
 	c, err := client.New(cfg.URL, &client.Options{
-		HTTPClient: hc, MaxAttempts: maxBulkAttempts, MaxRetryWait: maxRetryWait, OnRetry: t.retried,
+		HTTPClient: hc, MaxAttempts: maxBulkAttempts, MaxRetryWait: maxRetryWait, OnRetry: t.retried, APIKey: cfg.APIKey,
 	})
 	if err != nil {
 		return nil, err
@@ -166,6 +168,9 @@ func (t *remote) metrics(ctx context.Context) (processMetrics, error) {
 		return processMetrics{}, err
 	}
 	req.Header.Set("Accept", "text/plain")
+	if t.apiKey != "" {
+		req.Header.Set("Authorization", "ApiKey "+t.apiKey)
+	}
 	resp, err := t.hc.Do(req)
 	if err != nil {
 		return processMetrics{}, err

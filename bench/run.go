@@ -36,6 +36,9 @@ type Config struct {
 	// /api/events/_bulk) instead of the embedded engine. Sync and
 	// SegmentMaxBytes are then the server's business.
 	URL string
+	// APIKey is sent to URL with every request (client.Options.APIKey);
+	// empty: none.
+	APIKey string
 	// HTTPClient talks to URL. Nil: a client keeping a connection per
 	// writer.
 	HTTPClient *http.Client

@@ -36,6 +36,10 @@ type Options struct {
 	// OnRetry, when set, is called before each wait: with the error of the
 	// attempt (or why a Tail's stream ended) and how long the wait is.
 	OnRetry func(err error, wait time.Duration)
+	// APIKey, when set, is sent with every request as "Authorization:
+	// ApiKey <APIKey>": the encoded value eventlog keys create prints
+	// (base64 of "id:secret"). Empty: no credentials.
+	APIKey string
 }
 
 // withDefaults returns a copy of o with every zero field set.
@@ -150,6 +154,9 @@ func (c *Client) newRequest(ctx context.Context, r request) (*http.Request, erro
 	}
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
+	}
+	if c.opts.APIKey != "" {
+		req.Header.Set("Authorization", "ApiKey "+c.opts.APIKey)
 	}
 	return req, nil
 }

@@ -10,7 +10,8 @@
 //
 // Every method takes a context and answers a server's error as an
 // *APIError carrying its status, type, reason and, for a failed write, its
-// outcome.
+// outcome. A server that requires API keys gets Options.APIKey with every
+// request ("Authorization: ApiKey ..."); a 401 or 403 is not retried.
 //
 // # Retries
 //

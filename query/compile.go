@@ -22,6 +22,7 @@ type plan struct {
 	timeBound map[filter.Node]bool
 	scope     []index.Term // ORed exact ref terms of SavedObjects
 	space     string
+	spaces    []string // any of them (Request.Spaces)
 	keys      []sortKey
 	page      int
 	perPage   int
@@ -120,6 +121,12 @@ func satAdd(v, d int64) int64 {
 
 func (p *plan) compileScope(req Request) error {
 	p.space = req.Space
+	for i, s := range req.Spaces {
+		if s == "" {
+			return invalid("spaces: space %d is empty", i+1)
+		}
+	}
+	p.spaces = req.Spaces
 	so := req.SavedObjects
 	if so == nil {
 		return nil
@@ -138,6 +145,22 @@ func (p *plan) compileScope(req Request) error {
 		p.scope = append(p.scope, index.Term{Field: index.RefField, Value: index.RefValue(so.Type, id, space, true)})
 	}
 	return nil
+}
+
+// inSpaces reports whether ev passes Space and Spaces.
+func (p *plan) inSpaces(ev *event.Event) bool {
+	if p.space != "" && !ev.InSpace(p.space) {
+		return false
+	}
+	if len(p.spaces) == 0 {
+		return true
+	}
+	for _, s := range p.spaces {
+		if ev.InSpace(s) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *plan) compilePage(req Request) error {
@@ -189,7 +212,7 @@ func (p *plan) fields(exact, hits, aggs bool) []*event.Field {
 		for _, f := range p.filter.Fields() {
 			add(f)
 		}
-		if p.space != "" {
+		if p.space != "" || len(p.spaces) > 0 {
 			add(event.FieldByName("kibana.saved_objects"))
 			add(event.FieldByName("kibana.space_ids"))
 		}

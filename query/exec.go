@@ -429,7 +429,7 @@ func (x *executor) blockRows(w *work, ts []int64, seq []uint64) []int {
 func (x *executor) residual(rows []int, evs []*event.Event, filter, expiry bool) ([]int, []*event.Event) {
 	n := 0
 	for i, ev := range evs {
-		if (!filter || x.plan.filter.Match(ev) && (x.plan.space == "" || ev.InSpace(x.plan.space))) &&
+		if (!filter || x.plan.filter.Match(ev) && x.plan.inSpaces(ev)) &&
 			(!expiry || !x.opts.Expired(ev)) {
 			rows[n], evs[n] = rows[i], ev
 			n++

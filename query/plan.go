@@ -44,7 +44,7 @@ func (p *plan) candidates(src Source) (*roaring.Bitmap, bool, error) {
 		}
 		bm = and(bm, s)
 	}
-	if p.space != "" {
+	if p.space != "" || len(p.spaces) > 0 {
 		exact = false // a ref's space or kibana.space_ids: checked on decoded rows
 	}
 	return bm, exact, nil

@@ -51,6 +51,10 @@ type Request struct {
 	// with a ref in it or listing it in kibana.space_ids; an event with
 	// neither is in the default space.
 	Space string `json:"space,omitempty"`
+	// Spaces, when set, keeps events in any of those spaces (as Space
+	// does for one): a server's reader scoped to several spaces. With
+	// Space too, an event must pass both.
+	Spaces []string `json:"spaces,omitempty"`
 	// Aggs are computed over every match (not just the page).
 	Aggs map[string]Agg `json:"aggs,omitempty"`
 	// AllowPartial answers from what is readable when the query reaches

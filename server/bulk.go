@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/event"
 )
 
@@ -27,13 +28,16 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer body.release()
+	if err := s.chargeBytes(w, len(body.data())); err != nil {
+		return err
+	}
 	if err := s.acquireWrite(w, r); err != nil {
 		return err
 	}
 	defer s.releaseWrite()
 	b := bulkPool.Get().(*bulk)
 	defer b.release()
-	if err := b.parse(s, body.data()); err != nil {
+	if err := b.parse(s, body.data(), keyOf(w)); err != nil {
 		return err
 	}
 	if err := s.appendBulk(r.Context(), b); err != nil {
@@ -75,8 +79,9 @@ func (b *bulk) release() {
 	bulkPool.Put(b)
 }
 
-// parse decodes every non-blank line of body.
-func (b *bulk) parse(s *Server, body []byte) error {
+// parse decodes every non-blank line of body; a line key k (nil: any) may
+// not store fails with 403.
+func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
 	if err := b.split(body); err != nil {
 		return err
 	}
@@ -87,6 +92,7 @@ func (b *bulk) parse(s *Server, body []byte) error {
 	b.events = b.events[:n]
 	b.errs = append(b.errs[:0], make([]error, n)...)
 	s.decodeAll(b.docs, b.events, b.errs)
+	checkScope(k, b.events, b.errs)
 	kept := 0
 	for i, err := range b.errs {
 		if err != nil {

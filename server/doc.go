@@ -89,9 +89,30 @@
 // turn it on. It writes only under that directory, into the plain
 // subdirectory the body names (400 names a bad name, and nothing is
 // written), and takes ?timeout= as above. Like delete by query it is an
-// operator's route: once the API has access control it is admin-only.
+// operator's route, for admin keys.
 //
 //	POST /api/_backup   {"name":NAME} → eventlog.BackupResult; 409 while another backup writes to NAME
+//
+// Access control (access.go, routes.go, scope.go, keys.go, audit.go), with
+// Config.Keys: every route of the route table has a rule — the role it
+// needs (package auth), whether it answers for the whole store (refused to
+// keys scoped to spaces: _stats, /metrics), the audit action it records.
+// Once the store holds a key, every route but /healthz needs one (/metrics
+// too, unless Config.MetricsPublic): 401 unauthenticated with
+// WWW-Authenticate without a valid one, 403 forbidden naming the role
+// needed, 429 rate_limited with Retry-After over Config.RateLimits. A
+// scoped key reads only events in its spaces on every read route (counts
+// included: query.Request.Spaces; a tail's filter), sees no reference to
+// nor space id of other spaces, and writes only events all of whose spaces are in scope
+// (403 per event). Only admin and auditor keys see the store's own events
+// (provider "eventlog"), which record key changes, refused credentials
+// (counted per key id and address, flushed every
+// Config.AuditFlushInterval) and admin actions. Open streams end within
+// Config.KeyCheckInterval of their key's revocation or expiry.
+//
+//	POST   /api/_security/api_key        {"name","role","spaces","expiration"} → {"id","name","role","spaces","expiration","api_key","encoded"} (the secret, once)
+//	GET    /api/_security/api_key        {"api_keys":[...]}, never a secret
+//	DELETE /api/_security/api_key/{id}   revoke → {"invalidated_api_keys":[id]}
 //
 // A Server does not own the DB: after Run returns, the caller closes it.
 package server

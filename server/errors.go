@@ -166,6 +166,9 @@ func corruptionReason(err error) string {
 
 // eventError classifies the error of one event.
 func eventError(err error) itemError {
+	if it, ok := forbiddenItem(err); ok {
+		return it
+	}
 	switch {
 	case errors.Is(err, errEventTooLarge):
 		return itemError{status: http.StatusRequestEntityTooLarge, typ: typeTooLarge, reason: err.Error()}
@@ -181,13 +184,16 @@ const (
 	reasonMalformed    = "malformed"
 	reasonUnregistered = "unregistered"
 	reasonTooLarge     = "too_large"
+	reasonForbidden    = "forbidden"
 )
 
-var rejectReasons = []string{reasonInvalid, reasonMalformed, reasonUnregistered, reasonTooLarge}
+var rejectReasons = []string{reasonInvalid, reasonMalformed, reasonUnregistered, reasonTooLarge, reasonForbidden}
 
 // rejectReason is the metric reason of an event's error.
 func rejectReason(err error) string {
 	switch {
+	case errors.Is(err, errOutOfScope):
+		return reasonForbidden
 	case errors.Is(err, errEventTooLarge):
 		return reasonTooLarge
 	case errors.Is(err, eventlog.ErrUnregistered):

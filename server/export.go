@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -41,7 +41,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 			"_export streams every match: it takes no page, per_page, search_after or aggs (got %s)",
 			strings.Join(append(set, aggsField(sr.req.Aggs)...), ", "))
 	}
-	ex := &exporter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.FlushTimeout, buf: getBuf()}
+	ex := &exporter{w: w, key: keyOf(w), rc: http.NewResponseController(w), timeout: s.cfg.FlushTimeout, buf: getBuf()}
 	defer putBuf(ex.buf)
 	start := time.Now()
 	err = s.db.Export(r.Context(), sr.req, ex.hit)
@@ -73,6 +73,7 @@ func aggsField(aggs map[string]query.Agg) []string {
 // exporter writes hits as NDJSON, flushing as it goes.
 type exporter struct {
 	w        http.ResponseWriter
+	key      *auth.Key // events are sent as it may see them
 	rc       *http.ResponseController
 	timeout  time.Duration
 	buf      *[]byte
@@ -82,7 +83,7 @@ type exporter struct {
 }
 
 func (e *exporter) hit(h query.Hit) error {
-	b := eventlog.AppendDocument(*e.buf, h.Seq, &h.Event)
+	b := appendShown(*e.buf, e.key, h.Seq, &h.Event)
 	*e.buf = append(b, '\n')
 	e.events++
 	if e.events%exportFlushEvents == 0 || len(*e.buf) >= exportFlushBytes {

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -48,6 +48,9 @@ func (s *Server) handleFind(w http.ResponseWriter, r *http.Request) error {
 		ids = append(body.IDs, body.LegacyIDs...)
 	}
 	sr.req.SavedObjects = &query.SavedObjects{Type: r.PathValue("type"), IDs: ids, Space: r.PathValue("space")}
+	if err := restrictQuery(keyOf(w), &sr.req); err != nil {
+		return err
+	}
 	if sr.req.Page == 0 {
 		sr.req.Page = 1
 	}
@@ -78,7 +81,7 @@ func (s *Server) handleFind(w http.ResponseWriter, r *http.Request) error {
 	b = append(b, `,"total":`...)
 	b = strconv.AppendInt(b, int64(res.Total), 10)
 	b = append(b, `,"data":`...)
-	if b, err = appendPartial(appendHits(b, res.Hits), res); err != nil {
+	if b, err = appendPartial(appendHits(b, keyOf(w), res.Hits), res); err != nil {
 		return err
 	}
 	*out = append(b, '}')
@@ -143,14 +146,14 @@ func (s *Server) run(r *http.Request, sr *searchRequest) (*query.Result, error) 
 	return s.db.Query(r.Context(), sr.req)
 }
 
-// appendHits appends the hits as a JSON array.
-func appendHits(dst []byte, hits []query.Hit) []byte {
+// appendHits appends the hits as a JSON array, as key k may see them.
+func appendHits(dst []byte, k *auth.Key, hits []query.Hit) []byte {
 	dst = append(dst, '[')
 	for i := range hits {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = eventlog.AppendDocument(dst, hits[i].Seq, &hits[i].Event)
+		dst = appendShown(dst, k, hits[i].Seq, &hits[i].Event)
 	}
 	return append(dst, ']')
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/event"
 )
 
@@ -26,6 +27,9 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer body.release()
+	if err := s.chargeBytes(w, len(body.data())); err != nil {
+		return err
+	}
 	if err := s.acquireWrite(w, r); err != nil {
 		return err
 	}
@@ -34,7 +38,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	events, bad := s.decodeEach(raws)
+	events, bad := s.decodeEach(raws, keyOf(w))
 	if len(bad) > 0 {
 		return s.rejectBatch(events, bad)
 	}
@@ -94,11 +98,13 @@ func (s *Server) splitEvents(body []byte) ([][]byte, error) {
 }
 
 // decodeEach decodes every document, returning the events (the zero Event
-// where decoding failed) and the errors, by index.
-func (s *Server) decodeEach(raws [][]byte) ([]event.Event, []itemError) {
+// where decoding failed) and the errors, by index: an event key k (nil:
+// any) may not store is an error too.
+func (s *Server) decodeEach(raws [][]byte, k *auth.Key) ([]event.Event, []itemError) {
 	events := make([]event.Event, len(raws))
 	errs := make([]error, len(raws))
 	s.decodeAll(raws, events, errs)
+	checkScope(k, events, errs)
 	var bad []itemError
 	for i, err := range errs {
 		if err != nil {
@@ -135,13 +141,18 @@ func (s *Server) rejectBatch(events []event.Event, bad []itemError) error {
 
 // batchError is the answer to a rejected all-or-nothing batch.
 func batchError(bad []itemError, n int) error {
-	typ := typeUnregistered
+	typ, status := typeUnregistered, http.StatusBadRequest
+	forbidden := true
 	for _, it := range bad {
 		if it.typ != typeUnregistered {
 			typ = typeInvalidEvent
 		}
+		forbidden = forbidden && it.typ == typeForbidden
 	}
-	e := errorf(http.StatusBadRequest, typ, "%d of %d events invalid, nothing stored; event %d: %s",
+	if forbidden {
+		typ, status = typeForbidden, http.StatusForbidden
+	}
+	e := errorf(status, typ, "%d of %d events invalid, nothing stored; event %d: %s",
 		len(bad), n, bad[0].index, bad[0].reason)
 	e.items = bad
 	return e

@@ -26,6 +26,7 @@ type Metrics struct {
 	queryLatency *prometheus.HistogramVec
 	httpRequests *prometheus.CounterVec
 	stream       streamMetrics // _tail and destinations (metrics_stream.go)
+	auth         authMetrics   // refused credentials and rate limits (metrics_auth.go)
 
 	// db is the store the gauges read at each scrape (nil: none yet).
 	db atomic.Pointer[eventlog.DB]
@@ -76,6 +77,7 @@ func NewMetrics() *Metrics {
 		buildInfo(), dbCollector{m}, maintenanceCollector{m}, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.stream.register(m.reg)
+	m.auth.register(m.reg)
 	return m
 }
 

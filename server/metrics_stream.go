@@ -25,9 +25,9 @@ func (sm *streamMetrics) register(reg *prometheus.Registry) {
 	})
 	sm.tailEnds = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "eventlog_tail_streams_ended_total",
-		Help: "_tail streams ended, by reason (client_closed, slow_reader, shutdown, store_closed, error).",
+		Help: "_tail streams ended, by reason (client_closed, slow_reader, shutdown, store_closed, error, key_ended).",
 	}, []string{"reason"})
-	for _, r := range []string{tailEndClient, tailEndSlow, tailEndShutdown, tailEndClosed, tailEndError} {
+	for _, r := range []string{tailEndClient, tailEndSlow, tailEndShutdown, tailEndClosed, tailEndError, tailEndKey} {
 		sm.tailEnds.WithLabelValues(r)
 	}
 	reg.MustRegister(sm.tails, sm.tailEnds, destinationCollector{sm})

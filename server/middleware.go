@@ -1,42 +1,94 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"strconv"
 	"time"
+
+	"github.com/eventlogdb/eventlog/auth"
 )
 
-// wrap makes h a route: it sets the write deadline of ordinary routes
-// (streaming ones extend theirs per flush), answers h's error as JSON,
-// recovers a panic as a 500, counts the request by route and status and
-// logs it at debug level.
-func (s *Server) wrap(route string, streaming bool, h handlerFunc) http.Handler {
+// wrap makes rt's handler a route: it authenticates and authorises the
+// request (access.go), sets the write deadline of ordinary routes
+// (streaming ones extend theirs per flush, and end when their key is
+// revoked or expires), answers the handler's error as JSON, recovers a
+// panic as a 500, records the audit event of the route's rule, counts the
+// request by route and status and logs it at debug level.
+func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &recorder{ResponseWriter: w}
-		if !streaming {
+		if !rt.streaming {
 			// Not every ResponseWriter has deadlines (httptest's recorder).
 			_ = http.NewResponseController(w).SetWriteDeadline(start.Add(s.cfg.RequestTimeout))
 		}
-		defer s.finish(rec, r, route, start)
+		defer s.finish(rec, r, rt.pattern, start)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					rec.aborted = true
 					panic(p)
 				}
-				s.log.Error("panic in handler", "route", route, "panic", p, "stack", string(debug.Stack()))
+				s.log.Error("panic in handler", "route", rt.pattern, "panic", p, "stack", string(debug.Stack()))
 				s.writeError(rec, r, errorf(http.StatusInternalServerError, typeInternal, "internal error"))
 			}
 		}()
-		if err := h(rec, r); err != nil {
+		k, err := s.authorize(rec, r, &rt)
+		if err != nil {
 			s.writeError(rec, r, err)
+			return
+		}
+		rec.key = k
+		if rt.streaming && k != nil {
+			var stop func()
+			r, stop = s.endOnRevoke(r, k.ID)
+			defer stop()
+		}
+		err = rt.h(rec, r)
+		if err != nil {
+			s.writeError(rec, r, err)
+		}
+		if rt.rule.audit != "" {
+			s.auditRoute(r, rec, rt.rule.audit, err)
 		}
 	})
 }
+
+// endOnRevoke returns r with a context that ends once the key id is
+// revoked or expires, checked every Config.KeyCheckInterval, so that an
+// open stream (_tail, _export) does not outlive its key; stop ends the
+// watch.
+func (s *Server) endOnRevoke(r *http.Request, id string) (*http.Request, func()) {
+	ctx, cancel := context.WithCancelCause(r.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(s.cfg.KeyCheckInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case now := <-t.C:
+				if !s.keys.Active(id, now) {
+					s.log.Info("stream ended: its key was revoked or expired", "key_id", id, "path", r.URL.Path)
+					cancel(errKeyEnded)
+					return
+				}
+			}
+		}
+	}()
+	return r.WithContext(ctx), func() { cancel(nil); <-done }
+}
+
+// errKeyEnded is the cause of the end of a stream whose key was revoked
+// or expired.
+var errKeyEnded = errors.New("the key was revoked or has expired")
 
 // writeError answers err as JSON, unless the answer has started (then the
 // error is only logged). Internal errors are logged at error level with
@@ -104,11 +156,14 @@ func statusLabel(code int) string {
 
 // recorder remembers the status and the body size of an answer. Unwrap
 // lets http.ResponseController reach the connection's deadlines and Flush.
+// It also carries the key the request authenticated with (keyOf), which
+// a context value would cost two allocations per request to carry.
 type recorder struct {
 	http.ResponseWriter
 	status  int
 	bytes   int64
 	aborted bool
+	key     *auth.Key
 }
 
 func (r *recorder) WriteHeader(code int) {

@@ -182,6 +182,9 @@ func (s *Server) searchFromRequest(w http.ResponseWriter, r *http.Request, allow
 	if space := r.PathValue("space"); space != "" {
 		sr.req.Space = space
 	}
+	if err := restrictQuery(keyOf(w), &sr.req); err != nil {
+		return nil, err
+	}
 	return sr, nil
 }
 

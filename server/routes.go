@@ -1,10 +1,13 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/eventlogdb/eventlog/auth"
 )
 
 // handlerFunc is a route's handler. An error it returns is answered as JSON
@@ -14,22 +17,41 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 // routeUnmatched is the route label of requests no pattern matches.
 const routeUnmatched = "unmatched"
 
-// routes registers every route on a new ServeMux. A catch-all pattern
-// answers what no route matches with a JSON 404 or 405, instead of the
-// mux's plain-text ones.
-func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	handle := func(pattern string, h handlerFunc) {
-		mux.Handle(pattern, s.wrap(pattern, false, h))
+// route is one entry of the route table: its pattern, who may call it,
+// whether it streams, and its handler.
+type route struct {
+	pattern   string
+	rule      rule
+	streaming bool
+	h         handlerFunc
+}
+
+// Access rules, named for what the routes they guard do (see access.go).
+var (
+	public      = rule{public: true}
+	read        = rule{need: auth.Reader}
+	readAll     = rule{need: auth.Reader, storeWide: true}
+	write       = rule{need: auth.Writer}
+	admin       = rule{need: auth.Admin}
+	adminAudit  = func(action string) rule { return rule{need: auth.Admin, audit: action} }
+	metricsRule = rule{need: auth.Reader, storeWide: true, metrics: true}
+)
+
+// routeTable lists every route with its access rule. A route that reads
+// events under /s/{space} is listed twice, with and without the prefix.
+func (s *Server) routeTable() []route {
+	var rs []route
+	add := func(pattern string, rl rule, h handlerFunc) {
+		rs = append(rs, route{pattern: pattern, rule: rl, h: h})
 	}
 	spaced := func(method, path string, streaming bool, h handlerFunc) {
 		for _, p := range []string{method + " " + path, method + " /s/{space}" + path} {
-			mux.Handle(p, s.wrap(p, streaming, h))
+			rs = append(rs, route{pattern: p, rule: read, streaming: streaming, h: h})
 		}
 	}
-	handle("POST /api/events", s.handleIngest)
-	handle("POST /api/events/_bulk", s.handleBulk)
-	handle("POST /api/events/_delete_by_query", s.handleDeleteByQuery)
+	add("POST /api/events", write, s.handleIngest)
+	add("POST /api/events/_bulk", write, s.handleBulk)
+	add("POST /api/events/_delete_by_query", adminAudit(actionDeleteRequest), s.handleDeleteByQuery)
 	for _, prefix := range []string{"/api", "/internal"} { // Kibana's older and current routes
 		spaced("GET", prefix+"/event_log/{type}/{id}/_find", false, s.handleFind)
 		spaced("POST", prefix+"/event_log/{type}/_find", false, s.handleFind)
@@ -40,32 +62,50 @@ func (s *Server) routes() http.Handler {
 	spaced("GET", "/api/events/_export", true, s.handleExport)
 	spaced("POST", "/api/events/_export", true, s.handleExport)
 	spaced("GET", "/api/events/_tail", true, s.handleTail)
-	handle("GET /api/destinations", s.handleDestinationList)
-	handle("PUT /api/destinations/{name}", s.handleDestinationPut)
-	handle("GET /api/destinations/{name}", s.handleDestinationGet)
-	handle("DELETE /api/destinations/{name}", s.handleDestinationDelete)
-	handle("POST /api/destinations/{name}/_resume", s.handleDestinationResume)
-	handle("GET /api/providers", s.handleProviders)
-	handle("PUT /api/providers/{provider}", s.handleRegister)
-	handle("GET /api/_stats", s.handleStats)
-	handle("POST /api/_roll", s.handleRoll)
-	handle("POST /api/_compact", s.handleCompact)
-	handle("POST /api/_retention", s.handleRetention)
-	handle("POST /api/_compaction/_pause", s.handlePause)
-	handle("POST /api/_compaction/_resume", s.handleResume)
-	handle("POST /api/_backup", s.handleBackup)
-	handle("GET /healthz", s.handleHealth)
-	handle("GET /readyz", s.handleReady)
+	add("GET /api/destinations", admin, s.handleDestinationList)
+	add("PUT /api/destinations/{name}", adminAudit(actionDestinationPut), s.handleDestinationPut)
+	add("GET /api/destinations/{name}", admin, s.handleDestinationGet)
+	add("DELETE /api/destinations/{name}", adminAudit(actionDestinationDelete), s.handleDestinationDelete)
+	add("POST /api/destinations/{name}/_resume", admin, s.handleDestinationResume)
+	add("GET /api/providers", read, s.handleProviders)
+	add("PUT /api/providers/{provider}", write, s.handleRegister)
+	add("GET /api/_stats", readAll, s.handleStats)
+	add("POST /api/_roll", admin, s.handleRoll)
+	add("POST /api/_compact", admin, s.handleCompact)
+	add("POST /api/_retention", adminAudit(actionRetentionRun), s.handleRetention)
+	add("POST /api/_compaction/_pause", admin, s.handlePause)
+	add("POST /api/_compaction/_resume", admin, s.handleResume)
+	add("POST /api/_backup", adminAudit(actionBackup), s.handleBackup)
+	add("POST /api/_security/api_key", admin, s.handleKeyCreate)
+	add("GET /api/_security/api_key", admin, s.handleKeyList)
+	add("DELETE /api/_security/api_key/{id}", admin, s.handleKeyRevoke)
+	add("GET /healthz", public, s.handleHealth)
+	add("GET /readyz", read, s.handleReady)
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
 		ErrorLog: slogPrinter{s.log}, Registry: s.metrics.reg,
 	})
-	handle("GET /metrics", func(w http.ResponseWriter, r *http.Request) error {
+	add("GET /metrics", metricsRule, func(w http.ResponseWriter, r *http.Request) error {
 		metrics.ServeHTTP(w, r)
 		return nil
 	})
-	mux.Handle("/", s.wrap(routeUnmatched, false, func(w http.ResponseWriter, r *http.Request) error {
+	return rs
+}
+
+// routes registers every route of the table on a new ServeMux. A
+// catch-all pattern answers what no route matches with a JSON 404 or 405,
+// instead of the mux's plain-text ones; it needs no key, as it reveals
+// only which paths exist, which the documentation says anyway.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	for _, rt := range s.routeTable() {
+		if err := rt.rule.check(); err != nil {
+			panic(fmt.Sprintf("server: route %s: %v", rt.pattern, err)) // a programming error, caught by the route tests
+		}
+		mux.Handle(rt.pattern, s.wrap(rt))
+	}
+	mux.Handle("/", s.wrap(route{pattern: routeUnmatched, rule: public, h: func(w http.ResponseWriter, r *http.Request) error {
 		return s.unmatched(mux, w, r)
-	}))
+	}}))
 	return mux
 }
 

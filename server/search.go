@@ -30,7 +30,7 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) error {
 	b := append((*out)[:0], `{"total":`...)
 	b = strconv.AppendInt(b, int64(res.Total), 10)
 	b = append(b, `,"data":`...)
-	b = appendHits(b, res.Hits)
+	b = appendHits(b, keyOf(w), res.Hits)
 	b = append(b, `,"next":`...)
 	if res.Next == "" {
 		b = append(b, "null"...)

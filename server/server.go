@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/destination"
 )
 
@@ -72,8 +73,8 @@ type Config struct {
 	// error saying where to resume. Zero: 5 s.
 	TailStallTimeout time.Duration
 	// EnableDelete serves POST /api/events/_delete_by_query (DB.Delete),
-	// which removes events for good. There is no access control yet, so
-	// it is off by default. False: the route answers 403 disabled.
+	// which removes events for good, to admin keys. False (the default):
+	// the route answers 403 disabled.
 	EnableDelete bool
 	// BackupDir, when set, serves POST /api/_backup, which writes backups
 	// (DB.Backup) to directories under it, one per name. Empty: the route
@@ -83,6 +84,28 @@ type Config struct {
 	// its delivery metrics at /metrics; the caller opens and closes it.
 	// Nil: those routes answer 404.
 	Destinations *destination.Manager
+
+	// Keys, when not nil, authenticates requests: once it holds a key,
+	// every route but /healthz needs one, with the role and scope the
+	// route's rule asks (routes.go). The server records in the store who
+	// made and revoked keys, refused credentials and admin actions
+	// (audit.go). Nil: no authentication and no audit events; the caller
+	// decides whether that is safe (eventlog serve allows it on loopback
+	// only).
+	Keys *auth.Store
+	// MetricsPublic serves /metrics without a key.
+	MetricsPublic bool
+	// RateLimits bound each key's requests and ingested bytes per second.
+	// Zero: no limits.
+	RateLimits auth.Limits
+	// KeyCheckInterval is how often an open stream (_tail, _export) checks
+	// that its key is still valid; it ends within that much of a
+	// revocation or expiry. Zero: 1 s.
+	KeyCheckInterval time.Duration
+	// AuditFlushInterval is how often refused credentials, counted per key
+	// id and source address, become audit events, and how often the keys'
+	// last use is written. Zero: 1 min.
+	AuditFlushInterval time.Duration
 }
 
 // withDefaults returns c with every zero (or negative) field set to its
@@ -111,6 +134,8 @@ func (c Config) withDefaults() Config {
 		c.MaxTailLag = 10_000
 	}
 	setDuration(&c.TailStallTimeout, 5*time.Second)
+	setDuration(&c.KeyCheckInterval, time.Second)
+	setDuration(&c.AuditFlushInterval, time.Minute)
 	return c
 }
 
@@ -141,6 +166,13 @@ type Server struct {
 	shuttingDown atomic.Bool
 	// streams ends the _tail streams at shutdown (tail_stream.go).
 	streams streamControl
+
+	// keys authenticates requests (nil: no authentication); rates limits
+	// each key; failures counts refused credentials until they become
+	// audit events (audit.go).
+	keys     *auth.Store
+	rates    *auth.Limiter
+	failures failureLog
 }
 
 // New returns a server for db. A nil m gets NewMetrics(); a nil log
@@ -160,6 +192,8 @@ func New(db *eventlog.DB, cfg Config, m *Metrics, log *slog.Logger) *Server {
 		log:        log,
 		writeSlots: make(chan struct{}, cfg.MaxConcurrentWrites),
 		bodies:     newByteBudget(cfg.MaxBodyBytesInFlight),
+		keys:       cfg.Keys,
+		rates:      auth.NewLimiter(cfg.RateLimits, max(cfg.MaxBulkBytes, cfg.MaxEventBytes)),
 	}
 	m.db.Store(db)
 	m.server.Store(s)
@@ -189,6 +223,15 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	auditCtx, stopAudit := context.WithCancel(context.Background())
+	audited := make(chan struct{})
+	go func() {
+		defer close(audited)
+		s.auditLoop(auditCtx)
+	}()
+	// The audit loop flushes once more when stopped, after the last
+	// request: every refused credential is recorded.
+	defer func() { stopAudit(); <-audited }()
 	select {
 	case err := <-served:
 		return fmt.Errorf("server: %w", err)

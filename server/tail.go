@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query/filter"
 )
@@ -49,7 +50,7 @@ const (
 // (slow reader: see Config.MaxTailLag), the server shuts down or the store
 // closes; and silently when the client goes away.
 func (s *Server) handleTail(w http.ResponseWriter, r *http.Request) error {
-	tr, err := s.tailRequest(r)
+	tr, err := s.tailRequest(r, keyOf(w))
 	if err != nil {
 		return err
 	}
@@ -71,7 +72,7 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request) error {
 		buf:       getBuf(),
 	}
 	defer putBuf(ts.buf)
-	p := startPump(cancel, events, s.cfg.MaxTailLag, s.cfg.TailStallTimeout)
+	p := startPump(cancel, events, s.cfg.MaxTailLag, s.cfg.TailStallTimeout, keyOf(w))
 	defer p.stop()
 	stopWatch := ts.deadline.endOn(s.streams.done())
 	defer stopWatch()
@@ -89,7 +90,7 @@ func (s *Server) handleTail(w http.ResponseWriter, r *http.Request) error {
 // tailRequest reads the parameters and the Last-Event-ID header of a
 // _tail request into a TailRequest whose From is set (never FromNow), so
 // that the handler knows the resume point before any event is sent.
-func (s *Server) tailRequest(r *http.Request) (eventlog.TailRequest, error) {
+func (s *Server) tailRequest(r *http.Request, k *auth.Key) (eventlog.TailRequest, error) {
 	var tr eventlog.TailRequest
 	q := r.URL.Query()
 	for name, vals := range q {
@@ -114,6 +115,9 @@ func (s *Server) tailRequest(r *http.Request) (eventlog.TailRequest, error) {
 			return tr, fmt.Errorf("eventlog: tail: %w: %w", eventlog.ErrInvalidRequest, err)
 		}
 		tr.Filter = inSpaceFilter(tr.Filter, space)
+	}
+	if tr.Filter, err = restrictTail(k, tr.Filter); err != nil {
+		return tr, fmt.Errorf("eventlog: tail: %w", err)
 	}
 	return tr, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 )
 
 // Why a tail ended: the reason label of eventlog_tail_streams_ended_total.
@@ -19,6 +20,7 @@ const (
 	tailEndShutdown = "shutdown"
 	tailEndClosed   = "store_closed"
 	tailEndError    = "error"
+	tailEndKey      = "key_ended"
 )
 
 // tailEndGrace is how long a tail may take to send its last record once
@@ -46,12 +48,14 @@ type pump struct {
 	// context was cancelled.
 	slow bool
 	err  error
+	// key is the key of the stream's request (nil: none).
+	key *auth.Key
 }
 
 // startPump runs events (a DB.Tail made with a context that cancel ends)
-// into a buffer of lag events.
-func startPump(cancel context.CancelFunc, events iter.Seq2[eventlog.Record, error], lag int, stall time.Duration) *pump {
-	p := &pump{ch: make(chan tailItem, lag), done: make(chan struct{}), cancel: cancel}
+// into a buffer of lag events. Events are encoded as key k may see them (appendShown).
+func startPump(cancel context.CancelFunc, events iter.Seq2[eventlog.Record, error], lag int, stall time.Duration, k *auth.Key) *pump {
+	p := &pump{ch: make(chan tailItem, lag), done: make(chan struct{}), cancel: cancel, key: k}
 	go p.run(events, stall)
 	return p
 }
@@ -70,7 +74,7 @@ func (p *pump) run(events iter.Seq2[eventlog.Record, error], stall time.Duration
 			p.err = err
 			return
 		}
-		it := tailItem{seq: rec.Seq, doc: eventlog.AppendDocument(nil, rec.Seq, &rec.Event)}
+		it := tailItem{seq: rec.Seq, doc: appendShown(nil, p.key, rec.Seq, &rec.Event)}
 		select {
 		case p.ch <- it:
 			continue
@@ -124,6 +128,9 @@ func (t *tailStream) run(ctx context.Context, p *pump, quit <-chan struct{}) str
 		var err error
 		select {
 		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), errKeyEnded) {
+				return t.end(tailEndKey, "the key of this stream was revoked or has expired")
+			}
 			return tailEndClient
 		case <-quit:
 			return t.end(tailEndShutdown, "server shutting down")

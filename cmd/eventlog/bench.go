@@ -63,15 +63,15 @@ func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 
 // benchFlags are the flags of eventlog bench.
 type benchFlags struct {
-	fs                          *flag.FlagSet
-	data, url, input, out, sync string
-	seed                        int64
-	events                      int64
-	duration                    time.Duration
-	batch, concurrency, pool    int
-	rate, queries               float64
-	segmentMax                  sizeFlag
-	json                        bool
+	fs                                  *flag.FlagSet
+	data, url, apiKey, input, out, sync string
+	seed                                int64
+	events                              int64
+	duration                            time.Duration
+	batch, concurrency, pool            int
+	rate, queries                       float64
+	segmentMax                          sizeFlag
+	json                                bool
 	// Generator distributions.
 	late, skew, eventRate float64
 	maxLateness           time.Duration
@@ -87,6 +87,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	}
 	fs.StringVar(&f.data, "data", "", "data directory of the embedded engine (default: a new temporary directory, removed afterwards)")
 	fs.StringVar(&f.url, "url", "", "bench the eventlog server at this URL (http://HOST:PORT) instead of the embedded engine")
+	fs.StringVar(&f.apiKey, "api-key", os.Getenv("EVENTLOG_API_KEY"), "with --url: the API key to send, a writer's (env EVENTLOG_API_KEY)")
 	fs.StringVar(&f.input, "input", "", "append the events of this NDJSON file (cycled, timestamps moved on each cycle) instead of generated ones, which are all distinct")
 	fs.Int64Var(&f.seed, "seed", 1, "seed of the generator: equal seeds give equal events")
 	fs.Int64Var(&f.events, "events", 0, "events to append (default 1000000, or the --input file's count; with --duration, whichever comes first)")
@@ -182,7 +183,7 @@ func (f *benchFlags) config() (bench.Config, error) {
 		return bench.Config{}, fmt.Errorf("--sync: %v: %w", err, errUsage)
 	}
 	cfg := bench.Config{
-		Seed: f.seed, Dir: f.data, URL: f.url, Events: f.events, Duration: f.duration,
+		Seed: f.seed, Dir: f.data, URL: f.url, APIKey: f.apiKey, Events: f.events, Duration: f.duration,
 		Batch: f.batch, Concurrency: f.concurrency, Sync: policy, SegmentMaxBytes: int64(f.segmentMax),
 		Rate: f.rate, QueryRate: f.queries,
 	}

@@ -17,9 +17,19 @@ import (
 )
 
 // addURLFlag defines --url, which makes query, export and ingest work
-// through a server's HTTP API instead of opening --data.
+// through a server's HTTP API instead of opening --data, and --api-key,
+// the key sent to it.
 func addURLFlag(fs *flag.FlagSet) *string {
+	fs.String("api-key", "", "with --url: the API key to send, as eventlog keys create prints it (env EVENTLOG_API_KEY; the flag shows in ps, the variable does not)")
 	return fs.String("url", os.Getenv("EVENTLOG_URL"), "work through the eventlog server at this URL (http://HOST:PORT) instead of --data (env EVENTLOG_URL)")
+}
+
+// apiKey is the --api-key of fs, else $EVENTLOG_API_KEY.
+func apiKey(fs *flag.FlagSet) string {
+	if k, err := fs.GetString("api-key"); err == nil && k != "" {
+		return k
+	}
+	return os.Getenv("EVENTLOG_API_KEY")
 }
 
 // remote returns the client of the server --url names, or nil without
@@ -32,7 +42,7 @@ func remote(fs *flag.FlagSet, rawURL string, onRetry func(error, time.Duration))
 	if isSet(fs, "data") {
 		return nil, fmt.Errorf("--url and --data: give the server or the data directory, not both: %w", errUsage)
 	}
-	c, err := client.New(rawURL, &client.Options{OnRetry: onRetry})
+	c, err := client.New(rawURL, &client.Options{OnRetry: onRetry, APIKey: apiKey(fs)})
 	if err != nil {
 		return nil, fmt.Errorf("--url %q: want http://HOST:PORT: %w", rawURL, errUsage)
 	}

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/server"
 )
 
@@ -37,6 +38,9 @@ type serveConfig struct {
 	// pprofAddr is where net/http/pprof is served, apart from the API
 	// ("": nowhere, the default).
 	pprofAddr string
+	// insecureNoAuth allows serving a directory without keys on a
+	// non-loopback address.
+	insecureNoAuth bool
 }
 
 // setting is one knob of eventlog serve. It is the flag --name, the
@@ -64,8 +68,11 @@ func settings() []setting {
 		{"maintenance-interval", "DURATION", "1m", "how often retention and compaction run in the background (also after each seal); off: only through POST /api/_retention and /api/_compact", maintenanceInterval},
 		{"compaction-max-segment-bytes", "SIZE", "1GiB", "largest segment compaction makes by merging smaller ones", size(func(c *serveConfig) *int64 { return &c.maintenance.maxSegmentBytes })},
 		{"compaction-bytes-per-second", "SIZE", "64MiB", "how fast compaction may read, so ingest and queries keep the disk; unlimited: no cap", compactionRate},
-		{"enable-delete", "BOOL", "false", "serve POST /api/events/_delete_by_query, which deletes events for good; off until the API has access control, since anyone who reaches the server could use it", boolean(func(c *serveConfig) *bool { return &c.server.EnableDelete })},
-		{"backup-dir", "DIR", "off", "serve POST /api/_backup, which writes a backup of the store into a subdirectory of DIR named by the request (eventlog backup --url); off until the API has access control, when it becomes admin-only", backupDirSetting},
+		{"enable-delete", "BOOL", "false", "serve POST /api/events/_delete_by_query, which deletes events for good, to admin keys", boolean(func(c *serveConfig) *bool { return &c.server.EnableDelete })},
+		{"backup-dir", "DIR", "off", "serve POST /api/_backup, which writes a backup of the store into a subdirectory of DIR named by the request (eventlog backup --url), to admin keys", backupDirSetting},
+		{"insecure-no-auth", "BOOL", "false", "serve a data directory holding no API key on a non-loopback address, without authentication (a warning is logged at every start); without it such a server refuses to start", boolean(func(c *serveConfig) *bool { return &c.insecureNoAuth })},
+		{"metrics-public", "BOOL", "false", "serve /metrics without an API key (for a Prometheus that has none)", boolean(func(c *serveConfig) *bool { return &c.server.MetricsPublic })},
+		{"rate-limit", "RULES", "off", "per-key rate limits, space-separated WHO=REQUESTS[,BYTES] rules, WHO a role or a key id (a key's rule wins over its role's): 'reader=50/s writer=200/s,10MiB/s'; over it a request gets 429 with Retry-After", rateLimits},
 		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
 		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},
@@ -300,6 +307,19 @@ func hostPort(c *serveConfig, v string) error {
 		return errors.New("want HOST:PORT, such as 127.0.0.1:9700 or :9700")
 	}
 	c.addr = v
+	return nil
+}
+
+func rateLimits(c *serveConfig, v string) error {
+	c.server.RateLimits = auth.Limits{}
+	if v == off {
+		return nil
+	}
+	for _, rule := range strings.Fields(v) {
+		if err := c.server.RateLimits.ParseLimit(rule); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

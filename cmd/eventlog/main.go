@@ -23,6 +23,8 @@
 //	eventlog backup   [--data DIR] --to DIR | --url URL --to NAME
 //	                                                   copy the store as of one sequence number; incremental
 //	eventlog restore  --from BACKUP [--data DIR]       copy a backup into a new data directory and verify it
+//	eventlog keys     create --name N --role R [--space S]... [--expires D] | list | revoke ID  [--data DIR | --url URL]
+//	                                                   API keys: the first one on a stopped store, later ones through a server
 //	eventlog version                                   the module version and commit of this binary (also --version)
 //
 // The command tree is cobra's (help, --version, completion, suggestions
@@ -32,8 +34,9 @@
 // and exits 2.
 //
 // With --url (or $EVENTLOG_URL), ingest, query, export, tail, compact,
-// retention, delete and backup work through a server's HTTP API instead of opening
-// a data directory, and print what they print with --data.
+// retention, delete, backup and keys work through a server's HTTP API instead of opening
+// a data directory, and print what they print with --data; --api-key (or
+// $EVENTLOG_API_KEY) is the key they send.
 package main
 
 import (
@@ -72,6 +75,7 @@ func commands() []command {
 		{"delete", "", "delete the events a KQL filter and time range select, and purge them from disk (--url: through a server)", runDelete},
 		{"retention", "", "drop the segments past --max-age or --max-bytes (or a server's policy, --url); --dry-run lists them", runRetention},
 		{"backup", "", "copy a live store, as of one sequence number, to a directory on another disk (--url: under a server's --backup-dir)", runBackup},
+		{"keys", "create|list|revoke", "manage API keys: create (the secret is shown once), list, revoke; on a stopped store (--data) or a running server (--url, admin key)", runKeys},
 		{"restore", "", "copy a backup into a new data directory and verify it", runRestore},
 		{"bench", "| compare A.json B.json", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
 		{"version", "", "print the module version and commit this binary was built from (also --version)", runVersion},

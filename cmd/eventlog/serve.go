@@ -12,6 +12,7 @@ import (
 	"syscall"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/server"
 )
 
@@ -56,6 +57,11 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 		}
 	}
 	defer func() { err = errors.Join(err, prof.Close()) }()
+	keys, err := openKeys(cfg, ln.Addr(), log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	metrics := server.NewMetrics()
 	db, err := eventlog.Open(cfg.data, cfg.dbOptions(metrics, log))
 	if err != nil {
@@ -71,6 +77,7 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 	log.Info("serving", "data", cfg.data, "addr", ln.Addr().String(), "sync", cfg.sync.String())
 	scfg := cfg.server
 	scfg.Destinations = dests
+	scfg.Keys = keys
 	err = server.New(db, scfg, metrics, log).Run(ctx, ln)
 	dests.Close() // before the store: its workers tail it
 	if cerr := db.Close(); cerr != nil {
@@ -80,6 +87,34 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 		log.Info("stopped", "data", cfg.data)
 	}
 	return err
+}
+
+// openKeys opens the API keys of the data directory. Without keys it
+// serves without authentication on a loopback address only; elsewhere it
+// refuses, saying how to make the first key, unless --insecure-no-auth,
+// which it warns about at every start.
+func openKeys(cfg *serveConfig, addr net.Addr, log *slog.Logger) (*auth.Store, error) {
+	keys, err := auth.Open(nil, cfg.data)
+	if err != nil {
+		return nil, err
+	}
+	if keys.HasKeys() {
+		log.Info("API keys required", "keys", len(keys.List()))
+		return keys, nil
+	}
+	tcp, _ := addr.(*net.TCPAddr)
+	switch {
+	case tcp != nil && tcp.IP.IsLoopback():
+		log.Info("no API key in the data directory: serving without authentication, on loopback only", "addr", addr.String())
+	case cfg.insecureNoAuth:
+		log.Warn("INSECURE: no API key in the data directory and --insecure-no-auth: anyone who reaches this address may read, write and erase the store, and create keys",
+			"addr", addr.String())
+	default:
+		return nil, fmt.Errorf("no API key in %s, and %s is not a loopback address: anyone reaching it could read, write and erase the store. "+
+			"Create the first key with the server stopped: eventlog keys create --data %s --name admin --role admin; "+
+			"or serve on 127.0.0.1; or pass --insecure-no-auth to serve without authentication", cfg.data, addr, cfg.data)
+	}
+	return keys, nil
 }
 
 // dbOptions are the store's options: the engine's settings, the logger,
