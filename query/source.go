@@ -17,6 +17,9 @@ type Source interface {
 	// Keys returns the @timestamp (Unix ns) and sequence number of every row
 	// of a block, indexed from the block's first row.
 	Keys(block int) (ts []int64, seq []uint64, err error)
+	// Layout says which posting keys the source holds: a query checks
+	// decoded rows for what an older layout cannot answer.
+	Layout() index.Layout
 	// Postings returns the rows holding an indexed term, nil when none do.
 	Postings(t index.Term) (*roaring.Bitmap, error)
 	// EachTerm calls fn for every value of an indexed field starting with

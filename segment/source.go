@@ -42,6 +42,15 @@ func (r *Reader) Keys(bi int) (ts []int64, seq []uint64, err error) {
 	return k.ts, k.seq, nil
 }
 
+// Layout returns the set of posting keys the file holds: LayoutV1 for
+// format version 1, LayoutV2 since.
+func (r *Reader) Layout() index.Layout {
+	if r.f.Version == 1 {
+		return index.LayoutV1
+	}
+	return index.LayoutV2
+}
+
 // Postings returns the rows holding t, or nil when none does.
 func (r *Reader) Postings(t index.Term) (*roaring.Bitmap, error) {
 	if err := r.live(); err != nil {

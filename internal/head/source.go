@@ -62,6 +62,10 @@ func (s *Snapshot) Keys(block int) (ts []int64, seq []uint64, err error) {
 	return k.ts, k.seq, nil
 }
 
+// Layout returns index.LayoutV2: the head indexes the terms of
+// index.AppendTerms.
+func (s *Snapshot) Layout() index.Layout { return index.LayoutV2 }
+
 // Postings returns the visible rows holding t, or nil when none does.
 func (s *Snapshot) Postings(t index.Term) (*roaring.Bitmap, error) {
 	s.h.mu.RLock()
