@@ -33,6 +33,8 @@ const defaultIssueEvents = 2_000_000
 //	space-failures-newest-100
 //	                      the newest 100 failures in one space, no time
 //	                      bound, with their total
+//	ref-space-count       kibana.saved_objects:{namespace:S} counted: a
+//	                      ref's space alone, decided on every ref key
 //	provider-day-by-action
 //	                      one provider's events in one UTC day, counted by
 //	                      event.action
@@ -98,6 +100,27 @@ func BenchmarkIssueQueries(b *testing.B) {
 	page("space-failures-newest-100", query.Request{Filter: "event.outcome:failure", Space: failureSpace, PerPage: 100,
 		Sort: []query.SortField{{Field: "@timestamp", Order: "desc"}}}, d.SpaceFailures,
 		func(e *event.Event) bool { return e.Event.Outcome == "failure" && e.InSpace(failureSpace) })
+	// A ref's space alone has no derived term: it is decided on every ref
+	// key. The check runs the same condition with a clause no posting key
+	// can decide (type_id), which reads the events instead.
+	nsFilter := "kibana.saved_objects:{namespace:" + failureSpace + "}"
+	nsWant, err := db.Aggregate(ctx, query.Request{Filter: "kibana.saved_objects:{namespace:" + failureSpace + ` and not type_id:"-"}`})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("ref-space-count", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			res, err := db.Aggregate(ctx, query.Request{Filter: nsFilter})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res.Total != nsWant.Total {
+				b.Fatalf("counted %d, want %d", res.Total, nsWant.Total)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/op")
+	})
 	byAction := query.Request{Filter: "event.provider:" + countProvider,
 		Start: d.DayStart.Format(time.RFC3339Nano), End: d.DayEnd.Format(time.RFC3339Nano),
 		Aggs: map[string]query.Agg{"a": {Terms: &query.TermsAgg{Field: "event.action", Size: 100}}}}
