@@ -26,7 +26,7 @@ func RefIDPrefix(id string) string {
 func ParseRefKey(v string) (id, typ, space string, primary, ok bool) {
 	var parts [3]string
 	for i := range parts {
-		n, w := binary.Uvarint([]byte(v[:min(len(v), binary.MaxVarintLen64)]))
+		n, w := uvarintOf(v)
 		if w <= 0 || n > uint64(len(v)-w) {
 			return "", "", "", false, false
 		}
@@ -71,4 +71,24 @@ func refKey(a, b, c string, primary bool) string {
 		return string(append(k, 'p'))
 	}
 	return string(append(k, 'a'))
+}
+
+// uvarintOf is binary.Uvarint on a string: a query decides every ref key
+// of a segment, and converting each to bytes allocated.
+func uvarintOf(s string) (uint64, int) {
+	var x uint64
+	for i := 0; i < len(s); i++ {
+		if i == binary.MaxVarintLen64 {
+			return 0, -(i + 1) // overflow
+		}
+		b := s[i]
+		if b < 0x80 {
+			if i == binary.MaxVarintLen64-1 && b > 1 {
+				return 0, -(i + 1)
+			}
+			return x | uint64(b)<<(7*i), i + 1
+		}
+		x |= uint64(b&0x7f) << (7 * i)
+	}
+	return 0, 0
 }

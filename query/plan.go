@@ -154,12 +154,7 @@ func (pl *planner) or(nodes []filter.Node) (*roaring.Bitmap, bool, error) {
 // prefix is the union of the rows of every value of field starting with
 // prefix.
 func (pl *planner) prefix(field, prefix string) (*roaring.Bitmap, error) {
-	var parts []*roaring.Bitmap
-	err := pl.src.EachTerm(field, prefix, func(_ string, rows *roaring.Bitmap) error {
-		parts = append(parts, rows)
-		return nil
-	})
-	return roaring.FastOr(parts...), err
+	return pl.src.UnionTerms(field, prefix, nil)
 }
 
 // union is the rows holding any of terms.

@@ -1,7 +1,9 @@
 package query
 
 import (
+	"cmp"
 	"fmt"
+	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -91,28 +93,32 @@ func (pl *planner) refKeys(ids []string, pred func(*event.SavedObject) bool) (*r
 			prefixes = append(prefixes, index.RefIDPrefix(id))
 		}
 	}
-	var parts []*roaring.Bitmap
-	for _, prefix := range prefixes {
-		err := pl.src.EachTerm(index.RefField, prefix, func(v string, rows *roaring.Bitmap) error {
-			if pred != nil {
-				id, typ, space, primary, ok := index.ParseRefKey(v)
-				if !ok {
-					return fmt.Errorf("query: ref posting %q is not a ref key", v)
+	var keep func(string) bool
+	var bad error
+	if pred != nil {
+		var r event.SavedObject // one for every key: a new one each escaped to the heap
+		keep = func(v string) bool {
+			id, typ, space, primary, ok := index.ParseRefKey(v)
+			if !ok {
+				if bad == nil {
+					bad = fmt.Errorf("query: ref posting %q is not a ref key", strings.Clone(v))
 				}
-				r := event.SavedObject{ID: id, Type: typ, Namespace: space}
-				if primary {
-					r.Rel = event.RelPrimary
-				}
-				if !pred(&r) {
-					return nil
-				}
+				return false
 			}
-			parts = append(parts, rows)
-			return nil
-		})
-		if err != nil {
+			r = event.SavedObject{ID: id, Type: typ, Namespace: space}
+			if primary {
+				r.Rel = event.RelPrimary
+			}
+			return pred(&r)
+		}
+	}
+	parts := make([]*roaring.Bitmap, 0, len(prefixes))
+	for _, prefix := range prefixes {
+		bm, err := pl.src.UnionTerms(index.RefField, prefix, keep)
+		if err = cmp.Or(err, bad); err != nil {
 			return nil, err
 		}
+		parts = append(parts, bm)
 	}
 	return roaring.FastOr(parts...), nil
 }

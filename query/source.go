@@ -25,6 +25,10 @@ type Source interface {
 	// EachTerm calls fn for every value of an indexed field starting with
 	// prefix, with its rows.
 	EachTerm(field, prefix string, fn func(value string, rows *roaring.Bitmap) error) error
+	// UnionTerms returns the rows of every value of an indexed field
+	// starting with prefix for which keep holds (nil: every one). keep
+	// must not retain the value it is given.
+	UnionTerms(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error)
 	// Decode decodes at least the given fields (nil: all) of the rows want
 	// (increasing, relative to the block) into out.
 	Decode(block int, want []int, fields []*event.Field, out []*event.Event) error

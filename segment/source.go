@@ -80,6 +80,23 @@ func (r *Reader) EachTerm(field, prefix string, fn func(value string, rows *roar
 	})
 }
 
+// UnionTerms returns the rows of every value of the indexed field that
+// starts with prefix and for which keep holds (nil: every one); keep must
+// not retain the value. The bitmap may alias the mapping.
+func (r *Reader) UnionTerms(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error) {
+	if err := r.live(); err != nil {
+		return nil, err
+	}
+	bm, err := r.post.UnionWhere(field, prefix, keep)
+	if err != nil {
+		return nil, r.corrupt(SectionPostings, -1, err)
+	}
+	if !bm.IsEmpty() && uint64(bm.Maximum()) >= r.f.Events {
+		return nil, r.corrupt(SectionPostings, -1, fmt.Errorf("term %s: row %d out of range", field, bm.Maximum()))
+	}
+	return bm, nil
+}
+
 // Decode decodes the given fields of the rows want (increasing, relative to
 // the block) of block bi into out (out[i] receives row want[i]); nil fields
 // means every field. Only the needed columns are read, so a filter or

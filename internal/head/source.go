@@ -109,6 +109,21 @@ func (s *Snapshot) EachTerm(field, prefix string, fn func(value string, rows *ro
 	return nil
 }
 
+// UnionTerms returns the visible rows of every value of the indexed field
+// that starts with prefix and for which keep holds (nil: every one).
+func (s *Snapshot) UnionTerms(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error) {
+	out := roaring.New()
+	s.h.mu.RLock()
+	for t, bm := range s.h.postings {
+		if t.Field == field && strings.HasPrefix(t.Value, prefix) && (keep == nil || keep(t.Value)) {
+			out.Or(bm)
+		}
+	}
+	s.h.mu.RUnlock()
+	out.RemoveRange(uint64(len(s.rows)), math.MaxUint32+1)
+	return out, nil
+}
+
 // Decode decodes the rows want (row numbers) into out. The head keeps whole
 // events in binary form, so every field is decoded whatever fields asks.
 func (s *Snapshot) Decode(block int, want []int, _ []*event.Field, out []*event.Event) error {
