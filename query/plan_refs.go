@@ -17,10 +17,10 @@ import (
 // postings. In index.LayoutV2 each whole-ref posting key names the ref's
 // id, type, space and whether it is primary, so a condition on those
 // alone is decided per key, exactly, and the rows are the union of the
-// keys it holds for; a single condition on type or rel takes its derived
-// term. Older layouts, and conditions on what keys do not hold
-// (type_id, a rel other than primary, whether a namespace is written),
-// are narrowed as far as the keys allow and checked on decoded rows.
+// keys it holds for; a single condition on rel takes its derived term.
+// Older layouts, and conditions combining what keys do not hold (type_id,
+// a rel other than primary, whether a namespace is written), are narrowed
+// as far as the keys allow and checked on decoded rows.
 func (pl *planner) refs(n filter.Node, nested bool) (*roaring.Bitmap, bool, error) {
 	if pl.src.Layout() < index.LayoutV2 {
 		if !nested {
@@ -50,8 +50,8 @@ func (pl *planner) refs(n filter.Node, nested bool) (*roaring.Bitmap, bool, erro
 	return bm, true, err
 }
 
-// refTerm answers a single condition on a ref's type or rel from its
-// derived term; ok is false for any other condition.
+// refTerm answers a single condition on a ref's rel from its derived
+// term; ok is false for any other condition.
 func (pl *planner) refTerm(n filter.Node) (bm *roaring.Bitmap, ok bool, err error) {
 	var field string
 	switch n := n.(type) {
@@ -74,10 +74,7 @@ func (pl *planner) refTerm(n filter.Node) (bm *roaring.Bitmap, ok bool, err erro
 // derivedRefField is the derived posting field of a ref property, "" when
 // it has none.
 func derivedRefField(prop string) string {
-	switch prop {
-	case "type":
-		return index.RefTypeField
-	case "rel":
+	if prop == "rel" {
 		return index.RefRelField
 	}
 	return ""

@@ -32,7 +32,7 @@
 // every row of a block is not stored. Version 1 is the first released
 // format; version 2 (written since) differs only in its postings
 // (index.LayoutV2: refs keyed id first, and derived terms for each ref's
-// type and rel and for the event's spaces); Reader.Layout says
+// rel and for the event's spaces); Reader.Layout says
 // which a file holds.
 //
 // Reads: a block is the unit of decompression, but Events decodes only the

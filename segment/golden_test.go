@@ -123,8 +123,8 @@ func TestReadV1(t *testing.T) {
 }
 
 // TestReadV2 opens the fixture of format version 2 and checks the postings
-// it adds to version 1's: refs keyed id first, each ref's type and
-// rel, and the events' spaces.
+// it adds to version 1's: refs keyed id first, each ref's rel, and the
+// events' spaces.
 func TestReadV2(t *testing.T) {
 	r, err := Open("testdata/golden-v2.seg", OpenOptions{})
 	if err != nil {
@@ -155,7 +155,6 @@ func TestReadV2(t *testing.T) {
 	}{
 		{index.Term{Field: index.RefField, Value: index.RefKey("c-1", "action", "s2", true)}, []uint32{1}},
 		{index.Term{Field: index.RefField, Value: index.RefKey("a-1", "alert", "default", true)}, []uint32{0}},
-		{index.Term{Field: index.RefTypeField, Value: "alert"}, []uint32{0}},
 		{index.Term{Field: index.RefRelField, Value: "primary"}, []uint32{0, 1}},
 		{index.Term{Field: index.SpacesField, Value: "default"}, []uint32{0, 1, 2, 3}},
 		{index.Term{Field: index.SpacesField, Value: "s2"}, []uint32{1}},
