@@ -1,4 +1,7 @@
 // Package index is the inverted index of eventlog: posting keys (Term) for
-// the indexed fields and saved-object refs, shared by the in-memory head and
-// the segment files so both answer the same equality conditions alike.
+// the indexed fields, saved-object refs (whole, keyed id first: RefKey) and
+// the derived terms of a ref's rel and of an event's
+// spaces, shared by the in-memory head and the segment files so both answer
+// the same conditions alike. Layout names the key sets files of older
+// formats hold (LayoutV1), so a query knows what it must check on rows.
 package index

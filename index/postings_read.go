@@ -282,15 +282,8 @@ func unsafeString(b []byte) string {
 // starts with prefix ("" visits the whole field), with its rows (borrowed,
 // see Postings). It stops at the first error.
 func (p *Postings) EachPrefix(field, prefix string, fn func(value string, rows *roaring.Bitmap) error) error {
-	fi := sort.Search(len(p.fields), func(i int) bool { return p.fields[i].name >= field })
-	if fi == len(p.fields) || p.fields[fi].name != field {
-		return nil
-	}
-	f := p.fields[fi]
-	n := sort.Search(f.end-f.first, func(i int) bool {
-		return strings.Compare(p.value(f.first+i), prefix) >= 0
-	})
-	for i := f.first + n; i < f.end && strings.HasPrefix(p.value(i), prefix); i++ {
+	lo, hi := p.prefixRange(field, prefix)
+	for i := lo; i < hi; i++ {
 		v, bm, _, err := p.entry(i)
 		if err != nil {
 			return fmt.Errorf("term %s=%q: %w", field, v, err)
@@ -300,4 +293,63 @@ func (p *Postings) EachPrefix(field, prefix string, fn func(value string, rows *
 		}
 	}
 	return nil
+}
+
+// prefixRange returns the entries [lo, hi) of field whose values start
+// with prefix.
+func (p *Postings) prefixRange(field, prefix string) (lo, hi int) {
+	fi := sort.Search(len(p.fields), func(i int) bool { return p.fields[i].name >= field })
+	if fi == len(p.fields) || p.fields[fi].name != field {
+		return 0, 0
+	}
+	f := p.fields[fi]
+	lo = f.first + sort.Search(f.end-f.first, func(i int) bool {
+		return strings.Compare(p.value(f.first+i), prefix) >= 0
+	})
+	hi = lo
+	for hi < f.end && strings.HasPrefix(p.value(hi), prefix) {
+		hi++
+	}
+	return lo, hi
+}
+
+// UnionWhere returns the rows of every term of field whose value starts
+// with prefix and for which keep holds (nil: every one). keep sees each
+// value borrowed from the dictionary and must not retain it. Inline lists
+// go straight into the result, so deciding thousands of rare terms (every
+// saved-object ref of a segment) loads no bitmap for each. The result may
+// share containers with the section (see Postings).
+func (p *Postings) UnionWhere(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error) {
+	lo, hi := p.prefixRange(field, prefix)
+	out := roaring.New()
+	var parts []*roaring.Bitmap
+	var rows []uint32
+	for i := lo; i < hi; i++ {
+		if keep != nil && !keep(p.value(i)) {
+			continue
+		}
+		d := decbuf.Buf{B: p.dict, Off: int(p.entries[i]), Invalid: ErrCorrupt}
+		d.Off += int(d.Uvarint()) // the value, checked at Open
+		card := d.Uvarint()
+		if card <= InlineMax {
+			rows = rows[:0]
+			var row uint64
+			for range card {
+				row += d.Uvarint()
+				rows = append(rows, uint32(row))
+			}
+			out.AddMany(rows)
+			continue
+		}
+		off, n := d.Uvarint()*8, d.Uvarint()
+		bm, err := p.load(p.bitmaps[off:off+n], card)
+		if err != nil {
+			return nil, fmt.Errorf("term %s=%q: %w", field, strings.Clone(p.value(i)), err)
+		}
+		parts = append(parts, bm)
+	}
+	if len(parts) == 0 {
+		return out, nil
+	}
+	return roaring.FastOr(append(parts, out)...), nil
 }

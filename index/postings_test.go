@@ -147,3 +147,58 @@ func TestPostingsDamage(t *testing.T) {
 		}
 	}
 }
+
+// TestUnionWhere checks UnionWhere against the union of the model's rows
+// of the terms with the prefix that keep accepts, with lists both inline
+// and as bitmaps.
+func TestUnionWhere(t *testing.T) {
+	enc, dec := codecs(t)
+	rapid.Check(t, func(t *rapid.T) {
+		model := map[string]map[uint32]bool{}
+		b := NewBuilder()
+		for row := range rapid.IntRange(1, 400).Draw(t, "rows") {
+			var terms []Term
+			for range rapid.IntRange(0, 3).Draw(t, "terms") {
+				v := rapid.SampledFrom([]string{"a", "ab", "abc", "b", "ba", "c"}).Draw(t, "v")
+				terms = append(terms, Term{"f", v})
+				if model[v] == nil {
+					model[v] = map[uint32]bool{}
+				}
+				model[v][uint32(row)] = true
+			}
+			terms = append(terms, Term{"g", "a"})
+			if err := b.Add(uint32(row), terms); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sec, err := b.AppendTo(nil, enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Open(sec, dec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := rapid.SampledFrom([]string{"", "a", "ab", "b", "z"}).Draw(t, "prefix")
+		kept := rapid.SliceOfDistinct(rapid.SampledFrom([]string{"a", "ab", "abc", "b", "ba", "c"}), func(s string) string { return s }).Draw(t, "kept")
+		keep := func(v string) bool { return slices.Contains(kept, v) }
+		got, err := p.UnionWhere("f", prefix, keep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []uint32
+		for v, rows := range model {
+			if len(v) >= len(prefix) && v[:len(prefix)] == prefix && keep(v) {
+				for r := range rows {
+					if !slices.Contains(want, r) {
+						want = append(want, r)
+					}
+				}
+			}
+		}
+		slices.Sort(want)
+		if !slices.Equal(got.ToArray(), want) {
+			t.Fatalf("UnionWhere(f, %q, %v) = %v, want %v", prefix, kept, got.ToArray(), want)
+		}
+	})
+}

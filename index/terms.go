@@ -1,37 +1,48 @@
 package index
 
 import (
-	"encoding/binary"
-
 	"github.com/eventlogdb/eventlog/event"
 )
 
-// Term is one posting key: an indexed field and a value. For saved-object
-// refs the value is the whole ref (see RefValue), because intersecting
-// separate bitmaps for type, id and space gives false hits when an event
-// carries two refs.
+// Term is one posting key: an indexed field and a value. Saved-object refs
+// are keyed by the whole ref (see RefKey), because intersecting separate
+// bitmaps for type, id and space gives false hits when an event carries
+// two refs; their type, namespace and rel, and the event's spaces, have
+// derived terms of their own (see Layout).
 type Term struct {
 	Field string
 	Value string
 }
 
-// RefField is the Term.Field of saved-object ref postings.
-const RefField = "kibana.saved_objects"
+// Layout names the set of posting keys a source holds: segment files of
+// format version 1 hold LayoutV1, everything written since LayoutV2. A
+// query asks a source for its layout and falls back to checking decoded
+// rows for what an older layout cannot answer.
+type Layout uint8
 
-// RefValue is the posting value of a ref: its type, id and space, each
-// prefixed by its length as a uvarint so no two refs share a key, then "p"
-// for a primary ref or "a" for any other.
-func RefValue(typ, id, space string, primary bool) string {
-	b := make([]byte, 0, len(typ)+len(id)+len(space)+4)
-	for _, s := range [3]string{typ, id, space} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	if primary {
-		return string(append(b, 'p'))
-	}
-	return string(append(b, 'a'))
-}
+const (
+	// LayoutV1: the indexed fields, and refs under RefField keyed by
+	// RefValue (type first). No derived terms.
+	LayoutV1 Layout = 1
+	// LayoutV2: the indexed fields; refs under RefField keyed by RefKey
+	// (id first, so an id alone is a prefix); each ref's rel under
+	// RefRelField; and the event's spaces (event.Event.Spaces) under
+	// SpacesField. A ref's type or space alone has no term of its own
+	// (on realistic data they would cost some 1.2 and 1.7 bytes an
+	// event): deciding every ref key answers them.
+	LayoutV2 Layout = 2
+)
+
+// Posting fields that are not event fields. Wire constants: they name
+// postings in segment files.
+const (
+	// RefField holds whole saved-object refs.
+	RefField = "kibana.saved_objects"
+	// RefRelField holds each ref's rel, when it has one.
+	RefRelField = "kibana.saved_objects.rel"
+	// SpacesField holds the event's spaces (event.Event.Spaces).
+	SpacesField = "kibana.spaces"
+)
 
 // indexedFields are the fields with postings, taken from the field table
 // once: the write path asks for every event's terms.
@@ -45,10 +56,13 @@ var indexedFields = func() []event.Field {
 	return fs
 }()
 
-// Terms returns the posting keys of ev, one per indexed value.
+// Terms returns the posting keys of ev in the current layout (LayoutV2),
+// one per indexed value.
 func Terms(ev *event.Event) []Term { return AppendTerms(nil, ev) }
 
-// AppendTerms appends the posting keys of ev to dst.
+// AppendTerms appends the posting keys of ev in the current layout
+// (LayoutV2) to dst. A term may repeat (two refs of one type); posting
+// builders keep a row once per term.
 func AppendTerms(dst []Term, ev *event.Event) []Term {
 	for _, f := range indexedFields {
 		switch f.Kind {
@@ -62,19 +76,36 @@ func AppendTerms(dst []Term, ev *event.Event) []Term {
 			}
 		}
 	}
-	for _, r := range ev.Kibana.SavedObjects {
-		dst = append(dst, Term{RefField, RefValue(r.Type, r.ID, r.Space(), r.Primary())})
+	for i := range ev.Kibana.SavedObjects {
+		r := &ev.Kibana.SavedObjects[i]
+		dst = append(dst, Term{RefField, RefKey(r.ID, r.Type, r.Space(), r.Primary())})
+		if r.Rel != "" {
+			dst = append(dst, Term{RefRelField, r.Rel})
+		}
+	}
+	var spaces [4]string
+	for _, s := range ev.Spaces(spaces[:0]) {
+		dst = append(dst, Term{SpacesField, s})
 	}
 	return dst
 }
 
-// RefPrefix is the common prefix of the RefValues of every ref with this
-// type and id, whatever its space and rel.
-func RefPrefix(typ, id string) string {
-	b := make([]byte, 0, len(typ)+len(id)+2)
-	for _, s := range [2]string{typ, id} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
+// AppendTermsV1 appends the posting keys of ev in LayoutV1 to dst: the
+// indexed fields and whole refs keyed by RefValue. Only writers of
+// version 1 files for tests of the readers use it.
+func AppendTermsV1(dst []Term, ev *event.Event) []Term {
+	n := len(dst)
+	dst = AppendTerms(dst, ev)
+	out := dst[:n]
+	for _, t := range dst[n:] {
+		switch t.Field {
+		case RefField:
+			id, typ, space, primary, _ := ParseRefKey(t.Value)
+			out = append(out, Term{RefField, RefValue(typ, id, space, primary)})
+		case RefRelField, SpacesField:
+		default:
+			out = append(out, t)
+		}
 	}
-	return string(b)
+	return out
 }

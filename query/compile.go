@@ -20,7 +20,7 @@ type plan struct {
 	// timeBound holds the filter's top-level @timestamp ranges, which the
 	// time bounds enforce.
 	timeBound map[filter.Node]bool
-	scope     []index.Term // ORed exact ref terms of SavedObjects
+	scope     []scopeRef // SavedObjects: primary refs to any of these
 	space     string
 	spaces    []string // any of them (Request.Spaces)
 	keys      []sortKey
@@ -142,7 +142,7 @@ func (p *plan) compileScope(req Request) error {
 		if id == "" {
 			return invalid("saved objects: empty id")
 		}
-		p.scope = append(p.scope, index.Term{Field: index.RefField, Value: index.RefValue(so.Type, id, space, true)})
+		p.scope = append(p.scope, scopeRef{typ: so.Type, id: id, space: space})
 	}
 	return nil
 }
@@ -161,6 +161,14 @@ func (p *plan) inSpaces(ev *event.Event) bool {
 		}
 	}
 	return false
+}
+
+// scopeRef is one saved object of Request.SavedObjects.
+type scopeRef struct{ typ, id, space string }
+
+// term is the posting key of a primary ref to r in layout l.
+func (r scopeRef) term(l index.Layout) index.Term {
+	return index.RefTerm(l, r.typ, r.id, r.space, true)
 }
 
 func (p *plan) compilePage(req Request) error {

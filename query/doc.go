@@ -6,7 +6,13 @@
 // Source, which both implement. For each source it first turns the parts of
 // the filter that the inverted indexes answer (equality, prefix and exists
 // on indexed fields, saved-object refs) into a roaring bitmap of candidate
-// rows, combining them with and/or/andnot. Time bounds prune whole blocks.
+// rows, combining them with and/or/andnot. A condition on saved-object
+// refs (nested or on one property) and Request.Space are answered from
+// postings too: each whole-ref key names its ref's id, type, space and
+// whether it is primary, so the planner decides the condition per key
+// (plan_refs.go); a source of an older layout (index.LayoutV1) is narrowed
+// as far as its keys allow and checked on rows. Time bounds prune whole
+// blocks.
 // What the bitmaps cannot answer (ranges, message words, unindexed fields)
 // is evaluated on decoded columns — only the columns the filter, the sort
 // and the aggregations read, and only for the rows the bitmaps leave. A

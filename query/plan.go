@@ -38,14 +38,40 @@ func (p *plan) candidates(src Source) (*roaring.Bitmap, bool, error) {
 		}
 	}
 	if len(p.scope) > 0 {
-		s, err := pl.union(p.scope)
+		terms := make([]index.Term, len(p.scope))
+		for i, r := range p.scope {
+			terms[i] = r.term(src.Layout())
+		}
+		s, err := pl.union(terms)
 		if err != nil {
 			return nil, false, err
 		}
 		bm = and(bm, s)
 	}
 	if p.space != "" || len(p.spaces) > 0 {
-		exact = false // a ref's space or kibana.space_ids: checked on decoded rows
+		if src.Layout() < index.LayoutV2 {
+			// No space postings: a ref's space or kibana.space_ids is
+			// checked on decoded rows.
+			return bm, false, nil
+		}
+		if p.space != "" {
+			s, err := pl.union([]index.Term{{Field: index.SpacesField, Value: p.space}})
+			if err != nil {
+				return nil, false, err
+			}
+			bm = and(bm, s)
+		}
+		if len(p.spaces) > 0 { // any of them
+			terms := make([]index.Term, len(p.spaces))
+			for i, sp := range p.spaces {
+				terms[i] = index.Term{Field: index.SpacesField, Value: sp}
+			}
+			s, err := pl.union(terms)
+			if err != nil {
+				return nil, false, err
+			}
+			bm = and(bm, s)
+		}
 	}
 	return bm, exact, nil
 }
@@ -53,6 +79,9 @@ func (p *plan) candidates(src Source) (*roaring.Bitmap, bool, error) {
 func (pl *planner) node(n filter.Node) (*roaring.Bitmap, bool, error) {
 	switch n := n.(type) {
 	case *filter.Match:
+		if isRefProp(n.Path) {
+			return pl.refs(n, false)
+		}
 		if !indexed(n.Path) {
 			return nil, false, nil
 		}
@@ -62,12 +91,18 @@ func (pl *planner) node(n filter.Node) (*roaring.Bitmap, bool, error) {
 		}
 		return bm, true, err
 	case *filter.Prefix:
+		if isRefProp(n.Path) {
+			return pl.refs(n, false)
+		}
 		if !indexed(n.Path) {
 			return nil, false, nil
 		}
 		bm, err := pl.prefix(n.Path.Field.Name, n.Prefix)
 		return bm, true, err
 	case *filter.Exists:
+		if isRefProp(n.Path) {
+			return pl.refs(n, false)
+		}
 		if !indexed(n.Path) {
 			return nil, false, nil
 		}
@@ -76,7 +111,7 @@ func (pl *planner) node(n filter.Node) (*roaring.Bitmap, bool, error) {
 	case *filter.Range:
 		return nil, pl.timeBound[n], nil
 	case *filter.Nested:
-		return pl.nested(n)
+		return pl.refs(n.Node, true)
 	case *filter.And:
 		return pl.and(n.Nodes)
 	case *filter.Or:
@@ -129,41 +164,10 @@ func (pl *planner) or(nodes []filter.Node) (*roaring.Bitmap, bool, error) {
 	return roaring.FastOr(parts...), exact, nil
 }
 
-// nested narrows a saved-object condition by the refs with its type and id
-// when it names both; the rest (space, rel, same-ref) is checked on the
-// decoded refs.
-func (pl *planner) nested(n *filter.Nested) (*roaring.Bitmap, bool, error) {
-	conds := []filter.Node{n.Node}
-	if a, ok := n.Node.(*filter.And); ok {
-		conds = a.Nodes
-	}
-	var typ, id string
-	for _, c := range conds {
-		if m, ok := c.(*filter.Match); ok {
-			switch m.Path.Sub {
-			case "type":
-				typ = m.Value
-			case "id":
-				id = m.Value
-			}
-		}
-	}
-	if typ == "" || id == "" {
-		return nil, false, nil
-	}
-	bm, err := pl.prefix(index.RefField, index.RefPrefix(typ, id))
-	return bm, false, err
-}
-
 // prefix is the union of the rows of every value of field starting with
 // prefix.
 func (pl *planner) prefix(field, prefix string) (*roaring.Bitmap, error) {
-	var parts []*roaring.Bitmap
-	err := pl.src.EachTerm(field, prefix, func(_ string, rows *roaring.Bitmap) error {
-		parts = append(parts, rows)
-		return nil
-	})
-	return roaring.FastOr(parts...), err
+	return pl.src.UnionTerms(field, prefix, nil)
 }
 
 // union is the rows holding any of terms.

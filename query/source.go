@@ -17,11 +17,18 @@ type Source interface {
 	// Keys returns the @timestamp (Unix ns) and sequence number of every row
 	// of a block, indexed from the block's first row.
 	Keys(block int) (ts []int64, seq []uint64, err error)
+	// Layout says which posting keys the source holds: a query checks
+	// decoded rows for what an older layout cannot answer.
+	Layout() index.Layout
 	// Postings returns the rows holding an indexed term, nil when none do.
 	Postings(t index.Term) (*roaring.Bitmap, error)
 	// EachTerm calls fn for every value of an indexed field starting with
 	// prefix, with its rows.
 	EachTerm(field, prefix string, fn func(value string, rows *roaring.Bitmap) error) error
+	// UnionTerms returns the rows of every value of an indexed field
+	// starting with prefix for which keep holds (nil: every one). keep
+	// must not retain the value it is given.
+	UnionTerms(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error)
 	// Decode decodes at least the given fields (nil: all) of the rows want
 	// (increasing, relative to the block) into out.
 	Decode(block int, want []int, fields []*event.Field, out []*event.Event) error

@@ -80,6 +80,7 @@ func (r *Reader) describeColumns(w io.Writer) {
 
 func (r *Reader) describePostings(w io.Writer) error {
 	perField := map[string]int{}
+	bitmapBytes := map[string]int{}
 	var fields []string
 	var all []index.TermInfo
 	err := r.post.Each(func(t index.TermInfo) error {
@@ -87,6 +88,7 @@ func (r *Reader) describePostings(w io.Writer) error {
 			fields = append(fields, t.Field)
 		}
 		perField[t.Field]++
+		bitmapBytes[t.Field] += t.Bytes
 		t.Rows = nil
 		all = append(all, t)
 		return nil
@@ -94,9 +96,9 @@ func (r *Reader) describePostings(w io.Writer) error {
 	if err != nil {
 		return r.corrupt(SectionPostings, -1, err)
 	}
-	fmt.Fprintf(w, "postings: %d terms\n", r.post.Len())
+	fmt.Fprintf(w, "postings: %d terms (bitmap bytes per field; inline lists are in the dictionary)\n", r.post.Len())
 	for _, f := range fields {
-		fmt.Fprintf(w, "  %-24s %d terms\n", f, perField[f])
+		fmt.Fprintf(w, "  %-32s %6d terms %9d bitmap bytes\n", f, perField[f], bitmapBytes[f])
 	}
 	slices.SortStableFunc(all, func(a, b index.TermInfo) int { return cmp.Compare(b.Bytes, a.Bytes) })
 	fmt.Fprintln(w, "largest bitmaps:")

@@ -11,8 +11,10 @@ import (
 // the change in FORMAT.md.
 const (
 	// Version is the format version this package writes and the newest it
-	// reads.
-	Version = 1
+	// reads. Version 2 differs from 1 only in the postings it holds
+	// (index.LayoutV2 instead of LayoutV1); blocks, indexes and footer are
+	// laid out alike.
+	Version = 2
 
 	headerMagic = "ELSEG\x00\x00\x00" // first 8 bytes; byte 5 holds the version
 	footerMagic = "ELSEGEND"
@@ -52,9 +54,9 @@ type footer struct {
 	Version                        uint32
 }
 
-func appendHeader(dst []byte) []byte {
+func appendHeader(dst []byte, version uint8) []byte {
 	dst = append(dst, headerMagic...)
-	dst[len(dst)-3] = Version
+	dst[len(dst)-3] = version
 	return dst
 }
 

@@ -43,7 +43,8 @@ type discard struct{}
 func (discard) Write(b []byte) (int, error) { return len(b), nil }
 
 // TestFuzzSeedsCurrent keeps testdata/fuzz/FuzzOpen in step with the
-// format: the golden file, a multi-block file and damaged versions of both.
+// format: the golden file, a multi-block file and damaged versions of both,
+// and the fixture of every older version (readers keep reading them).
 // With -update (or EVENTLOG_UPDATE_GOLDEN=1) it rewrites them; otherwise a
 // stale seed fails the test, so the fuzzer never starts from an old format.
 func TestFuzzSeedsCurrent(t *testing.T) {
@@ -60,7 +61,12 @@ func TestFuzzSeedsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	goldenV1, err := os.ReadFile("testdata/golden-v1.seg")
+	if err != nil {
+		t.Fatal(err)
+	}
 	seeds := map[string][]byte{
+		"golden-v1":           goldenV1,
 		"golden":              golden,
 		"multi":               multi,
 		"golden-truncated":    golden[:len(golden)/2],

@@ -12,9 +12,11 @@ import (
 	"github.com/eventlogdb/eventlog/index"
 )
 
-var update = flag.Bool("update", false, "regenerate testdata/golden-v1.seg")
+var update = flag.Bool("update", false, "regenerate the golden file of the current version")
 
-const goldenPath = "testdata/golden-v1.seg"
+// goldenPath is the fixture of the version this package writes; the
+// fixtures of older versions (golden-v1.seg) are never regenerated.
+const goldenPath = "testdata/golden-v2.seg"
 
 // goldenJSON are the events of the golden segment, in (@timestamp, seq)
 // order; row i has sequence number goldenSeq[i].
@@ -64,10 +66,30 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// TestGoldenV1 checks that a writer asked for version 1 (tests of the
+// readers use it) still writes exactly the released version 1 fixture.
+func TestGoldenV1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "golden.seg")
+	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: 1}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/golden-v1.seg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("a version 1 file written today differs from testdata/golden-v1.seg (%d bytes, golden %d)", len(got), len(want))
+	}
+}
+
 // TestReadV1 opens the fixture of released format version 1: every later
 // reader must still read it.
 func TestReadV1(t *testing.T) {
-	r, err := Open(goldenPath, OpenOptions{})
+	r, err := Open("testdata/golden-v1.seg", OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +107,9 @@ func TestReadV1(t *testing.T) {
 			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
 		}
 	}
+	if r.Layout() != index.LayoutV1 {
+		t.Errorf("Layout = %d, want LayoutV1", r.Layout())
+	}
 	if info := r.Info(); info.Version != 1 || info.Events != 4 || info.MinSeq != 9 || info.MaxSeq != 14 {
 		t.Errorf("Info = %+v", info)
 	}
@@ -94,5 +119,49 @@ func TestReadV1(t *testing.T) {
 	ref := index.Term{Field: index.RefField, Value: index.RefValue("action", "c-1", "s2", true)}
 	if bm, err := r.Postings(ref); err != nil || bm.GetCardinality() != 1 {
 		t.Errorf("Postings(ref) = %v, %v", bm, err)
+	}
+}
+
+// TestReadV2 opens the fixture of format version 2 and checks the postings
+// it adds to version 1's: refs keyed id first, each ref's rel, and the
+// events' spaces.
+func TestReadV2(t *testing.T) {
+	r, err := Open("testdata/golden-v2.seg", OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	want := goldenRows(t)
+	evs, err := r.Events([]uint32{0, 1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if jsonOf(&evs[i]) != jsonOf(want[i].Event) {
+			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
+		}
+	}
+	if info := r.Info(); info.Version != 2 || r.Layout() != index.LayoutV2 {
+		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
+	}
+	// Rows in (@timestamp, seq) order: 0 the alert (no namespace, no
+	// space_ids), 1 the action in s2 listing default and s2, 2 and 3 no refs.
+	for _, c := range []struct {
+		term index.Term
+		rows []uint32
+	}{
+		{index.Term{Field: index.RefField, Value: index.RefKey("c-1", "action", "s2", true)}, []uint32{1}},
+		{index.Term{Field: index.RefField, Value: index.RefKey("a-1", "alert", "default", true)}, []uint32{0}},
+		{index.Term{Field: index.RefRelField, Value: "primary"}, []uint32{0, 1}},
+		{index.Term{Field: index.SpacesField, Value: "default"}, []uint32{0, 1, 2, 3}},
+		{index.Term{Field: index.SpacesField, Value: "s2"}, []uint32{1}},
+	} {
+		bm, err := r.Postings(c.term)
+		if err != nil || bm == nil || !slices.Equal(bm.ToArray(), c.rows) {
+			t.Errorf("Postings(%s=%q) = %v, %v; want %v", c.term.Field, c.term.Value, bm, err, c.rows)
+		}
 	}
 }

@@ -165,8 +165,8 @@ func (s *salvager) footer() (*footer, error) {
 			return nil, ferr
 		}
 	}
-	if v := binary.LittleEndian.Uint32(b[footerVersionAt:]); v != Version {
-		return nil, s.corrupt(SectionFooter, -1, fmt.Errorf("version %d, salvage reads %d", v, Version))
+	if v := binary.LittleEndian.Uint32(b[footerVersionAt:]); v < 1 || v > Version {
+		return nil, s.corrupt(SectionFooter, -1, fmt.Errorf("version %d, salvage reads 1..%d", v, Version))
 	}
 	ft := decodeFooter(b)
 	bi, end := ft.BlockIndex, size-footerLen

@@ -42,6 +42,15 @@ func (r *Reader) Keys(bi int) (ts []int64, seq []uint64, err error) {
 	return k.ts, k.seq, nil
 }
 
+// Layout returns the set of posting keys the file holds: LayoutV1 for
+// format version 1, LayoutV2 since.
+func (r *Reader) Layout() index.Layout {
+	if r.f.Version == 1 {
+		return index.LayoutV1
+	}
+	return index.LayoutV2
+}
+
 // Postings returns the rows holding t, or nil when none does.
 func (r *Reader) Postings(t index.Term) (*roaring.Bitmap, error) {
 	if err := r.live(); err != nil {
@@ -69,6 +78,23 @@ func (r *Reader) EachTerm(field, prefix string, fn func(value string, rows *roar
 		}
 		return fn(v, bm)
 	})
+}
+
+// UnionTerms returns the rows of every value of the indexed field that
+// starts with prefix and for which keep holds (nil: every one); keep must
+// not retain the value. The bitmap may alias the mapping.
+func (r *Reader) UnionTerms(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error) {
+	if err := r.live(); err != nil {
+		return nil, err
+	}
+	bm, err := r.post.UnionWhere(field, prefix, keep)
+	if err != nil {
+		return nil, r.corrupt(SectionPostings, -1, err)
+	}
+	if !bm.IsEmpty() && uint64(bm.Maximum()) >= r.f.Events {
+		return nil, r.corrupt(SectionPostings, -1, fmt.Errorf("term %s: row %d out of range", field, bm.Maximum()))
+	}
+	return bm, nil
 }
 
 // Decode decodes the given fields of the rows want (increasing, relative to

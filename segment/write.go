@@ -42,6 +42,10 @@ type WriteOptions struct {
 	// BlockBytes caps the raw (binary event) bytes of a block; 0 means
 	// DefaultBlockBytes. A block always holds at least one row.
 	BlockBytes int
+	// Version is the format version to write: 0 means Version. Only
+	// tests of the readers ask for an older one (1: postings in
+	// index.LayoutV1), to check that old files still answer alike.
+	Version int
 }
 
 func (o WriteOptions) withDefaults() WriteOptions {
@@ -52,6 +56,9 @@ func (o WriteOptions) withDefaults() WriteOptions {
 		o.BlockRows = DefaultBlockRows
 	}
 	o.BlockRows = min(o.BlockRows, maxBlockRows)
+	if o.Version == 0 {
+		o.Version = Version
+	}
 	if o.BlockBytes <= 0 {
 		o.BlockBytes = DefaultBlockBytes
 	}
@@ -111,6 +118,9 @@ type Writer struct {
 // Create starts a segment file at path.
 func Create(path string, opts WriteOptions) (*Writer, error) {
 	opts = opts.withDefaults()
+	if opts.Version < 1 || opts.Version > Version {
+		return nil, fmt.Errorf("write segment %s: format version %d: this writer writes 1..%d", path, opts.Version, Version)
+	}
 	sw := &Writer{path: path, opts: opts, post: index.NewBuilder(), sc: getScratch()}
 	sw.stage = &sw.sc.stage
 	enc := opts.Encoder
@@ -129,7 +139,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	sw.f = f
 	sc := sw.sc
 	sc.bw.Reset(f)
-	sw.w = newWriter(sc.bw, enc)
+	sw.w = newWriter(sc.bw, enc, uint8(opts.Version))
 	sw.w.raw, sw.w.frame, sw.w.data = sc.raw, sc.frame, sc.data
 	if err := sw.w.header(); err != nil {
 		sw.Abort()
@@ -172,7 +182,11 @@ func (sw *Writer) Add(r Row) error {
 			return err
 		}
 	}
-	sw.terms = index.AppendTerms(sw.terms[:0], r.Event)
+	if sw.opts.Version == 1 {
+		sw.terms = index.AppendTermsV1(sw.terms[:0], r.Event)
+	} else {
+		sw.terms = index.AppendTerms(sw.terms[:0], r.Event)
+	}
 	if err := sw.post.Add(uint32(len(sw.seqs)), sw.terms); err != nil {
 		return sw.fail(err)
 	}

@@ -11,17 +11,18 @@ import (
 // writer writes one segment file in stage order: header, blocks, block
 // index, postings, sequence index, footer. A call out of order is an error.
 type writer struct {
-	w      *bufio.Writer
-	enc    *zstd.Encoder
-	stage  stage
-	off    uint64
-	blocks []blockMeta
-	f      footer
-	err    error
-	cols   *colEncoder
-	raw    []byte // scratch
-	frame  []byte // scratch
-	data   []byte // scratch: the current block
+	w       *bufio.Writer
+	enc     *zstd.Encoder
+	version uint8 // the format version written
+	stage   stage
+	off     uint64
+	blocks  []blockMeta
+	f       footer
+	err     error
+	cols    *colEncoder
+	raw     []byte // scratch
+	frame   []byte // scratch
+	data    []byte // scratch: the current block
 }
 
 type stage int
@@ -36,8 +37,8 @@ const (
 	stageFooter
 )
 
-func newWriter(w *bufio.Writer, enc *zstd.Encoder) *writer {
-	return &writer{w: w, enc: enc, cols: newColEncoder()}
+func newWriter(w *bufio.Writer, enc *zstd.Encoder, version uint8) *writer {
+	return &writer{w: w, enc: enc, version: version, cols: newColEncoder()}
 }
 
 // enter moves to stage s; blocks may repeat, every other stage comes once
@@ -76,7 +77,7 @@ func (w *writer) header() error {
 	if err := w.enter(stageHeader); err != nil {
 		return err
 	}
-	w.write(appendHeader(nil))
+	w.write(appendHeader(nil, w.version))
 	return w.err
 }
 
@@ -146,7 +147,7 @@ func (w *writer) footer(events uint64) (Info, error) {
 		return Info{}, err
 	}
 	f := &w.f
-	f.Events, f.Blocks, f.Version = events, uint32(len(w.blocks)), Version
+	f.Events, f.Blocks, f.Version = events, uint32(len(w.blocks)), uint32(w.version)
 	f.MinTS, f.MaxTS = w.blocks[0].MinTS, w.blocks[len(w.blocks)-1].MaxTS
 	f.MinSeq, f.MaxSeq = w.blocks[0].MinSeq, w.blocks[0].MaxSeq
 	for _, b := range w.blocks {

@@ -62,6 +62,10 @@ func (s *Snapshot) Keys(block int) (ts []int64, seq []uint64, err error) {
 	return k.ts, k.seq, nil
 }
 
+// Layout returns index.LayoutV2: the head indexes the terms of
+// index.AppendTerms.
+func (s *Snapshot) Layout() index.Layout { return index.LayoutV2 }
+
 // Postings returns the visible rows holding t, or nil when none does.
 func (s *Snapshot) Postings(t index.Term) (*roaring.Bitmap, error) {
 	s.h.mu.RLock()
@@ -103,6 +107,21 @@ func (s *Snapshot) EachTerm(field, prefix string, fn func(value string, rows *ro
 		}
 	}
 	return nil
+}
+
+// UnionTerms returns the visible rows of every value of the indexed field
+// that starts with prefix and for which keep holds (nil: every one).
+func (s *Snapshot) UnionTerms(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error) {
+	out := roaring.New()
+	s.h.mu.RLock()
+	for t, bm := range s.h.postings {
+		if t.Field == field && strings.HasPrefix(t.Value, prefix) && (keep == nil || keep(t.Value)) {
+			out.Or(bm)
+		}
+	}
+	s.h.mu.RUnlock()
+	out.RemoveRange(uint64(len(s.rows)), math.MaxUint32+1)
+	return out, nil
 }
 
 // Decode decodes the rows want (row numbers) into out. The head keeps whole

@@ -228,3 +228,9 @@ func anyRef(fn refFn) evalFn {
 		return false
 	}
 }
+
+// CompileRef compiles a condition on one saved-object ref — the inside of
+// a nested query, or a leaf on a ref property such as
+// kibana.saved_objects.id:abc — into a predicate on a ref. The query
+// planner runs it on the refs that posting keys stand for.
+func CompileRef(n Node) (func(*event.SavedObject) bool, error) { return compileRef(n, 0, 0) }
