@@ -75,7 +75,6 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/internal/vfs"
@@ -225,6 +224,7 @@ func (db *DB) open() error {
 	if err := db.openSegments(); err != nil {
 		return err
 	}
+	rp := db.startReplay()
 	w, err := wal.Open(wal.Options{
 		FS:           db.opts.FS,
 		Dir:          filepath.Join(db.dir, "wal"),
@@ -236,7 +236,11 @@ func (db *DB) open() error {
 		Logger:       db.log,
 		ObserveFsync: db.opts.ObserveFsync,
 		OnDurable:    func(uint64) { db.tailers.notify() },
-	}, db.manifest.SealedSeq, db.replay)
+	}, db.manifest.SealedSeq, rp.record)
+	if ferr := rp.finish(); ferr != nil && err == nil {
+		w.Close()
+		err = fmt.Errorf("wal: replay: %w", ferr)
+	}
 	if err != nil {
 		return fmt.Errorf("eventlog: open %s: %w", db.dir, err)
 	}
@@ -251,26 +255,6 @@ func (db *DB) open() error {
 }
 
 func (db *DB) segDir() string { return filepath.Join(db.dir, "segments") }
-
-// replay inserts one WAL record's events into the head, sealing full heads
-// as it goes so replay's memory stays bounded by the head's limit.
-func (db *DB) replay(r wal.Record) error {
-	b := &batch{payload: r.Payload}
-	var err error
-	b.tomb, err = decodeBatch(r.Payload, r.FirstSeq, r.Count, func(_ int, ev *event.Event, _ []byte) {
-		b.ts = append(b.ts, ev.Timestamp.UnixNano())
-		b.terms = index.AppendTerms(b.terms, ev)
-		b.termEnd = append(b.termEnd, len(b.terms))
-	})
-	if err != nil {
-		return fmt.Errorf("record at seq %d: %w", r.FirstSeq, err)
-	}
-	db.insertCommitted(r.FirstSeq, b)
-	if db.opts.ReadOnly || len(db.state.Load().frozen) == 0 {
-		return nil
-	}
-	return db.sealFrozen()
-}
 
 // Close flushes the Logger queue, syncs the WAL and releases the directory.
 // It is idempotent; later calls return the first call's result.

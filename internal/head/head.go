@@ -1,7 +1,9 @@
 // Package head is the in-memory part of the store: every event appended since
-// the last seal, ordered by (@timestamp, sequence) in a B-tree, with roaring
-// postings on the indexed fields so equality terms and saved-object refs are
-// answered by bitmap operations.
+// the last seal, in arrival order, with roaring postings on the indexed fields
+// so equality terms and saved-object refs are answered by bitmap operations.
+// Sealing asks for the rows in (@timestamp, sequence) order (Sorted), which is
+// a sort of nearly sorted rows then, not a tree kept on every insert: replay
+// and ingest insert far more often than heads are sealed.
 //
 // Events are kept in their binary form (event.AppendBinary) in append-only
 // arena chunks, so the head costs little more than the encoded bytes and a
@@ -21,7 +23,6 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/google/btree"
 
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
@@ -31,32 +32,19 @@ import (
 // chunk of their own.
 const chunkSize = 1 << 20
 
-// btreeDegree was measured best for inserts and scans (DEPENDENCIES.md).
-const btreeDegree = 32
-
-// Item is one row as the B-tree orders it. Data is the event's binary form;
-// it is immutable and stays valid as long as the head is referenced.
+// Item is one row. Data is the event's binary form; it is immutable and
+// stays valid as long as the head is referenced.
 type Item struct {
 	match.Position
 	Row  uint32
 	Data []byte
 }
 
-// key is what the B-tree orders: half the size of an Item, which matters
-// because inserting into a node moves the keys after the new one.
-type key struct {
-	match.Position
-	Row uint32
-}
-
-func less(a, b key) bool { return match.Compare(a.Position, b.Position) < 0 }
-
 // Head is the mutable in-memory segment. Insert must be called by one
 // goroutine at a time, in sequence order; everything else is safe for
 // concurrent use.
 type Head struct {
 	mu       sync.RWMutex
-	tree     *btree.BTreeG[key]
 	rows     []Item // by row number
 	postings map[index.Term]*roaring.Bitmap
 	chunk    []byte
@@ -77,7 +65,6 @@ type Head struct {
 // published (see Publish).
 func New(published *atomic.Uint64) *Head {
 	return &Head{
-		tree:      btree.NewG[key](btreeDegree, less),
 		postings:  make(map[index.Term]*roaring.Bitmap),
 		published: published,
 	}
@@ -94,7 +81,6 @@ func (h *Head) Insert(seq uint64, ts int64, terms []index.Term, data []byte, now
 	row := uint32(len(h.rows))
 	it := Item{Position: match.Position{TS: ts, Seq: seq}, Row: row, Data: stored}
 	h.rows = append(h.rows, it)
-	h.tree.ReplaceOrInsert(key{Position: it.Position, Row: row})
 	if row == 0 {
 		h.minTS, h.maxTS, h.firstSeq, h.created = it.TS, it.TS, seq, now
 	}

@@ -90,3 +90,33 @@ func TestSnapshotSourceMatchesBruteForce(t *testing.T) {
 		}
 	})
 }
+
+// TestSortedOrdersEveryRow checks Sorted against the test's own record of
+// the rows sorted by (@timestamp, sequence), published or not.
+func TestSortedOrdersEveryRow(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		var published atomic.Uint64
+		h := New(&published)
+		n := rapid.IntRange(0, 300).Draw(rt, "rows")
+		want := make([]match.Position, n)
+		for i := range n {
+			want[i] = match.Position{TS: int64(rapid.IntRange(-20, 50).Draw(rt, "ts")), Seq: uint64(i + 1)}
+			h.Insert(want[i].Seq, want[i].TS, nil, []byte{byte(i)}, time.Time{})
+		}
+		slices.SortFunc(want, func(a, b match.Position) int {
+			if a.TS != b.TS {
+				return int(a.TS - b.TS)
+			}
+			return int(a.Seq) - int(b.Seq)
+		})
+		got := h.Sorted()
+		if len(got) != n {
+			rt.Fatalf("Sorted returned %d rows, want %d", len(got), n)
+		}
+		for i, it := range got {
+			if it.Position != want[i] || it.Data[0] != byte(it.Seq-1) {
+				rt.Fatalf("row %d: %+v, want %+v", i, it, want[i])
+			}
+		}
+	})
+}
