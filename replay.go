@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -67,15 +66,16 @@ func (r *replayer) record(rec wal.Record) error {
 }
 
 // decodeReplayed fills b with a copy of rec's payload and each event's
-// @timestamp and posting keys, as Append's encodeBatch would have.
+// @timestamp and posting keys, as Append's encodeBatch would have. The
+// events are decoded without copying their strings: the posting keys share
+// the payload copy, which stays unchanged until the batch is released after
+// its insert (the head copies the keys it keeps).
 func decodeReplayed(b *batch, rec wal.Record) error {
 	b.reset()
 	b.payload = append(b.payload, rec.Payload...)
 	var err error
-	b.tomb, err = decodeBatch(b.payload, rec.FirstSeq, rec.Count, func(_ int, ev *event.Event, _ []byte) {
-		b.ts = append(b.ts, ev.Timestamp.UnixNano())
-		b.terms = index.AppendTerms(b.terms, ev)
-		b.termEnd = append(b.termEnd, len(b.terms))
+	b.tomb, err = decodeBatchWith(event.DecodeBinaryShared, b.payload, rec.FirstSeq, rec.Count, func(_ int, ev *event.Event, _ []byte) {
+		b.addRow(ev)
 	})
 	return err
 }
@@ -88,7 +88,7 @@ func (r *replayer) insert() {
 	db := r.db
 	for it := range r.queue {
 		db.insertCommitted(it.first, it.b)
-		clear(it.b.terms) // do not keep the record's strings alive
+		it.b.release() // keep no event's strings alive
 		select {
 		case r.free <- it.b:
 		default:

@@ -34,16 +34,9 @@ func (db *DB) insertCommitted(first uint64, b *batch) {
 	db.stateMu.Lock()
 	defer db.stateMu.Unlock()
 	h := db.state.Load().active
-	i := 0
-	_ = decodeFrames(b.payload, func(data []byte) error {
-		if i < len(b.ts) { // a tombstone's control frame comes last
-			h.Insert(first+uint64(i), b.ts[i], b.termsOf(i), data, now)
-			i++
-		}
-		return nil
-	})
+	h.InsertBatch(first, &b.rows, eventFrames(b.payload), now)
 	if b.tomb != nil {
-		b.tomb.Seq = first + uint64(len(b.ts)) - 1
+		b.tomb.Seq = first + uint64(b.rows.Len()) - 1
 		db.installTombstone(b.tomb)
 	}
 	if h.Stats().Bytes >= db.opts.SegmentMaxBytes {

@@ -11,7 +11,7 @@
 // which is sequence order: the write path inserts under the WAL's ordering
 // lock.
 //
-// Visibility: Insert makes rows present but not visible; Publish(w, seq) makes
+// Visibility: InsertBatch makes rows present but not visible; Publish(w, seq) makes
 // every row with a sequence number up to seq visible. A Snapshot shows exactly
 // the rows published when it was taken, so readers never see an event before
 // every lower-numbered one.
@@ -40,7 +40,7 @@ type Item struct {
 	Data []byte
 }
 
-// Head is the mutable in-memory segment. Insert must be called by one
+// Head is the mutable in-memory segment. InsertBatch must be called by one
 // goroutine at a time, in sequence order; everything else is safe for
 // concurrent use.
 type Head struct {
@@ -67,34 +67,6 @@ func New(published *atomic.Uint64) *Head {
 	return &Head{
 		postings:  make(map[index.Term]*roaring.Bitmap),
 		published: published,
-	}
-}
-
-// Insert adds one event with sequence number seq, @timestamp ts (Unix ns),
-// posting keys terms (index.AppendTerms; the caller computes them outside
-// the ordering lock) and binary form data (which is copied). now is the
-// arrival time, which ages the head.
-func (h *Head) Insert(seq uint64, ts int64, terms []index.Term, data []byte, now time.Time) {
-	stored := h.store(data)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	row := uint32(len(h.rows))
-	it := Item{Position: match.Position{TS: ts, Seq: seq}, Row: row, Data: stored}
-	h.rows = append(h.rows, it)
-	if row == 0 {
-		h.minTS, h.maxTS, h.firstSeq, h.created = it.TS, it.TS, seq, now
-	}
-	h.lastSeq = seq
-	h.minTS = min(h.minTS, it.TS)
-	h.maxTS = max(h.maxTS, it.TS)
-	h.bytes += int64(len(data))
-	for _, t := range terms {
-		bm := h.postings[t]
-		if bm == nil {
-			bm = roaring.New()
-			h.postings[t] = bm
-		}
-		bm.Add(row)
 	}
 }
 

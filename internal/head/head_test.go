@@ -44,9 +44,9 @@ func TestSnapshotSourceMatchesBruteForce(t *testing.T) {
 					r.terms = append(r.terms, term)
 				}
 			}
-			h.Insert(r.pos.Seq, r.pos.TS, r.terms, []byte{byte(i)}, time.Time{})
 			rows = append(rows, r)
 		}
+		insertInBatches(rt, h, rows)
 		pub := rapid.IntRange(0, n).Draw(rt, "published")
 		Publish(&published, uint64(pub))
 		s := h.Snapshot()
@@ -99,10 +99,12 @@ func TestSortedOrdersEveryRow(t *testing.T) {
 		h := New(&published)
 		n := rapid.IntRange(0, 300).Draw(rt, "rows")
 		want := make([]match.Position, n)
+		rows := make([]row, n)
 		for i := range n {
 			want[i] = match.Position{TS: int64(rapid.IntRange(-20, 50).Draw(rt, "ts")), Seq: uint64(i + 1)}
-			h.Insert(want[i].Seq, want[i].TS, nil, []byte{byte(i)}, time.Time{})
+			rows[i] = row{pos: want[i]}
 		}
+		insertInBatches(rt, h, rows)
 		slices.SortFunc(want, func(a, b match.Position) int {
 			if a.TS != b.TS {
 				return int(a.TS - b.TS)
@@ -119,4 +121,31 @@ func TestSortedOrdersEveryRow(t *testing.T) {
 			}
 		}
 	})
+}
+
+// insertInBatches inserts rows (whose sequence numbers are 1, 2, ...) in
+// batches of random sizes through one reused Batch; row i's binary form is
+// the single byte i.
+func insertInBatches(rt *rapid.T, h *Head, rows []row) {
+	var b Batch
+	for start := 0; start < len(rows); {
+		end := min(len(rows), start+rapid.IntRange(1, 40).Draw(rt, "batch"))
+		b.Reset()
+		for _, r := range rows[start:end] {
+			terms := r.terms
+			if len(terms) > 0 && rapid.Bool().Draw(rt, "repeat a term") {
+				terms = append(slices.Clip(terms), terms[0]) // Add tolerates repeats
+			}
+			b.Add(r.pos.TS, terms)
+		}
+		data := func(yield func([]byte) bool) {
+			for i := start; i < end+1; i++ { // one frame too many is ignored
+				if !yield([]byte{byte(i)}) {
+					return
+				}
+			}
+		}
+		h.InsertBatch(uint64(start+1), &b, data, time.Time{})
+		start = end
+	}
 }
