@@ -78,6 +78,7 @@ import (
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/memory"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -94,8 +95,14 @@ type DB struct {
 	// retention applies the retention periods to events.
 	retention *retentionPeriods
 	wal       *wal.WAL
-	zenc      *zstd.Encoder
-	zdec      *zstd.Decoder
+	// mem is the memory budget (memory.go); headsMem and sealMem are the
+	// store's accounts in it. undoGoLimit puts back the Go runtime's
+	// memory limit if Open set it.
+	mem               *memory.Budget
+	headsMem, sealMem *memory.Account
+	undoGoLimit       func()
+	zenc              *zstd.Encoder
+	zdec              *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
 	// with a sequence number up to it are readable.
@@ -182,6 +189,9 @@ func Open(dir string, opts Options) (*DB, error) {
 		opts.Logger.Warn("eventlog: the store opens read-only", "dir", dir, "reason", marker, "marker", filepath.Join(dir, readOnlyFile))
 	}
 	db := &DB{dir: dir, opts: opts, log: opts.Logger, retention: exp, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
+	db.mem = memory.New(opts.MemoryLimit)
+	db.headsMem, db.sealMem = db.mem.Account(AccountHeads), db.mem.Account(AccountSeal)
+	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {
@@ -306,6 +316,7 @@ func (db *DB) releaseAll() error {
 	if db.zdec != nil {
 		db.zdec.Close()
 	}
+	db.undoGoLimit()
 	return errors.Join(append(errs, db.lock.release())...)
 }
 
@@ -367,6 +378,8 @@ type Stats struct {
 	WAL           wal.Stats `json:"wal"`
 	// Maintenance describes compaction, retention and deletes by query.
 	Maintenance MaintenanceStats `json:"maintenance"`
+	// Memory describes the memory budget and the memory beside it.
+	Memory MemoryStats `json:"memory"`
 }
 
 // MaintenanceStats are the counters of compaction, retention and deletes
@@ -427,6 +440,7 @@ func (db *DB) Stats() Stats {
 		s.LoggerErrors = db.loggers.failed.Load()
 	}
 	s.Maintenance = db.maintenanceStats(st)
+	s.Memory = db.memoryStats(st)
 	return s
 }
 

@@ -84,11 +84,12 @@ func (b *Batch) Reset() {
 // InsertBatch adds b's events with sequence numbers first, first+1, ...;
 // data yields each event's binary form, in the order of Add (it is copied;
 // anything it yields past b.Len() events is ignored). now is the arrival
-// time, which ages the head. InsertBatch must be called by one goroutine at
-// a time, in sequence order; b stays the caller's (call Reset to reuse it).
-func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now time.Time) {
+// time, which ages the head. It returns how much the head's memory estimate
+// grew (Stats.Memory). InsertBatch must be called by one goroutine at a
+// time, in sequence order; b stays the caller's (call Reset to reuse it).
+func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now time.Time) (grew int64) {
 	if b.Len() == 0 {
-		return
+		return 0
 	}
 	// Copy into the arena before locking: only the inserting goroutine
 	// touches the current chunk, and readers wait less.
@@ -107,9 +108,12 @@ func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now ti
 		h.rows = append(h.rows, Item{Position: match.Position{TS: ts, Seq: first + uint64(i)}, Row: base + uint32(i), Data: b.stored[i]})
 	}
 	h.noteRows(b, first, now, bytes)
+	grew = bytes + int64(b.Len())*rowMemory
 	for i := range len(b.byTerm) {
-		h.addPosting(&b.postings[i], base)
+		grew += h.addPosting(&b.postings[i], base)
 	}
+	h.memory += grew
+	return grew
 }
 
 // noteRows updates the head's bounds and size for a batch just appended.
@@ -125,17 +129,37 @@ func (h *Head) noteRows(b *Batch, first uint64, now time.Time, bytes int64) {
 }
 
 // addPosting adds a batch posting's rows, shifted to head row numbers (in
-// place: the batch is spent), to the term's bitmap. A term new to the head
-// gets its own copy of the value, so the head never keeps a caller's
-// buffer alive (field names are the field table's constants).
-func (h *Head) addPosting(p *posting, base uint32) {
+// place: the batch is spent), to the term's bitmap, and returns the memory
+// estimate of what it added. A term new to the head gets its own copy of
+// the value, so the head never keeps a caller's buffer alive (field names
+// are the field table's constants).
+func (h *Head) addPosting(p *posting, base uint32) int64 {
+	grew := int64(len(p.rows)) * postingMemory
 	bm := h.postings[p.term]
 	if bm == nil {
 		bm = roaring.New()
 		h.postings[index.Term{Field: p.term.Field, Value: strings.Clone(p.term.Value)}] = bm
+		grew += termMemory + int64(len(p.term.Value))
 	}
 	for j := range p.rows {
 		p.rows[j] += base
 	}
 	bm.AddMany(p.rows)
+	return grew
 }
+
+// The head's memory estimate (Stats.Memory) is its events' bytes plus
+// these. They are rough upper figures, not measurements of every
+// allocation: what the memory budget needs is the head's size to within a
+// small factor, cheaply, at every insert.
+const (
+	// rowMemory is a row's Item in the rows slice (48 bytes), with room
+	// for the slice's growth.
+	rowMemory = 64
+	// termMemory is a term new to the head: its postings map entry, the
+	// roaring.Bitmap and its first container.
+	termMemory = 200
+	// postingMemory is a row in a term's bitmap: two bytes in an array
+	// container, with room for its growth.
+	postingMemory = 4
+)

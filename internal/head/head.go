@@ -49,6 +49,7 @@ type Head struct {
 	postings map[index.Term]*roaring.Bitmap
 	chunk    []byte
 	bytes    int64 // encoded bytes held
+	memory   int64 // estimate of everything held (Stats.Memory)
 	minTS    int64
 	maxTS    int64
 	firstSeq uint64
@@ -99,8 +100,11 @@ func Publish(w *atomic.Uint64, seq uint64) {
 
 // Stats describes the head's contents.
 type Stats struct {
-	Rows     int
-	Bytes    int64
+	Rows  int
+	Bytes int64
+	// Memory estimates the head's whole footprint: Bytes, the rows and the
+	// postings (see rowMemory, termMemory and postingMemory).
+	Memory   int64
 	MinTS    int64
 	MaxTS    int64
 	FirstSeq uint64
@@ -114,5 +118,5 @@ type Stats struct {
 func (h *Head) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Rows: len(h.rows), Bytes: h.bytes, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
+	return Stats{Rows: len(h.rows), Bytes: h.bytes, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
 }

@@ -46,7 +46,8 @@ func TestSnapshotSourceMatchesBruteForce(t *testing.T) {
 			}
 			rows = append(rows, r)
 		}
-		insertInBatches(rt, h, rows)
+		grew := insertInBatches(rt, h, rows)
+		checkMemory(rt, h, rows, grew)
 		pub := rapid.IntRange(0, n).Draw(rt, "published")
 		Publish(&published, uint64(pub))
 		s := h.Snapshot()
@@ -126,7 +127,7 @@ func TestSortedOrdersEveryRow(t *testing.T) {
 // insertInBatches inserts rows (whose sequence numbers are 1, 2, ...) in
 // batches of random sizes through one reused Batch; row i's binary form is
 // the single byte i.
-func insertInBatches(rt *rapid.T, h *Head, rows []row) {
+func insertInBatches(rt *rapid.T, h *Head, rows []row) (grew int64) {
 	var b Batch
 	for start := 0; start < len(rows); {
 		end := min(len(rows), start+rapid.IntRange(1, 40).Draw(rt, "batch"))
@@ -145,7 +146,31 @@ func insertInBatches(rt *rapid.T, h *Head, rows []row) {
 				}
 			}
 		}
-		h.InsertBatch(uint64(start+1), &b, data, time.Time{})
+		grew += h.InsertBatch(uint64(start+1), &b, data, time.Time{})
 		start = end
+	}
+	return grew
+}
+
+// checkMemory checks the head's memory estimate against the formula its
+// doc states, computed from the test's record of the rows (one byte of
+// data each), and against what the inserts said they added.
+func checkMemory(rt *rapid.T, h *Head, rows []row, grew int64) {
+	distinct := map[index.Term]bool{}
+	want := int64(len(rows)) * (1 + rowMemory)
+	for _, r := range rows {
+		seen := map[index.Term]bool{}
+		for _, t := range r.terms {
+			if !seen[t] {
+				want += postingMemory
+			}
+			if !distinct[t] {
+				want += termMemory + int64(len(t.Value))
+			}
+			seen[t], distinct[t] = true, true
+		}
+	}
+	if got := h.Stats().Memory; got != want || grew != want {
+		rt.Fatalf("memory estimate %d, inserts said %d, want %d", got, grew, want)
 	}
 }
