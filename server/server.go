@@ -159,7 +159,7 @@ func New(db *eventlog.DB, cfg Config, m *Metrics, log *slog.Logger) *Server {
 		metrics:    m,
 		log:        log,
 		writeSlots: make(chan struct{}, cfg.MaxConcurrentWrites),
-		bodies:     newByteBudget(cfg.MaxBodyBytesInFlight),
+		bodies:     newByteBudget(cfg.MaxBodyBytesInFlight, db.Memory().Account(AccountBodies)),
 	}
 	m.db.Store(db)
 	m.server.Store(s)
