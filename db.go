@@ -43,6 +43,10 @@
 // # Where each mechanism lives
 //
 //	db.go, options.go           Open, Close, Stats; the options and their defaults
+//	replay.go                   rebuilding the heads from the WAL at Open, on
+//	                            two goroutines (decode, insert)
+//	memory.go                   the memory budget's store side: what heads and
+//	                            seals charge, rolling heads for memory
 //	append.go, logger.go        durable appends; the fire-and-forget Logger
 //	seal.go                     rolling heads and sealing them into segments
 //	segments.go                 the segment set: open at start, create, finish,
