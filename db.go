@@ -250,6 +250,7 @@ func (db *DB) open() error {
 		Logger:       db.log,
 		ObserveFsync: db.opts.ObserveFsync,
 		OnDurable:    func(uint64) { db.tailers.notify() },
+		KeepPayloads: true, // the heads adopt them (replay.go)
 	}, db.manifest.SealedSeq, rp.record)
 	if ferr := rp.finish(); ferr != nil && err == nil {
 		w.Close()

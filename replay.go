@@ -59,9 +59,12 @@ func (db *DB) startReplay() *replayer {
 	return r
 }
 
-// record is the WAL's replay callback: it copies the record (the WAL reuses
-// its buffer after the call) and queues it for decoding and inserting. It
-// returns the inserter's error once the inserter has failed.
+// record is the WAL's replay callback: it queues a record for decoding and
+// inserting, and returns the inserter's error once the inserter has
+// failed. The WAL gives each record a payload of its own
+// (wal.Options.KeepPayloads), which the head adopts (head.Batch.Adopt)
+// rather than copying each event into its arena: a replayed event is
+// copied once, from the file; a batch's other buffers are reused.
 func (r *replayer) record(rec wal.Record) error {
 	var b *batch
 	select {
@@ -70,7 +73,8 @@ func (r *replayer) record(rec wal.Record) error {
 		b = new(batch)
 	}
 	b.reset()
-	b.payload = append(b.payload, rec.Payload...)
+	b.rows.Adopt = true
+	b.payload = rec.Payload
 	job := &replayJob{first: rec.FirstSeq, count: uint64(rec.Count), b: b, decoded: make(chan struct{})}
 	select {
 	case r.queue <- job:
@@ -130,7 +134,8 @@ func (r *replayer) insert() {
 func (r *replayer) insertJob(job *replayJob) error {
 	db := r.db
 	db.insertCommitted(job.first, job.b)
-	job.b.release() // keep no event's strings alive
+	job.b.release()     // keep no event's strings alive
+	job.b.payload = nil // the head's now
 	select {
 	case r.free <- job.b:
 	default:

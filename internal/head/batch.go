@@ -21,6 +21,12 @@ import (
 // The zero value is an empty batch. A Batch borrows the terms' strings until
 // Reset; InsertBatch copies what the head keeps.
 type Batch struct {
+	// Adopt hands the events' binary forms over to the head: InsertBatch
+	// keeps the slices its data yields instead of copying them. Set it
+	// only for memory that never changes afterwards (replay's copies of
+	// WAL records), which then lives as long as the head.
+	Adopt bool
+
 	ts       []int64
 	byTerm   map[index.Term]int // index into postings
 	postings []posting
@@ -98,14 +104,17 @@ func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now ti
 		if len(b.stored) == b.Len() {
 			break
 		}
-		b.stored = append(b.stored, h.store(d))
+		if !b.Adopt {
+			d = h.store(d)
+		}
+		b.stored = append(b.stored, d[:len(d):len(d)])
 		bytes += int64(len(d))
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	base := uint32(len(h.rows))
+	base := uint32(h.rows.len())
 	for i, ts := range b.ts {
-		h.rows = append(h.rows, Item{Position: match.Position{TS: ts, Seq: first + uint64(i)}, Row: base + uint32(i), Data: b.stored[i]})
+		h.rows.append(Item{Position: match.Position{TS: ts, Seq: first + uint64(i)}, Row: base + uint32(i), Data: b.stored[i]})
 	}
 	h.noteRows(b, first, now, bytes)
 	grew = bytes + int64(b.Len())*rowMemory
@@ -118,7 +127,7 @@ func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now ti
 
 // noteRows updates the head's bounds and size for a batch just appended.
 func (h *Head) noteRows(b *Batch, first uint64, now time.Time, bytes int64) {
-	if len(h.rows) == b.Len() {
+	if h.rows.len() == b.Len() {
 		h.minTS, h.maxTS, h.firstSeq, h.created = b.ts[0], b.ts[0], first, now
 	}
 	for _, ts := range b.ts {

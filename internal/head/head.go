@@ -45,7 +45,7 @@ type Item struct {
 // concurrent use.
 type Head struct {
 	mu       sync.RWMutex
-	rows     []Item // by row number
+	rows     rowPages // by row number
 	postings map[index.Term]*roaring.Bitmap
 	chunk    []byte
 	bytes    int64 // encoded bytes held
@@ -118,5 +118,5 @@ type Stats struct {
 func (h *Head) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Rows: len(h.rows), Bytes: h.bytes, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
+	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
 }

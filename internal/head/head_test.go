@@ -174,3 +174,21 @@ func checkMemory(rt *rapid.T, h *Head, rows []row, grew int64) {
 		rt.Fatalf("memory estimate %d, inserts said %d, want %d", got, grew, want)
 	}
 }
+
+// TestAdoptKeepsTheCallersBytes: with Adopt the head keeps the slices it is
+// given; without, copies that later changes to the caller's buffer do not
+// reach.
+func TestAdoptKeepsTheCallersBytes(t *testing.T) {
+	for _, adopt := range []bool{false, true} {
+		var published atomic.Uint64
+		h := New(&published)
+		b := Batch{Adopt: adopt}
+		b.Add(1, nil)
+		buf := []byte{7, 8}
+		h.InsertBatch(1, &b, func(yield func([]byte) bool) { yield(buf) }, time.Time{})
+		buf[0] = 9
+		if got := h.Sorted()[0].Data; (got[0] == 9) != adopt || len(got) != 2 {
+			t.Errorf("Adopt %v: the head holds %v after the caller changed its buffer to %v", adopt, got, buf)
+		}
+	}
+}
