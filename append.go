@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"strconv"
 	"sync"
@@ -115,7 +116,7 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 	}
 	b := batchPool.Get().(*batch)
 	defer func() {
-		clear(b.terms[:cap(b.terms)]) // do not keep the caller's strings alive
+		b.release()
 		batchPool.Put(b)
 	}()
 	db.encodeBatch(b, events)
@@ -178,14 +179,14 @@ func (db *DB) check(events []Event, internal bool) error {
 	return nil
 }
 
-// batch is an Append's events prepared outside the WAL's ordering lock:
-// the WAL payload (each event's binary form prefixed by its length as a
-// uvarint), and each event's @timestamp and posting keys for the head.
+// batch is an Append's (or a replayed WAL record's) events prepared outside
+// the WAL's ordering lock: the WAL payload (each event's binary form
+// prefixed by its length as a uvarint), and the events' @timestamps and
+// posting keys grouped for the head.
 type batch struct {
 	payload []byte
-	ts      []int64
-	terms   []index.Term
-	termEnd []int // event i's terms are terms[termEnd[i-1]:termEnd[i]]
+	rows    head.Batch
+	terms   []index.Term // one event's posting keys; scratch for add
 	// tomb is a tombstone whose control frame follows the events.
 	tomb *tombstone
 }
@@ -193,7 +194,15 @@ type batch struct {
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
 func (b *batch) reset() {
-	b.payload, b.ts, b.terms, b.termEnd, b.tomb = b.payload[:0], b.ts[:0], b.terms[:0], b.termEnd[:0], nil
+	b.payload, b.tomb = b.payload[:0], nil
+	b.rows.Reset()
+}
+
+// release resets b and drops every reference to its events' strings, so a
+// pooled batch keeps no caller's memory alive.
+func (b *batch) release() {
+	b.reset()
+	clear(b.terms[:cap(b.terms)])
 }
 
 // add appends one event to the batch.
@@ -202,18 +211,31 @@ func (b *batch) add(ev *Event) {
 	b.payload = append(b.payload, 0, 0, 0) // room for a short length prefix
 	b.payload = event.AppendBinary(b.payload, ev)
 	b.payload = putFrameLen(b.payload, start, len(b.payload)-start-3)
-	b.ts = append(b.ts, ev.Timestamp.UnixNano())
-	b.terms = index.AppendTerms(b.terms, ev)
-	b.termEnd = append(b.termEnd, len(b.terms))
+	b.addRow(ev)
 }
 
-func (b *batch) termsOf(i int) []index.Term {
-	start := 0
-	if i > 0 {
-		start = b.termEnd[i-1]
-	}
-	return b.terms[start:b.termEnd[i]]
+// addRow adds an event's @timestamp and posting keys for the head.
+func (b *batch) addRow(ev *Event) {
+	b.terms = index.AppendTerms(b.terms[:0], ev)
+	b.rows.Add(ev.Timestamp.UnixNano(), b.terms)
 }
+
+// eventFrames yields the event frames of a well-formed payload, in order:
+// what the head stores. It stops at a tombstone's control frame, which
+// comes last.
+func eventFrames(payload []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		_ = decodeFrames(payload, func(data []byte) error {
+			if isControlFrame(data) || !yield(data) {
+				return errStop
+			}
+			return nil
+		})
+	}
+}
+
+// errStop ends a decodeFrames walk early.
+var errStop = errors.New("stop")
 
 // encodeBatch prepares events, stamping those without @timestamp with the
 // current time (on a copy: the caller's events are not modified).
@@ -270,9 +292,16 @@ func decodeFrames(payload []byte, fn func(data []byte) error) error {
 
 // decodeBatch decodes a WAL payload of count events, and the tombstone
 // recorded with them if there is one (its Seq set to the last event's).
+// The event fn gets is reused for the next one: fn copies what it keeps.
 func decodeBatch(payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
+	return decodeBatchWith(event.DecodeBinary, payload, firstSeq, count, fn)
+}
+
+// decodeBatchWith is decodeBatch decoding each event with decode.
+func decodeBatchWith(decode func([]byte) (event.Event, error), payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
 	i := 0
 	var tomb *tombstone
+	var ev event.Event // one for the whole batch: fn takes its address
 	err := decodeFrames(payload, func(data []byte) error {
 		if tomb != nil {
 			return fmt.Errorf("frame after the tombstone")
@@ -285,8 +314,8 @@ func decodeBatch(payload []byte, firstSeq uint64, count uint32, fn func(i int, e
 			tomb = t
 			return nil
 		}
-		ev, err := event.DecodeBinary(data)
-		if err != nil {
+		var err error
+		if ev, err = decode(data); err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
 		}
 		fn(i, &ev, data)

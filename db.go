@@ -43,6 +43,10 @@
 // # Where each mechanism lives
 //
 //	db.go, options.go           Open, Close, Stats; the options and their defaults
+//	replay.go                   rebuilding the heads from the WAL at Open, on
+//	                            two goroutines (decode, insert)
+//	memory.go                   the memory budget's store side: what heads and
+//	                            seals charge, rolling heads for memory
 //	append.go, logger.go        durable appends; the fire-and-forget Logger
 //	seal.go                     rolling heads and sealing them into segments
 //	segments.go                 the segment set: open at start, create, finish,
@@ -75,10 +79,10 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/memory"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -95,8 +99,14 @@ type DB struct {
 	// retention applies the retention periods to events.
 	retention *retentionPeriods
 	wal       *wal.WAL
-	zenc      *zstd.Encoder
-	zdec      *zstd.Decoder
+	// mem is the memory budget (memory.go); headsMem and sealMem are the
+	// store's accounts in it. undoGoLimit puts back the Go runtime's
+	// memory limit if Open set it.
+	mem               *memory.Budget
+	headsMem, sealMem *memory.Account
+	undoGoLimit       func()
+	zenc              *zstd.Encoder
+	zdec              *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
 	// with a sequence number up to it are readable.
@@ -191,6 +201,9 @@ func Open(dir string, opts Options) (*DB, error) {
 		opts.Logger.Warn("eventlog: the store opens read-only", "dir", dir, "reason", marker, "marker", filepath.Join(dir, readOnlyFile))
 	}
 	db := &DB{dir: dir, opts: opts, log: opts.Logger, retention: exp, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
+	db.mem = memory.New(opts.MemoryLimit)
+	db.headsMem, db.sealMem = db.mem.Account(AccountHeads), db.mem.Account(AccountSeal)
+	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {
@@ -233,6 +246,7 @@ func (db *DB) open() error {
 	if err := db.openSegments(); err != nil {
 		return err
 	}
+	rp := db.startReplay()
 	w, err := wal.Open(wal.Options{
 		FS:           db.opts.FS,
 		Dir:          filepath.Join(db.dir, "wal"),
@@ -244,7 +258,12 @@ func (db *DB) open() error {
 		Logger:       db.log,
 		ObserveFsync: db.opts.ObserveFsync,
 		OnDurable:    func(uint64) { db.tailers.notify() },
-	}, db.manifest.SealedSeq, db.replay)
+		KeepPayloads: true, // the heads adopt them (replay.go)
+	}, db.manifest.SealedSeq, rp.record)
+	if ferr := rp.finish(); ferr != nil && err == nil {
+		w.Close()
+		err = fmt.Errorf("wal: replay: %w", ferr)
+	}
 	if err != nil {
 		return fmt.Errorf("eventlog: open %s: %w", db.dir, err)
 	}
@@ -259,26 +278,6 @@ func (db *DB) open() error {
 }
 
 func (db *DB) segDir() string { return filepath.Join(db.dir, "segments") }
-
-// replay inserts one WAL record's events into the head, sealing full heads
-// as it goes so replay's memory stays bounded by the head's limit.
-func (db *DB) replay(r wal.Record) error {
-	b := &batch{payload: r.Payload}
-	var err error
-	b.tomb, err = decodeBatch(r.Payload, r.FirstSeq, r.Count, func(_ int, ev *event.Event, _ []byte) {
-		b.ts = append(b.ts, ev.Timestamp.UnixNano())
-		b.terms = index.AppendTerms(b.terms, ev)
-		b.termEnd = append(b.termEnd, len(b.terms))
-	})
-	if err != nil {
-		return fmt.Errorf("record at seq %d: %w", r.FirstSeq, err)
-	}
-	db.insertCommitted(r.FirstSeq, b)
-	if db.opts.ReadOnly || len(db.state.Load().frozen) == 0 {
-		return nil
-	}
-	return db.sealFrozen()
-}
 
 // Close flushes the Logger queue, syncs the WAL and releases the directory.
 // It is idempotent; later calls return the first call's result.
@@ -330,6 +329,7 @@ func (db *DB) releaseAll() error {
 	if db.zdec != nil {
 		db.zdec.Close()
 	}
+	db.undoGoLimit()
 	return errors.Join(append(errs, db.lock.release())...)
 }
 
@@ -391,6 +391,8 @@ type Stats struct {
 	WAL           wal.Stats `json:"wal"`
 	// Maintenance describes compaction, retention and deletes by query.
 	Maintenance MaintenanceStats `json:"maintenance"`
+	// Memory describes the memory budget and the memory beside it.
+	Memory MemoryStats `json:"memory"`
 }
 
 // MaintenanceStats are the counters of compaction, retention and deletes
@@ -451,6 +453,7 @@ func (db *DB) Stats() Stats {
 		s.LoggerErrors = db.loggers.failed.Load()
 	}
 	s.Maintenance = db.maintenanceStats(st)
+	s.Memory = db.memoryStats(st)
 	return s
 }
 

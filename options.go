@@ -57,6 +57,18 @@ type Options struct {
 	// MaxFrozenHeads is how many rolled heads may wait to be sealed before
 	// Append blocks, bounding memory when the disk falls behind. Zero: 2.
 	MaxFrozenHeads int
+	// MemoryLimit bounds the memory the store holds, in bytes: the Go heap
+	// and other anonymous memory, not mapped segment files (package
+	// memory). Every big consumer charges one budget of this size
+	// (DB.Memory): the heads (the active one rolls once its estimate
+	// reaches an eighth of the limit), the seal's working set, and what
+	// the embedding program charges, like the server's request bodies.
+	// While the charges are over the limit, Append waits for frozen heads
+	// to be sealed. Open also sets the Go runtime's soft memory limit to
+	// it unless one is set already (GOMEMLIMIT, the program, another
+	// store), and Close puts it back. Zero: no limit (the budget still
+	// counts).
+	MemoryLimit int64
 
 	// CompactionMaxSegmentBytes caps a segment made by merging others.
 	// Zero: 1 GiB.
@@ -143,6 +155,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.SegmentMaxBytes < 0 || o.SegmentMaxAge < 0 || o.Partition < 0 || o.MaxFrozenHeads < 0 {
 		return o, fmt.Errorf("options: segment sizes and durations must not be negative")
+	}
+	if o.MemoryLimit < 0 {
+		return o, fmt.Errorf("options: MemoryLimit must not be negative")
 	}
 	if o.RetentionMaxAge < 0 || o.RetentionMaxBytes < 0 || o.MaxFutureSkew < 0 {
 		return o, fmt.Errorf("options: retention bounds and the future skew must not be negative")

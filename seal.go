@@ -34,19 +34,12 @@ func (db *DB) insertCommitted(first uint64, b *batch) {
 	db.stateMu.Lock()
 	defer db.stateMu.Unlock()
 	h := db.state.Load().active
-	i := 0
-	_ = decodeFrames(b.payload, func(data []byte) error {
-		if i < len(b.ts) { // a tombstone's control frame comes last
-			h.Insert(first+uint64(i), b.ts[i], b.termsOf(i), data, now)
-			i++
-		}
-		return nil
-	})
+	db.headsMem.Charge(h.InsertBatch(first, &b.rows, eventFrames(b.payload), now))
 	if b.tomb != nil {
-		b.tomb.Seq = first + uint64(len(b.ts)) - 1
+		b.tomb.Seq = first + uint64(b.rows.Len()) - 1
 		db.installTombstone(b.tomb)
 	}
-	if h.Stats().Bytes >= db.opts.SegmentMaxBytes {
+	if db.headFull(h.Stats()) {
 		db.rollLocked()
 	}
 }
@@ -106,11 +99,13 @@ func (db *DB) Roll(ctx context.Context) error {
 	return db.sealFrozen()
 }
 
-// waitSealed waits until at most max heads are frozen.
+// waitSealed waits until at most max heads are frozen and, while the
+// memory budget is over its limit, until no head is: sealing is what frees
+// the store's memory.
 func (db *DB) waitSealed(ctx context.Context, max int) error {
 	for {
 		st := db.state.Load()
-		if len(st.frozen) <= max {
+		if len(st.frozen) <= max && (len(st.frozen) == 0 || !db.mem.Over()) {
 			return nil
 		}
 		if err := db.sealErr(); err != nil {
@@ -202,11 +197,14 @@ func (db *DB) sealFrozen() error {
 // seal writes h as segments, records them in the manifest, swaps them in
 // for h and checkpoints the WAL.
 func (db *DB) seal(h *head.Head) error {
+	hs := h.Stats()
+	working := sealMemory(hs)
+	db.sealMem.Charge(working)
 	written, err := db.writeSegments(h)
+	db.sealMem.Release(working)
 	if err != nil {
 		return err
 	}
-	hs := h.Stats()
 	// The manifest's fsyncs happen under manifestMu only: stateMu, which
 	// every Append's commit needs, is held just for the swap.
 	db.manifestMu.Lock()
@@ -236,6 +234,7 @@ func (db *DB) seal(h *head.Head) error {
 	})
 	db.stateMu.Unlock()
 	db.manifestMu.Unlock()
+	db.headsMem.Release(hs.Memory)
 	db.log.Debug("eventlog: sealed head", "events", hs.Rows, "segments", len(written), "sealed_seq", m.SealedSeq)
 	db.wakeCompactor()
 	if db.wal == nil { // replaying during Open, which checkpoints afterwards

@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // DecodeBinary decodes the binary form written by AppendBinary. It checks
@@ -10,10 +11,20 @@ import (
 // errors are *FieldError wrapping ErrSyntax with the byte offset. The
 // returned strings share one copy of src: src may be reused afterwards.
 func DecodeBinary(src []byte) (Event, error) {
-	d := binDecoder{src: src}
-	if len(src) > 0 {
-		d.text = string(src)
-	}
+	return decodeBinary(src, string(src))
+}
+
+// DecodeBinaryShared is DecodeBinary without the copy: the event's strings
+// share src's memory, so src must not change while the event, or any string
+// taken from it, is in use. Replaying the write-ahead log decodes this way
+// the record copies it keeps until their events are in the head.
+func DecodeBinaryShared(src []byte) (Event, error) {
+	return decodeBinary(src, unsafe.String(unsafe.SliceData(src), len(src)))
+}
+
+// decodeBinary decodes src, whose bytes text holds as a string.
+func decodeBinary(src []byte, text string) (Event, error) {
+	d := binDecoder{src: src, text: text}
 	prev := -1 // field-table position of the previous field
 	for d.i < len(src) && d.err == nil {
 		off := d.i

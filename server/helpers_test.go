@@ -30,9 +30,11 @@ type env struct {
 	dir string
 	cfg Config
 	fs  vfs.FS // nil: the operating system's
-	db  *eventlog.DB
-	srv *Server
-	ts  *httptest.Server
+	// memoryLimit is the store's Options.MemoryLimit.
+	memoryLimit int64
+	db          *eventlog.DB
+	srv         *Server
+	ts          *httptest.Server
 }
 
 // newEnv opens a strict DB (alerting: execute, execute-action; actions:
@@ -58,7 +60,7 @@ func newFaultyEnv(t *testing.T, cfg Config) (*env, *vfs.Faulty) {
 func (e *env) open() {
 	e.t.Helper()
 	m := NewMetrics()
-	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs})
+	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs, MemoryLimit: e.memoryLimit})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func NewMetrics() *Metrics {
 		m.queryLatency.WithLabelValues(e)
 	}
 	m.reg.MustRegister(m.ingested, m.rejected, m.ingestBytes, m.fsync, m.queryLatency, m.httpRequests,
-		buildInfo(), dbCollector{m}, maintenanceCollector{m}, collectors.NewGoCollector(),
+		buildInfo(), dbCollector{m}, maintenanceCollector{m}, memoryCollector{m}, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.stream.register(m.reg)
 	m.auth.register(m.reg)

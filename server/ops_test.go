@@ -195,7 +195,8 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 	for _, series := range []string{"eventlog_wal_fsyncs_total", "eventlog_wal_fsync_duration_seconds_count",
-		"eventlog_head_bytes", "eventlog_wal_bytes", "go_goroutines", "process_open_fds"} {
+		"eventlog_head_bytes", "eventlog_wal_bytes", "go_goroutines", "process_open_fds",
+		`eventlog_memory_charged_bytes{consumer="heads"}`, "eventlog_memory_go_heap_bytes", "eventlog_memory_go_total_bytes"} {
 		if value(series) <= 0 {
 			t.Errorf("%s is not positive", series)
 		}

@@ -191,7 +191,7 @@ func New(db *eventlog.DB, cfg Config, m *Metrics, log *slog.Logger) *Server {
 		metrics:    m,
 		log:        log,
 		writeSlots: make(chan struct{}, cfg.MaxConcurrentWrites),
-		bodies:     newByteBudget(cfg.MaxBodyBytesInFlight),
+		bodies:     newByteBudget(cfg.MaxBodyBytesInFlight, db.Memory().Account(AccountBodies)),
 		keys:       cfg.Keys,
 		rates:      auth.NewLimiter(cfg.RateLimits, max(cfg.MaxBulkBytes, cfg.MaxEventBytes)),
 	}

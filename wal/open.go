@@ -16,7 +16,7 @@ import (
 // (which may be nil) for every complete record whose last sequence number is
 // greater than after; records wholly <= after are checkpointed state and are
 // skipped. Replay streams record by record with a reused buffer: a Record's
-// Payload is only valid during the callback.
+// Payload is only valid during the callback (unless opts.KeepPayloads).
 //
 // A torn record at the tail of the last file is truncated away (in ReadOnly
 // mode only ignored) and logged with the file, offset and bytes dropped.
@@ -106,6 +106,7 @@ func (w *WAL) listFiles() ([]*logFile, error) {
 // in the log (0 if none).
 func (w *WAL) replayFiles(files []*logFile, after uint64, replay func(Record) error) (uint64, error) {
 	sc := newScanner(w.fs, after, replay)
+	sc.keep = w.opts.KeepPayloads
 	var lastSeq uint64
 	for i, f := range files {
 		res, err := sc.scanFile(f.path, f.seq, lastSeq)

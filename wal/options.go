@@ -79,6 +79,11 @@ type Options struct {
 	// everything after it) instead of failing Open. With ReadOnly, replay just
 	// stops at the damage.
 	Repair bool
+	// KeepPayloads gives every record replayed by Open a payload of its
+	// own, which the callback may keep (the WAL never touches it again),
+	// instead of one buffer reused from record to record: for a caller
+	// that would copy each payload anyway, it saves the copy.
+	KeepPayloads bool
 	// Logger receives warnings about truncations and failures; nil discards.
 	Logger *slog.Logger
 	// ObserveFsync, when set, is called with the duration of every fsync of

@@ -29,6 +29,7 @@ type scanner struct {
 	scratch []byte
 	after   uint64
 	replay  func(Record) error
+	keep    bool // each replayed record gets a payload of its own
 }
 
 func newScanner(fsys vfs.FS, after uint64, replay func(Record) error) *scanner {
@@ -128,7 +129,7 @@ func (s *scanner) scanRecord(fsc *fileScan) error {
 	if int64(h.length) > left-recordHeaderSize {
 		return fsc.fail(true, fmt.Sprintf("record length %d reaches past the end of the file (%d bytes left)", h.length, left-recordHeaderSize))
 	}
-	payload := s.payloadBuf(int(h.length))
+	payload := s.payloadBuf(int(h.length), s.keep && last > s.after && s.replay != nil)
 	if err := s.read(fsc, payload); err != nil {
 		return err
 	}
@@ -185,9 +186,13 @@ func (s *scanner) read(fsc *fileScan, b []byte) error {
 	return nil
 }
 
-// payloadBuf returns the reused payload buffer resized to n bytes. n was
-// bounded by MaxPayload and the bytes left in the file by the caller.
-func (s *scanner) payloadBuf(n int) []byte {
+// payloadBuf returns the reused payload buffer resized to n bytes, or a new
+// one when the record's callback keeps it. n was bounded by MaxPayload and
+// the bytes left in the file by the caller.
+func (s *scanner) payloadBuf(n int, keep bool) []byte {
+	if keep {
+		return make([]byte, n)
+	}
 	if cap(s.payload) < n {
 		s.payload = make([]byte, n)
 	}

@@ -12,7 +12,7 @@ import (
 // Record is one batch as stored: Count events with sequence numbers
 // FirstSeq..FirstSeq+Count-1. Payload is opaque to the WAL (the DB encodes
 // the batch's events); during replay it is borrowed and only valid during the
-// callback.
+// callback, unless Options.KeepPayloads.
 type Record struct {
 	FirstSeq uint64
 	Count    uint32

@@ -197,3 +197,28 @@ func TestStats(t *testing.T) {
 		t.Fatalf("Stats = %+v (file size %d)", st, size)
 	}
 }
+
+// TestKeepPayloadsHandsOverEachPayload: with KeepPayloads the payloads a
+// callback keeps stay as replayed after Open returns (the WAL reuses no
+// buffer), records at or below after are still skipped, and the rest of the
+// replay is as without it.
+func TestKeepPayloadsHandsOverEachPayload(t *testing.T) {
+	opts := Options{Dir: t.TempDir(), MaxFileBytes: 512}
+	want := writeLog(t, opts, 40)
+	after := want[9].seq
+	opts.KeepPayloads = true
+	var kept []Record
+	w, err := Open(opts, after, func(r Record) error {
+		kept = append(kept, r)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, w)
+	got := make([]rec, len(kept))
+	for i, r := range kept {
+		got[i] = rec{r.FirstSeq, r.Count, string(r.Payload)}
+	}
+	equalRecs(t, got, want[10:])
+}

@@ -30,6 +30,7 @@ type serveConfig struct {
 	allowUnregistered bool
 	segmentMaxBytes   int64
 	segmentMaxAge     time.Duration
+	memoryLimit       int64
 	maintenance       maintenanceConfig
 	server            server.Config
 	destinations      fixedDestinations // the file's destinations: list (destinations.go)
@@ -62,6 +63,7 @@ func settings() []setting {
 		{"allow-unregistered", "BOOL", "false", "accept events whose provider/action pair is not registered", boolean(func(c *serveConfig) *bool { return &c.allowUnregistered })},
 		{"segment-max-bytes", "SIZE", "64MiB", "seal the in-memory head into segments once it holds this much", size(func(c *serveConfig) *int64 { return &c.segmentMaxBytes })},
 		{"segment-max-age", "DURATION", "1h", "seal the in-memory head once its oldest event is this old", duration(func(c *serveConfig) *time.Duration { return &c.segmentMaxAge })},
+		{"memory-limit", "SIZE", "256MiB", "memory the store may hold: Go heap and other anonymous memory, not mapped segment files; heads roll smaller, and past it ingest gets 429 with Retry-After until sealing frees memory; also the Go runtime's soft limit unless GOMEMLIMIT is set; off: no limit", optionalSize(func(c *serveConfig) *int64 { return &c.memoryLimit })},
 		{"retention-max-age", "DURATION", "off", "expire events older than this by @timestamp (240h, 30d, 2w): queries stop returning them at once, and their segments are dropped", age(func(c *serveConfig) *time.Duration { return &c.maintenance.retentionMaxAge })},
 		{"retention-max-bytes", "SIZE", "off", "drop the oldest segments while segments and WAL together are larger than this (10GiB, 500MB)", optionalSize(func(c *serveConfig) *int64 { return &c.maintenance.retentionMaxBytes })},
 		{"max-future-skew", "DURATION", "off", "reject events stamped further than this in the future (1h, 1d), which would outlive retention", age(func(c *serveConfig) *time.Duration { return &c.maintenance.maxFutureSkew })},

@@ -125,6 +125,7 @@ func (c *serveConfig) dbOptions(m *server.Metrics, log *slog.Logger) eventlog.Op
 		SyncInterval:      c.syncInterval,
 		SegmentMaxBytes:   c.segmentMaxBytes,
 		SegmentMaxAge:     c.segmentMaxAge,
+		MemoryLimit:       c.memoryLimit,
 		AllowUnregistered: c.allowUnregistered,
 		Logger:            log,
 		ObserveFsync:      m.ObserveFsync,

@@ -1,7 +1,9 @@
 // Package head is the in-memory part of the store: every event appended since
-// the last seal, ordered by (@timestamp, sequence) in a B-tree, with roaring
-// postings on the indexed fields so equality terms and saved-object refs are
-// answered by bitmap operations.
+// the last seal, in arrival order, with roaring postings on the indexed fields
+// so equality terms and saved-object refs are answered by bitmap operations.
+// Sealing asks for the rows in (@timestamp, sequence) order (Sorted), which is
+// a sort of nearly sorted rows then, not a tree kept on every insert: replay
+// and ingest insert far more often than heads are sealed.
 //
 // Events are kept in their binary form (event.AppendBinary) in append-only
 // arena chunks, so the head costs little more than the encoded bytes and a
@@ -9,7 +11,7 @@
 // which is sequence order: the write path inserts under the WAL's ordering
 // lock.
 //
-// Visibility: Insert makes rows present but not visible; Publish(w, seq) makes
+// Visibility: InsertBatch makes rows present but not visible; Publish(w, seq) makes
 // every row with a sequence number up to seq visible. A Snapshot shows exactly
 // the rows published when it was taken, so readers never see an event before
 // every lower-numbered one.
@@ -21,7 +23,6 @@ import (
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2"
-	"github.com/google/btree"
 
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
@@ -31,36 +32,24 @@ import (
 // chunk of their own.
 const chunkSize = 1 << 20
 
-// btreeDegree was measured best for inserts and scans (DEPENDENCIES.md).
-const btreeDegree = 32
-
-// Item is one row as the B-tree orders it. Data is the event's binary form;
-// it is immutable and stays valid as long as the head is referenced.
+// Item is one row. Data is the event's binary form; it is immutable and
+// stays valid as long as the head is referenced.
 type Item struct {
 	match.Position
 	Row  uint32
 	Data []byte
 }
 
-// key is what the B-tree orders: half the size of an Item, which matters
-// because inserting into a node moves the keys after the new one.
-type key struct {
-	match.Position
-	Row uint32
-}
-
-func less(a, b key) bool { return match.Compare(a.Position, b.Position) < 0 }
-
-// Head is the mutable in-memory segment. Insert must be called by one
+// Head is the mutable in-memory segment. InsertBatch must be called by one
 // goroutine at a time, in sequence order; everything else is safe for
 // concurrent use.
 type Head struct {
 	mu       sync.RWMutex
-	tree     *btree.BTreeG[key]
-	rows     []Item // by row number
+	rows     rowPages // by row number
 	postings map[index.Term]*roaring.Bitmap
 	chunk    []byte
 	bytes    int64 // encoded bytes held
+	memory   int64 // estimate of everything held (Stats.Memory)
 	minTS    int64
 	maxTS    int64
 	firstSeq uint64
@@ -77,38 +66,8 @@ type Head struct {
 // published (see Publish).
 func New(published *atomic.Uint64) *Head {
 	return &Head{
-		tree:      btree.NewG[key](btreeDegree, less),
 		postings:  make(map[index.Term]*roaring.Bitmap),
 		published: published,
-	}
-}
-
-// Insert adds one event with sequence number seq, @timestamp ts (Unix ns),
-// posting keys terms (index.AppendTerms; the caller computes them outside
-// the ordering lock) and binary form data (which is copied). now is the
-// arrival time, which ages the head.
-func (h *Head) Insert(seq uint64, ts int64, terms []index.Term, data []byte, now time.Time) {
-	stored := h.store(data)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	row := uint32(len(h.rows))
-	it := Item{Position: match.Position{TS: ts, Seq: seq}, Row: row, Data: stored}
-	h.rows = append(h.rows, it)
-	h.tree.ReplaceOrInsert(key{Position: it.Position, Row: row})
-	if row == 0 {
-		h.minTS, h.maxTS, h.firstSeq, h.created = it.TS, it.TS, seq, now
-	}
-	h.lastSeq = seq
-	h.minTS = min(h.minTS, it.TS)
-	h.maxTS = max(h.maxTS, it.TS)
-	h.bytes += int64(len(data))
-	for _, t := range terms {
-		bm := h.postings[t]
-		if bm == nil {
-			bm = roaring.New()
-			h.postings[t] = bm
-		}
-		bm.Add(row)
 	}
 }
 
@@ -141,8 +100,11 @@ func Publish(w *atomic.Uint64, seq uint64) {
 
 // Stats describes the head's contents.
 type Stats struct {
-	Rows     int
-	Bytes    int64
+	Rows  int
+	Bytes int64
+	// Memory estimates the head's whole footprint: Bytes, the rows and the
+	// postings (see rowMemory, termMemory and postingMemory).
+	Memory   int64
 	MinTS    int64
 	MaxTS    int64
 	FirstSeq uint64
@@ -156,5 +118,5 @@ type Stats struct {
 func (h *Head) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Rows: len(h.rows), Bytes: h.bytes, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
+	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
 }

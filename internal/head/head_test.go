@@ -44,9 +44,10 @@ func TestSnapshotSourceMatchesBruteForce(t *testing.T) {
 					r.terms = append(r.terms, term)
 				}
 			}
-			h.Insert(r.pos.Seq, r.pos.TS, r.terms, []byte{byte(i)}, time.Time{})
 			rows = append(rows, r)
 		}
+		grew := insertInBatches(rt, h, rows)
+		checkMemory(rt, h, rows, grew)
 		pub := rapid.IntRange(0, n).Draw(rt, "published")
 		Publish(&published, uint64(pub))
 		s := h.Snapshot()
@@ -89,4 +90,105 @@ func TestSnapshotSourceMatchesBruteForce(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestSortedOrdersEveryRow checks Sorted against the test's own record of
+// the rows sorted by (@timestamp, sequence), published or not.
+func TestSortedOrdersEveryRow(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		var published atomic.Uint64
+		h := New(&published)
+		n := rapid.IntRange(0, 300).Draw(rt, "rows")
+		want := make([]match.Position, n)
+		rows := make([]row, n)
+		for i := range n {
+			want[i] = match.Position{TS: int64(rapid.IntRange(-20, 50).Draw(rt, "ts")), Seq: uint64(i + 1)}
+			rows[i] = row{pos: want[i]}
+		}
+		insertInBatches(rt, h, rows)
+		slices.SortFunc(want, func(a, b match.Position) int {
+			if a.TS != b.TS {
+				return int(a.TS - b.TS)
+			}
+			return int(a.Seq) - int(b.Seq)
+		})
+		got := h.Sorted()
+		if len(got) != n {
+			rt.Fatalf("Sorted returned %d rows, want %d", len(got), n)
+		}
+		for i, it := range got {
+			if it.Position != want[i] || it.Data[0] != byte(it.Seq-1) {
+				rt.Fatalf("row %d: %+v, want %+v", i, it, want[i])
+			}
+		}
+	})
+}
+
+// insertInBatches inserts rows (whose sequence numbers are 1, 2, ...) in
+// batches of random sizes through one reused Batch; row i's binary form is
+// the single byte i.
+func insertInBatches(rt *rapid.T, h *Head, rows []row) (grew int64) {
+	var b Batch
+	for start := 0; start < len(rows); {
+		end := min(len(rows), start+rapid.IntRange(1, 40).Draw(rt, "batch"))
+		b.Reset()
+		for _, r := range rows[start:end] {
+			terms := r.terms
+			if len(terms) > 0 && rapid.Bool().Draw(rt, "repeat a term") {
+				terms = append(slices.Clip(terms), terms[0]) // Add tolerates repeats
+			}
+			b.Add(r.pos.TS, terms)
+		}
+		data := func(yield func([]byte) bool) {
+			for i := start; i < end+1; i++ { // one frame too many is ignored
+				if !yield([]byte{byte(i)}) {
+					return
+				}
+			}
+		}
+		grew += h.InsertBatch(uint64(start+1), &b, data, time.Time{})
+		start = end
+	}
+	return grew
+}
+
+// checkMemory checks the head's memory estimate against the formula its
+// doc states, computed from the test's record of the rows (one byte of
+// data each), and against what the inserts said they added.
+func checkMemory(rt *rapid.T, h *Head, rows []row, grew int64) {
+	distinct := map[index.Term]bool{}
+	want := int64(len(rows)) * (1 + rowMemory)
+	for _, r := range rows {
+		seen := map[index.Term]bool{}
+		for _, t := range r.terms {
+			if !seen[t] {
+				want += postingMemory
+			}
+			if !distinct[t] {
+				want += termMemory + int64(len(t.Value))
+			}
+			seen[t], distinct[t] = true, true
+		}
+	}
+	if got := h.Stats().Memory; got != want || grew != want {
+		rt.Fatalf("memory estimate %d, inserts said %d, want %d", got, grew, want)
+	}
+}
+
+// TestAdoptKeepsTheCallersBytes: with Adopt the head keeps the slices it is
+// given; without, copies that later changes to the caller's buffer do not
+// reach.
+func TestAdoptKeepsTheCallersBytes(t *testing.T) {
+	for _, adopt := range []bool{false, true} {
+		var published atomic.Uint64
+		h := New(&published)
+		b := Batch{Adopt: adopt}
+		b.Add(1, nil)
+		buf := []byte{7, 8}
+		h.InsertBatch(1, &b, func(yield func([]byte) bool) { yield(buf) }, time.Time{})
+		buf[0] = 9
+		if got := h.Sorted()[0].Data; (got[0] == 9) != adopt || len(got) != 2 {
+			t.Errorf("Adopt %v: the head holds %v after the caller changed its buffer to %v", adopt, got, buf)
+		}
+	}
 }

@@ -2,16 +2,18 @@ package head
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // Snapshot is a frozen view of the head: the rows published when it was
 // taken. It is safe for concurrent use and needs no release.
 type Snapshot struct {
 	h    *Head
-	rows []Item // visible rows by row number
+	rows rowPages // visible rows by row number
 	keys snapshotKeys
 }
 
@@ -24,22 +26,23 @@ func (h *Head) Snapshot() *Snapshot { return h.SnapshotAt(h.published.Load()) }
 func (h *Head) SnapshotAt(pub uint64) *Snapshot {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := sort.Search(len(h.rows), func(i int) bool { return h.rows[i].Seq > pub })
-	return &Snapshot{h: h, rows: h.rows[:n:n]}
+	n := sort.Search(h.rows.len(), func(i int) bool { return h.rows.at(i).Seq > pub })
+	return &Snapshot{h: h, rows: h.rows.prefix(n)}
 }
 
 // Sorted returns every row of the head, published or not, in (@timestamp,
 // sequence) order. Sealing uses it on a head that no longer takes inserts.
+// Rows arrive nearly in @timestamp order, which pdqsort sorts in close to
+// linear time; sequence numbers are unique, so the order is total.
 func (h *Head) Sorted() []Item {
-	h.mu.Lock()
-	tree := h.tree.Clone()
-	rows := h.rows
-	h.mu.Unlock()
-	out := make([]Item, 0, len(rows))
-	tree.Ascend(func(k key) bool {
-		out = append(out, rows[k.Row])
-		return true
-	})
+	h.mu.RLock()
+	rows := h.rows.prefix(h.rows.len())
+	h.mu.RUnlock()
+	out := make([]Item, 0, rows.len())
+	for _, it := range rows.all {
+		out = append(out, *it)
+	}
+	slices.SortFunc(out, func(a, b Item) int { return match.Compare(a.Position, b.Position) })
 	return out
 }
 
@@ -47,13 +50,14 @@ func (h *Head) Sorted() []Item {
 // sequence number is within [lo, hi], decoded. Rows are stored in sequence
 // order, so this is a binary search and a walk.
 func (s *Snapshot) EachSeq(lo, hi uint64, fn func(seq uint64, ev *event.Event)) error {
-	i := sort.Search(len(s.rows), func(i int) bool { return s.rows[i].Seq >= lo })
-	for ; i < len(s.rows) && s.rows[i].Seq <= hi; i++ {
-		ev, err := event.DecodeBinary(s.rows[i].Data)
+	i := sort.Search(s.rows.len(), func(i int) bool { return s.rows.at(i).Seq >= lo })
+	for ; i < s.rows.len() && s.rows.at(i).Seq <= hi; i++ {
+		it := s.rows.at(i)
+		ev, err := event.DecodeBinary(it.Data)
 		if err != nil {
-			return fmt.Errorf("head: event %d: %w", s.rows[i].Seq, err)
+			return fmt.Errorf("head: event %d: %w", it.Seq, err)
 		}
-		fn(s.rows[i].Seq, &ev)
+		fn(it.Seq, &ev)
 	}
 	return nil
 }

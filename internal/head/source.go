@@ -29,15 +29,16 @@ type snapshotKeys struct {
 func (s *Snapshot) positions() *snapshotKeys {
 	k := &s.keys
 	k.once.Do(func() {
-		k.ts = make([]int64, len(s.rows))
-		k.seq = make([]uint64, len(s.rows))
-		k.b = match.Block{Rows: uint32(len(s.rows)), MinTS: math.MaxInt64, MaxTS: math.MinInt64}
-		for i, it := range s.rows {
+		n := s.rows.len()
+		k.ts = make([]int64, n)
+		k.seq = make([]uint64, n)
+		k.b = match.Block{Rows: uint32(n), MinTS: math.MaxInt64, MaxTS: math.MinInt64}
+		for i, it := range s.rows.all {
 			k.ts[i], k.seq[i] = it.TS, it.Seq
 			k.b.MinTS, k.b.MaxTS = min(k.b.MinTS, it.TS), max(k.b.MaxTS, it.TS)
 		}
-		if len(s.rows) > 0 {
-			k.b.MinSeq, k.b.MaxSeq = s.rows[0].Seq, s.rows[len(s.rows)-1].Seq
+		if n > 0 {
+			k.b.MinSeq, k.b.MaxSeq = s.rows.at(0).Seq, s.rows.at(n-1).Seq
 		}
 	})
 	return k
@@ -46,7 +47,7 @@ func (s *Snapshot) positions() *snapshotKeys {
 // Blocks returns one block holding every visible row, or none when the
 // snapshot is empty.
 func (s *Snapshot) Blocks() []match.Block {
-	if len(s.rows) == 0 {
+	if s.rows.len() == 0 {
 		return nil
 	}
 	return []match.Block{s.positions().b}
@@ -55,7 +56,7 @@ func (s *Snapshot) Blocks() []match.Block {
 // Keys returns the @timestamp and sequence number of every visible row, by
 // row number. The slices are shared: do not modify them.
 func (s *Snapshot) Keys(block int) (ts []int64, seq []uint64, err error) {
-	if block != 0 || len(s.rows) == 0 {
+	if block != 0 || s.rows.len() == 0 {
 		return nil, nil, fmt.Errorf("head: block %d out of range", block)
 	}
 	k := s.positions()
@@ -77,7 +78,7 @@ func (s *Snapshot) Postings(t index.Term) (*roaring.Bitmap, error) {
 	if bm == nil {
 		return nil, nil
 	}
-	bm.RemoveRange(uint64(len(s.rows)), math.MaxUint32+1)
+	bm.RemoveRange(uint64(s.rows.len()), math.MaxUint32+1)
 	return bm, nil
 }
 
@@ -98,7 +99,7 @@ func (s *Snapshot) EachTerm(field, prefix string, fn func(value string, rows *ro
 	s.h.mu.RUnlock()
 	slices.SortFunc(terms, func(a, b term) int { return strings.Compare(a.value, b.value) })
 	for _, t := range terms {
-		t.rows.RemoveRange(uint64(len(s.rows)), math.MaxUint32+1)
+		t.rows.RemoveRange(uint64(s.rows.len()), math.MaxUint32+1)
 		if t.rows.IsEmpty() {
 			continue
 		}
@@ -131,12 +132,13 @@ func (s *Snapshot) Decode(block int, want []int, _ []*event.Field, out []*event.
 		return fmt.Errorf("head: block %d out of range", block)
 	}
 	for i, row := range want {
-		if row < 0 || row >= len(s.rows) {
+		if row < 0 || row >= s.rows.len() {
 			return fmt.Errorf("head: row %d out of range", row)
 		}
-		ev, err := event.DecodeBinary(s.rows[row].Data)
+		it := s.rows.at(row)
+		ev, err := event.DecodeBinary(it.Data)
 		if err != nil {
-			return fmt.Errorf("head: event %d: %w", s.rows[row].Seq, err)
+			return fmt.Errorf("head: event %d: %w", it.Seq, err)
 		}
 		*out[i] = ev
 	}

@@ -1,0 +1,174 @@
+package head
+
+import (
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
+)
+
+// Batch is the events of one insert, prepared outside the store's ordering
+// lock: each event's @timestamp, and the batch's posting keys grouped by
+// term. Grouping is what makes inserts cheap: the head's postings map is
+// large (one entry per saved-object ref), so a lookup is a cache miss, and a
+// batch of a thousand events holds far fewer distinct terms than event-term
+// pairs; each distinct term is looked up once and gets its rows in bulk.
+//
+// The zero value is an empty batch. A Batch borrows the terms' strings until
+// Reset; InsertBatch copies what the head keeps.
+type Batch struct {
+	// Adopt hands the events' binary forms over to the head: InsertBatch
+	// keeps the slices its data yields instead of copying them. Set it
+	// only for memory that never changes afterwards (replay's copies of
+	// WAL records), which then lives as long as the head.
+	Adopt bool
+
+	ts       []int64
+	byTerm   map[index.Term]int // index into postings
+	postings []posting
+	stored   [][]byte // InsertBatch's scratch: the events' arena copies
+}
+
+// posting is one term of a batch with the batch-relative numbers of the
+// events holding it, ascending.
+type posting struct {
+	term index.Term
+	rows []uint32
+}
+
+// Add appends one event with @timestamp ts (Unix ns) and posting keys terms
+// (index.AppendTerms). Its binary form is given to InsertBatch, in order.
+func (b *Batch) Add(ts int64, terms []index.Term) {
+	if b.byTerm == nil {
+		b.byTerm = make(map[index.Term]int)
+	}
+	row := uint32(len(b.ts))
+	b.ts = append(b.ts, ts)
+	for _, t := range terms {
+		i, ok := b.byTerm[t]
+		if !ok {
+			i = b.newPosting(t)
+		}
+		if p := &b.postings[i]; len(p.rows) == 0 || p.rows[len(p.rows)-1] != row {
+			p.rows = append(p.rows, row)
+		}
+	}
+}
+
+// newPosting starts the posting of a term new to the batch, reusing the
+// rows slice a previous use of the batch left.
+func (b *Batch) newPosting(t index.Term) int {
+	i := len(b.byTerm)
+	b.byTerm[t] = i
+	if i < len(b.postings) {
+		b.postings[i].term, b.postings[i].rows = t, b.postings[i].rows[:0]
+	} else {
+		b.postings = append(b.postings, posting{term: t})
+	}
+	return i
+}
+
+// Len is the number of events added.
+func (b *Batch) Len() int { return len(b.ts) }
+
+// Reset empties the batch for reuse, dropping its references to the terms'
+// strings.
+func (b *Batch) Reset() {
+	b.ts = b.ts[:0]
+	clear(b.byTerm)
+	for i := range b.postings {
+		b.postings[i].term = index.Term{}
+	}
+	clear(b.stored)
+	b.stored = b.stored[:0]
+}
+
+// InsertBatch adds b's events with sequence numbers first, first+1, ...;
+// data yields each event's binary form, in the order of Add (it is copied;
+// anything it yields past b.Len() events is ignored). now is the arrival
+// time, which ages the head. It returns how much the head's memory estimate
+// grew (Stats.Memory). InsertBatch must be called by one goroutine at a
+// time, in sequence order; b stays the caller's (call Reset to reuse it).
+func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now time.Time) (grew int64) {
+	if b.Len() == 0 {
+		return 0
+	}
+	// Copy into the arena before locking: only the inserting goroutine
+	// touches the current chunk, and readers wait less.
+	var bytes int64
+	for d := range data {
+		if len(b.stored) == b.Len() {
+			break
+		}
+		if !b.Adopt {
+			d = h.store(d)
+		}
+		b.stored = append(b.stored, d[:len(d):len(d)])
+		bytes += int64(len(d))
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	base := uint32(h.rows.len())
+	for i, ts := range b.ts {
+		h.rows.append(Item{Position: match.Position{TS: ts, Seq: first + uint64(i)}, Row: base + uint32(i), Data: b.stored[i]})
+	}
+	h.noteRows(b, first, now, bytes)
+	grew = bytes + int64(b.Len())*rowMemory
+	for i := range len(b.byTerm) {
+		grew += h.addPosting(&b.postings[i], base)
+	}
+	h.memory += grew
+	return grew
+}
+
+// noteRows updates the head's bounds and size for a batch just appended.
+func (h *Head) noteRows(b *Batch, first uint64, now time.Time, bytes int64) {
+	if h.rows.len() == b.Len() {
+		h.minTS, h.maxTS, h.firstSeq, h.created = b.ts[0], b.ts[0], first, now
+	}
+	for _, ts := range b.ts {
+		h.minTS, h.maxTS = min(h.minTS, ts), max(h.maxTS, ts)
+	}
+	h.lastSeq = first + uint64(b.Len()) - 1
+	h.bytes += bytes
+}
+
+// addPosting adds a batch posting's rows, shifted to head row numbers (in
+// place: the batch is spent), to the term's bitmap, and returns the memory
+// estimate of what it added. A term new to the head gets its own copy of
+// the value, so the head never keeps a caller's buffer alive (field names
+// are the field table's constants).
+func (h *Head) addPosting(p *posting, base uint32) int64 {
+	grew := int64(len(p.rows)) * postingMemory
+	bm := h.postings[p.term]
+	if bm == nil {
+		bm = roaring.New()
+		h.postings[index.Term{Field: p.term.Field, Value: strings.Clone(p.term.Value)}] = bm
+		grew += termMemory + int64(len(p.term.Value))
+	}
+	for j := range p.rows {
+		p.rows[j] += base
+	}
+	bm.AddMany(p.rows)
+	return grew
+}
+
+// The head's memory estimate (Stats.Memory) is its events' bytes plus
+// these. They are rough upper figures, not measurements of every
+// allocation: what the memory budget needs is the head's size to within a
+// small factor, cheaply, at every insert.
+const (
+	// rowMemory is a row's Item in the rows slice (48 bytes), with room
+	// for the slice's growth.
+	rowMemory = 64
+	// termMemory is a term new to the head: its postings map entry, the
+	// roaring.Bitmap and its first container.
+	termMemory = 200
+	// postingMemory is a row in a term's bitmap: two bytes in an array
+	// container, with room for its growth.
+	postingMemory = 4
+)

@@ -1,0 +1,99 @@
+package eventlog
+
+import (
+	"runtime/metrics"
+
+	"github.com/eventlogdb/eventlog/internal/head"
+	"github.com/eventlogdb/eventlog/memory"
+)
+
+// This file is the store's side of its memory budget (Options.MemoryLimit,
+// package memory): what the heads and seals charge, when a head rolls for
+// memory, and the figures Stats reports.
+
+// The store's accounts in its budget; the server adds its own.
+const (
+	// AccountHeads holds the estimate of every in-memory head, the active
+	// one and those waiting to be sealed (head.Stats.Memory).
+	AccountHeads = "heads"
+	// AccountSeal holds the working set of the seal in progress.
+	AccountSeal = "seal"
+)
+
+// headMemoryShare: under a memory limit, the active head rolls once its
+// estimate reaches limit/headMemoryShare, so the active head and
+// MaxFrozenHeads (2) frozen ones hold at most 3/8 of the limit, the seal's
+// working set about another eighth, and the rest is for request bodies,
+// queries and the collector's headroom.
+const headMemoryShare = 8
+
+// sealStaging estimates the seal's memory beside its head's rows and
+// postings: one staged block of decoded columns and the encoders' buffers.
+const sealStaging = 8 << 20
+
+// Memory returns the store's memory budget, which every big consumer
+// charges (see Options.MemoryLimit); an embedding program charges its own
+// buffers and caches to it through accounts of its own names.
+func (db *DB) Memory() *memory.Budget { return db.mem }
+
+// headFull reports whether a head with these stats should roll: at
+// SegmentMaxBytes of events, or at its share of the memory limit.
+func (db *DB) headFull(hs head.Stats) bool {
+	limit := db.mem.Limit()
+	return hs.Bytes >= db.opts.SegmentMaxBytes || (limit > 0 && hs.Memory >= limit/headMemoryShare)
+}
+
+// sealMemory is what sealing a head with these stats charges: its sorted
+// copy of the rows and its postings builder mirror the head's own rows and
+// postings, plus a staged block.
+func sealMemory(hs head.Stats) int64 { return hs.Memory - hs.Bytes + sealStaging }
+
+// MemoryStats describes the store's memory: the budget's charges, and
+// beside them what the Go runtime holds and the segment files mapped.
+type MemoryStats struct {
+	// Limit is Options.MemoryLimit (0: none); Charged is what every
+	// consumer has charged to the budget, Consumers the same by account
+	// (AccountHeads, AccountSeal, and the embedding program's own).
+	Limit     int64            `json:"limit"`
+	Charged   int64            `json:"charged"`
+	Consumers map[string]int64 `json:"consumers"`
+	// GoLimit is the Go runtime's soft memory limit (math.MaxInt64: none).
+	GoLimit int64 `json:"go_limit"`
+	// GoHeap is the bytes of live and not yet swept heap objects; GoTotal
+	// all memory the Go runtime holds from the system (heap, stacks,
+	// runtime structures), less what it has returned.
+	GoHeap  int64 `json:"go_heap"`
+	GoTotal int64 `json:"go_total"`
+	// MappedSegments is the size of the segment files mapped into memory.
+	// Their pages are page cache, which the kernel reclaims under
+	// pressure, so they are reported here and not charged to the budget.
+	MappedSegments int64 `json:"mapped_segments"`
+}
+
+// goMemoryMetrics are the runtime/metrics samples MemoryStats reads.
+var goMemoryMetrics = []string{
+	"/gc/gomemlimit:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/total:bytes",
+	"/memory/classes/heap/released:bytes",
+}
+
+func (db *DB) memoryStats(st *state) MemoryStats {
+	m := MemoryStats{Limit: db.mem.Limit(), Charged: db.mem.Used(), Consumers: db.mem.Usage()}
+	samples := make([]metrics.Sample, len(goMemoryMetrics))
+	for i, name := range goMemoryMetrics {
+		samples[i].Name = name
+	}
+	metrics.Read(samples)
+	v := func(i int) int64 {
+		if samples[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return int64(samples[i].Value.Uint64())
+	}
+	m.GoLimit, m.GoHeap, m.GoTotal = v(0), v(1), v(2)-v(3)
+	for _, seg := range st.segments {
+		m.MappedSegments += seg.meta.Bytes
+	}
+	return m
+}

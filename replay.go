@@ -1,0 +1,160 @@
+package eventlog
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/wal"
+)
+
+// replayQueue is how many WAL records may be on their way from the WAL's
+// scan to the inserter: enough to keep every stage busy, few enough that
+// replay's extra memory stays a few records (each at most wal.MaxPayload,
+// typically one Append).
+const replayQueue = 8
+
+// replayer rebuilds the heads from the WAL during Open, in stages that run
+// at once, so replay uses every core: the WAL's scan (the goroutine calling
+// Open) reads and checks each record and hands a copy to record; decoders
+// decode records into batches (timestamps and grouped posting keys), in any
+// order; one inserter inserts the batches in sequence order, sealing heads
+// that fill up. Decoding costs about twice what inserting does, hence
+// several decoders and one inserter (inserts must be in order). The
+// replayer owns its goroutines: finish stops them, and Open calls it
+// whatever wal.Open returned.
+type replayer struct {
+	db       *DB
+	queue    chan *replayJob // in sequence order, to the inserter
+	decode   chan *replayJob // to the decoders
+	free     chan *batch     // batches the inserter is done with, for reuse
+	done     chan struct{}   // closed when the inserter has stopped
+	decoders sync.WaitGroup
+	err      error // the inserter's failure; read only after done is closed
+}
+
+// replayJob is one WAL record on its way through the stages.
+type replayJob struct {
+	first, count uint64
+	b            *batch        // b.payload is the record's copy
+	err          error         // the decoder's; read after decoded is closed
+	decoded      chan struct{} // closed by the decoder
+}
+
+// startReplay starts the decoders and the inserter.
+func (db *DB) startReplay() *replayer {
+	r := &replayer{
+		db:     db,
+		queue:  make(chan *replayJob, replayQueue),
+		decode: make(chan *replayJob, replayQueue),
+		free:   make(chan *batch, replayQueue+2),
+		done:   make(chan struct{}),
+	}
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		r.decoders.Add(1)
+		go r.decodeJobs()
+	}
+	go r.insert()
+	return r
+}
+
+// record is the WAL's replay callback: it queues a record for decoding and
+// inserting, and returns the inserter's error once the inserter has
+// failed. The WAL gives each record a payload of its own
+// (wal.Options.KeepPayloads), which the head adopts (head.Batch.Adopt)
+// rather than copying each event into its arena: a replayed event is
+// copied once, from the file; a batch's other buffers are reused.
+func (r *replayer) record(rec wal.Record) error {
+	var b *batch
+	select {
+	case b = <-r.free:
+	default:
+		b = new(batch)
+	}
+	b.reset()
+	b.rows.Adopt = true
+	b.payload = rec.Payload
+	job := &replayJob{first: rec.FirstSeq, count: uint64(rec.Count), b: b, decoded: make(chan struct{})}
+	select {
+	case r.queue <- job:
+	case <-r.done:
+		return r.err
+	}
+	// The decoders take every job until finish, so this waits at most for
+	// one of them to finish its record.
+	r.decode <- job
+	return nil
+}
+
+// decodeJobs is a decoder goroutine.
+func (r *replayer) decodeJobs() {
+	defer r.decoders.Done()
+	for job := range r.decode {
+		job.err = decodeReplayed(job.b, job.first, uint32(job.count))
+		close(job.decoded)
+	}
+}
+
+// decodeReplayed fills b, holding a record's payload, with its events'
+// @timestamps and posting keys, as Append's encodeBatch would have. The
+// events are decoded without copying their strings: the posting keys share
+// the payload, which stays unchanged until the batch is released after its
+// insert (the head copies the keys it keeps).
+func decodeReplayed(b *batch, first uint64, count uint32) error {
+	var err error
+	b.tomb, err = decodeBatchWith(event.DecodeBinaryShared, b.payload, first, count, func(_ int, ev *event.Event, _ []byte) {
+		b.addRow(ev)
+	})
+	if err != nil {
+		return fmt.Errorf("record at seq %d: %w", first, err)
+	}
+	return nil
+}
+
+// insert is the inserter goroutine: it inserts decoded records in sequence
+// order, sealing full heads as it goes (unless read-only) so replay's
+// memory stays bounded by the head's limit. It stops at the first failure.
+func (r *replayer) insert() {
+	defer close(r.done)
+	for job := range r.queue {
+		<-job.decoded
+		if job.err != nil {
+			r.err = job.err
+			return
+		}
+		if err := r.insertJob(job); err != nil {
+			r.err = err
+			return
+		}
+	}
+}
+
+// insertJob inserts one decoded record and seals the heads it filled.
+func (r *replayer) insertJob(job *replayJob) error {
+	db := r.db
+	db.insertCommitted(job.first, job.b)
+	job.b.release()     // keep no event's strings alive
+	job.b.payload = nil // the head's now
+	select {
+	case r.free <- job.b:
+	default:
+	}
+	if db.opts.ReadOnly || len(db.state.Load().frozen) == 0 {
+		return nil
+	}
+	if err := db.sealFrozen(); err != nil {
+		return fmt.Errorf("seal a replayed head: %w", err)
+	}
+	return nil
+}
+
+// finish waits for the stages to process everything queued, stops them and
+// returns the first failure.
+func (r *replayer) finish() error {
+	close(r.queue)
+	<-r.done
+	close(r.decode)
+	r.decoders.Wait()
+	return r.err
+}

@@ -1,0 +1,49 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// memoryCollector reads db.Stats().Memory (the memory budget and the
+// memory beside it, eventlog.MemoryStats) at each scrape. The Go
+// collector's go_memstats_* series say the same of the runtime in more
+// detail; these put the budget, its consumers and the mapped segment files
+// side by side.
+type memoryCollector struct{ m *Metrics }
+
+var (
+	descMemoryLimit = prometheus.NewDesc("eventlog_memory_limit_bytes",
+		"The store's memory limit (--memory-limit); 0: none.", nil, nil)
+	descMemoryCharged = prometheus.NewDesc("eventlog_memory_charged_bytes",
+		"Memory charged to the store's budget, by consumer: heads (in-memory heads, active and waiting to be sealed), seal (the seal in progress), bodies (request bodies in flight).", []string{"consumer"}, nil)
+	descMemoryGoHeap = prometheus.NewDesc("eventlog_memory_go_heap_bytes",
+		"Bytes of Go heap objects, live and not yet swept.", nil, nil)
+	descMemoryGoTotal = prometheus.NewDesc("eventlog_memory_go_total_bytes",
+		"All memory the Go runtime holds from the system, less what it has returned.", nil, nil)
+	descMemoryMapped = prometheus.NewDesc("eventlog_memory_mapped_segment_bytes",
+		"Size of the segment files mapped into memory: page cache the kernel reclaims under pressure, reported and not charged to the budget.", nil, nil)
+)
+
+func (c memoryCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descMemoryLimit, descMemoryCharged, descMemoryGoHeap, descMemoryGoTotal, descMemoryMapped} {
+		ch <- d
+	}
+}
+
+func (c memoryCollector) Collect(ch chan<- prometheus.Metric) {
+	db := c.m.db.Load()
+	if db == nil {
+		return
+	}
+	st := db.Stats().Memory
+	gauge := func(d *prometheus.Desc, v int64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, float64(v), labels...)
+	}
+	gauge(descMemoryLimit, st.Limit)
+	for consumer, n := range st.Consumers {
+		gauge(descMemoryCharged, n, consumer)
+	}
+	gauge(descMemoryGoHeap, st.GoHeap)
+	gauge(descMemoryGoTotal, st.GoTotal)
+	gauge(descMemoryMapped, st.MappedSegments)
+}
