@@ -121,7 +121,7 @@ func (s *Snapshot) UnionTerms(field, prefix string, keep func(value string) bool
 		}
 	}
 	s.h.mu.RUnlock()
-	out.RemoveRange(uint64(len(s.rows)), math.MaxUint32+1)
+	out.RemoveRange(uint64(s.rows.len()), math.MaxUint32+1)
 	return out, nil
 }
 
