@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
 )
 
@@ -30,7 +31,12 @@ func authorizeFixture(tb testing.TB, scoped, limited bool) (*Server, *route, *ht
 	if limited {
 		limits.ByRole = map[auth.Role]auth.Limit{auth.Writer: {Requests: 1e12, Bytes: 1e15}}
 	}
-	s := New(nil, Config{Keys: store, RateLimits: limits}, nil, nil)
+	db, err := eventlog.Open(tb.TempDir(), eventlog.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	s := New(db, Config{Keys: store, RateLimits: limits}, nil, nil)
 	var rt *route
 	for _, r := range s.routeTable() {
 		if r.pattern == "POST /api/events" {
