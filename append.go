@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -108,17 +109,17 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 	db.encodeBatch(b, events)
 	if tomb != nil {
 		var err error
-		if b.payload, err = appendTombstoneFrame(b.payload, tomb); err != nil {
+		if b.rec, err = appendTombstoneFrame(b.rec, tomb); err != nil {
 			return Appended{}, fmt.Errorf("eventlog: append: %w", err)
 		}
-		b.tomb = tomb
+		b.payload, b.tomb = b.rec[wal.HeaderRoom:], tomb
 	}
 	// Bound memory: past MaxFrozenHeads heads waiting for the disk, wait.
 	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
 		return Appended{}, db.appendFailed(fmt.Errorf("waiting for sealing: %w", err), false)
 	}
 	poisoned := db.wal.Err() != nil
-	first, err := db.wal.Append(uint32(len(events)), b.payload, func(first uint64) {
+	first, err := db.wal.AppendFramed(uint32(len(events)), b.rec, func(first uint64) {
 		db.insertCommitted(first, b)
 	})
 	if errors.Is(err, wal.ErrClosed) {
@@ -169,26 +170,31 @@ func (db *DB) check(events []Event, internal bool) error {
 // the WAL payload (each event's binary form prefixed by its length as a
 // uvarint), and each event's @timestamp and posting keys for the head.
 type batch struct {
-	payload []byte
-	ts      []int64
-	terms   []index.Term
-	termEnd []int // event i's terms are terms[termEnd[i-1]:termEnd[i]]
+	// payload is rec[wal.HeaderRoom:] (or, replaying, a record's payload).
+	// rec has room for the record header before it, which the WAL fills in
+	// place: a batch of megabytes is not copied under its ordering lock.
+	payload, rec []byte
+	ts           []int64
+	terms        []index.Term
+	termEnd      []int // event i's terms are terms[termEnd[i-1]:termEnd[i]]
 	// tomb is a tombstone whose control frame follows the events.
 	tomb *tombstone
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
-func (b *batch) reset() {
-	b.payload, b.ts, b.terms, b.termEnd, b.tomb = b.payload[:0], b.ts[:0], b.terms[:0], b.termEnd[:0], nil
+// reset empties the batch, with room for events of about frameBytes each.
+func (b *batch) reset(events int, frameBytes int64) {
+	b.rec = slices.Grow(b.rec[:0], wal.HeaderRoom+events*int(frameBytes+frameBytes/8))[:wal.HeaderRoom]
+	b.payload, b.ts, b.terms, b.termEnd, b.tomb = nil, b.ts[:0], b.terms[:0], b.termEnd[:0], nil
 }
 
 // add appends one event to the batch.
 func (b *batch) add(ev *Event) {
-	start := len(b.payload)
-	b.payload = append(b.payload, 0, 0, 0) // room for a short length prefix
-	b.payload = event.AppendBinary(b.payload, ev)
-	b.payload = putFrameLen(b.payload, start, len(b.payload)-start-3)
+	start := len(b.rec)
+	b.rec = append(b.rec, 0, 0, 0) // room for a short length prefix
+	b.rec = event.AppendBinary(b.rec, ev)
+	b.rec = putFrameLen(b.rec, start, len(b.rec)-start-3)
 	b.ts = append(b.ts, ev.Timestamp.UnixNano())
 	b.terms = index.AppendTerms(b.terms, ev)
 	b.termEnd = append(b.termEnd, len(b.terms))
@@ -205,7 +211,11 @@ func (b *batch) termsOf(i int) []index.Term {
 // encodeBatch prepares events, stamping those without @timestamp with the
 // current time (on a copy: the caller's events are not modified).
 func (db *DB) encodeBatch(b *batch, events []Event) {
-	b.reset()
+	b.reset(len(events), db.frameBytes.Load())
+	defer func() {
+		b.payload = b.rec[wal.HeaderRoom:]
+		db.frameBytes.Store(int64(len(b.payload) / len(events)))
+	}()
 	var now event.Date
 	for i := range events {
 		ev := &events[i]
