@@ -75,10 +75,17 @@ type Head struct {
 
 // New returns an empty head whose visibility follows the shared watermark
 // published (see Publish).
-func New(published *atomic.Uint64) *Head {
+func New(published *atomic.Uint64) *Head { return NewSized(published, 0, 0) }
+
+// NewSized is New with room for rows rows and terms posting keys made
+// ahead: a head that replaces a full one of that size then fills without
+// growing (copying) its row table and rehashing its postings map at every
+// doubling, which costs the writer while it holds the ordering lock.
+func NewSized(published *atomic.Uint64, rows, terms int) *Head {
 	return &Head{
 		tree:      btree.NewG[key](btreeDegree, less),
-		postings:  make(map[index.Term]*roaring.Bitmap),
+		rows:      make([]Item, 0, rows),
+		postings:  make(map[index.Term]*roaring.Bitmap, terms),
 		published: published,
 	}
 }
