@@ -117,8 +117,8 @@ type Disk struct {
 	CompressionRatio float64 `json:"compression_ratio"`
 	// SealSeconds is how long the final seal took (not in Seconds).
 	SealSeconds float64 `json:"seal_seconds"`
-	// Layout is where the segments' bytes go (nil if they could not be
-	// read).
+	// Layout is where the segments' bytes go, from the segments' own
+	// block indexes (nil in reports older than it).
 	Layout *Layout `json:"layout,omitempty"`
 }
 
