@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 
@@ -122,17 +123,17 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 	db.encodeBatch(b, events)
 	if tomb != nil {
 		var err error
-		if b.payload, err = appendTombstoneFrame(b.payload, tomb); err != nil {
+		if b.rec, err = appendTombstoneFrame(b.rec, tomb); err != nil {
 			return Appended{}, fmt.Errorf("eventlog: append: %w", err)
 		}
-		b.tomb = tomb
+		b.payload, b.tomb = b.rec[wal.HeaderRoom:], tomb
 	}
 	// Bound memory: past MaxFrozenHeads heads waiting for the disk, wait.
 	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
 		return Appended{}, db.appendFailed(fmt.Errorf("waiting for sealing: %w", err), false)
 	}
 	poisoned := db.wal.Err() != nil
-	first, err := db.wal.Append(uint32(len(events)), b.payload, func(first uint64) {
+	first, err := db.wal.AppendFramed(uint32(len(events)), b.rec, func(first uint64) {
 		db.insertCommitted(first, b)
 	})
 	if errors.Is(err, wal.ErrClosed) {
@@ -184,9 +185,12 @@ func (db *DB) check(events []Event, internal bool) error {
 // prefixed by its length as a uvarint), and the events' @timestamps and
 // posting keys grouped for the head.
 type batch struct {
-	payload []byte
-	rows    head.Batch
-	terms   []index.Term // one event's posting keys; scratch for add
+	// payload is rec[wal.HeaderRoom:] (or, replaying, a record's payload).
+	// rec has room for the record header before it, which the WAL fills in
+	// place: a batch of megabytes is not copied under its ordering lock.
+	payload, rec []byte
+	rows         head.Batch
+	terms        []index.Term // one event's posting keys; scratch for addRow
 	// tomb is a tombstone whose control frame follows the events.
 	tomb *tombstone
 }
@@ -194,7 +198,7 @@ type batch struct {
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
 func (b *batch) reset() {
-	b.payload, b.tomb = b.payload[:0], nil
+	b.payload, b.rec, b.tomb = nil, b.rec[:0], nil
 	b.rows.Reset()
 }
 
@@ -205,12 +209,19 @@ func (b *batch) release() {
 	clear(b.terms[:cap(b.terms)])
 }
 
+// reserve empties the batch for an Append of events of about frameBytes
+// each: rec gets room for them all and for the record header.
+func (b *batch) reserve(events int, frameBytes int64) {
+	b.reset()
+	b.rec = slices.Grow(b.rec, wal.HeaderRoom+events*int(frameBytes+frameBytes/8))[:wal.HeaderRoom]
+}
+
 // add appends one event to the batch.
 func (b *batch) add(ev *Event) {
-	start := len(b.payload)
-	b.payload = append(b.payload, 0, 0, 0) // room for a short length prefix
-	b.payload = event.AppendBinary(b.payload, ev)
-	b.payload = putFrameLen(b.payload, start, len(b.payload)-start-3)
+	start := len(b.rec)
+	b.rec = append(b.rec, 0, 0, 0) // room for a short length prefix
+	b.rec = event.AppendBinary(b.rec, ev)
+	b.rec = putFrameLen(b.rec, start, len(b.rec)-start-3)
 	b.addRow(ev)
 }
 
@@ -240,7 +251,11 @@ var errStop = errors.New("stop")
 // encodeBatch prepares events, stamping those without @timestamp with the
 // current time (on a copy: the caller's events are not modified).
 func (db *DB) encodeBatch(b *batch, events []Event) {
-	b.reset()
+	b.reserve(len(events), db.frameBytes.Load())
+	defer func() {
+		b.payload = b.rec[wal.HeaderRoom:]
+		db.frameBytes.Store(int64(len(b.payload) / len(events)))
+	}()
 	var now event.Date
 	for i := range events {
 		ev := &events[i]

@@ -105,8 +105,12 @@ type DB struct {
 	mem               *memory.Budget
 	headsMem, sealMem *memory.Account
 	undoGoLimit       func()
-	zenc              *zstd.Encoder
-	zdec              *zstd.Decoder
+	// frameBytes is the bytes per event of the last encoded batch: it
+	// sizes the next batch's buffer, so a batch of megabytes is made in
+	// one allocation rather than grown by copying.
+	frameBytes atomic.Int64
+	zenc       *zstd.Encoder
+	zdec       *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
 	// with a sequence number up to it are readable.

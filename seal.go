@@ -65,11 +65,12 @@ func (db *DB) wakeWaiters() {
 // rollLocked freezes the active head and starts a fresh one.
 func (db *DB) rollLocked() {
 	st := db.state.Load()
-	if st.active.Stats().Rows == 0 {
+	full := st.active.Stats()
+	if full.Rows == 0 {
 		return
 	}
 	db.setStateLocked(&state{
-		active:   head.New(&db.published),
+		active:   head.NewSized(&db.published, full.Rows, full.Terms),
 		frozen:   append(slices.Clip(st.frozen), st.active),
 		segments: st.segments,
 		changed:  make(chan struct{}),

@@ -36,3 +36,24 @@ func sumSizes(sizes map[string]int64) int64 {
 	}
 	return total
 }
+
+// StoreDisk measures a closed data directory holding events events (of
+// jsonBytes of JSON): its size, split into segments and WAL, per event, and
+// its segments' Layout.
+func StoreDisk(dir string, events, jsonBytes int64) (*Disk, error) {
+	sizes, err := dirSizes(dir)
+	if err != nil {
+		return nil, err
+	}
+	d := &Disk{Bytes: sumSizes(sizes), SegmentBytes: sizes["segments"], WALBytes: sizes["wal"]}
+	if d.Layout, err = StoreLayout(dir); err != nil {
+		return nil, err
+	}
+	d.Segments = d.Layout.Segments
+	if events > 0 && d.Bytes > 0 {
+		d.BytesPerEvent = float64(d.Bytes) / float64(events)
+		d.SegmentBytesPerEvent = float64(d.SegmentBytes) / float64(events)
+		d.CompressionRatio = float64(jsonBytes) / float64(d.Bytes)
+	}
+	return d, nil
+}

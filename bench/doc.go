@@ -18,4 +18,14 @@
 // built once and cached under os.TempDir() (find_bench_test.go,
 // find_data_test.go). EVENTLOG_BENCH_EVENTS and EVENTLOG_BENCH_FIND_EVENTS
 // change the sizes.
+//
+// RunSuite (suite.go) is issue 15's end-to-end benchmark against a server:
+// it ingests generated events over _bulk with concurrent clients until a
+// count sees them all, then runs the issue's queries over HTTP, each answer
+// checked document by document against what the generator's own events
+// say it must be (suite_expect.go, computed before the ingest), and times
+// each warm. `eventlog bench http` runs it against an `eventlog serve` it
+// starts. StoreLayout (layout.go) sums segment.Reader.Sizes over a data
+// directory: where the bytes go, by column family, column, section and
+// postings field; Run reports it for the embedded engine.
 package bench

@@ -208,5 +208,3 @@ func pickRefs(refs map[refKey]int) (rare, frequent refCount) {
 	}
 	return rare, frequent
 }
-
-func dist(a, b int) int { return max(a-b, b-a) }

@@ -117,6 +117,9 @@ type Disk struct {
 	CompressionRatio float64 `json:"compression_ratio"`
 	// SealSeconds is how long the final seal took (not in Seconds).
 	SealSeconds float64 `json:"seal_seconds"`
+	// Layout is where the segments' bytes go, from the segments' own
+	// block indexes (nil in reports older than it).
+	Layout *Layout `json:"layout,omitempty"`
 }
 
 // Process is the resource use of a process during the run: CPU time

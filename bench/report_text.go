@@ -104,6 +104,9 @@ func (r *Report) writeDisk(p func(string, ...any)) {
 		d.BytesPerEvent, d.CompressionRatio, bytesIEC(d.Bytes))
 	p("\tsegments %s in %d files, WAL %s; the final seal took %.2f s",
 		bytesIEC(d.SegmentBytes), d.Segments, bytesIEC(d.WALBytes), d.SealSeconds)
+	if d.Layout != nil {
+		p("  B/event by family\t%s", d.Layout.familiesLine())
+	}
 }
 
 func (l Latency) describe() string {

@@ -114,6 +114,9 @@ func (t *embedded) finish(ctx context.Context, rep *Report) error {
 		Bytes: sumSizes(sizes) - t.before, SegmentBytes: sizes["segments"], WALBytes: sizes["wal"],
 		Segments: segments, SealSeconds: seal.Seconds(),
 	}
+	if d.Layout, err = StoreLayout(t.dir); err != nil {
+		return err
+	}
 	if rep.Events > 0 && d.Bytes > 0 {
 		d.BytesPerEvent = float64(d.Bytes) / float64(rep.Events)
 		d.SegmentBytesPerEvent = float64(d.SegmentBytes) / float64(rep.Events)

@@ -72,3 +72,17 @@ func BenchmarkDecodeBinary(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkParseDate parses the dates an ingested Kibana event carries
+// (@timestamp, event.start, event.end): three or so per event.
+func BenchmarkParseDate(b *testing.B) {
+	dates := []string{"2026-01-16T08:42:17.125Z", "2026-01-16T08:42:16.980Z", "2026-01-16T10:42:17.125+02:00", "2019-12-09T21:16:43Z"}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := ParseDate(dates[i%len(dates)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}

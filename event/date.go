@@ -70,16 +70,44 @@ func ParseDate(s string) (Date, error) {
 	if f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > daysIn(f[0], f[1]) || f[3] > 23 || f[4] > 59 || f[5] > 59 {
 		return Date{}, fmt.Errorf("%w (a field is out of range)", errDate)
 	}
-	t := time.Date(f[0], time.Month(f[1]), f[2], f[3], f[4], f[5], frac, time.UTC)
-	sign := 1
+	// Plain arithmetic rather than time.Date: dates are most of what an
+	// ingested event costs to decode after its strings.
+	secs := daysFromCivil(f[0], f[1], f[2])*86400 + int64(f[3]*3600+f[4]*60+f[5])
 	if form == offsetMinus {
-		sign = -1
+		secs += int64(offMin) * 60
+	} else {
+		secs -= int64(offMin) * 60
 	}
-	t = t.Add(-time.Duration(sign*offMin) * time.Minute)
-	if t.Year() < 1678 || t.Year() > 2261 {
+	if secs < minDateSecs || secs >= endDateSecs {
 		return Date{}, fmt.Errorf("%w (years 1678 to 2261)", errDate)
 	}
-	return Date{nanos: t.UnixNano(), format: Format(fracDigits) | Format(form)<<4 | Format(offMin)<<6}, nil
+	return Date{nanos: secs*1e9 + int64(frac), format: Format(fracDigits) | Format(form)<<4 | Format(offMin)<<6}, nil
+}
+
+// The instants a Date may hold, in Unix seconds: from the start of 1678 to
+// the end of 2261, the whole years int64 nanoseconds reach.
+var (
+	minDateSecs = daysFromCivil(1678, 1, 1) * 86400
+	endDateSecs = daysFromCivil(2262, 1, 1) * 86400
+)
+
+// daysFromCivil is the number of days from 1970-01-01 to the proleptic
+// Gregorian date y-m-d (m 1-12, d 1-31), negative before it: Howard
+// Hinnant's days_from_civil.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := y - era*400                     // [0, 399]
+	mp := (m + 9) % 12                     // March is 0
+	doy := (153*mp+2)/5 + d - 1            // [0, 365]
+	doe := yoe*365 + yoe/4 - yoe/100 + doy // [0, 146096]
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func parseOffset(s string) (form, minutes int, err error) {
@@ -113,8 +141,19 @@ func digits(s string) (int, bool) {
 	return n, len(s) > 0
 }
 
+// daysIn is the number of days of a month (1-12) of the proleptic
+// Gregorian calendar.
 func daysIn(year, month int) int {
-	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // DateOf returns the Date of t written as UTC with millisecond precision, the

@@ -71,7 +71,7 @@ func (d *decoder) document() error {
 // object reads the object for schema node n.
 func (d *decoder) object(n *node) error {
 	return d.members(func(key string, off int) error {
-		c := n.children[key]
+		c := n.child(key)
 		if c == nil {
 			return fieldErr(childPath(n, key), off, ErrUnknownField, "unknown field")
 		}

@@ -32,7 +32,9 @@ func (r *Reader) Describe(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	r.describeColumns(w)
+	if err := r.describeColumns(w); err != nil {
+		return err
+	}
 	return r.describePostings(w)
 }
 
@@ -45,37 +47,82 @@ func colName(id uint8) string {
 	return event.FieldByID(id).Name
 }
 
-func (r *Reader) describeColumns(w io.Writer) {
-	type total struct {
-		id             uint8
-		blocks, values int
-		stored, raw    uint64
+// Sizes is where a segment's bytes go: by section, by column over all
+// blocks, and by field in the postings. `eventlog inspect` prints it and
+// `eventlog bench` sums it over a store.
+type Sizes struct {
+	Events int64
+	// File is the whole file; Blocks the data blocks (their column
+	// bytes and block headers); the index sections follow. File less the
+	// four is the header and footer.
+	File, Blocks, BlockIndex, Postings, SeqIndex int64
+	// Columns are the columns, largest stored first.
+	Columns []ColumnSize
+	// PostingsByField sums the bitmaps' bytes by field (inline postings
+	// count 0; the rest of the section is the term dictionary).
+	PostingsByField map[string]int64
+}
+
+// ColumnSize is one column's bytes over all blocks of a segment.
+type ColumnSize struct {
+	// Name is the event field's name, or "(sequence)".
+	Name           string
+	Blocks, Values int
+	// Stored is the bytes in the file, Raw the bytes decoded.
+	Stored, Raw int64
+}
+
+// Sizes reads where the segment's bytes go from its block index and
+// postings (already verified on open; no block is read).
+func (r *Reader) Sizes() (Sizes, error) {
+	if err := r.live(); err != nil {
+		return Sizes{}, err
 	}
-	sums := map[uint8]*total{}
+	f := &r.f
+	s := Sizes{Events: int64(f.Events), File: r.size, BlockIndex: int64(f.BlockIndex.Len),
+		Postings: int64(f.Postings.Len), SeqIndex: int64(f.SeqIndex.Len), PostingsByField: map[string]int64{}}
+	sums := map[uint8]*ColumnSize{}
 	for _, b := range r.blocks {
+		s.Blocks += int64(b.Len)
 		for _, c := range b.Cols {
 			t := sums[c.ID]
 			if t == nil {
-				t = &total{id: c.ID}
+				t = &ColumnSize{Name: colName(c.ID)}
 				sums[c.ID] = t
 			}
-			t.blocks++
-			t.values += int(c.Count)
-			t.stored += c.CLen
-			t.raw += c.RawLen
+			t.Blocks++
+			t.Values += int(c.Count)
+			t.Stored += int64(c.CLen)
+			t.Raw += int64(c.RawLen)
 		}
 	}
-	list := make([]*total, 0, len(sums))
 	for _, t := range sums {
-		list = append(list, t)
+		s.Columns = append(s.Columns, *t)
 	}
-	slices.SortFunc(list, func(a, b *total) int { return cmp.Compare(b.stored, a.stored) })
+	slices.SortFunc(s.Columns, func(a, b ColumnSize) int { return cmp.Or(cmp.Compare(b.Stored, a.Stored), cmp.Compare(a.Name, b.Name)) })
+	err := r.post.Each(func(t index.TermInfo) error {
+		s.PostingsByField[t.Field] += int64(t.Bytes)
+		return nil
+	})
+	if err != nil {
+		return s, r.corrupt(SectionPostings, -1, err)
+	}
+	return s, nil
+}
+
+func (r *Reader) describeColumns(w io.Writer) error {
+	s, err := r.Sizes()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "  bytes: blocks %d, block index %d, postings %d, sequence index %d, header and footer %d\n",
+		s.Blocks, s.BlockIndex, s.Postings, s.SeqIndex, s.File-s.Blocks-s.BlockIndex-s.Postings-s.SeqIndex)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "column\tblocks\tvalues\tstored\traw\tB/event\t")
-	for _, t := range list {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.2f\t\n", colName(t.id), t.blocks, t.values, t.stored, t.raw, float64(t.stored)/float64(r.f.Events))
+	for _, t := range s.Columns {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.2f\t\n", t.Name, t.Blocks, t.Values, t.Stored, t.Raw, float64(t.Stored)/float64(s.Events))
 	}
-	tw.Flush()
+	return tw.Flush()
 }
 
 func (r *Reader) describePostings(w io.Writer) error {

@@ -24,7 +24,29 @@ const maxKeptBuf = 1 << 20
 // been called, the first sequence number is returned with an error wrapping
 // ErrPoisoned, and every later Append fails until the WAL is reopened.
 func (w *WAL) Append(count uint32, payload []byte, commit func(firstSeq uint64)) (uint64, error) {
-	first, last, err := w.write(count, payload, commit)
+	return w.append(count, payload, false, commit)
+}
+
+// HeaderRoom is how many bytes AppendFramed needs before a payload: a
+// record header's.
+const HeaderRoom = recordHeaderSize
+
+// AppendFramed is Append for a payload that follows HeaderRoom spare bytes
+// at the start of rec: the record header is written into them and the
+// record written from rec as it is, so a batch of megabytes is not copied
+// while the ordering lock is held. rec[:HeaderRoom] is overwritten; the
+// payload is rec[HeaderRoom:].
+func (w *WAL) AppendFramed(count uint32, rec []byte, commit func(firstSeq uint64)) (uint64, error) {
+	if len(rec) < HeaderRoom {
+		return 0, fmt.Errorf("wal: append: %d bytes leave no room for the %d-byte record header", len(rec), HeaderRoom)
+	}
+	return w.append(count, rec, true, commit)
+}
+
+// append is Append, of a record framed in place (rec holds HeaderRoom
+// bytes, then the payload) or of a payload alone.
+func (w *WAL) append(count uint32, rec []byte, framed bool, commit func(firstSeq uint64)) (uint64, error) {
+	first, last, err := w.write(count, rec, framed, commit)
 	if err != nil {
 		return 0, err
 	}
@@ -39,7 +61,11 @@ func (w *WAL) Append(count uint32, payload []byte, commit func(firstSeq uint64))
 
 // write assigns sequence numbers, writes the record and commits it under
 // w.mu. It returns the record's first and last sequence numbers.
-func (w *WAL) write(count uint32, payload []byte, commit func(uint64)) (uint64, uint64, error) {
+func (w *WAL) write(count uint32, rec []byte, framed bool, commit func(uint64)) (uint64, uint64, error) {
+	payload := rec
+	if framed {
+		payload = rec[HeaderRoom:]
+	}
 	if count == 0 {
 		return 0, 0, errors.New("wal: append: count is zero")
 	}
@@ -59,13 +85,18 @@ func (w *WAL) write(count uint32, payload []byte, commit func(uint64)) (uint64, 
 	if err := w.reserve(last); err != nil {
 		return 0, 0, err
 	}
-	w.buf = appendRecord(w.buf[:0], first, count, payload)
-	defer w.trimBuf()
-	if err := w.fileFor(int64(len(w.buf)), first); err != nil {
+	if framed {
+		putRecordHeader(rec, first, count, payload)
+	} else {
+		w.buf = appendRecord(w.buf[:0], first, count, payload)
+		defer w.trimBuf()
+		rec = w.buf
+	}
+	if err := w.fileFor(int64(len(rec)), first); err != nil {
 		return 0, 0, err
 	}
 	w.nextSeq = last + 1 // from here on, a failure skips these numbers
-	if err := w.writeRecord(w.buf); err != nil {
+	if err := w.writeRecord(rec); err != nil {
 		return 0, 0, err
 	}
 	w.written = last

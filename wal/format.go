@@ -83,14 +83,20 @@ type recordHeader struct {
 // appendRecord appends the framed record (header and payload) to dst.
 func appendRecord(dst []byte, firstSeq uint64, count uint32, payload []byte) []byte {
 	start := len(dst)
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(payload)))
-	dst = binary.LittleEndian.AppendUint32(dst, count)
-	dst = binary.LittleEndian.AppendUint64(dst, firstSeq)
-	hdrCRC := crc32.Checksum(dst[start:start+16], castagnoli)
-	crc := crc32.Update(hdrCRC, castagnoli, payload)
-	dst = binary.LittleEndian.AppendUint32(dst, hdrCRC)
-	dst = binary.LittleEndian.AppendUint32(dst, crc)
+	dst = append(dst, make([]byte, recordHeaderSize)...)
+	putRecordHeader(dst[start:], firstSeq, count, payload)
 	return append(dst, payload...)
+}
+
+// putRecordHeader writes the 24-byte header of a record holding payload
+// into hdr[:recordHeaderSize].
+func putRecordHeader(hdr []byte, firstSeq uint64, count uint32, payload []byte) {
+	binary.LittleEndian.PutUint32(hdr[0:4], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(hdr[4:8], count)
+	binary.LittleEndian.PutUint64(hdr[8:16], firstSeq)
+	hdrCRC := crc32.Checksum(hdr[0:16], castagnoli)
+	binary.LittleEndian.PutUint32(hdr[16:20], hdrCRC)
+	binary.LittleEndian.PutUint32(hdr[20:24], crc32.Update(hdrCRC, castagnoli, payload))
 }
 
 // decodeRecordHeader decodes a 24-byte record header; ok is false when its

@@ -20,6 +20,7 @@ import (
 
 const benchUsage = `usage: eventlog bench [flags]
        eventlog bench compare A.json B.json
+       eventlog bench http [flags]   (issue 15's end-to-end HTTP benchmark: eventlog bench http --help)
 
 Appends a workload to the embedded engine (in a temporary directory unless
 --data is given) or to a server (--url, through POST /api/events/_bulk) and
@@ -34,6 +35,9 @@ flags:
 func runBench(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "compare" {
 		return runBenchCompare(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "http" {
+		return runBenchHTTP(args[1:], stdout, stderr)
 	}
 	f, err := parseBenchFlags(args, stderr)
 	if err != nil {

@@ -64,9 +64,16 @@ type Head struct {
 
 // New returns an empty head whose visibility follows the shared watermark
 // published (see Publish).
-func New(published *atomic.Uint64) *Head {
+func New(published *atomic.Uint64) *Head { return NewSized(published, 0, 0) }
+
+// NewSized is New with room for rows rows and terms posting keys made
+// ahead: a head that replaces a full one of that size then fills without
+// growing its page table and rehashing its postings map at every doubling,
+// which costs the writer while it holds the ordering lock.
+func NewSized(published *atomic.Uint64, rows, terms int) *Head {
 	return &Head{
-		postings:  make(map[index.Term]*roaring.Bitmap),
+		rows:      rowPages{pages: make([][]Item, 0, (rows+rowPageSize-1)/rowPageSize)},
+		postings:  make(map[index.Term]*roaring.Bitmap, terms),
 		published: published,
 	}
 }

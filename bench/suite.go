@@ -1,0 +1,269 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/eventlogdb/eventlog/client"
+	"github.com/eventlogdb/eventlog/query"
+)
+
+// Defaults of SuiteConfig: issue 15's end-to-end benchmark.
+const (
+	DefaultSuiteEvents  = 2_000_000
+	DefaultSuiteBatch   = 10_000
+	DefaultSuiteClients = 2
+	DefaultSuiteRuns    = 20
+)
+
+// SuiteConfig describes one RunSuite. The zero value of every field is its
+// default.
+type SuiteConfig struct {
+	// URL is the server, which must be empty: the suite ingests, then
+	// checks answers that count every event. Its durability is its own
+	// setting (eventlog serve's default, --sync always, is the issue's).
+	URL        string
+	HTTPClient *http.Client
+	// Events is how many generated events to ingest (every one distinct),
+	// Batch the events per _bulk request, Clients the concurrent _bulk
+	// clients. Zero: DefaultSuiteEvents, DefaultSuiteBatch,
+	// DefaultSuiteClients.
+	Events  int64
+	Batch   int
+	Clients int
+	// Runs is how many times each query is timed, warm, after one
+	// checked run. Zero: DefaultSuiteRuns.
+	Runs int
+	Seed int64
+	// Progress, when set, is called with the ingest's progress (see
+	// Config.Progress).
+	Progress func(Progress)
+	// Log, when set, is told each step as it starts.
+	Log func(string)
+}
+
+// SuiteReport is what RunSuite measured. The server's own figures (its
+// peak RSS, the bytes on disk) are for the caller, which runs it, to add.
+type SuiteReport struct {
+	Config SuiteConfig `json:"-"`
+	// Ingest is the _bulk run's report (events/s to the last
+	// acknowledgement, append latency, the server's CPU and sampled RSS).
+	Ingest *Report `json:"ingest"`
+	// SearchableSeconds is from the first append until a count of every
+	// event answered Events; EventsPerSec is Events over it.
+	SearchableSeconds float64 `json:"searchable_seconds"`
+	EventsPerSec      float64 `json:"events_per_sec"`
+	// Queries are issue 15's queries, each answer checked.
+	Queries []SuiteQueryResult `json:"queries"`
+	// Server holds the figures of the server process, when the caller
+	// knows them.
+	Server *SuiteServer `json:"server,omitempty"`
+}
+
+// SuiteQueryResult is one query's warm latency over Runs runs.
+type SuiteQueryResult struct {
+	Name string `json:"name"`
+	What string `json:"what"`
+	// Events is how many events the checked answer held (or counted);
+	// BodyBytes the size of a timed answer.
+	Events    int     `json:"events"`
+	BodyBytes int     `json:"body_bytes"`
+	Latency   Latency `json:"latency"`
+}
+
+// SuiteServer are the server process's figures.
+type SuiteServer struct {
+	// PeakRSSBytes is the process's peak resident set (getrusage's
+	// maxrss once it has exited).
+	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// Disk is the data directory after a final roll, and Layout where its
+	// segments' bytes go.
+	Disk   *Disk   `json:"disk,omitempty"`
+	Layout *Layout `json:"layout,omitempty"`
+}
+
+func (cfg SuiteConfig) withDefaults() (SuiteConfig, error) {
+	switch {
+	case cfg.URL == "":
+		return cfg, errors.New("bench suite: no server URL")
+	case cfg.Events < 0, cfg.Batch < 0, cfg.Clients < 0, cfg.Runs < 0:
+		return cfg, errors.New("bench suite: negative events, batch, clients or runs")
+	}
+	setDefault(&cfg.Events, DefaultSuiteEvents)
+	setDefault(&cfg.Batch, DefaultSuiteBatch)
+	setDefault(&cfg.Clients, DefaultSuiteClients)
+	setDefault(&cfg.Runs, DefaultSuiteRuns)
+	if cfg.Log == nil {
+		cfg.Log = func(string) {}
+	}
+	if cfg.HTTPClient == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = cfg.Clients + 2
+		cfg.HTTPClient = &http.Client{Transport: tr}
+	}
+	return cfg, nil
+}
+
+func setDefault[T int | int64](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// RunSuite is issue 15's end-to-end benchmark against the empty server at
+// cfg.URL: it ingests cfg.Events generated events with cfg.Clients
+// concurrent _bulk clients in batches of cfg.Batch, waits until a count
+// sees them all, then runs each of the issue's queries once checked against
+// the generator's expectation (computed from the generated events alone,
+// before the ingest) and cfg.Runs times timed, warm.
+func RunSuite(ctx context.Context, cfg SuiteConfig) (*SuiteReport, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	w := GeneratedWorkload(GeneratorConfig{Seed: cfg.Seed, Rate: SpreadRate(cfg.Events)})
+	cfg.Log(fmt.Sprintf("computing the expected answers over %d generated events", cfg.Events))
+	x := expectSuite(w, cfg.Events)
+	c, err := client.New(cfg.URL, &client.Options{HTTPClient: cfg.HTTPClient})
+	if err != nil {
+		return nil, fmt.Errorf("bench suite: %w", err)
+	}
+	defer c.CloseIdleConnections()
+	if err := checkEmpty(ctx, c); err != nil {
+		return nil, err
+	}
+	cfg.Log(fmt.Sprintf("ingesting with %d _bulk clients in batches of %d", cfg.Clients, cfg.Batch))
+	rep := &SuiteReport{Config: cfg}
+	rep.Ingest, err = Run(ctx, Config{
+		Workload: w, Seed: cfg.Seed, URL: cfg.URL, HTTPClient: cfg.HTTPClient,
+		Events: cfg.Events, Batch: cfg.Batch, Concurrency: cfg.Clients, Progress: cfg.Progress,
+	})
+	if err != nil {
+		return rep, err
+	}
+	wait, err := waitSearchable(ctx, c, cfg.Events)
+	if err != nil {
+		return rep, err
+	}
+	rep.SearchableSeconds = rep.Ingest.Seconds + wait.Seconds()
+	rep.EventsPerSec = float64(cfg.Events) / rep.SearchableSeconds
+	for _, q := range suiteQueries(x) {
+		cfg.Log("query " + q.Name)
+		res, err := runSuiteQuery(ctx, &cfg, c, q)
+		if err != nil {
+			return rep, fmt.Errorf("bench suite: %s: %w", q.Name, err)
+		}
+		rep.Queries = append(rep.Queries, res)
+	}
+	return rep, nil
+}
+
+// checkEmpty refuses a server that already holds events: the expected
+// answers count the suite's alone.
+func checkEmpty(ctx context.Context, c *client.Client) error {
+	a, err := c.Aggregate(ctx, query.Request{})
+	if err != nil {
+		return fmt.Errorf("bench suite: count the server's events: %w", err)
+	}
+	if a.Total != 0 {
+		return fmt.Errorf("bench suite: the server already holds %d events; it needs an empty data directory", a.Total)
+	}
+	return nil
+}
+
+// searchableStall is how long waitSearchable waits for a count that does
+// not grow before it gives up: every acknowledged event is searchable at
+// once, so a count that stays short means events were lost.
+const searchableStall = 30 * time.Second
+
+// waitSearchable waits until a count of every event answers n, and returns
+// how long that took.
+func waitSearchable(ctx context.Context, c *client.Client, n int64) (time.Duration, error) {
+	start, grew, last := time.Now(), time.Now(), -1
+	for {
+		a, err := c.Aggregate(ctx, query.Request{})
+		switch {
+		case err != nil:
+			return 0, fmt.Errorf("bench suite: count: %w", err)
+		case int64(a.Total) == n:
+			return time.Since(start), nil
+		case int64(a.Total) > n:
+			return 0, fmt.Errorf("bench suite: the server counts %d events, %d were sent", a.Total, n)
+		case a.Total != last:
+			grew, last = time.Now(), a.Total
+		case time.Since(grew) > searchableStall:
+			return 0, fmt.Errorf("bench suite: the server counts %d events of the %d acknowledged, and no more for %v", a.Total, n, searchableStall)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// runSuiteQuery checks q's answer once, then times cfg.Runs runs of it,
+// each from sending the request to reading the last byte of the answer.
+func runSuiteQuery(ctx context.Context, cfg *SuiteConfig, c *client.Client, q suiteQuery) (SuiteQueryResult, error) {
+	res := SuiteQueryResult{Name: q.Name, What: q.What}
+	n, err := q.check(ctx, c)
+	if err != nil {
+		return res, fmt.Errorf("wrong answer: %w", err)
+	}
+	res.Events = n
+	body, err := json.Marshal(q.Req)
+	if err != nil {
+		return res, err
+	}
+	u, err := url.JoinPath(c.URL(), q.Path)
+	if err != nil {
+		return res, err
+	}
+	h := NewHistogram()
+	for range cfg.Runs {
+		start := time.Now()
+		res.BodyBytes, err = post(ctx, cfg.HTTPClient, u, body)
+		if err != nil {
+			return res, err
+		}
+		h.Record(time.Since(start))
+	}
+	res.Latency = h.Latency()
+	return res, nil
+}
+
+// post sends body to u and reads the whole answer, returning its size.
+func post(ctx context.Context, hc *http.Client, u string, body []byte) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s answered %s", u, resp.Status)
+	}
+	return int(n), err
+}
+
+// QueryByName returns the named query's result, or nil.
+func (r *SuiteReport) QueryByName(name string) *SuiteQueryResult {
+	i := slices.IndexFunc(r.Queries, func(q SuiteQueryResult) bool { return q.Name == name })
+	if i < 0 {
+		return nil
+	}
+	return &r.Queries[i]
+}

@@ -1,0 +1,78 @@
+package event
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// modelParseDate is the instant of a date ParseDate accepted, computed by
+// package time: the independent model of ParseDate's arithmetic. ok is
+// false when the fields are out of range or the instant is outside the
+// years 1678 to 2261.
+func modelParseDate(y, mo, d, h, mi, s, frac, offSign, offMin int) (int64, bool) {
+	t := time.Date(y, time.Month(mo), d, h, mi, s, frac, time.UTC)
+	if t.Year() != y || int(t.Month()) != mo || t.Day() != d || h > 23 || mi > 59 || s > 59 {
+		return 0, false // time.Date normalised an out-of-range field
+	}
+	t = t.Add(-time.Duration(offSign*offMin) * time.Minute)
+	if t.Year() < 1678 || t.Year() > 2261 {
+		return 0, false
+	}
+	return t.UnixNano(), true
+}
+
+// TestParseDateMatchesTime: for dates drawn across every year a date can
+// be written with (0000 to 9999, weighted to the edges of the accepted
+// range), out-of-range fields and offsets included, ParseDate accepts
+// exactly what package time calls a valid instant in range, at the same
+// instant, and writes it back as given.
+func TestParseDateMatchesTime(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		y := rapid.OneOf(rapid.IntRange(0, 9999), rapid.IntRange(1676, 1679), rapid.IntRange(2260, 2263), rapid.SampledFrom([]int{1900, 2000, 2024, 2100})).Draw(t, "year")
+		mo := rapid.IntRange(0, 13).Draw(t, "month")
+		d := rapid.IntRange(0, 32).Draw(t, "day")
+		h, mi, s := rapid.IntRange(0, 24).Draw(t, "hour"), rapid.IntRange(0, 60).Draw(t, "minute"), rapid.IntRange(0, 60).Draw(t, "second")
+		fracDigits := rapid.IntRange(0, 9).Draw(t, "fraction digits")
+		fracVal := rapid.IntRange(0, 999_999_999).Draw(t, "fraction") % pow10(fracDigits)
+		form := rapid.IntRange(offsetZ, offsetMinus).Draw(t, "offset form")
+		offMin := 0
+		if form != offsetZ {
+			offMin = rapid.IntRange(0, 23*60+59).Draw(t, "offset minutes")
+		}
+		text := fmt.Sprintf("%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, s)
+		if fracDigits > 0 {
+			text += fmt.Sprintf(".%0*d", fracDigits, fracVal)
+		}
+		sign := 1
+		switch form {
+		case offsetZ:
+			text += "Z"
+		case offsetPlus:
+			text += fmt.Sprintf("+%02d:%02d", offMin/60, offMin%60)
+		case offsetMinus:
+			text += fmt.Sprintf("-%02d:%02d", offMin/60, offMin%60)
+			sign = -1
+		}
+		want, ok := modelParseDate(y, mo, d, h, mi, s, fracVal*pow10(9-fracDigits), sign, offMin)
+		got, err := ParseDate(text)
+		switch {
+		case ok != (err == nil):
+			t.Fatalf("ParseDate(%q) = %v; the model says valid: %v", text, err, ok)
+		case ok && got.UnixNano() != want:
+			t.Fatalf("ParseDate(%q) = %d ns, want %d", text, got.UnixNano(), want)
+		case ok && got.String() != text:
+			t.Fatalf("ParseDate(%q) writes back as %q", text, got.String())
+		}
+	})
+}
+
+func pow10(n int) int {
+	p := 1
+	for range n {
+		p *= 10
+	}
+	return p
+}
