@@ -2,6 +2,8 @@ package eventlog
 
 import (
 	"testing"
+
+	"github.com/eventlogdb/eventlog/wal"
 )
 
 // FuzzManifest feeds arbitrary bytes to the manifest decoder (a file on
@@ -36,9 +38,10 @@ func FuzzManifest(f *testing.F) {
 // re-encodes to a frame that decodes to the same tombstone.
 func FuzzWALPayload(f *testing.F) {
 	b := &batch{}
+	b.reserve(1, 0)
 	e := ev("p", "a", "2024-05-01T00:00:00Z")
 	b.add(&e)
-	events := append([]byte(nil), b.payload...)
+	events := append([]byte(nil), b.rec[wal.HeaderRoom:]...)
 	withTomb, err := appendTombstoneFrame(append([]byte(nil), events...), &tombstone{Bound: 7, Filter: "user.name:bob", Start: "2024-05-01T00:00:00Z", Deleted: 3})
 	if err != nil {
 		f.Fatal(err)

@@ -27,12 +27,13 @@ func TestReplayReportsABadRecord(t *testing.T) {
 	}
 	good := func() {
 		var b batch
+		b.reserve(50, 0)
 		for i := range 50 {
 			e := ev("p", "a", "2024-05-01T10:00:00Z")
 			e.User.Name = fmt.Sprintf("user-%d", i)
 			b.add(&e)
 		}
-		appendRecord(b.payload, 50)
+		appendRecord(b.rec[wal.HeaderRoom:], 50)
 	}
 	for range 10 {
 		good() // seq 1..500
