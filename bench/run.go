@@ -237,7 +237,12 @@ func (r *run) ingest(ctx context.Context) {
 		queriesDone = make(chan struct{})
 		go func() { r.queries.loop(ctx, r.start, r.stopped); close(queriesDone) }()
 	}
-	if r.cfg.Duration > 0 {
+	// A closed loop stops at Duration. An open loop (Rate) ends its
+	// schedule there (due) but still sends the batches due before it that
+	// a loaded machine made late, counting their latency from when they
+	// were due: stopping at the clock would drop them and report a lighter
+	// load than was asked for.
+	if r.cfg.Duration > 0 && r.cfg.Rate <= 0 {
 		timer := time.AfterFunc(r.cfg.Duration, r.stop)
 		defer timer.Stop()
 	}
