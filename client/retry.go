@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -40,12 +41,21 @@ func (c *Client) retryOptions(maxTries int) []backoff.RetryOption {
 func (c *Client) networkError(ctx context.Context, r request, err error) error {
 	err = fmt.Errorf("eventlog client: %s %s: %w", r.method, r.path, err)
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, isTLSMismatch(err):
 		return backoff.Permanent(err)
 	case !r.write || isDial(err):
 		return err
 	}
 	return backoff.Permanent(fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
+}
+
+// isTLSMismatch reports an error that asking again cannot fix: the
+// server's certificate failed verification (an unknown CA, a wrong name,
+// expired), or the server does not speak TLS at all.
+func isTLSMismatch(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	return errors.As(err, &verify) || errors.As(err, &record)
 }
 
 // answerError classifies an error answer: 429 and 503 are tried again,

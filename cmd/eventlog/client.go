@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,9 +18,29 @@ import (
 )
 
 // addURLFlag defines --url, which makes query, export and ingest work
-// through a server's HTTP API instead of opening --data.
+// through a server's HTTP API instead of opening --data, and --ca, the
+// CA file that verifies an https server.
 func addURLFlag(fs *flag.FlagSet) *string {
-	return fs.String("url", os.Getenv("EVENTLOG_URL"), "work through the eventlog server at this URL (http://HOST:PORT) instead of --data (env EVENTLOG_URL)")
+	fs.String("ca", os.Getenv("EVENTLOG_CA"), "PEM file of the CA certificates that verify an https --url server, instead of the system's (env EVENTLOG_CA)")
+	return fs.String("url", os.Getenv("EVENTLOG_URL"), "work through the eventlog server at this URL (http://HOST:PORT or https://HOST:PORT) instead of --data (env EVENTLOG_URL)")
+}
+
+// caPool reads the --ca file, or returns nil (the system's roots) without
+// one.
+func caPool(fs *flag.FlagSet) (*x509.CertPool, error) {
+	f := fs.Lookup("ca")
+	if f == nil || f.Value.String() == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(f.Value.String())
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--ca %s: no PEM certificate in it", f.Value.String())
+	}
+	return pool, nil
 }
 
 // remote returns the client of the server --url names, or nil without
@@ -32,9 +53,13 @@ func remote(fs *flag.FlagSet, rawURL string, onRetry func(error, time.Duration))
 	if isSet(fs, "data") {
 		return nil, fmt.Errorf("--url and --data: give the server or the data directory, not both: %w", errUsage)
 	}
-	c, err := client.New(rawURL, &client.Options{OnRetry: onRetry})
+	roots, err := caPool(fs)
 	if err != nil {
-		return nil, fmt.Errorf("--url %q: want http://HOST:PORT: %w", rawURL, errUsage)
+		return nil, err
+	}
+	c, err := client.New(rawURL, &client.Options{OnRetry: onRetry, RootCAs: roots})
+	if err != nil {
+		return nil, fmt.Errorf("--url %q: want http://HOST:PORT or https://HOST:PORT: %w", rawURL, errUsage)
 	}
 	return c, nil
 }

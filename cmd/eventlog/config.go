@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/internal/tlsfiles"
 	"github.com/eventlogdb/eventlog/server"
 )
 
@@ -37,6 +38,13 @@ type serveConfig struct {
 	// pprofAddr is where net/http/pprof is served, apart from the API
 	// ("": nowhere, the default).
 	pprofAddr string
+	// tls names the certificate files; Cert empty: plain HTTP.
+	tls tlsfiles.Files
+	// tlsReloadInterval is how often the TLS files are checked for change.
+	tlsReloadInterval time.Duration
+	// hup receives SIGHUP, which reloads the TLS files; nil in tests that
+	// do not signal.
+	hup chan os.Signal
 }
 
 // setting is one knob of eventlog serve. It is the flag --name, the
@@ -82,6 +90,10 @@ func settings() []setting {
 		{"tail-heartbeat", "DURATION", "15s", "how often an idle _tail stream gets a heartbeat, which keeps proxies from closing it", duration(func(c *serveConfig) *time.Duration { return &c.server.HeartbeatInterval })},
 		{"tail-max-lag", "N", "10000", "events a _tail stream holds for its client (read, not yet sent): its memory bound", count(func(c *serveConfig) *int { return &c.server.MaxTailLag })},
 		{"tail-stall-timeout", "DURATION", "5s", "how long a _tail stream's buffer may stay full, its client taking nothing, before the stream ends with a slow-reader error saying where to resume", duration(func(c *serveConfig) *time.Duration { return &c.server.TailStallTimeout })},
+		{"tls-cert", "FILE", "off", "serve HTTPS (TLS 1.2 or later) with this PEM certificate chain; reloaded on SIGHUP and when the files change", tlsFile(func(c *serveConfig) *string { return &c.tls.Cert })},
+		{"tls-key", "FILE", "off", "the PEM private key of --tls-cert", tlsFile(func(c *serveConfig) *string { return &c.tls.Key })},
+		{"tls-client-ca", "FILE", "off", "require a client certificate signed by a CA of this PEM file (mutual TLS); a second factor, not a replacement for an API key", tlsFile(func(c *serveConfig) *string { return &c.tls.ClientCA })},
+		{"tls-reload-interval", "DURATION", "10s", "how often the TLS files are checked for new contents", duration(func(c *serveConfig) *time.Duration { return &c.tlsReloadInterval })},
 		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
 		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
 		{"pprof-addr", "HOST:PORT", "off", "serve Go's profiles (/debug/pprof/) on this second address, for finding where memory or CPU goes; keep it on loopback, it has no access control", pprofAddr},
@@ -146,7 +158,21 @@ func loadServeConfig(args []string, lookupEnv func(string) (string, bool), stder
 			}
 		}
 	}
+	if err := c.checkTLS(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkTLS refuses TLS settings that do not go together.
+func (c *serveConfig) checkTLS() error {
+	switch {
+	case (c.tls.Cert == "") != (c.tls.Key == ""):
+		return fmt.Errorf("tls-cert and tls-key: give both or neither: %w", errUsage)
+	case c.tls.ClientCA != "" && c.tls.Cert == "":
+		return fmt.Errorf("tls-client-ca needs tls-cert and tls-key: mutual TLS is TLS first: %w", errUsage)
+	}
+	return nil
 }
 
 func env(lookupEnv func(string) (string, bool), key string) string {
@@ -283,6 +309,17 @@ func backupDirSetting(c *serveConfig, v string) error {
 		return errors.New("want an existing directory")
 	}
 	return text(func(c *serveConfig) *string { return &c.server.BackupDir })(c, v)
+}
+
+// tlsFile is a file of the TLS settings, or off.
+func tlsFile(field func(*serveConfig) *string) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		if v == off {
+			*field(c) = ""
+			return nil
+		}
+		return text(field)(c, v)
+	}
 }
 
 func text(field func(*serveConfig) *string) func(*serveConfig, string) error {

@@ -33,7 +33,9 @@
 //
 // With --url (or $EVENTLOG_URL), ingest, query, export, tail, compact,
 // retention, delete and backup work through a server's HTTP API instead of opening
-// a data directory, and print what they print with --data.
+// a data directory, and print what they print with --data. An https URL's
+// certificate is verified against the system's roots, or against the CA
+// certificates of --ca FILE (or $EVENTLOG_CA).
 package main
 
 import (
