@@ -155,6 +155,9 @@ func (db *DB) check(events []Event, internal bool) error {
 		if err == nil && !internal && !db.opts.AllowUnregistered {
 			err = db.reg.check(ev.Event.Provider, ev.Event.Action)
 		}
+		if err == nil {
+			err = db.opts.Pseudonymizer.Check(ev)
+		}
 		if err != nil {
 			bad = append(bad, ItemError{Index: i, Err: err})
 		}
@@ -203,7 +206,8 @@ func (b *batch) termsOf(i int) []index.Term {
 }
 
 // encodeBatch prepares events, stamping those without @timestamp with the
-// current time (on a copy: the caller's events are not modified).
+// current time and pseudonymising personal fields (Options.Pseudonymizer),
+// on copies: the caller's events are not modified.
 func (db *DB) encodeBatch(b *batch, events []Event) {
 	b.reset()
 	var now event.Date
@@ -217,7 +221,7 @@ func (db *DB) encodeBatch(b *batch, events []Event) {
 			stamped.Timestamp = now
 			ev = &stamped
 		}
-		b.add(ev)
+		b.add(db.opts.Pseudonymizer.Event(ev))
 	}
 }
 

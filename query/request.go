@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/query/filter"
 )
 
 // ErrInvalid marks a request that cannot be run as given: a filter syntax
@@ -89,6 +90,10 @@ type Options struct {
 	Expired            func(*event.Event) bool
 	ExpiredFields      []*event.Field
 	MaybeExpiredBefore int64
+	// ParseFilter, when set, makes the request's filter text into the
+	// filter run (the engine pseudonymises the values of personal fields
+	// there, package privacy). Nil: filter.Parse.
+	ParseFilter func(text string) (*filter.Filter, error)
 }
 
 // Result is the answer to a Request.

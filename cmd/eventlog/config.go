@@ -19,6 +19,7 @@ import (
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/internal/tlsfiles"
+	"github.com/eventlogdb/eventlog/privacy"
 	"github.com/eventlogdb/eventlog/server"
 )
 
@@ -42,6 +43,10 @@ type serveConfig struct {
 	tls tlsfiles.Files
 	// tlsReloadInterval is how often the TLS files are checked for change.
 	tlsReloadInterval time.Duration
+	// pseudonym is where the pseudonym key comes from; pseudonymizer is
+	// what it builds (nil: off).
+	pseudonym     pseudonymConfig
+	pseudonymizer *privacy.Pseudonymizer
 	// hup receives SIGHUP, which reloads the TLS files; nil in tests that
 	// do not signal.
 	hup chan os.Signal
@@ -94,6 +99,8 @@ func settings() []setting {
 		{"tls-key", "FILE", "off", "the PEM private key of --tls-cert", tlsFile(func(c *serveConfig) *string { return &c.tls.Key })},
 		{"tls-client-ca", "FILE", "off", "require a client certificate signed by a CA of this PEM file (mutual TLS); a second factor, not a replacement for an API key", tlsFile(func(c *serveConfig) *string { return &c.tls.ClientCA })},
 		{"tls-reload-interval", "DURATION", "10s", "how often the TLS files are checked for new contents", duration(func(c *serveConfig) *time.Duration { return &c.tlsReloadInterval })},
+		{"pseudonym-key-file", "FILE", "off", "pseudonymise the fields that identify a person with the key in FILE (at least 32 bytes, outside --data); $EVENTLOG_PSEUDONYM_KEY may hold the key itself instead", tlsFile(func(c *serveConfig) *string { return &c.pseudonym.keyFile })},
+		{"pseudonym-fields", "LIST", strings.Join(privacy.DefaultFields, ","), "the fields pseudonymised when a key is given, separated by commas", pseudonymFields},
 		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
 		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
 		{"pprof-addr", "HOST:PORT", "off", "serve Go's profiles (/debug/pprof/) on this second address, for finding where memory or CPU goes; keep it on loopback, it has no access control", pprofAddr},
@@ -159,6 +166,11 @@ func loadServeConfig(args []string, lookupEnv func(string) (string, bool), stder
 		}
 	}
 	if err := c.checkTLS(); err != nil {
+		return nil, err
+	}
+	c.pseudonym.key = env(lookupEnv, envPseudonymKey)
+	var err error
+	if c.pseudonymizer, err = c.pseudonym.build(c.data); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -124,6 +124,7 @@ func (c *serveConfig) dbOptions(m *server.Metrics, log *slog.Logger) eventlog.Op
 		SegmentMaxBytes:   c.segmentMaxBytes,
 		SegmentMaxAge:     c.segmentMaxAge,
 		AllowUnregistered: c.allowUnregistered,
+		Pseudonymizer:     c.pseudonymizer,
 		Logger:            log,
 		ObserveFsync:      m.ObserveFsync,
 	}
