@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/privacy"
+	"github.com/eventlogdb/eventlog/query"
 )
 
 // Query answers req — filter, time range, sort, page or cursor, scope and
