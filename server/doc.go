@@ -64,6 +64,7 @@
 //	GET  /readyz                     readiness to take writes: ready, or 503 not_ready naming why (disk_full, read_only, wal_poisoned, shutting_down)
 //	GET  /metrics                    Prometheus text format, from the Metrics' own registry
 //	GET  /api/_stats                 db.Stats() with the list of segments
+//	GET  /api/_privacy               privacy.Notice: fields collected, which are pseudonymised, who may read, retention (incl. per space)
 //
 // Maintenance (admin.go). _roll, _compact and _retention take
 // ?timeout=DURATION (default Config.RequestTimeout) and answer 503 saying

@@ -46,6 +46,7 @@ func (s *Server) routes() http.Handler {
 	handle("GET /api/providers", s.handleProviders)
 	handle("PUT /api/providers/{provider}", s.handleRegister)
 	handle("GET /api/_stats", s.handleStats)
+	handle("GET /api/_privacy", s.handlePrivacy)
 	handle("POST /api/_roll", s.handleRoll)
 	handle("POST /api/_compact", s.handleCompact)
 	handle("POST /api/_retention", s.handleRetention)

@@ -23,6 +23,8 @@
 //	eventlog backup   [--data DIR] --to DIR | --url URL --to NAME
 //	                                                   copy the store as of one sequence number; incremental
 //	eventlog restore  --from BACKUP [--data DIR]       copy a backup into a new data directory and verify it
+//	eventlog notice   [--url URL | --config FILE] [--format text|json]
+//	                                                   what is collected, pseudonymised, who may read, how long it is kept
 //	eventlog pseudonym reveal [--key-file F] [--field NAME] PSEUDONYM CANDIDATE...
 //	                                                   which candidate value the pseudonym stands for, if any
 //	eventlog version                                   the module version and commit of this binary (also --version)
@@ -78,6 +80,7 @@ func commands() []command {
 		{"backup", "", "copy a live store, as of one sequence number, to a directory on another disk (--url: under a server's --backup-dir)", runBackup},
 		{"restore", "", "copy a backup into a new data directory and verify it", runRestore},
 		{"bench", "| compare A.json B.json", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
+		{"notice", "", "print the privacy notice of a server (--url) or of serve's settings: what is collected, what is pseudonymised, who may read, how long it is kept", runNotice},
 		{"pseudonym", "reveal PSEUDONYM CANDIDATE...", "check candidate values against a pseudonym with the key: the only way back from a pseudonym to a person", runPseudonym},
 		{"version", "", "print the module version and commit this binary was built from (also --version)", runVersion},
 	}

@@ -87,6 +87,7 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 	log.Info("serving", "data", cfg.data, "addr", ln.Addr().String(), "tls", scheme == "https", "sync", cfg.sync.String())
 	scfg := cfg.server
 	scfg.Destinations = dests
+	scfg.MutualTLS = cfg.tls.ClientCA != ""
 	err = server.New(db, scfg, metrics, log).Run(ctx, ln)
 	dests.Close() // before the store: its workers tail it
 	if cerr := db.Close(); cerr != nil {

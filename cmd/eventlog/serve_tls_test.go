@@ -21,6 +21,13 @@ import (
 // its URL and the channel that stands for SIGHUP.
 func tlsServe(t *testing.T, data string, args ...string) (url string, hup chan os.Signal) {
 	t.Helper()
+	return serveWithArgs(t, data, io.Discard, args...)
+}
+
+// serveWithArgs is tlsServe logging to logs (written until the test's
+// cleanup has run).
+func serveWithArgs(t *testing.T, data string, logs io.Writer, args ...string) (url string, hup chan os.Signal) {
+	t.Helper()
 	cfg, err := loadServeConfig(append([]string{"--data", data, "--addr", "127.0.0.1:0", "--allow-unregistered"}, args...), envMap(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +36,7 @@ func tlsServe(t *testing.T, data string, args ...string) (url string, hup chan o
 	pr, pw := io.Pipe()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, pw, slog.New(slog.DiscardHandler)); pw.Close() }()
+	go func() { done <- serve(ctx, cfg, pw, slog.New(slog.NewTextHandler(logs, nil))); pw.Close() }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {
