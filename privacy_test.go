@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/privacy"
@@ -156,4 +157,44 @@ func answersOf(t *testing.T, db *DB) []string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// A retention rule and a tail filter on a pseudonymised field select by
+// the clear value.
+func TestPseudonymisedRuleAndTail(t *testing.T) {
+	p, err := privacy.New(testPseudonymKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2024, 5, 20, 0, 0, 0, 0, time.UTC)
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, Pseudonymizer: p, MaintenanceInterval: -1,
+		Now:            func() time.Time { return now },
+		RetentionRules: []RetentionRule{{Filter: "user.name:alice", MaxAge: time.Hour}}})
+	for _, name := range []string{"alice", "bob"} {
+		e := ev("security", "login", "")
+		e.Timestamp = event.DateOf(now.Add(-2 * time.Hour))
+		e.User.Name = name
+		if _, err := db.Append(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := db.Query(ctx, query.Request{})
+	if err != nil || res.Total != 1 || res.Hits[0].Event.User.Name != p.Value("bob") {
+		t.Fatalf("the rule on alice: %+v %v", res, err)
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tail, err := db.Tail(tctx, TailRequest{Filter: "user.name:bob", From: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rec, err := range tail {
+		if err != nil || rec.Seq != 2 {
+			t.Fatalf("tail of bob: %d %v", rec.Seq, err)
+		}
+		break
+	}
+	if _, err := db.Tail(ctx, TailRequest{Filter: "user.name:b*"}); !errors.Is(err, ErrInvalidRequest) {
+		t.Fatalf("a tail with a prefix on a pseudonymised field: %v", err)
+	}
 }

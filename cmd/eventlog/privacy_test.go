@@ -129,3 +129,54 @@ func TestServePseudonymisesAndKeepsTheKey(t *testing.T) {
 		return nil
 	})
 }
+
+func TestPseudonymReveal(t *testing.T) {
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "k")
+	os.WriteFile(keyFile, []byte("reveal-test-key-0123456789abcdefghij"), 0o600)
+	t.Setenv(envPseudonymKeyFile, keyFile)
+	data := filepath.Join(dir, "data")
+	if code, _, errs := runCLI(t, personalEvents, "ingest", "--data", data, "--allow-unregistered"); code != 0 {
+		t.Fatalf("ingest: %s", errs)
+	}
+	code, out, errs := runCLI(t, "", "query", "--data", data, "--filter", `client.ip:"::1"`)
+	if code != 0 || strings.Count(out, `"_seq"`) != 1 {
+		t.Fatalf("query by address: %d %s %s", code, out, errs)
+	}
+	pseudonym := out[strings.Index(out, `"ip":"`)+6:]
+	pseudonym = pseudonym[:strings.IndexByte(pseudonym, '"')]
+	for args, want := range map[string]struct {
+		code int
+		out  string
+	}{
+		"--field client.ip " + pseudonym + " 10.0.0.1 0:0:0:0:0:0:0:1": {0, "client.ip 0:0:0:0:0:0:0:1 is " + pseudonym + "\n"},
+		"--field client.ip " + pseudonym + " 10.0.0.1":                 {1, "no candidate is " + pseudonym + " in client.ip\n"},
+	} {
+		code, out, errs := runCLI(t, "", append([]string{"pseudonym", "reveal"}, strings.Fields(args)...)...)
+		if code != want.code || out != want.out {
+			t.Errorf("reveal %s: exit %d %q %q, want %d %q", args, code, out, errs, want.code, want.out)
+		}
+	}
+	if code, _, errs := runCLI(t, "", "pseudonym", "reveal", "--key-file", filepath.Join(data, "k"), "pseu:v1:x", "a"); code != 1 || !strings.Contains(errs, "pseudonym key") {
+		t.Errorf("a missing key file: %d %s", code, errs)
+	}
+}
+
+func TestNoticeOfSettings(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "eventlog.yaml")
+	os.WriteFile(file, []byte("retention-max-age: 30d\nretention-space-max-age: audit=off\n"), 0o600)
+	code, out, errs := runCLI(t, "", "notice", "--config", file, "--format", "json")
+	var n struct {
+		Pseudonymised []string
+		Retention     struct {
+			MaxAge string `json:"max_age"`
+			Spaces map[string]string
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &n); code != 0 || err != nil {
+		t.Fatalf("exit %d %v %s", code, err, errs)
+	}
+	if len(n.Pseudonymised) != 0 || n.Retention.MaxAge != "30d" || n.Retention.Spaces["audit"] != "forever" {
+		t.Fatalf("notice %+v", n)
+	}
+}

@@ -55,3 +55,23 @@ func TestKQLEscapes(t *testing.T) {
 		}
 	}
 }
+
+// FuzzKQL: for any filter text that parses, KQL of its tree parses back to
+// the same canonical form.
+func FuzzKQL(f *testing.F) {
+	for _, s := range []string{`user.name:alice`, `message:disk\ full or not tags:"a b"`, `kibana.saved_objects:{ type:alert and id:a* }`,
+		`event.duration >= 10 and @timestamp < "2024-05-01T00:00:00Z"`, `source.ip:"::1"`, `labels.team:ops and message:"x \" y"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		p, err := Parse(text)
+		if err != nil || p.Root == nil {
+			return
+		}
+		out := KQL(p.Root)
+		q, err := Parse(out)
+		if err != nil || q.String() != p.String() {
+			t.Fatalf("%q -> %q parses to %v (%v), want %s", text, out, q, err, p)
+		}
+	})
+}
