@@ -49,6 +49,7 @@ var backupEntries = []struct {
 	{manifestPrevFile, backupManifest}, // written with MANIFEST (writeManifest), as TOMBSTONES
 	{tombstonesFile, backupManifest},
 	{readOnlyFile, backupFile}, // a backup of a store that must not take writes must not either
+	{pseudonymsFile, backupFile}, // a restored store keeps refusing a second key
 	{walDirName + "/", backupLog},
 	{segmentsDirName + "/", backupSegments},
 	{quarantineDir + "/", backupDir},

@@ -170,6 +170,10 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
+	writeP, err := resolvePseudonyms(&opts, dir)
+	if err != nil {
+		return nil, err
+	}
 	exp, err := newRetentionPeriods(opts)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: options: %w", err)
@@ -188,6 +192,12 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err := db.open(); err != nil {
 		db.releaseAll()
 		return nil, err
+	}
+	if writeP && !opts.ReadOnly {
+		if err := writePseudonyms(opts.FS, dir, opts.Pseudonymizer); err != nil {
+			db.releaseAll()
+			return nil, err
+		}
 	}
 	if !opts.ReadOnly {
 		db.sealerDone = make(chan struct{})

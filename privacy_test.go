@@ -198,3 +198,48 @@ func TestPseudonymisedRuleAndTail(t *testing.T) {
 		t.Fatalf("a tail with a prefix on a pseudonymised field: %v", err)
 	}
 }
+
+// The store records that it pseudonymises: a second key is refused, and
+// an open without a key refuses clear values and filters by them, while
+// reads and pseudonym values still work.
+func TestPseudonymsRecord(t *testing.T) {
+	dir := t.TempDir()
+	p, err := privacy.New(testPseudonymKey, []string{"user.name"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func(name string) Event {
+		e := ev("security", "login", "")
+		e.User.Name = name
+		return e
+	}
+	db := mustOpen(t, dir, Options{AllowUnregistered: true, Pseudonymizer: p})
+	if _, err := db.Append(ctx, login("alice")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	other, _ := privacy.New([]byte("another-key-of-at-least-32-bytes!!"), []string{"user.name"})
+	if _, err := Open(dir, Options{Pseudonymizer: other}); err == nil || !strings.Contains(err.Error(), "not the one this store's pseudonyms were made with") {
+		t.Fatalf("a second key: %v", err)
+	}
+	db = mustOpen(t, dir, Options{AllowUnregistered: true})
+	var inv *InvalidEventsError
+	if _, err := db.Append(ctx, login("bob")); !errors.As(err, &inv) || !errors.Is(inv.Items[0].Err, privacy.ErrNoKey) {
+		t.Fatalf("a clear value without the key: %v", err)
+	}
+	if _, err := db.Append(ctx, login(p.Value("bob")), ev("security", "logout", "")); err != nil {
+		t.Fatalf("a pseudonym and an event without the field: %v", err)
+	}
+	if _, err := db.Query(ctx, query.Request{Filter: "user.name:alice"}); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "needs the store's pseudonym key") {
+		t.Fatalf("a filter by a clear value without the key: %v", err)
+	}
+	res, err := db.Query(ctx, query.Request{Filter: `user.name:"` + p.Value("alice") + `" or user.name:*`})
+	if err != nil || res.Total != 2 {
+		t.Fatalf("reads without the key: %+v %v", res, err)
+	}
+	db.Close()
+	db = mustOpen(t, dir, Options{AllowUnregistered: true, Pseudonymizer: p})
+	if res, err := db.Query(ctx, query.Request{Filter: "user.name:bob"}); err != nil || res.Total != 1 {
+		t.Fatalf("with the key again: %+v %v", res, err)
+	}
+}

@@ -101,6 +101,9 @@ func (p *Pseudonymizer) rewriteMatch(n *filter.Match) (filter.Node, error) {
 	if !p.covers(n.Path) || event.IsPseudonym(n.Value) {
 		return n, nil
 	}
+	if p.key == nil {
+		return nil, refused(n.At, n.Path, "filtering by its value needs the store's pseudonym key")
+	}
 	f := n.Path.Field
 	if f.Kind == event.KindIP {
 		if _, err := netip.ParseAddr(n.Value); err != nil { // a CIDR block

@@ -53,7 +53,7 @@ const MinKeyBytes = 32
 // It is immutable and safe for concurrent use. A nil *Pseudonymizer
 // pseudonymises nothing.
 type Pseudonymizer struct {
-	key    []byte
+	key    []byte // nil: Keyless
 	fields []*event.Field
 	byName map[string]bool
 }
@@ -65,10 +65,28 @@ func New(key []byte, fields []string) (*Pseudonymizer, error) {
 	if len(key) < MinKeyBytes {
 		return nil, fmt.Errorf("privacy: pseudonym key of %d bytes: want at least %d (openssl rand -base64 32)", len(key), MinKeyBytes)
 	}
+	return newPseudonymizer(slices.Clone(key), fields)
+}
+
+// Keyless returns a Pseudonymizer of fields without the key: for a store
+// whose fields are pseudonymised, opened without its key. It cannot make
+// pseudonyms, so it refuses what would need one — an event with a clear
+// value in one of the fields (Check: ErrNoKey), an equality on one with a
+// clear value (Filter) — instead of storing names or silently finding
+// nothing. Values that are pseudonyms already pass.
+func Keyless(fields []string) (*Pseudonymizer, error) {
+	return newPseudonymizer(nil, fields)
+}
+
+// ErrNoKey refuses what needs the pseudonym key of a Keyless
+// Pseudonymizer.
+var ErrNoKey = errors.New("this store pseudonymises the field: give it its pseudonym key")
+
+func newPseudonymizer(key []byte, fields []string) (*Pseudonymizer, error) {
 	if fields == nil {
 		fields = DefaultFields
 	}
-	p := &Pseudonymizer{key: slices.Clone(key), byName: map[string]bool{}}
+	p := &Pseudonymizer{key: key, byName: map[string]bool{}}
 	for _, name := range fields {
 		f := event.FieldByName(name)
 		switch {
@@ -160,6 +178,9 @@ func (p *Pseudonymizer) Value(value string) string {
 // field (an IP field compares addresses, as filters do). It is the only
 // re-identification HMAC allows: confirming a guess, with the key.
 func (p *Pseudonymizer) Reveal(field, candidate, pseudonym string) (bool, error) {
+	if p.key == nil {
+		return false, ErrNoKey
+	}
 	f := event.FieldByName(field)
 	if f == nil {
 		return false, fmt.Errorf("privacy: no field %q", field)
@@ -175,19 +196,40 @@ func (p *Pseudonymizer) Reveal(field, candidate, pseudonym string) (bool, error)
 var ErrOriginal = errors.New("event.original is refused while fields are pseudonymised: it may hold them in the clear; leave it out or pseudonymise it before sending")
 
 // Check returns ErrOriginal for an event with event.original, which
-// Event cannot pseudonymise inside; nil otherwise.
+// Event cannot pseudonymise inside, and, Keyless, an error wrapping
+// ErrNoKey naming a field with a clear value; nil otherwise.
 func (p *Pseudonymizer) Check(ev *event.Event) error {
-	if p != nil && len(p.fields) > 0 && ev.Event.Original != "" {
+	if p == nil || len(p.fields) == 0 {
+		return nil
+	}
+	if ev.Event.Original != "" {
 		return ErrOriginal
 	}
+	if p.key == nil {
+		for _, f := range p.fields {
+			if v := *f.Str(ev); v != "" && !event.IsPseudonym(v) {
+				return fmt.Errorf("%s: %w", f.Name, ErrNoKey)
+			}
+		}
+	}
 	return nil
+}
+
+// KeyCheck is a value that tells keys apart without revealing them: the
+// pseudonym of a fixed text. A store records it to refuse a second key,
+// whose pseudonyms would never match the first's. Keyless: "".
+func (p *Pseudonymizer) KeyCheck() string {
+	if p == nil || p.key == nil {
+		return ""
+	}
+	return p.Value("eventlog pseudonym key check")
 }
 
 // Event returns ev with each pseudonymised field's value replaced by its
 // pseudonym: a copy when any value changes, else ev itself, never
 // modified. A value that is already a pseudonym is kept.
 func (p *Pseudonymizer) Event(ev *event.Event) *event.Event {
-	if p == nil {
+	if p == nil || p.key == nil { // Keyless: Check refused clear values
 		return ev
 	}
 	var out *event.Event
