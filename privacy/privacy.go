@@ -32,11 +32,14 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/eventlogdb/eventlog/event"
 )
@@ -56,6 +59,9 @@ type Pseudonymizer struct {
 	key    []byte // nil: Keyless
 	fields []*event.Field
 	byName map[string]bool
+	// macs holds keyed HMACs: keying one (two SHA-256 blocks) costs more
+	// than the short values it then hashes.
+	macs sync.Pool
 }
 
 // New returns a Pseudonymizer of fields (nil: DefaultFields) under key,
@@ -87,6 +93,7 @@ func newPseudonymizer(key []byte, fields []string) (*Pseudonymizer, error) {
 		fields = DefaultFields
 	}
 	p := &Pseudonymizer{key: key, byName: map[string]bool{}}
+	p.macs.New = func() any { return hmac.New(sha256.New, p.key) }
 	for _, name := range fields {
 		f := event.FieldByName(name)
 		switch {
@@ -168,10 +175,16 @@ func (p *Pseudonymizer) pseudonym(f *event.Field, value string) string {
 // Value returns the pseudonym of a keyword value: event.PseudonymPrefix
 // and the base32 HMAC-SHA256 of value under the key.
 func (p *Pseudonymizer) Value(value string) string {
-	m := hmac.New(sha256.New, p.key)
-	m.Write([]byte(value))
+	m := p.macs.Get().(hash.Hash)
+	m.Reset()
+	io.WriteString(m, value)
 	var sum [sha256.Size]byte
-	return event.PseudonymPrefix + encoding.EncodeToString(m.Sum(sum[:0]))
+	m.Sum(sum[:0])
+	p.macs.Put(m)
+	var out [event.PseudonymLen]byte
+	n := copy(out[:], event.PseudonymPrefix)
+	encoding.Encode(out[n:], sum[:])
+	return string(out[:])
 }
 
 // Reveal reports whether candidate is the value pseudonym stands for in
