@@ -28,6 +28,9 @@ type Options struct {
 	// roots. Ignored when HTTPClient is set: that client's transport
 	// decides.
 	RootCAs *x509.CertPool
+	// Certificates are presented to a server that asks for a client
+	// certificate (mutual TLS). Ignored when HTTPClient is set.
+	Certificates []tls.Certificate
 	// BatchSize is how many events Ingest sends in one _bulk request.
 	// Zero: 1000.
 	BatchSize int
@@ -52,8 +55,8 @@ func (o *Options) withDefaults() Options {
 	}
 	if d.HTTPClient == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		if d.RootCAs != nil {
-			tr.TLSClientConfig = &tls.Config{RootCAs: d.RootCAs, MinVersion: tls.VersionTLS12}
+		if d.RootCAs != nil || d.Certificates != nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: d.RootCAs, Certificates: d.Certificates, MinVersion: tls.VersionTLS12}
 		}
 		d.HTTPClient = &http.Client{Transport: tr}
 	}

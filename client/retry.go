@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -51,11 +52,13 @@ func (c *Client) networkError(ctx context.Context, r request, err error) error {
 
 // isTLSMismatch reports an error that asking again cannot fix: the
 // server's certificate failed verification (an unknown CA, a wrong name,
-// expired), or the server does not speak TLS at all.
+// expired), the server refused the handshake (an alert: no or a wrong
+// client certificate), or it does not speak TLS at all.
 func isTLSMismatch(err error) bool {
 	var verify *tls.CertificateVerificationError
 	var record tls.RecordHeaderError
-	return errors.As(err, &verify) || errors.As(err, &record)
+	var op *net.OpError // crypto/tls reports a received alert as Op "remote error"
+	return errors.As(err, &verify) || errors.As(err, &record) || errors.As(err, &op) && op.Op == "remote error"
 }
 
 // answerError classifies an error answer: 429 and 503 are tried again,

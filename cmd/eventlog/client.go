@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -22,7 +23,26 @@ import (
 // CA file that verifies an https server.
 func addURLFlag(fs *flag.FlagSet) *string {
 	fs.String("ca", os.Getenv("EVENTLOG_CA"), "PEM file of the CA certificates that verify an https --url server, instead of the system's (env EVENTLOG_CA)")
+	fs.String("client-cert", os.Getenv("EVENTLOG_CLIENT_CERT"), "PEM certificate to present to a server that requires one (mutual TLS), with --client-key (env EVENTLOG_CLIENT_CERT)")
+	fs.String("client-key", os.Getenv("EVENTLOG_CLIENT_KEY"), "PEM private key of --client-cert (env EVENTLOG_CLIENT_KEY)")
 	return fs.String("url", os.Getenv("EVENTLOG_URL"), "work through the eventlog server at this URL (http://HOST:PORT or https://HOST:PORT) instead of --data (env EVENTLOG_URL)")
+}
+
+// clientCertificates loads --client-cert and --client-key, or returns
+// nil without them.
+func clientCertificates(fs *flag.FlagSet) ([]tls.Certificate, error) {
+	cert, key := fs.Lookup("client-cert"), fs.Lookup("client-key")
+	if cert == nil || key == nil || cert.Value.String() == "" && key.Value.String() == "" {
+		return nil, nil
+	}
+	if cert.Value.String() == "" || key.Value.String() == "" {
+		return nil, fmt.Errorf("--client-cert and --client-key: give both or neither: %w", errUsage)
+	}
+	pair, err := tls.LoadX509KeyPair(cert.Value.String(), key.Value.String())
+	if err != nil {
+		return nil, fmt.Errorf("--client-cert and --client-key: %w", err)
+	}
+	return []tls.Certificate{pair}, nil
 }
 
 // caPool reads the --ca file, or returns nil (the system's roots) without
@@ -57,7 +77,11 @@ func remote(fs *flag.FlagSet, rawURL string, onRetry func(error, time.Duration))
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(rawURL, &client.Options{OnRetry: onRetry, RootCAs: roots})
+	certs, err := clientCertificates(fs)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(rawURL, &client.Options{OnRetry: onRetry, RootCAs: roots, Certificates: certs})
 	if err != nil {
 		return nil, fmt.Errorf("--url %q: want http://HOST:PORT or https://HOST:PORT: %w", rawURL, errUsage)
 	}

@@ -131,6 +131,15 @@ func TestServeMutualTLS(t *testing.T) {
 	if err := do(pair); err != nil {
 		t.Fatalf("a client certificate of the client CA: %v", err)
 	}
+	caFile := testcert.Write(t, dir, "ca.pem", ca.PEM)
+	certFile := testcert.Write(t, dir, "alice.crt", alice.CertPEM)
+	keyFile := testcert.Write(t, dir, "alice.key", alice.KeyPEM)
+	if code, out, errs := runCLI(t, "", "query", "--url", url, "--ca", caFile, "--client-cert", certFile, "--client-key", keyFile); code != 0 || !strings.Contains(out, "total: 0") && !strings.Contains(errs, "total: 0") {
+		t.Fatalf("the CLI with a client certificate: %d %q %q", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "", "query", "--url", url, "--ca", caFile); code != 1 || !strings.Contains(errs, "certificate") || strings.Contains(errs, "attempts") {
+		t.Fatalf("the CLI without a client certificate: %d %q; want one failed attempt", code, errs)
+	}
 }
 
 func TestServeTLSSettings(t *testing.T) {
