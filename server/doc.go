@@ -23,6 +23,10 @@
 //	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
 //	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200
 //
+// Filters on fields the store pseudonymises (eventlog.Options.Pseudonymizer)
+// are pseudonymised before they match; a prefix, wildcard or CIDR block on
+// such a field answers 400 saying why it cannot match pseudonyms.
+//
 // Queries (the /s/{space} prefix scopes them to a Kibana space):
 //
 //	GET  [/s/{space}]/api/event_log/{type}/{id}/_find   Kibana event log _find: page, per_page, sort_field, sort_order, sort, filter, start, end, allow_partial
