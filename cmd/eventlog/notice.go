@@ -17,7 +17,7 @@ import (
 // (GET /api/_privacy), or of the settings eventlog serve would take from
 // --config and the environment, without opening the data directory.
 func runNotice(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs, _ := newFlags("notice", stderr)
+	fs, data := newFlags("notice", stderr)
 	rawURL := addURLFlag(fs)
 	format := fs.String("format", "text", "text or json")
 	config := fs.String("config", "", "the YAML settings file of eventlog serve, without --url (env "+envConfig+")")
@@ -36,7 +36,7 @@ func runNotice(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		if err := client.Do(context.Background(), http.MethodGet, "api/_privacy", nil, nil, &n); err != nil {
 			return err
 		}
-	} else if n, err = configNotice(*config, stderr); err != nil {
+	} else if n, err = configNotice(*config, *data, isSet(fs, "data"), stderr); err != nil {
 		return err
 	}
 	if *format == "json" {
@@ -48,11 +48,14 @@ func runNotice(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 }
 
 // configNotice is the notice of the serve settings of file (and the
-// environment).
-func configNotice(file string, stderr io.Writer) (privacy.Notice, error) {
+// environment), for the data directory data when it was given.
+func configNotice(file, data string, dataSet bool, stderr io.Writer) (privacy.Notice, error) {
 	var args []string
 	if file != "" {
-		args = []string{"--config", file}
+		args = append(args, "--config", file)
+	}
+	if dataSet { // where the key file must not be
+		args = append(args, "--data", data)
 	}
 	cfg, err := loadServeConfig(args, os.LookupEnv, stderr)
 	if err != nil {

@@ -179,4 +179,16 @@ func TestNoticeOfSettings(t *testing.T) {
 	if len(n.Pseudonymised) != 0 || n.Retention.MaxAge != "30d" || n.Retention.Spaces["audit"] != "forever" {
 		t.Fatalf("notice %+v", n)
 	}
+	data := filepath.Join(filepath.Dir(file), "data")
+	os.MkdirAll(data, 0o755)
+	os.WriteFile(filepath.Join(data, "k"), []byte("a key of at least thirty-two bytes!!"), 0o600)
+	t.Setenv(envPseudonymKeyFile, filepath.Join(data, "k"))
+	if code, _, errs := runCLI(t, "", "notice", "--config", file, "--data", data); code != 1 || !strings.Contains(errs, "inside the data directory") {
+		t.Fatalf("a key inside --data: %d %s", code, errs)
+	}
+	t.Setenv(envPseudonymKeyFile, "")
+	t.Setenv(envPseudonymKey, "a key of at least thirty-two bytes!!")
+	if code, out, errs := runCLI(t, "", "notice", "--config", file, "--data", data); code != 0 || !strings.Contains(out, "pseudonymised: user.name, user.email") {
+		t.Fatalf("a key in the environment: %d %s %s", code, out, errs)
+	}
 }
