@@ -170,6 +170,9 @@ func (db *DB) check(events []Event, internal bool) error {
 		if err == nil && !internal && !db.opts.AllowUnregistered {
 			err = db.reg.check(ev.Event.Provider, ev.Event.Action)
 		}
+		if err == nil {
+			err = db.opts.Pseudonymizer.Check(ev)
+		}
 		if err != nil {
 			bad = append(bad, ItemError{Index: i, Err: err})
 		}
@@ -249,7 +252,8 @@ func eventFrames(payload []byte) iter.Seq[[]byte] {
 var errStop = errors.New("stop")
 
 // encodeBatch prepares events, stamping those without @timestamp with the
-// current time (on a copy: the caller's events are not modified).
+// current time and pseudonymising personal fields (Options.Pseudonymizer),
+// on copies: the caller's events are not modified.
 func (db *DB) encodeBatch(b *batch, events []Event) {
 	b.reserve(len(events), db.frameBytes.Load())
 	defer func() {
@@ -267,7 +271,7 @@ func (db *DB) encodeBatch(b *batch, events []Event) {
 			stamped.Timestamp = now
 			ev = &stamped
 		}
-		b.add(ev)
+		b.add(db.opts.Pseudonymizer.Event(ev))
 	}
 }
 

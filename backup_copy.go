@@ -49,7 +49,8 @@ var backupEntries = []struct {
 	{manifestFile, backupManifest},
 	{manifestPrevFile, backupManifest}, // written with MANIFEST (writeManifest), as TOMBSTONES
 	{tombstonesFile, backupManifest},
-	{readOnlyFile, backupFile}, // a backup of a store that must not take writes must not either
+	{readOnlyFile, backupFile},   // a backup of a store that must not take writes must not either
+	{pseudonymsFile, backupFile}, // a restored store keeps refusing a second key
 	{walDirName + "/", backupLog},
 	{segmentsDirName + "/", backupSegments},
 	{quarantineDir + "/", backupDir},

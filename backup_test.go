@@ -407,6 +407,7 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 	for _, f := range []string{"destinations/d.json", "destinations/d.state", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile, auth.FileName} {
 		writeFile(t, filepath.Join(dir, f), f)
 	}
+	writeFile(t, filepath.Join(dir, pseudonymsFile), `{"version": 1, "fields": ["user.name"], "key_check": ""}`)
 	appendAll(t, db, bulk(500, "2026-12-02T00:00:00Z", 2), 100, acked) // stays in the WAL
 	doomed := ev("p", "b", "2026-12-02T00:00:01Z")
 	doomed.Message = "doomed"

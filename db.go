@@ -27,11 +27,18 @@
 //	MANIFEST.prev   the manifest MANIFEST replaced (for Repair)
 //	TOMBSTONES      the pending deletes by query, kept redundantly
 //	READONLY        written by Repair when it could not prove it kept every delete
+//	PSEUDONYMS      the pseudonymised fields and a check value of the key (never the key)
 //	wal/            the write-ahead log
 //	segments/       the segment files
 //	quarantine/     segments found damaged, at open or while serving (see Repair)
 //	repaired/       damaged originals Repair salvaged
 //	superseded/     leftover segments a manifest rebuild found replaced
+//
+// With Options.Pseudonymizer (package privacy) the fields that identify a
+// person are stored as keyed HMAC pseudonyms on every ingest path, and
+// every filter the store is given is pseudonymised before it matches;
+// RetentionSpaceMaxAge gives Kibana spaces their own retention; Notice
+// says what is collected, pseudonymised and kept, from the options.
 //
 // Damaged stored events are never answered silently short: a read that
 // reaches a data block whose checksum fails (found, confirmed and
@@ -192,6 +199,10 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: %w", err)
 	}
+	writeP, err := resolvePseudonyms(&opts, dir)
+	if err != nil {
+		return nil, err
+	}
 	exp, err := newRetentionPeriods(opts)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: options: %w", err)
@@ -213,6 +224,12 @@ func Open(dir string, opts Options) (*DB, error) {
 	if err := db.open(); err != nil {
 		db.releaseAll()
 		return nil, err
+	}
+	if writeP && !opts.ReadOnly {
+		if err := writePseudonyms(opts.FS, dir, opts.Pseudonymizer); err != nil {
+			db.releaseAll()
+			return nil, err
+		}
 	}
 	if !opts.ReadOnly {
 		db.sealerDone = make(chan struct{})

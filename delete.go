@@ -121,8 +121,14 @@ func (db *DB) newTombstone(req DeleteRequest) (*tombstone, error) {
 	if req.Filter == "" {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, errEmptyDelete)
 	}
+	// Stored pseudonymised: the tombstone and the delete's record must not
+	// keep the personal values the filter names.
+	text, err := db.opts.Pseudonymizer.FilterText(req.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
 	now := db.opts.Now()
-	t := &tombstone{Filter: req.Filter}
+	t := &tombstone{Filter: text}
 	for _, b := range []struct {
 		name, in string
 		out      *string

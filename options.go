@@ -8,6 +8,7 @@ import (
 	"github.com/eventlogdb/eventlog/compaction"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/privacy"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -96,6 +97,14 @@ type Options struct {
 	// (0: keep for ever), e.g. event.provider:security for 365 days while
 	// RetentionMaxAge keeps the rest 30. The first matching rule applies.
 	RetentionRules []RetentionRule
+	// RetentionSpaceMaxAge gives the events of each Kibana space listed
+	// their own max age in place of RetentionMaxAge (0: keep for ever).
+	// An event's spaces are event.Event.Spaces (its refs' namespaces and
+	// kibana.space_ids; neither: the default space). An event in several
+	// spaces is kept while any of them keeps it: it gets the longest of
+	// its spaces' periods, a space not listed having RetentionMaxAge.
+	// A matching retention rule comes before the spaces.
+	RetentionSpaceMaxAge map[string]time.Duration
 	// RetentionMaxBytes drops the oldest segments while the store's size on
 	// disk exceeds it. Zero: no bound.
 	RetentionMaxBytes int64
@@ -109,6 +118,14 @@ type Options struct {
 	AllowUnregistered bool
 	// Limits bound each event. Zero fields take event.DefaultLimits.
 	Limits event.Limits
+	// Pseudonymizer, when set, stores the fields that identify a person
+	// as pseudonyms (package privacy) whatever the ingest path (Append,
+	// Logger, the server, the CLI), refuses events with event.original
+	// (which could hold them in the clear), and pseudonymises the values
+	// of equality conditions on those fields in every filter the store
+	// is given: queries, tails, deletes, retention rules. Nil: values are
+	// stored as given.
+	Pseudonymizer *privacy.Pseudonymizer
 
 	// ReadOnly opens without writing anything: the WAL is replayed into
 	// memory, nothing is truncated, sealed or checkpointed, and no lock is

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/eventlogdb/eventlog/privacy"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -42,11 +43,17 @@ func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options
 }
 
 // queryOptions are the options every query of the store runs with: its
-// clock and retention's visibility rule.
+// clock, retention's visibility rule and its filter parser (Pseudonymizer).
 func (db *DB) queryOptions() query.Options {
-	opts := query.Options{Now: db.opts.Now()}
+	opts := query.Options{Now: db.opts.Now(), ParseFilter: db.opts.Pseudonymizer.ParseFilter}
 	db.retention.queryOptions(&opts)
 	return opts
+}
+
+// CheckQuery reports whether req can be run, as Query would (an error
+// matching query.ErrInvalid says what is wrong), without running it.
+func (db *DB) CheckQuery(req query.Request) error {
+	return query.Check(req, db.queryOptions())
 }
 
 // Aggregate is Query without the page: it returns the total and the
@@ -127,3 +134,12 @@ func (db *DB) read(ctx context.Context, op string, fn func(*readSnapshot) error)
 	defer rs.close()
 	return wrap(db.checkDamage(fn(rs)))
 }
+
+// Pseudonymizer returns Options.Pseudonymizer, which the store reads
+// every filter through: equality conditions on pseudonymised fields get
+// the value's pseudonym, and a prefix, wildcard, range or CIDR block on
+// such a field is a *filter.Error saying why it cannot match. Code that
+// filters events of the store itself (destinations) or stores a filter
+// uses it too (ParseFilter, FilterText). Nil: nothing is pseudonymised;
+// its methods still work.
+func (db *DB) Pseudonymizer() *privacy.Pseudonymizer { return db.opts.Pseudonymizer }

@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"time"
 
@@ -11,12 +12,13 @@ import (
 	"github.com/eventlogdb/eventlog/retention"
 )
 
-// retentionPeriods applies the retention periods: the default (RetentionMaxAge) and
-// the rules, compiled once at Open.
+// retentionPeriods applies the retention periods: the default (RetentionMaxAge),
+// the spaces' (RetentionSpaceMaxAge) and the rules, compiled once at Open.
 type retentionPeriods struct {
 	defaultAge time.Duration
 	rules      []compiledRule
-	fields     []*event.Field // what the rules' filters read
+	spaces     map[string]time.Duration
+	fields     []*event.Field // what the rules' filters and the spaces read
 }
 
 type compiledRule struct {
@@ -24,33 +26,74 @@ type compiledRule struct {
 	maxAge time.Duration
 }
 
+// newRetentionPeriods compiles the periods of opts; the rules' filters
+// are pseudonymised as queries are (Options.Pseudonymizer).
 func newRetentionPeriods(opts Options) (*retentionPeriods, error) {
 	e := &retentionPeriods{defaultAge: opts.RetentionMaxAge}
 	for i, r := range opts.RetentionRules {
 		if r.MaxAge < 0 {
 			return nil, fmt.Errorf("retention rule %d: negative max age %v", i, r.MaxAge)
 		}
-		f, err := filter.Parse(r.Filter)
+		f, err := opts.Pseudonymizer.ParseFilter(r.Filter)
 		if err != nil {
 			return nil, fmt.Errorf("retention rule %d: %w", i, err)
 		}
 		e.rules = append(e.rules, compiledRule{f: f, maxAge: r.MaxAge})
 		e.fields = append(e.fields, f.Fields()...)
 	}
-	if len(e.rules) > 0 {
+	for space, age := range opts.RetentionSpaceMaxAge {
+		if age < 0 {
+			return nil, fmt.Errorf("retention of space %q: negative max age %v", space, age)
+		}
+	}
+	if len(opts.RetentionSpaceMaxAge) > 0 {
+		e.spaces = maps.Clone(opts.RetentionSpaceMaxAge)
+		e.fields = append(e.fields, event.FieldByName("kibana.saved_objects"), event.FieldByName("kibana.space_ids"))
+	}
+	if e.perEvent() {
 		e.fields = append(e.fields, event.FieldByName("@timestamp"))
 	}
 	return e, nil
 }
 
-// ageOf is the max age that applies to ev; 0 keeps it for ever.
+// perEvent reports whether the period depends on more than @timestamp:
+// on the rules' filters or the event's spaces.
+func (e *retentionPeriods) perEvent() bool { return len(e.rules) > 0 || len(e.spaces) > 0 }
+
+// ageOf is the max age that applies to ev; 0 keeps it for ever. The first
+// rule that matches decides; else, with per-space periods, its spaces do
+// (spaceAge); else the default.
 func (e *retentionPeriods) ageOf(ev *event.Event) time.Duration {
 	for _, r := range e.rules {
 		if r.f.Match(ev) {
 			return r.maxAge
 		}
 	}
+	if len(e.spaces) > 0 {
+		return e.spaceAge(ev)
+	}
 	return e.defaultAge
+}
+
+// spaceAge is the longest period of ev's spaces (event.Event.Spaces), a
+// space without its own period having the default; 0 (for ever) is the
+// longest. An event in several spaces is kept while any of them keeps
+// it: dropping it at the shortest would take it from spaces whose
+// policy says it is still wanted.
+func (e *retentionPeriods) spaceAge(ev *event.Event) time.Duration {
+	var buf [4]string
+	longest := time.Duration(-1)
+	for _, s := range ev.Spaces(buf[:0]) {
+		age, ok := e.spaces[s]
+		if !ok {
+			age = e.defaultAge
+		}
+		if age == 0 {
+			return 0
+		}
+		longest = max(longest, age)
+	}
+	return longest
 }
 
 // expired reports whether ev is expired at now.
@@ -65,6 +108,9 @@ func (e *retentionPeriods) ages() (shortest, longest time.Duration, set bool) {
 	all := []time.Duration{e.defaultAge}
 	for _, r := range e.rules {
 		all = append(all, r.maxAge)
+	}
+	for _, a := range e.spaces {
+		all = append(all, a)
 	}
 	for _, a := range all {
 		if a > 0 {
@@ -99,7 +145,7 @@ func (e *retentionPeriods) certainlyExpiredBefore(now time.Time) int64 {
 // queryOptions sets the retention part of a query's options.
 func (e *retentionPeriods) queryOptions(opts *query.Options) {
 	opts.ExpiredBefore = e.certainlyExpiredBefore(opts.Now)
-	if len(e.rules) == 0 {
+	if !e.perEvent() {
 		return
 	}
 	shortest, _, set := e.ages()
@@ -118,7 +164,7 @@ func (e *retentionPeriods) queryOptions(opts *query.Options) {
 // under the shortest period) and the answer cached: segments never change.
 func (db *DB) segmentExpiresAt(s *liveSegment, now time.Time) (int64, error) {
 	e := db.retention
-	if len(e.rules) == 0 {
+	if !e.perEvent() {
 		return retention.ExpiresAt(s.meta.MaxTS, e.defaultAge), nil
 	}
 	if v := s.expiresAt.Load(); v != 0 {

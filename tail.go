@@ -73,7 +73,7 @@ func (c *tailCursors) next(segs []*liveSegment, lo uint64) []*segment.SeqCursor 
 // it, and ends. Resuming from the next sequence number stops there again
 // until eventlog repair has dealt with the range.
 func (db *DB) Tail(ctx context.Context, req TailRequest) (iter.Seq2[Record, error], error) {
-	f, err := filter.Parse(req.Filter)
+	f, err := db.opts.Pseudonymizer.ParseFilter(req.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: tail: %w: %w", ErrInvalidRequest, err)
 	}

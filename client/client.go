@@ -3,6 +3,8 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +24,13 @@ type Options struct {
 	// of http.DefaultTransport, with no overall timeout (tails and exports
 	// last as long as their context).
 	HTTPClient *http.Client
+	// RootCAs verify the certificate of an https server. Nil: the system's
+	// roots. Ignored when HTTPClient is set: that client's transport
+	// decides.
+	RootCAs *x509.CertPool
+	// Certificates are presented to a server that asks for a client
+	// certificate (mutual TLS). Ignored when HTTPClient is set.
+	Certificates []tls.Certificate
 	// BatchSize is how many events Ingest sends in one _bulk request.
 	// Zero: 1000.
 	BatchSize int
@@ -49,7 +58,11 @@ func (o *Options) withDefaults() Options {
 		d = *o
 	}
 	if d.HTTPClient == nil {
-		d.HTTPClient = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		if d.RootCAs != nil || d.Certificates != nil {
+			tr.TLSClientConfig = &tls.Config{RootCAs: d.RootCAs, Certificates: d.Certificates, MinVersion: tls.VersionTLS12}
+		}
+		d.HTTPClient = &http.Client{Transport: tr}
 	}
 	setDefault(&d.BatchSize, 1000)
 	setDefault(&d.MaxAttempts, 10)

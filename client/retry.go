@@ -2,8 +2,10 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -40,12 +42,23 @@ func (c *Client) retryOptions(maxTries int) []backoff.RetryOption {
 func (c *Client) networkError(ctx context.Context, r request, err error) error {
 	err = fmt.Errorf("eventlog client: %s %s: %w", r.method, r.path, err)
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, isTLSMismatch(err):
 		return backoff.Permanent(err)
 	case !r.write || isDial(err):
 		return err
 	}
 	return backoff.Permanent(fmt.Errorf("%w: %w", ErrOutcomeUnknown, err))
+}
+
+// isTLSMismatch reports an error that asking again cannot fix: the
+// server's certificate failed verification (an unknown CA, a wrong name,
+// expired), the server refused the handshake (an alert: no or a wrong
+// client certificate), or it does not speak TLS at all.
+func isTLSMismatch(err error) bool {
+	var verify *tls.CertificateVerificationError
+	var record tls.RecordHeaderError
+	var op *net.OpError // crypto/tls reports a received alert as Op "remote error"
+	return errors.As(err, &verify) || errors.As(err, &record) || errors.As(err, &op) && op.Op == "remote error"
 }
 
 // answerError classifies an error answer: 429 and 503 are tried again,

@@ -140,6 +140,12 @@ func (m *Manager) Put(c Config) (Status, error) {
 	if _, err := c.withDefaults(); err != nil {
 		return Status{}, err
 	}
+	// Kept pseudonymised, like every filter the store holds.
+	text, err := m.db.Pseudonymizer().FilterText(c.Filter)
+	if err != nil {
+		return Status{}, fmt.Errorf("%w: %s: %w", ErrInvalid, c.Name, err)
+	}
+	c.Filter = text
 	if r := m.ws[c.Name]; r != nil {
 		if r.w.fixed {
 			return Status{}, fmt.Errorf("%w: %s", ErrFixed, c.Name)

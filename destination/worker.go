@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
-	"github.com/eventlogdb/eventlog/query/filter"
 )
 
 // worker delivers one destination. Its goroutine is owned by the Manager,
@@ -169,7 +168,7 @@ func (w *worker) stream(ctx context.Context) error {
 	w.mu.Lock()
 	from := w.prog.Cursor + 1
 	w.mu.Unlock()
-	f, err := filter.Parse(w.cfg.Filter) // checked when the config was
+	f, err := w.db.Pseudonymizer().ParseFilter(w.cfg.Filter) // checked when the config was
 	if err != nil {
 		cancel()
 		return err

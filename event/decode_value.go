@@ -44,10 +44,11 @@ func (d *decoder) ip(f *Field, at slot) error {
 	return nil
 }
 
-// validIP reports whether s is an IPv4 or IPv6 address without a zone.
+// validIP reports whether s is an IPv4 or IPv6 address without a zone, or
+// a pseudonym standing for one.
 func validIP(s string) bool {
 	a, err := netip.ParseAddr(s)
-	return err == nil && a.Zone() == ""
+	return err == nil && a.Zone() == "" || IsPseudonym(s)
 }
 
 func (d *decoder) list(f *Field, at slot) error {

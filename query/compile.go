@@ -35,10 +35,14 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
-// compile checks req and prepares its plan.
-func compile(req Request, now time.Time) (*plan, error) {
+// compile checks req and prepares its plan; parse (nil: filter.Parse)
+// makes its filter.
+func compile(req Request, now time.Time, parse func(string) (*filter.Filter, error)) (*plan, error) {
 	p := &plan{minTS: math.MinInt64, maxTS: math.MaxInt64, now: now, timeBound: map[filter.Node]bool{}}
-	f, err := filter.Parse(req.Filter)
+	if parse == nil {
+		parse = filter.Parse
+	}
+	f, err := parse(req.Filter)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

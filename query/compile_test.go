@@ -38,7 +38,7 @@ func TestCompileRejects(t *testing.T) {
 			"b": {Terms: &TermsAgg{Field: "event.outcome"}, Aggs: stats("event.duration")}}}}}, "nest one level"},
 		{"stats with subs", Request{Aggs: map[string]Agg{"s": {Stats: &StatsAgg{Field: "event.duration"}, Aggs: stats("event.duration")}}}, "no sub-aggregations"},
 	} {
-		_, err := compile(tc.req, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+		_, err := compile(tc.req, time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC), nil)
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want ErrInvalid saying %q", tc.name, err, tc.want)
 		}

@@ -23,7 +23,7 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 	if now.IsZero() {
 		now = time.Now()
 	}
-	p, err := compile(req, now)
+	p, err := compile(req, now, opts.ParseFilter)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/query/filter"
 )
 
 // ErrInvalid marks a request that cannot be run as given: a filter syntax
@@ -98,6 +99,10 @@ type Options struct {
 	Expired            func(*event.Event) bool
 	ExpiredFields      []*event.Field
 	MaybeExpiredBefore int64
+	// ParseFilter, when set, makes the request's filter text into the
+	// filter run (the engine pseudonymises the values of personal fields
+	// there, package privacy). Nil: filter.Parse.
+	ParseFilter func(text string) (*filter.Filter, error)
 }
 
 // Result is the answer to a Request.
@@ -126,9 +131,13 @@ type Hit struct {
 	Event event.Event
 }
 
-// Check reports whether req can be run, as Execute would (ErrInvalid with
-// what is wrong), without running it.
-func (req Request) Check(now time.Time) error {
-	_, err := compile(req, now)
+// Check reports whether req can be run with opts, as Execute would
+// (ErrInvalid with what is wrong), without running it.
+func Check(req Request, opts Options) error {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	_, err := compile(req, now, opts.ParseFilter)
 	return err
 }

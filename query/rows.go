@@ -16,7 +16,7 @@ import (
 // find the rows a delete by query hides.
 func MatchingRows(ctx context.Context, src Source, req Request, now time.Time, maxSeq uint64) (*roaring.Bitmap, error) {
 	req.Sort, req.Page, req.PerPage, req.SearchAfter, req.Aggs = nil, 0, 0, "", nil
-	p, err := compile(req, now)
+	p, err := compile(req, now, nil) // a tombstone's filter: stored pseudonymised
 	if err != nil {
 		return nil, err
 	}

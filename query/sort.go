@@ -114,6 +114,9 @@ func valueOf(f *event.Field, ev *event.Event, ts int64) value {
 			b := a.As16()
 			return value{present: true, kind: valueString, s: string(b[:])}
 		}
+		if s := *f.Str(ev); event.IsPseudonym(s) { // sorts as its text
+			return value{present: true, kind: valueString, s: s}
+		}
 	case event.KindStrings:
 		if vs := f.List(ev).Values; len(vs) > 0 {
 			s := vs[0]

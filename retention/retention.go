@@ -7,8 +7,11 @@
 // # Rules
 //
 //   - Age: an event is expired once its @timestamp is older than now minus
-//     the max_age that applies to it (the engine's default or that of the
-//     first retention rule whose filter it matches). A segment is dropped
+//     the max_age that applies to it: that of the first retention rule
+//     whose filter it matches; else, when spaces have their own max_age,
+//     the longest of its spaces' (a space without one has the default;
+//     an event in several spaces is kept while any of them keeps it);
+//     else the engine's default. A segment is dropped
 //     whole once every event in it is expired: its ExpiresAt (the latest
 //     instant one of its events expires, computed by the engine) is past.
 //     Queries never return an expired event, even before its segment is

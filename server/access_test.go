@@ -3,11 +3,13 @@ package server
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/destination"
+	"github.com/eventlogdb/eventlog/privacy"
 )
 
 // The expectation of the access tests, written here independently of the
@@ -43,6 +46,7 @@ var (
 		"GET /api/providers":                        "reader",
 		"PUT /api/providers/{provider}":             "writer",
 		"GET /api/_stats":                           "reader",
+		"GET /api/_privacy":                         "reader",
 		"POST /api/_roll":                           "admin",
 		"POST /api/_compact":                        "admin",
 		"POST /api/_retention":                      "admin",
@@ -90,6 +94,7 @@ func routeSample(pattern, space, sinkURL string) (sample, bool) {
 		"/api/providers":                        {"/api/providers", "", ""},
 		"/api/providers/{provider}":             {"/api/providers/alerting", `{"actions":["execute"]}`, ctJSON},
 		"/api/_stats":                           {"/api/_stats", "", ""},
+		"/api/_privacy":                         {"/api/_privacy", "", ""},
 		"/api/_roll":                            {"/api/_roll", "", ""},
 		"/api/_compact":                         {"/api/_compact", "", ""},
 		"/api/_retention":                       {"/api/_retention", "", ""},
@@ -634,4 +639,34 @@ func TestMetricsPublic(t *testing.T) {
 		t.Errorf("/metrics: %d", got.status)
 	}
 	checkDecision(t, "stats", a.call("GET", "/api/_stats", "", "", "none"), http.StatusUnauthorized)
+}
+
+// TestPrivacyNoticeNamesWhoMayRead: with keys, the notice says
+// authentication is on and lists each active key's role and spaces, and
+// none that is expired or revoked.
+func TestPrivacyNoticeNamesWhoMayRead(t *testing.T) {
+	a := newAccessEnv(t, Config{})
+	r := a.call("GET", "/api/_privacy", "", "", "admin")
+	var n privacy.Notice
+	if err := json.Unmarshal([]byte(r.body), &n); err != nil || r.status != http.StatusOK {
+		t.Fatalf("%d %s: %v", r.status, r.body, err)
+	}
+	if !n.Access.Authentication || n.Access.Readers != privacy.ReadersWithKeys {
+		t.Fatalf("access %+v", n.Access)
+	}
+	got := map[string]privacy.KeyAccess{}
+	for _, k := range n.Access.Keys {
+		got[k.Name] = k
+	}
+	if k := got["reader@"+scopeA]; k.Role != "reader" || !slices.Equal(k.Spaces, []string{scopeA}) {
+		t.Errorf("scoped reader: %+v", k)
+	}
+	if k := got["admin"]; k.Role != "admin" || len(k.Spaces) != 0 {
+		t.Errorf("admin: %+v", k)
+	}
+	for _, gone := range []string{"expired", "revoked"} {
+		if _, ok := got[gone]; ok {
+			t.Errorf("the %s key is listed", gone)
+		}
+	}
 }

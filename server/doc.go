@@ -23,6 +23,10 @@
 //	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
 //	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200
 //
+// Filters on fields the store pseudonymises (eventlog.Options.Pseudonymizer)
+// are pseudonymised before they match; a prefix, wildcard or CIDR block on
+// such a field answers 400 saying why it cannot match pseudonyms.
+//
 // Queries (the /s/{space} prefix scopes them to a Kibana space):
 //
 //	GET  [/s/{space}]/api/event_log/{type}/{id}/_find   Kibana event log _find: page, per_page, sort_field, sort_order, sort, filter, start, end, allow_partial
@@ -64,6 +68,7 @@
 //	GET  /readyz                     readiness to take writes: ready, or 503 not_ready naming why (disk_full, read_only, wal_poisoned, shutting_down)
 //	GET  /metrics                    Prometheus text format, from the Metrics' own registry
 //	GET  /api/_stats                 db.Stats() with the list of segments
+//	GET  /api/_privacy               privacy.Notice: fields collected, which are pseudonymised, who may read, retention (incl. per space)
 //
 // Maintenance (admin.go). _roll, _compact and _retention take
 // ?timeout=DURATION (default Config.RequestTimeout) and answer 503 saying

@@ -132,7 +132,7 @@ func setString(dst *string, v *string) {
 func (s *Server) validate(sr *searchRequest) (*query.Result, error) {
 	req := sr.req
 	req.SavedObjects = nil
-	if err := req.Check(time.Now()); err != nil {
+	if err := s.db.CheckQuery(req); err != nil {
 		return nil, err
 	}
 	return &query.Result{}, nil

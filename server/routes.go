@@ -70,6 +70,7 @@ func (s *Server) routeTable() []route {
 	add("GET /api/providers", read, s.handleProviders)
 	add("PUT /api/providers/{provider}", write, s.handleRegister)
 	add("GET /api/_stats", readAll, s.handleStats)
+	add("GET /api/_privacy", read, s.handlePrivacy)
 	add("POST /api/_roll", admin, s.handleRoll)
 	add("POST /api/_compact", admin, s.handleCompact)
 	add("POST /api/_retention", adminAudit(actionRetentionRun), s.handleRetention)

@@ -80,6 +80,9 @@ type Config struct {
 	// (DB.Backup) to directories under it, one per name. Empty: the route
 	// answers 403 disabled.
 	BackupDir string
+	// MutualTLS says that the listener requires client certificates (the
+	// server does not see its listener's TLS): GET /api/_privacy says so.
+	MutualTLS bool
 	// Destinations, when not nil, is served under /api/destinations and
 	// its delivery metrics at /metrics; the caller opens and closes it.
 	// Nil: those routes answer 404.

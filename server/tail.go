@@ -13,7 +13,6 @@ import (
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/query/filter"
 )
 
 // paramsTail are the query parameters of _tail.
@@ -111,7 +110,7 @@ func (s *Server) tailRequest(r *http.Request, k *auth.Key) (eventlog.TailRequest
 	if space := r.PathValue("space"); space != "" {
 		// Check the filter as given, so that an error's position is the
 		// user's, before it is wrapped.
-		if _, err := filter.Parse(tr.Filter); err != nil {
+		if _, err := s.db.Pseudonymizer().ParseFilter(tr.Filter); err != nil {
 			return tr, fmt.Errorf("eventlog: tail: %w: %w", eventlog.ErrInvalidRequest, err)
 		}
 		tr.Filter = inSpaceFilter(tr.Filter, space)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,11 +19,49 @@ import (
 )
 
 // addURLFlag defines --url, which makes query, export and ingest work
-// through a server's HTTP API instead of opening --data, and --api-key,
-// the key sent to it.
+// through a server's HTTP API instead of opening --data; --api-key, the key
+// sent to it; and --ca and --client-cert/--client-key for an https server.
 func addURLFlag(fs *flag.FlagSet) *string {
 	fs.String("api-key", "", "with --url: the API key to send, as eventlog keys create prints it (env EVENTLOG_API_KEY; the flag shows in ps, the variable does not)")
-	return fs.String("url", os.Getenv("EVENTLOG_URL"), "work through the eventlog server at this URL (http://HOST:PORT) instead of --data (env EVENTLOG_URL)")
+	fs.String("ca", os.Getenv("EVENTLOG_CA"), "PEM file of the CA certificates that verify an https --url server, instead of the system's (env EVENTLOG_CA)")
+	fs.String("client-cert", os.Getenv("EVENTLOG_CLIENT_CERT"), "PEM certificate to present to a server that requires one (mutual TLS), with --client-key (env EVENTLOG_CLIENT_CERT)")
+	fs.String("client-key", os.Getenv("EVENTLOG_CLIENT_KEY"), "PEM private key of --client-cert (env EVENTLOG_CLIENT_KEY)")
+	return fs.String("url", os.Getenv("EVENTLOG_URL"), "work through the eventlog server at this URL (http://HOST:PORT or https://HOST:PORT) instead of --data (env EVENTLOG_URL)")
+}
+
+// clientCertificates loads --client-cert and --client-key, or returns
+// nil without them.
+func clientCertificates(fs *flag.FlagSet) ([]tls.Certificate, error) {
+	cert, key := fs.Lookup("client-cert"), fs.Lookup("client-key")
+	if cert == nil || key == nil || cert.Value.String() == "" && key.Value.String() == "" {
+		return nil, nil
+	}
+	if cert.Value.String() == "" || key.Value.String() == "" {
+		return nil, fmt.Errorf("--client-cert and --client-key: give both or neither: %w", errUsage)
+	}
+	pair, err := tls.LoadX509KeyPair(cert.Value.String(), key.Value.String())
+	if err != nil {
+		return nil, fmt.Errorf("--client-cert and --client-key: %w", err)
+	}
+	return []tls.Certificate{pair}, nil
+}
+
+// caPool reads the --ca file, or returns nil (the system's roots) without
+// one.
+func caPool(fs *flag.FlagSet) (*x509.CertPool, error) {
+	f := fs.Lookup("ca")
+	if f == nil || f.Value.String() == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(f.Value.String())
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("--ca %s: no PEM certificate in it", f.Value.String())
+	}
+	return pool, nil
 }
 
 // apiKey is the --api-key of fs, else $EVENTLOG_API_KEY.
@@ -42,9 +82,17 @@ func remote(fs *flag.FlagSet, rawURL string, onRetry func(error, time.Duration))
 	if isSet(fs, "data") {
 		return nil, fmt.Errorf("--url and --data: give the server or the data directory, not both: %w", errUsage)
 	}
-	c, err := client.New(rawURL, &client.Options{OnRetry: onRetry, APIKey: apiKey(fs)})
+	roots, err := caPool(fs)
 	if err != nil {
-		return nil, fmt.Errorf("--url %q: want http://HOST:PORT: %w", rawURL, errUsage)
+		return nil, err
+	}
+	certs, err := clientCertificates(fs)
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(rawURL, &client.Options{OnRetry: onRetry, APIKey: apiKey(fs), RootCAs: roots, Certificates: certs})
+	if err != nil {
+		return nil, fmt.Errorf("--url %q: want http://HOST:PORT or https://HOST:PORT: %w", rawURL, errUsage)
 	}
 	return c, nil
 }

@@ -234,7 +234,7 @@ func TestClientUsageErrors(t *testing.T) {
 		"ingest --url http://127.0.0.1:1 --data x":             "eventlog ingest: --url and --data: give the server or the data directory, not both\n",
 		"ingest --url http://127.0.0.1:1 --sync none":          "eventlog ingest: --sync and --allow-unregistered are the server's settings (eventlog serve --help), not the client's\n",
 		"ingest --url http://127.0.0.1:1 --allow-unregistered": "eventlog ingest: --sync and --allow-unregistered are the server's settings (eventlog serve --help), not the client's\n",
-		"query --url 127.0.0.1:9700":                           `eventlog query: --url "127.0.0.1:9700": want http://HOST:PORT` + "\n",
+		"query --url 127.0.0.1:9700":                           `eventlog query: --url "127.0.0.1:9700": want http://HOST:PORT or https://HOST:PORT` + "\n",
 	} {
 		if code, out, errs := runCLI(t, "", strings.Fields(args)...); code != 2 || out != "" || errs != want {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 2 and %q", args, code, out, errs, want)

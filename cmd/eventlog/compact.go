@@ -89,6 +89,11 @@ func openForMaintenance(dir string, opts eventlog.Options, route string) (*event
 	if err := requireDataDir(dir); err != nil {
 		return nil, err
 	}
+	p, err := pseudonymFromEnv(dir)
+	if err != nil {
+		return nil, err
+	}
+	opts.Pseudonymizer = p
 	db, err := eventlog.Open(dir, opts)
 	if errors.Is(err, eventlog.ErrLocked) {
 		return nil, fmt.Errorf("%s is open in another process, probably a running server: "+

@@ -19,6 +19,8 @@ import (
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
+	"github.com/eventlogdb/eventlog/internal/tlsfiles"
+	"github.com/eventlogdb/eventlog/privacy"
 	"github.com/eventlogdb/eventlog/server"
 )
 
@@ -42,6 +44,17 @@ type serveConfig struct {
 	// insecureNoAuth allows serving a directory without keys on a
 	// non-loopback address.
 	insecureNoAuth bool
+	// tls names the certificate files; Cert empty: plain HTTP.
+	tls tlsfiles.Files
+	// tlsReloadInterval is how often the TLS files are checked for change.
+	tlsReloadInterval time.Duration
+	// pseudonym is where the pseudonym key comes from; pseudonymizer is
+	// what it builds (nil: off).
+	pseudonym     pseudonymConfig
+	pseudonymizer *privacy.Pseudonymizer
+	// hup receives SIGHUP, which reloads the TLS files; nil in tests that
+	// do not signal.
+	hup chan os.Signal
 }
 
 // setting is one knob of eventlog serve. It is the flag --name, the
@@ -65,6 +78,7 @@ func settings() []setting {
 		{"segment-max-age", "DURATION", "1h", "seal the in-memory head once its oldest event is this old", duration(func(c *serveConfig) *time.Duration { return &c.segmentMaxAge })},
 		{"memory-limit", "SIZE", "256MiB", "memory the store may hold: Go heap and other anonymous memory, not mapped segment files; heads roll smaller, and past it ingest gets 429 with Retry-After until sealing frees memory; also the Go runtime's soft limit unless GOMEMLIMIT is set; off: no limit", optionalSize(func(c *serveConfig) *int64 { return &c.memoryLimit })},
 		{"retention-max-age", "DURATION", "off", "expire events older than this by @timestamp (240h, 30d, 2w): queries stop returning them at once, and their segments are dropped", age(func(c *serveConfig) *time.Duration { return &c.maintenance.retentionMaxAge })},
+		{"retention-space-max-age", "SPACE=AGE,...", "off", "give the events of a Kibana space their own max age in place of retention-max-age (team-a=30d,audit=off: off keeps for ever); an event in several spaces is kept while any of them keeps it", spaceMaxAge},
 		{"retention-max-bytes", "SIZE", "off", "drop the oldest segments while segments and WAL together are larger than this (10GiB, 500MB)", optionalSize(func(c *serveConfig) *int64 { return &c.maintenance.retentionMaxBytes })},
 		{"max-future-skew", "DURATION", "off", "reject events stamped further than this in the future (1h, 1d), which would outlive retention", age(func(c *serveConfig) *time.Duration { return &c.maintenance.maxFutureSkew })},
 		{"maintenance-interval", "DURATION", "1m", "how often retention and compaction run in the background (also after each seal); off: only through POST /api/_retention and /api/_compact", maintenanceInterval},
@@ -91,6 +105,12 @@ func settings() []setting {
 		{"tail-heartbeat", "DURATION", "15s", "how often an idle _tail stream gets a heartbeat, which keeps proxies from closing it", duration(func(c *serveConfig) *time.Duration { return &c.server.HeartbeatInterval })},
 		{"tail-max-lag", "N", "10000", "events a _tail stream holds for its client (read, not yet sent): its memory bound", count(func(c *serveConfig) *int { return &c.server.MaxTailLag })},
 		{"tail-stall-timeout", "DURATION", "5s", "how long a _tail stream's buffer may stay full, its client taking nothing, before the stream ends with a slow-reader error saying where to resume", duration(func(c *serveConfig) *time.Duration { return &c.server.TailStallTimeout })},
+		{"tls-cert", "FILE", "off", "serve HTTPS (TLS 1.2 or later) with this PEM certificate chain; reloaded on SIGHUP and when the files change", tlsFile(func(c *serveConfig) *string { return &c.tls.Cert })},
+		{"tls-key", "FILE", "off", "the PEM private key of --tls-cert", tlsFile(func(c *serveConfig) *string { return &c.tls.Key })},
+		{"tls-client-ca", "FILE", "off", "require a client certificate signed by a CA of this PEM file (mutual TLS); a second factor, not a replacement for an API key", tlsFile(func(c *serveConfig) *string { return &c.tls.ClientCA })},
+		{"tls-reload-interval", "DURATION", "10s", "how often the TLS files are checked for new contents", duration(func(c *serveConfig) *time.Duration { return &c.tlsReloadInterval })},
+		{"pseudonym-key-file", "FILE", "off", "pseudonymise the fields that identify a person with the key in FILE (at least 32 bytes, outside --data); $EVENTLOG_PSEUDONYM_KEY may hold the key itself instead", tlsFile(func(c *serveConfig) *string { return &c.pseudonym.keyFile })},
+		{"pseudonym-fields", "LIST", strings.Join(privacy.DefaultFields, ","), "the fields pseudonymised when a key is given, separated by commas", pseudonymFields},
 		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
 		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
 		{"pprof-addr", "HOST:PORT", "off", "serve Go's profiles (/debug/pprof/) on this second address, for finding where memory or CPU goes; keep it on loopback, it has no access control", pprofAddr},
@@ -155,7 +175,26 @@ func loadServeConfig(args []string, lookupEnv func(string) (string, bool), stder
 			}
 		}
 	}
+	if err := c.checkTLS(); err != nil {
+		return nil, err
+	}
+	c.pseudonym.key = env(lookupEnv, envPseudonymKey)
+	var err error
+	if c.pseudonymizer, err = c.pseudonym.build(c.data); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkTLS refuses TLS settings that do not go together.
+func (c *serveConfig) checkTLS() error {
+	switch {
+	case (c.tls.Cert == "") != (c.tls.Key == ""):
+		return fmt.Errorf("tls-cert and tls-key: give both or neither: %w", errUsage)
+	case c.tls.ClientCA != "" && c.tls.Cert == "":
+		return fmt.Errorf("tls-client-ca needs tls-cert and tls-key: mutual TLS is TLS first: %w", errUsage)
+	}
+	return nil
 }
 
 func env(lookupEnv func(string) (string, bool), key string) string {
@@ -292,6 +331,17 @@ func backupDirSetting(c *serveConfig, v string) error {
 		return errors.New("want an existing directory")
 	}
 	return text(func(c *serveConfig) *string { return &c.server.BackupDir })(c, v)
+}
+
+// tlsFile is a file of the TLS settings, or off.
+func tlsFile(field func(*serveConfig) *string) func(*serveConfig, string) error {
+	return func(c *serveConfig, v string) error {
+		if v == off {
+			*field(c) = ""
+			return nil
+		}
+		return text(field)(c, v)
+	}
 }
 
 func text(field func(*serveConfig) *string) func(*serveConfig, string) error {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/privacy"
 	"github.com/eventlogdb/eventlog/server"
 )
 
@@ -51,7 +52,9 @@ func TestServeConfigDefaults(t *testing.T) {
 			RequestTimeout: time.Minute, FlushTimeout: 30 * time.Second, ShutdownTimeout: 30 * time.Second,
 			HeartbeatInterval: 15 * time.Second, MaxTailLag: 10_000, TailStallTimeout: 5 * time.Second,
 		},
-		logLevel: slog.LevelInfo,
+		logLevel:          slog.LevelInfo,
+		tlsReloadInterval: 10 * time.Second,
+		pseudonym:         pseudonymConfig{fields: privacy.DefaultFields},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

@@ -26,10 +26,15 @@ func requireDataDir(dir string) error {
 }
 
 // openRead opens an existing data directory read-only, for the commands
-// that only read it.
+// that only read it, pseudonymising their filters as the environment says
+// (pseudonymFromEnv).
 func openRead(dir string) (*eventlog.DB, error) {
 	if err := requireDataDir(dir); err != nil {
 		return nil, err
 	}
-	return eventlog.Open(dir, eventlog.Options{ReadOnly: true})
+	p, err := pseudonymFromEnv(dir)
+	if err != nil {
+		return nil, err
+	}
+	return eventlog.Open(dir, eventlog.Options{ReadOnly: true, Pseudonymizer: p})
 }

@@ -52,7 +52,11 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if client != nil {
 		return ingest(&bulkBatch{c: client}, *batch, in, size, client.URL(), stdout, stderr)
 	}
-	db, err := eventlog.Open(*data, eventlog.Options{Sync: policy, AllowUnregistered: *allow})
+	p, err := pseudonymFromEnv(*data)
+	if err != nil {
+		return err
+	}
+	db, err := eventlog.Open(*data, eventlog.Options{Sync: policy, AllowUnregistered: *allow, Pseudonymizer: p})
 	if err != nil {
 		return err
 	}

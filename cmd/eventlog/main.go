@@ -25,6 +25,10 @@
 //	eventlog restore  --from BACKUP [--data DIR]       copy a backup into a new data directory and verify it
 //	eventlog keys     create --name N --role R [--space S]... [--expires D] | list | revoke ID  [--data DIR | --url URL]
 //	                                                   API keys: the first one on a stopped store, later ones through a server
+//	eventlog notice   [--url URL | --config FILE] [--format text|json]
+//	                                                   what is collected, pseudonymised, who may read, how long it is kept
+//	eventlog pseudonym reveal [--key-file F] [--field NAME] PSEUDONYM CANDIDATE...
+//	                                                   which candidate value the pseudonym stands for, if any
 //	eventlog version                                   the module version and commit of this binary (also --version)
 //
 // The command tree is cobra's (help, --version, completion, suggestions
@@ -37,6 +41,10 @@
 // retention, delete, backup and keys work through a server's HTTP API instead of opening
 // a data directory, and print what they print with --data; --api-key (or
 // $EVENTLOG_API_KEY) is the key they send.
+// retention, delete and backup work through a server's HTTP API instead of opening
+// a data directory, and print what they print with --data. An https URL's
+// certificate is verified against the system's roots, or against the CA
+// certificates of --ca FILE (or $EVENTLOG_CA).
 package main
 
 import (
@@ -78,6 +86,8 @@ func commands() []command {
 		{"keys", "create|list|revoke", "manage API keys: create (the secret is shown once), list, revoke; on a stopped store (--data) or a running server (--url, admin key)", runKeys},
 		{"restore", "", "copy a backup into a new data directory and verify it", runRestore},
 		{"bench", "| compare A.json B.json", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
+		{"notice", "", "print the privacy notice of a server (--url) or of serve's settings: what is collected, what is pseudonymised, who may read, how long it is kept", runNotice},
+		{"pseudonym", "reveal PSEUDONYM CANDIDATE...", "check candidate values against a pseudonym with the key: the only way back from a pseudonym to a person", runPseudonym},
 		{"version", "", "print the module version and commit this binary was built from (also --version)", runVersion},
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventlogdb/eventlog"
@@ -13,7 +14,9 @@ import (
 // compaction (settings() lists them). Zero fields are the engine's
 // defaults; "off" settings are stored as the engine spells them.
 type maintenanceConfig struct {
-	retentionMaxAge   time.Duration // 0: keep forever
+	retentionMaxAge time.Duration // 0: keep forever
+	// spaceMaxAge is each listed space's own max age (0: for ever).
+	spaceMaxAge       map[string]time.Duration
 	retentionMaxBytes int64         // 0: no bound
 	maxFutureSkew     time.Duration // 0: no check
 	interval          time.Duration // < 0: only on demand
@@ -24,6 +27,7 @@ type maintenanceConfig struct {
 // apply sets the engine's options.
 func (m maintenanceConfig) apply(o *eventlog.Options) {
 	o.RetentionMaxAge = m.retentionMaxAge
+	o.RetentionSpaceMaxAge = m.spaceMaxAge
 	o.RetentionMaxBytes = m.retentionMaxBytes
 	o.MaxFutureSkew = m.maxFutureSkew
 	o.MaintenanceInterval = m.interval
@@ -56,6 +60,35 @@ func parseAge(v string) (time.Duration, error) {
 		return 0, errors.New("want a duration such as 240h, 10d or 2w, or off")
 	}
 	return d, nil
+}
+
+// spaceMaxAge parses retention-space-max-age: SPACE=AGE pairs separated
+// by commas (team-a=30d,audit=off), or off for none.
+func spaceMaxAge(c *serveConfig, v string) error {
+	c.maintenance.spaceMaxAge = nil
+	if v == off {
+		return nil
+	}
+	ages := map[string]time.Duration{}
+	for _, pair := range splitList(v) {
+		space, a, ok := strings.Cut(pair, "=")
+		if !ok || space == "" {
+			return fmt.Errorf("%q: want SPACE=AGE pairs separated by commas, such as team-a=30d,audit=off", pair)
+		}
+		if _, dup := ages[space]; dup {
+			return fmt.Errorf("space %q is listed twice", space)
+		}
+		d, err := parseAge(a)
+		if err != nil {
+			return fmt.Errorf("space %q: %w", space, err)
+		}
+		ages[space] = d
+	}
+	if len(ages) == 0 {
+		return errors.New("want SPACE=AGE pairs separated by commas, such as team-a=30d,audit=off, or off")
+	}
+	c.maintenance.spaceMaxAge = ages
+	return nil
 }
 
 // optionalSize parses a size (parseSize), or off (also 0) for

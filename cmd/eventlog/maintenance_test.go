@@ -56,7 +56,7 @@ func TestMaintenanceSettings(t *testing.T) {
 					reflect.ValueOf(f.got).Elem().Set(v)
 				}
 			}
-			if cfg.maintenance != want {
+			if !reflect.DeepEqual(cfg.maintenance, want) {
 				t.Fatalf("got %+v\nwant %+v", cfg.maintenance, want)
 			}
 			o := cfg.dbOptions(server.NewMetrics(), nil)

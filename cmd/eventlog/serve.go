@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,9 +11,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
+	"github.com/eventlogdb/eventlog/internal/tlsfiles"
 	"github.com/eventlogdb/eventlog/server"
 )
 
@@ -27,6 +30,9 @@ func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		<-ctx.Done()
 		stop() // from now on a second signal ends the process at once
 	}()
+	cfg.hup = make(chan os.Signal, 1)
+	signal.Notify(cfg.hup, syscall.SIGHUP)
+	defer signal.Stop(cfg.hup)
 	return serve(ctx, cfg, stdout, newLogger(cfg, stderr))
 }
 
@@ -48,6 +54,16 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return err
+	}
+	scheme := "http"
+	if cfg.tls.Cert != "" {
+		stopTLS, err := serveTLS(ctx, cfg, &ln, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stopTLS()
+		scheme = "https"
 	}
 	var prof *pprofServer
 	if cfg.pprofAddr != "" {
@@ -73,11 +89,12 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 		ln.Close()
 		return errors.Join(err, db.Close())
 	}
-	fmt.Fprintf(stdout, "eventlog: serving %s on http://%s\n", cfg.data, ln.Addr())
-	log.Info("serving", "data", cfg.data, "addr", ln.Addr().String(), "sync", cfg.sync.String())
+	fmt.Fprintf(stdout, "eventlog: serving %s on %s://%s\n", cfg.data, scheme, ln.Addr())
+	log.Info("serving", "data", cfg.data, "addr", ln.Addr().String(), "tls", scheme == "https", "sync", cfg.sync.String())
 	scfg := cfg.server
 	scfg.Destinations = dests
 	scfg.Keys = keys
+	scfg.MutualTLS = cfg.tls.ClientCA != ""
 	err = server.New(db, scfg, metrics, log).Run(ctx, ln)
 	dests.Close() // before the store: its workers tail it
 	if cerr := db.Close(); cerr != nil {
@@ -117,6 +134,23 @@ func openKeys(cfg *serveConfig, addr net.Addr, log *slog.Logger) (*auth.Store, e
 	return keys, nil
 }
 
+// serveTLS loads the TLS files, wraps *ln to serve TLS from them, and
+// starts the goroutine that reloads them on SIGHUP (cfg.hup) and when
+// their contents change. The returned function stops it and waits.
+func serveTLS(ctx context.Context, cfg *serveConfig, ln *net.Listener, log *slog.Logger) (stop func(), err error) {
+	r, err := tlsfiles.New(cfg.tls, log)
+	if err != nil {
+		return nil, err
+	}
+	*ln = tls.NewListener(*ln, r.Config())
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx, cfg.tlsReloadInterval, cfg.hup) }()
+	c := r.Certificate()
+	log.Info("tls", "subject", c.Subject.String(), "not_after", c.NotAfter.UTC().Format(time.RFC3339), "mutual", cfg.tls.ClientCA != "")
+	return func() { cancel(); <-done }, nil
+}
+
 // dbOptions are the store's options: the engine's settings, the logger,
 // and the fsync observer of the server's metrics.
 func (c *serveConfig) dbOptions(m *server.Metrics, log *slog.Logger) eventlog.Options {
@@ -127,6 +161,7 @@ func (c *serveConfig) dbOptions(m *server.Metrics, log *slog.Logger) eventlog.Op
 		SegmentMaxAge:     c.segmentMaxAge,
 		MemoryLimit:       c.memoryLimit,
 		AllowUnregistered: c.allowUnregistered,
+		Pseudonymizer:     c.pseudonymizer,
 		Logger:            log,
 		ObserveFsync:      m.ObserveFsync,
 	}

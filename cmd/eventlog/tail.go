@@ -203,9 +203,13 @@ func followDir(ctx context.Context, data string, start tailStart, filter string,
 	if err := requireDataDir(data); err != nil { // else a typo would wait forever
 		return err
 	}
+	p, err := pseudonymFromEnv(data)
+	if err != nil {
+		return err
+	}
 	next, first := start.seq, true
 	for ctx.Err() == nil {
-		db, err := eventlog.Open(data, eventlog.Options{ReadOnly: true})
+		db, err := eventlog.Open(data, eventlog.Options{ReadOnly: true, Pseudonymizer: p})
 		switch {
 		case err != nil && first:
 			return err

@@ -64,9 +64,13 @@ func matchLeaf(p Path, value string, quoted bool) (evalFn, *problem) {
 }
 
 // ipTest compiles a value for an IP field: an address, compared as a
-// netip.Addr (so ::1 equals 0:0:0:0:0:0:0:1), or a CIDR prefix that
-// contains the address.
+// netip.Addr (so ::1 equals 0:0:0:0:0:0:0:1), a CIDR prefix that
+// contains the address, or a pseudonym (event.IsPseudonym), compared as
+// a keyword.
 func ipTest(p Path, value string) (func(string) bool, *problem) {
+	if event.IsPseudonym(value) { // a pseudonymised address: a keyword
+		return func(s string) bool { return s == value }, nil
+	}
 	if pfx, err := netip.ParsePrefix(value); err == nil {
 		pfx = pfx.Masked()
 		return func(s string) bool {
