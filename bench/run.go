@@ -293,6 +293,10 @@ func (r *run) firstError() error {
 func (r *run) writer(ctx context.Context, rec *recorder, ahead *lookahead) error {
 	var scratch []byte
 	for b := range ahead.ready {
+		if r.pastSchedule(b.i) { // later batches are later still: this writer is done
+			ahead.free <- b
+			return nil
+		}
 		err := r.appendBatch(ctx, rec, b, &scratch)
 		ahead.free <- b
 		if err != nil || isStopped(r.stopped) {
@@ -350,12 +354,22 @@ func (r *run) due(i int64) (time.Time, bool) {
 			return time.Now(), true
 		}
 	}
-	offset := time.Duration(float64(i*int64(r.cfg.Batch)) / r.cfg.Rate * float64(time.Second))
-	if r.cfg.Duration > 0 && offset >= r.cfg.Duration {
+	if r.pastSchedule(i) {
 		return time.Time{}, false
 	}
-	at := r.start.Add(offset)
+	at := r.start.Add(r.offset(i))
 	return at, sleepUntil(at, r.stopped)
+}
+
+// offset is when batch i is due after the start, at Rate.
+func (r *run) offset(i int64) time.Duration {
+	return time.Duration(float64(i*int64(r.cfg.Batch)) / r.cfg.Rate * float64(time.Second))
+}
+
+// pastSchedule reports whether an open loop's batch i would be due after
+// the end of Duration, so is not sent.
+func (r *run) pastSchedule(i int64) bool {
+	return r.cfg.Rate > 0 && r.cfg.Duration > 0 && r.offset(i) >= r.cfg.Duration
 }
 
 // sleepUntil waits until t, returning false if stop closes first.
