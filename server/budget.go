@@ -8,24 +8,20 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/eventlogdb/eventlog/memory"
 )
 
-// byteBudget is a counting semaphore over bytes: it bounds the memory of
-// the request bodies being read and held at once (Config.MaxBodyBytesInFlight).
-// The same bytes are charged to the store's memory budget (mem, the
+// byteBudget bounds the memory of the request bodies being read and held
+// at once (Config.MaxBodyBytesInFlight): its own memory.Budget of that
+// size. The same bytes are charged to the store's memory budget (mem, the
 // account AccountBodies of eventlog's DB.Memory), so bodies also wait while
 // the heads, seals and caches hold the store's memory limit: ingest slows
 // under memory pressure instead of the process growing.
 type byteBudget struct {
-	mu    sync.Mutex
-	total int64
-	used  int64
-	freed chan struct{} // closed, and replaced, whenever bytes are released
-	mem   *memory.Account
+	bodies *memory.Account // of a budget of Config.MaxBodyBytesInFlight
+	mem    *memory.Account
 }
 
 // AccountBodies is the server's account in the store's memory budget: the
@@ -39,7 +35,7 @@ var errBudgetFull = errors.New("request body budget full")
 var errMemoryFull = errors.New("memory budget full")
 
 func newByteBudget(total int64, mem *memory.Account) *byteBudget {
-	return &byteBudget{total: total, freed: make(chan struct{}), mem: mem}
+	return &byteBudget{bodies: memory.New(total).Account(AccountBodies), mem: mem}
 }
 
 // acquire takes n bytes, of the body budget and then of the memory budget,
@@ -48,7 +44,10 @@ func newByteBudget(total int64, mem *memory.Account) *byteBudget {
 // the context's error, holding nothing.
 func (b *byteBudget) acquire(ctx context.Context, n int64, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
-	if err := b.acquireBodies(ctx, n, wait); err != nil {
+	if err := b.bodies.Acquire(ctx, n, wait); err != nil {
+		if errors.Is(err, memory.ErrFull) {
+			err = errBudgetFull
+		}
 		return err
 	}
 	err := b.mem.Acquire(ctx, n, time.Until(deadline))
@@ -56,72 +55,19 @@ func (b *byteBudget) acquire(ctx context.Context, n int64, wait time.Duration) e
 		err = errMemoryFull
 	}
 	if err != nil {
-		b.releaseBodies(n)
+		b.bodies.Release(n)
 	}
 	return err
-}
-
-// acquireBodies takes n bytes of the body budget alone, as acquire does.
-func (b *byteBudget) acquireBodies(ctx context.Context, n int64, wait time.Duration) error {
-	ok, freed := b.tryAcquire(n)
-	if ok {
-		return nil
-	}
-	if n > b.total {
-		return errBudgetFull
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for {
-		select {
-		case <-freed:
-		case <-t.C:
-			return errBudgetFull
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if ok, freed = b.tryAcquire(n); ok {
-			return nil
-		}
-	}
-}
-
-// tryAcquire takes n bytes if they are free; else it returns a channel
-// closed at the next release.
-func (b *byteBudget) tryAcquire(n int64) (bool, <-chan struct{}) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.used+n <= b.total {
-		b.used += n
-		return true, nil
-	}
-	return false, b.freed
 }
 
 // release gives back n bytes to both budgets and wakes the waiters.
 func (b *byteBudget) release(n int64) {
 	b.mem.Release(n)
-	b.releaseBodies(n)
-}
-
-// releaseBodies gives back n bytes of the body budget alone.
-func (b *byteBudget) releaseBodies(n int64) {
-	if n == 0 {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.used -= n
-	close(b.freed)
-	b.freed = make(chan struct{})
+	b.bodies.Release(n)
 }
 
 // inUse returns the bytes taken now.
-func (b *byteBudget) inUse() int64 {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.used
-}
+func (b *byteBudget) inUse() int64 { return b.bodies.Used() }
 
 // usageText lists a memory budget's charges by account, largest first, for
 // error messages: "heads 1048576, bodies 65536".
