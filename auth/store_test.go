@@ -164,7 +164,7 @@ func TestStoreModel(t *testing.T) {
 			},
 			"revoke": func(rt *rapid.T) {
 				if len(ids) == 0 {
-					rt.Skip("no key")
+					return // nothing to revoke yet
 				}
 				id := rapid.SampledFrom(ids).Draw(rt, "id")
 				if _, err := s.Revoke(id, now); err != nil {

@@ -1,10 +1,8 @@
 package bench
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -72,53 +70,16 @@ func findDataDir(n int) string {
 // it was.
 func loadFindData(n int) (d findData, dbDir string, built bool, err error) {
 	dir := findDataDir(n)
-	d, err = readFindData(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		built = true
-		d, err = buildFindDataDir(dir, n)
-	}
+	d, dbDir, built, err = loadDataSet(dir, findDataMarker, func(dbDir string) (findData, error) {
+		start := time.Now()
+		d, err := buildFindData(dbDir, n)
+		d.BuildSeconds = time.Since(start).Seconds()
+		return d, err
+	})
 	if err == nil && d.Events != n {
 		err = fmt.Errorf("%s holds %d events, want %d: delete it to rebuild", dir, d.Events, n)
 	}
-	return d, filepath.Join(dir, "db"), built, err
-}
-
-func readFindData(dir string) (findData, error) {
-	var d findData
-	b, err := os.ReadFile(filepath.Join(dir, findDataMarker))
-	if err != nil {
-		return d, err
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		return d, fmt.Errorf("%s: %w (delete %s to rebuild)", findDataMarker, err, dir)
-	}
-	return d, nil
-}
-
-// buildFindDataDir builds the data set in dir+".building", writes its marker
-// and renames it to dir. Leftovers of an interrupted build are removed first.
-func buildFindDataDir(dir string, n int) (findData, error) {
-	tmp := dir + ".building"
-	if err := errors.Join(os.RemoveAll(dir), os.RemoveAll(tmp)); err != nil {
-		return findData{}, err
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return findData{}, err
-	}
-	start := time.Now()
-	d, err := buildFindData(filepath.Join(tmp, "db"), n)
-	if err != nil {
-		return d, fmt.Errorf("build %s: %w", tmp, err)
-	}
-	d.BuildSeconds = time.Since(start).Seconds()
-	b, err := json.MarshalIndent(d, "", "\t")
-	if err != nil {
-		return d, err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, findDataMarker), append(b, '\n'), 0o644); err != nil {
-		return d, err
-	}
-	return d, os.Rename(tmp, dir)
+	return d, dbDir, built, err
 }
 
 // buildFindData appends the data set to a new DB in dbDir and closes it.

@@ -2,11 +2,9 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -84,51 +82,16 @@ func issueDataDir(n int) string {
 // building it first unless a complete one is cached.
 func loadIssueData(n int) (d issueData, dbDir string, built bool, err error) {
 	dir := issueDataDir(n)
-	d, err = readIssueData(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		built = true
-		d, err = buildIssueDataDir(dir, n)
-	}
+	d, dbDir, built, err = loadDataSet(dir, issueDataMarker, func(dbDir string) (issueData, error) {
+		start := time.Now()
+		d, err := buildIssueData(dbDir, n)
+		d.BuildSeconds = time.Since(start).Seconds()
+		return d, err
+	})
 	if err == nil && d.Events != n {
 		err = fmt.Errorf("%s holds %d events, want %d: delete it to rebuild", dir, d.Events, n)
 	}
-	return d, filepath.Join(dir, "db"), built, err
-}
-
-func readIssueData(dir string) (issueData, error) {
-	var d issueData
-	b, err := os.ReadFile(filepath.Join(dir, issueDataMarker))
-	if err != nil {
-		return d, err
-	}
-	if err := json.Unmarshal(b, &d); err != nil {
-		return d, fmt.Errorf("%s: %w (delete %s to rebuild)", issueDataMarker, err, dir)
-	}
-	return d, nil
-}
-
-func buildIssueDataDir(dir string, n int) (issueData, error) {
-	tmp := dir + ".building"
-	if err := errors.Join(os.RemoveAll(dir), os.RemoveAll(tmp)); err != nil {
-		return issueData{}, err
-	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return issueData{}, err
-	}
-	start := time.Now()
-	d, err := buildIssueData(filepath.Join(tmp, "db"), n)
-	if err != nil {
-		return d, fmt.Errorf("build %s: %w", tmp, err)
-	}
-	d.BuildSeconds = time.Since(start).Seconds()
-	b, err := json.MarshalIndent(d, "", "\t")
-	if err != nil {
-		return d, err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, issueDataMarker), append(b, '\n'), 0o644); err != nil {
-		return d, err
-	}
-	return d, os.Rename(tmp, dir)
+	return d, dbDir, built, err
 }
 
 func buildIssueData(dbDir string, n int) (issueData, error) {

@@ -11,30 +11,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog/internal/syncbuf"
+
 	"github.com/eventlogdb/eventlog/auth"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestSecretsNeverLeak makes a key through the API, uses it rightly and
 // wrongly (a wrong secret, the secret sent as the id, Basic), sets a
@@ -44,7 +27,7 @@ func (s *syncBuffer) String() string {
 // created the key, and every stored event.
 func TestSecretsNeverLeak(t *testing.T) {
 	a := newAccessEnv(t, Config{})
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	cfg := a.srv.cfg
 	a.srv = New(a.db, cfg, NewMetrics(), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	a.ts.Close()

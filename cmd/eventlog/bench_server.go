@@ -3,13 +3,10 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 	"syscall"
 	"time"
 )
@@ -18,15 +15,12 @@ import (
 // seal and close after SIGTERM.
 const benchServerStopWait = 5 * time.Minute
 
-// benchServer is the eventlog serve process that bench http runs; it owns
-// the goroutine that waits for the process.
-type benchServer struct {
-	cmd    *exec.Cmd
-	url    string
-	exited chan struct{} // closed once the process has ended
-	err    error         // how it ended; read after exited
-	stderr strings.Builder
-}
+// benchServerStartWait bounds how long the benchmark's server may take to
+// open its data directory and print its address.
+const benchServerStartWait = time.Minute
+
+// benchServer is the eventlog serve process that bench http runs.
+type benchServer struct{ *serveProcess }
 
 // startBenchServer starts bin (this executable when "") serving dir on a
 // free loopback port, durable (--sync always) unless extra says otherwise,
@@ -38,35 +32,12 @@ func startBenchServer(bin, dir string, extra []string) (*benchServer, error) {
 			return nil, err
 		}
 	}
-	args := append([]string{"serve", "--data", dir, "--addr", "127.0.0.1:0", "--sync", "always", "--log-level", "error"}, extra...)
-	s := &benchServer{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
-	s.cmd.Stderr = &s.stderr
-	out, err := s.cmd.StdoutPipe()
+	args := append([]string{"--data", dir, "--addr", "127.0.0.1:0", "--sync", "always", "--log-level", "error"}, extra...)
+	p, err := startServeProcess(bin, args, benchServerStartWait)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s serve: %w", bin, err)
-	}
-	first := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		sc.Scan()
-		first <- sc.Text()
-		for sc.Scan() { // drain, so the server never blocks on stdout
-		}
-		s.err = s.cmd.Wait()
-		close(s.exited)
-	}()
-	line := <-first // "" when it exited first
-	_, url, ok := strings.Cut(line, " on ")
-	if !strings.HasPrefix(line, "eventlog: serving ") || !ok {
-		s.cmd.Process.Kill()
-		<-s.exited
-		return nil, fmt.Errorf("%s serve printed %q, not its address: %v\n%s", bin, line, s.err, s.stderr.String())
-	}
-	s.url = url
-	return s, nil
+	return &benchServer{p}, nil
 }
 
 // stop sends SIGTERM, waits for the server to seal and exit, and returns

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -44,61 +42,22 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-// serverProcess is a running eventlog serve.
-type serverProcess struct {
-	cmd    *exec.Cmd
-	url    string
-	stderr *bytes.Buffer // the logs; read only once exited is closed
-	exited chan struct{} // closed when the process has ended
-	err    error         // how it ended
-}
+// serverProcess is a running eventlog serve, for a test.
+type serverProcess struct{ *serveProcess }
 
 // startServe starts the binary's serve command and waits for the address
-// it prints.
+// it prints; the test's cleanup kills it if the test left it running.
 func startServe(t *testing.T, bin string, args ...string) *serverProcess {
 	t.Helper()
-	p := &serverProcess{cmd: exec.Command(bin, append([]string{"serve"}, args...)...), stderr: new(bytes.Buffer), exited: make(chan struct{})}
-	p.cmd.Stderr = p.stderr
-	stdout, err := p.cmd.StdoutPipe()
+	p, err := startServeProcess(bin, args, 20*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	first := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Scan()
-		first <- sc.Text()
-		for sc.Scan() { // drain, so the process never blocks on stdout
-		}
-		p.err = p.cmd.Wait()
-		close(p.exited)
-	}()
 	t.Cleanup(func() {
 		p.cmd.Process.Kill() // when a failed test left it running
 		<-p.exited
 	})
-	select {
-	case line := <-first:
-		_, url, ok := strings.Cut(line, " on ")
-		if !strings.HasPrefix(line, "eventlog: serving ") || !ok || strings.HasSuffix(url, ":0") {
-			p.cmd.Process.Kill()
-			t.Fatalf("serve printed %q; stderr:\n%s", line, p.waitLogs())
-		}
-		p.url = url
-	case <-time.After(20 * time.Second):
-		p.cmd.Process.Kill()
-		t.Fatalf("serve printed no address in 20s; stderr:\n%s", p.waitLogs())
-	}
-	return p
-}
-
-// waitLogs waits for the process to end and returns its stderr.
-func (p *serverProcess) waitLogs() string {
-	<-p.exited
-	return p.stderr.String()
+	return &serverProcess{p}
 }
 
 // stop sends SIGTERM and checks that the process exits with status 0 in

@@ -11,9 +11,10 @@ import (
 	"net/http/httptrace"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/eventlogdb/eventlog/internal/syncbuf"
 
 	"go.uber.org/goleak"
 
@@ -162,7 +163,7 @@ func TestRunReloadsOnSignalAndOnChange(t *testing.T) {
 	ca := testcert.NewCA(t, "ca")
 	old := ca.Server(t, "old", hour(-1), hour(24))
 	f := serve(t, old, nil)
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	r, err := tlsfiles.New(tlsfiles.Files{Cert: f.certFile, Key: f.keyFile}, slogTo(&logs))
 	if err != nil {
 		t.Fatal(err)
@@ -218,23 +219,6 @@ func TestNewNamesTheProblem(t *testing.T) {
 			t.Errorf("%s: %v, want %q", name, err, c.want)
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func slogTo(w io.Writer) *slog.Logger { return slog.New(slog.NewTextHandler(w, nil)) }
