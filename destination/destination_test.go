@@ -140,7 +140,10 @@ func seqRangeOf(from, to, step uint64) []uint64 {
 	return out
 }
 
-var fastRetry = Options{MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond}
+var fastRetry = Options{MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, SecretsKey: testSecretsKey}
+
+// testSecretsKey seals the tests' destination secrets.
+var testSecretsKey = []byte("0123456789abcdef0123456789abcdef")
 
 func TestDeliversSignedFilteredInOrder(t *testing.T) {
 	dir := t.TempDir()

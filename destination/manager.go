@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/internal/sealed"
 )
 
 // Errors of the Manager's API.
@@ -31,6 +32,13 @@ type Options struct {
 	// its step). Zero: 100 ms, 30 s.
 	MinBackoff, MaxBackoff time.Duration
 	Logger                 *slog.Logger
+	// SecretsKey seals the secret and header values of destinations
+	// created through the API before they are written to dir (package
+	// internal/sealed: AES-256-GCM under a key derived from these bytes,
+	// at least 32). Keep it outside the data directory. Nil: such
+	// destinations are refused (ErrNoSecretsKey); destinations without
+	// secrets need no key.
+	SecretsKey []byte
 }
 
 // Manager runs the destinations of one store: those of the config file
@@ -74,12 +82,20 @@ func Open(db *eventlog.DB, dir string, fixed []Config, opts Options) (*Manager, 
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	f := files{dir: dir}
+	if opts.SecretsKey != nil {
+		box, err := sealed.New(opts.SecretsKey)
+		if err != nil {
+			return nil, fmt.Errorf("destinations: %w", err)
+		}
+		f.box = box
+	}
 	m := &Manager{
-		db: db, files: files{dir}, log: opts.Logger, ws: map[string]*running{},
+		db: db, files: f, log: opts.Logger, ws: map[string]*running{},
 		send: &sender{client: opts.Client, minBackoff: opts.MinBackoff, maxBackoff: opts.MaxBackoff, now: time.Now},
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
-	stored, err := m.files.loadConfigs()
+	stored, err := m.files.loadConfigs(m.log)
 	if err != nil {
 		return nil, fmt.Errorf("destinations: %w", err)
 	}
@@ -138,6 +154,9 @@ func (m *Manager) Put(c Config) (Status, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, err := c.withDefaults(); err != nil {
+		return Status{}, err
+	}
+	if err := m.files.checkSealable(c); err != nil {
 		return Status{}, err
 	}
 	// Kept pseudonymised, like every filter the store holds.

@@ -25,12 +25,21 @@ type Status struct {
 	counters
 }
 
+// HiddenValue stands for a header's value in a Status.
+const HiddenValue = "(hidden)"
+
 func (w *worker) status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := Status{Config: w.cfg, HasSecret: w.cfg.Secret != "", Fixed: w.fixed, Cursor: w.prog.Cursor,
 		Parked: w.prog.Parked, LastError: w.lastErr, counters: w.stats}
 	s.Secret = ""
+	if len(s.Headers) > 0 { // their values are often tokens: names only
+		s.Headers = make(map[string]string, len(w.cfg.Headers))
+		for k := range w.cfg.Headers {
+			s.Headers[k] = HiddenValue
+		}
+	}
 	if r := w.prog.InFlight; r != nil {
 		cp := *r
 		s.InFlight = &cp

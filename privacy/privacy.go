@@ -35,13 +35,11 @@ import (
 	"hash"
 	"io"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/keyfile"
 )
 
 // DefaultFields are the fields pseudonymised when a key is given and no
@@ -112,36 +110,14 @@ func newPseudonymizer(key []byte, fields []string) (*Pseudonymizer, error) {
 	return p, nil
 }
 
-// LoadKey reads the key from file, which must lie outside dataDir (the
-// key would otherwise travel with every copy and backup of the data it
-// protects; "": no data directory is involved). Surrounding whitespace is not part of the key, so a file
-// written by `openssl rand -base64 32 > FILE` works as is.
+// LoadKey reads the pseudonym key from file, which must lie outside
+// dataDir (see package internal/keyfile).
 func LoadKey(file, dataDir string) ([]byte, error) {
-	if dataDir != "" && inside(file, dataDir) {
-		return nil, fmt.Errorf("privacy: pseudonym key file %s is inside the data directory %s: keep it elsewhere, so that copies of the data do not carry it", file, dataDir)
-	}
-	b, err := os.ReadFile(file)
+	k, err := keyfile.Read("pseudonym key", file, dataDir)
 	if err != nil {
-		return nil, fmt.Errorf("privacy: pseudonym key: %w", err)
+		return nil, fmt.Errorf("privacy: %w", err)
 	}
-	return []byte(strings.TrimSpace(string(b))), nil
-}
-
-// inside reports whether file lies in dir, after resolving symbolic links
-// where they exist.
-func inside(file, dir string) bool {
-	abs := func(p string) string {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			p = r
-		}
-		a, err := filepath.Abs(p)
-		if err != nil {
-			return p
-		}
-		return a
-	}
-	rel, err := filepath.Rel(abs(dir), abs(file))
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+	return k, nil
 }
 
 // Fields returns the names of the pseudonymised fields, in the order

@@ -135,7 +135,7 @@ func newAccessEnv(t *testing.T, cfg Config) *accessEnv {
 	a := &accessEnv{env: e, keys: store, headers: map[string]string{"none": ""}}
 	a.sink = httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(a.sink.Close)
-	m, err := destination.Open(e.db, filepath.Join(e.dir, "destinations"), nil, destination.Options{})
+	m, err := destination.Open(e.db, filepath.Join(e.dir, "destinations"), nil, destination.Options{SecretsKey: testSecretsKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func newDestEnv(t *testing.T, rcv string) *env {
 	t.Helper()
 	e := newEnv(t, Config{})
 	m, err := destination.Open(e.db, filepath.Join(e.dir, "destinations"),
-		[]destination.Config{{Name: "audit", URL: rcv, Secret: "fixed-secret-value"}}, destination.Options{})
+		[]destination.Config{{Name: "audit", URL: rcv, Secret: "fixed-secret-value"}}, destination.Options{SecretsKey: testSecretsKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,3 +201,6 @@ func TestDestinationsDisabled(t *testing.T) {
 		t.Fatalf("PUT: %d %s", r.status, r.body)
 	}
 }
+
+// testSecretsKey seals the destination secrets of the server's tests.
+var testSecretsKey = []byte("0123456789abcdef0123456789abcdef")

@@ -52,6 +52,10 @@ type serveConfig struct {
 	// what it builds (nil: off).
 	pseudonym     pseudonymConfig
 	pseudonymizer *privacy.Pseudonymizer
+	// secrets is where the key that seals destination secrets comes
+	// from; secretsKey is the key (nil: none given).
+	secrets    secretsConfig
+	secretsKey []byte
 	// hup receives SIGHUP, which reloads the TLS files; nil in tests that
 	// do not signal.
 	hup chan os.Signal
@@ -110,6 +114,7 @@ func settings() []setting {
 		{"tls-client-ca", "FILE", "off", "require a client certificate signed by a CA of this PEM file (mutual TLS); a second factor, not a replacement for an API key", tlsFile(func(c *serveConfig) *string { return &c.tls.ClientCA })},
 		{"tls-reload-interval", "DURATION", "10s", "how often the TLS files are checked for new contents", duration(func(c *serveConfig) *time.Duration { return &c.tlsReloadInterval })},
 		{"pseudonym-key-file", "FILE", "off", "pseudonymise the fields that identify a person with the key in FILE (at least 32 bytes, outside --data); $EVENTLOG_PSEUDONYM_KEY may hold the key itself instead", tlsFile(func(c *serveConfig) *string { return &c.pseudonym.keyFile })},
+		{"secrets-key-file", "FILE", "off", "seal the secrets and header values of destinations created through the API with the key in FILE (at least 32 bytes, outside --data; AES-256-GCM); $EVENTLOG_SECRETS_KEY may hold the key itself instead; without one such destinations are refused", tlsFile(func(c *serveConfig) *string { return &c.secrets.keyFile })},
 		{"pseudonym-fields", "LIST", strings.Join(privacy.DefaultFields, ","), "the fields pseudonymised when a key is given, separated by commas", pseudonymFields},
 		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
 		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
@@ -181,6 +186,10 @@ func loadServeConfig(args []string, lookupEnv func(string) (string, bool), stder
 	c.pseudonym.key = env(lookupEnv, envPseudonymKey)
 	var err error
 	if c.pseudonymizer, err = c.pseudonym.build(c.data); err != nil {
+		return nil, err
+	}
+	c.secrets.key = env(lookupEnv, envSecretsKey)
+	if c.secretsKey, err = c.secrets.load(c.data); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -13,6 +13,8 @@ import (
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/destination"
+	"github.com/eventlogdb/eventlog/internal/keyfile"
+	"github.com/eventlogdb/eventlog/internal/sealed"
 )
 
 // destinationsKey is the config file's list of fixed destinations: the
@@ -62,12 +64,45 @@ func yamlKeys(t reflect.Type) []string {
 // file and those created through the API (kept in <data>/destinations),
 // and holds retention back from the events they have not delivered yet.
 func openDestinations(db *eventlog.DB, c *serveConfig, log *slog.Logger) (*destination.Manager, error) {
-	m, err := destination.Open(db, filepath.Join(c.data, "destinations"), c.destinations, destination.Options{Logger: log})
+	m, err := destination.Open(db, filepath.Join(c.data, "destinations"), c.destinations, destination.Options{Logger: log, SecretsKey: c.secretsKey})
 	if err != nil {
 		return nil, err
 	}
 	db.SetRetentionFloor(deliveryFloor(m))
 	return m, nil
+}
+
+// envSecretsKey holds the secrets key itself, for secrets passed in the
+// environment; --secrets-key-file wins over it.
+const envSecretsKey = "EVENTLOG_SECRETS_KEY"
+
+// secretsConfig is where the key sealing destination secrets comes from.
+type secretsConfig struct {
+	keyFile string
+	key     string // the key itself, from envSecretsKey
+}
+
+// load returns the key (nil when none is given), checked for length so
+// that a short key stops the server at start rather than at the first
+// destination. The key never appears in an error.
+func (c secretsConfig) load(data string) ([]byte, error) {
+	var key []byte
+	switch {
+	case c.keyFile != "":
+		k, err := keyfile.Read("secrets key", c.keyFile, data)
+		if err != nil {
+			return nil, err
+		}
+		key = k
+	case c.key != "":
+		key = []byte(strings.TrimSpace(c.key))
+	default:
+		return nil, nil
+	}
+	if _, err := sealed.New(key); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // deliveryFloor is the lowest cursor of m's destinations: retention keeps

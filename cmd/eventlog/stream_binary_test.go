@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -109,11 +110,19 @@ func TestServeBinaryDestinationSurvivesKill(t *testing.T) {
 	rts := httptest.NewServer(rcv)
 	defer rts.Close()
 	data := filepath.Join(t.TempDir(), "data")
-	srv := startServe(t, bin, "--data", data, "--addr", "127.0.0.1:0", "--sync", "always", "--log-level", "error")
+	keyFile := filepath.Join(t.TempDir(), "secrets.key")
+	if err := os.WriteFile(keyFile, []byte("0123456789abcdef0123456789abcdef\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	serveArgs := []string{"--data", data, "--addr", "127.0.0.1:0", "--sync", "always", "--log-level", "error", "--secrets-key-file", keyFile}
+	srv := startServe(t, bin, serveArgs...)
 	register(t, srv.url)
 	cfg := fmt.Sprintf(`{"url":%q,"secret":%q,"batch_size":100,"max_delay":"20ms","start":"beginning"}`, rts.URL, rcv.secret)
 	if r := doHTTP(t, "PUT", srv.url+"/api/destinations/receiver", cfg); r.status != http.StatusOK || strings.Contains(r.body, rcv.secret) {
 		t.Fatalf("PUT destination: %d %s", r.status, r.body)
+	}
+	if b, err := os.ReadFile(filepath.Join(data, "destinations", "receiver.json")); err != nil || strings.Contains(string(b), rcv.secret) {
+		t.Fatalf("the destination's file holds its secret in the clear (%v):\n%s", err, b)
 	}
 
 	const writers, batch = 2, 200
@@ -153,7 +162,7 @@ func TestServeBinaryDestinationSurvivesKill(t *testing.T) {
 	before, _ := rcv.distinct()
 	t.Logf("killed after %d acknowledged events, %d batches received", len(acks.bySeq), len(before))
 
-	srv = startServe(t, bin, "--data", data, "--addr", "127.0.0.1:0", "--log-level", "error")
+	srv = startServe(t, bin, serveArgs...) // the sealed secret opens only with the same key
 	waitUntil(t, "every acknowledged event at the receiver", func() bool {
 		got, _ := rcv.distinct()
 		n := 0
