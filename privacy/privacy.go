@@ -167,7 +167,7 @@ func (p *Pseudonymizer) Value(value string) string {
 // field (an IP field compares addresses, as filters do). It is the only
 // re-identification HMAC allows: confirming a guess, with the key.
 func (p *Pseudonymizer) Reveal(field, candidate, pseudonym string) (bool, error) {
-	if p.key == nil {
+	if p == nil || p.key == nil {
 		return false, ErrNoKey
 	}
 	f := event.FieldByName(field)
@@ -178,6 +178,29 @@ func (p *Pseudonymizer) Reveal(field, candidate, pseudonym string) (bool, error)
 		return false, fmt.Errorf("privacy: %q is not a pseudonym (%s followed by 52 base32 characters)", pseudonym, event.PseudonymPrefix)
 	}
 	return hmac.Equal([]byte(p.pseudonym(f, candidate)), []byte(pseudonym)), nil
+}
+
+// MaxRevealCandidates bounds the candidates of one RevealAny: re-
+// identification is for confirming a few guesses, not for a dictionary
+// attack through the server.
+const MaxRevealCandidates = 100
+
+// RevealAny returns the first of candidates that pseudonym stands for in
+// field, and whether there is one (see Reveal).
+func (p *Pseudonymizer) RevealAny(field, pseudonym string, candidates []string) (string, bool, error) {
+	switch {
+	case len(candidates) == 0:
+		return "", false, errors.New("privacy: no candidate to check")
+	case len(candidates) > MaxRevealCandidates:
+		return "", false, fmt.Errorf("privacy: %d candidates: at most %d at once", len(candidates), MaxRevealCandidates)
+	}
+	for _, c := range candidates {
+		ok, err := p.Reveal(field, c, pseudonym)
+		if err != nil || ok {
+			return c, ok, err
+		}
+	}
+	return "", false, nil
 }
 
 // ErrOriginal refuses an event whose event.original may hold in the clear

@@ -47,6 +47,7 @@ var (
 		"PUT /api/providers/{provider}":             "writer",
 		"GET /api/_stats":                           "reader",
 		"GET /api/_privacy":                         "reader",
+		"POST /api/_privacy/_reveal":                "admin",
 		"POST /api/_roll":                           "admin",
 		"POST /api/_compact":                        "admin",
 		"POST /api/_retention":                      "admin",
@@ -66,6 +67,16 @@ var (
 		"reader": {"reader"}, "writer": {"reader", "writer"}, "admin": {"reader", "writer", "admin"}, "auditor": {"reader"},
 	}
 )
+
+// accessPseudonymizer pseudonymises user.email, which no event of these
+// tests has, so that the re-identification route has something to do.
+var accessPseudonymizer = func() *privacy.Pseudonymizer {
+	p, err := privacy.New([]byte("access-test-pseudonym-key-0123456789"), []string{"user.email"})
+	if err != nil {
+		panic(err)
+	}
+	return p
+}()
 
 // sample is a request that a route answers 2xx when it is allowed.
 type sample struct {
@@ -95,6 +106,7 @@ func routeSample(pattern, space, sinkURL string) (sample, bool) {
 		"/api/providers/{provider}":             {"/api/providers/alerting", `{"actions":["execute"]}`, ctJSON},
 		"/api/_stats":                           {"/api/_stats", "", ""},
 		"/api/_privacy":                         {"/api/_privacy", "", ""},
+		"/api/_privacy/_reveal":                 {"/api/_privacy/_reveal", fmt.Sprintf(`{"field":"user.email","pseudonym":%q,"candidates":["a@example.com"]}`, accessPseudonymizer.Value("a@example.com")), ctJSON},
 		"/api/_roll":                            {"/api/_roll", "", ""},
 		"/api/_compact":                         {"/api/_compact", "", ""},
 		"/api/_retention":                       {"/api/_retention", "", ""},
@@ -131,7 +143,9 @@ func newAccessEnv(t *testing.T, cfg Config) *accessEnv {
 		t.Fatal(err)
 	}
 	cfg.Keys, cfg.EnableDelete, cfg.BackupDir = store, true, t.TempDir()
-	e := newEnv(t, cfg)
+	e := &env{t: t, dir: t.TempDir(), cfg: cfg, pseudonymizer: accessPseudonymizer}
+	e.open()
+	t.Cleanup(e.close)
 	a := &accessEnv{env: e, keys: store, headers: map[string]string{"none": ""}}
 	a.sink = httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(a.sink.Close)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/privacy"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -32,9 +33,11 @@ type env struct {
 	fs  vfs.FS // nil: the operating system's
 	// memoryLimit is the store's Options.MemoryLimit.
 	memoryLimit int64
-	db          *eventlog.DB
-	srv         *Server
-	ts          *httptest.Server
+	// pseudonymizer is the store's Options.Pseudonymizer.
+	pseudonymizer *privacy.Pseudonymizer
+	db            *eventlog.DB
+	srv           *Server
+	ts            *httptest.Server
 }
 
 // newEnv opens a strict DB (alerting: execute, execute-action; actions:
@@ -60,7 +63,7 @@ func newFaultyEnv(t *testing.T, cfg Config) (*env, *vfs.Faulty) {
 func (e *env) open() {
 	e.t.Helper()
 	m := NewMetrics()
-	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs, MemoryLimit: e.memoryLimit})
+	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs, MemoryLimit: e.memoryLimit, Pseudonymizer: e.pseudonymizer})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -71,6 +71,7 @@ func (s *Server) routeTable() []route {
 	add("PUT /api/providers/{provider}", write, s.handleRegister)
 	add("GET /api/_stats", readAll, s.handleStats)
 	add("GET /api/_privacy", read, s.handlePrivacy)
+	add("POST /api/_privacy/_reveal", admin, s.handleReveal) // audits itself, with what was asked
 	add("POST /api/_roll", admin, s.handleRoll)
 	add("POST /api/_compact", admin, s.handleCompact)
 	add("POST /api/_retention", adminAudit(actionRetentionRun), s.handleRetention)

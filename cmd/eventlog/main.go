@@ -27,8 +27,8 @@
 //	                                                   API keys: the first one on a stopped store, later ones through a server
 //	eventlog notice   [--url URL | --config FILE] [--format text|json]
 //	                                                   what is collected, pseudonymised, who may read, how long it is kept
-//	eventlog pseudonym reveal [--key-file F] [--field NAME] PSEUDONYM CANDIDATE...
-//	                                                   which candidate value the pseudonym stands for, if any
+//	eventlog pseudonym reveal [--data DIR --key-file F | --url URL] [--field NAME] PSEUDONYM CANDIDATE...
+//	                                                   which candidate value the pseudonym stands for, if any (audited)
 //	eventlog version                                   the module version and commit of this binary (also --version)
 //
 // The command tree is cobra's (help, --version, completion, suggestions
@@ -87,7 +87,7 @@ func commands() []command {
 		{"restore", "", "copy a backup into a new data directory and verify it", runRestore},
 		{"bench", "| compare A.json B.json", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},
 		{"notice", "", "print the privacy notice of a server (--url) or of serve's settings: what is collected, what is pseudonymised, who may read, how long it is kept", runNotice},
-		{"pseudonym", "reveal PSEUDONYM CANDIDATE...", "check candidate values against a pseudonym with the key: the only way back from a pseudonym to a person", runPseudonym},
+		{"pseudonym", "reveal PSEUDONYM CANDIDATE...", "check candidate values against a pseudonym with the key: the only way back from a pseudonym to a person; recorded as an audit event in the store (--data, stopped) or by its server (--url)", runPseudonym},
 		{"version", "", "print the module version and commit this binary was built from (also --version)", runVersion},
 	}
 }

@@ -102,6 +102,12 @@ func TestServePseudonymisesAndKeepsTheKey(t *testing.T) {
 			t.Errorf("notice lacks %q:\n%s", want, text)
 		}
 	}
+	out := cli("", "query", "--filter", "user.name:alice")
+	alice := out[strings.Index(out, `"name":"`)+8:]
+	alice = alice[:strings.IndexByte(alice, '"')]
+	if got, want := cli("", "pseudonym", "reveal", "--field", "user.name", alice, "bob", "alice"), "user.name alice is "+alice+"\n"; got != want {
+		t.Errorf("reveal through the server: %q, want %q", got, want)
+	}
 	if out := cli("", "delete", "--filter", "user.name:bob"); !strings.Contains(out, "deleted 1") {
 		t.Fatalf("delete: %s", out)
 	}
@@ -152,13 +158,22 @@ func TestPseudonymReveal(t *testing.T) {
 		"--field client.ip " + pseudonym + " 10.0.0.1 0:0:0:0:0:0:0:1": {0, "client.ip 0:0:0:0:0:0:0:1 is " + pseudonym + "\n"},
 		"--field client.ip " + pseudonym + " 10.0.0.1":                 {1, "no candidate is " + pseudonym + " in client.ip\n"},
 	} {
-		code, out, errs := runCLI(t, "", append([]string{"pseudonym", "reveal"}, strings.Fields(args)...)...)
+		code, out, errs := runCLI(t, "", append([]string{"pseudonym", "reveal", "--data", data}, strings.Fields(args)...)...)
 		if code != want.code || out != want.out {
 			t.Errorf("reveal %s: exit %d %q %q, want %d %q", args, code, out, errs, want.code, want.out)
 		}
 	}
-	if code, _, errs := runCLI(t, "", "pseudonym", "reveal", "--key-file", filepath.Join(data, "k"), "pseu:v1:x", "a"); code != 1 || !strings.Contains(errs, "pseudonym key") {
+	if code, _, errs := runCLI(t, "", "pseudonym", "reveal", "--data", data, "--key-file", filepath.Join(data, "k"), "pseu:v1:x", "a"); code != 1 || !strings.Contains(errs, "pseudonym key") {
 		t.Errorf("a missing key file: %d %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "pseudonym", "reveal", "--data", filepath.Join(dir, "nowhere"), pseudonym, "a"); code != 1 || !strings.Contains(errs, "recorded in the store") {
+		t.Errorf("a reveal with no store to record it: %d %s", code, errs)
+	}
+	// Both reveals are recorded, with the pseudonym and without the
+	// candidates.
+	code, out, errs = runCLI(t, "", "query", "--data", data, "--filter", "event.action:pseudonym-reveal")
+	if code != 0 || strings.Count(out, `"_seq"`) != 2 || strings.Count(out, pseudonym) < 2 || strings.Contains(out, "10.0.0.1") {
+		t.Errorf("the reveals' audit events: %d %s %s", code, out, errs)
 	}
 }
 
