@@ -62,33 +62,39 @@ func parseAge(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// spaceMaxAge parses retention-space-max-age: SPACE=AGE pairs separated
-// by commas (team-a=30d,audit=off), or off for none.
+// spaceMaxAge parses retention-space-max-age (parseSpaceMaxAge).
 func spaceMaxAge(c *serveConfig, v string) error {
-	c.maintenance.spaceMaxAge = nil
+	ages, err := parseSpaceMaxAge(v)
+	c.maintenance.spaceMaxAge = ages
+	return err
+}
+
+// parseSpaceMaxAge parses per-space max ages: SPACE=AGE pairs separated
+// by commas (team-a=30d,audit=off: off keeps for ever), or off for none
+// (nil).
+func parseSpaceMaxAge(v string) (map[string]time.Duration, error) {
 	if v == off {
-		return nil
+		return nil, nil
 	}
 	ages := map[string]time.Duration{}
 	for _, pair := range splitList(v) {
 		space, a, ok := strings.Cut(pair, "=")
 		if !ok || space == "" {
-			return fmt.Errorf("%q: want SPACE=AGE pairs separated by commas, such as team-a=30d,audit=off", pair)
+			return nil, fmt.Errorf("%q: want SPACE=AGE pairs separated by commas, such as team-a=30d,audit=off", pair)
 		}
 		if _, dup := ages[space]; dup {
-			return fmt.Errorf("space %q is listed twice", space)
+			return nil, fmt.Errorf("space %q is listed twice", space)
 		}
 		d, err := parseAge(a)
 		if err != nil {
-			return fmt.Errorf("space %q: %w", space, err)
+			return nil, fmt.Errorf("space %q: %w", space, err)
 		}
 		ages[space] = d
 	}
 	if len(ages) == 0 {
-		return errors.New("want SPACE=AGE pairs separated by commas, such as team-a=30d,audit=off, or off")
+		return nil, errors.New("want SPACE=AGE pairs separated by commas, such as team-a=30d,audit=off, or off")
 	}
-	c.maintenance.spaceMaxAge = ages
-	return nil
+	return ages, nil
 }
 
 // optionalSize parses a size (parseSize), or off (also 0) for

@@ -201,6 +201,18 @@ func TestRetentionCommand(t *testing.T) {
 	if st, n := storeStats(t, dir, "app"); st.Segments != before.Segments || n != 200 {
 		t.Fatalf("the dry run changed the store: %d segments, %d events", st.Segments, n)
 	}
+	// A space's own max age wins over the store's: events without a
+	// space are in default.
+	for args, want := range map[string]string{
+		"--max-age 1d --space-max-age default=5d":  "would drop 5 segments: 100 events, ",
+		"--max-age 1d --space-max-age default=off": "nothing to drop",
+		"--space-max-age team-a=1d,default=5d":     "would drop 5 segments: 100 events, ",
+	} {
+		code, out, errs := runCLI(t, "", append([]string{"retention", "--data", dir, "--dry-run"}, strings.Fields(args)...)...)
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("%s: exit %d, %q %q, want %q", args, code, out, errs, want)
+		}
+	}
 	code, out, _ = runCLI(t, "", "retention", "--data", dir, "--max-age", "5d")
 	if code != 0 || strings.Count(out, "\ndropped ")+1 != 6 || !strings.HasPrefix(out, "dropped ") || !strings.Contains(out, "\ndropped 5 segments: 100 events, ") {
 		t.Fatalf("retention: exit %d, %q", code, out)
@@ -231,7 +243,9 @@ func TestMaintenanceCommandErrors(t *testing.T) {
 		}
 	}
 	for args, want := range map[string]string{
-		"retention --data " + dir:                                   "give --max-age, --max-bytes or both",
+		"retention --data " + dir:                                   "give --max-age, --max-bytes, --space-max-age or several",
+		"retention --space-max-age team-a --data " + dir:            `--space-max-age: "team-a": want SPACE=AGE pairs`,
+		"retention --url http://127.0.0.1:1 --space-max-age a=1d":   "--space-max-age are for --data",
 		"retention --max-age 3 --data " + dir:                       `--max-age "3": want a positive duration`,
 		"retention --url http://127.0.0.1:1 --max-age 1d":           "with --url the server applies its own --retention-max-age",
 		"compact --url http://127.0.0.1:1 --data " + dir:            "--url and --data: give the server or the data directory, not both",

@@ -29,6 +29,7 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	maxAge := fs.String("max-age", "", "drop segments whose events are all older than this, by @timestamp: 240h, 30d, 2w")
 	var maxBytes sizeFlag
 	fs.Var(&maxBytes, "max-bytes", "drop the oldest segments while segments and WAL are larger than this: 10GiB, 500MB")
+	spaceAges := fs.String("space-max-age", "", "give the events of a Kibana space their own max age in place of --max-age (team-a=30d,audit=off: off keeps for ever); an event in several spaces is kept while any of them keeps it")
 	dryRun := fs.Bool("dry-run", false, "print what would be dropped, changing nothing")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
@@ -44,10 +45,10 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	var policy eventlog.Options
 	switch {
-	case client != nil && (isSet(fs, "max-age") || isSet(fs, "max-bytes")):
-		return fmt.Errorf("with --url the server applies its own --retention-max-age and --retention-max-bytes; --max-age and --max-bytes are for --data: %w", errUsage)
+	case client != nil && (isSet(fs, "max-age") || isSet(fs, "max-bytes") || isSet(fs, "space-max-age")):
+		return fmt.Errorf("with --url the server applies its own --retention-max-age, --retention-max-bytes and --retention-space-max-age; --max-age, --max-bytes and --space-max-age are for --data: %w", errUsage)
 	case client == nil:
-		if policy, err = retentionPolicy(*maxAge, int64(maxBytes)); err != nil {
+		if policy, err = retentionPolicy(*maxAge, int64(maxBytes), *spaceAges); err != nil {
 			return err
 		}
 	}
@@ -73,12 +74,19 @@ func runRetention(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// retentionPolicy is the engine's options for --max-age and --max-bytes,
-// at least one of which must be given.
-func retentionPolicy(maxAge string, maxBytes int64) (eventlog.Options, error) {
+// retentionPolicy is the engine's options for --max-age, --max-bytes and
+// --space-max-age, at least one of which must be given.
+func retentionPolicy(maxAge string, maxBytes int64, spaceAges string) (eventlog.Options, error) {
 	var o eventlog.Options
-	if maxAge == "" && maxBytes == 0 {
-		return o, fmt.Errorf("give --max-age, --max-bytes or both (the data directory keeps no policy; a server's is its --retention-max-age and --retention-max-bytes): %w", errUsage)
+	if maxAge == "" && maxBytes == 0 && spaceAges == "" {
+		return o, fmt.Errorf("give --max-age, --max-bytes, --space-max-age or several (the data directory keeps no policy; a server's is its --retention-max-age, --retention-max-bytes and --retention-space-max-age): %w", errUsage)
+	}
+	if spaceAges != "" {
+		ages, err := parseSpaceMaxAge(spaceAges)
+		if err != nil {
+			return o, fmt.Errorf("--space-max-age: %v: %w", err, errUsage)
+		}
+		o.RetentionSpaceMaxAge = ages
 	}
 	if maxAge != "" {
 		d, err := parseDuration(maxAge)
