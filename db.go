@@ -90,6 +90,7 @@ import (
 	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/memory"
+	"github.com/eventlogdb/eventlog/segment"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -255,7 +256,7 @@ func (db *DB) open() error {
 		db.lock = lock
 	}
 	var err error
-	if db.zenc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest)); err != nil {
+	if db.zenc, err = segment.NewEncoder(0); err != nil {
 		return err
 	}
 	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {

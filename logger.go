@@ -88,8 +88,11 @@ func mergeDefaults(ev, defaults *Event) {
 // loggerQueue is the bounded queue behind every Logger of a DB, and the
 // goroutine (owned by the DB, stopped by Close) that drains it.
 type loggerQueue struct {
-	db      *DB
-	ch      chan Event
+	db *DB
+	// ch holds pointers: a buffer of LoggerQueue whole Events (about
+	// 1.3 KiB each) would take 13 MiB of heap from the first Open on,
+	// used or not.
+	ch      chan *Event
 	dropped atomic.Uint64
 	failed  atomic.Uint64
 
@@ -108,7 +111,7 @@ func startLoggerQueue(db *DB) *loggerQueue {
 func newLoggerQueue(db *DB) *loggerQueue {
 	return &loggerQueue{
 		db:   db,
-		ch:   make(chan Event, db.opts.LoggerQueue),
+		ch:   make(chan *Event, db.opts.LoggerQueue),
 		quit: make(chan struct{}),
 		done: make(chan struct{}),
 	}
@@ -123,14 +126,14 @@ func (q *loggerQueue) put(ev Event) {
 		return
 	}
 	select {
-	case q.ch <- ev:
+	case q.ch <- &ev:
 		return
 	default:
 	}
 	t := time.NewTimer(q.db.opts.LoggerBlock)
 	defer t.Stop()
 	select {
-	case q.ch <- ev:
+	case q.ch <- &ev:
 	case <-t.C:
 		if n := q.dropped.Add(1); n&(n-1) == 0 { // log at powers of two, not per event
 			q.db.log.Warn("eventlog: logger: queue full, dropping events", "dropped", n)
@@ -144,7 +147,7 @@ func (q *loggerQueue) run() {
 	for {
 		select {
 		case ev := <-q.ch:
-			batch = q.fill(append(batch[:0], ev))
+			batch = q.fill(append(batch[:0], *ev))
 			q.write(batch)
 		case <-q.quit:
 			for len(q.ch) > 0 {
@@ -161,7 +164,7 @@ func (q *loggerQueue) fill(batch []Event) []Event {
 	for len(batch) < cap(batch) {
 		select {
 		case ev := <-q.ch:
-			batch = append(batch, ev)
+			batch = append(batch, *ev)
 		default:
 			return batch
 		}

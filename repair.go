@@ -223,7 +223,7 @@ type repairer struct {
 
 func (r *repairer) init() error {
 	var err error
-	if r.enc, err = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest)); err != nil {
+	if r.enc, err = segment.NewEncoder(0); err != nil {
 		return err
 	}
 	if r.dec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
