@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -28,7 +29,11 @@ func TestWebTimeline(t *testing.T) {
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	cmd := exec.Command(node, filepath.Join("..", "..", "web", "e2e", "timeline.mjs"))
+	// The script gives up after 5 minutes itself; this kills it if it
+	// cannot, so that no browser outlives the test.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("..", "..", "web", "e2e", "timeline.mjs"))
 	cmd.Env = append(os.Environ(), "EVENTLOG_URL="+p.url, "EVENTLOG_KEY="+readerKey,
 		"EVENTLOG_ADMIN="+adminKey, "SCREENSHOTS="+shots, "CHROMIUM="+chromium)
 	out, err := cmd.CombinedOutput()

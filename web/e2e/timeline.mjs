@@ -24,6 +24,9 @@ assert.ok(base && key && admin, 'EVENTLOG_URL, EVENTLOG_KEY and EVENTLOG_ADMIN a
 const shots = process.env.SCREENSHOTS || mkdtempSync(join(tmpdir(), 'eventlog-shots-'));
 mkdirSync(shots, { recursive: true });
 
+// A hung browser must not outlive the test: give up after five minutes.
+setTimeout(() => { console.log('FAIL the browser tests took over 5 minutes'); process.exit(2); }, 300_000).unref();
+
 // ---- the events ----
 
 const N = 10_500;
@@ -94,7 +97,9 @@ async function step(name, fn) {
 
 const shot = (name) => page.screenshot({ path: join(shots, name + '.png') });
 const rowCount = (p = page) => p.locator('tr.ev').count();
-const cells = (col, p = page) => p.locator(`tr.ev td:nth-child(${col})`).allInnerTexts();
+// textContent, not innerText: rows out of view skip rendering
+// (content-visibility), and innerText would lay each one out.
+const cells = (col, p = page) => p.locator(`tr.ev td:nth-child(${col})`).evaluateAll((tds) => tds.map((td) => td.textContent));
 // values are the values a field's buttons show, row by row.
 const values = (field) => page.locator(`tr.ev button.val[data-field="${field}"]`).evaluateAll((bs) => bs.map((b) => b.textContent));
 const ready = (p = page) => p.waitForFunction(() => document.body.dataset.ready === String(window.__eventlog.searches));
@@ -133,6 +138,7 @@ await step('load asks for the key, shows its role, then the newest events', asyn
   await page.waitForSelector('#failure-rate');
   const failed = all.filter((e) => e.event.outcome === 'failure').length;
   assert.equal(await page.locator('#failure-rate').innerText(), `${(100 * failed / all.length).toFixed(1)} %`);
+  await page.mouse.move(0, 0); // no row hovered in the screenshot
   await shot('timeline');
 });
 
@@ -309,7 +315,7 @@ await step('an incident window stays in the URL and a second query compares', as
   await ready();
   const wantB = all.filter((e) => e.event.provider === 'actions' && e.event.outcome === 'failure');
   assert.match(await countText(), new RegExp(`of ${3 + wantB.length} events`));
-  const lanes = await page.locator('tr.ev .lane').allInnerTexts();
+  const lanes = await page.locator('tr.ev .lane').evaluateAll((ls) => ls.map((l) => l.textContent));
   assert.equal(lanes.filter((l) => l === 'A').length, 3);
   await shot('compare-merged');
   await page.selectOption('#cmp', 'side');

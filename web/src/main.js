@@ -209,6 +209,7 @@ async function aggregate(seq) {
   try {
     const r = await apiJSON('/api/events/_aggregate', { method: 'POST', body });
     if (seq !== searchSeq) return;
+    window.__eventlog.histogram ??= performance.now();
     drawHistogram($('hist'), r.aggregations.h, { incident: incident(), onZoom: (a, b) => { setRange(a, b); search(true); } });
     drawMetrics($('metrics'), r, (field, value) => filterBy(field, value, false));
   } catch (e) {

@@ -60,6 +60,8 @@ export function rowFor(doc, lane) {
   msg.title = doc.message ?? '';
   tr.append(so, msg);
   tr._doc = doc;
+  tr.role = 'row';
+  for (const td of tr.children) td.role = 'cell';
   return tr;
 }
 
@@ -70,6 +72,8 @@ export function detailFor(doc) {
   tr.className = 'detail';
   const td = document.createElement('td');
   td.colSpan = columns.length;
+  tr.role = 'row';
+  td.role = 'cell';
   const pre = document.createElement('pre');
   pre.textContent = JSON.stringify(doc, null, 2);
   pre.tabIndex = 0;

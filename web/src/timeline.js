@@ -50,16 +50,25 @@ export class Timeline {
     this.scroller.className = 'scroller';
     this.scroller.tabIndex = 0;
     this.scroller.setAttribute('aria-label', title + ' rows (scroll for more)');
+    // Explicit roles: the rows are laid out as grids (style.css), and
+    // some browsers drop a table's semantics when its display changes.
     const table = document.createElement('table');
-    const head = table.createTHead().insertRow();
+    table.role = 'table';
+    table.setAttribute('aria-label', title);
+    const thead = table.createTHead();
+    thead.role = 'rowgroup';
+    const head = thead.insertRow();
+    head.role = 'row';
     for (const c of columns) {
       const th = document.createElement('th');
       th.scope = 'col';
+      th.role = 'columnheader';
       th.textContent = c;
       if (!c) th.append(Object.assign(document.createElement('span'), { className: 'sr', textContent: 'Expand' }));
       head.append(th);
     }
     this.tbody = table.createTBody();
+    this.tbody.role = 'rowgroup';
     this.sentinel = document.createElement('p');
     this.sentinel.className = 'sentinel';
     this.scroller.append(table, this.sentinel);
@@ -109,7 +118,7 @@ export class Timeline {
         }
         if (!n) break;
       }
-      this.append(rows);
+      if (rows.length) this.append(rows);
     } catch (e) {
       if (!this.ctl.signal.aborted) this.onError(e);
     } finally {
@@ -118,7 +127,7 @@ export class Timeline {
     this.showCount();
     // Observe again: an observer reports changes only, and the sentinel
     // may still be in view after this page (a user at the bottom).
-    if (this.started && !this.ctl.signal.aborted) {
+    if (this.started && !this.ctl.signal.aborted && this.sources.some((s) => !s.done)) {
       this.observer.unobserve(this.sentinel);
       this.observer.observe(this.sentinel);
     }
