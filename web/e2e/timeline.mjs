@@ -150,6 +150,25 @@ await step('a query shows the matching rows', async () => {
   assert.match(page.url(), /q=user\.name%3Amallory/);
 });
 
+await step('completion offers fields, values of indexed fields, and recent queries', async () => {
+  await page.fill('#q', '');
+  await page.type('#q', 'event.outc');
+  await page.waitForSelector('#q-list li');
+  assert.deepEqual(await page.locator('#q-list li:not([data-recent])').allTextContents(), ['event.outcome']);
+  await page.press('#q', 'ArrowDown');
+  await page.press('#q', 'Enter');
+  assert.equal(await page.inputValue('#q'), 'event.outcome:');
+  await page.waitForSelector('#q-list li');
+  const outcomes = [...new Set(all.map((e) => e.event.outcome))].sort();
+  assert.deepEqual((await page.locator('#q-list li:not([data-recent])').allTextContents()).sort(), outcomes.map((o) => 'event.outcome:' + o));
+  await page.press('#q', 'Escape');
+  await page.fill('#q', '');
+  await page.type('#q', 'user.name:m');
+  await page.waitForSelector('#q-list li[data-recent]');
+  assert.deepEqual(await page.locator('#q-list li[data-recent]').allTextContents(), ['user.name:mallory']);
+  await page.press('#q', 'Escape');
+});
+
 await step('a bad query shows the error at its position', async () => {
   await page.fill('#q', 'event.outcome:failure and');
   await page.click('#search button[type=submit]');

@@ -65,10 +65,11 @@ export function attach(input, list, rangeParams, onPick) {
     } else if (!token.hasColon) {
       const fields = [...new Set([...schemaFields, ...seen])].sort();
       if (token.field) next = fields.filter((f) => f.startsWith(token.field) && f !== token.field).slice(0, 10).map((f) => ({ label: f, insert: f + ':' }));
-      const whole = input.value.trim();
-      next.push(...history().filter((h) => h !== whole && h.startsWith(whole)).slice(0, 5)
-        .map((h) => ({ label: h, insert: h, whole: true, recent: true })));
     }
+    // Recent queries that continue what is typed, whatever the token.
+    const whole = input.value.trim();
+    next.push(...history().filter((h) => h !== whole && h.startsWith(whole)).slice(0, 5)
+      .map((h) => ({ label: h, insert: h, whole: true, recent: true })));
     render(next);
   }
 
