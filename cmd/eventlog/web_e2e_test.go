@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/eventlogdb/eventlog/segment"
 )
 
 // TestWebTimeline runs the timeline page's browser tests
@@ -25,23 +28,44 @@ func TestWebTimeline(t *testing.T) {
 	// The first key is made without one; from then on the server needs them.
 	adminKey := createKey(t, p.url, "", `{"name":"e2e-admin","role":"admin"}`)
 	readerKey := createKey(t, p.url, adminKey, `{"name":"e2e-reader","role":"reader"}`)
+	runBrowserScript(t, node, "timeline.mjs", "EVENTLOG_URL="+p.url, "EVENTLOG_KEY="+readerKey,
+		"EVENTLOG_ADMIN="+adminKey, "CHROMIUM="+chromium)
+	p.stop(t)
+}
+
+// TestWebDamaged runs web/e2e/damaged.mjs: over a store with a damaged
+// block the page says so, offers partial results, and keeps a banner
+// while they are partial.
+func TestWebDamaged(t *testing.T) {
+	node, chromium := browserTools(t)
+	dir, name := damagedDir(t)
+	bin := buildBinary(t)
+	p := startServe(t, bin, "--data", dir, "--addr", "127.0.0.1:0")
+	runBrowserScript(t, node, "damaged.mjs", "EVENTLOG_URL="+p.url, "CHROMIUM="+chromium, "DAMAGED_SEGMENT="+name,
+		fmt.Sprintf("EVENTS=%d", 2*segment.DefaultBlockRows+500), fmt.Sprintf("BLOCK_ROWS=%d", segment.DefaultBlockRows))
+	p.stop(t)
+}
+
+// runBrowserScript runs web/e2e/script with node and env, screenshots
+// going to $EVENTLOG_SCREENSHOTS (default: a temporary directory), and
+// fails the test if it fails.
+func runBrowserScript(t *testing.T, node, script string, env ...string) {
+	t.Helper()
 	shots := os.Getenv("EVENTLOG_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
 	}
-	// The script gives up after 5 minutes itself; this kills it if it
+	// The scripts give up after 5 minutes themselves; this kills one if it
 	// cannot, so that no browser outlives the test.
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("..", "..", "web", "e2e", "timeline.mjs"))
-	cmd.Env = append(os.Environ(), "EVENTLOG_URL="+p.url, "EVENTLOG_KEY="+readerKey,
-		"EVENTLOG_ADMIN="+adminKey, "SCREENSHOTS="+shots, "CHROMIUM="+chromium)
+	cmd := exec.CommandContext(ctx, node, filepath.Join("..", "..", "web", "e2e", script))
+	cmd.Env = append(append(os.Environ(), "SCREENSHOTS="+shots), env...)
 	out, err := cmd.CombinedOutput()
-	t.Logf("browser tests:\n%s", out)
+	t.Logf("%s:\n%s", script, out)
 	if err != nil {
-		t.Fatalf("browser tests failed: %v", err)
+		t.Fatalf("%s failed: %v", script, err)
 	}
-	p.stop(t)
 }
 
 // browserTools finds node, Chromium and web/node_modules. When one is

@@ -131,12 +131,12 @@ function clearErrors() {
   $('banner').hidden = true;
 }
 
-function showPartial(tl) {
-  if (!tl.partial) return;
+// showPartial keeps a banner up while what is shown leaves out damaged
+// ranges (warnings: the answer's, one per range).
+function showPartial(warnings) {
   $('banner').hidden = false;
   $('partial-on').hidden = true;
-  const n = tl.sources.reduce((a, s) => a + (s.warnings?.length ?? 0), 0);
-  $('banner').querySelector('p').textContent = `Results are partial: ${n} damaged range(s) of stored events are left out.`;
+  $('banner').querySelector('p').textContent = `Results are partial: ${warnings} damaged range(s) of stored events are left out.`;
 }
 
 $('partial-on').addEventListener('click', () => { state.partial = '1'; search(true); });
@@ -191,7 +191,7 @@ async function search(push) {
 
 function rowsShown(tl, seq) {
   if (window.__eventlog.firstRows == null && tl.shown) window.__eventlog.firstRows = performance.now();
-  if (seq === searchSeq) showPartial(tl);
+  if (seq === searchSeq && tl.partial) showPartial(tl.sources.reduce((a, s) => a + (s.warnings?.length ?? 0), 0));
 }
 
 async function aggregate(seq) {
@@ -209,6 +209,7 @@ async function aggregate(seq) {
   try {
     const r = await apiJSON('/api/events/_aggregate', { method: 'POST', body });
     if (seq !== searchSeq) return;
+    if (r.partial) showPartial(r.warnings?.length ?? 0);
     window.__eventlog.histogram ??= performance.now();
     drawHistogram($('hist'), r.aggregations.h, { incident: incident(), onZoom: (a, b) => { setRange(a, b); search(true); } });
     drawMetrics($('metrics'), r, (field, value) => filterBy(field, value, false));
