@@ -58,6 +58,9 @@ var (
 		"GET /api/_security/api_key":                "admin",
 		"DELETE /api/_security/api_key/{id}":        "admin",
 		"GET /healthz":                              "",
+		"GET /{$}":                                  "", // the timeline page (ui.go)
+		"GET /assets/{file}":                        "",
+		"GET /api/_security/_authenticate":          "reader",
 		"GET /readyz":                               "reader",
 		"GET /metrics":                              "reader",
 	}
@@ -116,6 +119,9 @@ func routeSample(pattern, space, sinkURL string) (sample, bool) {
 		"/api/_security/api_key":                {"/api/_security/api_key", `{"name":"tmp","role":"reader"}`, ctJSON},
 		"/api/_security/api_key/{id}":           {"/api/_security/api_key/no-such-key", "", ""},
 		"/healthz":                              {"/healthz", "", ""},
+		"/{$}":                                  {"/", "", ""},
+		"/assets/{file}":                        {"/assets/app-ABCD2345.js", "", ""},
+		"/api/_security/_authenticate":          {"/api/_security/_authenticate", "", ""},
 		"/readyz":                               {"/readyz", "", ""},
 		"/metrics":                              {"/metrics", "", ""},
 	}
@@ -245,7 +251,7 @@ func expected(pattern, cred string, scoped, outOfScope bool) int {
 // an allowed answer against the expectation above. A route missing from
 // the expectation fails.
 func TestRouteAccess(t *testing.T) {
-	a := newAccessEnv(t, Config{})
+	a := newAccessEnv(t, Config{UI: testUI})
 	creds := []string{"none", "wrong", "expired", "revoked", "reader", "writer", "admin", "auditor"}
 	for _, rt := range a.srv.routeTable() {
 		if err := rt.rule.check(); err != nil {

@@ -118,6 +118,15 @@
 //	POST   /api/_security/api_key        {"name","role","spaces","expiration"} → {"id","name","role","spaces","expiration","api_key","encoded"} (the secret, once)
 //	GET    /api/_security/api_key        {"api_keys":[...]}, never a secret
 //	DELETE /api/_security/api_key/{id}   revoke → {"invalidated_api_keys":[id]}
+//	GET    /api/_security/_authenticate  what the caller's key grants: {"authenticated","id","name","role","spaces","expiration"}; {"authenticated":false} without keys
+//
+// The timeline page (ui.go), with Config.UI: GET / and GET /assets/{file}
+// are public, under a Content-Security-Policy that allows this origin
+// only; content-hashed assets are cached as immutable, index.html is
+// revalidated. A GET or HEAD that matches no route, accepts text/html and
+// is outside /api, /es, /internal, /s/{space}/api and /metrics gets the
+// page (its URLs are views); any other unmatched request keeps its JSON
+// 404 or 405.
 //
 // A Server does not own the DB: after Run returns, the caller closes it.
 package server

@@ -126,16 +126,7 @@ func doReq(t *testing.T, method, url, contentType string, body io.Reader, empty 
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: data}
+	return doRequest(t, req)
 }
 
 // decode decodes the answer's JSON body into v, failing the test if it is

@@ -81,6 +81,11 @@ func (s *Server) routeTable() []route {
 	add("POST /api/_security/api_key", admin, s.handleKeyCreate)
 	add("GET /api/_security/api_key", admin, s.handleKeyList)
 	add("DELETE /api/_security/api_key/{id}", admin, s.handleKeyRevoke)
+	// The timeline page (ui.go): its files are public, its API calls are
+	// not; _authenticate tells it what the key it was given grants.
+	add("GET /{$}", public, s.handlePage)
+	add("GET /assets/{file}", public, s.handleAsset)
+	add("GET /api/_security/_authenticate", read, s.handleAuthenticate)
 	add("GET /healthz", public, s.handleHealth)
 	add("GET /readyz", read, s.handleReady)
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
@@ -115,9 +120,13 @@ func (s *Server) routes() http.Handler {
 var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
 	http.MethodPatch, http.MethodDelete, http.MethodOptions}
 
-// unmatched answers a request that matched only the catch-all pattern: 405
-// with Allow when the path is a route's under other methods, else 404.
+// unmatched answers a request that matched only the catch-all pattern: the
+// page to a browser navigating to one of its URLs (ui.go), 405 with Allow
+// when the path is a route's under other methods, else 404.
 func (s *Server) unmatched(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) error {
+	if s.wantsPage(r) {
+		return s.servePageFile(w, r, "index.html")
+	}
 	var allow []string
 	for _, m := range probeMethods {
 		probe := *r // shallow copy: only the method changes

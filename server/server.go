@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -105,6 +106,10 @@ type Config struct {
 	// that its key is still valid; it ends within that much of a
 	// revocation or expiry. Zero: 1 s.
 	KeyCheckInterval time.Duration
+	// UI, when not nil, holds the timeline page served at / (package web's
+	// Assets): index.html and its assets/ (ui.go). Nil: / answers 404.
+	UI fs.FS
+
 	// AuditFlushInterval is how often refused credentials, counted per key
 	// id and source address, become audit events, and how often the keys'
 	// last use is written. Zero: 1 min.

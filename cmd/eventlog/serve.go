@@ -17,6 +17,7 @@ import (
 	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/internal/tlsfiles"
 	"github.com/eventlogdb/eventlog/server"
+	"github.com/eventlogdb/eventlog/web"
 )
 
 func runServe(args []string, _ io.Reader, stdout, stderr io.Writer) error {
@@ -95,6 +96,7 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 	scfg.Destinations = dests
 	scfg.Keys = keys
 	scfg.MutualTLS = cfg.tls.ClientCA != ""
+	scfg.UI = web.Assets() // the timeline page at / (issue 18)
 	err = server.New(db, scfg, metrics, log).Run(ctx, ln)
 	dests.Close() // before the store: its workers tail it
 	if cerr := db.Close(); cerr != nil {
