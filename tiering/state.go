@@ -66,4 +66,3 @@ func newWriterID() string {
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }
-
