@@ -140,3 +140,18 @@ func pullAndCount(t *testing.T, s objstore.Store) int {
 	}
 	return countEvents(t, dir)
 }
+
+// readLatestOrNil returns the latest published manifest's number, 0 if
+// none.
+func readLatestOrNil(s objstore.Store) (uint64, error) {
+	m, err := tiering.ReadLatest(context.Background(), s)
+	if m == nil {
+		return 0, err
+	}
+	return m.Number, err
+}
+
+// newUploader makes an uploader for data directory dir on s.
+func newUploader(s objstore.Store, dir string) (*tiering.Uploader, error) {
+	return tiering.New(context.Background(), tiering.Config{Store: s, Dir: dir})
+}

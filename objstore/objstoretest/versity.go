@@ -146,6 +146,18 @@ func (s *Server) Config(bucket, prefix, endpoint string) objstore.S3Config {
 	if err := c.MakeBucket(ctx, bucket, minio.MakeBucketOptions{}); err != nil {
 		s.t.Fatalf("make bucket %s: %v", bucket, err)
 	}
+	return s.config(bucket, prefix, endpoint)
+}
+
+// ConfigExisting is Config for a bucket made already.
+func (s *Server) ConfigExisting(bucket, prefix string) objstore.S3Config {
+	return s.config(bucket, prefix, "")
+}
+
+// Credentials returns the server's access and secret key.
+func (s *Server) Credentials() (access, secret string) { return accessKey, secretKey }
+
+func (s *Server) config(bucket, prefix, endpoint string) objstore.S3Config {
 	if endpoint == "" {
 		endpoint = s.addr
 	}
