@@ -54,6 +54,9 @@ func readWriterID(dir string) (string, error) {
 func writeWriterID(dir, id string) error {
 	data, _ := json.Marshal(localState{Version: 1, Writer: id})
 	path := filepath.Join(dir, stateFile)
+	if err := makeDir(dir); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	if err := vfs.WriteFileAtomic(vfs.OS{}, path, append(data, '\n')); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -65,4 +68,16 @@ func newWriterID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// makeDir creates the data directory if needed (the uploader claims the
+// prefix before the store opens), fsyncing its parent as the store does.
+func makeDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return (vfs.OS{}).SyncDir(filepath.Dir(dir))
 }
