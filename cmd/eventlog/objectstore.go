@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"time"
 
-	flag "github.com/spf13/pflag"
-
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/objstore"
 	"github.com/eventlogdb/eventlog/tiering"
@@ -109,8 +107,7 @@ func closeTiering(up *tiering.Uploader, log *slog.Logger) {
 
 // runObjectStore is eventlog object-store verify|pull DIR.
 func runObjectStore(args []string, _ io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("eventlog object-store", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs, _ := newFlags("object-store", stderr) // --data is not read: pull names its directory
 	var o objectStoreConfig
 	fs.StringVar(&o.url, "object-store", "", "the bucket prefix: s3://BUCKET/PREFIX (required)")
 	fs.StringVar(&o.endpoint, "object-store-endpoint", "", "S3-compatible server (HOST:PORT or URL); empty: AWS S3")
