@@ -28,13 +28,20 @@ type writer struct {
 // openWriter opens (or reopens) the store in dir tiered to s.
 func openWriter(t *testing.T, dir string, s objstore.Store, grace time.Duration) *writer {
 	t.Helper()
+	return openWriterOpts(t, dir, s, grace, eventlog.Options{})
+}
+
+// openWriterOpts is openWriter with the store's options.
+func openWriterOpts(t *testing.T, dir string, s objstore.Store, grace time.Duration, opts eventlog.Options) *writer {
+	t.Helper()
 	w := &writer{t: t, dir: dir}
 	up, err := tiering.New(context.Background(), w.config(s, grace))
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.up = up
-	w.db, err = eventlog.Open(dir, eventlog.Options{AllowUnregistered: true, MaintenanceInterval: -1, ManifestObserver: up})
+	opts.AllowUnregistered, opts.MaintenanceInterval, opts.ManifestObserver = true, -1, up
+	w.db, err = eventlog.Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

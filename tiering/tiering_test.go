@@ -220,3 +220,33 @@ func w2event(t *testing.T) eventlog.Event {
 	}
 	return ev
 }
+
+// TestRetentionRetiresObjects: segments retention drops are published
+// as gone at once and deleted from the bucket after the grace.
+func TestRetentionRetiresObjects(t *testing.T) {
+	s := newDirStore(t)
+	dir := t.TempDir()
+	w := openWriter(t, dir, s, 300*time.Millisecond)
+	w.appendSealed(20)
+	w.waitPublished()
+	gone := latest(t, s).Segments
+	w.close()
+	w = openWriterOpts(t, dir, s, 300*time.Millisecond, eventlog.Options{RetentionMaxAge: 24 * time.Hour}) // the events are from 2024
+	res, err := w.db.ApplyRetention(context.Background())
+	if err != nil || len(res.Dropped) != len(gone) {
+		t.Fatalf("retention: %+v, %v", res, err)
+	}
+	w.waitPublished()
+	if m := latest(t, s); len(m.Segments) != 0 || len(m.Retired) != len(gone) {
+		t.Fatalf("after retention manifest %d names %d segments and retires %d, want 0 and %d", m.Number, len(m.Segments), len(m.Retired), len(gone))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for _, o := range gone {
+		for _, err := s.Head(context.Background(), o.Key); !errors.Is(err, objstore.ErrNotFound); _, err = s.Head(context.Background(), o.Key) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not deleted after the grace: %v", o.Key, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
