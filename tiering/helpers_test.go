@@ -2,6 +2,7 @@ package tiering_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync/atomic"
@@ -161,4 +162,28 @@ func readLatestOrNil(s objstore.Store) (uint64, error) {
 // newUploader makes an uploader for data directory dir on s.
 func newUploader(s objstore.Store, dir string) (*tiering.Uploader, error) {
 	return tiering.New(context.Background(), tiering.Config{Store: s, Dir: dir})
+}
+
+// checkBucket checks that the bucket verifies clean and restores into a
+// store holding want events.
+func checkBucket(t *testing.T, s objstore.Store, want int) {
+	t.Helper()
+	verifyClean(t, s)
+	if n := pullAndCount(t, s); n != want {
+		t.Fatalf("restored store holds %d events, want %d", n, want)
+	}
+}
+
+// waitDeleted waits until none of objs is in s.
+func waitDeleted(t *testing.T, s objstore.Store, objs []tiering.Object) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, o := range objs {
+		for _, err := s.Head(context.Background(), o.Key); !errors.Is(err, objstore.ErrNotFound); _, err = s.Head(context.Background(), o.Key) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still in the bucket long after its grace (%v)", o.Key, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }

@@ -58,26 +58,11 @@ func TestTieringLifecycle(t *testing.T) {
 			t.Fatalf("retired %s deleted before its grace: %v", o.Key, err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, o := range before {
-		for {
-			_, err := s.Head(context.Background(), o.Key)
-			if errors.Is(err, objstore.ErrNotFound) {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("retired %s still in the bucket long after its grace (%v)", o.Key, err)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	waitDeleted(t, s, before)
 	if st := w.up.Status(); st.Deletes != 3 || st.Uploads != 4 || st.Published != m.Number {
 		t.Errorf("status %+v, want 4 uploads, 3 deletes, manifest %d", st, m.Number)
 	}
-	verifyClean(t, s)
-	if n := pullAndCount(t, s); n != 150 {
-		t.Fatalf("restored store holds %d events, want 150", n)
-	}
+	checkBucket(t, s, 150)
 }
 
 // TestSecondWriterRefused: a data directory that is not the prefix's
@@ -173,10 +158,7 @@ func TestKilledBeforePublish(t *testing.T) {
 	if m := latest(t, s); m.SealedSeq != 50 {
 		t.Fatalf("after restart latest manifest is up to seq %d, want 50", m.SealedSeq)
 	}
-	verifyClean(t, s)
-	if n := pullAndCount(t, s); n != 50 {
-		t.Fatalf("restored %d events, want 50", n)
-	}
+	checkBucket(t, s, 50)
 }
 
 // TestVerifyFindsDamage: a missing object and a changed one are each
@@ -240,13 +222,5 @@ func TestRetentionRetiresObjects(t *testing.T) {
 	if m := latest(t, s); len(m.Segments) != 0 || len(m.Retired) != len(gone) {
 		t.Fatalf("after retention manifest %d names %d segments and retires %d, want 0 and %d", m.Number, len(m.Segments), len(m.Retired), len(gone))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for _, o := range gone {
-		for _, err := s.Head(context.Background(), o.Key); !errors.Is(err, objstore.ErrNotFound); _, err = s.Head(context.Background(), o.Key) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not deleted after the grace: %v", o.Key, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	waitDeleted(t, s, gone)
 }
