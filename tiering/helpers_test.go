@@ -36,19 +36,26 @@ func openWriter(t *testing.T, dir string, s objstore.Store, grace time.Duration)
 func openWriterOpts(t *testing.T, dir string, s objstore.Store, grace time.Duration, opts eventlog.Options) *writer {
 	t.Helper()
 	w := &writer{t: t, dir: dir}
-	up, err := tiering.New(context.Background(), w.config(s, grace))
+	w.start(w.config(s, grace), opts)
+	return w
+}
+
+// start claims the prefix, opens the store observed and starts the
+// uploader.
+func (w *writer) start(cfg tiering.Config, opts eventlog.Options) {
+	w.t.Helper()
+	up, err := tiering.New(context.Background(), cfg)
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	w.up = up
 	opts.AllowUnregistered, opts.MaintenanceInterval, opts.ManifestObserver = true, -1, up
-	w.db, err = eventlog.Open(dir, opts)
+	w.db, err = eventlog.Open(w.dir, opts)
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	up.Start(w.db.ManifestCommit())
-	t.Cleanup(w.close)
-	return w
+	w.t.Cleanup(w.close)
 }
 
 func (w *writer) config(s objstore.Store, grace time.Duration) tiering.Config {

@@ -19,7 +19,10 @@ func (u *Uploader) deleteDue(ctx context.Context) error {
 		if r == nil {
 			return nil
 		}
-		if err := u.store.Delete(ctx, r.Key); err != nil {
+		dctx, cancel := u.requestContext(ctx, 0)
+		err := u.store.Delete(dctx, r.Key)
+		cancel()
+		if err != nil {
 			return err
 		}
 		u.mu.Lock()

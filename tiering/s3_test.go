@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/objstore"
 	"github.com/eventlogdb/eventlog/objstore/objstoretest"
 )
@@ -103,4 +104,35 @@ func TestS3SecondWriterRefused(t *testing.T) {
 	if _, err := newUploader(s2, t.TempDir()); err == nil || !strings.Contains(err.Error(), "another writer owns") {
 		t.Fatalf("second writer: %v, want a refusal", err)
 	}
+}
+
+// TestS3Slow: a server that holds manifest PUTs past the request
+// timeout is given up on and retried; the manifest is published once it
+// answers in time, and only once (a PUT that landed after its timeout is
+// recognised as this writer's own).
+func TestS3Slow(t *testing.T) {
+	srv := objstoretest.Start(t)
+	proxy := objstoretest.NewProxy(t, srv.Addr())
+	s, err := objstore.NewS3(srv.Config("slow", "p", proxy.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var slow atomic.Int64
+	proxy.Delay(func(r *http.Request) time.Duration {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifest/0") && slow.Add(1) <= 2 {
+			return 2 * time.Second
+		}
+		return 0
+	})
+	w := &writer{t: t, dir: t.TempDir()}
+	cfg := w.config(s, time.Hour)
+	cfg.RequestTimeout = 300 * time.Millisecond
+	w.start(cfg, eventlog.Options{})
+	w.appendSealed(25)
+	w.waitPublished()
+	st := w.up.Status()
+	if st.Errors == 0 || st.Published != 1 {
+		t.Fatalf("status %+v: want timed-out attempts, then manifest 1", st)
+	}
+	checkBucket(t, s, 25)
 }

@@ -28,6 +28,8 @@ func (u *Uploader) upload(ctx context.Context, seg eventlog.SegmentFile) (Object
 	if o.SHA256, err = fileSHA256(f, seg.Bytes); err != nil {
 		return Object{}, fmt.Errorf("upload segment %s: %w", seg.Name, err)
 	}
+	ctx, cancel := u.requestContext(ctx, o.Bytes)
+	defer cancel()
 	err = u.store.Put(ctx, o.Key, f, o.Bytes, objstore.PutOptions{IfNoneMatch: true, Metadata: map[string]string{"sha256": o.SHA256}})
 	if errors.Is(err, objstore.ErrPrecondition) {
 		err = sameObject(ctx, u.store, o)

@@ -38,6 +38,11 @@ type Config struct {
 	// MinBackoff and MaxBackoff bound the wait between failed attempts.
 	// Zero: 1 s and 1 min.
 	MinBackoff, MaxBackoff time.Duration
+	// RequestTimeout bounds each request to the store (a manifest, a
+	// delete); a segment upload gets it plus a second per MiB, so that a
+	// server that stops answering is retried rather than waited on for
+	// ever. Zero: 1 min.
+	RequestTimeout time.Duration
 	// OnFenced is called once, from the uploader's goroutine, when another
 	// writer published under the prefix: the caller stops the store's
 	// writes. Nil: nothing but the logs and Status.
@@ -119,6 +124,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBackoff == 0 {
 		c.MaxBackoff = time.Minute
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -315,7 +323,9 @@ func (u *Uploader) publishCommit(ctx context.Context, c *eventlog.ManifestCommit
 	if err != nil {
 		return err
 	}
-	ptrErr, err := publish(ctx, u.store, m)
+	pctx, cancel := u.requestContext(ctx, 0)
+	defer cancel()
+	ptrErr, err := publish(pctx, u.store, m)
 	if errors.Is(err, ErrFenced) {
 		err = u.ownAttempt(ctx, m, err)
 	}
@@ -333,6 +343,12 @@ func (u *Uploader) publishCommit(ctx context.Context, c *eventlog.ManifestCommit
 	u.mu.Unlock()
 	u.log.Info("tiering: manifest published", "manifest", m.Number, "segments", len(m.Segments), "sealed_seq", m.SealedSeq)
 	return nil
+}
+
+// requestContext bounds one request moving size bytes (see
+// Config.RequestTimeout).
+func (u *Uploader) requestContext(ctx context.Context, size int64) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, u.cfg.RequestTimeout+time.Duration(size>>20)*time.Second)
 }
 
 // ownAttempt decides a 412 on manifest m.Number: if the object there is

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Proxy forwards requests to a server, answering some with a fault
-// instead: an S3 503 SlowDown or 500 InternalError, chosen by Fail.
+// instead (an S3 503 SlowDown or 500 InternalError, chosen by Fail) or
+// holding them first (Delay).
 type Proxy struct {
 	srv *httptest.Server
 
@@ -19,8 +21,11 @@ type Proxy struct {
 	// fail decides, per request, the status to answer instead of
 	// forwarding (0: forward).
 	fail func(r *http.Request) int
-	// Faults counts the requests answered with a fault.
+	// faults counts the requests answered with a fault.
 	faults int
+	// delay decides, per request, how long to hold it before anything
+	// else (a slow server).
+	delay func(r *http.Request) time.Duration
 }
 
 // NewProxy starts a proxy to the server at addr (host:port), closed at
@@ -29,6 +34,13 @@ func NewProxy(t testing.TB, addr string) *Proxy {
 	p := &Proxy{}
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: addr})
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if d := p.delayOf(r); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-r.Context().Done():
+				return // the client gave up
+			}
+		}
 		if code := p.decide(r); code != 0 {
 			writeS3Error(w, code)
 			return
@@ -47,6 +59,22 @@ func (p *Proxy) Fail(rule func(r *http.Request) int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.fail = rule
+}
+
+// Delay sets the slowness rule (nil: none).
+func (p *Proxy) Delay(rule func(r *http.Request) time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.delay = rule
+}
+
+func (p *Proxy) delayOf(r *http.Request) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.delay == nil {
+		return 0
+	}
+	return p.delay(r)
 }
 
 // Faults is how many requests were answered with a fault.
