@@ -20,7 +20,9 @@
 //  3. objects a published manifest stopped naming are listed in it as
 //     retired, with the time, and deleted once the delete grace has
 //     passed since then: a reader still holding the previous manifest
-//     finds its objects until then.
+//     finds its objects until then. Segments an interrupted run uploaded
+//     and never published are found at the next Start by number (from
+//     the published MANIFEST's next_id up to the store's) and retired too.
 //
 // Failures are retried with the project's backoff; meanwhile the local
 // segments stay (the engine never removes a segment a live manifest

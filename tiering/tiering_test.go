@@ -224,3 +224,44 @@ func TestRetentionRetiresObjects(t *testing.T) {
 	}
 	waitDeleted(t, s, gone)
 }
+
+// TestOrphansOfAKilledRunAreRetired: segments a run uploaded and never
+// published, and that compaction removed before the restart, are found by
+// number, retired with the next manifest and deleted after the grace.
+func TestOrphansOfAKilledRunAreRetired(t *testing.T) {
+	s := newDirStore(t)
+	dir := t.TempDir()
+	w := openWriter(t, dir, s, time.Hour)
+	w.appendSealed(20)
+	w.waitPublished()
+	w.close()
+
+	w = openWriter(t, dir, failManifests{s}, time.Hour)
+	w.appendSealed(10)
+	w.appendSealed(10)
+	w.waitStatus("uploads without a manifest", func(st statusView) bool { return st.backlog == 0 && st.errors > 0 })
+	if res, err := w.db.Compact(context.Background()); err != nil || res.Merges == 0 {
+		t.Fatalf("compact: %+v, %v", res, err)
+	}
+	w.waitStatus("the merged segment uploaded", func(st statusView) bool { return st.backlog == 0 })
+	w.close()
+	orphans := []tiering.Object{{Key: "segments/000000000002.seg"}, {Key: "segments/000000000003.seg"}}
+	for _, o := range orphans {
+		if _, err := s.Head(context.Background(), o.Key); err != nil {
+			t.Fatalf("setup: %s should be in the bucket, unpublished: %v", o.Key, err)
+		}
+	}
+
+	w = openWriter(t, dir, s, 200*time.Millisecond)
+	w.waitPublished()
+	m := latest(t, s)
+	retired := map[string]bool{}
+	for _, r := range m.Retired {
+		retired[r.Key] = true
+	}
+	if !retired[orphans[0].Key] || !retired[orphans[1].Key] || len(m.Segments) != 1 {
+		t.Fatalf("manifest %d names %v and retires %v; want the merged segment, and the orphans retired", m.Number, m.Segments, m.Retired)
+	}
+	waitDeleted(t, s, orphans)
+	checkBucket(t, s, 40)
+}

@@ -246,10 +246,9 @@ func (u *Uploader) step(ctx context.Context) error {
 	done := u.published != nil && bytes.Equal(u.published.Manifest, c.Data)
 	u.mu.Unlock()
 	if !u.descended {
-		if err := descends(u.published, c); err != nil {
+		if err := u.adopt(ctx, c); err != nil {
 			return err
 		}
-		u.descended = true
 	}
 	if !done && (u.published != nil || len(c.Segments) > 0) {
 		if err := u.uploadAll(ctx, c, gen); err != nil {
@@ -260,6 +259,29 @@ func (u *Uploader) step(ctx context.Context) error {
 		}
 	}
 	return u.deleteDue(ctx)
+}
+
+// adopt checks, once per Start, that the store descends from the
+// published manifest, and retires the orphans of an earlier run.
+func (u *Uploader) adopt(ctx context.Context, c *eventlog.ManifestCommit) error {
+	if err := descends(u.published, c); err != nil {
+		return err
+	}
+	orphans, err := findOrphans(ctx, u.store, u.published, c)
+	if err != nil {
+		return err
+	}
+	now := u.cfg.Now().UTC()
+	u.mu.Lock()
+	for _, k := range orphans {
+		u.retired = append(u.retired, Retired{Key: k, Since: now})
+	}
+	u.descended = true
+	u.mu.Unlock()
+	if len(orphans) > 0 {
+		u.log.Info("tiering: segments an interrupted run uploaded and never published will be deleted after the grace", "objects", len(orphans))
+	}
+	return nil
 }
 
 // descends checks that the store's commit c comes after the published
