@@ -13,6 +13,7 @@ import (
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/objstore"
 	"github.com/eventlogdb/eventlog/tiering"
+	"go.uber.org/goleak"
 )
 
 // writer is a store tiered to an object store, as eventlog serve
@@ -193,4 +194,14 @@ func waitDeleted(t *testing.T, s objstore.Store, objs []tiering.Object) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+}
+
+// TestMain checks that no uploader goroutine outlives its test (idle
+// HTTP connections of the S3 client's transport aside: they belong to
+// the transport, not to the uploader).
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"))
 }
