@@ -126,22 +126,10 @@ func (f failManifests) Put(ctx context.Context, key string, r io.ReaderAt, size 
 // named by no published manifest; the restarted writer publishes them
 // (finding them already there) and the bucket verifies clean.
 func TestKilledBeforePublish(t *testing.T) {
-	s := newDirStore(t)
-	dir := t.TempDir()
-	w := openWriter(t, dir, s, time.Hour)
-	w.appendSealed(20)
-	w.waitPublished()
-	w.close()
-
-	w = openWriter(t, dir, failManifests{s}, time.Hour)
+	s, dir := newDirStore(t), t.TempDir()
+	w := publishedThenUnpublishable(t, s, dir)
 	w.appendSealed(30)
-	deadline := time.Now().Add(10 * time.Second)
-	for st := w.up.Status(); st.BacklogSegments > 0 || st.Errors == 0; st = w.up.Status() {
-		if time.Now().After(deadline) {
-			t.Fatalf("segments not uploaded / publish not attempted: %+v", st)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	w.waitStatus("uploads without a manifest", func(st statusView) bool { return st.backlog == 0 && st.errors > 0 })
 	w.close() // killed: segments up, manifest not
 	m := latest(t, s)
 	if m.Number != 1 || m.SealedSeq != 20 {
@@ -229,14 +217,8 @@ func TestRetentionRetiresObjects(t *testing.T) {
 // published, and that compaction removed before the restart, are found by
 // number, retired with the next manifest and deleted after the grace.
 func TestOrphansOfAKilledRunAreRetired(t *testing.T) {
-	s := newDirStore(t)
-	dir := t.TempDir()
-	w := openWriter(t, dir, s, time.Hour)
-	w.appendSealed(20)
-	w.waitPublished()
-	w.close()
-
-	w = openWriter(t, dir, failManifests{s}, time.Hour)
+	s, dir := newDirStore(t), t.TempDir()
+	w := publishedThenUnpublishable(t, s, dir)
 	w.appendSealed(10)
 	w.appendSealed(10)
 	w.waitStatus("uploads without a manifest", func(st statusView) bool { return st.backlog == 0 && st.errors > 0 })
@@ -264,4 +246,15 @@ func TestOrphansOfAKilledRunAreRetired(t *testing.T) {
 	}
 	waitDeleted(t, s, orphans)
 	checkBucket(t, s, 40)
+}
+
+// publishedThenUnpublishable publishes 20 events from the store in dir,
+// then reopens it on s where every manifest put fails, as if the writer
+// were killed before each publication.
+func publishedThenUnpublishable(t *testing.T, s objstore.Store, dir string) *writer {
+	w := openWriter(t, dir, s, time.Hour)
+	w.appendSealed(20)
+	w.waitPublished()
+	w.close()
+	return openWriter(t, dir, failManifests{s}, time.Hour)
 }
