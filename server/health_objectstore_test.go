@@ -34,3 +34,27 @@ func TestHealthObjectStore(t *testing.T) {
 		t.Fatalf("without an object store: %+v", h)
 	}
 }
+
+// TestObjectStoreInPrivacyNoticeAndHealth: a tiered server's /healthz
+// carries the uploader's state, and its privacy notice says how long the
+// bucket keeps what the store erased.
+func TestObjectStoreInPrivacyNoticeAndHealth(t *testing.T) {
+	st := tiering.Status{Store: "s3://audit/prod at s3.example.com", DeleteGraceSeconds: 3600, BacklogSegments: 2}
+	e := newEnv(t, Config{ObjectStore: func() tiering.Status { return st }})
+	var n struct {
+		Retention struct {
+			Copies string `json:"copies"`
+		} `json:"retention"`
+	}
+	e.do("GET", "/api/_privacy", "", "").decode(t, &n)
+	for _, want := range []string{"s3://audit/prod", "delete grace (1h0m0s)", "noncurrent versions"} {
+		if !strings.Contains(n.Retention.Copies, want) {
+			t.Errorf("privacy notice copies = %q, want it to say %q", n.Retention.Copies, want)
+		}
+	}
+	var h health
+	e.do("GET", "/healthz", "", "").decode(t, &h)
+	if h.ObjectStore == nil || h.ObjectStore.BacklogSegments != 2 || h.Status != healthOK {
+		t.Errorf("/healthz = %+v", h)
+	}
+}

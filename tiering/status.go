@@ -24,6 +24,8 @@ type Status struct {
 	Unpublished     bool  `json:"unpublished"`
 	// Retired are the objects waiting for their delete grace to pass.
 	Retired int `json:"retired"`
+	// DeleteGraceSeconds is the delete grace (Config.DeleteGrace).
+	DeleteGraceSeconds float64 `json:"delete_grace_seconds"`
 	// Uploads, UploadBytes, Errors and Deletes count since Start.
 	Uploads     int64 `json:"uploads"`
 	UploadBytes int64 `json:"upload_bytes"`
@@ -40,7 +42,7 @@ type Status struct {
 func (u *Uploader) Status() Status {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	st := Status{Store: u.store.String(), Retired: len(u.retired), Uploads: u.counters.uploads,
+	st := Status{Store: u.store.String(), Retired: len(u.retired), DeleteGraceSeconds: u.cfg.DeleteGrace.Seconds(), Uploads: u.counters.uploads,
 		UploadBytes: u.counters.uploadBytes, Errors: u.counters.errors, Deletes: u.counters.deletes, LastError: u.lastErr}
 	if u.fenced != nil {
 		st.Fenced = u.fenced.Error()
@@ -58,6 +60,13 @@ func (u *Uploader) Status() Status {
 		st.Unpublished = len(u.pending.Segments) > 0 && (u.published == nil || string(u.published.Manifest) != string(u.pending.Data))
 	}
 	return st
+}
+
+// ErasureNotice says, for the privacy notice, how long the bucket keeps
+// what the store erased or expired.
+func (s Status) ErasureNotice() string {
+	return fmt.Sprintf("sealed segments are copied to %s; events deleted or expired here leave it once the manifest that stops naming their segments is published plus the delete grace (%s), and, in a bucket with versioning, only once its lifecycle rule expires the noncurrent versions; backups keep them until replaced",
+		s.Store, time.Duration(s.DeleteGraceSeconds*float64(time.Second)))
 }
 
 // Healthy reports whether the bucket is up to date or catching up
