@@ -59,6 +59,10 @@ var backupEntries = []struct {
 	{destinationsDirName + "/", backupDir},
 	{auth.FileName, backupFile},  // the keys' hashes (never secrets): a restored store keeps its access control
 	{backupInfoFile, backupSkip}, // each backup writes its own; Restore leaves it out
+	// The object-store writer identity (package tiering) is not copied: a
+	// restored backup is behind the bucket, so it must not publish there as
+	// the writer; eventlog object-store pull restores from the bucket.
+	{"OBJECTSTORE", backupSkip},
 }
 
 // backupRun is one backup (or restore) being written: files of the

@@ -267,6 +267,7 @@ func (db *DB) unlistDamaged(meta segmentMeta, reason error) {
 		db.log.Error("eventlog: could not write the manifest without a quarantined segment", "segment", meta.Name, "err", err)
 		return
 	}
+	db.notifyManifest(m)
 	db.manifest = m
 }
 

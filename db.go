@@ -66,6 +66,8 @@
 //	retention.go, retention_*   carrying out package retention's drops; the periods
 //	delete.go, delete_*         delete by query: tombstones, masks, purge
 //	manifest.go                 the manifest, its history and writing it
+//	observe.go                  telling an observer (package tiering's uploader)
+//	                            of every committed manifest; installing one
 //	stopwrites.go, writefault.go  stopping writes when the disk state is unknown;
 //	                            full disks and unknown outcomes
 //	damage.go                   damage found while serving: confirm, quarantine

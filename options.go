@@ -150,6 +150,10 @@ type Options struct {
 	// (a metrics hook: the server feeds a histogram). It must be fast and
 	// safe for concurrent use.
 	ObserveFsync func(time.Duration)
+	// ManifestObserver, when set, is told of every manifest the store
+	// commits (package tiering uploads the segments to object storage
+	// through it). Nil: none.
+	ManifestObserver ManifestObserver
 	// Now is the clock that stamps events without @timestamp. Nil: time.Now.
 	Now func() time.Time
 

@@ -26,7 +26,21 @@ func (db *DB) commitManifest(m *manifest) error {
 	if errors.Is(err, vfs.ErrMaybeReplaced) {
 		return db.stopWrites(err)
 	}
+	if err == nil {
+		db.notifyManifest(m)
+	}
 	return err
+}
+
+// StopWrites makes every later write fail with an error wrapping cause
+// until the store is reopened, as a failed fsync does: for a component
+// outside the engine that finds the store must not go on (package
+// tiering, when another writer took over its bucket prefix). Reads go on.
+func (db *DB) StopWrites(cause error) error {
+	if db.opts.ReadOnly || db.wal == nil {
+		return nil
+	}
+	return db.wal.Poison(fmt.Errorf("stopped writing: %w", cause))
 }
 
 // stopWrites makes every later write fail with an error wrapping cause

@@ -65,6 +65,9 @@ type Retention struct {
 	MaxBytes int64             `json:"max_bytes,omitempty"` // 0: no bound
 	// Rule says how the ages combine.
 	Rule string `json:"rule"`
+	// Copies says how long copies outside the store (an object-store
+	// bucket) keep what the store erased or expired; empty: none.
+	Copies string `json:"copies,omitempty"`
 }
 
 // RetentionRule is a retention rule: the events its filter matches are
@@ -161,6 +164,9 @@ func (n Notice) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  at most %d bytes on disk: the oldest are dropped first\n", n.Retention.MaxBytes)
 	}
 	fmt.Fprintf(&b, "  %s\n", n.Retention.Rule)
+	if n.Retention.Copies != "" {
+		fmt.Fprintf(&b, "  copies: %s\n", n.Retention.Copies)
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

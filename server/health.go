@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/tiering"
 )
 
 // Liveness (/healthz) and readiness (/readyz) are separate, so that an
@@ -32,6 +33,9 @@ type health struct {
 	WALPoisoned bool     `json:"wal_poisoned,omitempty"`
 	SealError   string   `json:"seal_error,omitempty"`
 	DiskFull    string   `json:"disk_full,omitempty"`
+	// ObjectStore is the object-store uploader's state, when the store is
+	// tiered (health_objectstore.go).
+	ObjectStore *tiering.Status `json:"object_store,omitempty"`
 }
 
 // Health statuses.
@@ -52,7 +56,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if s.shuttingDown.Load() {
 		return writeValue(w, http.StatusServiceUnavailable, health{Status: healthShuttingDown})
 	}
-	h := healthOf(s.stats())
+	h := withObjectStore(healthOf(s.stats()), s.cfg.ObjectStore)
 	status := http.StatusOK
 	if h.Status == healthFailed {
 		status = http.StatusServiceUnavailable

@@ -22,5 +22,8 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
+	if s.cfg.ObjectStore != nil { // copies in a bucket outlive erasure by the grace (health_objectstore.go)
+		n.Retention.Copies = s.cfg.ObjectStore().ErasureNotice()
+	}
 	return writeValue(w, http.StatusOK, n)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/destination"
+	"github.com/eventlogdb/eventlog/tiering"
 )
 
 // Config bounds what the server accepts and how long it waits. The zero
@@ -114,6 +115,11 @@ type Config struct {
 	// id and source address, become audit events, and how often the keys'
 	// last use is written. Zero: 1 min.
 	AuditFlushInterval time.Duration
+
+	// ObjectStore, when set, reports the object-store uploader (package
+	// tiering) for /healthz: its backlog, and why it fails or stopped.
+	// Nil: the store is not tiered.
+	ObjectStore func() tiering.Status
 }
 
 // withDefaults returns c with every zero (or negative) field set to its

@@ -59,6 +59,9 @@ type serveConfig struct {
 	// hup receives SIGHUP, which reloads the TLS files; nil in tests that
 	// do not signal.
 	hup chan os.Signal
+
+	// objectStore is where sealed segments are copied (objectstore.go).
+	objectStore objectStoreConfig
 }
 
 // setting is one knob of eventlog serve. It is the flag --name, the
@@ -72,7 +75,7 @@ type setting struct {
 // settings lists every setting of eventlog serve, in the order --help
 // shows them. --config, which says where the file is, is not among them.
 func settings() []setting {
-	return []setting{
+	return append([]setting{
 		{"data", "DIR", "./data", "data directory", text(func(c *serveConfig) *string { return &c.data })},
 		{"addr", "HOST:PORT", "127.0.0.1:9700", "listen address; with port 0 the system picks a free port, and the address printed says which", hostPort},
 		{"sync", "POLICY", "always", "when a write is durable: always (fsynced before the answer), interval or none", syncPolicy},
@@ -119,7 +122,7 @@ func settings() []setting {
 		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
 		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
 		{"pprof-addr", "HOST:PORT", "off", "serve Go's profiles (/debug/pprof/) on this second address, for finding where memory or CPU goes; keep it on loopback, it has no access control", pprofAddr},
-	}
+	}, objectStoreSettings()...) // object storage: objectstore.go
 }
 
 // envName is the environment variable of a setting: EVENTLOG_SYNC_INTERVAL

@@ -55,6 +55,7 @@ func TestServeConfigDefaults(t *testing.T) {
 		logLevel:          slog.LevelInfo,
 		tlsReloadInterval: 10 * time.Second,
 		pseudonym:         pseudonymConfig{fields: privacy.DefaultFields},
+		objectStore:       objectStoreConfig{deleteGrace: time.Hour},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -80,10 +81,29 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 		return err
 	}
 	metrics := server.NewMetrics()
-	db, err := eventlog.Open(cfg.data, cfg.dbOptions(metrics, log))
+	// Object storage (objectstore.go): claimed before the store opens, so
+	// that the uploader sees every manifest it commits.
+	var opened atomic.Pointer[eventlog.DB]
+	up, err := openTiering(ctx, cfg, log, opened.Load)
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	opts := cfg.dbOptions(metrics, log)
+	if up != nil {
+		opts.ManifestObserver = up
+	}
+	db, err := eventlog.Open(cfg.data, opts)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	opened.Store(db)
+	if up != nil {
+		up.Start(db.ManifestCommit())
+		defer closeTiering(up, log) // after the store's close, which seals
+		metrics.Register(up.Collector())
+		cfg.server.ObjectStore = up.Status
 	}
 	dests, err := openDestinations(db, cfg, log)
 	if err != nil {

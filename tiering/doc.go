@@ -1,0 +1,39 @@
+// Package tiering copies a store's sealed segments to object storage
+// (package objstore) and publishes its manifest there, so that the bucket
+// holds a complete, consistent copy of everything sealed: the writer's
+// disk can be lost (Pull restores from the bucket) and, later, query nodes
+// can read the bucket alone.
+//
+// The Uploader is an eventlog.ManifestObserver: the engine tells it of
+// every manifest it commits (seals, compactions, retention, purges) and a
+// goroutine of its own brings the bucket up to the latest one:
+//
+//  1. every segment the manifest names that is not in the bucket yet is
+//     uploaded to segments/NAME (created with If-None-Match: *, its
+//     SHA-256 computed while reading and stored as object metadata and in
+//     the bucket manifest; the server checks each part's Content-MD5);
+//  2. only then is the bucket manifest published, as the immutable object
+//     manifest/NNNNNNNNNNNNNNNNNNNN (20 digits, one more than the last),
+//     created with If-None-Match: *, and the pointer manifest/LATEST is
+//     rewritten to name it. A published manifest therefore never names a
+//     missing object, whatever fails or crashes in between;
+//  3. objects a published manifest stopped naming are listed in it as
+//     retired, with the time, and deleted once the delete grace has
+//     passed since then: a reader still holding the previous manifest
+//     finds its objects until then. Segments an interrupted run uploaded
+//     and never published are found at the next Start by number (from
+//     the published MANIFEST's next_id up to the store's) and retired too.
+//
+// Failures are retried with the project's backoff; meanwhile the local
+// segments stay (the engine never removes a segment a live manifest
+// names) and the backlog is reported. A 412 on a manifest number means
+// another writer published it: the prefix is no longer this writer's, and
+// the uploader stops for good and calls Config.OnFenced (the server stops
+// the store's writes). Readers find the latest manifest through the
+// pointer and then by asking for the following numbers until one is
+// missing, never by listing. FORMAT.md ("Object storage") describes the
+// layout byte by byte.
+//
+// The WAL is not uploaded: events not yet sealed into a segment are only
+// on the writer's disk.
+package tiering
