@@ -19,8 +19,30 @@ import (
 // write slot is taken) and decoded before anything is appended, and the valid events go to the DB in one
 // Append.
 func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
+	return s.serveBulk(w, r, bulkProtocol{
+		mediaTypes: []string{"application/x-ndjson", "application/json"},
+		parse:      func(b *bulk, body []byte) error { return b.parse(s, body, keyOf(w)) },
+		respond: func(b *bulk, dst []byte, took time.Duration) ([]byte, int) {
+			return b.appendResponse(dst, took), http.StatusOK
+		},
+	})
+}
+
+// bulkProtocol is what differs between the _bulk routes (the native one,
+// Elasticsearch's under /es): the media types accepted, how a body becomes
+// the bulk's items and events, and the answer.
+type bulkProtocol struct {
+	mediaTypes []string
+	parse      func(b *bulk, body []byte) error
+	respond    func(b *bulk, dst []byte, took time.Duration) ([]byte, int)
+}
+
+// serveBulk is a _bulk request: the media type is checked, the body read
+// (before a write slot is taken), parsed and decoded before anything is
+// appended, and the valid events go to the DB in one Append.
+func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, p bulkProtocol) error {
 	start := time.Now()
-	if err := requireMediaType(r, "application/x-ndjson", "application/json"); err != nil {
+	if err := requireMediaType(r, p.mediaTypes...); err != nil {
 		return err
 	}
 	body, err := s.readIngestBody(w, r)
@@ -37,7 +59,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 	defer s.releaseWrite()
 	b := bulkPool.Get().(*bulk)
 	defer b.release()
-	if err := b.parse(s, body.data(), keyOf(w)); err != nil {
+	if err := p.parse(b, body.data()); err != nil {
 		return err
 	}
 	if err := s.appendBulk(r.Context(), b); err != nil {
@@ -45,8 +67,9 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := getBuf()
 	defer putBuf(out)
-	*out = b.appendResponse((*out)[:0], time.Since(start))
-	writeJSON(w, http.StatusOK, *out)
+	var status int
+	*out, status = p.respond(b, (*out)[:0], time.Since(start))
+	writeJSON(w, status, *out)
 	return nil
 }
 
@@ -58,6 +81,13 @@ type bulk struct {
 	events []event.Event // the lines that decoded
 	pos    []int         // pos[i] is the item of events[i]
 	fails  []itemError
+	// es[i] is the action of items[i] on the Elasticsearch-compatible
+	// _bulk (es_bulk.go); empty on the native one.
+	es []esItem
+	// register: register the unregistered provider/action pairs of the
+	// events and store them (IngestRoute.Providers), instead of failing
+	// them.
+	register bool
 }
 
 // bulkItem is one non-blank line: its number (from 1, blank lines
@@ -76,6 +106,8 @@ func (b *bulk) release() {
 	clear(b.errs)
 	b.items, b.docs, b.errs = b.items[:0], b.docs[:0], b.errs[:0]
 	b.events, b.pos, b.fails = b.events[:0], b.pos[:0], b.fails[:0]
+	clear(b.es)
+	b.es, b.register = b.es[:0], false
 	bulkPool.Put(b)
 }
 
@@ -85,13 +117,29 @@ func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
 	if err := b.split(body); err != nil {
 		return err
 	}
+	b.decode(s, k, nil)
+	return nil
+}
+
+// decode decodes the documents of the items that have no error yet;
+// complete, if not nil, then fills in what the protocol adds to each
+// decoded event (its index, client id, defaults). An event key k (nil:
+// any) may not store fails with 403. The events that remain are kept in
+// b.events, their items in b.pos.
+func (b *bulk) decode(s *Server, k *auth.Key, complete func(item int, ev *event.Event)) {
 	n := len(b.docs)
 	if cap(b.events) < n {
 		b.events = make([]event.Event, n)
 	}
 	b.events = b.events[:n]
-	b.errs = append(b.errs[:0], make([]error, n)...)
 	s.decodeAll(b.docs, b.events, b.errs)
+	if complete != nil {
+		for i := range b.events {
+			if b.errs[i] == nil {
+				complete(i, &b.events[i])
+			}
+		}
+	}
 	checkScope(k, b.events, b.errs)
 	kept := 0
 	for i, err := range b.errs {
@@ -107,7 +155,6 @@ func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
 	}
 	clear(b.events[kept:])
 	b.events = b.events[:kept]
-	return nil
 }
 
 // split finds the non-blank lines of body.
@@ -128,10 +175,17 @@ func (b *bulk) split(body []byte) error {
 			return errorf(http.StatusRequestEntityTooLarge, typeTooLarge,
 				"more than %d events in one request; split the body", maxEventsPerRequest)
 		}
-		b.items = append(b.items, bulkItem{line: line})
-		b.docs = append(b.docs, text)
+		b.add(line, text, nil)
 	}
 	return nil
+}
+
+// add adds the item of a line: its document, or (doc nil) the error
+// that fails it before decoding.
+func (b *bulk) add(line int, doc []byte, err error) {
+	b.items = append(b.items, bulkItem{line: line})
+	b.docs = append(b.docs, doc)
+	b.errs = append(b.errs, err)
 }
 
 // isBlank reports whether a line holds only whitespace (a "\r" before its
@@ -159,7 +213,11 @@ func (s *Server) appendBulk(ctx context.Context, b *bulk) error {
 		res, err := s.db.Append(ctx, b.events...)
 		var invalid *eventlog.InvalidEventsError
 		if errors.As(err, &invalid) && attempt < 2 {
-			b.drop(s, invalid.Items)
+			rejected := invalid.Items
+			if b.register {
+				rejected = s.registerRejected(b.events, rejected)
+			}
+			b.drop(s, rejected)
 			continue
 		}
 		if err != nil {

@@ -11,7 +11,8 @@ import (
 // minDecodeChunk is the fewest documents worth a goroutine of their own.
 const minDecodeChunk = 256
 
-// decodeAll decodes docs[i] into events[i], or its error into errs[i],
+// decodeAll decodes docs[i] into events[i], or its error into errs[i]
+// (skipping those whose errs[i] is already set),
 // spreading a large batch over the CPUs: decoding is most of an ingest
 // request's own work.
 func (s *Server) decodeAll(docs [][]byte, events []event.Event, errs []error) {
@@ -30,6 +31,9 @@ func (s *Server) decodeAll(docs [][]byte, events []event.Event, errs []error) {
 
 func (s *Server) decodeRange(docs [][]byte, events []event.Event, errs []error) {
 	for i, doc := range docs {
+		if errs[i] != nil {
+			continue // failed before decoding (an Elasticsearch update or delete)
+		}
 		events[i], errs[i] = s.decode(doc)
 	}
 }

@@ -23,7 +23,10 @@ type route struct {
 	pattern   string
 	rule      rule
 	streaming bool
-	h         handlerFunc
+	// es: an Elasticsearch-compatible route (es.go), whose every answer
+	// names the product and whose errors take Elasticsearch's shape.
+	es bool
+	h  handlerFunc
 }
 
 // Access rules, named for what the routes they guard do (see access.go).
@@ -80,6 +83,9 @@ func (s *Server) routeTable() []route {
 	add("POST /api/_security/api_key", admin, s.handleKeyCreate)
 	add("GET /api/_security/api_key", admin, s.handleKeyList)
 	add("DELETE /api/_security/api_key/{id}", admin, s.handleKeyRevoke)
+	// Elasticsearch-compatible ingest under /es (es_routes.go).
+	rs = append(rs, s.esRoutes()...)
+	// End of the /es block.
 	add("GET /healthz", public, s.handleHealth)
 	add("GET /readyz", read, s.handleReady)
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
@@ -104,6 +110,7 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
+	mux.Handle("/es/", s.wrap(esUnmatched(s, mux)))
 	mux.Handle("/", s.wrap(route{pattern: routeUnmatched, rule: public, h: func(w http.ResponseWriter, r *http.Request) error {
 		return s.unmatched(mux, w, r)
 	}}))
@@ -121,7 +128,7 @@ func (s *Server) unmatched(mux *http.ServeMux, w http.ResponseWriter, r *http.Re
 	for _, m := range probeMethods {
 		probe := *r // shallow copy: only the method changes
 		probe.Method = m
-		if _, p := mux.Handler(&probe); p != "" && p != "/" {
+		if _, p := mux.Handler(&probe); p != "" && p != "/" && p != "/es/" {
 			allow = append(allow, m)
 		}
 	}

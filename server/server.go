@@ -88,6 +88,12 @@ type Config struct {
 	// Nil: those routes answer 404.
 	Destinations *destination.Manager
 
+	// ES configures the Elasticsearch-compatible ingest under /es: what a
+	// document without provider or action gets, and what happens to an
+	// unregistered pair. The zero value: the index name, "log",
+	// registered on first sight.
+	ES IngestRoute
+
 	// Keys, when not nil, authenticates requests: once it holds a key,
 	// every route but /healthz needs one, with the role and scope the
 	// route's rule asks (routes.go). The server records in the store who
