@@ -170,7 +170,7 @@ func TestESBulk(t *testing.T) {
 		`{"index":{"_index":"syslog"}}`, syslog, // 1
 		`{"create":{}}`, typed, // 3: the path's index
 		`{"update":{"_index":"syslog","_id":"x"}}`, `{"doc":{"message":"changed"}}`, // 5
-		`{"delete":{"_index":"syslog","_id":"y"}}`, // 7
+		`{"delete":{"_index":"syslog","_id":"y"}}`,                     // 7
 		`{"index":{"_index":"syslog"}}`, `{"@timestamp":"not a date"}`, // 8
 	)
 	a := e.esBulk("/es/logs-app/_bulk", body)
