@@ -123,6 +123,11 @@ type DB struct {
 	// with a sequence number up to it are readable.
 	published atomic.Uint64
 
+	// dedupMu serialises the appends that carry client ids, from the
+	// lookup of their ids to the insert of their events (dedup.go): two
+	// appends of one id cannot both find it absent.
+	dedupMu sync.Mutex
+
 	// stateMu orders every change of state (inserts into the active head,
 	// rolls, seals); readers only load state.
 	stateMu sync.Mutex

@@ -34,6 +34,8 @@ type decoder struct {
 	lim  Limits
 	ev   Event
 	seen [4]uint64 // schema nodes already seen, to find duplicate keys
+	// sawSeq: "_seq" (no schema node: it is ignored) was seen.
+	sawSeq bool
 	slabs
 }
 
@@ -71,6 +73,9 @@ func (d *decoder) document() error {
 // object reads the object for schema node n.
 func (d *decoder) object(n *node) error {
 	return d.members(func(key string, off int) error {
+		if n == tree.root && key == SeqField {
+			return d.seq(off)
+		}
 		c := n.child(key)
 		if c == nil {
 			return fieldErr(childPath(n, key), off, ErrUnknownField, "unknown field")
@@ -89,6 +94,37 @@ func (d *decoder) object(n *node) error {
 		}
 		return d.object(c)
 	})
+}
+
+// clientIDErr checks a client id beyond a string's rules: non-empty and at
+// most MaxClientIDBytes, as Elasticsearch checks its _id.
+func clientIDErr(id string, off int) error {
+	switch {
+	case id == "":
+		return fieldErr(ClientIDField, off, ErrWrongType, "expected a non-empty string (a client id)")
+	case len(id) > MaxClientIDBytes:
+		return limitErr(ClientIDField, off, "client id of %d bytes is over the limit of %d bytes", len(id), MaxClientIDBytes)
+	}
+	return nil
+}
+
+// seq reads the top-level "_seq", the engine's sequence number a printed
+// document carries: it must be a non-negative integer, and is ignored (the
+// store gives the event a sequence number of its own), so an export
+// re-imports.
+func (d *decoder) seq(off int) error {
+	if d.sawSeq {
+		return fieldErr(SeqField, off, ErrSyntax, "duplicate field")
+	}
+	d.sawSeq = true
+	if null, err := d.null(); null || err != nil {
+		return err
+	}
+	n, err := d.intLiteral(SeqField, "a non-negative integer")
+	if err == nil && n < 0 {
+		err = fieldErr(SeqField, off, ErrWrongType, "expected a non-negative integer")
+	}
+	return err
 }
 
 // markSeen marks n and reports whether it was already marked.
@@ -116,7 +152,11 @@ func (d *decoder) value(f *Field, at slot) error {
 	}
 	switch f.Kind {
 	case KindString:
+		off := d.i
 		s, err := d.stringValue(f.Name, "a string")
+		if err == nil && f.ID == idClientID {
+			err = clientIDErr(s, off)
+		}
 		*at.str(&d.ev) = s
 		return err
 	case KindIP:

@@ -199,6 +199,10 @@ const hexDigits = "0123456789abcdef"
 // appendString appends s as a JSON string escaped exactly as encoding/json
 // escapes it: ", \, \b, \f, \n, \r, \t by name, other control characters and
 // <, >, & as \u00XX, U+2028 and U+2029 as \u202X, invalid UTF-8 as \ufffd.
+// AppendJSONString appends s as a JSON string, escaped as AppendJSON
+// escapes every string value.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0

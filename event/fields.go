@@ -158,7 +158,14 @@ var fields = []Field{
 	str(89, "url.original", func(e *Event) *string { return &e.URL.Original }),
 	str(90, "http.request.method", func(e *Event) *string { return &e.HTTP.Request.Method }),
 	integer(91, "http.response.status_code", func(e *Event) **int64 { return &e.HTTP.Response.StatusCode }),
+	// Engine fields, beside the event's own (see Event.ClientID, Index).
+	indexed(str(idClientID, ClientIDField, func(e *Event) *string { return &e.ClientID })),
+	indexed(str(93, IndexField, func(e *Event) *string { return &e.Index })),
 }
+
+// idClientID is the wire id of "_id", which Decode checks beyond a
+// string's rules (non-empty).
+const idClientID = 92
 
 var (
 	byName = map[string]*Field{}

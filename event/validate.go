@@ -26,6 +26,11 @@ func (e *Event) Validate(lim Limits) error {
 func validateField(e *Event, f *Field, s slot, lim Limits) error {
 	switch f.Kind {
 	case KindString:
+		if f.ID == idClientID {
+			if err := clientIDErr(*f.Str(e), -1); err != nil {
+				return err
+			}
+		}
 		return validString(f.Name, *f.Str(e), lim)
 	case KindIP:
 		if !validIP(*f.Str(e)) {

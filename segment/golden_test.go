@@ -15,8 +15,9 @@ import (
 var update = flag.Bool("update", false, "regenerate the golden file of the current version")
 
 // goldenPath is the fixture of the version this package writes; the
-// fixtures of older versions (golden-v1.seg) are never regenerated.
-const goldenPath = "testdata/golden-v2.seg"
+// fixtures of older versions (golden-v1.seg, golden-v2.seg) are never
+// regenerated.
+const goldenPath = "testdata/golden-v3.seg"
 
 // goldenJSON are the events of the golden segment, in (@timestamp, seq)
 // order; row i has sequence number goldenSeq[i].
@@ -42,9 +43,19 @@ func goldenRows(t testing.TB) []Row {
 	return rows
 }
 
+// goldenRowsV3 are goldenRows with the engine fields version 3 adds: a
+// client id on rows 0 and 2, an _index on rows 0 and 1.
+func goldenRowsV3(t testing.TB) []Row {
+	rows := goldenRows(t)
+	rows[0].Event.ClientID, rows[0].Event.Index = "doc-1", "logs-kibana"
+	rows[1].Event.Index = "logs-kibana"
+	rows[2].Event.ClientID = "doc-2"
+	return rows
+}
+
 func TestGolden(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3}); err != nil {
+	if _, err := Write(path, goldenRowsV3(t), WriteOptions{BlockRows: 3}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -83,6 +94,65 @@ func TestGoldenV1(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("a version 1 file written today differs from testdata/golden-v1.seg (%d bytes, golden %d)", len(got), len(want))
+	}
+}
+
+// TestGoldenV2 checks that a writer asked for version 2 still writes
+// exactly the version 2 fixture.
+func TestGoldenV2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "golden.seg")
+	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: 2}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("testdata/golden-v2.seg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("a version 2 file written today differs from testdata/golden-v2.seg (%d bytes, golden %d)", len(got), len(want))
+	}
+}
+
+// TestReadV3 opens the fixture of format version 3: the engine fields come
+// back, and "_id" and "_index" have postings.
+func TestReadV3(t *testing.T) {
+	r, err := Open("testdata/golden-v3.seg", OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	want := goldenRowsV3(t)
+	evs, err := r.Events([]uint32{0, 1, 2, 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		if jsonOf(&evs[i]) != jsonOf(want[i].Event) {
+			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
+		}
+	}
+	if info := r.Info(); info.Version != 3 || r.Layout() != index.LayoutV3 {
+		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
+	}
+	for _, c := range []struct {
+		term index.Term
+		rows []uint32
+	}{
+		{index.Term{Field: event.ClientIDField, Value: "doc-1"}, []uint32{0}},
+		{index.Term{Field: event.ClientIDField, Value: "doc-2"}, []uint32{2}},
+		{index.Term{Field: event.IndexField, Value: "logs-kibana"}, []uint32{0, 1}},
+	} {
+		bm, err := r.Postings(c.term)
+		if err != nil || bm == nil || !slices.Equal(bm.ToArray(), c.rows) {
+			t.Errorf("Postings(%s=%q) = %v, %v; want %v", c.term.Field, c.term.Value, bm, err, c.rows)
+		}
 	}
 }
 

@@ -44,7 +44,8 @@ type WriteOptions struct {
 	BlockBytes int
 	// Version is the format version to write: 0 means Version. Only
 	// tests of the readers ask for an older one (1: postings in
-	// index.LayoutV1), to check that old files still answer alike.
+	// index.LayoutV1, 2: LayoutV2), to check that old files still answer
+	// alike.
 	Version int
 }
 
@@ -184,6 +185,8 @@ func (sw *Writer) Add(r Row) error {
 	}
 	if sw.opts.Version == 1 {
 		sw.terms = index.AppendTermsV1(sw.terms[:0], r.Event)
+	} else if sw.opts.Version == 2 {
+		sw.terms = index.AppendTermsV2(sw.terms[:0], r.Event)
 	} else {
 		sw.terms = index.AppendTerms(sw.terms[:0], r.Event)
 	}

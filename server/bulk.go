@@ -93,9 +93,11 @@ type bulk struct {
 // bulkItem is one non-blank line: its number (from 1, blank lines
 // counted), its sequence number once stored, or its error.
 type bulkItem struct {
-	line int
-	seq  uint64
-	fail int // 1 + index in bulk.fails; 0: none
+	line   int
+	seq    uint64
+	result eventlog.AppendResult
+	id     string // the client id, "" when none
+	fail   int    // 1 + index in bulk.fails; 0: none
 }
 
 var bulkPool = sync.Pool{New: func() any { return new(bulk) }}
@@ -224,9 +226,15 @@ func (s *Server) appendBulk(ctx context.Context, b *bulk) error {
 			return err
 		}
 		for i := range b.events {
-			b.items[b.pos[i]].seq = res.Seq(i)
+			it := &b.items[b.pos[i]]
+			it.seq, it.result, it.id = res.Seq(i), resultOf(res, i), b.events[i].ClientID
+			if it.result == eventlog.Conflict {
+				c := conflictError(b.pos[i], &b.events[i], it.seq)
+				b.fails = append(b.fails, c)
+				it.fail = len(b.fails)
+			}
 		}
-		s.metrics.ingested.Add(float64(res.Count))
+		s.metrics.ingested.Add(float64(storedCount(res)))
 		return nil
 	}
 	return nil
@@ -263,9 +271,7 @@ func (b *bulk) appendResponse(dst []byte, took time.Duration) []byte {
 			dst = append(dst, ',')
 		}
 		if it.fail == 0 {
-			dst = append(dst, `{"status":201,`...)
-			dst = appendIDSeq(dst, it.seq)
-			dst = append(dst, '}')
+			dst = it.appendStored(dst)
 			continue
 		}
 		f := &b.fails[it.fail-1]
@@ -278,6 +284,19 @@ func (b *bulk) appendResponse(dst []byte, took time.Duration) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
+}
+
+// appendStored appends the answer for a stored item: 201 and "created",
+// or 200 and "noop" when the same event was already stored.
+func (it *bulkItem) appendStored(dst []byte) []byte {
+	if it.result == eventlog.Duplicate {
+		dst = append(dst, `{"status":200,`...)
+	} else {
+		dst = append(dst, `{"status":201,`...)
+	}
+	ev := event.Event{ClientID: it.id}
+	dst = appendItemResult(dst, &ev, it.seq, it.result)
+	return append(dst, '}')
 }
 
 // growBytes makes room for n more bytes in dst.

@@ -53,7 +53,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return writeFailed(err)
 	}
-	s.metrics.ingested.Add(float64(res.Count))
+	s.metrics.ingested.Add(float64(storedCount(res)))
+	if bad := conflicts(res, events); bad != nil {
+		e := errorf(http.StatusConflict, typeConflict, "%d of %d events conflict with stored events of the same _id and were not stored (the others were stored or already were); event %d: %s",
+			len(bad), len(events), bad[0].index, bad[0].reason)
+		e.items = bad
+		return e
+	}
 	out := getBuf()
 	defer putBuf(out)
 	b := append((*out)[:0], `{"items":[`...)
@@ -62,7 +68,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 			b = append(b, ',')
 		}
 		b = append(b, '{')
-		b = appendIDSeq(b, res.Seq(i))
+		b = appendItemResult(b, &events[i], res.Seq(i), resultOf(res, i))
 		b = append(b, '}')
 	}
 	*out = append(b, "]}"...)

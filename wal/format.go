@@ -8,10 +8,17 @@ import (
 	"strings"
 )
 
-// Wire constants of format version 1. They are frozen: changing any of them
+// Wire constants of format version 2. They are frozen: changing any of them
 // is a new format version (see FORMAT.md, "Write-ahead log").
 const (
-	formatVersion    = 1
+	// formatVersion is the version of the log files written; every
+	// version from oldestVersion on is read. Version 2's framing is
+	// version 1's: the bump says its payloads may hold events with the
+	// engine fields _id and _index (event wire ids 92 and 93), which a
+	// version-1 reader would refuse deep in replay.
+	formatVersion    = 2
+	oldestVersion    = 1
+	reservedVersion  = 1 // of seq.reserved, unchanged since version 1
 	fileMagic        = "EVWL"
 	fileHeaderSize   = 16
 	recordHeaderSize = 24
@@ -59,7 +66,7 @@ func decodeFileHeader(b []byte) (uint64, error) {
 	if string(b[0:4]) != fileMagic {
 		return 0, fmt.Errorf("bad magic %q", b[0:4])
 	}
-	if v := b[4]; v != formatVersion {
+	if v := b[4]; v < oldestVersion || v > formatVersion {
 		if v > formatVersion {
 			return 0, fmt.Errorf("%w: format version %d is newer than supported %d", ErrUnsupportedVersion, v, formatVersion)
 		}

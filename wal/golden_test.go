@@ -10,13 +10,16 @@ import (
 	"testing"
 )
 
-// updateEnv regenerates the golden v1 fixture and the FuzzReplay seed corpus
-// when set to 1: WAL_UPDATE_GOLDEN=1 go test ./wal/ -run 'Golden|Corpus'.
+// updateEnv regenerates the golden fixture of the current version and the
+// FuzzReplay seed corpus when set to 1: WAL_UPDATE_GOLDEN=1 go test ./wal/
+// -run 'Golden|Corpus'. Fixtures of older versions are never regenerated.
 const updateEnv = "WAL_UPDATE_GOLDEN"
 
-var goldenDir = filepath.Join("testdata", "v1")
+// goldenDir holds the fixture of the current version; v1Dir the released
+// version 1's, which differs only in the version byte of the log file.
+var goldenDir, v1Dir = filepath.Join("testdata", "v2"), filepath.Join("testdata", "v1")
 
-// goldenRecords is the content of the version-1 fixture.
+// goldenRecords is the content of the fixtures (every version).
 func goldenRecords() []rec {
 	return []rec{{1, 1, "first"}, {2, 3, "a batch of three"}, {5, 1, ""}, {6, 2, "\x00\xff binary"}}
 }
@@ -38,9 +41,9 @@ func writeGolden(t testing.TB, dir string) {
 	}
 }
 
-// TestGoldenV1 catches any silent change of the bytes written: the code must
-// still write exactly the released version-1 fixture.
-func TestGoldenV1(t *testing.T) {
+// TestGolden catches any silent change of the bytes written: the code must
+// still write exactly the current version's fixture.
+func TestGolden(t *testing.T) {
 	dir := t.TempDir()
 	writeGolden(t, dir)
 	for _, name := range []string{fileName(1), reservedName} {
@@ -60,18 +63,40 @@ func TestGoldenV1(t *testing.T) {
 			t.Fatalf("%v (regenerate with %s=1)", err, updateEnv)
 		}
 		if !bytes.Equal(got, want) {
-			t.Fatalf("%s differs from the v1 fixture: WAL bytes changed. If intended, describe the new format in FORMAT.md (\"Write-ahead log\"), bump the version and keep this fixture for v1.\ngot  %x\nwant %x", name, got, want)
+			t.Fatalf("%s differs from the v%d fixture: WAL bytes changed. If intended, describe the new format in FORMAT.md (\"Write-ahead log\"), bump the version and keep this fixture for v%d.\ngot  %x\nwant %x", name, formatVersion, formatVersion, got, want)
 		}
 	}
 }
 
-// TestOpenV1Fixture: the released version-1 fixture still opens.
-func TestOpenV1Fixture(t *testing.T) {
-	w, got := openLog(t, Options{Dir: goldenDir, ReadOnly: true}, 0)
-	mustClose(t, w)
-	equalRecs(t, got, goldenRecords())
-	if w.NextSeq() != 8 {
-		t.Fatalf("NextSeq %d, want 8", w.NextSeq())
+// TestOpenFixtures: the fixture of every released version still opens.
+func TestOpenFixtures(t *testing.T) {
+	for _, dir := range []string{v1Dir, goldenDir} {
+		w, got := openLog(t, Options{Dir: dir, ReadOnly: true}, 0)
+		mustClose(t, w)
+		equalRecs(t, got, goldenRecords())
+		if w.NextSeq() != 8 {
+			t.Fatalf("%s: NextSeq %d, want 8", dir, w.NextSeq())
+		}
+	}
+}
+
+// TestV2DiffersFromV1OnlyInVersion: version 2 changed no framing byte, only
+// what the payloads may hold.
+func TestV2DiffersFromV1OnlyInVersion(t *testing.T) {
+	v1, err := os.ReadFile(filepath.Join(v1Dir, fileName(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := os.ReadFile(filepath.Join(goldenDir, fileName(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1[4] != 1 || v2[4] != 2 {
+		t.Fatalf("version bytes %d and %d", v1[4], v2[4])
+	}
+	v1[4] = 2
+	if !bytes.Equal(v1, v2) {
+		t.Fatal("the v1 and v2 fixtures differ beyond the version byte")
 	}
 }
 
