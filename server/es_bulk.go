@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
 )
 
@@ -186,6 +187,7 @@ func (l *lineReader) next() ([]byte, int, bool) {
 // {"took","errors","items":[{"index":{...}}]}, one item per action, in
 // order.
 func (b *bulk) appendESResponse(dst []byte, took time.Duration) []byte {
+	b.failCreateDuplicates()
 	dst = append(dst, `{"took":`...)
 	dst = strconv.AppendInt(dst, took.Milliseconds(), 10)
 	dst = append(dst, `,"errors":`...)
@@ -255,11 +257,41 @@ func appendESWritten(dst []byte, seq uint64, res esResult) []byte {
 // a decoded document: its index and client id, and a provider and action
 // when it has none.
 func (s *Server) completeES(ev *event.Event, it *esItem) {
-	setESMeta(ev, it) // PENDING-H21
+	ev.Index = it.index
+	if it.id != "" {
+		ev.ClientID = it.id
+	}
 	s.cfg.ES.complete(ev, it.index)
 }
 
-// esResultOf is the result of a stored item.
+// esResultOf is the result of a stored item: created, or a noop when an
+// index action found the same document stored under its _id (a create
+// that does is a conflict: see failCreateDuplicates).
 func esResultOf(it *bulkItem) esResult {
+	if it.result == eventlog.Duplicate {
+		return esResult{http.StatusOK, "noop"}
+	}
 	return esCreated
+}
+
+// failCreateDuplicates fails the create items whose _id was already
+// stored with the same document: Elasticsearch answers a create of an
+// existing id 409 version_conflict_engine_exception, which shippers treat
+// as done. (An index of it is a noop; a different document under the id
+// is a conflict for both, failed by appendBulk.)
+func (b *bulk) failCreateDuplicates() {
+	for i := range b.items {
+		it := &b.items[i]
+		if it.fail == 0 && b.es[i].op == esCreate && it.result == eventlog.Duplicate {
+			b.fails = append(b.fails, itemError{index: i, status: http.StatusConflict, typ: esVersionConflict,
+				reason: esConflictReason(b.es[i].id, it.seq)})
+			it.fail = len(b.fails)
+		}
+	}
+}
+
+// esConflictReason is Elasticsearch's reason for a create of an id
+// already stored, with the sequence number it is stored under.
+func esConflictReason(id string, seq uint64) string {
+	return fmt.Sprintf("[%s]: version conflict, document already exists (current version [1], stored as _seq %d)", id, seq)
 }

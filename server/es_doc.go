@@ -53,6 +53,7 @@ func (s *Server) serveESDoc(w http.ResponseWriter, r *http.Request, op esOp) err
 			return nil
 		},
 		respond: func(b *bulk, dst []byte, _ time.Duration) ([]byte, int) {
+			b.failCreateDuplicates()
 			if f := b.items[0].fail; f != 0 {
 				e := b.fails[f-1]
 				return appendESError(dst, &apiError{status: e.status, typ: e.typ, reason: e.reason}), e.status

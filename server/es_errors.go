@@ -38,6 +38,7 @@ var esTypes = map[string]string{
 	typeStorageFailed:    "unavailable_shards_exception",
 	typeRequestTimeout:   "timeout_exception",
 	typeInternal:         "exception",
+	typeConflict:         esVersionConflict,
 }
 
 // esType is Elasticsearch's name for an error type of the API; a type

@@ -386,3 +386,67 @@ func TestESOverload(t *testing.T) {
 	var ans map[string]json.RawMessage
 	r.decode(t, &ans)
 }
+
+// TestESBulkClientIDs: an action's _id is the event's client id. A
+// create of a stored id answers 409 version_conflict_engine_exception
+// (shippers treat it as done); an index of the same document is a noop
+// with the stored _seq_no; a different document under the id is a 409
+// for both; nothing is stored twice.
+func TestESBulkClientIDs(t *testing.T) {
+	e := newEnv(t, Config{})
+	docX := `{"@timestamp":"2026-01-02T03:04:05Z","message":"x"}`
+	docY := `{"@timestamp":"2026-01-02T03:04:05Z","message":"y"}`
+	first := e.esBulk("/es/app/_bulk", ndjson(`{"create":{"_id":"a1"}}`, docX))
+	_, created := itemOf(t, first.Items[0])
+	if created.Status != 201 || created.ID == nil || *created.ID != "a1" || created.SeqNo == nil {
+		t.Fatalf("first create: %+v", created)
+	}
+	a := e.esBulk("/es/app/_bulk", ndjson(
+		`{"create":{"_id":"a1"}}`, docX,
+		`{"index":{"_id":"a1"}}`, docX,
+		`{"index":{"_id":"a1"}}`, docY,
+		`{"create":{"_id":"a1"}}`, docY,
+		`{"index":{"_id":"b1"}}`, docY,
+	))
+	want := []struct {
+		status int
+		result string
+	}{{409, ""}, {200, "noop"}, {409, ""}, {409, ""}, {201, "created"}}
+	for i, w := range want {
+		_, it := itemOf(t, a.Items[i])
+		if it.Status != w.status || it.ID == nil {
+			t.Errorf("item %d: %+v, want status %d", i, it, w.status)
+			continue
+		}
+		if w.status == 409 {
+			if it.Error == nil || it.Error.Type != "version_conflict_engine_exception" {
+				t.Errorf("item %d: error %+v, want version_conflict_engine_exception", i, it.Error)
+			}
+			continue
+		}
+		if it.Result != w.result {
+			t.Errorf("item %d: result %q, want %q", i, it.Result, w.result)
+		}
+		if w.result == "noop" && (it.SeqNo == nil || *it.SeqNo != *created.SeqNo) {
+			t.Errorf("noop item's _seq_no %v, want the stored %d", it.SeqNo, *created.SeqNo)
+		}
+	}
+	if !a.Errors {
+		t.Error("errors false with conflicts in the answer")
+	}
+	e.wantCount(2)
+	raw, _ := e.searchAll("/api/events/_search", url.Values{"filter": {"_index:app and message:x"}})
+	if len(raw) != 1 || !strings.Contains(string(raw[0]), `"_id":"a1"`) {
+		t.Fatalf("a1 under _index app: %s", raw)
+	}
+	// The single-document routes answer the same way.
+	r := e.do("PUT", "/es/app/_doc/a1", ctJSON, docX)
+	var it esItemAnswer
+	r.decode(t, &it)
+	if r.status != 200 || it.Result != "noop" {
+		t.Fatalf("PUT _doc of a stored id: %d %s", r.status, r.body)
+	}
+	e.do("PUT", "/es/app/_create/a1", ctJSON, docX).wantESError(t, http.StatusConflict, "version_conflict_engine_exception")
+	e.do("PUT", "/es/app/_doc/a1", ctJSON, docY).wantESError(t, http.StatusConflict, "version_conflict_engine_exception")
+	e.wantCount(2)
+}

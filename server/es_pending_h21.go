@@ -1,5 +1,0 @@
-package server
-
-import "github.com/eventlogdb/eventlog/event"
-
-func setESMeta(ev *event.Event, it *esItem) {}
