@@ -8,6 +8,11 @@
 // and offset), event.duration keeps whether it was a number or a string, and a
 // string list keeps whether it was a single string. An empty string is the
 // same as an absent field and is not returned.
+//
+// Decode is strict, as Kibana is: a key outside the schema is an error.
+// DecodeWith with KeepUnknown keeps such keys instead, in Event.Extra, a
+// compact tree returned in place by AppendJSON and searchable by dotted path
+// (Extra.Lookup); see FORMAT.md, "Kept unknown fields".
 package event
 
 // Event is one event document. The zero value is an empty event; every field
@@ -34,6 +39,10 @@ type Event struct {
 	UserAgent   UserAgent         `json:"user_agent,omitzero"`
 	URL         URL               `json:"url,omitzero"`
 	HTTP        HTTP              `json:"http,omitzero"`
+	// Extra holds the fields outside the schema that DecodeWith kept
+	// (KeepUnknown). AppendJSON writes them in place; encoding/json does
+	// not know them.
+	Extra Extra `json:"-"`
 }
 
 // ECS is the ecs field set.

@@ -13,8 +13,13 @@ const (
 	// Version is the format version this package writes and the newest it
 	// reads. Version 2 differs from 1 only in the postings it holds
 	// (index.LayoutV2 instead of LayoutV1); blocks, indexes and footer are
-	// laid out alike.
-	Version = 2
+	// laid out alike. Version 3 adds the column of kept unknown fields
+	// (event.KindExtra); nothing else changes.
+	Version = 3
+
+	// VersionExtra is the first version whose blocks may hold the column
+	// of kept unknown fields.
+	VersionExtra = 3
 
 	headerMagic = "ELSEG\x00\x00\x00" // first 8 bytes; byte 5 holds the version
 	footerMagic = "ELSEGEND"

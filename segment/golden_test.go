@@ -3,9 +3,11 @@ package segment
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -15,8 +17,9 @@ import (
 var update = flag.Bool("update", false, "regenerate the golden file of the current version")
 
 // goldenPath is the fixture of the version this package writes; the
-// fixtures of older versions (golden-v1.seg) are never regenerated.
-const goldenPath = "testdata/golden-v2.seg"
+// fixtures of older versions (golden-v1.seg, golden-v2.seg) are never
+// regenerated.
+const goldenPath = "testdata/golden-v3.seg"
 
 // goldenJSON are the events of the golden segment, in (@timestamp, seq)
 // order; row i has sequence number goldenSeq[i].
@@ -28,6 +31,21 @@ var goldenJSON = []string{
 }
 
 var goldenSeq = []uint64{10, 11, 9, 14}
+
+// goldenExtraJSON is the row version 3 adds to the golden events (sequence
+// 15, last in time): kept unknown fields at the top level and inside a
+// known object, with every kind of value.
+const goldenExtraJSON = `{"@timestamp":"2019-12-10T04:00:00Z","event":{"provider":"syslog","action":"line","module_v":"x"},"host":{"name":"h1","architecture":"x86_64"},"process":{"pid":4242,"args":["-v",1.50,true,null],"big":123456789012345678901,"env":{}},"syslog":{"facility":"local0","severity":-3}}`
+
+// goldenRowsV3 are goldenRows and the row with kept unknown fields.
+func goldenRowsV3(t testing.TB) []Row {
+	t.Helper()
+	ev, err := event.DecodeWith([]byte(goldenExtraJSON), event.DecodeOptions{KeepUnknown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(goldenRows(t), Row{Seq: 15, Event: &ev})
+}
 
 func goldenRows(t testing.TB) []Row {
 	t.Helper()
@@ -44,7 +62,7 @@ func goldenRows(t testing.TB) []Row {
 
 func TestGolden(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3}); err != nil {
+	if _, err := Write(path, goldenRowsV3(t), WriteOptions{BlockRows: 3}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -66,23 +84,66 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestGoldenV1 checks that a writer asked for version 1 (tests of the
-// readers use it) still writes exactly the released version 1 fixture.
-func TestGoldenV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: 1}); err != nil {
-		t.Fatal(err)
+// TestGoldenOlder checks that a writer asked for version 1 or 2 (tests of
+// the readers use them) still writes exactly the released fixtures.
+func TestGoldenOlder(t *testing.T) {
+	for _, v := range []int{1, 2} {
+		path := filepath.Join(t.TempDir(), "golden.seg")
+		if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: v}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixture := fmt.Sprintf("testdata/golden-v%d.seg", v)
+		want, err := os.ReadFile(fixture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("a version %d file written today differs from %s (%d bytes, golden %d)", v, fixture, len(got), len(want))
+		}
 	}
-	got, err := os.ReadFile(path)
+}
+
+// TestOlderVersionRefusesExtra checks that a writer of a version before
+// VersionExtra refuses a row with kept unknown fields rather than drop them.
+func TestOlderVersionRefusesExtra(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.seg")
+	_, err := Write(path, goldenRowsV3(t), WriteOptions{Version: 2})
+	if err == nil || !strings.Contains(err.Error(), "kept unknown fields") {
+		t.Fatalf("Write v2 with kept fields: %v", err)
+	}
+}
+
+// TestReadV3 opens the fixture of format version 3 and checks the row with
+// kept unknown fields comes back in place, read alone and with others.
+func TestReadV3(t *testing.T) {
+	r, err := Open("testdata/golden-v3.seg", OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("testdata/golden-v1.seg")
+	defer r.Close()
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	want := goldenRowsV3(t)
+	evs, err := r.Events([]uint32{0, 1, 2, 3, 4})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("a version 1 file written today differs from testdata/golden-v1.seg (%d bytes, golden %d)", len(got), len(want))
+	for i := range want {
+		if jsonOf(&evs[i]) != jsonOf(want[i].Event) {
+			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
+		}
+	}
+	const wantExtra = `{"@timestamp":"2019-12-10T04:00:00Z","event":{"action":"line","provider":"syslog","module_v":"x"},"host":{"name":"h1","architecture":"x86_64"},"process":{"pid":4242,"args":["-v",1.50,true,null],"big":123456789012345678901,"env":{}},"syslog":{"facility":"local0","severity":-3}}`
+	if got := jsonOf(&evs[4]); got != wantExtra {
+		t.Errorf("row 4:\n got %s\nwant %s", got, wantExtra)
+	}
+	if info := r.Info(); info.Version != 3 || r.Layout() != index.LayoutV2 {
+		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
 	}
 }
 
