@@ -35,9 +35,13 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer s.releaseWrite()
+	keep, err := s.keepUnknown(r)
+	if err != nil {
+		return err
+	}
 	b := bulkPool.Get().(*bulk)
 	defer b.release()
-	if err := b.parse(s, body.data(), keyOf(w)); err != nil {
+	if err := b.parse(s, body.data(), keyOf(w), keep); err != nil {
 		return err
 	}
 	if err := s.appendBulk(r.Context(), b); err != nil {
@@ -79,9 +83,9 @@ func (b *bulk) release() {
 	bulkPool.Put(b)
 }
 
-// parse decodes every non-blank line of body; a line key k (nil: any) may
-// not store fails with 403.
-func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
+// parse decodes every non-blank line of body (keep: keeping fields outside
+// the schema); a line key k (nil: any) may not store fails with 403.
+func (b *bulk) parse(s *Server, body []byte, k *auth.Key, keep bool) error {
 	if err := b.split(body); err != nil {
 		return err
 	}
@@ -91,7 +95,7 @@ func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
 	}
 	b.events = b.events[:n]
 	b.errs = append(b.errs[:0], make([]error, n)...)
-	s.decodeAll(b.docs, b.events, b.errs)
+	s.decodeAll(b.docs, b.events, b.errs, keep)
 	checkScope(k, b.events, b.errs)
 	kept := 0
 	for i, err := range b.errs {
