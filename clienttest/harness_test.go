@@ -115,4 +115,3 @@ func needProgram(t *testing.T, name, pkg string, candidates ...string) string {
 	t.Skipf("%s is missing: apt-get install %s", name, pkg)
 	return ""
 }
-

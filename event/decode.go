@@ -17,15 +17,7 @@ import (
 // or ErrLimit. The returned Event does not alias data: the strings share one
 // copy of the document.
 func Decode(data []byte, lim Limits) (Event, error) {
-	lim = lim.withDefaults()
-	if len(data) > lim.MaxDocumentBytes {
-		return Event{}, limitErr("", -1, "document of %d bytes is over the limit of %d bytes", len(data), lim.MaxDocumentBytes)
-	}
-	d := decoder{scanner: scanner{data: data, text: string(data)}, lim: lim}
-	if err := d.document(); err != nil {
-		return Event{}, err
-	}
-	return d.ev, nil
+	return DecodeWith(data, DecodeOptions{Limits: lim})
 }
 
 // decoder reads a document into ev, driven by the schema tree.
@@ -37,6 +29,11 @@ type decoder struct {
 	// sawSeq: "_seq" (no schema node: it is ignored) was seen.
 	sawSeq bool
 	slabs
+	// keep keeps unknown keys (DecodeOptions.KeepUnknown) in kept, one
+	// group per schema object, keptKeys counting their members and elements.
+	keep     bool
+	kept     []keptGroup
+	keptKeys int
 }
 
 // literalOK reports whether a value of kind (as valueKind guessed it from
@@ -78,6 +75,9 @@ func (d *decoder) object(n *node) error {
 		}
 		c := n.child(key)
 		if c == nil {
+			if d.keep {
+				return d.keepMember(n, key, off)
+			}
 			return fieldErr(childPath(n, key), off, ErrUnknownField, "unknown field")
 		}
 		if d.markSeen(c) {

@@ -8,6 +8,11 @@
 // and offset), event.duration keeps whether it was a number or a string, and a
 // string list keeps whether it was a single string. An empty string is the
 // same as an absent field and is not returned.
+//
+// Decode is strict, as Kibana is: a key outside the schema is an error.
+// DecodeWith with KeepUnknown keeps such keys instead, in Event.Extra, a
+// compact tree returned in place by AppendJSON and searchable by dotted path
+// (Extra.Lookup); see FORMAT.md, "Kept unknown fields".
 package event
 
 // Event is one event document. The zero value is an empty event; every field
@@ -46,6 +51,10 @@ type Event struct {
 	// kept apart from the user's labels, indexed and filterable
 	// (_index:logs-foo).
 	Index string `json:"_index,omitempty"`
+	// Extra holds the fields outside the schema that DecodeWith kept
+	// (KeepUnknown). AppendJSON writes them in place; encoding/json does
+	// not know them.
+	Extra Extra `json:"-"`
 }
 
 // MaxClientIDBytes bounds a client id, as Elasticsearch bounds its _id.

@@ -51,6 +51,8 @@ func validateField(e *Event, f *Field, s slot, lim Limits) error {
 		return validLabels(f.Name, *labelsOf(e), lim)
 	case KindRefs:
 		return validRefs(f.Name, *refsOf(e), lim)
+	case KindExtra:
+		return checkExtra(e.Extra.enc, lim)
 	}
 	return nil
 }

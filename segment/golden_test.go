@@ -3,9 +3,11 @@ package segment
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -30,6 +32,11 @@ var goldenJSON = []string{
 
 var goldenSeq = []uint64{10, 11, 9, 14}
 
+// goldenExtraJSON is the row version 3 adds to the golden events (sequence
+// 15, last in time): kept unknown fields at the top level and inside a
+// known object, with every kind of value.
+const goldenExtraJSON = `{"@timestamp":"2019-12-10T04:00:00Z","event":{"provider":"syslog","action":"line","module_v":"x"},"host":{"name":"h1","architecture":"x86_64"},"process":{"pid":4242,"args":["-v",1.50,true,null],"big":123456789012345678901,"env":{}},"syslog":{"facility":"local0","severity":-3}}`
+
 func goldenRows(t testing.TB) []Row {
 	t.Helper()
 	rows := make([]Row, len(goldenJSON))
@@ -43,14 +50,20 @@ func goldenRows(t testing.TB) []Row {
 	return rows
 }
 
-// goldenRowsV3 are goldenRows with the engine fields version 3 adds: a
-// client id on rows 0 and 2, an _index on rows 0 and 1.
+// goldenRowsV3 are goldenRows with what version 3 adds: the engine
+// fields (a client id on rows 0 and 2, an _index on rows 0 and 1) and the
+// row with kept unknown fields.
 func goldenRowsV3(t testing.TB) []Row {
+	t.Helper()
 	rows := goldenRows(t)
 	rows[0].Event.ClientID, rows[0].Event.Index = "doc-1", "logs-kibana"
 	rows[1].Event.Index = "logs-kibana"
 	rows[2].Event.ClientID = "doc-2"
-	return rows
+	ev, err := event.DecodeWith([]byte(goldenExtraJSON), event.DecodeOptions{KeepUnknown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(rows, Row{Seq: 15, Event: &ev})
 }
 
 func TestGolden(t *testing.T) {
@@ -77,48 +90,41 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestGoldenV1 checks that a writer asked for version 1 (tests of the
-// readers use it) still writes exactly the released version 1 fixture.
-func TestGoldenV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: 1}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("testdata/golden-v1.seg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("a version 1 file written today differs from testdata/golden-v1.seg (%d bytes, golden %d)", len(got), len(want))
-	}
-}
-
-// TestGoldenV2 checks that a writer asked for version 2 still writes
-// exactly the version 2 fixture.
-func TestGoldenV2(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: 2}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("testdata/golden-v2.seg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("a version 2 file written today differs from testdata/golden-v2.seg (%d bytes, golden %d)", len(got), len(want))
+// TestGoldenOlder checks that a writer asked for version 1 or 2 (tests of
+// the readers use them) still writes exactly the released fixtures.
+func TestGoldenOlder(t *testing.T) {
+	for _, v := range []int{1, 2} {
+		path := filepath.Join(t.TempDir(), "golden.seg")
+		if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: v}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fixture := fmt.Sprintf("testdata/golden-v%d.seg", v)
+		want, err := os.ReadFile(fixture)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("a version %d file written today differs from %s (%d bytes, golden %d)", v, fixture, len(got), len(want))
+		}
 	}
 }
 
-// TestReadV3 opens the fixture of format version 3: the engine fields come
-// back, and "_id" and "_index" have postings.
+// TestOlderVersionRefusesExtra checks that a writer of a version before
+// VersionExtra refuses a row with kept unknown fields rather than drop them.
+func TestOlderVersionRefusesExtra(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.seg")
+	_, err := Write(path, goldenRowsV3(t), WriteOptions{Version: 2})
+	if err == nil || !strings.Contains(err.Error(), "kept unknown fields") {
+		t.Fatalf("Write v2 with kept fields: %v", err)
+	}
+}
+
+// TestReadV3 opens the fixture of format version 3: the engine fields and
+// the kept unknown fields come back, and "_id" and "_index" have postings.
 func TestReadV3(t *testing.T) {
 	r, err := Open("testdata/golden-v3.seg", OpenOptions{})
 	if err != nil {
@@ -129,7 +135,7 @@ func TestReadV3(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := goldenRowsV3(t)
-	evs, err := r.Events([]uint32{0, 1, 2, 3})
+	evs, err := r.Events([]uint32{0, 1, 2, 3, 4})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,6 +143,11 @@ func TestReadV3(t *testing.T) {
 		if jsonOf(&evs[i]) != jsonOf(want[i].Event) {
 			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
 		}
+	}
+	// The row with kept unknown fields comes back with them in place.
+	const wantExtra = `{"@timestamp":"2019-12-10T04:00:00Z","event":{"action":"line","provider":"syslog","module_v":"x"},"host":{"name":"h1","architecture":"x86_64"},"process":{"pid":4242,"args":["-v",1.50,true,null],"big":123456789012345678901,"env":{}},"syslog":{"facility":"local0","severity":-3}}`
+	if got := jsonOf(&evs[4]); got != wantExtra {
+		t.Errorf("row 4:\n got %s\nwant %s", got, wantExtra)
 	}
 	if info := r.Info(); info.Version != 3 || r.Layout() != index.LayoutV3 {
 		t.Errorf("Info = %+v, Layout %d", info, r.Layout())

@@ -177,6 +177,9 @@ func (sw *Writer) Add(r Row) error {
 	if len(sw.seqs) >= maxEvents {
 		return sw.fail(fmt.Errorf("more than %d rows", maxEvents))
 	}
+	if sw.opts.Version < VersionExtra && !r.Event.Extra.IsZero() {
+		return sw.fail(fmt.Errorf("row %d has kept unknown fields, which format version %d cannot hold (%d on)", len(sw.seqs), sw.opts.Version, VersionExtra))
+	}
 	m, n := rowInfo(r.Event)
 	if rows := sw.stage.rows(); rows > 0 && (rows >= sw.opts.BlockRows || sw.size+n > sw.opts.BlockBytes) {
 		if err := sw.flush(); err != nil {

@@ -57,8 +57,13 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, p bulkProtoco
 		return err
 	}
 	defer s.releaseWrite()
+	keep, err := s.keepUnknown(r)
+	if err != nil {
+		return err
+	}
 	b := bulkPool.Get().(*bulk)
 	defer b.release()
+	b.keep = keep
 	if err := p.parse(b, body.data()); err != nil {
 		return err
 	}
@@ -88,6 +93,10 @@ type bulk struct {
 	// events and store them (IngestRoute.Providers), instead of failing
 	// them.
 	register bool
+	// keep: keep fields outside the schema (Event.Extra) instead of
+	// failing the document: the native routes per request
+	// (?unknown_fields=keep or the server's setting), /es always.
+	keep bool
 }
 
 // bulkItem is one non-blank line: its number (from 1, blank lines
@@ -109,12 +118,13 @@ func (b *bulk) release() {
 	b.items, b.docs, b.errs = b.items[:0], b.docs[:0], b.errs[:0]
 	b.events, b.pos, b.fails = b.events[:0], b.pos[:0], b.fails[:0]
 	clear(b.es)
-	b.es, b.register = b.es[:0], false
+	b.es, b.register, b.keep = b.es[:0], false, false
 	bulkPool.Put(b)
 }
 
-// parse decodes every non-blank line of body; a line key k (nil: any) may
-// not store fails with 403.
+// parse decodes every non-blank line of body (b.keep: keeping fields
+// outside the schema); a line key k (nil: any) may not store fails with
+// 403.
 func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
 	if err := b.split(body); err != nil {
 		return err
@@ -134,7 +144,7 @@ func (b *bulk) decode(s *Server, k *auth.Key, complete func(item int, ev *event.
 		b.events = make([]event.Event, n)
 	}
 	b.events = b.events[:n]
-	s.decodeAll(b.docs, b.events, b.errs)
+	s.decodeAll(b.docs, b.events, b.errs, b.keep)
 	if complete != nil {
 		for i := range b.events {
 			if b.errs[i] == nil {

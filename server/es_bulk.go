@@ -68,6 +68,7 @@ func (s *Server) handleESBulk(w http.ResponseWriter, r *http.Request) error {
 				return err
 			}
 			b.register = s.cfg.ES.Providers == ProvidersRegister
+			b.keep = true // shippers send more than the schema: host, agent, syslog...
 			b.decode(s, k, func(i int, ev *event.Event) { s.completeES(ev, &b.es[i]) })
 			return nil
 		},

@@ -49,6 +49,7 @@ func (s *Server) serveESDoc(w http.ResponseWriter, r *http.Request, op esOp) err
 			}
 			b.es = append(b.es, it)
 			b.register = s.cfg.ES.Providers == ProvidersRegister
+			b.keep = true // shippers send more than the schema: host, agent, syslog...
 			b.decode(s, k, func(i int, ev *event.Event) { s.completeES(ev, &b.es[i]) })
 			return nil
 		},

@@ -22,6 +22,10 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err := requireMediaType(r, "application/json"); err != nil {
 		return err
 	}
+	keep, err := s.keepUnknown(r)
+	if err != nil {
+		return err
+	}
 	body, err := s.readIngestBody(w, r)
 	if err != nil {
 		return err
@@ -38,7 +42,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	events, bad := s.decodeEach(raws, keyOf(w))
+	events, bad := s.decodeEach(raws, keyOf(w), keep)
 	if len(bad) > 0 {
 		return s.rejectBatch(events, bad)
 	}
@@ -105,11 +109,11 @@ func (s *Server) splitEvents(body []byte) ([][]byte, error) {
 
 // decodeEach decodes every document, returning the events (the zero Event
 // where decoding failed) and the errors, by index: an event key k (nil:
-// any) may not store is an error too.
-func (s *Server) decodeEach(raws [][]byte, k *auth.Key) ([]event.Event, []itemError) {
+// any) may not store is an error too. keep keeps fields outside the schema.
+func (s *Server) decodeEach(raws [][]byte, k *auth.Key, keep bool) ([]event.Event, []itemError) {
 	events := make([]event.Event, len(raws))
 	errs := make([]error, len(raws))
-	s.decodeAll(raws, events, errs)
+	s.decodeAll(raws, events, errs, keep)
 	checkScope(k, events, errs)
 	var bad []itemError
 	for i, err := range errs {

@@ -21,6 +21,11 @@ type Config struct {
 	// MaxBulkBytes bounds the body of _bulk and of a JSON array posted to
 	// /api/events. Zero: 32 MiB.
 	MaxBulkBytes int64
+	// KeepUnknownFields makes the native ingest routes keep fields outside
+	// the event schema (event.DecodeOptions.KeepUnknown) when a request
+	// does not say (?unknown_fields=keep|reject). Zero: refuse them, as
+	// Kibana does.
+	KeepUnknownFields bool
 	// MaxEventBytes bounds a single-event body and each event of a batch
 	// (its JSON line or array element), and the body of query requests.
 	// Zero: 1 MiB.

@@ -152,6 +152,7 @@ type bulkBatch struct {
 	c    *client.Client
 	body []byte // the pending batch as NDJSON
 	n    int    // its lines
+	keep bool   // ask the server to keep fields outside the schema
 }
 
 func (b *bulkBatch) add(line []byte) error {
@@ -164,7 +165,11 @@ func (b *bulkBatch) add(line []byte) error {
 // server's reason; any other answer but 201 is an error. The batch has no
 // blank line, so the server's line numbers are its lines' places.
 func (b *bulkBatch) flush() ([]eventlog.ItemError, error) {
-	items, err := b.c.Bulk(context.Background(), b.body)
+	send := b.c.Bulk
+	if b.keep {
+		send = b.c.BulkKeep
+	}
+	items, err := send(context.Background(), b.body)
 	if err != nil {
 		return nil, err
 	}

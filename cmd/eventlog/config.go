@@ -89,6 +89,7 @@ func settings() []setting {
 		{"insecure-no-auth", "BOOL", "false", "serve a data directory holding no API key on a non-loopback address, without authentication (a warning is logged at every start); without it such a server refuses to start", boolean(func(c *serveConfig) *bool { return &c.insecureNoAuth })},
 		{"metrics-public", "BOOL", "false", "serve /metrics without an API key (for a Prometheus that has none)", boolean(func(c *serveConfig) *bool { return &c.server.MetricsPublic })},
 		{"rate-limit", "RULES", "off", "per-key rate limits, space-separated WHO=REQUESTS[,BYTES] rules, WHO a role or a key id (a key's rule wins over its role's): 'reader=50/s writer=200/s,10MiB/s'; over it a request gets 429 with Retry-After", rateLimits},
+		{"unknown-fields", "MODE", "reject", "fields outside the event schema in ingested documents: reject (the document fails, as in Kibana) or keep (stored, returned in place, filterable by KQL on their dotted path); a request's ?unknown_fields=keep|reject overrides it", unknownFields},
 		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
 		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},
@@ -476,6 +477,23 @@ func logLevel(c *serveConfig, v string) error {
 	}
 	c.logLevel = l
 	return nil
+}
+
+func unknownFields(c *serveConfig, v string) error {
+	keep, err := parseUnknownFields(v)
+	c.server.KeepUnknownFields = keep
+	return err
+}
+
+// parseUnknownFields reads an unknown-fields mode: keep or reject.
+func parseUnknownFields(v string) (keep bool, err error) {
+	switch v {
+	case "keep":
+		return true, nil
+	case "reject":
+		return false, nil
+	}
+	return false, errors.New("want reject or keep")
 }
 
 func logFormat(c *serveConfig, v string) error {

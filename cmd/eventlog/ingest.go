@@ -24,6 +24,7 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	sync := fs.String("sync", "always", "durability: always, interval or none (not with --url: the server's setting)")
 	allow := fs.Bool("allow-unregistered", false, "accept provider/action pairs that are not registered (not with --url)")
 	batch := fs.Int("batch", 1000, "events per append (per request with --url)")
+	unknown := fs.String("unknown-fields", "reject", "fields outside the event schema: reject (the line fails) or keep (stored and returned in place); with --url, reject leaves it to the server's setting")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,6 +33,10 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if *batch < 1 || *batch > 100_000 {
 		return fmt.Errorf("--batch must be between 1 and 100000")
+	}
+	keep, err := parseUnknownFields(*unknown)
+	if err != nil {
+		return fmt.Errorf("--unknown-fields: %w", err)
 	}
 	client, err := remote(fs, *url, nil)
 	if err != nil {
@@ -50,7 +55,7 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer in.Close()
 	if client != nil {
-		return ingest(&bulkBatch{c: client}, *batch, in, size, client.URL(), stdout, stderr)
+		return ingest(&bulkBatch{c: client, keep: keep}, *batch, in, size, client.URL(), stdout, stderr)
 	}
 	p, err := pseudonymFromEnv(*data)
 	if err != nil {
@@ -60,7 +65,7 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return ingest(&dbBatch{db: db}, *batch, in, size, *data, stdout, stderr)
+	return ingest(&dbBatch{db: db, keep: keep}, *batch, in, size, *data, stdout, stderr)
 }
 
 // ingest streams in into store and closes it, showing a progress bar of
@@ -188,10 +193,11 @@ type dbBatch struct {
 	db     *eventlog.DB
 	events []event.Event // the pending batch
 	index  []int         // events[i] is line index[i] of the batch
+	keep   bool          // keep fields outside the schema
 }
 
 func (b *dbBatch) add(line []byte) error {
-	ev, err := event.Decode(line, event.DefaultLimits())
+	ev, err := event.DecodeWith(line, event.DecodeOptions{Limits: event.DefaultLimits(), KeepUnknown: b.keep})
 	if err != nil {
 		return err
 	}

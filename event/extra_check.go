@@ -1,0 +1,262 @@
+package event
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// checkExtra checks an encoded tree: its structure (every count and length
+// within the bytes left, known tags, valid number text and UTF-8), its
+// groups (distinct objects of the schema in placement order, each with at
+// least one member),
+// keys (no repeat within an object, no kept key naming a schema field) and
+// lim's string, depth and key bounds. It never panics.
+func checkExtra(enc string, lim Limits) error {
+	c := extraChecker{s: enc, lim: lim}
+	n := c.count(1)
+	var prev *node
+	for range n {
+		off := c.i
+		path := c.str("")
+		g := tree.objects[path]
+		switch {
+		case c.err != nil:
+		case g == nil:
+			c.fail(off, "group %q is not an object of the schema", path)
+		case prev != nil && placeOrder(prev, g) >= 0:
+			c.fail(off, "group %q repeated or out of order", path)
+		default:
+			prev = g
+			c.members(g, path, g.depth+1, 1)
+		}
+	}
+	if c.err == nil && c.i != len(enc) {
+		c.fail(c.i, "%d bytes after the tree", len(enc)-c.i)
+	}
+	return c.err
+}
+
+// wireLimits are the bounds checked on a stored tree: a store may have
+// kept what its configured limits allowed, so only the depth, which bounds
+// the checker's recursion, is bounded.
+func wireLimits() Limits {
+	return Limits{MaxStringBytes: 1 << 30, MaxExtraDepth: MaxExtraDepthCap, MaxExtraKeys: 1 << 30}
+}
+
+// extraChecker reads a tree with a sticky error.
+type extraChecker struct {
+	s    string
+	i    int
+	lim  Limits
+	keys int
+	err  error
+}
+
+func (c *extraChecker) fail(off int, format string, args ...any) {
+	if c.err == nil {
+		c.err = syntaxErr(off, "kept fields: "+format, args...)
+	}
+}
+
+func (c *extraChecker) uvarint() uint64 {
+	if c.err != nil {
+		return 0
+	}
+	v, n := strUvarint(c.s[c.i:])
+	if n <= 0 {
+		c.fail(c.i, "malformed uvarint")
+		return 0
+	}
+	c.i += n
+	return v
+}
+
+// count reads a count of at least least items, each at least a byte.
+func (c *extraChecker) count(least uint64) int {
+	off := c.i
+	n := c.uvarint()
+	if c.err == nil && (n < least || n > uint64(len(c.s)-c.i)) {
+		c.fail(off, "count %d is zero or runs past the end", n)
+	}
+	if c.err != nil {
+		return 0
+	}
+	return int(n)
+}
+
+// str reads a string, valid UTF-8 within the string limit; path names it
+// in a limit error.
+func (c *extraChecker) str(path string) string {
+	off := c.i
+	n := c.uvarint()
+	if c.err != nil {
+		return ""
+	}
+	if n > uint64(len(c.s)-c.i) {
+		c.fail(off, "string of %d bytes runs past the end", n)
+		return ""
+	}
+	s := c.s[c.i : c.i+int(n)]
+	c.i += int(n)
+	switch {
+	case !utf8.ValidString(s):
+		c.fail(off, "invalid UTF-8 in string")
+	case len(s) > c.lim.MaxStringBytes && c.err == nil:
+		c.err = limitErr(path, off, "string of %d bytes is over the limit of %d bytes", len(s), c.lim.MaxStringBytes)
+	}
+	return s
+}
+
+// key counts one more kept member or element against the limit.
+func (c *extraChecker) key(path string, off int) {
+	if c.keys++; c.keys > c.lim.MaxExtraKeys && c.err == nil {
+		c.err = limitErr(path, off, "more than %d unknown fields and elements", c.lim.MaxExtraKeys)
+	}
+}
+
+// members reads an object's members (at least least) at depth; g is the
+// schema object of a group (its keys must not name schema fields), nil
+// inside kept values.
+func (c *extraChecker) members(g *node, path string, depth int, least uint64) {
+	n := c.count(least)
+	var keys dupKeys
+	for range n {
+		off := c.i
+		key := c.str(path)
+		if c.err != nil {
+			return
+		}
+		kp := joinPath(path, key)
+		switch {
+		case keys.add(key):
+			c.fail(off, "key %q repeated", kp)
+		case g != nil && !keptKeyOK(g, key):
+			c.fail(off, "key %q names a field of the schema", kp)
+		}
+		c.key(kp, off)
+		c.value(kp, depth)
+	}
+}
+
+// value reads one value at depth.
+func (c *extraChecker) value(path string, depth int) {
+	if c.err != nil {
+		return
+	}
+	off := c.i
+	if depth > c.lim.MaxExtraDepth {
+		c.err = limitErr(path, off, "nested deeper than %d levels", c.lim.MaxExtraDepth)
+		return
+	}
+	if c.i >= len(c.s) {
+		c.fail(off, "value runs past the end")
+		return
+	}
+	tag := c.s[c.i]
+	c.i++
+	switch tag {
+	case tagNull, tagFalse, tagTrue:
+	case tagInt:
+		c.uvarint()
+	case tagNumber:
+		if lit := c.str(path); c.err == nil && !jsonNumber(lit) {
+			c.fail(off, "%q is not a JSON number", shortLit(lit))
+		}
+	case tagString:
+		c.str(path)
+	case tagArray:
+		n := c.count(0)
+		for j := 0; j < n && c.err == nil; j++ {
+			c.key(path, c.i)
+			c.value(indexPath(path, j), depth+1)
+		}
+	case tagObject:
+		c.members(nil, path, depth+1, 0)
+	default:
+		c.fail(off, "unknown value tag %d", tag)
+	}
+}
+
+// jsonNumber reports whether s is exactly one JSON number.
+func jsonNumber(s string) bool {
+	sc := scanner{data: []byte(s), text: s}
+	if sc.valueKind() != "number" {
+		return false
+	}
+	_, _, err := sc.number()
+	return err == nil && sc.i == len(s)
+}
+
+// joinPath returns the dotted path of key inside path ("" = root).
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// keptKeyOK reports whether key may be kept in schema object n: a key that,
+// read as a dotted path as Elasticsearch reads one ({"user.name": x}),
+// names a field of the schema, a path below one, or a schema object would
+// hold known fields untyped and unindexed — and a pseudonymised field in
+// the clear — so it is refused.
+func keptKeyOK(n *node, key string) bool {
+	for {
+		seg, rest, dotted := strings.Cut(key, ".")
+		c := n.child(seg)
+		switch {
+		case c == nil:
+			return true
+		case c.field != nil || !dotted:
+			return false
+		}
+		n, key = c, rest
+	}
+}
+
+// dupKeys finds a repeated key among an object's members: a list while
+// small, a map past it.
+type dupKeys struct {
+	list []string
+	set  map[string]bool
+}
+
+// add records key and reports whether it was already there.
+func (k *dupKeys) add(key string) bool {
+	if k.set != nil {
+		dup := k.set[key]
+		k.set[key] = true
+		return dup
+	}
+	for _, s := range k.list {
+		if s == key {
+			return true
+		}
+	}
+	k.list = append(k.list, key)
+	if len(k.list) > 16 {
+		k.set = make(map[string]bool, 2*len(k.list))
+		for _, s := range k.list {
+			k.set[s] = true
+		}
+	}
+	return false
+}
+
+// strUvarint is binary.Uvarint over a string (no copy): the value and the
+// bytes read, or n <= 0 for a truncated or overlong uvarint.
+func strUvarint(s string) (v uint64, n int) {
+	var shift uint
+	for i := 0; i < len(s) && i < 10; i++ {
+		b := s[i]
+		if b < 0x80 {
+			if i == 9 && b > 1 {
+				return 0, -1
+			}
+			return v | uint64(b)<<shift, i + 1
+		}
+		v |= uint64(b&0x7f) << shift
+		shift += 7
+	}
+	return 0, 0
+}
