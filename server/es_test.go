@@ -450,3 +450,32 @@ func TestESBulkClientIDs(t *testing.T) {
 	e.do("PUT", "/es/app/_doc/a1", ctJSON, docY).wantESError(t, http.StatusConflict, "version_conflict_engine_exception")
 	e.wantCount(2)
 }
+
+// TestESKeepsUnknownFields: /es keeps what shippers send beyond the
+// schema, returned in place, while known fields stay typed.
+func TestESKeepsUnknownFields(t *testing.T) {
+	e := newEnv(t, Config{})
+	doc := `{"@timestamp":"2026-01-02T03:04:05Z","message":"m","agent":{"type":"filebeat","version":"8.17.0"},"syslog":{"facility":3,"tags":["a",true]}}`
+	a := e.esBulk("/es/_bulk", ndjson(`{"index":{"_index":"filebeat"}}`, doc,
+		`{"index":{"_index":"filebeat"}}`, `{"message":{"not":"a string"},"agent":{"type":"x"}}`))
+	_, ok := itemOf(t, a.Items[0])
+	_, bad := itemOf(t, a.Items[1])
+	if ok.Status != 201 || bad.Status != 400 || bad.Error.Type != "mapper_parsing_exception" || !strings.Contains(bad.Error.Reason, "message") {
+		t.Fatalf("items: %+v / %+v %+v", ok, bad, bad.Error)
+	}
+	raw, _ := e.searchAll("/api/events/_search", url.Values{"filter": {"_index:filebeat"}})
+	if len(raw) != 1 {
+		t.Fatalf("stored: %s", raw)
+	}
+	var got, want map[string]any
+	json.Unmarshal(raw[0], &got)
+	json.Unmarshal([]byte(doc), &want)
+	for _, k := range []string{"agent", "syslog", "message"} {
+		g, _ := json.Marshal(got[k])
+		w, _ := json.Marshal(want[k])
+		if string(g) != string(w) {
+			t.Errorf("%s came back as %s, want %s", k, g, w)
+		}
+	}
+	e.wantCount(1)
+}
