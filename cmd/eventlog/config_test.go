@@ -51,6 +51,7 @@ func TestServeConfigDefaults(t *testing.T) {
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute,
 			RequestTimeout: time.Minute, FlushTimeout: 30 * time.Second, ShutdownTimeout: 30 * time.Second,
 			HeartbeatInterval: 15 * time.Second, MaxTailLag: 10_000, TailStallTimeout: 5 * time.Second,
+			ES: server.IngestRoute{DefaultAction: "log"},
 		},
 		logLevel:          slog.LevelInfo,
 		tlsReloadInterval: 10 * time.Second,
