@@ -102,7 +102,7 @@ func TestGoClientInfoAndBulk(t *testing.T) {
 			t.Fatalf("item %d: %+v", i, it)
 		}
 	}
-	s.wantEachOnce("event.provider:go-bulk", msgs)
+	s.wantEachOnce("_index:go-bulk", msgs)
 }
 
 // TestGoClientBulkIndexerRetriesOverload runs esutil.BulkIndexer with
@@ -151,5 +151,5 @@ func TestGoClientBulkIndexerRetriesOverload(t *testing.T) {
 	} else {
 		t.Logf("%d flushes, %d answers 429 retried", st.NumFlushed, n)
 	}
-	s.wantEachOnce("event.provider:go-indexer", msgs)
+	s.wantEachOnce("_index:go-indexer", msgs)
 }

@@ -47,11 +47,11 @@ func newStore(t *testing.T, cfg server.Config) *store {
 	return &store{t: t, db: db, ts: ts, esURL: ts.URL + "/es"}
 }
 
-// messages returns how many times each message of the events matching
-// filter is stored, read through the native search API page by page.
-func (s *store) messages(filter string) map[string]int {
+// search returns the events matching filter, read through the native
+// search API page by page.
+func (s *store) search(filter string) []json.RawMessage {
 	s.t.Helper()
-	got := map[string]int{}
+	var all []json.RawMessage
 	q := url.Values{"filter": {filter}, "size": {"1000"}}
 	for {
 		resp, err := http.Get(s.ts.URL + "/api/events/_search?" + q.Encode())
@@ -64,20 +64,33 @@ func (s *store) messages(filter string) map[string]int {
 			s.t.Fatalf("search %s: %d %s", filter, resp.StatusCode, body)
 		}
 		var page struct {
-			Data []struct{ Message string } `json:"data"`
-			Next *string                    `json:"next"`
+			Data []json.RawMessage `json:"data"`
+			Next *string           `json:"next"`
 		}
 		if err := json.Unmarshal(body, &page); err != nil {
 			s.t.Fatalf("search answer: %v: %s", err, body)
 		}
-		for _, d := range page.Data {
-			got[d.Message]++
-		}
+		all = append(all, page.Data...)
 		if page.Next == nil {
-			return got
+			return all
 		}
 		q.Set("search_after", *page.Next)
 	}
+}
+
+// messages returns how many times each message of the events matching
+// filter is stored.
+func (s *store) messages(filter string) map[string]int {
+	s.t.Helper()
+	got := map[string]int{}
+	for _, raw := range s.search(filter) {
+		var d struct{ Message string }
+		if err := json.Unmarshal(raw, &d); err != nil {
+			s.t.Fatal(err)
+		}
+		got[d.Message]++
+	}
+	return got
 }
 
 // wantEachOnce checks that the events matching filter are exactly the
