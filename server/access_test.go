@@ -122,6 +122,8 @@ type accessEnv struct {
 	keys    *auth.Store
 	headers map[string]string // credential name → Authorization header
 	sink    *httptest.Server
+	// extra is a header the next call sends besides Authorization.
+	extra [2]string
 }
 
 const scopeA, scopeB = "team-a", "team-b"
@@ -134,6 +136,7 @@ func newAccessEnv(t *testing.T, cfg Config) *accessEnv {
 		t.Fatal(err)
 	}
 	cfg.Keys, cfg.EnableDelete, cfg.BackupDir = store, true, t.TempDir()
+	cfg.GitLab.Tokens = []GitLabToken{{Token: accessGitLabToken}}
 	e := newEnv(t, cfg)
 	a := &accessEnv{env: e, keys: store, headers: map[string]string{"none": ""}}
 	a.sink = httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -189,6 +192,9 @@ func (a *accessEnv) call(method, path, contentType, body, cred string) response 
 	}
 	if h := a.headers[cred]; h != "" {
 		req.Header.Set("Authorization", h)
+	}
+	if a.extra[0] != "" {
+		req.Header.Set(a.extra[0], a.extra[1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -269,7 +275,9 @@ func TestRouteAccess(t *testing.T) {
 				if want == 0 && spaced && scope == "out" && roleGrants[cred] != nil {
 					want = http.StatusForbidden // a prefix outside the key's spaces
 				}
+				a.extra = sampleHeaders[strings.TrimPrefix(smp.path, "/s/"+space)]
 				got := a.call(method, smp.path, smp.contentType, smp.body, name)
+				a.extra = [2]string{}
 				label := fmt.Sprintf("%s %s as %s", method, smp.path, name)
 				checkDecision(t, label, got, want)
 				if want == 0 && base == "POST /api/events/_bulk" && scope == "out" {

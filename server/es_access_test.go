@@ -51,10 +51,25 @@ var esSingleDocRoutes = map[string]bool{
 	"POST /es/{index}/_doc": true, "PUT /es/{index}/_doc/{id}": true, "POST /es/{index}/_doc/{id}": true,
 }
 
-func init() { maps.Copy(routeNeeds, esRouteNeeds) }
+// accessGitLabToken is the GitLab verification token of the access
+// tests' server: the GitLab receiver needs it, and no API key.
+const accessGitLabToken = "access-test-token-01"
 
-// esRouteSample is the sample request of an /es route pattern's path.
+// sampleHeaders are the headers a sample request needs besides
+// Authorization, by path.
+var sampleHeaders = map[string][2]string{"/api/ingest/gitlab": {gitlabTokenHeader, accessGitLabToken}}
+
+func init() {
+	maps.Copy(routeNeeds, esRouteNeeds)
+	routeNeeds["POST /api/ingest/gitlab"] = ""
+}
+
+// esRouteSample is the sample request of an /es route pattern's path, or
+// of the GitLab receiver.
 func esRouteSample(path, space string) (sample, bool) {
+	if path == "/api/ingest/gitlab" {
+		return sample{path: path, body: `{"id":"s-` + space + `","event_type":"x"}`, contentType: ctJSON}, true
+	}
 	if !strings.HasPrefix(path, "/es/") {
 		return sample{}, false
 	}

@@ -13,7 +13,8 @@ func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) error {
 	return writeValue(w, http.StatusOK, map[string]any{
 		"providers": s.db.ProviderActions(),
 		"ingest_routes": map[string]any{
-			"es": s.cfg.ES.describe("the index name"),
+			"es":     s.cfg.ES.describe("the index name"),
+			"gitlab": s.cfg.GitLab.Route.describe(gitlabProvider),
 		},
 	})
 }

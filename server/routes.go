@@ -86,6 +86,9 @@ func (s *Server) routeTable() []route {
 	// Elasticsearch-compatible ingest under /es (es_routes.go).
 	rs = append(rs, s.esRoutes()...)
 	// End of the /es block.
+	// GitLab's audit stream: its verification token, not an API key,
+	// authenticates it (gitlab.go).
+	add("POST /api/ingest/gitlab", public, s.handleGitLab)
 	add("GET /healthz", public, s.handleHealth)
 	add("GET /readyz", read, s.handleReady)
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{

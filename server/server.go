@@ -99,6 +99,10 @@ type Config struct {
 	// registered on first sight.
 	ES IngestRoute
 
+	// GitLab configures the receiver of GitLab's streamed audit events,
+	// POST /api/ingest/gitlab (gitlab.go). No tokens: disabled.
+	GitLab GitLabConfig
+
 	// Keys, when not nil, authenticates requests: once it holds a key,
 	// every route but /healthz needs one, with the role and scope the
 	// route's rule asks (routes.go). The server records in the store who

@@ -90,10 +90,12 @@ func settings() []setting {
 		{"metrics-public", "BOOL", "false", "serve /metrics without an API key (for a Prometheus that has none)", boolean(func(c *serveConfig) *bool { return &c.server.MetricsPublic })},
 		{"rate-limit", "RULES", "off", "per-key rate limits, space-separated WHO=REQUESTS[,BYTES] rules, WHO a role or a key id (a key's rule wins over its role's): 'reader=50/s writer=200/s,10MiB/s'; over it a request gets 429 with Retry-After", rateLimits},
 		{"unknown-fields", "MODE", "reject", "fields outside the event schema in ingested documents: reject (the document fails, as in Kibana) or keep (stored, returned in place, filterable by KQL on their dotted path); a request's ?unknown_fields=keep|reject overrides it", unknownFields},
-		// Outside tools: the Elasticsearch-compatible routes under /es (ingest_es.go).
+		// Outside tools: the Elasticsearch-compatible routes under /es (ingest_routes.go).
 		{"es-default-provider", "NAME", "index", "event.provider of a document sent to /es without one: index (the index it was sent to) or a fixed name", esDefaultProvider},
 		{"es-default-action", "NAME", "log", "event.action of a document sent to /es without one", text(func(c *serveConfig) *string { return &c.server.ES.DefaultAction })},
 		{"es-unregistered", "POLICY", "register", "a provider/action pair sent to /es that is not registered: register (on first sight; GET /api/providers lists it) or strict (the document fails with 400, as on /api/events)", providerPolicy(func(c *serveConfig) *server.ProviderPolicy { return &c.server.ES.Providers })},
+		{"gitlab-token-file", "FILE", "off", "serve POST /api/ingest/gitlab to GitLab's audit event streaming: FILE holds one verification token a line, each optionally followed by the spaces its events go to (TOKEN team-a,team-b); # starts a comment", gitlabTokenFile},
+		{"gitlab-unregistered", "POLICY", "register", "a GitLab event_type not registered under provider gitlab: register (on first sight) or strict (400)", providerPolicy(func(c *serveConfig) *server.ProviderPolicy { return &c.server.GitLab.Route.Providers })},
 		// End of the outside-tools block.
 		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
