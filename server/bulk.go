@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -171,18 +170,8 @@ func (b *bulk) decode(s *Server, k *auth.Key, complete func(item int, ev *event.
 
 // split finds the non-blank lines of body.
 func (b *bulk) split(body []byte) error {
-	line := 0
-	for len(body) > 0 {
-		text := body
-		if i := bytes.IndexByte(body, '\n'); i >= 0 {
-			text, body = body[:i], body[i+1:]
-		} else {
-			body = nil
-		}
-		line++
-		if isBlank(text) {
-			continue
-		}
+	lines := lineReader{body: body}
+	for text, line, ok := lines.next(); ok; text, line, ok = lines.next() {
 		if len(b.items) == maxEventsPerRequest {
 			return errorf(http.StatusRequestEntityTooLarge, typeTooLarge,
 				"more than %d events in one request; split the body", maxEventsPerRequest)
@@ -270,12 +259,7 @@ func (b *bulk) drop(s *Server, rejected []eventlog.ItemError) {
 // appendResponse appends the answer: {"took","errors","items"}, one item
 // per non-blank line, in order.
 func (b *bulk) appendResponse(dst []byte, took time.Duration) []byte {
-	dst = append(dst, `{"took":`...)
-	dst = strconv.AppendInt(dst, took.Milliseconds(), 10)
-	dst = append(dst, `,"errors":`...)
-	dst = strconv.AppendBool(dst, len(b.fails) > 0)
-	dst = append(dst, `,"items":[`...)
-	dst = growBytes(dst, len(b.items)*56)
+	dst = b.appendHead(dst, took, 56)
 	for i, it := range b.items {
 		if i > 0 {
 			dst = append(dst, ',')
@@ -307,6 +291,17 @@ func (it *bulkItem) appendStored(dst []byte) []byte {
 	ev := event.Event{ClientID: it.id}
 	dst = appendItemResult(dst, &ev, it.seq, it.result)
 	return append(dst, '}')
+}
+
+// appendHead appends the start of a _bulk answer, both protocols':
+// {"took","errors","items":[ — with room for perItem bytes an item.
+func (b *bulk) appendHead(dst []byte, took time.Duration, perItem int) []byte {
+	dst = append(dst, `{"took":`...)
+	dst = strconv.AppendInt(dst, took.Milliseconds(), 10)
+	dst = append(dst, `,"errors":`...)
+	dst = strconv.AppendBool(dst, len(b.fails) > 0)
+	dst = append(dst, `,"items":[`...)
+	return growBytes(dst, len(b.items)*perItem)
 }
 
 // growBytes makes room for n more bytes in dst.

@@ -162,7 +162,7 @@ func parseESAction(line []byte) (esOp, esMeta, error) {
 }
 
 // lineReader yields the non-blank lines of a body with their numbers
-// (from 1, blank lines counted).
+// (from 1, blank lines counted): the lines of both _bulk protocols.
 type lineReader struct {
 	body []byte
 	line int
@@ -189,12 +189,7 @@ func (l *lineReader) next() ([]byte, int, bool) {
 // order.
 func (b *bulk) appendESResponse(dst []byte, took time.Duration) []byte {
 	b.failCreateDuplicates()
-	dst = append(dst, `{"took":`...)
-	dst = strconv.AppendInt(dst, took.Milliseconds(), 10)
-	dst = append(dst, `,"errors":`...)
-	dst = strconv.AppendBool(dst, len(b.fails) > 0)
-	dst = append(dst, `,"items":[`...)
-	dst = growBytes(dst, len(b.items)*200)
+	dst = b.appendHead(dst, took, 200)
 	for i := range b.items {
 		if i > 0 {
 			dst = append(dst, ',')

@@ -276,50 +276,51 @@ func TestESBulkRejectsMalformedRequests(t *testing.T) {
 	e.wantCount(0)
 }
 
+// gzipped compresses text.
+func gzipped(text string) []byte {
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	zw.Write([]byte(text))
+	zw.Close()
+	return b.Bytes()
+}
+
+// postEncoded posts body to path with a Content-Type and a
+// Content-Encoding ("": none).
+func (e *env) postEncoded(path, ct, enc string, body []byte) response {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.ts.URL+path, bytes.NewReader(body))
+	req.Header.Set("Content-Type", ct)
+	if enc != "" {
+		req.Header.Set("Content-Encoding", enc)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	return response{status: resp.StatusCode, header: resp.Header, body: buf.Bytes()}
+}
+
 // TestESBulkGzipAndMediaTypes: gzip bodies and the clients' vendor media
 // type are accepted; a body that is not the gzip it claims is a 400.
 func TestESBulkGzipAndMediaTypes(t *testing.T) {
 	e := newEnv(t, Config{})
 	body := ndjson(`{"index":{"_index":"app"}}`, `{"message":"zipped"}`)
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
-	zw.Write([]byte(body))
-	zw.Close()
-	send := func(data []byte, ct, enc string) response {
-		req, _ := http.NewRequest("POST", e.ts.URL+"/es/_bulk", bytes.NewReader(data))
-		req.Header.Set("Content-Type", ct)
-		req.Header.Set("Content-Encoding", enc)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var buf bytes.Buffer
-		buf.ReadFrom(resp.Body)
-		return response{status: resp.StatusCode, header: resp.Header, body: buf.Bytes()}
-	}
-	if r := send(zipped.Bytes(), "application/vnd.elasticsearch+x-ndjson; compatible-with=8", "gzip"); r.status != 200 || strings.Contains(string(r.body), `"errors":true`) {
+	r := e.postEncoded("/es/_bulk", "application/vnd.elasticsearch+x-ndjson; compatible-with=8", "gzip", gzipped(body))
+	if r.status != 200 || strings.Contains(string(r.body), `"errors":true`) {
 		t.Fatalf("gzip: %d %s", r.status, r.body)
 	}
 	e.wantCount(1)
-	send([]byte(body), ctNDJSON, "gzip").wantESError(t, http.StatusBadRequest, "parse_exception")
-	send([]byte(body), ctNDJSON, "br").wantESError(t, http.StatusUnsupportedMediaType, "media_type_header_exception")
-	send([]byte(body), "text/plain", "").wantESError(t, http.StatusUnsupportedMediaType, "media_type_header_exception")
+	e.postEncoded("/es/_bulk", ctNDJSON, "gzip", []byte(body)).wantESError(t, http.StatusBadRequest, "parse_exception")
+	e.postEncoded("/es/_bulk", ctNDJSON, "br", []byte(body)).wantESError(t, http.StatusUnsupportedMediaType, "media_type_header_exception")
+	e.postEncoded("/es/_bulk", "text/plain", "", []byte(body)).wantESError(t, http.StatusUnsupportedMediaType, "media_type_header_exception")
 	// The native _bulk reads gzip the same way.
-	var zn bytes.Buffer
-	zw = gzip.NewWriter(&zn)
-	zw.Write([]byte(`{"@timestamp":"2026-01-02T03:04:05Z","event":{"provider":"alerting","action":"execute"}}` + "\n"))
-	zw.Close()
-	req, _ := http.NewRequest("POST", e.ts.URL+"/api/events/_bulk", &zn)
-	req.Header.Set("Content-Type", ctNDJSON)
-	req.Header.Set("Content-Encoding", "gzip")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("native gzip _bulk: %d", resp.StatusCode)
+	native := `{"@timestamp":"2026-01-02T03:04:05Z","event":{"provider":"alerting","action":"execute"}}` + "\n"
+	if r := e.postEncoded("/api/events/_bulk", ctNDJSON, "gzip", gzipped(native)); r.status != 200 {
+		t.Fatalf("native gzip _bulk: %d %s", r.status, r.body)
 	}
 	e.wantCount(2)
 }
@@ -328,26 +329,13 @@ func TestESBulkGzipAndMediaTypes(t *testing.T) {
 // bytes.
 func TestESGzipBombBounded(t *testing.T) {
 	e := newEnv(t, Config{MaxBulkBytes: 64 << 10})
-	var zipped bytes.Buffer
-	zw := gzip.NewWriter(&zipped)
 	line := ndjson(`{"index":{"_index":"app"}}`, `{"message":"`+strings.Repeat("a", 1000)+`"}`)
-	for range 100 {
-		zw.Write([]byte(line))
+	zipped := gzipped(strings.Repeat(line, 100))
+	if len(zipped) > 64<<10 {
+		t.Fatalf("compressed body of %d bytes is not under the limit: the test proves nothing", len(zipped))
 	}
-	zw.Close()
-	if zipped.Len() > 64<<10 {
-		t.Fatalf("compressed body of %d bytes is not under the limit: the test proves nothing", zipped.Len())
-	}
-	req, _ := http.NewRequest("POST", e.ts.URL+"/es/_bulk", &zipped)
-	req.Header.Set("Content-Type", ctNDJSON)
-	req.Header.Set("Content-Encoding", "gzip")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Fatalf("status %d, want 413", resp.StatusCode)
+	if r := e.postEncoded("/es/_bulk", ctNDJSON, "gzip", zipped); r.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status %d %s, want 413", r.status, r.body)
 	}
 	e.wantCount(0)
 }
