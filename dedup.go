@@ -90,10 +90,12 @@ type dedup struct {
 // dedupe decides, for a batch with client ids, which events to store and
 // what to answer for the others. The caller holds db.dedupMu.
 func (db *DB) dedupe(ctx context.Context, events []Event) (*dedup, error) {
-	stored, err := db.lookupClientIDs(ctx, batchClientIDs(events))
+	ids := batchClientIDs(events)
+	stored, err := db.lookupClientIDs(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
+	erased := db.lookupErased(ids)
 	d := &dedup{items: make([]AppendedItem, len(events)), firstOf: make([]int, len(events))}
 	firstIn := map[string]int{}
 	for i := range events {
@@ -105,6 +107,10 @@ func (db *DB) dedupe(ctx context.Context, events []Event) (*dedup, error) {
 		}
 		if s, ok := stored[ev.ClientID]; ok {
 			d.items[i] = AppendedItem{Seq: s.seq, Result: db.compareStored(&s.ev, ev)}
+			continue
+		}
+		if x, ok := erased[ev.ClientID]; ok {
+			d.items[i] = AppendedItem{Seq: x.seq, Result: db.compareErased(x, ev)}
 			continue
 		}
 		if j, ok := firstIn[ev.ClientID]; ok {
