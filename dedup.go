@@ -78,10 +78,9 @@ func hasClientIDs(events []Event) bool {
 // dedup is what deduplication decided for one Append's events.
 type dedup struct {
 	items []AppendedItem
-	// store are the events to store (Created), in input order; at[k] is
-	// the input index of store[k].
-	store []Event
-	at    []int
+	// at are the input indexes of the events to store (Created), in
+	// input order.
+	at []int
 	// firstOf[i] is, for an input event that repeats an id given earlier
 	// in the same batch, the input index of that earlier one; else -1.
 	firstOf []int
@@ -96,13 +95,13 @@ func (db *DB) dedupe(ctx context.Context, events []Event) (*dedup, error) {
 		return nil, err
 	}
 	erased := db.lookupErased(ids)
-	d := &dedup{items: make([]AppendedItem, len(events)), firstOf: make([]int, len(events))}
+	d := &dedup{items: make([]AppendedItem, len(events)), firstOf: make([]int, len(events)), at: make([]int, 0, len(events))}
 	firstIn := map[string]int{}
 	for i := range events {
 		ev := &events[i]
 		d.firstOf[i] = -1
 		if ev.ClientID == "" {
-			d.keep(events, i)
+			d.at = append(d.at, i)
 			continue
 		}
 		if s, ok := stored[ev.ClientID]; ok {
@@ -119,14 +118,22 @@ func (db *DB) dedupe(ctx context.Context, events []Event) (*dedup, error) {
 			continue
 		}
 		firstIn[ev.ClientID] = i
-		d.keep(events, i)
+		d.at = append(d.at, i)
 	}
 	return d, nil
 }
 
-func (d *dedup) keep(events []Event, i int) {
-	d.store = append(d.store, events[i])
-	d.at = append(d.at, i)
+// toStore returns the events to store: events itself when every one is
+// (the common case: an Event is large, so copying a batch costs).
+func (d *dedup) toStore(events []Event) []Event {
+	if len(d.at) == len(events) {
+		return events
+	}
+	out := make([]Event, len(d.at))
+	for k, i := range d.at {
+		out[k] = events[i]
+	}
+	return out
 }
 
 // appended is the Append answer once the events to store got sequence

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
@@ -20,6 +21,11 @@ const maxMgetIDs = 10_000
 // handleGetEvent answers one event by id: 200 with its document, or 404.
 func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	if allow := eventRouteMethods(s.routeTable(), id); allow != nil {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		return errorf(http.StatusMethodNotAllowed, typeMethodNotAllowed, "%s is not allowed on %s (allowed: %s)",
+			r.Method, r.URL.Path, strings.Join(allow, ", "))
+	}
 	found, err := s.get(r, keyOf(w), []string{id})
 	if err != nil {
 		return err
@@ -33,6 +39,21 @@ func (s *Server) handleGetEvent(w http.ResponseWriter, r *http.Request) error {
 	*out = appendShown((*out)[:0], keyOf(w), rec.Seq, &rec.Event)
 	writeJSON(w, http.StatusOK, *out)
 	return nil
+}
+
+// eventRouteMethods returns the methods of the routes named
+// /api/events/NAME (_bulk, _search, ...), nil when NAME is none: GET of
+// such a path is the 405 it was before events could be read by id, not a
+// lookup of an event whose id is NAME.
+func eventRouteMethods(routes []route, name string) []string {
+	var allow []string
+	for _, rt := range routes {
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if path == "/api/events/"+name && method != http.MethodGet {
+			allow = append(allow, method)
+		}
+	}
+	return allow
 }
 
 // mgetRequest is the body of _mget.

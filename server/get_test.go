@@ -25,6 +25,10 @@ func TestGetEventByID(t *testing.T) {
 		}
 	}
 	e.do("GET", "/api/events/nope", "", "").wantError(t, http.StatusNotFound, typeNotFound)
+	// A route's name is not looked up as an id: GET of it stays a 405.
+	if r := e.do("GET", "/api/events/_bulk", "", ""); r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST" {
+		t.Fatalf("GET /api/events/_bulk: %d %v %s", r.status, r.header, r.body)
+	}
 	r := e.do("POST", "/api/events/_delete_by_query", ctJSON, `{"filter":"event.outcome:failure"}`)
 	if r.status != http.StatusOK {
 		t.Fatalf("delete: %d %s", r.status, r.body)
