@@ -3,6 +3,7 @@ package segment
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -79,56 +80,45 @@ func TestGolden(t *testing.T) {
 
 // TestGoldenV1 checks that a writer asked for version 1 (tests of the
 // readers use it) still writes exactly the released version 1 fixture.
-func TestGoldenV1(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: 1}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("testdata/golden-v1.seg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("a version 1 file written today differs from testdata/golden-v1.seg (%d bytes, golden %d)", len(got), len(want))
-	}
-}
+func TestGoldenV1(t *testing.T) { checkOldWriter(t, 1) }
 
 // TestGoldenV2 checks that a writer asked for version 2 still writes
 // exactly the version 2 fixture.
-func TestGoldenV2(t *testing.T) {
+func TestGoldenV2(t *testing.T) { checkOldWriter(t, 2) }
+
+// checkOldWriter writes goldenRows as the given older version and compares
+// the bytes with that version's fixture.
+func checkOldWriter(t *testing.T, version int) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: 2}); err != nil {
+	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: version}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("testdata/golden-v2.seg")
+	fixture := fmt.Sprintf("testdata/golden-v%d.seg", version)
+	want, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("a version 2 file written today differs from testdata/golden-v2.seg (%d bytes, golden %d)", len(got), len(want))
+		t.Fatalf("a version %d file written today differs from %s (%d bytes, golden %d)", version, fixture, len(got), len(want))
 	}
 }
 
-// TestReadV3 opens the fixture of format version 3: the engine fields come
-// back, and "_id" and "_index" have postings.
-func TestReadV3(t *testing.T) {
-	r, err := Open("testdata/golden-v3.seg", OpenOptions{})
+// openFixture opens a fixture, verifies it and checks its rows against
+// want; the reader is closed by the test's cleanup.
+func openFixture(t *testing.T, path string, want []Row) *Reader {
+	t.Helper()
+	r, err := Open(path, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
 	if err := r.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	want := goldenRowsV3(t)
 	evs, err := r.Events([]uint32{0, 1, 2, 3})
 	if err != nil {
 		t.Fatal(err)
@@ -138,17 +128,18 @@ func TestReadV3(t *testing.T) {
 			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
 		}
 	}
-	if info := r.Info(); info.Version != 3 || r.Layout() != index.LayoutV3 {
-		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
-	}
-	for _, c := range []struct {
-		term index.Term
-		rows []uint32
-	}{
-		{index.Term{Field: event.ClientIDField, Value: "doc-1"}, []uint32{0}},
-		{index.Term{Field: event.ClientIDField, Value: "doc-2"}, []uint32{2}},
-		{index.Term{Field: event.IndexField, Value: "logs-kibana"}, []uint32{0, 1}},
-	} {
+	return r
+}
+
+// postingCase is a term and the rows a fixture's postings give it.
+type postingCase struct {
+	term index.Term
+	rows []uint32
+}
+
+func checkPostings(t *testing.T, r *Reader, cases []postingCase) {
+	t.Helper()
+	for _, c := range cases {
 		bm, err := r.Postings(c.term)
 		if err != nil || bm == nil || !slices.Equal(bm.ToArray(), c.rows) {
 			t.Errorf("Postings(%s=%q) = %v, %v; want %v", c.term.Field, c.term.Value, bm, err, c.rows)
@@ -156,27 +147,24 @@ func TestReadV3(t *testing.T) {
 	}
 }
 
+// TestReadV3 opens the fixture of format version 3: the engine fields come
+// back, and "_id" and "_index" have postings.
+func TestReadV3(t *testing.T) {
+	r := openFixture(t, "testdata/golden-v3.seg", goldenRowsV3(t))
+	if info := r.Info(); info.Version != 3 || r.Layout() != index.LayoutV3 {
+		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
+	}
+	checkPostings(t, r, []postingCase{
+		{index.Term{Field: event.ClientIDField, Value: "doc-1"}, []uint32{0}},
+		{index.Term{Field: event.ClientIDField, Value: "doc-2"}, []uint32{2}},
+		{index.Term{Field: event.IndexField, Value: "logs-kibana"}, []uint32{0, 1}},
+	})
+}
+
 // TestReadV1 opens the fixture of released format version 1: every later
 // reader must still read it.
 func TestReadV1(t *testing.T) {
-	r, err := Open("testdata/golden-v1.seg", OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := r.Verify(); err != nil {
-		t.Fatal(err)
-	}
-	want := goldenRows(t)
-	evs, err := r.Events([]uint32{0, 1, 2, 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range want {
-		if jsonOf(&evs[i]) != jsonOf(want[i].Event) {
-			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
-		}
-	}
+	r := openFixture(t, "testdata/golden-v1.seg", goldenRows(t))
 	if r.Layout() != index.LayoutV1 {
 		t.Errorf("Layout = %d, want LayoutV1", r.Layout())
 	}
@@ -196,42 +184,17 @@ func TestReadV1(t *testing.T) {
 // it adds to version 1's: refs keyed id first, each ref's rel, and the
 // events' spaces.
 func TestReadV2(t *testing.T) {
-	r, err := Open("testdata/golden-v2.seg", OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := r.Verify(); err != nil {
-		t.Fatal(err)
-	}
-	want := goldenRows(t)
-	evs, err := r.Events([]uint32{0, 1, 2, 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range want {
-		if jsonOf(&evs[i]) != jsonOf(want[i].Event) {
-			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
-		}
-	}
+	r := openFixture(t, "testdata/golden-v2.seg", goldenRows(t))
 	if info := r.Info(); info.Version != 2 || r.Layout() != index.LayoutV2 {
 		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
 	}
 	// Rows in (@timestamp, seq) order: 0 the alert (no namespace, no
 	// space_ids), 1 the action in s2 listing default and s2, 2 and 3 no refs.
-	for _, c := range []struct {
-		term index.Term
-		rows []uint32
-	}{
+	checkPostings(t, r, []postingCase{
 		{index.Term{Field: index.RefField, Value: index.RefKey("c-1", "action", "s2", true)}, []uint32{1}},
 		{index.Term{Field: index.RefField, Value: index.RefKey("a-1", "alert", "default", true)}, []uint32{0}},
 		{index.Term{Field: index.RefRelField, Value: "primary"}, []uint32{0, 1}},
 		{index.Term{Field: index.SpacesField, Value: "default"}, []uint32{0, 1, 2, 3}},
 		{index.Term{Field: index.SpacesField, Value: "s2"}, []uint32{1}},
-	} {
-		bm, err := r.Postings(c.term)
-		if err != nil || bm == nil || !slices.Equal(bm.ToArray(), c.rows) {
-			t.Errorf("Postings(%s=%q) = %v, %v; want %v", c.term.Field, c.term.Value, bm, err, c.rows)
-		}
-	}
+	})
 }

@@ -114,7 +114,8 @@ func (s *Server) get(r *http.Request, k *auth.Key, ids []string) (map[string]eve
 }
 
 // mayRead reports whether key k (nil: no authentication) may read ev:
-// the rule restrictQuery gives queries.
+// the rule restrictQuery gives queries (its spaces, and the store's own
+// records only for roles that read them).
 func mayRead(k *auth.Key, ev *event.Event) bool {
 	if k == nil {
 		return true
@@ -122,13 +123,5 @@ func mayRead(k *auth.Key, ev *event.Event) bool {
 	if ev.Event.Provider == eventlog.InternalProvider && !k.Role.SeesAudit() {
 		return false
 	}
-	if !k.Scoped() {
-		return true
-	}
-	for _, sp := range k.Spaces {
-		if ev.InSpace(sp) {
-			return true
-		}
-	}
-	return false
+	return k.MaySee(ev)
 }
