@@ -139,8 +139,8 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
 	}
 	var a Appended
-	if len(d.store) > 0 {
-		if a, err = db.store(ctx, d.store, nil); err != nil {
+	if len(d.at) > 0 {
+		if a, err = db.store(ctx, d.toStore(events), nil); err != nil {
 			return Appended{}, err
 		}
 	}

@@ -78,10 +78,9 @@ func hasClientIDs(events []Event) bool {
 // dedup is what deduplication decided for one Append's events.
 type dedup struct {
 	items []AppendedItem
-	// store are the events to store (Created), in input order; at[k] is
-	// the input index of store[k].
-	store []Event
-	at    []int
+	// at are the input indexes of the events to store (Created), in
+	// input order.
+	at []int
 	// firstOf[i] is, for an input event that repeats an id given earlier
 	// in the same batch, the input index of that earlier one; else -1.
 	firstOf []int
@@ -90,21 +89,27 @@ type dedup struct {
 // dedupe decides, for a batch with client ids, which events to store and
 // what to answer for the others. The caller holds db.dedupMu.
 func (db *DB) dedupe(ctx context.Context, events []Event) (*dedup, error) {
-	stored, err := db.lookupClientIDs(ctx, batchClientIDs(events))
+	ids := batchClientIDs(events)
+	stored, err := db.lookupClientIDs(ctx, ids)
 	if err != nil {
 		return nil, err
 	}
-	d := &dedup{items: make([]AppendedItem, len(events)), firstOf: make([]int, len(events))}
+	erased := db.lookupErased(ids)
+	d := &dedup{items: make([]AppendedItem, len(events)), firstOf: make([]int, len(events)), at: make([]int, 0, len(events))}
 	firstIn := map[string]int{}
 	for i := range events {
 		ev := &events[i]
 		d.firstOf[i] = -1
 		if ev.ClientID == "" {
-			d.keep(events, i)
+			d.at = append(d.at, i)
 			continue
 		}
 		if s, ok := stored[ev.ClientID]; ok {
 			d.items[i] = AppendedItem{Seq: s.seq, Result: db.compareStored(&s.ev, ev)}
+			continue
+		}
+		if x, ok := erased[ev.ClientID]; ok {
+			d.items[i] = AppendedItem{Seq: x.seq, Result: db.compareErased(x, ev)}
 			continue
 		}
 		if j, ok := firstIn[ev.ClientID]; ok {
@@ -113,14 +118,22 @@ func (db *DB) dedupe(ctx context.Context, events []Event) (*dedup, error) {
 			continue
 		}
 		firstIn[ev.ClientID] = i
-		d.keep(events, i)
+		d.at = append(d.at, i)
 	}
 	return d, nil
 }
 
-func (d *dedup) keep(events []Event, i int) {
-	d.store = append(d.store, events[i])
-	d.at = append(d.at, i)
+// toStore returns the events to store: events itself when every one is
+// (the common case: an Event is large, so copying a batch costs).
+func (d *dedup) toStore(events []Event) []Event {
+	if len(d.at) == len(events) {
+		return events
+	}
+	out := make([]Event, len(d.at))
+	for k, i := range d.at {
+		out[k] = events[i]
+	}
+	return out
 }
 
 // appended is the Append answer once the events to store got sequence

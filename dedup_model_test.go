@@ -15,25 +15,33 @@ import (
 // dedupModel is the simple model of idempotent ingest: per client id, the
 // event as stored (stamped) and its sequence number.
 type dedupModel struct {
-	dir     string
-	db      *DB
-	now     atomic.Int64
-	stored  map[string]storedModel
-	created int // events stored, with or without an id
+	dir    string
+	db     *DB
+	now    atomic.Int64
+	stored map[string]storedModel
+	// anonymous counts the live events without a client id, by action.
+	anonymous map[string]int
 }
 
 type storedModel struct {
 	ev  Event
 	seq uint64
+	// erased: deleted by query; the id stays known within the window.
+	erased bool
 }
 
+// modelWindow is the dedup window of the model runs.
+const modelWindow = time.Hour
+
 // TestDedupModel runs random appends with repeated and conflicting client
-// ids, restarts, rolls (seals) and compactions against the model: every
-// answer, and afterwards every id stored exactly once under its first
-// sequence number.
+// ids, restarts, rolls (seals), compactions, deletes and window expiry
+// against the model: every answer, and afterwards every live id stored
+// exactly once under its first sequence number. Erased ids stay known
+// (Duplicate or Conflict) until the window has passed; once it has, and
+// compaction purged their rows, a retry stores the event again.
 func TestDedupModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
-		m := &dedupModel{dir: t.TempDir(), stored: map[string]storedModel{}}
+		m := &dedupModel{dir: t.TempDir(), stored: map[string]storedModel{}, anonymous: map[string]int{}}
 		m.now.Store(time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC).UnixNano())
 		m.open(rt)
 		defer func() { m.db.Close() }()
@@ -55,7 +63,9 @@ func TestDedupModel(t *testing.T) {
 					rt.Fatal(err)
 				}
 			},
-			"": m.check,
+			"delete": m.delete,
+			"expire": m.expire,
+			"":       m.check,
 		})
 	})
 }
@@ -63,7 +73,7 @@ func TestDedupModel(t *testing.T) {
 func (m *dedupModel) clock() time.Time { return time.Unix(0, m.now.Load()).UTC() }
 
 func (m *dedupModel) open(rt *rapid.T) {
-	db, err := Open(m.dir, Options{AllowUnregistered: true, Sync: SyncNone, SegmentMaxBytes: 1 << 10, Now: m.clock})
+	db, err := Open(m.dir, Options{AllowUnregistered: true, Sync: SyncNone, SegmentMaxBytes: 1 << 10, Now: m.clock, DedupWindow: modelWindow, MaintenanceInterval: -1})
 	if err != nil {
 		rt.Fatalf("open: %v", err)
 	}
@@ -101,12 +111,13 @@ func (m *dedupModel) append(rt *rapid.T) {
 			rt.Fatalf("event %d: seq %d, want the stored %d", i, got.Seq(i), seq)
 		}
 		if want == Created {
-			m.created++
 			if e.Timestamp.IsZero() {
 				e.Timestamp = event.DateOf(m.clock())
 			}
 			if e.ClientID != "" {
-				m.stored[e.ClientID] = storedModel{e, got.Seq(i)}
+				m.stored[e.ClientID] = storedModel{ev: e, seq: got.Seq(i)}
+			} else {
+				m.anonymous[e.Event.Action]++
 			}
 		}
 	}
@@ -128,17 +139,59 @@ func (m *dedupModel) expect(e Event) (AppendResult, uint64) {
 	return Conflict, s.seq
 }
 
-// check: the store holds every created event, and each client id once,
-// under the model's sequence number.
+// delete erases every event of one action.
+func (m *dedupModel) delete(rt *rapid.T) {
+	action := rapid.SampledFrom([]string{"a1", "a2"}).Draw(rt, "delete_action")
+	if _, err := m.db.Delete(ctx, DeleteRequest{Filter: "event.action:" + action}); err != nil {
+		rt.Fatalf("delete: %v", err)
+	}
+	m.anonymous[action] = 0
+	for id, s := range m.stored {
+		if s.ev.Event.Action == action {
+			s.erased = true
+			m.stored[id] = s
+		}
+	}
+}
+
+// expire purges every erased row (compaction), then lets the window pass:
+// the erased ids are forgotten.
+func (m *dedupModel) expire(rt *rapid.T) {
+	if _, err := m.db.Compact(ctx); err != nil {
+		rt.Fatalf("compact: %v", err)
+	}
+	m.now.Add(int64(modelWindow + time.Second))
+	for id, s := range m.stored {
+		if s.erased {
+			delete(m.stored, id)
+		}
+	}
+}
+
+// check: the store holds every live event (besides its own records of
+// deletes), and each live client id once, under the model's sequence
+// number.
 func (m *dedupModel) check(rt *rapid.T) {
-	n, err := m.db.Count(ctx, FindRequest{})
+	n, err := m.db.Count(ctx, FindRequest{Terms: []Term{{Field: "event.provider", Values: []string{"p"}}}})
 	if err != nil {
 		rt.Fatal(err)
 	}
-	if n != m.created {
-		rt.Fatalf("store holds %d events, model %d", n, m.created)
+	want := 0
+	for _, c := range m.anonymous {
+		want += c
+	}
+	for _, s := range m.stored {
+		if !s.erased {
+			want++
+		}
+	}
+	if n != want {
+		rt.Fatalf("store holds %d events, model %d", n, want)
 	}
 	for id, s := range m.stored {
+		if s.erased {
+			continue
+		}
 		res, err := m.db.Query(ctx, query.Request{Filter: `_id:"` + id + `"`})
 		if err != nil {
 			rt.Fatal(err)

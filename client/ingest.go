@@ -11,11 +11,17 @@ import (
 
 // BulkItem is the server's answer for one event of a _bulk request.
 type BulkItem struct {
-	// Status is 201 for a stored event, 4xx for a refused one.
+	// Status is 201 for a stored event, 200 for one already stored (a
+	// client id seen before, same content), 4xx for a refused one (409:
+	// a client id stored with different content).
 	Status int `json:"status"`
-	// ID and Seq identify a stored event.
+	// ID and Seq identify a stored event: ID is its client id when it has
+	// one, else the engine id.
 	ID  string `json:"_id"`
 	Seq uint64 `json:"_seq"`
+	// Result is "created" (stored by this request) or "noop" (already
+	// stored).
+	Result string `json:"result"`
 	// Error says why an event was refused.
 	Error *ItemError `json:"error"`
 	// Line is a refused event's line in the body (from 1); for Ingest, its

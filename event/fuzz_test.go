@@ -17,6 +17,7 @@ var fuzzLimits = Limits{MaxDocumentBytes: 16 << 20}
 
 func FuzzDecode(f *testing.F) {
 	f.Add(readFullExample(f))
+	f.Add([]byte(`{"_id":"a","_seq":1,"_index":"i"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Decode(data, Limits{})
 		if err != nil {
@@ -52,6 +53,8 @@ func FuzzDecodeBinary(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Add(AppendBinary(nil, &e))
+	e.ClientID, e.Index = "doc-1", "logs-app"
 	f.Add(AppendBinary(nil, &e))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := DecodeBinary(data)
@@ -100,6 +103,12 @@ func fuzzSeedDocs(t *testing.T) [][]byte {
 		[]byte(`{"event":{"severity":1.0}}`),
 		[]byte(`{"kibana":{"saved_objets":[]}}`),
 		[]byte(`{"message":"x",}`),
+		// The engine fields of a printed document: _id and _index kept,
+		// _seq checked and ignored; and their errors.
+		[]byte(`{"_id":"doc-1","_seq":42,"_index":"logs-app","@timestamp":"2024-05-01T00:00:00Z","event":{"provider":"p","action":"a"}}`),
+		[]byte(`{"_seq":null,"_id":"\u00e9\ud83d\ude00"}`),
+		[]byte(`{"_id":"","_seq":-1,"_index":7}`),
+		[]byte(`{"_seq":1.5,"event":{"_id":"x"}}`),
 	}
 	return docs
 }

@@ -65,6 +65,8 @@ func (s *Server) routeTable() []route {
 	spaced("GET", "/api/events/_export", true, s.handleExport)
 	spaced("POST", "/api/events/_export", true, s.handleExport)
 	spaced("GET", "/api/events/_tail", true, s.handleTail)
+	add("GET /api/events/{id}", read, s.handleGetEvent)
+	add("POST /api/events/_mget", read, s.handleMget)
 	add("GET /api/destinations", admin, s.handleDestinationList)
 	add("PUT /api/destinations/{name}", adminAudit(actionDestinationPut), s.handleDestinationPut)
 	add("GET /api/destinations/{name}", admin, s.handleDestinationGet)
