@@ -105,7 +105,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%s) = %q, want %q", path, got, want)
 		}
 	}
-	for path, want := range map[string]bool{"process": true, "process.n": true, "o.k": true, "log.syslog": true, "host.os": true, "host.name": false, "o.z": false, "log": false} {
+	for path, want := range map[string]bool{"process": true, "process.n": false, "process.pid": true, "o.k": true, "log.syslog": true, "host.os": true, "host.name": false, "o.z": false, "log": false} {
 		if got := e.Extra.Has(path); got != want {
 			t.Errorf("Has(%s) = %v, want %v", path, got, want)
 		}

@@ -162,8 +162,11 @@ var fields = []Field{
 	// 92 and 93 are set aside for the client id and index fields.
 	// The kept unknown fields: not a path of the document (FieldByName
 	// does not know it) but the encoded tree, reached as a string.
-	{ID: 94, Name: ExtraFieldName, Kind: KindExtra, Str: func(e *Event) *string { return &e.Extra.enc }},
+	{ID: ExtraFieldID, Name: ExtraFieldName, Kind: KindExtra, Str: func(e *Event) *string { return &e.Extra.enc }},
 }
+
+// ExtraFieldID is the wire id of the kept unknown fields (Event.Extra).
+const ExtraFieldID = 94
 
 // ExtraFieldName is the name of the field holding Event.Extra in the field
 // table, the binary form and segment column listings. It is no path of a
