@@ -88,6 +88,12 @@ func TestFuzzSeedsCurrent(t *testing.T) {
 			checkSeed(t, regenerate, "FuzzDecodeBinary", i, AppendBinary(nil, &e))
 		}
 	}
+	// The binary form with kept unknown fields (field 94), after the others.
+	for i, doc := range keptSeeds {
+		if e, err := DecodeWith([]byte(doc), DecodeOptions{KeepUnknown: true}); err == nil {
+			checkSeed(t, regenerate, "FuzzDecodeBinary", len(docs)+i, AppendBinary(nil, &e))
+		}
+	}
 }
 
 func fuzzSeedDocs(t *testing.T) [][]byte {
