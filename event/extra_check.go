@@ -201,6 +201,9 @@ func joinPath(path, key string) string {
 // hold known fields untyped and unindexed — and a pseudonymised field in
 // the clear — so it is refused.
 func keptKeyOK(n *node, key string) bool {
+	if n == tree.root && engineKey(key) {
+		return false
+	}
 	for {
 		seg, rest, dotted := strings.Cut(key, ".")
 		c := n.child(seg)
@@ -213,6 +216,11 @@ func keptKeyOK(n *node, key string) bool {
 		n, key = c, rest
 	}
 }
+
+// engineKey reports whether a top-level key is one of the engine's fields
+// that answers print beside a document's own (_id, _seq, _index): kept, it
+// would be printed twice and re-imported as data.
+func engineKey(key string) bool { return key == "_id" || key == "_seq" || key == "_index" }
 
 // dupKeys finds a repeated key among an object's members: a list while
 // small, a map past it.

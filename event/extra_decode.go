@@ -17,10 +17,11 @@ type DecodeOptions struct {
 // event.module_version) — is kept in Event.Extra with its value, of any
 // JSON type, instead of failing with ErrUnknownField. Known fields are
 // still typed and checked: a known field of the wrong type fails with
-// ErrWrongType as in Decode. Three things stay refused: a kept key that,
+// ErrWrongType as in Decode. Four things stay refused: a kept key that,
 // read as a dotted path, names a schema field or object ({"user.name": x}:
-// send it nested), an unknown key inside a kibana.saved_objects element,
-// and a repeated key. Kept fields count toward MaxDocumentBytes and are
+// send it nested), the engine's fields _id, _seq and _index at the top
+// level, an unknown key inside a kibana.saved_objects element, and a
+// repeated key. Kept fields count toward MaxDocumentBytes and are
 // bounded by MaxStringBytes, MaxExtraDepth and MaxExtraKeys.
 func DecodeWith(data []byte, opts DecodeOptions) (Event, error) {
 	lim := opts.Limits.withDefaults()
@@ -51,6 +52,9 @@ type keptGroup struct {
 func (d *decoder) keepMember(n *node, key string, off int) error {
 	path := childPath(n, key)
 	if !keptKeyOK(n, key) {
+		if n == tree.root && engineKey(key) {
+			return fieldErr(path, off, ErrUnknownField, "a field of the engine (_id, _seq, _index), not kept in the document")
+		}
 		return fieldErr(path, off, ErrUnknownField, "a dotted key naming a field of the schema: send it as nested objects")
 	}
 	if len(key) > d.lim.MaxStringBytes {

@@ -52,6 +52,7 @@ func TestKeepRefusals(t *testing.T) {
 		`{"kibana.alert":{"rule":{"consumer":"c"}}}`:      {"kibana.alert", ErrUnknownField},
 		`{"kibana":{"saved_objects":[{"id":"a","q":1}]}}`: {"kibana.saved_objects[0].q", ErrUnknownField},
 		`{"x":1,"x":2}`:                                   {"x", ErrSyntax},
+		`{"_seq":7,"x":1}`:                                {"_seq", ErrUnknownField},
 		`{"x":{"a":1,"a":2}}`:                             {"x.a", ErrSyntax},
 		deep:                                              {"d" + strings.Repeat("[0]", 20), ErrLimit},
 		many:                                              {"m[999]", ErrLimit},
