@@ -222,11 +222,12 @@ func keptKeyOK(n *node, key string) bool {
 // would be printed twice and re-imported as data.
 func engineKey(key string) bool { return key == "_id" || key == "_seq" || key == "_index" }
 
-// dupKeys finds a repeated key among an object's members: a list while
-// small, a map past it.
+// dupKeys finds a repeated key among an object's members: a fixed list
+// while small (no allocation for the usual few keys), a map past it.
 type dupKeys struct {
-	list []string
-	set  map[string]bool
+	small [8]string
+	n     int
+	set   map[string]bool
 }
 
 // add records key and reports whether it was already there.
@@ -236,18 +237,21 @@ func (k *dupKeys) add(key string) bool {
 		k.set[key] = true
 		return dup
 	}
-	for _, s := range k.list {
+	for _, s := range k.small[:k.n] {
 		if s == key {
 			return true
 		}
 	}
-	k.list = append(k.list, key)
-	if len(k.list) > 16 {
-		k.set = make(map[string]bool, 2*len(k.list))
-		for _, s := range k.list {
-			k.set[s] = true
-		}
+	if k.n < len(k.small) {
+		k.small[k.n] = key
+		k.n++
+		return false
 	}
+	k.set = make(map[string]bool, 4*len(k.small))
+	for _, s := range k.small {
+		k.set[s] = true
+	}
+	k.set[key] = true
 	return false
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"strconv"
+	"unsafe"
 )
 
 // DecodeOptions says how DecodeWith reads a document.
@@ -81,7 +82,7 @@ func (d *decoder) group(n *node) *keptGroup {
 			return &d.kept[i]
 		}
 	}
-	d.kept = append(d.kept, keptGroup{n: n})
+	d.kept = append(d.kept, keptGroup{n: n, buf: make([]byte, 0, 256)}) // one allocation for most groups
 	return &d.kept[len(d.kept)-1]
 }
 
@@ -198,5 +199,5 @@ func (d *decoder) extra() Extra {
 		b = binary.AppendUvarint(b, uint64(g.count))
 		b = append(b, g.buf...)
 	}
-	return Extra{enc: string(b)}
+	return Extra{enc: unsafe.String(unsafe.SliceData(b), len(b))} // b is not used again
 }
