@@ -163,3 +163,14 @@ func TestValidateKeptLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNamesPath checks that a limit error on a stored tree names the
+// kept field's dotted path, array indexes included.
+func TestCheckNamesPath(t *testing.T) {
+	e := decodeKeep(t, `{"host":{"meta":{"tags":["ok","`+strings.Repeat("x", 30)+`"]}}}`)
+	err := e.Validate(Limits{MaxStringBytes: 20})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Path != "host.meta.tags[1]" || !errors.Is(err, ErrLimit) {
+		t.Fatalf("Validate = %v, want a limit error at host.meta.tags[1]", err)
+	}
+}
