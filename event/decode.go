@@ -34,6 +34,7 @@ type decoder struct {
 	keep     bool
 	kept     []keptGroup
 	keptKeys int
+	kp       segPath // the kept value being read, for errors
 }
 
 // literalOK reports whether a value of kind (as valueKind guessed it from

@@ -134,8 +134,8 @@ func underPath(path, prefix string) (string, bool) {
 	return "", false
 }
 
-// Has reports whether a value of any kind, null and objects included, is
-// kept at the dotted path.
+// Has reports whether a value other than null (objects and arrays, even
+// empty, included) is kept at the dotted path: what KQL's path:* asks.
 func (x Extra) Has(path string) bool {
 	found := false
 	x.groups(func(g extraGroup) {
@@ -273,7 +273,7 @@ func (r *treeReader) hasMembers(rest string) bool {
 		case found:
 			r.skipValue()
 		case rest == key:
-			found = true
+			found = r.s[r.i] != tagNull
 			r.skipValue()
 		case ok:
 			found = r.hasValue(sub)
@@ -305,3 +305,8 @@ func (r *treeReader) hasValue(rest string) bool {
 	}
 	return found
 }
+
+// CanKeep reports whether a document may hold a kept field at the dotted
+// path: false for a field or object of the schema, or a path below a
+// field ("user.name.first"), which DecodeWith refuses to keep.
+func CanKeep(path string) bool { return keptKeyOK(tree.root, path) }

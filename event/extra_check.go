@@ -1,23 +1,26 @@
 package event
 
 import (
+	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // checkExtra checks an encoded tree: its structure (every count and length
 // within the bytes left, known tags, valid number text and UTF-8), its
 // groups (distinct objects of the schema in placement order, each with at
-// least one member),
-// keys (no repeat within an object, no kept key naming a schema field) and
-// lim's string, depth and key bounds. It never panics.
+// least one member), keys (no repeat within an object, no kept key naming
+// a schema field) and lim's string, depth and key bounds. It never panics,
+// and allocates nothing for a good tree: the path an error names is built
+// only then.
 func checkExtra(enc string, lim Limits) error {
 	c := extraChecker{s: enc, lim: lim}
 	n := c.count(1)
 	var prev *node
 	for range n {
 		off := c.i
-		path := c.str("")
+		path := c.str()
 		g := tree.objects[path]
 		switch {
 		case c.err != nil:
@@ -27,7 +30,8 @@ func checkExtra(enc string, lim Limits) error {
 			c.fail(off, "group %q repeated or out of order", path)
 		default:
 			prev = g
-			c.members(g, path, g.depth+1, 1)
+			c.path = append(c.path[:0], pathSeg{key: path, index: -1})
+			c.members(g, g.depth+1, 1)
 		}
 	}
 	if c.err == nil && c.i != len(enc) {
@@ -50,11 +54,49 @@ type extraChecker struct {
 	lim  Limits
 	keys int
 	err  error
+	// path is where the reader is, from the group's object down; joined
+	// into a dotted path only for an error.
+	path segPath
+}
+
+// segPath is a path being walked, step by step: built into its dotted
+// form only when an error names it, so walking allocates nothing.
+type segPath []pathSeg
+
+// pathSeg is one step of a path: a key, or an array index.
+type pathSeg struct {
+	key   string
+	index int // -1 for a key
+}
+
+func (c *extraChecker) at() string { return c.path.String() }
+
+// String returns the dotted path, array indexes as [i].
+func (sp segPath) String() string {
+	var b []byte
+	for _, p := range sp {
+		switch {
+		case p.index >= 0:
+			b = append(append(append(b, '['), strconv.Itoa(p.index)...), ']')
+		case len(b) > 0:
+			b = append(append(b, '.'), p.key...)
+		default:
+			b = append(b, p.key...)
+		}
+	}
+	return string(b)
 }
 
 func (c *extraChecker) fail(off int, format string, args ...any) {
 	if c.err == nil {
 		c.err = syntaxErr(off, "kept fields: "+format, args...)
+	}
+}
+
+// limit records a limit error at the current path.
+func (c *extraChecker) limit(off int, format string, args ...any) {
+	if c.err == nil {
+		c.err = limitErr(c.at(), off, format, args...)
 	}
 }
 
@@ -84,9 +126,8 @@ func (c *extraChecker) count(least uint64) int {
 	return int(n)
 }
 
-// str reads a string, valid UTF-8 within the string limit; path names it
-// in a limit error.
-func (c *extraChecker) str(path string) string {
+// str reads a string, valid UTF-8 within the string limit.
+func (c *extraChecker) str() string {
 	off := c.i
 	n := c.uvarint()
 	if c.err != nil {
@@ -101,51 +142,52 @@ func (c *extraChecker) str(path string) string {
 	switch {
 	case !utf8.ValidString(s):
 		c.fail(off, "invalid UTF-8 in string")
-	case len(s) > c.lim.MaxStringBytes && c.err == nil:
-		c.err = limitErr(path, off, "string of %d bytes is over the limit of %d bytes", len(s), c.lim.MaxStringBytes)
+	case len(s) > c.lim.MaxStringBytes:
+		c.limit(off, "string of %d bytes is over the limit of %d bytes", len(s), c.lim.MaxStringBytes)
 	}
 	return s
 }
 
 // key counts one more kept member or element against the limit.
-func (c *extraChecker) key(path string, off int) {
-	if c.keys++; c.keys > c.lim.MaxExtraKeys && c.err == nil {
-		c.err = limitErr(path, off, "more than %d unknown fields and elements", c.lim.MaxExtraKeys)
+func (c *extraChecker) key(off int) {
+	if c.keys++; c.keys > c.lim.MaxExtraKeys {
+		c.limit(off, "more than %d unknown fields and elements", c.lim.MaxExtraKeys)
 	}
 }
 
 // members reads an object's members (at least least) at depth; g is the
 // schema object of a group (its keys must not name schema fields), nil
 // inside kept values.
-func (c *extraChecker) members(g *node, path string, depth int, least uint64) {
+func (c *extraChecker) members(g *node, depth int, least uint64) {
 	n := c.count(least)
 	var keys dupKeys
 	for range n {
 		off := c.i
-		key := c.str(path)
+		key := c.str()
 		if c.err != nil {
 			return
 		}
-		kp := joinPath(path, key)
+		c.path = append(c.path, pathSeg{key: key, index: -1})
 		switch {
 		case keys.add(key):
-			c.fail(off, "key %q repeated", kp)
+			c.fail(off, "key %q repeated", c.at())
 		case g != nil && !keptKeyOK(g, key):
-			c.fail(off, "key %q names a field of the schema", kp)
+			c.fail(off, "key %q names a field of the schema", c.at())
 		}
-		c.key(kp, off)
-		c.value(kp, depth)
+		c.key(off)
+		c.value(depth)
+		c.path = c.path[:len(c.path)-1]
 	}
 }
 
 // value reads one value at depth.
-func (c *extraChecker) value(path string, depth int) {
+func (c *extraChecker) value(depth int) {
 	if c.err != nil {
 		return
 	}
 	off := c.i
 	if depth > c.lim.MaxExtraDepth {
-		c.err = limitErr(path, off, "nested deeper than %d levels", c.lim.MaxExtraDepth)
+		c.limit(off, "nested deeper than %d levels", c.lim.MaxExtraDepth)
 		return
 	}
 	if c.i >= len(c.s) {
@@ -159,19 +201,21 @@ func (c *extraChecker) value(path string, depth int) {
 	case tagInt:
 		c.uvarint()
 	case tagNumber:
-		if lit := c.str(path); c.err == nil && !jsonNumber(lit) {
+		if lit := c.str(); c.err == nil && !jsonNumber(lit) {
 			c.fail(off, "%q is not a JSON number", shortLit(lit))
 		}
 	case tagString:
-		c.str(path)
+		c.str()
 	case tagArray:
 		n := c.count(0)
 		for j := 0; j < n && c.err == nil; j++ {
-			c.key(path, c.i)
-			c.value(indexPath(path, j), depth+1)
+			c.key(c.i)
+			c.path = append(c.path, pathSeg{index: j})
+			c.value(depth + 1)
+			c.path = c.path[:len(c.path)-1]
 		}
 	case tagObject:
-		c.members(nil, path, depth+1, 0)
+		c.members(nil, depth+1, 0)
 	default:
 		c.fail(off, "unknown value tag %d", tag)
 	}
@@ -179,20 +223,12 @@ func (c *extraChecker) value(path string, depth int) {
 
 // jsonNumber reports whether s is exactly one JSON number.
 func jsonNumber(s string) bool {
-	sc := scanner{data: []byte(s), text: s}
+	sc := scanner{data: unsafe.Slice(unsafe.StringData(s), len(s)), text: s} // only read
 	if sc.valueKind() != "number" {
 		return false
 	}
 	_, _, err := sc.number()
 	return err == nil && sc.i == len(s)
-}
-
-// joinPath returns the dotted path of key inside path ("" = root).
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
 }
 
 // keptKeyOK reports whether key may be kept in schema object n: a key that,
@@ -201,6 +237,9 @@ func joinPath(path, key string) string {
 // hold known fields untyped and unindexed — and a pseudonymised field in
 // the clear — so it is refused.
 func keptKeyOK(n *node, key string) bool {
+	if n == tree.root && engineKey(key) {
+		return false
+	}
 	for {
 		seg, rest, dotted := strings.Cut(key, ".")
 		c := n.child(seg)
@@ -214,11 +253,17 @@ func keptKeyOK(n *node, key string) bool {
 	}
 }
 
-// dupKeys finds a repeated key among an object's members: a list while
-// small, a map past it.
+// engineKey reports whether a top-level key is one of the engine's fields
+// that answers print beside a document's own (_id, _seq, _index): kept, it
+// would be printed twice and re-imported as data.
+func engineKey(key string) bool { return key == "_id" || key == "_seq" || key == "_index" }
+
+// dupKeys finds a repeated key among an object's members: a fixed list
+// while small (no allocation for the usual few keys), a map past it.
 type dupKeys struct {
-	list []string
-	set  map[string]bool
+	small [8]string
+	n     int
+	set   map[string]bool
 }
 
 // add records key and reports whether it was already there.
@@ -228,18 +273,21 @@ func (k *dupKeys) add(key string) bool {
 		k.set[key] = true
 		return dup
 	}
-	for _, s := range k.list {
+	for _, s := range k.small[:k.n] {
 		if s == key {
 			return true
 		}
 	}
-	k.list = append(k.list, key)
-	if len(k.list) > 16 {
-		k.set = make(map[string]bool, 2*len(k.list))
-		for _, s := range k.list {
-			k.set[s] = true
-		}
+	if k.n < len(k.small) {
+		k.small[k.n] = key
+		k.n++
+		return false
 	}
+	k.set = make(map[string]bool, 4*len(k.small))
+	for _, s := range k.small {
+		k.set[s] = true
+	}
+	k.set[key] = true
 	return false
 }
 

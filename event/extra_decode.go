@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"slices"
 	"strconv"
+	"unsafe"
 )
 
 // DecodeOptions says how DecodeWith reads a document.
@@ -17,10 +18,11 @@ type DecodeOptions struct {
 // event.module_version) — is kept in Event.Extra with its value, of any
 // JSON type, instead of failing with ErrUnknownField. Known fields are
 // still typed and checked: a known field of the wrong type fails with
-// ErrWrongType as in Decode. Three things stay refused: a kept key that,
+// ErrWrongType as in Decode. Four things stay refused: a kept key that,
 // read as a dotted path, names a schema field or object ({"user.name": x}:
-// send it nested), an unknown key inside a kibana.saved_objects element,
-// and a repeated key. Kept fields count toward MaxDocumentBytes and are
+// send it nested), the engine's fields _id, _seq and _index at the top
+// level, an unknown key inside a kibana.saved_objects element, and a
+// repeated key. Kept fields count toward MaxDocumentBytes and are
 // bounded by MaxStringBytes, MaxExtraDepth and MaxExtraKeys.
 func DecodeWith(data []byte, opts DecodeOptions) (Event, error) {
 	lim := opts.Limits.withDefaults()
@@ -49,25 +51,34 @@ type keptGroup struct {
 // keepMember keeps the member key of schema object n, whose value starts
 // at the offset.
 func (d *decoder) keepMember(n *node, key string, off int) error {
-	path := childPath(n, key)
+	d.kp = append(d.kp[:0], pathSeg{key: n.path, index: -1}, pathSeg{key: key, index: -1})
 	if !keptKeyOK(n, key) {
-		return fieldErr(path, off, ErrUnknownField, "a dotted key naming a field of the schema: send it as nested objects")
-	}
-	if len(key) > d.lim.MaxStringBytes {
-		return limitErr(path, off, "key of %d bytes is over the limit of %d bytes", len(key), d.lim.MaxStringBytes)
+		if n == tree.root && engineKey(key) {
+			return fieldErr(d.kp.String(), off, ErrUnknownField, "a field of the engine (_id, _seq, _index), not kept in the document")
+		}
+		return fieldErr(d.kp.String(), off, ErrUnknownField, "a dotted key naming a field of the schema: send it as nested objects")
 	}
 	g := d.group(n)
-	if g.keys.add(key) {
-		return fieldErr(path, off, ErrSyntax, "duplicate field")
-	}
-	if err := d.countKept(path, off); err != nil {
+	if err := d.keptKey(&g.keys, key, off); err != nil {
 		return err
 	}
 	g.buf = appendBinString(g.buf, key)
 	g.count++
 	var err error
-	g.buf, err = d.keptValue(g.buf, path, n.depth+1)
+	g.buf, err = d.keptValue(g.buf, n.depth+1)
 	return err
+}
+
+// keptKey checks the key of a kept member, at d.kp: not repeated in its
+// object (keys), within the string limit, and one more within MaxExtraKeys.
+func (d *decoder) keptKey(keys *dupKeys, key string, off int) error {
+	switch {
+	case keys.add(key):
+		return fieldErr(d.kp.String(), off, ErrSyntax, "duplicate field")
+	case len(key) > d.lim.MaxStringBytes:
+		return limitErr(d.kp.String(), off, "key of %d bytes is over the limit of %d bytes", len(key), d.lim.MaxStringBytes)
+	}
+	return d.countKept(off)
 }
 
 // group returns the kept group of schema object n, adding it.
@@ -77,23 +88,24 @@ func (d *decoder) group(n *node) *keptGroup {
 			return &d.kept[i]
 		}
 	}
-	d.kept = append(d.kept, keptGroup{n: n})
+	d.kept = append(d.kept, keptGroup{n: n, buf: make([]byte, 0, 256)}) // one allocation for most groups
 	return &d.kept[len(d.kept)-1]
 }
 
-// countKept counts one more kept member or element against MaxExtraKeys.
-func (d *decoder) countKept(path string, off int) error {
+// countKept counts one more kept member or element, at d.kp, against
+// MaxExtraKeys.
+func (d *decoder) countKept(off int) error {
 	if d.keptKeys++; d.keptKeys > d.lim.MaxExtraKeys {
-		return limitErr(path, off, "more than %d unknown fields and elements", d.lim.MaxExtraKeys)
+		return limitErr(d.kp.String(), off, "more than %d unknown fields and elements", d.lim.MaxExtraKeys)
 	}
 	return nil
 }
 
 // keptValue appends the encoding of the JSON value at the offset, at
-// depth below the document, to b.
-func (d *decoder) keptValue(b []byte, path string, depth int) ([]byte, error) {
+// depth below the document and path d.kp, to b.
+func (d *decoder) keptValue(b []byte, depth int) ([]byte, error) {
 	if depth > d.lim.MaxExtraDepth {
-		return b, limitErr(path, d.i, "nested deeper than %d levels", d.lim.MaxExtraDepth)
+		return b, limitErr(d.kp.String(), d.i, "nested deeper than %d levels", d.lim.MaxExtraDepth)
 	}
 	switch kind := d.valueKind(); {
 	case kind == "" || !d.literalOK(kind):
@@ -108,14 +120,17 @@ func (d *decoder) keptValue(b []byte, path string, depth int) ([]byte, error) {
 		d.i += len("false")
 		return append(b, tagFalse), nil
 	case kind == "string":
-		s, err := d.stringValue(path, "a value")
-		return appendBinString(append(b, tagString), s), err
+		s, err := d.stringValue("", "a value")
+		if err != nil {
+			return b, setPath(err, d.kp.String())
+		}
+		return appendBinString(append(b, tagString), s), nil
 	case kind == "number":
 		return d.keptNumber(b)
 	case kind == "array":
-		return d.keptArray(b, path, depth)
+		return d.keptArray(b, depth)
 	}
-	return d.keptObject(b, path, depth)
+	return d.keptObject(b, depth)
 }
 
 // keptNumber keeps an integer in canonical form within int64 exactly, as
@@ -133,41 +148,37 @@ func (d *decoder) keptNumber(b []byte) ([]byte, error) {
 	return appendBinString(append(b, tagNumber), lit), nil
 }
 
-func (d *decoder) keptArray(b []byte, path string, depth int) ([]byte, error) {
+func (d *decoder) keptArray(b []byte, depth int) ([]byte, error) {
 	b = append(b, tagArray)
 	start, n := len(b), 0
 	err := d.elements(func(idx, off int) error {
-		p := indexPath(path, idx)
-		if err := d.countKept(p, off); err != nil {
+		d.kp = append(d.kp, pathSeg{index: idx})
+		defer func() { d.kp = d.kp[:len(d.kp)-1] }()
+		if err := d.countKept(off); err != nil {
 			return err
 		}
 		n++
 		var err error
-		b, err = d.keptValue(b, p, depth+1)
+		b, err = d.keptValue(b, depth+1)
 		return err
 	})
 	return insertCount(b, start, n), err
 }
 
-func (d *decoder) keptObject(b []byte, path string, depth int) ([]byte, error) {
+func (d *decoder) keptObject(b []byte, depth int) ([]byte, error) {
 	b = append(b, tagObject)
 	start, n := len(b), 0
 	var keys dupKeys
 	err := d.members(func(key string, off int) error {
-		p := joinPath(path, key)
-		if keys.add(key) {
-			return fieldErr(p, off, ErrSyntax, "duplicate field")
-		}
-		if len(key) > d.lim.MaxStringBytes {
-			return limitErr(p, off, "key of %d bytes is over the limit of %d bytes", len(key), d.lim.MaxStringBytes)
-		}
-		if err := d.countKept(p, off); err != nil {
+		d.kp = append(d.kp, pathSeg{key: key, index: -1})
+		defer func() { d.kp = d.kp[:len(d.kp)-1] }()
+		if err := d.keptKey(&keys, key, off); err != nil {
 			return err
 		}
 		n++
 		b = appendBinString(b, key)
 		var err error
-		b, err = d.keptValue(b, p, depth+1)
+		b, err = d.keptValue(b, depth+1)
 		return err
 	})
 	return insertCount(b, start, n), err
@@ -194,5 +205,5 @@ func (d *decoder) extra() Extra {
 		b = binary.AppendUvarint(b, uint64(g.count))
 		b = append(b, g.buf...)
 	}
-	return Extra{enc: string(b)}
+	return Extra{enc: unsafe.String(unsafe.SliceData(b), len(b))} // b is not used again
 }

@@ -63,6 +63,12 @@ func TestKeepRefusals(t *testing.T) {
 			t.Errorf("%.60s: error %v, want path %q and %v", doc, err, want.path, want.kind)
 		}
 	}
+	// _seq is an engine field (the printed sequence number): accepted and
+	// ignored, never kept.
+	if e, err := DecodeWith([]byte(`{"_seq":7,"x":1}`), DecodeOptions{KeepUnknown: true}); err != nil ||
+		string(AppendJSON(nil, &e)) != `{"x":1}` {
+		t.Errorf(`{"_seq":7,"x":1} kept: %s, %v; want {"x":1}`, AppendJSON(nil, &e), err)
+	}
 	if _, err := Decode([]byte(`{"x":1}`), Limits{}); !errors.Is(err, ErrUnknownField) {
 		t.Errorf("strict Decode of an unknown key: %v", err)
 	}
@@ -105,7 +111,7 @@ func TestLookup(t *testing.T) {
 			t.Errorf("Lookup(%s) = %q, want %q", path, got, want)
 		}
 	}
-	for path, want := range map[string]bool{"process": true, "process.n": true, "o.k": true, "log.syslog": true, "host.os": true, "host.name": false, "o.z": false, "log": false} {
+	for path, want := range map[string]bool{"process": true, "process.n": false, "process.pid": true, "o.k": true, "log.syslog": true, "host.os": true, "host.name": false, "o.z": false, "log": false} {
 		if got := e.Extra.Has(path); got != want {
 			t.Errorf("Has(%s) = %v, want %v", path, got, want)
 		}
@@ -160,5 +166,16 @@ func TestValidateKeptLimits(t *testing.T) {
 		if err := e.Validate(lim); !errors.Is(err, ErrLimit) {
 			t.Errorf("Validate(%+v) = %v, want ErrLimit", lim, err)
 		}
+	}
+}
+
+// TestCheckNamesPath checks that a limit error on a stored tree names the
+// kept field's dotted path, array indexes included.
+func TestCheckNamesPath(t *testing.T) {
+	e := decodeKeep(t, `{"host":{"meta":{"tags":["ok","`+strings.Repeat("x", 30)+`"]}}}`)
+	err := e.Validate(Limits{MaxStringBytes: 20})
+	var fe *FieldError
+	if !errors.As(err, &fe) || fe.Path != "host.meta.tags[1]" || !errors.Is(err, ErrLimit) {
+		t.Fatalf("Validate = %v, want a limit error at host.meta.tags[1]", err)
 	}
 }

@@ -164,12 +164,15 @@ var fields = []Field{
 	indexed(str(93, IndexField, func(e *Event) *string { return &e.Index })),
 	// The kept unknown fields: not a path of the document (FieldByName
 	// does not know it) but the encoded tree, reached as a string.
-	{ID: 94, Name: ExtraFieldName, Kind: KindExtra, Str: func(e *Event) *string { return &e.Extra.enc }},
+	{ID: ExtraFieldID, Name: ExtraFieldName, Kind: KindExtra, Str: func(e *Event) *string { return &e.Extra.enc }},
 }
 
 // idClientID is the wire id of "_id", which Decode checks beyond a
 // string's rules (non-empty).
 const idClientID = 92
+
+// ExtraFieldID is the wire id of the kept unknown fields (Event.Extra).
+const ExtraFieldID = 94
 
 // ExtraFieldName is the name of the field holding Event.Extra in the field
 // table, the binary form and segment column listings. It is no path of a

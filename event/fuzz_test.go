@@ -20,32 +20,40 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"_id":"a","_seq":1,"_index":"i"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Decode(data, Limits{})
-		if err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %T is not a *FieldError: %v", err, err)
-			}
+		if !checkDecoded(t, data, e, err, DecodeOptions{Limits: fuzzLimits}) {
 			return
 		}
 		out := AppendJSON(nil, &e)
-		again, err := Decode(out, fuzzLimits)
-		if err != nil {
-			t.Fatalf("Decode(AppendJSON) of %q: %v\n%s", data, err, out)
-		}
-		if !reflect.DeepEqual(again, e) {
-			t.Fatalf("re-decode differs for %q\n%s", data, out)
-		}
 		if m, err := json.Marshal(&e); err != nil || string(m) != string(out) {
 			t.Fatalf("json.Marshal differs (%v):\n%s\n%s", err, m, out)
 		}
-		if err := e.Validate(Limits{}); err != nil {
-			t.Fatalf("Validate of a decoded event: %v", err)
-		}
-		bin, err := DecodeBinary(AppendBinary(nil, &e))
-		if err != nil || !reflect.DeepEqual(bin, e) {
-			t.Fatalf("binary round trip: %v", err)
-		}
 	})
+}
+
+// checkDecoded checks what decoding data gave: an error must be a
+// *FieldError (then it returns false); an event must come back equal
+// from its JSON (decoded with again) and its binary form, and validate.
+func checkDecoded(t *testing.T, data []byte, e Event, err error, again DecodeOptions) bool {
+	t.Helper()
+	if err != nil {
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			t.Fatalf("error %T is not a *FieldError: %v", err, err)
+		}
+		return false
+	}
+	out := AppendJSON(nil, &e)
+	if back, err := DecodeWith(out, again); err != nil || !reflect.DeepEqual(back, e) {
+		t.Fatalf("re-decode of %q from %s: %v", data, out, err)
+	}
+	if err := e.Validate(Limits{}); err != nil {
+		t.Fatalf("Validate of a decoded event: %v", err)
+	}
+	bin, err := DecodeBinary(AppendBinary(nil, &e))
+	if err != nil || !reflect.DeepEqual(bin, e) {
+		t.Fatalf("binary round trip: %v", err)
+	}
+	return true
 }
 
 func FuzzDecodeBinary(f *testing.F) {
@@ -89,6 +97,12 @@ func TestFuzzSeedsCurrent(t *testing.T) {
 		checkSeed(t, regenerate, "FuzzDecode", i, doc)
 		if e, err := Decode(doc, Limits{}); err == nil {
 			checkSeed(t, regenerate, "FuzzDecodeBinary", i, AppendBinary(nil, &e))
+		}
+	}
+	// The binary form with kept unknown fields (field 94), after the others.
+	for i, doc := range keptSeeds {
+		if e, err := DecodeWith([]byte(doc), DecodeOptions{KeepUnknown: true}); err == nil {
+			checkSeed(t, regenerate, "FuzzDecodeBinary", len(docs)+i, AppendBinary(nil, &e))
 		}
 	}
 }

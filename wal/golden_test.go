@@ -15,11 +15,11 @@ import (
 // -run 'Golden|Corpus'. Fixtures of older versions are never regenerated.
 const updateEnv = "WAL_UPDATE_GOLDEN"
 
-// goldenDir holds the fixture of the current version; v1Dir the released
-// version 1's, which differs only in the version byte of the log file.
-var goldenDir, v1Dir = filepath.Join("testdata", "v2"), filepath.Join("testdata", "v1")
+// goldenDir is the fixture of the current version; goldenV1Dir that of
+// the released version 1, which holds the same records.
+var goldenDir, goldenV1Dir = filepath.Join("testdata", "v2"), filepath.Join("testdata", "v1")
 
-// goldenRecords is the content of the fixtures (every version).
+// goldenRecords is the content of the fixtures.
 func goldenRecords() []rec {
 	return []rec{{1, 1, "first"}, {2, 3, "a batch of three"}, {5, 1, ""}, {6, 2, "\x00\xff binary"}}
 }
@@ -42,7 +42,7 @@ func writeGolden(t testing.TB, dir string) {
 }
 
 // TestGolden catches any silent change of the bytes written: the code must
-// still write exactly the current version's fixture.
+// still write exactly the fixture of the current version.
 func TestGolden(t *testing.T) {
 	dir := t.TempDir()
 	writeGolden(t, dir)
@@ -63,14 +63,14 @@ func TestGolden(t *testing.T) {
 			t.Fatalf("%v (regenerate with %s=1)", err, updateEnv)
 		}
 		if !bytes.Equal(got, want) {
-			t.Fatalf("%s differs from the v%d fixture: WAL bytes changed. If intended, describe the new format in FORMAT.md (\"Write-ahead log\"), bump the version and keep this fixture for v%d.\ngot  %x\nwant %x", name, formatVersion, formatVersion, got, want)
+			t.Fatalf("%s differs from the fixture: WAL bytes changed. If intended, describe the new format in FORMAT.md (\"Write-ahead log\"), bump the version and keep this fixture for the old one.\ngot  %x\nwant %x", name, got, want)
 		}
 	}
 }
 
-// TestOpenFixtures: the fixture of every released version still opens.
+// TestOpenFixtures: the fixture of every version still opens.
 func TestOpenFixtures(t *testing.T) {
-	for _, dir := range []string{v1Dir, goldenDir} {
+	for _, dir := range []string{goldenV1Dir, goldenDir} {
 		w, got := openLog(t, Options{Dir: dir, ReadOnly: true}, 0)
 		mustClose(t, w)
 		equalRecs(t, got, goldenRecords())
@@ -80,24 +80,33 @@ func TestOpenFixtures(t *testing.T) {
 	}
 }
 
-// TestV2DiffersFromV1OnlyInVersion: version 2 changed no framing byte, only
-// what the payloads may hold.
-func TestV2DiffersFromV1OnlyInVersion(t *testing.T) {
-	v1, err := os.ReadFile(filepath.Join(v1Dir, fileName(1)))
+// TestAppendAfterV1: appending to a log whose last file is version 1 starts
+// a new file of the current version and leaves the old file as it was, so
+// a version 1 reader refuses the new records as too new, never as corrupt.
+func TestAppendAfterV1(t *testing.T) {
+	dir := t.TempDir()
+	old, err := os.ReadFile(filepath.Join(goldenV1Dir, fileName(1)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v2, err := os.ReadFile(filepath.Join(goldenDir, fileName(1)))
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, fileName(1)), old, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if v1[4] != 1 || v2[4] != 2 {
-		t.Fatalf("version bytes %d and %d", v1[4], v2[4])
+	w, _ := openLog(t, Options{Dir: dir, Sync: SyncNone}, 0)
+	if _, err := w.Append(1, []byte("after"), nil); err != nil {
+		t.Fatal(err)
 	}
-	v1[4] = 2
-	if !bytes.Equal(v1, v2) {
-		t.Fatal("the v1 and v2 fixtures differ beyond the version byte")
+	mustClose(t, w)
+	if got, err := os.ReadFile(filepath.Join(dir, fileName(1))); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("the version 1 file changed (%v)", err)
 	}
+	next, err := os.ReadFile(filepath.Join(dir, fileName(8)))
+	if err != nil || len(next) < fileHeaderSize || next[4] != formatVersion {
+		t.Fatalf("new file %s: %v, header %x", fileName(8), err, next[:min(len(next), fileHeaderSize)])
+	}
+	w, got := openLog(t, Options{Dir: dir, ReadOnly: true}, 0)
+	mustClose(t, w)
+	equalRecs(t, got, append(goldenRecords(), rec{8, 1, "after"}))
 }
 
 // fuzzSeeds returns a valid log file and a few damaged variants.
