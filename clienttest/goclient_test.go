@@ -153,3 +153,46 @@ func TestGoClientBulkIndexerRetriesOverload(t *testing.T) {
 	}
 	s.wantEachOnce("_index:go-indexer", msgs)
 }
+
+// TestGoClientResendWithIDs: a shipper that resends everything it sent
+// (it never saw the answers) with the same _id stores nothing twice, and
+// esutil.BulkIndexer reports both passes as successes (a resent index of
+// the same document is a noop).
+func TestGoClientResendWithIDs(t *testing.T) {
+	s := newStore(t, server.Config{})
+	es, _ := s.goClient(false)
+	msgs := docs("go-resend", 300)
+	for pass := range 2 {
+		bi, err := esutil.NewBulkIndexer(esutil.BulkIndexerConfig{Client: es, Index: "go-resend", NumWorkers: 2, FlushBytes: 8 << 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var noops atomic.Int64
+		for _, m := range msgs {
+			err := bi.Add(context.Background(), esutil.BulkIndexerItem{
+				Action: "index", DocumentID: "id-" + m,
+				Body: strings.NewReader(fmt.Sprintf(`{"message":%q,"@timestamp":"2026-01-02T03:04:05Z"}`, m)),
+				OnSuccess: func(_ context.Context, _ esutil.BulkIndexerItem, res esutil.BulkIndexerResponseItem) {
+					if res.Result == "noop" {
+						noops.Add(1)
+					}
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := bi.Close(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		st := bi.Stats()
+		wantNoops := int64(0)
+		if pass == 1 {
+			wantNoops = int64(len(msgs))
+		}
+		if st.NumFailed != 0 || st.NumIndexed != uint64(len(msgs)) || noops.Load() != wantNoops {
+			t.Fatalf("pass %d: stats %+v, %d noops; want all %d indexed, %d noops", pass, st, noops.Load(), len(msgs), wantNoops)
+		}
+	}
+	s.wantEachOnce("_index:go-resend", msgs)
+}
