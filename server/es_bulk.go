@@ -150,15 +150,16 @@ func parseESAction(line []byte) (esOp, esMeta, error) {
 	if len(m) != 1 {
 		return 0, esMeta{}, fmt.Errorf("expected one action, found %d members", len(m))
 	}
-	for name, meta := range m {
-		for op, n := range esOpNames {
-			if name == n {
-				return esOp(op), meta, nil
-			}
-		}
-		return 0, esMeta{}, fmt.Errorf("expected one of [create, delete, index, update] but found [%s]", name)
+	var name string
+	var meta esMeta
+	for name, meta = range m { // the one member
 	}
-	panic("unreachable")
+	for op, n := range esOpNames {
+		if name == n {
+			return esOp(op), meta, nil
+		}
+	}
+	return 0, esMeta{}, fmt.Errorf("expected one of [create, delete, index, update] but found [%s]", name)
 }
 
 // lineReader yields the non-blank lines of a body with their numbers

@@ -42,7 +42,7 @@ func (s *Server) serveESDoc(w http.ResponseWriter, r *http.Request, op esOp) err
 			if isBlank(body) {
 				return errorf(http.StatusBadRequest, typeInvalidRequest, "request body is required: send the document")
 			}
-			if err := it.check(1, it.id != "" || r.PathValue("id") != ""); err != nil {
+			if err := it.check(1, it.id != ""); err != nil { // the mux gives {id} no empty value
 				b.add(1, nil, err)
 			} else {
 				b.add(1, body, nil)
