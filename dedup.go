@@ -6,6 +6,8 @@ import (
 	"errors"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/query"
@@ -194,61 +196,67 @@ func (db *DB) lookupClientIDs(ctx context.Context, ids []string) (map[string]sto
 	return found, err
 }
 
-// lookupSource adds to found the events of src with one of ids.
+// lookupSource adds to found the events of src with one of ids. The rows
+// found are read a block at a time: a retried batch finds many rows of
+// one block, which is decompressed once.
 func lookupSource(src query.Source, ids []string, found map[string]storedID) error {
-	var blocks []matchBlock
+	rows := roaring.New()
 	for _, id := range ids {
 		bm, err := src.Postings(index.Term{Field: event.ClientIDField, Value: id})
-		if err != nil || bm == nil || bm.IsEmpty() {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		if blocks == nil {
-			blocks = blockStarts(src)
-		}
-		s, err := readRow(src, blocks, int(bm.Minimum()))
 		if err != nil {
 			return err
 		}
-		if prev, ok := found[id]; !ok || s.seq < prev.seq {
-			found[id] = s
+		if bm != nil && !bm.IsEmpty() {
+			rows.Or(bm)
 		}
 	}
-	return nil
+	return eachRow(src, rows, func(s storedID) {
+		if prev, ok := found[s.ev.ClientID]; !ok || s.seq < prev.seq {
+			found[s.ev.ClientID] = s
+		}
+	})
 }
 
-// matchBlock is a block's first row and row count.
-type matchBlock struct{ first, rows int }
-
-func blockStarts(src query.Source) []matchBlock {
-	bs := src.Blocks()
-	out := make([]matchBlock, len(bs))
-	for i, b := range bs {
-		out[i] = matchBlock{int(b.FirstRow), int(b.Rows)}
+// eachRow calls fn with the sequence number and event of each row of
+// rows (row numbers of src), decoding each block once with all its rows
+// asked. The event fn gets is its own.
+func eachRow(src query.Source, rows *roaring.Bitmap, fn func(storedID)) error {
+	if rows.IsEmpty() {
+		return nil
 	}
-	return out
-}
-
-// readRow reads row's sequence number and event.
-func readRow(src query.Source, blocks []matchBlock, row int) (storedID, error) {
-	for bi, b := range blocks {
-		if row < b.first || row >= b.first+b.rows {
+	want := rows.ToArray()
+	for bi, b := range src.Blocks() {
+		lo, hi := int(b.FirstRow), int(b.FirstRow+b.Rows)
+		var in []int
+		for len(want) > 0 && int(want[0]) < hi {
+			if int(want[0]) < lo {
+				return errRowOutside
+			}
+			in, want = append(in, int(want[0])-lo), want[1:]
+		}
+		if len(in) == 0 {
 			continue
 		}
 		_, seqs, err := src.Keys(bi)
 		if err != nil {
-			return storedID{}, err
+			return err
 		}
-		var s storedID
-		if err := src.Decode(bi, []int{row - b.first}, nil, []*event.Event{&s.ev}); err != nil {
-			return storedID{}, err
+		evs := make([]event.Event, len(in))
+		out := make([]*event.Event, len(in))
+		for k := range evs {
+			out[k] = &evs[k]
 		}
-		s.seq = seqs[row-b.first]
-		return s, nil
+		if err := src.Decode(bi, in, nil, out); err != nil {
+			return err
+		}
+		for k, r := range in {
+			fn(storedID{seq: seqs[r], ev: evs[k]})
+		}
 	}
-	return storedID{}, errRowOutside
+	if len(want) > 0 {
+		return errRowOutside
+	}
+	return nil
 }
 
 var errRowOutside = errors.New("client id lookup: posting row outside every block")

@@ -3,6 +3,8 @@ package eventlog
 import (
 	"testing"
 	"time"
+
+	"github.com/eventlogdb/eventlog/query"
 )
 
 // withID is e with client id id.
@@ -84,4 +86,28 @@ func countAll(t *testing.T, db *DB) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// TestIndexFilter: _index is filterable by KQL, in the head and in a
+// segment (whose postings hold it).
+func TestIndexFilter(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true})
+	a, b := ev("p", "a", "2024-05-01T00:00:00Z"), ev("p", "a", "2024-05-01T00:00:01Z")
+	a.Index, b.Index = "logs-a", "logs-b"
+	for _, roll := range []bool{false, true} {
+		if _, err := db.Append(ctx, a, b, b); err != nil {
+			t.Fatal(err)
+		}
+		if roll {
+			if err := db.Roll(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for filter, want := range map[string]int{"_index:logs-a": 2, "_index:logs-b": 4, "_index:logs-*": 6, "not _index:*": 0} {
+		res, err := db.Query(ctx, query.Request{Filter: filter})
+		if err != nil || res.Total != want {
+			t.Errorf("%s: %v hits (%v), want %d", filter, res, err, want)
+		}
+	}
 }

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/RoaringBitmap/roaring/v2"
-
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 	"github.com/eventlogdb/eventlog/internal/vfs"
@@ -234,20 +232,10 @@ func (db *DB) recordErasedSegment(ctx context.Context, name string) error {
 	defer segs[0].release()
 	r := segs[0].r
 	es, until := erasures{}, db.erasedUntil()
-	blocks := blockStarts(r)
-	err = r.EachTerm(event.ClientIDField, "", func(_ string, rows *roaring.Bitmap) error {
-		for it := rows.Iterator(); it.HasNext(); {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			s, err := readRow(r, blocks, int(it.Next()))
-			if err != nil {
-				return err
-			}
-			es.add(s.seq, &s.ev, until)
-		}
-		return nil
-	})
+	rows, err := r.UnionTerms(event.ClientIDField, "", nil)
+	if err == nil {
+		err = eachRow(r, rows, func(s storedID) { es.add(s.seq, &s.ev, until) })
+	}
 	if err != nil {
 		return fmt.Errorf("read the client ids of %s: %w", name, err)
 	}
@@ -259,8 +247,11 @@ func (db *DB) recordErasedSegment(ctx context.Context, name string) error {
 func (db *DB) recordErasedDelete(ctx context.Context, t *tombstone) error {
 	req := t.request()
 	req.Filter = "(" + req.Filter + ") and " + event.ClientIDField + ":*"
+	// Rows in damaged blocks are left out: repair brings them back hidden,
+	// and the merge that purges them notes them then.
+	req.AllowPartial = true
 	es, until := erasures{}, db.erasedUntil()
-	err := db.Export(ctx, req, func(h query.Hit) error {
+	err := db.exportPages(ctx, req, func(h query.Hit) error {
 		if h.Seq <= t.Bound {
 			es.add(h.Seq, &h.Event, until)
 		}

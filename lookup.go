@@ -73,25 +73,18 @@ func firstVisible(snap query.Snapshot, si int, rows *roaring.Bitmap) (Record, bo
 	if rows == nil {
 		return Record{}, false, nil
 	}
-	src := snap.Sources[si]
-	var blocks []matchBlock
-	for it := rows.Iterator(); it.HasNext(); {
-		row := it.Next()
-		if si < len(snap.Hidden) && snap.Hidden[si] != nil && snap.Hidden[si].Contains(row) {
-			continue
-		}
-		if blocks == nil {
-			blocks = blockStarts(src)
-		}
-		s, err := readRow(src, blocks, int(row))
-		if err != nil {
-			return Record{}, false, err
-		}
-		if s.seq <= snap.MaxSeq {
-			return Record{Seq: s.seq, ID: DocumentID(s.seq, &s.ev), Event: s.ev}, true, nil
-		}
+	visible := rows.Clone()
+	if si < len(snap.Hidden) && snap.Hidden[si] != nil {
+		visible.AndNot(snap.Hidden[si])
 	}
-	return Record{}, false, nil
+	var rec Record
+	found := false
+	err := eachRow(snap.Sources[si], visible, func(s storedID) {
+		if s.seq <= snap.MaxSeq && (!found || s.seq < rec.Seq) {
+			rec, found = Record{Seq: s.seq, ID: DocumentID(s.seq, &s.ev), Event: s.ev}, true
+		}
+	})
+	return rec, found, err
 }
 
 // rowOfSeq finds the row of src holding sequence number seq.
