@@ -23,6 +23,12 @@
 //	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
 //	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200
 //
+// Both take ?unknown_fields=keep|reject: fields outside the event schema
+// are kept (event.DecodeOptions.KeepUnknown: stored, returned in place,
+// filterable) or fail their document; without it Config.KeepUnknownFields
+// decides (default reject, Kibana's behaviour). Every ingest route decodes
+// through decodeAll.
+//
 // Filters on fields the store pseudonymises (eventlog.Options.Pseudonymizer)
 // are pseudonymised before they match; a prefix, wildcard or CIDR block on
 // such a field answers 400 saying why it cannot match pseudonyms.
