@@ -34,7 +34,8 @@ type decoder struct {
 	keep     bool
 	kept     []keptGroup
 	keptKeys int
-	kp       segPath // the kept value being read, for errors
+	kp       segPath   // the kept value being read, for errors
+	objKeys  []dupKeys // the keys of the kept objects being read, by depth
 }
 
 // literalOK reports whether a value of kind (as valueKind guessed it from

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"encoding/binary"
 	"slices"
 	"strconv"
@@ -107,18 +108,19 @@ func (d *decoder) keptValue(b []byte, depth int) ([]byte, error) {
 	if depth > d.lim.MaxExtraDepth {
 		return b, limitErr(d.kp.String(), d.i, "nested deeper than %d levels", d.lim.MaxExtraDepth)
 	}
+	rest := d.data[d.i:]
 	switch kind := d.valueKind(); {
-	case kind == "" || !d.literalOK(kind):
-		return b, d.unexpected("a value")
-	case kind == "null":
-		d.i += len("null")
+	case kind == "null" && bytes.HasPrefix(rest, litNull):
+		d.i += len(litNull)
 		return append(b, tagNull), nil
-	case kind == "boolean" && d.peek() == 't':
-		d.i += len("true")
+	case kind == "boolean" && bytes.HasPrefix(rest, litTrue):
+		d.i += len(litTrue)
 		return append(b, tagTrue), nil
-	case kind == "boolean":
-		d.i += len("false")
+	case kind == "boolean" && bytes.HasPrefix(rest, litFalse):
+		d.i += len(litFalse)
 		return append(b, tagFalse), nil
+	case kind == "" || kind == "null" || kind == "boolean":
+		return b, d.unexpected("a value")
 	case kind == "string":
 		s, err := d.stringValue("", "a value")
 		if err != nil {
@@ -132,6 +134,9 @@ func (d *decoder) keptValue(b []byte, depth int) ([]byte, error) {
 	}
 	return d.keptObject(b, depth)
 }
+
+// The JSON literals, as bytes to compare with the input without a copy.
+var litNull, litTrue, litFalse = []byte("null"), []byte("true"), []byte("false")
 
 // keptNumber keeps an integer in canonical form within int64 exactly, as
 // a varint, and any other number as its text.
@@ -168,11 +173,15 @@ func (d *decoder) keptArray(b []byte, depth int) ([]byte, error) {
 func (d *decoder) keptObject(b []byte, depth int) ([]byte, error) {
 	b = append(b, tagObject)
 	start, n := len(b), 0
-	var keys dupKeys
+	// The object's keys live on a stack in the decoder: a dupKeys the
+	// closure captured would be allocated for every object.
+	level := len(d.objKeys)
+	d.objKeys = append(d.objKeys, dupKeys{})
+	defer func() { d.objKeys = d.objKeys[:level] }()
 	err := d.members(func(key string, off int) error {
 		d.kp = append(d.kp, pathSeg{key: key, index: -1})
 		defer func() { d.kp = d.kp[:len(d.kp)-1] }()
-		if err := d.keptKey(&keys, key, off); err != nil {
+		if err := d.keptKey(&d.objKeys[level], key, off); err != nil {
 			return err
 		}
 		n++
