@@ -17,17 +17,31 @@ import (
 	"github.com/eventlogdb/eventlog/wal"
 )
 
-// Appended says which sequence numbers an Append gave its events: the i-th
-// event got FirstSeq+i.
+// Appended says which sequence numbers an Append gave its events. Without
+// client ids every input event is stored and the i-th got FirstSeq+i.
 type Appended struct {
+	// FirstSeq is the first stored event's sequence number (0 when
+	// deduplication stored none); the stored events have consecutive
+	// ones.
 	FirstSeq uint64
-	Count    int
+	// Count is the number of input events.
+	Count int
+	// Items is nil when no input event carried a client id, else one per
+	// input event, in input order: what Append did with it.
+	Items []AppendedItem
 }
 
-// Seq returns the sequence number of the i-th appended event.
-func (a Appended) Seq(i int) uint64 { return a.FirstSeq + uint64(i) }
+// Seq returns the sequence number of the i-th input event: the one it was
+// stored under, or for a Duplicate or Conflict the stored event's.
+func (a Appended) Seq(i int) uint64 {
+	if a.Items != nil {
+		return a.Items[i].Seq
+	}
+	return a.FirstSeq + uint64(i)
+}
 
-// IDs returns the ids of the appended events, in order.
+// IDs returns the engine ids (IDOf) of the input events' sequence numbers
+// (Seq), in order.
 func (a Appended) IDs() []string {
 	ids := make([]string, a.Count)
 	for i := range ids {
@@ -115,6 +129,26 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 	if err := db.check(events, internal); err != nil {
 		return Appended{}, err
 	}
+	if tomb != nil || !hasClientIDs(events) {
+		return db.store(ctx, events, tomb)
+	}
+	db.dedupMu.Lock()
+	defer db.dedupMu.Unlock()
+	d, err := db.dedupe(ctx, events)
+	if err != nil {
+		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
+	}
+	var a Appended
+	if len(d.at) > 0 {
+		if a, err = db.store(ctx, d.toStore(events), nil); err != nil {
+			return Appended{}, err
+		}
+	}
+	return d.appended(a.FirstSeq, len(events)), nil
+}
+
+// store stores checked events (and tomb) in one WAL record and the head.
+func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appended, error) {
 	b := batchPool.Get().(*batch)
 	defer func() {
 		b.release()

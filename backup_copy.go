@@ -51,6 +51,7 @@ var backupEntries = []struct {
 	{tombstonesFile, backupManifest},
 	{readOnlyFile, backupFile},   // a backup of a store that must not take writes must not either
 	{pseudonymsFile, backupFile}, // a restored store keeps refusing a second key
+	{erasedFile, backupFile},     // a restored store keeps erased client ids known for their window
 	{walDirName + "/", backupLog},
 	{segmentsDirName + "/", backupSegments},
 	{quarantineDir + "/", backupDir},

@@ -410,7 +410,7 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 	writeFile(t, filepath.Join(dir, pseudonymsFile), `{"version": 1, "fields": ["user.name"], "key_check": ""}`)
 	appendAll(t, db, bulk(500, "2026-12-02T00:00:00Z", 2), 100, acked) // stays in the WAL
 	doomed := ev("p", "b", "2026-12-02T00:00:01Z")
-	doomed.Message = "doomed"
+	doomed.Message, doomed.ClientID = "doomed", "doomed-1" // its id goes to ERASED_IDS
 	appendAll(t, db, []Event{doomed}, 1, acked)
 	del, err := db.Delete(ctx, DeleteRequest{Filter: "event.action:b"})
 	if err != nil || del.Deleted != 1 {
@@ -449,7 +449,7 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 			t.Errorf("the test store holds no %s: add one, so the backup is shown to copy it", kind)
 		}
 	}
-	for _, f := range []string{"destinations/d.json", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile, registryFile} {
+	for _, f := range []string{"destinations/d.json", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile, registryFile, erasedFile} {
 		if a, b := readFile(t, filepath.Join(dir, f)), readFile(t, filepath.Join(target, f)); a != b {
 			t.Errorf("%s differs in the backup", f)
 		}

@@ -139,7 +139,11 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		return err
 	}
 	applied := db.tombstonesToApply()
-	n, err := db.mergeInto(ctx, ns.w, inputs, applied)
+	erased := erasures{}
+	n, err := db.mergeInto(ctx, ns.w, inputs, applied, erased)
+	if err == nil {
+		err = db.recordErased(erased) // before the rows leave for good
+	}
 	if err != nil {
 		ns.w.Abort()
 		return err
@@ -201,7 +205,7 @@ func (db *DB) acquireSegments(names []string) ([]*liveSegment, error) {
 // leaving out expired events and those a tombstone of tombs hides, and
 // pacing reads to CompactionBytesPerSecond. It returns how many rows it
 // added.
-func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones) (int, error) {
+func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones, erased erasures) (int, error) {
 	h := &mergeHeap{}
 	deletes := map[*mergeCursor]tombstones{} // what each input is not yet clean of
 	for _, s := range inputs {
@@ -218,11 +222,13 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 		}
 	}
 	pace := newPacer(db.opts.CompactionBytesPerSecond, db.opts.CompactionCPUShare)
-	now := db.opts.Now()
+	now, until := db.opts.Now(), db.erasedUntil()
 	n := 0
 	for h.Len() > 0 {
 		c := (*h)[0]
-		if !db.retention.expired(c.ev, now) && !deletes[c].hides(c.seq, c.ev) { // expired and deleted events are not carried over
+		if db.retention.expired(c.ev, now) || deletes[c].hides(c.seq, c.ev) { // expired and deleted events are not carried over
+			erased.add(c.seq, c.ev, until)
+		} else {
 			if err := w.Add(segment.Row{Seq: c.seq, Event: c.ev}); err != nil {
 				return n, err
 			}

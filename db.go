@@ -26,6 +26,7 @@
 //	MANIFEST        the live segments and the highest sealed sequence number
 //	MANIFEST.prev   the manifest MANIFEST replaced (for Repair)
 //	TOMBSTONES      the pending deletes by query, kept redundantly
+//	ERASED_IDS      client ids of erased events, kept for Options.DedupWindow
 //	READONLY        written by Repair when it could not prove it kept every delete
 //	PSEUDONYMS      the pseudonymised fields and a check value of the key (never the key)
 //	wal/            the write-ahead log
@@ -125,6 +126,13 @@ type DB struct {
 	// published is the visibility watermark shared by every head: events
 	// with a sequence number up to it are readable.
 	published atomic.Uint64
+
+	// dedupMu serialises the appends that carry client ids, from the
+	// lookup of their ids to the insert of their events (dedup.go): two
+	// appends of one id cannot both find it absent.
+	dedupMu sync.Mutex
+	// erased holds the client ids of erased events (erased.go).
+	erased erasedIDs
 
 	// stateMu orders every change of state (inserts into the active head,
 	// rolls, seals); readers only load state.
@@ -265,6 +273,9 @@ func (db *DB) open() error {
 		return err
 	}
 	if db.reg, err = loadRegistry(db.opts.FS, db.dir, db.opts.ReadOnly); err != nil {
+		return err
+	}
+	if err := db.loadErased(); err != nil {
 		return err
 	}
 	if err := db.openSegments(); err != nil {

@@ -73,6 +73,9 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 	if err := db.countDeleted(ctx, t); err != nil {
 		return res, fmt.Errorf("eventlog: delete: %w", err)
 	}
+	if err := db.recordErasedDelete(ctx, t); err != nil {
+		return res, fmt.Errorf("eventlog: delete: %w", err)
+	}
 	res = DeleteResult{Deleted: t.Deleted, FilterSHA256: filterHash(t.Filter)}
 	rec := deleteRecord(db.opts.Now(), t, res.FilterSHA256)
 	// From here the delete goes through even if ctx ends: half a delete

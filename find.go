@@ -78,7 +78,9 @@ func IndexedFields() []string {
 
 // Record is one stored event with its engine fields.
 type Record struct {
-	Seq   uint64
+	Seq uint64
+	// ID is the event's "_id" (DocumentID): its client id, else its
+	// engine id IDOf(Seq).
 	ID    string
 	Event Event
 }
@@ -103,7 +105,7 @@ func (db *DB) Find(ctx context.Context, req FindRequest) (*Iterator, error) {
 	}
 	recs := make([]Record, len(res.Hits))
 	for i, h := range res.Hits {
-		recs[i] = Record{Seq: h.Seq, ID: IDOf(h.Seq), Event: h.Event}
+		recs[i] = Record{Seq: h.Seq, ID: DocumentID(h.Seq, &h.Event), Event: h.Event}
 	}
 	return &Iterator{recs: recs, next: res.Next, pos: -1}, nil
 }

@@ -173,6 +173,25 @@ func genTime(rt *rapid.T, label string) time.Time {
 	return time.Date(2024, 5, 1, 0, 0, sec, ms*1e6, time.UTC)
 }
 
+// keptSamples are fields outside the schema that half the model's events
+// keep (DecodeWith with KeepUnknown), so queries on their dotted paths, and
+// their round trip through WAL, head, segments and compaction, are part of
+// the model.
+var keptSamples = []string{
+	`{"syslog":{"facility":"local0","severity":3},"process":{"pid":4242}}`,
+	`{"syslog":{"facility":"local7"},"agent":{"name":"vector-0.3"},"host":{"architecture":"arm64"}}`,
+	`{"process":{"pid":"77","args":["-v",2.50]},"agent":{"name":"fluent-bit","up":true}}`,
+	`{"x":null,"host":{"architecture":"x86_64"},"event":{"module_v":{"a":[1,{"b":"c"}]}}}`,
+}
+
+func keptExtra(rt *rapid.T, doc string) event.Extra {
+	e, err := event.DecodeWith([]byte(doc), event.DecodeOptions{KeepUnknown: true})
+	if err != nil {
+		rt.Fatalf("kept sample %s: %v", doc, err)
+	}
+	return e.Extra
+}
+
 func genEvent(rt *rapid.T) Event {
 	var e Event
 	e.Event.Provider = genProvider.Draw(rt, "provider")
@@ -197,6 +216,9 @@ func genEvent(rt *rapid.T) Event {
 			Rel: genRel.Draw(rt, "rel"), Namespace: genSpace.Draw(rt, "ns"),
 			Type: genRefType.Draw(rt, "type"), ID: genRefID.Draw(rt, "id"),
 		})
+	}
+	if i := rapid.IntRange(0, 2*len(keptSamples)-1).Draw(rt, "kept"); i < len(keptSamples) {
+		e.Extra = keptExtra(rt, keptSamples[i])
 	}
 	if rapid.IntRange(0, 9).Draw(rt, "stamped") > 0 {
 		zone := genZone.Draw(rt, "zone")

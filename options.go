@@ -157,6 +157,15 @@ type Options struct {
 	// Now is the clock that stamps events without @timestamp. Nil: time.Now.
 	Now func() time.Time
 
+	// DedupWindow is how long, at least, Append recognises a client id
+	// (event.Event.ClientID) it has seen, measured in arrival time: a
+	// retry within it is answered Duplicate or Conflict, never stored
+	// twice. An id whose event is still stored is recognised for as long
+	// as the event is; the window bounds how long the ids of erased
+	// events (deleted, purged, dropped by retention) are remembered.
+	// Zero: DefaultDedupWindow.
+	DedupWindow time.Duration
+
 	// FS is the file system the DB works in. Nil: the operating system's.
 	// Its type is internal to this module: tests and tools of the module
 	// set it (a vfs.Faulty injects a full disk or a failing fsync).
@@ -182,6 +191,12 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.RetentionMaxAge < 0 || o.RetentionMaxBytes < 0 || o.MaxFutureSkew < 0 {
 		return o, fmt.Errorf("options: retention bounds and the future skew must not be negative")
+	}
+	if o.DedupWindow < 0 {
+		return o, fmt.Errorf("options: DedupWindow must not be negative")
+	}
+	if o.DedupWindow == 0 {
+		o.DedupWindow = DefaultDedupWindow
 	}
 	if o.SegmentMaxBytes == 0 {
 		o.SegmentMaxBytes = 64 << 20

@@ -79,6 +79,13 @@ func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) 
 	if req.AllowPartial {
 		return fmt.Errorf("eventlog: export: %w: allow_partial: an export is complete or fails; page through search for a partial answer", ErrInvalidRequest)
 	}
+	return db.exportPages(ctx, req, fn)
+}
+
+// exportPages is Export, also with req.AllowPartial: then damaged stored
+// events are left out (a delete notes the client ids it erases this way,
+// since an erasure must not wait for a repair).
+func (db *DB) exportPages(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
 	req.Page, req.PerPage, req.Aggs = 0, ExportPage, nil
 	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		opts := db.queryOptions()

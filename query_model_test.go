@@ -24,8 +24,9 @@ import (
 // events, whatever the layout (head only, one segment, many).
 
 // filterAtoms are the leaves generated filters combine; they cover indexed
-// terms (bitmaps), prefixes, exists, ranges, message words, nested refs and
-// unindexed fields (decoded columns).
+// terms (bitmaps), prefixes, exists, ranges, message words, nested refs,
+// unindexed fields (decoded columns) and kept unknown fields (the kept
+// column, evaluated on the stored values).
 var filterAtoms = []string{
 	`event.provider:p1`, `event.provider:(p1 or p2)`, `event.action:a2`, `event.outcome:*`,
 	`event.outcome:failure`, `user.name:u*`, `tags:t1`, `tags:(t2 and t3)`, `log.level:*`,
@@ -37,6 +38,9 @@ var filterAtoms = []string{
 	`kibana.saved_objects:{ type: action and id: B and namespace: s1 }`,
 	`kibana.saved_objects:{ id: C and rel: primary }`,
 	`kibana.saved_objects.namespace:default`, `kibana.space_ids:s1`,
+	// kept fields outside the schema (model_test.go keptSamples)
+	`syslog.facility:local0`, `process.pid > 100`, `agent.name:vector*`, `host.architecture:*`,
+	`syslog:*`, `event.module_v.a.b:c`, `process.args:2.5`, `x:*`,
 }
 
 func genFilter(rt *rapid.T, depth int) string {

@@ -538,8 +538,8 @@ func TestQueryFilterErrors(t *testing.T) {
 		{`event.action:"abc`, 14, []string{"unterminated"}},
 		{`event.duration >= abc`, 19, []string{"abc"}},
 		{`event.action:ex*ecute`, 16, []string{"wildcard"}},
-		{`event.acton:execute`, 1, []string{`unknown field`, "event.acton", "nearest", "event.action"}},
-		{`tags:a and usr.name:b`, 12, []string{`unknown field`, "usr.name", "nearest", "user.name"}},
+		{`event.action.x:execute`, 1, []string{`unknown field`, "event.action.x", "nearest", "event.action"}},
+		{`tags:a and user.name.first:b`, 12, []string{`unknown field`, "user.name.first", "nearest", "user.name"}},
 	}
 	for _, c := range cases {
 		_, err := db.Query(ctx, query.Request{Filter: c.filter})

@@ -113,6 +113,9 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		return res, err
 	}
 	for _, d := range plan {
+		if err := db.recordErasedSegment(ctx, d.Name); err != nil {
+			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
+		}
 		if err := db.dropSegments(d.Name); err != nil {
 			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
 		}

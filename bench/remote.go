@@ -39,6 +39,8 @@ type remote struct {
 	cpu0, rss float64
 	// apiKey is sent to /metrics too (Config.APIKey).
 	apiKey string
+	// es: events go to /es/_bulk (Config.ES).
+	es bool
 }
 
 // openRemote checks the URL and registers pairs with the server.
@@ -49,7 +51,7 @@ func openRemote(ctx context.Context, cfg *Config, pairs map[string][]string) (*r
 		tr.MaxIdleConnsPerHost = cfg.Concurrency + 2 // writers + queries + stats
 		hc = &http.Client{Transport: tr}
 	}
-	t := &remote{hc: hc, cpu0: -1, apiKey: cfg.APIKey}
+	t := &remote{hc: hc, cpu0: -1, apiKey: cfg.APIKey, es: cfg.ES}
 	c, err := client.New(cfg.URL, &client.Options{
 		HTTPClient: hc, MaxAttempts: maxBulkAttempts, MaxRetryWait: maxRetryWait, OnRetry: t.retried, APIKey: cfg.APIKey,
 	})
@@ -84,15 +86,28 @@ func (t *remote) retried(err error, _ time.Duration) {
 func (t *remote) append(ctx context.Context, events []event.Event, scratch *[]byte) (int, error) {
 	body := (*scratch)[:0]
 	for i := range events {
+		if t.es {
+			body = append(body, esCreateLine...)
+		}
 		body = append(event.AppendJSON(body, &events[i]), '\n')
 	}
 	*scratch = body
+	if t.es {
+		failed, first, err := t.c.ESBulk(ctx, body)
+		if err == nil && failed > 0 {
+			err = fmt.Errorf("server rejected %d of %d events (first: %s)", failed, len(events), first)
+		}
+		return int(t.throttled.Swap(0)), err
+	}
 	items, err := t.c.Bulk(ctx, body)
 	if err == nil {
 		err = rejected(items)
 	}
 	return int(t.throttled.Swap(0)), err
 }
+
+// esCreateLine is the action line before each event sent to /es/_bulk.
+const esCreateLine = `{"create":{"_index":"bench"}}` + "\n"
 
 // rejected describes the items a _bulk answer rejected, or is nil.
 func rejected(items []client.BulkItem) error {

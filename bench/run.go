@@ -39,6 +39,10 @@ type Config struct {
 	// APIKey is sent to URL with every request (client.Options.APIKey);
 	// empty: none.
 	APIKey string
+	// ES sends the events to URL's Elasticsearch-compatible /es/_bulk,
+	// each after a create action line, instead of the native _bulk: the
+	// same events, to compare the two.
+	ES bool
 	// HTTPClient talks to URL. Nil: a client keeping a connection per
 	// writer.
 	HTTPClient *http.Client

@@ -39,6 +39,9 @@ type SuiteConfig struct {
 	Events  int64
 	Batch   int
 	Clients int
+	// ES ingests through /es/_bulk instead of the native _bulk (see
+	// Config.ES).
+	ES bool
 	// Runs is how many times each query is timed, warm, after one
 	// checked run. Zero: DefaultSuiteRuns.
 	Runs int
@@ -144,7 +147,7 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*SuiteReport, error) {
 	rep := &SuiteReport{Config: cfg}
 	rep.Ingest, err = Run(ctx, Config{
 		Workload: w, Seed: cfg.Seed, URL: cfg.URL, HTTPClient: cfg.HTTPClient,
-		Events: cfg.Events, Batch: cfg.Batch, Concurrency: cfg.Clients, Progress: cfg.Progress,
+		Events: cfg.Events, Batch: cfg.Batch, Concurrency: cfg.Clients, Progress: cfg.Progress, ES: cfg.ES,
 	})
 	if err != nil {
 		return rep, err

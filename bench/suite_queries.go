@@ -166,9 +166,12 @@ func inOrder(hits []query.Hit, descending bool) error {
 	return nil
 }
 
-// keyOf is the docKey of a returned document.
+// keyOf is the docKey of a returned document: its content, without the
+// _index a run through /es adds.
 func keyOf(e *event.Event) docKey {
-	h := sha256.Sum256(event.AppendJSON(nil, e))
+	c := *e
+	c.Index = "" // the engine field a run through /es adds (Config.ES): the content is what is checked
+	h := sha256.Sum256(event.AppendJSON(nil, &c))
 	return docKey(h[:16])
 }
 

@@ -4,17 +4,24 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/eventlogdb/eventlog/event"
 )
 
 // BulkItem is the server's answer for one event of a _bulk request.
 type BulkItem struct {
-	// Status is 201 for a stored event, 4xx for a refused one.
+	// Status is 201 for a stored event, 200 for one already stored (a
+	// client id seen before, same content), 4xx for a refused one (409:
+	// a client id stored with different content).
 	Status int `json:"status"`
-	// ID and Seq identify a stored event.
+	// ID and Seq identify a stored event: ID is its client id when it has
+	// one, else the engine id.
 	ID  string `json:"_id"`
 	Seq uint64 `json:"_seq"`
+	// Result is "created" (stored by this request) or "noop" (already
+	// stored).
+	Result string `json:"result"`
 	// Error says why an event was refused.
 	Error *ItemError `json:"error"`
 	// Line is a refused event's line in the body (from 1); for Ingest, its
@@ -31,10 +38,22 @@ type ItemError struct {
 // Bulk posts NDJSON, an event per line, to _bulk, which stores each valid
 // line and refuses the others, and returns an item per non-blank line. It
 // is retried while that cannot store a line twice (see the package doc).
+// The server's setting decides whether fields outside the schema are kept;
+// BulkKeep keeps them.
 func (c *Client) Bulk(ctx context.Context, ndjson []byte) ([]BulkItem, error) {
+	return c.bulk(ctx, ndjson, nil)
+}
+
+// BulkKeep is Bulk with ?unknown_fields=keep: fields outside the event
+// schema are kept (returned in place, filterable) instead of refused.
+func (c *Client) BulkKeep(ctx context.Context, ndjson []byte) ([]BulkItem, error) {
+	return c.bulk(ctx, ndjson, url.Values{"unknown_fields": {"keep"}})
+}
+
+func (c *Client) bulk(ctx context.Context, ndjson []byte, params url.Values) ([]BulkItem, error) {
 	resp, err := c.send(ctx, request{
 		method: http.MethodPost, path: "api/events/_bulk", contentType: "application/x-ndjson",
-		body: ndjson, write: true,
+		params: params, body: ndjson, write: true,
 	})
 	if err != nil {
 		return nil, err
@@ -53,7 +72,8 @@ func (c *Client) Bulk(ctx context.Context, ndjson []byte) ([]BulkItem, error) {
 // returns an item per event, in order: the stored ones with their ID and
 // sequence number, the refused ones with their Error. On an error it
 // returns the items of the batches stored before it; the error names the
-// events of the batch that failed.
+// events of the batch that failed. Kept unknown fields (Event.Extra) are
+// sent and kept.
 func (c *Client) Ingest(ctx context.Context, events []event.Event) ([]BulkItem, error) {
 	items := make([]BulkItem, 0, len(events))
 	var body []byte
@@ -63,7 +83,7 @@ func (c *Client) Ingest(ctx context.Context, events []event.Event) ([]BulkItem, 
 		for i := range batch {
 			body = append(event.AppendJSON(body, &batch[i]), '\n')
 		}
-		got, err := c.Bulk(ctx, body)
+		got, err := c.BulkKeep(ctx, body)
 		if err == nil && len(got) != len(batch) {
 			err = fmt.Errorf("eventlog client: _bulk answered %d items for %d events", len(got), len(batch))
 		}

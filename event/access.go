@@ -29,7 +29,7 @@ func buildSlots(fs []Field) []slot {
 // fieldPtr returns the address of f's storage in e, through the accessors.
 func fieldPtr(e *Event, f *Field) unsafe.Pointer {
 	switch f.Kind {
-	case KindString, KindIP:
+	case KindString, KindIP, KindExtra:
 		return unsafe.Pointer(f.Str(e))
 	case KindStrings:
 		return unsafe.Pointer(f.List(e))
@@ -67,7 +67,7 @@ func refsOf(e *Event) *[]SavedObject       { return &e.Kibana.SavedObjects }
 // encoded (an empty string, list, map or slice is absent).
 func (s slot) present(e *Event) bool {
 	switch s.kind {
-	case KindString, KindIP:
+	case KindString, KindIP, KindExtra:
 		return len(*s.str(e)) != 0
 	case KindStrings:
 		return len(s.list(e).Values) != 0

@@ -32,6 +32,8 @@ import (
 //	  Refs        uvarint(count) (rel namespace id type type_id: string)*count
 //	                                      count >= 1; each of the five strings
 //	                                      may be empty (absent)
+//	  Extra       string                 the encoded tree of kept unknown
+//	                                      fields (FORMAT.md), never empty
 //
 //	string := uvarint(len) bytes         UTF-8 bytes, no terminator
 //	uvarint := unsigned LEB128 (encoding/binary.AppendUvarint), at most 10 bytes
@@ -57,7 +59,7 @@ func AppendBinary(dst []byte, e *Event) []byte {
 
 func appendBinaryValue(b []byte, e *Event, f slot) []byte {
 	switch f.kind {
-	case KindString, KindIP:
+	case KindString, KindIP, KindExtra:
 		return appendBinString(b, *f.str(e))
 	case KindStrings:
 		return appendBinList(b, *f.list(e))

@@ -141,6 +141,8 @@ func (d *binDecoder) value(f *Field, at slot) {
 		*at.labels(&d.ev) = d.labels()
 	case KindRefs:
 		*at.refs(&d.ev) = d.refs()
+	case KindExtra:
+		d.ev.Extra = d.extra(f)
 	default:
 		d.fail(off, "field %s: unknown kind %d", f.Name, f.Kind)
 	}
@@ -236,4 +238,26 @@ func (d *binDecoder) refs() []SavedObject {
 		}
 	}
 	return refs
+}
+
+// extra reads the encoded tree of kept fields and checks it.
+func (d *binDecoder) extra(f *Field) Extra {
+	off := d.i
+	s := d.str()
+	if d.err != nil {
+		return Extra{}
+	}
+	x, err := ParseExtra(s)
+	if err != nil || s == "" {
+		d.fail(off, "field %s: %v", f.Name, errOrEmpty(err))
+	}
+	return x
+}
+
+// errOrEmpty is err, or the error of an empty value.
+func errOrEmpty(err error) error {
+	if err == nil {
+		return fieldErr("", -1, ErrSyntax, "empty value")
+	}
+	return err
 }

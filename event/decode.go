@@ -17,15 +17,7 @@ import (
 // or ErrLimit. The returned Event does not alias data: the strings share one
 // copy of the document.
 func Decode(data []byte, lim Limits) (Event, error) {
-	lim = lim.withDefaults()
-	if len(data) > lim.MaxDocumentBytes {
-		return Event{}, limitErr("", -1, "document of %d bytes is over the limit of %d bytes", len(data), lim.MaxDocumentBytes)
-	}
-	d := decoder{scanner: scanner{data: data, text: string(data)}, lim: lim}
-	if err := d.document(); err != nil {
-		return Event{}, err
-	}
-	return d.ev, nil
+	return DecodeWith(data, DecodeOptions{Limits: lim})
 }
 
 // decoder reads a document into ev, driven by the schema tree.
@@ -34,7 +26,16 @@ type decoder struct {
 	lim  Limits
 	ev   Event
 	seen [4]uint64 // schema nodes already seen, to find duplicate keys
+	// sawSeq: "_seq" (no schema node: it is ignored) was seen.
+	sawSeq bool
 	slabs
+	// keep keeps unknown keys (DecodeOptions.KeepUnknown) in kept, one
+	// group per schema object, keptKeys counting their members and elements.
+	keep     bool
+	kept     []keptGroup
+	keptKeys int
+	kp       segPath   // the kept value being read, for errors
+	objKeys  []dupKeys // the keys of the kept objects being read, by depth
 }
 
 // literalOK reports whether a value of kind (as valueKind guessed it from
@@ -71,8 +72,14 @@ func (d *decoder) document() error {
 // object reads the object for schema node n.
 func (d *decoder) object(n *node) error {
 	return d.members(func(key string, off int) error {
+		if n == tree.root && key == SeqField {
+			return d.seq(off)
+		}
 		c := n.child(key)
 		if c == nil {
+			if d.keep {
+				return d.keepMember(n, key, off)
+			}
 			return fieldErr(childPath(n, key), off, ErrUnknownField, "unknown field")
 		}
 		if d.markSeen(c) {
@@ -89,6 +96,37 @@ func (d *decoder) object(n *node) error {
 		}
 		return d.object(c)
 	})
+}
+
+// clientIDErr checks a client id beyond a string's rules: non-empty and at
+// most MaxClientIDBytes, as Elasticsearch checks its _id.
+func clientIDErr(id string, off int) error {
+	switch {
+	case id == "":
+		return fieldErr(ClientIDField, off, ErrWrongType, "expected a non-empty string (a client id)")
+	case len(id) > MaxClientIDBytes:
+		return limitErr(ClientIDField, off, "client id of %d bytes is over the limit of %d bytes", len(id), MaxClientIDBytes)
+	}
+	return nil
+}
+
+// seq reads the top-level "_seq", the engine's sequence number a printed
+// document carries: it must be a non-negative integer, and is ignored (the
+// store gives the event a sequence number of its own), so an export
+// re-imports.
+func (d *decoder) seq(off int) error {
+	if d.sawSeq {
+		return fieldErr(SeqField, off, ErrSyntax, "duplicate field")
+	}
+	d.sawSeq = true
+	if null, err := d.null(); null || err != nil {
+		return err
+	}
+	n, err := d.intLiteral(SeqField, "a non-negative integer")
+	if err == nil && n < 0 {
+		err = fieldErr(SeqField, off, ErrWrongType, "expected a non-negative integer")
+	}
+	return err
 }
 
 // markSeen marks n and reports whether it was already marked.
@@ -116,7 +154,11 @@ func (d *decoder) value(f *Field, at slot) error {
 	}
 	switch f.Kind {
 	case KindString:
+		off := d.i
 		s, err := d.stringValue(f.Name, "a string")
+		if err == nil && f.ID == idClientID {
+			err = clientIDErr(s, off)
+		}
 		*at.str(&d.ev) = s
 		return err
 	case KindIP:

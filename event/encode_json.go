@@ -12,14 +12,27 @@ import (
 // labels sorted by key, strings escaped as encoding/json escapes them
 // (including <, > and &), floats formatted as encoding/json formats them.
 //
+// Kept unknown fields (e.Extra) are written in place: each object's kept
+// keys after its known fields, in the order they were sent.
+//
 // For an event whose empty lists, maps and slices are nil (as Decode
-// returns them) the output is byte-equal to json.Marshal(e). Non-finite
+// returns them) and with no kept fields the output is byte-equal to
+// json.Marshal(e). Non-finite
 // floats, which JSON cannot hold, are omitted (Validate rejects them).
 func AppendJSON(dst []byte, e *Event) []byte {
 	w := jsonWriter{b: append(dst, '{'), cur: tree.root}
+	var buf [8]extraGroup
+	var groups []extraGroup
+	if !e.Extra.IsZero() {
+		groups = e.Extra.placedGroups(buf[:0])
+	}
 	for i, s := range slots {
-		if !s.present(e) || !s.finite(e) {
+		if s.kind == KindExtra || !s.present(e) || !s.finite(e) {
 			continue
+		}
+		for len(groups) > 0 && groups[0].n.last < i {
+			w.extraGroup(groups[0])
+			groups = groups[1:]
 		}
 		n := tree.leaf[i]
 		w.moveTo(n.parent)
@@ -27,6 +40,9 @@ func AppendJSON(dst []byte, e *Event) []byte {
 		w.b = append(w.b, n.openKey...)
 		w.b = appendValue(w.b, e, s)
 		w.more = true
+	}
+	for _, g := range groups {
+		w.extraGroup(g)
 	}
 	w.moveTo(tree.root)
 	return append(w.b, '}')
@@ -199,6 +215,10 @@ const hexDigits = "0123456789abcdef"
 // appendString appends s as a JSON string escaped exactly as encoding/json
 // escapes it: ", \, \b, \f, \n, \r, \t by name, other control characters and
 // <, >, & as \u00XX, U+2028 and U+2029 as \u202X, invalid UTF-8 as \ufffd.
+// AppendJSONString appends s as a JSON string, escaped as AppendJSON
+// escapes every string value.
+func AppendJSONString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0

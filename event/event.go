@@ -8,6 +8,11 @@
 // and offset), event.duration keeps whether it was a number or a string, and a
 // string list keeps whether it was a single string. An empty string is the
 // same as an absent field and is not returned.
+//
+// Decode is strict, as Kibana is: a key outside the schema is an error.
+// DecodeWith with KeepUnknown keeps such keys instead, in Event.Extra, a
+// compact tree returned in place by AppendJSON and searchable by dotted path
+// (Extra.Lookup); see FORMAT.md, "Kept unknown fields".
 package event
 
 // Event is one event document. The zero value is an empty event; every field
@@ -34,7 +39,35 @@ type Event struct {
 	UserAgent   UserAgent         `json:"user_agent,omitzero"`
 	URL         URL               `json:"url,omitzero"`
 	HTTP        HTTP              `json:"http,omitzero"`
+
+	// ClientID is the id the client gave the event (JSON "_id" beside its
+	// fields): what makes a retried append safe (the store deduplicates
+	// on it; see eventlog.AppendResult). It is a namespace of its own,
+	// separate from the engine's ids (hex of the sequence number), and at
+	// most MaxClientIDBytes long.
+	ClientID string `json:"_id,omitempty"`
+	// Index is the Elasticsearch index or data stream the document was
+	// sent to (JSON "_index"): an engine field beside "_id" and "_seq",
+	// kept apart from the user's labels, indexed and filterable
+	// (_index:logs-foo).
+	Index string `json:"_index,omitempty"`
+	// Extra holds the fields outside the schema that DecodeWith kept
+	// (KeepUnknown). AppendJSON writes them in place; encoding/json does
+	// not know them.
+	Extra Extra `json:"-"`
 }
+
+// MaxClientIDBytes bounds a client id, as Elasticsearch bounds its _id.
+const MaxClientIDBytes = 512
+
+// Engine field names: the JSON keys beside an event's own fields that the
+// engine gives meaning to. "_seq" is the engine's sequence number: Decode
+// accepts and ignores it, so a document the store printed re-imports.
+const (
+	ClientIDField = "_id"
+	IndexField    = "_index"
+	SeqField      = "_seq"
+)
 
 // ECS is the ecs field set.
 type ECS struct {

@@ -17,6 +17,7 @@ const (
 	KindLabels                   // map[string]string (labels only)
 	KindRefs                     // []SavedObject (kibana.saved_objects only)
 	KindIP                       // string holding a validated IPv4 or IPv6 address
+	KindExtra                    // Extra (the kept unknown fields only)
 )
 
 // Field describes one leaf field of Event: its dotted JSON path, kind, wire
@@ -158,7 +159,25 @@ var fields = []Field{
 	str(89, "url.original", func(e *Event) *string { return &e.URL.Original }),
 	str(90, "http.request.method", func(e *Event) *string { return &e.HTTP.Request.Method }),
 	integer(91, "http.response.status_code", func(e *Event) **int64 { return &e.HTTP.Response.StatusCode }),
+	// Engine fields, beside the event's own (see Event.ClientID, Index).
+	indexed(str(idClientID, ClientIDField, func(e *Event) *string { return &e.ClientID })),
+	indexed(str(93, IndexField, func(e *Event) *string { return &e.Index })),
+	// The kept unknown fields: not a path of the document (FieldByName
+	// does not know it) but the encoded tree, reached as a string.
+	{ID: ExtraFieldID, Name: ExtraFieldName, Kind: KindExtra, Str: func(e *Event) *string { return &e.Extra.enc }},
 }
+
+// idClientID is the wire id of "_id", which Decode checks beyond a
+// string's rules (non-empty).
+const idClientID = 92
+
+// ExtraFieldID is the wire id of the kept unknown fields (Event.Extra).
+const ExtraFieldID = 94
+
+// ExtraFieldName is the name of the field holding Event.Extra in the field
+// table, the binary form and segment column listings. It is no path of a
+// document: FieldByName does not return it.
+const ExtraFieldName = "_extra"
 
 var (
 	byName = map[string]*Field{}
@@ -172,8 +191,11 @@ var (
 func init() {
 	for i := range fields {
 		f := &fields[i]
-		byName[f.Name] = f
 		byID[f.ID] = f
+		if f.Kind == KindExtra {
+			continue
+		}
+		byName[f.Name] = f
 		for j := 0; j < len(f.Name); j++ {
 			if f.Name[j] == '.' {
 				objects[f.Name[:j]] = true
@@ -192,11 +214,14 @@ func FieldByName(name string) *Field { return byName[name] }
 // FieldByID returns the field with the wire id, or nil.
 func FieldByID(id uint8) *Field { return byID[id] }
 
-// FieldNames returns every field's dotted path, sorted.
+// FieldNames returns every field's dotted path, sorted (ExtraFieldName,
+// which is none, left out).
 func FieldNames() []string {
 	names := make([]string, 0, len(fields))
 	for _, f := range fields {
-		names = append(names, f.Name)
+		if f.Kind != KindExtra {
+			names = append(names, f.Name)
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -21,8 +21,11 @@ func TestFieldTableMatchesStruct(t *testing.T) {
 		for i := range typ.NumField() {
 			sf := typ.Field(i)
 			name, _, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			if sf.Type == reflect.TypeFor[Extra]() {
+				name = ExtraFieldName // no JSON key of its own: written in place
+			}
 			path := prefix + name
-			if sf.Type.Kind() == reflect.Struct && !leafTypes[sf.Type] {
+			if sf.Type.Kind() == reflect.Struct && !leafTypes[sf.Type] && sf.Type != reflect.TypeFor[Extra]() {
 				walk(path+".", sf.Type)
 				continue
 			}
@@ -46,8 +49,11 @@ func TestFieldAccessorsMatchKinds(t *testing.T) {
 		if ok, known := set[f.Kind]; known && !ok {
 			t.Errorf("field %s: kind %d has no accessor", f.Name, f.Kind)
 		}
-		if FieldByID(f.ID) == nil || FieldByID(f.ID).Name != f.Name || FieldByName(f.Name).ID != f.ID {
-			t.Errorf("field %s: lookup mismatch", f.Name)
+		if FieldByID(f.ID) == nil || FieldByID(f.ID).Name != f.Name {
+			t.Errorf("field %s: lookup by id mismatch", f.Name)
+		}
+		if byName := FieldByName(f.Name); (f.Kind == KindExtra) != (byName == nil) || byName != nil && byName.ID != f.ID {
+			t.Errorf("field %s: lookup by name mismatch (the kept fields have no name)", f.Name)
 		}
 	}
 }
@@ -58,7 +64,7 @@ func TestSlotsMatchAccessors(t *testing.T) {
 		if got, want := slots[i].ptr(e), fieldPtr(e, &fields[i]); got != want {
 			t.Errorf("field %s: slot address %p, accessor address %p", fields[i].Name, got, want)
 		}
-		if slots[i].kind != fields[i].Kind || tree.leaf[i].slot != slots[i] {
+		if slots[i].kind != fields[i].Kind || fields[i].Kind != KindExtra && tree.leaf[i].slot != slots[i] {
 			t.Errorf("field %s: slot kind or tree slot mismatch", fields[i].Name)
 		}
 	}

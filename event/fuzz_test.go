@@ -17,34 +17,43 @@ var fuzzLimits = Limits{MaxDocumentBytes: 16 << 20}
 
 func FuzzDecode(f *testing.F) {
 	f.Add(readFullExample(f))
+	f.Add([]byte(`{"_id":"a","_seq":1,"_index":"i"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := Decode(data, Limits{})
-		if err != nil {
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("error %T is not a *FieldError: %v", err, err)
-			}
+		if !checkDecoded(t, data, e, err, DecodeOptions{Limits: fuzzLimits}) {
 			return
 		}
 		out := AppendJSON(nil, &e)
-		again, err := Decode(out, fuzzLimits)
-		if err != nil {
-			t.Fatalf("Decode(AppendJSON) of %q: %v\n%s", data, err, out)
-		}
-		if !reflect.DeepEqual(again, e) {
-			t.Fatalf("re-decode differs for %q\n%s", data, out)
-		}
 		if m, err := json.Marshal(&e); err != nil || string(m) != string(out) {
 			t.Fatalf("json.Marshal differs (%v):\n%s\n%s", err, m, out)
 		}
-		if err := e.Validate(Limits{}); err != nil {
-			t.Fatalf("Validate of a decoded event: %v", err)
-		}
-		bin, err := DecodeBinary(AppendBinary(nil, &e))
-		if err != nil || !reflect.DeepEqual(bin, e) {
-			t.Fatalf("binary round trip: %v", err)
-		}
 	})
+}
+
+// checkDecoded checks what decoding data gave: an error must be a
+// *FieldError (then it returns false); an event must come back equal
+// from its JSON (decoded with again) and its binary form, and validate.
+func checkDecoded(t *testing.T, data []byte, e Event, err error, again DecodeOptions) bool {
+	t.Helper()
+	if err != nil {
+		var fe *FieldError
+		if !errors.As(err, &fe) {
+			t.Fatalf("error %T is not a *FieldError: %v", err, err)
+		}
+		return false
+	}
+	out := AppendJSON(nil, &e)
+	if back, err := DecodeWith(out, again); err != nil || !reflect.DeepEqual(back, e) {
+		t.Fatalf("re-decode of %q from %s: %v", data, out, err)
+	}
+	if err := e.Validate(Limits{}); err != nil {
+		t.Fatalf("Validate of a decoded event: %v", err)
+	}
+	bin, err := DecodeBinary(AppendBinary(nil, &e))
+	if err != nil || !reflect.DeepEqual(bin, e) {
+		t.Fatalf("binary round trip: %v", err)
+	}
+	return true
 }
 
 func FuzzDecodeBinary(f *testing.F) {
@@ -52,6 +61,8 @@ func FuzzDecodeBinary(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Add(AppendBinary(nil, &e))
+	e.ClientID, e.Index = "doc-1", "logs-app"
 	f.Add(AppendBinary(nil, &e))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := DecodeBinary(data)
@@ -88,6 +99,12 @@ func TestFuzzSeedsCurrent(t *testing.T) {
 			checkSeed(t, regenerate, "FuzzDecodeBinary", i, AppendBinary(nil, &e))
 		}
 	}
+	// The binary form with kept unknown fields (field 94), after the others.
+	for i, doc := range keptSeeds {
+		if e, err := DecodeWith([]byte(doc), DecodeOptions{KeepUnknown: true}); err == nil {
+			checkSeed(t, regenerate, "FuzzDecodeBinary", len(docs)+i, AppendBinary(nil, &e))
+		}
+	}
 }
 
 func fuzzSeedDocs(t *testing.T) [][]byte {
@@ -100,6 +117,12 @@ func fuzzSeedDocs(t *testing.T) [][]byte {
 		[]byte(`{"event":{"severity":1.0}}`),
 		[]byte(`{"kibana":{"saved_objets":[]}}`),
 		[]byte(`{"message":"x",}`),
+		// The engine fields of a printed document: _id and _index kept,
+		// _seq checked and ignored; and their errors.
+		[]byte(`{"_id":"doc-1","_seq":42,"_index":"logs-app","@timestamp":"2024-05-01T00:00:00Z","event":{"provider":"p","action":"a"}}`),
+		[]byte(`{"_seq":null,"_id":"\u00e9\ud83d\ude00"}`),
+		[]byte(`{"_id":"","_seq":-1,"_index":7}`),
+		[]byte(`{"_seq":1.5,"event":{"_id":"x"}}`),
 	}
 	return docs
 }

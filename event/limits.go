@@ -7,6 +7,11 @@ const (
 	DefaultMaxRefs          = 100
 	DefaultMaxTags          = 100
 	DefaultMaxLabels        = 100
+	DefaultMaxExtraDepth    = 20
+	DefaultMaxExtraKeys     = 1000
+	// MaxExtraDepthCap bounds MaxExtraDepth: the nesting any reader of a
+	// stored tree accepts.
+	MaxExtraDepthCap = 64
 )
 
 // Limits bound what one event may hold. Zero fields take the defaults;
@@ -25,6 +30,14 @@ type Limits struct {
 	MaxTags int
 	// MaxLabels bounds the number of labels. Default 100.
 	MaxLabels int
+	// MaxExtraDepth bounds how deep a kept unknown value lies below the
+	// document (DecodeOptions.KeepUnknown): a top-level unknown key's value
+	// is at depth 1, host.architecture's at 2. Default 20; values above
+	// MaxExtraDepthCap are taken as the cap.
+	MaxExtraDepth int
+	// MaxExtraKeys bounds the number of kept unknown members and array
+	// elements of one document, at every depth. Default 1000.
+	MaxExtraKeys int
 }
 
 // DefaultLimits returns the limits the zero Limits stands for.
@@ -35,6 +48,8 @@ func DefaultLimits() Limits {
 		MaxRefs:          DefaultMaxRefs,
 		MaxTags:          DefaultMaxTags,
 		MaxLabels:        DefaultMaxLabels,
+		MaxExtraDepth:    DefaultMaxExtraDepth,
+		MaxExtraKeys:     DefaultMaxExtraKeys,
 	}
 }
 
@@ -54,5 +69,7 @@ func (l Limits) withDefaults() Limits {
 		MaxRefs:          orDefault(l.MaxRefs, def.MaxRefs),
 		MaxTags:          orDefault(l.MaxTags, def.MaxTags),
 		MaxLabels:        orDefault(l.MaxLabels, def.MaxLabels),
+		MaxExtraDepth:    min(orDefault(l.MaxExtraDepth, def.MaxExtraDepth), MaxExtraDepthCap),
+		MaxExtraKeys:     orDefault(l.MaxExtraKeys, def.MaxExtraKeys),
 	}
 }

@@ -22,6 +22,9 @@ type node struct {
 	openKey string
 	parent  *node
 	depth   int
+	// last is the largest field-table position of a leaf at or below the
+	// node: AppendJSON writes an object's kept fields once past it.
+	last int
 }
 
 // schema is the field table seen as a tree, plus per-field encoding layout.
@@ -32,12 +35,16 @@ type schema struct {
 	leaf []*node
 	// posByID maps a wire id to the index in fields (-1 if none).
 	posByID [256]int
+	// objects maps the dotted path of each object ("" for the root) to
+	// its node: the places kept unknown fields can hang from.
+	objects map[string]*node
 }
 
 var tree = buildSchema(fields)
 
 func buildSchema(fs []Field) *schema {
-	s := &schema{root: &node{children: map[string]*node{}}}
+	s := &schema{root: &node{children: map[string]*node{}}, objects: map[string]*node{}}
+	s.objects[""] = s.root
 	s.nodes = 1
 	for i := range s.posByID {
 		s.posByID[i] = -1
@@ -45,7 +52,12 @@ func buildSchema(fs []Field) *schema {
 	for i := range fs {
 		f := &fs[i]
 		s.posByID[f.ID] = i
+		if f.Kind == KindExtra { // no key of the document
+			s.leaf = append(s.leaf, nil)
+			continue
+		}
 		n := s.root
+		n.last = i
 		segs := strings.Split(f.Name, ".")
 		for j, seg := range segs {
 			child := n.children[seg]
@@ -59,10 +71,12 @@ func buildSchema(fs []Field) *schema {
 				} else {
 					child.children = map[string]*node{}
 					child.openKey = `"` + seg + `":{`
+					s.objects[child.path] = child
 				}
 				n.children[seg] = child
 			}
 			n = child
+			n.last = i
 		}
 		s.leaf = append(s.leaf, n)
 	}

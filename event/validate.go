@@ -26,6 +26,11 @@ func (e *Event) Validate(lim Limits) error {
 func validateField(e *Event, f *Field, s slot, lim Limits) error {
 	switch f.Kind {
 	case KindString:
+		if f.ID == idClientID {
+			if err := clientIDErr(*f.Str(e), -1); err != nil {
+				return err
+			}
+		}
 		return validString(f.Name, *f.Str(e), lim)
 	case KindIP:
 		if !validIP(*f.Str(e)) {
@@ -46,6 +51,8 @@ func validateField(e *Event, f *Field, s slot, lim Limits) error {
 		return validLabels(f.Name, *labelsOf(e), lim)
 	case KindRefs:
 		return validRefs(f.Name, *refsOf(e), lim)
+	case KindExtra:
+		return checkExtra(e.Extra.enc, lim)
 	}
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/eventlogdb/eventlog/event"
 )
 
 // Notice answers, from a store's live configuration, the four questions
@@ -20,7 +22,8 @@ type Notice struct {
 	// Pseudonymised names the fields stored as pseudonyms; empty when no
 	// key is configured.
 	Pseudonymised []string `json:"pseudonymised"`
-	// NotCovered are free-text fields that pseudonymisation cannot cover:
+	// NotCovered are free-text fields, and the fields kept outside the
+	// schema, that pseudonymisation cannot cover:
 	// a name written inside them is stored as written.
 	NotCovered []string `json:"not_covered"`
 	// Reidentification says what the key allows.
@@ -84,8 +87,10 @@ const ReadersWithoutAuth = "anyone who can reach the server: authentication is o
 // ReadersWithKeys is Access.Readers of a server that requires API keys.
 const ReadersWithKeys = "holders of the active API keys listed, each within its role and spaces"
 
-// NotCovered are the free-text fields pseudonymisation cannot cover.
-var NotCovered = []string{"message", "error.message"}
+// NotCovered are the fields pseudonymisation cannot cover: free text, and
+// the fields kept outside the schema (event.ExtraFieldName), stored as
+// sent.
+var NotCovered = []string{"message", "error.message", event.ExtraFieldName}
 
 // Reidentification is what Notice.Reidentification says with and without a
 // key.
@@ -137,7 +142,7 @@ func (n Notice) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(&b, "  pseudonymised: %s\n", strings.Join(n.Pseudonymised, ", "))
 	}
-	fmt.Fprintf(&b, "  not covered (free text): %s\n  %s\n", strings.Join(n.NotCovered, ", "), n.Reidentification)
+	fmt.Fprintf(&b, "  not covered (free text, fields kept outside the schema): %s\n  %s\n", strings.Join(n.NotCovered, ", "), n.Reidentification)
 	b.WriteString("\nWho may read it\n")
 	fmt.Fprintf(&b, "  authentication: %s; mutual TLS: %s\n  %s\n", onOff(n.Access.Authentication), onOff(n.Access.MutualTLS), n.Access.Readers)
 	for _, k := range n.Access.Keys {

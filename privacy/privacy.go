@@ -23,7 +23,10 @@
 // prefixes, wildcards and CIDR ranges on such a field are refused, since
 // pseudonyms keep no order or structure. Exists conditions are kept.
 // The text fields message and error.message cannot be pseudonymised:
-// what identifies a person inside free text is not a field.
+// what identifies a person inside free text is not a field. Nor are kept
+// unknown fields (event.Extra): event.DecodeWith never keeps a key that
+// names a schema field, so a pseudonymised field's value is typed (and
+// pseudonymised) or refused, never kept in the clear beside it.
 package privacy
 
 import (

@@ -505,7 +505,7 @@ func (x *executor) putScratch() {
 func clearFields(ev *event.Event, fields []*event.Field) {
 	for _, f := range fields {
 		switch f.Kind {
-		case event.KindString, event.KindIP:
+		case event.KindString, event.KindIP, event.KindExtra:
 			*f.Str(ev) = ""
 		case event.KindStrings:
 			*f.List(ev) = event.StringList{}

@@ -185,7 +185,8 @@ func validateBlock(b *blockMeta, off, row uint64, f *footer) error {
 	}
 	for i := range b.Cols {
 		c := &b.Cols[i]
-		if i > 0 && c.ID <= b.Cols[i-1].ID || i > 1 && kindOf(c.ID) == 0 {
+		if i > 0 && c.ID <= b.Cols[i-1].ID || i > 1 && kindOf(c.ID) == 0 ||
+			kindOf(c.ID) == event.KindExtra && f.Version < VersionExtra {
 			return fmt.Errorf("%w: column %d unknown or out of order", errInvalid, c.ID)
 		}
 		if c.Codec > codecZstd || c.RawLen > maxColumnRaw || (c.Codec == codecRaw && c.RawLen != c.CLen) {

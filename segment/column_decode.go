@@ -180,6 +180,8 @@ func decodeValues(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 		for i, v := range vals {
 			*f.Str(sel.evs[i]) = v
 		}
+	case event.KindExtra:
+		decodeExtras(d, n, sel)
 	case event.KindStrings:
 		decodeLists(d, f, n, sel)
 	case event.KindDate:
@@ -352,5 +354,22 @@ func decodeRefs(d *decbuf.Buf, n int, sel *selection) {
 	for i, e := range sel.evs {
 		c := int(heads[i])
 		e.Kibana.SavedObjects, refs = refs[:c:c], refs[c:]
+	}
+}
+
+// decodeExtras reads the kept-unknown-fields column (a string vector of
+// encoded trees, version 3 on) and checks each tree it hands out.
+func decodeExtras(d *decbuf.Buf, n int, sel *selection) {
+	for i, v := range readStringsAt(d, n, sel.idx) {
+		x, err := event.ParseExtra(v)
+		if err == nil && x.IsZero() {
+			d.Fail("kept fields of row %d: empty value", sel.idx[i])
+			return
+		}
+		if err != nil {
+			d.Fail("kept fields of row %d: %v", sel.idx[i], err)
+			return
+		}
+		sel.evs[i].Extra = x
 	}
 }

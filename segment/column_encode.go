@@ -193,7 +193,7 @@ func (c *colEncoder) appendFieldColumn(dst []byte, si int, s *blockStage) ([]byt
 func (c *colEncoder) appendValues(dst []byte, kind event.Kind, col *colStage) ([]byte, stats) {
 	var st stats
 	switch kind {
-	case event.KindString, event.KindIP:
+	case event.KindString, event.KindIP, event.KindExtra:
 		return c.appendStrings(dst, col.strs[0]), st
 	case event.KindStrings:
 		return c.appendStrings(appendUvarints(dst, col.u64), col.strs[0]), st

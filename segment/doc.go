@@ -30,10 +30,14 @@
 // units of their precision, ints and durations as varints divided by their
 // largest common power of ten, floats as 8 bytes. A column absent from
 // every row of a block is not stored. Version 1 is the first released
-// format; version 2 (written since) differs only in its postings
-// (index.LayoutV2: refs keyed id first, and derived terms for each ref's
-// rel and for the event's spaces); Reader.Layout says
-// which a file holds.
+// format; version 2 differs only in its postings (index.LayoutV2: refs
+// keyed id first, and derived terms for each ref's rel and for the event's
+// spaces); version 3 (written since) adds the engine fields _id and _index
+// (columns 92 and 93) and their postings (index.LayoutV3: the _id terms are
+// the exact client-id lookup of idempotent ingest), and column 94, the kept
+// unknown fields (event.Extra), as a string vector of encoded trees, each
+// checked with event.ParseExtra when read. Reader.Layout says which
+// postings a file holds.
 //
 // Reads: a block is the unit of decompression, but Events decodes only the
 // requested rows of each block it touches (every column is still read and

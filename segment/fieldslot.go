@@ -49,7 +49,7 @@ func buildSlots() []fieldSlot {
 // fieldAddr returns the address of f's storage in e, through its accessor.
 func fieldAddr(e *event.Event, f *event.Field) unsafe.Pointer {
 	switch f.Kind {
-	case event.KindString, event.KindIP:
+	case event.KindString, event.KindIP, event.KindExtra:
 		return unsafe.Pointer(f.Str(e))
 	case event.KindStrings:
 		return unsafe.Pointer(f.List(e))
@@ -83,7 +83,7 @@ func (s *fieldSlot) float(e *event.Event) **float64  { return (**float64)(s.ptr(
 // non-finite floats are absent, as there.
 func (s *fieldSlot) present(e *event.Event) (bool, int) {
 	switch s.kind {
-	case event.KindString, event.KindIP:
+	case event.KindString, event.KindIP, event.KindExtra:
 		n := len(*s.str(e))
 		return n != 0, 1 + strSize(n)
 	case event.KindStrings:

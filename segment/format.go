@@ -11,10 +11,16 @@ import (
 // the change in FORMAT.md.
 const (
 	// Version is the format version this package writes and the newest it
-	// reads. Version 2 differs from 1 only in the postings it holds
-	// (index.LayoutV2 instead of LayoutV1); blocks, indexes and footer are
-	// laid out alike.
-	Version = 2
+	// reads. Versions 2 and 3 differ from 1 only in the postings they hold
+	// (index.LayoutV2, LayoutV3 instead of LayoutV1) and version 3 in the
+	// columns it may hold: the engine fields _id and _index (column ids 92
+	// and 93) and the kept unknown fields (event.KindExtra, column id 94);
+	// blocks, indexes and footer are laid out alike.
+	Version = 3
+
+	// VersionExtra is the first version whose blocks may hold the column
+	// of kept unknown fields.
+	VersionExtra = 3
 
 	headerMagic = "ELSEG\x00\x00\x00" // first 8 bytes; byte 5 holds the version
 	footerMagic = "ELSEGEND"

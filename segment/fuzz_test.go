@@ -61,12 +61,17 @@ func TestFuzzSeedsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	goldenV2, err := os.ReadFile("testdata/golden-v2.seg")
+	if err != nil {
+		t.Fatal(err)
+	}
 	goldenV1, err := os.ReadFile("testdata/golden-v1.seg")
 	if err != nil {
 		t.Fatal(err)
 	}
 	seeds := map[string][]byte{
 		"golden-v1":           goldenV1,
+		"golden-v2":           goldenV2,
 		"golden":              golden,
 		"multi":               multi,
 		"golden-truncated":    golden[:len(golden)/2],

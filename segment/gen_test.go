@@ -11,6 +11,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/eventgen"
 	"github.com/eventlogdb/eventlog/internal/match"
 )
 
@@ -131,6 +132,8 @@ func setRandom(t *rapid.T, e *event.Event, f *event.Field) {
 		e.Labels = rapid.MapOfN(genString(0), genString(0), 1, 4).Draw(t, f.Name)
 	case event.KindRefs:
 		e.Kibana.SavedObjects = genRefs().Draw(t, f.Name)
+	case event.KindExtra:
+		e.Extra = eventgen.Extra(t)
 	default:
 		t.Fatalf("field %s: kind %d has no generator", f.Name, f.Kind)
 	}

@@ -3,9 +3,11 @@ package segment
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -15,8 +17,9 @@ import (
 var update = flag.Bool("update", false, "regenerate the golden file of the current version")
 
 // goldenPath is the fixture of the version this package writes; the
-// fixtures of older versions (golden-v1.seg) are never regenerated.
-const goldenPath = "testdata/golden-v2.seg"
+// fixtures of older versions (golden-v1.seg, golden-v2.seg) are never
+// regenerated.
+const goldenPath = "testdata/golden-v3.seg"
 
 // goldenJSON are the events of the golden segment, in (@timestamp, seq)
 // order; row i has sequence number goldenSeq[i].
@@ -42,9 +45,30 @@ func goldenRows(t testing.TB) []Row {
 	return rows
 }
 
+// goldenExtraJSON is the row version 3 adds to the golden events (sequence
+// 15, last in time): kept unknown fields at the top level and inside a
+// known object, with every kind of value.
+const goldenExtraJSON = `{"@timestamp":"2019-12-10T04:00:00Z","event":{"provider":"syslog","action":"line","module_v":"x"},"host":{"name":"h1","architecture":"x86_64"},"process":{"pid":4242,"args":["-v",1.50,true,null],"big":123456789012345678901,"env":{}},"syslog":{"facility":"local0","severity":-3}}`
+
+// goldenRowsV3 are goldenRows with what version 3 adds: the engine
+// fields (a client id on rows 0 and 2, an _index on rows 0 and 1) and the
+// row with kept unknown fields.
+func goldenRowsV3(t testing.TB) []Row {
+	t.Helper()
+	rows := goldenRows(t)
+	rows[0].Event.ClientID, rows[0].Event.Index = "doc-1", "logs-kibana"
+	rows[1].Event.Index = "logs-kibana"
+	rows[2].Event.ClientID = "doc-2"
+	ev, err := event.DecodeWith([]byte(goldenExtraJSON), event.DecodeOptions{KeepUnknown: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(rows, Row{Seq: 15, Event: &ev})
+}
+
 func TestGolden(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3}); err != nil {
+	if _, err := Write(path, goldenRowsV3(t), WriteOptions{BlockRows: 3}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -68,37 +92,50 @@ func TestGolden(t *testing.T) {
 
 // TestGoldenV1 checks that a writer asked for version 1 (tests of the
 // readers use it) still writes exactly the released version 1 fixture.
-func TestGoldenV1(t *testing.T) {
+func TestGoldenV1(t *testing.T) { checkOldWriter(t, 1) }
+
+// TestGoldenV2 checks that a writer asked for version 2 still writes
+// exactly the version 2 fixture.
+func TestGoldenV2(t *testing.T) { checkOldWriter(t, 2) }
+
+// checkOldWriter writes goldenRows as the given older version and compares
+// the bytes with that version's fixture.
+func checkOldWriter(t *testing.T, version int) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: 1}); err != nil {
+	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: version}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := os.ReadFile("testdata/golden-v1.seg")
+	fixture := fmt.Sprintf("testdata/golden-v%d.seg", version)
+	want, err := os.ReadFile(fixture)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(got, want) {
-		t.Fatalf("a version 1 file written today differs from testdata/golden-v1.seg (%d bytes, golden %d)", len(got), len(want))
+		t.Fatalf("a version %d file written today differs from %s (%d bytes, golden %d)", version, fixture, len(got), len(want))
 	}
 }
 
-// TestReadV1 opens the fixture of released format version 1: every later
-// reader must still read it.
-func TestReadV1(t *testing.T) {
-	r, err := Open("testdata/golden-v1.seg", OpenOptions{})
+// openFixture opens a fixture, verifies it and checks its rows against
+// want; the reader is closed by the test's cleanup.
+func openFixture(t *testing.T, path string, want []Row) *Reader {
+	t.Helper()
+	r, err := Open(path, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close()
+	t.Cleanup(func() { r.Close() })
 	if err := r.Verify(); err != nil {
 		t.Fatal(err)
 	}
-	want := goldenRows(t)
-	evs, err := r.Events([]uint32{0, 1, 2, 3})
+	rows := make([]uint32, len(want))
+	for i := range rows {
+		rows[i] = uint32(i)
+	}
+	evs, err := r.Events(rows)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +144,62 @@ func TestReadV1(t *testing.T) {
 			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
 		}
 	}
+	return r
+}
+
+// postingCase is a term and the rows a fixture's postings give it.
+type postingCase struct {
+	term index.Term
+	rows []uint32
+}
+
+func checkPostings(t *testing.T, r *Reader, cases []postingCase) {
+	t.Helper()
+	for _, c := range cases {
+		bm, err := r.Postings(c.term)
+		if err != nil || bm == nil || !slices.Equal(bm.ToArray(), c.rows) {
+			t.Errorf("Postings(%s=%q) = %v, %v; want %v", c.term.Field, c.term.Value, bm, err, c.rows)
+		}
+	}
+}
+
+// TestOlderVersionRefusesExtra checks that a writer of a version before
+// VersionExtra refuses a row with kept unknown fields rather than drop them.
+func TestOlderVersionRefusesExtra(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.seg")
+	_, err := Write(path, goldenRowsV3(t)[4:], WriteOptions{Version: 2})
+	if err == nil || !strings.Contains(err.Error(), "kept unknown fields") {
+		t.Fatalf("Write v2 with kept fields: %v", err)
+	}
+}
+
+// TestReadV3 opens the fixture of format version 3: the engine fields and
+// the kept unknown fields come back (these in place), and "_id" and
+// "_index" have postings.
+func TestReadV3(t *testing.T) {
+	r := openFixture(t, "testdata/golden-v3.seg", goldenRowsV3(t))
+	evs, err := r.Events([]uint32{4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantExtra = `{"@timestamp":"2019-12-10T04:00:00Z","event":{"action":"line","provider":"syslog","module_v":"x"},"host":{"name":"h1","architecture":"x86_64"},"process":{"pid":4242,"args":["-v",1.50,true,null],"big":123456789012345678901,"env":{}},"syslog":{"facility":"local0","severity":-3}}`
+	if got := jsonOf(&evs[0]); got != wantExtra {
+		t.Errorf("row 4:\n got %s\nwant %s", got, wantExtra)
+	}
+	if info := r.Info(); info.Version != 3 || r.Layout() != index.LayoutV3 {
+		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
+	}
+	checkPostings(t, r, []postingCase{
+		{index.Term{Field: event.ClientIDField, Value: "doc-1"}, []uint32{0}},
+		{index.Term{Field: event.ClientIDField, Value: "doc-2"}, []uint32{2}},
+		{index.Term{Field: event.IndexField, Value: "logs-kibana"}, []uint32{0, 1}},
+	})
+}
+
+// TestReadV1 opens the fixture of released format version 1: every later
+// reader must still read it.
+func TestReadV1(t *testing.T) {
+	r := openFixture(t, "testdata/golden-v1.seg", goldenRows(t))
 	if r.Layout() != index.LayoutV1 {
 		t.Errorf("Layout = %d, want LayoutV1", r.Layout())
 	}
@@ -126,42 +219,17 @@ func TestReadV1(t *testing.T) {
 // it adds to version 1's: refs keyed id first, each ref's rel, and the
 // events' spaces.
 func TestReadV2(t *testing.T) {
-	r, err := Open("testdata/golden-v2.seg", OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	if err := r.Verify(); err != nil {
-		t.Fatal(err)
-	}
-	want := goldenRows(t)
-	evs, err := r.Events([]uint32{0, 1, 2, 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range want {
-		if jsonOf(&evs[i]) != jsonOf(want[i].Event) {
-			t.Errorf("row %d: %s, want %s", i, jsonOf(&evs[i]), jsonOf(want[i].Event))
-		}
-	}
+	r := openFixture(t, "testdata/golden-v2.seg", goldenRows(t))
 	if info := r.Info(); info.Version != 2 || r.Layout() != index.LayoutV2 {
 		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
 	}
 	// Rows in (@timestamp, seq) order: 0 the alert (no namespace, no
 	// space_ids), 1 the action in s2 listing default and s2, 2 and 3 no refs.
-	for _, c := range []struct {
-		term index.Term
-		rows []uint32
-	}{
+	checkPostings(t, r, []postingCase{
 		{index.Term{Field: index.RefField, Value: index.RefKey("c-1", "action", "s2", true)}, []uint32{1}},
 		{index.Term{Field: index.RefField, Value: index.RefKey("a-1", "alert", "default", true)}, []uint32{0}},
 		{index.Term{Field: index.RefRelField, Value: "primary"}, []uint32{0, 1}},
 		{index.Term{Field: index.SpacesField, Value: "default"}, []uint32{0, 1, 2, 3}},
 		{index.Term{Field: index.SpacesField, Value: "s2"}, []uint32{1}},
-	} {
-		bm, err := r.Postings(c.term)
-		if err != nil || bm == nil || !slices.Equal(bm.ToArray(), c.rows) {
-			t.Errorf("Postings(%s=%q) = %v, %v; want %v", c.term.Field, c.term.Value, bm, err, c.rows)
-		}
-	}
+	})
 }

@@ -42,14 +42,9 @@ func (r *Reader) Keys(bi int) (ts []int64, seq []uint64, err error) {
 	return k.ts, k.seq, nil
 }
 
-// Layout returns the set of posting keys the file holds: LayoutV1 for
-// format version 1, LayoutV2 since.
-func (r *Reader) Layout() index.Layout {
-	if r.f.Version == 1 {
-		return index.LayoutV1
-	}
-	return index.LayoutV2
-}
+// Layout returns the set of posting keys the file holds: the layout of
+// its format version (LayoutV1, LayoutV2, LayoutV3 for versions 1 to 3).
+func (r *Reader) Layout() index.Layout { return index.Layout(r.f.Version) }
 
 // Postings returns the rows holding t, or nil when none does.
 func (r *Reader) Postings(t index.Term) (*roaring.Bitmap, error) {

@@ -88,7 +88,7 @@ func (s *blockStage) add(seq uint64, e *event.Event, m mask) {
 func (s *blockStage) stageValue(c *colStage, f *fieldSlot, e *event.Event, ts int64) {
 	c.n++
 	switch f.kind {
-	case event.KindString, event.KindIP: // strs[0] values
+	case event.KindString, event.KindIP, event.KindExtra: // strs[0] values
 		c.strs[0] = append(c.strs[0], *f.str(e))
 	case event.KindStrings: // u64 list heads, strs[0] values
 		l := f.list(e)

@@ -44,7 +44,8 @@ type WriteOptions struct {
 	BlockBytes int
 	// Version is the format version to write: 0 means Version. Only
 	// tests of the readers ask for an older one (1: postings in
-	// index.LayoutV1), to check that old files still answer alike.
+	// index.LayoutV1, 2: LayoutV2), to check that old files still answer
+	// alike.
 	Version int
 }
 
@@ -192,6 +193,9 @@ func (sw *Writer) Add(r Row) error {
 	if len(sw.seqs) >= maxEvents {
 		return sw.fail(fmt.Errorf("more than %d rows", maxEvents))
 	}
+	if sw.opts.Version < VersionExtra && !r.Event.Extra.IsZero() {
+		return sw.fail(fmt.Errorf("row %d has kept unknown fields, which format version %d cannot hold (%d on)", len(sw.seqs), sw.opts.Version, VersionExtra))
+	}
 	m, n := rowInfo(r.Event)
 	if rows := sw.stage.rows(); rows > 0 && (rows >= sw.opts.BlockRows || sw.size+n > sw.opts.BlockBytes) {
 		if err := sw.flush(); err != nil {
@@ -200,6 +204,8 @@ func (sw *Writer) Add(r Row) error {
 	}
 	if sw.opts.Version == 1 {
 		sw.terms = index.AppendTermsV1(sw.terms[:0], r.Event)
+	} else if sw.opts.Version == 2 {
+		sw.terms = index.AppendTermsV2(sw.terms[:0], r.Event)
 	} else {
 		sw.terms = index.AppendTerms(sw.terms[:0], r.Event)
 	}

@@ -38,6 +38,8 @@ var (
 		"GET /api/events/_export":                   "reader",
 		"POST /api/events/_export":                  "reader",
 		"GET /api/events/_tail":                     "reader",
+		"GET /api/events/{id}":                      "reader",
+		"POST /api/events/_mget":                    "reader",
 		"GET /api/destinations":                     "admin",
 		"PUT /api/destinations/{name}":              "admin",
 		"GET /api/destinations/{name}":              "admin",
@@ -102,6 +104,8 @@ func routeSample(pattern, space, sinkURL string) (sample, bool) {
 		"/api/events/_aggregate":                {"/api/events/_aggregate", `{"aggs":{"p":{"terms":{"field":"event.provider"}}}}`, ctJSON},
 		"/api/events/_export":                   {"/api/events/_export", "", ""},
 		"/api/events/_tail":                     {"/api/events/_tail", "", ""},
+		"/api/events/{id}":                      {"/api/events/0000000000000001", "", ""},
+		"/api/events/_mget":                     {"/api/events/_mget", `{"ids":["0000000000000001","x"]}`, ctJSON},
 		"/api/destinations":                     {"/api/destinations", "", ""},
 		"/api/destinations/{name}":              {"/api/destinations/d1", `{"url":"` + sinkURL + `"}`, ctJSON},
 		"/api/destinations/{name}/_resume":      {"/api/destinations/d1/_resume", "", ""},
@@ -127,6 +131,9 @@ func routeSample(pattern, space, sinkURL string) (sample, bool) {
 	}
 	_, path, _ := strings.Cut(pattern, " ")
 	smp, ok := samples[path]
+	if !ok {
+		return esRouteSample(path, space) // es_access_test.go
+	}
 	return smp, ok
 }
 
@@ -137,6 +144,8 @@ type accessEnv struct {
 	keys    *auth.Store
 	headers map[string]string // credential name → Authorization header
 	sink    *httptest.Server
+	// extra is a header the next call sends besides Authorization.
+	extra [2]string
 }
 
 const scopeA, scopeB = "team-a", "team-b"
@@ -149,6 +158,7 @@ func newAccessEnv(t *testing.T, cfg Config) *accessEnv {
 		t.Fatal(err)
 	}
 	cfg.Keys, cfg.EnableDelete, cfg.BackupDir = store, true, t.TempDir()
+	cfg.GitLab.Tokens = []GitLabToken{{Token: accessGitLabToken}}
 	e := &env{t: t, dir: t.TempDir(), cfg: cfg, pseudonymizer: accessPseudonymizer}
 	e.open()
 	t.Cleanup(e.close)
@@ -207,6 +217,9 @@ func (a *accessEnv) call(method, path, contentType, body, cred string) response 
 	if h := a.headers[cred]; h != "" {
 		req.Header.Set("Authorization", h)
 	}
+	if a.extra[0] != "" {
+		req.Header.Set(a.extra[0], a.extra[1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
@@ -240,7 +253,7 @@ func expected(pattern, cred string, scoped, outOfScope bool) int {
 		return http.StatusForbidden
 	case scoped && storeWideRoutes[pattern]:
 		return http.StatusForbidden
-	case outOfScope && pattern == "POST /api/events":
+	case outOfScope && (pattern == "POST /api/events" || esSingleDocRoutes[pattern]):
 		return http.StatusForbidden // all or nothing: the event is out of scope
 	}
 	return 0
@@ -286,7 +299,9 @@ func TestRouteAccess(t *testing.T) {
 				if want == 0 && spaced && scope == "out" && roleGrants[cred] != nil {
 					want = http.StatusForbidden // a prefix outside the key's spaces
 				}
+				a.extra = sampleHeaders[strings.TrimPrefix(smp.path, "/s/"+space)]
 				got := a.call(method, smp.path, smp.contentType, smp.body, name)
+				a.extra = [2]string{}
 				label := fmt.Sprintf("%s %s as %s", method, smp.path, name)
 				checkDecision(t, label, got, want)
 				if want == 0 && base == "POST /api/events/_bulk" && scope == "out" {
@@ -316,14 +331,23 @@ func checkDecision(t *testing.T, label string, got response, want int) {
 			t.Errorf("%s: %d (WWW-Authenticate %q) %s, want 401 with a challenge", label, got.status, got.header.Get("WWW-Authenticate"), got.body)
 			return
 		}
-		got.wantError(t, want, typeUnauthenticated)
+		got.wantError(t, want, accessErrorType(label, typeUnauthenticated))
 	case http.StatusForbidden:
 		if got.status != want {
 			t.Errorf("%s: %d %s, want 403", label, got.status, got.body)
 			return
 		}
-		got.wantError(t, want, typeForbidden)
+		got.wantError(t, want, accessErrorType(label, typeForbidden))
 	}
+}
+
+// accessErrorType is the error type a refusal has on the request of
+// label: Elasticsearch's under /es.
+func accessErrorType(label, typ string) string {
+	if strings.Contains(label, " /es/") || strings.Contains(label, " /s/team-a/es/") {
+		return esType(typ)
+	}
+	return typ
 }
 
 // readTail reads a _tail stream (NDJSON) until a line holds stop, and

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net/http"
@@ -19,8 +18,30 @@ import (
 // write slot is taken) and decoded before anything is appended, and the valid events go to the DB in one
 // Append.
 func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
+	return s.serveBulk(w, r, bulkProtocol{
+		mediaTypes: []string{"application/x-ndjson", "application/json"},
+		parse:      func(b *bulk, body []byte) error { return b.parse(s, body, keyOf(w)) },
+		respond: func(b *bulk, dst []byte, took time.Duration) ([]byte, int) {
+			return b.appendResponse(dst, took), http.StatusOK
+		},
+	})
+}
+
+// bulkProtocol is what differs between the _bulk routes (the native one,
+// Elasticsearch's under /es): the media types accepted, how a body becomes
+// the bulk's items and events, and the answer.
+type bulkProtocol struct {
+	mediaTypes []string
+	parse      func(b *bulk, body []byte) error
+	respond    func(b *bulk, dst []byte, took time.Duration) ([]byte, int)
+}
+
+// serveBulk is a _bulk request: the media type is checked, the body read
+// (before a write slot is taken), parsed and decoded before anything is
+// appended, and the valid events go to the DB in one Append.
+func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, p bulkProtocol) error {
 	start := time.Now()
-	if err := requireMediaType(r, "application/x-ndjson", "application/json"); err != nil {
+	if err := requireMediaType(r, p.mediaTypes...); err != nil {
 		return err
 	}
 	body, err := s.readIngestBody(w, r)
@@ -35,9 +56,14 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	defer s.releaseWrite()
+	keep, err := s.keepUnknown(r)
+	if err != nil {
+		return err
+	}
 	b := bulkPool.Get().(*bulk)
 	defer b.release()
-	if err := b.parse(s, body.data(), keyOf(w)); err != nil {
+	b.keep = keep
+	if err := p.parse(b, body.data()); err != nil {
 		return err
 	}
 	if err := s.appendBulk(r.Context(), b); err != nil {
@@ -45,8 +71,9 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := getBuf()
 	defer putBuf(out)
-	*out = b.appendResponse((*out)[:0], time.Since(start))
-	writeJSON(w, http.StatusOK, *out)
+	var status int
+	*out, status = p.respond(b, (*out)[:0], time.Since(start))
+	writeJSON(w, status, *out)
 	return nil
 }
 
@@ -58,14 +85,27 @@ type bulk struct {
 	events []event.Event // the lines that decoded
 	pos    []int         // pos[i] is the item of events[i]
 	fails  []itemError
+	// es[i] is the action of items[i] on the Elasticsearch-compatible
+	// _bulk (es_bulk.go); empty on the native one.
+	es []esItem
+	// register: register the unregistered provider/action pairs of the
+	// events and store them (IngestRoute.Providers), instead of failing
+	// them.
+	register bool
+	// keep: keep fields outside the schema (Event.Extra) instead of
+	// failing the document: the native routes per request
+	// (?unknown_fields=keep or the server's setting), /es always.
+	keep bool
 }
 
 // bulkItem is one non-blank line: its number (from 1, blank lines
 // counted), its sequence number once stored, or its error.
 type bulkItem struct {
-	line int
-	seq  uint64
-	fail int // 1 + index in bulk.fails; 0: none
+	line   int
+	seq    uint64
+	result eventlog.AppendResult
+	id     string // the client id, "" when none
+	fail   int    // 1 + index in bulk.fails; 0: none
 }
 
 var bulkPool = sync.Pool{New: func() any { return new(bulk) }}
@@ -76,22 +116,41 @@ func (b *bulk) release() {
 	clear(b.errs)
 	b.items, b.docs, b.errs = b.items[:0], b.docs[:0], b.errs[:0]
 	b.events, b.pos, b.fails = b.events[:0], b.pos[:0], b.fails[:0]
+	clear(b.es)
+	b.es, b.register, b.keep = b.es[:0], false, false
 	bulkPool.Put(b)
 }
 
-// parse decodes every non-blank line of body; a line key k (nil: any) may
-// not store fails with 403.
+// parse decodes every non-blank line of body (b.keep: keeping fields
+// outside the schema); a line key k (nil: any) may not store fails with
+// 403.
 func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
 	if err := b.split(body); err != nil {
 		return err
 	}
+	b.decode(s, k, nil)
+	return nil
+}
+
+// decode decodes the documents of the items that have no error yet;
+// complete, if not nil, then fills in what the protocol adds to each
+// decoded event (its index, client id, defaults). An event key k (nil:
+// any) may not store fails with 403. The events that remain are kept in
+// b.events, their items in b.pos.
+func (b *bulk) decode(s *Server, k *auth.Key, complete func(item int, ev *event.Event)) {
 	n := len(b.docs)
 	if cap(b.events) < n {
 		b.events = make([]event.Event, n)
 	}
 	b.events = b.events[:n]
-	b.errs = append(b.errs[:0], make([]error, n)...)
-	s.decodeAll(b.docs, b.events, b.errs)
+	s.decodeAll(b.docs, b.events, b.errs, b.keep)
+	if complete != nil {
+		for i := range b.events {
+			if b.errs[i] == nil {
+				complete(i, &b.events[i])
+			}
+		}
+	}
 	checkScope(k, b.events, b.errs)
 	kept := 0
 	for i, err := range b.errs {
@@ -107,31 +166,27 @@ func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
 	}
 	clear(b.events[kept:])
 	b.events = b.events[:kept]
-	return nil
 }
 
 // split finds the non-blank lines of body.
 func (b *bulk) split(body []byte) error {
-	line := 0
-	for len(body) > 0 {
-		text := body
-		if i := bytes.IndexByte(body, '\n'); i >= 0 {
-			text, body = body[:i], body[i+1:]
-		} else {
-			body = nil
-		}
-		line++
-		if isBlank(text) {
-			continue
-		}
+	lines := lineReader{body: body}
+	for text, line, ok := lines.next(); ok; text, line, ok = lines.next() {
 		if len(b.items) == maxEventsPerRequest {
 			return errorf(http.StatusRequestEntityTooLarge, typeTooLarge,
 				"more than %d events in one request; split the body", maxEventsPerRequest)
 		}
-		b.items = append(b.items, bulkItem{line: line})
-		b.docs = append(b.docs, text)
+		b.add(line, text, nil)
 	}
 	return nil
+}
+
+// add adds the item of a line: its document, or (doc nil) the error
+// that fails it before decoding.
+func (b *bulk) add(line int, doc []byte, err error) {
+	b.items = append(b.items, bulkItem{line: line})
+	b.docs = append(b.docs, doc)
+	b.errs = append(b.errs, err)
 }
 
 // isBlank reports whether a line holds only whitespace (a "\r" before its
@@ -159,16 +214,26 @@ func (s *Server) appendBulk(ctx context.Context, b *bulk) error {
 		res, err := s.db.Append(ctx, b.events...)
 		var invalid *eventlog.InvalidEventsError
 		if errors.As(err, &invalid) && attempt < 2 {
-			b.drop(s, invalid.Items)
+			rejected := invalid.Items
+			if b.register {
+				rejected = s.registerRejected(b.events, rejected)
+			}
+			b.drop(s, rejected)
 			continue
 		}
 		if err != nil {
 			return err
 		}
 		for i := range b.events {
-			b.items[b.pos[i]].seq = res.Seq(i)
+			it := &b.items[b.pos[i]]
+			it.seq, it.result, it.id = res.Seq(i), resultOf(res, i), b.events[i].ClientID
+			if it.result == eventlog.Conflict {
+				c := conflictError(b.pos[i], &b.events[i], it.seq)
+				b.fails = append(b.fails, c)
+				it.fail = len(b.fails)
+			}
 		}
-		s.metrics.ingested.Add(float64(res.Count))
+		s.metrics.ingested.Add(float64(storedCount(res)))
 		return nil
 	}
 	return nil
@@ -194,20 +259,13 @@ func (b *bulk) drop(s *Server, rejected []eventlog.ItemError) {
 // appendResponse appends the answer: {"took","errors","items"}, one item
 // per non-blank line, in order.
 func (b *bulk) appendResponse(dst []byte, took time.Duration) []byte {
-	dst = append(dst, `{"took":`...)
-	dst = strconv.AppendInt(dst, took.Milliseconds(), 10)
-	dst = append(dst, `,"errors":`...)
-	dst = strconv.AppendBool(dst, len(b.fails) > 0)
-	dst = append(dst, `,"items":[`...)
-	dst = growBytes(dst, len(b.items)*56)
+	dst = b.appendHead(dst, took, 56)
 	for i, it := range b.items {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
 		if it.fail == 0 {
-			dst = append(dst, `{"status":201,`...)
-			dst = appendIDSeq(dst, it.seq)
-			dst = append(dst, '}')
+			dst = it.appendStored(dst)
 			continue
 		}
 		f := &b.fails[it.fail-1]
@@ -220,6 +278,30 @@ func (b *bulk) appendResponse(dst []byte, took time.Duration) []byte {
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}"...)
+}
+
+// appendStored appends the answer for a stored item: 201 and "created",
+// or 200 and "noop" when the same event was already stored.
+func (it *bulkItem) appendStored(dst []byte) []byte {
+	if it.result == eventlog.Duplicate {
+		dst = append(dst, `{"status":200,`...)
+	} else {
+		dst = append(dst, `{"status":201,`...)
+	}
+	ev := event.Event{ClientID: it.id}
+	dst = appendItemResult(dst, &ev, it.seq, it.result)
+	return append(dst, '}')
+}
+
+// appendHead appends the start of a _bulk answer, both protocols':
+// {"took","errors","items":[ — with room for perItem bytes an item.
+func (b *bulk) appendHead(dst []byte, took time.Duration, perItem int) []byte {
+	dst = append(dst, `{"took":`...)
+	dst = strconv.AppendInt(dst, took.Milliseconds(), 10)
+	dst = append(dst, `,"errors":`...)
+	dst = strconv.AppendBool(dst, len(b.fails) > 0)
+	dst = append(dst, `,"items":[`...)
+	return growBytes(dst, len(b.items)*perItem)
 }
 
 // growBytes makes room for n more bytes in dst.

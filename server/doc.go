@@ -23,6 +23,27 @@
 //	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
 //	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200
 //
+// Both take ?unknown_fields=keep|reject: fields outside the event schema
+// are kept (event.DecodeOptions.KeepUnknown: stored, returned in place,
+// filterable) or fail their document; without it Config.KeepUnknownFields
+// decides (default reject, Kibana's behaviour). Every ingest route decodes
+// through decodeAll.
+//
+// Ingest bodies may be gzip-compressed (Content-Encoding: gzip); the limits
+// apply to them decompressed.
+//
+// Ingest from outside tools, through the same machinery (bulk.go), with
+// defaults for documents without provider or action and a policy for
+// unregistered pairs (IngestRoute); their documents always keep fields
+// beyond the schema:
+//
+//	POST|PUT /es/[{index}/]_bulk     Elasticsearch's _bulk (es_bulk.go): action/document pairs, answered item by item as
+//	                                 Elasticsearch does; /es/{index}/_doc[/{id}] and /_create/{id} for one document (es_doc.go);
+//	                                 GET /es/ and the set-up calls shippers make answer as an Elasticsearch 8 node
+//	                                 (es_routes.go); every /es answer carries X-Elastic-Product and errors take
+//	                                 Elasticsearch's shape (es_errors.go)
+//	POST /api/ingest/gitlab          a GitLab streamed audit event, authenticated by its verification token (gitlab.go)
+//
 // Filters on fields the store pseudonymises (eventlog.Options.Pseudonymizer)
 // are pseudonymised before they match; a prefix, wildcard or CIDR block on
 // such a field answers 400 saying why it cannot match pseudonyms.

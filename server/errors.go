@@ -169,6 +169,10 @@ func eventError(err error) itemError {
 	if it, ok := forbiddenItem(err); ok {
 		return it
 	}
+	var ee *esItemError
+	if errors.As(err, &ee) {
+		return itemError{status: ee.status, typ: ee.typ, reason: ee.reason}
+	}
 	switch {
 	case errors.Is(err, errEventTooLarge):
 		return itemError{status: http.StatusRequestEntityTooLarge, typ: typeTooLarge, reason: err.Error()}

@@ -22,6 +22,10 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err := requireMediaType(r, "application/json"); err != nil {
 		return err
 	}
+	keep, err := s.keepUnknown(r)
+	if err != nil {
+		return err
+	}
 	body, err := s.readIngestBody(w, r)
 	if err != nil {
 		return err
@@ -38,7 +42,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	events, bad := s.decodeEach(raws, keyOf(w))
+	events, bad := s.decodeEach(raws, keyOf(w), keep)
 	if len(bad) > 0 {
 		return s.rejectBatch(events, bad)
 	}
@@ -53,7 +57,13 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return writeFailed(err)
 	}
-	s.metrics.ingested.Add(float64(res.Count))
+	s.metrics.ingested.Add(float64(storedCount(res)))
+	if bad := conflicts(res, events); bad != nil {
+		e := errorf(http.StatusConflict, typeConflict, "%d of %d events conflict with stored events of the same _id and were not stored (the others were stored or already were); event %d: %s",
+			len(bad), len(events), bad[0].index, bad[0].reason)
+		e.items = bad
+		return e
+	}
 	out := getBuf()
 	defer putBuf(out)
 	b := append((*out)[:0], `{"items":[`...)
@@ -62,7 +72,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 			b = append(b, ',')
 		}
 		b = append(b, '{')
-		b = appendIDSeq(b, res.Seq(i))
+		b = appendItemResult(b, &events[i], res.Seq(i), resultOf(res, i))
 		b = append(b, '}')
 	}
 	*out = append(b, "]}"...)
@@ -99,11 +109,11 @@ func (s *Server) splitEvents(body []byte) ([][]byte, error) {
 
 // decodeEach decodes every document, returning the events (the zero Event
 // where decoding failed) and the errors, by index: an event key k (nil:
-// any) may not store is an error too.
-func (s *Server) decodeEach(raws [][]byte, k *auth.Key) ([]event.Event, []itemError) {
+// any) may not store is an error too. keep keeps fields outside the schema.
+func (s *Server) decodeEach(raws [][]byte, k *auth.Key, keep bool) ([]event.Event, []itemError) {
 	events := make([]event.Event, len(raws))
 	errs := make([]error, len(raws))
-	s.decodeAll(raws, events, errs)
+	s.decodeAll(raws, events, errs, keep)
 	checkScope(k, events, errs)
 	var bad []itemError
 	for i, err := range errs {

@@ -22,7 +22,10 @@ import (
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &recorder{ResponseWriter: w}
+		rec := &recorder{ResponseWriter: w, es: rt.es}
+		if rt.es {
+			w.Header().Set(esProductHeader, esProduct) // on every answer, refusals included
+		}
 		if !rt.streaming {
 			// Not every ResponseWriter has deadlines (httptest's recorder).
 			_ = http.NewResponseController(w).SetWriteDeadline(start.Add(s.cfg.RequestTimeout))
@@ -110,7 +113,11 @@ func (s *Server) writeError(w *recorder, r *http.Request, err error) {
 	}
 	buf := getBuf()
 	defer putBuf(buf)
-	*buf = appendError((*buf)[:0], e)
+	if w.es {
+		*buf = appendESError((*buf)[:0], e)
+	} else {
+		*buf = appendError((*buf)[:0], e)
+	}
 	writeJSON(w, e.status, *buf)
 }
 
@@ -164,6 +171,7 @@ type recorder struct {
 	bytes   int64
 	aborted bool
 	key     *auth.Key
+	es      bool // an Elasticsearch-compatible route: errors in its shape
 }
 
 func (r *recorder) WriteHeader(code int) {

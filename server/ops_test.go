@@ -25,7 +25,9 @@ import (
 func TestProviders(t *testing.T) {
 	e := newEnv(t, Config{})
 	r := e.do("GET", "/api/providers", "", "")
-	if r.status != http.StatusOK || string(r.body) != `{"providers":{"actions":["execute"],"alerting":["execute","execute-action"]}}` {
+	if r.status != http.StatusOK || string(r.body) != `{"ingest_routes":{"es":{"default_action":"log","default_provider":"the index name","unregistered_policy":"register"},`+
+		`"gitlab":{"default_action":"log","default_provider":"gitlab","unregistered_policy":"register"}},`+
+		`"providers":{"actions":["execute"],"alerting":["execute","execute-action"]}}` {
 		t.Fatalf("got %d %s", r.status, r.body)
 	}
 	doc := `{"event":{"provider":"security","action":"login"}}`

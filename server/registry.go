@@ -5,10 +5,18 @@ import (
 	"slices"
 )
 
-// handleProviders lists the registered providers and their actions: GET
-// /api/providers → {"providers":{"alerting":["execute",...]}}.
+// handleProviders lists the registered providers and their actions, and
+// what the outside-tool routes do with documents without them: GET
+// /api/providers → {"providers":{"alerting":["execute",...]},
+// "ingest_routes":{"es":{"default_provider":...,"unregistered_policy":...}}}.
 func (s *Server) handleProviders(w http.ResponseWriter, r *http.Request) error {
-	return writeValue(w, http.StatusOK, map[string]any{"providers": s.db.ProviderActions()})
+	return writeValue(w, http.StatusOK, map[string]any{
+		"providers": s.db.ProviderActions(),
+		"ingest_routes": map[string]any{
+			"es":     s.cfg.ES.describe("the index name"),
+			"gitlab": s.cfg.GitLab.Route.describe(gitlabProvider),
+		},
+	})
 }
 
 // registerBody is the body of PUT /api/providers/{provider}.

@@ -23,7 +23,10 @@ type route struct {
 	pattern   string
 	rule      rule
 	streaming bool
-	h         handlerFunc
+	// es: an Elasticsearch-compatible route (es.go), whose every answer
+	// names the product and whose errors take Elasticsearch's shape.
+	es bool
+	h  handlerFunc
 }
 
 // Access rules, named for what the routes they guard do (see access.go).
@@ -62,6 +65,8 @@ func (s *Server) routeTable() []route {
 	spaced("GET", "/api/events/_export", true, s.handleExport)
 	spaced("POST", "/api/events/_export", true, s.handleExport)
 	spaced("GET", "/api/events/_tail", true, s.handleTail)
+	add("GET /api/events/{id}", read, s.handleGetEvent)
+	add("POST /api/events/_mget", read, s.handleMget)
 	add("GET /api/destinations", admin, s.handleDestinationList)
 	add("PUT /api/destinations/{name}", adminAudit(actionDestinationPut), s.handleDestinationPut)
 	add("GET /api/destinations/{name}", admin, s.handleDestinationGet)
@@ -86,6 +91,12 @@ func (s *Server) routeTable() []route {
 	add("GET /{$}", public, s.handlePage)
 	add("GET /assets/{file}", public, s.handleAsset)
 	add("GET /api/_security/_authenticate", read, s.handleAuthenticate)
+	// Elasticsearch-compatible ingest under /es (es_routes.go).
+	rs = append(rs, s.esRoutes()...)
+	// End of the /es block.
+	// GitLab's audit stream: its verification token, not an API key,
+	// authenticates it (gitlab.go).
+	add("POST /api/ingest/gitlab", public, s.handleGitLab)
 	add("GET /healthz", public, s.handleHealth)
 	add("GET /readyz", read, s.handleReady)
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{
@@ -110,6 +121,7 @@ func (s *Server) routes() http.Handler {
 		}
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
+	mux.Handle("/es/", s.wrap(esUnmatched(s, mux)))
 	mux.Handle("/", s.wrap(route{pattern: routeUnmatched, rule: public, h: func(w http.ResponseWriter, r *http.Request) error {
 		return s.unmatched(mux, w, r)
 	}}))
@@ -131,7 +143,7 @@ func (s *Server) unmatched(mux *http.ServeMux, w http.ResponseWriter, r *http.Re
 	for _, m := range probeMethods {
 		probe := *r // shallow copy: only the method changes
 		probe.Method = m
-		if _, p := mux.Handler(&probe); p != "" && p != "/" {
+		if _, p := mux.Handler(&probe); p != "" && p != "/" && p != "/es/" {
 			allow = append(allow, m)
 		}
 	}

@@ -23,6 +23,11 @@ type Config struct {
 	// MaxBulkBytes bounds the body of _bulk and of a JSON array posted to
 	// /api/events. Zero: 32 MiB.
 	MaxBulkBytes int64
+	// KeepUnknownFields makes the native ingest routes keep fields outside
+	// the event schema (event.DecodeOptions.KeepUnknown) when a request
+	// does not say (?unknown_fields=keep|reject). Zero: refuse them, as
+	// Kibana does.
+	KeepUnknownFields bool
 	// MaxEventBytes bounds a single-event body and each event of a batch
 	// (its JSON line or array element), and the body of query requests.
 	// Zero: 1 MiB.
@@ -89,6 +94,16 @@ type Config struct {
 	// its delivery metrics at /metrics; the caller opens and closes it.
 	// Nil: those routes answer 404.
 	Destinations *destination.Manager
+
+	// ES configures the Elasticsearch-compatible ingest under /es: what a
+	// document without provider or action gets, and what happens to an
+	// unregistered pair. The zero value: the index name, "log",
+	// registered on first sight.
+	ES IngestRoute
+
+	// GitLab configures the receiver of GitLab's streamed audit events,
+	// POST /api/ingest/gitlab (gitlab.go). No tokens: disabled.
+	GitLab GitLabConfig
 
 	// Keys, when not nil, authenticates requests: once it holds a key,
 	// every route but /healthz needs one, with the role and scope the

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -175,6 +176,13 @@ func TestPageFallback(t *testing.T) {
 			}
 			if got.status != c.status || got.header.Get("Content-Type") != ctJSON {
 				t.Errorf("%s: %d %q %s, want a JSON %d", label, got.status, got.header.Get("Content-Type"), got.body, c.status)
+				continue
+			}
+			if strings.HasPrefix(c.path, "/es/") { // Elasticsearch's error shape, for its clients
+				var e struct{ Error struct{ Type string } }
+				if json.Unmarshal(got.body, &e) != nil || e.Error.Type != esType(typ) {
+					t.Errorf("%s: %s, want an Elasticsearch %s", label, got.body, esType(typ))
+				}
 				continue
 			}
 			got.wantError(t, c.status, typ)

@@ -28,6 +28,9 @@ type upload struct {
 	s    *Server
 	buf  *[]byte
 	held int64 // bytes taken from s.bodies
+	// declared is the body's length as the request declares it, -1 when
+	// unknown (chunked, or compressed: see decodedBody).
+	declared int64
 }
 
 // data returns the body. It is valid until release.
@@ -59,9 +62,13 @@ func (s *Server) readBodyCounted(w http.ResponseWriter, r *http.Request, limit i
 		return nil, errorf(http.StatusRequestEntityTooLarge, typeTooLarge,
 			"request body of %d bytes is over the limit of %d bytes", r.ContentLength, limit)
 	}
-	u := &upload{s: s, buf: getBuf()}
 	pace := s.newBodyPacer(w, r.Body)
-	err := u.read(r, http.MaxBytesReader(w, pace, limit), limit)
+	body, declared, err := decodedBody(r, pace)
+	if err != nil {
+		return nil, err
+	}
+	u := &upload{s: s, buf: getBuf(), declared: declared}
+	err = u.read(r, http.MaxBytesReader(w, body, limit), limit)
 	if counted != nil {
 		counted.Add(float64(len(*u.buf)))
 	}
@@ -111,16 +118,16 @@ func (u *upload) room(r *http.Request, have, limit int64) (int64, error) {
 		return u.held - have, nil
 	}
 	final := limit
-	if r.ContentLength > 0 {
-		final = r.ContentLength // readBody checked it is within limit
+	if u.declared > 0 {
+		final = u.declared // readBody checked it is within limit
 	}
 	if u.held >= final {
 		return 1, nil
 	}
 	want := 2 * u.held
 	switch {
-	case u.held == 0 && r.ContentLength > 0:
-		want = r.ContentLength
+	case u.held == 0 && u.declared > 0:
+		want = u.declared
 	case u.held == 0:
 		want = firstReservation
 	}

@@ -164,7 +164,7 @@ func (w *WAL) createFile(first uint64) error {
 		return w.setPoison(fmt.Errorf("fsync dir %s after creating %s: %w", w.opts.Dir, path, err))
 	}
 	w.active = f
-	w.files = append(w.files, &logFile{seq: first, path: path, size: fileHeaderSize})
+	w.files = append(w.files, &logFile{seq: first, path: path, size: fileHeaderSize, version: formatVersion})
 	return nil
 }
 

@@ -9,20 +9,23 @@
 // "seq.reserved". A new file is started when the current one would pass
 // Options.MaxFileBytes; the old file is fsynced first.
 //
-// # Framing (format version 1; FORMAT.md, section "Write-ahead log", is the reference)
+// # Framing (format version 2, the bytes of version 1; FORMAT.md, section "Write-ahead log", is the reference)
 //
 // All integers are little-endian, all checksums CRC-32C (Castagnoli).
 //
 //	file header, 16 bytes:
-//	  0  magic "EVWL"   4  version (1)   5  reserved zero (3)   8  first seq uint64 (= file name)
+//	  0  magic "EVWL"   4  version (2)   5  reserved zero (3)   8  first seq uint64 (= file name)
 //	record, 24-byte header + payload, one per batch:
 //	  0  length uint32 (≤ MaxPayload)    4  count uint32 (≥ 1)  8  first seq uint64
 //	  16 hdr CRC of bytes [0,16)         20 CRC of bytes [0,16) ‖ payload
 //	  24 payload (opaque to the WAL)
 //
 // A reader checks the header CRC before trusting length, and bounds length by
-// the bytes left in the file and by MaxPayload. Files newer than version 1 are
-// refused (ErrUnsupportedVersion).
+// the bytes left in the file and by MaxPayload. Files newer than version 2 are
+// refused (ErrUnsupportedVersion); version 1 files are read, and appending
+// after one starts a version 2 file. Version 2 only says that payloads may
+// hold events with the engine fields _id and _index and with kept unknown
+// fields.
 //
 // # Torn tails and corruption
 //

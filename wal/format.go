@@ -8,10 +8,19 @@ import (
 	"strings"
 )
 
-// Wire constants of format version 1. They are frozen: changing any of them
-// is a new format version (see FORMAT.md, "Write-ahead log").
+// Wire constants. They are frozen: changing any of them is a new format
+// version (see FORMAT.md, "Write-ahead log").
 const (
-	formatVersion    = 1
+	// formatVersion is the version of the log files written. Version 2 has
+	// the bytes of version 1; its payloads may hold event fields that
+	// version 1 readers do not know (the engine fields _id and _index,
+	// wire ids 92 and 93, and the kept unknown fields, 94), so that such a
+	// reader refuses the file as too new rather than as corrupt.
+	// Readers read versions minVersion..formatVersion.
+	formatVersion = 2
+	minVersion    = 1
+	// reservedVersion is the version of seq.reserved.
+	reservedVersion  = 1
 	fileMagic        = "EVWL"
 	fileHeaderSize   = 16
 	recordHeaderSize = 24
@@ -54,21 +63,22 @@ func appendFileHeader(dst []byte, firstSeq uint64) []byte {
 }
 
 // decodeFileHeader validates a 16-byte file header and returns its first
-// sequence number. A newer version wraps ErrUnsupportedVersion.
-func decodeFileHeader(b []byte) (uint64, error) {
+// sequence number and version. A newer version wraps ErrUnsupportedVersion.
+func decodeFileHeader(b []byte) (uint64, uint8, error) {
 	if string(b[0:4]) != fileMagic {
-		return 0, fmt.Errorf("bad magic %q", b[0:4])
+		return 0, 0, fmt.Errorf("bad magic %q", b[0:4])
 	}
-	if v := b[4]; v != formatVersion {
-		if v > formatVersion {
-			return 0, fmt.Errorf("%w: format version %d is newer than supported %d", ErrUnsupportedVersion, v, formatVersion)
-		}
-		return 0, fmt.Errorf("bad format version %d", v)
+	v := b[4]
+	switch {
+	case v > formatVersion:
+		return 0, 0, fmt.Errorf("%w: format version %d is newer than supported %d", ErrUnsupportedVersion, v, formatVersion)
+	case v < minVersion:
+		return 0, 0, fmt.Errorf("bad format version %d", v)
 	}
 	if b[5] != 0 || b[6] != 0 || b[7] != 0 {
-		return 0, fmt.Errorf("reserved header bytes are not zero")
+		return 0, 0, fmt.Errorf("reserved header bytes are not zero")
 	}
-	return binary.LittleEndian.Uint64(b[8:16]), nil
+	return binary.LittleEndian.Uint64(b[8:16]), v, nil
 }
 
 // recordHeader is the decoded fixed part of a record.

@@ -10,13 +10,16 @@ import (
 	"testing"
 )
 
-// updateEnv regenerates the golden v1 fixture and the FuzzReplay seed corpus
-// when set to 1: WAL_UPDATE_GOLDEN=1 go test ./wal/ -run 'Golden|Corpus'.
+// updateEnv regenerates the golden fixture of the current version and the
+// FuzzReplay seed corpus when set to 1: WAL_UPDATE_GOLDEN=1 go test ./wal/
+// -run 'Golden|Corpus'. Fixtures of older versions are never regenerated.
 const updateEnv = "WAL_UPDATE_GOLDEN"
 
-var goldenDir = filepath.Join("testdata", "v1")
+// goldenDir is the fixture of the current version; goldenV1Dir that of
+// the released version 1, which holds the same records.
+var goldenDir, goldenV1Dir = filepath.Join("testdata", "v2"), filepath.Join("testdata", "v1")
 
-// goldenRecords is the content of the version-1 fixture.
+// goldenRecords is the content of the fixtures.
 func goldenRecords() []rec {
 	return []rec{{1, 1, "first"}, {2, 3, "a batch of three"}, {5, 1, ""}, {6, 2, "\x00\xff binary"}}
 }
@@ -38,9 +41,9 @@ func writeGolden(t testing.TB, dir string) {
 	}
 }
 
-// TestGoldenV1 catches any silent change of the bytes written: the code must
-// still write exactly the released version-1 fixture.
-func TestGoldenV1(t *testing.T) {
+// TestGolden catches any silent change of the bytes written: the code must
+// still write exactly the fixture of the current version.
+func TestGolden(t *testing.T) {
 	dir := t.TempDir()
 	writeGolden(t, dir)
 	for _, name := range []string{fileName(1), reservedName} {
@@ -60,19 +63,50 @@ func TestGoldenV1(t *testing.T) {
 			t.Fatalf("%v (regenerate with %s=1)", err, updateEnv)
 		}
 		if !bytes.Equal(got, want) {
-			t.Fatalf("%s differs from the v1 fixture: WAL bytes changed. If intended, describe the new format in FORMAT.md (\"Write-ahead log\"), bump the version and keep this fixture for v1.\ngot  %x\nwant %x", name, got, want)
+			t.Fatalf("%s differs from the fixture: WAL bytes changed. If intended, describe the new format in FORMAT.md (\"Write-ahead log\"), bump the version and keep this fixture for the old one.\ngot  %x\nwant %x", name, got, want)
 		}
 	}
 }
 
-// TestOpenV1Fixture: the released version-1 fixture still opens.
-func TestOpenV1Fixture(t *testing.T) {
-	w, got := openLog(t, Options{Dir: goldenDir, ReadOnly: true}, 0)
-	mustClose(t, w)
-	equalRecs(t, got, goldenRecords())
-	if w.NextSeq() != 8 {
-		t.Fatalf("NextSeq %d, want 8", w.NextSeq())
+// TestOpenFixtures: the fixture of every version still opens.
+func TestOpenFixtures(t *testing.T) {
+	for _, dir := range []string{goldenV1Dir, goldenDir} {
+		w, got := openLog(t, Options{Dir: dir, ReadOnly: true}, 0)
+		mustClose(t, w)
+		equalRecs(t, got, goldenRecords())
+		if w.NextSeq() != 8 {
+			t.Fatalf("%s: NextSeq %d, want 8", dir, w.NextSeq())
+		}
 	}
+}
+
+// TestAppendAfterV1: appending to a log whose last file is version 1 starts
+// a new file of the current version and leaves the old file as it was, so
+// a version 1 reader refuses the new records as too new, never as corrupt.
+func TestAppendAfterV1(t *testing.T) {
+	dir := t.TempDir()
+	old, err := os.ReadFile(filepath.Join(goldenV1Dir, fileName(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, fileName(1)), old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := openLog(t, Options{Dir: dir, Sync: SyncNone}, 0)
+	if _, err := w.Append(1, []byte("after"), nil); err != nil {
+		t.Fatal(err)
+	}
+	mustClose(t, w)
+	if got, err := os.ReadFile(filepath.Join(dir, fileName(1))); err != nil || !bytes.Equal(got, old) {
+		t.Fatalf("the version 1 file changed (%v)", err)
+	}
+	next, err := os.ReadFile(filepath.Join(dir, fileName(8)))
+	if err != nil || len(next) < fileHeaderSize || next[4] != formatVersion {
+		t.Fatalf("new file %s: %v, header %x", fileName(8), err, next[:min(len(next), fileHeaderSize)])
+	}
+	w, got := openLog(t, Options{Dir: dir, ReadOnly: true}, 0)
+	mustClose(t, w)
+	equalRecs(t, got, append(goldenRecords(), rec{8, 1, "after"}))
 }
 
 // fuzzSeeds returns a valid log file and a few damaged variants.

@@ -113,7 +113,7 @@ func (w *WAL) replayFiles(files []*logFile, after uint64, replay func(Record) er
 		if err != nil {
 			return 0, err
 		}
-		f.size, f.records, lastSeq = res.end, res.records, res.lastSeq
+		f.size, f.records, lastSeq, f.version = res.end, res.records, res.lastSeq, res.version
 		w.files = append(w.files, f)
 		if res.damage == nil {
 			continue
@@ -200,10 +200,17 @@ func (w *WAL) openActive() error {
 	if err != nil {
 		return fmt.Errorf("wal: open %s: %w", last.path, err)
 	}
-	w.active = f
 	if err := f.Sync(); err != nil {
+		f.Close()
 		return fmt.Errorf("wal: fsync %s: %w", last.path, err)
 	}
+	if last.version < formatVersion {
+		// Records of this version go to a file of their own, so that a
+		// reader of the older version refuses it as too new.
+		w.retired = append(w.retired, f)
+		return nil
+	}
+	w.active = f
 	return nil
 }
 

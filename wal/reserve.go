@@ -22,7 +22,7 @@ const (
 func encodeReserved(n uint64) []byte {
 	b := make([]byte, 0, reservedSize)
 	b = append(b, reservedMagic...)
-	b = append(b, formatVersion, 0, 0, 0)
+	b = append(b, reservedVersion, 0, 0, 0)
 	b = binary.LittleEndian.AppendUint64(b, n)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
@@ -38,7 +38,7 @@ func decodeReserved(b []byte) (uint64, error) {
 	if crc32.Checksum(b[:16], castagnoli) != binary.LittleEndian.Uint32(b[16:]) {
 		return 0, errors.New("checksum mismatch")
 	}
-	if v := b[4]; v != formatVersion {
+	if v := b[4]; v != reservedVersion {
 		return 0, fmt.Errorf("%w: seq.reserved version %d", ErrUnsupportedVersion, v)
 	}
 	return binary.LittleEndian.Uint64(b[8:16]), nil

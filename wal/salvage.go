@@ -87,7 +87,7 @@ type salvageItem struct {
 // scanFile appends the file's good records and damaged stretches.
 func (s *salvager) scanFile(path string, data []byte, fileSeq, nextFile uint64) error {
 	off, bad := 0, -1
-	if first, err := decodeFileHeaderOf(data); err == nil && first == fileSeq {
+	if first, _, err := decodeFileHeaderOf(data); err == nil && first == fileSeq {
 		off = fileHeaderSize
 	} else {
 		bad = 0
@@ -123,9 +123,9 @@ func (s *salvager) scanFile(path string, data []byte, fileSeq, nextFile uint64) 
 }
 
 // decodeFileHeaderOf decodes the file header at the start of data.
-func decodeFileHeaderOf(data []byte) (uint64, error) {
+func decodeFileHeaderOf(data []byte) (uint64, uint8, error) {
 	if len(data) < fileHeaderSize {
-		return 0, io.ErrUnexpectedEOF
+		return 0, 0, io.ErrUnexpectedEOF
 	}
 	return decodeFileHeader(data[:fileHeaderSize])
 }

@@ -18,6 +18,7 @@ type scanResult struct {
 	records int              // good records
 	damage  *CorruptionError // first damage, nil if the file ended cleanly
 	torn    bool             // damage is of a kind allowed at the tail of the last file
+	version uint8            // the file's format version (0: header bad)
 }
 
 // scanner streams log files record by record with buffers it reuses.
@@ -83,7 +84,7 @@ func (s *scanner) scanHeader(fsc *fileScan) error {
 	if err := s.read(fsc, b); err != nil {
 		return err
 	}
-	first, err := decodeFileHeader(b)
+	first, version, err := decodeFileHeader(b)
 	if errors.Is(err, ErrUnsupportedVersion) {
 		return fmt.Errorf("wal: %s: %w", fsc.path, err)
 	}
@@ -101,6 +102,7 @@ func (s *scanner) scanHeader(fsc *fileScan) error {
 		return fsc.fail(false, fmt.Sprintf("file starts at seq %d, not after the previous record's %d", fsc.nameSeq, prev))
 	}
 	fsc.off, fsc.res.end = fileHeaderSize, fileHeaderSize
+	fsc.res.version = version
 	return nil
 }
 

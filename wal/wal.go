@@ -35,6 +35,7 @@ type logFile struct {
 	path    string
 	size    int64 // bytes of header and complete records
 	records int
+	version uint8 // format version of the header
 }
 
 // WAL is an open write-ahead log. Its methods are safe for concurrent use.

@@ -47,6 +47,7 @@ func parseBenchHTTPFlags(args []string) (*benchHTTPFlags, error) {
 	fs.Int64Var(&f.cfg.Events, "events", bench.DefaultSuiteEvents, "events to ingest")
 	fs.IntVar(&f.cfg.Batch, "batch", bench.DefaultSuiteBatch, "events per _bulk request")
 	fs.IntVar(&f.cfg.Clients, "clients", bench.DefaultSuiteClients, "concurrent _bulk clients")
+	fs.BoolVar(&f.cfg.ES, "es", false, "ingest through the Elasticsearch-compatible /es/_bulk (a create action line before each event) instead of /api/events/_bulk")
 	fs.IntVar(&f.cfg.Runs, "runs", bench.DefaultSuiteRuns, "timed runs of each query, after a checked one")
 	fs.Int64Var(&f.cfg.Seed, "seed", 1, "seed of the generator")
 	fs.StringVar(&f.bin, "bin", "", "eventlog binary that serves (default: this one)")
@@ -120,8 +121,12 @@ func benchDataDir(dir string) (string, func(), error) {
 // writeSuiteText prints the report for people.
 func writeSuiteText(w io.Writer, dir string, r *bench.SuiteReport) error {
 	in := r.Ingest
-	fmt.Fprintf(w, "eventlog bench http: %d events (every one distinct, %.0f B of JSON on average, seed %d), %d _bulk clients, batches of %d, server on %s\n",
-		in.Events, in.Config.AvgJSONBytes, r.Config.Seed, r.Config.Clients, r.Config.Batch, dir)
+	route := "/api/events/_bulk"
+	if r.Config.ES {
+		route = "/es/_bulk"
+	}
+	fmt.Fprintf(w, "eventlog bench http: %d events (every one distinct, %.0f B of JSON on average, seed %d), %d _bulk clients on %s, batches of %d, server on %s\n",
+		in.Events, in.Config.AvgJSONBytes, r.Config.Seed, r.Config.Clients, route, r.Config.Batch, dir)
 	fmt.Fprintf(w, "machine: %d CPUs (%s), load average %.2f at start, %.2f after ingest\n\n",
 		in.Machine.CPUs, in.Machine.CPUModel, in.Machine.Load1Start, in.Machine.Load1End)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

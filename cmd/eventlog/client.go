@@ -152,6 +152,7 @@ type bulkBatch struct {
 	c    *client.Client
 	body []byte // the pending batch as NDJSON
 	n    int    // its lines
+	keep bool   // ask the server to keep fields outside the schema
 }
 
 func (b *bulkBatch) add(line []byte) error {
@@ -163,26 +164,31 @@ func (b *bulkBatch) add(line []byte) error {
 // flush sends the pending batch. Lines answered 4xx are refused with the
 // server's reason; any other answer but 201 is an error. The batch has no
 // blank line, so the server's line numbers are its lines' places.
-func (b *bulkBatch) flush() ([]eventlog.ItemError, error) {
-	items, err := b.c.Bulk(context.Background(), b.body)
+func (b *bulkBatch) flush() (refused []eventlog.ItemError, dups int, err error) {
+	send := b.c.Bulk
+	if b.keep {
+		send = b.c.BulkKeep
+	}
+	items, err := send(context.Background(), b.body)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if len(items) != b.n {
-		return nil, fmt.Errorf("_bulk answered %d items for %d lines", len(items), b.n)
+		return nil, 0, fmt.Errorf("_bulk answered %d items for %d lines", len(items), b.n)
 	}
-	var refused []eventlog.ItemError
 	for i, it := range items {
 		switch {
 		case it.Status == http.StatusCreated:
+		case it.Status == http.StatusOK && it.Result == "noop":
+			dups++
 		case it.Status/100 == 4 && it.Error != nil && it.Line >= 1 && it.Line <= b.n:
 			refused = append(refused, eventlog.ItemError{Index: it.Line - 1, Err: errors.New(it.Error.Reason)})
 		default:
-			return nil, fmt.Errorf("_bulk answered %+v for line %d", it, i+1)
+			return nil, 0, fmt.Errorf("_bulk answered %+v for line %d", it, i+1)
 		}
 	}
 	b.body, b.n = b.body[:0], 0
-	return refused, nil
+	return refused, dups, nil
 }
 
 func (b *bulkBatch) close() error { return nil }

@@ -87,6 +87,7 @@ func settings() []setting {
 		{"retention-max-age", "DURATION", "off", "expire events older than this by @timestamp (240h, 30d, 2w): queries stop returning them at once, and their segments are dropped", age(func(c *serveConfig) *time.Duration { return &c.maintenance.retentionMaxAge })},
 		{"retention-space-max-age", "SPACE=AGE,...", "off", "give the events of a Kibana space their own max age in place of retention-max-age (team-a=30d,audit=off: off keeps for ever); an event in several spaces is kept while any of them keeps it", spaceMaxAge},
 		{"retention-max-bytes", "SIZE", "off", "drop the oldest segments while segments and WAL together are larger than this (10GiB, 500MB)", optionalSize(func(c *serveConfig) *int64 { return &c.maintenance.retentionMaxBytes })},
+		{"dedup-window", "DURATION", "24h", "how long, at least, a client id (_id) is recognised so a retry is not stored twice (1d, 48h): an id whose event is still stored is recognised for as long as it is; the ids of deleted or expired events are kept this long after the erasure", dedupWindow},
 		{"max-future-skew", "DURATION", "off", "reject events stamped further than this in the future (1h, 1d), which would outlive retention", age(func(c *serveConfig) *time.Duration { return &c.maintenance.maxFutureSkew })},
 		{"maintenance-interval", "DURATION", "1m", "how often retention and compaction run in the background (also after each seal); off: only through POST /api/_retention and /api/_compact", maintenanceInterval},
 		{"compaction-max-segment-bytes", "SIZE", "1GiB", "largest segment compaction makes by merging smaller ones", size(func(c *serveConfig) *int64 { return &c.maintenance.maxSegmentBytes })},
@@ -96,6 +97,14 @@ func settings() []setting {
 		{"insecure-no-auth", "BOOL", "false", "serve a data directory holding no API key on a non-loopback address, without authentication (a warning is logged at every start); without it such a server refuses to start", boolean(func(c *serveConfig) *bool { return &c.insecureNoAuth })},
 		{"metrics-public", "BOOL", "false", "serve /metrics without an API key (for a Prometheus that has none)", boolean(func(c *serveConfig) *bool { return &c.server.MetricsPublic })},
 		{"rate-limit", "RULES", "off", "per-key rate limits, space-separated WHO=REQUESTS[,BYTES] rules, WHO a role or a key id (a key's rule wins over its role's): 'reader=50/s writer=200/s,10MiB/s'; over it a request gets 429 with Retry-After", rateLimits},
+		{"unknown-fields", "MODE", "reject", "fields outside the event schema in ingested documents: reject (the document fails, as in Kibana) or keep (stored, returned in place, filterable by KQL on their dotted path); a request's ?unknown_fields=keep|reject overrides it", unknownFields},
+		// Outside tools: the Elasticsearch-compatible routes under /es (ingest_routes.go).
+		{"es-default-provider", "NAME", "index", "event.provider of a document sent to /es without one: index (the index it was sent to) or a fixed name", esDefaultProvider},
+		{"es-default-action", "NAME", "log", "event.action of a document sent to /es without one", text(func(c *serveConfig) *string { return &c.server.ES.DefaultAction })},
+		{"es-unregistered", "POLICY", "register", "a provider/action pair sent to /es that is not registered: register (on first sight; GET /api/providers lists it) or strict (the document fails with 400, as on /api/events)", providerPolicy(func(c *serveConfig) *server.ProviderPolicy { return &c.server.ES.Providers })},
+		{"gitlab-token-file", "FILE", "off", "serve POST /api/ingest/gitlab to GitLab's audit event streaming: FILE holds one verification token a line, each optionally followed by the spaces its events go to (TOKEN team-a,team-b); # starts a comment", gitlabTokenFile},
+		{"gitlab-unregistered", "POLICY", "register", "a GitLab event_type not registered under provider gitlab: register (on first sight) or strict (400)", providerPolicy(func(c *serveConfig) *server.ProviderPolicy { return &c.server.GitLab.Route.Providers })},
+		// End of the outside-tools block.
 		{"max-bulk-bytes", "SIZE", "32MiB", "largest body of _bulk, or of a JSON array posted to /api/events", size(func(c *serveConfig) *int64 { return &c.server.MaxBulkBytes })},
 		{"max-event-bytes", "SIZE", "1MiB", "largest event: a body, a _bulk line or an array element; also the largest query body", size(func(c *serveConfig) *int64 { return &c.server.MaxEventBytes })},
 		{"max-concurrent-writes", "N", "4", "ingest requests appending at once; others wait for a slot", count(func(c *serveConfig) *int { return &c.server.MaxConcurrentWrites })},
@@ -488,6 +497,23 @@ func logLevel(c *serveConfig, v string) error {
 	}
 	c.logLevel = l
 	return nil
+}
+
+func unknownFields(c *serveConfig, v string) error {
+	keep, err := parseUnknownFields(v)
+	c.server.KeepUnknownFields = keep
+	return err
+}
+
+// parseUnknownFields reads an unknown-fields mode: keep or reject.
+func parseUnknownFields(v string) (keep bool, err error) {
+	switch v {
+	case "keep":
+		return true, nil
+	case "reject":
+		return false, nil
+	}
+	return false, errors.New("want reject or keep")
 }
 
 func logFormat(c *serveConfig, v string) error {

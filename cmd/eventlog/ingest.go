@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/schollz/progressbar/v3"
 
@@ -24,6 +25,7 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	sync := fs.String("sync", "always", "durability: always, interval or none (not with --url: the server's setting)")
 	allow := fs.Bool("allow-unregistered", false, "accept provider/action pairs that are not registered (not with --url)")
 	batch := fs.Int("batch", 1000, "events per append (per request with --url)")
+	unknown := fs.String("unknown-fields", "reject", "fields outside the event schema: reject (the line fails) or keep (stored and returned in place); with --url, reject leaves it to the server's setting")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,6 +34,10 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	if *batch < 1 || *batch > 100_000 {
 		return fmt.Errorf("--batch must be between 1 and 100000")
+	}
+	keep, err := parseUnknownFields(*unknown)
+	if err != nil {
+		return fmt.Errorf("--unknown-fields: %w", err)
 	}
 	client, err := remote(fs, *url, nil)
 	if err != nil {
@@ -50,7 +56,7 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	defer in.Close()
 	if client != nil {
-		return ingest(&bulkBatch{c: client}, *batch, in, size, client.URL(), stdout, stderr)
+		return ingest(&bulkBatch{c: client, keep: keep}, *batch, in, size, client.URL(), stdout, stderr)
 	}
 	p, err := pseudonymFromEnv(*data)
 	if err != nil {
@@ -60,7 +66,7 @@ func runIngest(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return ingest(&dbBatch{db: db}, *batch, in, size, *data, stdout, stderr)
+	return ingest(&dbBatch{db: db, keep: keep}, *batch, in, size, *data, stdout, stderr)
 }
 
 // ingest streams in into store and closes it, showing a progress bar of
@@ -107,9 +113,11 @@ type batchStore interface {
 	// stored. It does not keep line.
 	add(line []byte) error
 	// flush stores the pending batch and empties it. It returns the lines
-	// the store refused (Index is the line's place in the batch), having
-	// stored the others, or an error when it could not say what it stored.
-	flush() ([]eventlog.ItemError, error)
+	// the store refused (Index is the line's place in the batch; a client
+	// id stored with different content is refused) and how many lines it
+	// found already stored (their client id, same content), having stored
+	// the others, or an error when it could not say what it stored.
+	flush() (refused []eventlog.ItemError, duplicates int, err error)
 	// close releases the store.
 	close() error
 }
@@ -121,12 +129,13 @@ type ingester struct {
 	batch int
 	bar   *progressbar.ProgressBar // prints the line errors above itself
 
-	lines   []int       // the pending batch's i-th line is line lines[i] of the input
-	bytes   int         // the pending batch's size
-	badNow  []lineError // the pending batch's bad lines, printed at flush
-	stored  int         // events stored
-	bad     int         // lines rejected
-	printed int         // bad lines printed, at most maxLineErrors
+	lines      []int       // the pending batch's i-th line is line lines[i] of the input
+	bytes      int         // the pending batch's size
+	badNow     []lineError // the pending batch's bad lines, printed at flush
+	stored     int         // events stored
+	duplicates int         // lines whose client id was already stored (same content)
+	bad        int         // lines rejected
+	printed    int         // bad lines printed, at most maxLineErrors
 }
 
 // lineError is why one input line was not stored.
@@ -171,14 +180,15 @@ func (g *ingester) flush() error {
 	if len(g.lines) == 0 {
 		return nil
 	}
-	refused, err := g.store.flush()
+	refused, dups, err := g.store.flush()
 	if err != nil {
 		return fmt.Errorf("store lines %d to %d: %w", g.lines[0], g.lines[len(g.lines)-1], err)
 	}
 	for _, it := range refused {
 		g.reject(g.lines[it.Index], it.Err)
 	}
-	g.stored += len(g.lines) - len(refused)
+	g.stored += len(g.lines) - len(refused) - dups
+	g.duplicates += dups
 	g.lines, g.bytes = g.lines[:0], 0
 	return nil
 }
@@ -188,10 +198,11 @@ type dbBatch struct {
 	db     *eventlog.DB
 	events []event.Event // the pending batch
 	index  []int         // events[i] is line index[i] of the batch
+	keep   bool          // keep fields outside the schema
 }
 
 func (b *dbBatch) add(line []byte) error {
-	ev, err := event.Decode(line, event.DefaultLimits())
+	ev, err := event.DecodeWith(line, event.DecodeOptions{Limits: event.DefaultLimits(), KeepUnknown: b.keep})
 	if err != nil {
 		return err
 	}
@@ -202,22 +213,38 @@ func (b *dbBatch) add(line []byte) error {
 // flush appends the pending batch. When Append rejects it because of some
 // invalid events (the registry, limits), those are refused and the others
 // appended again, so one bad event never costs the good ones.
-func (b *dbBatch) flush() ([]eventlog.ItemError, error) {
-	var refused []eventlog.ItemError
+func (b *dbBatch) flush() (refused []eventlog.ItemError, dups int, err error) {
 	for len(b.events) > 0 {
-		_, err := b.db.Append(context.Background(), b.events...)
+		res, err := b.db.Append(context.Background(), b.events...)
 		if err == nil {
+			refused, dups = b.deduplicated(refused, res)
 			break
 		}
 		var inv *eventlog.InvalidEventsError
 		if !errors.As(err, &inv) || len(inv.Items) == 0 {
-			return nil, err
+			return nil, 0, err
 		}
 		refused = b.dropInvalid(refused, inv.Items)
 	}
 	clear(b.events)
 	b.events, b.index = b.events[:0], b.index[:0]
-	return refused, nil
+	return refused, dups, nil
+}
+
+// deduplicated adds to refused the events Append found in conflict with a
+// stored one, and counts the duplicates.
+func (b *dbBatch) deduplicated(refused []eventlog.ItemError, res eventlog.Appended) ([]eventlog.ItemError, int) {
+	dups := 0
+	for i, it := range res.Items {
+		switch it.Result {
+		case eventlog.Duplicate:
+			dups++
+		case eventlog.Conflict:
+			err := fmt.Errorf("_id %q: an event with this client id and different content is already stored (_seq %d); not stored", b.events[i].ClientID, it.Seq)
+			refused = append(refused, eventlog.ItemError{Index: b.index[i], Err: err})
+		}
+	}
+	return refused, dups
 }
 
 // dropInvalid removes the batch's invalid events, adding them to refused;
@@ -267,12 +294,22 @@ func (g *ingester) summary(stdout, stderr io.Writer, data string) error {
 	if g.bad > g.printed {
 		fmt.Fprintf(stderr, "... and %d more\n", g.bad-g.printed)
 	}
-	if g.bad == 0 {
-		fmt.Fprintf(stdout, "ingested %d events into %s\n", g.stored, data)
-		return nil
+	var notes []string
+	if g.duplicates > 0 {
+		notes = append(notes, fmt.Sprintf("%d already stored", g.duplicates))
 	}
-	fmt.Fprintf(stdout, "ingested %d events into %s (%d %s rejected)\n", g.stored, data, g.bad, plural(g.bad, "line", "lines"))
-	return errReported
+	if g.bad > 0 {
+		notes = append(notes, fmt.Sprintf("%d %s rejected", g.bad, plural(g.bad, "line", "lines")))
+	}
+	if len(notes) == 0 {
+		fmt.Fprintf(stdout, "ingested %d events into %s\n", g.stored, data)
+	} else {
+		fmt.Fprintf(stdout, "ingested %d events into %s (%s)\n", g.stored, data, strings.Join(notes, ", "))
+	}
+	if g.bad > 0 {
+		return errReported
+	}
+	return nil
 }
 
 func plural(n int, one, many string) string {

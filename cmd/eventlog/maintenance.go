@@ -19,6 +19,7 @@ type maintenanceConfig struct {
 	spaceMaxAge       map[string]time.Duration
 	retentionMaxBytes int64         // 0: no bound
 	maxFutureSkew     time.Duration // 0: no check
+	dedupWindow       time.Duration // 0: the engine's default
 	interval          time.Duration // < 0: only on demand
 	maxSegmentBytes   int64
 	bytesPerSecond    int64 // < 0: unlimited
@@ -30,9 +31,24 @@ func (m maintenanceConfig) apply(o *eventlog.Options) {
 	o.RetentionSpaceMaxAge = m.spaceMaxAge
 	o.RetentionMaxBytes = m.retentionMaxBytes
 	o.MaxFutureSkew = m.maxFutureSkew
+	o.DedupWindow = m.dedupWindow
 	o.MaintenanceInterval = m.interval
 	o.CompactionMaxSegmentBytes = m.maxSegmentBytes
 	o.CompactionBytesPerSecond = m.bytesPerSecond
+}
+
+// dedupWindow parses --dedup-window: a positive duration that may count
+// days (parseAge); off is refused, since a store always deduplicates.
+func dedupWindow(c *serveConfig, v string) error {
+	d, err := parseAge(v)
+	if err != nil {
+		return err
+	}
+	if d <= 0 {
+		return fmt.Errorf("%q: want a positive duration such as 24h or 7d (client ids are always deduplicated)", v)
+	}
+	c.maintenance.dedupWindow = d
+	return nil
 }
 
 // off is how a setting that can be switched off is switched off.

@@ -25,8 +25,8 @@ func TestMaintenanceSettings(t *testing.T) {
 		file string
 		want maintenanceConfig
 	}{
-		"days": {args: []string{"--retention-max-age", "10d", "--max-future-skew", "1d"},
-			want: maintenanceConfig{retentionMaxAge: 240 * time.Hour, maxFutureSkew: 24 * time.Hour}},
+		"days": {args: []string{"--retention-max-age", "10d", "--max-future-skew", "1d", "--dedup-window", "2d"},
+			want: maintenanceConfig{retentionMaxAge: 240 * time.Hour, maxFutureSkew: 24 * time.Hour, dedupWindow: 48 * time.Hour}},
 		"hours from the environment": {env: map[string]string{"EVENTLOG_RETENTION_MAX_AGE": "240h", "EVENTLOG_RETENTION_MAX_BYTES": "500MB"},
 			want: maintenanceConfig{retentionMaxAge: 240 * time.Hour, retentionMaxBytes: 500e6}},
 		"weeks and GiB from the file": {file: "retention-max-age: 2w\nretention-max-bytes: 10GiB\nmax-future-skew: 90m\n",
@@ -46,8 +46,9 @@ func TestMaintenanceSettings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := maintenanceConfig{interval: time.Minute, maxSegmentBytes: 1 << 30, bytesPerSecond: 64 << 20} // the defaults
+			want := maintenanceConfig{interval: time.Minute, maxSegmentBytes: 1 << 30, bytesPerSecond: 64 << 20, dedupWindow: 24 * time.Hour} // the defaults
 			for _, f := range []struct{ got, def any }{
+				{&want.dedupWindow, c.want.dedupWindow},
 				{&want.retentionMaxAge, c.want.retentionMaxAge}, {&want.retentionMaxBytes, c.want.retentionMaxBytes},
 				{&want.maxFutureSkew, c.want.maxFutureSkew}, {&want.interval, c.want.interval},
 				{&want.maxSegmentBytes, c.want.maxSegmentBytes}, {&want.bytesPerSecond, c.want.bytesPerSecond},
@@ -61,7 +62,8 @@ func TestMaintenanceSettings(t *testing.T) {
 			}
 			o := cfg.dbOptions(server.NewMetrics(), nil)
 			if o.RetentionMaxAge != want.retentionMaxAge || o.RetentionMaxBytes != want.retentionMaxBytes || o.MaxFutureSkew != want.maxFutureSkew ||
-				o.MaintenanceInterval != want.interval || o.CompactionMaxSegmentBytes != want.maxSegmentBytes || o.CompactionBytesPerSecond != want.bytesPerSecond {
+				o.MaintenanceInterval != want.interval || o.CompactionMaxSegmentBytes != want.maxSegmentBytes || o.CompactionBytesPerSecond != want.bytesPerSecond ||
+				o.DedupWindow != want.dedupWindow {
 				t.Fatalf("engine options %+v", o)
 			}
 		})

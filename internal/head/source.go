@@ -63,9 +63,9 @@ func (s *Snapshot) Keys(block int) (ts []int64, seq []uint64, err error) {
 	return k.ts, k.seq, nil
 }
 
-// Layout returns index.LayoutV2: the head indexes the terms of
+// Layout returns index.LayoutV3: the head indexes the terms of
 // index.AppendTerms.
-func (s *Snapshot) Layout() index.Layout { return index.LayoutV2 }
+func (s *Snapshot) Layout() index.Layout { return index.LayoutV3 }
 
 // Postings returns the visible rows holding t, or nil when none does.
 func (s *Snapshot) Postings(t index.Term) (*roaring.Bitmap, error) {

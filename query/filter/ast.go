@@ -137,7 +137,8 @@ func (n *Nested) String() string { return render(n) }
 
 // Path names what a condition reads: an event field, and for "labels" the
 // label key, for "kibana.saved_objects" the ref property (type, id, rel,
-// namespace, type_id). Sub is empty for a plain field, and for labels and
+// namespace, type_id), for the kept unknown fields (the field whose id is
+// event.ExtraFieldID) the kept field's dotted path. Sub is empty for a plain field, and for labels and
 // kibana.saved_objects as a whole (only field:* and nested queries).
 type Path struct {
 	Field *event.Field
@@ -147,6 +148,9 @@ type Path struct {
 // String returns the dotted name, e.g. "labels.team" or
 // "kibana.saved_objects.id".
 func (p Path) String() string {
+	if p.Field == extraField && p.Field != nil {
+		return p.Sub
+	}
 	name := ""
 	if p.Field != nil {
 		name = p.Field.Name

@@ -103,6 +103,12 @@ func checkNode(n Node, at, depth int) error {
 		return nil
 	case *Match, *Prefix, *Exists, *Range, *Nested:
 		p := pathOf(n)
+		if p.Field == extraField && p.Field != nil {
+			if !event.CanKeep(p.Sub) || p.Sub == "" {
+				return errorf(n.Pos(), "%s cannot be a kept field: it is (or is below) a field of the schema", quoteName(p.Sub))
+			}
+			return nil
+		}
 		if p.Field == nil || event.FieldByName(p.Field.Name) != p.Field {
 			return errorf(n.Pos(), "%s is not a field of the event schema (use event.FieldByName)", quoteName(p.String()))
 		}

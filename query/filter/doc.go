@@ -52,8 +52,21 @@
 //
 // A ref without a namespace is in space "default", so
 // kibana.saved_objects.namespace:default matches it; namespace:* holds only
-// for refs that have a namespace. An unknown field is an error that lists the
-// three nearest field names.
+// for refs that have a namespace.
+//
+// A name outside the schema is a kept unknown field (documents ingested
+// with unknown fields kept, event.DecodeWith): syslog.facility:local0,
+// process.pid > 100, agent.name:vector*, host.architecture:*. It is
+// evaluated on the stored values, no index helps, and on events that did
+// not keep it, or on a store that keeps nothing, it matches nothing — as
+// Kibana's KQL treats an unmapped field. A misspelt schema field therefore
+// matches nothing too. What no document can keep is still an error listing
+// the three nearest field names: a schema object (kibana.alert) or a path
+// below a schema field (event.action.x). The value's JSON type decides
+// (see kept.go): strings compare as keywords, numbers numerically (a
+// number value in the filter), booleans as true/false; null matches
+// nothing, and field:* holds for any value but null. Ranges compare
+// numbers numerically and strings bytewise.
 //
 // # Meaning by field kind
 //

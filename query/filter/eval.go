@@ -12,6 +12,9 @@ import (
 
 // eventLeaf compiles a leaf on an event field (not a ref property).
 func eventLeaf(n Node) (evalFn, *problem) {
+	if pathOf(n).Field == extraField {
+		return keptLeaf(n)
+	}
 	switch n := n.(type) {
 	case *Match:
 		return matchLeaf(n.Path, n.Value, n.Quoted)
@@ -170,6 +173,8 @@ func existsLeaf(p Path) evalFn {
 // is a number or a date.
 func rangeKind(p Path) *problem {
 	switch p.Field.Kind {
+	case event.KindExtra:
+		return nil
 	case event.KindDate, event.KindInt, event.KindDuration, event.KindFloat:
 		if p.Sub == "" {
 			return nil
@@ -182,6 +187,8 @@ func rangeKind(p Path) *problem {
 func parseRangeValue(r *Range) *problem {
 	p := r.Path
 	switch p.Field.Kind {
+	case event.KindExtra:
+		parseKeptRange(r)
 	case event.KindDate:
 		d, err := event.ParseDate(r.Value)
 		if err != nil {
@@ -214,20 +221,26 @@ func rangeLeaf(r *Range) (evalFn, *problem) {
 	if pr := rangeKind(r.Path); pr != nil {
 		return nil, pr
 	}
-	var holds func(int) bool
-	switch r.Op {
-	case OpLT:
-		holds = func(c int) bool { return c < 0 }
-	case OpLTE:
-		holds = func(c int) bool { return c <= 0 }
-	case OpGT:
-		holds = func(c int) bool { return c > 0 }
-	case OpGTE:
-		holds = func(c int) bool { return c >= 0 }
-	default:
-		return nil, fieldProblem("unknown range operator %v", r.Op)
+	holds, pr := opHolds(r.Op)
+	if pr != nil {
+		return nil, pr
 	}
 	return ordered(r, holds), nil
+}
+
+// opHolds returns the test of a comparison result (-1, 0, +1) for op.
+func opHolds(op Op) (func(int) bool, *problem) {
+	switch op {
+	case OpLT:
+		return func(c int) bool { return c < 0 }, nil
+	case OpLTE:
+		return func(c int) bool { return c <= 0 }, nil
+	case OpGT:
+		return func(c int) bool { return c > 0 }, nil
+	case OpGTE:
+		return func(c int) bool { return c >= 0 }, nil
+	}
+	return nil, fieldProblem("unknown range operator %v", op)
 }
 
 // ordered compares the field's value with r.Int or r.Float and passes the

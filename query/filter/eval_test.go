@@ -213,7 +213,7 @@ func project(ev *event.Event, fields []*event.Field) *event.Event {
 	out := &event.Event{Timestamp: ev.Timestamp}
 	for _, f := range fields {
 		switch f.Kind {
-		case event.KindString, event.KindIP:
+		case event.KindString, event.KindIP, event.KindExtra:
 			*f.Str(out) = *f.Str(ev)
 		case event.KindStrings:
 			*f.List(out) = *f.List(ev)

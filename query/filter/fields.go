@@ -19,6 +19,9 @@ var (
 	messageField = event.FieldByName(messageName)
 	labelsField  = event.FieldByName(labelsName)
 	refsField    = event.FieldByName(refsName)
+	// extraField holds the kept unknown fields; a Path on it names the
+	// kept field's dotted path in Sub.
+	extraField = event.FieldByID(event.ExtraFieldID)
 )
 
 // refProps are the properties of a saved-object ref a filter can name, in
@@ -66,7 +69,9 @@ func refRaw(prop string) func(*event.SavedObject) string {
 }
 
 // resolve turns the field token of field:... into a Path. Inside a nested
-// query only the ref properties are fields.
+// query only the ref properties are fields. A name outside the schema that
+// a document may hold as a kept field (event.CanKeep) is one, evaluated on
+// the stored values; on events without it, it matches nothing.
 func resolve(ft token, nested bool) (Path, error) {
 	name := ft.text
 	if nested {
@@ -89,6 +94,9 @@ func resolve(ft token, nested bool) (Path, error) {
 			return Path{Field: refsField, Sub: prop}, nil
 		}
 		return Path{}, errorf(ft.pos, "unknown saved-object property %s in %s (expected %s)", quoteName(prop), quoteName(name), refPropList)
+	}
+	if event.CanKeep(name) {
+		return Path{Field: extraField, Sub: name}, nil
 	}
 	return Path{}, errorf(ft.pos, "unknown field %s (nearest: %s)", quoteName(name), strings.Join(nearest(name, 3), ", "))
 }

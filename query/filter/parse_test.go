@@ -206,8 +206,8 @@ func TestParseErrors(t *testing.T) {
 		`event.duration >= 5*`: `at 20: wildcards are not allowed in a range`,
 
 		// fields
-		`event.acton:x`:                            `at 1: unknown field "event.acton" (nearest: event.action, event.code, event.reason)`,
-		`tags:a and Event.Action:x`:                `at 12: unknown field "Event.Action" (nearest: event.action, event.duration, event.reason)`,
+		`event.action.x:y`:                         `at 1: unknown field "event.action.x" (nearest: event.action, event.code, event.duration)`,
+		`tags:a and kibana.alert:x`:                `at 12: unknown field "kibana.alert" (nearest: kibana.task.id, kibana.version, kibana.namespace)`,
 		`labels.:x`:                                `at 1: empty label key in "labels."`,
 		`labels:x`:                                 `at 1: labels needs a key: labels.KEY:value`,
 		`kibana.saved_objects:x`:                   `at 1: kibana.saved_objects needs a property (kibana.saved_objects.id:abc) or a nested query (kibana.saved_objects:{...})`,
