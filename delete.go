@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query"
+	"github.com/eventlogdb/eventlog/query/filter"
 	"github.com/eventlogdb/eventlog/query/timespan"
 )
 
@@ -26,6 +28,11 @@ type DeleteRequest struct {
 	Filter string `json:"filter"`
 	Start  string `json:"start,omitempty"`
 	End    string `json:"end,omitempty"`
+	// KeptFields allows a filter naming fields outside the schema (kept
+	// unknown fields, evaluated on their stored values). Without it such a
+	// filter is refused: a misspelt field is outside the schema too, and
+	// would delete nothing — or, under not, everything.
+	KeptFields bool `json:"kept_fields,omitempty"`
 }
 
 // DeleteResult says what a delete by query did.
@@ -114,6 +121,17 @@ func (db *DB) countDeleted(ctx context.Context, t *tombstone) error {
 	})
 }
 
+// checkKeptPaths refuses a filter that erases by fields outside the
+// schema unless allowed (by the setting named opt): such a name is as
+// likely a typo of a schema field as a kept field.
+func checkKeptPaths(f *filter.Filter, allowed bool, opt string) error {
+	paths := f.KeptPaths()
+	if len(paths) == 0 || allowed {
+		return nil
+	}
+	return fmt.Errorf("the filter names fields outside the schema (%s): if they are kept unknown fields, set %s to erase by them; if not, check the spelling (a misspelt field matches nothing, and under not everything)", strings.Join(paths, ", "), opt)
+}
+
 // errEmptyDelete refuses a delete without a filter: one that would remove
 // everything must say so.
 var errEmptyDelete = errors.New(`filter is required (to delete every event in a time range, use the filter "@timestamp:*" with start and end)`)
@@ -146,6 +164,9 @@ func (db *DB) newTombstone(req DeleteRequest) (*tombstone, error) {
 		*b.out = ts.UTC().Format(time.RFC3339Nano)
 	}
 	if err := t.compile(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	if err := checkKeptPaths(t.f, req.KeptFields, "kept_fields"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	if t.minTS > t.maxTS {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/query/filter"
 	"github.com/eventlogdb/eventlog/segment"
@@ -501,4 +502,45 @@ func TestTombstoneOutlivesADroppedFile(t *testing.T) {
 	if n := onDisk(); n != 0 {
 		t.Fatalf("with the file durably gone the manifest still carries %d tombstones, want 0", n)
 	}
+}
+
+// TestDeleteByKeptFieldsNeedsConsent: a filter naming a field outside the
+// schema deletes only with KeptFields, then exactly the events whose kept
+// value matches; without it, the misspelt "not evnt.action:login" that
+// would match every event is refused and nothing changes.
+func TestDeleteByKeptFieldsNeedsConsent(t *testing.T) {
+	db, _ := deleteStore(t, t.TempDir())
+	var evs []Event
+	for i, facility := range []string{"local0", "auth", "local0"} {
+		ev, err := event.DecodeWith([]byte(fmt.Sprintf(`{"@timestamp":"2024-05-20T12:00:0%dZ","event":{"provider":"security","action":"login"},"syslog":{"facility":%q}}`, i, facility)),
+			event.DecodeOptions{KeepUnknown: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	if _, err := db.Append(ctx, evs...); err != nil {
+		t.Fatal(err)
+	}
+	before := db.Stats().LastSeq
+	for _, f := range []string{"not evnt.action:login", "syslog.facility:local0"} {
+		if _, err := db.Delete(ctx, DeleteRequest{Filter: f}); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), "kept_fields") {
+			t.Errorf("%s without KeptFields: %v, want ErrInvalidRequest naming kept_fields", f, err)
+		}
+	}
+	if got := db.Stats().LastSeq; got != before {
+		t.Fatalf("a refused delete stored something: last seq %d, was %d", got, before)
+	}
+	res, err := db.Delete(ctx, DeleteRequest{Filter: "syslog.facility:local0", KeptFields: true})
+	if err != nil || res.Deleted != 2 {
+		t.Fatalf("delete by a kept field: %+v, %v; want 2 deleted", res, err)
+	}
+	if _, err := Open(t.TempDir(), Options{RetentionRules: []RetentionRule{{Filter: "syslog.facility:auth", MaxAge: time.Hour}}}); err == nil || !strings.Contains(err.Error(), "kept_fields") {
+		t.Errorf("a retention rule on a kept field without KeptFields: %v", err)
+	}
+	db2, err := Open(t.TempDir(), Options{RetentionRules: []RetentionRule{{Filter: "syslog.facility:auth", MaxAge: time.Hour, KeptFields: true}}})
+	if err != nil {
+		t.Fatalf("a retention rule on a kept field with KeptFields: %v", err)
+	}
+	db2.Close()
 }

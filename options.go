@@ -33,6 +33,10 @@ type RetentionRule struct {
 	Filter string `json:"filter" yaml:"filter"`
 	// MaxAge expires them; zero keeps them for ever.
 	MaxAge time.Duration `json:"max_age" yaml:"max_age"`
+	// KeptFields allows a filter naming fields outside the schema (kept
+	// unknown fields); without it such a rule is refused, as a delete's
+	// filter is (DeleteRequest.KeptFields).
+	KeptFields bool `json:"kept_fields,omitempty" yaml:"kept_fields"`
 }
 
 // Options configure a DB. The zero value is the default for every field.

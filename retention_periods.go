@@ -35,6 +35,9 @@ func newRetentionPeriods(opts Options) (*retentionPeriods, error) {
 			return nil, fmt.Errorf("retention rule %d: negative max age %v", i, r.MaxAge)
 		}
 		f, err := opts.Pseudonymizer.ParseFilter(r.Filter)
+		if err == nil {
+			err = checkKeptPaths(f, r.KeptFields, "kept_fields: true on the rule")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("retention rule %d: %w", i, err)
 		}

@@ -37,6 +37,7 @@ func runDelete(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs.StringVar(&req.Filter, "filter", "", `KQL filter of the events to delete (required), e.g. 'user.name:alice'`)
 	fs.StringVar(&req.Start, "start", "", "earliest @timestamp, inclusive: RFC 3339, now, now-15m, or a duration before now (15m, 2h, 7d); resolved once")
 	fs.StringVar(&req.End, "end", "", "latest @timestamp, inclusive: as --start")
+	fs.BoolVar(&req.KeptFields, "kept-fields", false, "allow a filter naming fields outside the schema (kept unknown fields); without it such a filter is refused, as a misspelt field would match nothing, or under not everything")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	timeout := durationOpt(fs, "timeout", 0, "stop after this long (with --url: the server's --request-timeout by default)")
 	if err := parseFlags(fs, args); err != nil {

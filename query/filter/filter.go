@@ -74,6 +74,24 @@ func (f *Filter) Fields() []*event.Field {
 	return slices.Clone(f.fields)
 }
 
+// KeptPaths returns the names the filter reads as kept unknown fields
+// (names outside the schema), deduplicated, in the order they appear.
+// Callers that erase what a filter matches refuse them unless told they
+// are meant: a misspelt schema field is such a name too, and matches
+// nothing — or, under not, everything.
+func (f *Filter) KeptPaths() []string {
+	if f == nil || f.Root == nil {
+		return nil
+	}
+	var paths []string
+	walk(f.Root, func(p Path) {
+		if p.Field == extraField && p.Field != nil && !slices.Contains(paths, p.Sub) {
+			paths = append(paths, p.Sub)
+		}
+	})
+	return paths
+}
+
 // String returns the canonical s-expression of the tree, "" for the
 // match-all Filter. Parses of the same filter written differently (spacing,
 // keyword case, parentheses, field:(a or b) for field:a or field:b) give the
