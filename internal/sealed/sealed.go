@@ -78,7 +78,7 @@ func (b *Box) Open(text, context string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("sealed: %s: not a sealed value (want the prefix %q)", context, Prefix)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(rest) // strict: an altered last character must not decode to the same bytes
 	if err != nil {
 		return "", fmt.Errorf("sealed: %s: not base64url: %w", context, err)
 	}
