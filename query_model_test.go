@@ -387,13 +387,21 @@ func (m *modelRun) tail(rt *rapid.T) {
 func (m *modelRun) delete(rt *rapid.T) {
 	m.deletes++ // before ownEvents: the store now holds records of its own
 	text := m.ownEvents(genFilter(rt, rapid.IntRange(0, 2).Draw(rt, "delete_depth")))
-	req := DeleteRequest{Filter: text, Start: genTimeBound(rt, "delete_start"), End: genTimeBound(rt, "delete_end")}
+	req := DeleteRequest{Filter: text, Start: genTimeBound(rt, "delete_start"), End: genTimeBound(rt, "delete_end"),
+		KeptFields: rapid.IntRange(0, 3).Draw(rt, "delete_kept_fields") > 0}
 	f, err := filter.Parse(text)
 	if err != nil {
 		rt.Fatalf("filter %q: %v", text, err)
 	}
 	lo, hi := m.bounds(rt, req.Start, req.End)
 	res, err := m.db.Delete(ctx, req)
+	if len(f.KeptPaths()) > 0 && !req.KeptFields {
+		// Refused, whatever else is wrong with it: nothing changes.
+		if !errors.Is(err, ErrInvalidRequest) {
+			rt.Fatalf("delete %+v by kept fields without KeptFields: %v", req, err)
+		}
+		return
+	}
 	if lo > hi {
 		if !errors.Is(err, ErrInvalidRequest) {
 			rt.Fatalf("delete %+v with start after end: %v", req, err)
