@@ -412,3 +412,15 @@ func (l *Log) Close() error {
 	})
 	return err
 }
+
+// ForEachLeaf calls fn with every leaf in order, read from the leaf log,
+// and the salt of its event. fn must not call l's methods.
+func (l *Log) ForEachLeaf(fn func(idx, seq uint64, h Hash, salt [SaltSize]byte)) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.leaves.flush(); err != nil {
+		return err
+	}
+	s := NewSalter(l.keys.salt)
+	return l.leaves.read(0, l.leaves.size, func(idx, seq uint64, h Hash) { fn(idx, seq, h, s.Salt(seq)) })
+}
