@@ -30,15 +30,17 @@ type keys struct {
 	salt   []byte
 }
 
-// loadKeys reads the keys in dir, generating them if neither exists (and
-// not readOnly). One without the other is an error: a lost key cannot be
-// replaced without breaking every leaf or head made with it.
-func loadKeys(fsys vfs.FS, dir string, readOnly bool) (keys, error) {
+// loadKeys reads the keys in dir. Without a signing key (written last) in
+// a fresh directory (no leaf and no head yet, so nothing depends on the
+// keys: a first start interrupted), it generates both, unless readOnly.
+// Otherwise a missing key is an error: a lost key cannot be replaced
+// without breaking every leaf or head made with it.
+func loadKeys(fsys vfs.FS, dir string, readOnly, fresh bool) (keys, error) {
 	sk, errS := vfs.ReadFile(fsys, filepath.Join(dir, SigningKeyFile))
-	salt, errT := vfs.ReadFile(fsys, filepath.Join(dir, SaltKeyFile))
-	if errors.Is(errS, fs.ErrNotExist) && errors.Is(errT, fs.ErrNotExist) && !readOnly {
+	if errors.Is(errS, fs.ErrNotExist) && fresh && !readOnly {
 		return generateKeys(fsys, dir)
 	}
+	salt, errT := vfs.ReadFile(fsys, filepath.Join(dir, SaltKeyFile))
 	if errS != nil {
 		return keys{}, fmt.Errorf("read signing key: %w", errS)
 	}
@@ -56,9 +58,9 @@ func loadKeys(fsys vfs.FS, dir string, readOnly bool) (keys, error) {
 	return k, nil
 }
 
-// generateKeys makes and stores new keys: salt first, then the signing
-// key, each written atomically, so a crash leaves both, none, or a salt
-// key alone (which the next start reports rather than overwrites).
+// generateKeys makes and stores new keys: salt key, public key, then the
+// signing key, each written atomically; a crash before the last leaves no
+// signing key, and the next start makes new ones.
 func generateKeys(fsys vfs.FS, dir string) (keys, error) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -84,7 +86,7 @@ func generateKeys(fsys vfs.FS, dir string) (keys, error) {
 		name string
 		data []byte
 		perm fs.FileMode
-	}{{SaltKeyFile, saltPEM, 0o600}, {SigningKeyFile, skPEM, 0o600}, {PublicKeyFile, pubPEM, 0o644}} {
+	}{{SaltKeyFile, saltPEM, 0o600}, {PublicKeyFile, pubPEM, 0o644}, {SigningKeyFile, skPEM, 0o600}} {
 		if err := vfs.WriteFileAtomicMode(fsys, filepath.Join(dir, f.name), f.data, f.perm); err != nil {
 			return keys{}, fmt.Errorf("write %s: %w", f.name, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"path/filepath"
 	"sync"
@@ -80,7 +81,11 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	l := &Log{opts: opts, dir: dir, wake: make(chan struct{}, 1)}
 	var err error
-	if l.keys, err = loadKeys(opts.FS, dir, opts.ReadOnly); err != nil {
+	fresh, err := isFresh(opts.FS, dir)
+	if err != nil {
+		return nil, fmt.Errorf("integrity: %w", err)
+	}
+	if l.keys, err = loadKeys(opts.FS, dir, opts.ReadOnly, fresh); err != nil {
 		return nil, fmt.Errorf("integrity: %w", err)
 	}
 	l.salts = NewSalter(l.keys.salt)
@@ -99,6 +104,23 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	l.durable.Store(l.leaves.lastSeq)
 	return l, nil
+}
+
+// isFresh reports whether dir holds no leaf file and no head: nothing
+// made with keys yet.
+func isFresh(fsys vfs.FS, dir string) (bool, error) {
+	files, err := listLeafFiles(fsys, filepath.Join(dir, "leaves"))
+	if err != nil || len(files) > 0 {
+		return false, err
+	}
+	st, err := fsys.Stat(filepath.Join(dir, HeadsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return st.Size() <= 16, nil
 }
 
 // Start starts the background work: appending leaves as events become

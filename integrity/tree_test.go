@@ -37,7 +37,10 @@ func unhex(t testing.TB, s string) []byte {
 
 func TestRFC6962Vectors(t *testing.T) {
 	var tr tree
-	noRead := func(from, to uint64) ([]Hash, error) { t.Fatalf("read %d..%d: all leaves are in memory", from, to); return nil, nil }
+	noRead := func(from, to uint64) ([]Hash, error) {
+		t.Fatalf("read %d..%d: all leaves are in memory", from, to)
+		return nil, nil
+	}
 	for n := 0; n <= len(rfcLeaves); n++ {
 		root, err := tr.root(uint64(n), noRead)
 		if err != nil {
