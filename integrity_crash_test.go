@@ -15,6 +15,7 @@ import (
 func checkIntegrityCut(t *testing.T, c powerCut) {
 	t.Helper()
 	dir := c.dir + "-integrity"
+	os.RemoveAll(dir) // a kill test checks one directory after each kill
 	if err := os.CopyFS(dir, os.DirFS(c.dir)); err != nil {
 		t.Fatal(err)
 	}
