@@ -1,8 +1,10 @@
 package eventlog
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/integrity"
@@ -49,18 +51,21 @@ type ChainReport struct {
 // directory dir and the salt key, and checks every stored head against the
 // tree of the leaf log: signature (with pub, or the store's own public key
 // if pub is nil), root at its size, and consistency with its predecessor.
-// It opens the store read-only and changes nothing.
-func VerifyChain(dir string, opts Options, pub ed25519.PublicKey) (ChainReport, error) {
+// Heads kept elsewhere (extra: a copy published away from the disk) are
+// checked after the stored ones, numbered on from them: a store rolled
+// back or rewritten after such a head was taken fails it. It opens the
+// store read-only and changes nothing.
+func VerifyChain(dir string, opts Options, pub ed25519.PublicKey, extra ...integrity.SignedHead) (ChainReport, error) {
 	opts.ReadOnly, opts.Integrity = true, true
 	db, err := Open(dir, opts)
 	if err != nil {
 		return ChainReport{}, err
 	}
 	defer db.Close()
-	return db.verifyChain(pub)
+	return db.verifyChain(pub, extra)
 }
 
-func (db *DB) verifyChain(pub ed25519.PublicKey) (ChainReport, error) {
+func (db *DB) verifyChain(pub ed25519.PublicKey, extra []integrity.SignedHead) (ChainReport, error) {
 	l := db.integrity
 	if pub == nil {
 		pub = l.PublicKey()
@@ -94,21 +99,23 @@ func (db *DB) verifyChain(pub ed25519.PublicKey) (ChainReport, error) {
 			r.Unleaved++
 		}
 	}
-	r.Problems = append(r.Problems, checkHeads(l, pub, &r)...)
+	slices.SortFunc(r.Problems, func(a, b ChainProblem) int { return cmp.Compare(a.Seq, b.Seq) })
+	r.Problems = append(r.Problems, checkHeads(l, pub, extra, &r)...)
 	return r, nil
 }
 
 // checkHeads checks every stored head against the leaf log's tree.
-func checkHeads(l *integrity.Log, pub ed25519.PublicKey, r *ChainReport) []ChainProblem {
+func checkHeads(l *integrity.Log, pub ed25519.PublicKey, extra []integrity.SignedHead, r *ChainReport) []ChainProblem {
 	var out []ChainProblem
-	heads := l.Heads(0, 0)
+	stored := l.Heads(0, 0)
+	heads := append(stored, extra...)
 	r.Heads = len(heads)
 	size := l.Size()
 	for i, h := range heads {
 		if err := h.Verify(pub); err != nil {
 			out = append(out, ChainProblem{Kind: "head-signature", Head: i, Detail: err.Error()})
 		}
-		if i > 0 {
+		if i > 0 && i < len(stored) {
 			prev := heads[i-1]
 			if h.Size < prev.Size || (h.Size == prev.Size && h.Root != prev.Root) || h.Timestamp.Before(prev.Timestamp) {
 				out = append(out, ChainProblem{Kind: "head-order", Head: i, Detail: fmt.Sprintf("size %d at %s does not extend head %d (size %d at %s)", h.Size, h.Timestamp, i-1, prev.Size, prev.Timestamp)})

@@ -52,7 +52,6 @@ type Log struct {
 	leaves *leafLog
 	tree   tree
 	heads  *headsLog
-	err    error // the first write failure; the log stops growing
 
 	wake       chan struct{}
 	stop, done chan struct{}
@@ -231,10 +230,9 @@ func (l *Log) CatchUp() error {
 	return l.catchUpLocked()
 }
 
+// A failed write (a full disk) keeps the leaves queued: the next call
+// writes them.
 func (l *Log) catchUpLocked() error {
-	if l.err != nil {
-		return l.err
-	}
 	for _, c := range l.takeDurable() {
 		for i, d := range c.digests {
 			seq := c.first + uint64(i)
@@ -247,9 +245,9 @@ func (l *Log) catchUpLocked() error {
 		}
 	}
 	if err := l.leaves.flush(); err != nil {
-		l.err = fmt.Errorf("integrity: %w", err)
+		return fmt.Errorf("integrity: %w", err)
 	}
-	return l.err
+	return nil
 }
 
 // SyncThrough makes the leaves of every event up to seq durable: the
@@ -263,9 +261,9 @@ func (l *Log) SyncThrough(seq uint64) error {
 		return err
 	}
 	if err := l.leaves.sync(); err != nil {
-		l.err = fmt.Errorf("integrity: %w", err)
+		return fmt.Errorf("integrity: %w", err)
 	}
-	return l.err
+	return nil
 }
 
 // Size returns the number of leaves.

@@ -2,14 +2,12 @@ package server
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 
 	"github.com/eventlogdb/eventlog"
-	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/integrity"
 )
 
@@ -110,20 +108,6 @@ func (s *Server) handleConsistency(w http.ResponseWriter, r *http.Request) error
 	return writeValue(w, http.StatusOK, map[string]any{"from_size": from, "to_size": to, "hashes": hexHashes(hs)})
 }
 
-// proofDoc is an inclusion proof's answer.
-type proofDoc struct {
-	ID        string                `json:"id"`
-	Seq       uint64                `json:"seq"`
-	LeafIndex uint64                `json:"leaf_index"`
-	TreeSize  uint64                `json:"tree_size"`
-	Salt      string                `json:"salt"`   // hex
-	Hashes    []string              `json:"hashes"` // hex, leaf to root
-	Head      *integrity.SignedHead `json:"head,omitempty"`
-	// Event is the event as stored (event.AppendJSON): decoded with
-	// event.Decode, its binary form hashes to the proof's leaf.
-	Event json.RawMessage `json:"event"`
-}
-
 // handleProof answers an event's inclusion proof. An id the store does
 // not hold (or has no leaf for) is 404, like any missing id.
 func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) error {
@@ -146,12 +130,7 @@ func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeValue(w, http.StatusOK, newProofDoc(p))
-}
-
-func newProofDoc(p eventlog.EventProof) proofDoc {
-	return proofDoc{ID: p.ID, Seq: p.Proof.Seq, LeafIndex: p.Proof.LeafIndex, TreeSize: p.Proof.TreeSize,
-		Salt: hex.EncodeToString(p.Proof.Salt[:]), Hashes: hexHashes(p.Proof.Hashes), Head: p.Head, Event: event.AppendJSON(nil, &p.Event)}
+	return writeValue(w, http.StatusOK, integrity.NewProofDoc(p.ID, &p.Event, p.Proof, p.Head))
 }
 
 func hexHashes(hs []integrity.Hash) []string {

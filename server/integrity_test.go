@@ -45,20 +45,18 @@ func TestIntegrityRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for seq := uint64(1); seq <= 15; seq++ {
-		var p proofDoc
+		var p integrity.ProofDoc
 		e.do("GET", "/api/events/"+eventlog.IDOf(seq)+"/_proof", "", "").decode(t, &p)
-		ev, err := event.Decode(p.Event, event.Limits{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, _ := eventlog.EventDigest(&ev)
-		salt, _ := hex.DecodeString(p.Salt)
-		ip := integrity.InclusionProof{Seq: p.Seq, LeafIndex: p.LeafIndex, TreeSize: p.TreeSize, Salt: [16]byte(salt), Hashes: unhexAll(t, p.Hashes)}
 		if p.Head == nil || p.Head.Root != head.Root {
 			t.Fatalf("proof of %d against head %+v, want the latest", seq, p.Head)
 		}
-		if err := integrity.VerifyInclusion(ip, d, head.Head); err != nil {
+		if err := p.Verify(head.Head); err != nil {
 			t.Fatalf("event %d: %v (%s)", seq, err, p.Event)
+		}
+		// The event as read back, decoded independently, is the one proven.
+		ev, err := event.Decode(p.Event, event.Limits{})
+		if err != nil || ev.Message != fmt.Sprintf("m%d-%d", (seq-1)/5, (seq-1)%5) {
+			t.Fatalf("event %d: %q %v", seq, ev.Message, err)
 		}
 	}
 	for _, path := range []string{"/api/events/00000000000000ff/_proof", "/api/events/nope/_proof"} {
