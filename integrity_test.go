@@ -177,6 +177,62 @@ func TestIntegrityTamper(t *testing.T) {
 			t.Fatalf("altered: %v", alt)
 		}
 	})
+	t.Run("insert an event", func(t *testing.T) {
+		dir := buildSignedStore(t)
+		// Sealed by an engine that does not see the tree (moved away),
+		// then the tree goes on: the event sits between leaves.
+		tree, aside := filepath.Join(dir, IntegrityDir), filepath.Join(t.TempDir(), "aside")
+		if err := os.Rename(tree, aside); err != nil {
+			t.Fatal(err)
+		}
+		db := mustOpen(t, dir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
+		appendN(t, db, 9000, 1, 1)
+		db.Close()
+		if err := os.Rename(aside, tree); err != nil {
+			t.Fatal(err)
+		}
+		r := mustVerifyChain(t, dir)
+		if got := problemsOf(r, "inserted"); len(got) != 1 || got[0].Seq != 701 {
+			t.Fatalf("inserted after the last leaf: %v", r.Problems)
+		}
+		db = mustOpen(t, dir, integrityOpts())
+		appendN(t, db, 9001, 3, 1)
+		db.Close()
+		r = mustVerifyChain(t, dir)
+		if got := problemsOf(r, "inserted"); len(got) != 1 || got[0].Seq != 701 || len(r.Problems) != 1 {
+			t.Fatalf("inserted between leaves: %v", r.Problems)
+		}
+	})
+	t.Run("roll the segments back to an older copy", func(t *testing.T) {
+		dir := t.TempDir()
+		db := mustOpen(t, dir, integrityOpts())
+		appendN(t, db, 0, 100, 10)
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		old := filepath.Join(t.TempDir(), "old")
+		if err := os.CopyFS(old, os.DirFS(dir)); err != nil {
+			t.Fatal(err)
+		}
+		db = mustOpen(t, dir, integrityOpts())
+		appendN(t, db, 100, 50, 10)
+		if _, err := db.SignHead(); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+		for _, name := range []string{"segments", manifestFile, "wal"} {
+			os.RemoveAll(filepath.Join(dir, name))
+			if err := os.Rename(filepath.Join(old, name), filepath.Join(dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := mustVerifyChain(t, dir)
+		missing := problemsOf(r, "missing")
+		if len(missing) != 50 || missing[0].Leaf != 100 || missing[49].Leaf != 149 || len(r.Problems) != 50 {
+			t.Fatalf("rolled back: %d missing, %v", len(missing), r.Problems)
+		}
+	})
 	t.Run("truncate the leaf log", func(t *testing.T) {
 		dir := buildSignedStore(t)
 		path := filepath.Join(dir, IntegrityDir, "leaves", "0000000000000000.leaves")

@@ -75,8 +75,11 @@ func (db *DB) verifyChain(pub ed25519.PublicKey, extra []integrity.SignedHead) (
 		return ChainReport{}, err
 	}
 	var r ChainReport
-	var lastSeq uint64
+	var firstSeq, lastSeq uint64
 	err = l.ForEachLeaf(func(idx, seq uint64, h integrity.Hash, salt [integrity.SaltSize]byte) {
+		if r.Leaves == 0 {
+			firstSeq = seq
+		}
 		r.Leaves++
 		lastSeq = seq
 		d, ok := stored[seq]
@@ -92,10 +95,19 @@ func (db *DB) verifyChain(pub ed25519.PublicKey, extra []integrity.SignedHead) (
 	if err != nil {
 		return r, fmt.Errorf("eventlog: verify chain: %w", err)
 	}
+	// Sealing fsyncs the leaves of a head's events before the manifest
+	// names its segments: a sealed event after the first leaf without one
+	// was slipped in. Events before the first leaf predate the tree; WAL
+	// events after the last await theirs.
+	sealed := db.manifest.SealedSeq
 	for seq := range stored {
-		if seq <= lastSeq {
-			r.Problems = append(r.Problems, ChainProblem{Kind: "inserted", Seq: seq, Detail: "a stored event without a leaf, before the last leaf"})
-		} else {
+		switch {
+		case r.Leaves > 0 && seq < firstSeq:
+		case seq <= lastSeq:
+			r.Problems = append(r.Problems, ChainProblem{Kind: "inserted", Seq: seq, Detail: "a stored event without a leaf, between leaves"})
+		case seq <= sealed && r.Leaves > 0:
+			r.Problems = append(r.Problems, ChainProblem{Kind: "inserted", Seq: seq, Detail: "a sealed event without a leaf, after the last leaf"})
+		default:
 			r.Unleaved++
 		}
 	}
