@@ -73,6 +73,10 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 	if err := db.countDeleted(ctx, t); err != nil {
 		return res, fmt.Errorf("eventlog: delete: %w", err)
 	}
+	erased, err := db.erasedBy(ctx, t)
+	if err != nil {
+		return res, fmt.Errorf("eventlog: delete: %w", err)
+	}
 	res = DeleteResult{Deleted: t.Deleted, FilterSHA256: filterHash(t.Filter)}
 	rec := deleteRecord(db.opts.Now(), t, res.FilterSHA256)
 	// From here the delete goes through even if ctx ends: half a delete
@@ -85,6 +89,9 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 		return res, fmt.Errorf("eventlog: delete: sync: %w", err)
 	}
 	res.Seq = a.FirstSeq
+	if err := db.recordErasure(res.Seq, erased); err != nil {
+		return res, fmt.Errorf("eventlog: delete: %w", err)
+	}
 	db.deletes.Add(1)
 	db.deletedEvents.Add(int64(t.Deleted))
 	db.log.Info("eventlog: delete by query", "seq", res.Seq, "deleted", res.Deleted, "filter_sha256", res.FilterSHA256)

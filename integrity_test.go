@@ -136,17 +136,57 @@ func problemsOf(r ChainReport, kind string) []ChainProblem {
 	return out
 }
 
+// TestIntegrityErasure: a delete by query erases content but keeps the
+// leaves; verify reports each erased position with the delete's record,
+// and the heads signed before it still verify.
+func TestIntegrityErasure(t *testing.T) {
+	dir := buildSignedStore(t)
+	db := mustOpen(t, dir, integrityOpts())
+	res, err := db.Delete(ctx, DeleteRequest{Filter: `message:(m5 or m250 or m650)`})
+	if err != nil || res.Deleted != 3 {
+		t.Fatalf("delete: %+v %v", res, err)
+	}
+	if _, err := db.Compact(ctx); err != nil { // purged from disk
+		t.Fatal(err)
+	}
+	db.Close()
+	r := mustVerifyChain(t, dir)
+	if len(r.Problems) != 0 {
+		t.Fatalf("problems after a recorded delete: %v", r.Problems)
+	}
+	want := []uint64{5, 250, 650} // leaf i holds seq i+1
+	if len(r.Erased) != 3 {
+		t.Fatalf("erased: %v", r.Erased)
+	}
+	for i, e := range r.Erased {
+		if e.Leaf != want[i] || e.Seq != want[i]+1 || e.By != "delete" || e.Eraser != res.Seq {
+			t.Errorf("erased %d: %+v, want leaf %d by the delete recorded as %d", i, e, want[i], res.Seq)
+		}
+	}
+}
+
 // TestIntegrityTamper tampers with a closed store's data directory and
 // checks that VerifyChain reports each change at its position.
 func TestIntegrityTamper(t *testing.T) {
 	t.Run("remove an event", func(t *testing.T) {
 		dir := buildSignedStore(t)
-		// Someone with the disk deletes with the engine, integrity off.
+		// Someone with the disk deletes and purges with an engine that
+		// does not see the tree (moved aside), so no erasure is recorded.
+		tree, aside := filepath.Join(dir, IntegrityDir), filepath.Join(t.TempDir(), "aside")
+		if err := os.Rename(tree, aside); err != nil {
+			t.Fatal(err)
+		}
 		db := mustOpen(t, dir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
 		if _, err := db.Delete(ctx, DeleteRequest{Filter: `message:"m123"`}); err != nil {
 			t.Fatal(err)
 		}
+		if _, err := db.Compact(ctx); err != nil {
+			t.Fatal(err)
+		}
 		db.Close()
+		if err := os.Rename(aside, tree); err != nil {
+			t.Fatal(err)
+		}
 		got := problemsOf(mustVerifyChain(t, dir), "missing")
 		if len(got) != 1 || got[0].Leaf != 123 {
 			t.Fatalf("missing: %v", got)

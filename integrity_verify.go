@@ -37,10 +37,27 @@ func (p ChainProblem) String() string {
 	return fmt.Sprintf("%s: head %d: %s", p.Kind, p.Head, p.Detail)
 }
 
+// ErasedLeaf is an erased position and what erased it.
+type ErasedLeaf struct {
+	Leaf uint64 `json:"leaf"`
+	Seq  uint64 `json:"seq"`
+	// By is "delete" or "retention"; Eraser the sequence number of the
+	// event that records it.
+	By     string `json:"by"`
+	Eraser uint64 `json:"eraser"`
+}
+
+func (e ErasedLeaf) String() string {
+	return fmt.Sprintf("erased: leaf %d, event %s (seq %d), by the %s recorded as event %s", e.Leaf, IDOf(e.Seq), e.Seq, e.By, IDOf(e.Eraser))
+}
+
 // ChainReport is what VerifyChain found.
 type ChainReport struct {
 	Leaves uint64 `json:"leaves"`
 	Heads  int    `json:"heads"`
+	// Erased lists the positions whose events a recorded delete (or
+	// retention run) erased: their leaves stay, their content is gone.
+	Erased []ErasedLeaf `json:"erased"`
 	// Unleaved counts stored events after the last leaf: durable in the
 	// WAL, their leaves not written yet (the next open writes them).
 	Unleaved int            `json:"unleaved"`
@@ -74,6 +91,10 @@ func (db *DB) verifyChain(pub ed25519.PublicKey, extra []integrity.SignedHead) (
 	if err != nil {
 		return ChainReport{}, err
 	}
+	erasures, err := l.Erasures()
+	if err != nil {
+		return ChainReport{}, err
+	}
 	var r ChainReport
 	var firstSeq, lastSeq uint64
 	err = l.ForEachLeaf(func(idx, seq uint64, h integrity.Hash, salt [integrity.SaltSize]byte) {
@@ -84,6 +105,10 @@ func (db *DB) verifyChain(pub ed25519.PublicKey, extra []integrity.SignedHead) (
 		lastSeq = seq
 		d, ok := stored[seq]
 		if !ok {
+			if e := erasedBy(erasures, seq); e != nil {
+				r.Erased = append(r.Erased, ErasedLeaf{Leaf: idx, Seq: seq, By: e.Kind.String(), Eraser: e.Eraser})
+				return
+			}
 			r.Problems = append(r.Problems, ChainProblem{Kind: "missing", Leaf: idx, Seq: seq, Detail: "the event of this leaf is not stored"})
 			return
 		}
@@ -114,6 +139,16 @@ func (db *DB) verifyChain(pub ed25519.PublicKey, extra []integrity.SignedHead) (
 	slices.SortFunc(r.Problems, func(a, b ChainProblem) int { return cmp.Compare(a.Seq, b.Seq) })
 	r.Problems = append(r.Problems, checkHeads(l, pub, extra, &r)...)
 	return r, nil
+}
+
+// erasedBy returns the erasure that names seq, nil if none does.
+func erasedBy(es []integrity.Erasure, seq uint64) *integrity.Erasure {
+	for i := range es {
+		if es[i].Seqs.Contains(seq) {
+			return &es[i]
+		}
+	}
+	return nil
 }
 
 // checkHeads checks every stored head against the leaf log's tree.

@@ -116,13 +116,16 @@ func verifyChain(data, headFile, pubFile string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, e := range r.Erased {
+		fmt.Fprintln(stdout, e)
+	}
 	for _, p := range r.Problems {
 		fmt.Fprintln(stdout, "problem:", p)
 	}
 	if len(r.Problems) > 0 {
 		return fmt.Errorf("%d %w in the Merkle tree of %s", len(r.Problems), errProblems, data)
 	}
-	fmt.Fprintf(stdout, "%s: chain ok (%d leaves recomputed from the stored events, %d signed heads checked", data, r.Leaves, r.Heads)
+	fmt.Fprintf(stdout, "%s: chain ok (%d leaves: %d recomputed from the stored events, %d erased; %d signed heads checked", data, r.Leaves, r.Leaves-uint64(len(r.Erased)), len(r.Erased), r.Heads)
 	if headFile != "" {
 		fmt.Fprintf(stdout, ", including %s", headFile)
 	}

@@ -46,22 +46,33 @@ func TestIntegrityCLI(t *testing.T) {
 		t.Fatalf("proof: %d %s", code, out)
 	}
 	args := []string{"verify", "--data", data, "--head", filepath.Join(away, "head.json"), "--pubkey", filepath.Join(away, "pub.pem")}
-	if code, out, _ := runCLI(t, "", args...); code != 0 || !strings.Contains(out, "chain ok (20 leaves") {
+	if code, out, _ := runCLI(t, "", args...); code != 0 || !strings.Contains(out, "chain ok (20 leaves: 20 recomputed") {
 		t.Fatalf("verify clean: %d %s", code, out)
 	}
-	// Someone with the disk deletes event 7: its leaf stays, its event is
-	// gone, and verify names the position.
+	// A delete by query erases event 7: its leaf stays, and verify names
+	// the position and the delete's record.
 	db, err = eventlog.Open(data, eventlog.Options{AllowUnregistered: true, MaintenanceInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Delete(context.Background(), eventlog.DeleteRequest{Filter: `message:"m6"`}); err != nil {
+	res, err := db.Delete(context.Background(), eventlog.DeleteRequest{Filter: `message:"m6"`})
+	if err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 	code, out, _ := runCLI(t, "", args...)
-	if code != 1 || !strings.Contains(out, "missing: leaf 6, event "+eventlog.IDOf(7)) {
+	if code != 0 || !strings.Contains(out, "erased: leaf 6, event "+eventlog.IDOf(7)+" (seq 7), by the delete recorded as event "+eventlog.IDOf(res.Seq)) {
 		t.Fatalf("verify after a delete: %d %s", code, out)
+	}
+	// Removed behind the engine's back (the leaf log says event 7 is
+	// still there when the erasure record is gone): reported with its
+	// position.
+	if err := os.Remove(filepath.Join(data, eventlog.IntegrityDir, "ERASURES")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "", args...)
+	if code != 1 || !strings.Contains(out, "problem: missing: leaf 6, event "+eventlog.IDOf(7)) {
+		t.Fatalf("verify after a removal: %d %s", code, out)
 	}
 }
 
