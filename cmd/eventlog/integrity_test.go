@@ -82,3 +82,39 @@ func writeFile(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+// TestBundleCLI: export --bundle writes a bundle verify-bundle accepts
+// with the trusted key, and refuses once an event in it is changed.
+func TestBundleCLI(t *testing.T) {
+	data := t.TempDir()
+	db, err := eventlog.Open(data, eventlog.Options{Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		e := eventlog.Event{Message: fmt.Sprintf("incident step %d", i)}
+		e.Event.Provider, e.Event.Action = "p", "a"
+		if _, err := db.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.SignHead(); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	dir := t.TempDir()
+	_, pub, _ := runCLI(t, "", "integrity", "pubkey", "--data", data)
+	writeFile(t, filepath.Join(dir, "pub.pem"), pub)
+	bundle := filepath.Join(dir, "b.tar")
+	if code, _, errOut := runCLI(t, "", "export", "--data", data, "--filter", `message:"incident step 2" or message:"incident step 4"`, "--bundle", bundle); code != 0 {
+		t.Fatalf("export --bundle: %d %s", code, errOut)
+	}
+	if code, out, _ := runCLI(t, "", "verify-bundle", "--pubkey", filepath.Join(dir, "pub.pem"), bundle); code != 0 || !strings.Contains(out, "ok: 2 events proven in the tree of size 6") {
+		t.Fatalf("verify-bundle: %d %s", code, out)
+	}
+	b, _ := os.ReadFile(bundle)
+	writeFile(t, bundle, strings.Replace(string(b), "incident step 4", "incident step 5", 1))
+	if code, out, _ := runCLI(t, "", "verify-bundle", "--pubkey", filepath.Join(dir, "pub.pem"), bundle); code != 1 || !strings.Contains(out, "proofs.ndjson line 2") {
+		t.Fatalf("verify-bundle of a changed bundle: %d %s", code, out)
+	}
+}
