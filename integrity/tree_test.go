@@ -156,3 +156,26 @@ func TestTreeProperties(t *testing.T) {
 		}
 	})
 }
+
+// TestHashesMatchLibrary: the allocation-free leaf and node hashes and
+// salts are the library's RFC 6962 hasher's and crypto/hmac's.
+func TestHashesMatchLibrary(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var l, r Hash
+		copy(l[:], rapid.SliceOfN(rapid.Byte(), HashSize, HashSize).Draw(t, "l"))
+		copy(r[:], rapid.SliceOfN(rapid.Byte(), HashSize, HashSize).Draw(t, "r"))
+		if got, want := nodeHash(l, r), Hash(hasher.HashChildren(l[:], r[:])); got != want {
+			t.Fatalf("node hash %x, library %x", got, want)
+		}
+		seq := rapid.Uint64().Draw(t, "seq")
+		key := rapid.SliceOfN(rapid.Byte(), 0, 100).Draw(t, "key")
+		salt := NewSalter(key).Salt(seq)
+		if want := refSalt(key, seq); salt != want {
+			t.Fatalf("salt %x, crypto/hmac %x", salt, want)
+		}
+		d := LeafData(seq, salt, l)
+		if got, want := LeafHash(seq, salt, l), Hash(hasher.HashLeaf(d[:])); got != want {
+			t.Fatalf("leaf hash %x, library %x", got, want)
+		}
+	})
+}
