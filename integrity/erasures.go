@@ -78,11 +78,8 @@ func DecodeErasures(b []byte) (out []Erasure, torn int, err error) {
 	if len(b) < 16 {
 		return nil, len(b), nil
 	}
-	if string(b[:8]) != erasuresMagic || binary.LittleEndian.Uint32(b[12:]) != crc32.Checksum(b[:12], castagnoli) {
-		return nil, 0, fmt.Errorf("%w: erasures file: bad header", ErrCorrupt)
-	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != erasuresVersion {
-		return nil, 0, fmt.Errorf("erasures file: unsupported version %d (this build reads %d)", v, erasuresVersion)
+	if err := checkFileHeader(b, erasuresMagic, erasuresVersion); err != nil {
+		return nil, 0, fmt.Errorf("erasures file: %w", err)
 	}
 	off := 16
 	for off < len(b) {
@@ -144,9 +141,7 @@ func (l *Log) RecordErasure(e Erasure) error {
 	end := len(old) - torn
 	var rec []byte
 	if end == 0 {
-		rec = append(rec, erasuresMagic...)
-		rec = binary.LittleEndian.AppendUint32(rec, erasuresVersion)
-		rec = binary.LittleEndian.AppendUint32(rec, crc32.Checksum(rec, castagnoli))
+		rec = appendFileHeader(rec, erasuresMagic, erasuresVersion)
 	}
 	if rec, err = appendErasure(rec, e); err != nil {
 		return fmt.Errorf("integrity: %w", err)

@@ -100,11 +100,7 @@ func (s *SignedHead) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func appendHeadsHeader(dst []byte) []byte {
-	dst = append(dst, headsMagic...)
-	dst = binary.LittleEndian.AppendUint32(dst, headsVersion)
-	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[len(dst)-12:], castagnoli))
-}
+func appendHeadsHeader(dst []byte) []byte { return appendFileHeader(dst, headsMagic, headsVersion) }
 
 // appendHeadRecord encodes a signed head's record.
 func appendHeadRecord(dst []byte, s SignedHead) []byte {
@@ -140,11 +136,8 @@ func DecodeHeads(b []byte) (heads []SignedHead, torn int, err error) {
 	if len(b) < 16 {
 		return nil, len(b), nil
 	}
-	if string(b[:8]) != headsMagic || binary.LittleEndian.Uint32(b[12:]) != crc32.Checksum(b[:12], castagnoli) {
-		return nil, 0, fmt.Errorf("%w: heads file: bad header", ErrCorrupt)
-	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != headsVersion {
-		return nil, 0, fmt.Errorf("heads file: unsupported version %d (this build reads %d)", v, headsVersion)
+	if err := checkFileHeader(b, headsMagic, headsVersion); err != nil {
+		return nil, 0, fmt.Errorf("heads file: %w", err)
 	}
 	off := 16
 	for ; off+headRecordSize <= len(b); off += headRecordSize {

@@ -61,25 +61,7 @@ type leafLog struct {
 
 func leafFileName(first uint64) string { return fmt.Sprintf("%016x%s", first, leafSuffix) }
 
-func appendLeafHeader(dst []byte) []byte {
-	dst = append(dst, leafMagic...)
-	dst = binary.LittleEndian.AppendUint32(dst, leafVersion)
-	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[len(dst)-12:], castagnoli))
-}
-
-func checkLeafHeader(b []byte) error {
-	switch {
-	case len(b) < leafHeaderSize:
-		return fmt.Errorf("header of %d bytes is short", len(b))
-	case string(b[:8]) != leafMagic:
-		return fmt.Errorf("bad magic %q", b[:8])
-	case binary.LittleEndian.Uint32(b[12:]) != crc32.Checksum(b[:12], castagnoli):
-		return errors.New("header checksum mismatch")
-	case binary.LittleEndian.Uint32(b[8:]) != leafVersion:
-		return fmt.Errorf("unsupported version %d (this build reads %d)", binary.LittleEndian.Uint32(b[8:]), leafVersion)
-	}
-	return nil
-}
+func appendLeafHeader(dst []byte) []byte { return appendFileHeader(dst, leafMagic, leafVersion) }
 
 // appendEntry encodes one leaf entry.
 func appendEntry(dst []byte, seq uint64, h Hash) []byte {
@@ -167,11 +149,11 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit func(uint64, Hash)) er
 	if err != nil {
 		return fmt.Errorf("read %s: %w", lf.path, err)
 	}
-	if err := checkLeafHeader(data); err != nil {
+	if err := checkFileHeader(data, leafMagic, leafVersion); err != nil {
 		if last && len(data) < leafHeaderSize {
 			return l.cut(lf, 0, "torn header")
 		}
-		return fmt.Errorf("%w: %s: %v", ErrCorrupt, lf.path, err)
+		return fmt.Errorf("%s: %w", lf.path, err)
 	}
 	off := leafHeaderSize
 	for ; off+EntrySize <= len(data) && lf.count < LeavesPerFile; off += EntrySize {

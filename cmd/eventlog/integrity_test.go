@@ -15,22 +15,7 @@ import (
 // --pubkey then checks the store against; a deleted event is reported
 // with its position.
 func TestIntegrityCLI(t *testing.T) {
-	data := t.TempDir()
-	db, err := eventlog.Open(data, eventlog.Options{Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 20 {
-		e := eventlog.Event{Message: fmt.Sprintf("m%d", i)}
-		e.Event.Provider, e.Event.Action = "p", "a"
-		if _, err := db.Append(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.SignHead(); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	data := signedStore(t, "m%d", 20)
 	away := t.TempDir() // what a cron job copied away
 	code, pub, _ := runCLI(t, "", "integrity", "pubkey", "--data", data)
 	if code != 0 || !strings.Contains(pub, "BEGIN PUBLIC KEY") {
@@ -51,7 +36,7 @@ func TestIntegrityCLI(t *testing.T) {
 	}
 	// A delete by query erases event 7: its leaf stays, and verify names
 	// the position and the delete's record.
-	db, err = eventlog.Open(data, eventlog.Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	db, err := eventlog.Open(data, eventlog.Options{AllowUnregistered: true, MaintenanceInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,22 +71,7 @@ func writeFile(t *testing.T, path, s string) {
 // TestBundleCLI: export --bundle writes a bundle verify-bundle accepts
 // with the trusted key, and refuses once an event in it is changed.
 func TestBundleCLI(t *testing.T) {
-	data := t.TempDir()
-	db, err := eventlog.Open(data, eventlog.Options{Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 6 {
-		e := eventlog.Event{Message: fmt.Sprintf("incident step %d", i)}
-		e.Event.Provider, e.Event.Action = "p", "a"
-		if _, err := db.Append(context.Background(), e); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.SignHead(); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	data := signedStore(t, "incident step %d", 6)
 	dir := t.TempDir()
 	_, pub, _ := runCLI(t, "", "integrity", "pubkey", "--data", data)
 	writeFile(t, filepath.Join(dir, "pub.pem"), pub)
@@ -117,4 +87,29 @@ func TestBundleCLI(t *testing.T) {
 	if code, out, _ := runCLI(t, "", "verify-bundle", "--pubkey", filepath.Join(dir, "pub.pem"), bundle); code != 1 || !strings.Contains(out, "proofs.ndjson line 2") {
 		t.Fatalf("verify-bundle of a changed bundle: %d %s", code, out)
 	}
+}
+
+// signedStore makes a store with the tree of n events, messages format
+// of their index, with a head signed over them all.
+func signedStore(t *testing.T, format string, n int) string {
+	t.Helper()
+	data := t.TempDir()
+	db, err := eventlog.Open(data, eventlog.Options{Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		e := eventlog.Event{Message: fmt.Sprintf(format, i)}
+		e.Event.Provider, e.Event.Action = "p", "a"
+		if _, err := db.Append(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.SignHead(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return data
 }
