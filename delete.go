@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/eventlogdb/eventlog/integrity"
+
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/query/timespan"
@@ -89,7 +91,7 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 		return res, fmt.Errorf("eventlog: delete: sync: %w", err)
 	}
 	res.Seq = a.FirstSeq
-	if err := db.recordErasure(res.Seq, erased); err != nil {
+	if err := db.recordErasure(res.Seq, integrity.ErasedByDelete, erased); err != nil {
 		return res, fmt.Errorf("eventlog: delete: %w", err)
 	}
 	db.deletes.Add(1)

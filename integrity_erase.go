@@ -5,16 +5,19 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2/roaring64"
 
+	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/integrity"
 	"github.com/eventlogdb/eventlog/query"
 )
 
-// Erasure without breaking the proof: a delete by query removes events'
-// content but not their leaves. With the tree kept, the delete records
-// the exact sequence numbers it hid (a compacted segment's are not a
-// range) as a roaring bitmap in integrity/ERASURES, under the sequence
-// number of its own record event, so verify --chain reports each erased
-// position and what erased it rather than a removal.
+// Erasure without breaking the proof: a delete by query or a retention
+// drop removes events' content but not their leaves. With the tree kept,
+// each records the exact sequence numbers it removed (a compacted
+// segment's are not a range) as a roaring bitmap in integrity/ERASURES,
+// under the sequence number of its own record event, so verify --chain
+// reports each erased position and what erased it rather than a removal.
+// A crash between the erasure and its record leaves those positions
+// reported missing: unexplained, never hidden.
 
 // erasedBy returns the sequence numbers t hides: the visible events it
 // matches up to its bound. Deletes are serialized (deleteMu), and later
@@ -34,10 +37,38 @@ func (db *DB) erasedBy(ctx context.Context, t *tombstone) (*roaring64.Bitmap, er
 	return bm, err
 }
 
-// recordErasure stores what the delete recorded by eraser hid.
-func (db *DB) recordErasure(eraser uint64, seqs *roaring64.Bitmap) error {
+// recordErasure stores what the delete or retention drop recorded by
+// eraser removed.
+func (db *DB) recordErasure(eraser uint64, kind integrity.ErasureKind, seqs *roaring64.Bitmap) error {
 	if db.integrity == nil || seqs == nil {
 		return nil
 	}
-	return db.integrity.RecordErasure(integrity.Erasure{Eraser: eraser, Kind: integrity.ErasedByDelete, Seqs: seqs})
+	return db.integrity.RecordErasure(integrity.Erasure{Eraser: eraser, Kind: kind, Seqs: seqs})
+}
+
+// segmentSeqs returns the sequence numbers of the live segment name's
+// rows, which a retention drop is about to erase. Nil without the tree; a
+// segment that cannot be read (damaged) gives nil too, and its rows then
+// read as missing, not erased: logged, as that is not the story the
+// verifier should tell without proof.
+func (db *DB) segmentSeqs(name string) *roaring64.Bitmap {
+	if db.integrity == nil {
+		return nil
+	}
+	for _, s := range db.state.Load().segments {
+		if s.meta.Name != name {
+			continue
+		}
+		bm := roaring64.New()
+		err := s.r.Each(func(seq uint64, _ *event.Event) error {
+			bm.Add(seq)
+			return nil
+		})
+		if err != nil {
+			db.log.Error("eventlog: retention: cannot list the rows of a segment it drops; verify --chain will report them missing, not erased", "segment", name, "err", err)
+			return nil
+		}
+		return bm
+	}
+	return nil
 }
