@@ -28,11 +28,28 @@ func (db *DB) erasedBy(ctx context.Context, t *tombstone) (*roaring64.Bitmap, er
 		return nil, nil
 	}
 	bm := roaring64.New()
-	err := db.Export(ctx, t.request(), func(h query.Hit) error {
-		if h.Seq <= t.Bound {
-			bm.Add(h.Seq)
+	// As countDeleted, partial: a delete does not wait for a repair (the
+	// damaged range's rows it hides later read as missing, not erased).
+	err := db.read(ctx, "", func(rs *readSnapshot) error {
+		opts := db.queryOptions()
+		opts.NoTotal = true
+		req := t.request()
+		req.AllowPartial, req.PerPage = true, ExportPage
+		for {
+			res, err := query.Execute(ctx, rs.query(), req, opts)
+			if err != nil {
+				return err
+			}
+			for _, h := range res.Hits {
+				if h.Seq <= t.Bound {
+					bm.Add(h.Seq)
+				}
+			}
+			if res.Next == "" {
+				return nil
+			}
+			req.SearchAfter = res.Next
 		}
-		return nil
 	})
 	return bm, err
 }
