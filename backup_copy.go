@@ -58,7 +58,7 @@ var backupEntries = []struct {
 	{repairedDir + "/", backupDir},
 	{supersededDir + "/", backupDir},
 	{destinationsDirName + "/", backupDir},
-	{auth.FileName, backupFile},  // the keys' hashes (never secrets): a restored store keeps its access control
+	{auth.FileName, backupFile}, // the keys' hashes (never secrets): a restored store keeps its access control
 	// The Merkle tree, keys included (mode 0600 kept): a restored store
 	// goes on with the same tree. Copied after the pinned manifest, so it
 	// holds the leaves of every copied sealed event.
