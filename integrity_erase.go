@@ -30,9 +30,10 @@ func (db *DB) erasedBy(ctx context.Context, t *tombstone) (*roaring64.Bitmap, er
 	bm := roaring64.New()
 	// As countDeleted, partial: a delete does not wait for a repair (the
 	// damaged range's rows it hides later read as missing, not erased).
+	// Unlike it, expired events count: the tombstone hides (and a purge
+	// removes) them too.
 	err := db.read(ctx, "", func(rs *readSnapshot) error {
-		opts := db.queryOptions()
-		opts.NoTotal = true
+		opts := query.Options{Now: db.opts.Now(), ParseFilter: db.opts.Pseudonymizer.ParseFilter, NoTotal: true}
 		req := t.request()
 		req.AllowPartial, req.PerPage = true, ExportPage
 		for {
@@ -88,4 +89,26 @@ func (db *DB) segmentSeqs(name string) *roaring64.Bitmap {
 		return bm
 	}
 	return nil
+}
+
+// expiredSet returns an empty set for a merge to collect the expired
+// events it leaves out; nil without the tree.
+func (db *DB) expiredSet() *roaring64.Bitmap {
+	if db.integrity == nil {
+		return nil
+	}
+	return roaring64.New()
+}
+
+// recordExpired records the expired events a merge left out, once its
+// output replaced its inputs. No event records a merge, so the erasure's
+// eraser is 0: retention's age rule, applied by compaction. A failure is
+// logged: the merge is done, and the positions then read as missing.
+func (db *DB) recordExpired(seqs *roaring64.Bitmap) {
+	if seqs == nil || seqs.IsEmpty() {
+		return
+	}
+	if err := db.recordErasure(0, integrity.ErasedByRetention, seqs); err != nil {
+		db.log.Error("eventlog: compaction: recording the expired events it left out failed; verify --chain will report them missing", "err", err)
+	}
 }

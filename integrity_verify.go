@@ -42,12 +42,16 @@ type ErasedLeaf struct {
 	Leaf uint64 `json:"leaf"`
 	Seq  uint64 `json:"seq"`
 	// By is "delete" or "retention"; Eraser the sequence number of the
-	// event that records it.
+	// event that records it, 0 for expired events compaction left out
+	// (no event records a merge).
 	By     string `json:"by"`
 	Eraser uint64 `json:"eraser"`
 }
 
 func (e ErasedLeaf) String() string {
+	if e.Eraser == 0 {
+		return fmt.Sprintf("erased: leaf %d, event %s (seq %d), by %s: expired, left out when compaction merged its segment", e.Leaf, IDOf(e.Seq), e.Seq, e.By)
+	}
 	return fmt.Sprintf("erased: leaf %d, event %s (seq %d), by the %s recorded as event %s", e.Leaf, IDOf(e.Seq), e.Seq, e.By, IDOf(e.Eraser))
 }
 
