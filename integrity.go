@@ -30,8 +30,10 @@ var ErrNoIntegrity = errors.New("eventlog: the Merkle tree is off (Options.Integ
 // openIntegrity opens the integrity data before the WAL's replay, which
 // commits the events whose leaves the leaf log lacks.
 func (db *DB) openIntegrity() error {
-	if _, err := db.opts.FS.Stat(filepath.Join(db.dir, IntegrityDir, integrity.SigningKeyFile)); err == nil {
-		db.opts.Integrity = true // the store keeps a tree: keep it
+	// A store that keeps a tree keeps it whoever writes to it; a reader
+	// that does not ask for it skips reading the leaf log.
+	if _, err := db.opts.FS.Stat(filepath.Join(db.dir, IntegrityDir, integrity.SigningKeyFile)); err == nil && !db.opts.ReadOnly {
+		db.opts.Integrity = true
 	}
 	if !db.opts.Integrity {
 		return nil

@@ -131,8 +131,9 @@ type Options struct {
 	// integrity, in integrity/ of the data directory): leaves in the order
 	// events became durable, Ed25519-signed tree heads, inclusion and
 	// consistency proofs. Zero: off, unless the data directory already
-	// holds a tree (integrity/signing.key): a store that keeps one keeps it
-	// whoever opens it, or events would slip in without leaves.
+	// holds a tree (integrity/signing.key) and the store is not opened
+	// ReadOnly: a store that keeps one keeps it whoever writes to it, or
+	// events would slip in without leaves.
 	Integrity bool
 	// IntegrityInterval is how often a tree head is signed when the tree
 	// has grown (heads are also signed on demand, DB.SignHead). Zero: only

@@ -158,17 +158,22 @@ func (l *Log) run() {
 }
 
 // LastSeq returns the sequence number of the last event with a leaf or
-// pending one: a replayed event at or below it already has its leaf.
+// pending one: a replayed event at or below it already has its leaf. It
+// is exact while nothing is committed or made durable concurrently (at
+// open, where it is used).
 func (l *Log) LastSeq() uint64 {
+	// mu before pendMu, as catchUpLocked takes them: the leaves' last seq
+	// first, then any pending one (which is later).
+	l.mu.Lock()
+	last := l.leaves.lastSeq
+	l.mu.Unlock()
 	l.pendMu.Lock()
 	defer l.pendMu.Unlock()
 	if n := len(l.pending); n > 0 {
 		p := l.pending[n-1]
-		return p.first + uint64(len(p.digests)) - 1
+		last = max(last, p.first+uint64(len(p.digests))-1)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.leaves.lastSeq
+	return last
 }
 
 // Commit records committed events first, first+1, ... by their digests.

@@ -17,7 +17,14 @@ import (
 // exportBundle writes the events req selects, with their proofs against
 // the latest signed head, as an evidence bundle at path.
 func exportBundle(data, path string, req query.Request, stderr io.Writer) error {
-	db, err := openRead(data)
+	if err := requireDataDir(data); err != nil {
+		return err
+	}
+	p, err := pseudonymFromEnv(data)
+	if err != nil {
+		return err
+	}
+	db, err := eventlog.Open(data, eventlog.Options{ReadOnly: true, Integrity: true, Pseudonymizer: p})
 	if err != nil {
 		return err
 	}
@@ -41,12 +48,12 @@ func exportBundle(data, path string, req query.Request, stderr io.Writer) error 
 	}
 	n := 0
 	err = db.Export(context.Background(), req, func(h query.Hit) error {
-		p, err := db.ProveEvent(eventlog.IDOf(h.Seq), head.Size)
+		ep, err := db.ProveEvent(eventlog.IDOf(h.Seq), head.Size)
 		if err != nil {
 			return fmt.Errorf("event %s (signed heads cover %d leaves; sign a newer head): %w", eventlog.IDOf(h.Seq), head.Size, err)
 		}
 		n++
-		return bw.Add(integrity.NewProofDoc(p.ID, &p.Event, p.Proof, nil))
+		return bw.Add(integrity.NewProofDoc(ep.ID, &ep.Event, ep.Proof, nil))
 	})
 	if err == nil {
 		err = bw.Close()
