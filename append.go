@@ -13,6 +13,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/integrity"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/wal"
 )
@@ -169,6 +170,9 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 	poisoned := db.wal.Err() != nil
 	first, err := db.wal.AppendFramed(uint32(len(events)), b.rec, func(first uint64) {
 		db.insertCommitted(first, b)
+		if db.integrity != nil {
+			db.integrity.Commit(first, b.digests)
+		}
 	})
 	if errors.Is(err, wal.ErrClosed) {
 		return Appended{}, ErrClosed // Close won the race with this Append
@@ -230,12 +234,15 @@ type batch struct {
 	terms        []index.Term // one event's posting keys; scratch for addRow
 	// tomb is a tombstone whose control frame follows the events.
 	tomb *tombstone
+	// digests are the events' integrity.Digest, with Options.Integrity:
+	// computed here, outside the WAL's ordering lock.
+	digests []integrity.Hash
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
 func (b *batch) reset() {
-	b.payload, b.rec, b.tomb = nil, b.rec[:0], nil
+	b.payload, b.rec, b.tomb, b.digests = nil, b.rec[:0], nil, b.digests[:0]
 	b.rows.Reset()
 }
 
@@ -253,11 +260,14 @@ func (b *batch) reserve(events int, frameBytes int64) {
 	b.rec = slices.Grow(b.rec, wal.HeaderRoom+events*int(frameBytes+frameBytes/8))[:wal.HeaderRoom]
 }
 
-// add appends one event to the batch.
-func (b *batch) add(ev *Event) {
+// add appends one event to the batch, and its digest if digest.
+func (b *batch) add(ev *Event, digest bool) {
 	start := len(b.rec)
 	b.rec = append(b.rec, 0, 0, 0) // room for a short length prefix
 	b.rec = event.AppendBinary(b.rec, ev)
+	if digest {
+		b.digests = append(b.digests, integrity.Digest(b.rec[start+3:]))
+	}
 	b.rec = putFrameLen(b.rec, start, len(b.rec)-start-3)
 	b.addRow(ev)
 }
@@ -305,7 +315,7 @@ func (db *DB) encodeBatch(b *batch, events []Event) {
 			stamped.Timestamp = now
 			ev = &stamped
 		}
-		b.add(db.opts.Pseudonymizer.Event(ev))
+		b.add(db.opts.Pseudonymizer.Event(ev), db.integrity != nil)
 	}
 }
 

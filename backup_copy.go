@@ -34,6 +34,7 @@ const (
 	backupManifest                   // the pinned manifest, written after every file it needs, with TOMBSTONES and MANIFEST.prev
 	backupLog                        // the pinned WAL files, then seq.reserved
 	backupSegments                   // the pinned manifest's segments
+	backupTree                       // integrity/: its files, then leaves/ (append-only; a torn last leaf is cut and rebuilt at open)
 )
 
 // backupEntries are the entries of the data directory as FORMAT.md lists
@@ -58,7 +59,11 @@ var backupEntries = []struct {
 	{repairedDir + "/", backupDir},
 	{supersededDir + "/", backupDir},
 	{destinationsDirName + "/", backupDir},
-	{auth.FileName, backupFile},  // the keys' hashes (never secrets): a restored store keeps its access control
+	{auth.FileName, backupFile}, // the keys' hashes (never secrets): a restored store keeps its access control
+	// The Merkle tree, keys included (mode 0600 kept): a restored store
+	// goes on with the same tree. Copied after the pinned manifest, so it
+	// holds the leaves of every copied sealed event.
+	{IntegrityDir + "/", backupTree},
 	{backupInfoFile, backupSkip}, // each backup writes its own; Restore leaves it out
 	// The object-store writer identity (package tiering) is not copied: a
 	// restored backup is behind the bucket, so it must not publish there as
@@ -177,6 +182,10 @@ func (b *backupRun) copyEntries(logFiles []string) error {
 			err = b.copyOptional(e.name)
 		case backupDir:
 			err = b.copyDir(strings.TrimSuffix(e.name, "/"))
+		case backupTree:
+			if err = b.copyDir(IntegrityDir); err == nil {
+				err = b.copyDir(filepath.Join(IntegrityDir, "leaves"))
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.name, err)

@@ -380,6 +380,7 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 	dir := t.TempDir()
 	opts := backupOpts()
 	opts.MaintenanceInterval = -1 // no background purge changes the segments while the test lists them
+	opts.Integrity = true         // integrity/ with its leaves/, keys and heads
 	db := mustOpen(t, dir, opts)
 	if err := db.RegisterProviderActions("p", "a"); err != nil {
 		t.Fatal(err)

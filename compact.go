@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
 	"github.com/eventlogdb/eventlog/compaction"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/match"
@@ -139,8 +140,8 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		return err
 	}
 	applied := db.tombstonesToApply()
-	erased := erasures{}
-	n, err := db.mergeInto(ctx, ns.w, inputs, applied, erased)
+	erased, expired := erasures{}, db.expiredSet()
+	n, err := db.mergeInto(ctx, ns.w, inputs, applied, erased, expired)
 	if err == nil {
 		err = db.recordErased(erased) // before the rows leave for good
 	}
@@ -153,6 +154,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		if _, err := db.replaceSegments(j.Inputs, nil); err != nil {
 			return err
 		}
+		db.recordExpired(expired)
 		res.Merges++
 		res.Inputs += len(inputs)
 		res.BytesBefore += j.Bytes
@@ -170,6 +172,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	if err != nil { // the merge is done; an input file stays until the next open
 		db.log.Error("eventlog: compaction could not remove an input; the next open will", "err", err)
 	}
+	db.recordExpired(expired)
 	db.compactions.Add(1)
 	db.compactedSegments.Add(int64(len(inputs)))
 	db.compactedEvents.Add(int64(n))
@@ -205,7 +208,10 @@ func (db *DB) acquireSegments(names []string) ([]*liveSegment, error) {
 // leaving out expired events and those a tombstone of tombs hides, and
 // pacing reads to CompactionBytesPerSecond. It returns how many rows it
 // added.
-func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones, erased erasures) (int, error) {
+// It notes the client ids of the events it leaves out in erased and, with
+// the tree kept (expired not nil), the sequence numbers of the expired
+// ones in expired.
+func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones, erased erasures, expired *roaring64.Bitmap) (int, error) {
 	h := &mergeHeap{}
 	deletes := map[*mergeCursor]tombstones{} // what each input is not yet clean of
 	for _, s := range inputs {
@@ -226,7 +232,11 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 	n := 0
 	for h.Len() > 0 {
 		c := (*h)[0]
-		if db.retention.expired(c.ev, now) || deletes[c].hides(c.seq, c.ev) { // expired and deleted events are not carried over
+		gone := db.retention.expired(c.ev, now)
+		if gone && expired != nil {
+			expired.Add(c.seq)
+		}
+		if gone || deletes[c].hides(c.seq, c.ev) { // expired and deleted events are not carried over
 			erased.add(c.seq, c.ev, until)
 		} else {
 			if err := w.Add(segment.Row{Seq: c.seq, Event: c.ev}); err != nil {

@@ -45,7 +45,7 @@ func crashKills(t *testing.T) int {
 func crashChild() {
 	dir, run := os.Getenv(crashChildEnv), os.Getenv(crashRunEnv)
 	segBytes, _ := strconv.ParseInt(os.Getenv(crashSegEnv), 10, 64)
-	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: segBytes, MaintenanceInterval: -1, CompactionBytesPerSecond: -1, CompactionCPUShare: 1})
+	db, err := Open(dir, Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: segBytes, MaintenanceInterval: -1, CompactionBytesPerSecond: -1, CompactionCPUShare: 1, Integrity: true, IntegrityInterval: time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child open:", err)
 		os.Exit(3)
@@ -153,6 +153,7 @@ func crashKill9(t *testing.T) {
 				}
 			}
 		}
+		checkIntegrityCut(t, powerCut{dir: dir, op: fmt.Sprintf("kill %d", kill), want: want})
 		lastSeq = max(lastSeq, checkCrashStore(t, dir, want, gone, fmt.Sprintf("kill %d", kill)))
 	}
 	t.Logf("%d kills, %d acknowledged events all present once, %d deleted ones absent", crashKills(t), len(want), len(gone))
@@ -212,7 +213,7 @@ func crashOnce(t *testing.T, dir, run string, afterAcks int, delay time.Duration
 // once and none of the deleted ones. It returns the highest sequence number present.
 func checkCrashStore(t *testing.T, dir string, want map[uint64]string, gone map[string]bool, after string) uint64 {
 	t.Helper()
-	db, err := Open(dir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	db, err := Open(dir, Options{AllowUnregistered: true, MaintenanceInterval: -1, Integrity: true})
 	if err != nil {
 		t.Fatalf("after %s: reopen: %v", after, err)
 	}

@@ -29,6 +29,7 @@
 //	ERASED_IDS      client ids of erased events, kept for Options.DedupWindow
 //	READONLY        written by Repair when it could not prove it kept every delete
 //	PSEUDONYMS      the pseudonymised fields and a check value of the key (never the key)
+//	integrity/      with Options.Integrity: keys, leaf log and signed heads of the Merkle tree
 //	wal/            the write-ahead log
 //	segments/       the segment files
 //	quarantine/     segments found damaged, at open or while serving (see Repair)
@@ -74,6 +75,8 @@
 //	damage.go                   damage found while serving: confirm, quarantine
 //	repair*.go, verify.go       offline repair (segments, WAL, manifest), checks
 //	backup*.go, restore.go      online backup and restore
+//	integrity.go                the Merkle tree's wiring: leaves as events become
+//	                            durable, heads, proofs (package integrity)
 package eventlog
 
 import (
@@ -89,6 +92,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/integrity"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/internal/vfs"
@@ -181,6 +185,9 @@ type DB struct {
 	diskFull                                                         diskFull // writefault.go
 
 	loggers *loggerQueue
+	// integrity is the Merkle tree over the durable events (integrity.go);
+	// nil unless Options.Integrity.
+	integrity *integrity.Log
 
 	// tombs are the deletes by query not yet purged (tombstone.go),
 	// replaced under stateMu; masks caches the rows they hide per source.
@@ -281,6 +288,9 @@ func (db *DB) open() error {
 	if err := db.openSegments(); err != nil {
 		return err
 	}
+	if err := db.openIntegrity(); err != nil {
+		return err
+	}
 	rp := db.startReplay()
 	w, err := wal.Open(wal.Options{
 		FS:           db.opts.FS,
@@ -292,9 +302,9 @@ func (db *DB) open() error {
 		Repair:       db.opts.Repair,
 		Logger:       db.log,
 		ObserveFsync: db.opts.ObserveFsync,
-		OnDurable:    func(uint64) { db.tailers.notify() },
+		OnDurable:    db.onDurable,
 		KeepPayloads: true, // the heads adopt them (replay.go)
-	}, db.manifest.SealedSeq, rp.record)
+	}, db.manifest.SealedSeq, db.replayWithLeaves(rp.record))
 	if ferr := rp.finish(); ferr != nil && err == nil {
 		w.Close()
 		err = fmt.Errorf("wal: replay: %w", ferr)
@@ -304,6 +314,9 @@ func (db *DB) open() error {
 	}
 	db.wal = w
 	head.Publish(&db.published, w.NextSeq()-1)
+	if err := db.startIntegrity(); err != nil {
+		return err
+	}
 	if !db.opts.ReadOnly {
 		if err := w.Checkpoint(db.manifest.SealedSeq); err != nil {
 			return fmt.Errorf("eventlog: open %s: checkpoint: %w", db.dir, err)
@@ -351,6 +364,9 @@ func (db *DB) releaseAll() error {
 	var errs []error
 	if db.wal != nil {
 		errs = append(errs, db.wal.Close())
+	}
+	if db.integrity != nil { // after the WAL: its last fsync's leaves are written
+		errs = append(errs, db.integrity.Close())
 	}
 	if st := db.state.Load(); st != nil {
 		for _, s := range st.segments {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/eventlogdb/eventlog/integrity"
+
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/query/filter"
@@ -80,7 +82,11 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 	if err := db.countDeleted(ctx, t); err != nil {
 		return res, fmt.Errorf("eventlog: delete: %w", err)
 	}
-	if err := db.recordErasedDelete(ctx, t); err != nil {
+	if err := db.recordErasedDelete(ctx, t); err != nil { // the client ids it erases
+		return res, fmt.Errorf("eventlog: delete: %w", err)
+	}
+	erased, err := db.erasedBy(ctx, t) // the tree's positions it erases
+	if err != nil {
 		return res, fmt.Errorf("eventlog: delete: %w", err)
 	}
 	res = DeleteResult{Deleted: t.Deleted, FilterSHA256: filterHash(t.Filter)}
@@ -95,6 +101,9 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 		return res, fmt.Errorf("eventlog: delete: sync: %w", err)
 	}
 	res.Seq = a.FirstSeq
+	if err := db.recordErasure(res.Seq, integrity.ErasedByDelete, erased); err != nil {
+		return res, fmt.Errorf("eventlog: delete: %w", err)
+	}
 	db.deletes.Add(1)
 	db.deletedEvents.Add(int64(t.Deleted))
 	db.log.Info("eventlog: delete by query", "seq", res.Seq, "deleted", res.Deleted, "filter_sha256", res.FilterSHA256)

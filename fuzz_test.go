@@ -40,7 +40,7 @@ func FuzzWALPayload(f *testing.F) {
 	b := &batch{}
 	b.reserve(1, 0)
 	e := ev("p", "a", "2024-05-01T00:00:00Z")
-	b.add(&e)
+	b.add(&e, false)
 	events := append([]byte(nil), b.rec[wal.HeaderRoom:]...)
 	withTomb, err := appendTombstoneFrame(append([]byte(nil), events...), &tombstone{Bound: 7, Filter: "user.name:bob", Start: "2024-05-01T00:00:00Z", Deleted: 3})
 	if err != nil {

@@ -131,6 +131,19 @@ type Options struct {
 	// stored as given.
 	Pseudonymizer *privacy.Pseudonymizer
 
+	// Integrity keeps a Merkle tree over the durable events (package
+	// integrity, in integrity/ of the data directory): leaves in the order
+	// events became durable, Ed25519-signed tree heads, inclusion and
+	// consistency proofs. Zero: off, unless the data directory already
+	// holds a tree (integrity/signing.key) and the store is not opened
+	// ReadOnly: a store that keeps one keeps it whoever writes to it, or
+	// events would slip in without leaves.
+	Integrity bool
+	// IntegrityInterval is how often a tree head is signed when the tree
+	// has grown (heads are also signed on demand, DB.SignHead). Zero: only
+	// on demand.
+	IntegrityInterval time.Duration
+
 	// ReadOnly opens without writing anything: the WAL is replayed into
 	// memory, nothing is truncated, sealed or checkpointed, and no lock is
 	// taken. Appends fail with ErrReadOnly.

@@ -137,6 +137,7 @@ func powerCutRun(t *testing.T, seed uint64) int {
 	powerCutWorkload(t, live, strict, m, rand.New(rand.NewPCG(seed, 5)))
 	for _, c := range cuts {
 		t.Logf("cut before %s: %d acknowledged events, %d deleted", c.op, len(c.want), len(c.gone))
+		checkIntegrityCut(t, c)
 		checkRebuiltStore(t, c, rand.New(rand.NewPCG(seed, uint64(len(c.want)))))
 		checkCrashStore(t, c.dir, c.want, c.gone, "a power cut before "+c.op)
 		if t.Failed() {
@@ -152,7 +153,7 @@ func powerCutWorkload(t *testing.T, dir string, fsys vfs.FS, m *powerCutModel, r
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	opts := Options{AllowUnregistered: true, Sync: SyncAlways, SegmentMaxBytes: 6 << 10, WALMaxFileBytes: 16 << 10,
 		MaintenanceInterval: -1, CompactionBytesPerSecond: -1, CompactionCPUShare: 1,
-		RetentionMaxAge: 30 * 24 * time.Hour, Now: func() time.Time { return now }, FS: fsys}
+		RetentionMaxAge: 30 * 24 * time.Hour, Now: func() time.Time { return now }, FS: fsys, Integrity: true}
 	db, err := Open(dir, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -172,6 +173,10 @@ func powerCutWorkload(t *testing.T, dir string, fsys vfs.FS, m *powerCutModel, r
 			res, err := db.Append(ctx, batch...)
 			must("append", err)
 			m.appended(res, batch)
+			if r.IntN(4) == 0 {
+				_, err := db.SignHead()
+				must("sign head", err)
+			}
 		case x < 65:
 			must("roll", db.Roll(ctx))
 		case x < 77:

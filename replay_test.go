@@ -31,7 +31,7 @@ func TestReplayReportsABadRecord(t *testing.T) {
 		for i := range 50 {
 			e := ev("p", "a", "2024-05-01T10:00:00Z")
 			e.User.Name = fmt.Sprintf("user-%d", i)
-			b.add(&e)
+			b.add(&e, false)
 		}
 		appendRecord(b.rec[wal.HeaderRoom:], 50)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/integrity"
 	"github.com/eventlogdb/eventlog/retention"
 )
 
@@ -113,9 +114,10 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		return res, err
 	}
 	for _, d := range plan {
-		if err := db.recordErasedSegment(ctx, d.Name); err != nil {
+		if err := db.recordErasedSegment(ctx, d.Name); err != nil { // its client ids
 			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
 		}
+		erased := db.segmentSeqs(d.Name) // before the drop: its rows keep their leaves
 		if err := db.dropSegments(d.Name); err != nil {
 			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
 		}
@@ -126,8 +128,12 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		db.log.Info("eventlog: retention dropped a segment", "segment", d.Name, "reason", d.Reason, "events", d.Events,
 			"min_timestamp", d.MinTS, "max_timestamp", d.MaxTS, "min_seq", d.MinSeq, "max_seq", d.MaxSeq, "undelivered", d.Undelivered)
 		// The drop is done: record it even if ctx ends now.
-		if _, err := db.append(context.WithoutCancel(ctx), true, []Event{dropRecord(db.opts.Now(), d)}); err != nil {
+		rec, err := db.append(context.WithoutCancel(ctx), true, []Event{dropRecord(db.opts.Now(), d)})
+		if err != nil {
 			return res, fmt.Errorf("eventlog: retention: record the drop of %s: %w", d.Name, err)
+		}
+		if err := db.recordErasure(rec.FirstSeq, integrity.ErasedByRetention, erased); err != nil {
+			return res, fmt.Errorf("eventlog: retention: record what the drop of %s erased: %w", d.Name, err)
 		}
 	}
 	return res, nil

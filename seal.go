@@ -206,6 +206,10 @@ func (db *DB) seal(h *head.Head) error {
 	if err != nil {
 		return err
 	}
+	if err := db.syncLeavesForSeal(hs.LastSeq); err != nil {
+		abandonSegments(written, err)
+		return err
+	}
 	// The manifest's fsyncs happen under manifestMu only: stateMu, which
 	// every Append's commit needs, is held just for the swap.
 	db.manifestMu.Lock()

@@ -65,11 +65,18 @@ var (
 		"GET /api/_security/_authenticate":          "reader",
 		"GET /readyz":                               "reader",
 		"GET /metrics":                              "reader",
+		"GET /api/_integrity/head":                  "auditor",
+		"POST /api/_integrity/head":                 "admin",
+		"GET /api/_integrity/heads":                 "auditor",
+		"GET /api/_integrity/consistency":           "auditor",
+		"GET /api/events/{id}/_proof":               "auditor",
 	}
-	storeWideRoutes = map[string]bool{"GET /api/_stats": true, "GET /metrics": true}
+	storeWideRoutes = map[string]bool{"GET /api/_stats": true, "GET /metrics": true,
+		"GET /api/_integrity/head": true, "GET /api/_integrity/heads": true,
+		"GET /api/_integrity/consistency": true, "GET /api/events/{id}/_proof": true}
 	// roleGrants is what each role may do.
 	roleGrants = map[string][]string{
-		"reader": {"reader"}, "writer": {"reader", "writer"}, "admin": {"reader", "writer", "admin"}, "auditor": {"reader"},
+		"reader": {"reader"}, "writer": {"reader", "writer"}, "admin": {"reader", "writer", "admin", "auditor"}, "auditor": {"reader", "auditor"},
 	}
 )
 
@@ -128,6 +135,10 @@ func routeSample(pattern, space, sinkURL string) (sample, bool) {
 		"/api/_security/_authenticate":          {"/api/_security/_authenticate", "", ""},
 		"/readyz":                               {"/readyz", "", ""},
 		"/metrics":                              {"/metrics", "", ""},
+		"/api/_integrity/head":                  {"/api/_integrity/head", "", ""},
+		"/api/_integrity/heads":                 {"/api/_integrity/heads?from=0", "", ""},
+		"/api/_integrity/consistency":           {"/api/_integrity/consistency?from_size=0&to_size=0", "", ""},
+		"/api/events/{id}/_proof":               {"/api/events/0000000000000001/_proof", "", ""},
 	}
 	_, path, _ := strings.Cut(pattern, " ")
 	smp, ok := samples[path]

@@ -63,7 +63,7 @@ func newFaultyEnv(t *testing.T, cfg Config) (*env, *vfs.Faulty) {
 func (e *env) open() {
 	e.t.Helper()
 	m := NewMetrics()
-	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs, MemoryLimit: e.memoryLimit, Pseudonymizer: e.pseudonymizer})
+	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs, MemoryLimit: e.memoryLimit, Pseudonymizer: e.pseudonymizer, Integrity: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}

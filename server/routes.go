@@ -38,6 +38,9 @@ var (
 	admin       = rule{need: auth.Admin}
 	adminAudit  = func(action string) rule { return rule{need: auth.Admin, audit: action} }
 	metricsRule = rule{need: auth.Reader, storeWide: true, metrics: true}
+	// audit: the Merkle tree's heads and proofs (integrity.go), for admins
+	// and auditors whose keys see the whole store.
+	audit = rule{need: auth.Auditor, storeWide: true}
 )
 
 // routeTable lists every route with its access rule. A route that reads
@@ -97,6 +100,13 @@ func (s *Server) routeTable() []route {
 	// GitLab's audit stream: its verification token, not an API key,
 	// authenticates it (gitlab.go).
 	add("POST /api/ingest/gitlab", public, s.handleGitLab)
+	// The Merkle tree over the log (integrity.go).
+	add("GET /api/_integrity/head", audit, s.handleHead)
+	add("POST /api/_integrity/head", admin, s.handleSignHead)
+	add("GET /api/_integrity/heads", audit, s.handleHeads)
+	add("GET /api/_integrity/consistency", audit, s.handleConsistency)
+	add("GET /api/events/{id}/_proof", audit, s.handleProof)
+
 	add("GET /healthz", public, s.handleHealth)
 	add("GET /readyz", read, s.handleReady)
 	metrics := promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{

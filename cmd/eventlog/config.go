@@ -33,6 +33,8 @@ type serveConfig struct {
 	segmentMaxBytes   int64
 	segmentMaxAge     time.Duration
 	memoryLimit       int64
+	integrity         bool
+	integrityInterval time.Duration
 	maintenance       maintenanceConfig
 	server            server.Config
 	destinations      fixedDestinations // the file's destinations: list (destinations.go)
@@ -80,6 +82,8 @@ func settings() []setting {
 		{"addr", "HOST:PORT", "127.0.0.1:9700", "listen address; with port 0 the system picks a free port, and the address printed says which", hostPort},
 		{"sync", "POLICY", "always", "when a write is durable: always (fsynced before the answer), interval or none", syncPolicy},
 		{"sync-interval", "DURATION", "100ms", "fsync period under --sync interval", duration(func(c *serveConfig) *time.Duration { return &c.syncInterval })},
+		{"integrity", "BOOL", "true", "keep a Merkle tree over the durable events with Ed25519-signed heads (integrity/ in the data directory), served to admin and auditor keys under /api/_integrity and /api/events/{id}/_proof; checked by verify --chain", boolean(func(c *serveConfig) *bool { return &c.integrity })},
+		{"integrity-interval", "DURATION", "1m", "how often a tree head is signed when the tree has grown (also on demand: POST /api/_integrity/head, or integrity head --sign on a stopped store)", duration(func(c *serveConfig) *time.Duration { return &c.integrityInterval })},
 		{"allow-unregistered", "BOOL", "false", "accept events whose provider/action pair is not registered", boolean(func(c *serveConfig) *bool { return &c.allowUnregistered })},
 		{"segment-max-bytes", "SIZE", "64MiB", "seal the in-memory head into segments once it holds this much", size(func(c *serveConfig) *int64 { return &c.segmentMaxBytes })},
 		{"segment-max-age", "DURATION", "1h", "seal the in-memory head once its oldest event is this old", duration(func(c *serveConfig) *time.Duration { return &c.segmentMaxAge })},

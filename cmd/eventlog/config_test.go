@@ -43,7 +43,7 @@ func TestServeConfigDefaults(t *testing.T) {
 	want := &serveConfig{
 		data: "./data", addr: "127.0.0.1:9700",
 		sync: eventlog.SyncAlways, syncInterval: 100 * time.Millisecond,
-		segmentMaxBytes: 64 << 20, segmentMaxAge: time.Hour, memoryLimit: 256 << 20,
+		segmentMaxBytes: 64 << 20, segmentMaxAge: time.Hour, memoryLimit: 256 << 20, integrity: true, integrityInterval: time.Minute,
 		maintenance: maintenanceConfig{interval: time.Minute, maxSegmentBytes: 1 << 30, bytesPerSecond: 64 << 20, dedupWindow: 24 * time.Hour},
 		server: server.Config{
 			MaxBulkBytes: 32 << 20, MaxEventBytes: 1 << 20, MaxConcurrentWrites: 4, WriteQueueTimeout: time.Second,

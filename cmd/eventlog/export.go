@@ -14,12 +14,19 @@ func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("export", stderr)
 	url := addURLFlag(fs)
 	sel := addSelectionFlags(fs)
+	bundle := fs.String("bundle", "", "write an evidence bundle (a tar file: the events, the latest signed head, an inclusion proof for each, the public key and a README) to this file instead of NDJSON; check it with verify-bundle")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	req, err := sel.request(fs)
 	if err != nil {
 		return err
+	}
+	if *bundle != "" {
+		if *url != "" {
+			return fmt.Errorf("--bundle works on a data directory (--data), not through --url: %w", errUsage)
+		}
+		return exportBundle(*data, *bundle, req, stderr)
 	}
 	client, err := remote(fs, *url, nil)
 	if err != nil {

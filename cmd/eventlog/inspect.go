@@ -38,6 +38,9 @@ var errProblems = errors.New("problems found")
 
 func runVerify(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("verify", stderr)
+	chain := fs.Bool("chain", false, "also recompute every event's leaf and check every signed head against the Merkle tree")
+	headFile := fs.String("head", "", "a signed head (JSON, as integrity head prints it) kept elsewhere, to check the store against; implies --chain")
+	pubFile := fs.String("pubkey", "", "the public key (PEM) to check heads with, kept elsewhere; default: the store's own")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -52,5 +55,8 @@ func runVerify(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%d %w in %s", len(problems), errProblems, *data)
 	}
 	fmt.Fprintf(stdout, "%s: ok (manifest, segments and WAL checksums verified)\n", *data)
+	if *chain || *headFile != "" {
+		return verifyChain(*data, *headFile, *pubFile, stdout)
+	}
 	return nil
 }

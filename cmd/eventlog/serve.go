@@ -186,6 +186,8 @@ func (c *serveConfig) dbOptions(m *server.Metrics, log *slog.Logger) eventlog.Op
 		Pseudonymizer:     c.pseudonymizer,
 		Logger:            log,
 		ObserveFsync:      m.ObserveFsync,
+		Integrity:         c.integrity,
+		IntegrityInterval: c.integrityInterval,
 	}
 	opts.Limits.MaxDocumentBytes = int(min(c.server.MaxEventBytes, 1<<30))
 	c.maintenance.apply(&opts)

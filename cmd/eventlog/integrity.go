@@ -1,0 +1,137 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/integrity"
+)
+
+// runIntegrity is `eventlog integrity pubkey|head|heads|proof|consistency`
+// on a data directory (read-only: a running server's directory too, except
+// head --sign, which needs it stopped).
+func runIntegrity(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs, data := newFlags("integrity", stderr)
+	sign := fs.Bool("sign", false, "head: sign a new head over every durable event first (the store must not be served)")
+	treeSize := fs.Uint64("tree-size", 0, "proof: the tree size to prove against (0: the latest signed head)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := requireDataDir(*data); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return fmt.Errorf("integrity: want pubkey, head, heads, proof ID or consistency FROM TO: %w", errUsage)
+	}
+	if rest[0] == "pubkey" {
+		b, err := os.ReadFile(*data + "/" + eventlog.IntegrityDir + "/" + integrity.PublicKeyFile)
+		if err != nil {
+			return fmt.Errorf("integrity pubkey: %w (is the store opened with --integrity?)", err)
+		}
+		_, err = stdout.Write(b)
+		return err
+	}
+	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: !*sign, Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	l, _ := db.Integrity()
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	switch rest[0] {
+	case "head":
+		if *sign {
+			h, err := db.SignHead()
+			if err != nil {
+				return err
+			}
+			return enc.Encode(h)
+		}
+		h, ok := l.LatestHead()
+		if !ok {
+			return fmt.Errorf("integrity head: no head is signed yet (integrity head --sign, or serve --integrity-interval)")
+		}
+		return enc.Encode(h)
+	case "heads":
+		return enc.Encode(l.Heads(0, 0))
+	case "proof":
+		if len(rest) != 2 {
+			return fmt.Errorf("integrity proof: want an event id: %w", errUsage)
+		}
+		p, err := db.ProveEvent(rest[1], *treeSize)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(integrity.NewProofDoc(p.ID, &p.Event, p.Proof, p.Head))
+	case "consistency":
+		if len(rest) != 3 {
+			return fmt.Errorf("integrity consistency: want FROM_SIZE TO_SIZE: %w", errUsage)
+		}
+		from, err1 := strconv.ParseUint(rest[1], 10, 64)
+		to, err2 := strconv.ParseUint(rest[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("integrity consistency: sizes must be whole numbers: %w", errUsage)
+		}
+		hs, err := l.Consistency(from, to)
+		if err != nil {
+			return err
+		}
+		return enc.Encode(map[string]any{"from_size": from, "to_size": to, "hashes": hs})
+	}
+	return fmt.Errorf("integrity: unknown subcommand %q (pubkey, head, heads, proof, consistency): %w", rest[0], errUsage)
+}
+
+// verifyChain is verify --chain (and --head, --pubkey).
+func verifyChain(data, headFile, pubFile string, stdout io.Writer) error {
+	var pub ed25519.PublicKey
+	if pubFile != "" {
+		b, err := os.ReadFile(pubFile)
+		if err != nil {
+			return fmt.Errorf("--pubkey: %w", err)
+		}
+		if pub, err = integrity.ParsePublicKey(b); err != nil {
+			return fmt.Errorf("--pubkey %s: %w", pubFile, err)
+		}
+	}
+	var extra []integrity.SignedHead
+	if headFile != "" {
+		b, err := os.ReadFile(headFile)
+		if err != nil {
+			return fmt.Errorf("--head: %w", err)
+		}
+		var h integrity.SignedHead
+		if err := json.Unmarshal(b, &h); err != nil {
+			return fmt.Errorf("--head %s: %w", headFile, err)
+		}
+		extra = append(extra, h)
+	}
+	r, err := eventlog.VerifyChain(data, eventlog.Options{AllowUnregistered: true}, pub, extra...)
+	if err != nil {
+		return err
+	}
+	for _, e := range r.Erased {
+		fmt.Fprintln(stdout, e)
+	}
+	for _, p := range r.Problems {
+		fmt.Fprintln(stdout, "problem:", p)
+	}
+	if len(r.Problems) > 0 {
+		return fmt.Errorf("%d %w in the Merkle tree of %s", len(r.Problems), errProblems, data)
+	}
+	fmt.Fprintf(stdout, "%s: chain ok (%d leaves: %d recomputed from the stored events, %d erased; %d signed heads checked", data, r.Leaves, r.Leaves-uint64(len(r.Erased)), len(r.Erased), r.Heads)
+	if headFile != "" {
+		fmt.Fprintf(stdout, ", including %s", headFile)
+	}
+	if r.Unleaved > 0 {
+		fmt.Fprintf(stdout, "; %d newest events await their leaves", r.Unleaved)
+	}
+	fmt.Fprintln(stdout, ")")
+	return nil
+}

@@ -1,0 +1,18 @@
+// Package integrity keeps a Merkle tree over a store's durable events, so
+// that nobody, the disk's owner included, can remove, alter, reorder or
+// insert an event without a verifier noticing.
+//
+// Leaves follow RFC 6962 (SHA-256, domain-separated leaf and node hashes,
+// through github.com/transparency-dev/merkle). Leaf i is the i-th event to
+// become durable; its data is seq (8 bytes big-endian) ‖ salt (16) ‖
+// SHA-256 of the event's binary form (32), the salt being
+// HMAC-SHA256(salt key, seq)[:16]. The leaf log stores (seq, leaf hash,
+// CRC32C) entries of 44 bytes in files of 2^16 leaves under leaves/; tree
+// heads (size, root, timestamp) are signed with Ed25519 and appended to
+// HEADS. FORMAT.md ("The Merkle tree over the log") gives every byte.
+//
+// The engine (package eventlog) commits each appended batch's digests in
+// sequence order (Log.Commit), reports durability (Log.Durable) and fsyncs
+// the leaves before sealing lets the WAL drop their records
+// (Log.SyncThrough); the log's goroutine turns durable events into leaves.
+package integrity
