@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -24,11 +26,27 @@ import (
 func TestWebTimeline(t *testing.T) {
 	node, chromium := browserTools(t)
 	bin := buildBinary(t)
-	p := startServe(t, bin, "--data", t.TempDir(), "--addr", "127.0.0.1:0")
+	dir := t.TempDir()
+	p := startServe(t, bin, "--data", dir, "--addr", "127.0.0.1:0")
 	// The first key is made without one; from then on the server needs them.
 	adminKey := createKey(t, p.url, "", `{"name":"e2e-admin","role":"admin"}`)
 	readerKey := createKey(t, p.url, adminKey, `{"name":"e2e-reader","role":"reader"}`)
-	runBrowserScript(t, node, "timeline.mjs", "EVENTLOG_URL="+p.url, "EVENTLOG_KEY="+readerKey,
+	// The script prints "restart-server" to have the server stopped and
+	// started again on the same address and data directory (following live
+	// must resume across the drop); it reads "restarted" once it is back.
+	restart := func(line string) string {
+		if line != "restart-server" {
+			return ""
+		}
+		addr := strings.TrimPrefix(p.url, "http://")
+		p.stop(t)
+		p = startServe(t, bin, "--data", dir, "--addr", addr)
+		if p.url != "http://"+addr {
+			t.Fatalf("restarted on %s, not %s", p.url, addr)
+		}
+		return "restarted"
+	}
+	runBrowserScriptWith(t, node, "timeline.mjs", restart, "EVENTLOG_URL="+p.url, "EVENTLOG_KEY="+readerKey,
 		"EVENTLOG_ADMIN="+adminKey, "CHROMIUM="+chromium)
 	p.stop(t)
 }
@@ -51,6 +69,15 @@ func TestWebDamaged(t *testing.T) {
 // fails the test if it fails.
 func runBrowserScript(t *testing.T, node, script string, env ...string) {
 	t.Helper()
+	runBrowserScriptWith(t, node, script, nil, env...)
+}
+
+// runBrowserScriptWith is runBrowserScript with a handler of the script's
+// output: each line is logged and passed to onLine (when not nil), and a
+// non-empty answer is written to the script's standard input, a line. The
+// handler runs on the test's goroutine, so it may call t.Fatal.
+func runBrowserScriptWith(t *testing.T, node, script string, onLine func(string) string, env ...string) {
+	t.Helper()
 	shots := os.Getenv("EVENTLOG_SCREENSHOTS")
 	if shots == "" {
 		shots = t.TempDir()
@@ -61,9 +88,36 @@ func runBrowserScript(t *testing.T, node, script string, env ...string) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, filepath.Join("..", "..", "web", "e2e", script))
 	cmd.Env = append(append(os.Environ(), "SCREENSHOTS="+shots), env...)
-	out, err := cmd.CombinedOutput()
-	t.Logf("%s:\n%s", script, out)
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
+		t.Fatal(err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	defer r.Close()
+	var out strings.Builder
+	defer func() { t.Logf("%s:\n%s", script, out.String()) }()
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if onLine == nil {
+			continue
+		}
+		if answer := onLine(line); answer != "" {
+			if _, err := io.WriteString(stdin, answer+"\n"); err != nil {
+				t.Fatalf("answer %s: %v", script, err)
+			}
+		}
+	}
+	if err := cmd.Wait(); err != nil {
 		t.Fatalf("%s failed: %v", script, err)
 	}
 }

@@ -16,6 +16,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 
 const base = process.env.EVENTLOG_URL;
 const key = process.env.EVENTLOG_KEY;
@@ -26,6 +27,21 @@ mkdirSync(shots, { recursive: true });
 
 // A hung browser must not outlive the test: give up after five minutes.
 setTimeout(() => { console.log('FAIL the browser tests took over 5 minutes'); process.exit(2); }, 300_000).unref();
+
+// restartServer asks the Go test, which owns the server process, to stop
+// it and start it again on the same address and data directory: it prints
+// "restart-server" and waits for "restarted" on standard input.
+async function restartServer() {
+  const rl = createInterface({ input: process.stdin });
+  console.log('restart-server');
+  try {
+    for await (const line of rl) if (line === 'restarted') return;
+    throw new Error('no "restarted" from the Go test (run this script through TestWebTimeline)');
+  } finally {
+    rl.close();
+    process.stdin.unref?.();
+  }
+}
 
 // ---- the events ----
 
@@ -305,6 +321,43 @@ await step('following live shows new events at the top, and pause buffers them',
   await page.click('#live');
 });
 
+await step('following live resumes after the server restarts, each event once and in order', async () => {
+  await search('user.name:yann');
+  assert.equal(await rowCount(), 0);
+  const live = (k) => ({ '@timestamp': new Date().toISOString(), event: { provider: 'security', action: 'user_login', outcome: 'success' }, user: { name: 'yann' }, message: `resumed ${k}` });
+  const status = () => page.evaluate(() => document.getElementById('live').dataset.status);
+  const following = () => page.waitForFunction(() => document.getElementById('live').dataset.status === 'following', null, { timeout: 30_000 });
+  // gap drops the stream by restarting the server and, while the page
+  // cannot reconnect (its _tail requests fail until the gap ends), posts
+  // events it can only get by resuming with Last-Event-ID.
+  async function gap(events) {
+    await page.route('**/api/events/_tail*', (r) => r.abort('connectionrefused'));
+    await restartServer();
+    await page.waitForFunction(() => document.getElementById('live').dataset.status.startsWith('connection lost'));
+    await post(events);
+    assert.match(await status(), /^connection lost/, 'the events were posted while the page was disconnected');
+    await page.unroute('**/api/events/_tail*');
+    await following();
+  }
+  await page.click('#live');
+  await following();
+  // A drop before the first event: the page resumes from where its
+  // stream started, not from "now" again.
+  await gap([live(1), live(2)]);
+  await page.waitForFunction(() => document.querySelectorAll('tr.ev').length >= 2);
+  await post([live(3)]);
+  await page.waitForFunction(() => document.querySelectorAll('tr.ev').length >= 3);
+  // A drop after events: the page resumes after the last one it got.
+  await gap([live(4), live(5)]);
+  await post([live(6)]);
+  await page.waitForFunction(() => document.querySelectorAll('tr.ev').length >= 6);
+  await new Promise((r) => setTimeout(r, 500)); // time for a duplicate to show
+  assert.deepEqual(await cells(8), ['resumed 6', 'resumed 5', 'resumed 4', 'resumed 3', 'resumed 2', 'resumed 1']);
+  assert.equal(new Set(await page.locator('tr.ev').evaluateAll((t) => t.map((x) => x.dataset.id))).size, 6, 'no row twice');
+  assert.equal(await page.locator('#live-status').innerText(), '6 new event(s)');
+  await page.click('#live');
+});
+
 await step('export downloads the view as NDJSON and CSV', async () => {
   await search('user.name:mallory');
   const [nd] = await Promise.all([page.waitForEvent('download'), page.click('#export-ndjson')]);
@@ -352,3 +405,4 @@ if (failures.length) {
   process.exit(1);
 }
 console.log(`all passed; screenshots in ${shots}`);
+process.exit(0);

@@ -17,6 +17,10 @@ export function follow(filter, { onEvent, onStatus }) {
     if (lastId != null) headers['Last-Event-ID'] = String(lastId);
     const res = await fetch(apiURL('/api/events/_tail', { from: 'now', filter }), { headers, signal: ctl.signal });
     if (!res.ok) throw await toError(res);
+    // Until the first event, resume from where this stream starts (from=now
+    // resolved by the server), so that a drop before any event loses none.
+    const start = res.headers.get('X-Eventlog-Tail-From');
+    if (lastId == null && start) lastId = Number(start) - 1;
     onStatus('following');
     backoff = 250;
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
