@@ -8,7 +8,7 @@ import { readState, writeState } from './state.js';
 import { resolve, iso, inputValue, local, zone } from './time.js';
 import { drawHistogram } from './histogram.js';
 import { Timeline } from './timeline.js';
-import { addClause } from './table.js';
+import { addClause, rowFor, detailFor } from './table.js';
 import { follow } from './live.js';
 import { exportView } from './exporter.js';
 import { attach, remember } from './complete.js';
@@ -159,6 +159,7 @@ async function search(push) {
   toControls();
   clearErrors();
   stopLive();
+  hideLinked();
   range = resolve(state);
   for (const t of timelines) t.destroy();
   timelines = [];
@@ -181,10 +182,12 @@ async function search(push) {
   await Promise.all(timelines.map((t) => t.start()));
   if (seq !== searchSeq) return;
   if (state.row) {
+    let shown = false;
     for (const t of timelines) {
       const tr = t.row(state.row);
-      if (tr) { t.toggle(tr, true); tr.scrollIntoView({ block: 'center' }); }
+      if (tr) { t.toggle(tr, true); tr.scrollIntoView({ block: 'center' }); shown = true; }
     }
+    if (!shown) await showLinked(state.row, seq);
   }
   document.body.dataset.ready = String(seq);
 }
@@ -259,21 +262,67 @@ $('back').addEventListener('click', () => step(-1));
 $('fwd').addEventListener('click', () => step(1));
 window.addEventListener('popstate', () => { state = readState(); search(false); });
 
-// Clicks inside timelines: expand, filter by value, saved-object history.
-$('timeline').addEventListener('click', (e) => {
+// Clicks inside timelines and the linked event: expand, filter by value,
+// saved-object history.
+function onRowClick(e) {
   const b = e.target.closest('button');
   if (!b) return;
   const tr = b.closest('tr.ev');
   const tl = timelines.find((t) => t.tbody.contains(b));
   if (b.classList.contains('expand') && tr && tl) {
+    hideLinked();
     state.row = tl.toggle(tr) ? tr.dataset.id : '';
     writeState(state, false);
+  } else if (b.classList.contains('expand') && tr) {
+    closeLinked();
   } else if (b.dataset.field) {
     filterBy(b.dataset.field, b.dataset.value, !!b.dataset.neg);
   } else if (b.classList.contains('ref')) {
     showHistory(b.dataset.type, b.dataset.id);
   }
-});
+}
+$('timeline').addEventListener('click', onRowClick);
+$('linked').addEventListener('click', onRowClick);
+
+// ---- the expanded event of a link, when it is not among the rows loaded ----
+
+// showLinked fetches the event id (GET /api/events/{id}: a client id or
+// an engine id) and shows it expanded above the timeline, so that a
+// shared link opens its expanded row even when the row is further down
+// than the first page.
+async function showLinked(id, seq) {
+  const box = $('linked');
+  const tbody = box.querySelector('tbody');
+  try {
+    const doc = await apiJSON(`/api/events/${encodeURIComponent(id)}`);
+    if (seq !== searchSeq) return;
+    const tr = rowFor(doc, '');
+    tr.querySelector('.expand').setAttribute('aria-expanded', 'true');
+    tr.querySelector('.expand').setAttribute('aria-label', `Close event ${doc._id}`);
+    tbody.replaceChildren(tr, detailFor(doc));
+    $('linked-title').textContent = `Event ${id} from the link (not among the rows loaded: it is further down, or outside this query and range)`;
+  } catch (e) {
+    if (seq !== searchSeq) return;
+    tbody.replaceChildren();
+    $('linked-title').textContent = e.status === 404
+      ? `The linked event ${id} is not found (erased, or not visible to this key)`
+      : `Cannot load the linked event ${id}: ${e.message}`;
+  }
+  box.hidden = false;
+}
+
+function hideLinked() {
+  $('linked').hidden = true;
+  $('linked').querySelector('tbody').replaceChildren();
+}
+
+// closeLinked folds the linked event and takes it out of the URL.
+function closeLinked() {
+  hideLinked();
+  state.row = '';
+  writeState(state, false);
+}
+$('linked-close').addEventListener('click', closeLinked);
 
 // ---- saved-object history (Kibana's _find) ----
 
