@@ -443,8 +443,9 @@ async function doExport(format) {
   const status = $('export-status');
   status.textContent = `Exporting ${format.toUpperCase()}…`;
   try {
-    await exportView({ ...baseParams(state.q), allow_partial: undefined, sort: '@timestamp:' + state.sort }, format);
-    status.textContent = `Exported ${format.toUpperCase()}`;
+    const n = await exportView({ ...baseParams(state.q), allow_partial: undefined, sort: '@timestamp:' + state.sort }, format,
+      (k) => { status.textContent = `Exporting ${format.toUpperCase()}: ${k.toLocaleString('en')} events…`; });
+    status.textContent = `Exported ${n.toLocaleString('en')} events as ${format.toUpperCase()}`;
   } catch (e) {
     status.textContent = `Export failed: ${e.message}`;
   }
