@@ -220,6 +220,34 @@ await step('zooming on the histogram narrows the range', async () => {
   await shot('zoomed');
 });
 
+await step('the histogram zooms from the keyboard: arrows select buckets, Enter zooms', async () => {
+  await page.goto(base + '/?t=all');
+  await ready();
+  const svg = page.locator('#hist svg');
+  const [, n, unit] = /, (\d+)(ms|s|m|h|d|w|M|y) buckets/.exec(await svg.getAttribute('aria-label'));
+  const bucket = Number(n) * { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 864e5, w: 7 * 864e5 }[unit];
+  await svg.focus();
+  await page.keyboard.press('Home');
+  await page.keyboard.press('Shift+ArrowRight');
+  await page.keyboard.press('Shift+ArrowRight');
+  const said = await page.locator('#hist p.sr').innerText();
+  const [, buckets, selected] = /^Selected (\d+) bucket\(s\), .*: (\d+) events\. Enter zooms\.$/.exec(said);
+  assert.equal(buckets, '3');
+  assert.ok(Number(await page.locator('#hist rect.selection').getAttribute('width')) > 0, 'the span is drawn');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => location.search.includes('t=abs'));
+  await ready();
+  const u = new URL(page.url());
+  const from = Date.parse(u.searchParams.get('from')), to = Date.parse(u.searchParams.get('to'));
+  assert.equal(to - from, 3 * bucket, 'three buckets wide');
+  const oldestTs = Math.min(...all.map((e) => Date.parse(e['@timestamp'])));
+  assert.ok(from <= oldestTs && oldestTs < from + bucket, 'starting with the first bucket, which holds the oldest event');
+  const want = all.filter((e) => { const t = Date.parse(e['@timestamp']); return t >= from && t < to; }).length;
+  assert.ok(want > 0 && want < all.length, `zoomed window holds ${want} events`);
+  assert.equal(Number(selected), want);
+  assert.match(await countText(), new RegExp(`of ${want} events`));
+});
+
 let oldest; // the _id of the last row, 'event N-1'
 await step('scrolling pages through more than 10,000 rows with search_after', async () => {
   await page.goto(base + '/?t=24h');

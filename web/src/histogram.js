@@ -1,7 +1,9 @@
 // The histogram: a date_histogram with an automatic interval, stacked by
 // a terms sub-aggregation, drawn as SVG (stacked bars are a few rects; a
 // charting library would cost more bytes than the drawing). Dragging
-// across it selects a span to zoom into.
+// across it selects a span to zoom into; so do the keys, on the focused
+// chart: ← → move over the buckets, Shift+← → extend the span, Home and End
+// jump, Enter zooms, Escape clears.
 
 import { local, iso, intervalMs } from './time.js';
 
@@ -46,8 +48,9 @@ export function drawHistogram(root, agg, { incident, onZoom }) {
   const series = [...totals.entries()].sort((a, b) => b[1] - a[1]).map(([k]) => k);
   const cls = new Map(series.map((k, i) => [k, seriesClass(k, i)]));
 
-  const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img',
-    'aria-label': `Events over time, ${agg.interval} buckets, ${local(t0, false)} to ${local(t1, false)}` });
+  const svg = el('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none', role: 'img', tabindex: 0,
+    'aria-label': `Events over time, ${agg.interval} buckets, ${local(t0, false)} to ${local(t1, false)}. ` +
+      'Arrow keys select buckets, Shift extends, Enter zooms to them.' });
   if (incident && incident.start != null && incident.end != null) {
     const a = Math.max(0, x(incident.start)), b = Math.min(W, x(incident.end));
     if (b > a) el('rect', { x: a, y: 0, width: b - a, height: H - bottom, class: 'incident' }, svg);
@@ -83,6 +86,11 @@ export function drawHistogram(root, agg, { incident, onZoom }) {
     legend.append(li);
   }
   root.append(legend);
+  const said = document.createElement('p');
+  said.className = 'sr';
+  said.setAttribute('aria-live', 'polite');
+  root.append(said);
+  keyboardZoom(svg, sel, said, buckets, { step, x, onZoom });
 
   // Drag to zoom, in client pixels mapped to the viewBox.
   const toT = (clientX) => {
@@ -111,4 +119,45 @@ export function drawHistogram(root, agg, { incident, onZoom }) {
     sel.setAttribute('width', 0);
     if (b - a >= 4) onZoom(Math.floor(toT(a)), Math.ceil(toT(b)));
   });
+}
+
+// keyboardZoom selects a span of buckets with the keys (the anchor and the
+// cursor are bucket indexes), shows it as the drag does, says it in said,
+// and zooms to it on Enter.
+function keyboardZoom(svg, sel, said, buckets, { step, x, onZoom }) {
+  let anchor = -1, cursor = -1;
+  const last = buckets.length - 1;
+  const span = () => {
+    const a = Math.min(anchor, cursor), b = Math.max(anchor, cursor);
+    return { a, b, start: Date.parse(buckets[a].key), end: Date.parse(buckets[b].key) + step };
+  };
+  const show = () => {
+    const { a, b, start, end } = span();
+    sel.setAttribute('x', x(start));
+    sel.setAttribute('width', x(end) - x(start));
+    let n = 0;
+    for (let i = a; i <= b; i++) n += buckets[i].count;
+    said.textContent = `Selected ${b - a + 1} bucket(s), ${local(start, false)} to ${local(end, false)}: ${n} events. Enter zooms.`;
+  };
+  svg.addEventListener('keydown', (e) => {
+    let to = null;
+    if (e.key === 'ArrowRight') to = cursor < 0 ? 0 : Math.min(last, cursor + 1);
+    else if (e.key === 'ArrowLeft') to = cursor < 0 ? last : Math.max(0, cursor - 1);
+    else if (e.key === 'Home') to = 0;
+    else if (e.key === 'End') to = last;
+    else if (e.key === 'Enter' && cursor >= 0) {
+      const { start, end } = span();
+      onZoom(start, end);
+    } else if (e.key === 'Escape') {
+      anchor = cursor = -1;
+      sel.setAttribute('width', 0);
+      said.textContent = 'Selection cleared.';
+    } else return;
+    e.preventDefault();
+    if (to == null) return;
+    cursor = to;
+    if (!e.shiftKey || anchor < 0) anchor = to;
+    show();
+  });
+  svg.addEventListener('blur', () => { if (cursor >= 0) sel.setAttribute('width', 0); anchor = cursor = -1; });
 }
