@@ -232,7 +232,7 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 	n := 0
 	for h.Len() > 0 {
 		c := (*h)[0]
-		gone := db.retention.expired(c.ev, now)
+		gone := db.expired(c.ev, now)
 		if gone && expired != nil {
 			expired.Add(c.seq)
 		}

@@ -156,7 +156,7 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool,
 	var out []seqEvent
 	now := db.opts.Now()
 	keep := func(seq uint64, ev *event.Event) {
-		if (includeExpired || !db.retention.expired(ev, now)) && f.Match(ev) && !tombs.hides(seq, ev) {
+		if (includeExpired || !db.expired(ev, now)) && f.Match(ev) && !tombs.hides(seq, ev) {
 			out = append(out, seqEvent{seq: seq, ev: ev})
 		}
 	}

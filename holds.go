@@ -1,0 +1,416 @@
+package eventlog
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/corrupt"
+	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/query"
+	"github.com/eventlogdb/eventlog/query/filter"
+	"github.com/eventlogdb/eventlog/query/timespan"
+	"github.com/eventlogdb/eventlog/retention"
+)
+
+// An incident hold pins the events matching its filter with @timestamp in
+// its window against retention, including events that arrive later inside
+// the window, until it is released: when an incident starts, the operator
+// puts a hold on its window, and the evidence outlives however short a
+// retention is set. Holds live in HOLDS (FORMAT.md), written atomically
+// before CreateHold or ReleaseHold returns, so they survive a crash.
+type Hold struct {
+	// Name identifies the hold (letters, digits, '.', '_', '-'; at most 64).
+	Name string `json:"name"`
+	// Filter is the KQL filter (pseudonymised where the store pseudonymises).
+	Filter string `json:"filter"`
+	// Start and End bound @timestamp (RFC 3339, inclusive; "" unbounded),
+	// relative times resolved when the hold was made.
+	Start string `json:"start,omitempty"`
+	End   string `json:"end,omitempty"`
+	// Reason says why (the incident); required, so a hold is never orphaned.
+	Reason string `json:"reason"`
+	// Created is when the hold was made (RFC 3339).
+	Created string `json:"created"`
+
+	f            *filter.Filter
+	minTS, maxTS int64
+}
+
+// HoldRequest asks for a hold; Start and End take what a query takes
+// (RFC 3339, "now", "now-15m", a bare duration).
+type HoldRequest struct {
+	Name   string `json:"name"`
+	Filter string `json:"filter"`
+	Start  string `json:"start,omitempty"`
+	End    string `json:"end,omitempty"`
+	Reason string `json:"reason"`
+}
+
+// Errors of the hold API.
+var (
+	ErrHoldExists   = errors.New("eventlog: a hold with this name exists")
+	ErrHoldNotFound = errors.New("eventlog: no hold with this name")
+)
+
+var holdName = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// compile parses the filter and the window; a hold read from disk is
+// compiled at open, so a damaged one fails the open, not a retention run.
+func (h *Hold) compile() error {
+	f, err := filter.Parse(h.Filter)
+	if err != nil {
+		return fmt.Errorf("filter: %w", err)
+	}
+	h.f, h.minTS, h.maxTS = f, math.MinInt64, math.MaxInt64
+	for _, b := range []struct {
+		name, s string
+		dst     *int64
+	}{{"start", h.Start, &h.minTS}, {"end", h.End, &h.maxTS}} {
+		if b.s == "" {
+			continue
+		}
+		ts, err := time.Parse(time.RFC3339Nano, b.s)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.name, err)
+		}
+		*b.dst = ts.UnixNano()
+	}
+	if h.minTS > h.maxTS {
+		return fmt.Errorf("start %s is after end %s", h.Start, h.End)
+	}
+	return nil
+}
+
+// holds reports whether h pins ev.
+func (h *Hold) holds(ev *event.Event) bool {
+	ts := ev.Timestamp.UnixNano()
+	return ts >= h.minTS && ts <= h.maxTS && h.f.Match(ev)
+}
+
+// overlaps reports whether h's window meets [minTS, maxTS].
+func (h *Hold) overlaps(minTS, maxTS int64) bool { return h.minTS <= maxTS && minTS <= h.maxTS }
+
+// holdSet is the live holds, sorted by name; never modified once
+// published, only replaced.
+type holdSet []*Hold
+
+// holds reports whether any hold pins ev.
+func (hs holdSet) holds(ev *event.Event) bool {
+	for _, h := range hs {
+		if h.holds(ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// fields are what the holds' filters read (with @timestamp).
+func (hs holdSet) fields() []*event.Field {
+	out := []*event.Field{event.FieldByName("@timestamp")}
+	for _, h := range hs {
+		out = append(out, h.f.Fields()...)
+	}
+	return out
+}
+
+// minStart is the earliest @timestamp any hold pins.
+func (hs holdSet) minStart() int64 {
+	m := int64(math.MaxInt64)
+	for _, h := range hs {
+		m = min(m, h.minTS)
+	}
+	return m
+}
+
+// holdsFile is the file holding the live holds.
+const holdsFile = "HOLDS"
+
+// holdsVersion is the version of the HOLDS format; readers refuse newer.
+const holdsVersion = 1
+
+type holdsDoc struct {
+	Version int     `json:"version"`
+	Holds   holdSet `json:"holds"`
+}
+
+var errHoldsFile = corrupt.New("holds file is damaged")
+
+func encodeHolds(hs holdSet) ([]byte, error) {
+	if hs == nil {
+		hs = holdSet{}
+	}
+	return encodeChecksummed(&holdsDoc{Version: holdsVersion, Holds: hs})
+}
+
+func decodeHolds(data []byte) (holdSet, error) {
+	var doc holdsDoc
+	if err := decodeChecksummed(data, &doc, errHoldsFile); err != nil {
+		return nil, err
+	}
+	if doc.Version < 1 || doc.Version > holdsVersion {
+		return nil, fmt.Errorf("%w: format version %d, this eventlog reads 1..%d", errHoldsFile, doc.Version, holdsVersion)
+	}
+	for i, h := range doc.Holds {
+		if h == nil || !holdName.MatchString(h.Name) || (i > 0 && h.Name <= doc.Holds[i-1].Name) {
+			return nil, fmt.Errorf("%w: hold %d is missing, badly named or out of order", errHoldsFile, i)
+		}
+		if err := h.compile(); err != nil {
+			return nil, fmt.Errorf("%w: hold %q: %v", errHoldsFile, h.Name, err)
+		}
+	}
+	return doc.Holds, nil
+}
+
+// loadHolds reads HOLDS at open; a missing file is no hold.
+func (db *DB) loadHolds() error {
+	path := filepath.Join(db.dir, holdsFile)
+	data, err := vfs.ReadFile(db.opts.FS, path)
+	var hs holdSet
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("read %s: %w", path, err)
+	default:
+		if hs, err = decodeHolds(data); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	db.holds.Store(&hs)
+	return nil
+}
+
+// liveHolds returns the holds in force.
+func (db *DB) liveHolds() holdSet {
+	if p := db.holds.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// storeHolds writes hs to HOLDS and then publishes it; callers hold
+// holdsMu.
+func (db *DB) storeHolds(hs holdSet) error {
+	data, err := encodeHolds(hs)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(db.dir, holdsFile)
+	if err := vfs.WriteFileAtomic(db.opts.FS, path, data); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	db.holds.Store(&hs)
+	return nil
+}
+
+// newHold checks req and resolves its times, so the window means the same
+// thing however late an event arrives.
+func (db *DB) newHold(req HoldRequest) (*Hold, error) {
+	if !holdName.MatchString(req.Name) {
+		return nil, fmt.Errorf("%w: name %q: use 1 to 64 letters, digits, '.', '_' or '-'", ErrInvalidRequest, req.Name)
+	}
+	if req.Filter == "" {
+		return nil, fmt.Errorf("%w: filter is required (to hold every event in the window, use \"@timestamp:*\")", ErrInvalidRequest)
+	}
+	if strings.TrimSpace(req.Reason) == "" {
+		return nil, fmt.Errorf("%w: reason is required (say which incident the hold is for)", ErrInvalidRequest)
+	}
+	text, err := db.opts.Pseudonymizer.FilterText(req.Filter)
+	if err != nil {
+		return nil, fmt.Errorf("%w: filter: %w", ErrInvalidRequest, err)
+	}
+	now := db.opts.Now()
+	h := &Hold{Name: req.Name, Filter: text, Reason: req.Reason, Created: now.UTC().Format(time.RFC3339Nano)}
+	for _, b := range []struct {
+		name, in string
+		out      *string
+	}{{"start", req.Start, &h.Start}, {"end", req.End, &h.End}} {
+		if b.in == "" {
+			continue
+		}
+		ts, err := timespan.ParseTime(b.in, now)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidRequest, b.name, err)
+		}
+		*b.out = ts.UTC().Format(time.RFC3339Nano)
+	}
+	if err := h.compile(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	if err := checkKeptPaths(h.f, false, "a schema field"); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
+	}
+	return h, nil
+}
+
+// CreateHold puts a hold on the events req selects; it is durable when
+// CreateHold returns. A name in use is refused (ErrHoldExists): a hold is
+// released by name, and two incidents must not share one.
+func (db *DB) CreateHold(req HoldRequest) (Hold, error) {
+	switch {
+	case db.closed.Load():
+		return Hold{}, ErrClosed
+	case db.opts.ReadOnly:
+		return Hold{}, ErrReadOnly
+	}
+	h, err := db.newHold(req)
+	if err != nil {
+		return Hold{}, fmt.Errorf("eventlog: hold: %w", err)
+	}
+	db.holdsMu.Lock()
+	defer db.holdsMu.Unlock()
+	cur := db.liveHolds()
+	i, found := slices.BinarySearchFunc(cur, h.Name, func(o *Hold, n string) int { return strings.Compare(o.Name, n) })
+	if found {
+		return Hold{}, fmt.Errorf("%w: %q", ErrHoldExists, h.Name)
+	}
+	next := slices.Insert(slices.Clone(cur), i, h)
+	if err := db.storeHolds(next); err != nil {
+		return Hold{}, fmt.Errorf("eventlog: hold %s: %w", h.Name, err)
+	}
+	db.log.Info("eventlog: hold created", "hold", h.Name, "start", h.Start, "end", h.End)
+	return *h, nil
+}
+
+// ReleaseHold removes the named hold; what it pinned is then subject to
+// retention again (at the next run).
+func (db *DB) ReleaseHold(name string) (Hold, error) {
+	switch {
+	case db.closed.Load():
+		return Hold{}, ErrClosed
+	case db.opts.ReadOnly:
+		return Hold{}, ErrReadOnly
+	}
+	db.holdsMu.Lock()
+	defer db.holdsMu.Unlock()
+	cur := db.liveHolds()
+	i, found := slices.BinarySearchFunc(cur, name, func(o *Hold, n string) int { return strings.Compare(o.Name, n) })
+	if !found {
+		return Hold{}, fmt.Errorf("%w: %q", ErrHoldNotFound, name)
+	}
+	h := cur[i]
+	next := slices.Delete(slices.Clone(cur), i, i+1)
+	if err := db.storeHolds(next); err != nil {
+		return Hold{}, fmt.Errorf("eventlog: release hold %s: %w", name, err)
+	}
+	db.log.Info("eventlog: hold released", "hold", name)
+	return *h, nil
+}
+
+// Holds returns the holds in force, by name.
+func (db *DB) Holds() []Hold {
+	cur := db.liveHolds()
+	out := make([]Hold, len(cur))
+	for i, h := range cur {
+		out[i] = *h
+	}
+	return out
+}
+
+// expired reports whether retention expires ev at now: a held event never
+// expires, wherever the rule is applied (reads, tails, compaction).
+func (db *DB) expired(ev *event.Event, now time.Time) bool {
+	return db.retention.expired(ev, now) && !db.liveHolds().holds(ev)
+}
+
+// holdQueryOptions lets reads see the held events retention would hide:
+// nothing is skipped wholesale below the earliest hold's start any more,
+// and the events retention hides are asked one by one whether a hold pins
+// them (only in blocks that reach below the retention cutoff).
+func holdQueryOptions(opts *query.Options, hs holdSet) {
+	cut := opts.ExpiredBefore
+	if len(hs) == 0 || cut == 0 || cut == math.MinInt64 || hs.minStart() >= cut {
+		return
+	}
+	rule := opts.Expired
+	opts.ExpiredBefore = hs.minStart()
+	opts.Expired = func(ev *event.Event) bool {
+		gone := ev.Timestamp.UnixNano() < cut || (rule != nil && rule(ev))
+		return gone && !hs.holds(ev)
+	}
+	opts.MaybeExpiredBefore = max(opts.MaybeExpiredBefore, cut)
+	opts.ExpiredFields = append(slices.Clip(opts.ExpiredFields), hs.fields()...)
+}
+
+// segmentHeld reports whether a hold pins an event of s: only segments
+// whose time range meets a hold's window are read, and only until the
+// first held event.
+func segmentHeld(s *liveSegment, hs holdSet) (bool, error) {
+	var near holdSet
+	for _, h := range hs {
+		if h.overlaps(s.meta.MinTS, s.meta.MaxTS) {
+			near = append(near, h)
+		}
+	}
+	if len(near) == 0 {
+		return false, nil
+	}
+	err := s.r.Each(func(_ uint64, ev *event.Event) error {
+		if near.holds(ev) {
+			return errHeldFound
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errHeldFound):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("segment %s: %w", s.meta.Name, err)
+	}
+	return false, nil
+}
+
+var errHeldFound = errors.New("held event found")
+
+// HoldStats is the disk cost of the incident holds, as found by the last
+// retention run or plan (holds are checked against segments only then:
+// reading segments on every Stats call would cost too much).
+type HoldStats struct {
+	// Holds is how many holds are in force now.
+	Holds int `json:"holds"`
+	// Segments and Bytes are the live segments holding a held event and
+	// their size: what the holds keep on disk.
+	Segments int   `json:"segments"`
+	Bytes    int64 `json:"bytes"`
+	// OverMaxBytes is how far the store stays above RetentionMaxBytes
+	// because retention may not drop held segments (0: within the bound,
+	// or no bound).
+	OverMaxBytes int64 `json:"over_max_bytes"`
+}
+
+// noteHeld records for Stats what the holds keep, from a retention plan
+// over segs (walBytes being the rest of the store).
+func (db *DB) noteHeld(segs []retention.Segment, drops []retention.Drop, walBytes int64) {
+	var n int
+	var held, total int64 = 0, walBytes
+	for _, s := range segs {
+		total += s.Bytes
+		if s.Held {
+			n, held = n+1, held+s.Bytes
+		}
+	}
+	for _, d := range drops {
+		if !d.Held {
+			total -= d.Bytes
+		}
+	}
+	var over int64
+	if b := db.opts.RetentionMaxBytes; b > 0 && total > b {
+		over = min(total-b, held)
+	}
+	db.heldSegments.Store(int64(n))
+	db.heldBytes.Store(held)
+	db.heldOver.Store(over)
+}
+
+// holdStats returns the holds' part of Stats.
+func (db *DB) holdStats() HoldStats {
+	return HoldStats{Holds: len(db.liveHolds()), Segments: int(db.heldSegments.Load()), Bytes: db.heldBytes.Load(), OverMaxBytes: db.heldOver.Load()}
+}
