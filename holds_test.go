@@ -1,0 +1,198 @@
+package eventlog
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventlogdb/eventlog/query"
+)
+
+// day5Hold holds the app events of 2024-05-15, day -5 of retentionStore:
+// expired under a 72 h retention.
+var day5Hold = HoldRequest{Name: "inc-1", Filter: "event.provider:app",
+	Start: "2024-05-15T00:00:00Z", End: "2024-05-15T23:59:59Z", Reason: "incident 1"}
+
+// TestHoldKeepsExpiredSegment: a held event stays visible past its
+// retention and its segment is not dropped; release lets retention take it.
+func TestHoldKeepsExpiredSegment(t *testing.T) {
+	db, _ := retentionStore(t, Options{RetentionMaxAge: 72 * time.Hour})
+	if _, err := db.CreateHold(day5Hold); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := countApp(t, db), 50; got != want {
+		t.Fatalf("%d visible, want %d (40 within retention, 10 held)", got, want)
+	}
+	plan, err := db.RetentionPlan()
+	if err != nil || len(plan.Dropped) != 5 || len(plan.Held) != 1 || plan.Held[0].Events != 10 || plan.HeldBytes != plan.Held[0].Bytes {
+		t.Fatalf("plan %+v, %v: want 5 drops and day -5 held", plan, err)
+	}
+	res, err := db.ApplyRetention(ctx)
+	if err != nil || len(res.Dropped) != 5 || len(res.Held) != 1 {
+		t.Fatalf("retention %+v, %v", res, err)
+	}
+	if got := db.Stats().Segments; got != 5 {
+		t.Fatalf("%d segments, want 5 (4 live days and the held one)", got)
+	}
+	if got := countApp(t, db); got != 50 {
+		t.Fatalf("%d visible after retention, want 50", got)
+	}
+	if hs := db.Stats().Holds; hs.Holds != 1 || hs.Segments != 1 || hs.Bytes != plan.HeldBytes {
+		t.Fatalf("hold stats %+v, want 1 hold keeping 1 segment of %d bytes", hs, plan.HeldBytes)
+	}
+	// Only the window is held: day -6 is gone.
+	r, err := db.Aggregate(ctx, query.Request{Filter: "event.provider:app", Start: "2024-05-14T00:00:00Z", End: "2024-05-14T23:59:59Z"})
+	if err != nil || r.Total != 0 {
+		t.Fatalf("day -6: %d visible (%v), want 0", r.Total, err)
+	}
+	if _, err := db.ReleaseHold("inc-1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := countApp(t, db); got != 40 {
+		t.Fatalf("%d visible after release, want 40", got)
+	}
+	res, err = db.ApplyRetention(ctx)
+	if err != nil || len(res.Dropped) != 1 || len(res.Held) != 0 || db.Stats().Segments != 4 {
+		t.Fatalf("after release: %+v, %v, %d segments", res, err, db.Stats().Segments)
+	}
+}
+
+// TestHoldPinsLaterArrivals: a hold with an open end pins events that
+// arrive after it was made, inside its window and matching its filter;
+// the others expire as usual.
+func TestHoldPinsLaterArrivals(t *testing.T) {
+	db, now := retentionStore(t, Options{RetentionMaxAge: 72 * time.Hour})
+	if _, err := db.CreateHold(HoldRequest{Name: "live", Filter: "event.action:breach", Start: "now-1h", Reason: "ongoing"}); err != nil {
+		t.Fatal(err)
+	}
+	stamp := time.Unix(0, now.Load()).UTC().Add(time.Minute).Format(time.RFC3339)
+	if _, err := db.Append(ctx, ev("app", "breach", stamp), ev("app", "noise", stamp)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now.Add(int64(30 * 24 * time.Hour)) // everything is long expired
+	if got := countApp(t, db); got != 1 {
+		t.Fatalf("%d visible, want only the held breach", got)
+	}
+	res, err := db.ApplyRetention(ctx)
+	if err != nil || len(res.Held) != 1 || len(res.Dropped) != 10 {
+		t.Fatalf("retention %+v, %v: want the 10 days dropped and the later segment held", res, err)
+	}
+	recs, err := db.Query(ctx, query.Request{Filter: "event.provider:app", PerPage: 10})
+	if err != nil || recs.Total != 1 || recs.Hits[0].Event.Event.Action != "breach" {
+		t.Fatalf("after retention: %+v, %v", recs, err)
+	}
+	// Compaction applies retention per event: the held one survives it.
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := countApp(t, db); got != 1 {
+		t.Fatalf("%d visible after compaction, want 1", got)
+	}
+}
+
+// TestHoldSurvivesRestart: holds are durable when CreateHold returns and
+// a release is too; a damaged HOLDS fails the open instead of silently
+// releasing every hold.
+func TestHoldSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{AllowUnregistered: true, MaintenanceInterval: -1}
+	db := mustOpen(t, dir, opts)
+	for _, name := range []string{"b", "a"} {
+		req := day5Hold
+		req.Name = name
+		if _, err := db.CreateHold(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	db = mustOpen(t, dir, opts)
+	got := db.Holds()
+	if len(got) != 2 || got[0].Name != "a" || got[1].Name != "b" || got[0].Start != day5Hold.Start || got[0].Reason != "incident 1" || got[0].Created == "" {
+		t.Fatalf("holds after reopen %+v", got)
+	}
+	if _, err := db.ReleaseHold("a"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = mustOpen(t, dir, opts)
+	if got := db.Holds(); len(got) != 1 || got[0].Name != "b" {
+		t.Fatalf("holds after release and reopen %+v", got)
+	}
+	db.Close()
+	path := filepath.Join(dir, holdsFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[strings.Index(string(data), "incident")] = 'I'
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(dir, opts); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), holdsFile) {
+		t.Fatalf("open with a damaged HOLDS: %v, want ErrCorrupt naming it", err)
+	}
+}
+
+// TestHoldBadRequests: each malformed hold is refused with an error naming
+// the problem, and nothing is stored.
+func TestHoldBadRequests(t *testing.T) {
+	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	if _, err := db.CreateHold(day5Hold); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		edit func(*HoldRequest)
+		want string
+	}{
+		{func(r *HoldRequest) { r.Name = "" }, "name"},
+		{func(r *HoldRequest) { r.Name = "a/b" }, "name"},
+		{func(r *HoldRequest) { r.Filter = "" }, "filter is required"},
+		{func(r *HoldRequest) { r.Filter = "event.action:(" }, "filter"},
+		{func(r *HoldRequest) { r.Filter = "user.nmae:bob" }, "outside the schema"},
+		{func(r *HoldRequest) { r.Reason = " " }, "reason is required"},
+		{func(r *HoldRequest) { r.Start = "yesterday" }, "start"},
+		{func(r *HoldRequest) { r.Start, r.End = r.End, r.Start }, "after end"},
+	} {
+		req := day5Hold
+		req.Name = "other"
+		c.edit(&req)
+		if _, err := db.CreateHold(req); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want ErrInvalidRequest mentioning %q", req, err, c.want)
+		}
+	}
+	if _, err := db.CreateHold(day5Hold); !errors.Is(err, ErrHoldExists) {
+		t.Errorf("a second hold named %s: %v, want ErrHoldExists", day5Hold.Name, err)
+	}
+	if _, err := db.ReleaseHold("nope"); !errors.Is(err, ErrHoldNotFound) {
+		t.Errorf("release of an unknown hold: %v, want ErrHoldNotFound", err)
+	}
+	if got := db.Holds(); len(got) != 1 || got[0].Name != day5Hold.Name {
+		t.Fatalf("holds %+v, want only the first", got)
+	}
+}
+
+// TestHoldBlocksMaxBytes: size retention skips a held segment and reports
+// how far the held bytes leave the store above its bound.
+func TestHoldBlocksMaxBytes(t *testing.T) {
+	db, _ := retentionStore(t, Options{RetentionMaxBytes: 1})
+	if _, err := db.CreateHold(HoldRequest{Name: "old", Filter: "event.provider:app", Start: "2024-05-11T00:00:00Z", End: "2024-05-11T23:59:59Z", Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.ApplyRetention(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := db.Stats()
+	if len(res.Dropped) != 9 || st.Segments != 1 || countApp(t, db) != 10 {
+		t.Fatalf("retention %+v: %d segments, want only the held day -9", res, st.Segments)
+	}
+	if st.Holds.OverMaxBytes <= 0 || st.Holds.OverMaxBytes > st.Holds.Bytes || st.Holds.Bytes != st.SegmentBytes {
+		t.Fatalf("hold stats %+v (segment bytes %d): want the held bytes over the 1-byte bound", st.Holds, st.SegmentBytes)
+	}
+}
