@@ -196,3 +196,35 @@ func TestHoldBlocksMaxBytes(t *testing.T) {
 		t.Fatalf("hold stats %+v (segment bytes %d): want the held bytes over the 1-byte bound", st.Holds, st.SegmentBytes)
 	}
 }
+
+// TestHoldSurvivesCompaction: a merge leaves expired events out of what it
+// writes, but not held ones.
+func TestHoldSurvivesCompaction(t *testing.T) {
+	db, _ := retentionStore(t, Options{RetentionMaxAge: 72 * time.Hour})
+	// A second segment for day -5, so that compaction merges two.
+	if _, err := db.Append(ctx, ev("app", "breach", "2024-05-15T13:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CreateHold(HoldRequest{Name: "b", Filter: "event.action:breach", Start: "2024-05-15T00:00:00Z", End: "2024-05-15T23:59:59Z", Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	before := db.Stats().Segments
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if db.Stats().Segments >= before {
+		t.Fatalf("%d segments after compaction, %d before: the test needs a merge", db.Stats().Segments, before)
+	}
+	if got := countApp(t, db); got != 41 {
+		t.Fatalf("%d visible after compaction, want 40 live and the held breach", got)
+	}
+	if _, err := db.ReleaseHold("b"); err != nil {
+		t.Fatal(err)
+	}
+	if got := countApp(t, db); got != 40 {
+		t.Fatalf("%d visible after release, want 40", got)
+	}
+}
