@@ -1,6 +1,7 @@
 package eventlog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -53,6 +54,12 @@ type HoldRequest struct {
 	End    string `json:"end,omitempty"`
 	Reason string `json:"reason"`
 }
+
+// Actions of the events recording holds (provider InternalProvider).
+const (
+	ActionHoldCreate  = "hold-create"
+	ActionHoldRelease = "hold-release"
+)
 
 // Errors of the hold API.
 var (
@@ -251,9 +258,11 @@ func (db *DB) newHold(req HoldRequest) (*Hold, error) {
 }
 
 // CreateHold puts a hold on the events req selects; it is durable when
-// CreateHold returns. A name in use is refused (ErrHoldExists): a hold is
+// CreateHold returns, and recorded in the store as an event (provider
+// "eventlog", action "hold-create", with the hold's name, window, reason
+// and the SHA-256 of its filter, which may name a person). A name in use is refused (ErrHoldExists): a hold is
 // released by name, and two incidents must not share one.
-func (db *DB) CreateHold(req HoldRequest) (Hold, error) {
+func (db *DB) CreateHold(ctx context.Context, req HoldRequest) (Hold, error) {
 	switch {
 	case db.closed.Load():
 		return Hold{}, ErrClosed
@@ -276,12 +285,16 @@ func (db *DB) CreateHold(req HoldRequest) (Hold, error) {
 		return Hold{}, fmt.Errorf("eventlog: hold %s: %w", h.Name, err)
 	}
 	db.log.Info("eventlog: hold created", "hold", h.Name, "start", h.Start, "end", h.End)
+	if err := db.recordHold(ctx, ActionHoldCreate, h); err != nil {
+		return *h, fmt.Errorf("eventlog: hold %s is in force, but its record failed: %w", h.Name, err)
+	}
 	return *h, nil
 }
 
-// ReleaseHold removes the named hold; what it pinned is then subject to
-// retention again (at the next run).
-func (db *DB) ReleaseHold(name string) (Hold, error) {
+// ReleaseHold removes the named hold, recording it as an event (action
+// "hold-release"); what it pinned is then subject to retention again (at
+// the next run).
+func (db *DB) ReleaseHold(ctx context.Context, name string) (Hold, error) {
 	switch {
 	case db.closed.Load():
 		return Hold{}, ErrClosed
@@ -301,6 +314,9 @@ func (db *DB) ReleaseHold(name string) (Hold, error) {
 		return Hold{}, fmt.Errorf("eventlog: release hold %s: %w", name, err)
 	}
 	db.log.Info("eventlog: hold released", "hold", name)
+	if err := db.recordHold(ctx, ActionHoldRelease, h); err != nil {
+		return *h, fmt.Errorf("eventlog: hold %s is released, but its record failed: %w", name, err)
+	}
 	return *h, nil
 }
 
@@ -413,4 +429,34 @@ func (db *DB) noteHeld(segs []retention.Segment, drops []retention.Drop, walByte
 // holdStats returns the holds' part of Stats.
 func (db *DB) holdStats() HoldStats {
 	return HoldStats{Holds: len(db.liveHolds()), Segments: int(db.heldSegments.Load()), Bytes: db.heldBytes.Load(), OverMaxBytes: db.heldOver.Load()}
+}
+
+// recordHold stores the event recording a hold's creation or release. The
+// change is done: the record goes through even if ctx ends.
+func (db *DB) recordHold(ctx context.Context, action string, h *Hold) error {
+	var ev Event
+	ev.Timestamp = event.DateOf(db.opts.Now())
+	ev.Event.Provider, ev.Event.Action, ev.Event.Outcome = InternalProvider, action, "success"
+	ev.Event.Reason = h.Reason
+	verb := "created"
+	if action == ActionHoldRelease {
+		verb = "released"
+	}
+	ev.Message = fmt.Sprintf("incident hold %s %s (from %s to %s): %s", h.Name, verb, orUnbounded(h.Start), orUnbounded(h.End), h.Reason)
+	ev.Labels = map[string]string{"hold": h.Name, "filter_sha256": filterHash(h.Filter)}
+	if h.Start != "" {
+		ev.Labels["start"] = h.Start
+	}
+	if h.End != "" {
+		ev.Labels["end"] = h.End
+	}
+	_, err := db.append(context.WithoutCancel(ctx), true, []Event{ev})
+	return err
+}
+
+func orUnbounded(s string) string {
+	if s == "" {
+		return "unbounded"
+	}
+	return s
 }

@@ -20,7 +20,7 @@ var day5Hold = HoldRequest{Name: "inc-1", Filter: "event.provider:app",
 // retention and its segment is not dropped; release lets retention take it.
 func TestHoldKeepsExpiredSegment(t *testing.T) {
 	db, _ := retentionStore(t, Options{RetentionMaxAge: 72 * time.Hour})
-	if _, err := db.CreateHold(day5Hold); err != nil {
+	if _, err := db.CreateHold(ctx, day5Hold); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := countApp(t, db), 50; got != want {
@@ -48,7 +48,7 @@ func TestHoldKeepsExpiredSegment(t *testing.T) {
 	if err != nil || r.Total != 0 {
 		t.Fatalf("day -6: %d visible (%v), want 0", r.Total, err)
 	}
-	if _, err := db.ReleaseHold("inc-1"); err != nil {
+	if _, err := db.ReleaseHold(ctx, "inc-1"); err != nil {
 		t.Fatal(err)
 	}
 	if got := countApp(t, db); got != 40 {
@@ -65,7 +65,7 @@ func TestHoldKeepsExpiredSegment(t *testing.T) {
 // the others expire as usual.
 func TestHoldPinsLaterArrivals(t *testing.T) {
 	db, now := retentionStore(t, Options{RetentionMaxAge: 72 * time.Hour})
-	if _, err := db.CreateHold(HoldRequest{Name: "live", Filter: "event.action:breach", Start: "now-1h", Reason: "ongoing"}); err != nil {
+	if _, err := db.CreateHold(ctx, HoldRequest{Name: "live", Filter: "event.action:breach", Start: "now-1h", Reason: "ongoing"}); err != nil {
 		t.Fatal(err)
 	}
 	stamp := time.Unix(0, now.Load()).UTC().Add(time.Minute).Format(time.RFC3339)
@@ -106,7 +106,7 @@ func TestHoldSurvivesRestart(t *testing.T) {
 	for _, name := range []string{"b", "a"} {
 		req := day5Hold
 		req.Name = name
-		if _, err := db.CreateHold(req); err != nil {
+		if _, err := db.CreateHold(ctx, req); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -116,7 +116,7 @@ func TestHoldSurvivesRestart(t *testing.T) {
 	if len(got) != 2 || got[0].Name != "a" || got[1].Name != "b" || got[0].Start != day5Hold.Start || got[0].Reason != "incident 1" || got[0].Created == "" {
 		t.Fatalf("holds after reopen %+v", got)
 	}
-	if _, err := db.ReleaseHold("a"); err != nil {
+	if _, err := db.ReleaseHold(ctx, "a"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -143,7 +143,7 @@ func TestHoldSurvivesRestart(t *testing.T) {
 // the problem, and nothing is stored.
 func TestHoldBadRequests(t *testing.T) {
 	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, MaintenanceInterval: -1})
-	if _, err := db.CreateHold(day5Hold); err != nil {
+	if _, err := db.CreateHold(ctx, day5Hold); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -162,14 +162,14 @@ func TestHoldBadRequests(t *testing.T) {
 		req := day5Hold
 		req.Name = "other"
 		c.edit(&req)
-		if _, err := db.CreateHold(req); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), c.want) {
+		if _, err := db.CreateHold(ctx, req); !errors.Is(err, ErrInvalidRequest) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%+v: %v, want ErrInvalidRequest mentioning %q", req, err, c.want)
 		}
 	}
-	if _, err := db.CreateHold(day5Hold); !errors.Is(err, ErrHoldExists) {
+	if _, err := db.CreateHold(ctx, day5Hold); !errors.Is(err, ErrHoldExists) {
 		t.Errorf("a second hold named %s: %v, want ErrHoldExists", day5Hold.Name, err)
 	}
-	if _, err := db.ReleaseHold("nope"); !errors.Is(err, ErrHoldNotFound) {
+	if _, err := db.ReleaseHold(ctx, "nope"); !errors.Is(err, ErrHoldNotFound) {
 		t.Errorf("release of an unknown hold: %v, want ErrHoldNotFound", err)
 	}
 	if got := db.Holds(); len(got) != 1 || got[0].Name != day5Hold.Name {
@@ -181,7 +181,7 @@ func TestHoldBadRequests(t *testing.T) {
 // how far the held bytes leave the store above its bound.
 func TestHoldBlocksMaxBytes(t *testing.T) {
 	db, _ := retentionStore(t, Options{RetentionMaxBytes: 1})
-	if _, err := db.CreateHold(HoldRequest{Name: "old", Filter: "event.provider:app", Start: "2024-05-11T00:00:00Z", End: "2024-05-11T23:59:59Z", Reason: "r"}); err != nil {
+	if _, err := db.CreateHold(ctx, HoldRequest{Name: "old", Filter: "event.provider:app", Start: "2024-05-11T00:00:00Z", End: "2024-05-11T23:59:59Z", Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	res, err := db.ApplyRetention(ctx)
@@ -208,7 +208,7 @@ func TestHoldSurvivesCompaction(t *testing.T) {
 	if err := db.Roll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.CreateHold(HoldRequest{Name: "b", Filter: "event.action:breach", Start: "2024-05-15T00:00:00Z", End: "2024-05-15T23:59:59Z", Reason: "r"}); err != nil {
+	if _, err := db.CreateHold(ctx, HoldRequest{Name: "b", Filter: "event.action:breach", Start: "2024-05-15T00:00:00Z", End: "2024-05-15T23:59:59Z", Reason: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	before := db.Stats().Segments
@@ -221,7 +221,7 @@ func TestHoldSurvivesCompaction(t *testing.T) {
 	if got := countApp(t, db); got != 41 {
 		t.Fatalf("%d visible after compaction, want 40 live and the held breach", got)
 	}
-	if _, err := db.ReleaseHold("b"); err != nil {
+	if _, err := db.ReleaseHold(ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
 	if got := countApp(t, db); got != 40 {
