@@ -460,3 +460,33 @@ func orUnbounded(s string) string {
 	}
 	return s
 }
+
+// HoldInfo is a hold with how many stored events it pins now.
+type HoldInfo struct {
+	Hold
+	Events int `json:"events"`
+}
+
+// HoldsWithCounts returns the holds in force, by name, each with how many
+// visible events it pins (a count over the index, as a query's total).
+func (db *DB) HoldsWithCounts(ctx context.Context) ([]HoldInfo, error) {
+	hs := db.Holds()
+	out := make([]HoldInfo, len(hs))
+	err := db.read(ctx, "", func(rs *readSnapshot) error {
+		opts := db.queryOptions()
+		opts.NoHits = true
+		opts.ParseFilter = nil // the hold's filter is stored pseudonymised already
+		for i, h := range hs {
+			r, err := query.Execute(ctx, rs.query(), query.Request{Filter: h.Filter, Start: h.Start, End: h.End, AllowPartial: true}, opts)
+			if err != nil {
+				return fmt.Errorf("hold %s: %w", h.Name, err)
+			}
+			out[i] = HoldInfo{Hold: h, Events: r.Total}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("eventlog: holds: %w", err)
+	}
+	return out, nil
+}

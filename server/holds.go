@@ -36,16 +36,22 @@ func (s *Server) handleHoldCreate(w http.ResponseWriter, r *http.Request) error 
 	return writeValue(w, http.StatusCreated, h)
 }
 
-// holdsAnswer is the answer of GET /api/_holds: the holds and what they
-// keep on disk (as of the last retention run or plan).
-type holdsAnswer struct {
-	Holds []eventlog.Hold    `json:"holds"`
-	Cost  eventlog.HoldStats `json:"cost"`
+// HoldsAnswer is the answer of GET /api/_holds: the holds, each with the
+// events it pins, and what they keep on disk (as of the last retention
+// run or plan; nothing without a retention policy, which would keep it
+// all anyway).
+type HoldsAnswer struct {
+	Holds []eventlog.HoldInfo `json:"holds"`
+	Cost  eventlog.HoldStats  `json:"cost"`
 }
 
 // handleHoldList answers GET /api/_holds.
 func (s *Server) handleHoldList(w http.ResponseWriter, r *http.Request) error {
-	return writeValue(w, http.StatusOK, holdsAnswer{Holds: s.db.Holds(), Cost: s.db.Stats().Holds})
+	hs, err := s.db.HoldsWithCounts(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeValue(w, http.StatusOK, HoldsAnswer{Holds: hs, Cost: s.db.Stats().Holds})
 }
 
 // handleHoldRelease releases a hold: DELETE /api/_holds/{name} → 200 the

@@ -36,12 +36,9 @@ func TestHoldsAPI(t *testing.T) {
 	if r := e.do("POST", "/api/_holds", ctJSON, holdDay5); r.status != http.StatusConflict {
 		t.Fatalf("create twice: %d %s, want 409", r.status, r.body)
 	}
-	var list struct {
-		Holds []eventlog.Hold    `json:"holds"`
-		Cost  eventlog.HoldStats `json:"cost"`
-	}
+	var list HoldsAnswer
 	e.do("GET", "/api/_holds", "", "").decode(t, &list)
-	if len(list.Holds) != 1 || list.Holds[0].Name != "inc-7" || list.Holds[0].Reason != "incident 7" {
+	if len(list.Holds) != 1 || list.Holds[0].Name != "inc-7" || list.Holds[0].Reason != "incident 7" || list.Holds[0].Events != 5 {
 		t.Fatalf("list %+v, want inc-7 only", list)
 	}
 	type retention struct {
