@@ -142,6 +142,9 @@ type DB struct {
 	// serialises their changes (each a rewrite of HOLDS).
 	holds   atomic.Pointer[holdSet]
 	holdsMu sync.Mutex
+	// holdsGen counts the changes of holds: a cached delete mask (which
+	// leaves held rows out) computed under an older generation is stale.
+	holdsGen atomic.Uint64
 	// heldSegments, heldBytes and heldOver are what the holds kept at the
 	// last retention plan (HoldStats).
 	heldSegments, heldBytes, heldOver atomic.Int64

@@ -214,6 +214,7 @@ func (db *DB) storeHolds(hs holdSet) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	db.holds.Store(&hs)
+	db.holdsGen.Add(1) // after the store: a mask computed under the old holds is stale
 	return nil
 }
 
@@ -489,4 +490,45 @@ func (db *DB) HoldsWithCounts(ctx context.Context) ([]HoldInfo, error) {
 		return nil, fmt.Errorf("eventlog: holds: %w", err)
 	}
 	return out, nil
+}
+
+// kql is the hold as one KQL filter, its window included: what a query
+// over the index needs to find the rows it pins.
+func (h *Hold) kql() string {
+	q := "(" + h.Filter + ")"
+	if h.Start != "" {
+		q += fmt.Sprintf(` and @timestamp >= %q`, h.Start)
+	}
+	if h.End != "" {
+		q += fmt.Sprintf(` and @timestamp <= %q`, h.End)
+	}
+	return q
+}
+
+// kql is the union of the holds as one KQL filter ("" for none).
+func (hs holdSet) kql() string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = "(" + h.kql() + ")"
+	}
+	return strings.Join(parts, " or ")
+}
+
+// erases reports whether tombs hide ev (stored as seq) with no hold
+// pinning it: a hold wins over a delete by query until it is released.
+func (hs holdSet) erases(tombs tombstones, seq uint64, ev *event.Event) bool {
+	return tombs.hides(seq, ev) && !hs.holds(ev)
+}
+
+// purgedLevel is the Purged level of a segment written applying tombs
+// (newest) when some rows they hide were kept because a hold pins them:
+// below the oldest tombstone such a row escaped, so the purge of that
+// delete stays pending until the hold is released and the row is gone.
+func purgedLevel(level uint64, tombs tombstones, seq uint64, ev *event.Event) uint64 {
+	for _, t := range tombs {
+		if t.hides(seq, ev) {
+			return min(level, t.Seq-1)
+		}
+	}
+	return level
 }

@@ -2,8 +2,10 @@ package eventlog
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -226,5 +228,91 @@ func TestHoldSurvivesCompaction(t *testing.T) {
 	}
 	if got := countApp(t, db); got != 40 {
 		t.Fatalf("%d visible after release, want 40", got)
+	}
+}
+
+// TestHoldBlocksDelete: a delete by query does not hide or purge what a
+// hold pins, says how many it left, and applies once the hold is
+// released (hidden at once, purged at the next compaction, the tombstone
+// then forgotten); restarts keep both the hold and the pending delete.
+func TestHoldBlocksDelete(t *testing.T) {
+	dir := t.TempDir()
+	db, _ := deleteStore(t, dir)
+	appendUsers(t, db, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendUsers(t, db, 10, 11, 12, 13, 14) // in the head
+	// alice's logins of 11:05 to 11:12: 5 in the segment, 3 in the head.
+	if _, err := db.CreateHold(ctx, HoldRequest{Name: "inc", Filter: "user.name:alice", Start: "2024-05-20T11:05:00Z", End: "2024-05-20T11:12:00Z", Reason: "r"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.Delete(ctx, DeleteRequest{Filter: "user.name:alice or user.name:bob", End: "2024-05-20T11:13:00Z"})
+	if err != nil || res.Deleted != 14+14-8 || res.Blocked != 8 {
+		t.Fatalf("delete %+v, %v: want 20 hidden and 8 blocked", res, err)
+	}
+	if got := users(t, db); got["alice"] != 8+1 || got["bob"] != 1 {
+		t.Fatalf("after delete: %v, want alice's 8 held and minute 14 of each", got)
+	}
+	rec, err := db.Query(ctx, query.Request{Filter: "event.provider:eventlog and event.action:delete-by-query"})
+	if err != nil || rec.Total != 1 || rec.Hits[0].Event.Labels["blocked_by_holds"] != "8" || !strings.Contains(rec.Hits[0].Event.Message, "8 more are pinned") {
+		t.Fatalf("delete record %+v, %v", rec, err)
+	}
+	// Compaction purges what the delete hides, keeps what the hold pins,
+	// and the delete stays pending; the second run finds only held rows
+	// and must neither rewrite nor mark the segments clean.
+	for range 2 {
+		if _, err := db.Compact(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := users(t, db); got["alice"] != 9 || got["bob"] != 1 {
+		t.Fatalf("after compaction: %v", got)
+	}
+	msgs := rawMessages(t, db)
+	if !slices.ContainsFunc(msgs, func(m string) bool { return strings.HasSuffix(m, "token-alice-7") }) ||
+		slices.ContainsFunc(msgs, func(m string) bool {
+			return strings.HasSuffix(m, "token-bob-7") || strings.HasSuffix(m, "token-alice-4")
+		}) {
+		t.Fatalf("segment rows after the purge: %q, want held alice-7 kept, bob-7 and alice-4 gone", msgs)
+	}
+	if st := db.Stats().Maintenance; st.PendingDeletes != 1 {
+		t.Fatalf("stats %+v: the blocked delete must stay pending", st)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, _ = deleteStore(t, dir)
+	if got := users(t, db); got["alice"] != 9 || got["bob"] != 1 || len(db.Holds()) != 1 {
+		t.Fatalf("after reopen: %v, %d holds", got, len(db.Holds()))
+	}
+	if _, err := db.ReleaseHold(ctx, "inc"); err != nil {
+		t.Fatal(err)
+	}
+	if got := users(t, db); got["alice"] != 1 || got["bob"] != 1 {
+		t.Fatalf("after release: %v, want the delete applied", got)
+	}
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := db.Stats().Maintenance; st.PendingDeletes != 0 || st.PendingPurgeSegments != 0 {
+		t.Fatalf("stats after release and purge: %+v", st)
+	}
+	for m := range 14 {
+		token := fmt.Sprintf("token-alice-%d", m)
+		// Messages end with the token (alice-1 is a prefix of the kept alice-14).
+		if dirHolds(t, dir, []byte(token)) || slices.ContainsFunc(rawMessages(t, db), func(msg string) bool { return strings.HasSuffix(msg, token) }) {
+			t.Fatalf("%s is still stored after release and purge", token)
+		}
+	}
+	if dirHolds(t, dir, []byte("user.name:alice")) {
+		t.Fatal("a filter naming alice is still stored after release and purge")
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, _ = deleteStore(t, dir)
+	if got := users(t, db); got["alice"] != 1 || got["bob"] != 1 {
+		t.Fatalf("after purge and reopen: %v", got)
 	}
 }
