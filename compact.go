@@ -238,9 +238,9 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 		if gone && expired != nil {
 			expired.Add(c.seq)
 		}
-		deleted := deletes[c].hides(c.seq, c.ev)
-		if deleted && holds.holds(c.ev) { // a hold wins: kept, and the delete's purge stays pending
-			deleted, *level = false, purgedLevel(*level, deletes[c], c.seq, c.ev)
+		deleted := holds.erases(deletes[c], c.seq, c.ev)
+		if !deleted && deletes[c].hides(c.seq, c.ev) { // a hold wins: kept, and the delete's purge stays pending
+			*level = purgedLevel(*level, deletes[c], c.seq, c.ev)
 		}
 		if gone || deleted { // expired and deleted events are not carried over
 			erased.add(c.seq, c.ev, until)

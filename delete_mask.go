@@ -63,14 +63,14 @@ func (db *DB) hiddenRows(ctx context.Context, key any, src query.Source, minSeq,
 		if err != nil {
 			return nil, fmt.Errorf("rows deleted by tombstone %d: %w", t.Seq, err)
 		}
-		rows.Or(r)
-	}
-	if len(holds) > 0 && !rows.IsEmpty() {
-		held, err := heldRows(ctx, src, holds)
-		if err != nil {
-			return nil, err
+		if hs := holds.forTomb(t); len(hs) > 0 && !r.IsEmpty() {
+			held, err := heldRows(ctx, src, hs)
+			if err != nil {
+				return nil, err
+			}
+			r.AndNot(held)
 		}
-		rows.AndNot(held)
+		rows.Or(r)
 	}
 	db.masks.store(key, sourceMask{upTo: newest, rows: rows, holdsGen: gen}, db.state.Load())
 	return rows, nil
@@ -85,25 +85,30 @@ func heldRows(ctx context.Context, src query.Source, holds holdSet) (*roaring.Bi
 	return r, nil
 }
 
-// blockedRows returns the rows of src that tombs hide but holds pin: what
-// a delete will erase once the holds are released.
+// blockedRows returns the rows of src that a tombstone of tombs selects
+// but a hold made before it pins: what the delete erases once the holds
+// are released.
 func blockedRows(ctx context.Context, src query.Source, tombs tombstones, holds holdSet) (*roaring.Bitmap, error) {
 	out := roaring.New()
 	if len(holds) == 0 || len(tombs) == 0 {
 		return out, nil
 	}
 	for _, t := range tombs {
+		hs := holds.forTomb(t)
+		if len(hs) == 0 {
+			continue
+		}
 		r, err := query.MatchingRows(ctx, src, t.request(), time.Time{}, t.Bound)
 		if err != nil {
 			return nil, fmt.Errorf("rows deleted by tombstone %d: %w", t.Seq, err)
 		}
+		held, err := heldRows(ctx, src, hs)
+		if err != nil {
+			return nil, err
+		}
+		r.And(held)
 		out.Or(r)
 	}
-	held, err := heldRows(ctx, src, holds)
-	if err != nil {
-		return nil, err
-	}
-	out.And(held)
 	return out, nil
 }
 

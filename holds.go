@@ -40,6 +40,11 @@ type Hold struct {
 	Reason string `json:"reason"`
 	// Created is when the hold was made (RFC 3339).
 	Created string `json:"created"`
+	// After is the highest sequence number stored when the hold was made:
+	// it blocks the deletes by query made after it (tombstone Seq above
+	// it), never an earlier one, whose rows are already gone from reads —
+	// a hold does not bring deleted events back.
+	After uint64 `json:"after_seq"`
 
 	f            *filter.Filter
 	minTS, maxTS int64
@@ -274,6 +279,11 @@ func (db *DB) CreateHold(ctx context.Context, req HoldRequest) (Hold, error) {
 	if err != nil {
 		return Hold{}, fmt.Errorf("eventlog: hold: %w", err)
 	}
+	// No delete is made meanwhile, so After splits them cleanly: those
+	// before it are done (their records published), those after it see
+	// the hold.
+	db.deleteMu.Lock()
+	defer db.deleteMu.Unlock()
 	db.holdsMu.Lock()
 	defer db.holdsMu.Unlock()
 	cur := db.liveHolds()
@@ -281,6 +291,7 @@ func (db *DB) CreateHold(ctx context.Context, req HoldRequest) (Hold, error) {
 	if found {
 		return Hold{}, fmt.Errorf("%w: %q", ErrHoldExists, h.Name)
 	}
+	h.After = db.published.Load()
 	next := slices.Insert(slices.Clone(cur), i, h)
 	if err := db.storeHolds(next); err != nil {
 		return Hold{}, fmt.Errorf("eventlog: hold %s: %w", h.Name, err)
@@ -514,10 +525,27 @@ func (hs holdSet) kql() string {
 	return strings.Join(parts, " or ")
 }
 
-// erases reports whether tombs hide ev (stored as seq) with no hold
-// pinning it: a hold wins over a delete by query until it is released.
+// forTomb returns the holds that block t: those made before it.
+func (hs holdSet) forTomb(t *tombstone) holdSet {
+	var out holdSet
+	for _, h := range hs {
+		if h.After < t.Seq {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// erases reports whether a tombstone of tombs hides ev (stored as seq)
+// with no hold made before it pinning ev: a hold wins over a later delete
+// by query until it is released.
 func (hs holdSet) erases(tombs tombstones, seq uint64, ev *event.Event) bool {
-	return tombs.hides(seq, ev) && !hs.holds(ev)
+	for _, t := range tombs {
+		if t.hides(seq, ev) && !hs.forTomb(t).holds(ev) {
+			return true
+		}
+	}
+	return false
 }
 
 // purgedLevel is the Purged level of a segment written applying tombs

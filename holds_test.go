@@ -316,3 +316,36 @@ func TestHoldBlocksDelete(t *testing.T) {
 		t.Fatalf("after purge and reopen: %v", got)
 	}
 }
+
+// TestHoldDoesNotUndelete: a hold blocks only the deletes made after it;
+// one made later does not bring back the rows of an earlier delete that
+// are still on disk awaiting their purge.
+func TestHoldDoesNotUndelete(t *testing.T) {
+	db, _ := deleteStore(t, t.TempDir())
+	appendUsers(t, db, 0, 1)
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendUsers(t, db, 2) // in the head
+	if _, err := db.Delete(ctx, DeleteRequest{Filter: "user.name:alice"}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := db.CreateHold(ctx, HoldRequest{Name: "late", Filter: "user.name:*", Reason: "r"})
+	if err != nil || h.After == 0 {
+		t.Fatalf("hold %+v, %v: want its after_seq set", h, err)
+	}
+	if got := users(t, db); got["alice"] != 0 || got["bob"] != 3 {
+		t.Fatalf("after a later hold: %v, want alice still deleted", got)
+	}
+	if _, err := db.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := db.Stats().Maintenance; st.PendingDeletes != 0 || slices.ContainsFunc(rawMessages(t, db), func(m string) bool { return strings.Contains(m, "token-alice") }) {
+		t.Fatalf("the earlier delete is not purged: %+v", st)
+	}
+	// A delete after the hold is blocked by it.
+	res, err := db.Delete(ctx, DeleteRequest{Filter: "user.name:bob"})
+	if err != nil || res.Deleted != 0 || res.Blocked != 3 {
+		t.Fatalf("delete after the hold: %+v, %v", res, err)
+	}
+}

@@ -304,10 +304,10 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 			}
 			return fail(fmt.Errorf("seal: event %d: %w", it.Seq, err))
 		}
-		if tombs.hides(it.Seq, &ev) {
-			if !holds.holds(&ev) {
-				continue
-			}
+		if holds.erases(tombs, it.Seq, &ev) {
+			continue
+		}
+		if tombs.hides(it.Seq, &ev) { // kept for a hold: its delete stays pending
 			level = purgedLevel(level, tombs, it.Seq, &ev)
 		}
 		if p := match.FloorDiv(it.TS, int64(db.opts.Partition)); ns == nil || p != part {
