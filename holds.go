@@ -350,20 +350,22 @@ func (db *DB) expired(ev *event.Event, now time.Time) bool {
 
 // holdQueryOptions lets reads see the held events retention would hide:
 // nothing is skipped wholesale below the earliest hold's start any more,
-// and the events retention hides are asked one by one whether a hold pins
-// them (only in blocks that reach below the retention cutoff).
+// and the events retention hides (by age or by a rule) are asked one by
+// one whether a hold pins them.
 func holdQueryOptions(opts *query.Options, hs holdSet) {
-	cut := opts.ExpiredBefore
-	if len(hs) == 0 || cut == 0 || cut == math.MinInt64 || hs.minStart() >= cut {
+	cut, rule := opts.ExpiredBefore, opts.Expired
+	wholesale := cut != 0 && cut != math.MinInt64
+	if len(hs) == 0 || (!wholesale && rule == nil) {
 		return
 	}
-	rule := opts.Expired
-	opts.ExpiredBefore = hs.minStart()
+	if wholesale {
+		opts.ExpiredBefore = min(cut, hs.minStart())
+		opts.MaybeExpiredBefore = max(opts.MaybeExpiredBefore, cut)
+	}
 	opts.Expired = func(ev *event.Event) bool {
-		gone := ev.Timestamp.UnixNano() < cut || (rule != nil && rule(ev))
+		gone := (wholesale && ev.Timestamp.UnixNano() < cut) || (rule != nil && rule(ev))
 		return gone && !hs.holds(ev)
 	}
-	opts.MaybeExpiredBefore = max(opts.MaybeExpiredBefore, cut)
 	opts.ExpiredFields = append(slices.Clip(opts.ExpiredFields), hs.fields()...)
 }
 
