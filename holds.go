@@ -183,20 +183,29 @@ func decodeHolds(data []byte) (holdSet, error) {
 
 // loadHolds reads HOLDS at open; a missing file is no hold.
 func (db *DB) loadHolds() error {
-	path := filepath.Join(db.dir, holdsFile)
-	data, err := vfs.ReadFile(db.opts.FS, path)
-	var hs holdSet
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		return fmt.Errorf("read %s: %w", path, err)
-	default:
-		if hs, err = decodeHolds(data); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
+	hs, err := readHolds(db.opts.FS, db.dir)
+	if err != nil {
+		return err
 	}
 	db.holds.Store(&hs)
 	return nil
+}
+
+// readHolds reads dir's HOLDS; a missing file is no hold.
+func readHolds(fsys vfs.FS, dir string) (holdSet, error) {
+	path := filepath.Join(dir, holdsFile)
+	data, err := vfs.ReadFile(fsys, path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	hs, err := decodeHolds(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return hs, nil
 }
 
 // liveHolds returns the holds in force.
