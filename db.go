@@ -68,6 +68,8 @@
 //	compact.go                  carrying out package compaction's merges
 //	retention.go, retention_*   carrying out package retention's drops; the periods
 //	delete.go, delete_*         delete by query: tombstones, masks, purge
+//	holds.go, holds_*           incident holds: HOLDS, create/release, and what
+//	                            they change in retention and in deletes
 //	manifest.go                 the manifest, its history and writing it
 //	observe.go                  telling an observer (package tiering's uploader)
 //	                            of every committed manifest; installing one
