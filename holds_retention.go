@@ -39,10 +39,23 @@ func holdQueryOptions(opts *query.Options, hs holdSet) {
 	opts.ExpiredFields = append(slices.Clip(opts.ExpiredFields), hs.fields()...)
 }
 
-// segmentHeld reports whether a hold pins an event of s: only segments
-// whose time range meets a hold's window are read, and only until the
-// first held event.
-func segmentHeld(s *liveSegment, hs holdSet) (bool, error) {
+// segmentHeld reports whether a hold of hs (the holds of generation gen)
+// pins an event of s: only segments whose time range meets a hold's window
+// are read, only until the first held event, and once per generation.
+func segmentHeld(s *liveSegment, hs holdSet, gen uint64) (bool, error) {
+	if s.heldGen.Load() == gen+1 {
+		return s.held.Load(), nil
+	}
+	held, err := readHeld(s, hs)
+	if err == nil {
+		s.held.Store(held)
+		s.heldGen.Store(gen + 1)
+	}
+	return held, err
+}
+
+// readHeld is segmentHeld without its cache.
+func readHeld(s *liveSegment, hs holdSet) (bool, error) {
 	var near holdSet
 	for _, h := range hs {
 		if h.overlaps(s.meta.MinTS, s.meta.MaxTS) {

@@ -80,6 +80,7 @@ func (db *DB) retentionPlan() ([]retention.Drop, error) {
 	now := db.opts.Now()
 	v := db.acquireView() // the periods and holds may read segments: hold them
 	defer v.close()
+	gen := db.holdsGen.Load() // before the holds: a change after it makes the cache stale
 	hs := db.liveHolds()
 	segs := make([]retention.Segment, len(v.segments))
 	for i, s := range v.segments {
@@ -88,7 +89,7 @@ func (db *DB) retentionPlan() ([]retention.Drop, error) {
 		if err != nil {
 			return nil, err
 		}
-		held, err := segmentHeld(s, hs)
+		held, err := segmentHeld(s, hs, gen)
 		if err != nil {
 			return nil, err
 		}
