@@ -162,4 +162,17 @@ func TestHoldsThroughServer(t *testing.T) {
 	if len(db.Holds()) != 0 {
 		t.Fatal("the hold is still in force in the server's store")
 	}
+	// The server audited who created and released it; the engine recorded
+	// both changes.
+	for _, f := range []string{
+		"event.action:hold-create-request and user.name:admin",
+		"event.action:hold-release-request and labels.hold:inc-2 and user.name:admin",
+		"event.action:hold-create and labels.hold:inc-2",
+		"event.action:hold-release and labels.hold:inc-2",
+	} {
+		res, err := db.Aggregate(context.Background(), query.Request{Filter: "event.provider:eventlog and " + f})
+		if err != nil || res.Total == 0 {
+			t.Errorf("no audit event %s (%v)", f, err)
+		}
+	}
 }
