@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -347,5 +349,37 @@ func TestHoldDoesNotUndelete(t *testing.T) {
 	res, err := db.Delete(ctx, DeleteRequest{Filter: "user.name:bob"})
 	if err != nil || res.Deleted != 0 || res.Blocked != 3 {
 		t.Fatalf("delete after the hold: %+v, %v", res, err)
+	}
+}
+
+// TestHoldWriteFailureStoresNothing: when HOLDS cannot be replaced, the
+// create (or release) fails naming the file and the holds in force, in
+// memory and after a reopen, are those before it.
+func TestHoldWriteFailureStoresNothing(t *testing.T) {
+	dir := t.TempDir()
+	faulty := vfs.NewFaulty(vfs.OS{})
+	opts := Options{AllowUnregistered: true, MaintenanceInterval: -1, FS: faulty}
+	db := mustOpen(t, dir, opts)
+	if _, err := db.CreateHold(ctx, day5Hold); err != nil {
+		t.Fatal(err)
+	}
+	onHolds := func(p string) bool { return strings.Contains(filepath.Base(p), holdsFile) }
+	faulty.FailIf(vfs.OpRename, syscall.EIO, onHolds)
+	second := day5Hold
+	second.Name = "inc-2"
+	if _, err := db.CreateHold(ctx, second); err == nil || !strings.Contains(err.Error(), holdsFile) {
+		t.Fatalf("create with HOLDS failing: %v, want an error naming it", err)
+	}
+	if _, err := db.ReleaseHold(ctx, day5Hold.Name); err == nil || !strings.Contains(err.Error(), holdsFile) {
+		t.Fatalf("release with HOLDS failing: %v, want an error naming it", err)
+	}
+	if got := db.Holds(); len(got) != 1 || got[0].Name != day5Hold.Name {
+		t.Fatalf("holds after the failures %+v, want only the first", got)
+	}
+	faulty.Heal(vfs.OpRename)
+	db.Close()
+	db = mustOpen(t, dir, opts)
+	if got := db.Holds(); len(got) != 1 || got[0].Name != day5Hold.Name {
+		t.Fatalf("holds after reopen %+v, want only the first", got)
 	}
 }
