@@ -53,6 +53,7 @@ var backupEntries = []struct {
 	{readOnlyFile, backupFile},   // a backup of a store that must not take writes must not either
 	{pseudonymsFile, backupFile}, // a restored store keeps refusing a second key
 	{erasedFile, backupFile},     // a restored store keeps erased client ids known for their window
+	{holdsFile, backupFile},      // a restored store keeps its incident holds
 	{walDirName + "/", backupLog},
 	{segmentsDirName + "/", backupSegments},
 	{quarantineDir + "/", backupDir},

@@ -417,6 +417,9 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 	if err != nil || del.Deleted != 1 {
 		t.Fatalf("delete: %+v %v", del, err)
 	}
+	if _, err := db.CreateHold(ctx, HoldRequest{Name: "h", Filter: "event.action:a", Reason: "backup test"}); err != nil { // HOLDS
+		t.Fatal(err)
+	}
 	target := filepath.Join(t.TempDir(), "backup")
 	res := mustBackup(t, db, target)
 	kinds := map[string]bool{} // what the backup must hold one of
@@ -450,7 +453,7 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 			t.Errorf("the test store holds no %s: add one, so the backup is shown to copy it", kind)
 		}
 	}
-	for _, f := range []string{"destinations/d.json", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile, registryFile, erasedFile} {
+	for _, f := range []string{"destinations/d.json", "repaired/000000000001.seg", "superseded/000000000001.seg", readOnlyFile, registryFile, erasedFile, holdsFile} {
 		if a, b := readFile(t, filepath.Join(dir, f)), readFile(t, filepath.Join(target, f)); a != b {
 			t.Errorf("%s differs in the backup", f)
 		}
@@ -473,6 +476,16 @@ func TestBackupHoldsEveryKind(t *testing.T) {
 		t.Errorf("the delete's own event in the restored store: %q", got[del.Seq])
 	}
 	delete(got, del.Seq)
+	holdRecords := 0
+	for seq, msg := range got {
+		if strings.HasPrefix(msg, "incident hold h created") { // the hold's own event
+			delete(got, seq)
+			holdRecords++
+		}
+	}
+	if holdRecords != 1 {
+		t.Errorf("%d records of the hold in the restored store, want 1", holdRecords)
+	}
 	for seq, msg := range got {
 		if want[seq] != msg {
 			t.Errorf("restored seq %d %q, want %q", seq, msg, want[seq])

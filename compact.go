@@ -141,7 +141,8 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	}
 	applied := db.tombstonesToApply()
 	erased, expired := erasures{}, db.expiredSet()
-	n, err := db.mergeInto(ctx, ns.w, inputs, applied, erased, expired)
+	level := applied.newest() // lowered when a hold keeps a row a tombstone hides
+	n, err := db.mergeInto(ctx, ns.w, inputs, applied, erased, expired, &level)
 	if err == nil {
 		err = db.recordErased(erased) // before the rows leave for good
 	}
@@ -160,7 +161,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		res.BytesBefore += j.Bytes
 		return nil
 	}
-	out, info, err := db.finishSegment(ns, applied.newest())
+	out, info, err := db.finishSegment(ns, level)
 	if err != nil {
 		return err
 	}
@@ -211,7 +212,8 @@ func (db *DB) acquireSegments(names []string) ([]*liveSegment, error) {
 // It notes the client ids of the events it leaves out in erased and, with
 // the tree kept (expired not nil), the sequence numbers of the expired
 // ones in expired.
-func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones, erased erasures, expired *roaring64.Bitmap) (int, error) {
+func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones, erased erasures, expired *roaring64.Bitmap, level *uint64) (int, error) {
+	holds := db.liveHolds()
 	h := &mergeHeap{}
 	deletes := map[*mergeCursor]tombstones{} // what each input is not yet clean of
 	for _, s := range inputs {
@@ -232,11 +234,15 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 	n := 0
 	for h.Len() > 0 {
 		c := (*h)[0]
-		gone := db.retention.expired(c.ev, now)
+		gone := db.expired(c.ev, now)
 		if gone && expired != nil {
 			expired.Add(c.seq)
 		}
-		if gone || deletes[c].hides(c.seq, c.ev) { // expired and deleted events are not carried over
+		deleted := holds.erases(deletes[c], c.seq, c.ev)
+		if !deleted && deletes[c].hides(c.seq, c.ev) { // a hold wins: kept, and the delete's purge stays pending
+			*level = purgedLevel(*level, deletes[c], c.seq, c.ev)
+		}
+		if gone || deleted { // expired and deleted events are not carried over
 			erased.add(c.seq, c.ev, until)
 		} else {
 			if err := w.Add(segment.Row{Seq: c.seq, Event: c.ev}); err != nil {

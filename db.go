@@ -27,6 +27,7 @@
 //	MANIFEST.prev   the manifest MANIFEST replaced (for Repair)
 //	TOMBSTONES      the pending deletes by query, kept redundantly
 //	ERASED_IDS      client ids of erased events, kept for Options.DedupWindow
+//	HOLDS           the incident holds in force (holds.go)
 //	READONLY        written by Repair when it could not prove it kept every delete
 //	PSEUDONYMS      the pseudonymised fields and a check value of the key (never the key)
 //	integrity/      with Options.Integrity: keys, leaf log and signed heads of the Merkle tree
@@ -67,6 +68,8 @@
 //	compact.go                  carrying out package compaction's merges
 //	retention.go, retention_*   carrying out package retention's drops; the periods
 //	delete.go, delete_*         delete by query: tombstones, masks, purge
+//	holds.go, holds_*           incident holds: HOLDS, create/release, and what
+//	                            they change in retention and in deletes
 //	manifest.go                 the manifest, its history and writing it
 //	observe.go                  telling an observer (package tiering's uploader)
 //	                            of every committed manifest; installing one
@@ -137,6 +140,16 @@ type DB struct {
 	dedupMu sync.Mutex
 	// erased holds the client ids of erased events (erased.go).
 	erased erasedIDs
+	// holds are the incident holds in force (holds.go); holdsMu
+	// serialises their changes (each a rewrite of HOLDS).
+	holds   atomic.Pointer[holdSet]
+	holdsMu sync.Mutex
+	// holdsGen counts the changes of holds: a cached delete mask (which
+	// leaves held rows out) computed under an older generation is stale.
+	holdsGen atomic.Uint64
+	// heldSegments, heldBytes and heldOver are what the holds kept at the
+	// last retention plan (HoldStats).
+	heldSegments, heldBytes, heldOver atomic.Int64
 
 	// stateMu orders every change of state (inserts into the active head,
 	// rolls, seals); readers only load state.
@@ -283,6 +296,9 @@ func (db *DB) open() error {
 		return err
 	}
 	if err := db.loadErased(); err != nil {
+		return err
+	}
+	if err := db.loadHolds(); err != nil {
 		return err
 	}
 	if err := db.openSegments(); err != nil {
@@ -444,6 +460,8 @@ type Stats struct {
 	Maintenance MaintenanceStats `json:"maintenance"`
 	// Memory describes the memory budget and the memory beside it.
 	Memory MemoryStats `json:"memory"`
+	// Holds is the disk cost of the incident holds.
+	Holds HoldStats `json:"holds"`
 }
 
 // MaintenanceStats are the counters of compaction, retention and deletes
@@ -505,6 +523,7 @@ func (db *DB) Stats() Stats {
 	}
 	s.Maintenance = db.maintenanceStats(st)
 	s.Memory = db.memoryStats(st)
+	s.Holds = db.holdStats()
 	return s
 }
 

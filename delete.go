@@ -47,6 +47,10 @@ type DeleteResult struct {
 	Seq uint64 `json:"seq"`
 	// FilterSHA256 is the hash the record carries instead of the filter.
 	FilterSHA256 string `json:"filter_sha256"`
+	// Blocked is how many events it selects that incident holds pin: they
+	// stay visible (and on disk) until their holds are released, and the
+	// delete then hides and purges them.
+	Blocked int `json:"blocked"`
 }
 
 // Delete removes the events req selects, for privacy requests and
@@ -89,7 +93,7 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 	if err != nil {
 		return res, fmt.Errorf("eventlog: delete: %w", err)
 	}
-	res = DeleteResult{Deleted: t.Deleted, FilterSHA256: filterHash(t.Filter)}
+	res = DeleteResult{Deleted: t.Deleted, Blocked: t.Blocked, FilterSHA256: filterHash(t.Filter)}
 	rec := deleteRecord(db.opts.Now(), t, res.FilterSHA256)
 	// From here the delete goes through even if ctx ends: half a delete
 	// (a record without its sync) would leave its outcome unknown.
@@ -106,13 +110,14 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 	}
 	db.deletes.Add(1)
 	db.deletedEvents.Add(int64(t.Deleted))
-	db.log.Info("eventlog: delete by query", "seq", res.Seq, "deleted", res.Deleted, "filter_sha256", res.FilterSHA256)
+	db.log.Info("eventlog: delete by query", "seq", res.Seq, "deleted", res.Deleted, "blocked_by_holds", res.Blocked, "filter_sha256", res.FilterSHA256)
 	db.wakeCompactor()
 	return res, nil
 }
 
-// countDeleted sets t's Bound to the current watermark and Deleted to how
-// many visible events up to it t hides. Damaged ranges are left out of the
+// countDeleted sets t's Bound to the current watermark, Deleted to how
+// many visible events up to it t hides and Blocked to how many more it
+// selects that incident holds pin. Damaged ranges are left out of the
 // count, not out of the delete: an erasure must not wait for a repair, and
 // the rows repair brings back are hidden and purged like the others.
 func (db *DB) countDeleted(ctx context.Context, t *tombstone) error {
@@ -125,7 +130,15 @@ func (db *DB) countDeleted(ctx context.Context, t *tombstone) error {
 		if err != nil {
 			return err
 		}
-		t.Bound, t.Deleted = rs.pub, r.Total
+		t.Bound, t.Deleted, t.Blocked = rs.pub, r.Total, 0
+		if holds := db.liveHolds(); len(holds) > 0 {
+			req.Filter = "(" + t.Filter + ") and (" + holds.kql() + ")"
+			b, err := query.Execute(ctx, rs.query(), req, opts)
+			if err != nil {
+				return fmt.Errorf("count the events holds pin: %w", err)
+			}
+			t.Deleted, t.Blocked = r.Total-b.Total, b.Total
+		}
 		return nil
 	})
 }
@@ -198,6 +211,10 @@ func deleteRecord(now time.Time, t *tombstone, hash string) Event {
 	ev.Message = fmt.Sprintf("delete by query hid %d events stored up to sequence %d (filter sha256 %s)", t.Deleted, t.Bound, hash)
 	ev.Labels = map[string]string{
 		"filter_sha256": hash, "deleted": strconv.Itoa(t.Deleted), "bound_seq": strconv.FormatUint(t.Bound, 10),
+	}
+	if t.Blocked > 0 {
+		ev.Message += fmt.Sprintf("; %d more are pinned by incident holds and stay until released", t.Blocked)
+		ev.Labels["blocked_by_holds"] = strconv.Itoa(t.Blocked)
 	}
 	if t.Start != "" {
 		ev.Labels["start"] = t.Start

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/eventlogdb/eventlog/compaction"
 )
 
@@ -30,10 +32,17 @@ func (db *DB) purge(ctx context.Context, res *CompactResult) error {
 			continue
 		}
 		rows, err := db.hiddenRows(ctx, s, s.r, s.meta.MinSeq, s.purged.Load(), apply)
+		var blocked *roaring.Bitmap
+		if err == nil && rows.IsEmpty() {
+			blocked, err = blockedRows(ctx, s.r, apply, db.liveHolds())
+		}
 		s.release()
 		switch {
 		case err != nil:
 			return fmt.Errorf("purge: segment %s: %w", s.meta.Name, err)
+		case rows.IsEmpty() && !blocked.IsEmpty():
+			// Only rows a hold pins: nothing to rewrite, and not clean
+			// either; the purge waits for the release.
 		case rows.IsEmpty():
 			clean[s.meta.Name] = apply.newest()
 		default:

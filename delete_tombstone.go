@@ -39,8 +39,11 @@ type tombstone struct {
 	Filter string `json:"filter"`
 	Start  string `json:"start,omitempty"`
 	End    string `json:"end,omitempty"`
-	// Deleted is how many visible events it hid when it was made.
+	// Deleted is how many visible events it hid when it was made;
+	// Blocked how many more it selected that incident holds pinned (hidden
+	// and purged once released).
 	Deleted int `json:"deleted"`
+	Blocked int `json:"blocked,omitempty"`
 
 	f            *filter.Filter // compiled by compile
 	minTS, maxTS int64

@@ -25,7 +25,7 @@ func (db *DB) Get(ctx context.Context, ids ...string) (map[string]Record, error)
 			if err != nil {
 				return err
 			}
-			if ok && !db.retention.expired(&rec.Event, now) {
+			if ok && !db.expired(&rec.Event, now) {
 				found[id] = rec
 			}
 		}

@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/query/filter"
 )
 
 // TestModel runs random sequences of Append, Find and Close+Open against the
@@ -39,6 +41,10 @@ func TestModel(t *testing.T) {
 			"tail":   m.tail,
 			"reopen": m.reopen,
 			"delete": m.delete,
+			// Incident holds: a held event stays visible (past its age,
+			// through deletes made after the hold) until released.
+			"hold":    m.hold,
+			"release": m.release,
 			"retention": func(rt *rapid.T) {
 				if _, err := m.db.ApplyRetention(ctx); err != nil {
 					rt.Fatalf("retention: %v", err)
@@ -95,6 +101,23 @@ func TestModel(t *testing.T) {
 type modelEvent struct {
 	seq uint64
 	ev  Event
+	// blockedBy are the deletes (their Seq) that selected the event while
+	// a hold pinned it: it is erased once no hold made before one of them
+	// pins it any more.
+	blockedBy []uint64
+}
+
+// modelHold is an incident hold as the model knows it.
+type modelHold struct {
+	name   string
+	f      *filter.Filter
+	lo, hi int64
+	after  uint64
+}
+
+func (h *modelHold) pins(e *Event) bool {
+	ts := e.Timestamp.UnixNano()
+	return ts >= h.lo && ts <= h.hi && h.f.Match(e)
 }
 
 type modelRun struct {
@@ -107,15 +130,28 @@ type modelRun struct {
 	maxAge       time.Duration // RetentionMaxAge; 0: off
 	failureAge   time.Duration // a retention rule's max age for event.outcome:failure; 0: no rule
 	deletes      int           // deletes by query so far
+	holds        []modelHold   // the holds in force
+	holdsMade    int           // holds created so far (each adds a record)
 }
 
 // internal reports whether the store may hold records of its own (drops,
 // deletes) besides the model's events.
-func (m *modelRun) internal() bool { return m.maxAge > 0 || m.failureAge > 0 || m.deletes > 0 }
+func (m *modelRun) internal() bool {
+	return m.maxAge > 0 || m.failureAge > 0 || m.deletes > 0 || m.holdsMade > 0
+}
 
-// live reports whether e is visible now: not expired by retention, whose
-// rule (when set) decides the age of failures.
+// held reports whether a hold in force (made before seq, when seq > 0)
+// pins e.
+func (m *modelRun) held(e *Event, before uint64) bool {
+	return slices.ContainsFunc(m.holds, func(h modelHold) bool { return (before == 0 || h.after < before) && h.pins(e) })
+}
+
+// live reports whether e is visible now: held, or not expired by
+// retention, whose rule (when set) decides the age of failures.
 func (m *modelRun) live(e *Event) bool {
+	if m.held(e, 0) {
+		return true
+	}
 	age := m.maxAge
 	if m.failureAge > 0 && e.Event.Outcome == "failure" {
 		age = m.failureAge
@@ -416,4 +452,73 @@ func modelMatches(req FindRequest, e *Event) bool {
 		})
 	}
 	return true
+}
+
+// shortestAge is the shortest retention period in force (0: none).
+func (m *modelRun) shortestAge() time.Duration {
+	a := m.maxAge
+	if m.failureAge > 0 && (a == 0 || m.failureAge < a) {
+		a = m.failureAge
+	}
+	return a
+}
+
+// hold creates a hold, or checks that a bad one is refused. Its window
+// starts no earlier than retention's cutoff: an event already expired may
+// or may not be on disk still (the layout decides), so whether a hold
+// brings it back is not the model's to say.
+func (m *modelRun) hold(rt *rapid.T) {
+	name := rapid.SampledFrom([]string{"h1", "h2", "h3"}).Draw(rt, "hold_name")
+	text := genFilter(rt, rapid.IntRange(0, 2).Draw(rt, "hold_depth"))
+	start, end := "", genTimeBound(rt, "hold_end")
+	if rapid.Bool().Draw(rt, "hold_has_start") || m.shortestAge() > 0 {
+		from := genTime(rt, "hold_start")
+		if a := m.shortestAge(); a > 0 && from.Before(m.clock().Add(-a)) {
+			from = m.clock().Add(-a)
+		}
+		start = from.Format(time.RFC3339Nano)
+	}
+	f, err := filter.Parse(text)
+	if err != nil {
+		rt.Fatalf("filter %q: %v", text, err)
+	}
+	lo, hi := m.bounds(rt, start, end)
+	h, err := m.db.CreateHold(ctx, HoldRequest{Name: name, Filter: text, Start: start, End: end, Reason: "model"})
+	switch exists := slices.ContainsFunc(m.holds, func(h modelHold) bool { return h.name == name }); {
+	case len(f.KeptPaths()) > 0 || lo > hi:
+		if !errors.Is(err, ErrInvalidRequest) {
+			rt.Fatalf("hold %q %s..%s: %v, want ErrInvalidRequest", text, start, end, err)
+		}
+		return
+	case exists:
+		if !errors.Is(err, ErrHoldExists) {
+			rt.Fatalf("hold %s twice: %v", name, err)
+		}
+		return
+	case err != nil:
+		rt.Fatalf("hold %q: %v", text, err)
+	}
+	m.holdsMade++
+	m.holds = append(m.holds, modelHold{name: name, f: f, lo: lo, hi: hi, after: h.After})
+}
+
+// release releases a hold; the events only it kept from a delete go.
+func (m *modelRun) release(rt *rapid.T) {
+	name := rapid.SampledFrom([]string{"h1", "h2", "h3"}).Draw(rt, "release_name")
+	i := slices.IndexFunc(m.holds, func(h modelHold) bool { return h.name == name })
+	_, err := m.db.ReleaseHold(ctx, name)
+	if i < 0 {
+		if !errors.Is(err, ErrHoldNotFound) {
+			rt.Fatalf("release of %s, not held: %v", name, err)
+		}
+		return
+	}
+	if err != nil {
+		rt.Fatalf("release %s: %v", name, err)
+	}
+	m.holdsMade++ // the release's record
+	m.holds = slices.Delete(m.holds, i, i+1)
+	m.events = slices.DeleteFunc(m.events, func(me modelEvent) bool {
+		return slices.ContainsFunc(me.blockedBy, func(d uint64) bool { return !m.held(&me.ev, d) })
+	})
 }

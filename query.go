@@ -47,6 +47,7 @@ func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options
 func (db *DB) queryOptions() query.Options {
 	opts := query.Options{Now: db.opts.Now(), ParseFilter: db.opts.Pseudonymizer.ParseFilter}
 	db.retention.queryOptions(&opts)
+	holdQueryOptions(&opts, db.liveHolds())
 	return opts
 }
 

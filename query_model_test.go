@@ -411,17 +411,31 @@ func (m *modelRun) delete(rt *rapid.T) {
 	if err != nil {
 		rt.Fatalf("delete %+v: %v", req, err)
 	}
-	want := 0
+	want, blocked := 0, 0
+	var kept []int // indexes, in the model after the deletion, of the events holds kept
 	m.events = slices.DeleteFunc(m.events, func(me modelEvent) bool {
 		ts := me.ev.Timestamp.UnixNano()
 		hit := ts >= lo && ts <= hi && f.Match(&me.ev)
-		if hit && m.live(&me.ev) {
+		switch {
+		case hit && m.held(&me.ev, 0): // every hold in force was made before this delete
+			blocked++
+			return false
+		case hit && m.live(&me.ev):
 			want++
 		}
 		return hit
 	})
-	if res.Deleted != want || res.Seq <= m.lastSeq {
-		rt.Fatalf("delete %+v: %+v, want %d deleted after seq %d", req, res, want, m.lastSeq)
+	for i := range m.events {
+		me := &m.events[i]
+		if ts := me.ev.Timestamp.UnixNano(); ts >= lo && ts <= hi && f.Match(&me.ev) {
+			kept = append(kept, i)
+		}
+	}
+	if res.Deleted != want || res.Blocked != blocked || res.Seq <= m.lastSeq {
+		rt.Fatalf("delete %+v: %+v, want %d deleted and %d blocked after seq %d", req, res, want, blocked, m.lastSeq)
+	}
+	for _, i := range kept {
+		m.events[i].blockedBy = append(m.events[i].blockedBy, res.Seq)
 	}
 	m.lastSeq = res.Seq
 }

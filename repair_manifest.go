@@ -351,11 +351,17 @@ func (r *repairer) rescueWAL(prev *manifest, rep *ManifestRepair) (*tombstonePro
 		scan = &walScan{}
 	}
 	proof := r.tombstoneProof(prev, lower, scan)
+	// Rows a hold pins are rescued even if a later delete selects them: a
+	// hold wins until it is released.
+	pinned, err := readHolds(r.fs, r.dir)
+	if err != nil {
+		return nil, err
+	}
 	r.m.SealedSeq = recordEnd(scan.records, r.m.SealedSeq)
 	slices.Sort(r.salvaged)
 	var rescue []segment.Row
 	for _, row := range scan.rows {
-		if _, salvaged := slices.BinarySearch(r.salvaged, row.Seq); salvaged || row.Seq > r.m.SealedSeq || proof.tombs.hides(row.Seq, row.Event) {
+		if _, salvaged := slices.BinarySearch(r.salvaged, row.Seq); salvaged || row.Seq > r.m.SealedSeq || pinned.erases(proof.tombs, row.Seq, row.Event) {
 			continue
 		}
 		held, err := r.liveHolds(row.Seq)

@@ -19,11 +19,17 @@ const (
 	ActionRetentionDrop = "retention-drop"
 )
 
-// RetentionResult lists the segments a retention run dropped.
+// RetentionResult lists the segments a retention run dropped (or, in a
+// plan, would drop) and those incident holds kept.
 type RetentionResult struct {
 	Dropped []DroppedSegment `json:"dropped"`
 	// BytesReclaimed is their size on disk.
 	BytesReclaimed int64 `json:"bytes_reclaimed"`
+	// Held lists the expired segments kept because a hold pins one of
+	// their events (Reason says which rule expired them), HeldBytes their
+	// size. Omitted when no hold kept anything.
+	Held      []DroppedSegment `json:"held,omitempty"`
+	HeldBytes int64            `json:"held_bytes,omitempty"`
 }
 
 // DroppedSegment is one segment retention dropped (or, in a plan, would).
@@ -37,17 +43,29 @@ type DroppedSegment struct {
 }
 
 // PlanRetention returns what ApplyRetention would drop now, changing
-// nothing.
+// nothing; RetentionPlan also says what holds keep.
 func (db *DB) PlanRetention() ([]DroppedSegment, error) {
+	res, err := db.RetentionPlan()
+	return res.Dropped, err
+}
+
+// RetentionPlan returns what ApplyRetention would drop now and what
+// incident holds keep, changing nothing.
+func (db *DB) RetentionPlan() (RetentionResult, error) {
+	var res RetentionResult
 	drops, err := db.retentionPlan()
 	if err != nil {
-		return nil, fmt.Errorf("eventlog: retention: %w", err)
+		return res, fmt.Errorf("eventlog: retention: %w", err)
 	}
-	out := make([]DroppedSegment, len(drops))
-	for i, d := range drops {
-		out[i] = DroppedSegment{SegmentInfo: segmentInfo(d.Name, d.Events, d.Bytes, d.MinTS, d.MaxTS, d.MinSeq, d.MaxSeq), Reason: d.Reason, Undelivered: d.Undelivered}
+	for _, d := range drops {
+		ds := DroppedSegment{SegmentInfo: segmentInfo(d.Name, d.Events, d.Bytes, d.MinTS, d.MaxTS, d.MinSeq, d.MaxSeq), Reason: d.Reason, Undelivered: d.Undelivered}
+		if d.Held {
+			res.Held, res.HeldBytes = append(res.Held, ds), res.HeldBytes+d.Bytes
+		} else {
+			res.Dropped, res.BytesReclaimed = append(res.Dropped, ds), res.BytesReclaimed+d.Bytes
+		}
 	}
-	return out, nil
+	return res, nil
 }
 
 func (db *DB) retentionPlan() ([]retention.Drop, error) {
@@ -60,8 +78,10 @@ func (db *DB) retentionPlan() ([]retention.Drop, error) {
 		return nil, nil
 	}
 	now := db.opts.Now()
-	v := db.acquireView() // the periods may read segments: hold them
+	v := db.acquireView() // the periods and holds may read segments: hold them
 	defer v.close()
+	gen := db.holdsGen.Load() // before the holds: a change after it makes the cache stale
+	hs := db.liveHolds()
 	segs := make([]retention.Segment, len(v.segments))
 	for i, s := range v.segments {
 		m := s.meta
@@ -69,9 +89,16 @@ func (db *DB) retentionPlan() ([]retention.Drop, error) {
 		if err != nil {
 			return nil, err
 		}
-		segs[i] = retention.Segment{Name: m.Name, Bytes: m.Bytes, Events: m.Events, MinTS: m.MinTS, MaxTS: m.MaxTS, MinSeq: m.MinSeq, MaxSeq: m.MaxSeq, ExpiresAt: exp}
+		held, err := segmentHeld(s, hs, gen)
+		if err != nil {
+			return nil, err
+		}
+		segs[i] = retention.Segment{Name: m.Name, Bytes: m.Bytes, Events: m.Events, MinTS: m.MinTS, MaxTS: m.MaxTS, MinSeq: m.MinSeq, MaxSeq: m.MaxSeq, ExpiresAt: exp, Held: held}
 	}
-	return retention.Plan(segs, db.wal.Stats().Bytes, now, p, db.protectedSeq()), nil
+	wal := db.wal.Stats().Bytes
+	drops := retention.Plan(segs, wal, now, p, db.protectedSeq())
+	db.noteHeld(segs, drops, wal)
+	return drops, nil
 }
 
 // protectedSeq is the highest sequence number every consumer registered
@@ -109,11 +136,15 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 		return res, ErrClosed
 	}
 	defer db.retireRemoved()
-	plan, err := db.PlanRetention()
+	plan, err := db.RetentionPlan()
 	if err != nil {
 		return res, err
 	}
-	for _, d := range plan {
+	res.Held, res.HeldBytes = plan.Held, plan.HeldBytes
+	for _, d := range plan.Held {
+		db.log.Info("eventlog: retention kept a segment an incident hold pins", "segment", d.Name, "reason", d.Reason, "bytes", d.Bytes)
+	}
+	for _, d := range plan.Dropped {
 		if err := db.recordErasedSegment(ctx, d.Name); err != nil { // its client ids
 			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
 		}

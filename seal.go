@@ -275,6 +275,8 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 	// up to which tombstone they are clean.
 	applied := db.tombstonesToApply()
 	tombs := applied.after(0, h.Stats().FirstSeq)
+	holds := db.liveHolds()
+	level := applied.newest() // lowered when a hold keeps a row a tombstone hides
 	var out []*liveSegment
 	fail := func(err error) ([]*liveSegment, error) {
 		discardSegments(out)
@@ -286,7 +288,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		ev   event.Event // the decoded event; Add copies what it keeps
 	)
 	finish := func() error {
-		s, _, err := db.finishSegment(ns, applied.newest())
+		s, _, err := db.finishSegment(ns, level)
 		ns = nil
 		if err != nil {
 			return err
@@ -302,8 +304,11 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 			}
 			return fail(fmt.Errorf("seal: event %d: %w", it.Seq, err))
 		}
-		if tombs.hides(it.Seq, &ev) {
+		if holds.erases(tombs, it.Seq, &ev) {
 			continue
+		}
+		if tombs.hides(it.Seq, &ev) { // kept for a hold: its delete stays pending
+			level = purgedLevel(level, tombs, it.Seq, &ev)
 		}
 		if p := match.FloorDiv(it.TS, int64(db.opts.Partition)); ns == nil || p != part {
 			if ns != nil {

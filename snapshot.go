@@ -42,6 +42,11 @@ type liveSegment struct {
 	obsolete atomic.Bool
 	// expiresAt caches segmentExpiresAt under retention rules; 0: unknown.
 	expiresAt atomic.Int64
+	// held caches segmentHeld for the holds of generation heldGen-1
+	// (heldGen 0: unknown): a segment never changes, so only a change of
+	// the holds makes retention read it again.
+	held    atomic.Bool
+	heldGen atomic.Uint64
 	// purged is meta.Purged, raised when a check finds the segment clean
 	// of newer tombstones.
 	purged atomic.Uint64

@@ -151,12 +151,13 @@ func (db *DB) readSeqRange(lo, hi uint64, f *filter.Filter, includeExpired bool,
 	}
 	pub := db.published.Load()
 	tombs := db.tombs.Load().upTo(pub) // as in acquireSnapshot: before the view
+	holds := db.liveHolds()
 	v := db.acquireView()
 	defer v.close()
 	var out []seqEvent
 	now := db.opts.Now()
 	keep := func(seq uint64, ev *event.Event) {
-		if (includeExpired || !db.retention.expired(ev, now)) && f.Match(ev) && !tombs.hides(seq, ev) {
+		if (includeExpired || !db.expired(ev, now)) && f.Match(ev) && !holds.erases(tombs, seq, ev) {
 			out = append(out, seqEvent{seq: seq, ev: ev})
 		}
 	}

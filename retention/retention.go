@@ -50,6 +50,10 @@ type Segment struct {
 	// any later instant); math.MaxInt64
 	// when one never does.
 	ExpiresAt int64
+	// Held: an incident hold pins one of its events; Plan never drops it
+	// (by age it lists it as a Held drop, to say what the hold kept; by
+	// size it skips it, and the bound may then stay out of reach).
+	Held bool
 }
 
 // Reasons for a drop.
@@ -65,6 +69,9 @@ type Drop struct {
 	// Undelivered is set when MaxBytes drops events above the protected
 	// sequence number.
 	Undelivered bool
+	// Held: the segment is expired but holds an event an incident hold
+	// pins, so it is kept; the drop is listed to say what the hold kept.
+	Held bool
 }
 
 // Plan returns the segments to drop now. otherBytes is the rest of the
@@ -77,8 +84,8 @@ func Plan(segs []Segment, otherBytes int64, now time.Time, p Policy, protect uin
 	if p.ByAge {
 		for _, s := range segs {
 			if s.ExpiresAt < now.UnixNano() && s.MaxSeq <= protect {
-				drops = append(drops, Drop{Segment: s, Reason: ReasonMaxAge})
-				dropped[s.Name] = true
+				drops = append(drops, Drop{Segment: s, Reason: ReasonMaxAge, Held: s.Held})
+				dropped[s.Name] = !s.Held
 			}
 		}
 	}
@@ -95,6 +102,9 @@ func Plan(segs []Segment, otherBytes int64, now time.Time, p Policy, protect uin
 		for _, s := range left {
 			if total <= p.MaxBytes {
 				break
+			}
+			if s.Held { // kept, and the bound may stay out of reach
+				continue
 			}
 			drops = append(drops, Drop{Segment: s, Reason: ReasonMaxBytes, Undelivered: s.MaxSeq > protect})
 			total -= s.Bytes

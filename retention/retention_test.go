@@ -95,3 +95,29 @@ func names(ds []Drop) []string {
 	}
 	return out
 }
+
+// TestPlanKeepsHeld: an expired held segment is listed as Held, not
+// dropped; by size it is skipped and the next oldest goes instead, even
+// if the bound then stays out of reach.
+func TestPlanKeepsHeld(t *testing.T) {
+	segs := []Segment{
+		{Name: "a", Bytes: 30, MaxTS: day(-40), MaxSeq: 1, Held: true},
+		{Name: "b", Bytes: 30, MaxTS: day(-35), MaxSeq: 2},
+		{Name: "c", Bytes: 30, MaxTS: day(-1), MaxSeq: 3},
+	}
+	for i := range segs {
+		segs[i].ExpiresAt = ExpiresAt(segs[i].MaxTS, 30*24*time.Hour)
+	}
+	got := Plan(segs, 0, now, Policy{ByAge: true}, math.MaxUint64)
+	if fmt.Sprint(names(got)) != "[a b]" || !got[0].Held || got[1].Held {
+		t.Fatalf("by age: %+v, want a held and b dropped", got)
+	}
+	got = Plan(segs, 0, now, Policy{MaxBytes: 40}, math.MaxUint64)
+	if fmt.Sprint(names(got)) != "[b c]" || got[0].Held || got[1].Held {
+		t.Fatalf("by size: %+v, want b and c dropped and a kept over the bound", got)
+	}
+	got = Plan(segs, 0, now, Policy{ByAge: true, MaxBytes: 40}, math.MaxUint64)
+	if fmt.Sprint(names(got)) != "[a b c]" || !got[0].Held || got[1].Held || got[2].Held || got[2].Reason != ReasonMaxBytes {
+		t.Fatalf("both: %+v, want a held, b by age, c by size", got)
+	}
+}

@@ -56,6 +56,9 @@ var (
 		"POST /api/_compaction/_pause":              "admin",
 		"POST /api/_compaction/_resume":             "admin",
 		"POST /api/_backup":                         "admin",
+		"POST /api/_holds":                          "admin",
+		"GET /api/_holds":                           "auditor",
+		"DELETE /api/_holds/{name}":                 "admin",
 		"POST /api/_security/api_key":               "admin",
 		"GET /api/_security/api_key":                "admin",
 		"DELETE /api/_security/api_key/{id}":        "admin",
@@ -71,7 +74,7 @@ var (
 		"GET /api/_integrity/consistency":           "auditor",
 		"GET /api/events/{id}/_proof":               "auditor",
 	}
-	storeWideRoutes = map[string]bool{"GET /api/_stats": true, "GET /metrics": true,
+	storeWideRoutes = map[string]bool{"GET /api/_stats": true, "GET /metrics": true, "GET /api/_holds": true,
 		"GET /api/_integrity/head": true, "GET /api/_integrity/heads": true,
 		"GET /api/_integrity/consistency": true, "GET /api/events/{id}/_proof": true}
 	// roleGrants is what each role may do.
@@ -127,6 +130,8 @@ func routeSample(pattern, space, sinkURL string) (sample, bool) {
 		"/api/_compaction/_pause":               {"/api/_compaction/_pause", "", ""},
 		"/api/_compaction/_resume":              {"/api/_compaction/_resume", "", ""},
 		"/api/_backup":                          {"/api/_backup", `{"name":"b1"}`, ctJSON},
+		"/api/_holds":                           {"/api/_holds", `{"name":"h1","filter":"message:x","reason":"access test"}`, ctJSON},
+		"/api/_holds/{name}":                    {"/api/_holds/no-such-hold", "", ""},
 		"/api/_security/api_key":                {"/api/_security/api_key", `{"name":"tmp","role":"reader"}`, ctJSON},
 		"/api/_security/api_key/{id}":           {"/api/_security/api_key/no-such-key", "", ""},
 		"/healthz":                              {"/healthz", "", ""},

@@ -42,6 +42,10 @@ type retentionAnswer struct {
 	DryRun         bool                      `json:"dry_run"`
 	Dropped        []eventlog.DroppedSegment `json:"dropped"`
 	BytesReclaimed int64                     `json:"bytes_reclaimed"`
+	// Held lists the expired segments incident holds kept, HeldBytes
+	// their size (omitted when none).
+	Held      []eventlog.DroppedSegment `json:"held,omitempty"`
+	HeldBytes int64                     `json:"held_bytes,omitempty"`
 }
 
 // pauseAnswer is the body of the _pause and _resume routes.
@@ -105,20 +109,18 @@ func (s *Server) handleRetention(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ans := retentionAnswer{DryRun: dry}
+	var res eventlog.RetentionResult
 	if dry {
-		if ans.Dropped, err = s.db.PlanRetention(); err != nil {
+		if res, err = s.db.RetentionPlan(); err != nil {
 			return err
 		}
-		for _, d := range ans.Dropped {
-			ans.BytesReclaimed += d.Bytes
-		}
 	} else {
-		res, err := s.db.ApplyRetention(ctx)
+		res, err = s.db.ApplyRetention(ctx)
 		if err != nil {
 			return stoppedEarly(err, "retention", "%d segments (%d bytes) were dropped", len(res.Dropped), res.BytesReclaimed)
 		}
-		ans.Dropped, ans.BytesReclaimed = res.Dropped, res.BytesReclaimed
 	}
+	ans.Dropped, ans.BytesReclaimed, ans.Held, ans.HeldBytes = res.Dropped, res.BytesReclaimed, res.Held, res.HeldBytes
 	if ans.Dropped == nil {
 		ans.Dropped = []eventlog.DroppedSegment{}
 	}

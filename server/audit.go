@@ -37,6 +37,8 @@ const (
 	actionDestinationPut    = "destination-put"
 	actionDestinationDelete = "destination-delete"
 	actionBackup            = "backup"
+	actionHoldCreate        = "hold-create-request"
+	actionHoldRelease       = "hold-release-request"
 )
 
 // auditEvent is an audit event of action by key k (nil: no key) from the
@@ -83,7 +85,11 @@ func (s *Server) auditRoute(r *http.Request, rec *recorder, action string, err e
 		fmt.Sprintf("%s %s answered %d", r.Method, r.URL.Path, status))
 	ev.Labels = map[string]string{"status": strconv.Itoa(status)}
 	if name := r.PathValue("name"); name != "" {
-		ev.Labels["destination"] = name
+		what := "destination"
+		if strings.HasPrefix(r.URL.Path, "/api/_holds/") {
+			what = "hold"
+		}
+		ev.Labels[what] = name
 	}
 	s.record(r.Context(), ev)
 }

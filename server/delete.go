@@ -19,7 +19,8 @@ var errDeleteDisabled = errorf(http.StatusForbidden, typeDisabled,
 
 // handleDeleteByQuery deletes the events a query selects (DB.Delete):
 // POST /api/events/_delete_by_query {"filter":KQL,"start":T,"end":T}
-// [?timeout=DURATION] → 200 {"deleted":N,"seq":S,"filter_sha256":H}. The
+// [?timeout=DURATION] → 200 {"deleted":N,"seq":S,"filter_sha256":H,
+// "blocked":B} (B: events incident holds pin, deleted on release). The
 // body is decoded strictly; a bad one (no filter, bad KQL or time) is 400
 // naming the problem, and nothing is stored. Off unless
 // Config.EnableDelete: 403 disabled, before the body is read.
@@ -44,7 +45,7 @@ func (s *Server) handleDeleteByQuery(w http.ResponseWriter, r *http.Request) err
 	}
 	// Who asked, for the operator; never the filter, which may name the
 	// person whose events were erased.
-	s.log.Info("delete by query", "remote", r.RemoteAddr, "deleted", res.Deleted,
+	s.log.Info("delete by query", "remote", r.RemoteAddr, "deleted", res.Deleted, "blocked_by_holds", res.Blocked,
 		"seq", res.Seq, "filter_sha256", res.FilterSHA256)
 	return writeValue(w, http.StatusOK, res)
 }

@@ -97,7 +97,7 @@
 //
 //	POST /api/_roll                  seal the heads now → {"head_events","segments_before","segments_after","new_segments"}
 //	POST /api/_compact               run DB.Compact now → eventlog.CompactResult
-//	POST /api/_retention             run DB.ApplyRetention now; ?dry_run=true: DB.PlanRetention, changing nothing → {"dry_run","dropped","bytes_reclaimed"}
+//	POST /api/_retention             run DB.ApplyRetention now; ?dry_run=true: DB.RetentionPlan, changing nothing → {"dry_run","dropped","bytes_reclaimed","held","held_bytes"} (held: expired segments incident holds kept)
 //	POST /api/_compaction/_pause     stop the background compactor from starting merges → {"compaction_paused":true}
 //	POST /api/_compaction/_resume    let it run again → {"compaction_paused":false}
 //
@@ -106,9 +106,18 @@
 // turn it on, without reading the body. It takes ?timeout= as above (503:
 // nothing was deleted) and answers 403 read_only over a read-only DB:
 //
-//	POST /api/events/_delete_by_query   {"filter":KQL,"start":T,"end":T} (filter required; strict JSON) → {"deleted","seq","filter_sha256"};
+//	POST /api/events/_delete_by_query   {"filter":KQL,"start":T,"end":T} (filter required; strict JSON) → {"deleted","seq","filter_sha256","blocked"};
 //	                                    the events stored before it that match vanish from every read at once and are
-//	                                    purged from disk at the next maintenance run (_compact); 400 names a bad body
+//	                                    purged from disk at the next maintenance run (_compact); 400 names a bad body;
+//	                                    "blocked" of them an incident hold pins: they stay until it is released
+//
+// Incident holds (holds.go): admin keys create and release them, admin and
+// auditor keys list them; the engine records each change as an event and the
+// server audits the calls.
+//
+//	POST   /api/_holds          {"name","filter","start","end","reason"} (strict JSON) → 201 eventlog.Hold; 400 names a bad body, 409 a name in use
+//	GET    /api/_holds          → {"holds":[eventlog.HoldInfo (with "events")],"cost":eventlog.HoldStats}
+//	DELETE /api/_holds/{name}   → the released eventlog.Hold; 404 when there is none of that name
 //
 // Backup (backup.go), off unless Config.BackupDir (eventlog serve
 // --backup-dir DIR): until then it answers 403 disabled, saying how to

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/eventlogdb/eventlog"
@@ -33,6 +34,10 @@ type health struct {
 	WALPoisoned bool     `json:"wal_poisoned,omitempty"`
 	SealError   string   `json:"seal_error,omitempty"`
 	DiskFull    string   `json:"disk_full,omitempty"`
+	// HeldOverMaxBytes is how far incident holds keep the store above its
+	// size bound (retention may not drop held segments): degraded, since
+	// the bound the operator set no longer holds, until a hold is released.
+	HeldOverMaxBytes int64 `json:"held_over_max_bytes,omitempty"`
 	// ObjectStore is the object-store uploader's state, when the store is
 	// tiered (health_objectstore.go).
 	ObjectStore *tiering.Status `json:"object_store,omitempty"`
@@ -79,12 +84,15 @@ func (s *Server) stats() eventlog.Stats {
 // healthOf judges the store's health from its counters.
 func healthOf(st eventlog.Stats) health {
 	h := health{Status: healthOK, Quarantined: st.Quarantined, WALPoisoned: st.WAL.Poisoned,
-		SealError: st.SealError, DiskFull: st.DiskFull}
+		SealError: st.SealError, DiskFull: st.DiskFull, HeldOverMaxBytes: st.Holds.OverMaxBytes}
 	switch {
 	case h.WALPoisoned:
 		h.Status, h.Reason = healthFailed, reasonPoisoned
 	case len(h.Quarantined) > 0 || h.SealError != "" || h.DiskFull != "":
 		h.Status = healthDegraded
+	case h.HeldOverMaxBytes > 0:
+		h.Status = healthDegraded
+		h.Reason = fmt.Sprintf("incident holds keep the store %d bytes above its retention max bytes: release a hold (GET /api/_holds lists them) or raise the bound", h.HeldOverMaxBytes)
 	}
 	return h
 }

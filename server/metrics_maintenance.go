@@ -50,6 +50,12 @@ var (
 		"Segment files rewritten without the rows of deletes by query since the store was opened.", nil, nil)
 	descPendingDeletes = prometheus.NewDesc("eventlog_pending_deletes",
 		"Deletes by query whose rows may still be on disk (segments or WAL) until the next maintenance run purges them.", nil, nil)
+	descHolds = prometheus.NewDesc("eventlog_holds",
+		"Incident holds in force.", nil, nil)
+	descHeldBytes = prometheus.NewDesc("eventlog_held_bytes",
+		"Bytes of the segment files that hold events an incident hold pins, as of the last retention run.", nil, nil)
+	descHeldOverMaxBytes = prometheus.NewDesc("eventlog_held_over_max_bytes",
+		"How far incident holds keep the store above its retention max bytes (0: within it, or no bound).", nil, nil)
 	descPendingPurgeSegments = prometheus.NewDesc("eventlog_pending_purge_segments",
 		"Segment files the next maintenance run checks or rewrites for pending deletes by query.", nil, nil)
 )
@@ -58,7 +64,7 @@ func (c maintenanceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPartitionSegments, descPartitions, descCompactions, descCompactedSegments,
 		descCompactedEvents, descCompactionSaved, descRetentionDrops, descRetentionBytes, descMaintenanceLastRun,
 		descMaintenanceError, descCompactionPaused, descDeletes, descDeletedEvents, descPurgeRewrites,
-		descPendingDeletes, descPendingPurgeSegments} {
+		descPendingDeletes, descPendingPurgeSegments, descHolds, descHeldBytes, descHeldOverMaxBytes} {
 		ch <- d
 	}
 }
@@ -68,7 +74,8 @@ func (c maintenanceCollector) Collect(ch chan<- prometheus.Metric) {
 	if db == nil {
 		return
 	}
-	m := db.Stats().Maintenance
+	st := db.Stats()
+	m := st.Maintenance
 	counter := func(d *prometheus.Desc, v int64) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v))
 	}
@@ -94,6 +101,9 @@ func (c maintenanceCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPurgeRewrites, m.PurgeRewrites)
 	gauge(descPendingDeletes, float64(m.PendingDeletes))
 	gauge(descPendingPurgeSegments, float64(m.PendingPurgeSegments))
+	gauge(descHolds, float64(st.Holds.Holds))
+	gauge(descHeldBytes, float64(st.Holds.Bytes))
+	gauge(descHeldOverMaxBytes, float64(st.Holds.OverMaxBytes))
 }
 
 // newestPartitions returns the keys of perPartition (RFC 3339 starts),

@@ -86,6 +86,10 @@ func (s *Server) routeTable() []route {
 	add("POST /api/_compaction/_pause", admin, s.handlePause)
 	add("POST /api/_compaction/_resume", admin, s.handleResume)
 	add("POST /api/_backup", adminAudit(actionBackup), s.handleBackup)
+	// Incident holds (holds.go): the engine records each change too.
+	add("POST /api/_holds", adminAudit(actionHoldCreate), s.handleHoldCreate)
+	add("GET /api/_holds", audit, s.handleHoldList)
+	add("DELETE /api/_holds/{name}", adminAudit(actionHoldRelease), s.handleHoldRelease)
 	add("POST /api/_security/api_key", admin, s.handleKeyCreate)
 	add("GET /api/_security/api_key", admin, s.handleKeyList)
 	add("DELETE /api/_security/api_key/{id}", admin, s.handleKeyRevoke)

@@ -134,6 +134,10 @@ func withoutLibPrefix(err error) error {
 func printDelete(w io.Writer, rep deleteReport, client *client.Client) {
 	fmt.Fprintf(w, "deleted %d %s (recorded as event %d, filter sha256 %s)\n",
 		rep.Deleted, plural(rep.Deleted, "event", "events"), rep.Seq, rep.FilterSHA256)
+	if rep.Blocked > 0 {
+		fmt.Fprintf(w, "%d more %s pinned by incident holds: kept until the holds are released, then deleted (eventlog holds list)\n",
+			rep.Blocked, plural(rep.Blocked, "event is", "events are"))
+	}
 	switch {
 	case client != nil:
 		fmt.Fprintf(w, "the server purges them from disk at its next maintenance run; to purge now: eventlog compact --url %s\n", client.URL())

@@ -86,6 +86,7 @@ func commands() []command {
 		{"retention", "", "drop the segments past --max-age or --max-bytes (or a server's policy, --url); --dry-run lists them", runRetention},
 		{"backup", "", "copy a live store, as of one sequence number, to a directory on another disk (--url: under a server's --backup-dir)", runBackup},
 		{"keys", "create|list|revoke", "manage API keys: create (the secret is shown once), list, revoke; on a stopped store (--data) or a running server (--url, admin key)", runKeys},
+		{"holds", "create|list|release NAME", "incident holds: keep the events of a window (KQL filter, start, end) against retention until released; on a stopped store (--data) or a running server (--url, admin key)", runHolds},
 		{"object-store", "verify|pull DIR", "check that every object the latest manifest published in a bucket names is there, intact (verify); restore a data directory from the bucket (pull)", runObjectStore},
 		{"restore", "", "copy a backup into a new data directory and verify it", runRestore},
 		{"bench", "| compare A.json B.json", "append a workload to the engine or a server and report throughput, latency, disk and CPU", runBench},

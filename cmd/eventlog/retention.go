@@ -17,6 +17,9 @@ type retentionReport struct {
 	DryRun         bool                      `json:"dry_run"`
 	Dropped        []eventlog.DroppedSegment `json:"dropped"`
 	BytesReclaimed int64                     `json:"bytes_reclaimed"`
+	// Held and HeldBytes: the expired segments incident holds kept.
+	Held      []eventlog.DroppedSegment `json:"held,omitempty"`
+	HeldBytes int64                     `json:"held_bytes,omitempty"`
 }
 
 // runRetention drops the segments a retention policy expires (--max-age,
@@ -109,16 +112,13 @@ func retainDir(ctx context.Context, dir string, opts eventlog.Options, dryRun bo
 	if err != nil {
 		return rep, err
 	}
+	var res eventlog.RetentionResult
 	if dryRun {
-		rep.Dropped, err = db.PlanRetention()
-		for _, d := range rep.Dropped {
-			rep.BytesReclaimed += d.Bytes
-		}
+		res, err = db.RetentionPlan()
 	} else {
-		var res eventlog.RetentionResult
 		res, err = db.ApplyRetention(ctx)
-		rep.Dropped, rep.BytesReclaimed = res.Dropped, res.BytesReclaimed
 	}
+	rep.Dropped, rep.BytesReclaimed, rep.Held, rep.HeldBytes = res.Dropped, res.BytesReclaimed, res.Held, res.HeldBytes
 	if rep.Dropped == nil {
 		rep.Dropped = []eventlog.DroppedSegment{}
 	}
@@ -131,6 +131,10 @@ func printRetention(w io.Writer, rep retentionReport) {
 	verb := "dropped"
 	if rep.DryRun {
 		verb = "would drop"
+	}
+	for _, d := range rep.Held {
+		fmt.Fprintf(w, "kept %s: %s, but an incident hold pins its events (%d %s, %s; eventlog holds list)\n", d.Name, d.Reason,
+			d.Events, plural(d.Events, "event", "events"), bytesIEC(d.Bytes))
 	}
 	if len(rep.Dropped) == 0 {
 		fmt.Fprintln(w, "nothing to drop")
