@@ -133,19 +133,7 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 	if tomb != nil || !hasClientIDs(events) {
 		return db.store(ctx, events, tomb)
 	}
-	db.dedupMu.Lock()
-	defer db.dedupMu.Unlock()
-	d, err := db.dedupe(ctx, events)
-	if err != nil {
-		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
-	}
-	var a Appended
-	if len(d.at) > 0 {
-		if a, err = db.store(ctx, d.toStore(events), nil); err != nil {
-			return Appended{}, err
-		}
-	}
-	return d.appended(a.FirstSeq, len(events)), nil
+	return db.appendDeduped(ctx, events)
 }
 
 // store stores checked events (and tomb) in one WAL record and the head.
