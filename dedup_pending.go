@@ -82,7 +82,7 @@ func (db *DB) reserveLocked(events []Event, d *dedup) *reservation {
 			continue
 		}
 		if r == nil {
-			r = &reservation{done: make(chan struct{})}
+			r = &reservation{ids: make([]string, 0, len(d.at)), done: make(chan struct{})}
 		}
 		if db.pending == nil {
 			db.pending = make(map[string]*reservation)
