@@ -3,6 +3,7 @@ package eventlog
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -183,7 +184,7 @@ func TestDedupFailedAppendReleasesItsIDs(t *testing.T) {
 	// Only the first WAL write fails, after blocking until told to: the
 	// Faulty's lock is held meanwhile, so nothing may Heal before fail.
 	faulty.FailIf(vfs.OpWrite, syscall.ENOSPC, func(path string) bool {
-		if !strings.Contains(path, "wal") || !failed.CompareAndSwap(false, true) {
+		if !strings.Contains(path, string(filepath.Separator)+"wal"+string(filepath.Separator)) || !failed.CompareAndSwap(false, true) {
 			return false
 		}
 		close(inWrite)
@@ -212,7 +213,12 @@ func TestDedupFailedAppendReleasesItsIDs(t *testing.T) {
 	if err := <-firstErr; !errors.Is(err, ErrDiskFull) || errors.Is(err, ErrOutcomeUnknown) {
 		t.Fatalf("first append: %v, want a disk-full error with nothing stored", err)
 	}
-	got := <-secondDone
+	var got Appended
+	select {
+	case got = <-secondDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the second append still waits after the first failed: its reservation was not released")
+	}
 	if got.Items[0].Result != Created {
 		t.Fatalf("second append: %+v, want Created: the first stored nothing", got)
 	}
