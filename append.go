@@ -87,6 +87,14 @@ const maxBatch = 100_000
 // should make its events recognisable (event.id). Every other error means
 // nothing was stored; one that matches ErrDiskFull (a *DiskFullError) says
 // the disk is full.
+//
+// Events with a client id (Event.ClientID) are deduplicated (dedup.go):
+// when a concurrent Append is storing the same id, this one waits for that
+// Append's outcome (its durability, per Options.Sync) and then answers
+// Duplicate or Conflict with the stored event's Seq, or, if that Append
+// stored nothing, stores its own event. An item's Seq therefore always
+// names an event that is stored (deduplication does not hold a lock across
+// the WAL write and fsync, so such Appends share fsyncs with each other).
 func (db *DB) Append(ctx context.Context, events ...Event) (Appended, error) {
 	return db.append(ctx, false, events)
 }
@@ -133,19 +141,7 @@ func (db *DB) appendWith(ctx context.Context, internal bool, events []Event, tom
 	if tomb != nil || !hasClientIDs(events) {
 		return db.store(ctx, events, tomb)
 	}
-	db.dedupMu.Lock()
-	defer db.dedupMu.Unlock()
-	d, err := db.dedupe(ctx, events)
-	if err != nil {
-		return Appended{}, fmt.Errorf("eventlog: append: %w", err)
-	}
-	var a Appended
-	if len(d.at) > 0 {
-		if a, err = db.store(ctx, d.toStore(events), nil); err != nil {
-			return Appended{}, err
-		}
-	}
-	return d.appended(a.FirstSeq, len(events)), nil
+	return db.appendDeduped(ctx, events)
 }
 
 // store stores checked events (and tomb) in one WAL record and the head.

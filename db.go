@@ -134,10 +134,15 @@ type DB struct {
 	// with a sequence number up to it are readable.
 	published atomic.Uint64
 
-	// dedupMu serialises the appends that carry client ids, from the
-	// lookup of their ids to the insert of their events (dedup.go): two
-	// appends of one id cannot both find it absent.
+	// dedupMu serialises the decisions of the appends that carry client
+	// ids: the lookup of their ids and the reservation of the new ones in
+	// pending (dedup_pending.go), so two appends of one id cannot both
+	// find it absent. It is not held across the WAL write and its fsync,
+	// so such appends keep group commit with each other.
 	dedupMu sync.Mutex
+	// pending holds the client ids reserved by appends between their
+	// decision and their outcome; guarded by dedupMu.
+	pending map[string]*reservation
 	// erased holds the client ids of erased events (erased.go).
 	erased erasedIDs
 	// holds are the incident holds in force (holds.go); holdsMu

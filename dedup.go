@@ -30,6 +30,10 @@ import (
 // @timestamp takes the stored event's: the store stamps such events with
 // the arrival time, so a retry of one is the same content whenever it
 // comes.
+//
+// Concurrent appends of one id: the lookup and a reservation of the new
+// ids are made under db.dedupMu, the write outside it; an append meeting
+// another's reservation waits for its outcome (dedup_pending.go).
 
 // AppendResult says what Append did with one event.
 type AppendResult uint8

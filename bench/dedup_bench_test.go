@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/eventlogdb/eventlog"
@@ -56,5 +58,65 @@ func benchAppendIDs(b *testing.B, policy eventlog.SyncPolicy, ids bool) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkAppendClientIDsConcurrent is BenchmarkAppendClientIDs with
+// four writers appending at once (b.N batches in all), so that appends can
+// share the WAL's fsync (group commit): under sync=always it shows whether
+// appends with client ids still group with each other, which one writer
+// cannot.
+func BenchmarkAppendClientIDsConcurrent(b *testing.B) {
+	for _, sp := range []struct {
+		name   string
+		policy eventlog.SyncPolicy
+	}{{"none", eventlog.SyncNone}, {"always", eventlog.SyncAlways}} {
+		for _, ids := range []bool{false, true} {
+			name := fmt.Sprintf("sync=%s/ids=none", sp.name)
+			if ids {
+				name = fmt.Sprintf("sync=%s/ids=client", sp.name)
+			}
+			b.Run(name, func(b *testing.B) { benchAppendIDsConcurrent(b, sp.policy, ids, 4) })
+		}
+	}
+}
+
+func benchAppendIDsConcurrent(b *testing.B, policy eventlog.SyncPolicy, ids bool, writers int) {
+	const size = 1000
+	events, avgJSON := benchPool()
+	db := openDB(b, b.TempDir(), eventlog.Options{Sync: policy})
+	b.SetBytes(int64(avgJSON * size))
+	b.ReportAllocs()
+	ctx := context.Background()
+	var next atomic.Int64 // the next batch number to append
+	errs := make(chan error, writers)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() { // owned here: waited for below
+			defer wg.Done()
+			batch := make([]event.Event, size)
+			for i := int(next.Add(1) - 1); i < b.N; i = int(next.Add(1) - 1) {
+				off := i * size % len(events)
+				copy(batch, events[off:off+size])
+				if ids {
+					for k := range batch {
+						batch[k].ClientID = "evt-" + strconv.Itoa(i*size+k)
+					}
+				}
+				if _, err := db.Append(ctx, batch...); err != nil {
+					errs <- fmt.Errorf("batch %d: %w", i, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
 	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "events/s")
 }
