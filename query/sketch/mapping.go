@@ -84,12 +84,22 @@ func fastLn(v float64) float64 {
 
 // value returns the representative of bin i: within alpha of every
 // magnitude in (gamma^(i-1), gamma^i]. It is computed in the log domain so
-// that the top bin does not overflow; where it still would, MaxFloat64 is
-// closer to the bin's values than the true representative.
+// that the top bin does not overflow. Where the representative itself
+// would overflow, the bin's magnitudes end at MaxFloat64, and the value
+// within alpha of all of (lo, MaxFloat64] is their harmonic midpoint
+// 2·lo·max/(lo+max): MaxFloat64 itself is not, for magnitudes low in the
+// bin.
 func (m *mapping) value(i int64) float64 {
 	v := math.Exp(float64(i)*m.lnGamma + m.lnRep)
-	if v > math.MaxFloat64 {
-		return math.MaxFloat64
+	if v <= math.MaxFloat64 {
+		return v
 	}
-	return v
+	lo := math.Exp(float64(i-1) * m.lnGamma)
+	if lo >= math.MaxFloat64 {
+		return math.MaxFloat64 // no finite magnitude falls in this bin
+	}
+	// Scaled by 2^-1000 so that neither the sum nor the product overflows.
+	const scale = 0x1p-1000
+	a, b := lo*scale, math.MaxFloat64*scale
+	return 2 * a * b / (a + b) / scale
 }

@@ -121,3 +121,21 @@ func TestCountSaturates(t *testing.T) {
 		}
 	}
 }
+
+// TestTopBinRepresentative: a value low in the top bin, whose true
+// representative would overflow, is still estimated within the accuracy
+// (rapid found 1.395e308 estimated as MaxFloat64 at ra 0.25: 29% off).
+func TestTopBinRepresentative(t *testing.T) {
+	for _, ra := range []float64{0.25, 0.5, 0.9, DefaultRelativeAccuracy} {
+		s := mustNew(t, ra)
+		low := 1.3953911559525078e+308
+		s.Add(low)
+		s.Add(math.MaxFloat64)
+		for q, want := range map[float64]float64{0: low, 1: math.MaxFloat64} {
+			got, _ := s.Quantile(q)
+			if math.Abs(got-want) > ra*want {
+				t.Errorf("ra %v: Quantile(%v) = %v, want within %v of %v", ra, q, got, ra, want)
+			}
+		}
+	}
+}
