@@ -90,11 +90,11 @@ func fastLn(v float64) float64 {
 // 2·lo·max/(lo+max): MaxFloat64 itself is not, for magnitudes low in the
 // bin.
 func (m *mapping) value(i int64) float64 {
-	v := math.Exp(float64(i)*m.lnGamma + m.lnRep)
+	v := bigExp(float64(i)*m.lnGamma + m.lnRep)
 	if v <= math.MaxFloat64 {
 		return v
 	}
-	lo := math.Exp(float64(i-1) * m.lnGamma)
+	lo := bigExp(float64(i-1) * m.lnGamma)
 	if lo >= math.MaxFloat64 {
 		return math.MaxFloat64 // no finite magnitude falls in this bin
 	}
@@ -102,4 +102,14 @@ func (m *mapping) value(i int64) float64 {
 	const scale = 0x1p-1000
 	a, b := lo*scale, math.MaxFloat64*scale
 	return 2 * a * b / (a + b) / scale
+}
+
+// bigExp is e^x, finite wherever the result is: math.Exp here (go1.26,
+// amd64) overflows to +Inf from x ≈ 709.436, short of ln(MaxFloat64) ≈
+// 709.783,
+// which turned the top bins' representatives into +Inf. Squaring e^(x/2)
+// costs one more rounding, far inside the safety factor.
+func bigExp(x float64) float64 {
+	h := math.Exp(x / 2)
+	return h * h
 }
