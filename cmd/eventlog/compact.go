@@ -83,17 +83,20 @@ func printCompact(w io.Writer, res eventlog.CompactResult) {
 		bytesIEC(res.BytesBefore), bytesIEC(res.BytesAfter))
 }
 
-// openForMaintenance opens a data directory that must exist. One a server
+// openForMaintenance opens a data directory that must exist, pseudonymising
+// as the environment says unless opts has a Pseudonymizer. One a server
 // holds is refused, saying how to go through the server instead.
 func openForMaintenance(dir string, opts eventlog.Options, route string) (*eventlog.DB, error) {
 	if err := requireDataDir(dir); err != nil {
 		return nil, err
 	}
-	p, err := pseudonymFromEnv(dir)
-	if err != nil {
-		return nil, err
+	if opts.Pseudonymizer == nil { // the caller's key (pseudonym reveal --key-file) wins
+		p, err := pseudonymFromEnv(dir)
+		if err != nil {
+			return nil, err
+		}
+		opts.Pseudonymizer = p
 	}
-	opts.Pseudonymizer = p
 	db, err := eventlog.Open(dir, opts)
 	if errors.Is(err, eventlog.ErrLocked) {
 		return nil, fmt.Errorf("%s is open in another process, probably a running server: "+

@@ -69,15 +69,9 @@ func revealOnStore(dir string, cfg pseudonymConfig, req server.RevealRequest) (s
 	if p == nil {
 		return server.RevealAnswer{}, fmt.Errorf("no key: --key-file FILE, $%s or $%s: %w", envPseudonymKeyFile, envPseudonymKey, errUsage)
 	}
-	if _, err := os.Stat(dir); err != nil {
-		return server.RevealAnswer{}, fmt.Errorf("a reveal is recorded in the store it concerns: --data names a stopped store (or --url its server): %w", err)
-	}
-	db, err := eventlog.Open(dir, eventlog.Options{MaintenanceInterval: -1, Pseudonymizer: p})
-	if errors.Is(err, eventlog.ErrLocked) {
-		return server.RevealAnswer{}, fmt.Errorf("%s is open in another process, probably a running server: reveal through it (--url http://HOST:PORT --api-key ADMIN_KEY), or stop it first", dir)
-	}
+	db, err := openForMaintenance(dir, eventlog.Options{MaintenanceInterval: -1, Pseudonymizer: p}, "/"+routeReveal)
 	if err != nil {
-		return server.RevealAnswer{}, err
+		return server.RevealAnswer{}, fmt.Errorf("a reveal is recorded in the store it concerns: --data names a stopped store (or --url its server): %w", err)
 	}
 	ans, revealErr := server.Reveal(p, req)
 	_, recErr := db.AppendInternal(context.Background(), server.RevealEvent(time.Now(), nil, "", req, ans.Matched, revealErr))
