@@ -115,7 +115,8 @@ type DB struct {
 	lock *dirLock
 	reg  *registry
 	// retention applies the retention periods to events.
-	retention *retentionPeriods
+	// retention is replaced only by Reload (a follower's read-only store).
+	retention atomic.Pointer[retentionPeriods]
 	wal       *wal.WAL
 	// mem is the memory budget (memory.go); headsMem and sealMem are the
 	// store's accounts in it. undoGoLimit puts back the Go runtime's
@@ -251,7 +252,8 @@ func Open(dir string, opts Options) (*DB, error) {
 		opts.ReadOnly = true
 		opts.Logger.Warn("eventlog: the store opens read-only", "dir", dir, "reason", marker, "marker", filepath.Join(dir, readOnlyFile))
 	}
-	db := &DB{dir: dir, opts: opts, log: opts.Logger, retention: exp, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
+	db := &DB{dir: dir, opts: opts, log: opts.Logger, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
+	db.retention.Store(exp)
 	db.mem = memory.New(opts.MemoryLimit)
 	db.headsMem, db.sealMem = db.mem.Account(AccountHeads), db.mem.Account(AccountSeal)
 	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)

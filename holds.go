@@ -228,6 +228,11 @@ func (db *DB) storeHolds(hs holdSet) error {
 	}
 	db.holds.Store(&hs)
 	db.holdsGen.Add(1) // after the store: a mask computed under the old holds is stale
+	// Holds shape reads: an observer publishing the store (package
+	// tiering) must publish them too, though the manifest did not change.
+	db.manifestMu.Lock()
+	db.notifyManifest(db.manifest)
+	db.manifestMu.Unlock()
 	return nil
 }
 

@@ -15,7 +15,7 @@ import (
 // expired reports whether retention expires ev at now: a held event never
 // expires, wherever the rule is applied (reads, tails, compaction).
 func (db *DB) expired(ev *event.Event, now time.Time) bool {
-	return db.retention.expired(ev, now) && !db.liveHolds().holds(ev)
+	return db.retention.Load().expired(ev, now) && !db.liveHolds().holds(ev)
 }
 
 // holdQueryOptions lets reads see the held events retention would hide:

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/eventlogdb/eventlog/internal/vfs"
 )
@@ -33,6 +34,10 @@ type ManifestCommit struct {
 	NextID uint64
 	// Segments are the live segment files it names.
 	Segments []SegmentFile
+	// Retention is the store's retention policy, and Clock its clock
+	// (Options.Now) at the commit: the retention a read applies at Clock.
+	Retention RetentionPolicy
+	Clock     time.Time
 }
 
 // SegmentFile is one live segment file.
@@ -63,7 +68,8 @@ func (db *DB) notifyManifest(m *manifest) {
 // commitOf describes m.
 func (db *DB) commitOf(m *manifest) ManifestCommit {
 	data, _ := encodeManifest(m) // as writeManifest did: it cannot fail twice differently
-	c := ManifestCommit{Data: data, SealedSeq: m.SealedSeq, NextID: m.NextID, Segments: make([]SegmentFile, len(m.Segments))}
+	c := ManifestCommit{Data: data, SealedSeq: m.SealedSeq, NextID: m.NextID, Segments: make([]SegmentFile, len(m.Segments)),
+		Retention: db.RetentionPolicy(), Clock: db.opts.Now().UTC()}
 	for i, s := range m.Segments {
 		c.Segments[i] = SegmentFile{Name: s.Name, Path: filepath.Join(db.segDir(), s.Name), Bytes: s.Bytes}
 	}

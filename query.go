@@ -46,7 +46,7 @@ func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options
 // clock, retention's visibility rule and its filter parser (Pseudonymizer).
 func (db *DB) queryOptions() query.Options {
 	opts := query.Options{Now: db.opts.Now(), ParseFilter: db.opts.Pseudonymizer.ParseFilter}
-	db.retention.queryOptions(&opts)
+	db.retention.Load().queryOptions(&opts)
 	holdQueryOptions(&opts, db.liveHolds())
 	return opts
 }

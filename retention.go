@@ -72,7 +72,7 @@ func (db *DB) retentionPlan() ([]retention.Drop, error) {
 	if db.closed.Load() {
 		return nil, ErrClosed // the view would find no segment to acquire
 	}
-	_, _, byAge := db.retention.ages()
+	_, _, byAge := db.retention.Load().ages()
 	p := retention.Policy{ByAge: byAge, MaxBytes: db.opts.RetentionMaxBytes}
 	if !p.ByAge && p.MaxBytes <= 0 {
 		return nil, nil
@@ -192,5 +192,5 @@ func dropRecord(now time.Time, d DroppedSegment) Event {
 // and the shortest period's cutoff are checked one by one where a read
 // decodes them (queries, tails, compaction).
 func (db *DB) expiredBefore() int64 {
-	return db.retention.certainlyExpiredBefore(db.opts.Now())
+	return db.retention.Load().certainlyExpiredBefore(db.opts.Now())
 }

@@ -166,7 +166,7 @@ func (e *retentionPeriods) queryOptions(opts *query.Options) {
 // the segment is read once (only when its newest event could have expired
 // under the shortest period) and the answer cached: segments never change.
 func (db *DB) segmentExpiresAt(s *liveSegment, now time.Time) (int64, error) {
-	e := db.retention
+	e := db.retention.Load()
 	if !e.perEvent() {
 		return retention.ExpiresAt(s.meta.MaxTS, e.defaultAge), nil
 	}

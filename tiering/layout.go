@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
+
+	"github.com/eventlogdb/eventlog"
 )
 
 // Object keys under the store's prefix.
@@ -16,8 +19,10 @@ const (
 )
 
 // bucketManifestVersion is the version of the bucket manifest's format;
-// readers refuse newer ones.
-const bucketManifestVersion = 1
+// readers refuse newer ones. Version 2 added what shapes a read besides
+// the MANIFEST (retention, clock, HOLDS); version 1 manifests are read
+// as having no retention and no holds.
+const bucketManifestVersion = 2
 
 // maxManifestBytes bounds a bucket manifest or pointer read, so that a
 // bucket answering garbage cannot exhaust memory.
@@ -43,9 +48,16 @@ type BucketManifest struct {
 	SealedSeq uint64 `json:"sealed_seq"`
 	// Manifest is the store's MANIFEST file, byte for byte.
 	Manifest []byte `json:"manifest"`
-	// Files are the data directory's small files a restored store needs
-	// (registry.json, PSEUDONYMS), as they were at publication.
+	// Files are the data directory's small files a restored store or a
+	// read-only node needs (registry.json, PSEUDONYMS, HOLDS), as they
+	// were at publication.
 	Files map[string][]byte `json:"files,omitempty"`
+	// Retention is the writer's retention policy and Clock its clock at
+	// publication (version 2): a node hides what retention hides at the
+	// later of its own clock and Clock, so it never shows an event the
+	// writer had expired.
+	Retention eventlog.RetentionPolicy `json:"retention,omitzero"`
+	Clock     time.Time                `json:"clock,omitzero"`
 	// Segments are the objects of the segments Manifest names.
 	Segments []Object `json:"segments"`
 	// Retired are objects earlier manifests named (or that were uploaded
@@ -103,7 +115,7 @@ func decodeBucketManifest(data []byte, key string) (*BucketManifest, error) {
 		}
 	}
 	for name := range m.Files {
-		if name != registryFile && name != pseudonymsFile {
+		if !slices.Contains(publishedFiles, name) {
 			return nil, fmt.Errorf("bucket manifest %s: unexpected file %q", key, name)
 		}
 	}

@@ -24,7 +24,11 @@ const stateFile = "OBJECTSTORE"
 const (
 	registryFile   = "registry.json"
 	pseudonymsFile = "PSEUDONYMS"
+	holdsFile      = "HOLDS"
 )
+
+// publishedFiles are the names a bucket manifest's files may have.
+var publishedFiles = []string{registryFile, pseudonymsFile, holdsFile}
 
 type localState struct {
 	Version int    `json:"version"`

@@ -57,7 +57,7 @@ func (u *Uploader) Status() Status {
 				st.BacklogBytes += seg.Bytes
 			}
 		}
-		st.Unpublished = len(u.pending.Segments) > 0 && (u.published == nil || string(u.published.Manifest) != string(u.pending.Data))
+		st.Unpublished = (len(u.pending.Segments) > 0 || u.published != nil) && u.doneGen != u.gen
 	}
 	return st
 }

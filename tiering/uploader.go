@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +69,7 @@ type Uploader struct {
 	mu        sync.Mutex
 	pending   *eventlog.ManifestCommit // the latest commit the store made
 	gen       uint64                   // bumped by every commit
+	doneGen   uint64                   // the gen of the last commit published (or found published)
 	published *BucketManifest          // the latest manifest in the bucket
 	uploaded  map[string]Object        // segment objects in the bucket, by key, named or not
 	retired   []Retired                // objects awaiting deletion
@@ -181,6 +184,7 @@ func (u *Uploader) Start(current eventlog.ManifestCommit) {
 	u.mu.Lock()
 	if u.pending == nil {
 		u.pending = &current
+		u.gen++
 	}
 	u.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -241,9 +245,13 @@ func (u *Uploader) run(ctx context.Context) {
 // step uploads and publishes the latest commit if it is not published
 // yet, then deletes the retired objects whose grace has passed.
 func (u *Uploader) step(ctx context.Context) error {
+	files, err := readSmallFiles(u.cfg.Dir)
+	if err != nil {
+		return err
+	}
 	u.mu.Lock()
 	c, gen := u.pending, u.gen
-	done := u.published != nil && bytes.Equal(u.published.Manifest, c.Data)
+	done := u.published != nil && publishes(u.published, c, files)
 	u.mu.Unlock()
 	if !u.descended {
 		if err := u.adopt(ctx, c); err != nil {
@@ -258,6 +266,9 @@ func (u *Uploader) step(ctx context.Context) error {
 			return err
 		}
 	}
+	u.mu.Lock()
+	u.doneGen = gen
+	u.mu.Unlock()
 	return u.deleteDue(ctx)
 }
 
@@ -396,7 +407,8 @@ func (u *Uploader) nextManifest(c *eventlog.ManifestCommit) (*BucketManifest, []
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	m := &BucketManifest{Version: bucketManifestVersion, Number: 1, Writer: u.writer, PublishedAt: now,
-		SealedSeq: c.SealedSeq, Manifest: c.Data, Files: files, Retired: append([]Retired(nil), u.retired...)}
+		SealedSeq: c.SealedSeq, Manifest: c.Data, Files: files, Retention: c.Retention, Clock: c.Clock,
+		Retired: append([]Retired(nil), u.retired...)}
 	if u.published != nil {
 		m.Number = u.published.Number + 1
 	}
@@ -419,10 +431,17 @@ func (u *Uploader) nextManifest(c *eventlog.ManifestCommit) (*BucketManifest, []
 	return m, dropped, nil
 }
 
+// publishes reports whether published manifest p publishes everything of
+// commit c and files that shapes a read (the clock aside, which moves).
+func publishes(p *BucketManifest, c *eventlog.ManifestCommit, files map[string][]byte) bool {
+	return bytes.Equal(p.Manifest, c.Data) && reflect.DeepEqual(p.Retention, c.Retention) &&
+		maps.EqualFunc(p.Files, files, bytes.Equal)
+}
+
 // readSmallFiles reads the data directory's files a restore needs.
 func readSmallFiles(dir string) (map[string][]byte, error) {
 	files := map[string][]byte{}
-	for _, name := range []string{registryFile, pseudonymsFile} {
+	for _, name := range publishedFiles {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		if errors.Is(err, os.ErrNotExist) {
 			continue
