@@ -23,6 +23,12 @@ func TestModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		m := &modelRun{dir: t.TempDir()}
 		m.setNow(time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC))
+		m.follower = modelNode{dir: t.TempDir(), now: m.clock()}
+		defer func() {
+			if m.follower.db != nil {
+				m.follower.db.Close()
+			}
+		}()
 		// Some runs roll by size all the time, so every layout is exercised:
 		// everything in the head, one segment, many small ones.
 		m.segmentBytes = rapid.SampledFrom([]int64{0, 1 << 10, 8 << 10}).Draw(rt, "segment_bytes")
@@ -45,6 +51,8 @@ func TestModel(t *testing.T) {
 			// through deletes made after the hold) until released.
 			"hold":    m.hold,
 			"release": m.release,
+			// A read-only node following the writer (model_node_test.go).
+			"node": m.node,
 			"retention": func(rt *rapid.T) {
 				if _, err := m.db.ApplyRetention(ctx); err != nil {
 					rt.Fatalf("retention: %v", err)
@@ -132,6 +140,8 @@ type modelRun struct {
 	deletes      int           // deletes by query so far
 	holds        []modelHold   // the holds in force
 	holdsMade    int           // holds created so far (each adds a record)
+	follower     modelNode     // a read-only node following the store
+	nodeFloor    atomic.Int64  // the writer's clock at the node's last install (Unix ns)
 }
 
 // internal reports whether the store may hold records of its own (drops,
