@@ -1,0 +1,307 @@
+package tiering_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/objstore"
+	"github.com/eventlogdb/eventlog/objstore/objstoretest"
+	"github.com/eventlogdb/eventlog/query"
+	"github.com/eventlogdb/eventlog/tiering"
+)
+
+// fakeClock is a settable clock shared by a writer and its node: the
+// events are from 2024, and retention must expire some of them.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock(t time.Time) *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(t.UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time       { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+
+// appendVaried appends n events over three days with varied providers,
+// outcomes, users, tags, saved objects and spaces, then seals them.
+func (w *writer) appendVaried(n int) {
+	w.t.Helper()
+	ctx := context.Background()
+	providers, outcomes, users := []string{"alerting", "actions", "security"}, []string{"success", "failure", "unknown"}, []string{"alice", "bob", "carol"}
+	for range n {
+		w.seq++
+		i := w.seq
+		doc := fmt.Sprintf(`{"@timestamp":"2024-05-%02dT%02d:%02d:%02d.%03dZ","event":{"provider":%q,"action":"a%d","outcome":%q,"duration":%d},`+
+			`"user":{"name":%q},"tags":["t%d"],"message":"event %d disk %s",`+
+			`"kibana":{"saved_objects":[{"type":"alert","id":"o%d","rel":"primary","namespace":%q}],"space_ids":[%q]}}`,
+			1+i%3, i%24, i%60, (i*7)%60, i%1000, providers[i%3], i%4, outcomes[i%3], i*13%500,
+			users[i%3], i%5, i, []string{"full", "ok"}[i%2], i%7, []string{"default", "s1"}[i%2], []string{"default", "s1", "s2"}[i%3])
+		ev, err := event.Decode([]byte(doc), event.DefaultLimits())
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if _, err := w.db.Append(ctx, ev); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	if err := w.db.Roll(ctx); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// suiteRequests are the shapes of the project's query suite (package
+// bench, suite_queries.go: saved-object scopes, the newest 100, failures
+// in a space, a day's count by action, by id alone) and of the query
+// model test (filters over terms, prefixes, ranges, words, nested refs;
+// sorts; aggregations), over appendVaried's events.
+func suiteRequests() []query.Request {
+	so := func(id string) *query.SavedObjects {
+		return &query.SavedObjects{Type: "alert", IDs: []string{id}, Space: "default"}
+	}
+	desc := []query.SortField{{Field: "@timestamp", Order: "desc"}}
+	reqs := []query.Request{
+		{SavedObjects: so("o3"), PerPage: query.MaxWindow},
+		{SavedObjects: so("o1"), Sort: desc, PerPage: 100},
+		{Filter: "event.outcome:failure", Space: "s1", Sort: desc, PerPage: 100},
+		{Filter: "event.provider:alerting", Start: "2024-05-02T00:00:00Z", End: "2024-05-02T23:59:59.999Z",
+			Aggs: map[string]query.Agg{"actions": {Terms: &query.TermsAgg{Field: "event.action", Size: 100}}}},
+		{Filter: `kibana.saved_objects.id:"o5"`, PerPage: query.MaxWindow},
+	}
+	for _, f := range []string{"", `event.provider:(alerting or security)`, `user.name:a*`, `tags:t1 and not event.outcome:success`,
+		`message:disk and message:full`, `event.duration >= 250`, `@timestamp < "2024-05-02T12:00:00Z"`,
+		`kibana.saved_objects:{ type: alert and id: o2 }`, `kibana.space_ids:s2`, `not event.provider:eventlog`} {
+		reqs = append(reqs, query.Request{Filter: f, PerPage: 50, Sort: []query.SortField{{Field: "event.duration", Order: "desc"}},
+			Aggs: map[string]query.Agg{
+				"h": {DateHistogram: &query.DateHistogramAgg{Interval: "1h"}},
+				"u": {Terms: &query.TermsAgg{Field: "user.name", Size: 5}, Aggs: map[string]query.Agg{"d": {Stats: &query.StatsAgg{Field: "event.duration"}}}},
+			}})
+	}
+	return reqs
+}
+
+// sameAnswers requires node to answer every suite request as writer does.
+func sameAnswers(t *testing.T, writer, node *eventlog.DB) {
+	t.Helper()
+	ctx := context.Background()
+	for _, req := range suiteRequests() {
+		w, err := writer.Query(ctx, req)
+		if err != nil {
+			t.Fatalf("writer query %+v: %v", req, err)
+		}
+		n, err := node.Query(ctx, req)
+		if err != nil {
+			t.Fatalf("node query %+v: %v", req, err)
+		}
+		wj, _ := json.Marshal(w)
+		nj, _ := json.Marshal(n)
+		if string(wj) != string(nj) {
+			t.Fatalf("query %+v:\nwriter %s\nnode   %s", req, wj, nj)
+		}
+	}
+}
+
+// follow starts a follower of s in a new directory, closed at the end.
+func follow(t *testing.T, s objstore.Store, clock func() time.Time, poll time.Duration) *tiering.Follower {
+	t.Helper()
+	f, err := tiering.Follow(context.Background(), tiering.FollowConfig{Store: s, Dir: t.TempDir(), PollInterval: poll, Now: clock,
+		MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, Options: eventlog.Options{AllowUnregistered: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// waitServing waits until f serves manifest n.
+func waitServing(t *testing.T, f *tiering.Follower, n uint64) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for f.Status().Manifest < n {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("node still serves manifest %d, want %d: %+v", f.Status().Manifest, n, f.Status())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return time.Since(start)
+}
+
+// TestS3NodeAnswersAsWriter: against versitygw, a writer ingests, seals,
+// deletes by query, holds, and applies retention (by age, and a rule for
+// failures); a node started on the bucket answers every suite request as
+// the writer does. Then, while a reader queries the node without pause,
+// the writer publishes more manifests (new events, another delete, a
+// released hold, retention at a later clock): the node keeps answering,
+// picks each one up, and answers as the writer again.
+func TestS3NodeAnswersAsWriter(t *testing.T) {
+	srv := objstoretest.Start(t)
+	s := srv.Store("node", "prod/eventlog")
+	clock := newFakeClock(time.Date(2024, 5, 3, 12, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	w := openWriterOpts(t, t.TempDir(), s, time.Hour, eventlog.Options{Now: clock.Now, RetentionMaxAge: 72 * time.Hour,
+		RetentionRules: []eventlog.RetentionRule{{Filter: "event.outcome:failure", MaxAge: 30 * time.Hour}}})
+	for range 3 {
+		w.appendVaried(150)
+	}
+	if _, err := w.db.Delete(ctx, eventlog.DeleteRequest{Filter: "user.name:bob and tags:t2"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.CreateHold(ctx, eventlog.HoldRequest{Name: "inc-1", Filter: "event.provider:security", Reason: "INC-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.db.Delete(ctx, eventlog.DeleteRequest{Filter: "event.provider:security and event.action:a1"}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(24 * time.Hour) // failures of May 1 and 2 expire, by the rule; the security ones are held
+	if _, err := w.db.ApplyRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.db.Roll(ctx); err != nil { // the delete and hold records
+		t.Fatal(err)
+	}
+	w.waitPublished()
+
+	node := follow(t, s, clock.Now, 20*time.Millisecond)
+	if st := node.Status(); st.Manifest != latest(t, s).Number || st.Downloads != int64(st.Segments) {
+		t.Fatalf("node status %+v, want manifest %d with every segment downloaded", st, latest(t, s).Number)
+	}
+	sameAnswers(t, w.db, node.DB())
+
+	// A reader on the node while the writer publishes: no query fails.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var reads atomic.Int64
+	readErr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := node.DB().Query(ctx, query.Request{Filter: "message:disk", PerPage: 100,
+				Aggs: map[string]query.Agg{"a": {Terms: &query.TermsAgg{Field: "event.action"}}}}); err != nil {
+				select {
+				case readErr <- err:
+				default:
+				}
+				return
+			}
+			reads.Add(1)
+		}
+	}()
+	var lags []time.Duration
+	for round := range 3 {
+		w.appendVaried(100)
+		switch round {
+		case 0:
+			if _, err := w.db.Delete(ctx, eventlog.DeleteRequest{Filter: "event.outcome:unknown and tags:t4"}); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if _, err := w.db.ReleaseHold(ctx, "inc-1"); err != nil {
+				t.Fatal(err)
+			}
+		case 2:
+			clock.Add(12 * time.Hour)
+			if _, err := w.db.Compact(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+		w.waitPublished()
+		lags = append(lags, waitServing(t, node, latest(t, s).Number))
+		sameAnswers(t, w.db, node.DB())
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case err := <-readErr:
+		t.Fatalf("a query on the node failed while it followed the writer: %v", err)
+	default:
+	}
+	if reads.Load() == 0 {
+		t.Fatal("the reader made no query")
+	}
+	t.Logf("node picked up each new manifest in %v (poll every 20ms); %d queries meanwhile", lags, reads.Load())
+}
+
+// missingOnce is a store whose first Get of key runs before: the test
+// makes the writer retire and delete the object there first.
+type missingOnce struct {
+	objstore.Store
+	key    string
+	once   sync.Once
+	before func()
+}
+
+func (m *missingOnce) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if key == m.key {
+		m.once.Do(m.before)
+	}
+	return m.Store.Get(ctx, key)
+}
+
+// TestNodeMissingSegmentReloads: a segment deleted from the bucket
+// between the node reading a manifest and downloading it (the writer
+// compacted it away and its grace passed) makes the node read the latest
+// manifest again and install that one: it then answers as the writer.
+func TestNodeMissingSegmentReloads(t *testing.T) {
+	s := newDirStore(t)
+	w := openWriter(t, t.TempDir(), s, time.Millisecond)
+	w.appendSealed(30)
+	w.waitPublished()
+	wrapped := &missingOnce{Store: s}
+	node := follow(t, wrapped, nil, time.Hour) // polled by hand below
+	w.appendSealed(30)
+	w.waitPublished()
+	second := latest(t, s)
+	wrapped.key = second.Segments[len(second.Segments)-1].Key
+	wrapped.before = func() {
+		if _, err := w.db.Compact(context.Background()); err != nil {
+			t.Error(err)
+		}
+		w.waitPublished()
+		waitDeleted(t, s, second.Segments)
+	}
+	if err := node.Poll(context.Background()); err != nil {
+		t.Fatalf("poll: %v", err)
+	}
+	st := node.Status()
+	if third := latest(t, s); third.Number <= second.Number || st.Manifest != third.Number || st.NotFound != 1 {
+		t.Fatalf("node status %+v; want manifest %d after one missing segment (the writer published %d before)", st, third.Number, second.Number)
+	}
+	sameAnswers(t, w.db, node.DB())
+	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 60 {
+		t.Fatalf("node counts %d, %v; want 60", n, err)
+	}
+}
+
+// TestNodeOnEmptyPrefix: a node started before the writer's first
+// manifest serves an empty store, then the first manifest published.
+func TestNodeOnEmptyPrefix(t *testing.T) {
+	s := newDirStore(t)
+	node := follow(t, s, nil, 10*time.Millisecond)
+	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 0 {
+		t.Fatalf("empty node counts %d, %v", n, err)
+	}
+	w := openWriter(t, t.TempDir(), s, time.Hour)
+	w.appendSealed(10)
+	w.waitPublished()
+	waitServing(t, node, 1)
+	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 10 {
+		t.Fatalf("node counts %d, %v; want 10", n, err)
+	}
+}
