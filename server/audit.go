@@ -65,6 +65,12 @@ func (s *Server) record(ctx context.Context, evs ...eventlog.Event) {
 	if s.keys == nil || len(evs) == 0 {
 		return
 	}
+	if s.cfg.Node != nil { // a node's store takes no events: the log keeps them
+		for _, ev := range evs {
+			s.log.Info("audit event (read-only node: not stored)", "action", ev.Event.Action, "outcome", ev.Event.Outcome, "message", ev.Message)
+		}
+		return
+	}
 	if _, err := s.db.AppendInternal(context.WithoutCancel(ctx), evs...); err != nil {
 		s.log.Error("audit events not stored", "action", evs[0].Event.Action, "events", len(evs), "error", err)
 	}

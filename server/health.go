@@ -41,6 +41,9 @@ type health struct {
 	// ObjectStore is the object-store uploader's state, when the store is
 	// tiered (health_objectstore.go).
 	ObjectStore *tiering.Status `json:"object_store,omitempty"`
+	// Node is the follower's state on a read-only query node (node.go):
+	// the manifest served, its age, the last failed poll.
+	Node *tiering.FollowStatus `json:"object_store_node,omitempty"`
 }
 
 // Health statuses.
@@ -61,7 +64,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) error {
 	if s.shuttingDown.Load() {
 		return writeValue(w, http.StatusServiceUnavailable, health{Status: healthShuttingDown})
 	}
-	h := withObjectStore(healthOf(s.stats()), s.cfg.ObjectStore)
+	h := withNode(withObjectStore(healthOf(s.stats()), s.cfg.ObjectStore), s.cfg.Node)
 	status := http.StatusOK
 	if h.Status == healthFailed {
 		status = http.StatusServiceUnavailable
@@ -113,6 +116,9 @@ type notReadyWhy struct {
 // handleReady answers GET /readyz (see above).
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) error {
 	rd := readinessOf(s.stats(), s.shuttingDown.Load())
+	if s.cfg.Node != nil {
+		rd = nodeReadiness(s.shuttingDown.Load())
+	}
 	status := http.StatusOK
 	if rd.Status != statusReady {
 		status = http.StatusServiceUnavailable

@@ -133,6 +133,9 @@ func (s *Server) routes() http.Handler {
 		if err := rt.rule.check(); err != nil {
 			panic(fmt.Sprintf("server: route %s: %v", rt.pattern, err)) // a programming error, caught by the route tests
 		}
+		if s.cfg.Node != nil && refusedOnNode(rt) {
+			rt.h = s.refuseOnNode
+		}
 		mux.Handle(rt.pattern, s.wrap(rt))
 	}
 	mux.Handle("/es/", s.wrap(esUnmatched(s, mux)))

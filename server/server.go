@@ -135,6 +135,10 @@ type Config struct {
 	// tiering) for /healthz: its backlog, and why it fails or stopped.
 	// Nil: the store is not tiered.
 	ObjectStore func() tiering.Status
+	// Node, when set, makes the server a read-only query node over a
+	// store that follows a writer's bucket (node.go). Nil: an ordinary
+	// server.
+	Node *NodeConfig
 }
 
 // withDefaults returns c with every zero (or negative) field set to its

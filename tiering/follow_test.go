@@ -28,7 +28,7 @@ func newFakeClock(t time.Time) *fakeClock {
 	return c
 }
 
-func (c *fakeClock) Now() time.Time       { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
 func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // appendVaried appends n events over three days with varied providers,
