@@ -66,6 +66,8 @@ type Store struct {
 	path string
 	mu   sync.Mutex // serialises changes and writes of the file
 	set  atomic.Pointer[keySet]
+	// onChange is told of every Create and Revoke (publish.go).
+	onChange func()
 }
 
 // keySet is one immutable version of the keys, by id and in creation
@@ -178,6 +180,7 @@ func (s *Store) Create(spec Spec, now time.Time) (Key, string, error) {
 		return Key{}, "", err
 	}
 	s.set.Store(next)
+	s.changed()
 	return e.key, secret, nil
 }
 
@@ -207,6 +210,7 @@ func (s *Store) Revoke(id string, now time.Time) (Key, error) {
 	}
 	err := s.write(next)
 	s.set.Store(next)
+	s.changed()
 	if err != nil {
 		return s.described(next.byID[id]), fmt.Errorf("auth: the key is revoked until the server restarts, but writing %s failed: %w", s.path, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/client"
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/objstore"
@@ -41,6 +42,10 @@ type FollowConfig struct {
 	// RequestTimeout bounds a manifest read; a segment download gets it
 	// plus a second per MiB. Zero: 1 min.
 	RequestTimeout time.Duration
+	// Keys, when set, takes the API keys the writer publishes (keys.json,
+	// hashes only) at every poll: created and revoked keys reach the node
+	// within a poll interval. Nil: the node's keys are its own.
+	Keys *auth.Store
 	// Logger receives the follower's logs. Nil: discarded.
 	Logger *slog.Logger
 	// Now is the node's clock. Nil: time.Now.
@@ -92,6 +97,9 @@ type Follower struct {
 	// pollMu makes one Poll at a time.
 	pollMu sync.Mutex
 
+	// keys is the keys.json last applied to Keys.
+	keys []byte
+
 	mu       sync.Mutex
 	current  *BucketManifest // the manifest served; nil: none published yet
 	counters followCounters
@@ -125,6 +133,10 @@ func Follow(ctx context.Context, cfg FollowConfig) (*Follower, error) {
 	}
 	if m != nil {
 		f.removeUnnamed(m)
+	}
+	if err := f.pollKeys(ctx); err != nil {
+		_ = f.db.Close()
+		return nil, err
 	}
 	pctx, cancel := context.WithCancel(context.Background())
 	f.cancel, f.done = cancel, make(chan struct{})
@@ -209,6 +221,9 @@ func (f *Follower) Poll(ctx context.Context) error {
 	cur := f.current
 	f.lastPoll = f.cfg.Now()
 	f.mu.Unlock()
+	if err := f.pollKeys(ctx); err != nil {
+		return err
+	}
 	next, err := f.newer(ctx, cur)
 	if err != nil || next == nil {
 		if err == nil {
@@ -235,6 +250,31 @@ func (f *Follower) Poll(ctx context.Context) error {
 		return err
 	}
 	f.clearErr()
+	return nil
+}
+
+// pollKeys applies the keys the writer published, when they changed. A
+// bucket without keys.json (a writer that publishes none) leaves the
+// node's keys as they are; keys that do not parse are refused, and the
+// node keeps the previous ones.
+func (f *Follower) pollKeys(ctx context.Context) error {
+	if f.cfg.Keys == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, f.cfg.RequestTimeout)
+	defer cancel()
+	data, err := objstore.GetBytes(ctx, f.store, keysKey, maxKeysBytes)
+	if errors.Is(err, objstore.ErrNotFound) || err == nil && bytes.Equal(data, f.keys) {
+		return nil
+	}
+	if err == nil {
+		err = f.cfg.Keys.Replace(data)
+	}
+	if err != nil {
+		return fmt.Errorf("tiering: follow %s: %s: %w", f.store, keysKey, err)
+	}
+	f.keys = data
+	f.log.Info("tiering: follow: API keys updated from the bucket", "keys", len(f.cfg.Keys.List()))
 	return nil
 }
 

@@ -1,16 +1,20 @@
 package tiering_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/objstore"
 	"github.com/eventlogdb/eventlog/objstore/objstoretest"
@@ -303,5 +307,79 @@ func TestNodeOnEmptyPrefix(t *testing.T) {
 	waitServing(t, node, 1)
 	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 10 {
 		t.Fatalf("node counts %d, %v; want 10", n, err)
+	}
+}
+
+// TestNodeTakesKeysFromBucket: the writer publishes its keys' hashes
+// (never a secret) and a node authenticates with them, with the same
+// role and scope; a revocation reaches the node at its next poll; a
+// keys.json that does not parse is refused, naming it, and the node
+// keeps the keys it had.
+func TestNodeTakesKeysFromBucket(t *testing.T) {
+	s := newDirStore(t)
+	dir := t.TempDir()
+	keys, err := auth.Open(nil, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writer{t: t, dir: dir}
+	cfg := w.config(s, time.Hour)
+	cfg.Keys = keys
+	w.start(cfg, eventlog.Options{})
+	keys.OnChange(w.up.KeysChanged)
+	k, secret, err := keys.Create(auth.Spec{Name: "grafana", Role: auth.Reader, Spaces: []string{"s1"}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.appendSealed(5)
+	w.waitPublished()
+	raw, err := objstore.GetBytes(context.Background(), s, "keys.json", 1<<20)
+	if err != nil || bytes.Contains(raw, []byte(secret)) || !bytes.Contains(raw, []byte(k.ID)) {
+		t.Fatalf("keys.json in the bucket: %v, %s (must name the key, never its secret)", err, raw)
+	}
+	nodeKeys, err := auth.Open(nil, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := tiering.Follow(context.Background(), tiering.FollowConfig{Store: s, Dir: t.TempDir(), PollInterval: time.Hour, Keys: nodeKeys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	authenticate := func() (*auth.Key, error) {
+		var c auth.Credentials
+		if err := auth.Parse("ApiKey "+auth.Encoded(k.ID, secret), &c); err != nil {
+			t.Fatal(err)
+		}
+		return nodeKeys.Authenticate(&c, time.Now())
+	}
+	got, err := authenticate()
+	if err != nil || got.Role != auth.Reader || !got.InScope("s1") || got.InScope("s2") {
+		t.Fatalf("node authenticates the writer's key as %+v, %v; want a reader scoped to s1", got, err)
+	}
+	if _, err := keys.Revoke(k.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for raw2, _ := objstore.GetBytes(context.Background(), s, "keys.json", 1<<20); bytes.Equal(raw2, raw); raw2, _ = objstore.GetBytes(context.Background(), s, "keys.json", 1<<20) {
+		if time.Now().After(deadline) {
+			t.Fatal("the revocation was not published")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := node.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := authenticate(); !errors.Is(err, auth.ErrUnauthenticated) {
+		t.Fatalf("a revoked key still authenticates on the node: %v", err)
+	}
+	if err := objstore.PutBytes(context.Background(), s, "keys.json", []byte(`{"version":1,"keys":[{"id":"x","role":"emperor"}]}`), objstore.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Poll(context.Background()); err == nil || !strings.Contains(err.Error(), "keys.json") {
+		t.Fatalf("poll over a bad keys.json: %v, want an error naming it", err)
+	}
+	if n := len(nodeKeys.List()); n != 1 || nodeKeys.List()[0].Revoked.IsZero() {
+		t.Fatalf("after a bad keys.json the node holds %+v, want the revoked key it had", nodeKeys.List())
 	}
 }

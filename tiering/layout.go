@@ -16,7 +16,13 @@ const (
 	segmentsPrefix = "segments/"
 	manifestPrefix = "manifest/"
 	latestKey      = "manifest/LATEST"
+	// keysKey holds the writer's API keys, hashes only (auth.Published),
+	// for read-only nodes; overwritten whenever they change.
+	keysKey = "keys.json"
 )
+
+// maxKeysBytes bounds a read of keysKey.
+const maxKeysBytes = 16 << 20
 
 // bucketManifestVersion is the version of the bucket manifest's format;
 // readers refuse newer ones. Version 2 added what shapes a read besides

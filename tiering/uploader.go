@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/client"
 	"github.com/eventlogdb/eventlog/objstore"
 )
@@ -49,6 +50,10 @@ type Config struct {
 	// writer published under the prefix: the caller stops the store's
 	// writes. Nil: nothing but the logs and Status.
 	OnFenced func(error)
+	// Keys, when set, are the server's API keys: their hashes (never a
+	// secret) are published to keys.json whenever they change, for
+	// read-only nodes (KeysChanged wakes the uploader). Nil: none.
+	Keys *auth.Store
 	// Logger receives the uploader's logs. Nil: discarded.
 	Logger *slog.Logger
 	// Now is the clock of retirement times. Nil: time.Now.
@@ -79,6 +84,8 @@ type Uploader struct {
 	// descended is set once the store's manifest was found to descend
 	// from the published one.
 	descended bool
+	// keys is what keys.json holds, as this uploader last wrote it.
+	keys []byte
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -202,6 +209,34 @@ func (u *Uploader) Close() {
 	<-u.done
 }
 
+// KeysChanged wakes the uploader to publish the keys again (pass it to
+// auth.Store.OnChange).
+func (u *Uploader) KeysChanged() {
+	select {
+	case u.wake <- struct{}{}:
+	default:
+	}
+}
+
+// publishKeys writes keys.json when the keys differ from what this
+// uploader last wrote there (always once per Start).
+func (u *Uploader) publishKeys(ctx context.Context) error {
+	if u.cfg.Keys == nil {
+		return nil
+	}
+	data := u.cfg.Keys.Published()
+	if bytes.Equal(data, u.keys) {
+		return nil
+	}
+	kctx, cancel := u.requestContext(ctx, int64(len(data)))
+	defer cancel()
+	if err := objstore.PutBytes(kctx, u.store, keysKey, data, objstore.PutOptions{}); err != nil {
+		return fmt.Errorf("publish the API keys: %w", err)
+	}
+	u.keys = data
+	return nil
+}
+
 // errSuperseded: a segment vanished because a newer commit replaced it.
 var errSuperseded = errors.New("superseded by a newer manifest")
 
@@ -269,6 +304,9 @@ func (u *Uploader) step(ctx context.Context) error {
 	u.mu.Lock()
 	u.doneGen = gen
 	u.mu.Unlock()
+	if err := u.publishKeys(ctx); err != nil {
+		return err
+	}
 	return u.deleteDue(ctx)
 }
 
