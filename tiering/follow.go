@@ -160,7 +160,9 @@ func (f *Follower) Close() error {
 // open opens the DB over the installed manifest m (nil: an empty store).
 func (f *Follower) open(m *BucketManifest) error {
 	opts := f.cfg.Options
-	opts.ReadOnly = true
+	// A node writes nothing: no tree of its own (the writer keeps the
+	// Merkle tree), no observer.
+	opts.ReadOnly, opts.Integrity, opts.ManifestObserver = true, false, nil
 	opts.Now = f.now
 	var pol eventlog.RetentionPolicy
 	if m != nil {

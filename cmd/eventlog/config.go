@@ -64,6 +64,8 @@ type serveConfig struct {
 
 	// objectStore is where sealed segments are copied (objectstore.go).
 	objectStore objectStoreConfig
+	// node makes the server a read-only query node (node.go).
+	node nodeConfig
 }
 
 // setting is one knob of eventlog serve. It is the flag --name, the
@@ -135,7 +137,7 @@ func settings() []setting {
 		{"log-level", "LEVEL", "info", "debug, info, warn or error", logLevel},
 		{"log-format", "FORMAT", "text", "text or json; logs go to stderr", logFormat},
 		{"pprof-addr", "HOST:PORT", "off", "serve Go's profiles (/debug/pprof/) on this second address, for finding where memory or CPU goes; keep it on loopback, it has no access control", pprofAddr},
-	}, objectStoreSettings()...) // object storage: objectstore.go
+	}, append(objectStoreSettings(), nodeSettings()...)...) // object storage: objectstore.go, node.go
 }
 
 // envName is the environment variable of a setting: EVENTLOG_SYNC_INTERVAL
@@ -197,6 +199,9 @@ func loadServeConfig(args []string, lookupEnv func(string) (string, bool), stder
 		}
 	}
 	if err := c.checkTLS(); err != nil {
+		return nil, err
+	}
+	if err := c.node.check(c); err != nil {
 		return nil, err
 	}
 	c.pseudonym.key = env(lookupEnv, envPseudonymKey)

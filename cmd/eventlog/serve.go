@@ -75,6 +75,9 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 		}
 	}
 	defer func() { err = errors.Join(err, prof.Close()) }()
+	if cfg.node.url != "" {
+		return serveNode(ctx, cfg, ln, scheme, stdout, log) // a query node (node.go)
+	}
 	keys, err := openKeys(cfg, ln.Addr(), log)
 	if err != nil {
 		ln.Close()
@@ -137,9 +140,15 @@ func openKeys(cfg *serveConfig, addr net.Addr, log *slog.Logger) (*auth.Store, e
 	if err != nil {
 		return nil, err
 	}
+	return keys, requireKeys(keys, cfg, addr, log)
+}
+
+// requireKeys refuses to serve without keys on an address other than
+// loopback, unless --insecure-no-auth.
+func requireKeys(keys *auth.Store, cfg *serveConfig, addr net.Addr, log *slog.Logger) error {
 	if keys.HasKeys() {
 		log.Info("API keys required", "keys", len(keys.List()))
-		return keys, nil
+		return nil
 	}
 	tcp, _ := addr.(*net.TCPAddr)
 	switch {
@@ -149,11 +158,11 @@ func openKeys(cfg *serveConfig, addr net.Addr, log *slog.Logger) (*auth.Store, e
 		log.Warn("INSECURE: no API key in the data directory and --insecure-no-auth: anyone who reaches this address may read, write and erase the store, and create keys",
 			"addr", addr.String())
 	default:
-		return nil, fmt.Errorf("no API key in %s, and %s is not a loopback address: anyone reaching it could read, write and erase the store. "+
+		return fmt.Errorf("no API key in %s, and %s is not a loopback address: anyone reaching it could read, write and erase the store. "+
 			"Create the first key with the server stopped: eventlog keys create --data %s --name admin --role admin; "+
 			"or serve on 127.0.0.1; or pass --insecure-no-auth to serve without authentication", cfg.data, addr, cfg.data)
 	}
-	return keys, nil
+	return nil
 }
 
 // serveTLS loads the TLS files, wraps *ln to serve TLS from them, and
