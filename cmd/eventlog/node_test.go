@@ -132,4 +132,35 @@ func TestServeQueryNode(t *testing.T) {
 	if err := json.Unmarshal([]byte(b), &total); err != nil || total.Total != 300 {
 		t.Fatalf("the node holds %d events (%v), want 300", total.Total, err)
 	}
+
+	// A key made on the writer reaches the node through the bucket
+	// (hashes only): from then on the node wants it, as the writer does.
+	code, body = post(t, w.url+"/api/_security/api_key", "application/json", []byte(`{"name":"grafana","role":"reader"}`))
+	var key struct {
+		Encoded string `json:"encoded"`
+	}
+	if err := json.Unmarshal([]byte(body), &key); code != http.StatusOK || err != nil || key.Encoded == "" {
+		t.Fatalf("create a key on the writer: %d %s", code, body)
+	}
+	search := func(auth string) int {
+		req, _ := http.NewRequest("POST", node.url+"/api/events/_search", strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		if auth != "" {
+			req.Header.Set("Authorization", "ApiKey "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for deadline := time.Now().Add(20 * time.Second); search("") != http.StatusUnauthorized; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the node still serves without a key after the writer made one")
+		}
+	}
+	if code := search(key.Encoded); code != http.StatusOK {
+		t.Fatalf("the writer's key on the node: %d, want 200", code)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/objstore"
 	"github.com/eventlogdb/eventlog/tiering"
 )
@@ -71,8 +72,9 @@ func (o *objectStoreConfig) store() (*objstore.S3, error) {
 // openTiering probes the bucket and claims its prefix for the data
 // directory, returning the uploader to pass as the store's manifest
 // observer (nil without --object-store). Once the store is open, db
-// receives it: a fenced writer stops its writes.
-func openTiering(ctx context.Context, cfg *serveConfig, log *slog.Logger, db func() *eventlog.DB) (*tiering.Uploader, error) {
+// receives it: a fenced writer stops its writes. The keys' hashes are
+// published for query nodes, again at every change.
+func openTiering(ctx context.Context, cfg *serveConfig, log *slog.Logger, db func() *eventlog.DB, keys *auth.Store) (*tiering.Uploader, error) {
 	if cfg.objectStore.url == "" {
 		return nil, nil
 	}
@@ -82,13 +84,18 @@ func openTiering(ctx context.Context, cfg *serveConfig, log *slog.Logger, db fun
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return tiering.New(pctx, tiering.Config{Store: s, Dir: cfg.data, DeleteGrace: cfg.objectStore.deleteGrace,
-		UnsafeSingleWriter: cfg.objectStore.unsafeSingleWriter, Logger: log,
+	up, err := tiering.New(pctx, tiering.Config{Store: s, Dir: cfg.data, DeleteGrace: cfg.objectStore.deleteGrace,
+		UnsafeSingleWriter: cfg.objectStore.unsafeSingleWriter, Logger: log, Keys: keys,
 		OnFenced: func(err error) {
 			if d := db(); d != nil {
 				_ = d.StopWrites(err)
 			}
 		}})
+	if err != nil {
+		return nil, err
+	}
+	keys.OnChange(up.KeysChanged)
+	return up, nil
 }
 
 // closeTiering gives the uploader a moment to publish what the store's

@@ -87,7 +87,7 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 	// Object storage (objectstore.go): claimed before the store opens, so
 	// that the uploader sees every manifest it commits.
 	var opened atomic.Pointer[eventlog.DB]
-	up, err := openTiering(ctx, cfg, log, opened.Load)
+	up, err := openTiering(ctx, cfg, log, opened.Load, keys)
 	if err != nil {
 		ln.Close()
 		return err
