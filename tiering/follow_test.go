@@ -383,3 +383,38 @@ func TestNodeTakesKeysFromBucket(t *testing.T) {
 		t.Fatalf("after a bad keys.json the node holds %+v, want the revoked key it had", nodeKeys.List())
 	}
 }
+
+// TestNodeReadsVersion1Manifests: a manifest an older writer published
+// (format version 1: no retention, no clock, no HOLDS) is still read,
+// followed by a node and pulled.
+func TestNodeReadsVersion1Manifests(t *testing.T) {
+	s := newDirStore(t)
+	w := openWriter(t, t.TempDir(), s, time.Hour)
+	w.appendSealed(12)
+	w.waitPublished()
+	w.close()
+	m := latest(t, s)
+	var doc map[string]any
+	data, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	delete(doc, "retention")
+	delete(doc, "clock")
+	doc["version"], doc["number"] = 1, m.Number+1
+	v1, _ := json.MarshalIndent(doc, "", "  ")
+	if err := objstore.PutBytes(context.Background(), s, fmt.Sprintf("manifest/%020d", m.Number+1), v1, objstore.PutOptions{IfNoneMatch: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := latest(t, s); got.Version != 1 || got.Number != m.Number+1 {
+		t.Fatalf("latest is version %d number %d, want the version-1 manifest %d", got.Version, got.Number, m.Number+1)
+	}
+	node := follow(t, s, nil, time.Hour)
+	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 12 || node.Status().Manifest != m.Number+1 {
+		t.Fatalf("node on a version-1 manifest counts %d, %v (status %+v), want 12", n, err, node.Status())
+	}
+	checkBucket(t, s, 12)
+}
