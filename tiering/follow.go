@@ -188,13 +188,20 @@ func (f *Follower) now() time.Time {
 	return now
 }
 
-// run polls until ctx is done: every PollInterval, or after the backoff
-// once a poll failed.
+// run polls until ctx is done: PollInterval after the last success (Follow
+// installed the latest manifest just before), or after the backoff once a
+// poll failed.
 func (f *Follower) run(ctx context.Context) {
 	defer close(f.done)
 	b := client.NewBackOff(f.cfg.MinBackoff, f.cfg.MaxBackoff)
+	wait := f.cfg.PollInterval
 	for {
-		wait := f.cfg.PollInterval
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = f.cfg.PollInterval
 		if err := f.Poll(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -203,11 +210,6 @@ func (f *Follower) run(ctx context.Context) {
 			wait = b.NextBackOff()
 		} else {
 			b.Reset()
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
 		}
 	}
 }

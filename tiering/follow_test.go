@@ -246,13 +246,23 @@ func TestS3NodeAnswersAsWriter(t *testing.T) {
 // makes the writer retire and delete the object there first.
 type missingOnce struct {
 	objstore.Store
+	mu     sync.Mutex // the follower's goroutine reads key while the test sets it
 	key    string
 	once   sync.Once
 	before func()
 }
 
+func (m *missingOnce) arm(key string, before func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.key, m.before = key, before
+}
+
 func (m *missingOnce) Get(ctx context.Context, key string) (io.ReadCloser, error) {
-	if key == m.key {
+	m.mu.Lock()
+	armed := key == m.key
+	m.mu.Unlock()
+	if armed {
 		m.once.Do(m.before)
 	}
 	return m.Store.Get(ctx, key)
@@ -272,14 +282,13 @@ func TestNodeMissingSegmentReloads(t *testing.T) {
 	w.appendSealed(30)
 	w.waitPublished()
 	second := latest(t, s)
-	wrapped.key = second.Segments[len(second.Segments)-1].Key
-	wrapped.before = func() {
+	wrapped.arm(second.Segments[len(second.Segments)-1].Key, func() {
 		if _, err := w.db.Compact(context.Background()); err != nil {
 			t.Error(err)
 		}
 		w.waitPublished()
 		waitDeleted(t, s, second.Segments)
-	}
+	})
 	if err := node.Poll(context.Background()); err != nil {
 		t.Fatalf("poll: %v", err)
 	}
