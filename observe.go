@@ -18,7 +18,8 @@ import (
 // file it stopped naming is removed: a file named by the latest commit an
 // observer saw exists until a later commit is delivered. It must return
 // quickly (record the commit and wake a goroutine) and must not call back
-// into the DB.
+// into the DB. It is called again with the same manifest when the incident
+// holds change: they shape reads, and a follower must learn of them.
 type ManifestObserver interface {
 	ManifestCommitted(c ManifestCommit)
 }

@@ -158,5 +158,12 @@
 // page (its URLs are views); any other unmatched request keeps its JSON
 // 404 or 405.
 //
+// A read-only query node (Config.Node, node.go) serves a store that
+// follows a writer's bucket (package tiering): every route that writes
+// answers 405 read_only naming the writer (Elasticsearch routes:
+// cluster_block_exception); /healthz adds object_store_node (the manifest
+// served and its age) and is degraded while polls fail; /readyz is ready
+// while the node serves reads; audit events go to the log.
+//
 // A Server does not own the DB: after Run returns, the caller closes it.
 package server

@@ -34,6 +34,20 @@
 // missing, never by listing. FORMAT.md ("Object storage") describes the
 // layout byte by byte.
 //
+// Each manifest carries, besides the MANIFEST (segments and the pending
+// deletes' tombstones), everything else that shapes a read: registry.json,
+// PSEUDONYMS, HOLDS, the retention policy and the writer's clock; a change
+// of holds or policy alone publishes a new manifest. With Config.Keys the
+// API keys' hashes (never a secret) are kept in keys.json.
+//
+// A Follower is the other side, a read-only query node: it polls for the
+// manifest after the one it serves, downloads the segments a new one names
+// into its directory (fetchSegment, checking size and SHA-256), installs
+// the manifest and its files and swaps its store's view atomically
+// (eventlog.DB.Reload), so it answers what the writer answers for sealed
+// data; it takes the writer's keys from keys.json. A segment gone from the
+// bucket makes it install the latest manifest instead.
+//
 // The WAL is not uploaded: events not yet sealed into a segment are only
-// on the writer's disk.
+// on the writer's disk, and no query node sees them.
 package tiering
