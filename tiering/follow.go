@@ -48,7 +48,8 @@ type FollowConfig struct {
 	Keys *auth.Store
 	// Logger receives the follower's logs. Nil: discarded.
 	Logger *slog.Logger
-	// Now is the node's clock. Nil: time.Now.
+	// Now is the node's clock, which retention reads (floored at the
+	// writer's). Nil: time.Now.
 	Now func() time.Time
 }
 
@@ -121,7 +122,7 @@ type followCounters struct {
 func Follow(ctx context.Context, cfg FollowConfig) (*Follower, error) {
 	cfg = cfg.withDefaults()
 	f := &Follower{cfg: cfg, store: cfg.Store, log: cfg.Logger}
-	if err := os.MkdirAll(filepath.Join(cfg.Dir, "segments"), 0o755); err != nil {
+	if err := nodeDir(cfg.Dir); err != nil {
 		return nil, fmt.Errorf("tiering: follow: %w", err)
 	}
 	m, err := f.installLatest(ctx)
@@ -142,6 +143,18 @@ func Follow(ctx context.Context, cfg FollowConfig) (*Follower, error) {
 	f.cancel, f.done = cancel, make(chan struct{})
 	go f.run(pctx)
 	return f, nil
+}
+
+// nodeDir prepares dir as a node's directory, refusing a writer's data
+// directory (one with a WAL or an object-store identity): a node replaces
+// its MANIFEST with the bucket's, which would lose the writer's own.
+func nodeDir(dir string) error {
+	for _, name := range []string{"wal", stateFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return fmt.Errorf("%s holds %s: it is a writer's data directory, not a query node's; give the node a directory of its own", dir, name)
+		}
+	}
+	return os.MkdirAll(filepath.Join(dir, "segments"), 0o755)
 }
 
 // DB is the read-only store the follower serves. It stays the same DB
@@ -223,16 +236,22 @@ func (f *Follower) Poll(ctx context.Context) error {
 	defer f.pollMu.Unlock()
 	f.mu.Lock()
 	cur := f.current
-	f.lastPoll = f.cfg.Now()
+	f.lastPoll = time.Now()
 	f.mu.Unlock()
-	if err := f.pollKeys(ctx); err != nil {
-		return err
+	// Keys that fail do not hold back the manifests, nor they the keys.
+	keysErr := f.pollKeys(ctx)
+	err := f.pollManifests(ctx, cur)
+	if err = errors.Join(err, keysErr); err == nil {
+		f.clearErr()
 	}
+	return err
+}
+
+// pollManifests installs and swaps in the latest manifest after cur, if
+// any.
+func (f *Follower) pollManifests(ctx context.Context, cur *BucketManifest) error {
 	next, err := f.newer(ctx, cur)
 	if err != nil || next == nil {
-		if err == nil {
-			f.clearErr()
-		}
 		return err
 	}
 	err = f.install(ctx, next)
@@ -250,11 +269,7 @@ func (f *Follower) Poll(ctx context.Context) error {
 	} else if err != nil {
 		return err
 	}
-	if err := f.swap(next); err != nil {
-		return err
-	}
-	f.clearErr()
-	return nil
+	return f.swap(next)
 }
 
 // pollKeys applies the keys the writer published, when they changed. A

@@ -47,7 +47,7 @@ func (f *Follower) Status() FollowStatus {
 		Downloads: c.downloads, DownloadBytes: c.downloadBytes, Reloads: c.reloads, NotFound: c.notFound, Errors: c.errors, LastError: f.lastErr}
 	if m := f.current; m != nil {
 		st.Manifest, st.PublishedAt, st.SealedSeq, st.Segments = m.Number, m.PublishedAt, m.SealedSeq, len(m.Segments)
-		st.ManifestAgeSeconds = f.cfg.Now().Sub(m.PublishedAt).Seconds()
+		st.ManifestAgeSeconds = time.Since(m.PublishedAt).Seconds() // the uploader stamps it with its own clock
 	}
 	return st
 }

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -426,4 +428,28 @@ func TestNodeReadsVersion1Manifests(t *testing.T) {
 		t.Fatalf("node on a version-1 manifest counts %d, %v (status %+v), want 12", n, err, node.Status())
 	}
 	checkBucket(t, s, 12)
+}
+
+// TestNodeRefusesWriterDirectory: a node pointed at a writer's data
+// directory refuses to start and changes nothing there.
+func TestNodeRefusesWriterDirectory(t *testing.T) {
+	s := newDirStore(t)
+	dir := t.TempDir()
+	w := openWriter(t, dir, s, time.Hour)
+	w.appendSealed(5)
+	w.waitPublished()
+	w.appendSealed(5) // a second manifest: the writer's MANIFEST differs from the bucket's first
+	w.waitPublished()
+	w.close()
+	before, err := os.ReadFile(filepath.Join(dir, "MANIFEST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tiering.Follow(context.Background(), tiering.FollowConfig{Store: s, Dir: dir})
+	if err == nil || !strings.Contains(err.Error(), "writer's data directory") {
+		t.Fatalf("follow into a writer's directory: %v, want a refusal", err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "MANIFEST")); !bytes.Equal(after, before) {
+		t.Fatal("the refused follower changed the writer's MANIFEST")
+	}
 }
