@@ -215,11 +215,10 @@ func (f *Follower) run(ctx context.Context) {
 		case <-time.After(wait):
 		}
 		wait = f.cfg.PollInterval
-		if err := f.Poll(ctx); err != nil {
+		if err := f.Poll(ctx); err != nil { // noted in the status by Poll
 			if ctx.Err() != nil {
 				return
 			}
-			f.noteErr(err)
 			wait = b.NextBackOff()
 		} else {
 			b.Reset()
@@ -241,8 +240,11 @@ func (f *Follower) Poll(ctx context.Context) error {
 	// Keys that fail do not hold back the manifests, nor they the keys.
 	keysErr := f.pollKeys(ctx)
 	err := f.pollManifests(ctx, cur)
-	if err = errors.Join(err, keysErr); err == nil {
+	switch err = errors.Join(err, keysErr); {
+	case err == nil:
 		f.clearErr()
+	case ctx.Err() == nil:
+		f.noteErr(err)
 	}
 	return err
 }

@@ -453,3 +453,32 @@ func TestNodeRefusesWriterDirectory(t *testing.T) {
 		t.Fatal("the refused follower changed the writer's MANIFEST")
 	}
 }
+
+// TestS3NodeServerDown: with the S3 server stopped, a node's polls fail
+// and say so in its status while it goes on answering from the manifest
+// it has; once the server is back it catches up with what the writer
+// published meanwhile.
+func TestS3NodeServerDown(t *testing.T) {
+	srv := objstoretest.Start(t)
+	s := srv.Store("down", "prod")
+	w := openWriter(t, t.TempDir(), s, time.Hour)
+	w.appendSealed(20)
+	w.waitPublished()
+	node := follow(t, s, nil, time.Hour) // stepped by hand
+	srv.Stop()
+	if err := node.Poll(context.Background()); err == nil || node.Status().LastError == "" || node.Status().Errors != 1 {
+		t.Fatalf("a poll with the server stopped: %v, status %+v; want an error, also in the status", err, node.Status())
+	}
+	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 20 {
+		t.Fatalf("with the server down the node counts %d, %v; want the 20 it had", n, err)
+	}
+	srv.Restart()
+	w.appendSealed(10)
+	w.waitPublished()
+	if err := node.Poll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 30 || node.Status().LastError != "" {
+		t.Fatalf("after the server came back the node counts %d, %v (status %+v); want 30 and no error", n, err, node.Status())
+	}
+}
