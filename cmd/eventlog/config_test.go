@@ -57,6 +57,7 @@ func TestServeConfigDefaults(t *testing.T) {
 		tlsReloadInterval: 10 * time.Second,
 		pseudonym:         pseudonymConfig{fields: privacy.DefaultFields},
 		objectStore:       objectStoreConfig{deleteGrace: time.Hour},
+		node:              nodeConfig{pollInterval: 10 * time.Second},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
