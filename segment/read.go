@@ -35,7 +35,10 @@ func (r *Reader) column(bi int, c *colMeta) ([]byte, error) {
 // columnInto is column decompressing into buf when it is large enough.
 func (r *Reader) columnInto(bi int, c *colMeta, buf []byte) ([]byte, error) {
 	b := &r.blocks[bi]
-	stored := r.data[b.Off+c.Off : b.Off+c.Off+c.CLen]
+	stored, err := r.span(b.Off+c.Off, c.CLen)
+	if err != nil {
+		return nil, err
+	}
 	if got := crc(stored); got != c.CRC {
 		return nil, r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: crc %08x, want %08x", c.ID, got, c.CRC))
 	}
