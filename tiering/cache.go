@@ -66,6 +66,7 @@ type Cache struct {
 	cfg    CacheConfig
 	store  objstore.Store
 	blocks *blockCache
+	pinned *memory.Account // pinned parts held by open views
 
 	mu      sync.Mutex
 	lru     *list.List               // of *wholeEntry, most recently opened first
@@ -73,6 +74,7 @@ type Cache struct {
 	wholeB  int64
 	pins    map[string]int64 // pinned part sizes, by segment name
 	fetched map[string]int64 // bytes ranged GETs fetched, by segment name
+	loading map[string]*nameLock
 	st      CacheStats
 }
 
@@ -130,8 +132,9 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 		cfg.RequestTimeout = time.Minute
 	}
 	c := &Cache{cfg: cfg, store: cfg.Store, lru: list.New(), whole: map[string]*list.Element{},
-		pins: map[string]int64{}, fetched: map[string]int64{},
-		blocks: newBlockCache(cfg.BlockCacheBytes, cfg.Budget.Account("object_store_block_cache"))}
+		pins: map[string]int64{}, fetched: map[string]int64{}, loading: map[string]*nameLock{},
+		blocks: newBlockCache(cfg.BlockCacheBytes, cfg.Budget.Account("object_store_block_cache")),
+		pinned: cfg.Budget.Account("object_store_pinned")}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("tiering: cache: %w", err)
 	}
@@ -194,6 +197,7 @@ func (c *Cache) Add(o Object, path string) error {
 	if !segmentNameRE.MatchString(o.Name) {
 		return fmt.Errorf("tiering: cache: add %q: not a segment name", o.Name)
 	}
+	defer c.lockName(o.Name)()
 	if err := c.writePinFromFile(o.Name, path); err != nil {
 		return err
 	}
@@ -285,25 +289,67 @@ func (c *Cache) evictLocked() error {
 // allows. The caller closes the reader. An object the bucket no longer
 // holds gives an error wrapping objstore.ErrNotFound.
 func (c *Cache) Open(ctx context.Context, o Object) (*segment.Reader, error) {
+	r, _, err := c.open(ctx, o)
+	return r, err
+}
+
+// open is Open, also returning the size of the pinned part the reader
+// holds in memory (0 for a reader of a whole local file).
+func (c *Cache) open(ctx context.Context, o Object) (*segment.Reader, int64, error) {
 	if !segmentNameRE.MatchString(o.Name) || o.Key != segmentKey(o.Name) {
-		return nil, fmt.Errorf("tiering: cache: open %+v: not a segment object", o)
+		return nil, 0, fmt.Errorf("tiering: cache: open %+v: not a segment object", o)
 	}
 	if r, err := c.openWhole(o, true); r != nil || err != nil {
-		return r, err
+		return r, 0, err
 	}
 	c.mu.Lock()
 	c.st.Misses++
+	c.mu.Unlock()
+	// One fetch per segment at a time: concurrent queries of an evicted
+	// segment wait for its pinned part or download rather than repeat it.
+	defer c.lockName(o.Name)()
+	if r, err := c.openWhole(o, false); r != nil || err != nil {
+		return r, 0, err // downloaded meanwhile
+	}
+	c.mu.Lock()
 	hot := c.hotLocked(o)
 	c.mu.Unlock()
 	if hot {
 		if err := c.download(ctx, o); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if r, err := c.openWhole(o, false); r != nil || err != nil {
-			return r, err
+			return r, 0, err
 		}
 	}
 	return c.openPinned(ctx, o)
+}
+
+// nameLock serialises the fetches of one segment's files.
+type nameLock struct {
+	mu    sync.Mutex
+	users int
+}
+
+// lockName locks name's fetches and returns the unlock.
+func (c *Cache) lockName(name string) func() {
+	c.mu.Lock()
+	l := c.loading[name]
+	if l == nil {
+		l = &nameLock{}
+		c.loading[name] = l
+	}
+	l.users++
+	c.mu.Unlock()
+	l.mu.Lock()
+	return func() {
+		l.mu.Unlock()
+		c.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(c.loading, name)
+		}
+		c.mu.Unlock()
+	}
 }
 
 // hotLocked reports whether o should be downloaded whole: it fits the
@@ -318,29 +364,32 @@ func (c *Cache) hotLocked(o Object) bool {
 
 // openPinned opens o over its pinned part, kept locally once it checks
 // out; a local one that does not (damaged on disk) is fetched again.
-func (c *Cache) openPinned(ctx context.Context, o Object) (*segment.Reader, error) {
+func (c *Cache) openPinned(ctx context.Context, o Object) (*segment.Reader, int64, error) {
 	src := &rangeSource{c: c, o: o}
 	pin, err := os.ReadFile(c.pinPath(o.Name))
 	if err == nil {
 		r, err := segment.OpenSource(o.Key, pin, src, segment.OpenOptions{Decoder: c.cfg.Decoder})
-		if err == nil || !errors.Is(err, segment.ErrCorrupt) {
-			return r, err
+		if err == nil {
+			return r, int64(len(pin)), nil
+		}
+		if !errors.Is(err, segment.ErrCorrupt) {
+			return nil, 0, fmt.Errorf("tiering: cache: open %s: %w", o.Name, err)
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("tiering: cache: %w", err)
+		return nil, 0, fmt.Errorf("tiering: cache: %w", err)
 	}
 	if pin, err = c.fetchPin(ctx, o); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	r, err := segment.OpenSource(o.Key, pin, src, segment.OpenOptions{Decoder: c.cfg.Decoder})
 	if err != nil {
-		return nil, fmt.Errorf("tiering: cache: open %s: %w", o.Name, err)
+		return nil, 0, fmt.Errorf("tiering: cache: open %s: %w", o.Name, err)
 	}
 	if err := c.savePin(o.Name, pin); err != nil {
 		r.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	return r, nil
+	return r, int64(len(pin)), nil
 }
 
 // openWhole opens the whole local file of o if the cache holds it (nil,
@@ -415,8 +464,7 @@ func (c *Cache) download(ctx context.Context, o Object) error {
 		return fmt.Errorf("tiering: cache: download: %w", err)
 	}
 	defer rc.Close()
-	tmp := c.wholePath(o.Name) + ".tmp"
-	n, sum, err := writeHashed(tmp, io.LimitReader(rc, o.Bytes+1))
+	n, sum, tmp, err := writeHashed(c.wholePath(o.Name), io.LimitReader(rc, o.Bytes+1))
 	c.mu.Lock()
 	c.st.GETs++
 	c.st.FetchedBytes += n
@@ -431,7 +479,9 @@ func (c *Cache) download(ctx context.Context, o Object) error {
 		err = os.Rename(tmp, c.wholePath(o.Name))
 	}
 	if err != nil {
-		os.Remove(tmp)
+		if tmp != "" {
+			os.Remove(tmp)
+		}
 		return fmt.Errorf("tiering: cache: download: %w", err)
 	}
 	c.mu.Lock()
@@ -441,36 +491,41 @@ func (c *Cache) download(ctx context.Context, o Object) error {
 	return c.evictLocked()
 }
 
-// writeHashed copies r to a new file at path, fsynced, returning its size
-// and SHA-256.
-func writeHashed(path string, r io.Reader) (int64, string, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+// writeHashed copies r to a new temporary file beside path (a name of its
+// own, PATH.*.tmp, so concurrent writers never share one), fsynced,
+// returning its size, SHA-256 and name.
+func writeHashed(path string, r io.Reader) (n int64, sum, tmp string, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*.tmp")
 	if err != nil {
-		return 0, "", err
+		return 0, "", "", err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), r)
+	n, err = io.Copy(io.MultiWriter(f, h), r)
 	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	return n, hex.EncodeToString(h.Sum(nil)), err
+	return n, hex.EncodeToString(h.Sum(nil)), f.Name(), err
 }
 
-// copyFile copies src to dst through dst.tmp, fsynced, then renamed.
+// copyFile copies src to dst through a temporary file, fsynced, then
+// renamed.
 func copyFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	if _, _, err := writeHashed(dst+".tmp", in); err != nil {
-		os.Remove(dst + ".tmp")
-		return err
+	_, _, tmp, err := writeHashed(dst, in)
+	if err == nil {
+		err = os.Rename(tmp, dst)
 	}
-	return os.Rename(dst+".tmp", dst)
+	if err != nil && tmp != "" {
+		os.Remove(tmp)
+	}
+	return err
 }
 
 // Retain removes the local files (whole and pinned) of every segment m

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -127,7 +128,57 @@ func TestCacheRangedReadsAnswerAsLocal(t *testing.T) {
 	if used := budget.Usage()["object_store_block_cache"]; used != st.BlockCacheBytes || used == 0 || used > 256<<10 {
 		t.Fatalf("block cache holds %d bytes, charges the budget %d; want equal, within 256 KiB", st.BlockCacheBytes, used)
 	}
+	if used := budget.Usage()["object_store_pinned"]; used != st.PinnedBytes {
+		t.Fatalf("the open view charges %d bytes of pinned parts, they hold %d", used, st.PinnedBytes)
+	}
+	v.Close()
+	if used := budget.Usage()["object_store_pinned"]; used != 0 {
+		t.Fatalf("after the view closed %d bytes of pinned parts stay charged", used)
+	}
 	t.Logf("stats after the random queries: %+v", st)
+}
+
+// TestCacheConcurrentOpens: queries racing to open the same evicted
+// segments fetch each pinned part once (3 GETs each) and all answer as
+// the local files do.
+func TestCacheConcurrentOpens(t *testing.T) {
+	s := newDirStore(t)
+	tr := newTiered(t, s, 3, 2_000, time.Hour)
+	req := query.Request{Filter: "event.outcome:success", PerPage: 15, Sort: []query.SortField{{Field: "event.duration", Order: "desc"}}}
+	want, err := answer(tr.localReaders(t, tr.m), tr.m.SealedSeq, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			_, err := c.Do(context.Background(), tr.m, func(v *tiering.View) error {
+				got, err := answer(v.Readers, tr.m.SealedSeq, req)
+				if err == nil && got != want {
+					err = fmt.Errorf("answer differs:\n got %.300s\nwant %.300s", got, want)
+				}
+				return err
+			})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := c.Stats()
+	if st.PinnedSegments != 3 || st.Misses != 24 || st.GETs-st.BlockMisses != 9 {
+		t.Fatalf("stats %+v: want 24 misses and 9 GETs of pinned parts (3 per segment)", st)
+	}
 }
 
 // TestCacheFetchesOnlyWhatAQueryReads: a count answered by postings

@@ -16,29 +16,38 @@ type View struct {
 	Manifest *BucketManifest
 	// Readers are its segments' readers, in the manifest's order.
 	Readers []*segment.Reader
+
+	c      *Cache
+	pinned int64 // bytes of pinned parts the readers hold, charged
 }
 
-// OpenView opens every segment m names through the cache. Close releases
-// the readers.
+// OpenView opens every segment m names through the cache. The pinned
+// parts its readers of evicted segments hold in memory are charged to the
+// memory budget (account "object_store_pinned") until Close, which
+// releases the readers.
 func (c *Cache) OpenView(ctx context.Context, m *BucketManifest) (*View, error) {
-	v := &View{Manifest: m}
+	v := &View{Manifest: m, c: c}
 	for _, o := range m.Segments {
-		r, err := c.Open(ctx, o)
+		r, pinned, err := c.open(ctx, o)
 		if err != nil {
 			v.Close()
 			return nil, fmt.Errorf("tiering: view of manifest %d: %w", m.Number, err)
 		}
 		v.Readers = append(v.Readers, r)
+		v.pinned += pinned
+		c.pinned.Charge(pinned)
 	}
 	return v, nil
 }
 
-// Close closes the view's readers.
+// Close closes the view's readers. It is idempotent.
 func (v *View) Close() {
 	for _, r := range v.Readers {
 		r.Close()
 	}
 	v.Readers = nil
+	v.c.pinned.Release(v.pinned)
+	v.pinned = 0
 }
 
 // maxReloads bounds how often Do reads a newer manifest after a 404: each
