@@ -21,6 +21,33 @@ type BlockSource interface {
 	ReadRange(off, n int64) ([]byte, error)
 }
 
+// Prefetcher is a BlockSource that can fetch several ranges at once. Before
+// decoding a block's columns the Reader hands it their ranges, so that a
+// remote source fetches them concurrently rather than in one round trip
+// each; the ReadRange calls that follow ask for the same ranges.
+type Prefetcher interface {
+	Prefetch(ranges [][2]int64)
+}
+
+// prefetch hands a Prefetcher source the ranges of block bi's field
+// columns that wanted accepts, when there are several.
+func (r *Reader) prefetch(bi int, wanted func(id uint8) bool) {
+	p, ok := r.src.(Prefetcher)
+	if !ok {
+		return
+	}
+	b := &r.blocks[bi]
+	var ranges [][2]int64
+	for i := 2; i < len(b.Cols); i++ {
+		if c := &b.Cols[i]; wanted(c.ID) {
+			ranges = append(ranges, [2]int64{int64(b.Off + c.Off), int64(c.CLen)})
+		}
+	}
+	if len(ranges) > 1 {
+		p.Prefetch(ranges)
+	}
+}
+
 // The pinned part of a segment is what a Reader needs besides its
 // blocks: the header and every byte from the block index to the end of
 // the file (block index, padding, postings, sequence index, footer). It

@@ -1,10 +1,12 @@
 package segment
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -160,4 +162,63 @@ type shortSource struct{ s *fileSource }
 func (s *shortSource) ReadRange(off, n int64) ([]byte, error) {
 	b, err := s.s.ReadRange(off, n)
 	return b[:len(b)-1], err
+}
+
+// prefetchSource is a fileSource that records Prefetch calls.
+type prefetchSource struct {
+	fileSource
+	prefetched [][][2]int64
+}
+
+func (s *prefetchSource) Prefetch(ranges [][2]int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prefetched = append(s.prefetched, ranges)
+}
+
+// TestOpenSourcePrefetch: decoding two fields of a block hands a
+// Prefetcher exactly those two columns' ranges, once, before reading
+// them; the reads that follow ask for the same ranges.
+func TestOpenSourcePrefetch(t *testing.T) {
+	rows := make([]Row, 20)
+	for i := range rows {
+		ev := &event.Event{Message: fmt.Sprintf("message %d", i)}
+		ev.Event.Action, ev.Event.Provider = fmt.Sprintf("action-%d", i%3), "actions"
+		rows[i] = Row{Seq: uint64(i + 1), Event: ev}
+	}
+	mapped, _, fsrc := openBoth(t, t.TempDir(), rows, WriteOptions{BlockRows: 8})
+	defer mapped.Close()
+	src := &prefetchSource{fileSource: fileSource{data: fsrc.data}}
+	r, err := OpenSource("seg", fsrc.dataPin(t), src, OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	evs := make([]event.Event, 2)
+	fields := []*event.Field{event.FieldByName("event.action"), event.FieldByName("message")}
+	if err := r.Decode(1, []int{0, 3}, fields, []*event.Event{&evs[0], &evs[1]}); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.prefetched) != 1 || len(src.prefetched[0]) != 2 {
+		t.Fatalf("prefetched %v, want one call with two ranges", src.prefetched)
+	}
+	if !slices.Equal(src.prefetched[0], src.asks) {
+		t.Fatalf("prefetched %v, then read %v", src.prefetched[0], src.asks)
+	}
+	if evs[0].Message != "message 8" || evs[1].Event.Action != "action-2" {
+		t.Fatalf("decoded %q and %q", evs[0].Message, evs[1].Event.Action)
+	}
+	src.prefetched, src.asks = nil, nil
+	if err := r.Decode(1, []int{0}, fields[:1], []*event.Event{&evs[0]}); err != nil || len(src.prefetched) != 0 {
+		t.Fatalf("decoding one field: %v, prefetched %v; want no prefetch", err, src.prefetched)
+	}
+}
+
+// dataPin returns the pinned part of the file s serves.
+func (s *fileSource) dataPin(t tb) []byte {
+	pin, err := PinnedPart(bytes.NewReader(s.data), int64(len(s.data)))
+	if err != nil {
+		t.Fatalf("PinnedPart: %v", err)
+	}
+	return pin
 }

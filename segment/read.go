@@ -166,6 +166,7 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 	defer r.bufs.Put(buf)
 	var scratch selection // for each column in turn (see selectRows)
 	b := &r.blocks[bi]
+	r.prefetch(bi, wanted)
 	for i := 2; i < len(b.Cols); i++ {
 		c := &b.Cols[i]
 		if !wanted(c.ID) {

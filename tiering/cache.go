@@ -594,29 +594,110 @@ func (c *Cache) Close() { c.blocks.clear() }
 type rangeSource struct {
 	c *Cache
 	o Object
+
+	// pending holds what the last Prefetch fetched until ReadRange takes
+	// it (charged to the block cache's account meanwhile): the block cache
+	// alone might evict it first.
+	mu      sync.Mutex
+	pending map[blockKey][]byte
 }
 
 // ReadRange implements segment.BlockSource.
 func (s *rangeSource) ReadRange(off, n int64) ([]byte, error) {
 	k := blockKey{key: s.o.Key, off: off, n: n}
+	if b := s.takePending(k); b != nil {
+		s.c.blocks.put(k, b)
+		return b, nil
+	}
 	if b := s.c.blocks.get(k); b != nil {
 		s.c.mu.Lock()
 		s.c.st.BlockHits++
 		s.c.mu.Unlock()
 		return b, nil
 	}
-	s.c.mu.Lock()
-	s.c.st.BlockMisses++
-	s.c.mu.Unlock()
 	// The Reader's methods take no context; the request timeout bounds
 	// the wait.
-	b, err := s.c.get(context.Background(), s.o, off, n)
+	b, err := s.fetch(k)
+	if err != nil {
+		return nil, err
+	}
+	s.c.blocks.put(k, b)
+	return b, nil
+}
+
+// fetch GETs the range k, counting it as a block miss.
+func (s *rangeSource) fetch(k blockKey) ([]byte, error) {
+	b, err := s.c.get(context.Background(), s.o, k.off, k.n)
 	if err != nil {
 		return nil, err
 	}
 	s.c.mu.Lock()
-	s.c.fetched[s.o.Name] += n // what makes it hot (Open)
+	s.c.st.BlockMisses++
+	s.c.fetched[s.o.Name] += k.n // what makes it hot (Open)
 	s.c.mu.Unlock()
-	s.c.blocks.put(k, b)
 	return b, nil
+}
+
+// takePending removes and returns the prefetched bytes of k, nil if none.
+func (s *rangeSource) takePending(k blockKey) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.pending[k]
+	if ok {
+		delete(s.pending, k)
+		s.c.blocks.acct.Release(int64(len(b)))
+	}
+	return b
+}
+
+// prefetchWorkers bounds the concurrent GETs of one Prefetch.
+const prefetchWorkers = 8
+
+// Prefetch implements segment.Prefetcher: the ranges the block cache does
+// not hold are fetched concurrently, at most 8 at a time, and held until
+// ReadRange takes them; what an earlier Prefetch left (a decode that
+// failed midway) is dropped. A failed fetch is left for ReadRange to
+// meet and report.
+func (s *rangeSource) Prefetch(ranges [][2]int64) {
+	s.mu.Lock()
+	for k, b := range s.pending {
+		delete(s.pending, k)
+		s.c.blocks.acct.Release(int64(len(b)))
+	}
+	s.mu.Unlock()
+	var missing []blockKey
+	for _, rg := range ranges {
+		if k := (blockKey{key: s.o.Key, off: rg[0], n: rg[1]}); s.c.blocks.get(k) == nil {
+			missing = append(missing, k)
+		}
+	}
+	work := make(chan blockKey)
+	var wg sync.WaitGroup
+	for range min(prefetchWorkers, len(missing)) {
+		wg.Go(func() {
+			for k := range work {
+				if b, err := s.fetch(k); err == nil {
+					s.hold(k, b)
+				}
+			}
+		})
+	}
+	for _, k := range missing {
+		work <- k
+	}
+	close(work)
+	wg.Wait()
+}
+
+// hold keeps b as k's pending bytes.
+func (s *rangeSource) hold(k blockKey, b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending == nil {
+		s.pending = map[blockKey][]byte{}
+	}
+	if _, ok := s.pending[k]; !ok {
+		s.pending[k] = b
+		s.c.blocks.acct.Charge(int64(len(b)))
+	}
 }
