@@ -48,6 +48,17 @@ func (r *Reader) prefetch(bi int, wanted func(id uint8) bool) {
 	}
 }
 
+// prefetchKeys hands a Prefetcher source the ranges of block bi's
+// sequence and timestamp columns (its first two), which decodeKeys reads
+// one after the other.
+func (r *Reader) prefetchKeys(bi int) {
+	if p, ok := r.src.(Prefetcher); ok {
+		b := &r.blocks[bi]
+		c0, c1 := &b.Cols[0], &b.Cols[1]
+		p.Prefetch([][2]int64{{int64(b.Off + c0.Off), int64(c0.CLen)}, {int64(b.Off + c1.Off), int64(c1.CLen)}})
+	}
+}
+
 // The pinned part of a segment is what a Reader needs besides its
 // blocks: the header and every byte from the block index to the end of
 // the file (block index, padding, postings, sequence index, footer). It

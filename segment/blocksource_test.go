@@ -178,7 +178,8 @@ func (s *prefetchSource) Prefetch(ranges [][2]int64) {
 
 // TestOpenSourcePrefetch: decoding two fields of a block hands a
 // Prefetcher exactly those two columns' ranges, once, before reading
-// them; the reads that follow ask for the same ranges.
+// them, and the reads that follow ask for the same ranges; one field is
+// not prefetched; a block's keys (two columns) are.
 func TestOpenSourcePrefetch(t *testing.T) {
 	rows := make([]Row, 20)
 	for i := range rows {
@@ -211,6 +212,14 @@ func TestOpenSourcePrefetch(t *testing.T) {
 	src.prefetched, src.asks = nil, nil
 	if err := r.Decode(1, []int{0}, fields[:1], []*event.Event{&evs[0]}); err != nil || len(src.prefetched) != 0 {
 		t.Fatalf("decoding one field: %v, prefetched %v; want no prefetch", err, src.prefetched)
+	}
+	// The keys' two columns are handed over together before being read.
+	src.prefetched, src.asks = nil, nil
+	if _, _, err := r.Keys(2); err != nil {
+		t.Fatal(err)
+	}
+	if len(src.prefetched) != 1 || !slices.Equal(src.prefetched[0], src.asks) || len(src.asks) != 2 {
+		t.Fatalf("keys of block 2: prefetched %v, read %v; want the same two ranges", src.prefetched, src.asks)
 	}
 }
 

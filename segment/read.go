@@ -79,6 +79,7 @@ func (r *Reader) keys(bi int) (*blockKeys, error) {
 
 func (r *Reader) decodeKeys(bi int) (*blockKeys, error) {
 	b := &r.blocks[bi]
+	r.prefetchKeys(bi)
 	rawSeq, err := r.column(bi, &b.Cols[0])
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package tiering_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,11 +11,15 @@ import (
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/bench"
+	"github.com/eventlogdb/eventlog/objstore"
 	"github.com/eventlogdb/eventlog/objstore/objstoretest"
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/segment"
 	"github.com/eventlogdb/eventlog/tiering"
 )
+
+// benchRTT is the delay the benchmark's proxy adds to every request.
+const benchRTT = 10 * time.Millisecond
 
 // benchQueries are the queries the cache benchmarks time: a page of one
 // action's latest events, an aggregation over half the time span, and a
@@ -37,12 +42,22 @@ func benchQueries(v vocabulary) map[string]query.Request {
 // evicted, pinned parts local, a new cache and view before each query,
 // untimed: every column the query decodes is a ranged GET) and
 // cold_blocks_cached (evicted, the block cache filled by one earlier run
-// of the query). It reports the bytes and GETs each query fetched.
+// of the query). cold_rtt_10ms is cold through a proxy that delays every
+// request by 10 ms, a cloud bucket's time to first byte. It reports the
+// bytes and GETs each query fetched.
 // open_view_cold times opening the view of the 4 evicted segments from
 // their local pinned parts.
 func BenchmarkCacheQuery(b *testing.B) {
 	srv := objstoretest.Start(b)
 	s := srv.Store("bench", "q")
+	proxy := objstoretest.NewProxy(b, srv.Addr())
+	proxy.Delay(func(*http.Request) time.Duration { return benchRTT })
+	farCfg := srv.ConfigExisting("bench", "q")
+	farCfg.Endpoint = "http://" + proxy.Addr()
+	far, err := objstore.NewS3(farCfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	w := openWriter(b, b.TempDir(), s, time.Hour)
 	g := bench.NewGenerator(bench.GeneratorConfig{Start: genStart, Rate: genRate})
 	tr := &tiered{w: w}
@@ -130,19 +145,23 @@ func BenchmarkCacheQuery(b *testing.B) {
 		run("local", func() ([]*segment.Reader, *tiering.Cache) { return local, nil })
 		run("warm", func() ([]*segment.Reader, *tiering.Cache) { return warmView.Readers, warm })
 		var coldView *tiering.View
-		run("cold", func() ([]*segment.Reader, *tiering.Cache) {
-			if coldView != nil {
-				coldView.Close()
+		cold := func(s objstore.Store) func() ([]*segment.Reader, *tiering.Cache) {
+			return func() ([]*segment.Reader, *tiering.Cache) {
+				if coldView != nil {
+					coldView.Close()
+				}
+				c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: coldDir})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if coldView, err = c.OpenView(ctx, m); err != nil {
+					b.Fatal(err)
+				}
+				return coldView.Readers, c
 			}
-			c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: coldDir})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if coldView, err = c.OpenView(ctx, m); err != nil {
-				b.Fatal(err)
-			}
-			return coldView.Readers, c
-		})
+		}
+		run("cold", cold(s))
+		run("cold_rtt_10ms", cold(far))
 		if _, err := answer(cachedView.Readers, m.SealedSeq, req); err != nil { // fills the block cache
 			b.Fatal(err)
 		}
