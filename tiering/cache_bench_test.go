@@ -97,6 +97,10 @@ func BenchmarkCacheQuery(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer cachedView.Close()
+	var segBytes int64
+	for _, o := range m.Segments {
+		segBytes += o.Bytes
+	}
 	b.Run("open_view_cold", func(b *testing.B) {
 		for b.Loop() {
 			c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: coldDir})
@@ -109,6 +113,8 @@ func BenchmarkCacheQuery(b *testing.B) {
 			}
 			v.Close()
 		}
+		b.ReportMetric(float64(segBytes), "segment-B")
+		b.ReportMetric(float64(len(m.Segments)), "segments")
 	})
 	for qname, req := range benchQueries(vocabularyOf(tr.evs)) {
 		want, err := answer(local, m.SealedSeq, req)
