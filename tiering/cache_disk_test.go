@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/eventlogdb/eventlog/objstore"
 	"github.com/eventlogdb/eventlog/tiering"
 )
@@ -67,6 +69,22 @@ func TestCacheRestart(t *testing.T) {
 	defer v.Close()
 	if st := c.Stats(); st.GETs != 0 || st.Hits != 1 || st.Misses != 2 {
 		t.Fatalf("opening the view after a restart: %+v, want no GET, 1 hit, 2 misses", st)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c.Collector())
+	want := map[string]float64{"eventlog_object_store_cache_hits_total": 1, "eventlog_object_store_cache_misses_total": 2,
+		"eventlog_object_store_cache_evictions_total": 2, "eventlog_object_store_cache_whole_segments": 1,
+		"eventlog_object_store_cache_pinned_segments": 3, "eventlog_object_store_cache_gets_total": 0}
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 14 {
+		t.Fatalf("gathered %d metric families, %v; want 14", len(mfs), err)
+	}
+	for _, mf := range mfs {
+		m := mf.GetMetric()[0]
+		v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		if w, ok := want[mf.GetName()]; ok && v != w {
+			t.Errorf("%s = %v, want %v", mf.GetName(), v, w)
+		}
 	}
 }
 
