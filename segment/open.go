@@ -24,7 +24,8 @@ type OpenOptions struct {
 }
 
 // Reader reads one segment file through a read-only memory mapping (Open),
-// or from its pinned part and a BlockSource (OpenSource). It is safe for concurrent use; Close must not run while another method does
+// or from its pinned part and a BlockSource (OpenSource). It is safe for
+// concurrent use; Close must not run while another method does
 // (callers refcount readers). Events and values returned are copies and
 // outlive the Reader; bitmaps never leave the package.
 type Reader struct {
