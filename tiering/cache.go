@@ -585,8 +585,9 @@ func (c *Cache) Stats() CacheStats {
 	return st
 }
 
-// Close releases the block cache's memory. Readers opened keep working
-// but no longer cache what they fetch.
+// Close empties the block cache, releasing its memory. It holds no other
+// resource: readers opened keep working (what they fetch afterwards is
+// cached again until the Cache is dropped).
 func (c *Cache) Close() { c.blocks.clear() }
 
 // rangeSource is the segment.BlockSource of an evicted segment: ranged
