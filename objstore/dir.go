@@ -125,8 +125,18 @@ func (d *Dir) GetRange(ctx context.Context, key string, off, n int64) ([]byte, e
 		return nil, err
 	}
 	defer rc.Close()
-	buf := make([]byte, n)
-	got, err := rc.(*os.File).ReadAt(buf, off)
+	f := rc.(*os.File)
+	st, err := f.Stat()
+	if err != nil {
+		return nil, d.wrap("get range", key, err)
+	}
+	if off < 0 || n < 0 {
+		return nil, fmt.Errorf("get range %s/%s: bad range %d+%d", d, key, off, n)
+	}
+	// Sized by what the file holds, not by n: a caller's n comes from a
+	// manifest, which must not make us allocate more than the object.
+	buf := make([]byte, max(0, min(n, st.Size()-off)))
+	got, err := f.ReadAt(buf, off)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, d.wrap("get range", key, err)
 	}

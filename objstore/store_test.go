@@ -47,6 +47,12 @@ func TestStoreContract(t *testing.T) {
 			if err != nil || string(tail) != "e\n" {
 				t.Fatalf("range past the end = %q, %v; want %q", tail, err, "e\n")
 			}
+			// A length from a bad manifest: what the object holds, no more
+			// (and no allocation of the length asked).
+			huge, err := s.GetRange(ctx, "segments/a.seg", 7, 1<<50)
+			if err != nil || string(huge) != string(data[7:]) {
+				t.Fatalf("range of 2^50 bytes = %q, %v; want %q", huge, err, data[7:])
+			}
 			info, err := s.Head(ctx, "segments/a.seg")
 			if err != nil || info.Size != int64(len(data)) || info.Metadata["sha256"] != "abc123" {
 				t.Fatalf("head = %+v, %v", info, err)

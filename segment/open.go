@@ -23,14 +23,18 @@ type OpenOptions struct {
 	Decoder *zstd.Decoder
 }
 
-// Reader reads one segment file through a read-only memory mapping. It is
-// safe for concurrent use; Close must not run while another method does
+// Reader reads one segment file through a read-only memory mapping (Open),
+// or from its pinned part and a BlockSource (OpenSource). It is safe for
+// concurrent use; Close must not run while another method does
 // (callers refcount readers). Events and values returned are copies and
 // outlive the Reader; bitmaps never leave the package.
 type Reader struct {
 	path    string
 	size    int64
-	data    mmap.MMap
+	data    mmap.MMap   // nil for a Reader made by OpenSource
+	src     BlockSource // blocks of a Reader made by OpenSource
+	pin     []byte      // its pinned part (blocksource.go)
+	pinOff  uint64      // the file offset of pin[8:]
 	f       footer
 	blocks  []blockMeta
 	runs    []seqRun
@@ -57,6 +61,11 @@ func Open(path string, opts OpenOptions) (*Reader, error) {
 	defer f.Close()
 	r := &Reader{path: path, dec: opts.Decoder}
 	r.bufs.New = func() any { return new([]byte) }
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("open segment %s: %w", path, err)
+	}
+	r.size = st.Size()
 	if err := r.check(f); err != nil {
 		return nil, err
 	}
@@ -74,13 +83,10 @@ func (r *Reader) corrupt(section string, block int, err error) error {
 	return &CorruptionError{File: r.path, Section: section, Block: block, Err: err}
 }
 
-// check reads and validates everything but the blocks and bitmaps.
-func (r *Reader) check(f *os.File) error {
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("open segment %s: %w", r.path, err)
-	}
-	r.size = st.Size()
+// check reads and validates everything but the blocks and bitmaps of a
+// file of r.size bytes.
+func (r *Reader) check(f io.ReaderAt) error {
+	var err error
 	if r.size < headerLen+footerLen {
 		return r.corrupt(SectionFooter, -1, fmt.Errorf("file has %d bytes, fewer than a header and footer", r.size))
 	}
@@ -112,7 +118,7 @@ func (r *Reader) check(f *os.File) error {
 
 // readAt reads len(b) bytes at off; a short read of a file whose size was
 // just checked is an I/O error, not damage.
-func (r *Reader) readAt(f *os.File, b []byte, off int64) error {
+func (r *Reader) readAt(f io.ReaderAt, b []byte, off int64) error {
 	if _, err := f.ReadAt(b, off); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
@@ -122,7 +128,7 @@ func (r *Reader) readAt(f *os.File, b []byte, off int64) error {
 	return nil
 }
 
-func (r *Reader) checkFooter(f *os.File) error {
+func (r *Reader) checkFooter(f io.ReaderAt) error {
 	var head [headerLen]byte
 	b := make([]byte, footerLen)
 	if err := r.readAt(f, head[:], 0); err != nil {
@@ -162,7 +168,7 @@ func (r *Reader) checkFooter(f *os.File) error {
 
 // checkLayout checks that the sections follow each other as written: block
 // index, zero padding to 8 bytes, postings, sequence index, footer.
-func (r *Reader) checkLayout(f *os.File) error {
+func (r *Reader) checkLayout(f io.ReaderAt) error {
 	ft := &r.f
 	bi, po, si := ft.BlockIndex, ft.Postings, ft.SeqIndex
 	end := uint64(r.size - footerLen)
@@ -186,7 +192,7 @@ func (r *Reader) checkLayout(f *os.File) error {
 	return nil
 }
 
-func (r *Reader) readSection(f *os.File, name string, s section) ([]byte, error) {
+func (r *Reader) readSection(f io.ReaderAt, name string, s section) ([]byte, error) {
 	b := make([]byte, s.Len)
 	if err := r.readAt(f, b, int64(s.Off)); err != nil {
 		return nil, err
@@ -207,7 +213,11 @@ func (r *Reader) openPostings() error {
 		r.dec, r.ownDec = dec, true
 	}
 	p := r.f.Postings
-	post, err := index.Open(r.data[p.Off:p.Off+p.Len], r.dec)
+	b, err := r.span(p.Off, p.Len)
+	var post *index.Postings
+	if err == nil {
+		post, err = index.Open(b, r.dec)
+	}
 	if err != nil {
 		if r.ownDec {
 			r.dec.Close()
@@ -235,6 +245,9 @@ func (r *Reader) Close() error {
 	r.closed.Store(true)
 	if r.ownDec {
 		r.dec.Close()
+	}
+	if r.data == nil {
+		return nil
 	}
 	return r.data.Unmap()
 }

@@ -35,7 +35,10 @@ func (r *Reader) column(bi int, c *colMeta) ([]byte, error) {
 // columnInto is column decompressing into buf when it is large enough.
 func (r *Reader) columnInto(bi int, c *colMeta, buf []byte) ([]byte, error) {
 	b := &r.blocks[bi]
-	stored := r.data[b.Off+c.Off : b.Off+c.Off+c.CLen]
+	stored, err := r.span(b.Off+c.Off, c.CLen)
+	if err != nil {
+		return nil, err
+	}
 	if got := crc(stored); got != c.CRC {
 		return nil, r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: crc %08x, want %08x", c.ID, got, c.CRC))
 	}
@@ -76,6 +79,7 @@ func (r *Reader) keys(bi int) (*blockKeys, error) {
 
 func (r *Reader) decodeKeys(bi int) (*blockKeys, error) {
 	b := &r.blocks[bi]
+	r.prefetchKeys(bi)
 	rawSeq, err := r.column(bi, &b.Cols[0])
 	if err != nil {
 		return nil, err
@@ -163,6 +167,7 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 	defer r.bufs.Put(buf)
 	var scratch selection // for each column in turn (see selectRows)
 	b := &r.blocks[bi]
+	r.prefetch(bi, wanted)
 	for i := 2; i < len(b.Cols); i++ {
 		c := &b.Cols[i]
 		if !wanted(c.ID) {

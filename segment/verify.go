@@ -21,7 +21,9 @@ func (r *Reader) Verify() error {
 		name string
 		sec  section
 	}{{SectionBlockIndex, r.f.BlockIndex}, {SectionPostings, r.f.Postings}, {SectionSeqIndex, r.f.SeqIndex}} {
-		if got := crc(r.data[s.sec.Off : s.sec.Off+s.sec.Len]); got != s.sec.CRC {
+		if b, err := r.span(s.sec.Off, s.sec.Len); err != nil {
+			errs = append(errs, err)
+		} else if got := crc(b); got != s.sec.CRC {
 			errs = append(errs, r.corrupt(s.name, -1, fmt.Errorf("crc %08x, want %08x", got, s.sec.CRC)))
 		}
 	}
@@ -42,7 +44,10 @@ func (r *Reader) verifyBlocks() ([]uint64, error) {
 	var prev *match.Position
 	for bi := range r.blocks {
 		b := &r.blocks[bi]
-		if got := crc(r.data[b.Off : b.Off+b.Len]); got != b.CRC {
+		if data, err := r.span(b.Off, b.Len); err != nil {
+			errs = append(errs, err)
+			continue
+		} else if got := crc(data); got != b.CRC {
 			errs = append(errs, r.corrupt(SectionBlock, bi, fmt.Errorf("crc %08x, want %08x", got, b.CRC)))
 			continue
 		}

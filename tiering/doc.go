@@ -50,4 +50,16 @@
 //
 // The WAL is not uploaded: events not yet sealed into a segment are only
 // on the writer's disk, and no query node sees them.
+//
+// A Cache makes the local copies of the bucket's segments a cache, for the
+// writer and for nodes that read only the bucket alike: the most recently
+// opened segments stay whole in its directory within CacheConfig.MaxBytes,
+// the pinned part of every segment (header, block index, postings,
+// sequence index, footer: segment.PinnedPart) always, and an evicted
+// segment opens as a segment.Reader over its pinned part whose column
+// reads are ranged GETs (segment.BlockSource, rangeSource) through a
+// bounded in-memory block cache charged to the memory budget. Cache.Do
+// runs a read over a manifest's segments and, on a 404 (a superseded
+// manifest whose objects were deleted after the grace), reads the latest
+// manifest and runs it again.
 package tiering

@@ -19,7 +19,7 @@ import (
 // writer is a store tiered to an object store, as eventlog serve
 // --object-store runs one.
 type writer struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	db     *eventlog.DB
 	up     *tiering.Uploader
@@ -28,13 +28,13 @@ type writer struct {
 }
 
 // openWriter opens (or reopens) the store in dir tiered to s.
-func openWriter(t *testing.T, dir string, s objstore.Store, grace time.Duration) *writer {
+func openWriter(t testing.TB, dir string, s objstore.Store, grace time.Duration) *writer {
 	t.Helper()
 	return openWriterOpts(t, dir, s, grace, eventlog.Options{})
 }
 
 // openWriterOpts is openWriter with the store's options.
-func openWriterOpts(t *testing.T, dir string, s objstore.Store, grace time.Duration, opts eventlog.Options) *writer {
+func openWriterOpts(t testing.TB, dir string, s objstore.Store, grace time.Duration, opts eventlog.Options) *writer {
 	t.Helper()
 	w := &writer{t: t, dir: dir}
 	w.start(w.config(s, grace), opts)
