@@ -83,6 +83,7 @@
 package eventlog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -275,6 +276,7 @@ func Open(dir string, opts Options) (*DB, error) {
 			db.compactorDone = make(chan struct{})
 			go db.runCompactor()
 		}
+		db.recordForks(context.Background()) // a repair's or restore's loss, as an event
 	}
 	return db, nil
 }

@@ -112,20 +112,30 @@ func verifyChain(data, headFile, pubFile string, stdout io.Writer) error {
 		}
 		extra = append(extra, h)
 	}
-	r, err := eventlog.VerifyChain(data, eventlog.Options{AllowUnregistered: true}, pub, extra...)
+	// Streamed: each erased or lost position and each problem is printed
+	// as it is found, so the check's memory stays bounded.
+	r, err := eventlog.VerifyChainWith(data, eventlog.Options{AllowUnregistered: true}, eventlog.ChainOptions{
+		PublicKey: pub, Extra: extra,
+		OnErased:  func(e eventlog.ErasedLeaf) { fmt.Fprintln(stdout, e) },
+		OnProblem: func(p eventlog.ChainProblem) { fmt.Fprintln(stdout, "problem:", p) },
+	})
 	if err != nil {
 		return err
 	}
-	for _, e := range r.Erased {
-		fmt.Fprintln(stdout, e)
+	for _, f := range r.Forked {
+		fmt.Fprintln(stdout, f)
 	}
-	for _, p := range r.Problems {
-		fmt.Fprintln(stdout, "problem:", p)
+	if r.ProblemCount > 0 {
+		return fmt.Errorf("%d %w in the Merkle tree of %s", r.ProblemCount, errProblems, data)
 	}
-	if len(r.Problems) > 0 {
-		return fmt.Errorf("%d %w in the Merkle tree of %s", len(r.Problems), errProblems, data)
+	fmt.Fprintf(stdout, "%s: chain ok (%d leaves: %d recomputed from the stored events, %d erased", data, r.Leaves, r.Leaves-r.ErasedCount-r.LostCount, r.ErasedCount)
+	if r.LostCount > 0 {
+		fmt.Fprintf(stdout, ", %d lost to a repair or restore", r.LostCount)
 	}
-	fmt.Fprintf(stdout, "%s: chain ok (%d leaves: %d recomputed from the stored events, %d erased; %d signed heads checked", data, r.Leaves, r.Leaves-uint64(len(r.Erased)), len(r.Erased), r.Heads)
+	fmt.Fprintf(stdout, "; %d signed heads checked", r.Heads)
+	if len(r.Forked) > 0 {
+		fmt.Fprintf(stdout, ", %d of them forked by a restore", len(r.Forked))
+	}
 	if headFile != "" {
 		fmt.Fprintf(stdout, ", including %s", headFile)
 	}
