@@ -127,6 +127,7 @@ func signedStore(t *testing.T, format string, n int) string {
 // auditor and done for an admin; pubkey is not fetched from the server.
 func TestIntegrityCLIThroughServer(t *testing.T) {
 	data := signedStore(t, "m%d", 20)
+	_, pub, _ := runCLI(t, "", "integrity", "pubkey", "--data", data)
 	local := map[string]string{}
 	cmds := map[string][]string{
 		"head": {"integrity", "head"}, "heads": {"integrity", "heads"},
@@ -178,6 +179,27 @@ func TestIntegrityCLIThroughServer(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "integrity", "pubkey", "--url", ts.URL, "--api-key", adminKey); code != 2 || !strings.Contains(errs, "proves nothing") {
 		t.Fatalf("pubkey --url: exit %d, %s", code, errs)
 	}
+	// export --bundle --url: the server's bundle, which verify-bundle
+	// accepts with the key taken from the data directory; a reader key
+	// gets no file.
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "pub.pem"), pub)
+	bundle := filepath.Join(dir, "b.tar")
+	sel := []string{"export", "--url", ts.URL, "--filter", `message:"m2" or message:"m4"`, "--bundle", bundle}
+	if code, _, errs := runCLI(t, "", append(sel, "--api-key", readerKey)...); code != 1 || fileExists(bundle) {
+		t.Fatalf("export --bundle --url with a reader key: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", append(sel, "--api-key", audKey)...); code != 0 {
+		t.Fatalf("export --bundle --url: exit %d, %s", code, errs)
+	}
+	if code, out, _ := runCLI(t, "", "verify-bundle", "--pubkey", filepath.Join(dir, "pub.pem"), bundle); code != 0 || !strings.Contains(out, "ok: 2 events proven in the tree of size 20") {
+		t.Fatalf("verify-bundle of the server's bundle: %d %s", code, out)
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func mustHeads(t *testing.T, db *eventlog.DB) []integrity.SignedHead {
