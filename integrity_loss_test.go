@@ -297,3 +297,68 @@ func TestIntegrityRepairLossCrash(t *testing.T) {
 		t.Fatalf("after the rerun: %d problems, %d lost", r.ProblemCount, r.LostCount)
 	}
 }
+
+// TestIntegrityForkEventCrash: an open that stores the fork event but
+// fails to acknowledge the loss record with it (a torn write of ERASURES,
+// standing for a crash between the two) leaves the positions labelled by
+// the record; the next open finds the same event again (its client id is
+// derived from the record) instead of storing a second, and acknowledges
+// the record with it.
+func TestIntegrityForkEventCrash(t *testing.T) {
+	dir := t.TempDir()
+	opts := integrityOpts()
+	db := mustOpen(t, dir, opts)
+	appendN(t, db, 0, 20, 5)
+	if err := db.Roll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first := db.manifest.Segments[0]
+	appendN(t, db, 20, 20, 5)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "segments", first.Name)); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := Repair(dir, RepairOptions{}); err != nil || rep.TreeLost != uint64(first.Events) {
+		t.Fatalf("repair: %+v, %v", rep, err)
+	}
+	faulty := vfs.NewFaulty(vfs.OS{})
+	faulty.FailIf(vfs.OpWrite, errors.New("crash"), func(p string) bool { return strings.HasSuffix(p, integrity.ErasuresFile) })
+	fopts := opts
+	fopts.FS = faulty
+	db = mustOpen(t, dir, fopts) // stores the event, fails the acknowledgement
+	db.Close()
+	forks := forkEvents(t, dir)
+	if len(forks) != 1 {
+		t.Fatalf("fork events after the failed acknowledgement: %d", len(forks))
+	}
+	r, by := chainFindings(t, dir)
+	if r.ProblemCount != 0 || len(by) != first.Events {
+		t.Fatalf("after the failed acknowledgement: problems %v, %d lost", r.Problems, len(by))
+	}
+	for _, e := range by {
+		if e.By != "repair" || e.Eraser != 0 {
+			t.Fatalf("%v: want lost to a repair, not yet recorded", e)
+		}
+	}
+	db = mustOpen(t, dir, opts)
+	db.Close()
+	again := forkEvents(t, dir)
+	if len(again) != 1 || again[0].Seq != forks[0].Seq {
+		t.Fatalf("fork events after the retry: %+v, want the first one only", again)
+	}
+	r, by = chainFindings(t, dir)
+	if r.ProblemCount != 0 || len(by) != first.Events {
+		t.Fatalf("after the retry: problems %v, %d lost", r.Problems, len(by))
+	}
+	for _, e := range by {
+		if e.Eraser != forks[0].Seq {
+			t.Fatalf("%v: want lost to the repair recorded as %d", e, forks[0].Seq)
+		}
+	}
+	es, torn, err := integrity.DecodeErasures([]byte(readFile(t, filepath.Join(dir, IntegrityDir, integrity.ErasuresFile))))
+	if err != nil || torn != 0 || len(es) != 2 || es[1].Kind != integrity.ForkRecorded {
+		t.Fatalf("erasure records: %+v, torn %d, %v; want the loss and its acknowledgement", es, torn, err)
+	}
+}
