@@ -395,3 +395,42 @@ func TestIntegrityRepairWALLossLabelled(t *testing.T) {
 		t.Fatalf("verify: problems %v, lost %v; want %v", r.Problems, slices.Sorted(maps.Keys(by)), gone)
 	}
 }
+
+// TestIntegrityCost: the statistics' integrity cost matches the files on
+// disk (leaf log, HEADS, ERASURES, by their sizes) and counts the erased
+// positions a delete records.
+func TestIntegrityCost(t *testing.T) {
+	dir := t.TempDir()
+	db := mustOpen(t, dir, integrityOpts())
+	defer db.Close()
+	appendN(t, db, 0, 30, 10)
+	for range 2 {
+		if _, err := db.SignHead(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := db.Delete(ctx, DeleteRequest{Filter: `message:"m3" or message:"m7" or message:"m11"`})
+	if err != nil || res.Deleted != 3 {
+		t.Fatalf("delete: %+v, %v", res, err)
+	}
+	if err := db.integrity.SyncThrough(db.published.Load()); err != nil {
+		t.Fatal(err)
+	}
+	c := db.Stats().Integrity
+	size := func(rel string) int64 {
+		st, err := os.Stat(filepath.Join(dir, IntegrityDir, rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	if c == nil || c.Leaves != 31 || c.Erased != 3 {
+		t.Fatalf("cost %+v: want 31 leaves (30 events and the delete's record), 3 erased", c)
+	}
+	if c.LeafBytes != size("leaves/0000000000000000.leaves") || c.HeadBytes != size(integrity.HeadsFile) || c.ErasureBytes != size(integrity.ErasuresFile) {
+		t.Fatalf("cost %+v: leaf log %d, heads %d, erasures %d bytes on disk", c, size("leaves/0000000000000000.leaves"), size(integrity.HeadsFile), size(integrity.ErasuresFile))
+	}
+	if c.BytesPerLeaf != float64(16+31*44)/31 || c.BytesPerErased != float64(c.ErasureBytes)/3 {
+		t.Fatalf("cost %+v: bytes per leaf and per erased position", c)
+	}
+}

@@ -150,8 +150,14 @@ func (l *Log) RecordErasure(e Erasure) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	_, err := AppendErasure(l.opts.FS, l.dir, e)
-	return err
+	if _, err := AppendErasure(l.opts.FS, l.dir, e); err != nil {
+		return err
+	}
+	l.erased.note(e)
+	if st, err := l.opts.FS.Stat(l.dir + "/" + ErasuresFile); err == nil {
+		l.erased.bytes = st.Size()
+	}
+	return nil
 }
 
 // AppendErasure appends e to the erasures file of the integrity directory

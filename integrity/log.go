@@ -52,6 +52,7 @@ type Log struct {
 	leaves *leafLog
 	tree   tree
 	heads  *headsLog
+	erased erasedSet // what the erasure records name (cost.go)
 
 	wake       chan struct{}
 	stop, done chan struct{}
@@ -94,6 +95,10 @@ func Open(dir string, opts Options) (*Log, error) {
 	if l.heads, err = openHeads(opts.FS, filepath.Join(dir, HeadsFile), opts.ReadOnly, opts.Logger); err != nil {
 		l.leaves.close()
 		return nil, fmt.Errorf("integrity: %w", err)
+	}
+	if err := loadErasedSet(l); err != nil {
+		l.Close()
+		return nil, err
 	}
 	if !opts.ReadOnly {
 		if err := opts.FS.SyncDir(dir); err != nil {
