@@ -37,12 +37,14 @@ type erasedSet struct {
 	bytes int64
 }
 
-// loadErasedSet reads the erasures file once, at open.
+// loadErasedSet reads the erasures file once, at open. A damaged file
+// does not stop the store: it is logged, counted as no erasure here, and
+// verify --chain reports it.
 func loadErasedSet(l *Log) error {
 	l.erased = erasedSet{seqs: roaring64.New()}
 	es, err := readErasures(l.opts.FS, filepath.Join(l.dir, ErasuresFile), l.opts.Logger)
 	if err != nil {
-		return err
+		l.opts.Logger.Error("integrity: the erasures file is unreadable; the statistics count no erasure, and verify --chain reports it", "err", err)
 	}
 	for _, e := range es {
 		l.erased.note(e)
