@@ -83,6 +83,7 @@
 package eventlog
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -277,6 +278,7 @@ func Open(dir string, opts Options) (*DB, error) {
 			db.compactorDone = make(chan struct{})
 			go db.runCompactor()
 		}
+		db.recordForks(context.Background()) // a repair's or restore's loss, as an event
 	}
 	return db, nil
 }
@@ -469,6 +471,11 @@ type Stats struct {
 	Memory MemoryStats `json:"memory"`
 	// Holds is the disk cost of the incident holds.
 	Holds HoldStats `json:"holds"`
+	// Integrity is what the Merkle tree costs on disk (nil when it is off):
+	// its leaves, the positions erased or lost, and the bytes of the leaf
+	// log, the heads and the erasure records, beside SegmentBytes, which
+	// does not count them.
+	Integrity *integrity.Cost `json:"integrity,omitempty"`
 }
 
 // MaintenanceStats are the counters of compaction, retention and deletes
@@ -531,6 +538,10 @@ func (db *DB) Stats() Stats {
 	s.Maintenance = db.maintenanceStats(st)
 	s.Memory = db.memoryStats(st)
 	s.Holds = db.holdStats()
+	if db.integrity != nil {
+		c := db.integrity.Cost()
+		s.Integrity = &c
+	}
 	return s
 }
 

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"testing"
+	"time"
 )
 
 // benchBatch makes a batch of n alerting-like events.
@@ -71,20 +74,79 @@ func BenchmarkProveEvent(b *testing.B) {
 	})
 }
 
-// BenchmarkVerifyChain measures verify --chain's throughput over 100,000
-// events, in events per second.
+// BenchmarkVerifyChain measures verify --chain's throughput, in events per
+// second, over 100,000 events (EVENTLOG_VERIFY_EVENTS sets another count).
+// After the timed runs, one more run samples the live heap (a forced GC
+// every 20 ms) to report what the store holds once opened read-only
+// (open-live-MiB) and the peak while verifying (peak-live-MiB): the
+// verifier streams, so the difference stays bounded as the store grows.
 func BenchmarkVerifyChain(b *testing.B) {
-	db, n := benchSignedStore(b, 100_000)
+	n := 100_000
+	if s := os.Getenv("EVENTLOG_VERIFY_EVENTS"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1000 {
+			b.Fatalf("EVENTLOG_VERIFY_EVENTS=%q: want a whole number of at least 1000", s)
+		}
+		n = v
+	}
+	db, n := benchSignedStore(b, n)
 	dir := db.dir
 	db.Close()
 	b.ResetTimer()
 	for range b.N {
 		r, err := VerifyChain(dir, Options{AllowUnregistered: true}, nil)
-		if err != nil || len(r.Problems) > 0 {
-			b.Fatal(err, r.Problems)
+		if err != nil || len(r.Problems) > 0 || r.Leaves != uint64(n) {
+			b.Fatal(err, r.Problems, r.Leaves)
 		}
 	}
+	b.StopTimer()
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "events/s")
+
+	open, peak, after := liveHeapOfVerify(b, dir)
+	b.ReportMetric(float64(open)/(1<<20), "open-live-MiB")
+	b.ReportMetric(float64(peak)/(1<<20), "peak-live-MiB")
+	b.ReportMetric(float64(after)/(1<<20), "after-live-MiB")
+}
+
+// liveHeapOfVerify verifies dir once and returns the live heap once the
+// store is open read-only, the peak live heap while it verifies, and the
+// live heap after, the store still open (what its reads loaded and keep,
+// such as segment indexes, as opposed to the verifier's own state).
+func liveHeapOfVerify(b *testing.B, dir string) (open, peak, after uint64) {
+	live := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	db, err := Open(dir, Options{AllowUnregistered: true, ReadOnly: true, Integrity: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	open = live()
+	stop, done := make(chan struct{}), make(chan uint64)
+	go func() { // stopped below, before liveHeapOfVerify returns
+		var p uint64
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			p = max(p, live())
+			select {
+			case <-stop:
+				done <- p
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	_, err = db.verifyChain(ChainOptions{})
+	close(stop)
+	peak = <-done
+	if err != nil {
+		b.Fatal(err)
+	}
+	return open, peak, live()
 }
 
 func benchSignedStore(b *testing.B, n int) (*DB, int) {

@@ -1,10 +1,9 @@
 package eventlog
 
 import (
-	"cmp"
 	"crypto/ed25519"
 	"fmt"
-	"slices"
+	"time"
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/integrity"
@@ -37,35 +36,95 @@ func (p ChainProblem) String() string {
 	return fmt.Sprintf("%s: head %d: %s", p.Kind, p.Head, p.Detail)
 }
 
-// ErasedLeaf is an erased position and what erased it.
+// ErasedLeaf is an erased or lost position and what erased or lost it.
 type ErasedLeaf struct {
 	Leaf uint64 `json:"leaf"`
 	Seq  uint64 `json:"seq"`
-	// By is "delete" or "retention"; Eraser the sequence number of the
-	// event that records it, 0 for expired events compaction left out
-	// (no event records a merge).
+	// By is "delete" or "retention" (erased on purpose), "repair" or
+	// "restore" (lost honestly: a fork of the log). Eraser is the sequence
+	// number of the event that records it: 0 for expired events compaction
+	// left out (no event records a merge), and for a loss whose fork event
+	// the next writable open has yet to append.
 	By     string `json:"by"`
 	Eraser uint64 `json:"eraser"`
 }
 
+// Lost reports whether e is an honest loss (repair, restore) rather than an
+// erasure on purpose.
+func (e ErasedLeaf) Lost() bool { return e.By == "repair" || e.By == "restore" }
+
 func (e ErasedLeaf) String() string {
+	if e.Lost() {
+		if e.Eraser == 0 {
+			return fmt.Sprintf("lost: leaf %d, event %s (seq %d), to a %s (recorded before the loss; its event is appended at the store's next writable open)", e.Leaf, IDOf(e.Seq), e.Seq, e.By)
+		}
+		return fmt.Sprintf("lost: leaf %d, event %s (seq %d), to the %s recorded as event %s", e.Leaf, IDOf(e.Seq), e.Seq, e.By, IDOf(e.Eraser))
+	}
 	if e.Eraser == 0 {
 		return fmt.Sprintf("erased: leaf %d, event %s (seq %d), by %s: expired, left out when compaction merged its segment", e.Leaf, IDOf(e.Seq), e.Seq, e.By)
 	}
 	return fmt.Sprintf("erased: leaf %d, event %s (seq %d), by the %s recorded as event %s", e.Leaf, IDOf(e.Seq), e.Seq, e.By, IDOf(e.Eraser))
 }
 
+// ForkedHead is a head signed before a restore from an older backup that
+// covers positions past the restored leaf log's: the restore replaced
+// them, so its root cannot be checked against this store (its signature
+// is). Only a restore record explains it; without one it is a problem
+// (head-root, head-size).
+type ForkedHead struct {
+	Head int    `json:"head"`
+	Size uint64 `json:"size"`
+	// Fork is the first position the restore replaced; Eraser the event
+	// recording the restore (0: not appended yet).
+	Fork   uint64 `json:"fork"`
+	Eraser uint64 `json:"eraser"`
+}
+
+func (f ForkedHead) String() string {
+	by := "a restore from an older backup (its event is appended at the store's next writable open)"
+	if f.Eraser != 0 {
+		by = "the restore from an older backup recorded as event " + IDOf(f.Eraser)
+	}
+	return fmt.Sprintf("forked: head %d (size %d) covers leaves %d to %d, which %s replaced: its signature is checked, its root cannot be", f.Head, f.Size, f.Fork, f.Size-1, by)
+}
+
 // ChainReport is what VerifyChain found.
 type ChainReport struct {
 	Leaves uint64 `json:"leaves"`
 	Heads  int    `json:"heads"`
-	// Erased lists the positions whose events a recorded delete (or
-	// retention run) erased: their leaves stay, their content is gone.
-	Erased []ErasedLeaf `json:"erased"`
+	// Erased lists the positions whose events a recorded delete, retention
+	// run, repair or restore erased or lost: their leaves stay, their
+	// content is gone (nil when ChainOptions.OnErased took them).
+	// ErasedCount and LostCount count them: erased on purpose, and lost
+	// to a repair or restore.
+	Erased      []ErasedLeaf `json:"erased"`
+	ErasedCount uint64       `json:"erased_count"`
+	LostCount   uint64       `json:"lost_count"`
+	// Forked lists the heads signed before a recorded restore that cover
+	// positions it replaced.
+	Forked []ForkedHead `json:"forked,omitempty"`
 	// Unleaved counts stored events after the last leaf: durable in the
 	// WAL, their leaves not written yet (the next open writes them).
-	Unleaved int            `json:"unleaved"`
-	Problems []ChainProblem `json:"problems"`
+	Unleaved int `json:"unleaved"`
+	// Problems lists what was found wrong (nil when ChainOptions.OnProblem
+	// took them); ProblemCount counts them.
+	Problems     []ChainProblem `json:"problems"`
+	ProblemCount int            `json:"problem_count"`
+}
+
+// ChainOptions configure VerifyChainWith.
+type ChainOptions struct {
+	// PublicKey checks the heads' signatures; nil: the store's own key.
+	PublicKey ed25519.PublicKey
+	// Extra are heads kept elsewhere (a copy published away from the disk),
+	// checked after the stored ones, numbered on from them.
+	Extra []integrity.SignedHead
+	// OnErased and OnProblem, when set, receive each erased or lost
+	// position and each problem as it is found, in sequence order (the
+	// heads' problems last), instead of the report listing them: the
+	// verifier's memory then stays bounded whatever the store's size.
+	OnErased  func(ErasedLeaf)
+	OnProblem func(ChainProblem)
 }
 
 // VerifyChain recomputes every leaf from the stored events of the data
@@ -77,72 +136,151 @@ type ChainReport struct {
 // back or rewritten after such a head was taken fails it. It opens the
 // store read-only and changes nothing.
 func VerifyChain(dir string, opts Options, pub ed25519.PublicKey, extra ...integrity.SignedHead) (ChainReport, error) {
+	return VerifyChainWith(dir, opts, ChainOptions{PublicKey: pub, Extra: extra})
+}
+
+// VerifyChainWith is VerifyChain with its options. It streams: the leaf
+// log is read a slice at a time and merged with the stored events read in
+// sequence order, a window at a time, so beside the tree's in-memory part
+// (about a quarter of a byte per leaf) and the erasure bitmaps it holds a
+// bounded number of events and leaves, whatever the store's size.
+func VerifyChainWith(dir string, opts Options, co ChainOptions) (ChainReport, error) {
 	opts.ReadOnly, opts.Integrity = true, true
 	db, err := Open(dir, opts)
 	if err != nil {
 		return ChainReport{}, err
 	}
 	defer db.Close()
-	return db.verifyChain(pub, extra)
+	return db.verifyChain(co)
 }
 
-func (db *DB) verifyChain(pub ed25519.PublicKey, extra []integrity.SignedHead) (ChainReport, error) {
+// verifyLeafSlice is how many leaves the verifier reads at a time.
+const verifyLeafSlice = 4096
+
+// chainRun is one verification's state.
+type chainRun struct {
+	db       *DB
+	co       ChainOptions
+	r        ChainReport
+	erasures []integrity.Erasure
+	// restores are the sequence numbers of the events recording restores,
+	// forkTimes their timestamps, as the stored events go by.
+	restores  map[uint64]bool
+	forkTimes map[uint64]time.Time
+	sealed    uint64
+	firstSeq  uint64 // the first leaf's
+	lastSeq   uint64 // the last leaf's
+}
+
+func (db *DB) verifyChain(co ChainOptions) (ChainReport, error) {
 	l := db.integrity
-	if pub == nil {
-		pub = l.PublicKey()
-	}
-	stored, err := db.storedDigests()
-	if err != nil {
-		return ChainReport{}, err
+	if co.PublicKey == nil {
+		co.PublicKey = l.PublicKey()
 	}
 	erasures, err := l.Erasures()
 	if err != nil {
 		return ChainReport{}, err
 	}
-	var r ChainReport
-	var firstSeq, lastSeq uint64
-	err = l.ForEachLeaf(func(idx, seq uint64, h integrity.Hash, salt [integrity.SaltSize]byte) {
-		if r.Leaves == 0 {
-			firstSeq = seq
+	c := &chainRun{db: db, co: co, erasures: integrity.ResolveForks(erasures), restores: map[uint64]bool{}, forkTimes: map[uint64]time.Time{}, sealed: db.manifest.SealedSeq}
+	for _, e := range c.erasures {
+		if e.Kind == integrity.LostToRestore && e.Eraser != 0 {
+			c.restores[e.Eraser] = true
 		}
-		r.Leaves++
-		lastSeq = seq
-		d, ok := stored[seq]
-		if !ok {
-			if e := erasedBy(erasures, seq); e != nil {
-				r.Erased = append(r.Erased, ErasedLeaf{Leaf: idx, Seq: seq, By: e.Kind.String(), Eraser: e.Eraser})
+	}
+	size := l.Size()
+	if size > 0 {
+		if err := l.ReadLeaves(0, 1, func(_, seq uint64, _ integrity.Hash, _ [integrity.SaltSize]byte) { c.firstSeq = seq }); err != nil {
+			return c.r, fmt.Errorf("eventlog: verify chain: %w", err)
+		}
+	}
+	events := db.storedEvents()
+	ev, ok, err := events.next()
+	for from := uint64(0); from < size && err == nil; from += verifyLeafSlice {
+		err = l.ReadLeaves(from, min(size, from+verifyLeafSlice), func(idx, seq uint64, h integrity.Hash, salt [integrity.SaltSize]byte) {
+			for err == nil && ok && ev.seq < seq {
+				c.unleaved(ev, true)
+				ev, ok, err = events.next()
+			}
+			if err != nil {
 				return
 			}
-			r.Problems = append(r.Problems, ChainProblem{Kind: "missing", Leaf: idx, Seq: seq, Detail: "the event of this leaf is not stored"})
-			return
-		}
-		delete(stored, seq)
-		if integrity.LeafHash(seq, salt, d) != h {
-			r.Problems = append(r.Problems, ChainProblem{Kind: "altered", Leaf: idx, Seq: seq, Detail: "the stored event does not hash to its leaf"})
-		}
-	})
+			c.r.Leaves++
+			c.lastSeq = seq
+			if !ok || ev.seq > seq {
+				c.noEvent(idx, seq)
+				return
+			}
+			c.noteFork(ev)
+			if integrity.LeafHash(seq, salt, ev.digest) != h {
+				c.problem(ChainProblem{Kind: "altered", Leaf: idx, Seq: seq, Detail: "the stored event does not hash to its leaf"})
+			}
+			ev, ok, err = events.next()
+		})
+	}
+	for err == nil && ok {
+		c.unleaved(ev, false)
+		ev, ok, err = events.next()
+	}
 	if err != nil {
-		return r, fmt.Errorf("eventlog: verify chain: %w", err)
+		return c.r, fmt.Errorf("eventlog: verify chain: %w", err)
 	}
-	// Sealing fsyncs the leaves of a head's events before the manifest
-	// names its segments: a sealed event after the first leaf without one
-	// was slipped in. Events before the first leaf predate the tree; WAL
-	// events after the last await theirs.
-	sealed := db.manifest.SealedSeq
-	for seq := range stored {
-		switch {
-		case r.Leaves > 0 && seq < firstSeq:
-		case seq <= lastSeq:
-			r.Problems = append(r.Problems, ChainProblem{Kind: "inserted", Seq: seq, Detail: "a stored event without a leaf, between leaves"})
-		case seq <= sealed && r.Leaves > 0:
-			r.Problems = append(r.Problems, ChainProblem{Kind: "inserted", Seq: seq, Detail: "a sealed event without a leaf, after the last leaf"})
-		default:
-			r.Unleaved++
-		}
+	c.checkHeads()
+	return c.r, nil
+}
+
+// unleaved classifies a stored event without a leaf. Sealing fsyncs the
+// leaves of a head's events before the manifest names its segments: a
+// sealed event after the first leaf without one was slipped in. Events
+// before the first leaf predate the tree; WAL events after the last await
+// theirs. before says a leaf with a higher sequence number follows.
+func (c *chainRun) unleaved(ev storedEvent, before bool) {
+	c.noteFork(ev)
+	switch {
+	case c.firstSeq != 0 && ev.seq < c.firstSeq:
+	case before:
+		c.problem(ChainProblem{Kind: "inserted", Seq: ev.seq, Detail: "a stored event without a leaf, between leaves"})
+	case ev.seq <= c.sealed && c.firstSeq != 0:
+		c.problem(ChainProblem{Kind: "inserted", Seq: ev.seq, Detail: "a sealed event without a leaf, after the last leaf"})
+	default:
+		c.r.Unleaved++
 	}
-	slices.SortFunc(r.Problems, func(a, b ChainProblem) int { return cmp.Compare(a.Seq, b.Seq) })
-	r.Problems = append(r.Problems, checkHeads(l, pub, extra, &r)...)
-	return r, nil
+}
+
+// noteFork keeps the timestamp of an event recording a restore.
+func (c *chainRun) noteFork(ev storedEvent) {
+	if c.restores[ev.seq] {
+		c.forkTimes[ev.seq] = ev.ts
+	}
+}
+
+// noEvent reports a leaf whose event is not stored: erased or lost by a
+// record that names it, else missing.
+func (c *chainRun) noEvent(idx, seq uint64) {
+	e := erasedBy(c.erasures, seq)
+	if e == nil {
+		c.problem(ChainProblem{Kind: "missing", Leaf: idx, Seq: seq, Detail: "the event of this leaf is not stored"})
+		return
+	}
+	el := ErasedLeaf{Leaf: idx, Seq: seq, By: e.Kind.String(), Eraser: e.Eraser}
+	if el.Lost() {
+		c.r.LostCount++
+	} else {
+		c.r.ErasedCount++
+	}
+	if c.co.OnErased != nil {
+		c.co.OnErased(el)
+	} else {
+		c.r.Erased = append(c.r.Erased, el)
+	}
+}
+
+func (c *chainRun) problem(p ChainProblem) {
+	c.r.ProblemCount++
+	if c.co.OnProblem != nil {
+		c.co.OnProblem(p)
+	} else {
+		c.r.Problems = append(c.r.Problems, p)
+	}
 }
 
 // erasedBy returns the erasure that names seq, nil if none does.
@@ -155,54 +293,135 @@ func erasedBy(es []integrity.Erasure, seq uint64) *integrity.Erasure {
 	return nil
 }
 
-// checkHeads checks every stored head against the leaf log's tree.
-func checkHeads(l *integrity.Log, pub ed25519.PublicKey, extra []integrity.SignedHead, r *ChainReport) []ChainProblem {
-	var out []ChainProblem
+// checkHeads checks every stored head, then the extra ones, against the
+// leaf log's tree. A head past a recorded restore's fork whose root does
+// not match (or which is past the leaf log's end), signed before the
+// restore, is reported forked, not as a problem.
+func (c *chainRun) checkHeads() {
+	l := c.db.integrity
 	stored := l.Heads(0, 0)
-	heads := append(stored, extra...)
-	r.Heads = len(heads)
+	heads := append(stored, c.co.Extra...)
+	c.r.Heads = len(heads)
 	size := l.Size()
+	forks := c.restoreForks()
 	for i, h := range heads {
-		if err := h.Verify(pub); err != nil {
-			out = append(out, ChainProblem{Kind: "head-signature", Head: i, Detail: err.Error()})
+		if err := h.Verify(c.co.PublicKey); err != nil {
+			c.problem(ChainProblem{Kind: "head-signature", Head: i, Detail: err.Error()})
 		}
 		if i > 0 && i < len(stored) {
 			prev := heads[i-1]
 			if h.Size < prev.Size || (h.Size == prev.Size && h.Root != prev.Root) || h.Timestamp.Before(prev.Timestamp) {
-				out = append(out, ChainProblem{Kind: "head-order", Head: i, Detail: fmt.Sprintf("size %d at %s does not extend head %d (size %d at %s)", h.Size, h.Timestamp, i-1, prev.Size, prev.Timestamp)})
+				c.problem(ChainProblem{Kind: "head-order", Head: i, Detail: fmt.Sprintf("size %d at %s does not extend head %d (size %d at %s)", h.Size, h.Timestamp, i-1, prev.Size, prev.Timestamp)})
 			}
 		}
+		var p *ChainProblem
 		if h.Size > size {
-			out = append(out, ChainProblem{Kind: "head-size", Head: i, Detail: fmt.Sprintf("signs %d leaves; the leaf log holds %d", h.Size, size)})
+			p = &ChainProblem{Kind: "head-size", Head: i, Detail: fmt.Sprintf("signs %d leaves; the leaf log holds %d", h.Size, size)}
+		} else if root, err := l.Root(h.Size); err != nil {
+			p = &ChainProblem{Kind: "head-root", Head: i, Detail: err.Error()}
+		} else if root != h.Root {
+			p = &ChainProblem{Kind: "head-root", Head: i, Detail: fmt.Sprintf("root of the first %d leaves is %x, the head signs %x", h.Size, root, h.Root)}
+		}
+		if p == nil {
 			continue
 		}
-		root, err := l.Root(h.Size)
-		if err != nil {
-			out = append(out, ChainProblem{Kind: "head-root", Head: i, Detail: err.Error()})
-		} else if root != h.Root {
-			out = append(out, ChainProblem{Kind: "head-root", Head: i, Detail: fmt.Sprintf("root of the first %d leaves is %x, the head signs %x", h.Size, root, h.Root)})
+		if f, ok := forkOf(forks, h); ok {
+			f.Head = i
+			c.r.Forked = append(c.r.Forked, f)
+			continue
 		}
+		c.problem(*p)
+	}
+}
+
+// restoreFork is where a recorded restore forked the log: its first
+// replaced position, its event and when that event was stored (zero: not
+// appended yet, so every head predates it).
+type restoreFork struct {
+	leaf   uint64
+	eraser uint64
+	at     time.Time
+}
+
+// restoreForks returns the forks of the recorded restores. A restore's
+// event is the first leaf the restored store added (appended at its first
+// writable open, after the replay of the backup's WAL), so the positions
+// from its leaf on are the restored store's own; before that event exists,
+// the fork is at the leaf log's end.
+func (c *chainRun) restoreForks() []restoreFork {
+	l := c.db.integrity
+	var out []restoreFork
+	for _, e := range c.erasures {
+		if e.Kind != integrity.LostToRestore {
+			continue
+		}
+		f := restoreFork{leaf: l.Size(), eraser: e.Eraser}
+		if e.Eraser != 0 {
+			idx, ok, err := l.LeafIndex(e.Eraser)
+			at, stored := c.forkTimes[e.Eraser]
+			if err != nil || !ok || !stored {
+				continue // its record event is gone: nothing explains the heads
+			}
+			f.leaf, f.at = idx, at
+		}
+		out = append(out, f)
 	}
 	return out
 }
 
-// storedDigests returns the digest of every stored event's binary form
-// (deleted and expired ones excluded: they read as missing).
-func (db *DB) storedDigests() (map[uint64]integrity.Hash, error) {
-	out := map[uint64]integrity.Hash{}
-	top := db.published.Load()
-	var cursors tailCursors
-	var buf []byte
-	for lo := uint64(1); lo <= top; lo += tailWindow {
-		hi := min(top, lo+tailWindow-1)
-		recs, err := db.readSeqRange(lo, hi, nil, true, &cursors)
-		if err != nil {
-			return nil, fmt.Errorf("eventlog: verify chain: read events %d..%d: %w", lo, hi, err)
-		}
-		for _, rec := range recs {
-			buf = event.AppendBinary(buf[:0], rec.ev)
-			out[rec.seq] = integrity.Digest(buf)
+// forkOf returns the fork that explains h: h covers positions past it and
+// was signed before it.
+func forkOf(forks []restoreFork, h integrity.SignedHead) (ForkedHead, bool) {
+	for _, f := range forks {
+		if h.Size > f.leaf && (f.at.IsZero() || h.Timestamp.Before(f.at)) {
+			return ForkedHead{Size: h.Size, Fork: f.leaf, Eraser: f.eraser}, true
 		}
 	}
-	return out, nil
+	return ForkedHead{}, false
+}
+
+// storedEvent is a stored event as the verifier needs it.
+type storedEvent struct {
+	seq    uint64
+	digest integrity.Hash
+	ts     time.Time
+}
+
+// eventStream reads every stored event (deleted and expired ones excluded:
+// they read as missing) in sequence order, a window of sequence numbers
+// at a time.
+type eventStream struct {
+	db      *DB
+	top     uint64
+	lo      uint64
+	cursors tailCursors
+	buf     []byte
+	window  []storedEvent
+}
+
+func (db *DB) storedEvents() *eventStream {
+	return &eventStream{db: db, top: db.published.Load(), lo: 1}
+}
+
+// next returns the next stored event; false when there is none.
+func (s *eventStream) next() (storedEvent, bool, error) {
+	for len(s.window) == 0 {
+		if s.lo > s.top || s.lo == 0 {
+			return storedEvent{}, false, nil
+		}
+		hi := min(s.top, s.lo+tailWindow-1)
+		recs, err := s.db.readSeqRange(s.lo, hi, nil, true, &s.cursors)
+		if err != nil {
+			return storedEvent{}, false, fmt.Errorf("read events %d..%d: %w", s.lo, hi, err)
+		}
+		s.window = s.window[:0]
+		for _, rec := range recs {
+			s.buf = event.AppendBinary(s.buf[:0], rec.ev)
+			s.window = append(s.window, storedEvent{seq: rec.seq, digest: integrity.Digest(s.buf), ts: rec.ev.Timestamp.Time()})
+		}
+		s.lo = hi + 1
+	}
+	ev := s.window[0]
+	s.window = s.window[1:]
+	return ev, true, nil
 }

@@ -113,6 +113,10 @@ type RepairReport struct {
 	WAL *WALRepair
 	// Segments has one entry per damaged segment file handled.
 	Segments []SegmentRepair
+	// TreeLost counts the Merkle tree's positions (leaves) whose events
+	// the repair lost, recorded as lost to repair in integrity/ERASURES
+	// before the loss took effect (integrity_loss.go).
+	TreeLost uint64
 }
 
 // Clean reports whether nothing needed repair.
@@ -307,6 +311,7 @@ func names(metas []segmentMeta) []string {
 // file is dropped and reported lost, as Open would.
 func (r *repairer) checkLive() error {
 	var kept []segmentMeta
+	var gone []SeqRange
 	for _, meta := range r.m.Segments {
 		err := r.verifyLive(meta)
 		if err == nil {
@@ -314,8 +319,9 @@ func (r *repairer) checkLive() error {
 			continue
 		}
 		if errors.Is(err, fs.ErrNotExist) {
-			r.report.Segments = append(r.report.Segments, SegmentRepair{Name: meta.Name, Reason: "file missing",
-				Lost: []SeqRange{{First: meta.MinSeq, Last: meta.MaxSeq, Events: meta.Events}}})
+			lost := SeqRange{First: meta.MinSeq, Last: meta.MaxSeq, Events: meta.Events}
+			r.report.Segments = append(r.report.Segments, SegmentRepair{Name: meta.Name, Reason: "file missing", Lost: []SeqRange{lost}})
+			gone = append(gone, lost)
 			continue
 		}
 		if !errors.Is(err, segment.ErrCorrupt) {
@@ -328,6 +334,11 @@ func (r *repairer) checkLive() error {
 	}
 	if len(kept) == len(r.m.Segments) {
 		return nil
+	}
+	// Before the manifest forgets the missing files. Quarantined ones are
+	// not lost yet: their salvage records what it cannot read.
+	if err := r.recordRepairLoss(gone, kept, nil); err != nil {
+		return err
 	}
 	m := r.m.clone()
 	m.Segments = kept
@@ -404,6 +415,9 @@ func (r *repairer) salvageSegment(name string) (SegmentRepair, error) {
 	}
 	rows := r.keepRows(res.Rows, side)
 	rep := SegmentRepair{Name: name, Recovered: len(rows), Lost: lostRanges(&res, side, rows), Reason: side.Reason, Corrected: res.Corrected}
+	if err := r.recordRepairLoss(rep.Lost, r.m.Segments, rowSet(rows)); err != nil { // before the damaged file goes to repaired/
+		return rep, err
+	}
 	if r.listed(side.RecoveredAs) {
 		rep.Segments = side.RecoveredAs // an earlier run got as far as the manifest
 	} else if rows, err = r.notLive(rows); err != nil {
@@ -415,6 +429,15 @@ func (r *repairer) salvageSegment(name string) (SegmentRepair, error) {
 	}
 	r.log.Info("eventlog: repair: salvaged segment", "segment", name, "recovered", rep.Recovered, "lost", fmt.Sprint(rep.Lost))
 	return rep, r.moveRepaired(name)
+}
+
+// rowSet reports whether rows hold a sequence number.
+func rowSet(rows []segment.Row) func(uint64) bool {
+	set := make(map[uint64]bool, len(rows))
+	for _, row := range rows {
+		set[row.Seq] = true
+	}
+	return func(seq uint64) bool { return set[seq] }
 }
 
 // keepRows drops rows that cannot belong to the segment: outside its known

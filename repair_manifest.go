@@ -259,8 +259,11 @@ func (r *repairer) seqsOf(meta segmentMeta) ([]uint64, error) {
 }
 
 // liveHolds reports whether a segment the manifest lists holds seq.
-func (r *repairer) liveHolds(seq uint64) (bool, error) {
-	for _, s := range r.m.Segments {
+func (r *repairer) liveHolds(seq uint64) (bool, error) { return r.holdsSeq(r.m.Segments, seq) }
+
+// holdsSeq reports whether one of segs holds seq.
+func (r *repairer) holdsSeq(segs []segmentMeta, seq uint64) (bool, error) {
+	for _, s := range segs {
 		if seq < s.MinSeq || seq > s.MaxSeq {
 			continue
 		}

@@ -39,6 +39,15 @@ func (r *repairer) repairWAL() error {
 	}
 	rep := &WALRepair{Recovered: len(scan.rows), Damage: scan.damage}
 	r.report.WAL = rep
+	var lost []SeqRange
+	for _, d := range scan.damage {
+		if d.Lost != nil {
+			lost = append(lost, *d.Lost)
+		}
+	}
+	if err := r.recordRepairLoss(lost, r.m.Segments, rowSet(scan.rows)); err != nil { // before the log is cut
+		return err
+	}
 	if len(scan.rows) > 0 {
 		metas, err := r.writeRows(scan.rows)
 		if err != nil {

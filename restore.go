@@ -26,6 +26,11 @@ type RestoreResult struct {
 	Segments    int   `json:"segments"`
 	FilesCopied int   `json:"files_copied"`
 	BytesCopied int64 `json:"bytes_copied"`
+	// TreeLost counts the Merkle tree's positions the restore loses: leaves
+	// of the backup's leaf log past Seq (their events became durable while
+	// the backup was copied). They are recorded as lost to the restore,
+	// and the restored store's first open records the fork as an event.
+	TreeLost uint64 `json:"tree_lost"`
 }
 
 // Restore copies the backup in from (written by DB.Backup) to the data
@@ -64,7 +69,7 @@ func restore(ctx context.Context, from, to string) (RestoreResult, error) {
 	}
 	defer dec.Close()
 	b := &backupRun{src: vfs.OS{}, srcDir: from, dst: vfs.OS{}, dir: to, dec: dec, stop: ctx.Err}
-	err = b.restore(m, info.Seq)
+	res.TreeLost, err = b.restore(m, info.Seq)
 	res.FilesCopied, res.BytesCopied = b.res.FilesCopied, b.res.BytesCopied
 	return res, err
 }
@@ -82,11 +87,12 @@ func emptyTarget(dir string) error {
 }
 
 // restore copies the manifest's segments and every other entry of the
-// backup (backupEntries), then the manifest, then verifies.
-func (b *backupRun) restore(m *manifest, seq uint64) error {
+// backup (backupEntries), records what the Merkle tree loses, then copies
+// the manifest and verifies. It returns the tree positions lost.
+func (b *backupRun) restore(m *manifest, seq uint64) (uint64, error) {
 	for _, s := range m.Segments {
 		if err := b.copyFile(filepath.Join(b.srcDir, segmentsDirName, s.Name), filepath.Join(segmentsDirName, s.Name), s.Bytes); err != nil {
-			return fmt.Errorf("segment %s: %w", s.Name, err)
+			return 0, fmt.Errorf("segment %s: %w", s.Name, err)
 		}
 	}
 	for _, e := range backupEntries {
@@ -96,24 +102,34 @@ func (b *backupRun) restore(m *manifest, seq uint64) error {
 			err = b.copyOptional(e.name)
 		case backupDir, backupLog:
 			err = b.copyDir(strings.TrimSuffix(e.name, "/"))
+		case backupTree: // the same tree, keys included, goes on in the restored store
+			if err = b.copyDir(IntegrityDir); err == nil {
+				err = b.copyDir(filepath.Join(IntegrityDir, "leaves"))
+			}
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", e.name, err)
+			return 0, fmt.Errorf("%s: %w", e.name, err)
 		}
 	}
 	if err := b.syncDirs(); err != nil {
-		return err
+		return 0, err
+	}
+	// Before the manifest makes the copy a store: a crash after it cannot
+	// leave the lost positions unlabelled.
+	lost, err := recordRestoreLoss(b.dir, seq)
+	if err != nil {
+		return 0, err
 	}
 	for _, name := range []string{tombstonesFile, manifestFile, manifestPrevFile} { // FORMAT.md, "Writing a manifest"
 		if err := b.copyOptional(name); err != nil {
-			return err
+			return lost, err
 		}
 		if err := b.syncDirs(); err != nil {
-			return err
+			return lost, err
 		}
 	}
 	if err := verifyCopy(b.dir, seq, b.dec); err != nil {
-		return errors.Join(err, os.Remove(filepath.Join(b.dir, manifestFile)))
+		return lost, errors.Join(err, os.Remove(filepath.Join(b.dir, manifestFile)))
 	}
-	return nil
+	return lost, nil
 }

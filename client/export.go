@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/eventlogdb/eventlog/query"
@@ -84,4 +86,28 @@ func exportTrailer(resp *http.Response) error {
 		return wrap("_export", errors.New(v))
 	}
 	return &APIError{Status: http.StatusInternalServerError, Type: typ, Reason: reason}
+}
+
+// ExportBundle writes to w the evidence bundle of the events req selects
+// (_export?bundle=true: a tar file with the latest signed head, a proof
+// per event, the public key and a README), which needs an admin or
+// auditor key not scoped to spaces. The server answers the whole bundle
+// or an error, so nothing is written to w on an error.
+func (c *Client) ExportBundle(ctx context.Context, req query.Request, w io.Writer) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return wrap("_export", err)
+	}
+	resp, err := c.send(ctx, request{method: http.MethodPost, path: "api/events/_export", params: url.Values{"bundle": {"true"}}, contentType: "application/json", body: body})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/x-tar" {
+		return wrap("_export", fmt.Errorf("the server answered %q, not a bundle (application/x-tar): is it older than bundle=true?", ct))
+	}
+	if _, err := io.Copy(w, resp.Body); err != nil {
+		return wrap("_export", err)
+	}
+	return nil
 }

@@ -9,7 +9,12 @@
 // HMAC-SHA256(salt key, seq)[:16]. The leaf log stores (seq, leaf hash,
 // CRC32C) entries of 44 bytes in files of 2^16 leaves under leaves/; tree
 // heads (size, root, timestamp) are signed with Ed25519 and appended to
-// HEADS. FORMAT.md ("The Merkle tree over the log") gives every byte.
+// HEADS. ERASURES records, as roaring bitmaps of sequence numbers, what
+// deletes and retention erased on purpose and what a repair or a restore
+// lost honestly (written before the loss takes effect, acknowledged later
+// by the event recording the fork: ResolveForks), so a verifier tells
+// each from a removal. FORMAT.md ("The Merkle tree over the log") gives
+// every byte.
 //
 // The engine (package eventlog) commits each appended batch's digests in
 // sequence order (Log.Commit), reports durability (Log.Durable) and fsyncs

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2/roaring64"
 
@@ -33,10 +34,25 @@ const (
 // ErasureKind says what erased events.
 type ErasureKind uint8
 
-// The erasure kinds.
+// The erasure kinds. Deletes and retention erase on purpose; repairs and
+// restores lose events honestly (LostToRepair, LostToRestore: a fork of the
+// log, recorded before the loss takes effect, so that a crash cannot leave
+// the positions unexplained) and are then acknowledged by an event
+// (ForkRecorded) appended at the store's next writable open.
 const (
 	ErasedByDelete    ErasureKind = 1
 	ErasedByRetention ErasureKind = 2
+	// LostToRepair: events a repair could not salvage (damaged segment
+	// blocks, a damaged stretch of the WAL, a segment file gone).
+	LostToRepair ErasureKind = 3
+	// LostToRestore: events whose leaves a restored backup's leaf log holds
+	// but which the backup does not (they became durable while it was
+	// copied, after its sequence number).
+	LostToRestore ErasureKind = 4
+	// ForkRecorded acknowledges a loss record: Seqs holds one number, the
+	// ordinal of the LostToRepair or LostToRestore record in the file, and
+	// Eraser is the event that records that fork in the store.
+	ForkRecorded ErasureKind = 5
 )
 
 func (k ErasureKind) String() string {
@@ -45,9 +61,19 @@ func (k ErasureKind) String() string {
 		return "delete"
 	case ErasedByRetention:
 		return "retention"
+	case LostToRepair:
+		return "repair"
+	case LostToRestore:
+		return "restore"
+	case ForkRecorded:
+		return "fork-recorded"
 	}
 	return fmt.Sprintf("kind %d", uint8(k))
 }
+
+// IsLoss reports whether k records an honest loss (a repair or a restore)
+// rather than an erasure on purpose.
+func (k ErasureKind) IsLoss() bool { return k == LostToRepair || k == LostToRestore }
 
 // Erasure is one recorded erasure: the sequence numbers of the events it
 // removed, and the event that records it (a delete's record).
@@ -124,19 +150,35 @@ func (l *Log) RecordErasure(e Erasure) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	path := l.dir + "/" + ErasuresFile
-	f, err := l.opts.FS.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if _, err := AppendErasure(l.opts.FS, l.dir, e); err != nil {
+		return err
+	}
+	l.erased.note(e)
+	if st, err := l.opts.FS.Stat(l.dir + "/" + ErasuresFile); err == nil {
+		l.erased.bytes = st.Size()
+	}
+	return nil
+}
+
+// AppendErasure appends e to the erasures file of the integrity directory
+// dir (creating it) and fsyncs it, without opening the log: Repair and
+// Restore record what they lose this way, on a store that is not open. It
+// returns the record's ordinal in the file (what a ForkRecorded record
+// names). The caller serializes appends to one directory.
+func AppendErasure(fsys vfs.FS, dir string, e Erasure) (int, error) {
+	path := dir + "/" + ErasuresFile
+	f, err := fsys.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
-		return fmt.Errorf("integrity: open %s: %w", path, err)
+		return 0, fmt.Errorf("integrity: open %s: %w", path, err)
 	}
 	defer f.Close()
 	old, err := readAll(f)
 	if err != nil {
-		return fmt.Errorf("integrity: read %s: %w", path, err)
+		return 0, fmt.Errorf("integrity: read %s: %w", path, err)
 	}
-	_, torn, err := DecodeErasures(old)
+	prior, torn, err := DecodeErasures(old)
 	if err != nil {
-		return fmt.Errorf("integrity: %s: %w", path, err)
+		return 0, fmt.Errorf("integrity: %s: %w", path, err)
 	}
 	end := len(old) - torn
 	var rec []byte
@@ -144,21 +186,58 @@ func (l *Log) RecordErasure(e Erasure) error {
 		rec = appendFileHeader(rec, erasuresMagic, erasuresVersion)
 	}
 	if rec, err = appendErasure(rec, e); err != nil {
-		return fmt.Errorf("integrity: %w", err)
+		return 0, fmt.Errorf("integrity: %w", err)
 	}
 	if err := f.Truncate(int64(end)); err != nil {
-		return fmt.Errorf("integrity: truncate %s: %w", path, err)
+		return 0, fmt.Errorf("integrity: truncate %s: %w", path, err)
 	}
 	if _, err := f.WriteAt(rec, int64(end)); err != nil {
-		return fmt.Errorf("integrity: write %s: %w", path, err)
+		return 0, fmt.Errorf("integrity: write %s: %w", path, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("integrity: fsync %s: %w", path, err)
+		return 0, fmt.Errorf("integrity: fsync %s: %w", path, err)
 	}
 	if end == 0 {
-		return l.opts.FS.SyncDir(l.dir)
+		if err := fsys.SyncDir(dir); err != nil {
+			return 0, fmt.Errorf("integrity: fsync %s: %w", dir, err)
+		}
 	}
-	return nil
+	return len(prior), nil
+}
+
+// ResolveForks returns es with each loss record's Eraser taken from the
+// ForkRecorded record that acknowledges it, and the ForkRecorded records
+// left out. A loss record nothing acknowledges keeps Eraser 0: its fork
+// event is not appended yet (the next writable open appends it).
+func ResolveForks(es []Erasure) []Erasure {
+	out := slices.Clone(es)
+	for _, e := range es {
+		if e.Kind != ForkRecorded || e.Seqs.GetCardinality() != 1 {
+			continue
+		}
+		if i := e.Seqs.Minimum(); i < uint64(len(out)) && out[i].Kind.IsLoss() && out[i].Eraser == 0 {
+			out[i].Eraser = e.Eraser
+		}
+	}
+	return slices.DeleteFunc(out, func(e Erasure) bool { return e.Kind == ForkRecorded })
+}
+
+// UnrecordedForks returns the ordinals of the loss records of es that no
+// ForkRecorded record acknowledges.
+func UnrecordedForks(es []Erasure) []int {
+	acked := map[uint64]bool{}
+	for _, e := range es {
+		if e.Kind == ForkRecorded && e.Seqs.GetCardinality() == 1 {
+			acked[e.Seqs.Minimum()] = true
+		}
+	}
+	var out []int
+	for i, e := range es {
+		if e.Kind.IsLoss() && e.Eraser == 0 && !acked[uint64(i)] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // Erasures reads the recorded erasures.

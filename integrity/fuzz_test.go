@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,10 +74,29 @@ func FuzzDecodeErasures(f *testing.F) {
 	hdr := append([]byte(erasuresMagic), 1, 0, 0, 0)
 	hdr = binary.LittleEndian.AppendUint32(hdr, crc32.Checksum(hdr, castagnoli))
 	f.Add(append(hdr, rec...))
+	loss, _ := appendErasure(nil, Erasure{Kind: LostToRepair, Seqs: roaring64.BitmapOf(4, 6)})
+	ack, _ := appendErasure(nil, Erasure{Eraser: 12, Kind: ForkRecorded, Seqs: roaring64.BitmapOf(1)})
+	f.Add(slices.Concat(hdr, rec, loss, ack))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		es, torn, err := DecodeErasures(b)
 		if err != nil || len(b) < 16 {
 			return
+		}
+		// Whatever the records say, resolving forks neither panics nor
+		// invents: every ordinal it returns names a loss record.
+		acks := 0
+		for _, e := range es {
+			if e.Kind == ForkRecorded {
+				acks++
+			}
+		}
+		if n := len(ResolveForks(es)); n != len(es)-acks {
+			t.Fatalf("resolved %d records of %d with %d acknowledgements", n, len(es), acks)
+		}
+		for _, i := range UnrecordedForks(es) {
+			if i >= len(es) || !es[i].Kind.IsLoss() || es[i].Eraser != 0 {
+				t.Fatalf("unrecorded fork %d: %+v", i, es)
+			}
 		}
 		enc := append([]byte(nil), b[:16]...)
 		for _, e := range es {

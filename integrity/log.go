@@ -52,6 +52,7 @@ type Log struct {
 	leaves *leafLog
 	tree   tree
 	heads  *headsLog
+	erased erasedSet // what the erasure records name (cost.go)
 
 	wake       chan struct{}
 	stop, done chan struct{}
@@ -94,6 +95,10 @@ func Open(dir string, opts Options) (*Log, error) {
 	if l.heads, err = openHeads(opts.FS, filepath.Join(dir, HeadsFile), opts.ReadOnly, opts.Logger); err != nil {
 		l.leaves.close()
 		return nil, fmt.Errorf("integrity: %w", err)
+	}
+	if err := loadErasedSet(l); err != nil {
+		l.Close()
+		return nil, err
 	}
 	if !opts.ReadOnly {
 		if err := opts.FS.SyncDir(dir); err != nil {
@@ -436,6 +441,35 @@ func (l *Log) Close() error {
 		err = errors.Join(err, l.leaves.close(), l.heads.close())
 	})
 	return err
+}
+
+// ReadLeaves calls fn with the leaves [from, to) in order, read from the
+// leaf log, and the salt of each leaf's event; fn must not call l's
+// methods. Reading a long log a slice at a time keeps a verifier's memory
+// bounded and lets others use l between slices.
+func (l *Log) ReadLeaves(from, to uint64, fn func(idx, seq uint64, h Hash, salt [SaltSize]byte)) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.leaves.flush(); err != nil {
+		return fmt.Errorf("integrity: %w", err)
+	}
+	if to > l.leaves.size {
+		return fmt.Errorf("integrity: leaves up to %d asked for; the log holds %d", to, l.leaves.size)
+	}
+	if err := l.leaves.read(from, to, func(idx, seq uint64, h Hash) { fn(idx, seq, h, l.salts.Salt(seq)) }); err != nil {
+		return fmt.Errorf("integrity: %w", err)
+	}
+	return nil
+}
+
+// LeafIndex returns the leaf index of the event seq; false if it has none.
+func (l *Log) LeafIndex(seq uint64) (uint64, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.leaves.flush(); err != nil {
+		return 0, false, fmt.Errorf("integrity: %w", err)
+	}
+	return l.leaves.find(seq)
 }
 
 // ForEachLeaf calls fn with every leaf in order, read from the leaf log,

@@ -30,7 +30,8 @@ const exportErrorTrailer = "X-Eventlog-Error"
 // short: its last line is the error answer's object
 // ({"status":N,"error":{"type":...,"reason":...}}, e.g. type "corruption"
 // naming a damaged segment block), repeated in the X-Eventlog-Error
-// trailer. When the client is gone the connection is cut.
+// trailer. When the client is gone the connection is cut. With
+// bundle=true it answers an evidence bundle instead (export_bundle.go).
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	sr, err := s.searchFromRequest(w, r, paramsExport)
 	if err != nil {
@@ -40,6 +41,15 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusBadRequest, typeInvalidRequest,
 			"_export streams every match: it takes no page, per_page, search_after or aggs (got %s)",
 			strings.Join(append(set, aggsField(sr.req.Aggs)...), ", "))
+	}
+	if v := r.URL.Query().Get("bundle"); v != "" {
+		bundle, err := parseBool("bundle", v)
+		if err != nil {
+			return err
+		}
+		if bundle {
+			return s.exportBundle(w, r, sr.req) // export_bundle.go
+		}
 	}
 	ex := &exporter{w: w, key: keyOf(w), rc: http.NewResponseController(w), timeout: s.cfg.FlushTimeout, buf: getBuf()}
 	defer putBuf(ex.buf)

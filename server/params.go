@@ -19,7 +19,7 @@ var (
 	paramsFind   = []string{"page", "per_page", "sort_field", "sort_order", "sort", "filter", "start", "end", "allow_partial"}
 	paramsSearch = []string{"filter", "start", "end", "sort", "sort_field", "sort_order",
 		"page", "per_page", "size", "search_after", "allow_partial"}
-	paramsExport    = []string{"filter", "start", "end", "sort", "sort_field", "sort_order"}
+	paramsExport    = []string{"filter", "start", "end", "sort", "sort_field", "sort_order", "bundle"}
 	paramsAggregate = []string{"filter", "start", "end", "allow_partial"}
 )
 

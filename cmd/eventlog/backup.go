@@ -99,5 +99,8 @@ func runRestore(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "restored %s to %s: every event up to seq %d (%d %s; %d files, %s copied and verified)\n",
 		*from, res.Dir, res.Seq, res.Segments, plural(res.Segments, "segment", "segments"), res.FilesCopied, bytesIEC(res.BytesCopied))
+	if res.TreeLost > 0 {
+		fmt.Fprintf(stdout, "recorded %d positions of the Merkle tree past seq %d as lost to this restore (verify --chain lists them)\n", res.TreeLost, res.Seq)
+	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/client"
 	"github.com/eventlogdb/eventlog/integrity"
 	"github.com/eventlogdb/eventlog/query"
 )
@@ -66,6 +67,30 @@ func exportBundle(data, path string, req query.Request, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stderr, "wrote %s: %d events proven against the head of size %d signed at %s\n", path, n, head.Size, head.Timestamp.Format(time.RFC3339))
+	return nil
+}
+
+// remoteBundle writes the bundle a server answers for req
+// (_export?bundle=true) at path, fsynced; a failure leaves no file.
+func remoteBundle(c *client.Client, path string, req query.Request, stderr io.Writer) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	err = c.ExportBundle(context.Background(), req, f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "wrote %s: the bundle %s answered (%d bytes); check it with verify-bundle --pubkey KEY\n", path, c.URL(), st.Size())
 	return nil
 }
 

@@ -22,15 +22,15 @@ func runExport(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if *bundle != "" {
-		if *url != "" {
-			return fmt.Errorf("--bundle works on a data directory (--data), not through --url: %w", errUsage)
-		}
-		return exportBundle(*data, *bundle, req, stderr)
-	}
 	client, err := remote(fs, *url, nil)
 	if err != nil {
 		return err
+	}
+	if *bundle != "" {
+		if client != nil {
+			return remoteBundle(client, *bundle, req, stderr)
+		}
+		return exportBundle(*data, *bundle, req, stderr)
 	}
 	var each exportFunc
 	if client != nil {

@@ -3,12 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
+	"github.com/eventlogdb/eventlog/integrity"
+	"github.com/eventlogdb/eventlog/server"
 )
 
 // TestIntegrityCLI: pubkey, head and proof print what verify --head
@@ -112,4 +119,94 @@ func signedStore(t *testing.T, format string, n int) string {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestIntegrityCLIThroughServer: head, heads, proof and consistency with
+// --url print what they print on the data directory (the server's store),
+// with an auditor key; a reader key is refused, as head --sign is to an
+// auditor and done for an admin; pubkey is not fetched from the server.
+func TestIntegrityCLIThroughServer(t *testing.T) {
+	data := signedStore(t, "m%d", 20)
+	_, pub, _ := runCLI(t, "", "integrity", "pubkey", "--data", data)
+	local := map[string]string{}
+	cmds := map[string][]string{
+		"head": {"integrity", "head"}, "heads": {"integrity", "heads"},
+		"proof": {"integrity", "proof", eventlog.IDOf(3)}, "consistency": {"integrity", "consistency", "5", "20"},
+		"proof at 20": {"integrity", "proof", eventlog.IDOf(3), "--tree-size", "20"},
+	}
+	for name, args := range cmds {
+		code, out, errs := runCLI(t, "", append(args, "--data", data)...)
+		if code != 0 {
+			t.Fatalf("%s --data: exit %d, %s", name, code, errs)
+		}
+		local[name] = out
+	}
+	store, err := auth.Open(nil, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := func(role auth.Role) string {
+		k, secret, err := store.Create(auth.Spec{Name: role.String(), Role: role}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return auth.Encoded(k.ID, secret)
+	}
+	adminKey, audKey, readerKey := key(auth.Admin), key(auth.Auditor), key(auth.Reader)
+	db, err := eventlog.Open(data, eventlog.Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ts := httptest.NewServer(server.New(db, server.Config{Keys: store}, nil, slog.New(slog.NewTextHandler(io.Discard, nil))).Handler())
+	defer ts.Close()
+	for name, args := range cmds {
+		code, out, errs := runCLI(t, "", append(args, "--url", ts.URL, "--api-key", audKey)...)
+		if code != 0 || out != local[name] {
+			t.Fatalf("%s --url: exit %d %s\n%s\nwant what --data printed:\n%s", name, code, errs, out, local[name])
+		}
+	}
+	if code, _, errs := runCLI(t, "", "integrity", "head", "--url", ts.URL, "--api-key", readerKey); code != 1 || !strings.Contains(errs, "403") && !strings.Contains(errs, "role") {
+		t.Fatalf("head with a reader key: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", "integrity", "head", "--sign", "--url", ts.URL, "--api-key", audKey); code != 1 {
+		t.Fatalf("head --sign with an auditor key: exit %d, %s", code, errs)
+	}
+	heads := len(mustHeads(t, db))
+	if code, out, errs := runCLI(t, "", "integrity", "head", "--sign", "--url", ts.URL, "--api-key", adminKey); code != 0 || !strings.Contains(out, `"tree_size": 20`) || len(mustHeads(t, db)) != heads+1 {
+		t.Fatalf("head --sign with an admin key: exit %d, %s %s", code, out, errs)
+	}
+	if code, _, errs := runCLI(t, "", "integrity", "pubkey", "--url", ts.URL, "--api-key", adminKey); code != 2 || !strings.Contains(errs, "proves nothing") {
+		t.Fatalf("pubkey --url: exit %d, %s", code, errs)
+	}
+	// export --bundle --url: the server's bundle, which verify-bundle
+	// accepts with the key taken from the data directory; a reader key
+	// gets no file.
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "pub.pem"), pub)
+	bundle := filepath.Join(dir, "b.tar")
+	sel := []string{"export", "--url", ts.URL, "--filter", `message:"m2" or message:"m4"`, "--bundle", bundle}
+	if code, _, errs := runCLI(t, "", append(sel, "--api-key", readerKey)...); code != 1 || fileExists(bundle) {
+		t.Fatalf("export --bundle --url with a reader key: exit %d, %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "", append(sel, "--api-key", audKey)...); code != 0 {
+		t.Fatalf("export --bundle --url: exit %d, %s", code, errs)
+	}
+	if code, out, _ := runCLI(t, "", "verify-bundle", "--pubkey", filepath.Join(dir, "pub.pem"), bundle); code != 0 || !strings.Contains(out, "ok: 2 events proven in the tree of size 20") {
+		t.Fatalf("verify-bundle of the server's bundle: %d %s", code, out)
+	}
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func mustHeads(t *testing.T, db *eventlog.DB) []integrity.SignedHead {
+	t.Helper()
+	l, err := db.Integrity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l.Heads(0, 0)
 }

@@ -62,6 +62,9 @@ func printRepair(w io.Writer, dir string, rep *eventlog.RepairReport) {
 	}
 	if lost := rep.Lost(); len(lost) > 0 {
 		fmt.Fprintf(w, "%d sequence range(s) could not be recovered (see above)\n", len(lost))
+		if rep.TreeLost > 0 {
+			fmt.Fprintf(w, "recorded %d positions of the Merkle tree as lost to this repair (verify --chain lists them; the next open records the fork as an event)\n", rep.TreeLost)
+		}
 	} else {
 		fmt.Fprintln(w, "nothing was lost")
 	}

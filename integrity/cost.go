@@ -1,0 +1,82 @@
+package integrity
+
+import (
+	"errors"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
+)
+
+// Cost is what the integrity data costs on disk, as the store's statistics
+// report it beside the events' own bytes.
+type Cost struct {
+	// Leaves is the tree's size; Erased how many of its positions a
+	// recorded delete, retention drop, repair or restore erased or lost
+	// (their leaves stay).
+	Leaves uint64 `json:"leaves"`
+	Erased uint64 `json:"erased"`
+	// LeafBytes is the leaf log's size (a 16-byte header per file of 2^16
+	// leaves, 44 bytes per leaf, live or erased), HeadBytes the signed
+	// heads', ErasureBytes the erasure records'.
+	LeafBytes    int64 `json:"leaf_bytes"`
+	HeadBytes    int64 `json:"head_bytes"`
+	ErasureBytes int64 `json:"erasure_bytes"`
+	// BytesPerLeaf is LeafBytes per position, live or erased (what every
+	// event costs); BytesPerErased is ErasureBytes per erased position,
+	// what an erased or lost event costs on top of its leaf (0 without
+	// leaves or erasures).
+	BytesPerLeaf   float64 `json:"bytes_per_leaf"`
+	BytesPerErased float64 `json:"bytes_per_erased"`
+}
+
+// erasedSet tracks the positions erasure records name, and the records'
+// bytes, so Cost needs no read of the file.
+type erasedSet struct {
+	seqs  *roaring64.Bitmap
+	bytes int64
+}
+
+// loadErasedSet reads the erasures file once, at open. A damaged file
+// does not stop the store: it is logged, counted as no erasure here, and
+// verify --chain reports it.
+func loadErasedSet(l *Log) error {
+	l.erased = erasedSet{seqs: roaring64.New()}
+	es, err := readErasures(l.opts.FS, filepath.Join(l.dir, ErasuresFile), l.opts.Logger)
+	if err != nil {
+		l.opts.Logger.Error("integrity: the erasures file is unreadable; the statistics count no erasure, and verify --chain reports it", "err", err)
+	}
+	for _, e := range es {
+		l.erased.note(e)
+	}
+	st, err := l.opts.FS.Stat(filepath.Join(l.dir, ErasuresFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if err == nil {
+		l.erased.bytes = st.Size()
+	}
+	return nil
+}
+
+func (s *erasedSet) note(e Erasure) {
+	if e.Kind != ForkRecorded {
+		s.seqs.Or(e.Seqs)
+	}
+}
+
+// Cost returns what the integrity data costs on disk now.
+func (l *Log) Cost() Cost {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c := Cost{Leaves: l.tree.size, Erased: l.erased.seqs.GetCardinality(), ErasureBytes: l.erased.bytes}
+	c.LeafBytes = int64(l.leaves.size)*EntrySize + int64(len(l.leaves.files))*leafHeaderSize
+	c.HeadBytes = l.heads.end
+	if c.Leaves > 0 {
+		c.BytesPerLeaf = float64(c.LeafBytes) / float64(c.Leaves)
+	}
+	if c.Erased > 0 {
+		c.BytesPerErased = float64(c.ErasureBytes) / float64(c.Erased)
+	}
+	return c
+}
