@@ -169,6 +169,7 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 		if db.integrity != nil {
 			db.integrity.Commit(first, b.digests)
 		}
+		db.shipRecord(b.rec) // walship.go: --sync-to-object-store
 	})
 	if errors.Is(err, wal.ErrClosed) {
 		return Appended{}, ErrClosed // Close won the race with this Append
@@ -178,6 +179,9 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 	}
 	db.diskFull.observe(err)
 	if err != nil {
+		return Appended{}, err
+	}
+	if err := db.waitShipped(ctx, first+uint64(len(events))-1); err != nil {
 		return Appended{}, err
 	}
 	head.Publish(&db.published, first+uint64(len(events))-1)

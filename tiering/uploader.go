@@ -76,6 +76,9 @@ type Uploader struct {
 	// descended is set once the store's manifest was found to descend
 	// from the published one.
 	descended bool
+	// walSync, with --sync-to-object-store, is told of every publication
+	// (walsync_retire.go).
+	walSync *WALSync
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -362,7 +365,11 @@ func (u *Uploader) publishCommit(ctx context.Context, c *eventlog.ManifestCommit
 	for _, k := range dropped {
 		delete(u.uploaded, k)
 	}
+	ws := u.walSync
 	u.mu.Unlock()
+	if ws != nil {
+		ws.published(m)
+	}
 	u.log.Info("tiering: manifest published", "manifest", m.Number, "segments", len(m.Segments), "sealed_seq", m.SealedSeq)
 	return nil
 }

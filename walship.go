@@ -1,0 +1,46 @@
+package eventlog
+
+import (
+	"context"
+	"fmt"
+)
+
+// WALShipper copies every WAL record elsewhere as it is written and holds
+// an append's acknowledgement until the copy holding it is safe (package
+// tiering's WALSync uploads the records to object storage in chunks:
+// serve --sync-to-object-store).
+type WALShipper interface {
+	// Ship is given each record the WAL writes, framed as in the log file
+	// (record header, then payload), in sequence order, while the WAL's
+	// ordering lock is held: it must be quick, must copy rec (the store
+	// reuses it), and must not call the DB. Records are shipped before
+	// their fsync, so a copy may hold a batch whose Append then failed
+	// with ErrOutcomeUnknown.
+	Ship(rec []byte)
+	// Wait returns once the record holding seq is in the copy, or an
+	// error saying why it is not (ctx ended, the copy failed for too long,
+	// the shipper was fenced or closed).
+	Wait(ctx context.Context, seq uint64) error
+}
+
+// shipRecord hands a written WAL record to Options.WALShipper.
+func (db *DB) shipRecord(rec []byte) {
+	if s := db.opts.WALShipper; s != nil {
+		s.Ship(rec)
+	}
+}
+
+// waitShipped holds an append's acknowledgement until Options.WALShipper
+// has the record holding seq. A failure leaves the batch stored on this
+// disk but not confirmed in the copy: its outcome is unknown to the
+// caller.
+func (db *DB) waitShipped(ctx context.Context, seq uint64) error {
+	s := db.opts.WALShipper
+	if s == nil {
+		return nil
+	}
+	if err := s.Wait(ctx, seq); err != nil {
+		return fmt.Errorf("%w: the batch is in the local write-ahead log, but its copy was not confirmed: %w", ErrOutcomeUnknown, err)
+	}
+	return nil
+}
