@@ -36,6 +36,8 @@ type Status struct {
 	// Fenced says why the uploader stopped for good: another writer
 	// published under the prefix.
 	Fenced string `json:"fenced,omitempty"`
+	// WAL is the WAL sync's state, with --sync-to-object-store.
+	WAL *WALSyncStatus `json:"wal,omitempty"`
 }
 
 // Status returns the uploader's state now.
@@ -49,6 +51,10 @@ func (u *Uploader) Status() Status {
 	}
 	if u.published != nil {
 		st.Published, st.PublishedAt = u.published.Number, u.published.PublishedAt
+	}
+	if u.walSync != nil {
+		ws := u.walSync.Status()
+		st.WAL = &ws
 	}
 	if u.pending != nil {
 		for _, seg := range u.pending.Segments {
@@ -71,7 +77,9 @@ func (s Status) ErasureNotice() string {
 
 // Healthy reports whether the bucket is up to date or catching up
 // without errors.
-func (s Status) Healthy() bool { return s.Fenced == "" && s.LastError == "" }
+func (s Status) Healthy() bool {
+	return s.Fenced == "" && s.LastError == "" && (s.WAL == nil || s.WAL.Healthy())
+}
 
 // WaitPublished waits until the store's latest manifest is published
 // (tests, and a shutdown that wants the bucket current), failing if the

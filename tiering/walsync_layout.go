@@ -32,9 +32,11 @@ const (
 	metaSHA256   = "sha256"
 )
 
-// maxChunkBytes bounds WALSyncConfig.ChunkMaxBytes; a chunk object is at
-// most that plus one record (a record may be as large as wal.MaxPayload),
-// which bounds what a reader takes into memory.
+// MaxWALChunkBytes bounds WALSyncConfig.ChunkMaxBytes; a chunk object is
+// at most that plus one record (a record may be as large as
+// wal.MaxPayload), which bounds what a reader takes into memory.
+const MaxWALChunkBytes = maxChunkBytes
+
 const (
 	maxChunkBytes  = 256 << 20
 	maxChunkObject = maxChunkBytes + wal.MaxPayload + wal.HeaderRoom + wal.FileHeaderSize
