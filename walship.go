@@ -2,8 +2,15 @@ package eventlog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
+
+// ErrNotShipped is matched, with ErrOutcomeUnknown, by the error of an
+// Append whose batch is durable in the local WAL but whose copy
+// (Options.WALShipper) was not confirmed: the WAL is not poisoned, and the
+// copy may still be made later.
+var ErrNotShipped = errors.New("eventlog: the batch's copy was not confirmed")
 
 // WALShipper copies every WAL record elsewhere as it is written and holds
 // an append's acknowledgement until the copy holding it is safe (package
@@ -40,7 +47,7 @@ func (db *DB) waitShipped(ctx context.Context, seq uint64) error {
 		return nil
 	}
 	if err := s.Wait(ctx, seq); err != nil {
-		return fmt.Errorf("%w: the batch is in the local write-ahead log, but its copy was not confirmed: %w", ErrOutcomeUnknown, err)
+		return fmt.Errorf("%w (%w): the batch is in the local write-ahead log: %w", ErrOutcomeUnknown, ErrNotShipped, err)
 	}
 	return nil
 }
