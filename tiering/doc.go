@@ -34,6 +34,16 @@
 // missing, never by listing. FORMAT.md ("Object storage") describes the
 // layout byte by byte.
 //
-// The WAL is not uploaded: events not yet sealed into a segment are only
-// on the writer's disk.
+// By default the WAL is not uploaded: events not yet sealed into a
+// segment are only on the writer's disk. With --sync-to-object-store a
+// WALSync (Uploader.SyncWAL, the store's eventlog.WALShipper) gets every
+// WAL record as it is written and uploads them as WAL chunks —
+// wal/NNNNNNNNNNNNNNNNNNNN.chunk, each a whole WAL log file, numbered
+// with no gaps, created with If-None-Match: * — one at a time, the
+// records appended during an upload sharing the next chunk (group
+// commit); an append is acknowledged once its chunk is in the bucket.
+// Chunks a published manifest covers (sealed_seq) are retired: wal/FIRST
+// moves past them, then they are deleted, after the delete grace. Pull
+// replays the chunks past the manifest's sealed_seq. FORMAT.md ("WAL
+// chunks") has the bytes.
 package tiering

@@ -80,7 +80,7 @@ func (w *syncWriter) crash() {
 }
 
 // newEvent is event i of a test, with a message naming it.
-func newEvent(t *testing.T, i int) eventlog.Event {
+func newEvent(t testing.TB, i int) eventlog.Event {
 	ev, err := event.Decode(fmt.Appendf(nil, `{"@timestamp":"2024-05-01T14:%02d:%02d.000Z","event":{"provider":"actions","action":"execute","outcome":"success"},"message":"ack %d"}`,
 		i/60%60, i%60, i), event.DefaultLimits())
 	if err != nil {
@@ -252,7 +252,7 @@ func TestWALSyncChunkBounds(t *testing.T) {
 }
 
 // batchOf returns n events numbered from i.
-func batchOf(t *testing.T, i, n int) []eventlog.Event {
+func batchOf(t testing.TB, i, n int) []eventlog.Event {
 	evs := make([]eventlog.Event, n)
 	for k := range evs {
 		evs[k] = newEvent(t, i+k)
