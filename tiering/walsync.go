@@ -271,7 +271,8 @@ func (w *WALSync) run(ctx context.Context) {
 
 // nextChunk waits until a chunk is due — the pending records reach
 // ChunkMaxBytes or the oldest has waited ChunkMaxAge — and cuts it. It
-// returns nil when ctx ended, or when a chunk deletion is due first.
+// returns nil when ctx ended, when a chunk deletion is due first, or when
+// it was woken with no record waiting (a publication).
 func (w *WALSync) nextChunk(ctx context.Context) *chunk {
 	for {
 		w.mu.Lock()
@@ -293,6 +294,9 @@ func (w *WALSync) nextChunk(ctx context.Context) *chunk {
 		case <-ctx.Done():
 			return nil
 		case <-w.wake:
+			if due < 0 {
+				return nil // no record waits: a publication woke us, retire what it covers
+			}
 		case <-timer:
 		case <-w.nextDeletion():
 			return nil
