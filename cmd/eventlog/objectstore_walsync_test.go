@@ -166,3 +166,65 @@ func storedMessages(t *testing.T, dir string) map[string]bool {
 		req.Cursor = it.Cursor()
 	}
 }
+
+// TestServeSyncToObjectStoreBucketFailing: while the bucket answers 503
+// to every WAL chunk PUT, _bulk is not acknowledged: after
+// --sync-to-object-store-timeout it answers 503 storage_failed, outcome
+// unknown, saying the object-store copy was not confirmed and why, and
+// /healthz is degraded showing the WAL sync's last error. Once the bucket
+// answers again, ingest is acknowledged and the server is healthy.
+func TestServeSyncToObjectStoreBucketFailing(t *testing.T) {
+	srv := objstoretest.Start(t)
+	proxy := objstoretest.NewProxy(t, srv.Addr())
+	cfg := srv.Config("walfail", "", proxy.Addr())
+	access, secret := srv.Credentials()
+	t.Setenv("EVENTLOG_OBJECT_STORE_SECRET_KEY", secret)
+	bin := buildBinary(t)
+	p := startServe(t, bin, "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0", "--allow-unregistered",
+		"--object-store", "s3://walfail/p", "--object-store-endpoint", cfg.Endpoint, "--object-store-path-style", "--object-store-access-key", access,
+		"--sync-to-object-store", "--sync-to-object-store-timeout", "1s")
+	if postBatch(p.url, 0, 0, 5) == nil {
+		t.Fatal("ingest with the bucket up was not acknowledged")
+	}
+	proxy.Fail(func(r *http.Request) int {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, ".chunk") {
+			return http.StatusServiceUnavailable
+		}
+		return 0
+	})
+	resp, err := http.Post(p.url+"/api/events/_bulk", "application/x-ndjson", strings.NewReader(`{"event":{"provider":"crash","action":"ingest"},"message":"during"}`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		Outcome string `json:"outcome"`
+		Error   struct{ Type, Reason string }
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&answer)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || answer.Outcome != "unknown" || answer.Error.Type != "storage_failed" ||
+		!strings.Contains(answer.Error.Reason, "copy in the object store was not confirmed") || !strings.Contains(answer.Error.Reason, "upload WAL chunk") {
+		t.Fatalf("_bulk while chunk PUTs fail: %d %+v; want 503 storage_failed, outcome unknown, naming the failed chunk upload", resp.StatusCode, answer)
+	}
+	var h struct {
+		Status      string `json:"status"`
+		ObjectStore struct {
+			WAL struct {
+				LastError string `json:"last_error"`
+			} `json:"wal"`
+		} `json:"object_store"`
+	}
+	getJSON(t, p.url+"/healthz", &h)
+	if h.Status != "degraded" || h.ObjectStore.WAL.LastError == "" {
+		t.Fatalf("healthz while chunk PUTs fail: %+v; want degraded with the WAL sync's error", h)
+	}
+	proxy.Fail(nil)
+	if postBatch(p.url, 1, 0, 5) == nil {
+		t.Fatal("ingest once the bucket answered again was not acknowledged")
+	}
+	getJSON(t, p.url+"/healthz", &h)
+	if h.Status != "ok" {
+		t.Fatalf("healthz once the bucket answered again: %+v", h)
+	}
+	p.stop(t)
+}
