@@ -71,8 +71,12 @@ func (u *Uploader) Status() Status {
 // ErasureNotice says, for the privacy notice, how long the bucket keeps
 // what the store erased or expired.
 func (s Status) ErasureNotice() string {
+	wal := ""
+	if s.WAL != nil {
+		wal = "; with --sync-to-object-store, events not sealed yet are also there in WAL chunks, deleted once a published manifest holds their segment plus the same grace"
+	}
 	return fmt.Sprintf("sealed segments are copied to %s; events deleted or expired here leave it once the manifest that stops naming their segments is published plus the delete grace (%s), and, in a bucket with versioning, only once its lifecycle rule expires the noncurrent versions; backups keep them until replaced",
-		s.Store, time.Duration(s.DeleteGraceSeconds*float64(time.Second)))
+		s.Store, time.Duration(s.DeleteGraceSeconds*float64(time.Second))) + wal
 }
 
 // Healthy reports whether the bucket is up to date or catching up

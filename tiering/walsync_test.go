@@ -226,6 +226,9 @@ func TestWALSyncGroupCommit(t *testing.T) {
 	if st := w.ws.Status(); st.Chunks > 100 {
 		t.Fatalf("400 appends from 16 goroutines took %d chunk uploads of 20 ms; want at most 100 (group commit)", st.Chunks)
 	}
+	if st := w.up.Status(); st.WAL == nil || st.WAL.Shipped != 400 || !strings.Contains(st.ErasureNotice(), "WAL chunks") {
+		t.Fatalf("uploader status %+v: want the WAL sync's, shipped up to seq 400, and the privacy notice naming the chunks", st)
+	}
 }
 
 // TestWALSyncChunkBounds: a chunk is cut at ChunkMaxBytes (a larger
