@@ -163,6 +163,9 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
 		return Appended{}, db.appendFailed(fmt.Errorf("waiting for sealing: %w", err), false)
 	}
+	if err := db.admitShip(ctx); err != nil { // walship.go: --sync-to-object-store
+		return Appended{}, db.appendFailed(err, false)
+	}
 	poisoned := db.wal.Err() != nil
 	first, err := db.wal.AppendFramed(uint32(len(events)), b.rec, func(first uint64) {
 		db.insertCommitted(first, b)

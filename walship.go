@@ -12,6 +12,11 @@ import (
 // copy may still be made later.
 var ErrNotShipped = errors.New("eventlog: the batch's copy was not confirmed")
 
+// ErrShipBacklog is matched by the error of an Append refused before
+// anything was stored because Options.WALShipper has too many records
+// waiting for their copy (the copy's target is failing or too slow).
+var ErrShipBacklog = errors.New("eventlog: too many records wait for their copy; nothing stored")
+
 // WALShipper copies every WAL record elsewhere as it is written and holds
 // an append's acknowledgement until the copy holding it is safe (package
 // tiering's WALSync uploads the records to object storage in chunks:
@@ -28,6 +33,24 @@ type WALShipper interface {
 	// error saying why it is not (ctx ended, the copy failed for too long,
 	// the shipper was fenced or closed).
 	Wait(ctx context.Context, seq uint64) error
+	// Admit is called before a batch is written: it returns once the
+	// shipper can take another record, or an error saying why not (its
+	// backlog stayed full, it was fenced or closed), and the batch is
+	// then not stored. It bounds the memory of records waiting for their
+	// copy while the target fails.
+	Admit(ctx context.Context) error
+}
+
+// admitShip asks Options.WALShipper whether another batch may be written.
+func (db *DB) admitShip(ctx context.Context) error {
+	s := db.opts.WALShipper
+	if s == nil {
+		return nil
+	}
+	if err := s.Admit(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrShipBacklog, err)
+	}
+	return nil
 }
 
 // shipRecord hands a written WAL record to Options.WALShipper.

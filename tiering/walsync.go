@@ -29,6 +29,12 @@ type WALSyncConfig struct {
 	// fails (eventlog.ErrOutcomeUnknown: durable locally, not confirmed in
 	// the bucket); the upload goes on being retried. Zero: 30 s.
 	AckTimeout time.Duration
+	// MaxPendingBytes bounds the records waiting for their chunk (and the
+	// chunk being uploaded): past it, an append is refused before it is
+	// stored, once it has waited AckTimeout for room
+	// (eventlog.ErrShipBacklog), so that a failing bucket cannot fill
+	// memory. Zero: 64 MiB, or twice ChunkMaxBytes if that is more.
+	MaxPendingBytes int64
 	// OnFenced is called once, from the WALSync's goroutine, when another
 	// writer created a chunk this one needed: the caller stops the store's
 	// writes. Nil: only the appends' errors and Status say so.
@@ -48,8 +54,11 @@ func (c WALSyncConfig) withDefaults() (WALSyncConfig, error) {
 	if c.AckTimeout == 0 {
 		c.AckTimeout = 30 * time.Second
 	}
-	if c.ChunkMaxAge < 0 || c.AckTimeout < 0 {
-		return c, fmt.Errorf("tiering: negative WAL chunk age or acknowledgement timeout")
+	if c.MaxPendingBytes == 0 {
+		c.MaxPendingBytes = max(64<<20, 2*c.ChunkMaxBytes)
+	}
+	if c.ChunkMaxAge < 0 || c.AckTimeout < 0 || c.MaxPendingBytes < 0 {
+		return c, fmt.Errorf("tiering: negative WAL chunk age, acknowledgement timeout or pending bytes")
 	}
 	return c, nil
 }
@@ -73,9 +82,10 @@ type WALSync struct {
 	mu sync.Mutex
 	// pending are the records shipped and not cut into a chunk yet, back
 	// to back; recs their ends and sequence numbers.
-	pending []byte
-	recs    []pendingRecord
-	since   time.Time // when the oldest pending record was shipped
+	pending  []byte
+	recs     []pendingRecord
+	since    time.Time // when the oldest pending record was shipped
+	inflight int64     // bytes of the chunk being uploaded
 	// shipped is the last sequence number of the last chunk uploaded by
 	// this run; next is the number of the next chunk.
 	shipped, next uint64
@@ -242,6 +252,40 @@ func (w *WALSync) Wait(ctx context.Context, seq uint64) error {
 	}
 }
 
+// Admit implements eventlog.WALShipper: it returns once the records
+// waiting for a chunk and the chunk being uploaded hold less than
+// MaxPendingBytes, or fails after AckTimeout, when ctx ends, or once the
+// WALSync is fenced or closed.
+func (w *WALSync) Admit(ctx context.Context) error {
+	var timeout <-chan time.Time
+	for {
+		w.mu.Lock()
+		backlog, fenced, closed, lastErr, changed := int64(len(w.pending))+w.inflight, w.fenced, w.closed, w.lastErr, w.changed
+		w.mu.Unlock()
+		switch {
+		case fenced != nil:
+			return fmt.Errorf("WAL sync to %s stopped: %w", w.store, fenced)
+		case closed:
+			return fmt.Errorf("WAL sync to %s: closed", w.store)
+		case backlog < w.cfg.MaxPendingBytes:
+			return nil
+		}
+		if timeout == nil {
+			t := time.NewTimer(w.cfg.AckTimeout)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for room among the WAL records bound for %s: %w", w.store, ctx.Err())
+		case <-timeout:
+			return fmt.Errorf("%d bytes of WAL records still wait for their upload to %s after %s (limit %d; last error: %v)",
+				backlog, w.store, w.cfg.AckTimeout, w.cfg.MaxPendingBytes, lastErr)
+		}
+	}
+}
+
 // broadcast wakes every Wait. w.mu is held.
 func (w *WALSync) broadcast() {
 	close(w.changed)
@@ -313,6 +357,7 @@ func (w *WALSync) cut() *chunk {
 	}
 	end := w.recs[n-1].end
 	c := newChunk(w.next, w.recs[0].first, w.recs[n-1].last, w.pending[:end])
+	w.inflight = int64(len(c.data))
 	w.pending = append(w.pending[:0], w.pending[end:]...)
 	rest := w.recs[n:]
 	for i := range rest {
@@ -399,7 +444,7 @@ func (w *WALSync) put(ctx context.Context, c *chunk) error {
 func (w *WALSync) uploaded(c *chunk) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.shipped, w.next = c.last, c.number+1
+	w.shipped, w.next, w.inflight = c.last, c.number+1, 0
 	ref := chunkRef{number: c.number, last: c.last}
 	if c.last <= w.covered {
 		ref.retired = w.coveredAt

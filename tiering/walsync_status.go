@@ -10,8 +10,9 @@ type WALSyncStatus struct {
 	// run); NextChunk the number the next chunk will take.
 	Shipped   uint64 `json:"shipped_seq"`
 	NextChunk uint64 `json:"next_chunk"`
-	// PendingBytes are the records waiting for a chunk (appends waiting
-	// for their acknowledgement, or whose acknowledgement timed out).
+	// PendingBytes are the records waiting for a chunk and the chunk
+	// being uploaded (appends waiting for their acknowledgement, or whose
+	// acknowledgement timed out).
 	PendingBytes int64 `json:"pending_bytes"`
 	// Chunks and Bytes count the chunks uploaded since Start, Errors the
 	// failed attempts, Deletes the retired chunks deleted.
@@ -31,7 +32,7 @@ type WALSyncStatus struct {
 func (w *WALSync) Status() WALSyncStatus {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	st := WALSyncStatus{Shipped: w.shipped, NextChunk: w.next, PendingBytes: int64(len(w.pending)), Chunks: w.counters.chunks,
+	st := WALSyncStatus{Shipped: w.shipped, NextChunk: w.next, PendingBytes: int64(len(w.pending)) + w.inflight, Chunks: w.counters.chunks,
 		Bytes: w.counters.bytes, Errors: w.counters.errors, Deletes: w.counters.deletes, InBucket: len(w.chunks)}
 	if w.lastErr != nil {
 		st.LastError = w.lastErr.Error()

@@ -437,3 +437,46 @@ func (f *faultStore) Put(ctx context.Context, key string, r io.ReaderAt, size in
 	}
 	return f.Store.Put(ctx, key, r, size, opts)
 }
+
+// TestWALSyncBacklogBound: while the bucket fails, records whose append
+// timed out wait for the retried chunk; once they fill MaxPendingBytes,
+// further appends are refused before anything is stored
+// (ErrShipBacklog). Once the bucket answers, the waiting records go up
+// and the refused ones are nowhere.
+func TestWALSyncBacklogBound(t *testing.T) {
+	s := &faultStore{Store: newDirStore(t)}
+	w := openSyncWriter(t, t.TempDir(), s, time.Hour, tiering.WALSyncConfig{AckTimeout: 100 * time.Millisecond, MaxPendingBytes: 2000})
+	s.setFail(errors.New("503 SlowDown (injected)"))
+	stored := map[string]bool{}
+	var refused []string
+	for i := 0; len(refused) < 3 && i < 200; i++ {
+		_, err := w.db.Append(context.Background(), newEvent(t, i))
+		msg := fmt.Sprintf("ack %d", i)
+		switch {
+		case errors.Is(err, eventlog.ErrShipBacklog) && !errors.Is(err, eventlog.ErrOutcomeUnknown):
+			refused = append(refused, msg)
+		case errors.Is(err, eventlog.ErrNotShipped):
+			stored[msg] = true // kept locally, its chunk retried
+		default:
+			t.Fatalf("append %d while the bucket fails: %v; want ErrNotShipped, then ErrShipBacklog", i, err)
+		}
+	}
+	if len(refused) < 3 || len(stored) == 0 {
+		t.Fatalf("%d appends kept and %d refused: the backlog bound never refused one", len(stored), len(refused))
+	}
+	if st := w.ws.Status(); st.PendingBytes < 2000 || st.PendingBytes > 2000+1000 {
+		t.Fatalf("pending %d bytes: want the 2000-byte bound reached and held (one record over at most)", st.PendingBytes)
+	}
+	s.setFail(nil)
+	waitFor(t, "the backlog uploaded", func() bool { return w.ws.Status().PendingBytes == 0 })
+	w.crash()
+	got, _ := restoredMessages(t, s)
+	if lost := missing(stored, got); len(lost) > 0 {
+		t.Fatalf("records kept locally while the bucket failed are not in the bucket after it recovered: %v", lost)
+	}
+	for _, m := range refused {
+		if got[m] {
+			t.Fatalf("refused append %q was stored", m)
+		}
+	}
+}

@@ -57,7 +57,7 @@ func TestServeConfigDefaults(t *testing.T) {
 		tlsReloadInterval: 10 * time.Second,
 		pseudonym:         pseudonymConfig{fields: privacy.DefaultFields},
 		objectStore: objectStoreConfig{deleteGrace: time.Hour,
-			wal: walSyncConfig{chunkBytes: 4 << 20, chunkAge: 5 * time.Millisecond, ackTimeout: 30 * time.Second}},
+			wal: walSyncConfig{chunkBytes: 4 << 20, chunkAge: 5 * time.Millisecond, ackTimeout: 30 * time.Second, maxPending: 64 << 20}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

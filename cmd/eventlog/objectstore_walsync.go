@@ -18,6 +18,7 @@ type walSyncConfig struct {
 	chunkBytes int64
 	chunkAge   time.Duration
 	ackTimeout time.Duration
+	maxPending int64
 }
 
 // walSyncSettings are serve's settings of --sync-to-object-store.
@@ -28,6 +29,7 @@ func walSyncSettings() []setting {
 		{"sync-to-object-store-chunk-bytes", "SIZE", "4MiB", "cut a WAL chunk once the appends waiting for it reach this size (at most 256MiB)", size(func(c *serveConfig) *int64 { return &w(c).chunkBytes })},
 		{"sync-to-object-store-chunk-age", "DURATION", "5ms", "cut a WAL chunk once its first append has waited this long (appends arriving during an upload share the next chunk)", duration(func(c *serveConfig) *time.Duration { return &w(c).chunkAge })},
 		{"sync-to-object-store-timeout", "DURATION", "30s", "fail an append whose chunk is not in the bucket after this long (it stays in the local WAL; the upload is retried)", duration(func(c *serveConfig) *time.Duration { return &w(c).ackTimeout })},
+		{"sync-to-object-store-max-pending", "SIZE", "64MiB", "refuse appends (nothing stored) while this much WAL waits for its upload: a failing bucket must not fill memory", size(func(c *serveConfig) *int64 { return &w(c).maxPending })},
 	}
 }
 
@@ -48,7 +50,7 @@ func openWALSync(ctx context.Context, cfg *serveConfig, up *tiering.Uploader, db
 	}
 	pctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return up.SyncWAL(pctx, tiering.WALSyncConfig{ChunkMaxBytes: w.chunkBytes, ChunkMaxAge: w.chunkAge, AckTimeout: w.ackTimeout,
+	return up.SyncWAL(pctx, tiering.WALSyncConfig{ChunkMaxBytes: w.chunkBytes, ChunkMaxAge: w.chunkAge, AckTimeout: w.ackTimeout, MaxPendingBytes: w.maxPending,
 		OnFenced: func(err error) {
 			if d := db(); d != nil {
 				_ = d.StopWrites(err)
