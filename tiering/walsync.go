@@ -247,7 +247,11 @@ func (w *WALSync) Wait(ctx context.Context, seq uint64) error {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for the WAL chunk holding seq %d to reach %s: %w", seq, w.store, ctx.Err())
 		case <-timeout:
-			return fmt.Errorf("the WAL chunk holding seq %d is not in %s after %s (last error: %v); still retrying", seq, w.store, w.cfg.AckTimeout, lastErr)
+			why := "its upload has not answered yet"
+			if lastErr != nil {
+				why = "last error: " + lastErr.Error()
+			}
+			return fmt.Errorf("the WAL chunk holding seq %d is not in %s after %s (%s); still retrying", seq, w.store, w.cfg.AckTimeout, why)
 		}
 	}
 }
