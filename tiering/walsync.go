@@ -381,7 +381,9 @@ func (w *WALSync) cut() *chunk {
 // the uploader's backoff. It returns false when the WALSync must stop
 // (ctx ended, or fenced).
 func (w *WALSync) uploadChunk(ctx context.Context, c *chunk) bool {
-	b := client.NewBackOff(w.up.MinBackoff, w.up.MaxBackoff)
+	// Appends wait on this chunk: retry at most every maxChunkBackoff, so
+	// that they go on soon after the bucket comes back.
+	b := client.NewBackOff(w.up.MinBackoff, min(w.up.MaxBackoff, maxChunkBackoff))
 	for {
 		err := w.put(ctx, c)
 		switch {
@@ -405,6 +407,9 @@ func (w *WALSync) uploadChunk(ctx context.Context, c *chunk) bool {
 		}
 	}
 }
+
+// maxChunkBackoff caps the wait between attempts at a chunk upload.
+const maxChunkBackoff = 5 * time.Second
 
 // errChunkTaken: the chunk number holds a chunk an earlier run of this
 // writer uploaded (it landed after this run looked); c was renumbered.

@@ -171,8 +171,10 @@ func storedMessages(t *testing.T, dir string) map[string]bool {
 // to every WAL chunk PUT, _bulk is not acknowledged: after
 // --sync-to-object-store-timeout it answers 503 storage_failed, outcome
 // unknown, saying the object-store copy was not confirmed and why, and
-// /healthz is degraded showing the WAL sync's last error. Once the bucket
-// answers again, ingest is acknowledged and the server is healthy.
+// /healthz is degraded showing the WAL sync's last error; with the kept
+// records over --sync-to-object-store-max-pending the next batch is
+// refused, not stored. Once the bucket answers again, ingest is
+// acknowledged and the server is healthy.
 func TestServeSyncToObjectStoreBucketFailing(t *testing.T) {
 	srv := objstoretest.Start(t)
 	proxy := objstoretest.NewProxy(t, srv.Addr())
@@ -182,7 +184,7 @@ func TestServeSyncToObjectStoreBucketFailing(t *testing.T) {
 	bin := buildBinary(t)
 	p := startServe(t, bin, "--data", filepath.Join(t.TempDir(), "data"), "--addr", "127.0.0.1:0", "--allow-unregistered",
 		"--object-store", "s3://walfail/p", "--object-store-endpoint", cfg.Endpoint, "--object-store-path-style", "--object-store-access-key", access,
-		"--sync-to-object-store", "--sync-to-object-store-timeout", "1s")
+		"--sync-to-object-store", "--sync-to-object-store-timeout", "1s", "--sync-to-object-store-max-pending", "1KiB")
 	if postBatch(p.url, 0, 0, 5) == nil {
 		t.Fatal("ingest with the bucket up was not acknowledged")
 	}
@@ -192,19 +194,17 @@ func TestServeSyncToObjectStoreBucketFailing(t *testing.T) {
 		}
 		return 0
 	})
-	resp, err := http.Post(p.url+"/api/events/_bulk", "application/x-ndjson", strings.NewReader(`{"event":{"provider":"crash","action":"ingest"},"message":"during"}`+"\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var answer struct {
-		Outcome string `json:"outcome"`
-		Error   struct{ Type, Reason string }
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&answer)
-	resp.Body.Close()
+	during := strings.Repeat(`{"event":{"provider":"crash","action":"ingest"},"message":"during","labels":{"pad":"`+strings.Repeat("x", 100)+`"}}`+"\n", 20) // over the 1 KiB of pending records
+	resp, answer := postAnswer(t, p.url, during)
 	if resp.StatusCode != http.StatusServiceUnavailable || answer.Outcome != "unknown" || answer.Error.Type != "storage_failed" ||
 		!strings.Contains(answer.Error.Reason, "copy in the object store was not confirmed") || !strings.Contains(answer.Error.Reason, "is not in s3://walfail/p") {
 		t.Fatalf("_bulk while chunk PUTs fail: %d %+v; want 503 storage_failed, outcome unknown, naming the bucket", resp.StatusCode, answer)
+	}
+	// The 20 kept records fill --sync-to-object-store-max-pending: the
+	// next batch is refused, nothing of it stored.
+	resp, answer = postAnswer(t, p.url, `{"event":{"provider":"crash","action":"ingest"},"message":"refused"}`+"\n")
+	if resp.StatusCode != http.StatusServiceUnavailable || answer.Outcome != "not_stored" || !strings.Contains(answer.Error.Reason, "too many events wait for their copy in the object store") {
+		t.Fatalf("_bulk with the pending records over the bound: %d %+v; want 503, outcome not_stored, saying why", resp.StatusCode, answer)
 	}
 	var h struct {
 		Status      string `json:"status"`
@@ -224,12 +224,36 @@ func TestServeSyncToObjectStoreBucketFailing(t *testing.T) {
 		}
 	}
 	proxy.Fail(nil)
-	if postBatch(p.url, 1, 0, 5) == nil {
-		t.Fatal("ingest once the bucket answered again was not acknowledged")
+	// A client retrying gets through once the retried chunk is in (the
+	// uploader's backoff decides when: up to a minute).
+	for deadline, i := time.Now().Add(90*time.Second), 0; postBatch(p.url, 1, i, 5) == nil; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("ingest was never acknowledged again once the bucket answered")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	getJSON(t, p.url+"/healthz", &h)
 	if h.Status != "ok" {
 		t.Fatalf("healthz once the bucket answered again: %+v", h)
 	}
 	p.stop(t)
+}
+
+// bulkAnswer is the error answer of _bulk.
+type bulkAnswer struct {
+	Outcome string `json:"outcome"`
+	Error   struct{ Type, Reason string }
+}
+
+// postAnswer posts body to _bulk and decodes an error answer.
+func postAnswer(t *testing.T, url, body string) (*http.Response, bulkAnswer) {
+	t.Helper()
+	resp, err := http.Post(url+"/api/events/_bulk", "application/x-ndjson", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var a bulkAnswer
+	_ = json.NewDecoder(resp.Body).Decode(&a)
+	return resp, a
 }
