@@ -62,9 +62,9 @@ var tenTerabytes = costInputs{
 	// Performance": small requests' median latency is "in the tens of
 	// milliseconds"; taken as 30 ms.
 	request: 30 * time.Millisecond,
-	// BenchmarkWALSyncAck: the medians of the four runs README quotes.
-	localRate: 25892,
-	syncRate:  8489,
+	// BenchmarkWALSyncAck: the medians of the five runs README quotes.
+	localRate: 29312,
+	syncRate:  9835,
 }
 
 // Example_costTenTerabytesAYear prints what 10 TB of events kept a year
@@ -106,7 +106,7 @@ func Example_costTenTerabytesAYear() {
 	}
 	// Output:
 	// events a year: 1.255e+11, 3979 events/s on average
-	// measured here: 25892 events/s local WAL (6.5x that), 8489 with --sync-to-object-store (2.1x); 10 TB takes 171 days at the latter
+	// measured here: 29312 events/s local WAL (7.4x that), 9835 with --sync-to-object-store (2.5x); 10 TB takes 148 days at the latter
 	// storage: 9313 GB, $2570/year (+$49 for 7 days of noncurrent versions)
 	// seals: 2.57e+06 a year (one every 12.3 s), 3 PUTs each; compaction: 9313 merged segments; $40/year of PUTs
 	// --sync-to-object-store, chunk age 5ms: a chunk every 30ms (48 KB), $5256/year of PUTs, ack after about 35ms to 65ms
