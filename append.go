@@ -163,12 +163,16 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
 		return Appended{}, db.appendFailed(fmt.Errorf("waiting for sealing: %w", err), false)
 	}
+	if err := db.admitShip(ctx); err != nil { // walship.go: --sync-to-object-store
+		return Appended{}, db.appendFailed(err, false)
+	}
 	poisoned := db.wal.Err() != nil
 	first, err := db.wal.AppendFramed(uint32(len(events)), b.rec, func(first uint64) {
 		db.insertCommitted(first, b)
 		if db.integrity != nil {
 			db.integrity.Commit(first, b.digests)
 		}
+		db.shipRecord(b.rec) // walship.go: --sync-to-object-store
 	})
 	if errors.Is(err, wal.ErrClosed) {
 		return Appended{}, ErrClosed // Close won the race with this Append
@@ -178,6 +182,9 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 	}
 	db.diskFull.observe(err)
 	if err != nil {
+		return Appended{}, err
+	}
+	if err := db.waitShipped(ctx, first+uint64(len(events))-1); err != nil {
 		return Appended{}, err
 	}
 	head.Publish(&db.published, first+uint64(len(events))-1)

@@ -43,8 +43,11 @@ var (
 	// or a failed write could not be undone), so its events may or may not
 	// be present after a restart. A caller should look for them (or
 	// deduplicate, e.g. by event.id) rather than blindly retry. The WAL is
-	// poisoned: later appends fail until the DB is reopened. Every other
-	// error of Append means that nothing of the batch was stored.
+	// poisoned: later appends fail until the DB is reopened. With
+	// Options.WALShipper it also means the batch is durable locally but
+	// its copy (in object storage) was not confirmed in time; the WAL is
+	// not poisoned then. Every other error of Append means that nothing
+	// of the batch was stored.
 	ErrOutcomeUnknown = errors.New("eventlog: outcome of the append unknown")
 )
 

@@ -171,6 +171,11 @@ type Options struct {
 	// commits (package tiering uploads the segments to object storage
 	// through it). Nil: none.
 	ManifestObserver ManifestObserver
+	// WALShipper, when set, gets a copy of every WAL record and holds each
+	// Append until the copy holding its batch is safe (walship.go;
+	// package tiering's WALSync uploads them to object storage). Nil:
+	// an Append is acknowledged once it is durable on the local disk.
+	WALShipper WALShipper
 	// Now is the clock that stamps events without @timestamp. Nil: time.Now.
 	Now func() time.Time
 

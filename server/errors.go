@@ -118,6 +118,14 @@ func storageError(err error) *apiError {
 	var pathErr *fs.PathError
 	var e *apiError
 	switch {
+	case errors.Is(err, eventlog.ErrNotShipped): // --sync-to-object-store
+		e = errorf(http.StatusServiceUnavailable, typeStorageFailed,
+			"the events are in this server's write-ahead log, but their copy in the object store was not confirmed (%v): "+
+				"they are kept here and the upload is retried; look for them (or deduplicate) before retrying", err)
+		e.outcome = outcomeUnknown
+	case errors.Is(err, eventlog.ErrShipBacklog): // --sync-to-object-store, the bucket failing for long
+		e = errorf(http.StatusServiceUnavailable, typeStorageFailed,
+			"nothing was stored: too many events wait for their copy in the object store (%v); retry once it answers", err)
 	case errors.Is(err, eventlog.ErrOutcomeUnknown):
 		e = errorf(http.StatusServiceUnavailable, typeStorageFailed,
 			"the events were written but their fsync failed: they may or may not be stored; "+

@@ -6,8 +6,9 @@ import (
 	"github.com/eventlogdb/eventlog/tiering"
 )
 
-// withObjectStore adds the uploader's state to h: failing uploads make
-// the server degraded (the local segments are kept and go up later, so a
+// withObjectStore adds the uploader's state to h: failing uploads (of
+// segments, or of WAL chunks with --sync-to-object-store, which hold up
+// appends) make the server degraded (the local segments are kept and go up later, so a
 // restart cures nothing); a writer another one displaced from its prefix
 // is failed, and says why, since it no longer takes writes.
 func withObjectStore(h health, status func() tiering.Status) health {
@@ -19,7 +20,7 @@ func withObjectStore(h health, status func() tiering.Status) health {
 	switch {
 	case st.Fenced != "":
 		h.Status, h.Reason = healthFailed, "another writer owns the object-store prefix; this server stopped writing: "+st.Fenced
-	case st.LastError != "" && h.Status == healthOK:
+	case !st.Healthy() && h.Status == healthOK:
 		h.Status = healthDegraded
 	}
 	return h

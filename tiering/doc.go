@@ -48,8 +48,18 @@
 // data; it takes the writer's keys from keys.json. A segment gone from the
 // bucket makes it install the latest manifest instead.
 //
-// The WAL is not uploaded: events not yet sealed into a segment are only
-// on the writer's disk, and no query node sees them.
+// By default the WAL is not uploaded: events not yet sealed into a
+// segment are only on the writer's disk, and no query node sees them.
+// With --sync-to-object-store a WALSync (Uploader.SyncWAL, the store's
+// eventlog.WALShipper) gets every WAL record as it is written and uploads
+// them as WAL chunks — wal/NNNNNNNNNNNNNNNNNNNN.chunk, each a whole WAL
+// log file, numbered with no gaps, created with If-None-Match: * — one at
+// a time, the records appended during an upload sharing the next chunk
+// (group commit); an append is acknowledged once its chunk is in the
+// bucket. Chunks a published manifest covers (sealed_seq) are retired:
+// wal/FIRST moves past them, then they are deleted, after the delete
+// grace. Pull replays the chunks past the manifest's sealed_seq.
+// FORMAT.md ("WAL chunks") has the bytes. Query nodes do not read chunks.
 //
 // A Cache makes the local copies of the bucket's segments a cache, for the
 // writer and for nodes that read only the bucket alike: the most recently

@@ -36,6 +36,8 @@ type Status struct {
 	// Fenced says why the uploader stopped for good: another writer
 	// published under the prefix.
 	Fenced string `json:"fenced,omitempty"`
+	// WAL is the WAL sync's state, with --sync-to-object-store.
+	WAL *WALSyncStatus `json:"wal,omitempty"`
 }
 
 // Status returns the uploader's state now.
@@ -49,6 +51,10 @@ func (u *Uploader) Status() Status {
 	}
 	if u.published != nil {
 		st.Published, st.PublishedAt = u.published.Number, u.published.PublishedAt
+	}
+	if u.walSync != nil {
+		ws := u.walSync.Status()
+		st.WAL = &ws
 	}
 	if u.pending != nil {
 		for _, seg := range u.pending.Segments {
@@ -65,13 +71,19 @@ func (u *Uploader) Status() Status {
 // ErasureNotice says, for the privacy notice, how long the bucket keeps
 // what the store erased or expired.
 func (s Status) ErasureNotice() string {
+	wal := ""
+	if s.WAL != nil {
+		wal = "; with --sync-to-object-store, events not sealed yet are also there in WAL chunks, deleted once a published manifest holds their segment plus the same grace"
+	}
 	return fmt.Sprintf("sealed segments are copied to %s; events deleted or expired here leave it once the manifest that stops naming their segments is published plus the delete grace (%s), and, in a bucket with versioning, only once its lifecycle rule expires the noncurrent versions; backups keep them until replaced",
-		s.Store, time.Duration(s.DeleteGraceSeconds*float64(time.Second)))
+		s.Store, time.Duration(s.DeleteGraceSeconds*float64(time.Second))) + wal
 }
 
 // Healthy reports whether the bucket is up to date or catching up
 // without errors.
-func (s Status) Healthy() bool { return s.Fenced == "" && s.LastError == "" }
+func (s Status) Healthy() bool {
+	return s.Fenced == "" && s.LastError == "" && (s.WAL == nil || s.WAL.Healthy())
+}
 
 // WaitPublished waits until the store's latest manifest is published
 // (tests, and a shutdown that wants the bucket current), failing if the

@@ -86,6 +86,9 @@ type Uploader struct {
 	descended bool
 	// keys is what keys.json holds, as this uploader last wrote it.
 	keys []byte
+	// walSync, with --sync-to-object-store, is told of every publication
+	// (walsync_retire.go).
+	walSync *WALSync
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -411,7 +414,11 @@ func (u *Uploader) publishCommit(ctx context.Context, c *eventlog.ManifestCommit
 	for _, k := range dropped {
 		delete(u.uploaded, k)
 	}
+	ws := u.walSync
 	u.mu.Unlock()
+	if ws != nil {
+		ws.published(m)
+	}
 	u.log.Info("tiering: manifest published", "manifest", m.Number, "segments", len(m.Segments), "sealed_seq", m.SealedSeq)
 	return nil
 }

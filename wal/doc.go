@@ -51,4 +51,12 @@
 // SyncNone only rotation, Sync and Close fsync. A failed fsync poisons the WAL:
 // every later Append fails with ErrPoisoned until it is reopened. A failed
 // write (such as ENOSPC) is truncated away and reported without poisoning.
+//
+// # Copies elsewhere
+//
+// A log file is also the unit of a copy kept elsewhere (package tiering's WAL
+// chunks in object storage): AppendFileHeader frames records taken from
+// AppendFramed as a file, CheckFile checks a whole one in memory strictly (a
+// torn tail is corruption there), and FileName names it for a log directory,
+// where Open replays it like any other.
 package wal

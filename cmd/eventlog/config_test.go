@@ -56,8 +56,9 @@ func TestServeConfigDefaults(t *testing.T) {
 		logLevel:          slog.LevelInfo,
 		tlsReloadInterval: 10 * time.Second,
 		pseudonym:         pseudonymConfig{fields: privacy.DefaultFields},
-		objectStore:       objectStoreConfig{deleteGrace: time.Hour},
-		node:              nodeConfig{pollInterval: 10 * time.Second},
+		objectStore: objectStoreConfig{deleteGrace: time.Hour,
+			wal: walSyncConfig{chunkBytes: 4 << 20, chunkAge: 5 * time.Millisecond, ackTimeout: 30 * time.Second, maxPending: 64 << 20}},
+		node: nodeConfig{pollInterval: 10 * time.Second},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

@@ -23,6 +23,7 @@ type objectStoreConfig struct {
 	pathStyle, insecure   bool
 	unsafeSingleWriter    bool
 	deleteGrace           time.Duration
+	wal                   walSyncConfig // objectstore_walsync.go
 }
 
 // objectStoreSettings are serve's settings of the object store.
@@ -33,7 +34,7 @@ func objectStoreSettings() []setting {
 	ob := func(f func(o *objectStoreConfig) *bool) func(*serveConfig) *bool {
 		return func(c *serveConfig) *bool { return f(&c.objectStore) }
 	}
-	return []setting{
+	return append([]setting{
 		{"object-store", "s3://BUCKET/PREFIX", "off", "upload every sealed and compacted segment to this bucket prefix and publish the manifest there after them (README: Object storage); the WAL stays local", optionalText(o(func(o *objectStoreConfig) *string { return &o.url }))},
 		{"object-store-endpoint", "HOST:PORT|URL", "off", "S3-compatible server (MinIO, versitygw, Ceph); off: AWS S3", optionalText(o(func(o *objectStoreConfig) *string { return &o.endpoint }))},
 		{"object-store-region", "REGION", "off", "the bucket's region; off: us-east-1 or what the server says", optionalText(o(func(o *objectStoreConfig) *string { return &o.region }))},
@@ -45,7 +46,7 @@ func objectStoreSettings() []setting {
 		{"object-store-sse-kms-key-id", "ID", "off", "the KMS key of --object-store-sse aws:kms; off: the account's default key", optionalText(o(func(o *objectStoreConfig) *string { return &o.kmsKeyID }))},
 		{"object-store-delete-grace", "DURATION", "1h", "how long objects a published manifest stopped naming (after compaction or retention) stay in the bucket, for readers still on the previous manifest", duration(func(c *serveConfig) *time.Duration { return &c.objectStore.deleteGrace })},
 		{"unsafe-single-writer", "BOOL", "false", "write to an object store that does not honour If-None-Match: * (the start-up probe failed): nothing then stops a second writer on the prefix", boolean(ob(func(o *objectStoreConfig) *bool { return &o.unsafeSingleWriter }))},
-	}
+	}, walSyncSettings()...)
 }
 
 // optionalText sets a string setting, off leaving it empty.
@@ -170,7 +171,7 @@ func objectStorePull(ctx context.Context, s objstore.Store, dir string, stdout i
 	if problems := eventlog.Verify(dir); len(problems) > 0 {
 		return fmt.Errorf("pulled %s into %s, but it does not verify: %w", s, dir, errors.Join(problems...))
 	}
-	fmt.Fprintf(stdout, "pulled manifest %d of %s into %s: %d segments, %d bytes, events up to seq %d; it verifies clean\n",
-		res.Manifest, s, dir, res.Segments, res.Bytes, res.SealedSeq)
+	fmt.Fprintf(stdout, "pulled manifest %d of %s into %s: %d segments, %d bytes, events up to seq %d; %d WAL chunks, events up to seq %d; it verifies clean\n",
+		res.Manifest, s, dir, res.Segments, res.Bytes, res.SealedSeq, res.WALChunks, res.LastSeq)
 	return nil
 }

@@ -92,9 +92,17 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 		ln.Close()
 		return err
 	}
+	ws, err := openWALSync(ctx, cfg, up, opened.Load) // objectstore_walsync.go
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	opts := cfg.dbOptions(metrics, log)
 	if up != nil {
 		opts.ManifestObserver = up
+	}
+	if ws != nil {
+		opts.WALShipper = ws
 	}
 	db, err := eventlog.Open(cfg.data, opts)
 	if err != nil {
@@ -107,6 +115,11 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 		defer closeTiering(up, log) // after the store's close, which seals
 		metrics.Register(up.Collector())
 		cfg.server.ObjectStore = up.Status
+	}
+	if ws != nil {
+		ws.Start()
+		defer closeWALSync(ws, log) // after the store's close, which answers every append
+		metrics.Register(ws.Collector())
 	}
 	dests, err := openDestinations(db, cfg, log)
 	if err != nil {
