@@ -207,7 +207,7 @@ func (r *Reader) openPostings() error {
 		r.dec, r.ownDec = dec, true
 	}
 	p := r.f.Postings
-	post, err := index.Open(r.data[p.Off:p.Off+p.Len], r.dec)
+	post, err := index.OpenLayout(r.data[p.Off:p.Off+p.Len], r.dec, r.Layout())
 	if err != nil {
 		if r.ownDec {
 			r.dec.Close()
