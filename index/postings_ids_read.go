@@ -2,8 +2,10 @@ package index
 
 import (
 	"bytes"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -131,22 +133,40 @@ type idEntry struct {
 	payload int
 }
 
-// page reads and checks page i: its entries in order, their ids strictly
-// increasing from the directory's first id and below the next page's, and
-// their payloads within bounds. It returns the raw page and its entries.
-func (p *Postings) idPage(i int) ([]byte, []idEntry, error) {
+// pageBuf is the memory one read of a page uses: the decompressed page
+// and its entries. Reads take one from pagePool and put it back once they
+// no longer use the page (nothing they return points into it: rows are
+// copied or alias the section's bitmaps, ids are cloned), so a lookup
+// allocates no page.
+type pageBuf struct {
+	raw     []byte
+	entries []idEntry
+}
+
+var pagePool = sync.Pool{New: func() any { return new(pageBuf) }}
+
+// idPage reads and checks page i into buf: its entries in order, their ids
+// strictly increasing from the directory's first id and below the next
+// page's, and their payloads within bounds. It returns the raw page (buf's
+// or the section's) and its entries (buf's).
+func (p *Postings) idPage(i int, buf *pageBuf) ([]byte, []idEntry, error) {
 	s := p.ids
 	pg := s.pages[i]
 	stored := s.data[pg.off : pg.off+uint64(pg.stored)]
 	raw := stored
 	if pg.codec == idCodecZstd {
-		var err error
-		if raw, err = decodeFrame(s.dec, stored, uint64(pg.raw)); err != nil {
-			return nil, nil, corrupt("ids: page %d: %v", i, err)
+		var h zstd.Header
+		if err := h.Decode(stored); err != nil || (h.HasFCS && h.FrameContentSize != uint64(pg.raw)) {
+			return nil, nil, corrupt("ids: page %d: bad frame header", i)
 		}
+		out, err := s.dec.DecodeAll(stored, slices.Grow(buf.raw[:0], int(pg.raw)))
+		if err != nil || len(out) != int(pg.raw) {
+			return nil, nil, corrupt("ids: page %d: %d bytes decoded, want %d: %v", i, len(out), pg.raw, err)
+		}
+		raw, buf.raw = out, out
 	}
 	d := decbuf.New(raw, ErrCorrupt)
-	entries := make([]idEntry, 0, pg.entries)
+	entries := slices.Grow(buf.entries[:0], int(pg.entries))
 	for j := 0; j < int(pg.entries) && d.Err == nil; j++ {
 		v := unsafeString(d.Bytes(d.Count(1)))
 		e := idEntry{id: v, payload: d.Off}
@@ -163,6 +183,7 @@ func (p *Postings) idPage(i int) ([]byte, []idEntry, error) {
 		entries = append(entries, e)
 	}
 	d.End()
+	buf.entries = entries
 	if d.Err != nil {
 		return nil, nil, d.Err
 	}
@@ -185,7 +206,9 @@ func (p *Postings) lookupID(id string) (*roaring.Bitmap, bool, error) {
 	if i < 0 {
 		return nil, false, nil
 	}
-	raw, entries, err := p.idPage(i)
+	buf := pagePool.Get().(*pageBuf)
+	defer pagePool.Put(buf)
+	raw, entries, err := p.idPage(i, buf)
 	if err != nil {
 		return nil, false, err
 	}
@@ -205,11 +228,13 @@ func (p *Postings) lookupID(id string) (*roaring.Bitmap, bool, error) {
 // one that would hold prefix on, and stops past the ids with the prefix.
 func (p *Postings) eachID(prefix string, fn func(id string, raw []byte, payload int) error) error {
 	s := p.ids
+	buf := pagePool.Get().(*pageBuf)
+	defer pagePool.Put(buf)
 	for i := max(s.pageFor(prefix), 0); i < len(s.pages); i++ {
 		if f := unsafeString(s.first(i)); f > prefix && !strings.HasPrefix(f, prefix) {
 			return nil
 		}
-		raw, entries, err := p.idPage(i)
+		raw, entries, err := p.idPage(i, buf)
 		if err != nil {
 			return err
 		}

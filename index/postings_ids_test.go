@@ -300,3 +300,49 @@ func FuzzPostings(f *testing.F) {
 		_ = p.MemoryBytes()
 	})
 }
+
+// BenchmarkLookupClientID measures the lookup of one client id in a
+// segment's postings of 100,000 UUIDs, in the LayoutV3 dictionary (in
+// memory) and in LayoutV4's pages (filter, then one page decompressed):
+// an id that is there (hit) and one that is not (miss: the filter answers,
+// but for its 1 % of false positives). It reports the bytes an id takes in
+// memory and in the section.
+func BenchmarkLookupClientID(b *testing.B) {
+	enc, dec := codecs(b)
+	const n = 100_000
+	noIDs, _ := buildIDs(b, enc, LayoutV3, n, func(int) string { return "" })
+	p0, err := Open(noIDs, dec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range []Layout{LayoutV3, LayoutV4} {
+		sec, _ := buildIDs(b, enc, l, n, uuidOf)
+		p, err := Open(sec, dec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, hit := range []bool{true, false} {
+			name := fmt.Sprintf("layout=v%d/hit=%v", l, hit)
+			b.Run(name, func(b *testing.B) {
+				ids := make([]string, min(b.N, n))
+				for i := range ids {
+					if ids[i] = uuidOf(i); !hit {
+						ids[i] = "x" + ids[i]
+					}
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu := processCPU()
+				for i := range b.N {
+					id := ids[i%len(ids)]
+					if _, ok, err := p.Lookup(Term{event.ClientIDField, id}); ok != hit || err != nil {
+						b.Fatalf("Lookup(%s) = %v, %v", id, ok, err)
+					}
+				}
+				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(p.MemoryBytes()-p0.MemoryBytes())/n, "mem-B/id")
+				b.ReportMetric(float64(len(sec)-len(noIDs))/n, "disk-B/id")
+			})
+		}
+	}
+}
