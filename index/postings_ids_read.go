@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -17,8 +18,8 @@ import (
 
 // idSet reads the client ids of a LayoutV4 section (layout in
 // postings_ids_build.go). It holds the filter and the page directory; pages
-// are read from the section, decompressed per lookup into memory the
-// lookup owns, and checked as they are read.
+// are read from the section, decompressed into memory of their own (the
+// last one looked up is kept), and checked as they are read.
 type idSet struct {
 	count       int
 	filter      *bloom.BloomFilter // nil when count is 0
@@ -27,6 +28,20 @@ type idSet struct {
 	pages       []idPage // in id order
 	data        []byte   // pageData (borrowed from the section)
 	dec         *zstd.Decoder
+	// last is the page the last lookup read, which the next lookup uses
+	// without reading it again when it needs the same page: a retried
+	// batch's ids, looked up in order (dedup sorts them), fall on few
+	// pages. Immutable once stored; at most the largest page, which
+	// memoryBytes counts (lastBound).
+	last      atomic.Pointer[readPage]
+	lastBound int
+}
+
+// readPage is a read and checked page, owned (not pooled).
+type readPage struct {
+	i       int
+	raw     []byte
+	entries []idEntry
 }
 
 // idPage is one page's directory entry.
@@ -95,6 +110,9 @@ func openIDs(b []byte, dec *zstd.Decoder) (*idSet, error) {
 	if d.Err != nil {
 		return nil, d.Err
 	}
+	for _, p := range s.pages {
+		s.lastBound = max(s.lastBound, int(p.raw)+int(p.entries)*int(unsafe.Sizeof(idEntry{})))
+	}
 	if total != count {
 		return nil, corrupt("ids: pages hold %d ids, count says %d", total, count)
 	}
@@ -105,10 +123,10 @@ func openIDs(b []byte, dec *zstd.Decoder) (*idSet, error) {
 	return s, nil
 }
 
-// memoryBytes is what the set holds in memory: the filter and the
-// directory.
+// memoryBytes is what the set holds in memory: the filter, the directory
+// and at most the largest page (last).
 func (s *idSet) memoryBytes() int64 {
-	return int64(s.filterBytes + cap(s.keys) + cap(s.pages)*int(unsafe.Sizeof(idPage{})))
+	return int64(s.filterBytes + cap(s.keys) + cap(s.pages)*int(unsafe.Sizeof(idPage{})) + s.lastBound)
 }
 
 // first returns page i's first id (borrowed).
@@ -206,12 +224,16 @@ func (p *Postings) lookupID(id string) (*roaring.Bitmap, bool, error) {
 	if i < 0 {
 		return nil, false, nil
 	}
-	buf := pagePool.Get().(*pageBuf)
-	defer pagePool.Put(buf)
-	raw, entries, err := p.idPage(i, buf)
-	if err != nil {
-		return nil, false, err
+	pg := s.last.Load()
+	if pg == nil || pg.i != i {
+		raw, entries, err := p.idPage(i, &pageBuf{})
+		if err != nil {
+			return nil, false, err
+		}
+		pg = &readPage{i: i, raw: raw, entries: entries}
+		s.last.Store(pg)
 	}
+	raw, entries := pg.raw, pg.entries
 	k, found := sort.Find(len(entries), func(k int) int { return strings.Compare(id, entries[k].id) })
 	if !found {
 		return nil, false, nil
