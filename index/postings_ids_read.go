@@ -60,9 +60,14 @@ type idPage struct {
 // far smaller.
 const maxIDPageRaw = 1 << 20
 
-// openIDs parses the ids part b; bitmaps is the section's bitmaps area,
-// where payloads point. It checks the filter's and the directory's
-// structure; pages are checked when read.
+// minIDEntry is the fewest bytes an entry of a page takes: an id's length,
+// a card and a row delta (or a bitmap's place).
+const minIDEntry = 3
+
+// openIDs parses the ids part b (its pages' payloads point into the
+// section's bitmaps area, which the Postings holds). It checks the
+// filter's and the directory's structure, bounding what a page read may
+// allocate; pages are checked when read.
 func openIDs(b []byte, dec *zstd.Decoder) (*idSet, error) {
 	d := decbuf.New(b, ErrCorrupt)
 	s := &idSet{dec: dec}
@@ -96,7 +101,7 @@ func openIDs(b []byte, dec *zstd.Decoder) (*idSet, error) {
 		case d.Err != nil:
 		case i > 0 && bytes.Compare(first, prev) <= 0:
 			d.Fail("ids: page %d's first id out of order", i)
-		case p.entries == 0 || p.codec > idCodecZstd || raw == 0 || raw > maxIDPageRaw || stored == 0 || stored > raw && p.codec == idCodecRaw ||
+		case p.entries == 0 || uint64(p.entries) > raw/minIDEntry || p.codec > idCodecZstd || raw == 0 || raw > maxIDPageRaw || stored == 0 || stored > raw && p.codec == idCodecRaw ||
 			p.codec == idCodecRaw && stored != raw || stored > uint64(len(b)):
 			d.Fail("ids: page %d: bad entries, codec or lengths", i)
 		}
