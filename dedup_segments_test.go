@@ -3,11 +3,13 @@ package eventlog
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"pgregory.net/rapid"
 
+	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -170,4 +172,132 @@ func TestSegmentsChargeMemory(t *testing.T) {
 	}
 	defer db.Close()
 	check("reopened", 1)
+}
+
+// TestDedupOverVersion3Segments rewrites the sealed segments of a store as
+// format version 3 files (client ids in the postings dictionary, as stores
+// written before version 4 hold them) beside a version 4 segment sealed
+// afterwards, and checks that the ids of both are found: a retry of each
+// is a Duplicate (or a Conflict when its content differs) naming its
+// sequence number, Get finds each, and an erased id of a version 3
+// segment stays known.
+func TestDedupOverVersion3Segments(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{AllowUnregistered: true, Sync: SyncNone, MaintenanceInterval: -1}
+	db, err := Open(dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &dedupModel{stored: map[string]storedModel{}}
+	add := func(db *DB, prefix string, n int) {
+		t.Helper()
+		var batch []Event
+		for i := range n {
+			e := ev("p", []string{"a1", "a2"}[i%2], "2024-05-01T00:00:00Z")
+			e.ClientID = fmt.Sprintf("%s-%d", prefix, i)
+			batch = append(batch, e)
+		}
+		a, err := db.Append(ctx, batch...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range batch {
+			m.stored[e.ClientID] = storedModel{ev: e, seq: a.Seq(i)}
+		}
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(db, "old-a", 300)
+	add(db, "old-b", 300)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rewriteAsVersion3(t, dir)
+	if db, err = Open(dir, opts); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	add(db, "new", 300)
+	versions := map[int]int{}
+	for _, s := range db.state.Load().segments {
+		versions[s.r.Info().Version]++
+	}
+	if versions[3] != 2 || versions[segment.Version] != 1 {
+		t.Fatalf("segment versions %v, want two of 3 and one of %d", versions, segment.Version)
+	}
+	var retry []Event
+	for _, id := range slices.Sorted(maps.Keys(m.stored)) {
+		e := m.stored[id].ev
+		if len(retry)%3 == 0 {
+			e.Event.Action = "other" // a conflict
+		}
+		retry = append(retry, e)
+	}
+	got, err := db.Append(ctx, retry...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range retry {
+		want, seq := m.expect(e)
+		if want == Created || got.Items[i].Result != want || got.Seq(i) != seq {
+			t.Fatalf("retry of %s: %v seq %d, want %v seq %d", e.ClientID, got.Items[i].Result, got.Seq(i), want, seq)
+		}
+	}
+	found, err := db.Get(ctx, slices.Collect(maps.Keys(m.stored))...)
+	if err != nil || len(found) != len(m.stored) {
+		t.Fatalf("Get found %d of %d: %v", len(found), len(m.stored), err)
+	}
+	if _, err := db.Delete(ctx, DeleteRequest{Filter: `_id:"old-a-7"`}); err != nil {
+		t.Fatal(err)
+	}
+	e := m.stored["old-a-7"].ev
+	a, err := db.Append(ctx, e)
+	if err != nil || a.Items[0].Result != Duplicate || a.Seq(0) != m.stored["old-a-7"].seq {
+		t.Fatalf("retry of an erased id of a version 3 segment: %+v, %v", a, err)
+	}
+}
+
+// rewriteAsVersion3 rewrites every segment of the closed store in dir as a
+// format version 3 file of the same rows, and its manifest entry's size.
+func rewriteAsVersion3(t *testing.T, dir string) {
+	t.Helper()
+	m, err := readManifest(vfs.OS{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, meta := range m.Segments {
+		path := filepath.Join(dir, "segments", meta.Name)
+		r, err := segment.Open(path, segment.OpenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []segment.Row
+		for bi, b := range r.Blocks() {
+			_, seqs, err := r.Keys(bi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]uint32, b.Rows)
+			for k := range want {
+				want[k] = b.FirstRow + uint32(k)
+			}
+			evs, err := r.Events(want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k := range evs {
+				rows = append(rows, segment.Row{Seq: seqs[k], Event: &evs[k]})
+			}
+		}
+		r.Close()
+		info, err := segment.Write(path, rows, segment.WriteOptions{Version: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Segments[i].Bytes = info.FileBytes
+	}
+	if err := writeManifest(vfs.OS{}, dir, m); err != nil {
+		t.Fatal(err)
+	}
 }
