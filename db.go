@@ -124,7 +124,9 @@ type DB struct {
 	// memory limit if Open set it.
 	mem               *memory.Budget
 	headsMem, sealMem *memory.Account
-	undoGoLimit       func()
+	// segmentsMem is AccountSegments: what open segments hold in memory.
+	segmentsMem *memory.Account
+	undoGoLimit func()
 	// frameBytes is the bytes per event of the last encoded batch: it
 	// sizes the next batch's buffer, so a batch of megabytes is made in
 	// one allocation rather than grown by copying.
@@ -257,6 +259,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	db.retention.Store(exp)
 	db.mem = memory.New(opts.MemoryLimit)
 	db.headsMem, db.sealMem = db.mem.Account(AccountHeads), db.mem.Account(AccountSeal)
+	db.segmentsMem = db.mem.Account(AccountSegments)
 	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})

@@ -2,6 +2,7 @@ package eventlog
 
 import (
 	"context"
+	"slices"
 
 	"github.com/RoaringBitmap/roaring/v2"
 
@@ -20,7 +21,8 @@ func (db *DB) Get(ctx context.Context, ids ...string) (map[string]Record, error)
 	found := make(map[string]Record, len(ids))
 	now := db.opts.Now()
 	err := db.withSnapshot(ctx, func(snap query.Snapshot) error {
-		for _, id := range ids {
+		// In id order, as dedup looks ids up (see lookupClientIDs).
+		for _, id := range slices.Sorted(slices.Values(ids)) {
 			rec, ok, err := getOne(snap, id)
 			if err != nil {
 				return err

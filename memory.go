@@ -18,6 +18,12 @@ const (
 	AccountHeads = "heads"
 	// AccountSeal holds the working set of the seal in progress.
 	AccountSeal = "seal"
+	// AccountSegments holds what the open segments keep in memory beside
+	// their mapped files (segment.Reader.MemoryBytes): their postings
+	// dictionaries and, from format version 4, the filters and page
+	// directories of their client ids, about two bytes an id, where
+	// version 3 files keep the ids themselves in their dictionaries.
+	AccountSegments = "segments"
 )
 
 // headMemoryShare: under a memory limit, the active head rolls once its
@@ -53,7 +59,8 @@ func sealMemory(hs head.Stats) int64 { return hs.Memory - hs.Bytes + sealStaging
 type MemoryStats struct {
 	// Limit is Options.MemoryLimit (0: none); Charged is what every
 	// consumer has charged to the budget, Consumers the same by account
-	// (AccountHeads, AccountSeal, and the embedding program's own).
+	// (AccountHeads, AccountSeal, AccountSegments, and the embedding
+	// program's own).
 	Limit     int64            `json:"limit"`
 	Charged   int64            `json:"charged"`
 	Consumers map[string]int64 `json:"consumers"`

@@ -115,7 +115,7 @@ func (db *DB) reopenSegments(m *manifest) ([]*liveSegment, error) {
 			}
 			return nil, fmt.Errorf("open segment %s: %w", meta.Name, err)
 		}
-		live = append(live, newLiveSegment(db.opts.FS, meta, path, r))
+		live = append(live, newLiveSegment(db.opts.FS, meta, path, r, db.segmentsMem))
 	}
 	return live, nil
 }

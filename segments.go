@@ -41,7 +41,7 @@ func (db *DB) openSegments() error {
 		path := filepath.Join(db.segDir(), meta.Name)
 		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
 		if err == nil {
-			live = append(live, newLiveSegment(db.opts.FS, meta, path, r))
+			live = append(live, newLiveSegment(db.opts.FS, meta, path, r, db.segmentsMem))
 			kept = append(kept, meta)
 			continue
 		}
@@ -309,5 +309,5 @@ func (db *DB) finishSegment(ns *newSegment, purged uint64) (*liveSegment, segmen
 	}
 	meta := metaOf(ns.name, info)
 	meta.Purged = purged
-	return newLiveSegment(db.opts.FS, meta, ns.path, r), info, nil
+	return newLiveSegment(db.opts.FS, meta, ns.path, r, db.segmentsMem), info, nil
 }

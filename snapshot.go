@@ -12,6 +12,7 @@ import (
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/vfs"
+	"github.com/eventlogdb/eventlog/memory"
 	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/segment"
 )
@@ -56,12 +57,19 @@ type liveSegment struct {
 	// removedDurably is called once a dropped segment's file is removed
 	// and its directory fsynced, so no crash can bring the file back.
 	removedDurably func()
+	// mem holds r.MemoryBytes() (charged) from open to the last release.
+	mem     *memory.Account
+	charged int64
 }
 
-func newLiveSegment(fsys vfs.FS, meta segmentMeta, path string, r *segment.Reader) *liveSegment {
-	s := &liveSegment{meta: meta, path: path, r: r, fs: fsys}
+// newLiveSegment wraps an open reader, charging what it holds in memory to
+// mem (AccountSegments) until its last release closes it: memory already
+// held, so Charge, never a wait.
+func newLiveSegment(fsys vfs.FS, meta segmentMeta, path string, r *segment.Reader, mem *memory.Account) *liveSegment {
+	s := &liveSegment{meta: meta, path: path, r: r, fs: fsys, mem: mem, charged: r.MemoryBytes()}
 	s.refs.Store(1)
 	s.purged.Store(meta.Purged)
+	mem.Charge(s.charged)
 	return s
 }
 
@@ -86,6 +94,7 @@ func (s *liveSegment) release() error {
 		panic("eventlog: segment released more often than acquired")
 	}
 	err := s.r.Close()
+	s.mem.Release(s.charged)
 	if s.obsolete.Load() {
 		if rerr := s.fs.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, fmt.Errorf("remove dropped segment %s: %w", s.path, rerr))

@@ -9,10 +9,12 @@ import (
 
 	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/eventlogdb/eventlog/event"
 )
 
 // The postings section, as segments store it (all integers little-endian;
-// uvarint = unsigned LEB128):
+// uvarint = unsigned LEB128). Layouts up to LayoutV3 ("PST1"):
 //
 //	section    := header dictFrame pad bitmaps
 //	header     := u32 magic "PST1" | u32 dictFrameLen | u32 dictRawLen | u32 terms
@@ -34,6 +36,15 @@ import (
 //	                                 offset relative to the bitmaps start
 //	string     := uvarint(len) bytes
 //
+// LayoutV4 ("PST2") keeps the client ids (field "_id") out of dict and puts
+// them after the bitmaps, in pages read on demand (postings_ids.go):
+//
+//	section    := header dictFrame pad bitmaps pad ids
+//	header     := u32 magic "PST2" | u32 dictFrameLen | u32 dictRawLen | u32 terms
+//	              | u64 idsOff        idsOff: where ids starts, from the section
+//	                                  start, a multiple of 8; bitmaps end there
+//	ids        := see idsPart
+//
 // The section carries no checksum of its own: the file holding it checks it
 // (the segment footer keeps a CRC-32C of the whole section).
 
@@ -41,10 +52,17 @@ import (
 // row deltas instead of as a roaring bitmap. Wire constant.
 const InlineMax = 16
 
-// postingsMagic opens a postings section. Wire constant.
-const postingsMagic = "PST1"
+// Magics open a postings section: postingsMagic up to LayoutV3,
+// postingsMagicV4 from LayoutV4. Wire constants.
+const (
+	postingsMagic   = "PST1"
+	postingsMagicV4 = "PST2"
+)
 
-const headerLen = 16
+const (
+	headerLen   = 16
+	headerLenV4 = 24
+)
 
 // Builder accumulates the postings of rows added in increasing row order.
 // The zero value is not usable; call NewBuilder.
@@ -57,6 +75,7 @@ const headerLen = 16
 type Builder struct {
 	rows    map[Term]postingList
 	lastRow int64
+	layout  Layout
 }
 
 // postingList is one term's rows: small until it grows past InlineMax,
@@ -67,9 +86,14 @@ type postingList struct {
 	last  uint32 // the last row added
 }
 
-// NewBuilder returns an empty Builder.
-func NewBuilder() *Builder {
-	return &Builder{rows: map[Term]postingList{}, lastRow: -1}
+// NewBuilder returns an empty Builder of the current layout (LayoutV4).
+func NewBuilder() *Builder { return NewBuilderFor(LayoutV4) }
+
+// NewBuilderFor returns an empty Builder that writes the section of layout
+// l: "PST1" up to LayoutV3, "PST2" from LayoutV4. The terms added decide
+// what a layout holds; the layout only decides where the client ids go.
+func NewBuilderFor(l Layout) *Builder {
+	return &Builder{rows: map[Term]postingList{}, lastRow: -1, layout: l}
 }
 
 // Add records that row has terms. Rows must be added in strictly increasing
@@ -116,24 +140,66 @@ func (pl *postingList) card() int {
 func (b *Builder) Len() int { return len(b.rows) }
 
 // AppendTo appends the postings section to dst, compressing the dictionary
-// with enc. Bitmaps are 8-byte aligned relative to the section start, so the
-// caller places the section at an 8-byte aligned file offset. The output is a
-// pure function of the added rows.
+// with enc (and, from LayoutV4, the pages of client ids with pageEncoder). Bitmaps are 8-byte
+// aligned relative to the section start, so the caller places the section
+// at an 8-byte aligned file offset. The output is a pure function of the
+// added rows and the layout.
 func (b *Builder) AppendTo(dst []byte, enc *zstd.Encoder) ([]byte, error) {
 	terms := b.sortedTerms()
-	dict, bitmaps, err := b.encode(terms)
+	var ids []Term
+	if b.layout >= LayoutV4 {
+		terms, ids = splitIDs(terms)
+	}
+	var bitmaps bytes.Buffer
+	dict, err := b.encode(terms, &bitmaps)
 	if err != nil {
 		return dst, err
 	}
+	var idPart []byte
+	if b.layout >= LayoutV4 {
+		// The ids' bitmaps (ids on more than InlineMax rows) follow the
+		// dictionary's in the one bitmaps area.
+		if idPart, err = b.encodeIDs(ids, &bitmaps); err != nil {
+			return dst, err
+		}
+	}
 	frame := enc.EncodeAll(dict, nil)
 	start := len(dst)
-	dst = append(dst, postingsMagic...)
+	if b.layout < LayoutV4 {
+		dst = append(dst, postingsMagic...)
+	} else {
+		dst = append(dst, postingsMagicV4...)
+	}
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(frame)))
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(dict)))
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(terms)))
+	idsOffAt := len(dst)
+	if b.layout >= LayoutV4 {
+		dst = binary.LittleEndian.AppendUint64(dst, 0) // idsOff, set below
+	}
 	dst = append(dst, frame...)
 	dst = pad8(dst, start)
-	return append(dst, bitmaps...), nil
+	dst = append(dst, bitmaps.Bytes()...)
+	if b.layout < LayoutV4 {
+		return dst, nil
+	}
+	dst = pad8(dst, start)
+	binary.LittleEndian.PutUint64(dst[idsOffAt:], uint64(len(dst)-start))
+	return append(dst, idPart...), nil
+}
+
+// splitIDs splits sorted terms into the client ids and the others; the ids
+// are contiguous, the terms being sorted by field.
+func splitIDs(terms []Term) (rest, ids []Term) {
+	lo, _ := slices.BinarySearchFunc(terms, event.ClientIDField, func(t Term, f string) int { return strings.Compare(t.Field, f) })
+	hi := lo
+	for hi < len(terms) && terms[hi].Field == event.ClientIDField {
+		hi++
+	}
+	if lo == hi {
+		return terms, nil
+	}
+	return slices.Concat(terms[:lo], terms[hi:]), terms[lo:hi]
 }
 
 func pad8(dst []byte, start int) []byte {
@@ -159,31 +225,38 @@ func compareTerms(a, c Term) int {
 	return strings.Compare(a.Value, c.Value)
 }
 
-// encode returns the raw dictionary and the bitmaps area.
-func (b *Builder) encode(terms []Term) (dict, bitmaps []byte, err error) {
+// encode returns the raw dictionary of terms, writing their bitmaps to
+// bitmaps.
+func (b *Builder) encode(terms []Term, bitmaps *bytes.Buffer) (dict []byte, err error) {
 	dict = appendFieldHeads(nil, terms)
-	var buf bytes.Buffer
 	for _, t := range terms {
-		pl := b.rows[t]
-		dict = appendString(dict, t.Value)
-		dict = binary.AppendUvarint(dict, uint64(pl.card()))
-		if pl.bm == nil {
-			dict = appendDeltas(dict, pl.small)
-			continue
+		if dict, err = b.appendEntry(dict, t, bitmaps); err != nil {
+			return nil, err
 		}
-		for buf.Len()%8 != 0 {
-			buf.WriteByte(0)
-		}
-		off := buf.Len()
-		bm := pl.bm
-		bm.RunOptimize()
-		if _, err := bm.WriteTo(&buf); err != nil {
-			return nil, nil, err
-		}
-		dict = binary.AppendUvarint(dict, uint64(off/8))
-		dict = binary.AppendUvarint(dict, uint64(buf.Len()-off))
 	}
-	return dict, buf.Bytes(), nil
+	return dict, nil
+}
+
+// appendEntry appends t's entry (value, card, payload) to dst; a list over
+// InlineMax goes to bitmaps, at a multiple of 8 from the bitmaps start.
+func (b *Builder) appendEntry(dst []byte, t Term, bitmaps *bytes.Buffer) ([]byte, error) {
+	pl := b.rows[t]
+	dst = appendString(dst, t.Value)
+	dst = binary.AppendUvarint(dst, uint64(pl.card()))
+	if pl.bm == nil {
+		return appendDeltas(dst, pl.small), nil
+	}
+	for bitmaps.Len()%8 != 0 {
+		bitmaps.WriteByte(0)
+	}
+	off := bitmaps.Len()
+	bm := pl.bm
+	bm.RunOptimize()
+	if _, err := bm.WriteTo(bitmaps); err != nil {
+		return nil, err
+	}
+	dst = binary.AppendUvarint(dst, uint64(off/8))
+	return binary.AppendUvarint(dst, uint64(bitmaps.Len()-off)), nil
 }
 
 func appendFieldHeads(dst []byte, terms []Term) []byte {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unsafe"
 
+	"github.com/eventlogdb/eventlog/event"
 	stored "github.com/eventlogdb/eventlog/internal/corrupt"
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 
@@ -19,7 +20,10 @@ const MaxDictBytes = 1 << 30
 
 // Postings reads a postings section (see AppendTo for the layout). The
 // dictionary is decompressed into memory at Open; bitmaps are read straight
-// from the section bytes without copying.
+// from the section bytes without copying. In a LayoutV4 section the client
+// ids are not in the dictionary: Open keeps their filter and page directory
+// in memory, and a lookup reads the one page that can hold the id (see
+// postings_ids_read.go).
 //
 // Lifetime: bitmaps returned by Lookup and Each alias the section bytes
 // (typically a read-only mmap). They must not be mutated in place (combine
@@ -34,6 +38,7 @@ type Postings struct {
 	dict    []byte   // decoded dictionary, owned
 	entries []uint32 // offset of each entry in dict, in term order
 	bitmaps []byte   // the bitmaps area of the section (borrowed)
+	ids     *idSet   // the client ids of a LayoutV4 section; nil before
 }
 
 type fieldRange struct {
@@ -48,33 +53,98 @@ func corrupt(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
 }
 
-// Open parses section, decompressing its dictionary with dec, and checks its
-// structure: terms sorted, lengths and offsets within bounds. It does not
-// check bitmap contents (Lookup validates each bitmap it loads).
+// Open parses section, of either layout, decompressing its dictionary with
+// dec, and checks its structure: terms sorted, lengths and offsets within
+// bounds. It does not check bitmap contents (Lookup validates each bitmap
+// it loads) nor the pages of client ids (each is checked when read). A
+// LayoutV4 section keeps dec for those pages: it must outlive the Postings.
 func Open(section []byte, dec *zstd.Decoder) (*Postings, error) {
-	if len(section) < headerLen || string(section[:4]) != postingsMagic {
+	if len(section) < headerLen {
+		return nil, corrupt("bad header")
+	}
+	hlen := uint64(headerLen)
+	switch string(section[:4]) {
+	case postingsMagic:
+	case postingsMagicV4:
+		hlen = headerLenV4
+	default:
+		return nil, corrupt("bad header")
+	}
+	if uint64(len(section)) < hlen {
 		return nil, corrupt("bad header")
 	}
 	frameLen := uint64(binary.LittleEndian.Uint32(section[4:]))
 	rawLen := uint64(binary.LittleEndian.Uint32(section[8:]))
 	terms := uint64(binary.LittleEndian.Uint32(section[12:]))
-	if frameLen > uint64(len(section)-headerLen) || rawLen > MaxDictBytes || terms > rawLen {
+	if frameLen > uint64(len(section))-hlen || rawLen > MaxDictBytes || terms > rawLen {
 		return nil, corrupt("dictionary length out of bounds")
 	}
-	frame := section[headerLen : headerLen+frameLen]
-	dict, err := decodeFrame(dec, frame, rawLen)
+	bmStart := (hlen + frameLen + 7) &^ 7
+	bmEnd := uint64(len(section))
+	if hlen == headerLenV4 {
+		bmEnd = binary.LittleEndian.Uint64(section[16:])
+		if bmEnd%8 != 0 || bmEnd < bmStart || bmEnd > uint64(len(section)) {
+			return nil, corrupt("ids offset %d out of bounds", bmEnd)
+		}
+	}
+	if bmStart > bmEnd {
+		return nil, corrupt("bitmaps start out of bounds")
+	}
+	dict, err := decodeFrame(dec, section[hlen:hlen+frameLen], rawLen)
 	if err != nil {
 		return nil, err
 	}
-	bmStart := (headerLen + frameLen + 7) &^ 7
-	if bmStart > uint64(len(section)) {
-		return nil, corrupt("bitmaps start out of bounds")
-	}
-	p := &Postings{dict: dict, bitmaps: section[bmStart:]}
+	p := &Postings{dict: dict, bitmaps: section[bmStart:bmEnd]}
 	if err := p.parse(int(terms)); err != nil {
 		return nil, err
 	}
+	if hlen == headerLenV4 {
+		if p.field(event.ClientIDField) >= 0 {
+			return nil, corrupt("client ids in the dictionary of a section that pages them")
+		}
+		if p.ids, err = openIDs(section[bmEnd:], dec); err != nil {
+			return nil, err
+		}
+	}
 	return p, nil
+}
+
+// OpenLayout is Open for a file whose format says the section's layout:
+// a section of another layout than l's ("PST1" up to LayoutV3, "PST2"
+// from LayoutV4) is damage.
+func OpenLayout(section []byte, dec *zstd.Decoder, l Layout) (*Postings, error) {
+	want := postingsMagic
+	if l >= LayoutV4 {
+		want = postingsMagicV4
+	}
+	if len(section) < 4 || string(section[:4]) != want {
+		return nil, corrupt("bad header: layout %d sections open with %q", l, want)
+	}
+	return Open(section, dec)
+}
+
+// MemoryBytes is what the Postings holds in memory, besides the section:
+// the dictionary and its entry index, and a LayoutV4 section's id filter
+// and page directory. (Its client ids are not in it; in older layouts
+// they are dictionary terms, so they are.)
+func (p *Postings) MemoryBytes() int64 {
+	n := int64(cap(p.dict) + 4*cap(p.entries))
+	for _, f := range p.fields {
+		n += int64(len(f.name)) + int64(unsafe.Sizeof(f))
+	}
+	if p.ids != nil {
+		n += p.ids.memoryBytes()
+	}
+	return n
+}
+
+// field returns the index of field name in p.fields, or -1.
+func (p *Postings) field(name string) int {
+	fi := sort.Search(len(p.fields), func(i int) bool { return p.fields[i].name >= name })
+	if fi == len(p.fields) || p.fields[fi].name != name {
+		return -1
+	}
+	return fi
 }
 
 func decodeFrame(dec *zstd.Decoder, frame []byte, rawLen uint64) ([]byte, error) {
@@ -167,11 +237,22 @@ func (p *Postings) skipPayload(d *decbuf.Buf, prevEnd uint64) uint64 {
 }
 
 // Len returns the number of terms.
-func (p *Postings) Len() int { return len(p.entries) }
+func (p *Postings) Len() int {
+	if p.ids != nil {
+		return len(p.entries) + p.ids.count
+	}
+	return len(p.entries)
+}
+
+// paged reports whether field's terms are in the id pages.
+func (p *Postings) paged(field string) bool { return p.ids != nil && field == event.ClientIDField }
 
 // Lookup returns the rows holding t. ok is false when no row holds it. The
 // bitmap is borrowed (see Postings). An error means the bitmap is damaged.
 func (p *Postings) Lookup(t Term) (bm *roaring.Bitmap, ok bool, err error) {
+	if p.paged(t.Field) {
+		return p.lookupID(t.Value)
+	}
 	i, found := p.find(t)
 	if !found {
 		return nil, false, nil
@@ -185,8 +266,8 @@ func (p *Postings) Lookup(t Term) (bm *roaring.Bitmap, ok bool, err error) {
 
 // find returns the index of t's entry.
 func (p *Postings) find(t Term) (int, bool) {
-	fi := sort.Search(len(p.fields), func(i int) bool { return p.fields[i].name >= t.Field })
-	if fi == len(p.fields) || p.fields[fi].name != t.Field {
+	fi := p.field(t.Field)
+	if fi < 0 {
 		return 0, false
 	}
 	f := p.fields[fi]
@@ -209,6 +290,13 @@ func (p *Postings) value(i int) string {
 func (p *Postings) entry(i int) (value string, bm *roaring.Bitmap, size int, err error) {
 	d := decbuf.Buf{B: p.dict, Off: int(p.entries[i]), Invalid: ErrCorrupt}
 	value = d.Str()
+	bm, size, err = p.payload(&d)
+	return value, bm, size, err
+}
+
+// payload decodes a checked payload (card and rows) at d: its rows and the
+// bytes its bitmap takes in the section (0 when inline).
+func (p *Postings) payload(d *decbuf.Buf) (*roaring.Bitmap, int, error) {
 	card := d.Uvarint()
 	if card <= InlineMax {
 		rows := make([]uint32, card)
@@ -217,11 +305,11 @@ func (p *Postings) entry(i int) (value string, bm *roaring.Bitmap, size int, err
 			row += d.Uvarint()
 			rows[j] = uint32(row)
 		}
-		return value, roaring.BitmapOf(rows...), 0, d.Err
+		return roaring.BitmapOf(rows...), 0, d.Err
 	}
 	off, n := d.Uvarint()*8, d.Uvarint()
-	bm, err = p.load(p.bitmaps[off:off+n], card)
-	return value, bm, int(n), err
+	bm, err := p.load(p.bitmaps[off:off+n], card)
+	return bm, int(n), err
 }
 
 // load reads a bitmap in place and validates it.
@@ -253,9 +341,26 @@ type TermInfo struct {
 }
 
 // Each calls fn for every term in order, loading and validating its
-// bitmap. It stops at the first error.
+// bitmap (and reading every page of client ids). It stops at the first
+// error.
 func (p *Postings) Each(fn func(TermInfo) error) error {
+	idsDone := p.ids == nil
+	eachID := func() error {
+		idsDone = true
+		return p.eachID("", func(id string, raw []byte, payload int) error {
+			bm, size, err := p.idRows(raw, payload)
+			if err != nil {
+				return fmt.Errorf("term %s=%q: %w", event.ClientIDField, id, err)
+			}
+			return fn(TermInfo{Term{event.ClientIDField, strings.Clone(id)}, bm, size})
+		})
+	}
 	for _, f := range p.fields {
+		if !idsDone && f.name > event.ClientIDField {
+			if err := eachID(); err != nil {
+				return err
+			}
+		}
 		for i := f.first; i < f.end; i++ {
 			v, bm, size, err := p.entry(i)
 			if err != nil {
@@ -265,6 +370,9 @@ func (p *Postings) Each(fn func(TermInfo) error) error {
 				return err
 			}
 		}
+	}
+	if !idsDone {
+		return eachID()
 	}
 	return nil
 }
@@ -282,6 +390,16 @@ func unsafeString(b []byte) string {
 // starts with prefix ("" visits the whole field), with its rows (borrowed,
 // see Postings). It stops at the first error.
 func (p *Postings) EachPrefix(field, prefix string, fn func(value string, rows *roaring.Bitmap) error) error {
+	if p.paged(field) {
+		return p.eachID(prefix, func(id string, raw []byte, payload int) error {
+			id = strings.Clone(id)
+			bm, _, err := p.idRows(raw, payload)
+			if err != nil {
+				return fmt.Errorf("term %s=%q: %w", field, id, err)
+			}
+			return fn(id, bm)
+		})
+	}
 	lo, hi := p.prefixRange(field, prefix)
 	for i := lo; i < hi; i++ {
 		v, bm, _, err := p.entry(i)
@@ -298,8 +416,8 @@ func (p *Postings) EachPrefix(field, prefix string, fn func(value string, rows *
 // prefixRange returns the entries [lo, hi) of field whose values start
 // with prefix.
 func (p *Postings) prefixRange(field, prefix string) (lo, hi int) {
-	fi := sort.Search(len(p.fields), func(i int) bool { return p.fields[i].name >= field })
-	if fi == len(p.fields) || p.fields[fi].name != field {
+	fi := p.field(field)
+	if fi < 0 {
 		return 0, 0
 	}
 	f := p.fields[fi]
@@ -320,6 +438,9 @@ func (p *Postings) prefixRange(field, prefix string) (lo, hi int) {
 // saved-object ref of a segment) loads no bitmap for each. The result may
 // share containers with the section (see Postings).
 func (p *Postings) UnionWhere(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error) {
+	if p.paged(field) {
+		return p.unionIDs(prefix, keep)
+	}
 	lo, hi := p.prefixRange(field, prefix)
 	out := roaring.New()
 	var parts []*roaring.Bitmap
@@ -348,6 +469,43 @@ func (p *Postings) UnionWhere(field, prefix string, keep func(value string) bool
 		}
 		parts = append(parts, bm)
 	}
+	if len(parts) == 0 {
+		return out, nil
+	}
+	return roaring.FastOr(append(parts, out)...), nil
+}
+
+// unionIDs is UnionWhere over the client ids of a LayoutV4 section. As in
+// the dictionary's case, inline lists go straight into the result: most
+// ids have one row.
+func (p *Postings) unionIDs(prefix string, keep func(value string) bool) (*roaring.Bitmap, error) {
+	out := roaring.New()
+	var parts []*roaring.Bitmap
+	var rows []uint32
+	err := p.eachID(prefix, func(id string, raw []byte, payload int) error {
+		if keep != nil && !keep(id) {
+			return nil
+		}
+		d := decbuf.Buf{B: raw, Off: payload, Invalid: ErrCorrupt}
+		if card := d.Uvarint(); card <= InlineMax {
+			var row uint64
+			for range card {
+				row += d.Uvarint()
+				rows = append(rows, uint32(row))
+			}
+			return nil
+		}
+		bm, _, err := p.idRows(raw, payload)
+		if err != nil {
+			return fmt.Errorf("term %s=%q: %w", event.ClientIDField, strings.Clone(id), err)
+		}
+		parts = append(parts, bm)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.AddMany(rows)
 	if len(parts) == 0 {
 		return out, nil
 	}

@@ -106,7 +106,7 @@ func TestPostingsBitmapsAligned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bmStart := len(sec) - len(p.bitmaps)
+	bmStart := cap(sec) - cap(p.bitmaps) // p.bitmaps is sec[bmStart:bmEnd]
 	if bmStart%8 != 0 {
 		t.Fatalf("bitmaps start at %d", bmStart)
 	}

@@ -34,6 +34,11 @@ const (
 	// LayoutV3: LayoutV2 and the engine fields "_id" (the client id: what
 	// makes a client id an exact lookup) and "_index".
 	LayoutV3 Layout = 3
+	// LayoutV4: LayoutV3's terms, with the client ids ("_id") kept out of
+	// the dictionary, in pages of their own behind a filter (see
+	// postings_ids.go), so that a segment holds in memory only a filter
+	// and a page index for its ids, not the ids themselves.
+	LayoutV4 Layout = 4
 )
 
 // Posting fields that are not event fields. Wire constants: they name
@@ -59,12 +64,13 @@ var indexedFields = func() []event.Field {
 	return fs
 }()
 
-// Terms returns the posting keys of ev in the current layout (LayoutV3),
+// Terms returns the posting keys of ev in the current layout (LayoutV3's
+// terms, which LayoutV4 keeps),
 // one per indexed value.
 func Terms(ev *event.Event) []Term { return AppendTerms(nil, ev) }
 
 // AppendTerms appends the posting keys of ev in the current layout
-// (LayoutV3) to dst. A term may repeat (two refs of one type); posting
+// (LayoutV3's terms, which LayoutV4 keeps) to dst. A term may repeat (two refs of one type); posting
 // builders keep a row once per term.
 func AppendTerms(dst []Term, ev *event.Event) []Term {
 	for _, f := range indexedFields {

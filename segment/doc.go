@@ -36,8 +36,11 @@
 // (columns 92 and 93) and their postings (index.LayoutV3: the _id terms are
 // the exact client-id lookup of idempotent ingest), and column 94, the kept
 // unknown fields (event.Extra), as a string vector of encoded trees, each
-// checked with event.ParseExtra when read. Reader.Layout says which
-// postings a file holds.
+// checked with event.ParseExtra when read; version 4 (index.LayoutV4)
+// moves the client ids out of the postings dictionary, which is read into
+// memory at open, into pages read on demand behind a filter, so an open
+// segment holds about two bytes an id in memory (Reader.MemoryBytes)
+// rather than its ids. Reader.Layout says which postings a file holds.
 //
 // Reads: a block is the unit of decompression, but Events decodes only the
 // requested rows of each block it touches (every column is still read and

@@ -15,8 +15,10 @@ const (
 	// (index.LayoutV2, LayoutV3 instead of LayoutV1) and version 3 in the
 	// columns it may hold: the engine fields _id and _index (column ids 92
 	// and 93) and the kept unknown fields (event.KindExtra, column id 94);
-	// blocks, indexes and footer are laid out alike.
-	Version = 3
+	// blocks, indexes and footer are laid out alike. Version 4's postings
+	// section is index.LayoutV4's: the client ids in pages behind a filter
+	// rather than in the dictionary.
+	Version = 4
 
 	// VersionExtra is the first version whose blocks may hold the column
 	// of kept unknown fields.

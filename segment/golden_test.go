@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/RoaringBitmap/roaring/v2"
+
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
 )
@@ -19,7 +21,7 @@ var update = flag.Bool("update", false, "regenerate the golden file of the curre
 // goldenPath is the fixture of the version this package writes; the
 // fixtures of older versions (golden-v1.seg, golden-v2.seg) are never
 // regenerated.
-const goldenPath = "testdata/golden-v3.seg"
+const goldenPath = "testdata/golden-v4.seg"
 
 // goldenJSON are the events of the golden segment, in (@timestamp, seq)
 // order; row i has sequence number goldenSeq[i].
@@ -98,11 +100,19 @@ func TestGoldenV1(t *testing.T) { checkOldWriter(t, 1) }
 // exactly the version 2 fixture.
 func TestGoldenV2(t *testing.T) { checkOldWriter(t, 2) }
 
-// checkOldWriter writes goldenRows as the given older version and compares
-// the bytes with that version's fixture.
+// TestGoldenV3 checks that a writer asked for version 3 still writes
+// exactly the version 3 fixture (client ids in the dictionary).
+func TestGoldenV3(t *testing.T) { checkOldWriter(t, 3) }
+
+// checkOldWriter writes goldenRows (version 3 on: goldenRowsV3) as the
+// given older version and compares the bytes with that version's fixture.
 func checkOldWriter(t *testing.T, version int) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRows(t), WriteOptions{BlockRows: 3, Version: version}); err != nil {
+	rows := goldenRows(t)
+	if version >= VersionExtra {
+		rows = goldenRowsV3(t)
+	}
+	if _, err := Write(path, rows, WriteOptions{BlockRows: 3, Version: version}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -194,6 +204,37 @@ func TestReadV3(t *testing.T) {
 		{index.Term{Field: event.ClientIDField, Value: "doc-2"}, []uint32{2}},
 		{index.Term{Field: event.IndexField, Value: "logs-kibana"}, []uint32{0, 1}},
 	})
+}
+
+// TestReadV4 opens the fixture of format version 4 (the rows of version
+// 3's): its client ids, paged out of the dictionary (index.LayoutV4), are
+// found by lookup and by prefix like the other terms, and an absent id is
+// not.
+func TestReadV4(t *testing.T) {
+	r := openFixture(t, "testdata/golden-v4.seg", goldenRowsV3(t))
+	if info := r.Info(); info.Version != 4 || r.Layout() != index.LayoutV4 {
+		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
+	}
+	checkPostings(t, r, []postingCase{
+		{index.Term{Field: event.ClientIDField, Value: "doc-1"}, []uint32{0}},
+		{index.Term{Field: event.ClientIDField, Value: "doc-2"}, []uint32{2}},
+		{index.Term{Field: event.IndexField, Value: "logs-kibana"}, []uint32{0, 1}},
+		{index.Term{Field: "event.provider", Value: "alerting"}, []uint32{0, 2}},
+	})
+	if bm, err := r.Postings(index.Term{Field: event.ClientIDField, Value: "doc-3"}); bm != nil || err != nil {
+		t.Errorf("Postings(_id=doc-3) = %v, %v; want none", bm, err)
+	}
+	var ids []string
+	err := r.EachTerm(event.ClientIDField, "doc-", func(v string, _ *roaring.Bitmap) error {
+		ids = append(ids, v)
+		return nil
+	})
+	if err != nil || !slices.Equal(ids, []string{"doc-1", "doc-2"}) {
+		t.Errorf("EachTerm(_id, doc-) = %v, %v", ids, err)
+	}
+	if all, err := r.UnionTerms(event.ClientIDField, "", nil); err != nil || !slices.Equal(all.ToArray(), []uint32{0, 2}) {
+		t.Errorf("UnionTerms(_id) = %v, %v", all, err)
+	}
 }
 
 // TestReadV1 opens the fixture of released format version 1: every later

@@ -216,7 +216,7 @@ func (r *Reader) openPostings() error {
 	b, err := r.span(p.Off, p.Len)
 	var post *index.Postings
 	if err == nil {
-		post, err = index.Open(b, r.dec)
+		post, err = index.OpenLayout(b, r.dec, r.Layout())
 	}
 	if err != nil {
 		if r.ownDec {

@@ -138,7 +138,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	if opts.Version < 1 || opts.Version > Version {
 		return nil, fmt.Errorf("write segment %s: format version %d: this writer writes 1..%d", path, opts.Version, Version)
 	}
-	sw := &Writer{path: path, opts: opts, post: index.NewBuilder(), sc: getScratch()}
+	sw := &Writer{path: path, opts: opts, post: index.NewBuilderFor(index.Layout(opts.Version)), sc: getScratch()}
 	sw.stage = &sw.sc.stage
 	enc := opts.Encoder
 	if enc == nil {

@@ -15,7 +15,7 @@ var (
 	descMemoryLimit = prometheus.NewDesc("eventlog_memory_limit_bytes",
 		"The store's memory limit (--memory-limit); 0: none.", nil, nil)
 	descMemoryCharged = prometheus.NewDesc("eventlog_memory_charged_bytes",
-		"Memory charged to the store's budget, by consumer: heads (in-memory heads, active and waiting to be sealed), seal (the seal in progress), bodies (request bodies in flight).", []string{"consumer"}, nil)
+		"Memory charged to the store's budget, by consumer: heads (in-memory heads, active and waiting to be sealed), seal (the seal in progress), segments (what open segments hold beside their mapped files: postings dictionaries, client-id filters and page directories), bodies (request bodies in flight).", []string{"consumer"}, nil)
 	descMemoryGoHeap = prometheus.NewDesc("eventlog_memory_go_heap_bytes",
 		"Bytes of Go heap objects, live and not yet swept.", nil, nil)
 	descMemoryGoTotal = prometheus.NewDesc("eventlog_memory_go_total_bytes",
