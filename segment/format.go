@@ -15,12 +15,22 @@ const (
 	// (index.LayoutV2, LayoutV3 instead of LayoutV1) and version 3 in the
 	// columns it may hold: the engine fields _id and _index (column ids 92
 	// and 93) and the kept unknown fields (event.KindExtra, column id 94);
-	// blocks, indexes and footer are laid out alike.
-	Version = 3
+	// blocks, indexes and footer are laid out alike. Version 4 stores
+	// the ref ids a string value repeats as references to the row's refs
+	// and scales the @timestamp column's differences (VersionRefIDs).
+	Version = 4
 
 	// VersionExtra is the first version whose blocks may hold the column
 	// of kept unknown fields.
 	VersionExtra = 3
+
+	// VersionRefIDs is the first version whose string columns store the
+	// ids of the row's refs that a value holds as references to them
+	// (refids.go).
+	VersionRefIDs = 4
+
+	// colRefs is the column id of kibana.saved_objects.
+	colRefs = 79
 
 	headerMagic = "ELSEG\x00\x00\x00" // first 8 bytes; byte 5 holds the version
 	footerMagic = "ELSEGEND"
