@@ -115,7 +115,6 @@ func decodeRefIDs(s string, refs []event.SavedObject) (string, error) {
 	return b.String(), nil
 }
 
-
 // expandColumnRefIDs puts the ref ids back into the values of field f (a
 // no-op unless it is a string field) of evs, whose refs are decoded.
 func expandColumnRefIDs(f *event.Field, evs []event.Event) error {
