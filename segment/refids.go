@@ -31,53 +31,70 @@ const minRefIDLen = 8
 // one byte.
 const maxRefIDs = 255
 
-// encodeRefIDs returns the string value msg in its stored form given the
-// row's refs, building it in buf when it differs from msg.
-func encodeRefIDs(msg string, refs []event.SavedObject, buf *strings.Builder) string {
-	if !strings.ContainsRune(msg, 0) && !containsRefID(msg, refs) {
-		return msg
+// rowRefIDs are the ids of one row's refs that a value may refer to, each
+// with its reference byte k.
+type rowRefIDs struct {
+	ids []string
+	ks  []byte
+}
+
+// reset prepares r for a row whose refs are refs.
+func (r *rowRefIDs) reset(refs []event.SavedObject) {
+	r.ids, r.ks = r.ids[:0], r.ks[:0]
+	for k := range min(len(refs), maxRefIDs) {
+		if id := refs[k].ID; referable(id) {
+			r.ids = append(r.ids, id)
+			r.ks = append(r.ks, byte(k+1))
+		}
+	}
+}
+
+// next returns where the first of the ids in s starts (the longest of
+// those starting there, the first of equals), its reference byte and its
+// length; at is -1 when s holds none.
+func (r *rowRefIDs) next(s string) (at int, k byte, n int) {
+	at = -1
+	if len(s) < minRefIDLen {
+		return at, 0, 0
+	}
+	for j, id := range r.ids {
+		i := strings.Index(s, id)
+		if i >= 0 && (at < 0 || i < at || (i == at && len(id) > n)) {
+			at, k, n = i, r.ks[j], len(id)
+		}
+	}
+	return at, k, n
+}
+
+// encodeRefIDs returns the string value v in its stored form given its
+// row's refs, building it in buf when it differs from v. An id holds no
+// NUL, so it never starts at one.
+func encodeRefIDs(v string, refs *rowRefIDs, buf *strings.Builder) string {
+	nul := strings.IndexByte(v, 0)
+	at, k, n := refs.next(v)
+	if nul < 0 && at < 0 {
+		return v
 	}
 	buf.Reset()
-	buf.Grow(len(msg))
-	for i := 0; i < len(msg); {
-		if msg[i] == 0 {
+	buf.Grow(len(v))
+	for {
+		switch {
+		case nul >= 0 && (at < 0 || nul < at):
+			buf.WriteString(v[:nul])
 			buf.WriteString("\x00\x00")
-			i++
-			continue
-		}
-		if k, n := refAt(msg[i:], refs); n > 0 {
+			v = v[nul+1:]
+		case at >= 0:
+			buf.WriteString(v[:at])
 			buf.WriteByte(0)
-			buf.WriteByte(byte(k + 1))
-			i += n
-			continue
+			buf.WriteByte(k)
+			v = v[at+n:]
+		default:
+			buf.WriteString(v)
+			return buf.String()
 		}
-		buf.WriteByte(msg[i])
-		i++
+		nul = strings.IndexByte(v, 0)
+		at, k, n = refs.next(v)
 	}
-	return buf.String()
-}
-
-// containsRefID reports whether msg holds the id of one of refs that can
-// be referred to.
-func containsRefID(msg string, refs []event.SavedObject) bool {
-	for k := range min(len(refs), maxRefIDs) {
-		if referable(refs[k].ID) && strings.Contains(msg, refs[k].ID) {
-			return true
-		}
-	}
-	return false
-}
-
-// refAt returns the ref whose id s starts with (the longest, the first of
-// equals) and the id's length; n is 0 when none does.
-func refAt(s string, refs []event.SavedObject) (k, n int) {
-	for j := range min(len(refs), maxRefIDs) {
-		id := refs[j].ID
-		if len(id) > n && referable(id) && strings.HasPrefix(s, id) {
-			k, n = j, len(id)
-		}
-	}
-	return k, n
 }
 
 // referable reports whether id can be stored as a reference. An id holding

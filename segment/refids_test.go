@@ -41,7 +41,9 @@ func TestRefIDsRoundTrip(t *testing.T) {
 		}
 		m := msg.String()
 		var buf strings.Builder
-		stored := encodeRefIDs(m, refs, &buf)
+		var prepared rowRefIDs
+		prepared.reset(refs)
+		stored := encodeRefIDs(m, &prepared, &buf)
 		got, err := decodeRefIDs(stored, refs)
 		if err != nil {
 			t.Fatalf("decode %q: %v", stored, err)
@@ -49,10 +51,13 @@ func TestRefIDsRoundTrip(t *testing.T) {
 		if got != m {
 			t.Fatalf("round trip: %q -> %q -> %q", m, stored, got)
 		}
+		if want := scanRefIDs(m, refs); stored != want {
+			t.Fatalf("stored form %q, the rule of FORMAT.md gives %q", stored, want)
+		}
 		if max := len(m) + strings.Count(m, "\x00"); len(stored) > max {
 			t.Fatalf("stored form %d bytes, more than %d: %q", len(stored), max, stored)
 		}
-		if containsRefID(m, refs) && len(stored) >= len(m)+strings.Count(m, "\x00") {
+		if named(m, refs) && len(stored) >= len(m)+strings.Count(m, "\x00") {
 			t.Fatalf("message names a ref id yet its stored form %q is not shorter than %q", stored, m)
 		}
 	})
@@ -130,4 +135,44 @@ func TestRefIDsThroughSegment(t *testing.T) {
 			r.Close()
 		}
 	})
+}
+
+// named reports, as the model of the writer's choice, whether msg holds
+// the id of one of the first 255 refs that is at least 8 bytes long and
+// holds no NUL.
+func named(msg string, refs []event.SavedObject) bool {
+	for k, r := range refs {
+		if k < 255 && len(r.ID) >= 8 && !strings.Contains(r.ID, "\x00") && strings.Contains(msg, r.ID) {
+			return true
+		}
+	}
+	return false
+}
+
+// scanRefIDs is FORMAT.md's rule as written, byte by byte: the model the
+// writer's faster search must agree with.
+func scanRefIDs(msg string, refs []event.SavedObject) string {
+	var b strings.Builder
+	for i := 0; i < len(msg); {
+		if msg[i] == 0 {
+			b.WriteString("\x00\x00")
+			i++
+			continue
+		}
+		k, n := -1, 0
+		for j, r := range refs {
+			if j < 255 && len(r.ID) >= 8 && len(r.ID) > n && !strings.Contains(r.ID, "\x00") && strings.HasPrefix(msg[i:], r.ID) {
+				k, n = j, len(r.ID)
+			}
+		}
+		if k >= 0 {
+			b.WriteByte(0)
+			b.WriteByte(byte(k + 1))
+			i += n
+			continue
+		}
+		b.WriteByte(msg[i])
+		i++
+	}
+	return b.String()
 }
