@@ -34,12 +34,27 @@ func decodeSeqColumn(raw []byte, rows int) ([]uint64, error) {
 	return seq, d.Err
 }
 
-func decodeTSColumn(raw []byte, rows int) (ts []int64, fmts []uint64, err error) {
+// decodeTSColumn reads a column written by appendTSColumn, scaled or not.
+func decodeTSColumn(raw []byte, rows int, scaled bool) (ts []int64, fmts []uint64, err error) {
 	d := decbuf.New(raw, errInvalid)
 	ts = make([]int64, rows)
 	ts[0] = d.Varint()
+	p := uint64(1)
+	if scaled {
+		k := d.Uvarint()
+		if k >= uint64(len(pow10)) {
+			d.Fail("bad decimal scale %d", k)
+			return nil, nil, d.Err
+		}
+		p = uint64(pow10[k])
+	}
 	for i := 1; i < rows; i++ {
-		ts[i] = ts[i-1] + int64(d.Uvarint())
+		delta := d.Uvarint()
+		if delta > math.MaxInt64/p {
+			d.Fail("timestamp delta overflows")
+			break
+		}
+		ts[i] = ts[i-1] + int64(delta*p)
 		if ts[i] < ts[i-1] {
 			d.Fail("timestamps out of order")
 		}

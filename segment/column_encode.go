@@ -52,11 +52,24 @@ func appendSeqColumn(dst []byte, seqs []uint64) []byte {
 }
 
 // appendTSColumn writes varint(first instant), uvarint deltas (rows are
-// sorted), then the formats as a uniform vector.
-func appendTSColumn(dst []byte, ts []int64, fmts []uint64) []byte {
+// sorted), then the formats as a uniform vector. With scaled (VersionRefIDs
+// on) the deltas are preceded by uvarint(k), their decimal scale, and
+// written divided by 10^k: timestamps in whole milliseconds, as Kibana
+// writes them, then take 2 bytes a row instead of 5.
+func appendTSColumn(dst []byte, ts []int64, fmts []uint64, scaled bool) []byte {
 	dst = binary.AppendVarint(dst, ts[0])
+	p := int64(1)
+	if scaled {
+		deltas := make([]int64, len(ts)-1)
+		for i := range deltas {
+			deltas[i] = ts[i+1] - ts[i]
+		}
+		k := decimalScale(deltas)
+		dst = binary.AppendUvarint(dst, uint64(k))
+		p = pow10[k]
+	}
 	for i := 1; i < len(ts); i++ {
-		dst = binary.AppendUvarint(dst, uint64(ts[i]-ts[i-1]))
+		dst = binary.AppendUvarint(dst, uint64(ts[i]-ts[i-1])/uint64(p))
 	}
 	return appendUniform(dst, fmts)
 }

@@ -17,12 +17,22 @@ const (
 	// and 93) and the kept unknown fields (event.KindExtra, column id 94);
 	// blocks, indexes and footer are laid out alike. Version 4's postings
 	// section is index.LayoutV4's: the client ids in pages behind a filter
-	// rather than in the dictionary.
+	// rather than in the dictionary; its string values refer to the ref
+	// ids they repeat and its @timestamp column's differences are scaled
+	// (VersionRefIDs).
 	Version = 4
 
 	// VersionExtra is the first version whose blocks may hold the column
 	// of kept unknown fields.
 	VersionExtra = 3
+
+	// VersionRefIDs is the first version whose string columns store the
+	// ids of the row's refs that a value holds as references to them
+	// (refids.go).
+	VersionRefIDs = 4
+
+	// colRefs is the column id of kibana.saved_objects.
+	colRefs = 79
 
 	headerMagic = "ELSEG\x00\x00\x00" // first 8 bytes; byte 5 holds the version
 	footerMagic = "ELSEGEND"

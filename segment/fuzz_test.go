@@ -131,7 +131,9 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = decodeBlockIndex(data, ft)
 		_, _ = decodeSeqIndex(data, ft)
 		_, _ = decodeSeqColumn(data, n)
-		_, _, _ = decodeTSColumn(data, n)
+		_, _, _ = decodeTSColumn(data, n, false)
+		_, _, _ = decodeTSColumn(data, n, true)
+		_, _ = decodeRefIDs(string(data), []event.SavedObject{{ID: "0123456789"}, {ID: "short"}, {ID: "nul\x00nul\x00nul"}})
 		for _, fd := range event.Fields() {
 			evs := make([]event.Event, n)
 			_ = decodeFieldColumn(data, &fd, evs, uint32(n/2))

@@ -19,7 +19,7 @@ import (
 var update = flag.Bool("update", false, "regenerate the golden file of the current version")
 
 // goldenPath is the fixture of the version this package writes; the
-// fixtures of older versions (golden-v1.seg, golden-v2.seg) are never
+// fixtures of older versions (golden-v1.seg to golden-v3.seg) are never
 // regenerated.
 const goldenPath = "testdata/golden-v4.seg"
 
@@ -68,9 +68,26 @@ func goldenRowsV3(t testing.TB) []Row {
 	return append(rows, Row{Seq: 15, Event: &ev})
 }
 
+// goldenMessageJSON is the row version 4 adds (sequence 16, last in
+// time): a message naming its first ref's id twice, holding a NUL, and
+// naming its second ref, whose id is too short to be stored as a
+// reference; a rule.id equal to the first ref's id.
+const goldenMessageJSON = `{"@timestamp":"2019-12-10T05:00:00Z","message":"alert executed: .index-threshold:9a0a3de3-2aa2-4914-b84d-fef884dadc2f: 'cpu' (9a0a3de3-2aa2-4914-b84d-fef884dadc2f) nul:\u0000 via c-9","event":{"provider":"alerting","action":"execute"},"rule":{"id":"9a0a3de3-2aa2-4914-b84d-fef884dadc2f"},"kibana":{"saved_objects":[{"rel":"primary","type":"alert","id":"9a0a3de3-2aa2-4914-b84d-fef884dadc2f","type_id":".index-threshold"},{"type":"action","id":"c-9"}]}}`
+
+// goldenRowsV4 are goldenRowsV3 with the row whose message refers to its
+// refs.
+func goldenRowsV4(t testing.TB) []Row {
+	t.Helper()
+	ev, err := event.Decode([]byte(goldenMessageJSON), event.DefaultLimits())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(goldenRowsV3(t), Row{Seq: 16, Event: &ev})
+}
+
 func TestGolden(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRowsV3(t), WriteOptions{BlockRows: 3}); err != nil {
+	if _, err := Write(path, goldenRowsV4(t), WriteOptions{BlockRows: 3}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)
@@ -94,24 +111,20 @@ func TestGolden(t *testing.T) {
 
 // TestGoldenV1 checks that a writer asked for version 1 (tests of the
 // readers use it) still writes exactly the released version 1 fixture.
-func TestGoldenV1(t *testing.T) { checkOldWriter(t, 1) }
+func TestGoldenV1(t *testing.T) { checkOldWriter(t, 1, goldenRows(t)) }
 
 // TestGoldenV2 checks that a writer asked for version 2 still writes
 // exactly the version 2 fixture.
-func TestGoldenV2(t *testing.T) { checkOldWriter(t, 2) }
+func TestGoldenV2(t *testing.T) { checkOldWriter(t, 2, goldenRows(t)) }
 
 // TestGoldenV3 checks that a writer asked for version 3 still writes
-// exactly the version 3 fixture (client ids in the dictionary).
-func TestGoldenV3(t *testing.T) { checkOldWriter(t, 3) }
+// exactly the version 3 fixture.
+func TestGoldenV3(t *testing.T) { checkOldWriter(t, 3, goldenRowsV3(t)) }
 
-// checkOldWriter writes goldenRows (version 3 on: goldenRowsV3) as the
-// given older version and compares the bytes with that version's fixture.
-func checkOldWriter(t *testing.T, version int) {
+// checkOldWriter writes rows as the given older version and compares the
+// bytes with that version's fixture.
+func checkOldWriter(t *testing.T, version int, rows []Row) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	rows := goldenRows(t)
-	if version >= VersionExtra {
-		rows = goldenRowsV3(t)
-	}
 	if _, err := Write(path, rows, WriteOptions{BlockRows: 3, Version: version}); err != nil {
 		t.Fatal(err)
 	}
@@ -206,12 +219,16 @@ func TestReadV3(t *testing.T) {
 	})
 }
 
-// TestReadV4 opens the fixture of format version 4 (the rows of version
-// 3's): its client ids, paged out of the dictionary (index.LayoutV4), are
-// found by lookup and by prefix like the other terms, and an absent id is
-// not.
+// TestReadV4 opens the fixture of format version 4 (version 3's rows and
+// one whose message and rule.id name its refs): its client ids, paged out
+// of the dictionary (index.LayoutV4), are found by lookup and by prefix
+// like the other terms, and an absent id is not; the message and rule.id
+// whose ref ids are stored as references come back byte for byte, read
+// alone (the refs decoded aside) and with the refs; and the file is smaller
+// than the same rows written as version 3.
 func TestReadV4(t *testing.T) {
-	r := openFixture(t, "testdata/golden-v4.seg", goldenRowsV3(t))
+	rows := goldenRowsV4(t)
+	r := openFixture(t, "testdata/golden-v4.seg", rows)
 	if info := r.Info(); info.Version != 4 || r.Layout() != index.LayoutV4 {
 		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
 	}
@@ -219,7 +236,7 @@ func TestReadV4(t *testing.T) {
 		{index.Term{Field: event.ClientIDField, Value: "doc-1"}, []uint32{0}},
 		{index.Term{Field: event.ClientIDField, Value: "doc-2"}, []uint32{2}},
 		{index.Term{Field: event.IndexField, Value: "logs-kibana"}, []uint32{0, 1}},
-		{index.Term{Field: "event.provider", Value: "alerting"}, []uint32{0, 2}},
+		{index.Term{Field: "event.provider", Value: "alerting"}, []uint32{0, 2, 5}},
 	})
 	if bm, err := r.Postings(index.Term{Field: event.ClientIDField, Value: "doc-3"}); bm != nil || err != nil {
 		t.Errorf("Postings(_id=doc-3) = %v, %v; want none", bm, err)
@@ -234,6 +251,32 @@ func TestReadV4(t *testing.T) {
 	}
 	if all, err := r.UnionTerms(event.ClientIDField, "", nil); err != nil || !slices.Equal(all.ToArray(), []uint32{0, 2}) {
 		t.Errorf("UnionTerms(_id) = %v, %v", all, err)
+	}
+	msg, ruleID := rows[5].Event.Message, rows[5].Event.Rule.ID
+	for _, fields := range [][]*event.Field{
+		{event.FieldByName("message"), event.FieldByName("rule.id")},
+		{event.FieldByName("message"), event.FieldByName("rule.id"), event.FieldByName("kibana.saved_objects")},
+	} {
+		ev := &event.Event{}
+		bi := len(r.Blocks()) - 1
+		if err := r.Decode(bi, []int{int(r.Blocks()[bi].Rows) - 1}, fields, []*event.Event{ev}); err != nil {
+			t.Fatal(err)
+		}
+		if ev.Message != msg || ev.Rule.ID != ruleID {
+			t.Errorf("Decode(%d fields): message %q, rule.id %q; want %q, %q", len(fields), ev.Message, ev.Rule.ID, msg, ruleID)
+		}
+		if len(fields) == 2 && ev.Kibana.SavedObjects != nil {
+			t.Errorf("Decode(message) also set the refs: %+v", ev.Kibana.SavedObjects)
+		}
+	}
+	v3 := filepath.Join(t.TempDir(), "v3.seg")
+	if _, err := Write(v3, rows, WriteOptions{BlockRows: 3, Version: 3}); err != nil {
+		t.Fatal(err)
+	}
+	got3, _ := os.Stat(v3)
+	got4, _ := os.Stat("testdata/golden-v4.seg")
+	if got4.Size() >= got3.Size() {
+		t.Errorf("version 4 file %d bytes, version 3 %d: the references saved nothing", got4.Size(), got3.Size())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -92,7 +93,7 @@ func (r *Reader) decodeKeys(bi int) (*blockKeys, error) {
 	if k.seq, err = decodeSeqColumn(rawSeq, int(b.Rows)); err != nil {
 		return nil, r.corrupt(SectionBlock, bi, fmt.Errorf("sequence column: %w", err))
 	}
-	if k.ts, k.fmts, err = decodeTSColumn(rawTS, int(b.Rows)); err != nil {
+	if k.ts, k.fmts, err = decodeTSColumn(rawTS, int(b.Rows), r.f.Version >= VersionRefIDs); err != nil {
 		return nil, r.corrupt(SectionBlock, bi, fmt.Errorf("timestamp column: %w", err))
 	}
 	if err := checkKeys(b, k); err != nil {
@@ -187,7 +188,57 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 			pause()
 		}
 	}
+	if r.f.Version >= VersionRefIDs {
+		return r.expandRefIDs(bi, want, out, wanted)
+	}
 	return nil
+}
+
+// expandRefIDs puts the ref ids back into the string values just decoded
+// into out (refids.go). When the refs were decoded with them they are
+// used; otherwise the refs of the rows that need them are decoded aside,
+// so that out gains no field it was not asked for.
+func (r *Reader) expandRefIDs(bi int, want []int, out []*event.Event, wanted func(id uint8) bool) error {
+	var aside []event.Event
+	for _, c := range r.blocks[bi].Cols[2:] {
+		f := event.FieldByID(c.ID)
+		if f.Kind != event.KindString || !wanted(c.ID) {
+			continue
+		}
+		for i, ev := range out {
+			v := f.Str(ev)
+			if strings.IndexByte(*v, 0) < 0 {
+				continue
+			}
+			refs := ev.Kibana.SavedObjects
+			if !wanted(colRefs) {
+				if aside == nil {
+					var err error
+					if aside, err = r.refsOf(bi, want); err != nil {
+						return err
+					}
+				}
+				refs = aside[i].Kibana.SavedObjects
+			}
+			s, err := decodeRefIDs(*v, refs)
+			if err != nil {
+				return r.corrupt(SectionBlock, bi, fmt.Errorf("column %d, row %d: %w", c.ID, want[i], err))
+			}
+			*v = s
+		}
+	}
+	return nil
+}
+
+// refsOf decodes the refs of the rows want of block bi into new events.
+func (r *Reader) refsOf(bi int, want []int) ([]event.Event, error) {
+	evs := make([]event.Event, len(want))
+	ptrs := make([]*event.Event, len(want))
+	for i := range evs {
+		ptrs[i] = &evs[i]
+	}
+	err := r.decodeColumns(bi, want, ptrs, func(id uint8) bool { return id == colRefs })
+	return evs, err
 }
 
 // Events returns the events of rows, in the given order. Each needed block

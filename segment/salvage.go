@@ -121,6 +121,9 @@ type salvager struct {
 	dec  *zstd.Decoder
 	res  SalvageResult
 	rows [][]Row // per entry of res.Blocks
+	// version is the file's format version: the footer's when it checks,
+	// else the header's when it is one this package knows, else Version.
+	version uint32
 }
 
 func (s *salvager) corrupt(section string, block int, err error) error {
@@ -128,7 +131,14 @@ func (s *salvager) corrupt(section string, block int, err error) error {
 }
 
 func (s *salvager) run() {
+	s.version = Version
+	if len(s.data) > 5 && s.data[5] >= 1 && s.data[5] <= Version {
+		s.version = uint32(s.data[5])
+	}
 	ft, err := s.footer()
+	if err == nil {
+		s.version = ft.Version
+	}
 	if err != nil {
 		s.res.IndexErr = err
 		s.scan(headerLen, uint64(len(s.data)), false)
@@ -464,7 +474,7 @@ func (s *salvager) decodeBlock(data []byte, b *blockMeta) ([]Row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sequence column: %w", err)
 	}
-	ts, fmts, err := decodeTSColumn(rawTS, n)
+	ts, fmts, err := decodeTSColumn(rawTS, n, s.version >= VersionRefIDs)
 	if err != nil {
 		return nil, fmt.Errorf("timestamp column: %w", err)
 	}
@@ -483,6 +493,13 @@ func (s *salvager) decodeBlock(data []byte, b *blockMeta) ([]Row, error) {
 		}
 		if err := decodeFieldColumn(raw, event.FieldByID(c.ID), evs, c.Count); err != nil {
 			return nil, fmt.Errorf("column %d: %w", c.ID, err)
+		}
+	}
+	if s.version >= VersionRefIDs {
+		for _, c := range b.Cols[2:] {
+			if err := expandColumnRefIDs(event.FieldByID(c.ID), evs); err != nil {
+				return nil, fmt.Errorf("column %d: %w", c.ID, err)
+			}
 		}
 	}
 	rows := make([]Row, n)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"math/bits"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -44,6 +45,12 @@ type blockStage struct {
 	union mask     // the fields some row has
 	cols  [maxSlots]colStage
 	keys  []string // scratch: one row's label keys
+	// refIDs stores the ref ids a string value holds as references to
+	// the row's refs (VersionRefIDs on, refids.go); refBuf builds such a
+	// value.
+	refIDs  bool
+	rowRefs rowRefIDs
+	refBuf  strings.Builder
 }
 
 // colStage holds the values of one field over the rows that have it; which
@@ -75,6 +82,9 @@ func (s *blockStage) add(seq uint64, e *event.Event, m mask) {
 	s.tsFmt = append(s.tsFmt, uint64(e.Timestamp.Format()))
 	s.masks = append(s.masks, m)
 	s.union.or(&m)
+	if s.refIDs {
+		s.rowRefs.reset(e.Kibana.SavedObjects)
+	}
 	for w, word := range m {
 		for word != 0 {
 			si := w*64 + bits.TrailingZeros64(word)
@@ -89,7 +99,11 @@ func (s *blockStage) stageValue(c *colStage, f *fieldSlot, e *event.Event, ts in
 	c.n++
 	switch f.kind {
 	case event.KindString, event.KindIP, event.KindExtra: // strs[0] values
-		c.strs[0] = append(c.strs[0], *f.str(e))
+		v := *f.str(e)
+		if s.refIDs && f.kind == event.KindString {
+			v = encodeRefIDs(v, &s.rowRefs, &s.refBuf)
+		}
+		c.strs[0] = append(c.strs[0], v)
 	case event.KindStrings: // u64 list heads, strs[0] values
 		l := f.list(e)
 		head := uint64(len(l.Values)) << 1

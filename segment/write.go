@@ -140,6 +140,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	}
 	sw := &Writer{path: path, opts: opts, post: index.NewBuilderFor(index.Layout(opts.Version)), sc: getScratch()}
 	sw.stage = &sw.sc.stage
+	sw.stage.refIDs = opts.Version >= VersionRefIDs
 	enc := opts.Encoder
 	if enc == nil {
 		var err error

@@ -93,7 +93,7 @@ func (w *writer) block(s *blockStage, first uint32) error {
 	b.Cols = make([]colMeta, 0, 2+s.union.count())
 	w.data = w.data[:0]
 	w.column(&b, colSeq, appendSeqColumn(w.raw[:0], s.seqs), stats{Count: b.Rows})
-	w.column(&b, colTS, appendTSColumn(w.raw[:0], s.ts, s.tsFmt), stats{Count: b.Rows})
+	w.column(&b, colTS, appendTSColumn(w.raw[:0], s.ts, s.tsFmt, w.version >= VersionRefIDs), stats{Count: b.Rows})
 	for si := range slots {
 		if s.union.has(si) {
 			raw, st := w.cols.appendFieldColumn(w.raw[:0], si, s)
