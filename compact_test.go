@@ -212,7 +212,7 @@ func overlappingStore(t *testing.T) (*DB, map[uint64]Event) {
 	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, MaintenanceInterval: -1})
 	appended := map[uint64]Event{}
 	i := 0
-	for _, n := range []int{10, 30, 90, 270, 810, 2430} {
+	for _, n := range []int{10, 30, 90, 270, 350, 2430} {
 		batch := make([]Event, n)
 		for j := range batch {
 			batch[j] = dayEvent(i)
@@ -314,9 +314,10 @@ func answers(t *testing.T, db *DB, reqs []query.Request) []string {
 }
 
 // TestBackgroundRoundMergesOverlapFirst: one background round over six
-// overlapping segments in no common size tier merges the overlapping ones
-// (events 10 to 810 per segment) and leaves the one that outweighs them
-// all together (2,430 events) rather than rewriting it for the small ones.
+// overlapping segments merges the overlapping ones (10 to 350 events per
+// segment, the largest of them no larger than the rest together) and
+// leaves the one that outweighs them all together (2,430 events) rather
+// than rewriting it for the small ones.
 func TestBackgroundRoundMergesOverlapFirst(t *testing.T) {
 	db, appended := overlappingStore(t)
 	biggest := slices.MaxFunc(db.Segments(), func(a, b SegmentInfo) int { return cmp.Compare(a.Bytes, b.Bytes) })
