@@ -205,8 +205,8 @@ func TestCompactionFailuresLeaveOneSet(t *testing.T) {
 
 // overlappingStore appends events stamped all over one day (dayEvent) in
 // six rolls of different sizes, so the store holds six segments of one
-// partition whose time ranges overlap and whose sizes share no tier of
-// four. It returns the appended events by sequence.
+// partition whose time ranges overlap and of which no tier of four holds
+// the four a tier merge needs. It returns the appended events by sequence.
 func overlappingStore(t *testing.T) (*DB, map[uint64]Event) {
 	t.Helper()
 	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, MaintenanceInterval: -1})
