@@ -70,10 +70,10 @@ func (bt *Batch) Add(events ...Event) []ItemError {
 		}
 		switch {
 		case events[i].ClientID != "":
-			refused = append(refused, ItemError{Index: i, Err: fmt.Errorf("%w: %w", ErrInvalidEvent, ErrBatchClientID)})
+			refused = append(refused, ItemError{Index: i, Err: ErrBatchClientID})
 			continue
 		case bt.n == maxBatch:
-			refused = append(refused, ItemError{Index: i, Err: fmt.Errorf("%w: batch of more than %d events", ErrInvalidEvent, maxBatch)})
+			refused = append(refused, ItemError{Index: i, Err: fmt.Errorf("batch of more than %d events", maxBatch)})
 			continue
 		}
 		bt.db.encodeEvent(bt.b, &events[i], &bt.now)
