@@ -67,7 +67,7 @@ func (s *Server) handleGitLab(w http.ResponseWriter, r *http.Request) error {
 			b.add(1, doc, nil)
 			b.register = s.cfg.GitLab.Route.Providers == ProvidersRegister
 			b.keep = true
-			b.decode(s, nil, nil)
+			b.decodeAs(nil, nil)
 			return nil
 		},
 		respond: func(b *bulk, dst []byte, _ time.Duration) ([]byte, int) {
