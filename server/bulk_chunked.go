@@ -50,7 +50,7 @@ const decodedEventBytes = int64(unsafe.Sizeof(event.Event{})) + 256
 // id: a "_id" member, which may be spelt with JSON escapes. It errs on the
 // side of yes; a body it says no of cannot decode to an event with one.
 func mayHoldClientIDs(body []byte) bool {
-	if bytes.Contains(body, []byte("_id")) {
+	if bytes.Contains(body, []byte(`"_id"`)) {
 		return true
 	}
 	// \u005f is '_', \u0069 'i', \u0064 'd', in either case of hex digit.
