@@ -35,6 +35,9 @@ type Batch struct {
 // ErrBatchClientID fails an event with a client id given to Batch.Add.
 var ErrBatchClientID = errors.New("an event with a client id (_id) is deduplicated and must be appended whole, not through a Batch")
 
+// errBatchDone: the Batch was committed or released.
+var errBatchDone = errors.New("batch committed or released already")
+
 // NewBatch starts a Batch sized for about events events (0 if unknown).
 func (db *DB) NewBatch(events int) *Batch {
 	b := batchPool.Get().(*batch)
@@ -45,10 +48,6 @@ func (db *DB) NewBatch(events int) *Batch {
 // Len returns the number of events added.
 func (bt *Batch) Len() int { return bt.n }
 
-// Bytes returns the size of the WAL record built so far: what the Batch
-// holds of memory, beside the head's rows.
-func (bt *Batch) Bytes() int { return cap(bt.b.rec) }
-
 // Add checks events as Append does and adds the valid ones to the batch.
 // It returns the invalid ones, by index into events (nil when every event
 // was added); they are not added. The events are encoded before Add
@@ -56,6 +55,13 @@ func (bt *Batch) Bytes() int { return cap(bt.b.rec) }
 // events' posting keys share with the caller's memory (event.DecodeShared)
 // must stay unchanged until Commit or Release.
 func (bt *Batch) Add(events ...Event) []ItemError {
+	if bt.b == nil {
+		bad := make([]ItemError, len(events))
+		for i := range bad {
+			bad[i] = ItemError{Index: i, Err: errBatchDone}
+		}
+		return bad
+	}
 	var bad []ItemError
 	var invalid *InvalidEventsError
 	if err := bt.db.check(events, false); errors.As(err, &invalid) {
@@ -106,7 +112,7 @@ func (bt *Batch) Commit(ctx context.Context) (Appended, error) {
 	db := bt.db
 	switch {
 	case bt.b == nil:
-		return Appended{}, errors.New("eventlog: batch: committed or released already")
+		return Appended{}, fmt.Errorf("eventlog: %w", errBatchDone)
 	case db.closed.Load():
 		return Appended{}, ErrClosed
 	case db.opts.ReadOnly:

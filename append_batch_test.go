@@ -119,6 +119,9 @@ func TestBatchReleasedStoresNothing(t *testing.T) {
 	if _, err := bt.Commit(ctx); err == nil {
 		t.Fatal("a second Commit succeeded")
 	}
+	if bad := bt.Add(ev("p", "a", "")); len(bad) != 1 || !errors.Is(bad[0].Err, errBatchDone) {
+		t.Fatalf("Add after Commit: %v", bad)
+	}
 	if n := db.Stats().HeadEvents; n != 1 {
 		t.Fatalf("%d events stored, want 1", n)
 	}
