@@ -33,8 +33,10 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 // the bulk's items (and how they are to be decoded: bulk.decodeAs), and
 // the answer.
 type bulkProtocol struct {
-	// idOutsideBody: the protocol gives the events a client id that is
-	// not in the body (the path's of PUT /es/{index}/_doc/{id}).
+	// idOutsideBody: the protocol may give the events a client id that
+	// is not in the body (the path's of PUT /es/{index}/_doc/{id}, the
+	// one GitLab's route maps from the event), so the body is appended
+	// whole (see bulk_chunked.go).
 	idOutsideBody bool
 	mediaTypes    []string
 	parse         func(b *bulk, body []byte) error
