@@ -159,6 +159,12 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 		}
 		b.payload, b.tomb = b.rec[wal.HeaderRoom:], tomb
 	}
+	return db.commit(ctx, b, len(events))
+}
+
+// commit writes a prepared batch of count events as one WAL record and
+// inserts it into the head once the record is durable (per Options.Sync).
+func (db *DB) commit(ctx context.Context, b *batch, count int) (Appended, error) {
 	// Bound memory: past MaxFrozenHeads heads waiting for the disk, wait.
 	if err := db.waitSealed(ctx, db.opts.MaxFrozenHeads-1); err != nil {
 		return Appended{}, db.appendFailed(fmt.Errorf("waiting for sealing: %w", err), false)
@@ -167,7 +173,7 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 		return Appended{}, db.appendFailed(err, false)
 	}
 	poisoned := db.wal.Err() != nil
-	first, err := db.wal.AppendFramed(uint32(len(events)), b.rec, func(first uint64) {
+	first, err := db.wal.AppendFramed(uint32(count), b.rec, func(first uint64) {
 		db.insertCommitted(first, b)
 		if db.integrity != nil {
 			db.integrity.Commit(first, b.digests)
@@ -184,12 +190,12 @@ func (db *DB) store(ctx context.Context, events []Event, tomb *tombstone) (Appen
 	if err != nil {
 		return Appended{}, err
 	}
-	if err := db.waitShipped(ctx, first+uint64(len(events))-1); err != nil {
+	if err := db.waitShipped(ctx, first+uint64(count)-1); err != nil {
 		return Appended{}, err
 	}
-	head.Publish(&db.published, first+uint64(len(events))-1)
+	head.Publish(&db.published, first+uint64(count)-1)
 	db.tailers.notify()
-	return Appended{FirstSeq: first, Count: len(events)}, nil
+	return Appended{FirstSeq: first, Count: count}, nil
 }
 
 // validate checks every event against the limits, the future-skew guard
@@ -303,23 +309,33 @@ var errStop = errors.New("stop")
 // on copies: the caller's events are not modified.
 func (db *DB) encodeBatch(b *batch, events []Event) {
 	b.reserve(len(events), db.frameBytes.Load())
-	defer func() {
-		b.payload = b.rec[wal.HeaderRoom:]
-		db.frameBytes.Store(int64(len(b.payload) / len(events)))
-	}()
 	var now event.Date
 	for i := range events {
-		ev := &events[i]
-		if ev.Timestamp.IsZero() {
-			if now.IsZero() {
-				now = event.DateOf(db.opts.Now())
-			}
-			stamped := *ev
-			stamped.Timestamp = now
-			ev = &stamped
-		}
-		b.add(db.opts.Pseudonymizer.Event(ev), db.integrity != nil)
+		db.encodeEvent(b, &events[i], &now)
 	}
+	db.finishBatch(b, len(events))
+}
+
+// encodeEvent adds one checked event to b as encodeBatch does; now is the
+// batch's arrival time, taken at the first event that needs it.
+func (db *DB) encodeEvent(b *batch, ev *Event, now *event.Date) {
+	if ev.Timestamp.IsZero() {
+		if now.IsZero() {
+			*now = event.DateOf(db.opts.Now())
+		}
+		stamped := *ev
+		stamped.Timestamp = *now
+		ev = &stamped
+	}
+	b.add(db.opts.Pseudonymizer.Event(ev), db.integrity != nil)
+}
+
+// finishBatch ends the encoding of a batch of count (> 0) events: its
+// payload is what follows the room for the record header, and its average
+// frame size sizes the next batch's buffer.
+func (db *DB) finishBatch(b *batch, count int) {
+	b.payload = b.rec[wal.HeaderRoom:]
+	db.frameBytes.Store(int64(len(b.payload) / count))
 }
 
 // putFrameLen writes n as a uvarint at dst[start:], where 3 bytes were

@@ -58,6 +58,8 @@
 //	memory.go                   the memory budget's store side: what heads and
 //	                            seals charge, rolling heads for memory
 //	append.go, logger.go        durable appends; the fire-and-forget Logger
+//	append_batch.go             Batch: one Append built in parts (the server's
+//	                            _bulk, which decodes a chunk at a time)
 //	seal.go                     rolling heads and sealing them into segments
 //	segments.go                 the segment set: open at start, create, finish,
 //	                            replace (the one swap compaction, retention and

@@ -56,16 +56,19 @@ func loadRegistry(fsys vfs.FS, dir string, readOnly bool) (*registry, error) {
 	return r, nil
 }
 
+// add adds the pairs and reports whether any was new. It keeps copies of
+// the names: a caller's strings may share memory it reuses (the server's
+// _bulk decodes events without copying its body).
 func (r *registry) add(provider string, actions []string) (changed bool) {
 	set := r.providers[provider]
 	if set == nil {
 		set = map[string]bool{}
-		r.providers[provider] = set
+		r.providers[strings.Clone(provider)] = set
 		changed = true
 	}
 	for _, a := range actions {
 		if !set[a] {
-			set[a] = true
+			set[strings.Clone(a)] = true
 			changed = true
 		}
 	}
@@ -80,6 +83,7 @@ func (r *registry) register(provider string, actions []string) error {
 	if r.path == "" {
 		return ErrReadOnly
 	}
+	provider = strings.Clone(provider) // a key of r.providers from here on: see add
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	// Change a copy and keep it only once saved, so a failed save leaves

@@ -265,7 +265,8 @@ func discardSegments(segs []*liveSegment) {
 }
 
 // writeSegments writes one segment per time partition of h's rows and
-// returns them opened. Rows are decoded one at a time and streamed into
+// returns them opened. Rows are decoded one at a time (sharing the head's
+// memory) and streamed into
 // the segment writer in (@timestamp, sequence) order (the writer copies
 // what it keeps into its block's columns), so sealing holds one decoded
 // event and a staged block, not the whole head. Segment ids are taken from
@@ -298,7 +299,9 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 	}
 	for _, it := range h.Sorted() {
 		var err error
-		if ev, err = event.DecodeBinary(it.Data); err != nil {
+		// Shared: a head's rows never change (its arena is append-only), and
+		// the writer copies what it keeps, so no copy of each event is needed.
+		if ev, err = event.DecodeBinaryShared(it.Data); err != nil {
 			if ns != nil {
 				ns.w.Abort()
 			}

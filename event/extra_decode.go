@@ -12,6 +12,13 @@ import (
 type DecodeOptions struct {
 	Limits      Limits
 	KeepUnknown bool // keep fields outside the schema in Event.Extra instead of rejecting them
+	// Shared decodes without copying the document: the event's strings
+	// (and its errors' values) share data's memory, so data must not change
+	// while the event, or any string taken from it, is in use. For a caller
+	// that encodes the event and drops it before reusing data (the server's
+	// _bulk, which decodes thousands of events from one request body): it
+	// saves a copy of every document.
+	Shared bool
 }
 
 // DecodeWith is Decode with options. With KeepUnknown, a key outside the
@@ -30,7 +37,11 @@ func DecodeWith(data []byte, opts DecodeOptions) (Event, error) {
 	if len(data) > lim.MaxDocumentBytes {
 		return Event{}, limitErr("", -1, "document of %d bytes is over the limit of %d bytes", len(data), lim.MaxDocumentBytes)
 	}
-	d := decoder{scanner: scanner{data: data, text: string(data)}, lim: lim, keep: opts.KeepUnknown}
+	text := unsafe.String(unsafe.SliceData(data), len(data))
+	if !opts.Shared {
+		text = string(data)
+	}
+	d := decoder{scanner: scanner{data: data, text: text}, lim: lim, keep: opts.KeepUnknown}
 	if err := d.document(); err != nil {
 		return Event{}, err
 	}

@@ -15,12 +15,13 @@ import (
 
 // handleBulk stores the valid lines of an NDJSON body and reports the
 // invalid ones: POST /api/events/_bulk. The whole body is read (before a
-// write slot is taken) and decoded before anything is appended, and the valid events go to the DB in one
-// Append.
+// write slot is taken), then decoded and appended a chunk at a time into
+// one eventlog.Batch, which stores the valid events in one WAL record
+// (bulk_chunked.go).
 func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 	return s.serveBulk(w, r, bulkProtocol{
 		mediaTypes: []string{"application/x-ndjson", "application/json"},
-		parse:      func(b *bulk, body []byte) error { return b.parse(s, body, keyOf(w)) },
+		parse:      func(b *bulk, body []byte) error { return b.parse(body, keyOf(w)) },
 		respond: func(b *bulk, dst []byte, took time.Duration) ([]byte, int) {
 			return b.appendResponse(dst, took), http.StatusOK
 		},
@@ -29,16 +30,26 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 
 // bulkProtocol is what differs between the _bulk routes (the native one,
 // Elasticsearch's under /es): the media types accepted, how a body becomes
-// the bulk's items and events, and the answer.
+// the bulk's items (and how they are to be decoded: bulk.decodeAs), and
+// the answer.
 type bulkProtocol struct {
-	mediaTypes []string
-	parse      func(b *bulk, body []byte) error
-	respond    func(b *bulk, dst []byte, took time.Duration) ([]byte, int)
+	// idOutsideBody: the protocol may give the events a client id that
+	// is not in the body (the path's of PUT /es/{index}/_doc/{id}, the
+	// one GitLab's route maps from the event), so the body is appended
+	// whole (see bulk_chunked.go).
+	idOutsideBody bool
+	mediaTypes    []string
+	parse         func(b *bulk, body []byte) error
+	respond       func(b *bulk, dst []byte, took time.Duration) ([]byte, int)
 }
 
 // serveBulk is a _bulk request: the media type is checked, the body read
-// (before a write slot is taken), parsed and decoded before anything is
-// appended, and the valid events go to the DB in one Append.
+// (before a write slot is taken) and its working set taken from the
+// memory budget (429 when it does not free in time), then the body is
+// parsed, decoded and appended. The valid events go to the DB in one WAL
+// record: through an eventlog.Batch a chunk at a time, or, when the body
+// may hold client ids (which Append deduplicates, needing them all), in
+// one Append of every event.
 func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, p bulkProtocol) error {
 	start := time.Now()
 	if err := requireMediaType(r, p.mediaTypes...); err != nil {
@@ -52,6 +63,12 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, p bulkProtoco
 	if err := s.chargeBytes(w, len(body.data())); err != nil {
 		return err
 	}
+	whole := p.idOutsideBody || mayHoldClientIDs(body.data())
+	work, err := s.acquireWork(w, r, bulkWorkingSet(body.data(), whole))
+	if err != nil {
+		return err
+	}
+	defer s.releaseWork(work)
 	if err := s.acquireWrite(w, r); err != nil {
 		return err
 	}
@@ -66,7 +83,13 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, p bulkProtoco
 	if err := p.parse(b, body.data()); err != nil {
 		return err
 	}
-	if err := s.appendBulk(r.Context(), b); err != nil {
+	if whole {
+		b.decodeWhole(s)
+		err = s.appendBulk(r.Context(), b)
+	} else {
+		err = s.appendChunked(r.Context(), b)
+	}
+	if err != nil {
 		return writeFailed(err)
 	}
 	out := getBuf()
@@ -96,6 +119,16 @@ type bulk struct {
 	// failing the document: the native routes per request
 	// (?unknown_fields=keep or the server's setting), /es always.
 	keep bool
+	// key may not store events out of its scope (nil: any); complete, if
+	// not nil, fills in what the protocol adds to each decoded event (its
+	// index, client id, defaults). Set by decodeAs.
+	key      *auth.Key
+	complete func(item int, ev *event.Event)
+	// chunk, chunkErrs and chunkItems are appendChunked's scratch: one
+	// chunk's events, their errors and their items.
+	chunk      []event.Event
+	chunkErrs  []error
+	chunkItems []int
 }
 
 // bulkItem is one non-blank line: its number (from 1, blank lines
@@ -118,40 +151,50 @@ func (b *bulk) release() {
 	b.events, b.pos, b.fails = b.events[:0], b.pos[:0], b.fails[:0]
 	clear(b.es)
 	b.es, b.register, b.keep = b.es[:0], false, false
+	b.key, b.complete = nil, nil
+	clear(b.chunk) // appendChunked cleared them; in case it did not finish
+	clear(b.chunkErrs)
+	b.chunkItems = b.chunkItems[:0]
 	bulkPool.Put(b)
 }
 
-// parse decodes every non-blank line of body (b.keep: keeping fields
-// outside the schema); a line key k (nil: any) may not store fails with
-// 403.
-func (b *bulk) parse(s *Server, body []byte, k *auth.Key) error {
+// parse splits body into its non-blank lines, each a document to decode
+// (b.keep: keeping fields outside the schema); a line key k (nil: any)
+// may not store fails with 403.
+func (b *bulk) parse(body []byte, k *auth.Key) error {
 	if err := b.split(body); err != nil {
 		return err
 	}
-	b.decode(s, k, nil)
+	b.decodeAs(k, nil)
 	return nil
 }
 
-// decode decodes the documents of the items that have no error yet;
-// complete, if not nil, then fills in what the protocol adds to each
-// decoded event (its index, client id, defaults). An event key k (nil:
-// any) may not store fails with 403. The events that remain are kept in
-// b.events, their items in b.pos.
-func (b *bulk) decode(s *Server, k *auth.Key, complete func(item int, ev *event.Event)) {
+// decodeAs says how the items' documents are decoded, once the protocol
+// has split the body: an event key k (nil: any) may not store fails with
+// 403; complete, if not nil, fills in what the protocol adds to each
+// decoded event.
+func (b *bulk) decodeAs(k *auth.Key, complete func(item int, ev *event.Event)) {
+	b.key, b.complete = k, complete
+}
+
+// decodeWhole decodes the documents of the items that have no error yet,
+// all at once (see decodeAs). The events that remain are kept in
+// b.events, their items in b.pos, for appendBulk.
+func (b *bulk) decodeWhole(s *Server) {
 	n := len(b.docs)
 	if cap(b.events) < n {
 		b.events = make([]event.Event, n)
 	}
 	b.events = b.events[:n]
-	s.decodeAll(b.docs, b.events, b.errs, b.keep)
-	if complete != nil {
+	s.decodeAll(b.docs, b.events, b.errs, b.keep, false)
+	if b.complete != nil {
 		for i := range b.events {
 			if b.errs[i] == nil {
-				complete(i, &b.events[i])
+				b.complete(i, &b.events[i])
 			}
 		}
 	}
-	checkScope(k, b.events, b.errs)
+	checkScope(b.key, b.events, b.errs)
 	kept := 0
 	for i, err := range b.errs {
 		if err != nil {

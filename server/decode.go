@@ -17,36 +17,39 @@ const minDecodeChunk = 256
 // spreading a large batch over the CPUs: decoding is most of an ingest
 // request's own work. keep keeps fields outside the schema (Event.Extra)
 // instead of failing the document; every ingest route decodes through
-// here (the native routes with keepUnknown's answer).
-func (s *Server) decodeAll(docs [][]byte, events []event.Event, errs []error, keep bool) {
+// here (the native routes with keepUnknown's answer). shared decodes
+// without copying the documents (event.DecodeOptions.Shared): the events
+// then borrow docs' memory.
+func (s *Server) decodeAll(docs [][]byte, events []event.Event, errs []error, keep, shared bool) {
+	opts := event.DecodeOptions{Limits: s.limits(), KeepUnknown: keep, Shared: shared}
 	workers := min(runtime.GOMAXPROCS(0), len(docs)/minDecodeChunk)
 	if workers <= 1 {
-		s.decodeRange(docs, events, errs, keep)
+		s.decodeRange(docs, events, errs, opts)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
 		lo, hi := len(docs)*w/workers, len(docs)*(w+1)/workers
-		wg.Go(func() { s.decodeRange(docs[lo:hi], events[lo:hi], errs[lo:hi], keep) })
+		wg.Go(func() { s.decodeRange(docs[lo:hi], events[lo:hi], errs[lo:hi], opts) })
 	}
 	wg.Wait()
 }
 
-func (s *Server) decodeRange(docs [][]byte, events []event.Event, errs []error, keep bool) {
+func (s *Server) decodeRange(docs [][]byte, events []event.Event, errs []error, opts event.DecodeOptions) {
 	for i, doc := range docs {
 		if errs[i] != nil {
 			continue // failed before decoding (an Elasticsearch update or delete)
 		}
-		events[i], errs[i] = s.decode(doc, keep)
+		events[i], errs[i] = s.decode(doc, opts)
 	}
 }
 
 // decode decodes one event document, bounded by MaxEventBytes.
-func (s *Server) decode(raw []byte, keep bool) (event.Event, error) {
+func (s *Server) decode(raw []byte, opts event.DecodeOptions) (event.Event, error) {
 	if int64(len(raw)) > s.cfg.MaxEventBytes {
 		return event.Event{}, fmt.Errorf("%w: %d bytes is over the limit of %d bytes", errEventTooLarge, len(raw), s.cfg.MaxEventBytes)
 	}
-	return event.DecodeWith(raw, event.DecodeOptions{Limits: s.limits(), KeepUnknown: keep})
+	return event.DecodeWith(raw, opts)
 }
 
 // unknownFieldsParam says, per request on the native ingest routes,

@@ -69,7 +69,7 @@ func (s *Server) handleESBulk(w http.ResponseWriter, r *http.Request) error {
 			}
 			b.register = s.cfg.ES.Providers == ProvidersRegister
 			b.keep = true // shippers send more than the schema: host, agent, syslog...
-			b.decode(s, k, func(i int, ev *event.Event) { s.completeES(ev, &b.es[i]) })
+			b.decodeAs(k, func(i int, ev *event.Event) { s.completeES(ev, &b.es[i]) })
 			return nil
 		},
 		respond: func(b *bulk, dst []byte, took time.Duration) ([]byte, int) {

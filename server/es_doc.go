@@ -37,7 +37,8 @@ func (s *Server) serveESDoc(w http.ResponseWriter, r *http.Request, op esOp) err
 	k := keyOf(w)
 	it := esItem{op: op, index: r.PathValue("index"), id: r.PathValue("id")}
 	return s.serveBulk(w, r, bulkProtocol{
-		mediaTypes: esMediaTypes,
+		idOutsideBody: it.id != "",
+		mediaTypes:    esMediaTypes,
 		parse: func(b *bulk, body []byte) error {
 			if isBlank(body) {
 				return errorf(http.StatusBadRequest, typeInvalidRequest, "request body is required: send the document")
@@ -50,7 +51,7 @@ func (s *Server) serveESDoc(w http.ResponseWriter, r *http.Request, op esOp) err
 			b.es = append(b.es, it)
 			b.register = s.cfg.ES.Providers == ProvidersRegister
 			b.keep = true // shippers send more than the schema: host, agent, syslog...
-			b.decode(s, k, func(i int, ev *event.Event) { s.completeES(ev, &b.es[i]) })
+			b.decodeAs(k, func(i int, ev *event.Event) { s.completeES(ev, &b.es[i]) })
 			return nil
 		},
 		respond: func(b *bulk, dst []byte, _ time.Duration) ([]byte, int) {

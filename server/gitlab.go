@@ -58,7 +58,8 @@ func (s *Server) handleGitLab(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.serveBulk(w, r, bulkProtocol{
-		mediaTypes: []string{"application/json", "application/x-www-form-urlencoded"},
+		idOutsideBody: true, // the mapped document's _id, GitLab's event id
+		mediaTypes:    []string{"application/json", "application/x-www-form-urlencoded"},
 		parse: func(b *bulk, body []byte) error {
 			doc, err := s.mapGitLab(body, tok)
 			if err != nil {
@@ -67,7 +68,7 @@ func (s *Server) handleGitLab(w http.ResponseWriter, r *http.Request) error {
 			b.add(1, doc, nil)
 			b.register = s.cfg.GitLab.Route.Providers == ProvidersRegister
 			b.keep = true
-			b.decode(s, nil, nil)
+			b.decodeAs(nil, nil)
 			return nil
 		},
 		respond: func(b *bulk, dst []byte, _ time.Duration) ([]byte, int) {

@@ -34,6 +34,11 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) error {
 	if err := s.chargeBytes(w, len(body.data())); err != nil {
 		return err
 	}
+	work, err := s.acquireWork(w, r, bulkWorkingSet(body.data(), true))
+	if err != nil {
+		return err
+	}
+	defer s.releaseWork(work)
 	if err := s.acquireWrite(w, r); err != nil {
 		return err
 	}
@@ -113,7 +118,7 @@ func (s *Server) splitEvents(body []byte) ([][]byte, error) {
 func (s *Server) decodeEach(raws [][]byte, k *auth.Key, keep bool) ([]event.Event, []itemError) {
 	events := make([]event.Event, len(raws))
 	errs := make([]error, len(raws))
-	s.decodeAll(raws, events, errs, keep)
+	s.decodeAll(raws, events, errs, keep, false)
 	checkScope(k, events, errs)
 	var bad []itemError
 	for i, err := range errs {

@@ -151,11 +151,7 @@ func (s *Server) bodyError(w http.ResponseWriter, err error, pace *bodyPacer) er
 			"the request bodies in flight hold the whole budget of %d bytes, and none freed within %s; retry later",
 			s.cfg.MaxBodyBytesInFlight, s.cfg.WriteQueueTimeout)
 	case errors.Is(err, errMemoryFull):
-		w.Header().Set("Retry-After", "1")
-		mem := s.db.Memory()
-		return errorf(http.StatusTooManyRequests, typeOverloaded,
-			"the store's memory limit of %d bytes is taken (%d bytes charged: %s), and not enough freed within %s; retry later",
-			mem.Limit(), mem.Used(), usageText(mem.Usage()), s.cfg.WriteQueueTimeout)
+		return s.memoryFull(w)
 	case pace.tooSlow(err):
 		w.Header().Set("Connection", "close")
 		return errorf(http.StatusRequestTimeout, typeRequestTimeout,

@@ -1,0 +1,202 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"unsafe"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/memory"
+)
+
+// A _bulk request holds its body, and beside it what the body becomes: the
+// decoded events and the WAL record they are encoded into. A request of
+// 10,000 events of 750 bytes would hold 14 MB of decoded Event values (an
+// Event is about 1.4 KB) and 7 MB of copies of the documents if it decoded
+// them all before appending. So appendChunked decodes bulkChunk documents at
+// a time, without copying them (their strings borrow the body, which
+// outlives the request's events), and adds each chunk to one
+// eventlog.Batch, which encodes the events at once: the request holds its
+// body, the record, and one chunk. The Batch commits every valid event in
+// one WAL record, as one Append would: all of them, or on a write error
+// none, which keeps the per-item answer of the API.
+//
+// Events with a client id go to the DB whole (decodeWhole, appendBulk):
+// deduplication needs them all at once. mayHoldClientIDs tells such bodies
+// from the bytes, before anything is decoded.
+//
+// The request's working set beyond its body (bulkWorkingSet) is charged to
+// the store's memory budget (AccountIngest) before the request takes a
+// write slot: under pressure the request waits, then is answered 429.
+
+// bulkChunk is how many documents appendChunked decodes at a time: enough
+// to spread over two CPUs in decodeAll's chunks of minDecodeChunk, few
+// enough that a chunk's events (1.4 MB) are small beside the body.
+const bulkChunk = 1024
+
+// AccountIngest is the server's account in the store's memory budget for
+// what ingest requests hold beyond their bodies (AccountBodies): their
+// decoded events and the WAL record those become.
+const AccountIngest = "ingest"
+
+// decodedEventBytes estimates a decoded event's memory: the Event value
+// and the slices its lists and references take.
+const decodedEventBytes = int64(unsafe.Sizeof(event.Event{})) + 256
+
+// mayHoldClientIDs reports whether any document of body may carry a client
+// id: a "_id" member, which may be spelt with JSON escapes. It errs on the
+// side of yes; a body it says no of cannot decode to an event with one.
+func mayHoldClientIDs(body []byte) bool {
+	if bytes.Contains(body, []byte(`"_id"`)) {
+		return true
+	}
+	// \u005f is '_', \u0069 'i', \u0064 'd', in either case of hex digit.
+	for rest := body; ; {
+		i := bytes.Index(rest, []byte(`\u00`))
+		if i < 0 || i+6 > len(rest) {
+			return false
+		}
+		switch string(bytes.ToLower(rest[i+4 : i+6])) {
+		case "5f", "69", "64":
+			return true
+		}
+		rest = rest[i+4:]
+	}
+}
+
+// bulkWorkingSet estimates what an ingest request with this body holds
+// beyond the body itself: the WAL record (no larger than the JSON it
+// encodes) and the decoded events, one chunk of them, or every one and a
+// copy of every document when the request is appended whole. The events
+// are counted as the body's lines, or one per 512 bytes if more (a JSON
+// array on one line).
+func bulkWorkingSet(body []byte, whole bool) int64 {
+	events := max(int64(bytes.Count(body, []byte{'\n'}))+1, int64(len(body))/512)
+	if whole {
+		return 2*int64(len(body)) + events*decodedEventBytes
+	}
+	return int64(len(body)) + min(events, bulkChunk)*decodedEventBytes
+}
+
+// acquireWork takes n bytes of the store's memory budget for a request's
+// working set, waiting at most WriteQueueTimeout; past it the request is
+// answered 429 with Retry-After. It returns what to give releaseWork.
+func (s *Server) acquireWork(w http.ResponseWriter, r *http.Request, n int64) (int64, error) {
+	err := s.db.Memory().Account(AccountIngest).Acquire(r.Context(), n, s.cfg.WriteQueueTimeout)
+	if errors.Is(err, memory.ErrFull) {
+		return 0, s.memoryFull(w)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// releaseWork gives back what acquireWork took.
+func (s *Server) releaseWork(n int64) { s.db.Memory().Account(AccountIngest).Release(n) }
+
+// memoryFull is the answer when the store's memory budget had no room in
+// time: 429, naming the limit and what holds it.
+func (s *Server) memoryFull(w http.ResponseWriter) error {
+	w.Header().Set("Retry-After", "1")
+	mem := s.db.Memory()
+	return errorf(http.StatusTooManyRequests, typeOverloaded,
+		"the store's memory limit of %d bytes is taken (%d bytes charged: %s), and not enough freed within %s; retry later",
+		mem.Limit(), mem.Used(), usageText(mem.Usage()), s.cfg.WriteQueueTimeout)
+}
+
+// appendChunked decodes the items' documents a chunk at a time into one
+// eventlog.Batch and commits it: the items that fail are recorded, those
+// stored get their sequence numbers.
+func (s *Server) appendChunked(ctx context.Context, b *bulk) error {
+	bt := s.db.NewBatch(len(b.docs))
+	defer bt.Release()
+	for lo := 0; lo < len(b.docs); lo += bulkChunk {
+		b.addChunk(s, bt, lo, min(lo+bulkChunk, len(b.docs)))
+	}
+	res, err := bt.Commit(ctx)
+	if err != nil {
+		return err
+	}
+	for i, item := range b.pos {
+		it := &b.items[item]
+		it.seq, it.result = res.Seq(i), resultOf(res, i)
+	}
+	s.metrics.ingested.Add(float64(storedCount(res)))
+	return nil
+}
+
+// addChunk decodes the documents of items lo..hi-1 and adds the events that
+// decode, are in the key's scope and pass the DB's checks to bt, in order,
+// recording their items in b.pos; the others fail.
+func (b *bulk) addChunk(s *Server, bt *eventlog.Batch, lo, hi int) {
+	n := hi - lo
+	if cap(b.chunk) < n {
+		b.chunk, b.chunkErrs = make([]event.Event, n), make([]error, n)
+	}
+	events, errs := b.chunk[:n], b.chunkErrs[:n]
+	defer clear(errs)
+	defer clear(events) // the next chunk's decode overwrites them anyway; drop the strings now
+	copy(errs, b.errs[lo:hi])
+	s.decodeAll(b.docs[lo:hi], events, errs, b.keep, true)
+	if b.complete != nil {
+		for i := range events {
+			if errs[i] == nil {
+				b.complete(lo+i, &events[i])
+			}
+		}
+	}
+	checkScope(b.key, events, errs)
+	items := b.chunkItems[:0]
+	for i, err := range errs {
+		if err != nil {
+			b.fail(s, lo+i, err)
+			continue
+		}
+		events[len(items)] = events[i]
+		items = append(items, lo+i)
+	}
+	valid := events[:len(items)]
+	if b.register {
+		valid, items = b.registerChunk(s, valid, items)
+	}
+	bad := bt.Add(valid...)
+	for i, item := range items {
+		if len(bad) > 0 && bad[0].Index == i {
+			b.fail(s, item, bad[0].Err)
+			bad = bad[1:]
+			continue
+		}
+		b.pos = append(b.pos, item)
+	}
+	b.chunkItems = items
+}
+
+// registerChunk registers the provider/action pairs of a chunk's events
+// that are valid but for being unregistered (IngestRoute.Providers), and
+// fails the events that stay invalid, returning the rest and their items.
+// It checks before the events are added so that they keep their order.
+func (b *bulk) registerChunk(s *Server, events []event.Event, items []int) ([]event.Event, []int) {
+	var invalid *eventlog.InvalidEventsError
+	if !errors.As(s.db.Validate(events...), &invalid) {
+		return events, items
+	}
+	rest := s.registerRejected(events, invalid.Items)
+	if len(rest) == 0 {
+		return events, items
+	}
+	kept := 0
+	for i := range events {
+		if len(rest) > 0 && rest[0].Index == i {
+			b.fail(s, items[i], rest[0].Err)
+			rest = rest[1:]
+			continue
+		}
+		events[kept], items[kept] = events[i], items[i]
+		kept++
+	}
+	return events[:kept], items[:kept]
+}

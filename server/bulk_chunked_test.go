@@ -1,0 +1,161 @@
+package server
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBulkChunksKeepItemsAndOrder: a _bulk of three chunks (bulkChunk
+// documents each) with bad lines on the chunks' edges answers every item
+// as if it were decoded at once: the bad ones fail with their line, the
+// others are stored in line order under consecutive sequence numbers, and
+// the stored documents are the lines sent, even after later requests reuse
+// the body's memory (the events were decoded sharing it).
+func TestBulkChunksKeepItemsAndOrder(t *testing.T) {
+	e := newEnv(t, Config{})
+	n := 2*bulkChunk + 100
+	bad := map[int]string{ // line index -> the error type it must get
+		0:               typeInvalidEvent,
+		bulkChunk - 1:   typeUnregistered,
+		bulkChunk:       typeInvalidEvent,
+		2*bulkChunk - 1: typeInvalidEvent,
+		n - 1:           typeUnregistered,
+	}
+	docs := make([]string, n)
+	for i := range docs {
+		switch bad[i] {
+		case typeInvalidEvent:
+			docs[i] = `{"event":{"provider":"alerting",`
+		case typeUnregistered:
+			docs[i] = ev{ts: tsAt(i), provider: "alerting", action: "sleep", outcome: "success"}.json()
+		default:
+			docs[i] = ev{ts: tsAt(i), provider: "alerting", action: "execute", outcome: "success", refType: "rule", refID: fmt.Sprintf("r%d", i)}.json()
+		}
+	}
+	r := e.do("POST", "/api/events/_bulk", ctNDJSON, ndjson(docs...))
+	var got bulkAnswer
+	r.decode(t, &got)
+	if r.status != http.StatusOK || !got.Errors || len(got.Items) != n {
+		t.Fatalf("got %d, %d items: %.300s", r.status, len(got.Items), r.body)
+	}
+	var next uint64 = 1
+	for i, it := range got.Items {
+		if typ, isBad := bad[i]; isBad {
+			if it.Status == 201 || it.Error == nil || it.Error.Type != typ || it.Line != i+1 {
+				t.Fatalf("item %d: %+v, want a %s error on line %d", i, it, typ, i+1)
+			}
+			continue
+		}
+		if it.Status != 201 || it.Seq != next {
+			t.Fatalf("item %d: status %d seq %d, want 201 and seq %d", i, it.Status, it.Seq, next)
+		}
+		next++
+	}
+	e.wantCount(n - len(bad))
+
+	// Another request through the same pooled buffers, then every stored
+	// event must still be its line.
+	other := make([]string, 50)
+	for i := range other {
+		other[i] = ev{ts: tsAt(n + i), provider: "actions", action: "execute", outcome: "failure", refType: "connector", refID: strings.Repeat("z", 30)}.json()
+	}
+	e.bulk(other...)
+	var page struct {
+		Data []struct {
+			TS     string `json:"@timestamp"`
+			Kibana struct {
+				SavedObjects []struct{ ID string } `json:"saved_objects"`
+			} `json:"kibana"`
+		}
+	}
+	r = e.do("POST", "/api/events/_search", ctJSON, `{"filter":"event.provider:alerting","per_page":10000}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("search: %d %s", r.status, r.body)
+	}
+	r.decode(t, &page)
+	i := 0
+	for _, h := range page.Data {
+		for bad[i] != "" {
+			i++
+		}
+		if h.TS != tsAt(i) || len(h.Kibana.SavedObjects) != 1 || h.Kibana.SavedObjects[0].ID != fmt.Sprintf("r%d", i) {
+			t.Fatalf("stored event for line %d: %+v", i+1, h)
+		}
+		i++
+	}
+	if len(page.Data) != n-len(bad) {
+		t.Fatalf("searched %d alerting events, want %d", len(page.Data), n-len(bad))
+	}
+}
+
+// TestBulkEscapedClientID: a client id spelt with JSON escapes still makes
+// the request go whole to Append, which deduplicates it: the same event
+// sent again is a noop, not a second copy.
+func TestBulkEscapedClientID(t *testing.T) {
+	e := newEnv(t, Config{})
+	doc := strings.Replace(ev{ts: tsAt(1), provider: "alerting", action: "execute", outcome: "success"}.json(), "{", `{"\u005fid":"one",`, 1)
+	for i, want := range []int{201, 200} {
+		r := e.do("POST", "/api/events/_bulk", ctNDJSON, ndjson(doc))
+		var got bulkAnswer
+		r.decode(t, &got)
+		if r.status != http.StatusOK || len(got.Items) != 1 || got.Items[0].Status != want || got.Items[0].ID != "one" {
+			t.Fatalf("request %d: %d %s, want item status %d", i, r.status, r.body, want)
+		}
+	}
+	e.wantCount(1)
+}
+
+// TestMayHoldClientIDs: the body check errs only on the side of yes.
+func TestMayHoldClientIDs(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"rule_id":"x","message":"an _id in text"}`: false,
+		`{"_id":"x"}`:             true,
+		`{"\u005fid":"x"}`:        true,
+		`{"_\u0069d":"x"}`:        true,
+		`{"_i\u0064":"x"}`:        true,
+		`{"message":"caf\u00e9"}`: false,
+		`{"message":"\u00`:        false,
+	} {
+		if got := mayHoldClientIDs([]byte(body)); got != want {
+			t.Errorf("%s: %v, want %v", body, got, want)
+		}
+	}
+}
+
+// TestBulkWorkingSetCharged: a _bulk whose body fits the memory budget but
+// whose working set (its decoded chunk and WAL record) does not is answered
+// 429 with Retry-After, stores nothing and leaves nothing charged; while it
+// runs, a request's working set is charged to AccountIngest.
+func TestBulkWorkingSetCharged(t *testing.T) {
+	prev := debug.SetMemoryLimit(math.MaxInt64 - 1) // the test binary keeps its own limit
+	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
+	docs := make([]string, 100)
+	for i := range docs {
+		docs[i] = ev{ts: tsAt(i), provider: "alerting", action: "execute", outcome: "success"}.json()
+	}
+	body := ndjson(docs...)
+	work := bulkWorkingSet([]byte(body), false)
+	if want := int64(len(body)) + 101*decodedEventBytes; work != want {
+		t.Fatalf("working set %d, want %d", work, want)
+	}
+	limit := int64(len(body)) + work/2 // the body fits, body and working set do not
+	e := &env{t: t, dir: t.TempDir(), cfg: Config{WriteQueueTimeout: 20 * time.Millisecond}, memoryLimit: limit}
+	e.open()
+	t.Cleanup(e.close)
+	r := e.do("POST", "/api/events/_bulk", ctNDJSON, body)
+	r.wantError(t, http.StatusTooManyRequests, typeOverloaded)
+	if r.header.Get("Retry-After") != "1" || !strings.Contains(string(r.body), fmt.Sprintf("memory limit of %d bytes", limit)) {
+		t.Fatalf("Retry-After %q, body %s", r.header.Get("Retry-After"), r.body)
+	}
+	e.wantCount(0)
+	for _, a := range []string{AccountBodies, AccountIngest} {
+		if n := e.db.Memory().Account(a).Used(); n != 0 {
+			t.Fatalf("a refused request left %d bytes charged to %s", n, a)
+		}
+	}
+}
