@@ -11,6 +11,7 @@ import (
 	. "github.com/eventlogdb/eventlog" // the benchmark reads as in-package code
 	"github.com/eventlogdb/eventlog/bench"
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/cputime"
 )
 
 // BenchmarkOpenAfterCrash measures Open of a directory whose last 64 MiB of
@@ -61,12 +62,12 @@ func BenchmarkOpenAfterCrash(b *testing.B) {
 		dir := filepath.Join(b.TempDir(), "d")
 		copyDir(b, filepath.Join(crashed, "wal"), filepath.Join(dir, "wal"))
 		b.StartTimer()
-		cpu0 := processCPU()
+		cpu0 := cputime.Process()
 		db, err := Open(dir, opts)
 		if err != nil {
 			b.Fatal(err)
 		}
-		cpu += processCPU() - cpu0
+		cpu += cputime.Process() - cpu0
 		b.StopTimer()
 		if got := db.Stats(); got.HeadEvents+got.SegmentEvents != events {
 			b.Fatalf("replayed %d+%d events, want %d", got.HeadEvents, got.SegmentEvents, events)

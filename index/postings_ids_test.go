@@ -12,6 +12,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/cputime"
 )
 
 // idModel is what a section of client ids must answer: each id's rows.
@@ -332,14 +333,14 @@ func BenchmarkLookupClientID(b *testing.B) {
 				}
 				b.ReportAllocs()
 				b.ResetTimer()
-				cpu := processCPU()
+				cpu := cputime.Process()
 				for i := range b.N {
 					id := ids[i%len(ids)]
 					if _, ok, err := p.Lookup(Term{event.ClientIDField, id}); ok != hit || err != nil {
 						b.Fatalf("Lookup(%s) = %v, %v", id, ok, err)
 					}
 				}
-				b.ReportMetric(float64(processCPU()-cpu)/float64(b.N), "cpu-ns/op")
+				b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 				b.ReportMetric(float64(p.MemoryBytes()-p0.MemoryBytes())/n, "mem-B/id")
 				b.ReportMetric(float64(len(sec)-len(noIDs))/n, "disk-B/id")
 			})

@@ -1,15 +1,15 @@
 //go:build unix
 
-package eventlog_test
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the CPU time (user and system) this process has used:
-// benchmarks report it beside wall time, which a busy machine stretches.
-func processCPU() time.Duration {
+// Process returns the CPU time (user and system) this process has used,
+// zero when the system does not say.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
