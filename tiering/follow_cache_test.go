@@ -1,0 +1,125 @@
+package tiering_test
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/objstore"
+	"github.com/eventlogdb/eventlog/query"
+	"github.com/eventlogdb/eventlog/tiering"
+)
+
+// followCached starts a follower of s with a cache of maxBytes in dir,
+// closed at the end.
+func followCached(t *testing.T, s objstore.Store, dir string, clock func() time.Time, poll time.Duration, maxBytes int64) *tiering.Follower {
+	t.Helper()
+	f, err := tiering.Follow(context.Background(), tiering.FollowConfig{Store: s, Dir: dir, PollInterval: poll, Now: clock,
+		CacheMaxBytes: maxBytes, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		Options: eventlog.Options{AllowUnregistered: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = f.Close() })
+	return f
+}
+
+// nodeDisk sums the sizes of the files under dir: segment files (.seg,
+// wherever they are), pinned parts (.pin) and the rest.
+func nodeDisk(t *testing.T, dir string) (segs, pins, other int64) {
+	t.Helper()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case strings.HasSuffix(path, ".seg"):
+			segs += info.Size()
+		case strings.HasSuffix(path, ".pin"):
+			pins += info.Size()
+		default:
+			other += info.Size()
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return segs, pins, other
+}
+
+// checkCachedDisk requires a cached node's directory to hold at most
+// maxBytes of whole segments (fewer than the manifest's) plus one pinned
+// part per segment, and its queries to have read evicted segments by
+// ranged GETs.
+func checkCachedDisk(t *testing.T, node *tiering.Follower, dir string, m *tiering.BucketManifest, maxBytes int64) {
+	t.Helper()
+	var total int64
+	for _, o := range m.Segments {
+		total += o.Bytes
+	}
+	segs, pins, other := nodeDisk(t, dir)
+	st := node.Cache().Stats()
+	t.Logf("node directory: %d bytes of whole segments (limit %d, the manifest's %d), %d of pinned parts, %d other; cache %+v",
+		segs, maxBytes, total, pins, other, st)
+	if segs > maxBytes || segs >= total {
+		t.Fatalf("the node holds %d bytes of whole segments; want at most the limit %d and fewer than all %d", segs, maxBytes, total)
+	}
+	if st.PinnedSegments != len(m.Segments) || pins != st.PinnedBytes {
+		t.Fatalf("%d pinned parts of %d bytes on disk (stats %+v); want one per segment of the manifest (%d)", st.PinnedSegments, pins, st, len(m.Segments))
+	}
+	if entries, err := os.ReadDir(filepath.Join(dir, "segments")); err != nil || len(entries) != 0 {
+		t.Fatalf("segments/ of a cached node holds %d files (%v); want none", len(entries), err)
+	}
+	if st.BlockMisses == 0 {
+		t.Fatalf("no ranged read served a query (stats %+v): the evicted path was not exercised", st)
+	}
+}
+
+// TestNodeCacheSegmentGone: a node with a cache lags (it polls hourly)
+// while the writer compacts and, its grace past, deletes the segments
+// the node serves. A query that needs their blocks fails with an error
+// matching tiering.ErrSegmentGone (and objstore.ErrNotFound), and the
+// node polls at once by itself: it then serves the latest manifest, and
+// the same query answers as the writer's.
+func TestNodeCacheSegmentGone(t *testing.T) {
+	s := newDirStore(t)
+	w := openWriter(t, t.TempDir(), s, time.Millisecond)
+	w.appendSealed(30)
+	w.appendSealed(30)
+	w.waitPublished()
+	first := latest(t, s)
+	node := followCached(t, s, t.TempDir(), nil, time.Hour, 1) // 1 byte: every segment read by ranged GETs
+	if st := node.Status(); st.Manifest != first.Number {
+		t.Fatalf("node serves manifest %d, want %d", st.Manifest, first.Number)
+	}
+	if _, err := w.db.Compact(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w.waitPublished()
+	second := latest(t, s)
+	waitDeleted(t, s, first.Segments)
+	req := query.Request{PerPage: 100}
+	_, err := node.DB().Query(context.Background(), req)
+	if !errors.Is(err, tiering.ErrSegmentGone) || !errors.Is(err, objstore.ErrNotFound) {
+		t.Fatalf("query over deleted segments: %v; want an error matching ErrSegmentGone and ErrNotFound", err)
+	}
+	waitServing(t, node, second.Number) // no Poll by the test: the 404 made it
+	if st := node.Status(); st.Manifest != second.Number {
+		t.Fatalf("node status %+v, want manifest %d", st, second.Number)
+	}
+	sameAnswers(t, w.db, node.DB())
+	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 60 {
+		t.Fatalf("node counts %d, %v; want 60", n, err)
+	}
+}
