@@ -155,6 +155,9 @@ func Follow(ctx context.Context, cfg FollowConfig) (*Follower, error) {
 	if err := f.withOpening(ctx, m, func() error { return f.open(m) }); err != nil {
 		return nil, fmt.Errorf("tiering: follow %s: %w", cfg.Store, err)
 	}
+	if f.cache != nil {
+		f.cache.chargeTo(f.db.Memory()) // before the first query
+	}
 	if m != nil {
 		f.removeUnnamed(m)
 	}

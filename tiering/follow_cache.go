@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/eventlogdb/eventlog/memory"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -142,4 +143,15 @@ func (c *Cache) fill(ctx context.Context, m *BucketManifest) error {
 		}
 	}
 	return nil
+}
+
+// chargeTo charges the block cache to budget b (the node's DB's, which
+// opens after the cache): called before the first read, while the block
+// cache is empty.
+func (c *Cache) chargeTo(b *memory.Budget) {
+	c.blocks.mu.Lock()
+	defer c.blocks.mu.Unlock()
+	if c.blocks.used == 0 {
+		c.blocks.acct = b.Account("object_store_block_cache")
+	}
 }
