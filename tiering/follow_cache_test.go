@@ -104,6 +104,11 @@ func TestNodeCacheSegmentGone(t *testing.T) {
 	if st := node.Status(); st.Manifest != first.Number {
 		t.Fatalf("node serves manifest %d, want %d", st.Manifest, first.Number)
 	}
+	// Every segment is open over its pinned part, heap memory the store
+	// charges to its budget (segment.Reader.MemoryBytes).
+	if used, pinned := node.DB().Memory().Usage()[eventlog.AccountSegments], node.Cache().Stats().PinnedBytes; used < pinned {
+		t.Fatalf("the store charges %d bytes for its open segments, less than their pinned parts' %d", used, pinned)
+	}
 	if _, err := w.db.Compact(context.Background()); err != nil {
 		t.Fatal(err)
 	}
