@@ -190,3 +190,74 @@ func TestNodeCacheMissingSegmentReloads(t *testing.T) {
 		t.Fatalf("node counts %d, %v; want 60", n, err)
 	}
 }
+
+// TestNodeCacheRestarts: one node directory run in turn without a cache,
+// with one, with one again, and without: switching to the cache takes the
+// segments downloaded whole into it (within the limit) rather than
+// fetching them again; a restart with the cache fetches nothing of the
+// segments (whole files and pinned parts are on disk); switching back
+// removes cache/. Every run answers as the writer.
+func TestNodeCacheRestarts(t *testing.T) {
+	s := newDirStore(t)
+	w := openWriter(t, t.TempDir(), s, time.Hour)
+	for range 4 {
+		w.appendSealed(30)
+	}
+	w.waitPublished()
+	m := latest(t, s)
+	var largest int64
+	for _, o := range m.Segments {
+		largest = max(largest, o.Bytes)
+	}
+	limit := 2 * largest // room for two whole segments, not four
+	dir := t.TempDir()
+	// run starts the node and returns it with its cache's figures before
+	// any query (the queries' ranged reads come after).
+	run := func(cache int64) (*tiering.Follower, tiering.CacheStats) {
+		t.Helper()
+		f, err := tiering.Follow(context.Background(), tiering.FollowConfig{Store: s, Dir: dir, PollInterval: time.Hour, CacheMaxBytes: cache,
+			Options: eventlog.Options{AllowUnregistered: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st tiering.CacheStats
+		if f.Cache() != nil {
+			st = f.Cache().Stats()
+		}
+		sameAnswers(t, w.db, f.DB())
+		return f, st
+	}
+	closeNode := func(f *tiering.Follower) {
+		t.Helper()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, _ := run(0)
+	closeNode(f)
+	if entries, _ := os.ReadDir(filepath.Join(dir, "segments")); len(entries) != len(m.Segments) {
+		t.Fatalf("a node without a cache holds %d segment files, want %d", len(entries), len(m.Segments))
+	}
+
+	f, st := run(limit)
+	segs, _, _ := nodeDisk(t, dir)
+	if st.Downloads != 0 || st.WholeSegments != 2 || segs > limit {
+		t.Fatalf("switched to a cache of %d bytes: %+v, %d bytes of whole segments; want two segments adopted, none downloaded", limit, st, segs)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "segments")); len(entries) != 0 {
+		t.Fatalf("segments/ still holds %d files with a cache", len(entries))
+	}
+	closeNode(f)
+
+	f, st = run(limit)
+	if st.GETs != 0 || st.WholeSegments != 2 || st.PinnedSegments != len(m.Segments) {
+		t.Fatalf("restarted with its cache: %+v; want no GET of a segment before a query (all on disk)", st)
+	}
+	closeNode(f)
+
+	f, _ = run(0)
+	closeNode(f)
+	if _, err := os.Stat(filepath.Join(dir, "cache")); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("cache/ outlives a run without a cache: %v", err)
+	}
+}
