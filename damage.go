@@ -169,6 +169,9 @@ func corruptionError(d *damagedSegment, ce *segment.CorruptionError) error {
 // whole. It returns the damage found; nil when the file is clean, or with
 // the error when it cannot be checked (an I/O failure is not damage).
 func confirmDamage(s *liveSegment) (*damagedSegment, error) {
+	if s.path == "" {
+		return nil, errors.New("opened by Options.OpenSegment: no local file to check again")
+	}
 	r, err := segment.Open(s.r.Path(), segment.OpenOptions{})
 	if errors.Is(err, segment.ErrCorrupt) {
 		return &damagedSegment{name: s.meta.Name, damage: []query.Damage{wholeFileDamage(s.meta, err.Error())}}, nil

@@ -9,6 +9,7 @@ import (
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/privacy"
+	"github.com/eventlogdb/eventlog/segment"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -148,6 +149,17 @@ type Options struct {
 	// memory, nothing is truncated, sealed or checkpointed, and no lock is
 	// taken. Appends fail with ErrReadOnly.
 	ReadOnly bool
+	// OpenSegment, when set, opens the segments the manifest names in
+	// place of segments/NAME of the data directory; only a ReadOnly store
+	// takes it. A query node (package tiering) opens them through its
+	// cache of an object store, so that its disk holds what the cache
+	// keeps rather than every segment. The store owns each reader
+	// returned: it closes it once the last read holding it is done (as
+	// for a file it opened), and removes no file for it. An error that
+	// matches ErrCorrupt sets the segment aside as damaged; any other
+	// fails the open or reload. Errors of the reader's later reads reach
+	// the read that met them as they are.
+	OpenSegment func(name string) (*segment.Reader, error)
 	// Repair makes Open truncate a WAL damaged in the middle at the damage,
 	// dropping what follows (logged), instead of failing.
 	Repair bool
@@ -216,6 +228,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.DedupWindow < 0 {
 		return o, fmt.Errorf("options: DedupWindow must not be negative")
+	}
+	if o.OpenSegment != nil && !o.ReadOnly {
+		return o, fmt.Errorf("options: OpenSegment is for a ReadOnly store only: a writer seals and compacts segments in its data directory")
 	}
 	if o.DedupWindow == 0 {
 		o.DedupWindow = DefaultDedupWindow

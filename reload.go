@@ -4,12 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/eventlogdb/eventlog/internal/head"
-	"github.com/eventlogdb/eventlog/segment"
 )
 
 // RetentionPolicy is the part of Options that decides what retention
@@ -107,15 +105,14 @@ func (db *DB) reopenSegments(m *manifest) ([]*liveSegment, error) {
 			live = append(live, s)
 			continue
 		}
-		path := filepath.Join(db.segDir(), meta.Name)
-		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
+		s, err := db.openLive(meta)
 		if err != nil {
 			for _, s := range live {
 				s.release()
 			}
 			return nil, fmt.Errorf("open segment %s: %w", meta.Name, err)
 		}
-		live = append(live, newLiveSegment(db.opts.FS, meta, path, r, db.segmentsMem))
+		live = append(live, s)
 	}
 	return live, nil
 }

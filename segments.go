@@ -38,10 +38,9 @@ func (db *DB) openSegments() error {
 	var live []*liveSegment
 	var kept, setAside []segmentMeta
 	for _, meta := range m.Segments {
-		path := filepath.Join(db.segDir(), meta.Name)
-		r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
+		s, err := db.openLive(meta)
 		if err == nil {
-			live = append(live, newLiveSegment(db.opts.FS, meta, path, r, db.segmentsMem))
+			live = append(live, s)
 			kept = append(kept, meta)
 			continue
 		}
@@ -84,6 +83,25 @@ func (db *DB) openSegments() error {
 		db.manifest = m2
 	}
 	return nil
+}
+
+// openLive opens meta's segment: from segments/ of the data directory, or
+// through Options.OpenSegment, whose readers have no file of the store's
+// (path "").
+func (db *DB) openLive(meta segmentMeta) (*liveSegment, error) {
+	if db.opts.OpenSegment != nil {
+		r, err := db.opts.OpenSegment(meta.Name)
+		if err != nil {
+			return nil, err
+		}
+		return newLiveSegment(db.opts.FS, meta, "", r, db.segmentsMem), nil
+	}
+	path := filepath.Join(db.segDir(), meta.Name)
+	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
+	if err != nil {
+		return nil, err
+	}
+	return newLiveSegment(db.opts.FS, meta, path, r, db.segmentsMem), nil
 }
 
 // removeLeftovers deletes temporary files and segment files the manifest

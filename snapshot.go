@@ -35,7 +35,7 @@ type state struct {
 // removes its file if it was dropped from the store meanwhile.
 type liveSegment struct {
 	meta segmentMeta
-	path string
+	path string // "": opened by Options.OpenSegment, not from a file of the store
 	r    *segment.Reader
 	fs   vfs.FS // removes the file of a dropped segment
 
@@ -95,7 +95,7 @@ func (s *liveSegment) release() error {
 	}
 	err := s.r.Close()
 	s.mem.Release(s.charged)
-	if s.obsolete.Load() {
+	if s.obsolete.Load() && s.path != "" { // "": Options.OpenSegment's, no file of ours
 		if rerr := s.fs.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, fmt.Errorf("remove dropped segment %s: %w", s.path, rerr))
 		} else if serr := s.fs.SyncDir(filepath.Dir(s.path)); serr != nil {

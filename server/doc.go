@@ -166,7 +166,10 @@
 // answers 405 read_only naming the writer (Elasticsearch routes:
 // cluster_block_exception); /healthz adds object_store_node (the manifest
 // served and its age) and is degraded while polls fail; /readyz is ready
-// while the node serves reads; audit events go to the log.
+// while the node serves reads; audit events go to the log. A read that
+// met a segment gone from the bucket (tiering.ErrSegmentGone: the node
+// lagged past the writer's delete grace) is answered 503 unavailable with
+// Retry-After: 1 while the node reads the latest manifest.
 //
 // A Server does not own the DB: after Run returns, the caller closes it.
 package server

@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/tiering"
 	"github.com/eventlogdb/eventlog/wal"
 )
 
@@ -63,6 +64,9 @@ type apiError struct {
 	// cause is the underlying error of an internal error: logged, never
 	// sent.
 	cause error
+	// retryAfter, when positive, is sent as the Retry-After header, in
+	// seconds.
+	retryAfter int
 }
 
 func (e *apiError) Error() string { return e.typ + ": " + e.reason }
@@ -96,6 +100,11 @@ func asAPIError(err error) *apiError {
 		return errorf(http.StatusForbidden, typeReadOnly, "the store is open read-only")
 	case errors.Is(err, eventlog.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, typeUnavailable, "the store is closed")
+	case errors.Is(err, tiering.ErrSegmentGone): // a query node that lagged: it is reloading
+		e := errorf(http.StatusServiceUnavailable, typeUnavailable, "a segment this query node read is gone from the object store "+
+			"(the writer deleted it after the delete grace: the node lagged); the node is reading the latest manifest: retry")
+		e.cause, e.retryAfter = err, 1
+		return e
 	case errors.Is(err, eventlog.ErrCorrupt):
 		return &apiError{status: http.StatusInternalServerError, typ: typeCorruption, reason: corruptionReason(err), cause: err}
 	case errors.Is(err, context.Canceled):

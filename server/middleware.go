@@ -111,6 +111,9 @@ func (s *Server) writeError(w *recorder, r *http.Request, err error) {
 	if w.status != 0 {
 		return
 	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
 	buf := getBuf()
 	defer putBuf(buf)
 	if w.es {

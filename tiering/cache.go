@@ -76,6 +76,11 @@ type Cache struct {
 	fetched map[string]int64 // bytes ranged GETs fetched, by segment name
 	loading map[string]*nameLock
 	st      CacheStats
+
+	// gone, when set (a query node's cache: Follower), is called when a
+	// ranged read of a segment meets a 404, and the read's error then
+	// also matches ErrSegmentGone.
+	gone func()
 }
 
 type wholeEntry struct {
@@ -630,6 +635,10 @@ func (s *rangeSource) ReadRange(off, n int64) ([]byte, error) {
 func (s *rangeSource) fetch(k blockKey) ([]byte, error) {
 	b, err := s.c.get(context.Background(), s.o, k.off, k.n)
 	if err != nil {
+		if s.c.gone != nil && errors.Is(err, objstore.ErrNotFound) {
+			s.c.gone()
+			return nil, fmt.Errorf("%w: %s: %w", ErrSegmentGone, s.o.Key, err)
+		}
 		return nil, err
 	}
 	s.c.mu.Lock()

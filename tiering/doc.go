@@ -46,7 +46,12 @@
 // the manifest and its files and swaps its store's view atomically
 // (eventlog.DB.Reload), so it answers what the writer answers for sealed
 // data; it takes the writer's keys from keys.json. A segment gone from the
-// bucket makes it install the latest manifest instead.
+// bucket makes it install the latest manifest instead. With
+// FollowConfig.CacheMaxBytes (--cache-max-bytes) it downloads only the
+// segments that fit in a Cache in DIR/cache and opens the rest over their
+// pinned parts, the store taking each reader from the cache
+// (eventlog.Options.OpenSegment, follow_cache.go); a query's ranged read
+// that meets a 404 fails with ErrSegmentGone and makes it poll at once.
 //
 // By default the WAL is not uploaded: events not yet sealed into a
 // segment are only on the writer's disk, and no query node sees them.

@@ -46,6 +46,16 @@ type FollowConfig struct {
 	// hashes only) at every poll: created and revoked keys reach the node
 	// within a poll interval. Nil: the node's keys are its own.
 	Keys *auth.Store
+	// CacheMaxBytes, when positive, makes the node read segments through
+	// a Cache in DIR/cache (README: Local cache and ranged reads) instead
+	// of downloading each one whole into DIR/segments: whole segments up
+	// to CacheMaxBytes, plus every segment's pinned part, stay on disk;
+	// the rest is read by ranged GETs. Zero: every segment of the
+	// manifest served is downloaded whole.
+	CacheMaxBytes int64
+	// BlockCacheBytes bounds the cache's in-memory block cache (with
+	// CacheMaxBytes). Zero: 64 MiB.
+	BlockCacheBytes int64
 	// Logger receives the follower's logs. Nil: discarded.
 	Logger *slog.Logger
 	// Now is the node's clock, which retention reads (floored at the
@@ -107,6 +117,13 @@ type Follower struct {
 	lastErr  string
 	lastPoll time.Time
 
+	// cache, with CacheMaxBytes, opens the DB's segments (openSegment)
+	// over the manifest being installed, opening.
+	cache   *Cache
+	opening atomic.Pointer[opening]
+	// kicks wakes the run loop for a poll now (a read met a 404).
+	kicks chan struct{}
+
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -121,16 +138,25 @@ type followCounters struct {
 // the DB.
 func Follow(ctx context.Context, cfg FollowConfig) (*Follower, error) {
 	cfg = cfg.withDefaults()
-	f := &Follower{cfg: cfg, store: cfg.Store, log: cfg.Logger}
+	if cfg.CacheMaxBytes < 0 || cfg.BlockCacheBytes < 0 {
+		return nil, fmt.Errorf("tiering: follow: negative cache size (max %d, block cache %d)", cfg.CacheMaxBytes, cfg.BlockCacheBytes)
+	}
+	f := &Follower{cfg: cfg, store: cfg.Store, log: cfg.Logger, kicks: make(chan struct{}, 1)}
 	if err := nodeDir(cfg.Dir); err != nil {
+		return nil, fmt.Errorf("tiering: follow: %w", err)
+	}
+	if err := f.newCache(); err != nil {
 		return nil, fmt.Errorf("tiering: follow: %w", err)
 	}
 	m, err := f.installLatest(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("tiering: follow %s: %w", cfg.Store, err)
 	}
-	if err := f.open(m); err != nil {
+	if err := f.withOpening(ctx, m, func() error { return f.open(m) }); err != nil {
 		return nil, fmt.Errorf("tiering: follow %s: %w", cfg.Store, err)
+	}
+	if f.cache != nil {
+		f.cache.chargeTo(f.db.Memory()) // before the first query
 	}
 	if m != nil {
 		f.removeUnnamed(m)
@@ -161,13 +187,18 @@ func nodeDir(dir string) error {
 // for the follower's life; its contents change with each manifest.
 func (f *Follower) DB() *eventlog.DB { return f.db }
 
-// Close stops polling and closes the DB.
+// Close stops polling and closes the DB (and empties the cache's block
+// cache).
 func (f *Follower) Close() error {
 	if f.cancel != nil {
 		f.cancel()
 		<-f.done
 	}
-	return f.db.Close()
+	err := f.db.Close()
+	if f.cache != nil {
+		f.cache.Close()
+	}
+	return err
 }
 
 // open opens the DB over the installed manifest m (nil: an empty store).
@@ -177,6 +208,9 @@ func (f *Follower) open(m *BucketManifest) error {
 	// Merkle tree), no observer.
 	opts.ReadOnly, opts.Integrity, opts.ManifestObserver = true, false, nil
 	opts.Now = f.now
+	if f.cache != nil {
+		opts.OpenSegment = f.openSegment
+	}
 	var pol eventlog.RetentionPolicy
 	if m != nil {
 		pol, f.pseudonyms = m.Retention, m.Files[pseudonymsFile]
@@ -213,6 +247,7 @@ func (f *Follower) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(wait):
+		case <-f.kicks:
 		}
 		wait = f.cfg.PollInterval
 		if err := f.Poll(ctx); err != nil { // noted in the status by Poll
@@ -257,6 +292,12 @@ func (f *Follower) pollManifests(ctx context.Context, cur *BucketManifest) error
 		return err
 	}
 	err = f.install(ctx, next)
+	if err == nil {
+		// With a cache, segments are opened (pinned parts fetched) here.
+		if err = f.swap(ctx, next); err == nil {
+			return nil
+		}
+	}
 	if errors.Is(err, objstore.ErrNotFound) {
 		// A segment went: this node lagged past the delete grace. The
 		// latest manifest names only objects that are there.
@@ -268,10 +309,9 @@ func (f *Follower) pollManifests(ctx context.Context, cur *BucketManifest) error
 		if next == nil || (cur != nil && next.Number <= cur.Number) {
 			return fmt.Errorf("tiering: follow %s: a segment is missing, and no manifest newer than the one served names only objects that are there", f.store)
 		}
-	} else if err != nil {
-		return err
+		return f.swap(ctx, next)
 	}
-	return f.swap(next)
+	return err
 }
 
 // pollKeys applies the keys the writer published, when they changed. A
@@ -337,11 +377,24 @@ func (f *Follower) installLatest(ctx context.Context) (*BucketManifest, error) {
 	return m, f.install(ctx, m)
 }
 
-// install downloads every segment m names that the directory lacks, then
-// writes m's files and its MANIFEST: the directory then holds m whole.
-// The DB still serves the previous manifest until swap.
+// install downloads every segment m names that the directory lacks
+// (with a cache, only those that fit in its room: swap opens the rest
+// over their pinned parts), then writes m's files
+// and its MANIFEST: the directory then holds m whole. The DB still serves
+// the previous manifest until swap.
 func (f *Follower) install(ctx context.Context, m *BucketManifest) error {
+	if f.cache != nil {
+		if err := f.adoptDownloaded(m); err != nil {
+			return err
+		}
+		if err := f.cache.fill(ctx, m); err != nil {
+			return err
+		}
+	}
 	for _, o := range m.Segments {
+		if f.cache != nil {
+			break
+		}
 		if err := f.fetchSegment(ctx, o); err != nil {
 			return fmt.Errorf("manifest %d: %w", m.Number, err)
 		}
@@ -370,16 +423,23 @@ func (f *Follower) installFile(name string, data []byte) error {
 	return vfs.WriteFileAtomic(vfs.OS{}, path, data)
 }
 
-// swap makes the DB serve the installed manifest m.
-func (f *Follower) swap(m *BucketManifest) error {
+// swap makes the DB serve the installed manifest m; with a cache, the
+// segments new to m are opened through it, and the local files of those m
+// no longer names are removed (reads in flight keep theirs).
+func (f *Follower) swap(ctx context.Context, m *BucketManifest) error {
 	if !bytes.Equal(m.Files[pseudonymsFile], f.pseudonyms) {
 		return fmt.Errorf("tiering: follow %s: manifest %d changes the store's pseudonymisation (PSEUDONYMS): restart the node (with the store's key, if it pseudonymises)", f.store, m.Number)
 	}
 	// The floor first: a read after the swap must not see the writer's
 	// newer retention at an older clock.
 	f.floor.Store(max(f.floor.Load(), m.Clock.UnixNano()))
-	if err := f.db.Reload(m.Retention); err != nil {
+	if err := f.withOpening(ctx, m, func() error { return f.db.Reload(m.Retention) }); err != nil {
 		return fmt.Errorf("tiering: follow %s: manifest %d: %w", f.store, m.Number, err)
+	}
+	if f.cache != nil {
+		if err := f.cache.Retain(m); err != nil {
+			f.log.Warn("tiering: follow: could not remove cached segments the manifest dropped", "manifest", m.Number, "err", err)
+		}
 	}
 	f.mu.Lock()
 	f.current = m
@@ -390,8 +450,14 @@ func (f *Follower) swap(m *BucketManifest) error {
 }
 
 // removeUnnamed removes segment files of an earlier run that m does not
-// name (the DB has not opened them).
+// name (the DB has not opened them), from the cache when there is one.
 func (f *Follower) removeUnnamed(m *BucketManifest) {
+	if f.cache != nil { // DIR/segments is empty (adoptDownloaded)
+		if err := f.cache.Retain(m); err != nil {
+			f.log.Warn("tiering: follow: could not remove cached segments the manifest does not name", "manifest", m.Number, "err", err)
+		}
+		return
+	}
 	named := map[string]bool{}
 	for _, o := range m.Segments {
 		named[o.Name] = true

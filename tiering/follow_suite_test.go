@@ -11,6 +11,7 @@ import (
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/objstore/objstoretest"
 	"github.com/eventlogdb/eventlog/query"
+	"github.com/eventlogdb/eventlog/tiering"
 )
 
 // suiteAnswer runs one of the suite's requests on db by its route.
@@ -50,7 +51,10 @@ func suiteAnswer(t *testing.T, db *eventlog.DB, q bench.SuiteRequest) (answer []
 // RunSuite's seven queries, over its generated workload) asked of a
 // writer and of a node following it through versitygw, after deletes by
 // query and retention (a rule for failures, at the writer's clock): the
-// node's answer to every query is the writer's, byte for byte.
+// node's answer to every query is the writer's, byte for byte, whether
+// it downloads every segment or holds a third of them in a cache
+// (FollowConfig.CacheMaxBytes) and reads the rest by ranged GETs, its
+// directory then holding at most that third plus the pinned parts.
 func TestS3NodeAnswersSuite(t *testing.T) {
 	const n = 6000
 	wl, reqs := bench.SuiteRequests(1, n)
@@ -87,26 +91,38 @@ func TestS3NodeAnswersSuite(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.waitPublished()
-	node := follow(t, s, clock.Now, time.Hour)
-	answered := 0
-	for _, q := range reqs {
-		want, events := suiteAnswer(t, w.db, q)
-		got, _ := suiteAnswer(t, node.DB(), q)
-		if string(got) != string(want) {
-			t.Fatalf("%s: node answers\n%.500s\nthe writer\n%.500s", q.Name, got, want)
-		}
-		if events > 0 {
-			answered++
-		}
-		t.Logf("%s: %d events, same answer", q.Name, events)
+	m := latest(t, s)
+	var total int64
+	for _, o := range m.Segments {
+		total += o.Bytes
 	}
-	// Retention is in force on both: the rule hides January's early
-	// failures, not all of them.
-	shown, err := node.DB().Count(ctx, eventlog.FindRequest{Terms: []eventlog.Term{{Field: "event.outcome", Values: []string{"failure"}}}})
-	if err != nil || shown == 0 || shown >= failures {
-		t.Fatalf("the node shows %d of %d failures (%v): retention should hide some, not all", shown, failures, err)
-	}
-	if answered < len(reqs)-1 {
-		t.Fatalf("only %d of %d suite queries found events: the comparison is too weak", answered, len(reqs))
+	// A node that downloads every segment, and one with a cache of a
+	// third of them (--cache-max-bytes): the rest it reads by ranged GETs.
+	cacheDir, cacheMax := t.TempDir(), total/3
+	for _, node := range []*tiering.Follower{follow(t, s, clock.Now, time.Hour), followCached(t, s, cacheDir, clock.Now, time.Hour, cacheMax)} {
+		answered := 0
+		for _, q := range reqs {
+			want, events := suiteAnswer(t, w.db, q)
+			got, _ := suiteAnswer(t, node.DB(), q)
+			if string(got) != string(want) {
+				t.Fatalf("%s (cache %v): node answers\n%.500s\nthe writer\n%.500s", q.Name, node.Cache() != nil, got, want)
+			}
+			if events > 0 {
+				answered++
+			}
+			t.Logf("%s (cache %v): %d events, same answer", q.Name, node.Cache() != nil, events)
+		}
+		// Retention is in force on both: the rule hides January's early
+		// failures, not all of them.
+		shown, err := node.DB().Count(ctx, eventlog.FindRequest{Terms: []eventlog.Term{{Field: "event.outcome", Values: []string{"failure"}}}})
+		if err != nil || shown == 0 || shown >= failures {
+			t.Fatalf("the node shows %d of %d failures (%v): retention should hide some, not all", shown, failures, err)
+		}
+		if answered < len(reqs)-1 {
+			t.Fatalf("only %d of %d suite queries found events: the comparison is too weak", answered, len(reqs))
+		}
+		if node.Cache() != nil {
+			checkCachedDisk(t, node, cacheDir, m, cacheMax)
+		}
 	}
 }

@@ -147,7 +147,19 @@ func waitServing(t *testing.T, f *tiering.Follower, n uint64) time.Duration {
 // the writer publishes more manifests (new events, another delete, a
 // released hold, retention at a later clock): the node keeps answering,
 // picks each one up, and answers as the writer again.
-func TestS3NodeAnswersAsWriter(t *testing.T) {
+func TestS3NodeAnswersAsWriter(t *testing.T) { nodeAnswersAsWriter(t, 0) }
+
+// TestS3NodeCacheAnswersAsWriter is TestS3NodeAnswersAsWriter with a node
+// whose cache (FollowConfig.CacheMaxBytes) holds about a third of the
+// segments whole: new manifests' segments are opened through it under a
+// reader that never pauses, and its directory stays within the limit
+// plus the pinned parts.
+func TestS3NodeCacheAnswersAsWriter(t *testing.T) { nodeAnswersAsWriter(t, -1) }
+
+// nodeAnswersAsWriter runs TestS3NodeAnswersAsWriter with a node that
+// downloads every segment (cache 0) or, cache < 0, one whose cache holds
+// a third of the first manifest's bytes.
+func nodeAnswersAsWriter(t *testing.T, cache int64) {
 	srv := objstoretest.Start(t)
 	s := srv.Store("node", "prod/eventlog")
 	clock := newFakeClock(time.Date(2024, 5, 3, 12, 0, 0, 0, time.UTC))
@@ -175,9 +187,19 @@ func TestS3NodeAnswersAsWriter(t *testing.T) {
 	}
 	w.waitPublished()
 
-	node := follow(t, s, clock.Now, 20*time.Millisecond)
-	if st := node.Status(); st.Manifest != latest(t, s).Number || st.Downloads != int64(st.Segments) {
-		t.Fatalf("node status %+v, want manifest %d with every segment downloaded", st, latest(t, s).Number)
+	var node *tiering.Follower
+	nodeDir := t.TempDir()
+	if cache < 0 {
+		for _, o := range latest(t, s).Segments {
+			cache += o.Bytes
+		}
+		cache /= 3
+		node = followCached(t, s, nodeDir, clock.Now, 20*time.Millisecond, cache)
+	} else {
+		node = follow(t, s, clock.Now, 20*time.Millisecond)
+		if st := node.Status(); st.Manifest != latest(t, s).Number || st.Downloads != int64(st.Segments) {
+			t.Fatalf("node status %+v, want manifest %d with every segment downloaded", st, latest(t, s).Number)
+		}
 	}
 	sameAnswers(t, w.db, node.DB())
 
@@ -242,6 +264,9 @@ func TestS3NodeAnswersAsWriter(t *testing.T) {
 		t.Fatal("the reader made no query")
 	}
 	t.Logf("node picked up each new manifest in %v (poll every 20ms); %d queries meanwhile", lags, reads.Load())
+	if node.Cache() != nil {
+		checkCachedDisk(t, node, nodeDir, latest(t, s), cache)
+	}
 }
 
 // missingOnce is a store whose first Get of key runs before: the test

@@ -58,7 +58,7 @@ func TestServeConfigDefaults(t *testing.T) {
 		pseudonym:         pseudonymConfig{fields: privacy.DefaultFields},
 		objectStore: objectStoreConfig{deleteGrace: time.Hour,
 			wal: walSyncConfig{chunkBytes: 4 << 20, chunkAge: 5 * time.Millisecond, ackTimeout: 30 * time.Second, maxPending: 64 << 20}},
-		node: nodeConfig{pollInterval: 10 * time.Second},
+		node: nodeConfig{pollInterval: 10 * time.Second, blockCacheBytes: 64 << 20},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

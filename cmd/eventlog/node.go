@@ -25,7 +25,14 @@ type nodeConfig struct {
 	pollInterval time.Duration
 	keysFile     string
 	writerURL    string
+	// cacheMaxBytes, when positive, reads segments through a cache of
+	// that many bytes of whole segments (tiering.FollowConfig.CacheMaxBytes).
+	cacheMaxBytes   int64
+	blockCacheBytes int64
 }
+
+// defaultBlockCacheBytes is --cache-block-bytes' default.
+const defaultBlockCacheBytes = 64 << 20
 
 // nodeSettings are serve's settings of a query node; the bucket's
 // endpoint, region and credentials are the --object-store-... ones.
@@ -39,6 +46,8 @@ func nodeSettings() []setting {
 		{"object-store-poll-interval", "DURATION", "10s", "how often a query node asks the bucket for a newer manifest", duration(func(c *serveConfig) *time.Duration { return &c.node.pollInterval })},
 		{"keys-file", "FILE", "off", "a query node's API keys, in the form of keys.json (read at start); off: the keys the writer publishes to the bucket (hashes only), followed at every poll", optionalText(n(func(n *nodeConfig) *string { return &n.keysFile }))},
 		{"writer-url", "URL", "off", "where a query node's refusals tell clients to send writes", optionalText(n(func(n *nodeConfig) *string { return &n.writerURL }))},
+		{"cache-max-bytes", "SIZE", "off", "a query node's local disk for whole segments: the most recently opened (newest first at start) stay within it, every other segment keeps only its pinned part (footer, indexes, postings: about 18 MiB per million events) on disk and its columns are read by ranged GETs; off: every segment of the manifest served is downloaded whole; README: Local cache and ranged reads", optionalSize(func(c *serveConfig) *int64 { return &c.node.cacheMaxBytes })},
+		{"cache-block-bytes", "SIZE", "64MiB", "with --cache-max-bytes, the in-memory cache of the ranges ranged GETs fetched, charged to --memory-limit", size(func(c *serveConfig) *int64 { return &c.node.blockCacheBytes })},
 	}
 }
 
@@ -53,6 +62,10 @@ func (n *nodeConfig) check(c *serveConfig) error {
 		return fmt.Errorf("--object-store (publish as the writer) and --from-object-store (follow a writer) exclude each other: %w", errUsage)
 	case n.url == "" && (n.keysFile != "" || n.writerURL != ""):
 		return fmt.Errorf("--keys-file and --writer-url are settings of a query node (--from-object-store): %w", errUsage)
+	case n.url == "" && n.cacheMaxBytes > 0:
+		return fmt.Errorf("--cache-max-bytes is a setting of a query node (--from-object-store): a writer keeps every segment in its data directory: %w", errUsage)
+	case n.cacheMaxBytes == 0 && n.blockCacheBytes != defaultBlockCacheBytes:
+		return fmt.Errorf("--cache-block-bytes sizes the block cache of --cache-max-bytes: give both: %w", errUsage)
 	}
 	return nil
 }
@@ -74,7 +87,8 @@ func serveNode(ctx context.Context, cfg *serveConfig, ln net.Listener, scheme st
 		return err
 	}
 	metrics := server.NewMetrics()
-	fcfg := tiering.FollowConfig{Store: s, Dir: cfg.data, PollInterval: cfg.node.pollInterval, Options: cfg.dbOptions(metrics, log), Logger: log}
+	fcfg := tiering.FollowConfig{Store: s, Dir: cfg.data, PollInterval: cfg.node.pollInterval, Options: cfg.dbOptions(metrics, log), Logger: log,
+		CacheMaxBytes: cfg.node.cacheMaxBytes, BlockCacheBytes: cfg.node.blockCacheBytes}
 	if cfg.node.keysFile == "" {
 		fcfg.Keys = keys
 	}
@@ -90,9 +104,12 @@ func serveNode(ctx context.Context, cfg *serveConfig, ln net.Listener, scheme st
 		return errors.Join(err, f.Close())
 	}
 	metrics.Register(f.Collector())
+	if c := f.Cache(); c != nil {
+		metrics.Register(c.Collector())
+	}
 	st := f.Status()
 	fmt.Fprintf(stdout, "eventlog: serving %s read-only (manifest %d) from %s on %s://%s\n", s, st.Manifest, cfg.data, scheme, ln.Addr())
-	log.Info("serving a query node", "store", s.String(), "manifest", st.Manifest, "cache", cfg.data, "addr", ln.Addr().String())
+	log.Info("serving a query node", "store", s.String(), "manifest", st.Manifest, "cache", cfg.data, "cache_max_bytes", cfg.node.cacheMaxBytes, "addr", ln.Addr().String())
 	scfg := cfg.server
 	scfg.Keys = keys
 	scfg.MutualTLS = cfg.tls.ClientCA != ""

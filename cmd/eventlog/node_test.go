@@ -46,6 +46,8 @@ func TestServeQueryNode(t *testing.T) {
 		{"--read-only", "give --from-object-store"},
 		{"--from-object-store s3://b/p --read-only --object-store s3://b/q", "exclude each other"},
 		{"--keys-file k.json", "settings of a query node"},
+		{"--cache-max-bytes 1MiB", "setting of a query node"},
+		{"--from-object-store s3://b/p --read-only --cache-block-bytes 1MiB", "give both"},
 	} {
 		if code, _, errs := runCLI(t, "", append([]string{"serve", "--data", t.TempDir()}, strings.Fields(c.args)...)...); code == 0 || !strings.Contains(errs, c.want) {
 			t.Errorf("serve %s: exit %d, %q; want a refusal saying %q", c.args, code, errs, c.want)
@@ -95,16 +97,26 @@ func TestServeQueryNode(t *testing.T) {
 	if h.Status != "ok" || h.Node == nil || h.Node.Manifest != first {
 		t.Fatalf("node /healthz = %+v, want manifest %d", h, first)
 	}
-	same := func() {
+	// A second node with --cache-max-bytes too small for any whole
+	// segment: it reads every segment by ranged GETs over its pinned part.
+	cachedDir := filepath.Join(t.TempDir(), "cached")
+	cached := startServe(t, bin, append([]string{"--data", cachedDir, "--addr", "127.0.0.1:0", "--cache-max-bytes", "1KiB", "--cache-block-bytes", "1MiB",
+		"--from-object-store", "s3://nodes/prod", "--read-only", "--object-store-poll-interval", "100ms"}, endpoint...)...)
+	sameAs := func(t *testing.T, wurl, nurl string) {
 		t.Helper()
 		for _, q := range []string{`{"per_page":500}`, `{"filter":"event.outcome:failure","sort":[{"sort_field":"@timestamp","sort_order":"desc"}],"per_page":100}`,
 			`{"aggs":{"a":{"terms":{"field":"event.action","size":100}}}}`} {
-			wc, wb := post(t, w.url+"/api/events/_search", "application/json", []byte(q))
-			nc, nb := post(t, node.url+"/api/events/_search", "application/json", []byte(q))
+			wc, wb := post(t, wurl+"/api/events/_search", "application/json", []byte(q))
+			nc, nb := post(t, nurl+"/api/events/_search", "application/json", []byte(q))
 			if wc != http.StatusOK || nc != wc || nb != wb {
 				t.Fatalf("search %s: writer %d %.300s, node %d %.300s", q, wc, wb, nc, nb)
 			}
 		}
+	}
+	same := func() {
+		t.Helper()
+		sameAs(t, w.url, node.url)
+		sameAs(t, w.url, cached.url)
 	}
 	same()
 	code, body := post(t, node.url+"/api/events/_bulk", "application/x-ndjson", append(generatedLines(1)[0], '\n'))
@@ -113,6 +125,16 @@ func TestServeQueryNode(t *testing.T) {
 	}
 	if m := getBody(t, node.url+"/metrics"); !strings.Contains(m, "eventlog_object_store_manifest_age_seconds") {
 		t.Fatal("the node's /metrics has no manifest age")
+	}
+	m := getBody(t, cached.url+"/metrics")
+	if !strings.Contains(m, "eventlog_object_store_cache_block_misses_total") || strings.Contains(m, "eventlog_object_store_cache_block_misses_total 0\n") {
+		t.Fatalf("the cached node's /metrics shows no ranged reads:\n%s", grepLines(m, "eventlog_object_store_cache_"))
+	}
+	if segs, _ := filepath.Glob(filepath.Join(cachedDir, "*", "*.seg")); len(segs) != 0 {
+		t.Fatalf("the cached node holds whole segments %v within 1KiB", segs)
+	}
+	if pins, _ := filepath.Glob(filepath.Join(cachedDir, "cache", "*.pin")); len(pins) == 0 {
+		t.Fatal("the cached node keeps no pinned part")
 	}
 
 	ingestAndRoll(100)
@@ -126,6 +148,15 @@ func TestServeQueryNode(t *testing.T) {
 		getJSON(t, node.url+"/healthz", &h)
 	}
 	t.Logf("the node served manifest %d %v after the writer reported it published (poll interval 100ms)", next, time.Since(start))
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var hc nodeHealth
+		if getJSON(t, cached.url+"/healthz", &hc); hc.Node != nil && hc.Node.Manifest >= next {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the cached node does not serve manifest %d", next)
+		}
+	}
 	same()
 	var total struct{ Total int }
 	_, b := post(t, node.url+"/api/events/_search", "application/json", []byte(`{}`))
@@ -163,4 +194,15 @@ func TestServeQueryNode(t *testing.T) {
 	if code := search(key.Encoded); code != http.StatusOK {
 		t.Fatalf("the writer's key on the node: %d, want 200", code)
 	}
+}
+
+// grepLines returns the lines of text that contain sub.
+func grepLines(text, sub string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
