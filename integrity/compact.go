@@ -61,11 +61,8 @@ func (l *Log) CompactErased() (CompactStats, error) {
 	for i, h := range l.heads.heads {
 		sizes[i] = h.Size
 	}
-	ok := func(first uint64, seqs []uint64) bool {
-		return packable(first, seqs, l.erased.purposed, sizes)
-	}
 	for fi := 0; fi+1 < len(l.leaves.files); fi++ {
-		n, err := l.leaves.pack(fi, ok, l.tree.tileHash)
+		n, _, err := l.leaves.pack(fi, l.packRule(), l.tree.tileHash)
 		if err != nil {
 			return st, fmt.Errorf("integrity: compact: %w", err)
 		}
@@ -78,38 +75,59 @@ func (l *Log) CompactErased() (CompactStats, error) {
 	return st, nil
 }
 
-// packable reports whether the tile of leaves [first, first+tileLeaves)
+// packRule returns packable over the current heads and erasures; mu is
+// held.
+func (l *Log) packRule() func(first uint64, seqs []uint64) packVerdict {
+	sizes := make([]uint64, len(l.heads.heads))
+	for i, h := range l.heads.heads {
+		sizes[i] = h.Size
+	}
+	return func(first uint64, seqs []uint64) packVerdict {
+		return packable(first, seqs, l.erased.purposed, sizes)
+	}
+}
+
+// packVerdict is what packable says of a tile.
+type packVerdict int
+
+const (
+	packNo   packVerdict = iota // not wholly erased, or a head inside
+	packWait                    // wholly erased, but no head covers it yet
+	packYes
+)
+
+// packable says whether the tile of leaves [first, first+tileLeaves)
 // with sequence numbers seqs may be packed: every one erased on purpose,
 // no head size strictly inside it, and some head covering it whole.
-func packable(first uint64, seqs []uint64, erased *roaring64.Bitmap, headSizes []uint64) bool {
+func packable(first uint64, seqs []uint64, erased *roaring64.Bitmap, headSizes []uint64) packVerdict {
 	covered := false
 	for _, s := range headSizes {
 		if s > first && s < first+tileLeaves {
-			return false
+			return packNo
 		}
 		covered = covered || s >= first+tileLeaves
 	}
-	if !covered {
-		return false
-	}
 	for _, s := range seqs {
 		if !erased.Contains(s) {
-			return false
+			return packNo
 		}
 	}
-	return true
+	if !covered {
+		return packWait
+	}
+	return packYes
 }
 
 // pack rewrites leaf file fi as version 2 with every tile ok accepts
 // packed (and the ones packed before), and returns how many it packed
-// now. want gives the tree's hash of a tile: a packed tile's must match,
+// now and whether a tile waits for a head to cover it. want gives the tree's hash of a tile: a packed tile's must match,
 // or the leaf log and the tree disagree and nothing is written.
-func (l *leafLog) pack(fi int, ok func(first uint64, seqs []uint64) bool, want func(tile uint64) Hash) (int, error) {
+func (l *leafLog) pack(fi int, ok func(first uint64, seqs []uint64) packVerdict, want func(tile uint64) Hash) (int, bool, error) {
 	lf := l.files[fi]
 	perFile := leavesPerFile / tileLeaves
 	tiles := make([]*packedTile, perFile)
 	entries := make([][]byte, perFile)
-	packed := 0
+	packed, wait := 0, false
 	for t := range perFile {
 		first := lf.first + t*tileLeaves
 		if lf.tiles != nil && lf.tiles[t].packed != nil {
@@ -118,23 +136,24 @@ func (l *leafLog) pack(fi int, ok func(first uint64, seqs []uint64) bool, want f
 		}
 		seqs, hashes, raw, err := l.readTile(first)
 		if err != nil {
-			return 0, err
+			return 0, false, err
 		}
-		if !ok(first, seqs) {
+		if v := ok(first, seqs); v != packYes {
+			wait = wait || v == packWait
 			entries[t] = raw
 			continue
 		}
 		p := &packedTile{runs: runsOf(seqs), hash: reduce(hashes)}
 		if w := want(first / tileLeaves); w != p.hash {
-			return 0, fmt.Errorf("%w: %s: leaves %d to %d hash to %x, the tree holds %x", ErrCorrupt, lf.path, first, first+tileLeaves-1, p.hash, w)
+			return 0, false, fmt.Errorf("%w: %s: leaves %d to %d hash to %x, the tree holds %x", ErrCorrupt, lf.path, first, first+tileLeaves-1, p.hash, w)
 		}
 		tiles[t] = p
 		packed++
 	}
 	if packed == 0 {
-		return 0, nil
+		return 0, wait, nil
 	}
-	return packed, l.replace(lf, encodePackedFile(tiles, entries))
+	return packed, wait, l.replace(lf, encodePackedFile(tiles, entries))
 }
 
 // readTile reads the tile of leaves from first: sequence numbers, hashes
@@ -242,4 +261,57 @@ func (l *leafLog) packedLeaves() (uint64, int64) {
 		}
 	}
 	return n, b
+}
+
+// Compaction on its own: RecordErasure marks the leaf files holding the
+// positions a delete or retention erased, and the background goroutine
+// packs them after each signing tick (a tile waits for a head to cover
+// it). Erasures recorded before this open are left to CompactErased
+// (eventlog integrity compact).
+
+// markForPacking marks the leaf files holding e's positions; mu is held.
+func (l *Log) markForPacking(e Erasure) {
+	if (e.Kind != ErasedByDelete && e.Kind != ErasedByRetention) || e.Seqs.IsEmpty() || l.opts.ReadOnly {
+		return
+	}
+	if err := l.leaves.flush(); err != nil {
+		l.opts.Logger.Warn("integrity: cannot mark erased leaves for compaction", "err", err)
+		return
+	}
+	lo, err1 := l.leaves.lowerBound(e.Seqs.Minimum())
+	hi, err2 := l.leaves.lowerBound(e.Seqs.Maximum())
+	if err := errors.Join(err1, err2); err != nil {
+		l.opts.Logger.Warn("integrity: cannot mark erased leaves for compaction", "err", err)
+		return
+	}
+	if l.toPack == nil {
+		l.toPack = map[int]bool{}
+	}
+	for fi := lo / leavesPerFile; fi <= hi/leavesPerFile && fi < uint64(len(l.leaves.files)); fi++ {
+		l.toPack[int(fi)] = true
+	}
+}
+
+// packMarked packs the marked files that are full and not the last; a
+// file stays marked while it is the last or a tile of it waits for a
+// head. A failure is logged: the next tick tries again.
+func (l *Log) packMarked() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for fi := range l.toPack {
+		if fi+1 >= len(l.leaves.files) {
+			continue
+		}
+		n, wait, err := l.leaves.pack(fi, l.packRule(), l.tree.tileHash)
+		if err != nil {
+			l.opts.Logger.Error("integrity: packing wholly erased leaves failed", "file", l.leaves.files[fi].path, "err", err)
+			continue
+		}
+		if n > 0 {
+			l.opts.Logger.Info("integrity: packed wholly erased tiles of the leaf log", "file", l.leaves.files[fi].path, "tiles", n)
+		}
+		if !wait {
+			delete(l.toPack, fi)
+		}
+	}
 }

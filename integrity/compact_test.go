@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/RoaringBitmap/roaring/v2/roaring64"
 	"github.com/transparency-dev/merkle/proof"
@@ -383,4 +384,57 @@ func seeded(seed uint64) picker {
 
 func drawn(t *rapid.T) picker {
 	return func(label string, n int) int { return rapid.IntRange(0, n-1).Draw(t, label) }
+}
+
+// TestCompactErasedOnItsOwn: with a signing interval, an erasure recorded
+// while the log runs is packed by the background goroutine once a head
+// covers it, and the tree still equals the model.
+func TestCompactErasedOnItsOwn(t *testing.T) {
+	smallFiles(t)
+	dir := t.TempDir()
+	l, err := Open(dir, Options{SignInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Start()
+	n := 2*int(leavesPerFile) + 100
+	c := compactCase{dir: dir, purposed: roaring64.New()}
+	ds := make([]Hash, n)
+	for i := range ds {
+		ds[i] = Digest(fmt.Appendf(nil, "event %d", i+1))
+		c.seqs = append(c.seqs, uint64(i+1))
+	}
+	l.Commit(1, ds)
+	l.Durable(uint64(n))
+	waitFor(t, "the leaves", func() bool { return l.Size() == uint64(n) })
+	if err := l.ForEachLeaf(func(_, _ uint64, h Hash, _ [SaltSize]byte) { c.leaves = append(c.leaves, h) }); err != nil {
+		t.Fatal(err)
+	}
+	erased := roaring64.New()
+	erased.AddRange(1, 6*tileLeaves+1) // tiles 0..5: files 0 and 1
+	if err := l.RecordErasure(Erasure{Eraser: uint64(n + 1), Kind: ErasedByDelete, Seqs: erased}); err != nil {
+		t.Fatal(err)
+	}
+	c.purposed.Or(erased)
+	waitFor(t, "the packing", func() bool { return l.Cost().Compacted == 6*tileLeaves })
+	for _, h := range l.Heads(0, 0) {
+		c.heads = append(c.heads, h.Size)
+	}
+	want := c.wantPacked()
+	if len(want) != 6 {
+		t.Fatalf("the model packs %v", want)
+	}
+	c.check(t, l, want, seeded(4))
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10s for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -382,6 +382,21 @@ func (lf *leafFile) locate(idx uint64) (int64, *packedTile, uint64) {
 	return t.off + int64(rel%tileLeaves)*EntrySize, nil, end
 }
 
+// lowerBound returns the index of the first written leaf whose sequence
+// number is seq or more (the number of written leaves if none is).
+func (l *leafLog) lowerBound(seq uint64) (uint64, error) {
+	var ferr error
+	written := l.size - uint64(len(l.buf)/EntrySize)
+	idx := sort.Search(int(written), func(i int) bool {
+		var s uint64
+		if err := l.scan(uint64(i), uint64(i)+1, false, func(_, seq uint64, _ Hash, _ bool) { s = seq }); err != nil && ferr == nil {
+			ferr = err
+		}
+		return s >= seq
+	})
+	return uint64(idx), ferr
+}
+
 // find returns the leaf index of seq, or false if no leaf has it.
 func (l *leafLog) find(seq uint64) (uint64, bool, error) {
 	var ferr error

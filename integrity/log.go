@@ -53,6 +53,9 @@ type Log struct {
 	tree   tree
 	heads  *headsLog
 	erased erasedSet // what the erasure records name (cost.go)
+	// toPack marks the leaf files where erasures recorded since open may
+	// have left wholly erased tiles to pack (compact.go).
+	toPack map[int]bool
 
 	wake       chan struct{}
 	stop, done chan struct{}
@@ -169,6 +172,7 @@ func (l *Log) run() {
 			if _, err := l.signIfGrown(); err != nil {
 				l.opts.Logger.Error("integrity: signing a tree head failed", "err", err)
 			}
+			l.packMarked()
 		}
 	}
 }
