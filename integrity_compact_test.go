@@ -92,6 +92,7 @@ func TestIntegrityCompactVerify(t *testing.T) {
 	}
 	db := mustOpen(t, dir, Options{ReadOnly: true, Integrity: true, AllowUnregistered: true})
 	l, _ := db.Integrity()
+	checkCompactedCost(t, dir, db.Stats().Integrity)
 	for _, h := range heads {
 		if err := h.Verify(l.PublicKey()); err != nil {
 			t.Fatal(err)
@@ -140,5 +141,31 @@ func TestIntegrityCompactVerify(t *testing.T) {
 	r = mustVerifyChain(t, dir)
 	if got := problemsOf(r, "head-root"); len(got) != len(heads) || r.ProblemCount != len(heads) {
 		t.Fatalf("a changed packed hash: %d head-root problems of %d problems, want one per head (%d): %v", len(got), r.ProblemCount, len(heads), r.Problems)
+	}
+}
+
+// checkCompactedCost checks the statistics of compactedStore's store
+// against its files: 232 tiles of one run each packed (49 bytes), the
+// other 59990 - 232*256 erased positions at 44 bytes, the leaf log's size
+// on disk.
+func checkCompactedCost(t *testing.T, dir string, c *integrity.Cost) {
+	t.Helper()
+	var leafBytes int64
+	for _, name := range []string{"0000000000000000.leaves", "0000000000010000.leaves"} {
+		st, err := os.Stat(filepath.Join(dir, IntegrityDir, "leaves", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		leafBytes += st.Size()
+	}
+	if c == nil || c.Compacted != 232*256 || c.Erased != 59990 || c.LeafBytes != leafBytes {
+		t.Fatalf("cost %+v: want 232*256 compacted of 59990 erased, %d leaf log bytes on disk", c, leafBytes)
+	}
+	erasedBytes := float64((59990-232*256)*44 + 232*49)
+	if want := (erasedBytes + float64(c.ErasureBytes)) / 59990; c.BytesPerErasedEvent != want {
+		t.Fatalf("bytes per erased event %v, want %v", c.BytesPerErasedEvent, want)
+	}
+	if want := (float64(leafBytes) - erasedBytes) / (66001 - 59990); c.BytesPerLiveEvent != want {
+		t.Fatalf("bytes per live event %v, want %v", c.BytesPerLiveEvent, want)
 	}
 }
