@@ -25,7 +25,9 @@ type Options struct {
 	// Now stamps heads; nil means time.Now.
 	Now func() time.Time
 	// SignInterval is how often a new head is signed when the tree has
-	// grown; 0 means only on demand (Log.Sign).
+	// grown, and wholly erased tiles of the leaf files that erasures since
+	// open touched are packed (compact.go); 0 means only on demand
+	// (Log.Sign, Log.CompactErased).
 	SignInterval time.Duration
 }
 
