@@ -263,11 +263,10 @@ func (l *leafLog) packedLeaves() (uint64, int64) {
 	return n, b
 }
 
-// Compaction on its own: RecordErasure marks the leaf files holding the
-// positions a delete or retention erased, and the background goroutine
-// packs them after each signing tick (a tile waits for a head to cover
-// it). Erasures recorded before this open are left to CompactErased
-// (eventlog integrity compact).
+// Compaction on its own: Open (for the erasures recorded before) and
+// RecordErasure mark the leaf files holding the positions a delete or
+// retention erased, and the background goroutine packs them after each
+// signing tick (a tile waits for a head to cover it).
 
 // markForPacking marks the leaf files holding e's positions; mu is held.
 func (l *Log) markForPacking(e Erasure) {
@@ -294,24 +293,36 @@ func (l *Log) markForPacking(e Erasure) {
 
 // packMarked packs the marked files that are full and not the last; a
 // file stays marked while it is the last or a tile of it waits for a
-// head. A failure is logged: the next tick tries again.
+// head. A failure is logged: the next tick tries again. It takes mu a
+// file at a time, so appends and proofs wait for one file at most.
 func (l *Log) packMarked() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	files := make([]int, 0, len(l.toPack))
 	for fi := range l.toPack {
-		if fi+1 >= len(l.leaves.files) {
-			continue
-		}
-		n, wait, err := l.leaves.pack(fi, l.packRule(), l.tree.tileHash)
-		if err != nil {
-			l.opts.Logger.Error("integrity: packing wholly erased leaves failed", "file", l.leaves.files[fi].path, "err", err)
-			continue
-		}
-		if n > 0 {
-			l.opts.Logger.Info("integrity: packed wholly erased tiles of the leaf log", "file", l.leaves.files[fi].path, "tiles", n)
-		}
-		if !wait {
-			delete(l.toPack, fi)
-		}
+		files = append(files, fi)
+	}
+	l.mu.Unlock()
+	for _, fi := range files {
+		l.packFile(fi)
+	}
+}
+
+// packFile packs marked file fi, unmarking it when nothing in it waits.
+func (l *Log) packFile(fi int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if fi+1 >= len(l.leaves.files) {
+		return
+	}
+	n, wait, err := l.leaves.pack(fi, l.packRule(), l.tree.tileHash)
+	if err != nil {
+		l.opts.Logger.Error("integrity: packing wholly erased leaves failed", "file", l.leaves.files[fi].path, "err", err)
+		return
+	}
+	if n > 0 {
+		l.opts.Logger.Info("integrity: packed wholly erased tiles of the leaf log", "file", l.leaves.files[fi].path, "tiles", n)
+	}
+	if !wait {
+		delete(l.toPack, fi)
 	}
 }

@@ -438,3 +438,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestCompactErasedAfterReopen: erasures recorded before an open are
+// packed by the signing goroutine of the next one, as the model says.
+func TestCompactErasedAfterReopen(t *testing.T) {
+	smallFiles(t)
+	dir := filepath.Join(t.TempDir(), "log")
+	all := func(int) (bool, bool) { return true, false }
+	batches := []int{600, 600, 600, 600, 100}
+	c := buildLog(t, vfs.OS{}, dir, batches, []bool{true, false, false, true, true}, make([]int, len(batches)), all, func(int) bool { return false })
+	want := c.wantPacked()
+	l, err := Open(dir, Options{SignInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.Start()
+	waitFor(t, "the packing", func() bool { return l.Cost().Compacted == uint64(len(want))*tileLeaves })
+	c.check(t, l, want, seeded(5))
+}

@@ -60,6 +60,7 @@ func loadErasedSet(l *Log) error {
 	}
 	for _, e := range es {
 		l.erased.note(e)
+		l.markForPacking(e) // the signing goroutine packs what it can
 	}
 	st, err := l.opts.FS.Stat(filepath.Join(l.dir, ErasuresFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
