@@ -139,7 +139,11 @@ func VerifyChain(dir string, opts Options, pub ed25519.PublicKey, extra ...integ
 	return VerifyChainWith(dir, opts, ChainOptions{PublicKey: pub, Extra: extra})
 }
 
-// VerifyChainWith is VerifyChain with its options. It streams: the leaf
+// VerifyChainWith is VerifyChain with its options. A position in a range
+// compacted as wholly erased (integrity.Log.CompactErased) has no leaf
+// hash of its own: it is reported erased by the record naming it, its
+// range's subtree hash is checked through the heads' roots, and a stored
+// event there is a problem. It streams: the leaf
 // log is read a slice at a time and merged with the stored events read in
 // sequence order, a window at a time, so beside the tree's in-memory part
 // (about a quarter of a byte per leaf) and the erasure bitmaps it holds a
@@ -211,7 +215,9 @@ func (db *DB) verifyChain(co ChainOptions) (ChainReport, error) {
 				return
 			}
 			c.noteFork(ev)
-			if integrity.LeafHash(seq, salt, ev.digest) != h {
+			if h == integrity.PackedLeaf {
+				c.problem(ChainProblem{Kind: "altered", Leaf: idx, Seq: seq, Detail: "the event is stored, but its position is in a range compacted as wholly erased: only the range's subtree hash is kept"})
+			} else if integrity.LeafHash(seq, salt, ev.digest) != h {
 				c.problem(ChainProblem{Kind: "altered", Leaf: idx, Seq: seq, Detail: "the stored event does not hash to its leaf"})
 			}
 			ev, ok, err = events.next()

@@ -7,7 +7,10 @@
 // become durable; its data is seq (8 bytes big-endian) ‖ salt (16) ‖
 // SHA-256 of the event's binary form (32), the salt being
 // HMAC-SHA256(salt key, seq)[:16]. The leaf log stores (seq, leaf hash,
-// CRC32C) entries of 44 bytes in files of 2^16 leaves under leaves/; tree
+// CRC32C) entries of 44 bytes in files of 2^16 leaves under leaves/ (a
+// tile of 2^8 leaves that deletes and retention erased whole is packed to
+// its subtree hash and sequence numbers by CompactErased, when no stored
+// head's size falls inside it and one covers it: compact.go); tree
 // heads (size, root, timestamp) are signed with Ed25519 and appended to
 // HEADS. ERASURES records, as roaring bitmaps of sequence numbers, what
 // deletes and retention erased on purpose and what a repair or a restore

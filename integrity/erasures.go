@@ -154,6 +154,7 @@ func (l *Log) RecordErasure(e Erasure) error {
 		return err
 	}
 	l.erased.note(e)
+	l.markForPacking(e)
 	if st, err := l.opts.FS.Stat(l.dir + "/" + ErasuresFile); err == nil {
 		l.erased.bytes = st.Size()
 	}

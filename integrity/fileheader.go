@@ -22,17 +22,29 @@ func appendFileHeader(dst []byte, magic string, version uint32) []byte {
 // checkFileHeader checks a file header: magic and CRC (else ErrCorrupt),
 // then the version (a newer one is refused, not called corrupt).
 func checkFileHeader(b []byte, magic string, version uint32) error {
+	_, err := checkFileHeaderUpTo(b, magic, version, version)
+	return err
+}
+
+// checkFileHeaderUpTo is checkFileHeader for a file whose versions oldest
+// to newest this build reads, returning the file's version.
+func checkFileHeaderUpTo(b []byte, magic string, oldest, newest uint32) (uint32, error) {
 	switch {
 	case len(b) < fileHeaderSize:
-		return fmt.Errorf("%w: header of %d bytes is short", ErrCorrupt, len(b))
+		return 0, fmt.Errorf("%w: header of %d bytes is short", ErrCorrupt, len(b))
 	case string(b[:8]) != magic:
-		return fmt.Errorf("%w: bad magic %q", ErrCorrupt, b[:8])
+		return 0, fmt.Errorf("%w: bad magic %q", ErrCorrupt, b[:8])
 	case binary.LittleEndian.Uint32(b[12:]) != crc32.Checksum(b[:12], castagnoli):
-		return fmt.Errorf("%w: header checksum mismatch", ErrCorrupt)
-	case binary.LittleEndian.Uint32(b[8:]) != version:
-		return fmt.Errorf("unsupported version %d (this build reads %d)", binary.LittleEndian.Uint32(b[8:]), version)
+		return 0, fmt.Errorf("%w: header checksum mismatch", ErrCorrupt)
 	}
-	return nil
+	v := binary.LittleEndian.Uint32(b[8:])
+	if v < oldest || v > newest {
+		if oldest == newest {
+			return v, fmt.Errorf("unsupported version %d (this build reads %d)", v, newest)
+		}
+		return v, fmt.Errorf("unsupported version %d (this build reads %d to %d)", v, oldest, newest)
+	}
+	return v, nil
 }
 
 var errShortHeader = errors.New("short header")

@@ -42,6 +42,18 @@ type leafFile struct {
 	path  string
 	f     vfs.File
 	count int // entries written (some may still be in the write buffer's past)
+	// tiles locates the tiles of a version 2 file (some packed: see
+	// leafpack.go); nil for version 1, whose leaf i is at a fixed offset.
+	tiles []tileInfo
+	bytes int64 // a version 2 file's size
+}
+
+// size returns the file's size on disk as far as written.
+func (lf *leafFile) size() int64 {
+	if lf.tiles != nil {
+		return lf.bytes
+	}
+	return leafHeaderSize + int64(lf.count)*EntrySize
 }
 
 // leafLog appends to and reads the leaf files. It is not safe for
@@ -99,15 +111,15 @@ func listLeafFiles(fsys vfs.FS, dir string) ([]*leafFile, error) {
 			continue
 		}
 		first, err := strconv.ParseUint(name, 16, 64)
-		if err != nil || len(name) != 16 || first%LeavesPerFile != 0 {
+		if err != nil || len(name) != 16 || first%leavesPerFile != 0 {
 			return nil, fmt.Errorf("%w: %s: not a leaf file name", ErrCorrupt, filepath.Join(dir, e.Name()))
 		}
 		files = append(files, &leafFile{first: first, path: filepath.Join(dir, e.Name())})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].first < files[j].first })
 	for i, f := range files {
-		if f.first != uint64(i)*LeavesPerFile {
-			return nil, fmt.Errorf("%w: %s: expected the file of leaf %d (a leaf file is missing)", ErrCorrupt, f.path, uint64(i)*LeavesPerFile)
+		if f.first != uint64(i)*leavesPerFile {
+			return nil, fmt.Errorf("%w: %s: expected the file of leaf %d (a leaf file is missing)", ErrCorrupt, f.path, uint64(i)*leavesPerFile)
 		}
 	}
 	return files, nil
@@ -117,11 +129,16 @@ func listLeafFiles(fsys vfs.FS, dir string) ([]*leafFile, error) {
 // order. A torn tail of the last file (a short or bad last entry: the
 // leaves after the last fsync, which Open rebuilds from the WAL) is cut
 // off; damage anywhere else is an error naming the file and offset.
-func openLeafLog(fsys vfs.FS, dir string, readOnly bool, log *slog.Logger, visit func(seq uint64, h Hash)) (*leafLog, error) {
+func openLeafLog(fsys vfs.FS, dir string, readOnly bool, log *slog.Logger, visit leafVisitor) (*leafLog, error) {
 	l := &leafLog{fs: fsys, dir: dir, readOnly: readOnly, log: log}
 	files, err := listLeafFiles(fsys, dir)
 	if err != nil {
 		return nil, err
+	}
+	if !readOnly {
+		if err := removePackLeftovers(fsys, dir); err != nil {
+			return nil, err
+		}
 	}
 	for i, f := range files {
 		if err := l.scanFile(f, i == len(files)-1, visit); err != nil {
@@ -135,7 +152,7 @@ func openLeafLog(fsys vfs.FS, dir string, readOnly bool, log *slog.Logger, visit
 }
 
 // scanFile reads one leaf file, checking every entry.
-func (l *leafLog) scanFile(lf *leafFile, last bool, visit func(uint64, Hash)) error {
+func (l *leafLog) scanFile(lf *leafFile, last bool, visit leafVisitor) error {
 	flag := os.O_RDWR
 	if l.readOnly {
 		flag = os.O_RDONLY
@@ -149,14 +166,18 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit func(uint64, Hash)) er
 	if err != nil {
 		return fmt.Errorf("read %s: %w", lf.path, err)
 	}
-	if err := checkFileHeader(data, leafMagic, leafVersion); err != nil {
+	version, err := checkFileHeaderUpTo(data, leafMagic, leafVersion, leafVersionPacked)
+	if err != nil {
 		if last && len(data) < leafHeaderSize {
 			return l.cut(lf, 0, "torn header")
 		}
 		return fmt.Errorf("%s: %w", lf.path, err)
 	}
+	if version == leafVersionPacked {
+		return l.scanPacked(lf, data, visit)
+	}
 	off := leafHeaderSize
-	for ; off+EntrySize <= len(data) && lf.count < LeavesPerFile; off += EntrySize {
+	for ; off+EntrySize <= len(data) && lf.count < int(leavesPerFile); off += EntrySize {
 		seq, h, err := decodeEntry(data[off:])
 		if err == nil && seq <= l.lastSeq && l.size > 0 {
 			err = fmt.Errorf("sequence number %d after %d", seq, l.lastSeq)
@@ -167,7 +188,7 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit func(uint64, Hash)) er
 			}
 			return fmt.Errorf("%w: %s at offset %d (leaf %d): %v", ErrCorrupt, lf.path, off, l.size, err)
 		}
-		visit(seq, h)
+		visit(seq, h, 1)
 		lf.count++
 		l.size++
 		l.lastSeq = seq
@@ -178,9 +199,25 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit func(uint64, Hash)) er
 		}
 		return fmt.Errorf("%w: %s: %d stray bytes at offset %d", ErrCorrupt, lf.path, len(data)-off, off)
 	}
-	if !last && lf.count != LeavesPerFile {
-		return fmt.Errorf("%w: %s holds %d leaves, not %d, but is not the last file", ErrCorrupt, lf.path, lf.count, LeavesPerFile)
+	if !last && lf.count != int(leavesPerFile) {
+		return fmt.Errorf("%w: %s holds %d leaves, not %d, but is not the last file", ErrCorrupt, lf.path, lf.count, leavesPerFile)
 	}
+	return nil
+}
+
+// scanPacked reads a version 2 file (always full, written whole).
+func (l *leafLog) scanPacked(lf *leafFile, data []byte, visit leafVisitor) error {
+	after := l.lastSeq
+	if l.size == 0 {
+		after = 0
+	}
+	tiles, last, err := decodePackedFile(data, lf.first, after, visit)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrCorrupt, lf.path, err)
+	}
+	lf.tiles, lf.bytes, lf.count = tiles, int64(len(data)), int(leavesPerFile)
+	l.size += leavesPerFile
+	l.lastSeq = last
 	return nil
 }
 
@@ -221,7 +258,7 @@ func (l *leafLog) flush() error {
 		if err != nil {
 			return err
 		}
-		room := int(lf.first+LeavesPerFile-idx) * EntrySize
+		room := int(lf.first+leavesPerFile-idx) * EntrySize
 		chunk := l.buf[:min(room, len(l.buf))]
 		off := int64(leafHeaderSize) + int64(idx-lf.first)*EntrySize
 		if _, err := lf.f.WriteAt(chunk, off); err != nil {
@@ -238,7 +275,7 @@ func (l *leafLog) flush() error {
 // fileFor returns the file that holds leaf idx, creating it if it is the
 // next one; a full file is fsynced before the next is created.
 func (l *leafLog) fileFor(idx uint64) (*leafFile, error) {
-	if n := len(l.files); n > 0 && idx < l.files[n-1].first+LeavesPerFile {
+	if n := len(l.files); n > 0 && idx < l.files[n-1].first+leavesPerFile {
 		return l.files[n-1], nil
 	}
 	if n := len(l.files); n > 0 {
@@ -246,7 +283,7 @@ func (l *leafLog) fileFor(idx uint64) (*leafFile, error) {
 			return nil, fmt.Errorf("fsync %s: %w", l.files[n-1].path, err)
 		}
 	}
-	first := idx - idx%LeavesPerFile
+	first := idx - idx%leavesPerFile
 	if err := vfs.MkdirAllDurable(l.fs, l.dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", l.dir, err)
 	}
@@ -284,19 +321,36 @@ func (l *leafLog) sync() error {
 }
 
 // read returns the entries of leaves [from, to), which must be written
-// (flushed).
+// (flushed); a leaf of a packed tile is an error (ErrCompacted).
 func (l *leafLog) read(from, to uint64, fn func(idx, seq uint64, h Hash)) error {
-	buf := make([]byte, 0, 256*EntrySize)
+	return l.scan(from, to, true, func(idx, seq uint64, h Hash, _ bool) { fn(idx, seq, h) })
+}
+
+// scan calls fn with the entries of leaves [from, to), which must be
+// written (flushed). A leaf of a packed tile comes with PackedLeaf and
+// packed set, or, if strict, is an error (ErrCompacted).
+func (l *leafLog) scan(from, to uint64, strict bool, fn func(idx, seq uint64, h Hash, packed bool)) error {
+	buf := make([]byte, 0, tileLeaves*EntrySize)
 	for from < to {
-		fi := from / LeavesPerFile
+		fi := from / leavesPerFile
 		if fi >= uint64(len(l.files)) {
 			return fmt.Errorf("leaf %d is past the leaf log's end", from)
 		}
 		lf := l.files[fi]
-		n := min(to, lf.first+LeavesPerFile) - from
-		n = min(n, 256)
+		off, p, end := lf.locate(from)
+		n := min(to, end) - from
+		if p != nil {
+			if strict {
+				start := end - tileLeaves
+				return fmt.Errorf("leaf %d: %w: leaves %d to %d", from, ErrCompacted, start, end-1)
+			}
+			for i := range n {
+				fn(from+i, p.seqAt(int(from+i-(end-tileLeaves))), PackedLeaf, true)
+			}
+			from += n
+			continue
+		}
 		buf = buf[:n*EntrySize]
-		off := int64(leafHeaderSize) + int64(from-lf.first)*EntrySize
 		if _, err := lf.f.ReadAt(buf, off); err != nil {
 			return fmt.Errorf("read %s at offset %d: %w", lf.path, off, err)
 		}
@@ -305,11 +359,42 @@ func (l *leafLog) read(from, to uint64, fn func(idx, seq uint64, h Hash)) error 
 			if err != nil {
 				return fmt.Errorf("%w: %s at offset %d (leaf %d): %v", ErrCorrupt, lf.path, off+int64(i*EntrySize), from+i, err)
 			}
-			fn(from+i, seq, h)
+			fn(from+i, seq, h, false)
 		}
 		from += n
 	}
 	return nil
+}
+
+// locate returns where leaf idx of lf is: the offset of its entry, or its
+// packed tile, and the end of the stretch that goes on so (its tile's end,
+// at most tileLeaves on).
+func (lf *leafFile) locate(idx uint64) (int64, *packedTile, uint64) {
+	rel := idx - lf.first
+	end := idx - idx%tileLeaves + tileLeaves
+	if lf.tiles == nil {
+		return leafHeaderSize + int64(rel)*EntrySize, nil, end
+	}
+	t := lf.tiles[rel/tileLeaves]
+	if t.packed != nil {
+		return 0, t.packed, end
+	}
+	return t.off + int64(rel%tileLeaves)*EntrySize, nil, end
+}
+
+// lowerBound returns the index of the first written leaf whose sequence
+// number is seq or more (the number of written leaves if none is).
+func (l *leafLog) lowerBound(seq uint64) (uint64, error) {
+	var ferr error
+	written := l.size - uint64(len(l.buf)/EntrySize)
+	idx := sort.Search(int(written), func(i int) bool {
+		var s uint64
+		if err := l.scan(uint64(i), uint64(i)+1, false, func(_, seq uint64, _ Hash, _ bool) { s = seq }); err != nil && ferr == nil {
+			ferr = err
+		}
+		return s >= seq
+	})
+	return uint64(idx), ferr
 }
 
 // find returns the leaf index of seq, or false if no leaf has it.
@@ -317,7 +402,7 @@ func (l *leafLog) find(seq uint64) (uint64, bool, error) {
 	var ferr error
 	seqAt := func(idx uint64) uint64 {
 		var s uint64
-		if err := l.read(idx, idx+1, func(_, seq uint64, _ Hash) { s = seq }); err != nil && ferr == nil {
+		if err := l.scan(idx, idx+1, false, func(_, seq uint64, _ Hash, _ bool) { s = seq }); err != nil && ferr == nil {
 			ferr = err
 		}
 		return s

@@ -25,7 +25,9 @@ type Options struct {
 	// Now stamps heads; nil means time.Now.
 	Now func() time.Time
 	// SignInterval is how often a new head is signed when the tree has
-	// grown; 0 means only on demand (Log.Sign).
+	// grown, and wholly erased tiles of the leaf files that erasures since
+	// open touched are packed (compact.go); 0 means only on demand
+	// (Log.Sign, Log.CompactErased).
 	SignInterval time.Duration
 }
 
@@ -53,6 +55,9 @@ type Log struct {
 	tree   tree
 	heads  *headsLog
 	erased erasedSet // what the erasure records name (cost.go)
+	// toPack marks the leaf files where erasures recorded since open may
+	// have left wholly erased tiles to pack (compact.go).
+	toPack map[int]bool
 
 	wake       chan struct{}
 	stop, done chan struct{}
@@ -89,7 +94,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, fmt.Errorf("integrity: %w", err)
 	}
 	l.salts = NewSalter(l.keys.salt)
-	if l.leaves, err = openLeafLog(opts.FS, filepath.Join(dir, "leaves"), opts.ReadOnly, opts.Logger, func(_ uint64, h Hash) { l.tree.add(h) }); err != nil {
+	if l.leaves, err = openLeafLog(opts.FS, filepath.Join(dir, "leaves"), opts.ReadOnly, opts.Logger, l.visitLeaf); err != nil {
 		return nil, fmt.Errorf("integrity: %w", err)
 	}
 	if l.heads, err = openHeads(opts.FS, filepath.Join(dir, HeadsFile), opts.ReadOnly, opts.Logger); err != nil {
@@ -108,6 +113,17 @@ func Open(dir string, opts Options) (*Log, error) {
 	}
 	l.durable.Store(l.leaves.lastSeq)
 	return l, nil
+}
+
+// visitLeaf adds what the leaf log holds, at open, to the tree: a leaf, or
+// a packed tile's subtree hash. A version 1 file after a version 2 one
+// resumes at a tile boundary, as every file holds whole tiles.
+func (l *Log) visitLeaf(_ uint64, h Hash, n int) {
+	if n == 1 {
+		l.tree.add(h)
+		return
+	}
+	l.tree.addTile(h)
 }
 
 // isFresh reports whether dir holds no leaf file and no head: nothing
@@ -158,6 +174,7 @@ func (l *Log) run() {
 			if _, err := l.signIfGrown(); err != nil {
 				l.opts.Logger.Error("integrity: signing a tree head failed", "err", err)
 			}
+			l.packMarked()
 		}
 	}
 }
@@ -444,8 +461,9 @@ func (l *Log) Close() error {
 }
 
 // ReadLeaves calls fn with the leaves [from, to) in order, read from the
-// leaf log, and the salt of each leaf's event; fn must not call l's
-// methods. Reading a long log a slice at a time keeps a verifier's memory
+// leaf log, and the salt of each leaf's event; a leaf of a tile packed
+// because it was wholly erased (CompactErased) comes with PackedLeaf for
+// its hash. fn must not call l's methods. Reading a long log a slice at a time keeps a verifier's memory
 // bounded and lets others use l between slices.
 func (l *Log) ReadLeaves(from, to uint64, fn func(idx, seq uint64, h Hash, salt [SaltSize]byte)) error {
 	l.mu.Lock()
@@ -456,7 +474,7 @@ func (l *Log) ReadLeaves(from, to uint64, fn func(idx, seq uint64, h Hash, salt 
 	if to > l.leaves.size {
 		return fmt.Errorf("integrity: leaves up to %d asked for; the log holds %d", to, l.leaves.size)
 	}
-	if err := l.leaves.read(from, to, func(idx, seq uint64, h Hash) { fn(idx, seq, h, l.salts.Salt(seq)) }); err != nil {
+	if err := l.leaves.scan(from, to, false, func(idx, seq uint64, h Hash, _ bool) { fn(idx, seq, h, l.salts.Salt(seq)) }); err != nil {
 		return fmt.Errorf("integrity: %w", err)
 	}
 	return nil
@@ -473,7 +491,8 @@ func (l *Log) LeafIndex(seq uint64) (uint64, bool, error) {
 }
 
 // ForEachLeaf calls fn with every leaf in order, read from the leaf log,
-// and the salt of its event. fn must not call l's methods.
+// and the salt of its event (PackedLeaf for the hash of a packed tile's
+// leaf, as ReadLeaves). fn must not call l's methods.
 func (l *Log) ForEachLeaf(fn func(idx, seq uint64, h Hash, salt [SaltSize]byte)) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -481,5 +500,5 @@ func (l *Log) ForEachLeaf(fn func(idx, seq uint64, h Hash, salt [SaltSize]byte))
 		return err
 	}
 	s := NewSalter(l.keys.salt)
-	return l.leaves.read(0, l.leaves.size, func(idx, seq uint64, h Hash) { fn(idx, seq, h, s.Salt(seq)) })
+	return l.leaves.scan(0, l.leaves.size, false, func(idx, seq uint64, h Hash, _ bool) { fn(idx, seq, h, s.Salt(seq)) })
 }

@@ -32,6 +32,21 @@ func (t *tree) add(h Hash) {
 	}
 }
 
+// addTile appends the subtree hash of a packed tile of tileLeaves leaves:
+// the tree's size must be a multiple of tileLeaves.
+func (t *tree) addTile(h Hash) {
+	t.size += tileLeaves
+	t.push(0, h)
+}
+
+// tileHash returns the hash of complete tile number i.
+func (t *tree) tileHash(i uint64) Hash {
+	if len(t.levels) == 0 || i >= uint64(len(t.levels[0])) {
+		return Hash{}
+	}
+	return t.levels[0][i]
+}
+
 // push records a complete subtree at level tileHeight+k and the parents it
 // completes.
 func (t *tree) push(k int, h Hash) {

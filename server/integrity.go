@@ -103,7 +103,7 @@ func (s *Server) handleConsistency(w http.ResponseWriter, r *http.Request) error
 	}
 	hs, err := l.Consistency(from, to)
 	if err != nil {
-		return err
+		return compactedConflict(err)
 	}
 	return writeValue(w, http.StatusOK, map[string]any{"from_size": from, "to_size": to, "hashes": hexHashes(hs)})
 }
@@ -128,9 +128,19 @@ func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, typeNotFound, "no event %q", id)
 	}
 	if err != nil {
-		return err
+		return compactedConflict(err)
 	}
 	return writeValue(w, http.StatusOK, integrity.NewProofDoc(p.ID, &p.Event, p.Proof, p.Head))
+}
+
+// compactedConflict answers 409 for a proof that needs hashes inside a
+// range compacted as wholly erased (a tree size inside it, which no
+// stored head has): the request names a size the store no longer proves.
+func compactedConflict(err error) error {
+	if errors.Is(err, integrity.ErrCompacted) {
+		return errorf(http.StatusConflict, typeConflict, "%v: ask for a stored head's size", err)
+	}
+	return err
 }
 
 func hexHashes(hs []integrity.Hash) []string {

@@ -16,9 +16,10 @@ import (
 	"github.com/eventlogdb/eventlog/integrity"
 )
 
-// runIntegrity is `eventlog integrity pubkey|head|heads|proof|consistency`
-// on a data directory (read-only: a running server's directory too, except
-// head --sign, which needs it stopped), or through a server (--url, with
+// runIntegrity is `eventlog integrity
+// pubkey|head|heads|proof|consistency|compact` on a data directory
+// (read-only: a running server's directory too, except head --sign and
+// compact, which need it stopped), or through a server (--url, with
 // an admin or auditor key; head --sign needs an admin key).
 func runIntegrity(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs, data := newFlags("integrity", stderr)
@@ -30,11 +31,14 @@ func runIntegrity(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	}
 	rest := fs.Args()
 	if len(rest) == 0 {
-		return fmt.Errorf("integrity: want pubkey, head, heads, proof ID or consistency FROM TO: %w", errUsage)
+		return fmt.Errorf("integrity: want pubkey, head, heads, proof ID, consistency FROM TO or compact: %w", errUsage)
 	}
 	c, err := remote(fs, *rawURL, nil)
 	if err != nil {
 		return err
+	}
+	if c != nil && rest[0] == "compact" {
+		return fmt.Errorf("integrity compact: runs on a stopped store's --data directory, not over --url: %w", errUsage)
 	}
 	if c != nil {
 		return remoteIntegrity(c, rest, *sign, *treeSize, stdout)
@@ -50,7 +54,8 @@ func runIntegrity(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		_, err = stdout.Write(b)
 		return err
 	}
-	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: !*sign, Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
+	writes := *sign || rest[0] == "compact"
+	db, err := eventlog.Open(*data, eventlog.Options{ReadOnly: !writes, Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
 	if err != nil {
 		return err
 	}
@@ -93,8 +98,14 @@ func runIntegrity(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 			return err
 		}
 		return enc.Encode(map[string]any{"from_size": from, "to_size": to, "hashes": hs})
+	case "compact":
+		st, err := l.CompactErased()
+		if err != nil {
+			return err
+		}
+		return enc.Encode(st)
 	}
-	return fmt.Errorf("integrity: unknown subcommand %q (pubkey, head, heads, proof, consistency): %w", rest[0], errUsage)
+	return fmt.Errorf("integrity: unknown subcommand %q (pubkey, head, heads, proof, consistency, compact): %w", rest[0], errUsage)
 }
 
 // consistencySizes reads consistency FROM TO.

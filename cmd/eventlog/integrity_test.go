@@ -210,3 +210,20 @@ func mustHeads(t *testing.T, db *eventlog.DB) []integrity.SignedHead {
 	}
 	return l.Heads(0, 0)
 }
+
+// TestIntegrityCompactCLI: integrity compact runs on a data directory and
+// prints what it did (nothing to pack in a store of one partial leaf
+// file), leaves the store verifying, and is refused over --url.
+func TestIntegrityCompactCLI(t *testing.T) {
+	data := signedStore(t, "m%d", 20)
+	code, out, errs := runCLI(t, "", "integrity", "compact", "--data", data)
+	if code != 0 || !strings.Contains(out, `"tiles": 0`) || !strings.Contains(out, `"bytes_before": 896`) {
+		t.Fatalf("compact: %d %s %s", code, out, errs)
+	}
+	if code, out, _ := runCLI(t, "", "verify", "--chain", "--data", data); code != 0 || !strings.Contains(out, "chain ok") {
+		t.Fatalf("verify after compact: %d %s", code, out)
+	}
+	if code, _, errs := runCLI(t, "", "integrity", "compact", "--url", "http://127.0.0.1:1"); code != 2 || !strings.Contains(errs, "not over --url") {
+		t.Fatalf("compact over --url: %d %s", code, errs)
+	}
+}

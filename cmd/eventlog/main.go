@@ -79,7 +79,7 @@ func commands() []command {
 		{"inspect", "SEGMENT_FILE...", "describe segment files: footer, blocks, columns, postings", runInspect},
 		{"verify", "", "check every checksum of a data directory (--chain: also every event against the Merkle tree and every signed head; --head HEAD.json --pubkey KEY: against a head kept elsewhere); exit 1 naming each problem", runVerify},
 		{"verify-bundle", "FILE.tar", "check an evidence bundle (export --bundle) offline: the head's signature and every event's inclusion proof", runVerifyBundle},
-		{"integrity", "pubkey|head|heads|proof ID|consistency FROM TO", "the Merkle tree over the log: the public key, signed heads (--sign: sign one now), an event's inclusion proof, a consistency proof", runIntegrity},
+		{"integrity", "pubkey|head|heads|proof ID|consistency FROM TO|compact", "the Merkle tree over the log: the public key, signed heads (--sign: sign one now), an event's inclusion proof, a consistency proof; compact packs wholly erased ranges of the leaf log to their subtree hashes (store stopped)", runIntegrity},
 		{"repair", "", "salvage damaged WAL and segments, keeping sequence numbers; print what was lost", runRepair},
 		{"compact", "", "merge each day's segments into as few as fit now (or have a server do it, --url) and print what was merged", runCompact},
 		{"delete", "", "delete the events a KQL filter and time range select, and purge them from disk (--url: through a server)", runDelete},
