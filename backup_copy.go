@@ -4,13 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/eventlogdb/eventlog/auth"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/eventlogdb/eventlog/auth"
+	"github.com/eventlogdb/eventlog/integrity"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -81,7 +83,10 @@ type backupRun struct {
 	dir    string
 	dec    *zstd.Decoder
 	stop   func() error // why the copy must stop now, or nil
-	res    BackupResult
+	// integrity is the store's Merkle tree, when it has one: its packing
+	// of erased leaves pauses while integrity/ is copied.
+	integrity *integrity.Log
+	res       BackupResult
 	// dirty are the target's directories with entries renamed in since
 	// their last fsync.
 	dirty []string
@@ -184,9 +189,7 @@ func (b *backupRun) copyEntries(logFiles []string) error {
 		case backupDir:
 			err = b.copyDir(strings.TrimSuffix(e.name, "/"))
 		case backupTree:
-			if err = b.copyDir(IntegrityDir); err == nil {
-				err = b.copyDir(filepath.Join(IntegrityDir, "leaves"))
-			}
+			err = b.copyIntegrity()
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", e.name, err)
@@ -201,6 +204,18 @@ func (b *backupRun) copyEntries(logFiles []string) error {
 		keep[name] = true
 	}
 	return b.removeStale(walDirName, keep)
+}
+
+// copyIntegrity copies integrity/ and its leaves/, with the store's
+// packing of erased leaves paused meanwhile (integrity.Log.PausePacking).
+func (b *backupRun) copyIntegrity() error {
+	if b.integrity != nil {
+		defer b.integrity.PausePacking()()
+	}
+	if err := b.copyDir(IntegrityDir); err != nil {
+		return err
+	}
+	return b.copyDir(filepath.Join(IntegrityDir, "leaves"))
 }
 
 // copyOptional copies the file rel of the data directory, or removes the

@@ -51,6 +51,8 @@ func (l *Log) CompactErased() (CompactStats, error) {
 	if l.opts.ReadOnly {
 		return CompactStats{}, errors.New("integrity: read-only: cannot compact")
 	}
+	l.packMu.Lock()
+	defer l.packMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := CompactStats{Before: l.leaves.bytes()}
@@ -325,4 +327,13 @@ func (l *Log) packFile(fi int) {
 	if !wait {
 		delete(l.toPack, fi)
 	}
+}
+
+// PausePacking keeps CompactErased from rewriting leaf files until resume
+// is called. Leaf files are otherwise only appended to, so a copy that
+// reads them one after another (a backup) sees each whole; a file packed
+// and renamed over under it would read short.
+func (l *Log) PausePacking() (resume func()) {
+	l.packMu.Lock()
+	return l.packMu.Unlock
 }

@@ -457,3 +457,42 @@ func TestCompactErasedAfterReopen(t *testing.T) {
 	waitFor(t, "the packing", func() bool { return l.Cost().Compacted == uint64(len(want))*tileLeaves })
 	c.check(t, l, want, seeded(5))
 }
+
+// TestPausePackingHoldsCompaction: while packing is paused (a backup
+// copies the leaf files), CompactErased rewrites nothing and waits; once
+// resumed it packs what it would have.
+func TestPausePackingHoldsCompaction(t *testing.T) {
+	smallFiles(t)
+	dir := filepath.Join(t.TempDir(), "log")
+	all := func(int) (bool, bool) { return true, false }
+	batches := []int{600, 600, 600, 600, 100}
+	c := buildLog(t, vfs.OS{}, dir, batches, []bool{true, false, false, true, true}, make([]int, len(batches)), all, func(int) bool { return false })
+	want := c.wantPacked()
+	l, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	before := l.leaves.bytes()
+	resume := l.PausePacking()
+	done := make(chan CompactStats, 1)
+	go func() {
+		st, err := l.CompactErased()
+		if err != nil {
+			t.Error(err)
+		}
+		done <- st
+	}()
+	select {
+	case st := <-done:
+		t.Fatalf("compaction ran while paused: %+v", st)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if got := l.leaves.bytes(); got != before {
+		t.Fatalf("leaf log %d bytes while paused, %d before", got, before)
+	}
+	resume()
+	if st := <-done; st.Tiles != len(want) {
+		t.Fatalf("after resume packed %d tiles, want %d", st.Tiles, len(want))
+	}
+}

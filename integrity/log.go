@@ -49,6 +49,9 @@ type Log struct {
 	// durable is the highest sequence number known durable.
 	durable atomic.Uint64
 
+	// packMu keeps CompactErased from rewriting leaf files while a copy
+	// of them is read (PausePacking); taken before mu.
+	packMu sync.Mutex
 	// mu guards the leaf log, the tree and the heads.
 	mu     sync.Mutex
 	leaves *leafLog
