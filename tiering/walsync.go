@@ -480,15 +480,17 @@ func (w *WALSync) noteErr(err error, upload bool) {
 	}
 }
 
-// fence records that another writer took the prefix, fails every waiting
-// append and tells the owner.
+// fence tells the owner that another writer took the prefix, then records
+// it and fails every waiting append: in that order, so that an append
+// failed as fenced finds its owner already told (its health already says
+// why).
 func (w *WALSync) fence(err error) {
 	w.log.Error("tiering: another writer owns the object-store prefix; WAL sync stops", "err", err)
+	if w.cfg.OnFenced != nil {
+		w.cfg.OnFenced(err)
+	}
 	w.mu.Lock()
 	w.fenced = err
 	w.broadcast()
 	w.mu.Unlock()
-	if w.cfg.OnFenced != nil {
-		w.cfg.OnFenced(err)
-	}
 }
