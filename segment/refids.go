@@ -10,9 +10,10 @@ import (
 // Kibana's events repeat the ids of the saved objects they refer to in
 // other fields: the message ("alert executed: .index-threshold:73293223-
 // 5060-…: 'cpu high'"), rule.id, kibana.task.id. Those ids are what does
-// not compress: on the realistic generator a message holds 36 bytes of ref
-// id on average, which zstd stores in about 16, while the
-// kibana.saved_objects column already holds the same id. From
+// not compress, and the kibana.saved_objects column already holds them: on
+// the realistic generator messages hold 36 bytes of ref ids an event on
+// average, and storing them as references took the message column from
+// 22.4 to 8.9 bytes an event. From
 // VersionRefIDs on, every string column (event.KindString) stores each
 // occurrence of one of the row's own ref ids as a two-byte reference to
 // that ref, and readers put the id back from the row's refs (FORMAT.md,
@@ -27,8 +28,8 @@ import (
 // would save little and match by chance often.
 const minRefIDLen = 8
 
-// maxRefIDs is how many of a row's refs a message can refer to: k is
-// one byte.
+// maxRefIDs is how many of a row's refs a value can refer to: k is one
+// byte.
 const maxRefIDs = 255
 
 // rowRefIDs are the ids of one row's refs that a value may refer to, each
