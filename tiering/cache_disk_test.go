@@ -100,11 +100,7 @@ func TestCacheDamagedLocalFiles(t *testing.T) {
 	m := latest(t, s)
 	o := m.Segments[0]
 	dir := t.TempDir()
-	c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: dir, MaxBytes: 1 << 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := newCache(t, tiering.CacheConfig{Store: s, Dir: dir, MaxBytes: 1 << 30})
 	r, err := c.Open(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

@@ -94,16 +94,8 @@ func TestCacheRangedReadsAnswerAsLocal(t *testing.T) {
 	tr := newTiered(t, s, 3, 10_000, time.Hour)
 	local := tr.localReaders(t, tr.m)
 	budget := memory.New(1 << 30)
-	c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: t.TempDir(), BlockCacheBytes: 256 << 10, Budget: budget})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	v, err := c.OpenView(context.Background(), tr.m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	c := newCache(t, tiering.CacheConfig{Store: s, Dir: t.TempDir(), BlockCacheBytes: 256 << 10, Budget: budget})
+	v := openView(t, c, tr.m)
 	voc := vocabularyOf(tr.evs)
 	var segBytes int64
 	for _, o := range tr.m.Segments {
@@ -149,11 +141,7 @@ func TestCacheConcurrentOpens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := newCache(t, tiering.CacheConfig{Store: s, Dir: t.TempDir()})
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for range 8 {
@@ -189,16 +177,8 @@ func TestCacheConcurrentOpens(t *testing.T) {
 func TestCacheFetchesOnlyWhatAQueryReads(t *testing.T) {
 	s := newDirStore(t)
 	tr := newTiered(t, s, 2, 10_000, time.Hour)
-	c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	v, err := c.OpenView(context.Background(), tr.m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	c := newCache(t, tiering.CacheConfig{Store: s, Dir: t.TempDir()})
+	v := openView(t, c, tr.m)
 	voc := vocabularyOf(tr.evs)
 	opened := c.Stats()
 	count := query.Request{Filter: "event.provider:" + voc.providers[0]}
@@ -367,11 +347,7 @@ func TestCacheReloadsAfter404(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := newCache(t, tiering.CacheConfig{Store: s, Dir: t.TempDir()})
 	old := tr.m
 	v, err := c.OpenView(context.Background(), old) // pinned parts now local
 	if err != nil {
@@ -431,16 +407,8 @@ func TestCacheRangedGetFailsMidQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := newTiered(t, direct, 2, 10_000, time.Hour)
-	c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: t.TempDir(), RequestTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	v, err := c.OpenView(context.Background(), tr.m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer v.Close()
+	c := newCache(t, tiering.CacheConfig{Store: s, Dir: t.TempDir(), RequestTimeout: 5 * time.Second})
+	v := openView(t, c, tr.m)
 	var failing atomic.Bool
 	failing.Store(true)
 	proxy.Fail(func(r *http.Request) int {
@@ -471,11 +439,7 @@ func TestCacheRefusesBadInput(t *testing.T) {
 	s := newDirStore(t)
 	tr := newTiered(t, s, 1, 500, time.Hour)
 	dir := t.TempDir()
-	c, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := newCache(t, tiering.CacheConfig{Store: s, Dir: dir})
 	o := tr.m.Segments[0]
 	for name, bad := range map[string]tiering.Object{
 		"key outside segments/": {Name: o.Name, Key: "manifest/LATEST", Bytes: o.Bytes, SHA256: o.SHA256},
@@ -496,4 +460,26 @@ func TestCacheRefusesBadInput(t *testing.T) {
 	if _, err := tiering.NewCache(tiering.CacheConfig{Store: s, Dir: dir, MaxBytes: -1}); err == nil {
 		t.Fatal("a negative MaxBytes was accepted")
 	}
+}
+
+// newCache opens a cache with cfg, closed when the test ends.
+func newCache(t testing.TB, cfg tiering.CacheConfig) *tiering.Cache {
+	t.Helper()
+	c, err := tiering.NewCache(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// openView opens c's view of m, closed (before c) when the test ends.
+func openView(t testing.TB, c *tiering.Cache, m *tiering.BucketManifest) *tiering.View {
+	t.Helper()
+	v, err := c.OpenView(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Close)
+	return v
 }

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -130,65 +129,15 @@ func TestNodeCacheSegmentGone(t *testing.T) {
 	}
 }
 
-// missingRangeOnce is a store whose first ranged GET of key runs before:
-// the test makes the writer retire and delete the object there first.
-type missingRangeOnce struct {
-	objstore.Store
-	mu     sync.Mutex
-	key    string
-	once   sync.Once
-	before func()
-}
-
-func (m *missingRangeOnce) arm(key string, before func()) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.key, m.before = key, before
-}
-
-func (m *missingRangeOnce) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
-	m.mu.Lock()
-	armed := key == m.key
-	m.mu.Unlock()
-	if armed {
-		m.once.Do(m.before)
-	}
-	return m.Store.GetRange(ctx, key, off, n)
-}
-
 // TestNodeCacheMissingSegmentReloads: with a cache, a segment deleted
 // from the bucket between the node reading a manifest and fetching the
 // segment's pinned part (as the store reloads) makes the node read the
 // latest manifest again and serve that one, as a node without a cache
 // does when a download meets the 404.
 func TestNodeCacheMissingSegmentReloads(t *testing.T) {
-	s := newDirStore(t)
-	w := openWriter(t, t.TempDir(), s, time.Millisecond)
-	w.appendSealed(30)
-	w.waitPublished()
-	wrapped := &missingRangeOnce{Store: s}
-	node := followCached(t, wrapped, t.TempDir(), nil, time.Hour, 1) // polled by hand below
-	w.appendSealed(30)
-	w.waitPublished()
-	second := latest(t, s)
-	wrapped.arm(second.Segments[len(second.Segments)-1].Key, func() {
-		if _, err := w.db.Compact(context.Background()); err != nil {
-			t.Error(err)
-		}
-		w.waitPublished()
-		waitDeleted(t, s, second.Segments)
+	checkMissingSegmentReloads(t, func(s objstore.Store) *tiering.Follower {
+		return followCached(t, s, t.TempDir(), nil, time.Hour, 1) // polled by hand
 	})
-	if err := node.Poll(context.Background()); err != nil {
-		t.Fatalf("poll: %v", err)
-	}
-	st := node.Status()
-	if third := latest(t, s); third.Number <= second.Number || st.Manifest != third.Number || st.NotFound != 1 {
-		t.Fatalf("node status %+v; want manifest %d after one missing segment (the writer published %d before)", st, third.Number, second.Number)
-	}
-	sameAnswers(t, w.db, node.DB())
-	if n, err := node.DB().Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 60 {
-		t.Fatalf("node counts %d, %v; want 60", n, err)
-	}
 }
 
 // TestNodeCacheRestarts: one node directory run in turn without a cache,

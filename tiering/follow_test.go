@@ -269,8 +269,10 @@ func nodeAnswersAsWriter(t *testing.T, cache int64) {
 	}
 }
 
-// missingOnce is a store whose first Get of key runs before: the test
-// makes the writer retire and delete the object there first.
+// missingOnce is a store whose first read of key, whole (Get, a node
+// downloading a segment) or ranged (GetRange, a cached node fetching its
+// pinned part), runs before: the test makes the writer retire and delete
+// the object there first.
 type missingOnce struct {
 	objstore.Store
 	mu     sync.Mutex // the follower's goroutine reads key while the test sets it
@@ -285,14 +287,24 @@ func (m *missingOnce) arm(key string, before func()) {
 	m.key, m.before = key, before
 }
 
-func (m *missingOnce) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+// reading runs before on the first read of the armed key.
+func (m *missingOnce) reading(key string) {
 	m.mu.Lock()
 	armed := key == m.key
 	m.mu.Unlock()
 	if armed {
 		m.once.Do(m.before)
 	}
+}
+
+func (m *missingOnce) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	m.reading(key)
 	return m.Store.Get(ctx, key)
+}
+
+func (m *missingOnce) GetRange(ctx context.Context, key string, off, n int64) ([]byte, error) {
+	m.reading(key)
+	return m.Store.GetRange(ctx, key, off, n)
 }
 
 // TestNodeMissingSegmentReloads: a segment deleted from the bucket
@@ -300,12 +312,22 @@ func (m *missingOnce) Get(ctx context.Context, key string) (io.ReadCloser, error
 // compacted it away and its grace passed) makes the node read the latest
 // manifest again and install that one: it then answers as the writer.
 func TestNodeMissingSegmentReloads(t *testing.T) {
+	checkMissingSegmentReloads(t, func(s objstore.Store) *tiering.Follower {
+		return follow(t, s, nil, time.Hour) // polled by hand
+	})
+}
+
+// checkMissingSegmentReloads runs a node started by start over a store
+// whose newest segment is deleted just before the node first reads it, and
+// checks that its poll installs the manifest published since and that it
+// then answers as the writer.
+func checkMissingSegmentReloads(t *testing.T, start func(objstore.Store) *tiering.Follower) {
 	s := newDirStore(t)
 	w := openWriter(t, t.TempDir(), s, time.Millisecond)
 	w.appendSealed(30)
 	w.waitPublished()
 	wrapped := &missingOnce{Store: s}
-	node := follow(t, wrapped, nil, time.Hour) // polled by hand below
+	node := start(wrapped)
 	w.appendSealed(30)
 	w.waitPublished()
 	second := latest(t, s)
