@@ -58,7 +58,10 @@ type CacheConfig struct {
 // other one, and opens an evicted segment as a reader over its pinned part
 // whose blocks come from ranged GETs through a bounded in-memory block
 // cache. A segment whose ranged reads fetched half its blocks' bytes is
-// downloaded whole at its next Open (it is hot). Safe for concurrent use; one Cache
+// downloaded whole at its next Open (it is hot), or at once while open
+// when a store reads through the cache with a reopener (the writer's
+// WriterCache, a Follower's cache), which also reopens an evicted
+// segment over its pinned part so its whole file's disk is freed. Safe for concurrent use; one Cache
 // per directory. The writer and read-only query nodes use it alike: Open
 // takes a manifest's Object, Do runs a read over the latest manifest and
 // retries it when a segment turns out to be gone (404).
@@ -81,6 +84,11 @@ type Cache struct {
 	// ranged read of a segment meets a 404, and the read's error then
 	// also matches ErrSegmentGone.
 	gone func()
+	// onEvict and onHot, when set (a reopener), are told, under mu, of
+	// a whole segment evicted and of an evicted segment whose ranged
+	// reads made it hot, so that the store reading it reopens it.
+	onEvict func(name string)
+	onHot   func(o Object)
 }
 
 type wholeEntry struct {
@@ -282,6 +290,9 @@ func (c *Cache) evictLocked() error {
 		delete(c.whole, we.name)
 		c.wholeB -= we.bytes
 		c.st.Evictions++
+		if c.onEvict != nil {
+			c.onEvict(we.name)
+		}
 	}
 	return nil
 }
@@ -643,7 +654,10 @@ func (s *rangeSource) fetch(k blockKey) ([]byte, error) {
 	}
 	s.c.mu.Lock()
 	s.c.st.BlockMisses++
-	s.c.fetched[s.o.Name] += k.n // what makes it hot (Open)
+	s.c.fetched[s.o.Name] += k.n // what makes it hot (Open, onHot)
+	if _, whole := s.c.whole[s.o.Name]; !whole && s.c.onHot != nil && s.c.hotLocked(s.o) {
+		s.c.onHot(s.o) // promoted while open, not only at its next Open
+	}
 	s.c.mu.Unlock()
 	return b, nil
 }
