@@ -503,6 +503,10 @@ func (c *Cache) download(ctx context.Context, o Object) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.st.Downloads++
+	// The heat is spent: evicted again, the segment must earn a new
+	// download with new ranged reads, or two hot segments that do not
+	// fit together would evict and download each other at every reopen.
+	delete(c.fetched, o.Name)
 	c.touchLocked(o.Name, o.Bytes)
 	return c.evictLocked()
 }

@@ -1,0 +1,212 @@
+package tiering_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/bench"
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/objstore"
+	"github.com/eventlogdb/eventlog/objstore/objstoretest"
+	"github.com/eventlogdb/eventlog/tiering"
+)
+
+// openCachedWriter opens (or reopens) the store in dir tiered to s with a
+// segment cache of maxBytes (serve --object-store --cache-max-bytes).
+func openCachedWriter(t testing.TB, dir string, s objstore.Store, maxBytes int64, opts eventlog.Options) *writer {
+	t.Helper()
+	w := &writer{t: t, dir: dir, cacheMax: maxBytes}
+	w.start(w.config(s, time.Hour), opts)
+	return w
+}
+
+// waitOffloaded waits until the bucket holds the store's latest manifest
+// and every live segment is read through the cache (offloaded): the
+// cache's goroutine has caught up with the publication.
+func (w *writer) waitOffloaded() {
+	w.t.Helper()
+	w.waitPublished()
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		var live []string
+		for _, s := range w.db.ManifestCommit().Segments {
+			live = append(live, s.Name)
+		}
+		// The cache removes a dropped segment's pinned part at the
+		// publication that drops it.
+		if slices.Equal(live, w.db.Offloaded()) && w.wc.Cache().Stats().PinnedSegments == len(live) {
+			return
+		}
+		if time.Since(start) > 20*time.Second {
+			w.t.Fatalf("after 20s, %d of the %d live segments are offloaded (%v of %v)", len(w.db.Offloaded()), len(live), w.db.Offloaded(), live)
+		}
+	}
+}
+
+// writerDisk is what a writer's data directory holds of segments: the
+// bytes of distinct segment files (a file hard-linked into the cache
+// counts once) in segments/ and in the cache, and of pinned parts.
+type writerDisk struct {
+	local, cached, pins int64
+	localFiles          int
+}
+
+func diskOf(t testing.TB, dir string) writerDisk {
+	t.Helper()
+	var d writerDisk
+	seen := map[uint64]bool{}
+	for _, sub := range []string{"segments", eventlog.SegmentCacheDir} {
+		err := filepath.WalkDir(filepath.Join(dir, sub), func(path string, e fs.DirEntry, err error) error {
+			if err != nil || e.IsDir() {
+				return err
+			}
+			info, err := e.Info()
+			if err != nil {
+				return err
+			}
+			switch ino := info.Sys().(*syscall.Stat_t).Ino; {
+			case strings.HasSuffix(path, ".pin"):
+				d.pins += info.Size()
+			case !strings.HasSuffix(path, ".seg") || seen[ino]:
+			case sub == "segments":
+				seen[ino] = true
+				d.local += info.Size()
+				d.localFiles++
+			default:
+				seen[ino] = true
+				d.cached += info.Size()
+			}
+			return nil
+		})
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
+	return d
+}
+
+// checkWriterDisk checks the local disk bound of an offloaded writer: no
+// segment file left in segments/ (all are published), whole files in the
+// cache within maxBytes, and the pinned part of every live segment.
+func checkWriterDisk(t testing.TB, w *writer, maxBytes int64) writerDisk {
+	t.Helper()
+	// Queries promote hot segments in the background: compare the disk
+	// with the cache's figures once they agree (no download or eviction
+	// between the two looks).
+	var d writerDisk
+	var st tiering.CacheStats
+	for start := time.Now(); ; time.Sleep(5 * time.Millisecond) {
+		before := w.wc.Cache().Stats()
+		d = diskOf(t, w.dir)
+		if st = w.wc.Cache().Stats(); st == before && st.WholeBytes == d.cached && st.PinnedBytes == d.pins {
+			break
+		}
+		if time.Since(start) > 20*time.Second {
+			break // the checks below report the disagreement
+		}
+	}
+	live := len(w.db.ManifestCommit().Segments)
+	if d.localFiles != 0 || d.cached > maxBytes || st.WholeBytes != d.cached {
+		t.Fatalf("writer disk %+v: want no file in segments/ and at most %d bytes whole in the cache (its stats: %+v)", d, maxBytes, st)
+	}
+	if st.PinnedSegments != live || d.pins != st.PinnedBytes {
+		t.Fatalf("%d pinned parts (%d bytes on disk, stats %+v); want one per live segment (%d)", st.PinnedSegments, d.pins, st, live)
+	}
+	return d
+}
+
+// TestS3WriterCacheAnswersAsWriter: a writer with a tiny cache
+// (--cache-max-bytes 64 KiB: most published segments evicted to ranged
+// reads) and a writer without one get the same random sequence of
+// ingests and seals, deletes by query, compactions (which read evicted
+// segments whole through the cache), retention at an advancing clock and
+// restarts of the cached writer. After every step the cached writer
+// answers every query of the project's query suite byte for byte as the
+// other, and its local disk holds no published segment outside the
+// cache, whole files within the limit, and a pinned part per segment.
+// EVENTLOG_WRITER_CACHE_SEED replays a run.
+func TestS3WriterCacheAnswersAsWriter(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	if s, err := strconv.ParseUint(os.Getenv("EVENTLOG_WRITER_CACHE_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	t.Logf("seed %d (EVENTLOG_WRITER_CACHE_SEED=%d replays it)", seed, seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	const n, maxBytes = 6000, 64 << 10
+	wl, reqs := bench.SuiteRequests(1, n)
+	srv := objstoretest.Start(t)
+	clock := newFakeClock(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) // the workload spans January 2026
+	opts := eventlog.Options{Now: clock.Now, RetentionRules: []eventlog.RetentionRule{{Filter: "event.outcome:failure", MaxAge: 20 * 24 * time.Hour}}}
+	plain := openWriterOpts(t, t.TempDir(), srv.Store("plain", "w"), time.Hour, opts)
+	cachedStore, cachedDir := srv.Store("cached", "w"), t.TempDir()
+	cached := openCachedWriter(t, cachedDir, cachedStore, maxBytes, opts)
+	both := func(f func(w *writer) error) {
+		t.Helper()
+		for _, w := range []*writer{plain, cached} {
+			if err := f(w); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx := context.Background()
+	var fetched, evictions int64
+	for first, step := int64(0), 0; first < n; step++ {
+		switch op := rng.IntN(10); {
+		case op < 5:
+			batch := make([]event.Event, min(200+rng.Int64N(600), n-first))
+			wl.Fill(batch, first)
+			first += int64(len(batch))
+			both(func(w *writer) error {
+				if _, err := w.db.Append(ctx, batch...); err != nil {
+					return err
+				}
+				return w.db.Roll(ctx)
+			})
+			t.Logf("step %d: %d events sealed", step, len(batch))
+		case op < 6:
+			day := 1 + rng.IntN(28)
+			req := eventlog.DeleteRequest{Filter: "event.outcome:success", Start: fmt.Sprintf("2026-01-%02dT00:00:00Z", day), End: fmt.Sprintf("2026-01-%02dT00:00:00Z", day+2)}
+			both(func(w *writer) error { _, err := w.db.Delete(ctx, req); return err })
+			t.Logf("step %d: delete %+v", step, req)
+		case op < 8:
+			both(func(w *writer) error { _, err := w.db.Compact(ctx); return err })
+			t.Logf("step %d: compact", step)
+		case op < 9:
+			clock.Add(time.Duration(rng.IntN(4)) * 24 * time.Hour)
+			both(func(w *writer) error { _, err := w.db.ApplyRetention(ctx); return err })
+			t.Logf("step %d: retention at %s", step, clock.Now().Format(time.DateOnly))
+		default:
+			st := cached.wc.Cache().Stats()
+			fetched, evictions = fetched+st.FetchedBytes, evictions+st.Evictions
+			cached.close()
+			cached = openCachedWriter(t, cachedDir, cachedStore, maxBytes, opts)
+			t.Logf("step %d: cached writer restarted", step)
+		}
+		cached.waitOffloaded()
+		for _, q := range reqs {
+			want, _ := suiteAnswer(t, plain.db, q)
+			got, _ := suiteAnswer(t, cached.db, q)
+			if string(got) != string(want) {
+				t.Fatalf("step %d: %s: the cached writer answers\n%.500s\nthe plain one\n%.500s", step, q.Name, got, want)
+			}
+		}
+		checkWriterDisk(t, cached, maxBytes)
+	}
+	st := cached.wc.Cache().Stats()
+	fetched, evictions = fetched+st.FetchedBytes, evictions+st.Evictions
+	d := checkWriterDisk(t, cached, maxBytes)
+	t.Logf("cached writer: %d live segments, disk %+v, %d bytes fetched, %d evictions; plain writer: %+v", len(cached.db.Offloaded()), d, fetched, evictions, diskOf(t, plain.dir))
+	if fetched == 0 || evictions == 0 {
+		t.Fatalf("%d bytes fetched, %d evictions: the evicted path was not exercised", fetched, evictions)
+	}
+}
