@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -137,10 +136,11 @@ func offloadedPinPath(dir, name string) string {
 }
 
 // errOffloaded explains why an offloaded segment cannot be opened: the
-// store was opened without the cache that reads it.
+// store was opened without the cache that reads it. It does not match
+// fs.ErrNotExist: the file is not missing, and repair must not drop it.
 func errOffloaded(dir, name string) error {
-	return fmt.Errorf("eventlog: segment %s is offloaded to the object store (its pinned part is %s, its file is only in the bucket): open the store with its segment cache (serve --object-store with --cache-max-bytes), or bring it back with eventlog object-store pull: %w",
-		name, offloadedPinPath(dir, name), os.ErrNotExist)
+	return fmt.Errorf("eventlog: segment %s is offloaded to the object store (its pinned part is %s, its file is only in the bucket): open the store with its segment cache (serve --object-store with --cache-max-bytes), or bring it back with eventlog object-store pull",
+		name, offloadedPinPath(dir, name))
 }
 
 // isOffloaded reports whether the writer's segment at path was offloaded:

@@ -2,6 +2,7 @@ package tiering_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
@@ -19,6 +20,7 @@ import (
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/objstore"
 	"github.com/eventlogdb/eventlog/objstore/objstoretest"
+	"github.com/eventlogdb/eventlog/query"
 	"github.com/eventlogdb/eventlog/tiering"
 )
 
@@ -208,5 +210,106 @@ func TestS3WriterCacheAnswersAsWriter(t *testing.T) {
 	t.Logf("cached writer: %d live segments, disk %+v, %d bytes fetched, %d evictions; plain writer: %+v", len(cached.db.Offloaded()), d, fetched, evictions, diskOf(t, plain.dir))
 	if fetched == 0 || evictions == 0 {
 		t.Fatalf("%d bytes fetched, %d evictions: the evicted path was not exercised", fetched, evictions)
+	}
+}
+
+// exportAll exports req from db, as JSON lines.
+func exportAll(t testing.TB, db *eventlog.DB, req query.Request) []byte {
+	t.Helper()
+	var out []byte
+	err := db.Export(context.Background(), req, func(h query.Hit) error {
+		b, err := json.Marshal(h)
+		out = append(append(out, b...), '\n')
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// mapped reports whether this process maps a file whose path ends in
+// suffix (a reader still holding an evicted file's blocks on disk).
+func mapped(t testing.TB, suffix string) bool {
+	t.Helper()
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(maps)) {
+		if strings.HasSuffix(strings.TrimSuffix(strings.TrimSuffix(line, "\n"), " (deleted)"), suffix) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestS3WriterCacheHotPromotion: a writer whose cache has room for one
+// segment, every segment evicted, promotes a segment that reads keep
+// fetching by ranged GETs to a whole local file while it is open (no
+// restart, no new manifest): the same export then fetches nothing, and
+// answers the same. Promoting a second one evicts the first, whose
+// reader is reopened over its pinned part: no reader maps the evicted
+// file any more, so its disk is freed, and the cache holds one segment.
+func TestS3WriterCacheHotPromotion(t *testing.T) {
+	srv := objstoretest.Start(t)
+	s, dir := srv.Store("hot", "w"), t.TempDir()
+	w := openCachedWriter(t, dir, s, 1, eventlog.Options{}) // room for none: all evicted
+	for range 3 {
+		w.appendSealed(300)
+	}
+	w.waitOffloaded()
+	seq := w.seq
+	w.close()
+	m := latest(t, s)
+	var largest int64
+	for _, o := range m.Segments {
+		largest = max(largest, o.Bytes)
+	}
+	w = openCachedWriter(t, dir, s, largest, eventlog.Options{})
+	w.seq = seq
+	w.waitOffloaded()
+	if st := w.wc.Cache().Stats(); st.WholeSegments != 0 {
+		t.Fatalf("restarted with every segment evicted, the cache holds %+v", st)
+	}
+	ranges := []query.Request{ // the events of the first and second segments (appendSealed's stamps)
+		{Start: "2024-05-01T14:00:01Z", End: "2024-05-01T14:05:00Z", PerPage: 1000},
+		{Start: "2024-05-01T14:05:01Z", End: "2024-05-01T14:10:00Z", PerPage: 1000},
+	}
+	first := exportAll(t, w.db, ranges[0])
+	waitCache(t, w, "the first segment promoted", func(st tiering.CacheStats) bool { return st.Downloads == 1 && st.WholeSegments == 1 })
+	before := w.wc.Cache().Stats()
+	if again := exportAll(t, w.db, ranges[0]); string(again) != string(first) || strings.Count(string(first), "\n") != 300 {
+		t.Fatalf("after promotion the export differs or is not the segment's 300 events:\n%.300s\nbefore:\n%.300s", again, first)
+	}
+	if st := w.wc.Cache().Stats(); st.FetchedBytes != before.FetchedBytes || st.Hits <= before.Hits && st.BlockMisses != before.BlockMisses {
+		t.Fatalf("the promoted segment was fetched again: %+v, before %+v", st, before)
+	}
+	firstWhole := filepath.Join(eventlog.SegmentCacheDir, m.Segments[0].Name)
+	if !mapped(t, firstWhole) {
+		t.Fatalf("no reader maps the promoted %s: the store did not reopen it whole", firstWhole)
+	}
+	exportAll(t, w.db, ranges[1])
+	waitCache(t, w, "the second promoted, the first evicted", func(st tiering.CacheStats) bool { return st.Downloads == 2 && st.WholeSegments == 1 })
+	for start := time.Now(); mapped(t, firstWhole); time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("the evicted %s is still mapped: its reader was not reopened over the pinned part", firstWhole)
+		}
+	}
+	if d := checkWriterDisk(t, w, largest); d.cached != m.Segments[1].Bytes {
+		t.Fatalf("the cache holds %d bytes whole; want the second segment's %d", d.cached, m.Segments[1].Bytes)
+	}
+	if again := exportAll(t, w.db, ranges[0]); string(again) != string(first) {
+		t.Fatal("the evicted segment answers differently over ranged reads")
+	}
+}
+
+// waitCache waits until the writer's cache figures satisfy ok.
+func waitCache(t testing.TB, w *writer, what string, ok func(tiering.CacheStats) bool) {
+	t.Helper()
+	for start := time.Now(); !ok(w.wc.Cache().Stats()); time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("after 20s, not %s: %+v", what, w.wc.Cache().Stats())
+		}
 	}
 }
