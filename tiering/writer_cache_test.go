@@ -313,3 +313,77 @@ func waitCache(t testing.TB, w *writer, what string, ok func(tiering.CacheStats)
 		}
 	}
 }
+
+// TestS3WriterCacheBackupVerifyRepair: with every published segment of a
+// writer evicted (a 1-byte cache), compaction merges them through
+// ranged reads and keeps every event; eventlog.Verify finds the data
+// directory healthy (checking the pinned parts the cache keeps); Backup
+// fetches the offloaded files back into a complete copy that verifies
+// and opens alone with the same events; the directory opened without
+// its cache refuses, naming the offloaded segment; Repair refuses
+// rather than drop the offloaded segments, and changes nothing.
+func TestS3WriterCacheBackupVerifyRepair(t *testing.T) {
+	srv := objstoretest.Start(t)
+	s, dir := srv.Store("backup", "w"), t.TempDir()
+	w := openCachedWriter(t, dir, s, 1, eventlog.Options{})
+	for range 4 {
+		w.appendVaried(150)
+	}
+	w.waitOffloaded()
+	ctx := context.Background()
+	all := query.Request{Sort: []query.SortField{{Field: "event.sequence"}}, PerPage: 1000}
+	want := exportAll(t, w.db, all)
+	if strings.Count(string(want), "\n") != 600 {
+		t.Fatalf("the writer exports %d events, want 600", strings.Count(string(want), "\n"))
+	}
+	fetched := w.wc.Cache().Stats().FetchedBytes
+	res, err := w.db.Compact(ctx)
+	if err != nil || res.Merges == 0 {
+		t.Fatalf("compact: %+v, %v; want segments merged", res, err)
+	}
+	w.waitOffloaded()
+	if got := exportAll(t, w.db, all); string(got) != string(want) {
+		t.Fatal("after compacting evicted segments the export differs")
+	}
+	if w.wc.Cache().Stats().FetchedBytes == fetched {
+		t.Fatal("compaction fetched nothing: it did not read the evicted segments")
+	}
+	checkWriterDisk(t, w, 1)
+	if problems := eventlog.Verify(dir); len(problems) != 0 {
+		t.Fatalf("verify of the offloaded writer: %v", problems)
+	}
+	backup := t.TempDir()
+	if _, err := w.db.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	if problems := eventlog.Verify(backup); len(problems) != 0 {
+		t.Fatalf("verify of the backup: %v", problems)
+	}
+	b, err := eventlog.Open(backup, eventlog.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := exportAll(t, b, all)
+	b.Close()
+	if string(got) != string(want) {
+		t.Fatal("the backup exports other events than the writer")
+	}
+	w.close()
+	manifest, err := os.ReadFile(filepath.Join(dir, "MANIFEST"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eventlog.Open(dir, eventlog.Options{AllowUnregistered: true}); err == nil || !strings.Contains(err.Error(), "offloaded to the object store") {
+		t.Fatalf("opened without its cache: %v; want a refusal naming the offloaded segment", err)
+	}
+	if _, err := eventlog.Repair(dir, eventlog.RepairOptions{}); err == nil || !strings.Contains(err.Error(), "offloaded") {
+		t.Fatalf("repair: %v; want a refusal naming an offloaded segment", err)
+	}
+	if after, err := os.ReadFile(filepath.Join(dir, "MANIFEST")); err != nil || string(after) != string(manifest) {
+		t.Fatalf("the refused open or repair changed the MANIFEST (%v)", err)
+	}
+	w = openCachedWriter(t, dir, s, 1, eventlog.Options{})
+	if got := exportAll(t, w.db, all); string(got) != string(want) {
+		t.Fatal("reopened with its cache, the writer exports other events")
+	}
+}
