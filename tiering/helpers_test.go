@@ -28,7 +28,9 @@ type writer struct {
 	// cacheMax, when positive, gives the writer a segment cache of that
 	// many bytes (--cache-max-bytes with --object-store): wc.
 	cacheMax int64
-	wc       *tiering.WriterCache
+	// blockCache is the cache's in-memory block cache (0: the default).
+	blockCache int64
+	wc         *tiering.WriterCache
 }
 
 // openWriter opens (or reopens) the store in dir tiered to s.
@@ -56,7 +58,7 @@ func (w *writer) start(cfg tiering.Config, opts eventlog.Options) {
 	w.up = up
 	opts.AllowUnregistered, opts.MaintenanceInterval, opts.ManifestObserver = true, -1, up
 	if w.cacheMax > 0 {
-		if w.wc, err = up.NewWriterCache(tiering.WriterCacheConfig{MaxBytes: w.cacheMax}); err != nil {
+		if w.wc, err = up.NewWriterCache(tiering.WriterCacheConfig{MaxBytes: w.cacheMax, BlockCacheBytes: w.blockCache}); err != nil {
 			w.t.Fatal(err)
 		}
 		w.wc.Apply(&opts)

@@ -137,13 +137,34 @@ func (r *reopener) step(ctx context.Context, db *eventlog.DB) error {
 	}
 	r.evicted = map[string]bool{}
 	r.mu.Unlock()
-	for name := range evicted {
-		names = append(names, name)
-	}
 	if len(names) > 0 {
 		errs = append(errs, db.ReopenSegments(names...))
 	}
+	if len(evicted) > 0 {
+		errs = append(errs, r.reopenEvicted(db, evicted))
+	}
 	return errors.Join(errs...)
+}
+
+// reopenEvicted reopens the evicted segments over their pinned parts:
+// marked reopening, so that an Open finding one hot does not download it
+// again.
+func (r *reopener) reopenEvicted(db *eventlog.DB, evicted map[string]bool) error {
+	var names []string
+	r.c.mu.Lock()
+	for name := range evicted {
+		r.c.reopening[name] = true
+		names = append(names, name)
+	}
+	r.c.mu.Unlock()
+	defer func() {
+		r.c.mu.Lock()
+		for _, name := range names {
+			delete(r.c.reopening, name)
+		}
+		r.c.mu.Unlock()
+	}()
+	return db.ReopenSegments(names...)
 }
 
 // promote downloads o whole unless the cache holds it whole already.
