@@ -82,8 +82,8 @@ type Cache struct {
 	// eviction: opened over their pinned parts, never downloaded (which
 	// would evict another, to be reopened in turn, and so on).
 	reopening map[string]bool
-	loading map[string]*nameLock
-	st      CacheStats
+	loading   map[string]*nameLock
+	st        CacheStats
 
 	// gone, when set (a query node's cache: Follower), is called when a
 	// ranged read of a segment meets a 404, and the read's error then
