@@ -72,6 +72,10 @@ var backupEntries = []struct {
 	// restored backup is behind the bucket, so it must not publish there as
 	// the writer; eventlog object-store pull restores from the bucket.
 	{"OBJECTSTORE", backupSkip},
+	// The writer's segment cache is not copied as such: the offloaded
+	// segments it reads are copied whole into the backup's segments/
+	// (openSegment fetches them back), so the backup needs no bucket.
+	{SegmentCacheDir + "/", backupSkip},
 }
 
 // backupRun is one backup (or restore) being written: files of the

@@ -76,5 +76,16 @@
 // bounded in-memory block cache charged to the memory budget. Cache.Do
 // runs a read over a manifest's segments and, on a 404 (a superseded
 // manifest whose objects were deleted after the grace), reads the latest
-// manifest and runs it again.
+// manifest and runs it again. A reopener (reopen.go) keeps the store's
+// open readers in step with the cache: an evicted segment is reopened
+// over its pinned part (its file's disk is freed once running reads end)
+// and a segment whose ranged reads made it hot is downloaded and
+// reopened whole while open (eventlog.DB.ReopenSegments).
+//
+// A WriterCache (writer_cache.go, serve --object-store --cache-max-bytes)
+// makes the writer's own segment files such a cache: a segment a
+// published manifest names is taken into the Cache in DATA/cache and the
+// engine reopens it through it, removing it from DATA/segments (it is
+// offloaded); one not published is never evicted. Backup fetches
+// offloaded files back (eventlog.Options.OpenSegmentFile).
 package tiering
