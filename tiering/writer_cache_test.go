@@ -391,3 +391,54 @@ func TestS3WriterCacheBackupVerifyRepair(t *testing.T) {
 		t.Fatal("reopened with its cache, the writer exports other events")
 	}
 }
+
+// TestNodeCacheHotPromotion: a query node whose cache has room for one
+// segment (the newest, downloaded at start) promotes an older segment
+// that an export keeps reading by ranged GETs to a whole file while it
+// serves the same manifest: the node reopens it over the downloaded file
+// (which it then maps), the newest is evicted and reopened over its
+// pinned part (no longer mapped), and the same export answers the same
+// while fetching nothing (the node runs without a block cache).
+func TestNodeCacheHotPromotion(t *testing.T) {
+	srv := objstoretest.Start(t)
+	s := srv.Store("nodehot", "w")
+	w := openWriter(t, t.TempDir(), s, time.Hour)
+	for range 3 {
+		w.appendSealed(300)
+	}
+	w.waitPublished()
+	m := latest(t, s)
+	var largest int64
+	for _, o := range m.Segments {
+		largest = max(largest, o.Bytes)
+	}
+	node, err := tiering.Follow(context.Background(), tiering.FollowConfig{Store: s, Dir: t.TempDir(), PollInterval: time.Hour,
+		CacheMaxBytes: largest, BlockCacheBytes: 1, Options: eventlog.Options{AllowUnregistered: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	newest := filepath.Join("cache", m.Segments[2].Name)
+	oldest := filepath.Join("cache", m.Segments[0].Name)
+	if !mapped(t, newest) || mapped(t, oldest) {
+		t.Fatalf("at start the node maps the newest segment %v and the oldest %v; want only the newest", mapped(t, newest), mapped(t, oldest))
+	}
+	req := query.Request{Start: "2024-05-01T14:00:01Z", End: "2024-05-01T14:05:00Z", PerPage: 1000}
+	want := exportAll(t, w.db, req)
+	if got := exportAll(t, node.DB(), req); string(got) != string(want) {
+		t.Fatal("the node exports the first segment differently")
+	}
+	for start := time.Now(); !mapped(t, oldest) || mapped(t, newest); time.Sleep(5 * time.Millisecond) {
+		if time.Since(start) > 20*time.Second {
+			t.Fatalf("after 20s the node maps the oldest %v, the newest %v; want the oldest promoted, the newest evicted (%+v)",
+				mapped(t, oldest), mapped(t, newest), node.Cache().Stats())
+		}
+	}
+	before := node.Cache().Stats()
+	if got := exportAll(t, node.DB(), req); string(got) != string(want) {
+		t.Fatal("after the promotion the node exports the segment differently")
+	}
+	if st := node.Cache().Stats(); st.FetchedBytes != before.FetchedBytes || st.Downloads != 2 {
+		t.Fatalf("after the promotion: %+v, before %+v; want nothing fetched, two downloads (the newest at start, the promoted)", st, before)
+	}
+}
