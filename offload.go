@@ -113,6 +113,8 @@ func (db *DB) liveByName(name string) *liveSegment {
 // segments/ (read through Options.OpenSegment), in manifest order. On a
 // read-only store that is every segment Options.OpenSegment opened.
 func (db *DB) Offloaded() []string {
+	db.manifestMu.Lock() // replaceSegments renames dropped segments' paths under it
+	defer db.manifestMu.Unlock()
 	var out []string
 	for _, s := range db.state.Load().segments {
 		if s.path == "" {
