@@ -155,13 +155,15 @@ func (c *Cache) fill(ctx context.Context, m *BucketManifest) error {
 	return nil
 }
 
-// chargeTo charges the block cache to budget b (the node's DB's, which
-// opens after the cache): called before the first read, while the block
-// cache is empty.
+// chargeTo charges the block cache to budget b (the DB's, which opens
+// after the cache), moving what it holds already (blocks the DB's open
+// read: a writer's offloaded segments) from the account it had. Called
+// before the first query, with no read in flight.
 func (c *Cache) chargeTo(b *memory.Budget) {
 	c.blocks.mu.Lock()
 	defer c.blocks.mu.Unlock()
-	if c.blocks.used == 0 {
-		c.blocks.acct = b.Account("object_store_block_cache")
-	}
+	acct := b.Account("object_store_block_cache")
+	c.blocks.acct.Release(c.blocks.used)
+	acct.Charge(c.blocks.used)
+	c.blocks.acct = acct
 }

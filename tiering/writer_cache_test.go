@@ -211,6 +211,11 @@ func TestS3WriterCacheAnswersAsWriter(t *testing.T) {
 	if fetched == 0 || evictions == 0 {
 		t.Fatalf("%d bytes fetched, %d evictions: the evicted path was not exercised", fetched, evictions)
 	}
+	// The block cache is charged to the writer's memory budget, blocks
+	// read while the store opened included.
+	if used := cached.db.Memory().Usage()["object_store_block_cache"]; used != st.BlockCacheBytes || used == 0 {
+		t.Fatalf("the memory budget charges %d bytes to the block cache, which holds %d", used, st.BlockCacheBytes)
+	}
 }
 
 // exportAll exports req from db, as JSON lines.
