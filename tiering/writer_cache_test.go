@@ -447,3 +447,34 @@ func TestNodeCacheHotPromotion(t *testing.T) {
 		t.Fatalf("after the promotion: %+v, before %+v; want nothing fetched, two downloads (the newest at start, the promoted)", st, before)
 	}
 }
+
+// TestS3WriterCacheKeepsUnpublished: with the object store down, a writer
+// whose cache has room for nothing keeps the segments it sealed meanwhile
+// whole in segments/ (they are only on its disk), however small the
+// cache; once the store is back they are published, then offloaded, and
+// every event is still there.
+func TestS3WriterCacheKeepsUnpublished(t *testing.T) {
+	srv := objstoretest.Start(t)
+	s, dir := srv.Store("unpublished", "w"), t.TempDir()
+	w := openCachedWriter(t, dir, s, 1, eventlog.Options{})
+	w.appendSealed(100)
+	w.waitOffloaded()
+	srv.Stop()
+	w.appendSealed(100)
+	w.appendSealed(100)
+	w.waitStatus("a backlog and failed attempts", func(st statusView) bool { return st.backlog == 2 && st.errors >= 2 })
+	live := w.db.ManifestCommit().Segments
+	if d := diskOf(t, dir); d.localFiles != 2 || d.local != live[1].Bytes+live[2].Bytes || len(w.db.Offloaded()) != 1 {
+		t.Fatalf("with the store down: disk %+v, offloaded %v; want the two unpublished segments whole in segments/ (%d bytes), only the first offloaded",
+			d, w.db.Offloaded(), live[1].Bytes+live[2].Bytes)
+	}
+	srv.Restart()
+	w.waitOffloaded()
+	checkWriterDisk(t, w, 1)
+	if n, err := w.db.Count(context.Background(), eventlog.FindRequest{}); err != nil || n != 300 {
+		t.Fatalf("count %d, %v; want 300", n, err)
+	}
+	if got := strings.Count(string(exportAll(t, w.db, query.Request{PerPage: 1000})), "\n"); got != 300 {
+		t.Fatalf("export holds %d events, want 300", got)
+	}
+}
