@@ -23,7 +23,7 @@ const SegmentCacheDir = "cache"
 // name that is not live (dropped meanwhile) is skipped. Reads already
 // running keep the reader they hold until they finish (it is closed with
 // its last reference), so a segment can be swapped under a running
-// query.
+// query. A segment registered as damaged is left as it is.
 //
 // On a writer it offloads: the segment's file in segments/ is removed
 // once its new reader is live, since Options.OpenSegment now provides
@@ -70,7 +70,9 @@ func (db *DB) reopenSegment(name string) error {
 	db.manifestMu.Lock()
 	defer db.manifestMu.Unlock()
 	old := db.liveByName(name)
-	if old == nil {
+	if old == nil || db.isDamaged(name) {
+		// Dropped meanwhile, or set aside as damaged: reads reach it
+		// through the damage registry, which holds the old reader.
 		return r.Close()
 	}
 	s := newLiveSegment(db.opts.FS, old.meta, "", r, db.segmentsMem)
@@ -97,6 +99,16 @@ func (db *DB) reopenSegment(name string) error {
 		return errors.Join(err, rerr)
 	}
 	return errors.Join(err, db.opts.FS.SyncDir(db.segDir()))
+}
+
+// isDamaged reports whether segment name is registered as damaged.
+func (db *DB) isDamaged(name string) bool {
+	for _, d := range db.damage.load() {
+		if d.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // liveByName returns the live segment named name, nil if none.
