@@ -26,7 +26,8 @@
 //
 // Failures are retried with the project's backoff; meanwhile the local
 // segments stay (the engine never removes a segment a live manifest
-// names) and the backlog is reported. A 412 on a manifest number means
+// names, except an offloaded one, which a published manifest names too:
+// WriterCache) and the backlog is reported. A 412 on a manifest number means
 // another writer published it: the prefix is no longer this writer's, and
 // the uploader stops for good and calls Config.OnFenced (the server stops
 // the store's writes). Readers find the latest manifest through the
