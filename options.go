@@ -3,6 +3,7 @@ package eventlog
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/eventlogdb/eventlog/compaction"
@@ -149,17 +150,27 @@ type Options struct {
 	// memory, nothing is truncated, sealed or checkpointed, and no lock is
 	// taken. Appends fail with ErrReadOnly.
 	ReadOnly bool
-	// OpenSegment, when set, opens the segments the manifest names in
-	// place of segments/NAME of the data directory; only a ReadOnly store
-	// takes it. A query node (package tiering) opens them through its
-	// cache of an object store, so that its disk holds what the cache
-	// keeps rather than every segment. The store owns each reader
+	// OpenSegment, when set, opens segments from elsewhere than
+	// segments/NAME of the data directory. A ReadOnly store opens every
+	// segment the manifest names through it: a query node (package
+	// tiering) opens them through its cache of an object store, so that
+	// its disk holds what the cache keeps rather than every segment. A
+	// writer opens through it only the segments it offloaded
+	// (DB.ReopenSegments: uploaded, published, and their file removed
+	// from segments/, the writer's --cache-max-bytes); it seals and
+	// compacts in segments/ as always. The store owns each reader
 	// returned: it closes it once the last read holding it is done (as
 	// for a file it opened), and removes no file for it. An error that
 	// matches ErrCorrupt sets the segment aside as damaged; any other
 	// fails the open or reload. Errors of the reader's later reads reach
 	// the read that met them as they are.
 	OpenSegment func(name string) (*segment.Reader, error)
+	// OpenSegmentFile, with OpenSegment on a writer, opens the whole file
+	// of an offloaded segment (fetched back from the object store if the
+	// cache holds only its pinned part), for what copies files rather
+	// than reading events: Backup. The caller closes it. Nil: such a copy
+	// of an offloaded segment fails, naming it.
+	OpenSegmentFile func(name string) (*os.File, error)
 	// Repair makes Open truncate a WAL damaged in the middle at the damage,
 	// dropping what follows (logged), instead of failing.
 	Repair bool
@@ -229,8 +240,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.DedupWindow < 0 {
 		return o, fmt.Errorf("options: DedupWindow must not be negative")
 	}
-	if o.OpenSegment != nil && !o.ReadOnly {
-		return o, fmt.Errorf("options: OpenSegment is for a ReadOnly store only: a writer seals and compacts segments in its data directory")
+	if o.OpenSegmentFile != nil && (o.OpenSegment == nil || o.ReadOnly) {
+		return o, fmt.Errorf("options: OpenSegmentFile goes with OpenSegment, on a writer")
 	}
 	if o.DedupWindow == 0 {
 		o.DedupWindow = DefaultDedupWindow
