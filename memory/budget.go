@@ -16,8 +16,12 @@ var ErrFull = errors.New("memory budget full")
 type Budget struct {
 	limit int64 // <= 0: unlimited
 
-	mu       sync.Mutex
-	used     int64
+	mu   sync.Mutex
+	used int64
+	// peak is the highest used has been; waiting counts the Acquires
+	// waiting for room now.
+	peak     int64
+	waiting  int
 	accounts map[string]*Account
 	freed    chan struct{} // closed, and replaced, at every Release
 }
@@ -43,6 +47,28 @@ func (b *Budget) Used() int64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.used
+}
+
+// Peak returns the most the accounts have held together since New: with
+// only TryCharge and Acquire it never exceeds the limit; Charge may take it
+// past.
+func (b *Budget) Peak() int64 {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.peak
+}
+
+// Waiting returns how many Acquires are waiting for room now.
+func (b *Budget) Waiting() int {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiting
 }
 
 // Over reports whether the charges exceed the limit: memory that can wait
@@ -115,8 +141,14 @@ func (a *Account) Charge(n int64) {
 	}
 	a.b.mu.Lock()
 	defer a.b.mu.Unlock()
+	a.b.add(a, n)
+}
+
+// add moves n bytes to account a; b.mu is held.
+func (b *Budget) add(a *Account, n int64) {
 	a.used += n
-	a.b.used += n
+	b.used += n
+	b.peak = max(b.peak, b.used)
 }
 
 // TryCharge takes n bytes if the budget stays within its limit, and
@@ -138,8 +170,7 @@ func (a *Account) tryCharge(n int64) (bool, <-chan struct{}) {
 	if b.limit > 0 && b.used+n > b.limit && n > 0 {
 		return false, b.freed
 	}
-	a.used += n
-	b.used += n
+	b.add(a, n)
 	return true, nil
 }
 
@@ -154,6 +185,8 @@ func (a *Account) Acquire(ctx context.Context, n int64, wait time.Duration) erro
 	if n > a.b.limit {
 		return ErrFull
 	}
+	a.b.wait(1)
+	defer a.b.wait(-1)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
@@ -170,6 +203,13 @@ func (a *Account) Acquire(ctx context.Context, n int64, wait time.Duration) erro
 	}
 }
 
+// wait counts an Acquire that starts (d = 1) or stops (-1) waiting.
+func (b *Budget) wait(d int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting += d
+}
+
 // Release gives back n bytes charged to the account and wakes those
 // waiting in Acquire.
 func (a *Account) Release(n int64) {
@@ -179,8 +219,7 @@ func (a *Account) Release(n int64) {
 	b := a.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a.used -= n
-	b.used -= n
+	b.add(a, -n)
 	close(b.freed)
 	b.freed = make(chan struct{})
 }
