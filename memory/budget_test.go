@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"math"
 	"runtime/debug"
+	"sync"
 	"testing"
 	"time"
 
