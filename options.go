@@ -75,6 +75,12 @@ type Options struct {
 	// store), and Close puts it back. Zero: no limit (the budget still
 	// counts).
 	MemoryLimit int64
+	// QueryMemoryWait is how long Query, Aggregate and Export wait for
+	// their working set (query.WorkingSet, at most half of MemoryLimit)
+	// to fit in the memory budget before they fail with ErrMemoryFull;
+	// background compaction waits for its own as long as it takes.
+	// Zero: 1 second.
+	QueryMemoryWait time.Duration
 
 	// CompactionMaxSegmentBytes caps a segment made by merging others.
 	// Zero: 1 GiB.
@@ -220,8 +226,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SegmentMaxBytes < 0 || o.SegmentMaxAge < 0 || o.Partition < 0 || o.MaxFrozenHeads < 0 {
 		return o, fmt.Errorf("options: segment sizes and durations must not be negative")
 	}
-	if o.MemoryLimit < 0 {
-		return o, fmt.Errorf("options: MemoryLimit must not be negative")
+	if o.MemoryLimit < 0 || o.QueryMemoryWait < 0 {
+		return o, fmt.Errorf("options: MemoryLimit and QueryMemoryWait must not be negative")
 	}
 	if o.RetentionMaxAge < 0 || o.RetentionMaxBytes < 0 || o.MaxFutureSkew < 0 {
 		return o, fmt.Errorf("options: retention bounds and the future skew must not be negative")
@@ -246,6 +252,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CompactionMaxSegmentBytes <= 0 {
 		o.CompactionMaxSegmentBytes = 1 << 30
+	}
+	if o.QueryMemoryWait == 0 {
+		o.QueryMemoryWait = time.Second
 	}
 	if o.MaintenanceInterval == 0 {
 		o.MaintenanceInterval = time.Minute

@@ -1,8 +1,13 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -89,6 +94,19 @@ func (b *Budget) Usage() map[string]int64 {
 		u[name] = a.used
 	}
 	return u
+}
+
+// UsageText lists the charges by account, largest first, for error
+// messages: "heads 1048576, bodies 65536".
+func (b *Budget) UsageText() string {
+	usage := b.Usage()
+	names := slices.Collect(maps.Keys(usage))
+	slices.SortFunc(names, func(x, y string) int { return cmp.Or(cmp.Compare(usage[y], usage[x]), strings.Compare(x, y)) })
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = fmt.Sprintf("%s %d", name, usage[name])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Account returns the account called name, creating it at first use; the
