@@ -28,6 +28,13 @@ const (
 	AccountSegments = "segments"
 )
 
+// AccountSegmentKeys holds the decoded keys (timestamps and sequence
+// numbers) each open segment caches for the last blocks it read
+// (segment.OpenOptions.KeyMemory), ~200 KB a full block: with many
+// segments they add up to tens of megabytes. Keys the budget refuses are
+// not cached.
+const AccountSegmentKeys = "segment_keys"
+
 // headMemoryShare: under a memory limit, the active head rolls once its
 // estimate reaches limit/headMemoryShare, so the active head and
 // MaxFrozenHeads (2) frozen ones hold at most 3/8 of the limit, the seal's
@@ -61,8 +68,8 @@ func sealMemory(hs head.Stats) int64 { return hs.Memory - hs.Bytes + sealStaging
 type MemoryStats struct {
 	// Limit is Options.MemoryLimit (0: none); Charged is what every
 	// consumer has charged to the budget, Consumers the same by account
-	// (AccountHeads, AccountSeal, AccountSegments, AccountQueries,
-	// AccountCompaction, and the embedding program's own).
+	// (AccountHeads, AccountSeal, AccountSegments, AccountSegmentKeys,
+	// AccountQueries, AccountCompaction, and the embedding program's own).
 	Limit     int64            `json:"limit"`
 	Charged   int64            `json:"charged"`
 	Consumers map[string]int64 `json:"consumers"`

@@ -97,7 +97,7 @@ func (db *DB) openLive(meta segmentMeta) (*liveSegment, error) {
 		return newLiveSegment(db.opts.FS, meta, "", r, db.segmentsMem), nil
 	}
 	path := filepath.Join(db.segDir(), meta.Name)
-	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
+	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec, KeyMemory: db.mem.Account(AccountSegmentKeys)})
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +320,7 @@ func (db *DB) finishSegment(ns *newSegment, purged uint64) (*liveSegment, segmen
 	if err != nil {
 		return nil, info, err // names the file
 	}
-	r, err := segment.Open(ns.path, segment.OpenOptions{Decoder: db.zdec})
+	r, err := segment.Open(ns.path, segment.OpenOptions{Decoder: db.zdec, KeyMemory: db.mem.Account(AccountSegmentKeys)})
 	if err != nil {
 		db.opts.FS.Remove(ns.path)
 		return nil, info, err
