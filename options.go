@@ -67,8 +67,11 @@ type Options struct {
 	// and other anonymous memory, not mapped segment files (package
 	// memory). Every big consumer charges one budget of this size
 	// (DB.Memory): the heads (the active one rolls once its estimate
-	// reaches an eighth of the limit), the seal's working set, and what
-	// the embedding program charges, like the server's request bodies.
+	// reaches an eighth of the limit), the seal's working set, each
+	// query's and each merge's working set (queries wait QueryMemoryWait
+	// for it, merges as long as it takes), the segments' key caches, and
+	// what the embedding program charges, like the server's request
+	// bodies.
 	// While the charges are over the limit, Append waits for frozen heads
 	// to be sealed. Open also sets the Go runtime's soft memory limit to
 	// it unless one is set already (GOMEMLIMIT, the program, another
