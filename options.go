@@ -68,14 +68,23 @@ type Options struct {
 	// and other anonymous memory, not mapped segment files (package
 	// memory). Every big consumer charges one budget of this size
 	// (DB.Memory): the heads (the active one rolls once its estimate
-	// reaches an eighth of the limit), the seal's working set, and what
-	// the embedding program charges, like the server's request bodies.
+	// reaches an eighth of the limit), the seal's working set, each
+	// query's and each merge's working set (queries wait QueryMemoryWait
+	// for it, merges as long as it takes), the segments' key caches, and
+	// what the embedding program charges, like the server's request
+	// bodies.
 	// While the charges are over the limit, Append waits for frozen heads
 	// to be sealed. Open also sets the Go runtime's soft memory limit to
 	// it unless one is set already (GOMEMLIMIT, the program, another
 	// store), and Close puts it back. Zero: no limit (the budget still
 	// counts).
 	MemoryLimit int64
+	// QueryMemoryWait is how long Query, Aggregate and Export wait for
+	// their working set (query.WorkingSet, at most half of MemoryLimit)
+	// to fit in the memory budget before they fail with ErrMemoryFull;
+	// background compaction waits for its own as long as it takes.
+	// Zero: 1 second.
+	QueryMemoryWait time.Duration
 
 	// CompactionMaxSegmentBytes caps a segment made by merging others.
 	// Zero: 1 GiB.
@@ -231,8 +240,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SegmentMaxBytes < 0 || o.SegmentMaxAge < 0 || o.Partition < 0 || o.MaxFrozenHeads < 0 {
 		return o, fmt.Errorf("options: segment sizes and durations must not be negative")
 	}
-	if o.MemoryLimit < 0 {
-		return o, fmt.Errorf("options: MemoryLimit must not be negative")
+	if o.MemoryLimit < 0 || o.QueryMemoryWait < 0 {
+		return o, fmt.Errorf("options: MemoryLimit and QueryMemoryWait must not be negative")
 	}
 	if o.RetentionMaxAge < 0 || o.RetentionMaxBytes < 0 || o.MaxFutureSkew < 0 {
 		return o, fmt.Errorf("options: retention bounds and the future skew must not be negative")
@@ -257,6 +266,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CompactionMaxSegmentBytes <= 0 {
 		o.CompactionMaxSegmentBytes = 1 << 30
+	}
+	if o.QueryMemoryWait == 0 {
+		o.QueryMemoryWait = time.Second
 	}
 	if o.MaintenanceInterval == 0 {
 		o.MaintenanceInterval = time.Minute
