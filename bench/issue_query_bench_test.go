@@ -69,6 +69,7 @@ func BenchmarkIssueQueries(b *testing.B) {
 	page := func(name string, req query.Request, total int, match func(*event.Event) bool) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
+			defer reportCPU(b, selfUsage())
 			for b.Loop() {
 				res, err := db.Query(ctx, req)
 				if err != nil {
@@ -87,6 +88,7 @@ func BenchmarkIssueQueries(b *testing.B) {
 		})
 	b.Run("frequent-object", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b, selfUsage())
 		for b.Loop() {
 			if got, err := readAll(ctx, db, objectReq(d.Frequent, query.MaxWindow, false), isObject(d.Frequent)); err != nil {
 				b.Fatal(err)
@@ -110,6 +112,7 @@ func BenchmarkIssueQueries(b *testing.B) {
 	}
 	b.Run("ref-space-count", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b, selfUsage())
 		for b.Loop() {
 			res, err := db.Aggregate(ctx, query.Request{Filter: nsFilter})
 			if err != nil {
@@ -126,6 +129,7 @@ func BenchmarkIssueQueries(b *testing.B) {
 		Aggs: map[string]query.Agg{"a": {Terms: &query.TermsAgg{Field: "event.action", Size: 100}}}}
 	b.Run("provider-day-by-action", func(b *testing.B) {
 		b.ReportAllocs()
+		defer reportCPU(b, selfUsage())
 		for b.Loop() {
 			res, err := db.Aggregate(ctx, byAction)
 			if err != nil {
@@ -141,6 +145,15 @@ func BenchmarkIssueQueries(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/op")
 	})
+}
+
+// reportCPU reports the process's CPU time (user and system, GC
+// included) since start per operation as cpu-ms/op: the figure to
+// compare on a shared machine, whose load stretches wall time far more.
+func reportCPU(b *testing.B, start usage) {
+	end := selfUsage()
+	cpu := end.user + end.sys - start.user - start.sys
+	b.ReportMetric(float64(cpu.Microseconds())/1e3/float64(b.N), "cpu-ms/op")
 }
 
 // checkPage checks one page of req: its total, its length, its order and
