@@ -15,10 +15,9 @@ import (
 // fetches only the columns of the blocks it decodes.
 type BlockSource interface {
 	// ReadRange returns the n bytes of the segment file at off. The
-	// Reader checks them (the column's CRC or its frame's checksum); it
-	// never modifies the slice, and keeps it (a raw column aliases it)
-	// only as long as the values it returns are used, so the source must
-	// not reuse it.
+	// Reader checks them against the column's CRC; it never modifies the
+	// slice, and keeps it (a raw column aliases it) only as long as the
+	// values it returns are used, so the source must not reuse it.
 	ReadRange(off, n int64) ([]byte, error)
 }
 
@@ -111,8 +110,8 @@ func PinnedPart(f io.ReaderAt, size int64) ([]byte, error) {
 // OpenSource opens the segment called name (for messages) from its pinned
 // part pin, reading its blocks through src. pin is checked as Open checks
 // a file (header, footer, layout, section CRCs), and kept: the postings
-// are parsed in place. Block bytes are checked as they are read (their
-// column's CRC or zstd frame checksum, as Open's reads); a failing src fails the read that needed it, with
+// are parsed in place. Block bytes are checked against their column CRCs
+// as they are read; a failing src fails the read that needed it, with
 // src's error wrapped (never a *CorruptionError).
 func OpenSource(name string, pin []byte, src BlockSource, opts OpenOptions) (*Reader, error) {
 	if len(pin) < headerLen+footerLen {

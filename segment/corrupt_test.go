@@ -6,11 +6,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
-
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/event"
 )
@@ -92,45 +89,12 @@ func flipEach(t *testing.T, orig []byte, step int) {
 		}
 		section, block := sectionAt(ref, uint64(off))
 		t.Run(fmt.Sprintf("byte%d", off), func(t *testing.T) {
-			checkFlip(t, path, section, block, ref, inFrameHeader(t, ref, uint64(off)))
+			checkFlip(t, path, section, block, int(ref.f.Events))
 		})
 	}
 }
 
-// inFrameHeader reports whether byte off of r's file lies in the frame
-// header of a zstd column with a content checksum: the one place where
-// damage can leave the decoded bytes as they were (a window size larger
-// than the frame needs), which a read, relying on that checksum rather
-// than the column's CRC (columncheck.go), does not notice.
-func inFrameHeader(t *testing.T, r *Reader, off uint64) bool {
-	t.Helper()
-	bi := r.blockAt(off)
-	if bi < 0 {
-		return false
-	}
-	b := &r.blocks[bi]
-	for _, c := range b.Cols {
-		start := b.Off + c.Off
-		if off < start || off >= start+c.CLen || c.Codec != codecZstd {
-			continue
-		}
-		stored := r.data[start : start+c.CLen]
-		var h zstd.Header
-		if err := h.Decode(stored); err != nil {
-			t.Fatalf("column %d of block %d: %v", c.ID, bi, err)
-		}
-		return frameChecksummed(stored) && off-start < uint64(h.HeaderSize)
-	}
-	return false
-}
-
-// checkFlip checks a copy of ref's file with one byte changed, in section
-// (and block): Open fails naming the section, or, for a block, Verify
-// reports it and a read of every event fails naming the block; only a
-// change to a checksummed frame's header (harmless) may instead read
-// exactly ref's events.
-func checkFlip(t *testing.T, path, section string, block int, ref *Reader, harmless bool) {
-	events := int(ref.f.Events)
+func checkFlip(t *testing.T, path, section string, block, events int) {
 	r, err := Open(path, OpenOptions{})
 	if section != SectionBlock {
 		if err == nil {
@@ -144,17 +108,7 @@ func checkFlip(t *testing.T, path, section string, block int, ref *Reader, harml
 	}
 	defer r.Close()
 	checkCorruption(t, r.Verify(), path, section, block)
-	got, err := r.Events(allRows(events))
-	if err == nil && harmless {
-		want, err := ref.Events(allRows(events))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Fatal("a read after damage to a frame header returned other events")
-		}
-		return
-	}
+	_, err = r.Events(allRows(events))
 	checkCorruption(t, err, path, section, block)
 }
 

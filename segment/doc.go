@@ -44,14 +44,13 @@
 //
 // Reads: a block is the unit of decompression, but Events decodes only the
 // requested rows of each block it touches (every column is still read and
-// checked), so a point read costs about one block's decompression:
+// CRC-checked), so a point read costs about one block's decompression:
 // ~1 ms at the default 8,192 rows.
 //
 // Checks: Open verifies the header, footer and the CRCs of block index,
 // postings and sequence index with ordinary reads before mapping the file
-// read-only; each column is checked when it is read, by its CRC or, for a
-// zstd frame with a content checksum, by that checksum as it decodes
-// (columncheck.go), and Verify checks everything. Damage is a *CorruptionError (errors.Is ErrCorrupt) naming the
+// read-only; each column's CRC is checked when it is read and Verify checks
+// everything. Damage is a *CorruptionError (errors.Is ErrCorrupt) naming the
 // file, section and block; a newer version is ErrUnsupportedVersion; I/O and
 // mmap errors are returned plain. Readers refuse newer versions and read every
 // older one (testdata holds a fixture per version).

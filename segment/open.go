@@ -18,10 +18,8 @@ import (
 // OpenOptions configure Open.
 type OpenOptions struct {
 	// Decoder decompresses columns and the postings dictionary; it may be
-	// shared and should be made with WithDecoderMaxMemory, and must check
-	// frame checksums (never WithIgnoreChecksum: a column's frame checksum
-	// stands in for its CRC, columncheck.go). Nil means the Reader makes
-	// its own and closes it in Close.
+	// shared and should be made with WithDecoderMaxMemory. Nil means the
+	// Reader makes its own and closes it in Close.
 	Decoder *zstd.Decoder
 }
 

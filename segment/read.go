@@ -34,21 +34,14 @@ func (r *Reader) column(bi int, c *colMeta) ([]byte, error) {
 }
 
 // columnInto is column decompressing into buf when it is large enough.
-// Damage to the column's stored bytes is a *CorruptionError, found by
-// their CRC-32C or, in a zstd frame with a content checksum, by the
-// decoder.
 func (r *Reader) columnInto(bi int, c *colMeta, buf []byte) ([]byte, error) {
 	b := &r.blocks[bi]
 	stored, err := r.span(b.Off+c.Off, c.CLen)
 	if err != nil {
 		return nil, err
 	}
-	// A frame with a content checksum is checked by the decoder
-	// (columncheck.go).
-	if c.Codec == codecRaw || !frameChecksummed(stored) {
-		if got := crc(stored); got != c.CRC {
-			return nil, r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: crc %08x, want %08x", c.ID, got, c.CRC))
-		}
+	if got := crc(stored); got != c.CRC {
+		return nil, r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: crc %08x, want %08x", c.ID, got, c.CRC))
 	}
 	if c.Codec == codecRaw {
 		return stored, nil
