@@ -598,8 +598,9 @@ func (x *executor) trim() {
 // needs again for the timestamps), so the blocks visited last are decoded
 // first, while their keys are still cached. In the order of the sources'
 // blocks, a read of hits in more blocks of a segment than its cache holds
-// decoded every block's keys a second time (8.6% of the CPU of reading
-// 991 scattered events, 2,000,000 events in 41 segments, pprof).
+// decoded every block's keys a second time: reading the 991 events of an
+// object scattered over 2,000,000 (41 segments; bench IssueQueries/
+// mid-object) allocated 100.5 MB a query that way, 70.0 MB this way.
 func (x *executor) page(offset, limit int) ([]Hit, error) {
 	x.trim()
 	if offset >= len(x.hits) {
