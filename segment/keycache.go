@@ -66,5 +66,6 @@ func (c *keyCache) clear() {
 	}
 }
 
-// bytes is what the keys hold: three 8-byte values a row at most.
-func (k *blockKeys) bytes() int64 { return 8 * int64(len(k.ts)+len(k.fmts)+len(k.seq)) }
+// bytes is what the keys hold: two 8-byte values a row, and a third when
+// the block's timestamp formats differ (else one value for the block).
+func (k *blockKeys) bytes() int64 { return 8 * int64(len(k.ts)+len(k.fmts.vals)+len(k.seq)+1) }
