@@ -477,21 +477,7 @@ func (c *Cache) get(ctx context.Context, o Object, off, n int64) ([]byte, error)
 // download fetches o whole, checks its size and SHA-256 against the
 // manifest, and keeps it as the most recently used whole segment.
 func (c *Cache) download(ctx context.Context, o Object) error {
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout+time.Duration(o.Bytes>>20)*time.Second)
-	defer cancel()
-	rc, err := c.store.Get(dctx, o.Key)
-	if err != nil {
-		return fmt.Errorf("tiering: cache: download: %w", err)
-	}
-	defer rc.Close()
-	n, sum, tmp, err := writeHashed(c.wholePath(o.Name), io.LimitReader(rc, o.Bytes+1))
-	c.mu.Lock()
-	c.st.GETs++
-	c.st.FetchedBytes += n
-	c.mu.Unlock()
-	if err == nil && (n != o.Bytes || sum != o.SHA256) {
-		err = fmt.Errorf("%s: %d bytes with sha256 %s, the manifest says %d and %s", o.Key, n, sum, o.Bytes, o.SHA256)
-	}
+	tmp, err := c.fetchWhole(ctx, o)
 	if err == nil {
 		err = c.writePinFromFile(o.Name, tmp)
 	}
@@ -514,6 +500,28 @@ func (c *Cache) download(ctx context.Context, o Object) error {
 	delete(c.heat, o.Name)
 	c.touchLocked(o.Name, o.Bytes)
 	return c.evictLocked()
+}
+
+// fetchWhole GETs o whole into a temporary file beside its whole path
+// (returned, also on error once one exists: the caller removes it),
+// checked against the manifest's size and SHA-256, and counts the GET.
+func (c *Cache) fetchWhole(ctx context.Context, o Object) (tmp string, err error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout+time.Duration(o.Bytes>>20)*time.Second)
+	defer cancel()
+	rc, err := c.store.Get(ctx, o.Key)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", o.Key, err)
+	}
+	defer rc.Close()
+	n, sum, tmp, err := writeHashed(c.wholePath(o.Name), io.LimitReader(rc, o.Bytes+1))
+	c.mu.Lock()
+	c.st.GETs++
+	c.st.FetchedBytes += n
+	c.mu.Unlock()
+	if err == nil && (n != o.Bytes || sum != o.SHA256) {
+		err = fmt.Errorf("%s: %d bytes with sha256 %s, the manifest says %d and %s", o.Key, n, sum, o.Bytes, o.SHA256)
+	}
+	return tmp, err
 }
 
 // writeHashed copies r to a new temporary file beside path (a name of its

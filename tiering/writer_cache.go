@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -134,21 +133,7 @@ func (w *WriterCache) openSegmentFile(name string) (*os.File, error) {
 // fetchFile GETs o whole into an unlinked temporary file of the cache
 // directory, checked against the manifest's size and SHA-256.
 func (c *Cache) fetchFile(o Object) (*os.File, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.RequestTimeout+time.Duration(o.Bytes>>20)*time.Second)
-	defer cancel()
-	rc, err := c.store.Get(ctx, o.Key)
-	if err != nil {
-		return nil, fmt.Errorf("tiering: cache: fetch %s: %w", o.Key, err)
-	}
-	defer rc.Close()
-	n, sum, tmp, err := writeHashed(c.wholePath(o.Name), io.LimitReader(rc, o.Bytes+1))
-	c.mu.Lock()
-	c.st.GETs++
-	c.st.FetchedBytes += n
-	c.mu.Unlock()
-	if err == nil && (n != o.Bytes || sum != o.SHA256) {
-		err = fmt.Errorf("%s: %d bytes with sha256 %s, the manifest says %d and %s", o.Key, n, sum, o.Bytes, o.SHA256)
-	}
+	tmp, err := c.fetchWhole(context.Background(), o)
 	var f *os.File
 	if err == nil {
 		f, err = os.Open(tmp)
