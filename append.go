@@ -376,14 +376,20 @@ func decodeFrames(payload []byte, fn func(data []byte) error) error {
 // recorded with them if there is one (its Seq set to the last event's).
 // The event fn gets is reused for the next one: fn copies what it keeps.
 func decodeBatch(payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
-	return decodeBatchWith(event.DecodeBinary, payload, firstSeq, count, fn)
+	var ev event.Event // one for the whole batch: fn takes its address
+	decode := func(data []byte) (*event.Event, error) {
+		var err error
+		ev, err = event.DecodeBinary(data)
+		return &ev, err
+	}
+	return decodeBatchWith(decode, payload, firstSeq, count, fn)
 }
 
-// decodeBatchWith is decodeBatch decoding each event with decode.
-func decodeBatchWith(decode func([]byte) (event.Event, error), payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
+// decodeBatchWith is decodeBatch decoding each event with decode, whose
+// event fn gets: what decode returns may be reused for the next event.
+func decodeBatchWith(decode func([]byte) (*event.Event, error), payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
 	i := 0
 	var tomb *tombstone
-	var ev event.Event // one for the whole batch: fn takes its address
 	err := decodeFrames(payload, func(data []byte) error {
 		if tomb != nil {
 			return fmt.Errorf("frame after the tombstone")
@@ -396,11 +402,11 @@ func decodeBatchWith(decode func([]byte) (event.Event, error), payload []byte, f
 			tomb = t
 			return nil
 		}
-		var err error
-		if ev, err = decode(data); err != nil {
+		ev, err := decode(data)
+		if err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
 		}
-		fn(i, &ev, data)
+		fn(i, ev, data)
 		i++
 		return nil
 	})

@@ -90,20 +90,22 @@ func (r *replayer) record(rec wal.Record) error {
 // decodeJobs is a decoder goroutine.
 func (r *replayer) decodeJobs() {
 	defer r.decoders.Done()
+	var dec event.IndexDecoder
 	for job := range r.decode {
-		job.err = decodeReplayed(job.b, job.first, uint32(job.count))
+		job.err = decodeReplayed(&dec, job.b, job.first, uint32(job.count))
 		close(job.decoded)
 	}
 }
 
 // decodeReplayed fills b, holding a record's payload, with its events'
-// @timestamps and posting keys, as Append's encodeBatch would have. The
-// events are decoded without copying their strings: the posting keys share
-// the payload, which stays unchanged until the batch is released after its
-// insert (the head copies the keys it keeps).
-func decodeReplayed(b *batch, first uint64, count uint32) error {
+// @timestamps and posting keys, as Append's encodeBatch would have. dec
+// decodes only what those need (checking the rest as fully as any decode
+// does), and without copying strings: the posting keys share the payload,
+// which stays unchanged until the batch is released after its insert (the
+// head copies the keys it keeps).
+func decodeReplayed(dec *event.IndexDecoder, b *batch, first uint64, count uint32) error {
 	var err error
-	b.tomb, err = decodeBatchWith(event.DecodeBinaryShared, b.payload, first, count, func(_ int, ev *event.Event, _ []byte) {
+	b.tomb, err = decodeBatchWith(dec.Decode, b.payload, first, count, func(_ int, ev *event.Event, _ []byte) {
 		b.addRow(ev)
 	})
 	if err != nil {
