@@ -241,6 +241,10 @@ type batch struct {
 	payload, rec []byte
 	rows         head.Batch
 	terms        []index.Term // one event's posting keys; scratch for addRow
+	// frames, when replaying, are the payload's event frames as the
+	// decoder found them, so the inserter (replay's one sequential stage)
+	// does not walk the payload again; empty otherwise.
+	frames [][]byte
 	// tomb is a tombstone whose control frame follows the events.
 	tomb *tombstone
 	// digests are the events' integrity.Digest, with Options.Integrity:
@@ -252,6 +256,8 @@ var batchPool = sync.Pool{New: func() any { return new(batch) }}
 
 func (b *batch) reset() {
 	b.payload, b.rec, b.tomb, b.digests = nil, b.rec[:0], nil, b.digests[:0]
+	clear(b.frames)
+	b.frames = b.frames[:0]
 	b.rows.Reset()
 }
 
@@ -299,6 +305,15 @@ func eventFrames(payload []byte) iter.Seq[[]byte] {
 			return nil
 		})
 	}
+}
+
+// eventData yields the batch's event frames, in order: the ones replay's
+// decoder noted, or else those of its payload.
+func (b *batch) eventData() iter.Seq[[]byte] {
+	if len(b.frames) > 0 {
+		return slices.Values(b.frames)
+	}
+	return eventFrames(b.payload)
 }
 
 // errStop ends a decodeFrames walk early.

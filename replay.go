@@ -98,15 +98,17 @@ func (r *replayer) decodeJobs() {
 }
 
 // decodeReplayed fills b, holding a record's payload, with its events'
-// @timestamps and posting keys, as Append's encodeBatch would have. dec
+// @timestamps and posting keys, as Append's encodeBatch would have, and
+// their frames (batch.frames, which spare the inserter a walk). dec
 // decodes only what those need (checking the rest as fully as any decode
 // does), and without copying strings: the posting keys share the payload,
 // which stays unchanged until the batch is released after its insert (the
 // head copies the keys it keeps).
 func decodeReplayed(dec *event.IndexDecoder, b *batch, first uint64, count uint32) error {
 	var err error
-	b.tomb, err = decodeBatchWith(dec.Decode, b.payload, first, count, func(_ int, ev *event.Event, _ []byte) {
+	b.tomb, err = decodeBatchWith(dec.Decode, b.payload, first, count, func(_ int, ev *event.Event, data []byte) {
 		b.addRow(ev)
+		b.frames = append(b.frames, data)
 	})
 	if err != nil {
 		return fmt.Errorf("record at seq %d: %w", first, err)
