@@ -16,8 +16,8 @@ func DecodeBinary(src []byte) (Event, error) {
 
 // DecodeBinaryShared is DecodeBinary without the copy: the event's strings
 // share src's memory, so src must not change while the event, or any string
-// taken from it, is in use. Replaying the write-ahead log decodes this way
-// the record copies it keeps until their events are in the head.
+// taken from it, is in use. Sealing decodes the head's rows this way
+// (replay uses IndexDecoder, which shares src the same way).
 func DecodeBinaryShared(src []byte) (Event, error) {
 	return decodeBinary(src, unsafe.String(unsafe.SliceData(src), len(src)))
 }
