@@ -20,8 +20,10 @@ const replayQueue = 8
 // Open) reads and checks each record and hands a copy to record; decoders
 // decode records into batches (timestamps and grouped posting keys), in any
 // order; one inserter inserts the batches in sequence order, sealing heads
-// that fill up. Decoding costs about twice what inserting does, hence
-// several decoders and one inserter (inserts must be in order). The
+// that fill up. Decoding (event.IndexDecoder, then grouping the posting
+// keys) costs about what inserting does; there is one decoder per core and
+// one inserter (inserts must be in order), which the decoders spare every
+// walk of the payload they can (batch.frames). The
 // replayer owns its goroutines: finish stops them, and Open calls it
 // whatever wal.Open returned.
 type replayer struct {
