@@ -41,7 +41,7 @@ var errBatchDone = errors.New("batch committed or released already")
 // NewBatch starts a Batch sized for about events events (0 if unknown).
 func (db *DB) NewBatch(events int) *Batch {
 	b := batchPool.Get().(*batch)
-	b.reserve(max(events, 0), db.frameBytes.Load())
+	db.reserveBatch(b, max(events, 0))
 	return &Batch{db: db, b: b}
 }
 
@@ -134,7 +134,6 @@ func (bt *Batch) Release() {
 	if bt.b == nil {
 		return
 	}
-	bt.b.release()
-	batchPool.Put(bt.b)
+	bt.db.putBatch(bt.b)
 	bt.b = nil
 }

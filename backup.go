@@ -106,7 +106,8 @@ func (db *DB) backup(ctx context.Context, dst vfs.FS, dir string) (BackupResult,
 		return BackupResult{}, fmt.Errorf("another backup is writing there: %w", err)
 	}
 	defer lock.release()
-	b := &backupRun{src: db.opts.FS, srcDir: db.dir, dst: dst, dir: dir, dec: db.zdec, stop: func() error { return db.stopped(ctx) }, integrity: db.integrity}
+	b := &backupRun{src: db.opts.FS, srcDir: db.dir, dst: dst, dir: dir, dec: db.zdec, stop: func() error { return db.stopped(ctx) }, integrity: db.integrity,
+		openOffloaded: db.opts.OpenSegmentFile}
 	b.res.Dir = dir
 	err = b.run(db, absPath(db.dir))
 	b.res.Took = time.Since(start)

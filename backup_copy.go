@@ -72,6 +72,10 @@ var backupEntries = []struct {
 	// restored backup is behind the bucket, so it must not publish there as
 	// the writer; eventlog object-store pull restores from the bucket.
 	{"OBJECTSTORE", backupSkip},
+	// The writer's segment cache is not copied as such: the offloaded
+	// segments it reads are copied whole into the backup's segments/
+	// (openSegment fetches them back), so the backup needs no bucket.
+	{SegmentCacheDir + "/", backupSkip},
 }
 
 // backupRun is one backup (or restore) being written: files of the
@@ -87,6 +91,9 @@ type backupRun struct {
 	// of erased leaves pauses while integrity/ is copied.
 	integrity *integrity.Log
 	res       BackupResult
+	// openOffloaded opens the whole file of an offloaded segment
+	// (Options.OpenSegmentFile); nil when the store has none.
+	openOffloaded func(name string) (*os.File, error)
 	// dirty are the target's directories with entries renamed in since
 	// their last fsync.
 	dirty []string
@@ -134,12 +141,25 @@ func (b *backupRun) copySegment(meta segmentMeta) error {
 }
 
 // openSegment opens a live segment by its name, or by the name a drop
-// renamed it to meanwhile.
+// renamed it to meanwhile, or, offloaded to the object store, through
+// the store's segment cache (Options.OpenSegmentFile), which fetches it
+// back whole: a backup holds every segment, whatever the writer's disk
+// keeps.
 func (b *backupRun) openSegment(name string) (vfs.File, error) {
 	path := filepath.Join(b.srcDir, segmentsDirName, name)
 	f, err := b.src.OpenFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		f, err = b.src.OpenFile(path+".deleting", os.O_RDONLY, 0)
+	}
+	if errors.Is(err, fs.ErrNotExist) && offloaded(b.src, b.srcDir, name) {
+		if b.openOffloaded == nil {
+			return nil, errOffloaded(b.srcDir, name)
+		}
+		of, oerr := b.openOffloaded(name)
+		if oerr != nil {
+			return nil, fmt.Errorf("fetch offloaded segment: %w", oerr)
+		}
+		return of, nil
 	}
 	return f, err
 }

@@ -124,7 +124,9 @@ func (db *DB) compactionInput() []compaction.Segment {
 }
 
 // merge runs one job: the inputs' rows, merged in (@timestamp, sequence)
-// order, become one new segment that replaces them.
+// order, become one new segment that replaces them. Its working set is
+// charged to the memory budget (AccountCompaction) first, waiting for
+// room.
 func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) error {
 	inputs, err := db.acquireSegments(j.Inputs)
 	if err != nil {
@@ -135,6 +137,11 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 			s.release()
 		}
 	}()
+	release, err := db.acquireMerge(ctx, mergeMemory(inputs)) // compact_memory.go
+	if err != nil {
+		return err
+	}
+	defer release()
 	ns, err := db.createSegment()
 	if err != nil {
 		return err

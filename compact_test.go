@@ -209,7 +209,15 @@ func TestCompactionFailuresLeaveOneSet(t *testing.T) {
 // the four a tier merge needs. It returns the appended events by sequence.
 func overlappingStore(t *testing.T) (*DB, map[uint64]Event) {
 	t.Helper()
-	db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, MaintenanceInterval: -1})
+	return overlappingStoreWith(t, Options{})
+}
+
+// overlappingStoreWith is overlappingStore under opts (AllowUnregistered,
+// and no background maintenance, added).
+func overlappingStoreWith(t *testing.T, opts Options) (*DB, map[uint64]Event) {
+	t.Helper()
+	opts.AllowUnregistered, opts.MaintenanceInterval = true, -1
+	db := mustOpen(t, t.TempDir(), opts)
 	appended := map[uint64]Event{}
 	i := 0
 	for _, n := range []int{10, 30, 90, 270, 350, 2430} {

@@ -100,6 +100,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/integrity"
+	"github.com/eventlogdb/eventlog/internal/bigbuf"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/internal/vfs"
@@ -134,8 +135,11 @@ type DB struct {
 	// sizes the next batch's buffer, so a batch of megabytes is made in
 	// one allocation rather than grown by copying.
 	frameBytes atomic.Int64
-	zenc       *zstd.Encoder
-	zdec       *zstd.Decoder
+	// recBufs keeps large WAL record buffers across garbage collections
+	// (append.go's putBatch).
+	recBufs *bigbuf.Pool
+	zenc    *zstd.Encoder
+	zdec    *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
 	// with a sequence number up to it are readable.
@@ -260,6 +264,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	}
 	db := &DB{dir: dir, opts: opts, log: opts.Logger, readOnly: marker, sealWake: make(chan struct{}, 1), compactWake: make(chan struct{}, 1), maintaining: make(chan struct{}, 1), quit: make(chan struct{})}
 	db.retention.Store(exp)
+	db.recBufs = bigbuf.New(recBuffers, bigRecMin, bigRecMax)
 	db.mem = memory.New(opts.MemoryLimit)
 	db.headsMem, db.sealMem = db.mem.Account(AccountHeads), db.mem.Account(AccountSeal)
 	db.segmentsMem = db.mem.Account(AccountSegments)

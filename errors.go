@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/eventlogdb/eventlog/internal/corrupt"
+	"github.com/eventlogdb/eventlog/memory"
 	"github.com/eventlogdb/eventlog/query"
 )
 
@@ -49,6 +50,11 @@ var (
 	// not poisoned then. Every other error of Append means that nothing
 	// of the batch was stored.
 	ErrOutcomeUnknown = errors.New("eventlog: outcome of the append unknown")
+	// ErrMemoryFull: a query's working set did not fit in the memory
+	// budget (Options.MemoryLimit) within Options.QueryMemoryWait. The
+	// query read nothing and changed nothing; retry once other work has
+	// given memory back. It is memory.ErrFull.
+	ErrMemoryFull = memory.ErrFull
 )
 
 // DiskFullError is the error of a write refused because the file system

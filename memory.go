@@ -1,7 +1,9 @@
 package eventlog
 
 import (
+	"context"
 	"runtime/metrics"
+	"time"
 
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/memory"
@@ -25,6 +27,13 @@ const (
 	// version 3 files keep the ids themselves in their dictionaries.
 	AccountSegments = "segments"
 )
+
+// AccountSegmentKeys holds the decoded keys (timestamps and sequence
+// numbers) each open segment caches for the last blocks it read
+// (segment.OpenOptions.KeyMemory), ~200 KB a full block: with many
+// segments they add up to tens of megabytes. Keys the budget refuses are
+// not cached.
+const AccountSegmentKeys = "segment_keys"
 
 // headMemoryShare: under a memory limit, the active head rolls once its
 // estimate reaches limit/headMemoryShare, so the active head and
@@ -59,11 +68,14 @@ func sealMemory(hs head.Stats) int64 { return hs.Memory - hs.Bytes + sealStaging
 type MemoryStats struct {
 	// Limit is Options.MemoryLimit (0: none); Charged is what every
 	// consumer has charged to the budget, Consumers the same by account
-	// (AccountHeads, AccountSeal, AccountSegments, and the embedding
-	// program's own).
+	// (AccountHeads, AccountSeal, AccountSegments, AccountSegmentKeys,
+	// AccountQueries, AccountCompaction, and the embedding program's own).
 	Limit     int64            `json:"limit"`
 	Charged   int64            `json:"charged"`
 	Consumers map[string]int64 `json:"consumers"`
+	// Waiting is how many queries and merges wait for room in the budget
+	// now (memory.Budget.Waiting).
+	Waiting int `json:"waiting"`
 	// GoLimit is the Go runtime's soft memory limit (math.MaxInt64: none).
 	GoLimit int64 `json:"go_limit"`
 	// GoHeap is the bytes of live and not yet swept heap objects; GoTotal
@@ -86,7 +98,7 @@ var goMemoryMetrics = []string{
 }
 
 func (db *DB) memoryStats(st *state) MemoryStats {
-	m := MemoryStats{Limit: db.mem.Limit(), Charged: db.mem.Used(), Consumers: db.mem.Usage()}
+	m := MemoryStats{Limit: db.mem.Limit(), Charged: db.mem.Used(), Consumers: db.mem.Usage(), Waiting: db.mem.Waiting()}
 	samples := make([]metrics.Sample, len(goMemoryMetrics))
 	for i, name := range goMemoryMetrics {
 		samples[i].Name = name
@@ -103,4 +115,24 @@ func (db *DB) memoryStats(st *state) MemoryStats {
 		m.MappedSegments += seg.meta.Bytes
 	}
 	return m
+}
+
+// takeMemory charges n bytes to acct. The part that can wait for room —
+// all of n, up to half of what the budget can ever free: the limit less
+// what the open segments hold, which only compaction shrinks — is
+// acquired, waiting at most wait; the rest is charged at once, over the
+// limit if need be, so that the budget reports the whole working set and
+// ingest slows while it is held, yet a working set too large to ever fit
+// still runs, one at a time. It returns the function that gives all of n
+// back, or memory.ErrFull or ctx's error with nothing charged.
+func (db *DB) takeMemory(ctx context.Context, acct *memory.Account, n int64, wait time.Duration) (release func(), err error) {
+	part := n
+	if limit := db.mem.Limit(); limit > 0 {
+		part = min(n, max(limit-db.segmentsMem.Used(), 0)/2)
+	}
+	if err := acct.Acquire(ctx, part, wait); err != nil {
+		return nil, err
+	}
+	acct.Charge(n - part)
+	return func() { acct.Release(n) }, nil
 }

@@ -45,7 +45,8 @@ type ManifestCommit struct {
 type SegmentFile struct {
 	// Name is the file name (000000000001.seg).
 	Name string
-	// Path is where the file is on local disk.
+	// Path is where the file is on local disk; an offloaded segment
+	// (DB.ReopenSegments, published already) is no longer there.
 	Path  string
 	Bytes int64
 }

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/eventlogdb/eventlog/compaction"
@@ -67,14 +68,23 @@ type Options struct {
 	// and other anonymous memory, not mapped segment files (package
 	// memory). Every big consumer charges one budget of this size
 	// (DB.Memory): the heads (the active one rolls once its estimate
-	// reaches an eighth of the limit), the seal's working set, and what
-	// the embedding program charges, like the server's request bodies.
+	// reaches an eighth of the limit), the seal's working set, each
+	// query's and each merge's working set (queries wait QueryMemoryWait
+	// for it, merges as long as it takes), the segments' key caches, and
+	// what the embedding program charges, like the server's request
+	// bodies.
 	// While the charges are over the limit, Append waits for frozen heads
 	// to be sealed. Open also sets the Go runtime's soft memory limit to
 	// it unless one is set already (GOMEMLIMIT, the program, another
 	// store), and Close puts it back. Zero: no limit (the budget still
 	// counts).
 	MemoryLimit int64
+	// QueryMemoryWait is how long Query, Aggregate and Export wait for
+	// their working set (query.WorkingSet, at most half of MemoryLimit)
+	// to fit in the memory budget before they fail with ErrMemoryFull;
+	// background compaction waits for its own as long as it takes.
+	// Zero: 1 second.
+	QueryMemoryWait time.Duration
 
 	// CompactionMaxSegmentBytes caps a segment made by merging others.
 	// Zero: 1 GiB.
@@ -149,17 +159,27 @@ type Options struct {
 	// memory, nothing is truncated, sealed or checkpointed, and no lock is
 	// taken. Appends fail with ErrReadOnly.
 	ReadOnly bool
-	// OpenSegment, when set, opens the segments the manifest names in
-	// place of segments/NAME of the data directory; only a ReadOnly store
-	// takes it. A query node (package tiering) opens them through its
-	// cache of an object store, so that its disk holds what the cache
-	// keeps rather than every segment. The store owns each reader
+	// OpenSegment, when set, opens segments from elsewhere than
+	// segments/NAME of the data directory. A ReadOnly store opens every
+	// segment the manifest names through it: a query node (package
+	// tiering) opens them through its cache of an object store, so that
+	// its disk holds what the cache keeps rather than every segment. A
+	// writer opens through it only the segments it offloaded
+	// (DB.ReopenSegments: uploaded, published, and their file removed
+	// from segments/, the writer's --cache-max-bytes); it seals and
+	// compacts in segments/ as always. The store owns each reader
 	// returned: it closes it once the last read holding it is done (as
 	// for a file it opened), and removes no file for it. An error that
 	// matches ErrCorrupt sets the segment aside as damaged; any other
 	// fails the open or reload. Errors of the reader's later reads reach
 	// the read that met them as they are.
 	OpenSegment func(name string) (*segment.Reader, error)
+	// OpenSegmentFile, with OpenSegment on a writer, opens the whole file
+	// of an offloaded segment (fetched back from the object store if the
+	// cache holds only its pinned part), for what copies files rather
+	// than reading events: Backup. The caller closes it. Nil: such a copy
+	// of an offloaded segment fails, naming it.
+	OpenSegmentFile func(name string) (*os.File, error)
 	// Repair makes Open truncate a WAL damaged in the middle at the damage,
 	// dropping what follows (logged), instead of failing.
 	Repair bool
@@ -220,8 +240,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SegmentMaxBytes < 0 || o.SegmentMaxAge < 0 || o.Partition < 0 || o.MaxFrozenHeads < 0 {
 		return o, fmt.Errorf("options: segment sizes and durations must not be negative")
 	}
-	if o.MemoryLimit < 0 {
-		return o, fmt.Errorf("options: MemoryLimit must not be negative")
+	if o.MemoryLimit < 0 || o.QueryMemoryWait < 0 {
+		return o, fmt.Errorf("options: MemoryLimit and QueryMemoryWait must not be negative")
 	}
 	if o.RetentionMaxAge < 0 || o.RetentionMaxBytes < 0 || o.MaxFutureSkew < 0 {
 		return o, fmt.Errorf("options: retention bounds and the future skew must not be negative")
@@ -229,8 +249,8 @@ func (o Options) withDefaults() (Options, error) {
 	if o.DedupWindow < 0 {
 		return o, fmt.Errorf("options: DedupWindow must not be negative")
 	}
-	if o.OpenSegment != nil && !o.ReadOnly {
-		return o, fmt.Errorf("options: OpenSegment is for a ReadOnly store only: a writer seals and compacts segments in its data directory")
+	if o.OpenSegmentFile != nil && (o.OpenSegment == nil || o.ReadOnly) {
+		return o, fmt.Errorf("options: OpenSegmentFile goes with OpenSegment, on a writer")
 	}
 	if o.DedupWindow == 0 {
 		o.DedupWindow = DefaultDedupWindow
@@ -246,6 +266,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CompactionMaxSegmentBytes <= 0 {
 		o.CompactionMaxSegmentBytes = 1 << 30
+	}
+	if o.QueryMemoryWait == 0 {
+		o.QueryMemoryWait = time.Second
 	}
 	if o.MaintenanceInterval == 0 {
 		o.MaintenanceInterval = time.Minute

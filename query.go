@@ -23,10 +23,16 @@ func (db *DB) Query(ctx context.Context, req query.Request) (*query.Result, erro
 	return db.execute(ctx, req, db.queryOptions())
 }
 
-// execute runs req over a snapshot. A partial query that meets damage not
-// yet known (checkDamage then sets it aside) runs again over a new
+// execute runs req over a snapshot, its working set charged to the memory
+// budget (AccountQueries) while it runs. A partial query that meets damage
+// not yet known (checkDamage then sets it aside) runs again over a new
 // snapshot, which knows it, for as long as each run finds more.
 func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options) (*query.Result, error) {
+	release, err := db.acquireQueryMemory(ctx, req, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var res *query.Result
 	run := func(snap query.Snapshot) error {
 		var err error
@@ -34,7 +40,7 @@ func (db *DB) execute(ctx context.Context, req query.Request, opts query.Options
 		return err
 	}
 	known := len(db.damage.load())
-	err := db.withSnapshot(ctx, run)
+	err = db.withSnapshot(ctx, run)
 	for req.AllowPartial && errors.Is(err, ErrCorrupt) && len(db.damage.load()) > known {
 		known = len(db.damage.load())
 		err = db.withSnapshot(ctx, run)
@@ -75,11 +81,22 @@ const ExportPage = 1000
 // are ignored. A non-nil error from fn stops the export and is returned.
 // An export is complete or fails: one that reaches damaged stored events
 // returns a *CorruptionError (ErrCorrupt), after the events before them,
-// and req.AllowPartial is refused.
+// and req.AllowPartial is refused. The working set of one page is charged
+// to the memory budget (AccountQueries) until Export returns; when it does
+// not fit in time Export fails with ErrMemoryFull before calling fn.
 func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
 	if req.AllowPartial {
 		return fmt.Errorf("eventlog: export: %w: allow_partial: an export is complete or fails; page through search for a partial answer", ErrInvalidRequest)
 	}
+	page := req
+	page.Page, page.PerPage, page.Aggs = 0, ExportPage, nil
+	opts := db.queryOptions()
+	opts.NoTotal = true
+	release, err := db.acquireQueryMemory(ctx, page, opts)
+	if err != nil {
+		return err
+	}
+	defer release()
 	return db.exportPages(ctx, req, fn)
 }
 

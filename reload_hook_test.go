@@ -16,8 +16,8 @@ import (
 // none): at Open, each segment once; at Reload, only those the new
 // manifest adds. A read in flight keeps the replaced readers until it is
 // done; then they are closed and no file is removed (the hook's files are
-// not the store's). A hook error fails Open, and a writable store refuses
-// the hook.
+// not the store's). A hook error fails Open, and a read-only store
+// refuses OpenSegmentFile (a writer's).
 func TestOpenSegmentHook(t *testing.T) {
 	wdir, ndir, src := t.TempDir(), t.TempDir(), t.TempDir()
 	w, err := Open(wdir, Options{AllowUnregistered: true, MaintenanceInterval: -1})
@@ -56,8 +56,8 @@ func TestOpenSegmentHook(t *testing.T) {
 		mu.Unlock()
 		return segment.Open(filepath.Join(src, name), segment.OpenOptions{})
 	}
-	if _, err := Open(t.TempDir(), Options{OpenSegment: hook}); err == nil || !strings.Contains(err.Error(), "ReadOnly") {
-		t.Fatalf("a writable store with OpenSegment: %v, want a refusal naming ReadOnly", err)
+	if _, err := Open(t.TempDir(), Options{ReadOnly: true, OpenSegment: hook, OpenSegmentFile: os.Open}); err == nil || !strings.Contains(err.Error(), "on a writer") {
+		t.Fatalf("a read-only store with OpenSegmentFile: %v, want a refusal naming the writer", err)
 	}
 	if _, err := Open(ndir, Options{ReadOnly: true, OpenSegment: func(string) (*segment.Reader, error) { return nil, errors.New("bucket down") }}); err == nil || !strings.Contains(err.Error(), "bucket down") {
 		t.Fatalf("open with a failing hook: %v, want its error", err)

@@ -54,6 +54,9 @@ func Repair(dir string, opts RepairOptions) (*RepairReport, error) {
 		return nil, err
 	}
 	defer lock.release()
+	if err := refuseOffloaded(opts.FS, dir); err != nil {
+		return nil, err
+	}
 	r := &repairer{dir: dir, opts: opts, fs: opts.FS, log: opts.Logger, report: &RepairReport{}}
 	defer r.close()
 	if err := r.init(); err != nil {

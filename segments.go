@@ -87,17 +87,21 @@ func (db *DB) openSegments() error {
 
 // openLive opens meta's segment: from segments/ of the data directory, or
 // through Options.OpenSegment, whose readers have no file of the store's
-// (path "").
+// (path ""): every segment of a read-only store that sets it, and a
+// writer's offloaded segments (ReopenSegments).
 func (db *DB) openLive(meta segmentMeta) (*liveSegment, error) {
-	if db.opts.OpenSegment != nil {
+	path := filepath.Join(db.segDir(), meta.Name)
+	if db.opts.OpenSegment != nil && (db.opts.ReadOnly || db.isOffloaded(path, meta.Name)) {
 		r, err := db.opts.OpenSegment(meta.Name)
 		if err != nil {
 			return nil, err
 		}
 		return newLiveSegment(db.opts.FS, meta, "", r, db.segmentsMem), nil
 	}
-	path := filepath.Join(db.segDir(), meta.Name)
-	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec})
+	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec, KeyMemory: db.mem.Account(AccountSegmentKeys)})
+	if errors.Is(err, fs.ErrNotExist) && !db.opts.ReadOnly && offloaded(db.opts.FS, db.dir, meta.Name) {
+		return nil, errOffloaded(db.dir, meta.Name)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +239,14 @@ func (db *DB) replaceSegments(remove []string, add []*liveSegment) (swapped bool
 	db.stateMu.Unlock()
 	var errs []error
 	for _, s := range gone {
+		if s.path == "" {
+			// Offloaded: no file here; the segment cache drops its
+			// copies once a published manifest stops naming it.
+			s.removedDurably = func() { db.setRemoving([]segmentMeta{s.meta}, false) }
+			s.obsolete.Store(true)
+			errs = append(errs, s.release())
+			continue
+		}
 		deleting := s.path + ".deleting"
 		if err := db.opts.FS.Rename(s.path, deleting); err != nil {
 			errs = append(errs, err)
@@ -320,7 +332,7 @@ func (db *DB) finishSegment(ns *newSegment, purged uint64) (*liveSegment, segmen
 	if err != nil {
 		return nil, info, err // names the file
 	}
-	r, err := segment.Open(ns.path, segment.OpenOptions{Decoder: db.zdec})
+	r, err := segment.Open(ns.path, segment.OpenOptions{Decoder: db.zdec, KeyMemory: db.mem.Account(AccountSegmentKeys)})
 	if err != nil {
 		db.opts.FS.Remove(ns.path)
 		return nil, info, err

@@ -95,6 +95,11 @@ func (s *liveSegment) release() error {
 	}
 	err := s.r.Close()
 	s.mem.Release(s.charged)
+	if s.obsolete.Load() && s.path == "" && s.removedDurably != nil {
+		// A writer's offloaded segment: no file of ours to remove, and
+		// the manifest no longer names it, so no crash brings it back.
+		s.removedDurably()
+	}
 	if s.obsolete.Load() && s.path != "" { // "": Options.OpenSegment's, no file of ours
 		if rerr := s.fs.Remove(s.path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 			err = errors.Join(err, fmt.Errorf("remove dropped segment %s: %w", s.path, rerr))

@@ -38,3 +38,28 @@ func TestUvarintOf(t *testing.T) {
 		}
 	})
 }
+
+// TestRefKeyOneAllocation: refKey's bytes are the three length-prefixed
+// strings and the primary marker, built plainly here, for strings of any
+// length (lengths of one, two and three uvarint bytes), and it makes them
+// in one allocation.
+func TestRefKeyOneAllocation(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var parts [3]string
+		var want []byte
+		for i := range parts {
+			parts[i] = rapid.StringN(0, 20000, 20000).Draw(t, "part")
+			want = binary.AppendUvarint(want, uint64(len(parts[i])))
+			want = append(want, parts[i]...)
+		}
+		primary := rapid.Bool().Draw(t, "primary")
+		want = append(want, map[bool]byte{true: 'p', false: 'a'}[primary])
+		if got := refKey(parts[0], parts[1], parts[2], primary); got != string(want) {
+			t.Fatalf("refKey = %q, want %q", got, want)
+		}
+	})
+	long := string(make([]byte, 300)) // a two-byte uvarint length
+	if n := testing.AllocsPerRun(100, func() { _ = refKey("id", long, "space", true) }); n != 1 {
+		t.Fatalf("refKey made %v allocations, want 1", n)
+	}
+}

@@ -1,8 +1,13 @@
 package memory
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -16,8 +21,12 @@ var ErrFull = errors.New("memory budget full")
 type Budget struct {
 	limit int64 // <= 0: unlimited
 
-	mu       sync.Mutex
-	used     int64
+	mu   sync.Mutex
+	used int64
+	// peak is the highest used has been; waiting counts the Acquires
+	// waiting for room now.
+	peak     int64
+	waiting  int
 	accounts map[string]*Account
 	freed    chan struct{} // closed, and replaced, at every Release
 }
@@ -45,6 +54,28 @@ func (b *Budget) Used() int64 {
 	return b.used
 }
 
+// Peak returns the most the accounts have held together since New: with
+// only TryCharge and Acquire it never exceeds the limit; Charge may take it
+// past.
+func (b *Budget) Peak() int64 {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.peak
+}
+
+// Waiting returns how many Acquires are waiting for room now.
+func (b *Budget) Waiting() int {
+	if b == nil {
+		return 0
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.waiting
+}
+
 // Over reports whether the charges exceed the limit: memory that can wait
 // should.
 func (b *Budget) Over() bool {
@@ -63,6 +94,19 @@ func (b *Budget) Usage() map[string]int64 {
 		u[name] = a.used
 	}
 	return u
+}
+
+// UsageText lists the charges by account, largest first, for error
+// messages: "heads 1048576, bodies 65536".
+func (b *Budget) UsageText() string {
+	usage := b.Usage()
+	names := slices.Collect(maps.Keys(usage))
+	slices.SortFunc(names, func(x, y string) int { return cmp.Or(cmp.Compare(usage[y], usage[x]), strings.Compare(x, y)) })
+	parts := make([]string, len(names))
+	for i, name := range names {
+		parts[i] = fmt.Sprintf("%s %d", name, usage[name])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // Account returns the account called name, creating it at first use; the
@@ -115,8 +159,14 @@ func (a *Account) Charge(n int64) {
 	}
 	a.b.mu.Lock()
 	defer a.b.mu.Unlock()
+	a.b.add(a, n)
+}
+
+// add moves n bytes to account a; b.mu is held.
+func (b *Budget) add(a *Account, n int64) {
 	a.used += n
-	a.b.used += n
+	b.used += n
+	b.peak = max(b.peak, b.used)
 }
 
 // TryCharge takes n bytes if the budget stays within its limit, and
@@ -138,8 +188,7 @@ func (a *Account) tryCharge(n int64) (bool, <-chan struct{}) {
 	if b.limit > 0 && b.used+n > b.limit && n > 0 {
 		return false, b.freed
 	}
-	a.used += n
-	b.used += n
+	b.add(a, n)
 	return true, nil
 }
 
@@ -154,6 +203,8 @@ func (a *Account) Acquire(ctx context.Context, n int64, wait time.Duration) erro
 	if n > a.b.limit {
 		return ErrFull
 	}
+	a.b.wait(1)
+	defer a.b.wait(-1)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
@@ -170,6 +221,13 @@ func (a *Account) Acquire(ctx context.Context, n int64, wait time.Duration) erro
 	}
 }
 
+// wait counts an Acquire that starts (d = 1) or stops (-1) waiting.
+func (b *Budget) wait(d int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting += d
+}
+
 // Release gives back n bytes charged to the account and wakes those
 // waiting in Acquire.
 func (a *Account) Release(n int64) {
@@ -179,8 +237,7 @@ func (a *Account) Release(n int64) {
 	b := a.b
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	a.used -= n
-	b.used -= n
+	b.add(a, -n)
 	close(b.freed)
 	b.freed = make(chan struct{})
 }

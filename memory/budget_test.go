@@ -3,8 +3,10 @@ package memory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"runtime/debug"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +21,7 @@ func TestBudgetMatchesModel(t *testing.T) {
 		b := New(limit)
 		names := []string{"heads", "bodies", "cache"}
 		held := map[string]int64{}
-		var total int64
+		var total, peak int64
 		for range rapid.IntRange(0, 60).Draw(rt, "steps") {
 			name := rapid.SampledFrom(names).Draw(rt, "account")
 			a := b.Account(name)
@@ -44,8 +46,9 @@ func TestBudgetMatchesModel(t *testing.T) {
 				held[name] -= n
 				total -= n
 			}
-			if b.Used() != total || a.Used() != held[name] {
-				rt.Fatalf("used %d (account %s %d), want %d (%d)", b.Used(), name, a.Used(), total, held[name])
+			peak = max(peak, total)
+			if b.Used() != total || a.Used() != held[name] || b.Peak() != peak {
+				rt.Fatalf("used %d (account %s %d, peak %d), want %d (%d, peak %d)", b.Used(), name, a.Used(), b.Peak(), total, held[name], peak)
 			}
 			if over := limit > 0 && total > limit; b.Over() != over {
 				rt.Fatalf("Over() = %v with %d of %d", b.Over(), total, limit)
@@ -131,5 +134,75 @@ func TestSetGoLimitLeavesAnExistingOne(t *testing.T) {
 		t.Fatal("SetGoLimit replaced the program's own limit")
 	} else {
 		undo()
+	}
+}
+
+// TestAcquireNeverExceedsLimit runs goroutines that acquire and release at
+// random, as queries, compactions and request bodies do, and checks the
+// budget's invariant: what waits for room never takes the total past the
+// limit, each account ends with what it was given back, and no waiter is
+// left counted.
+func TestAcquireNeverExceedsLimit(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		limit := rapid.Int64Range(1, 1000).Draw(rt, "limit")
+		workers := rapid.IntRange(2, 6).Draw(rt, "workers")
+		plans := make([][]int64, workers)
+		for i := range plans {
+			plans[i] = rapid.SliceOfN(rapid.Int64Range(1, limit), 1, 20).Draw(rt, fmt.Sprintf("sizes%d", i))
+		}
+		b := New(limit)
+		names := []string{"queries", "compaction", "bodies"}
+		var wg sync.WaitGroup
+		errs := make(chan error, workers)
+		for i, sizes := range plans {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a := b.Account(names[i%len(names)])
+				for _, n := range sizes {
+					// Every holder releases soon, so a long wait always ends.
+					if err := a.Acquire(context.Background(), n, time.Hour); err != nil {
+						errs <- fmt.Errorf("Acquire(%d) of %d: %w", n, limit, err)
+						return
+					}
+					if u := b.Used(); u > limit {
+						errs <- fmt.Errorf("used %d of %d after an Acquire", u, limit)
+					}
+					a.Release(n)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			rt.Fatal(err)
+		}
+		if b.Peak() > limit || b.Used() != 0 || b.Waiting() != 0 {
+			rt.Fatalf("peak %d of %d, %d still used, %d waiting", b.Peak(), limit, b.Used(), b.Waiting())
+		}
+		for name, n := range b.Usage() {
+			if n != 0 {
+				rt.Fatalf("account %s holds %d after every release", name, n)
+			}
+		}
+	})
+}
+
+// TestWaitingCountsWaiters: an Acquire waiting for room is counted until
+// it gets it.
+func TestWaitingCountsWaiters(t *testing.T) {
+	b := New(10)
+	b.Account("heads").Charge(10)
+	done := make(chan error)
+	go func() { done <- b.Account("queries").Acquire(context.Background(), 5, time.Hour) }()
+	for b.Waiting() != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	b.Account("heads").Release(10)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if b.Waiting() != 0 || b.Account("queries").Used() != 5 {
+		t.Fatalf("waiting %d, queries hold %d", b.Waiting(), b.Account("queries").Used())
 	}
 }

@@ -11,9 +11,11 @@
 //     in-memory head, a seal's working set): it always succeeds and may
 //     push the budget over its limit, which is the pressure the others see.
 //   - TryCharge and Acquire take memory that can wait or be refused (a
-//     request body, a cache entry): only while the total stays within the
-//     limit. Acquire waits for Release up to a deadline; the server answers
-//     429 with Retry-After when it gives up.
+//     request body, a query's or a merge's working set, a cache entry):
+//     only while the total stays within the limit. Acquire waits for
+//     Release up to a deadline; the server answers 429 with Retry-After
+//     when it gives up. Peak and Waiting say how high the charges went and
+//     who waits now.
 //
 // The budget counts what its consumers say, not what the runtime sees:
 // estimates are fine, and what it does not count (goroutine stacks, small

@@ -92,6 +92,7 @@ type work struct {
 	b          match.Block
 	cand       *roaring.Bitmap
 	exact      bool
+	visit      int // its place in the order visitAll takes (page)
 }
 
 func (x *executor) run(ctx context.Context) error {
@@ -130,6 +131,9 @@ func (x *executor) run(ctx context.Context) error {
 	if byTime(x.plan.keys) {
 		desc := x.plan.keys[0].desc
 		slices.SortStableFunc(items, func(a, b work) int { return compareEdges(edge(a.b, desc), edge(b.b, desc), desc) })
+	}
+	for i := range items {
+		items[i].visit = i
 	}
 	if x.k == 0 && len(x.aggs) > 0 && len(items) >= 2*parallelChunk {
 		return x.visitParallel(ctx, items)
@@ -561,7 +565,7 @@ func (x *executor) mayHit(b match.Block) bool {
 func (x *executor) collect(w *work, rows []int, evs []*event.Event, ts []int64, seq []uint64) {
 	keys := x.plan.keys
 	for i, r := range rows {
-		h := hit{vals: make([]value, len(keys)), seq: seq[r], src: w.src, block: w.block, row: r}
+		h := hit{vals: make([]value, len(keys)), seq: seq[r], src: w.src, block: w.block, row: r, visit: w.visit}
 		for j, k := range keys {
 			h.vals[j] = valueOf(k.field, evs[i], ts[r])
 		}
@@ -589,7 +593,14 @@ func (x *executor) trim() {
 }
 
 // page decodes the whole events of hits[offset:offset+limit], reading each
-// block once.
+// block once, in the reverse of the order the visit read them: a segment
+// reader caches the keys of the few blocks it read last (which Decode
+// needs again for the timestamps), so the blocks visited last are decoded
+// first, while their keys are still cached. In the order of the sources'
+// blocks, a read of hits in more blocks of a segment than its cache holds
+// decoded every block's keys a second time: reading the 991 events of an
+// object scattered over 2,000,000 (41 segments; bench IssueQueries/
+// mid-object) allocated 100.5 MB a query that way, 70.0 MB this way.
 func (x *executor) page(offset, limit int) ([]Hit, error) {
 	x.trim()
 	if offset >= len(x.hits) {
@@ -603,11 +614,8 @@ func (x *executor) page(offset, limit int) ([]Hit, error) {
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		ha, hb := &sel[a], &sel[b]
-		if ha.src != hb.src {
-			return ha.src - hb.src
-		}
-		if ha.block != hb.block {
-			return ha.block - hb.block
+		if ha.visit != hb.visit {
+			return hb.visit - ha.visit
 		}
 		return ha.row - hb.row
 	})

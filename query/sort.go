@@ -147,6 +147,7 @@ type hit struct {
 	src   int
 	block int
 	row   int // within the block
+	visit int // the place of its block in the visit order (work.visit)
 }
 
 // compareHits orders hits by the keys, then by sequence in the direction of

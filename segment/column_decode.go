@@ -17,9 +17,12 @@ import (
 // read of a few rows allocates for those rows only.
 
 // blockKeys are the decoded timestamp and sequence columns of a block.
+// The timestamps' formats are nearly always one for the whole block, so
+// they stay a uniform: a block's keys cost 16 bytes a row rather than 24,
+// and decoding them allocates no third row-sized array.
 type blockKeys struct {
 	ts   []int64
-	fmts []uint64
+	fmts uniform
 	seq  []uint64
 }
 
@@ -35,7 +38,7 @@ func decodeSeqColumn(raw []byte, rows int) ([]uint64, error) {
 }
 
 // decodeTSColumn reads a column written by appendTSColumn, scaled or not.
-func decodeTSColumn(raw []byte, rows int, scaled bool) (ts []int64, fmts []uint64, err error) {
+func decodeTSColumn(raw []byte, rows int, scaled bool) (ts []int64, fmts uniform, err error) {
 	d := decbuf.New(raw, errInvalid)
 	ts = make([]int64, rows)
 	ts[0] = d.Varint()
@@ -44,7 +47,7 @@ func decodeTSColumn(raw []byte, rows int, scaled bool) (ts []int64, fmts []uint6
 		k := d.Uvarint()
 		if k >= uint64(len(pow10)) {
 			d.Fail("bad decimal scale %d", k)
-			return nil, nil, d.Err
+			return nil, uniform{}, d.Err
 		}
 		p = uint64(pow10[k])
 	}
@@ -59,10 +62,13 @@ func decodeTSColumn(raw []byte, rows int, scaled bool) (ts []int64, fmts []uint6
 			d.Fail("timestamps out of order")
 		}
 	}
-	fmts = readUniform(&d, rows)
+	fmts = readUniformLazy(&d, rows)
 	d.End()
 	for i := range ts {
-		if _, ok := event.DateFromParts(ts[i], event.Format(fmts[i])); !ok && d.Err == nil {
+		if d.Err != nil {
+			break
+		}
+		if _, ok := event.DateFromParts(ts[i], event.Format(fmts.at(i))); !ok {
 			d.Fail("invalid @timestamp")
 		}
 	}

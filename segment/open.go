@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/memory"
 )
 
 // OpenOptions configure Open.
@@ -21,6 +22,11 @@ type OpenOptions struct {
 	// shared and should be made with WithDecoderMaxMemory. Nil means the
 	// Reader makes its own and closes it in Close.
 	Decoder *zstd.Decoder
+	// KeyMemory is charged for the decoded keys the Reader caches (those
+	// of the last few blocks it read, ~200 KB a full block) while it keeps
+	// them; a block's keys the account refuses are not cached. Nil: not
+	// counted.
+	KeyMemory *memory.Account
 }
 
 // Reader reads one segment file through a read-only memory mapping (Open),
@@ -59,7 +65,7 @@ func Open(path string, opts OpenOptions) (*Reader, error) {
 		return nil, fmt.Errorf("open segment: %w", err)
 	}
 	defer f.Close()
-	r := &Reader{path: path, dec: opts.Decoder}
+	r := &Reader{path: path, dec: opts.Decoder, kc: keyCache{acct: opts.KeyMemory}}
 	r.bufs.New = func() any { return new([]byte) }
 	st, err := f.Stat()
 	if err != nil {
@@ -243,6 +249,7 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.closed.Store(true)
+	r.kc.clear()
 	if r.ownDec {
 		r.dec.Close()
 	}

@@ -151,7 +151,7 @@ func allColumns(uint8) bool { return true }
 
 func setTimestamps(k *blockKeys, want []int, out []*event.Event) {
 	for i, row := range want {
-		out[i].Timestamp, _ = event.DateFromParts(k.ts[row], event.Format(k.fmts[row]))
+		out[i].Timestamp, _ = event.DateFromParts(k.ts[row], event.Format(k.fmts.at(row)))
 	}
 }
 

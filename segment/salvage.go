@@ -483,7 +483,7 @@ func (s *salvager) decodeBlock(data []byte, b *blockMeta) ([]Row, error) {
 	}
 	evs := make([]event.Event, n)
 	for i := range evs {
-		evs[i].Timestamp, _ = event.DateFromParts(ts[i], event.Format(fmts[i]))
+		evs[i].Timestamp, _ = event.DateFromParts(ts[i], event.Format(fmts.at(i)))
 	}
 	for i := 2; i < len(b.Cols); i++ {
 		c := &b.Cols[i]

@@ -1,13 +1,8 @@
 package server
 
 import (
-	"cmp"
 	"context"
 	"errors"
-	"fmt"
-	"maps"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/eventlogdb/eventlog/memory"
@@ -68,15 +63,3 @@ func (b *byteBudget) release(n int64) {
 
 // inUse returns the bytes taken now.
 func (b *byteBudget) inUse() int64 { return b.bodies.Used() }
-
-// usageText lists a memory budget's charges by account, largest first, for
-// error messages: "heads 1048576, bodies 65536".
-func usageText(usage map[string]int64) string {
-	names := slices.Collect(maps.Keys(usage))
-	slices.SortFunc(names, func(a, b string) int { return cmp.Or(cmp.Compare(usage[b], usage[a]), strings.Compare(a, b)) })
-	parts := make([]string, len(names))
-	for i, name := range names {
-		parts[i] = fmt.Sprintf("%s %d", name, usage[name])
-	}
-	return strings.Join(parts, ", ")
-}

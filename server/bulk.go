@@ -1,9 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -213,6 +215,7 @@ func (b *bulk) decodeWhole(s *Server) {
 
 // split finds the non-blank lines of body.
 func (b *bulk) split(body []byte) error {
+	b.reserve(min(bytes.Count(body, []byte{'\n'})+1, maxEventsPerRequest))
 	lines := lineReader{body: body}
 	for text, line, ok := lines.next(); ok; text, line, ok = lines.next() {
 		if len(b.items) == maxEventsPerRequest {
@@ -222,6 +225,15 @@ func (b *bulk) split(body []byte) error {
 		b.add(line, text, nil)
 	}
 	return nil
+}
+
+// reserve makes room for n items at once: growing the three lists by
+// appending, request after request (bulkPool drops them at every other
+// garbage collection), was 140 bytes allocated per event.
+func (b *bulk) reserve(n int) {
+	b.items = slices.Grow(b.items, n)
+	b.docs = slices.Grow(b.docs, n)
+	b.errs = slices.Grow(b.errs, n)
 }
 
 // add adds the item of a line: its document, or (doc nil) the error

@@ -105,7 +105,7 @@ func (s *Server) memoryFull(w http.ResponseWriter) error {
 	mem := s.db.Memory()
 	return errorf(http.StatusTooManyRequests, typeOverloaded,
 		"the store's memory limit of %d bytes is taken (%d bytes charged: %s), and not enough freed within %s; retry later",
-		mem.Limit(), mem.Used(), usageText(mem.Usage()), s.cfg.WriteQueueTimeout)
+		mem.Limit(), mem.Used(), mem.UsageText(), s.cfg.WriteQueueTimeout)
 }
 
 // appendChunked decodes the items' documents a chunk at a time into one

@@ -69,6 +69,11 @@
 // after its first events ends with {"status":500,"error":{"type":"corruption",...}}
 // and the trailer; a tail ends with {"error":...,"resume_from":FIRST}.
 //
+// Every query takes its working set from the store's memory budget before
+// it reads anything (eventlog.AccountQueries); one that finds no room
+// within the store's QueryMemoryWait is answered 429 overloaded with
+// Retry-After: 1 (eventlog.ErrMemoryFull), having read nothing.
+//
 // Streaming (tail.go, destinations.go):
 //
 //	GET [/s/{space}]/api/events/_tail   filter, from (N, beginning or now; Last-Event-ID wins) → stored then new events as

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"strings"
 	"syscall"
 
 	"github.com/eventlogdb/eventlog"
@@ -104,6 +105,10 @@ func asAPIError(err error) *apiError {
 		e := errorf(http.StatusServiceUnavailable, typeUnavailable, "a segment this query node read is gone from the object store "+
 			"(the writer deleted it after the delete grace: the node lagged); the node is reading the latest manifest: retry")
 		e.cause, e.retryAfter = err, 1
+		return e
+	case errors.Is(err, eventlog.ErrMemoryFull): // a query's working set found no room in time
+		e := errorf(http.StatusTooManyRequests, typeOverloaded, "%s", strings.TrimPrefix(err.Error(), "eventlog: "))
+		e.retryAfter = 1
 		return e
 	case errors.Is(err, eventlog.ErrCorrupt):
 		return &apiError{status: http.StatusInternalServerError, typ: typeCorruption, reason: corruptionReason(err), cause: err}

@@ -31,8 +31,10 @@ type env struct {
 	dir string
 	cfg Config
 	fs  vfs.FS // nil: the operating system's
-	// memoryLimit is the store's Options.MemoryLimit.
-	memoryLimit int64
+	// memoryLimit is the store's Options.MemoryLimit, queryMemoryWait
+	// its Options.QueryMemoryWait.
+	memoryLimit     int64
+	queryMemoryWait time.Duration
 	// pseudonymizer is the store's Options.Pseudonymizer.
 	pseudonymizer *privacy.Pseudonymizer
 	db            *eventlog.DB
@@ -63,7 +65,7 @@ func newFaultyEnv(t *testing.T, cfg Config) (*env, *vfs.Faulty) {
 func (e *env) open() {
 	e.t.Helper()
 	m := NewMetrics()
-	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs, MemoryLimit: e.memoryLimit, Pseudonymizer: e.pseudonymizer, Integrity: true})
+	db, err := eventlog.Open(e.dir, eventlog.Options{ObserveFsync: m.ObserveFsync, FS: e.fs, MemoryLimit: e.memoryLimit, QueryMemoryWait: e.queryMemoryWait, Pseudonymizer: e.pseudonymizer, Integrity: true})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/destination"
+	"github.com/eventlogdb/eventlog/internal/bigbuf"
 	"github.com/eventlogdb/eventlog/tiering"
 )
 
@@ -195,7 +196,9 @@ type Server struct {
 	// writeSlots holds one token per ingest request appending now.
 	writeSlots chan struct{}
 	// bodies bounds the memory of request bodies in flight (upload.go).
-	bodies       *byteBudget
+	bodies *byteBudget
+	// bigBodies keeps the buffers of large bodies for reuse (upload.go).
+	bigBodies    *bigbuf.Pool
 	shuttingDown atomic.Bool
 	// streams ends the _tail streams at shutdown (tail_stream.go).
 	streams streamControl
@@ -225,6 +228,7 @@ func New(db *eventlog.DB, cfg Config, m *Metrics, log *slog.Logger) *Server {
 		log:        log,
 		writeSlots: make(chan struct{}, cfg.MaxConcurrentWrites),
 		bodies:     newByteBudget(cfg.MaxBodyBytesInFlight, db.Memory().Account(AccountBodies)),
+		bigBodies:  bigbuf.New(bigBodyBuffers, bigBodyMin, bigBodyMax),
 		keys:       cfg.Keys,
 		rates:      auth.NewLimiter(cfg.RateLimits, max(cfg.MaxBulkBytes, cfg.MaxEventBytes)),
 	}

@@ -18,6 +18,16 @@ import (
 // WriteQueueTimeout for room, then 429), and a floor on the rate they
 // arrive at (Config.MinBodyRate after Config.BodyRateGrace: 408).
 
+// The server keeps bigBodyBuffers buffers of bigBodyMin to bigBodyMax
+// bytes for large bodies across garbage collections (see package bigbuf):
+// at most 64 MiB idle, enough for the bodies of four concurrent _bulk
+// requests of 10,000 events.
+const (
+	bigBodyBuffers = 4
+	bigBodyMin     = 1 << 20
+	bigBodyMax     = 16 << 20
+)
+
 // firstReservation is what a body of unknown length first takes from the
 // budget; each further step doubles what it holds.
 const firstReservation = 64 << 10
@@ -36,8 +46,13 @@ type upload struct {
 // data returns the body. It is valid until release.
 func (u *upload) data() []byte { return *u.buf }
 
-// release returns the buffer to the pool and the bytes to the budget.
+// release returns the buffer to the pool (a large one to the server's
+// bigBodies) and the bytes to the budget.
 func (u *upload) release() {
+	if b := *u.buf; cap(b) >= bigBodyMin {
+		u.s.bigBodies.Put(b)
+		*u.buf = nil
+	}
 	putBuf(u.buf)
 	u.s.bodies.release(u.held)
 	u.held = 0
@@ -94,7 +109,7 @@ func (u *upload) read(r *http.Request, body io.Reader, limit int64) error {
 		if int64(cap(b)-len(b)) < room {
 			// +1: room for the read that sees EOF, so a body of the declared
 			// length is not copied again for it.
-			b = slices.Grow(b, int(room)+1)
+			b = u.grow(b, int(room)+1)
 		}
 		n, err := body.Read(b[len(b) : len(b)+int(room)])
 		b = b[:len(b)+n]
@@ -105,6 +120,19 @@ func (u *upload) read(r *http.Request, body io.Reader, limit int64) error {
 			return err
 		}
 	}
+}
+
+// grow returns b with room for n more bytes: when b is still empty and n
+// large, a buffer of s.bigBodies (a kept one if one fits, so a body of
+// megabytes is not allocated, zeroed and faulted in afresh for every
+// request), else b grown.
+func (u *upload) grow(b []byte, n int) []byte {
+	if len(b) == 0 {
+		if big := u.s.bigBodies.Get(n); big != nil {
+			return big
+		}
+	}
+	return slices.Grow(b, n)
 }
 
 // room returns how many bytes the next read may take, having read have:

@@ -58,7 +58,10 @@ type CacheConfig struct {
 // other one, and opens an evicted segment as a reader over its pinned part
 // whose blocks come from ranged GETs through a bounded in-memory block
 // cache. A segment whose ranged reads fetched half its blocks' bytes is
-// downloaded whole at its next Open (it is hot). Safe for concurrent use; one Cache
+// downloaded whole at its next Open (it is hot), or at once while open
+// when a store reads through the cache with a reopener (the writer's
+// WriterCache, a Follower's cache), which also reopens an evicted
+// segment over its pinned part so its whole file's disk is freed. Safe for concurrent use; one Cache
 // per directory. The writer and read-only query nodes use it alike: Open
 // takes a manifest's Object, Do runs a read over the latest manifest and
 // retries it when a segment turns out to be gone (404).
@@ -74,13 +77,23 @@ type Cache struct {
 	wholeB  int64
 	pins    map[string]int64 // pinned part sizes, by segment name
 	fetched map[string]int64 // bytes ranged GETs fetched, by segment name
-	loading map[string]*nameLock
-	st      CacheStats
+	heat    map[string]int64 // the same since the segment's last download (onHot)
+	// reopening are the segments a reopener is reopening after their
+	// eviction: opened over their pinned parts, never downloaded (which
+	// would evict another, to be reopened in turn, and so on).
+	reopening map[string]bool
+	loading   map[string]*nameLock
+	st        CacheStats
 
 	// gone, when set (a query node's cache: Follower), is called when a
 	// ranged read of a segment meets a 404, and the read's error then
 	// also matches ErrSegmentGone.
 	gone func()
+	// onEvict and onHot, when set (a reopener), are told, under mu, of
+	// a whole segment evicted and of an evicted segment whose ranged
+	// reads made it hot, so that the store reading it reopens it.
+	onEvict func(name string)
+	onHot   func(o Object)
 }
 
 type wholeEntry struct {
@@ -137,7 +150,7 @@ func NewCache(cfg CacheConfig) (*Cache, error) {
 		cfg.RequestTimeout = time.Minute
 	}
 	c := &Cache{cfg: cfg, store: cfg.Store, lru: list.New(), whole: map[string]*list.Element{},
-		pins: map[string]int64{}, fetched: map[string]int64{}, loading: map[string]*nameLock{},
+		pins: map[string]int64{}, fetched: map[string]int64{}, heat: map[string]int64{}, reopening: map[string]bool{}, loading: map[string]*nameLock{},
 		blocks: newBlockCache(cfg.BlockCacheBytes, cfg.Budget.Account("object_store_block_cache")),
 		pinned: cfg.Budget.Account("object_store_pinned")}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
@@ -282,6 +295,9 @@ func (c *Cache) evictLocked() error {
 		delete(c.whole, we.name)
 		c.wholeB -= we.bytes
 		c.st.Evictions++
+		if c.onEvict != nil {
+			c.onEvict(we.name)
+		}
 	}
 	return nil
 }
@@ -317,7 +333,7 @@ func (c *Cache) open(ctx context.Context, o Object) (*segment.Reader, int64, err
 		return r, 0, err // downloaded meanwhile
 	}
 	c.mu.Lock()
-	hot := c.hotLocked(o)
+	hot := !c.reopening[o.Name] && c.hotLocked(o, c.fetched[o.Name])
 	c.mu.Unlock()
 	if hot {
 		if err := c.download(ctx, o); err != nil {
@@ -358,12 +374,11 @@ func (c *Cache) lockName(name string) func() {
 }
 
 // hotLocked reports whether o should be downloaded whole: it fits the
-// cache, and ranged reads fetched at least half its blocks' bytes (the
+// cache, and ranged reads fetched f, at least half its blocks' bytes (the
 // file less its pinned part), so that reading it again from local disk
 // pays for the download.
-func (c *Cache) hotLocked(o Object) bool {
+func (c *Cache) hotLocked(o Object, f int64) bool {
 	pin, ok := c.pins[o.Name]
-	f := c.fetched[o.Name]
 	return ok && f > 0 && o.Bytes <= c.cfg.MaxBytes && 2*f >= o.Bytes-(pin-8)
 }
 
@@ -492,6 +507,11 @@ func (c *Cache) download(ctx context.Context, o Object) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.st.Downloads++
+	// The heat that promotes while open is spent: evicted again, the
+	// segment must earn a new download with new ranged reads, or two hot
+	// segments that do not fit together would evict and download each
+	// other at every read.
+	delete(c.heat, o.Name)
 	c.touchLocked(o.Name, o.Bytes)
 	return c.evictLocked()
 }
@@ -574,6 +594,7 @@ func (c *Cache) forgetLocked(name string) error {
 	}
 	delete(c.pins, name)
 	delete(c.fetched, name)
+	delete(c.heat, name)
 	return nil
 }
 
@@ -644,6 +665,10 @@ func (s *rangeSource) fetch(k blockKey) ([]byte, error) {
 	s.c.mu.Lock()
 	s.c.st.BlockMisses++
 	s.c.fetched[s.o.Name] += k.n // what makes it hot (Open)
+	s.c.heat[s.o.Name] += k.n    // what makes it hot while open (onHot)
+	if _, whole := s.c.whole[s.o.Name]; !whole && s.c.onHot != nil && s.c.hotLocked(s.o, s.c.heat[s.o.Name]) {
+		s.c.onHot(s.o) // promoted while open, not only at its next Open
+	}
 	s.c.mu.Unlock()
 	return b, nil
 }

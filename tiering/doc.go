@@ -26,7 +26,8 @@
 //
 // Failures are retried with the project's backoff; meanwhile the local
 // segments stay (the engine never removes a segment a live manifest
-// names) and the backlog is reported. A 412 on a manifest number means
+// names, except an offloaded one, which a published manifest names too:
+// WriterCache) and the backlog is reported. A 412 on a manifest number means
 // another writer published it: the prefix is no longer this writer's, and
 // the uploader stops for good and calls Config.OnFenced (the server stops
 // the store's writes). Readers find the latest manifest through the
@@ -76,5 +77,16 @@
 // bounded in-memory block cache charged to the memory budget. Cache.Do
 // runs a read over a manifest's segments and, on a 404 (a superseded
 // manifest whose objects were deleted after the grace), reads the latest
-// manifest and runs it again.
+// manifest and runs it again. A reopener (reopen.go) keeps the store's
+// open readers in step with the cache: an evicted segment is reopened
+// over its pinned part (its file's disk is freed once running reads end)
+// and a segment whose ranged reads made it hot is downloaded and
+// reopened whole while open (eventlog.DB.ReopenSegments).
+//
+// A WriterCache (writer_cache.go, serve --object-store --cache-max-bytes)
+// makes the writer's own segment files such a cache: a segment a
+// published manifest names is taken into the Cache in DATA/cache and the
+// engine reopens it through it, removing it from DATA/segments (it is
+// offloaded); one not published is never evicted. Backup fetches
+// offloaded files back (eventlog.Options.OpenSegmentFile).
 package tiering

@@ -121,6 +121,9 @@ type Follower struct {
 	// over the manifest being installed, opening.
 	cache   *Cache
 	opening atomic.Pointer[opening]
+	// reopen, with the cache, reopens the DB's segments the cache evicts
+	// or promotes (reopen.go).
+	reopen *reopener
 	// kicks wakes the run loop for a poll now (a read met a 404).
 	kicks chan struct{}
 
@@ -165,6 +168,9 @@ func Follow(ctx context.Context, cfg FollowConfig) (*Follower, error) {
 		_ = f.db.Close()
 		return nil, err
 	}
+	if f.reopen != nil {
+		f.reopen.start(f.db)
+	}
 	pctx, cancel := context.WithCancel(context.Background())
 	f.cancel, f.done = cancel, make(chan struct{})
 	go f.run(pctx)
@@ -193,6 +199,9 @@ func (f *Follower) Close() error {
 	if f.cancel != nil {
 		f.cancel()
 		<-f.done
+	}
+	if f.reopen != nil {
+		f.reopen.stop()
 	}
 	err := f.db.Close()
 	if f.cache != nil {

@@ -47,6 +47,7 @@ func (f *Follower) newCache() error {
 	}
 	c.gone = f.kick
 	f.cache = c
+	f.reopen = newReopener(c, f.log)
 	return nil
 }
 
@@ -55,12 +56,21 @@ func (f *Follower) newCache() error {
 func (f *Follower) Cache() *Cache { return f.cache }
 
 // openSegment is the DB's Options.OpenSegment with a cache: it opens the
-// named segment of the manifest being opened or swapped in through the
-// cache (whole if the cache holds it, else over its pinned part).
+// named segment of the manifest being opened or swapped in (or, for a
+// reopen, of the one served) through the cache (whole if the cache holds
+// it, else over its pinned part).
 func (f *Follower) openSegment(name string) (*segment.Reader, error) {
 	op := f.opening.Load()
 	if op == nil {
-		return nil, fmt.Errorf("tiering: follow: segment %s opened outside a manifest install", name)
+		// A reopen (the reopener: evicted or promoted) between installs:
+		// the segment is one of the manifest served.
+		f.mu.Lock()
+		m := f.current
+		f.mu.Unlock()
+		if m == nil {
+			return nil, fmt.Errorf("tiering: follow: segment %s opened with no manifest served", name)
+		}
+		op = &opening{ctx: context.Background(), m: m}
 	}
 	for _, o := range op.m.Segments {
 		if o.Name == name {
@@ -145,13 +155,15 @@ func (c *Cache) fill(ctx context.Context, m *BucketManifest) error {
 	return nil
 }
 
-// chargeTo charges the block cache to budget b (the node's DB's, which
-// opens after the cache): called before the first read, while the block
-// cache is empty.
+// chargeTo charges the block cache to budget b (the DB's, which opens
+// after the cache), moving what it holds already (blocks the DB's open
+// read: a writer's offloaded segments) from the account it had. Called
+// before the first query, with no read in flight.
 func (c *Cache) chargeTo(b *memory.Budget) {
 	c.blocks.mu.Lock()
 	defer c.blocks.mu.Unlock()
-	if c.blocks.used == 0 {
-		c.blocks.acct = b.Account("object_store_block_cache")
-	}
+	acct := b.Account("object_store_block_cache")
+	c.blocks.acct.Release(c.blocks.used)
+	acct.Charge(c.blocks.used)
+	c.blocks.acct = acct
 }

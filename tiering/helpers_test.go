@@ -25,6 +25,12 @@ type writer struct {
 	up     *tiering.Uploader
 	fenced atomic.Value // error
 	seq    int
+	// cacheMax, when positive, gives the writer a segment cache of that
+	// many bytes (--cache-max-bytes with --object-store): wc.
+	cacheMax int64
+	// blockCache is the cache's in-memory block cache (0: the default).
+	blockCache int64
+	wc         *tiering.WriterCache
 }
 
 // openWriter opens (or reopens) the store in dir tiered to s.
@@ -51,9 +57,18 @@ func (w *writer) start(cfg tiering.Config, opts eventlog.Options) {
 	}
 	w.up = up
 	opts.AllowUnregistered, opts.MaintenanceInterval, opts.ManifestObserver = true, -1, up
+	if w.cacheMax > 0 {
+		if w.wc, err = up.NewWriterCache(tiering.WriterCacheConfig{MaxBytes: w.cacheMax, BlockCacheBytes: w.blockCache}); err != nil {
+			w.t.Fatal(err)
+		}
+		w.wc.Apply(&opts)
+	}
 	w.db, err = eventlog.Open(w.dir, opts)
 	if err != nil {
 		w.t.Fatal(err)
+	}
+	if w.wc != nil {
+		w.wc.Start(w.db)
 	}
 	up.Start(w.db.ManifestCommit())
 	w.t.Cleanup(w.close)
@@ -66,6 +81,10 @@ func (w *writer) config(s objstore.Store, grace time.Duration) tiering.Config {
 
 // close stops the uploader, then the store (idempotent).
 func (w *writer) close() {
+	if w.wc != nil {
+		w.wc.Close()
+		w.wc = nil
+	}
 	if w.up != nil {
 		w.up.Close()
 		w.up = nil

@@ -89,6 +89,9 @@ type Uploader struct {
 	// walSync, with --sync-to-object-store, is told of every publication
 	// (walsync_retire.go).
 	walSync *WALSync
+	// cache, with a writer's --cache-max-bytes, is told of every
+	// publication: what it names may leave local disk (writer_cache.go).
+	cache *WriterCache
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -414,10 +417,13 @@ func (u *Uploader) publishCommit(ctx context.Context, c *eventlog.ManifestCommit
 	for _, k := range dropped {
 		delete(u.uploaded, k)
 	}
-	ws := u.walSync
+	ws, wc := u.walSync, u.cache
 	u.mu.Unlock()
 	if ws != nil {
 		ws.published(m)
+	}
+	if wc != nil {
+		wc.r.kick()
 	}
 	u.log.Info("tiering: manifest published", "manifest", m.Number, "segments", len(m.Segments), "sealed_seq", m.SealedSeq)
 	return nil

@@ -46,7 +46,7 @@ func nodeSettings() []setting {
 		{"object-store-poll-interval", "DURATION", "10s", "how often a query node asks the bucket for a newer manifest", duration(func(c *serveConfig) *time.Duration { return &c.node.pollInterval })},
 		{"keys-file", "FILE", "off", "a query node's API keys, in the form of keys.json (read at start); off: the keys the writer publishes to the bucket (hashes only), followed at every poll", optionalText(n(func(n *nodeConfig) *string { return &n.keysFile }))},
 		{"writer-url", "URL", "off", "where a query node's refusals tell clients to send writes", optionalText(n(func(n *nodeConfig) *string { return &n.writerURL }))},
-		{"cache-max-bytes", "SIZE", "off", "a query node's local disk for whole segments: the most recently opened (newest first at start) stay within it, every other segment keeps only its pinned part (footer, indexes, postings: about 18 MiB per million events) on disk and its columns are read by ranged GETs; off: every segment of the manifest served is downloaded whole; README: Local cache and ranged reads", optionalSize(func(c *serveConfig) *int64 { return &c.node.cacheMaxBytes })},
+		{"cache-max-bytes", "SIZE", "off", "a query node's or (with --object-store) a writer's local disk for whole published segments: the most recently opened (a node: newest first at start) stay within it, every other segment keeps only its pinned part (footer, indexes, postings: about 18 MiB per million events) on disk and its columns are read by ranged GETs; off: a node downloads every segment of the manifest served whole, a writer keeps every segment in its data directory; README: Local cache and ranged reads, The writer's cache", optionalSize(func(c *serveConfig) *int64 { return &c.node.cacheMaxBytes })},
 		{"cache-block-bytes", "SIZE", "64MiB", "with --cache-max-bytes, the in-memory cache of the ranges ranged GETs fetched, charged to --memory-limit", size(func(c *serveConfig) *int64 { return &c.node.blockCacheBytes })},
 	}
 }
@@ -62,8 +62,8 @@ func (n *nodeConfig) check(c *serveConfig) error {
 		return fmt.Errorf("--object-store (publish as the writer) and --from-object-store (follow a writer) exclude each other: %w", errUsage)
 	case n.url == "" && (n.keysFile != "" || n.writerURL != ""):
 		return fmt.Errorf("--keys-file and --writer-url are settings of a query node (--from-object-store): %w", errUsage)
-	case n.url == "" && n.cacheMaxBytes > 0:
-		return fmt.Errorf("--cache-max-bytes is a setting of a query node (--from-object-store): a writer keeps every segment in its data directory: %w", errUsage)
+	case n.url == "" && c.objectStore.url == "" && n.cacheMaxBytes > 0:
+		return fmt.Errorf("--cache-max-bytes caches the segments of an object store: give --object-store (a writer) or --from-object-store (a query node): %w", errUsage)
 	case n.cacheMaxBytes == 0 && n.blockCacheBytes != defaultBlockCacheBytes:
 		return fmt.Errorf("--cache-block-bytes sizes the block cache of --cache-max-bytes: give both: %w", errUsage)
 	}

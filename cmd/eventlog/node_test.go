@@ -46,7 +46,7 @@ func TestServeQueryNode(t *testing.T) {
 		{"--read-only", "give --from-object-store"},
 		{"--from-object-store s3://b/p --read-only --object-store s3://b/q", "exclude each other"},
 		{"--keys-file k.json", "settings of a query node"},
-		{"--cache-max-bytes 1MiB", "setting of a query node"},
+		{"--cache-max-bytes 1MiB", "give --object-store (a writer) or --from-object-store"},
 		{"--from-object-store s3://b/p --read-only --cache-block-bytes 1MiB", "give both"},
 	} {
 		if code, _, errs := runCLI(t, "", append([]string{"serve", "--data", t.TempDir()}, strings.Fields(c.args)...)...); code == 0 || !strings.Contains(errs, c.want) {

@@ -99,6 +99,21 @@ func openTiering(ctx context.Context, cfg *serveConfig, log *slog.Logger, db fun
 	return up, nil
 }
 
+// openWriterCache opens the writer's segment cache with --cache-max-bytes
+// (tiering.WriterCache) and sets the store options that read through it;
+// nil without.
+func openWriterCache(cfg *serveConfig, up *tiering.Uploader, opts *eventlog.Options) (*tiering.WriterCache, error) {
+	if up == nil || cfg.node.cacheMaxBytes <= 0 {
+		return nil, nil
+	}
+	wc, err := up.NewWriterCache(tiering.WriterCacheConfig{MaxBytes: cfg.node.cacheMaxBytes, BlockCacheBytes: cfg.node.blockCacheBytes})
+	if err != nil {
+		return nil, err
+	}
+	wc.Apply(opts)
+	return wc, nil
+}
+
 // closeTiering gives the uploader a moment to publish what the store's
 // close sealed, then stops it: what is left goes up at the next start.
 func closeTiering(up *tiering.Uploader, log *slog.Logger) {

@@ -104,12 +104,22 @@ func serve(ctx context.Context, cfg *serveConfig, stdout io.Writer, log *slog.Lo
 	if ws != nil {
 		opts.WALShipper = ws
 	}
+	wc, err := openWriterCache(cfg, up, &opts) // objectstore.go
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	db, err := eventlog.Open(cfg.data, opts)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	opened.Store(db)
+	if wc != nil {
+		wc.Start(db)
+		defer wc.Close()
+		metrics.Register(wc.Cache().Collector())
+	}
 	if up != nil {
 		up.Start(db.ManifestCommit())
 		defer closeTiering(up, log) // after the store's close, which seals

@@ -1,6 +1,8 @@
-// Package objstoretest runs an S3-compatible server for tests: versitygw
-// with its posix backend on a free loopback port over a temporary
-// directory, and a proxy that injects faults in front of it.
+// Package objstoretest runs an S3-compatible server for tests on a free
+// loopback port over a temporary directory, and a proxy that injects
+// faults in front of it. The server is versitygw with its posix backend,
+// or MinIO when the environment variable EVENTLOG_S3_SERVER is "minio"
+// (see servers.go): every test that starts a server runs on either.
 package objstoretest
 
 import (
@@ -20,18 +22,16 @@ import (
 	"github.com/eventlogdb/eventlog/objstore"
 )
 
-// InstallCommand installs the server binary these tests run.
-const InstallCommand = "go install github.com/versity/versitygw/cmd/versitygw@v1.8.0"
-
 // The test server's root credentials.
 const (
 	accessKey = "eventlogtest"
 	secretKey = "eventlogtestsecret"
 )
 
-// Server is a running versitygw.
+// Server is a running S3-compatible server.
 type Server struct {
 	t      testing.TB
+	kind   serverKind
 	bin    string
 	root   string
 	addr   string
@@ -39,26 +39,30 @@ type Server struct {
 	exited chan struct{}
 }
 
-// Start runs versitygw for the test, stopped at its end. Without the
-// binary the test is skipped, or fails when the environment variable CI
-// is set (CI installs it: .ci/run).
+// Start runs the test's S3-compatible server (see serverFromEnv), stopped
+// at the test's end. Without the binary the test is skipped, or fails when
+// the environment variable CI is set (CI installs it: .ci/run).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("versitygw")
+	kind, err := serverFromEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin, err := exec.LookPath(kind.binary)
 	if err != nil {
 		if gobin := goBin(); gobin != "" {
-			if _, serr := os.Stat(filepath.Join(gobin, "versitygw")); serr == nil {
-				bin, err = filepath.Join(gobin, "versitygw"), nil
+			if _, serr := os.Stat(filepath.Join(gobin, kind.binary)); serr == nil {
+				bin, err = filepath.Join(gobin, kind.binary), nil
 			}
 		}
 	}
 	if err != nil {
 		if os.Getenv("CI") != "" {
-			t.Fatalf("versitygw not found (CI must install it: %s)", InstallCommand)
+			t.Fatalf("%s not found (CI must install it: %s)", kind.binary, kind.install)
 		}
-		t.Skipf("versitygw not found; install it with: %s", InstallCommand)
+		t.Skipf("%s not found; install it with: %s", kind.binary, kind.install)
 	}
-	s := &Server{t: t, bin: bin, root: t.TempDir(), addr: freeAddr(t)}
+	s := &Server{t: t, kind: kind, bin: bin, root: t.TempDir(), addr: freeAddr(t)}
 	s.Restart()
 	t.Cleanup(s.Stop)
 	return s
@@ -93,28 +97,33 @@ func (s *Server) Addr() string { return s.addr }
 // directory, and waits until it answers.
 func (s *Server) Restart() {
 	s.t.Helper()
-	s.cmd = exec.Command(s.bin, "--access", accessKey, "--secret", secretKey, "--port", s.addr,
-		"posix", s.root)
+	s.cmd = exec.Command(s.bin, s.kind.args(s.addr, s.root)...)
+	s.cmd.Env = append(os.Environ(), s.kind.env...)
 	// Its request log is left out: it would bury the test's own output.
 	if err := s.cmd.Start(); err != nil {
-		s.t.Fatalf("start versitygw: %v", err)
+		s.t.Fatalf("start %s: %v", s.kind.binary, err)
 	}
 	s.exited = make(chan struct{})
 	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.exited)
-	deadline := time.Now().Add(10 * time.Second)
+	// MinIO listens before it serves; a GET on the server's root answers
+	// (with some status) once requests reach the S3 handlers.
+	deadline := time.Now().Add(30 * time.Second)
+	client := &http.Client{Timeout: time.Second}
 	for {
-		c, err := net.DialTimeout("tcp", s.addr, 100*time.Millisecond)
+		resp, err := client.Get(s.kind.readyURL(s.addr))
 		if err == nil {
-			c.Close()
-			return
+			resp.Body.Close()
+			if resp.StatusCode < 500 {
+				return
+			}
 		}
 		select {
 		case <-s.exited:
-			s.t.Fatalf("versitygw exited at start")
+			s.t.Fatalf("%s exited at start", s.kind.binary)
 		default:
 		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("versitygw not listening on %s after 10 s", s.addr)
+			s.t.Fatalf("%s not ready on %s after 30 s", s.kind.binary, s.addr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -176,4 +185,4 @@ func (s *Server) Store(bucket, prefix string) *objstore.S3 {
 }
 
 // String names the server for messages.
-func (s *Server) String() string { return fmt.Sprintf("versitygw at %s", s.addr) }
+func (s *Server) String() string { return fmt.Sprintf("%s at %s", s.kind.binary, s.addr) }
