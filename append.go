@@ -238,6 +238,10 @@ type batch struct {
 	payload, rec []byte
 	rows         head.Batch
 	terms        []index.Term // one event's posting keys; scratch for addRow
+	// frames, when replaying, are the payload's event frames as the
+	// decoder found them, so the inserter (replay's one sequential stage)
+	// does not walk the payload again; empty otherwise.
+	frames [][]byte
 	// tomb is a tombstone whose control frame follows the events.
 	tomb *tombstone
 	// digests are the events' integrity.Digest, with Options.Integrity:
@@ -270,6 +274,8 @@ func (db *DB) putBatch(b *batch) {
 
 func (b *batch) reset() {
 	b.payload, b.rec, b.tomb, b.digests = nil, b.rec[:0], nil, b.digests[:0]
+	clear(b.frames)
+	b.frames = b.frames[:0]
 	b.rows.Reset()
 }
 
@@ -336,6 +342,15 @@ func eventFrames(payload []byte) iter.Seq[[]byte] {
 			return nil
 		})
 	}
+}
+
+// eventData yields the batch's event frames, in order: the ones replay's
+// decoder noted, or else those of its payload.
+func (b *batch) eventData() iter.Seq[[]byte] {
+	if len(b.frames) > 0 {
+		return slices.Values(b.frames)
+	}
+	return eventFrames(b.payload)
 }
 
 // errStop ends a decodeFrames walk early.
@@ -413,14 +428,20 @@ func decodeFrames(payload []byte, fn func(data []byte) error) error {
 // recorded with them if there is one (its Seq set to the last event's).
 // The event fn gets is reused for the next one: fn copies what it keeps.
 func decodeBatch(payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
-	return decodeBatchWith(event.DecodeBinary, payload, firstSeq, count, fn)
+	var ev event.Event // one for the whole batch: fn takes its address
+	decode := func(data []byte) (*event.Event, error) {
+		var err error
+		ev, err = event.DecodeBinary(data)
+		return &ev, err
+	}
+	return decodeBatchWith(decode, payload, firstSeq, count, fn)
 }
 
-// decodeBatchWith is decodeBatch decoding each event with decode.
-func decodeBatchWith(decode func([]byte) (event.Event, error), payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
+// decodeBatchWith is decodeBatch decoding each event with decode, whose
+// event fn gets: what decode returns may be reused for the next event.
+func decodeBatchWith(decode func([]byte) (*event.Event, error), payload []byte, firstSeq uint64, count uint32, fn func(i int, ev *event.Event, data []byte)) (*tombstone, error) {
 	i := 0
 	var tomb *tombstone
-	var ev event.Event // one for the whole batch: fn takes its address
 	err := decodeFrames(payload, func(data []byte) error {
 		if tomb != nil {
 			return fmt.Errorf("frame after the tombstone")
@@ -433,11 +454,11 @@ func decodeBatchWith(decode func([]byte) (event.Event, error), payload []byte, f
 			tomb = t
 			return nil
 		}
-		var err error
-		if ev, err = decode(data); err != nil {
+		ev, err := decode(data)
+		if err != nil {
 			return fmt.Errorf("event %d: %w", i, err)
 		}
-		fn(i, &ev, data)
+		fn(i, ev, data)
 		i++
 		return nil
 	})

@@ -53,8 +53,9 @@
 // # Where each mechanism lives
 //
 //	db.go, options.go           Open, Close, Stats; the options and their defaults
-//	replay.go                   rebuilding the heads from the WAL at Open, on
-//	                            two goroutines (decode, insert)
+//	replay.go                   rebuilding the heads from the WAL at Open, in
+//	                            stages: decoders of each event's indexed
+//	                            part on every core, one inserter
 //	memory.go                   the memory budget's store side: what heads and
 //	                            seals charge, rolling heads for memory
 //	append.go, logger.go        durable appends; the fire-and-forget Logger

@@ -20,8 +20,10 @@ const replayQueue = 8
 // Open) reads and checks each record and hands a copy to record; decoders
 // decode records into batches (timestamps and grouped posting keys), in any
 // order; one inserter inserts the batches in sequence order, sealing heads
-// that fill up. Decoding costs about twice what inserting does, hence
-// several decoders and one inserter (inserts must be in order). The
+// that fill up. Decoding (event.IndexDecoder, then grouping the posting
+// keys) costs about what inserting does; there is one decoder per core and
+// one inserter (inserts must be in order), which the decoders spare every
+// walk of the payload they can (batch.frames). The
 // replayer owns its goroutines: finish stops them, and Open calls it
 // whatever wal.Open returned.
 type replayer struct {
@@ -90,21 +92,25 @@ func (r *replayer) record(rec wal.Record) error {
 // decodeJobs is a decoder goroutine.
 func (r *replayer) decodeJobs() {
 	defer r.decoders.Done()
+	var dec event.IndexDecoder
 	for job := range r.decode {
-		job.err = decodeReplayed(job.b, job.first, uint32(job.count))
+		job.err = decodeReplayed(&dec, job.b, job.first, uint32(job.count))
 		close(job.decoded)
 	}
 }
 
 // decodeReplayed fills b, holding a record's payload, with its events'
-// @timestamps and posting keys, as Append's encodeBatch would have. The
-// events are decoded without copying their strings: the posting keys share
-// the payload, which stays unchanged until the batch is released after its
-// insert (the head copies the keys it keeps).
-func decodeReplayed(b *batch, first uint64, count uint32) error {
+// @timestamps and posting keys, as Append's encodeBatch would have, and
+// their frames (batch.frames, which spare the inserter a walk). dec
+// decodes only what those need (checking the rest as fully as any decode
+// does), and without copying strings: the posting keys share the payload,
+// which stays unchanged until the batch is released after its insert (the
+// head copies the keys it keeps).
+func decodeReplayed(dec *event.IndexDecoder, b *batch, first uint64, count uint32) error {
 	var err error
-	b.tomb, err = decodeBatchWith(event.DecodeBinaryShared, b.payload, first, count, func(_ int, ev *event.Event, _ []byte) {
+	b.tomb, err = decodeBatchWith(dec.Decode, b.payload, first, count, func(_ int, ev *event.Event, data []byte) {
 		b.addRow(ev)
+		b.frames = append(b.frames, data)
 	})
 	if err != nil {
 		return fmt.Errorf("record at seq %d: %w", first, err)

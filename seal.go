@@ -34,7 +34,7 @@ func (db *DB) insertCommitted(first uint64, b *batch) {
 	db.stateMu.Lock()
 	defer db.stateMu.Unlock()
 	h := db.state.Load().active
-	db.headsMem.Charge(h.InsertBatch(first, &b.rows, eventFrames(b.payload), now))
+	db.headsMem.Charge(h.InsertBatch(first, &b.rows, b.eventData(), now))
 	if b.tomb != nil {
 		b.tomb.Seq = first + uint64(b.rows.Len()) - 1
 		db.installTombstone(b.tomb)

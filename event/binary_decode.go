@@ -16,8 +16,8 @@ func DecodeBinary(src []byte) (Event, error) {
 
 // DecodeBinaryShared is DecodeBinary without the copy: the event's strings
 // share src's memory, so src must not change while the event, or any string
-// taken from it, is in use. Replaying the write-ahead log decodes this way
-// the record copies it keeps until their events are in the head.
+// taken from it, is in use. Sealing decodes the head's rows this way
+// (replay uses IndexDecoder, which shares src the same way).
 func DecodeBinaryShared(src []byte) (Event, error) {
 	return decodeBinary(src, unsafe.String(unsafe.SliceData(src), len(src)))
 }
@@ -25,25 +25,35 @@ func DecodeBinaryShared(src []byte) (Event, error) {
 // decodeBinary decodes src, whose bytes text holds as a string.
 func decodeBinary(src []byte, text string) (Event, error) {
 	d := binDecoder{src: src, text: text}
+	if err := d.decode(); err != nil {
+		return Event{}, err
+	}
+	return d.ev, nil
+}
+
+// decode reads d.src into d.ev, checking every field; the fields d.skip
+// marks are checked as thoroughly and left out of d.ev.
+func (d *binDecoder) decode() error {
 	prev := -1 // field-table position of the previous field
-	for d.i < len(src) && d.err == nil {
+	for d.i < len(d.src) && d.err == nil {
 		off := d.i
-		id := src[d.i]
+		id := d.src[d.i]
 		d.i++
 		pos := tree.posByID[id]
 		switch {
 		case pos < 0:
-			return Event{}, syntaxErr(off, "unknown field id %d", id)
+			return syntaxErr(off, "unknown field id %d", id)
 		case pos <= prev:
-			return Event{}, syntaxErr(off, "field id %d after id %d (out of order or repeated)", id, fields[prev].ID)
+			return syntaxErr(off, "field id %d after id %d (out of order or repeated)", id, fields[prev].ID)
 		}
 		prev = pos
-		d.value(&fields[pos], slots[pos])
+		if d.skip != nil && d.skip[pos] {
+			d.skipValue(&fields[pos])
+		} else {
+			d.value(&fields[pos], slots[pos])
+		}
 	}
-	if d.err != nil {
-		return Event{}, d.err
-	}
-	return d.ev, nil
+	return d.err
 }
 
 // binDecoder reads the binary form with a sticky error: after the first
@@ -55,6 +65,12 @@ type binDecoder struct {
 	err  error
 	ev   Event
 	slabs
+	// skip marks by field-table position the fields to check without
+	// keeping (IndexDecoder); nil keeps every field.
+	skip []bool
+	// refBuf, when its capacity suffices, holds the decoded refs instead
+	// of a new slice (IndexDecoder reuses it from event to event).
+	refBuf []SavedObject
 }
 
 func (d *binDecoder) fail(off int, format string, args ...any) {
@@ -149,12 +165,7 @@ func (d *binDecoder) value(f *Field, at slot) {
 }
 
 func (d *binDecoder) list(f *Field) StringList {
-	off := d.i
-	head := d.uvarint()
-	n, scalar := head>>1, head&1 == 1
-	if d.err == nil && (n == 0 || n > uint64(len(d.src)-d.i) || (scalar && n != 1)) {
-		d.fail(off, "field %s: bad list header %d", f.Name, head)
-	}
+	n, scalar := d.listHeader(f)
 	if d.err != nil {
 		return StringList{}
 	}
@@ -166,6 +177,18 @@ func (d *binDecoder) list(f *Field) StringList {
 		d.strs = append(d.strs, d.str())
 	}
 	return StringList{Values: d.strs[start:len(d.strs):len(d.strs)], Scalar: scalar}
+}
+
+// listHeader reads a list's header: its length, checked against the
+// bytes left, and whether it was a single string.
+func (d *binDecoder) listHeader(f *Field) (n uint64, scalar bool) {
+	off := d.i
+	head := d.uvarint()
+	n, scalar = head>>1, head&1 == 1
+	if d.err == nil && (n == 0 || n > uint64(len(d.src)-d.i) || (scalar && n != 1)) {
+		d.fail(off, "field %s: bad list header %d", f.Name, head)
+	}
+	return n, scalar
 }
 
 func (d *binDecoder) date(f *Field) Date {
@@ -183,29 +206,43 @@ func (d *binDecoder) date(f *Field) Date {
 }
 
 func (d *binDecoder) float(f *Field) *float64 {
-	if d.err != nil {
+	v, ok := d.floatValue(f)
+	if !ok {
 		return nil
+	}
+	return d.newFloat(v)
+}
+
+// floatValue reads a float; ok is false when none could be read.
+func (d *binDecoder) floatValue(f *Field) (v float64, ok bool) {
+	if d.err != nil {
+		return 0, false
 	}
 	if len(d.src)-d.i < 8 {
 		d.fail(d.i, "field %s: float runs past the end", f.Name)
-		return nil
+		return 0, false
 	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.src[d.i:]))
+	v = math.Float64frombits(binary.LittleEndian.Uint64(d.src[d.i:]))
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		d.fail(d.i, "field %s: non-finite float", f.Name)
 	}
 	d.i += 8
-	return d.newFloat(v)
+	return v, true
 }
 
 func (d *binDecoder) duration(f *Field) *Duration {
+	v := d.durationValue(f)
+	return &v
+}
+
+func (d *binDecoder) durationValue(f *Field) Duration {
 	off := d.i
 	q := d.uvarint()
 	n := d.varint()
 	if d.err == nil && q > 1 {
 		d.fail(off, "field %s: bad quoted flag %d", f.Name, q)
 	}
-	return &Duration{Nanos: n, Quoted: q == 1}
+	return Duration{Nanos: n, Quoted: q == 1}
 }
 
 func (d *binDecoder) labels() map[string]string {
@@ -214,6 +251,13 @@ func (d *binDecoder) labels() map[string]string {
 		return nil
 	}
 	m := make(map[string]string, n)
+	d.labelPairs(n, func(k, v string) { m[k] = v })
+	return m
+}
+
+// labelPairs reads n labels, checking their keys increase, and gives each
+// to fn.
+func (d *binDecoder) labelPairs(n int, fn func(k, v string)) {
 	prev := ""
 	for j := range n {
 		off := d.i
@@ -221,9 +265,9 @@ func (d *binDecoder) labels() map[string]string {
 		if d.err == nil && j > 0 && k <= prev {
 			d.fail(off, "labels: key %q not after %q", k, prev)
 		}
-		m[k], prev = v, k
+		fn(k, v)
+		prev = k
 	}
-	return m
 }
 
 func (d *binDecoder) refs() []SavedObject {
@@ -231,7 +275,12 @@ func (d *binDecoder) refs() []SavedObject {
 	if d.err != nil {
 		return nil
 	}
-	refs := make([]SavedObject, n)
+	refs := d.refBuf[:0]
+	if cap(refs) < n {
+		refs = make([]SavedObject, n)
+		d.refBuf = refs
+	}
+	refs = refs[:n] // every string of every ref is set below
 	for j := range refs {
 		for _, p := range refFields(&refs[j]) {
 			*p = d.str()

@@ -66,12 +66,20 @@ func FuzzDecodeBinary(f *testing.F) {
 	f.Add(AppendBinary(nil, &e))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := DecodeBinary(data)
+		var x IndexDecoder
+		indexed, xerr := x.Decode(data)
+		if (xerr == nil) != (err == nil) || err != nil && xerr.Error() != err.Error() {
+			t.Fatalf("IndexDecoder says %v, DecodeBinary %v", xerr, err)
+		}
 		if err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) {
 				t.Fatalf("error %T is not a *FieldError: %v", err, err)
 			}
 			return
+		}
+		if want := indexedPart(&e); !reflect.DeepEqual(*indexed, want) {
+			t.Fatalf("IndexDecoder of %x:\n got %#v\nwant %#v", data, *indexed, want)
 		}
 		canon := AppendBinary(nil, &e)
 		again, err := DecodeBinary(canon)

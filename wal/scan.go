@@ -31,6 +31,7 @@ type scanner struct {
 	after   uint64
 	replay  func(Record) error
 	keep    bool // each replayed record gets a payload of its own
+	slab    payloadSlab
 }
 
 func newScanner(fsys vfs.FS, after uint64, replay func(Record) error) *scanner {
@@ -193,7 +194,7 @@ func (s *scanner) read(fsc *fileScan, b []byte) error {
 // the bytes left in the file by the caller.
 func (s *scanner) payloadBuf(n int, keep bool) []byte {
 	if keep {
-		return make([]byte, n)
+		return s.slab.take(n)
 	}
 	if cap(s.payload) < n {
 		s.payload = make([]byte, n)

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package wal
+
+// adviseHugePages does nothing where transparent huge pages are not
+// known.
+func adviseHugePages([]byte) {}
