@@ -163,8 +163,9 @@ func TestRefKeysRoundTrip(t *testing.T) {
 }
 
 // refsColumn builds a version 5 refs column by hand: every row present,
-// one ref per row with the given rel, namespace and key number.
-func refsColumn(refs [][3]string, nums []uint64) []byte {
+// one ref per row with the given rel, namespace and key code (0: the next
+// new key, from base on; c: key c-1).
+func refsColumn(refs [][3]string, base uint64, codes []uint64) []byte {
 	b := binary.AppendUvarint(nil, 0) // every row present
 	for range refs {
 		b = binary.AppendUvarint(b, 1)
@@ -179,7 +180,8 @@ func refsColumn(refs [][3]string, nums []uint64) []byte {
 			b = append(b, r[part]...)
 		}
 	}
-	for _, n := range nums {
+	b = binary.AppendUvarint(b, base)
+	for _, n := range codes {
 		b = binary.AppendUvarint(b, n)
 	}
 	return b
@@ -188,32 +190,35 @@ func refsColumn(refs [][3]string, nums []uint64) []byte {
 // TestRefKeysColumnDamage checks that a refs column whose key numbers or
 // parts disagree with the key table is an error naming the problem, never
 // a panic or a wrong ref: the golden file's key 0 is a-1, alert, default,
-// primary, and key 3 is c-9, action, default, not primary.
+// primary, and key 3 is c-9, action, default, not primary (a block whose
+// earlier blocks used keys 0 to 2 gives its first new key number 3).
 func TestRefKeysColumnDamage(t *testing.T) {
 	keys := goldenRefKeys(t)
 	f := event.FieldByName("kibana.saved_objects")
 	primary := [3]string{"primary", "", ""}
 	cases := map[string]struct {
-		refs [][3]string
-		nums []uint64
-		keys *refKeys
-		want string
+		refs  [][3]string
+		base  uint64
+		codes []uint64
+		keys  *refKeys
+		want  string
 	}{
-		"number past the table": {[][3]string{primary}, []uint64{99}, keys, "ref key 99 of 5"},
-		"namespace disagrees":   {[][3]string{{"primary", "s2", ""}}, []uint64{0}, keys, "disagrees"},
-		"rel disagrees":         {[][3]string{{"parent", "", ""}}, []uint64{0}, keys, "disagrees"},
-		"numbers cut short":     {[][3]string{primary, primary}, []uint64{0}, keys, "exceed the bytes left"},
-		"no key table":          {[][3]string{primary}, []uint64{0}, unresolvedRefKeys(errors.New("block index unreadable")), "block index unreadable"},
+		"number past the table":     {[][3]string{primary}, 5, []uint64{0}, keys, "ref key 5 of 5"},
+		"key used before first use": {[][3]string{primary}, 0, []uint64{2}, keys, "before its first use"},
+		"namespace disagrees":       {[][3]string{{"primary", "s2", ""}}, 0, []uint64{0}, keys, "disagrees"},
+		"rel disagrees":             {[][3]string{{"parent", "", ""}}, 0, []uint64{0}, keys, "disagrees"},
+		"numbers cut short":         {[][3]string{primary, primary}, 0, []uint64{0}, keys, "exceed the bytes left"},
+		"no key table":              {[][3]string{primary}, 0, []uint64{0}, unresolvedRefKeys(errors.New("block index unreadable")), "block index unreadable"},
 	}
 	for name, c := range cases {
 		evs := make([]event.Event, len(c.refs))
-		err := decodeFieldColumn(refsColumn(c.refs, c.nums), f, evs, uint32(len(evs)), c.keys)
+		err := decodeFieldColumn(refsColumn(c.refs, c.base, c.codes), f, evs, uint32(len(evs)), c.keys)
 		if err == nil || !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an invalid-data error saying %q", name, err, c.want)
 		}
 	}
 	evs := make([]event.Event, 1)
-	if err := decodeFieldColumn(refsColumn([][3]string{{"", "default", ".x"}}, []uint64{3}), f, evs, 1, keys); err != nil {
+	if err := decodeFieldColumn(refsColumn([][3]string{{"", "default", ".x"}}, 3, []uint64{0}), f, evs, 1, keys); err != nil {
 		t.Fatal(err)
 	}
 	want := []event.SavedObject{{Namespace: "default", ID: "c-9", Type: "action", TypeID: ".x"}}
