@@ -62,15 +62,25 @@ func RefTerm(l Layout, typ, id, space string, primary bool) Term {
 }
 
 func refKey(a, b, c string, primary bool) string {
-	k := make([]byte, 0, len(a)+len(b)+len(c)+4)
+	return string(appendRefKey(make([]byte, 0, len(a)+len(b)+len(c)+4), a, b, c, primary))
+}
+
+// AppendRefKey appends RefKey(id, typ, space, primary) to dst: a writer
+// that looks keys up in a map (m[string(b)] does not allocate) builds
+// each in one reused buffer.
+func AppendRefKey(dst []byte, id, typ, space string, primary bool) []byte {
+	return appendRefKey(dst, id, typ, space, primary)
+}
+
+func appendRefKey(k []byte, a, b, c string, primary bool) []byte {
 	for _, s := range [3]string{a, b, c} {
 		k = binary.AppendUvarint(k, uint64(len(s)))
 		k = append(k, s...)
 	}
 	if primary {
-		return string(append(k, 'p'))
+		return append(k, 'p')
 	}
-	return string(append(k, 'a'))
+	return append(k, 'a')
 }
 
 // uvarintOf is binary.Uvarint on a string: a query decides every ref key

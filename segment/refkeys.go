@@ -37,6 +37,7 @@ const VersionRefKeys = 5
 type refKeyWriter struct {
 	nums map[string]uint32
 	keys []string // by number
+	buf  []byte   // scratch: the key being looked up
 }
 
 func newRefKeyWriter() *refKeyWriter { return &refKeyWriter{nums: map[string]uint32{}} }
@@ -45,10 +46,11 @@ func newRefKeyWriter() *refKeyWriter { return &refKeyWriter{nums: map[string]uin
 // (and isNew) when the segment has not used it yet.
 func (w *refKeyWriter) number(id, typ, namespace, rel string) (n uint64, isNew bool) {
 	r := event.SavedObject{ID: id, Type: typ, Namespace: namespace, Rel: rel}
-	key := index.RefKey(r.ID, r.Type, r.Space(), r.Primary())
-	if n, ok := w.nums[key]; ok {
+	w.buf = index.AppendRefKey(w.buf[:0], r.ID, r.Type, r.Space(), r.Primary())
+	if n, ok := w.nums[string(w.buf)]; ok {
 		return uint64(n), false
 	}
+	key := string(w.buf)
 	w.nums[key] = uint32(len(w.keys))
 	w.keys = append(w.keys, key)
 	return uint64(len(w.keys) - 1), true
