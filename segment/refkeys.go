@@ -282,26 +282,48 @@ func decodeRefsByKey(d *decbuf.Buf, n int, sel *selection, keys *refKeys) {
 
 // readKeyNumbers reads uvarint(base) and n key codes (see
 // appendRefsByKey) and returns the key numbers of the codes at idx
-// (increasing). Every code is read: a new key's number depends on the new
-// keys before it. A code naming a key at or past the next new number (one
-// no earlier ref can have used) is an error.
+// (increasing). A new key's number depends on the new keys before it, so
+// every code up to the last selected one is read (one-byte codes, nearly
+// all of them, without a call each); the rest are skipped. A code naming a
+// key at or past the next new number (one no earlier ref can have used) is
+// an error.
 func readKeyNumbers(d *decbuf.Buf, n int, idx []int) []uint64 {
 	next := d.Uvarint()
 	if n > d.Left() {
 		d.Fail("%d key numbers exceed the bytes left", n)
 		return nil
 	}
+	read := 0
+	if len(idx) > 0 {
+		read = idx[len(idx)-1] + 1
+	}
 	out := make([]uint64, 0, len(idx))
-	for i := 0; i < n && d.Err == nil; i++ {
+	b, at := d.B[d.Off:], 0
+	for i := 0; i < read; i++ {
+		var code uint64
+		if at < len(b) && b[at] < 0x80 {
+			code = uint64(b[at])
+			at++
+		} else {
+			v, w := binary.Uvarint(b[at:])
+			if w <= 0 {
+				d.Fail("bad key code %d", i)
+				return nil
+			}
+			code, at = v, at+w
+		}
 		num := next
-		if code := d.Uvarint(); code == 0 {
+		if code == 0 {
 			next++
 		} else if num = code - 1; num >= next {
 			d.Fail("ref key %d used before its first use (next new key %d)", num, next)
+			return nil
 		}
-		if len(out) < len(idx) && idx[len(out)] == i {
+		if idx[len(out)] == i {
 			out = append(out, num)
 		}
 	}
+	d.Off += at
+	d.SkipVarints(n - read)
 	return out
 }
