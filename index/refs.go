@@ -72,17 +72,26 @@ func refKey(a, b, c string, primary bool) string {
 	for _, s := range [3]string{a, b, c} {
 		size += (bits.Len(uint(len(s))|1)+6)/7 + len(s) // uvarint length, then the bytes
 	}
-	k := make([]byte, 0, size)
+	k := appendRefKey(make([]byte, 0, size), a, b, c, primary)
+	return unsafe.String(unsafe.SliceData(k), len(k))
+}
+
+// AppendRefKey appends RefKey(id, typ, space, primary) to dst: a writer
+// that looks keys up in a map (m[string(b)] does not allocate) builds
+// each in one reused buffer.
+func AppendRefKey(dst []byte, id, typ, space string, primary bool) []byte {
+	return appendRefKey(dst, id, typ, space, primary)
+}
+
+func appendRefKey(k []byte, a, b, c string, primary bool) []byte {
 	for _, s := range [3]string{a, b, c} {
 		k = binary.AppendUvarint(k, uint64(len(s)))
 		k = append(k, s...)
 	}
 	if primary {
-		k = append(k, 'p')
-	} else {
-		k = append(k, 'a')
+		return append(k, 'p')
 	}
-	return unsafe.String(unsafe.SliceData(k), len(k))
+	return append(k, 'a')
 }
 
 // uvarintOf is binary.Uvarint on a string: a query decides every ref key

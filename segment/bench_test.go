@@ -61,13 +61,22 @@ func BenchmarkWrite(b *testing.B) {
 }
 
 func benchWrite(b *testing.B, rows []Row, jsonBytes int, enc *zstd.Encoder) {
+	benchWriteOpts(b, rows, jsonBytes, WriteOptions{Encoder: enc})
+}
+
+// benchWriteVersion is benchWrite of format version v at SpeedFastest.
+func benchWriteVersion(b *testing.B, rows []Row, jsonBytes int, v int) {
+	benchWriteOpts(b, rows, jsonBytes, WriteOptions{Encoder: newBenchEncoder(b), Version: v})
+}
+
+func benchWriteOpts(b *testing.B, rows []Row, jsonBytes int, opts WriteOptions) {
 	path := filepath.Join(b.TempDir(), "seg")
 	b.ReportAllocs()
 	b.SetBytes(int64(jsonBytes))
 	var info Info
 	for b.Loop() {
 		var err error
-		if info, err = Write(path, rows, WriteOptions{Encoder: enc}); err != nil {
+		if info, err = Write(path, rows, opts); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -86,8 +86,17 @@ func appendColMeta(dst []byte, c *colMeta) []byte {
 	return dst
 }
 
-// decodeBlockIndex parses and validates the block index against the footer.
-func decodeBlockIndex(b []byte, f *footer) ([]blockMeta, error) {
+// decodeBlockIndex parses and validates the block index against the
+// footer; from VersionRefKeys on it ends with the ref key table, whose
+// ranks it returns (nil before).
+func decodeBlockIndex(b []byte, f *footer) ([]blockMeta, []uint32, error) {
+	var ranks []uint32
+	if f.Version >= VersionRefKeys {
+		var err error
+		if b, ranks, err = splitRefKeyTable(b); err != nil {
+			return nil, nil, err
+		}
+	}
 	d := decbuf.New(b, errInvalid)
 	n := d.Count(20)
 	if d.Err == nil && uint64(n) != uint64(f.Blocks) {
@@ -99,9 +108,9 @@ func decodeBlockIndex(b []byte, f *footer) ([]blockMeta, error) {
 	}
 	d.End()
 	if d.Err != nil {
-		return nil, d.Err
+		return nil, nil, d.Err
 	}
-	return blocks, validateBlocks(blocks, f)
+	return blocks, ranks, validateBlocks(blocks, f)
 }
 
 func decodeBlockMeta(d *decbuf.Buf, b *blockMeta) {

@@ -168,19 +168,20 @@ func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event, scratch
 
 // decodeFieldColumn decodes the column of field f into evs (the block's
 // rows); count is the column's value count from the block index.
-func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint32) error {
+func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint32, keys *refKeys) error {
 	want := make([]int, len(evs))
 	out := make([]*event.Event, len(evs))
 	for i := range evs {
 		want[i], out[i] = i, &evs[i]
 	}
-	return decodeFieldRows(raw, f, len(evs), count, want, out, &selection{})
+	return decodeFieldRows(raw, f, len(evs), count, want, out, &selection{}, keys)
 }
 
 // decodeFieldRows decodes the values of the wanted rows (increasing block
 // rows of a block of rows) of the column of field f into out; scratch is
-// as for selectRows.
-func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event, scratch *selection) error {
+// as for selectRows. keys resolves the refs of a version 5 file (nil
+// before: the refs column holds ids and types).
+func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event, scratch *selection, keys *refKeys) error {
 	d := decbuf.New(raw, errInvalid)
 	sel, n := selectRows(&d, rows, want, out, scratch)
 	if d.Err == nil && n != int(count) {
@@ -189,7 +190,11 @@ func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []
 	if d.Err != nil {
 		return d.Err
 	}
-	decodeValues(&d, f, n, &sel)
+	if f.Kind == event.KindRefs && keys != nil {
+		decodeRefsByKey(&d, n, &sel, keys)
+	} else {
+		decodeValues(&d, f, n, &sel)
+	}
 	d.End()
 	return d.Err
 }

@@ -156,6 +156,9 @@ type colEncoder struct {
 	ids  map[string]uint64
 	dict []string
 	idx  []uint64
+	// refKeys numbers the segment's ref keys (VersionRefKeys on, else
+	// nil: the refs column holds their ids and types).
+	refKeys *refKeyWriter
 }
 
 func newColEncoder() *colEncoder { return &colEncoder{ids: map[string]uint64{}} }
@@ -202,7 +205,8 @@ func (c *colEncoder) appendFieldColumn(dst []byte, si int, s *blockStage) ([]byt
 //   - Labels: uvarint(count) per row, then all keys (sorted within a row)
 //     and all values as two string vectors;
 //   - Refs: uvarint(count) per row, then the rel, namespace, id, type and
-//     type_id of every ref as five string vectors.
+//     type_id of every ref as five string vectors; from VersionRefKeys on,
+//     the rel, namespace and type_id, then the key numbers (refkeys.go).
 func (c *colEncoder) appendValues(dst []byte, kind event.Kind, col *colStage) ([]byte, stats) {
 	var st stats
 	switch kind {
@@ -230,6 +234,9 @@ func (c *colEncoder) appendValues(dst []byte, kind event.Kind, col *colStage) ([
 	case event.KindLabels: // counts, keys, values
 		return c.appendStrings(c.appendStrings(appendUvarints(dst, col.u64), col.strs[0]), col.strs[1]), st
 	case event.KindRefs: // counts, then rel, namespace, id, type, type_id
+		if c.refKeys != nil {
+			return c.appendRefsByKey(dst, col), st
+		}
 		dst = appendUvarints(dst, col.u64)
 		for _, p := range col.strs {
 			dst = c.appendStrings(dst, p)

@@ -40,7 +40,11 @@
 // moves the client ids out of the postings dictionary, which is read into
 // memory at open, into pages read on demand behind a filter, so an open
 // segment holds about two bytes an id in memory (Reader.MemoryBytes)
-// rather than its ids. Reader.Layout says which postings a file holds.
+// rather than its ids; version 5 stores each ref of the refs column as the
+// number of its key, whose id and type the postings dictionary already
+// holds, with a key table at the end of the block index (refkeys.go), so a
+// segment holds each saved-object id once. Reader.Layout says which
+// postings a file holds.
 //
 // Reads: a block is the unit of decompression, but Events decodes only the
 // requested rows of each block it touches (every column is still read and

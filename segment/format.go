@@ -19,8 +19,10 @@ const (
 	// section is index.LayoutV4's: the client ids in pages behind a filter
 	// rather than in the dictionary; its string values refer to the ref
 	// ids they repeat and its @timestamp column's differences are scaled
-	// (VersionRefIDs).
-	Version = 4
+	// (VersionRefIDs). Version 5's refs column numbers each ref's key,
+	// found in the postings dictionary, instead of holding its id and type
+	// (VersionRefKeys).
+	Version = 5
 
 	// VersionExtra is the first version whose blocks may hold the column
 	// of kept unknown fields.

@@ -69,9 +69,14 @@ func TestFuzzSeedsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	goldenV4, err := os.ReadFile("testdata/golden-v4.seg")
+	if err != nil {
+		t.Fatal(err)
+	}
 	seeds := map[string][]byte{
 		"golden-v1":           goldenV1,
 		"golden-v2":           goldenV2,
+		"golden-v4":           goldenV4,
 		"golden":              golden,
 		"multi":               multi,
 		"golden-truncated":    golden[:len(golden)/2],
@@ -125,10 +130,11 @@ func FuzzDecoders(f *testing.F) {
 	f.Add(uint8(4), golden[headerLen:])
 	f.Add(uint8(1), []byte{0, 1, 2, 3, 4})
 	dec := newTestDecoder(f)
+	keys := goldenRefKeys(f)
 	f.Fuzz(func(t *testing.T, rows uint8, data []byte) {
 		n := int(rows)%64 + 1
 		ft := &footer{Events: uint64(n), Blocks: 1, MaxTS: 1 << 62, MaxSeq: 1 << 62, BlockIndex: section{Off: 100}}
-		_, _ = decodeBlockIndex(data, ft)
+		_, _, _ = decodeBlockIndex(data, ft)
 		_, _ = decodeSeqIndex(data, ft)
 		_, _ = decodeSeqColumn(data, n)
 		_, _, _ = decodeTSColumn(data, n, false)
@@ -136,8 +142,11 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = decodeRefIDs(string(data), []event.SavedObject{{ID: "0123456789"}, {ID: "short"}, {ID: "nul\x00nul\x00nul"}})
 		for _, fd := range event.Fields() {
 			evs := make([]event.Event, n)
-			_ = decodeFieldColumn(data, &fd, evs, uint32(n/2))
+			_ = decodeFieldColumn(data, &fd, evs, uint32(n/2), nil)
+			_ = decodeFieldColumn(data, &fd, evs, uint32(n/2), keys)
 		}
+		ft.Version = VersionRefKeys
+		_, _, _ = decodeBlockIndex(data, ft)
 		if p, err := index.Open(data, dec); err == nil {
 			_ = p.Each(func(index.TermInfo) error { return nil })
 			_, _, _ = p.Lookup(index.Term{Field: "event.provider", Value: "alerting"})

@@ -7,4 +7,6 @@ package segment
 // memory, not a mapping. A store charges it to its memory budget while
 // the segment is open; the mapped file itself is page cache, which the
 // budget does not count.
-func (r *Reader) MemoryBytes() int64 { return r.post.MemoryBytes() + int64(len(r.pin)) }
+func (r *Reader) MemoryBytes() int64 {
+	return r.post.MemoryBytes() + int64(len(r.pin)) + r.refKeys.memoryBytes()
+}

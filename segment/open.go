@@ -45,6 +45,8 @@ type Reader struct {
 	blocks  []blockMeta
 	runs    []seqRun
 	post    *index.Postings
+	ranks   []uint32 // the ref key table (VersionRefKeys on)
+	refKeys *refKeys // resolves it against post; nil before VersionRefKeys
 	dec     *zstd.Decoder
 	ownDec  bool
 	closeMu sync.Mutex
@@ -106,7 +108,7 @@ func (r *Reader) check(f io.ReaderAt) error {
 	if err != nil {
 		return err
 	}
-	if r.blocks, err = decodeBlockIndex(bi, &r.f); err != nil {
+	if r.blocks, r.ranks, err = decodeBlockIndex(bi, &r.f); err != nil {
 		return r.corrupt(SectionBlockIndex, -1, err)
 	}
 	if _, err := r.readSection(f, SectionPostings, r.f.Postings); err != nil {
@@ -223,6 +225,9 @@ func (r *Reader) openPostings() error {
 	var post *index.Postings
 	if err == nil {
 		post, err = index.OpenLayout(b, r.dec, r.Layout())
+	}
+	if err == nil && r.f.Version >= VersionRefKeys {
+		r.refKeys, err = newRefKeys(r.ranks, post)
 	}
 	if err != nil {
 		if r.ownDec {

@@ -181,7 +181,7 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 		if c.Codec == codecZstd {
 			*buf = raw[:0]
 		}
-		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out, &scratch); err != nil {
+		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out, &scratch, r.refKeys); err != nil {
 			return r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: %w", c.ID, err))
 		}
 		if pause != nil {

@@ -124,6 +124,9 @@ type salvager struct {
 	// version is the file's format version: the footer's when it checks,
 	// else the header's when it is one this package knows, else Version.
 	version uint32
+	// keys resolves the refs of a version 5 file (VersionRefKeys): only
+	// when its footer, block index and postings all check.
+	keys *refKeys
 }
 
 func (s *salvager) corrupt(section string, block int, err error) error {
@@ -141,16 +144,21 @@ func (s *salvager) run() {
 	}
 	if err != nil {
 		s.res.IndexErr = err
+		s.noKeys(err)
 		s.scan(headerLen, uint64(len(s.data)), false)
 		return
 	}
 	bi := ft.BlockIndex
 	raw := s.data[bi.Off : bi.Off+bi.Len]
-	blocks, err := s.blockIndex(raw, ft)
+	blocks, ranks, err := s.blockIndex(raw, ft)
 	if err != nil {
 		s.res.IndexErr = err
+		s.keysAfterDamage(raw, ft)
 		s.scan(bi.Off, bi.Off+bi.Len, true)
 		return
+	}
+	if s.version >= VersionRefKeys {
+		s.keys = s.refKeys(ranks, ft)
 	}
 	s.res.Complete = true
 	for i := range blocks {
@@ -190,15 +198,15 @@ func (s *salvager) footer() (*footer, error) {
 
 // blockIndex decodes the block index raw when its CRC holds, correcting one
 // flipped bit if that makes it hold.
-func (s *salvager) blockIndex(raw []byte, ft *footer) ([]blockMeta, error) {
+func (s *salvager) blockIndex(raw []byte, ft *footer) ([]blockMeta, []uint32, error) {
 	if crc(raw) != ft.BlockIndex.CRC && !s.correct("block index", raw, ft.BlockIndex.CRC, ft.BlockIndex.Off) {
-		return nil, s.corrupt(SectionBlockIndex, -1, errors.New("crc mismatch"))
+		return nil, nil, s.corrupt(SectionBlockIndex, -1, errors.New("crc mismatch"))
 	}
-	blocks, err := decodeBlockIndex(raw, ft)
+	blocks, ranks, err := decodeBlockIndex(raw, ft)
 	if err != nil {
-		return nil, s.corrupt(SectionBlockIndex, -1, err)
+		return nil, nil, s.corrupt(SectionBlockIndex, -1, err)
 	}
-	return blocks, nil
+	return blocks, ranks, nil
 }
 
 // correct flips the one bit of b (at file offset off) that makes its
@@ -491,7 +499,7 @@ func (s *salvager) decodeBlock(data []byte, b *blockMeta) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := decodeFieldColumn(raw, event.FieldByID(c.ID), evs, c.Count); err != nil {
+		if err := decodeFieldColumn(raw, event.FieldByID(c.ID), evs, c.Count, s.keys); err != nil {
 			return nil, fmt.Errorf("column %d: %w", c.ID, err)
 		}
 	}

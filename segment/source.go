@@ -43,7 +43,9 @@ func (r *Reader) Keys(bi int) (ts []int64, seq []uint64, err error) {
 }
 
 // Layout returns the set of posting keys the file holds: the layout of
-// its format version (LayoutV1 to LayoutV4 for versions 1 to 4).
+// its format version (LayoutV1 to LayoutV4 for versions 1 to 4; version 5
+// holds LayoutV4's postings, and reports Layout(5), which every check of
+// the form "at least LayoutVn" treats alike).
 func (r *Reader) Layout() index.Layout { return index.Layout(r.f.Version) }
 
 // Postings returns the rows holding t, or nil when none does.

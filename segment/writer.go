@@ -38,7 +38,11 @@ const (
 )
 
 func newWriter(w *bufio.Writer, enc *zstd.Encoder, version uint8) *writer {
-	return &writer{w: w, enc: enc, version: version, cols: newColEncoder()}
+	cols := newColEncoder()
+	if version >= VersionRefKeys {
+		cols.refKeys = newRefKeyWriter()
+	}
+	return &writer{w: w, enc: enc, version: version, cols: cols}
 }
 
 // enter moves to stage s; blocks may repeat, every other stage comes once
@@ -129,7 +133,11 @@ func (w *writer) blockIndex() error {
 		return err
 	}
 	var err error
-	w.f.BlockIndex, err = w.section(appendBlockIndex(nil, w.blocks))
+	b := appendBlockIndex(nil, w.blocks)
+	if w.cols.refKeys != nil {
+		b = appendRefKeyTable(b, w.cols.refKeys.ranks())
+	}
+	w.f.BlockIndex, err = w.section(b)
 	return err
 }
 
