@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -97,8 +98,9 @@ func TestServeQueryNode(t *testing.T) {
 	if h.Status != "ok" || h.Node == nil || h.Node.Manifest != first {
 		t.Fatalf("node /healthz = %+v, want manifest %d", h, first)
 	}
-	// A second node with --cache-max-bytes too small for any whole
-	// segment: it reads every segment by ranged GETs over its pinned part.
+	// A second node with --cache-max-bytes too small for all but the
+	// smallest whole segments: it reads the others by ranged GETs over
+	// their pinned parts.
 	cachedDir := filepath.Join(t.TempDir(), "cached")
 	cached := startServe(t, bin, append([]string{"--data", cachedDir, "--addr", "127.0.0.1:0", "--cache-max-bytes", "1KiB", "--cache-block-bytes", "1MiB",
 		"--from-object-store", "s3://nodes/prod", "--read-only", "--object-store-poll-interval", "100ms"}, endpoint...)...)
@@ -130,8 +132,17 @@ func TestServeQueryNode(t *testing.T) {
 	if !strings.Contains(m, "eventlog_object_store_cache_block_misses_total") || strings.Contains(m, "eventlog_object_store_cache_block_misses_total 0\n") {
 		t.Fatalf("the cached node's /metrics shows no ranged reads:\n%s", grepLines(m, "eventlog_object_store_cache_"))
 	}
-	if segs, _ := filepath.Glob(filepath.Join(cachedDir, "*", "*.seg")); len(segs) != 0 {
-		t.Fatalf("the cached node holds whole segments %v within 1KiB", segs)
+	// Whole segments within the limit only (a partition's segment of an
+	// event or two can fit in 1 KiB); the rest read by ranged GETs above.
+	segs, _ := filepath.Glob(filepath.Join(cachedDir, "*", "*.seg"))
+	var whole int64
+	for _, p := range segs {
+		if fi, err := os.Stat(p); err == nil {
+			whole += fi.Size()
+		}
+	}
+	if whole > 1024 {
+		t.Fatalf("the cached node holds whole segments %v, %d bytes, beyond its 1KiB", segs, whole)
 	}
 	if pins, _ := filepath.Glob(filepath.Join(cachedDir, "cache", "*.pin")); len(pins) == 0 {
 		t.Fatal("the cached node keeps no pinned part")
