@@ -7,6 +7,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/memory"
+	"github.com/eventlogdb/eventlog/segment"
 )
 
 // This file is the store's side of its memory budget (Options.MemoryLimit,
@@ -21,10 +22,11 @@ const (
 	// AccountSeal holds the working set of the seal in progress.
 	AccountSeal = "seal"
 	// AccountSegments holds what the open segments keep in memory beside
-	// their mapped files (segment.Reader.MemoryBytes): their postings
-	// dictionaries and, from format version 4, the filters and page
-	// directories of their client ids, about two bytes an id, where
-	// version 3 files keep the ids themselves in their dictionaries.
+	// their mapped files (segment.Reader.MemoryBytes) for as long as they
+	// are open: from format version 4, the filters and page directories
+	// of their client ids, about two bytes an id, and from version 5 their
+	// ref key tables. Their postings dictionaries are loaded when queries
+	// need them and charged to AccountPostingsDicts while kept.
 	AccountSegments = "segments"
 )
 
@@ -34,6 +36,31 @@ const (
 // segments they add up to tens of megabytes. Keys the budget refuses are
 // not cached.
 const AccountSegmentKeys = "segment_keys"
+
+// AccountPostingsDicts holds the postings dictionaries (about 20 bytes
+// an event) that queries have loaded and the store keeps for the next
+// ones (segment.DictCache). An open segment does not keep its
+// dictionary: the first query that needs it loads it, and the least
+// recently used ones are dropped when the account would pass
+// limit/dictMemoryShare or the budget refuses the charge.
+const AccountPostingsDicts = "postings_dicts"
+
+// dictMemoryShare: under a memory limit, the kept dictionaries take at
+// most limit/dictMemoryShare, beside the heads' 3/8 and the seal's
+// eighth, leaving the rest for queries and the collector's headroom.
+// Without a limit they are kept until their segments close, as the
+// budget would accept any charge anyway.
+const dictMemoryShare = 8
+
+// newDictCache makes the store's cache of postings dictionaries.
+func (db *DB) newDictCache() *segment.DictCache {
+	return segment.NewDictCache(db.mem.Account(AccountPostingsDicts), db.mem.Limit()/dictMemoryShare)
+}
+
+// segmentOptions are the options the store opens its segment files with.
+func (db *DB) segmentOptions() segment.OpenOptions {
+	return segment.OpenOptions{Decoder: db.zdec, KeyMemory: db.mem.Account(AccountSegmentKeys), Dicts: db.dicts}
+}
 
 // headMemoryShare: under a memory limit, the active head rolls once its
 // estimate reaches limit/headMemoryShare, so the active head and
@@ -69,7 +96,7 @@ type MemoryStats struct {
 	// Limit is Options.MemoryLimit (0: none); Charged is what every
 	// consumer has charged to the budget, Consumers the same by account
 	// (AccountHeads, AccountSeal, AccountSegments, AccountSegmentKeys,
-	// AccountQueries, AccountCompaction, and the embedding program's own).
+	// AccountPostingsDicts, AccountQueries, AccountCompaction, and the embedding program's own).
 	Limit     int64            `json:"limit"`
 	Charged   int64            `json:"charged"`
 	Consumers map[string]int64 `json:"consumers"`
