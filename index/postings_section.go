@@ -3,7 +3,6 @@ package index
 import (
 	"encoding/binary"
 
-	"github.com/RoaringBitmap/roaring/v2"
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -94,18 +93,16 @@ func (s *Section) Dict(dec *zstd.Decoder) (*Postings, error) {
 	return p, nil
 }
 
-// PagesIDs reports whether the section keeps its client ids in pages
-// (LayoutV4), so LookupID answers without the dictionary.
-func (s *Section) PagesIDs() bool { return s.ids.ids != nil }
-
-// LookupID returns the rows holding client id, as Postings.Lookup of
-// event.ClientIDField would, without the dictionary. Only for a section
-// that PagesIDs.
-func (s *Section) LookupID(id string) (bm *roaring.Bitmap, ok bool, err error) {
+// IDPostings returns, for a section that keeps its client ids in pages
+// (LayoutV4), a Postings of those ids alone, which answers Lookup,
+// EachPrefix and UnionWhere of event.ClientIDField as Dict's does,
+// without the dictionary (and has no term of any other field); nil for a
+// section whose ids are dictionary terms.
+func (s *Section) IDPostings() *Postings {
 	if s.ids.ids == nil {
-		return nil, false, corrupt("client ids are in the dictionary, not in pages")
+		return nil
 	}
-	return s.ids.lookupID(id)
+	return &s.ids
 }
 
 // MemoryBytes is what the Section holds in memory besides the section

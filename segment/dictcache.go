@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/memory"
 )
@@ -118,6 +119,19 @@ func (c *DictCache) dropLocked(s *dictSlot) {
 	c.acct.Release(s.bytes)
 	c.held -= s.bytes
 	s.post, s.elem, s.bytes = nil, nil, 0
+}
+
+// postingsOf returns postings that answer for field's terms: for the
+// client ids of a version 4 or later file, their pages, which need no
+// dictionary (deduplication looks ids up at every append that carries
+// them); else the dictionary (postings()).
+func (r *Reader) postingsOf(field string) (*index.Postings, error) {
+	if field == event.ClientIDField {
+		if p := r.sect.IDPostings(); p != nil {
+			return p, nil
+		}
+	}
+	return r.postings()
 }
 
 // postings returns the segment's decoded dictionary, from its cache or

@@ -53,20 +53,11 @@ func (r *Reader) Postings(t index.Term) (*roaring.Bitmap, error) {
 	if err := r.live(); err != nil {
 		return nil, err
 	}
-	var bm *roaring.Bitmap
-	var ok bool
-	var err error
-	if t.Field == event.ClientIDField && r.sect.PagesIDs() {
-		// Deduplication's lookup: the id pages answer it without the
-		// dictionary.
-		bm, ok, err = r.sect.LookupID(t.Value)
-	} else {
-		var post *index.Postings
-		if post, err = r.postings(); err != nil {
-			return nil, err
-		}
-		bm, ok, err = post.Lookup(t)
+	post, err := r.postingsOf(t.Field)
+	if err != nil {
+		return nil, err
 	}
+	bm, ok, err := post.Lookup(t)
 	if err != nil {
 		return nil, r.corrupt(SectionPostings, -1, fmt.Errorf("term %s: %w", t.Field, err))
 	}
@@ -82,7 +73,7 @@ func (r *Reader) EachTerm(field, prefix string, fn func(value string, rows *roar
 	if err := r.live(); err != nil {
 		return err
 	}
-	post, err := r.postings()
+	post, err := r.postingsOf(field)
 	if err != nil {
 		return err
 	}
@@ -101,7 +92,7 @@ func (r *Reader) UnionTerms(field, prefix string, keep func(value string) bool) 
 	if err := r.live(); err != nil {
 		return nil, err
 	}
-	post, err := r.postings()
+	post, err := r.postingsOf(field)
 	if err != nil {
 		return nil, err
 	}
