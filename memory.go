@@ -40,21 +40,21 @@ const AccountSegmentKeys = "segment_keys"
 // AccountPostingsDicts holds the postings dictionaries (about 20 bytes
 // an event) that queries have loaded and the store keeps for the next
 // ones (segment.DictCache). An open segment does not keep its
-// dictionary: the first query that needs it loads it, and the least
-// recently used ones are dropped when the account would pass
-// limit/dictMemoryShare or the budget refuses the charge.
+// dictionary: the first query that needs it loads it, so a store that
+// only ingests holds none, and the least recently used are dropped when
+// the budget refuses a new one's charge.
+//
+// The cache has no bound of its own below the budget: the issue
+// queries read every segment, and a bound below the sum of the
+// dictionaries they read (an eighth of the limit was tried: 33.5 MB
+// against 42 MB at 2M events) makes least-recently-used keep none of
+// them across a scan, so every query decoded every dictionary again and
+// took 10 times as long (README, "Postings dictionaries on demand").
 const AccountPostingsDicts = "postings_dicts"
-
-// dictMemoryShare: under a memory limit, the kept dictionaries take at
-// most limit/dictMemoryShare, beside the heads' 3/8 and the seal's
-// eighth, leaving the rest for queries and the collector's headroom.
-// Without a limit they are kept until their segments close, as the
-// budget would accept any charge anyway.
-const dictMemoryShare = 8
 
 // newDictCache makes the store's cache of postings dictionaries.
 func (db *DB) newDictCache() *segment.DictCache {
-	return segment.NewDictCache(db.mem.Account(AccountPostingsDicts), db.mem.Limit()/dictMemoryShare)
+	return segment.NewDictCache(db.mem.Account(AccountPostingsDicts), 0)
 }
 
 // segmentOptions are the options the store opens its segment files with.
@@ -146,7 +146,8 @@ func (db *DB) memoryStats(st *state) MemoryStats {
 
 // takeMemory charges n bytes to acct. The part that can wait for room —
 // all of n, up to half of what the budget can ever free: the limit less
-// what the open segments hold, which only compaction shrinks — is
+// what the open segments hold, which only compaction shrinks, and the
+// dictionaries kept, which nothing drops for a waiter — is
 // acquired, waiting at most wait; the rest is charged at once, over the
 // limit if need be, so that the budget reports the whole working set and
 // ingest slows while it is held, yet a working set too large to ever fit
@@ -155,7 +156,7 @@ func (db *DB) memoryStats(st *state) MemoryStats {
 func (db *DB) takeMemory(ctx context.Context, acct *memory.Account, n int64, wait time.Duration) (release func(), err error) {
 	part := n
 	if limit := db.mem.Limit(); limit > 0 {
-		part = min(n, max(limit-db.segmentsMem.Used(), 0)/2)
+		part = min(n, max(limit-db.segmentsMem.Used()-db.mem.Account(AccountPostingsDicts).Used(), 0)/2)
 	}
 	if err := acct.Acquire(ctx, part, wait); err != nil {
 		return nil, err
