@@ -96,6 +96,7 @@ func (db *DB) openLive(meta segmentMeta) (*liveSegment, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.ShareDicts(db.dicts)
 		return newLiveSegment(db.opts.FS, meta, "", r, db.segmentsMem), nil
 	}
 	r, err := segment.Open(path, db.segmentOptions())

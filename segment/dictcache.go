@@ -121,6 +121,20 @@ func (c *DictCache) dropLocked(s *dictSlot) {
 	s.post, s.elem, s.bytes = nil, nil, 0
 }
 
+// ShareDicts makes the Reader keep its dictionary in c, a store's shared
+// DictCache, instead of the cache it was opened with (whatever that holds
+// of it is dropped): for a Reader a store did not open itself
+// (Options.OpenSegment), so that its dictionary is charged and dropped
+// like the others. It must be called before the Reader is shared, never
+// concurrently with its reads.
+func (r *Reader) ShareDicts(c *DictCache) {
+	if c == nil || c == r.dicts {
+		return
+	}
+	r.dicts.drop(&r.slot)
+	r.dicts = c
+}
+
 // postingsOf returns postings that answer for field's terms: for the
 // client ids of a version 4 or later file, their pages, which need no
 // dictionary (deduplication looks ids up at every append that carries

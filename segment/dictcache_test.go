@@ -374,3 +374,38 @@ func TestDictCacheLoadsOnceForConcurrentReads(t *testing.T) {
 		t.Fatalf("16 concurrent reads decoded the dictionary %d times, want 1", n)
 	}
 }
+
+// TestShareDicts moves a Reader that has loaded its dictionary in its own
+// cache to a shared one: the next read loads it there, charged to the
+// shared cache's account, and Close gives the charge back.
+func TestShareDicts(t *testing.T) {
+	s := concurrentSegments(t, 1, 300, nil)[0]
+	var term index.Term
+	for _, k := range s.keys {
+		if k.Field != event.ClientIDField {
+			term = k
+			break
+		}
+	}
+	own := s.r.dicts
+	if err := s.lookupAll(); err != nil {
+		t.Fatal(err)
+	}
+	budget := memory.New(1 << 30)
+	acct := budget.Account("postings_dicts")
+	c := NewDictCache(acct, 0)
+	s.r.ShareDicts(c)
+	if own.Held() != 0 {
+		t.Fatalf("the reader's own cache still holds %d bytes", own.Held())
+	}
+	if _, err := s.r.Postings(term); err != nil {
+		t.Fatal(err)
+	}
+	if c.Loads() != 1 || acct.Used() == 0 || acct.Used() != c.Held() {
+		t.Fatalf("shared cache: %d loads, account %d, held %d; want 1 load charged", c.Loads(), acct.Used(), c.Held())
+	}
+	s.r.Close()
+	if acct.Used() != 0 {
+		t.Fatalf("after Close the account holds %d", acct.Used())
+	}
+}
