@@ -130,6 +130,9 @@ type DB struct {
 	headsMem, sealMem *memory.Account
 	// segmentsMem is AccountSegments: what open segments hold in memory.
 	segmentsMem *memory.Account
+	// dicts keeps the postings dictionaries that queries load, charged
+	// to AccountPostingsDicts (memory.go's newDictCache).
+	dicts       *segment.DictCache
 	undoGoLimit func()
 	// frameBytes is the bytes per event of the last encoded batch: it
 	// sizes the next batch's buffer, so a batch of megabytes is made in
@@ -268,6 +271,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	db.mem = memory.New(opts.MemoryLimit)
 	db.headsMem, db.sealMem = db.mem.Account(AccountHeads), db.mem.Account(AccountSeal)
 	db.segmentsMem = db.mem.Account(AccountSegments)
+	db.dicts = db.newDictCache()
 	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)
 	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})

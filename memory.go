@@ -7,6 +7,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/memory"
+	"github.com/eventlogdb/eventlog/segment"
 )
 
 // This file is the store's side of its memory budget (Options.MemoryLimit,
@@ -21,10 +22,11 @@ const (
 	// AccountSeal holds the working set of the seal in progress.
 	AccountSeal = "seal"
 	// AccountSegments holds what the open segments keep in memory beside
-	// their mapped files (segment.Reader.MemoryBytes): their postings
-	// dictionaries and, from format version 4, the filters and page
-	// directories of their client ids, about two bytes an id, where
-	// version 3 files keep the ids themselves in their dictionaries.
+	// their mapped files (segment.Reader.MemoryBytes) for as long as they
+	// are open: from format version 4, the filters and page directories
+	// of their client ids, about two bytes an id, and from version 5 their
+	// ref key tables. Their postings dictionaries are loaded when queries
+	// need them and charged to AccountPostingsDicts while kept.
 	AccountSegments = "segments"
 )
 
@@ -34,6 +36,31 @@ const (
 // segments they add up to tens of megabytes. Keys the budget refuses are
 // not cached.
 const AccountSegmentKeys = "segment_keys"
+
+// AccountPostingsDicts holds the postings dictionaries (about 20 bytes
+// an event) that queries have loaded and the store keeps for the next
+// ones (segment.DictCache). An open segment does not keep its
+// dictionary: the first query that needs it loads it, so a store that
+// only ingests holds none, and the least recently used are dropped when
+// the budget refuses a new one's charge.
+//
+// The cache has no bound of its own below the budget: the issue
+// queries read every segment, and a bound below the sum of the
+// dictionaries they read (an eighth of the limit was tried: 33.5 MB
+// against 42 MB at 2M events) makes least-recently-used keep none of
+// them across a scan, so every query decoded every dictionary again and
+// took 10 times as long (README, "Postings dictionaries on demand").
+const AccountPostingsDicts = "postings_dicts"
+
+// newDictCache makes the store's cache of postings dictionaries.
+func (db *DB) newDictCache() *segment.DictCache {
+	return segment.NewDictCache(db.mem.Account(AccountPostingsDicts), 0)
+}
+
+// segmentOptions are the options the store opens its segment files with.
+func (db *DB) segmentOptions() segment.OpenOptions {
+	return segment.OpenOptions{Decoder: db.zdec, KeyMemory: db.mem.Account(AccountSegmentKeys), Dicts: db.dicts}
+}
 
 // headMemoryShare: under a memory limit, the active head rolls once its
 // estimate reaches limit/headMemoryShare, so the active head and
@@ -69,7 +96,7 @@ type MemoryStats struct {
 	// Limit is Options.MemoryLimit (0: none); Charged is what every
 	// consumer has charged to the budget, Consumers the same by account
 	// (AccountHeads, AccountSeal, AccountSegments, AccountSegmentKeys,
-	// AccountQueries, AccountCompaction, and the embedding program's own).
+	// AccountPostingsDicts, AccountQueries, AccountCompaction, and the embedding program's own).
 	Limit     int64            `json:"limit"`
 	Charged   int64            `json:"charged"`
 	Consumers map[string]int64 `json:"consumers"`
@@ -119,7 +146,8 @@ func (db *DB) memoryStats(st *state) MemoryStats {
 
 // takeMemory charges n bytes to acct. The part that can wait for room —
 // all of n, up to half of what the budget can ever free: the limit less
-// what the open segments hold, which only compaction shrinks — is
+// what the open segments hold, which only compaction shrinks, and the
+// dictionaries kept, which nothing drops for a waiter — is
 // acquired, waiting at most wait; the rest is charged at once, over the
 // limit if need be, so that the budget reports the whole working set and
 // ingest slows while it is held, yet a working set too large to ever fit
@@ -128,7 +156,7 @@ func (db *DB) memoryStats(st *state) MemoryStats {
 func (db *DB) takeMemory(ctx context.Context, acct *memory.Account, n int64, wait time.Duration) (release func(), err error) {
 	part := n
 	if limit := db.mem.Limit(); limit > 0 {
-		part = min(n, max(limit-db.segmentsMem.Used(), 0)/2)
+		part = min(n, max(limit-db.segmentsMem.Used()-db.mem.Account(AccountPostingsDicts).Used(), 0)/2)
 	}
 	if err := acct.Acquire(ctx, part, wait); err != nil {
 		return nil, err

@@ -75,6 +75,7 @@ func (db *DB) reopenSegment(name string) error {
 		// through the damage registry, which holds the old reader.
 		return r.Close()
 	}
+	r.ShareDicts(db.dicts)
 	s := newLiveSegment(db.opts.FS, old.meta, "", r, db.segmentsMem)
 	s.purged.Store(old.purged.Load())
 	s.onRemoved = old.onRemoved

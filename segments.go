@@ -96,9 +96,10 @@ func (db *DB) openLive(meta segmentMeta) (*liveSegment, error) {
 		if err != nil {
 			return nil, err
 		}
+		r.ShareDicts(db.dicts)
 		return newLiveSegment(db.opts.FS, meta, "", r, db.segmentsMem), nil
 	}
-	r, err := segment.Open(path, segment.OpenOptions{Decoder: db.zdec, KeyMemory: db.mem.Account(AccountSegmentKeys)})
+	r, err := segment.Open(path, db.segmentOptions())
 	if errors.Is(err, fs.ErrNotExist) && !db.opts.ReadOnly && offloaded(db.opts.FS, db.dir, meta.Name) {
 		return nil, errOffloaded(db.dir, meta.Name)
 	}
@@ -332,7 +333,7 @@ func (db *DB) finishSegment(ns *newSegment, purged uint64) (*liveSegment, segmen
 	if err != nil {
 		return nil, info, err // names the file
 	}
-	r, err := segment.Open(ns.path, segment.OpenOptions{Decoder: db.zdec, KeyMemory: db.mem.Account(AccountSegmentKeys)})
+	r, err := segment.Open(ns.path, db.segmentOptions())
 	if err != nil {
 		db.opts.FS.Remove(ns.path)
 		return nil, info, err

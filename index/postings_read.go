@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -58,61 +57,28 @@ func corrupt(format string, args ...any) error {
 // bounds. It does not check bitmap contents (Lookup validates each bitmap
 // it loads) nor the pages of client ids (each is checked when read). A
 // LayoutV4 section keeps dec for those pages: it must outlive the Postings.
+// It is OpenSection followed by Section.Dict.
 func Open(section []byte, dec *zstd.Decoder) (*Postings, error) {
-	if len(section) < headerLen {
-		return nil, corrupt("bad header")
-	}
-	hlen := uint64(headerLen)
-	switch string(section[:4]) {
-	case postingsMagic:
-	case postingsMagicV4:
-		hlen = headerLenV4
-	default:
-		return nil, corrupt("bad header")
-	}
-	if uint64(len(section)) < hlen {
-		return nil, corrupt("bad header")
-	}
-	frameLen := uint64(binary.LittleEndian.Uint32(section[4:]))
-	rawLen := uint64(binary.LittleEndian.Uint32(section[8:]))
-	terms := uint64(binary.LittleEndian.Uint32(section[12:]))
-	if frameLen > uint64(len(section))-hlen || rawLen > MaxDictBytes || terms > rawLen {
-		return nil, corrupt("dictionary length out of bounds")
-	}
-	bmStart := (hlen + frameLen + 7) &^ 7
-	bmEnd := uint64(len(section))
-	if hlen == headerLenV4 {
-		bmEnd = binary.LittleEndian.Uint64(section[16:])
-		if bmEnd%8 != 0 || bmEnd < bmStart || bmEnd > uint64(len(section)) {
-			return nil, corrupt("ids offset %d out of bounds", bmEnd)
-		}
-	}
-	if bmStart > bmEnd {
-		return nil, corrupt("bitmaps start out of bounds")
-	}
-	dict, err := decodeFrame(dec, section[hlen:hlen+frameLen], rawLen)
+	s, err := OpenSection(section, dec)
 	if err != nil {
 		return nil, err
 	}
-	p := &Postings{dict: dict, bitmaps: section[bmStart:bmEnd]}
-	if err := p.parse(int(terms)); err != nil {
-		return nil, err
-	}
-	if hlen == headerLenV4 {
-		if p.field(event.ClientIDField) >= 0 {
-			return nil, corrupt("client ids in the dictionary of a section that pages them")
-		}
-		if p.ids, err = openIDs(section[bmEnd:], dec); err != nil {
-			return nil, err
-		}
-	}
-	return p, nil
+	return s.Dict(dec)
 }
 
 // OpenLayout is Open for a file whose format says the section's layout:
 // a section of another layout than l's ("PST1" up to LayoutV3, "PST2"
 // from LayoutV4) is damage.
 func OpenLayout(section []byte, dec *zstd.Decoder, l Layout) (*Postings, error) {
+	s, err := OpenSectionLayout(section, dec, l)
+	if err != nil {
+		return nil, err
+	}
+	return s.Dict(dec)
+}
+
+// OpenSectionLayout is OpenSection with OpenLayout's check of the layout.
+func OpenSectionLayout(section []byte, dec *zstd.Decoder, l Layout) (*Section, error) {
 	want := postingsMagic
 	if l >= LayoutV4 {
 		want = postingsMagicV4
@@ -120,7 +86,7 @@ func OpenLayout(section []byte, dec *zstd.Decoder, l Layout) (*Postings, error) 
 	if len(section) < 4 || string(section[:4]) != want {
 		return nil, corrupt("bad header: layout %d sections open with %q", l, want)
 	}
-	return Open(section, dec)
+	return OpenSection(section, dec)
 }
 
 // MemoryBytes is what the Postings holds in memory, besides the section:

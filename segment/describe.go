@@ -100,7 +100,11 @@ func (r *Reader) Sizes() (Sizes, error) {
 		s.Columns = append(s.Columns, *t)
 	}
 	slices.SortFunc(s.Columns, func(a, b ColumnSize) int { return cmp.Or(cmp.Compare(b.Stored, a.Stored), cmp.Compare(a.Name, b.Name)) })
-	err := r.post.Each(func(t index.TermInfo) error {
+	post, err := r.postings()
+	if err != nil {
+		return s, err
+	}
+	err = post.Each(func(t index.TermInfo) error {
 		s.PostingsByField[t.Field] += int64(t.Bytes)
 		return nil
 	})
@@ -130,7 +134,11 @@ func (r *Reader) describePostings(w io.Writer) error {
 	bitmapBytes := map[string]int{}
 	var fields []string
 	var all []index.TermInfo
-	err := r.post.Each(func(t index.TermInfo) error {
+	post, err := r.postings()
+	if err != nil {
+		return err
+	}
+	err = post.Each(func(t index.TermInfo) error {
 		if perField[t.Field] == 0 {
 			fields = append(fields, t.Field)
 		}
@@ -143,7 +151,7 @@ func (r *Reader) describePostings(w io.Writer) error {
 	if err != nil {
 		return r.corrupt(SectionPostings, -1, err)
 	}
-	fmt.Fprintf(w, "postings: %d terms (bitmap bytes per field; inline lists are in the dictionary)\n", r.post.Len())
+	fmt.Fprintf(w, "postings: %d terms (bitmap bytes per field; inline lists are in the dictionary)\n", post.Len())
 	for _, f := range fields {
 		fmt.Fprintf(w, "  %-32s %6d terms %9d bitmap bytes\n", f, perField[f], bitmapBytes[f])
 	}

@@ -37,8 +37,9 @@
 // the exact client-id lookup of idempotent ingest), and column 94, the kept
 // unknown fields (event.Extra), as a string vector of encoded trees, each
 // checked with event.ParseExtra when read; version 4 (index.LayoutV4)
-// moves the client ids out of the postings dictionary, which is read into
-// memory at open, into pages read on demand behind a filter, so an open
+// moves the client ids out of the postings dictionary (decoded when a read
+// first needs it and kept by a DictCache while reads use it), into pages
+// read on demand behind a filter, so an open
 // segment holds about two bytes an id in memory (Reader.MemoryBytes)
 // rather than its ids; version 5 stores each ref of the refs column as the
 // number of its key, whose id and type the postings dictionary already

@@ -27,6 +27,11 @@ type OpenOptions struct {
 	// them; a block's keys the account refuses are not cached. Nil: not
 	// counted.
 	KeyMemory *memory.Account
+	// Dicts keeps the postings dictionary while reads use it (see
+	// DictCache); a store shares one among its segments. Nil: the Reader
+	// keeps its dictionary from the first read that loads it until Close,
+	// uncounted.
+	Dicts *DictCache
 }
 
 // Reader reads one segment file through a read-only memory mapping (Open),
@@ -44,9 +49,11 @@ type Reader struct {
 	f       footer
 	blocks  []blockMeta
 	runs    []seqRun
-	post    *index.Postings
-	ranks   []uint32 // the ref key table (VersionRefKeys on)
-	refKeys *refKeys // resolves it against post; nil before VersionRefKeys
+	sect    *index.Section // the postings, without the dictionary
+	dicts   *DictCache     // keeps the dictionary (postings())
+	slot    dictSlot       // this Reader's place in dicts
+	ranks   []uint32       // the ref key table (VersionRefKeys on)
+	refKeys *refKeys       // resolves it against the dictionary; nil before VersionRefKeys
 	dec     *zstd.Decoder
 	ownDec  bool
 	closeMu sync.Mutex
@@ -67,7 +74,7 @@ func Open(path string, opts OpenOptions) (*Reader, error) {
 		return nil, fmt.Errorf("open segment: %w", err)
 	}
 	defer f.Close()
-	r := &Reader{path: path, dec: opts.Decoder, kc: keyCache{acct: opts.KeyMemory}}
+	r := &Reader{path: path, dec: opts.Decoder, kc: keyCache{acct: opts.KeyMemory}, dicts: dictsOrOwn(opts.Dicts)}
 	r.bufs.New = func() any { return new([]byte) }
 	st, err := f.Stat()
 	if err != nil {
@@ -211,7 +218,9 @@ func (r *Reader) readSection(f io.ReaderAt, name string, s section) ([]byte, err
 	return b, nil
 }
 
-// openPostings makes the decoder if needed and parses the mapped postings.
+// openPostings makes the decoder if needed and opens the mapped postings
+// section without its dictionary, which reads load when they need it
+// (postings()).
 func (r *Reader) openPostings() error {
 	if r.dec == nil {
 		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxColumnRaw+1<<20))
@@ -222,12 +231,8 @@ func (r *Reader) openPostings() error {
 	}
 	p := r.f.Postings
 	b, err := r.span(p.Off, p.Len)
-	var post *index.Postings
 	if err == nil {
-		post, err = index.OpenLayout(b, r.dec, r.Layout())
-	}
-	if err == nil && r.f.Version >= VersionRefKeys {
-		r.refKeys, err = newRefKeys(r.ranks, post)
+		r.sect, err = index.OpenSectionLayout(b, r.dec, r.Layout())
 	}
 	if err != nil {
 		if r.ownDec {
@@ -235,8 +240,19 @@ func (r *Reader) openPostings() error {
 		}
 		return r.corrupt(SectionPostings, -1, err)
 	}
-	r.post = post
+	if r.f.Version >= VersionRefKeys {
+		r.refKeys = &refKeys{ranks: r.ranks, post: r.postings}
+	}
 	return nil
+}
+
+// dictsOrOwn is the cache a Reader opened with opts.Dicts uses: its own,
+// unbounded, when none is given.
+func dictsOrOwn(c *DictCache) *DictCache {
+	if c == nil {
+		return NewDictCache(nil, 0)
+	}
+	return c
 }
 
 // Info returns the segment's summary.
@@ -255,6 +271,7 @@ func (r *Reader) Close() error {
 	}
 	r.closed.Store(true)
 	r.kc.clear()
+	r.dicts.drop(&r.slot)
 	if r.ownDec {
 		r.dec.Close()
 	}

@@ -2,6 +2,7 @@ package segment
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -182,6 +183,10 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 			*buf = raw[:0]
 		}
 		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out, &scratch, r.refKeys); err != nil {
+			var ce *CorruptionError
+			if errors.As(err, &ce) {
+				return ce // a refs column's dictionary failed to load: the postings' damage, not the block's
+			}
 			return r.corrupt(SectionBlock, bi, fmt.Errorf("column %d: %w", c.ID, err))
 		}
 		if pause != nil {

@@ -139,28 +139,39 @@ func decodeRefKeyTable(d *decbuf.Buf) []uint32 {
 }
 
 // refKeys resolves the key numbers of a version 5 segment's refs columns:
-// number n is the ranks[n]-th kibana.saved_objects term of post.
+// number n is the ranks[n]-th kibana.saved_objects term of the postings
+// dictionary, which post loads (a Reader's comes from its DictCache, so
+// decoding refs loads the dictionary like a query does).
 type refKeys struct {
 	ranks []uint32
-	post  *index.Postings
+	post  func() (*index.Postings, error)
 	// err, when set, is why the keys cannot be resolved (a salvage whose
 	// block index or postings are damaged): every refs column fails.
 	err error
 }
 
-// newRefKeys checks the key table against the postings: as many keys as
-// kibana.saved_objects terms, each a ref key.
+// newRefKeys checks the key table against post (checkRefKeys) and
+// resolves keys through it.
 func newRefKeys(ranks []uint32, post *index.Postings) (*refKeys, error) {
+	if err := checkRefKeys(ranks, post); err != nil {
+		return nil, err
+	}
+	return &refKeys{ranks: ranks, post: func() (*index.Postings, error) { return post, nil }}, nil
+}
+
+// checkRefKeys checks the key table against the postings: as many keys as
+// kibana.saved_objects terms, each a ref key.
+func checkRefKeys(ranks []uint32, post *index.Postings) error {
 	if n := post.FieldTerms(index.RefField); n != len(ranks) {
-		return nil, fmt.Errorf("ref key table has %d keys, the postings %d %s terms", len(ranks), n, index.RefField)
+		return fmt.Errorf("ref key table has %d keys, the postings %d %s terms", len(ranks), n, index.RefField)
 	}
 	for i := range ranks {
 		v, _ := post.FieldTerm(index.RefField, i)
 		if _, _, _, _, ok := index.ParseRefKey(v); !ok {
-			return nil, fmt.Errorf("%s term %d is not a ref key", index.RefField, i)
+			return fmt.Errorf("%s term %d is not a ref key", index.RefField, i)
 		}
 	}
-	return &refKeys{ranks: ranks, post: post}, nil
+	return nil
 }
 
 // unresolvedRefKeys stands for the key table of a version 5 file whose
@@ -175,13 +186,14 @@ func (k *refKeys) memoryBytes() int64 {
 	return int64(4 * cap(k.ranks))
 }
 
-// key returns the ref key of number n, borrowed from the postings'
-// dictionary (index.Postings.FieldTerm): copy what outlives the Reader.
-func (k *refKeys) key(n uint64) (string, error) {
+// key returns the ref key of number n in post (from k.post), borrowed
+// from its dictionary (index.Postings.FieldTerm): copy what outlives the
+// call.
+func (k *refKeys) key(post *index.Postings, n uint64) (string, error) {
 	if n >= uint64(len(k.ranks)) {
 		return "", fmt.Errorf("ref key %d of %d", n, len(k.ranks))
 	}
-	v, _ := k.post.FieldTerm(index.RefField, int(k.ranks[n]))
+	v, _ := post.FieldTerm(index.RefField, int(k.ranks[n]))
 	return v, nil
 }
 
@@ -254,12 +266,20 @@ func decodeRefsByKey(d *decbuf.Buf, n int, sel *selection, keys *refKeys) {
 	if d.Err != nil {
 		return
 	}
+	var post *index.Postings
+	if len(nums) > 0 {
+		var err error
+		if post, err = keys.post(); err != nil {
+			d.Err = fmt.Errorf("refs column: %w", err) // names the postings' damage
+			return
+		}
+	}
 	refs := make([]event.SavedObject, len(at))
 	copies := map[uint64]string{} // each key copied once per call
 	for k := range refs {
 		key, ok := copies[nums[k]]
 		if !ok {
-			borrowed, err := keys.key(nums[k])
+			borrowed, err := keys.key(post, nums[k])
 			if err != nil {
 				d.Fail("refs column: %v", err)
 				return

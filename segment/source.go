@@ -53,7 +53,11 @@ func (r *Reader) Postings(t index.Term) (*roaring.Bitmap, error) {
 	if err := r.live(); err != nil {
 		return nil, err
 	}
-	bm, ok, err := r.post.Lookup(t)
+	post, err := r.postingsOf(t.Field)
+	if err != nil {
+		return nil, err
+	}
+	bm, ok, err := post.Lookup(t)
 	if err != nil {
 		return nil, r.corrupt(SectionPostings, -1, fmt.Errorf("term %s: %w", t.Field, err))
 	}
@@ -69,7 +73,11 @@ func (r *Reader) EachTerm(field, prefix string, fn func(value string, rows *roar
 	if err := r.live(); err != nil {
 		return err
 	}
-	return r.post.EachPrefix(field, prefix, func(v string, bm *roaring.Bitmap) error {
+	post, err := r.postingsOf(field)
+	if err != nil {
+		return err
+	}
+	return post.EachPrefix(field, prefix, func(v string, bm *roaring.Bitmap) error {
 		if bm.GetCardinality() > 0 && uint64(bm.Maximum()) >= r.f.Events {
 			return r.corrupt(SectionPostings, -1, fmt.Errorf("term %s: row %d out of range", field, bm.Maximum()))
 		}
@@ -84,7 +92,11 @@ func (r *Reader) UnionTerms(field, prefix string, keep func(value string) bool) 
 	if err := r.live(); err != nil {
 		return nil, err
 	}
-	bm, err := r.post.UnionWhere(field, prefix, keep)
+	post, err := r.postingsOf(field)
+	if err != nil {
+		return nil, err
+	}
+	bm, err := post.UnionWhere(field, prefix, keep)
 	if err != nil {
 		return nil, r.corrupt(SectionPostings, -1, err)
 	}

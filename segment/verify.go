@@ -91,7 +91,11 @@ func (r *Reader) verifySeqIndex(seqs []uint64) error {
 }
 
 func (r *Reader) verifyPostings() error {
-	err := r.post.Each(func(t index.TermInfo) error {
+	post, err := r.postings()
+	if err != nil {
+		return err
+	}
+	err = post.Each(func(t index.TermInfo) error {
 		if !t.Rows.IsEmpty() && uint64(t.Rows.Maximum()) >= r.f.Events {
 			return fmt.Errorf("term %s: row %d out of range", t.Field, t.Rows.Maximum())
 		}
