@@ -70,6 +70,9 @@ func TestCacheRestart(t *testing.T) {
 	if st := c.Stats(); st.GETs != 0 || st.Hits != 1 || st.Misses != 2 {
 		t.Fatalf("opening the view after a restart: %+v, want no GET, 1 hit, 2 misses", st)
 	}
+	// The cache's metrics, gathered in-process through the Go client
+	// library (github.com/prometheus/client_golang, a module dependency
+	// that go mod download fetches): no Prometheus server is involved.
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c.Collector())
 	want := map[string]float64{"eventlog_object_store_cache_hits_total": 1, "eventlog_object_store_cache_misses_total": 2,
