@@ -51,6 +51,10 @@ type SuiteConfig struct {
 	Progress func(Progress)
 	// Log, when set, is told each step as it starts.
 	Log func(string)
+	// Phase, when set, is called with "ingest" as the ingest starts and
+	// "queries" as the queries do, for the caller's own measurements of
+	// each (bench http samples the server's memory by phase).
+	Phase func(string)
 }
 
 // SuiteReport is what RunSuite measured. The server's own figures (its
@@ -87,10 +91,28 @@ type SuiteServer struct {
 	// PeakRSSBytes is the process's peak resident set (getrusage's
 	// maxrss once it has exited).
 	PeakRSSBytes int64 `json:"peak_rss_bytes"`
+	// Memory splits the resident set by phase of the run (ingest, then
+	// the queries): anonymous memory, which the server's --memory-limit
+	// bounds, apart from mapped file pages, which the kernel can reclaim.
+	// Empty where the server's /proc files cannot be read (off Linux).
+	Memory []PhaseMemory `json:"memory,omitempty"`
 	// Disk is the data directory after a final roll, and Layout where its
 	// segments' bytes go.
 	Disk   *Disk   `json:"disk,omitempty"`
 	Layout *Layout `json:"layout,omitempty"`
+}
+
+// PhaseMemory is the server's resident memory over one phase of the run,
+// the largest of samples taken every SampleEveryMS from /proc/PID/status.
+type PhaseMemory struct {
+	Phase   string `json:"phase"`
+	Samples int    `json:"samples"`
+	// PeakAnonBytes is the largest RssAnon: heap, stacks and other
+	// anonymous memory. PeakFileBytes is the largest RssFile: pages of
+	// mapped files (segments, WAL), shared with the page cache.
+	PeakAnonBytes int64 `json:"peak_anon_bytes"`
+	PeakFileBytes int64 `json:"peak_file_bytes"`
+	SampleEveryMS int64 `json:"sample_every_ms"`
 }
 
 func (cfg SuiteConfig) withDefaults() (SuiteConfig, error) {
@@ -106,6 +128,9 @@ func (cfg SuiteConfig) withDefaults() (SuiteConfig, error) {
 	setDefault(&cfg.Runs, DefaultSuiteRuns)
 	if cfg.Log == nil {
 		cfg.Log = func(string) {}
+	}
+	if cfg.Phase == nil {
+		cfg.Phase = func(string) {}
 	}
 	if cfg.HTTPClient == nil {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
@@ -144,6 +169,7 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*SuiteReport, error) {
 		return nil, err
 	}
 	cfg.Log(fmt.Sprintf("ingesting with %d _bulk clients in batches of %d", cfg.Clients, cfg.Batch))
+	cfg.Phase("ingest")
 	rep := &SuiteReport{Config: cfg}
 	rep.Ingest, err = Run(ctx, Config{
 		Workload: w, Seed: cfg.Seed, URL: cfg.URL, HTTPClient: cfg.HTTPClient,
@@ -158,6 +184,7 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*SuiteReport, error) {
 	}
 	rep.SearchableSeconds = rep.Ingest.Seconds + wait.Seconds()
 	rep.EventsPerSec = float64(cfg.Events) / rep.SearchableSeconds
+	cfg.Phase("queries")
 	for _, q := range suiteQueries(x) {
 		cfg.Log("query " + q.Name)
 		res, err := runSuiteQuery(ctx, &cfg, c, q)

@@ -23,8 +23,10 @@ events (every one distinct) with --clients concurrent _bulk clients in
 batches of --batch until a count sees them all, then runs the issue's
 queries over HTTP, each answer checked against the generator's own
 expectation, and times each --runs times warm. Reports events/s, the
-server's peak RSS, bytes on disk per event (after the server's final seal,
-by column family) and each query's median and p99.
+server's peak RSS and (on Linux) the peaks of its anonymous memory and of
+its mapped file pages during the ingest and during the queries, bytes on
+disk per event (after the server's final seal, by column family) and each
+query's median and p99.
 
 flags:
 `
@@ -84,15 +86,18 @@ func runBenchHTTP(args []string, stdout, stderr io.Writer) error {
 	}
 	f.cfg.URL = srv.url
 	f.cfg.Log = func(s string) { fmt.Fprintln(stderr, "bench http:", s) }
+	mem := startMemorySampler(srv.pid(), benchMemoryEvery)
+	f.cfg.Phase = mem.enter
 	bar := newBenchProgress(stderr, bench.Config{Events: f.cfg.Events})
 	f.cfg.Progress = bar.update
 	rep, err := bench.RunSuite(ctx, f.cfg)
 	bar.finish()
+	phases := mem.finish()
 	peak, serr := srv.stop()
 	if err = errors.Join(err, serr); rep == nil || err != nil {
 		return err
 	}
-	rep.Server = &bench.SuiteServer{PeakRSSBytes: peak}
+	rep.Server = &bench.SuiteServer{PeakRSSBytes: peak, Memory: phases}
 	if rep.Server.Disk, err = bench.StoreDisk(dir, rep.Ingest.Events, rep.Ingest.JSONBytes); err != nil {
 		return err
 	}
@@ -136,6 +141,10 @@ func writeSuiteText(w io.Writer, dir string, r *bench.SuiteReport) error {
 		in.Append.P50, in.Append.P99, in.Append.Max, in.Append.Count, in.Throttled)
 	if s := r.Server; s != nil {
 		fmt.Fprintf(tw, "server peak RSS\t%.1f MiB (whole life: ingest, queries and the final seal)\n", float64(s.PeakRSSBytes)/(1<<20))
+		for _, m := range s.Memory {
+			fmt.Fprintf(tw, "server memory, %s\tanonymous %.1f MiB, mapped files %.1f MiB (peaks of %d samples, every %d ms)\n",
+				m.Phase, float64(m.PeakAnonBytes)/(1<<20), float64(m.PeakFileBytes)/(1<<20), m.Samples, m.SampleEveryMS)
+		}
 		if in.Server != nil {
 			fmt.Fprintf(tw, "server CPU\t%.1f s while ingesting = %.2f µs/event\n", in.Server.CPUSeconds, in.Server.CPUMicrosPerEvent)
 		}

@@ -40,6 +40,9 @@ func startBenchServer(bin, dir string, extra []string) (*benchServer, error) {
 	return &benchServer{p}, nil
 }
 
+// pid is the server's process id.
+func (s *benchServer) pid() int { return s.cmd.Process.Pid }
+
 // stop sends SIGTERM, waits for the server to seal and exit, and returns
 // its peak RSS over its whole life (getrusage's maxrss).
 func (s *benchServer) stop() (int64, error) {

@@ -12,4 +12,6 @@ func startBenchServer(string, string, []string) (*benchServer, error) {
 	return nil, errors.New("eventlog bench http needs a unix system")
 }
 
+func (*benchServer) pid() int { return 0 }
+
 func (*benchServer) stop() (int64, error) { return 0, nil }
