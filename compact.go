@@ -153,6 +153,9 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	if err == nil {
 		err = db.recordErased(erased) // before the rows leave for good
 	}
+	if err == nil {
+		err = db.unpackLeaves(expired) // their leaves, while the inputs hold them
+	}
 	if err != nil {
 		ns.w.Abort()
 		return err

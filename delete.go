@@ -93,6 +93,9 @@ func (db *DB) Delete(ctx context.Context, req DeleteRequest) (DeleteResult, erro
 	if err != nil {
 		return res, fmt.Errorf("eventlog: delete: %w", err)
 	}
+	if err := db.unpackLeaves(erased); err != nil { // while the events are stored
+		return res, fmt.Errorf("eventlog: delete: %w", err)
+	}
 	res = DeleteResult{Deleted: t.Deleted, Blocked: t.Blocked, FilterSHA256: filterHash(t.Filter)}
 	rec := deleteRecord(db.opts.Now(), t, res.FilterSHA256)
 	// From here the delete goes through even if ctx ends: half a delete

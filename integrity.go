@@ -46,6 +46,7 @@ func (db *DB) openIntegrity() error {
 		return fmt.Errorf("eventlog: %w", err)
 	}
 	db.integrity = l
+	l.SetSource(leafSource{db}) // sealed tiles' leaves: integrity_source.go
 	if last := l.LastSeq(); last < db.manifest.SealedSeq && l.Size() > 0 {
 		db.log.Error("eventlog: the leaf log ends before the sealed events; verify --chain will report the missing leaves",
 			"leaf_log_last_seq", last, "sealed_seq", db.manifest.SealedSeq)

@@ -103,6 +103,12 @@ type ChainReport struct {
 	// Forked lists the heads signed before a recorded restore that cover
 	// positions it replaced.
 	Forked []ForkedHead `json:"forked,omitempty"`
+	// Unchecked lists the sealed tiles (integrity/sealed.go: 256 live
+	// leaves kept as their subtree hash, recomputed from the events) some
+	// of whose events are no longer stored, so that the others cannot be
+	// checked one by one; UncheckedEvents counts those others.
+	Unchecked       []UncheckedTile `json:"unchecked,omitempty"`
+	UncheckedEvents uint64          `json:"unchecked_events"`
 	// Unleaved counts stored events after the last leaf: durable in the
 	// WAL, their leaves not written yet (the next open writes them).
 	Unleaved int `json:"unleaved"`
@@ -172,7 +178,8 @@ type chainRun struct {
 	restores  map[uint64]bool
 	forkTimes map[uint64]time.Time
 	sealed    uint64
-	firstSeq  uint64 // the first leaf's
+	tile      sealedTileRun // the sealed tile being checked
+	firstSeq  uint64        // the first leaf's
 	lastSeq   uint64 // the last leaf's
 }
 
@@ -212,10 +219,15 @@ func (db *DB) verifyChain(co ChainOptions) (ChainReport, error) {
 			c.lastSeq = seq
 			if !ok || ev.seq > seq {
 				c.noEvent(idx, seq)
+				if h == integrity.SealedLeaf {
+					c.sealedLeaf(idx, seq, nil, salt)
+				}
 				return
 			}
 			c.noteFork(ev)
-			if h == integrity.PackedLeaf {
+			if h == integrity.SealedLeaf {
+				c.sealedLeaf(idx, seq, &ev, salt)
+			} else if h == integrity.PackedLeaf {
 				c.problem(ChainProblem{Kind: "altered", Leaf: idx, Seq: seq, Detail: "the event is stored, but its position is in a range compacted as wholly erased: only the range's subtree hash is kept"})
 			} else if integrity.LeafHash(seq, salt, ev.digest) != h {
 				c.problem(ChainProblem{Kind: "altered", Leaf: idx, Seq: seq, Detail: "the stored event does not hash to its leaf"})
@@ -430,4 +442,52 @@ func (s *eventStream) next() (storedEvent, bool, error) {
 	ev := s.window[0]
 	s.window = s.window[1:]
 	return ev, true, nil
+}
+
+// UncheckedTile is a sealed tile of which some events are gone (lost, or
+// erased without their leaves written back): its stored events cannot be
+// checked against the tile's subtree hash, which only all of its events
+// recompute. Its gone positions are reported on their own (lost, erased
+// or missing).
+type UncheckedTile struct {
+	First  uint64 `json:"first_leaf"`
+	Last   uint64 `json:"last_leaf"`
+	Stored int    `json:"stored"`
+	Gone   int    `json:"gone"`
+}
+
+func (u UncheckedTile) String() string {
+	return fmt.Sprintf("unchecked: leaves %d to %d: a sealed tile (its leaves are recomputed from its events), %d of whose events are gone, so its %d stored events cannot be checked", u.First, u.Last, u.Gone, u.Stored)
+}
+
+// sealedTileRun gathers a sealed tile's leaves recomputed from the stored
+// events, in leaf order.
+type sealedTileRun struct {
+	leaves []integrity.Hash
+	gone   int
+}
+
+// sealedLeaf adds leaf idx of a sealed tile (ev nil: its event is not
+// stored) and, at the tile's last leaf, checks the recomputed leaves
+// against the tile's stored subtree hash, which the heads' roots pin.
+func (c *chainRun) sealedLeaf(idx, seq uint64, ev *storedEvent, salt [integrity.SaltSize]byte) {
+	if ev == nil {
+		c.tile.gone++
+	} else {
+		c.tile.leaves = append(c.tile.leaves, integrity.LeafHash(seq, salt, ev.digest))
+	}
+	if (idx+1)%integrity.TileLeaves != 0 {
+		return
+	}
+	first := idx + 1 - integrity.TileLeaves
+	defer func() { c.tile = sealedTileRun{leaves: c.tile.leaves[:0]} }()
+	if c.tile.gone > 0 {
+		u := UncheckedTile{First: first, Last: idx, Stored: len(c.tile.leaves), Gone: c.tile.gone}
+		c.r.Unchecked = append(c.r.Unchecked, u)
+		c.r.UncheckedEvents += uint64(u.Stored)
+		return
+	}
+	if got, want := integrity.SubtreeHash(c.tile.leaves), c.db.integrity.TileHash(idx/integrity.TileLeaves); got != want {
+		c.problem(ChainProblem{Kind: "altered", Leaf: first, Seq: seq, Detail: fmt.Sprintf("the stored events of leaves %d to %d (a sealed tile) hash to %x, the leaf log keeps %x: one of them was changed, or the leaf file was", first, idx, got, want)})
+	}
 }

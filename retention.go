@@ -149,6 +149,9 @@ func (db *DB) ApplyRetention(ctx context.Context) (RetentionResult, error) {
 			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
 		}
 		erased := db.segmentSeqs(d.Name) // before the drop: its rows keep their leaves
+		if err := db.unpackLeaves(erased); err != nil {
+			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
+		}
 		if err := db.dropSegments(d.Name); err != nil {
 			return res, fmt.Errorf("eventlog: retention: drop %s: %w", d.Name, err)
 		}

@@ -172,10 +172,16 @@ func (l *leafLog) readTile(first uint64) ([]uint64, []Hash, []byte, error) {
 	return seqs, hashes, raw, err
 }
 
-// encodePackedFile encodes a version 2 leaf file: tile t is tiles[t]
-// packed, else entries[t].
+// encodePackedFile encodes a version 2 leaf file, or 3 if a tile is
+// sealed: tile t is tiles[t] packed or sealed, else entries[t].
 func encodePackedFile(tiles []*packedTile, entries [][]byte) []byte {
-	b := appendFileHeader(nil, leafMagic, leafVersionPacked)
+	version := uint32(leafVersionPacked)
+	for _, p := range tiles {
+		if p != nil && p.sealed {
+			version = leafVersionSealed
+		}
+	}
+	b := appendFileHeader(nil, leafMagic, version)
 	for t, p := range tiles {
 		if p != nil {
 			b = appendPackedTile(b, p)
@@ -249,14 +255,14 @@ func (l *leafLog) bytes() int64 {
 	return n
 }
 
-// packedLeaves returns how many leaves packed tiles hold, and their
-// records' bytes.
-func (l *leafLog) packedLeaves() (uint64, int64) {
+// packedLeaves returns how many leaves packed (sealed: sealed) tiles
+// hold, and their records' bytes.
+func (l *leafLog) packedLeaves(sealed bool) (uint64, int64) {
 	var n uint64
 	var b int64
 	for _, f := range l.files {
 		for _, t := range f.tiles {
-			if t.packed != nil {
+			if t.packed != nil && t.packed.sealed == sealed {
 				n += tileLeaves
 				b += int64(packedFixed + len(t.packed.runs)*runSize)
 			}
@@ -298,6 +304,8 @@ func (l *Log) markForPacking(e Erasure) {
 // head. A failure is logged: the next tick tries again. It takes mu a
 // file at a time, so appends and proofs wait for one file at most.
 func (l *Log) packMarked() {
+	l.packMu.Lock() // as CompactErased: a backup's copy pauses it
+	defer l.packMu.Unlock()
 	l.mu.Lock()
 	files := make([]int, 0, len(l.toPack))
 	for fi := range l.toPack {

@@ -18,6 +18,9 @@ type Cost struct {
 	Leaves    uint64 `json:"leaves"`
 	Erased    uint64 `json:"erased"`
 	Compacted uint64 `json:"compacted"`
+	// Sealed is how many live positions are in sealed tiles: their leaves
+	// are recomputed from the segments (sealed.go).
+	Sealed uint64 `json:"sealed"`
 	// LeafBytes is the leaf log's size (a 16-byte header per file of 2^16
 	// leaves, 44 bytes per leaf, live or erased, but 1 byte per tile of
 	// 256 leaves and 39 + 10 per run of sequence numbers for a packed
@@ -89,7 +92,8 @@ func (l *Log) Cost() Cost {
 	c.LeafBytes = l.leaves.bytes() + int64(len(l.leaves.buf))
 	c.HeadBytes = l.heads.end
 	packedBytes := int64(0)
-	c.Compacted, packedBytes = l.leaves.packedLeaves()
+	c.Compacted, packedBytes = l.leaves.packedLeaves(false)
+	c.Sealed, _ = l.leaves.packedLeaves(true)
 	if c.Leaves > 0 {
 		c.BytesPerLeaf = float64(c.LeafBytes) / float64(c.Leaves)
 	}

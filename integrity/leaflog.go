@@ -69,6 +69,11 @@ type leafLog struct {
 	buf      []byte // encoded entries not yet written
 	bufFirst uint64 // leaf index of buf's first entry
 	synced   uint64 // leaves known fsynced
+	// src and salts recompute sealed tiles' leaves (sealed.go); cache
+	// keeps the last tile recomputed.
+	src   LeafSource
+	salts *Salter
+	cache sealedCache
 }
 
 func leafFileName(first uint64) string { return fmt.Sprintf("%016x%s", first, leafSuffix) }
@@ -166,14 +171,14 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit leafVisitor) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", lf.path, err)
 	}
-	version, err := checkFileHeaderUpTo(data, leafMagic, leafVersion, leafVersionPacked)
+	version, err := checkFileHeaderUpTo(data, leafMagic, leafVersion, leafVersionSealed)
 	if err != nil {
 		if last && len(data) < leafHeaderSize {
 			return l.cut(lf, 0, "torn header")
 		}
 		return fmt.Errorf("%s: %w", lf.path, err)
 	}
-	if version == leafVersionPacked {
+	if version >= leafVersionPacked {
 		return l.scanPacked(lf, data, visit)
 	}
 	off := leafHeaderSize
@@ -205,7 +210,7 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit leafVisitor) error {
 	return nil
 }
 
-// scanPacked reads a version 2 file (always full, written whole).
+// scanPacked reads a version 2 or 3 file (always full, written whole).
 func (l *leafLog) scanPacked(lf *leafFile, data []byte, visit leafVisitor) error {
 	after := l.lastSeq
 	if l.size == 0 {
@@ -325,14 +330,17 @@ func (l *leafLog) sync() error {
 }
 
 // read returns the entries of leaves [from, to), which must be written
-// (flushed); a leaf of a packed tile is an error (ErrCompacted).
+// (flushed); a leaf of a packed tile is an error (ErrCompacted), a sealed
+// tile's are recomputed from the source (sealed.go).
 func (l *leafLog) read(from, to uint64, fn func(idx, seq uint64, h Hash)) error {
 	return l.scan(from, to, true, func(idx, seq uint64, h Hash, _ bool) { fn(idx, seq, h) })
 }
 
 // scan calls fn with the entries of leaves [from, to), which must be
 // written (flushed). A leaf of a packed tile comes with PackedLeaf and
-// packed set, or, if strict, is an error (ErrCompacted).
+// packed set, or, if strict, is an error (ErrCompacted); a leaf of a
+// sealed tile with SealedLeaf and packed set, or, if strict, with its
+// hash recomputed from the source.
 func (l *leafLog) scan(from, to uint64, strict bool, fn func(idx, seq uint64, h Hash, packed bool)) error {
 	buf := make([]byte, 0, tileLeaves*EntrySize)
 	for from < to {
@@ -344,12 +352,26 @@ func (l *leafLog) scan(from, to uint64, strict bool, fn func(idx, seq uint64, h 
 		off, p, end := lf.locate(from)
 		n := min(to, end) - from
 		if p != nil {
-			if strict {
-				start := end - tileLeaves
+			start := end - tileLeaves
+			var hs []Hash
+			switch {
+			case p.sealed && strict:
+				var err error
+				if hs, err = l.tileLeafHashes(start, p); err != nil {
+					return err
+				}
+			case strict:
 				return fmt.Errorf("leaf %d: %w: leaves %d to %d", from, ErrCompacted, start, end-1)
 			}
 			for i := range n {
-				fn(from+i, p.seqAt(int(from+i-(end-tileLeaves))), PackedLeaf, true)
+				h := PackedLeaf
+				switch {
+				case hs != nil:
+					h = hs[from+i-start]
+				case p.sealed:
+					h = SealedLeaf
+				}
+				fn(from+i, p.seqAt(int(from+i-start)), h, true)
 			}
 			from += n
 			continue

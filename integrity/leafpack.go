@@ -14,11 +14,17 @@ import (
 // bytes; compact.go decides what is packed and rewrites the file.
 const (
 	leafVersionPacked = 2
+	// leafVersionSealed is version 2 with a third tile kind, the sealed
+	// tile (sealed.go); a file is written as version 3 only when it holds
+	// one, so older builds refuse it by its version.
+	leafVersionSealed = 3
 	// tileLeaves is how many leaves a tile holds.
 	tileLeaves = 1 << tileHeight
-	// tileEntries and tilePacked are a tile record's kind byte.
+	// tileEntries, tilePacked and tileSealed are a tile record's kind
+	// byte. A sealed tile is laid out as a packed one.
 	tileEntries = 1
 	tilePacked  = 2
+	tileSealed  = 3
 	// packedFixed is a packed tile record's size without its runs: kind,
 	// run count, subtree hash, CRC.
 	packedFixed = 1 + 2 + HashSize + 4
@@ -48,10 +54,20 @@ type seqRun struct {
 }
 
 // packedTile is a tile compacted to its subtree hash and its sequence
-// numbers.
+// numbers: wholly erased (packed), or live with every event sealed into
+// segments, from which its leaves are recomputed (sealed).
 type packedTile struct {
-	runs []seqRun
-	hash Hash
+	runs   []seqRun
+	hash   Hash
+	sealed bool
+}
+
+// kind returns the tile's record kind.
+func (p *packedTile) kind() byte {
+	if p.sealed {
+		return tileSealed
+	}
+	return tilePacked
 }
 
 // seqAt returns the sequence number of the tile's i-th leaf.
@@ -94,7 +110,7 @@ func runsOf(seqs []uint64) []seqRun {
 // appendPackedTile encodes a packed tile record.
 func appendPackedTile(dst []byte, p *packedTile) []byte {
 	start := len(dst)
-	dst = append(dst, tilePacked)
+	dst = append(dst, p.kind())
 	dst = binary.LittleEndian.AppendUint16(dst, uint16(len(p.runs)))
 	for _, r := range p.runs {
 		dst = binary.LittleEndian.AppendUint64(dst, r.first)
@@ -104,15 +120,15 @@ func appendPackedTile(dst []byte, p *packedTile) []byte {
 	return binary.LittleEndian.AppendUint32(dst, crc32.Checksum(dst[start:], castagnoli))
 }
 
-// decodePackedTile decodes a packed tile record at the start of b,
-// returning it and its size. after is the sequence number of the leaf
+// decodePackedTile decodes a packed or sealed tile record at the start of
+// b, returning it and its size. after is the sequence number of the leaf
 // before the tile (0: none): the tile's must follow it.
 func decodePackedTile(b []byte, after uint64) (*packedTile, int, error) {
 	if len(b) < packedFixed {
 		return nil, 0, fmt.Errorf("packed tile record of %d bytes is short", len(b))
 	}
-	if b[0] != tilePacked {
-		return nil, 0, fmt.Errorf("tile kind %d is not a packed tile", b[0])
+	if b[0] != tilePacked && b[0] != tileSealed {
+		return nil, 0, fmt.Errorf("tile kind %d is not a packed or sealed tile", b[0])
 	}
 	nr := int(binary.LittleEndian.Uint16(b[1:]))
 	if nr == 0 || nr > tileLeaves {
@@ -125,7 +141,7 @@ func decodePackedTile(b []byte, after uint64) (*packedTile, int, error) {
 	if binary.LittleEndian.Uint32(b[size-4:]) != crc32.Checksum(b[:size-4], castagnoli) {
 		return nil, 0, errors.New("packed tile checksum mismatch")
 	}
-	p := &packedTile{runs: make([]seqRun, nr), hash: Hash(b[size-4-HashSize : size-4])}
+	p := &packedTile{runs: make([]seqRun, nr), hash: Hash(b[size-4-HashSize : size-4]), sealed: b[0] == tileSealed}
 	total := 0
 	for i := range p.runs {
 		r := b[3+i*runSize:]
@@ -157,15 +173,22 @@ func checkRun(r seqRun, after uint64) error {
 }
 
 // leafVisitor receives a leaf file's contents in order: each leaf (n = 1)
-// or packed tile (n = tileLeaves, seq its last leaf's, h its subtree hash).
+// or packed or sealed tile (n = tileLeaves, seq its last leaf's, h its
+// subtree hash).
 type leafVisitor func(seq uint64, h Hash, n int)
 
-// decodePackedFile checks and decodes the body of a version 2 leaf file
-// (data includes its header) whose leaves follow sequence number after,
-// calling visit for each leaf and packed tile. It returns the file's tiles
-// and the last sequence number. Damage is an error naming its offset and
-// leaf; a version 2 file is written whole, so it has no torn tail.
+// decodePackedFile checks and decodes the body of a version 2 or 3 leaf
+// file (data includes its header, already checked) whose leaves follow
+// sequence number after, calling visit for each leaf and packed or sealed
+// tile. It returns the file's tiles and the last sequence number. Damage
+// is an error naming its offset and leaf; a version 2 or 3 file is
+// written whole, so it has no torn tail. Only version 3 holds sealed
+// tiles.
 func decodePackedFile(data []byte, first, after uint64, visit leafVisitor) ([]tileInfo, uint64, error) {
+	if len(data) < leafHeaderSize {
+		return nil, 0, fmt.Errorf("header of %d bytes is short", len(data))
+	}
+	version := binary.LittleEndian.Uint32(data[8:])
 	tiles := make([]tileInfo, leavesPerFile/tileLeaves)
 	off := leafHeaderSize
 	for t := range tiles {
@@ -192,7 +215,10 @@ func decodePackedFile(data []byte, first, after uint64, visit leafVisitor) ([]ti
 				after = seq
 			}
 			off += 1 + tileLeaves*EntrySize
-		case tilePacked:
+		case tilePacked, tileSealed:
+			if data[off] == tileSealed && version < leafVersionSealed {
+				return nil, 0, fmt.Errorf("offset %d (leaf %d): a sealed tile in a version %d file", off, leaf, version)
+			}
 			p, n, err := decodePackedTile(data[off:], after)
 			if err != nil {
 				return nil, 0, fmt.Errorf("offset %d (leaves %d to %d): %w", off, leaf, leaf+tileLeaves-1, err)

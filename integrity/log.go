@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/RoaringBitmap/roaring/v2/roaring64"
+
 	"github.com/eventlogdb/eventlog/internal/vfs"
 )
 
@@ -61,6 +63,14 @@ type Log struct {
 	// toPack marks the leaf files where erasures recorded since open may
 	// have left wholly erased tiles to pack (compact.go).
 	toPack map[int]bool
+	// src recomputes sealed tiles' leaves; pinned are positions about to
+	// be erased (Unpack), never sealed again; sealNext is the first leaf
+	// file PackSealed has not been through (sealed.go).
+	src      LeafSource
+	pinned   *roaring64.Bitmap
+	sealNext int
+	sealWake chan struct{}
+	sealDone chan struct{}
 
 	wake       chan struct{}
 	stop, done chan struct{}
@@ -87,7 +97,7 @@ func Open(dir string, opts Options) (*Log, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	l := &Log{opts: opts, dir: dir, wake: make(chan struct{}, 1)}
+	l := &Log{opts: opts, dir: dir, wake: make(chan struct{}, 1), sealWake: make(chan struct{}, 1), pinned: roaring64.New()}
 	var err error
 	fresh, err := isFresh(opts.FS, dir)
 	if err != nil {
@@ -154,6 +164,10 @@ func (l *Log) Start() {
 	}
 	l.stop, l.done = make(chan struct{}), make(chan struct{})
 	go l.run()
+	if l.src != nil {
+		l.sealDone = make(chan struct{})
+		go l.runSealing()
+	}
 }
 
 // run is the background goroutine; it exits when Close closes l.stop.
@@ -292,6 +306,10 @@ func (l *Log) SyncThrough(seq uint64) error {
 	}
 	if err := l.leaves.sync(); err != nil {
 		return fmt.Errorf("integrity: %w", err)
+	}
+	select { // a seal is under way: its events' tiles may be sealed soon
+	case l.sealWake <- struct{}{}:
+	default:
 	}
 	return nil
 }
@@ -450,6 +468,9 @@ func (l *Log) Close() error {
 		if l.stop != nil {
 			close(l.stop)
 			<-l.done
+			if l.sealDone != nil {
+				<-l.sealDone
+			}
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()

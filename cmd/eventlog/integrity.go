@@ -224,12 +224,18 @@ func verifyChain(data, headFile, pubFile string, stdout io.Writer) error {
 	for _, f := range r.Forked {
 		fmt.Fprintln(stdout, f)
 	}
+	for _, u := range r.Unchecked {
+		fmt.Fprintln(stdout, u)
+	}
 	if r.ProblemCount > 0 {
 		return fmt.Errorf("%d %w in the Merkle tree of %s", r.ProblemCount, errProblems, data)
 	}
-	fmt.Fprintf(stdout, "%s: chain ok (%d leaves: %d recomputed from the stored events, %d erased", data, r.Leaves, r.Leaves-r.ErasedCount-r.LostCount, r.ErasedCount)
+	fmt.Fprintf(stdout, "%s: chain ok (%d leaves: %d recomputed from the stored events, %d erased", data, r.Leaves, r.Leaves-r.ErasedCount-r.LostCount-r.UncheckedEvents, r.ErasedCount)
 	if r.LostCount > 0 {
 		fmt.Fprintf(stdout, ", %d lost to a repair or restore", r.LostCount)
+	}
+	if r.UncheckedEvents > 0 {
+		fmt.Fprintf(stdout, ", %d stored but unchecked: their sealed tiles lost events", r.UncheckedEvents)
 	}
 	fmt.Fprintf(stdout, "; %d signed heads checked", r.Heads)
 	if len(r.Forked) > 0 {
