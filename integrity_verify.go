@@ -178,9 +178,10 @@ type chainRun struct {
 	restores  map[uint64]bool
 	forkTimes map[uint64]time.Time
 	sealed    uint64
-	tile      sealedTileRun // the sealed tile being checked
-	firstSeq  uint64        // the first leaf's
-	lastSeq   uint64 // the last leaf's
+	tile      sealedTileRun    // the sealed tile being checked
+	tiles     []sealedTileHash // sealed tiles recomputed, to check
+	firstSeq  uint64           // the first leaf's
+	lastSeq   uint64           // the last leaf's
 }
 
 func (db *DB) verifyChain(co ChainOptions) (ChainReport, error) {
@@ -234,6 +235,7 @@ func (db *DB) verifyChain(co ChainOptions) (ChainReport, error) {
 			}
 			ev, ok, err = events.next()
 		})
+		c.checkTiles()
 	}
 	for err == nil && ok {
 		c.unleaved(ev, false)
@@ -487,7 +489,25 @@ func (c *chainRun) sealedLeaf(idx, seq uint64, ev *storedEvent, salt [integrity.
 		c.r.UncheckedEvents += uint64(u.Stored)
 		return
 	}
-	if got, want := integrity.SubtreeHash(c.tile.leaves), c.db.integrity.TileHash(idx/integrity.TileLeaves); got != want {
-		c.problem(ChainProblem{Kind: "altered", Leaf: first, Seq: seq, Detail: fmt.Sprintf("the stored events of leaves %d to %d (a sealed tile) hash to %x, the leaf log keeps %x: one of them was changed, or the leaf file was", first, idx, got, want)})
+	// Checked once ReadLeaves returns: its callback must not call the log.
+	c.tiles = append(c.tiles, sealedTileHash{first: first, seq: seq, hash: integrity.SubtreeHash(c.tile.leaves)})
+}
+
+// sealedTileHash is a sealed tile's subtree hash recomputed from its
+// stored events, to check against the leaf log's.
+type sealedTileHash struct {
+	first, seq uint64
+	hash       integrity.Hash
+}
+
+// checkTiles checks the sealed tiles recomputed so far against the
+// subtree hashes the leaf log keeps (which the heads' roots pin).
+func (c *chainRun) checkTiles() {
+	for _, t := range c.tiles {
+		last := t.first + integrity.TileLeaves - 1
+		if want := c.db.integrity.TileHash(t.first / integrity.TileLeaves); t.hash != want {
+			c.problem(ChainProblem{Kind: "altered", Leaf: t.first, Seq: t.seq, Detail: fmt.Sprintf("the stored events of leaves %d to %d (a sealed tile) hash to %x, the leaf log keeps %x: one of them was changed, or the leaf file was", t.first, last, t.hash, want)})
+		}
 	}
+	c.tiles = c.tiles[:0]
 }

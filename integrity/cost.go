@@ -23,8 +23,8 @@ type Cost struct {
 	Sealed uint64 `json:"sealed"`
 	// LeafBytes is the leaf log's size (a 16-byte header per file of 2^16
 	// leaves, 44 bytes per leaf, live or erased, but 1 byte per tile of
-	// 256 leaves and 39 + 10 per run of sequence numbers for a packed
-	// tile), HeadBytes the signed heads', ErasureBytes the erasure
+	// 256 leaves and 39 + 10 per run of sequence numbers for a packed or
+	// sealed tile), HeadBytes the signed heads', ErasureBytes the erasure
 	// records'.
 	LeafBytes    int64 `json:"leaf_bytes"`
 	HeadBytes    int64 `json:"head_bytes"`

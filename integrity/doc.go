@@ -10,7 +10,12 @@
 // CRC32C) entries of 44 bytes in files of 2^16 leaves under leaves/ (a
 // tile of 2^8 leaves that deletes and retention erased whole is packed to
 // its subtree hash and sequence numbers by CompactErased, when no stored
-// head's size falls inside it and one covers it: compact.go); tree
+// head's size falls inside it and one covers it: compact.go; a tile of
+// 256 live leaves whose events are all sealed into segments is sealed to
+// its subtree hash and sequence numbers in a version 3 file, its leaves
+// recomputed from the events through a LeafSource when a proof needs
+// them, and written back by Unpack before anything erases one of its
+// events: sealed.go); tree
 // heads (size, root, timestamp) are signed with Ed25519 and appended to
 // HEADS. ERASURES records, as roaring bitmaps of sequence numbers, what
 // deletes and retention erased on purpose and what a repair or a restore

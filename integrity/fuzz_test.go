@@ -116,6 +116,7 @@ func FuzzDecodeErasures(f *testing.F) {
 func FuzzDecodePackedTile(f *testing.F) {
 	f.Add(appendPackedTile(nil, &packedTile{runs: []seqRun{{first: 9, n: tileLeaves}}, hash: Hash{3}}), uint64(0))
 	f.Add(appendPackedTile(nil, &packedTile{runs: []seqRun{{first: 5, n: 100}, {first: 200, n: 156}}, hash: Hash{4}}), uint64(4))
+	f.Add(appendPackedTile(nil, &packedTile{runs: []seqRun{{first: 7, n: tileLeaves}}, hash: Hash{5}, sealed: true}), uint64(6))
 	f.Fuzz(func(t *testing.T, b []byte, after uint64) {
 		p, n, err := decodePackedTile(b, after)
 		if err != nil {
@@ -138,7 +139,7 @@ func FuzzDecodePackedTile(f *testing.F) {
 	})
 }
 
-// FuzzDecodePackedFile: the version 2 leaf file decoder never panics,
+// FuzzDecodePackedFile: the version 2 and 3 leaf file decoder never panics,
 // and what it accepts re-encodes, tile by tile, to the same bytes. The
 // golden test covers the full 256-tile size.
 func FuzzDecodePackedFile(f *testing.F) {
@@ -159,8 +160,10 @@ func FuzzDecodePackedFile(f *testing.F) {
 		seq += tileLeaves + 3
 	}
 	f.Add(encodePackedFile(tiles, entries))
+	tiles[0] = &packedTile{runs: []seqRun{{first: 1, n: 10}, {first: 20, n: tileLeaves - 10}}, hash: Hash{9}, sealed: true}
+	f.Add(encodePackedFile(tiles, entries)) // version 3: a sealed tile
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if _, err := checkFileHeaderUpTo(b, leafMagic, leafVersion, leafVersionPacked); err != nil {
+		if _, err := checkFileHeaderUpTo(b, leafMagic, leafVersion, leafVersionSealed); err != nil {
 			return
 		}
 		got, _, err := decodePackedFile(b, 0, 0, func(uint64, Hash, int) {})
@@ -178,6 +181,11 @@ func FuzzDecodePackedFile(f *testing.F) {
 		enc := encodePackedFile(tiles, entries)
 		if string(enc[leafHeaderSize:]) != string(b[leafHeaderSize:]) {
 			t.Fatal("the decoded file does not re-encode to its bytes")
+		}
+		// A file holding a sealed tile is version 3, and only such a file
+		// is written as version 3.
+		if string(enc[:leafHeaderSize]) != string(b[:leafHeaderSize]) && b[8] != leafVersionPacked {
+			t.Fatalf("re-encoded as version %d, read as version %d", enc[8], b[8])
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package integrity
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -150,30 +151,55 @@ func (l *leafLog) fileOf(idx uint64) string {
 // order) read from r, and the segments that hold them. An event that r
 // does not give is ErrSealedTile.
 func recomputeTile(r DigestReader, salts *Salter, seqs []uint64) ([]Hash, []string, error) {
-	hs := make([]Hash, len(seqs))
-	have := make([]bool, len(seqs))
-	var segs []string
-	i := 0
-	err := r.Read(seqs[0], seqs[len(seqs)-1], func(seq uint64, d Hash, seg string) {
-		for i < len(seqs) && seqs[i] < seq {
-			i++
-		}
-		if i < len(seqs) && seqs[i] == seq {
-			hs[i], have[i] = LeafHash(seq, salts.Salt(seq), d), true
-			if !slices.Contains(segs, seg) {
-				segs = append(segs, seg)
-			}
-			i++
-		}
-	})
+	ds, err := readDigests(r, seqs[0], seqs[len(seqs)-1])
 	if err != nil {
 		return nil, nil, err
 	}
-	if j := slices.Index(have, false); j >= 0 {
-		return nil, nil, fmt.Errorf("%w: the event of seq %d is not stored", ErrSealedTile, seqs[j])
+	return tileFrom(ds, salts, seqs)
+}
+
+// storedDigest is a stored event's digest and segment.
+type storedDigest struct {
+	seq uint64
+	d   Hash
+	seg string
+}
+
+// readDigests reads the stored events' digests in [lo, hi] from r.
+func readDigests(r DigestReader, lo, hi uint64) ([]storedDigest, error) {
+	var out []storedDigest
+	err := r.Read(lo, hi, func(seq uint64, d Hash, seg string) {
+		out = append(out, storedDigest{seq: seq, d: d, seg: seg})
+	})
+	return out, err
+}
+
+// tileFrom returns the leaf hashes of the events seqs (a tile's, in
+// order) from ds (read in sequence order over a range holding them), and
+// the segments that hold them. An event ds lacks is ErrSealedTile.
+func tileFrom(ds []storedDigest, salts *Salter, seqs []uint64) ([]Hash, []string, error) {
+	hs := make([]Hash, len(seqs))
+	var segs []string
+	j, _ := slices.BinarySearchFunc(ds, seqs[0], func(x storedDigest, seq uint64) int { return cmp.Compare(x.seq, seq) })
+	for i, seq := range seqs {
+		for j < len(ds) && ds[j].seq < seq {
+			j++
+		}
+		if j == len(ds) || ds[j].seq != seq {
+			return nil, nil, fmt.Errorf("%w: the event of seq %d is not stored", ErrSealedTile, seq)
+		}
+		hs[i] = LeafHash(seq, salts.Salt(seq), ds[j].d)
+		if !slices.Contains(segs, ds[j].seg) {
+			segs = append(segs, ds[j].seg)
+		}
 	}
 	return hs, segs, nil
 }
+
+// readTilesAtOnce is how many candidate tiles checkCandidates reads back
+// in one range: a segment's blocks then decode once for 4,096 events
+// rather than once per tile, and the events held at a time stay bounded.
+const readTilesAtOnce = 16
 
 // TileHash returns the stored subtree hash of tile i (leaves i·256 to
 // i·256+255), the zero hash if the tile is not complete.
@@ -335,8 +361,17 @@ func (l *Log) checkCandidates(path string, cands []sealCandidate) []bool {
 	r := l.src.Digests()
 	defer r.Close()
 	ok := make([]bool, len(cands))
+	var ds []storedDigest
 	for i, c := range cands {
-		hs, segs, err := recomputeTile(r, l.salts, c.seqs)
+		if i%readTilesAtOnce == 0 {
+			last := cands[min(i+readTilesAtOnce, len(cands))-1].seqs
+			var err error
+			if ds, err = readDigests(r, c.seqs[0], last[len(last)-1]); err != nil {
+				l.opts.Logger.Warn("integrity: reading events back to seal their tiles failed", "file", path, "err", err)
+				return ok
+			}
+		}
+		hs, segs, err := tileFrom(ds, l.salts, c.seqs)
 		if err != nil {
 			continue
 		}
