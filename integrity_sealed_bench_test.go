@@ -94,7 +94,6 @@ func BenchmarkPackSealed(b *testing.B) {
 	b.ReportMetric(float64(events)/float64(b.N), "events/op")
 }
 
-
 // BenchmarkInclusionSealed measures an inclusion proof's tree part (no
 // event read back) for a leaf in a sealed tile, whose 256 leaves are
 // recomputed from the segments (a different tile each time: the last one
@@ -120,7 +119,9 @@ func BenchmarkInclusionSealed(b *testing.B) {
 		name string
 		seq  func(i int) uint64
 	}{
-		{"tile=sealed", func(i int) uint64 { return 1 + (uint64(i*37)%tiles)*integrity.TileLeaves + uint64(i)%integrity.TileLeaves }},
+		{"tile=sealed", func(i int) uint64 {
+			return 1 + (uint64(i*37)%tiles)*integrity.TileLeaves + uint64(i)%integrity.TileLeaves
+		}},
 		{"tile=entries", func(i int) uint64 { return 2*integrity.LeavesPerFile + 1 + uint64(i*37)%4000 }},
 	} {
 		b.Run(c.name, func(b *testing.B) {

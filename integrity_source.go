@@ -2,7 +2,6 @@ package eventlog
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -37,7 +36,7 @@ type digestReader struct {
 }
 
 // errLeafSourceClosed says the store is closing: reads stop.
-var errLeafSourceClosed = errors.New("the store is closing")
+var errLeafSourceClosed = integrity.ErrSourceClosed
 
 // Read implements integrity.DigestReader. It takes the readers' lock
 // without waiting (TryRLock): Close holds it while it closes the

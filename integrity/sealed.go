@@ -57,6 +57,10 @@ type DigestReader interface {
 	Close()
 }
 
+// ErrSourceClosed is what a LeafSource's reads return once its store is
+// closing: sealing stops without a warning.
+var ErrSourceClosed = errors.New("the store is closing")
+
 // SealedLeaf is the hash ReadLeaves and ForEachLeaf give a leaf of a
 // sealed tile, whose hash is recomputed from its event rather than read:
 // all 0xff bytes, which no SHA-256 output is in practice. TileHash gives
@@ -330,7 +334,10 @@ func (l *Log) sealFile(fi int) (int, int, error) {
 	if err != nil || len(cands) == 0 {
 		return 0, 0, err
 	}
-	ok := l.checkCandidates(lf.path, cands)
+	ok, err := l.checkCandidates(lf.path, cands)
+	if err != nil {
+		return 0, 0, err
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
@@ -357,7 +364,7 @@ func (l *Log) sealFile(fi int) (int, int, error) {
 // does not is left as it is: an event not sealed yet, deleted or
 // unreadable (its positions are not packable), or one that does not hash
 // to its leaf (logged: verify --chain reports it).
-func (l *Log) checkCandidates(path string, cands []sealCandidate) []bool {
+func (l *Log) checkCandidates(path string, cands []sealCandidate) ([]bool, error) {
 	r := l.src.Digests()
 	defer r.Close()
 	ok := make([]bool, len(cands))
@@ -367,8 +374,11 @@ func (l *Log) checkCandidates(path string, cands []sealCandidate) []bool {
 			last := cands[min(i+readTilesAtOnce, len(cands))-1].seqs
 			var err error
 			if ds, err = readDigests(r, c.seqs[0], last[len(last)-1]); err != nil {
+				if errors.Is(err, ErrSourceClosed) {
+					return nil, err
+				}
 				l.opts.Logger.Warn("integrity: reading events back to seal their tiles failed", "file", path, "err", err)
-				return ok
+				return ok, nil
 			}
 		}
 		hs, segs, err := tileFrom(ds, l.salts, c.seqs)
@@ -382,7 +392,7 @@ func (l *Log) checkCandidates(path string, cands []sealCandidate) []bool {
 		}
 		ok[i] = true
 	}
-	return ok
+	return ok, nil
 }
 
 // fileTiles returns leaf file lf's tiles as encodePackedFile takes them:
@@ -551,7 +561,7 @@ func (l *Log) runSealing() {
 		}
 		st, err := l.PackSealed()
 		if err != nil {
-			if !l.stopping() {
+			if !l.stopping() && !errors.Is(err, ErrSourceClosed) {
 				l.opts.Logger.Warn("integrity: sealing tiles of the leaf log failed; retrying later", "err", err)
 			}
 			continue
