@@ -344,6 +344,7 @@ func (db *DB) open() error {
 		ObserveFsync: db.opts.ObserveFsync,
 		OnDurable:    db.onDurable,
 		KeepPayloads: true, // the heads adopt them (replay.go)
+		MapPayloads:  true, // from the WAL's files, whose pages the heads keep
 	}, db.manifest.SealedSeq, db.replayWithLeaves(rp.record))
 	if ferr := rp.finish(); ferr != nil && err == nil {
 		w.Close()

@@ -76,6 +76,7 @@ func (r *replayer) record(rec wal.Record) error {
 	}
 	b.reset()
 	b.rows.Adopt = true
+	b.rows.Owner = rec.Owner // nil unless mapped; kept by the head
 	b.payload = rec.Payload
 	job := &replayJob{first: rec.FirstSeq, count: uint64(rec.Count), b: b, decoded: make(chan struct{})}
 	select {

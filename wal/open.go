@@ -107,6 +107,7 @@ func (w *WAL) listFiles() ([]*logFile, error) {
 func (w *WAL) replayFiles(files []*logFile, after uint64, replay func(Record) error) (uint64, error) {
 	sc := newScanner(w.fs, after, replay)
 	sc.keep = w.opts.KeepPayloads
+	sc.mapFiles = w.opts.KeepPayloads && w.opts.MapPayloads && !w.opts.ReadOnly
 	var lastSeq uint64
 	for i, f := range files {
 		res, err := sc.scanFile(f.path, f.seq, lastSeq)

@@ -26,6 +26,11 @@ type Batch struct {
 	// only for memory that never changes afterwards (replay's copies of
 	// WAL records), which then lives as long as the head.
 	Adopt bool
+	// Owner, with Adopt, is what keeps the adopted memory valid (a mapping
+	// of a WAL file, whose pages are the page cache's): the head keeps it
+	// reachable as long as itself, and counts the adopted bytes as mapped
+	// (Stats.Mapped), not as its own memory. Reset clears it.
+	Owner any
 
 	ts       []int64
 	byTerm   map[index.Term]int // index into postings
@@ -79,6 +84,7 @@ func (b *Batch) Len() int { return len(b.ts) }
 // strings.
 func (b *Batch) Reset() {
 	b.ts = b.ts[:0]
+	b.Owner = nil
 	clear(b.byTerm)
 	for i := range b.postings {
 		b.postings[i].term = index.Term{}
@@ -118,11 +124,23 @@ func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now ti
 	}
 	h.noteRows(b, first, now, bytes)
 	grew = bytes + int64(b.Len())*rowMemory
+	if b.Adopt && b.Owner != nil {
+		h.keepOwner(b.Owner)
+		h.mapped += bytes
+		grew -= bytes
+	}
 	for i := range len(b.byTerm) {
 		grew += h.addPosting(&b.postings[i], base)
 	}
 	h.memory += grew
 	return grew
+}
+
+// keepOwner keeps o reachable as long as the head (Batch.Owner).
+func (h *Head) keepOwner(o any) {
+	if n := len(h.owners); n == 0 || h.owners[n-1] != o {
+		h.owners = append(h.owners, o)
+	}
 }
 
 // noteRows updates the head's bounds and size for a batch just appended.

@@ -49,7 +49,12 @@ type Head struct {
 	postings map[index.Term]*roaring.Bitmap
 	chunk    []byte
 	bytes    int64 // encoded bytes held
-	memory   int64 // estimate of everything held (Stats.Memory)
+	mapped   int64 // of which in memory Batch.Owner keeps (Stats.Mapped)
+	memory   int64 // estimate of everything held but mapped bytes (Stats.Memory)
+	// owners keep adopted memory valid (Batch.Owner) as long as the head,
+	// which is why an Item's Data is only valid while the head is
+	// reachable (a Snapshot holds it).
+	owners   []any
 	minTS    int64
 	maxTS    int64
 	firstSeq uint64
@@ -109,8 +114,11 @@ func Publish(w *atomic.Uint64, seq uint64) {
 type Stats struct {
 	Rows  int
 	Bytes int64
-	// Memory estimates the head's whole footprint: Bytes, the rows and the
-	// postings (see rowMemory, termMemory and postingMemory).
+	// Mapped is the part of Bytes in mapped files' pages (Batch.Owner):
+	// page cache, which the kernel may reclaim, not the process's own.
+	Mapped int64
+	// Memory estimates the head's own footprint: Bytes less Mapped, the
+	// rows and the postings (see rowMemory, termMemory and postingMemory).
 	Memory   int64
 	MinTS    int64
 	MaxTS    int64
@@ -125,5 +133,5 @@ type Stats struct {
 func (h *Head) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
+	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Mapped: h.mapped, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
 }

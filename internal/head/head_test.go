@@ -192,3 +192,30 @@ func TestAdoptKeepsTheCallersBytes(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnedBytesAreMappedNotMemory: bytes adopted with an Owner (a WAL
+// file's mapping) are counted as mapped, not in the memory estimate, and
+// bytes adopted or copied without one as memory.
+func TestOwnedBytesAreMappedNotMemory(t *testing.T) {
+	var published atomic.Uint64
+	h := New(&published)
+	insert := func(first uint64, owner any, adopt bool, data ...[]byte) {
+		b := Batch{Adopt: adopt, Owner: owner}
+		for range data {
+			b.Add(1, nil)
+		}
+		h.InsertBatch(first, &b, slices.Values(data), time.Time{})
+	}
+	owner := new(int)
+	insert(1, owner, true, make([]byte, 100), make([]byte, 50))
+	insert(3, owner, true, make([]byte, 7))
+	insert(4, nil, true, make([]byte, 11))
+	insert(5, nil, false, make([]byte, 13))
+	st := h.Stats()
+	if st.Bytes != 181 || st.Mapped != 157 || st.Memory != 24+5*rowMemory {
+		t.Fatalf("bytes %d mapped %d memory %d, want 181, 157 and %d", st.Bytes, st.Mapped, st.Memory, 24+5*rowMemory)
+	}
+	if len(h.owners) != 1 || h.owners[0] != owner {
+		t.Fatalf("head keeps owners %v, want the one", h.owners)
+	}
+}
