@@ -200,8 +200,11 @@ type DB struct {
 	// compaction and retention.
 	maintaining chan struct{}
 	// compactWake asks the background compactor to look for work.
-	compactWake      chan struct{}
-	compactorDone    chan struct{}
+	compactWake   chan struct{}
+	compactorDone chan struct{}
+	// indexerDone is closed when the postings replay deferred are added
+	// (replay.go, indexReplayed).
+	indexerDone      chan struct{}
 	compactionPaused atomic.Bool
 	compactErr       atomic.Value // string: the last background failure
 	retentionFloor   atomic.Value // func() uint64 (SetRetentionFloor)
@@ -295,6 +298,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		}
 		db.recordForks(context.Background()) // a repair's or restore's loss, as an event
 	}
+	db.indexReplayed()
 	return db, nil
 }
 
@@ -392,6 +396,9 @@ func (db *DB) Close() error {
 		}
 		if db.compactorDone != nil {
 			<-db.compactorDone
+		}
+		if db.indexerDone != nil {
+			<-db.indexerDone
 		}
 		db.maintaining <- struct{}{} // an on-demand Compact sees quit and stops
 		defer func() { <-db.maintaining }()

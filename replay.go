@@ -3,6 +3,7 @@ package eventlog
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -77,6 +78,7 @@ func (r *replayer) record(rec wal.Record) error {
 	b.reset()
 	b.rows.Adopt = true
 	b.rows.Owner = rec.Owner // nil unless mapped; kept by the head
+	b.rows.Defer = true      // indexReplayed adds the postings
 	b.payload = rec.Payload
 	job := &replayJob{first: rec.FirstSeq, count: uint64(rec.Count), b: b, decoded: make(chan struct{})}
 	select {
@@ -164,4 +166,27 @@ func (r *replayer) finish() error {
 	close(r.decode)
 	r.decoders.Wait()
 	return r.err
+}
+
+// indexReplayed adds the postings replay deferred (head.Batch.Defer) to
+// the heads it filled, in the background, a record at a time, once Open
+// is done: every replayed event is in a head when Open returns, and a
+// query that needs a head's postings before this goroutine has added
+// them adds the rest itself first. Close stops it.
+func (db *DB) indexReplayed() {
+	st := db.state.Load()
+	heads := append(slices.Clip(st.frozen), st.active)
+	db.indexerDone = make(chan struct{})
+	go func() {
+		defer close(db.indexerDone)
+		for _, h := range heads {
+			for h.IndexPending() {
+				select {
+				case <-db.quit:
+					return
+				default:
+				}
+			}
+		}
+	}()
 }

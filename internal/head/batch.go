@@ -2,10 +2,7 @@ package head
 
 import (
 	"iter"
-	"strings"
 	"time"
-
-	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
@@ -31,6 +28,11 @@ type Batch struct {
 	// reachable as long as itself, and counts the adopted bytes as mapped
 	// (Stats.Mapped), not as its own memory. Reset clears it.
 	Owner any
+	// Defer, with Adopt, queues the batch's postings instead of adding
+	// them (deferred.go): replay sets it, so that the store opens sooner.
+	// The posting keys' strings must stay valid as long as the head, as
+	// those IndexDecoder leaves in an adopted payload do.
+	Defer bool
 
 	ts       []int64
 	byTerm   map[index.Term]int // index into postings
@@ -84,7 +86,7 @@ func (b *Batch) Len() int { return len(b.ts) }
 // strings.
 func (b *Batch) Reset() {
 	b.ts = b.ts[:0]
-	b.Owner = nil
+	b.Owner, b.Defer = nil, false
 	clear(b.byTerm)
 	for i := range b.postings {
 		b.postings[i].term = index.Term{}
@@ -129,8 +131,12 @@ func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now ti
 		h.mapped += bytes
 		grew -= bytes
 	}
-	for i := range len(b.byTerm) {
-		grew += h.addPosting(&b.postings[i], base)
+	if b.Defer {
+		grew += h.deferPostings(b, base)
+	} else {
+		for i := range len(b.byTerm) {
+			grew += h.addPosting(&b.postings[i], base)
+		}
 	}
 	h.memory += grew
 	return grew
@@ -156,22 +162,16 @@ func (h *Head) noteRows(b *Batch, first uint64, now time.Time, bytes int64) {
 }
 
 // addPosting adds a batch posting's rows, shifted to head row numbers (in
-// place: the batch is spent), to the term's bitmap, and returns the memory
-// estimate of what it added. A term new to the head gets its own copy of
-// the value, so the head never keeps a caller's buffer alive (field names
-// are the field table's constants).
+// place: the batch is spent), to the term's rows (postings.add), and
+// returns the memory estimate of what it added.
 func (h *Head) addPosting(p *posting, base uint32) int64 {
 	grew := int64(len(p.rows)) * postingMemory
-	bm := h.postings[p.term]
-	if bm == nil {
-		bm = roaring.New()
-		h.postings[index.Term{Field: p.term.Field, Value: strings.Clone(p.term.Value)}] = bm
-		grew += termMemory + int64(len(p.term.Value))
-	}
 	for j := range p.rows {
 		p.rows[j] += base
 	}
-	bm.AddMany(p.rows)
+	if h.postings.add(p.term, p.rows) {
+		grew += termMemory + int64(len(p.term.Value))
+	}
 	return grew
 }
 

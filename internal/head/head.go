@@ -22,9 +22,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/RoaringBitmap/roaring/v2"
-
-	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
 )
 
@@ -46,7 +43,7 @@ type Item struct {
 type Head struct {
 	mu       sync.RWMutex
 	rows     rowPages // by row number
-	postings map[index.Term]*roaring.Bitmap
+	postings postings
 	chunk    []byte
 	bytes    int64 // encoded bytes held
 	mapped   int64 // of which in memory Batch.Owner keeps (Stats.Mapped)
@@ -54,10 +51,14 @@ type Head struct {
 	// owners keep adopted memory valid (Batch.Owner) as long as the head,
 	// which is why an Item's Data is only valid while the head is
 	// reachable (a Snapshot holds it).
-	owners   []any
-	minTS    int64
-	maxTS    int64
-	firstSeq uint64
+	owners []any
+	// pending are postings not yet added (Batch.Defer), oldest first;
+	// unindexed says there are some, for readers' fast path.
+	pending   []pendingPostings
+	unindexed atomic.Bool
+	minTS     int64
+	maxTS     int64
+	firstSeq  uint64
 
 	created time.Time // when the first row arrived
 	lastSeq uint64
@@ -78,7 +79,7 @@ func New(published *atomic.Uint64) *Head { return NewSized(published, 0, 0) }
 func NewSized(published *atomic.Uint64, rows, terms int) *Head {
 	return &Head{
 		rows:      rowPages{pages: make([][]Item, 0, (rows+rowPageSize-1)/rowPageSize)},
-		postings:  make(map[index.Term]*roaring.Bitmap, terms),
+		postings:  newPostings(terms),
 		published: published,
 	}
 }
@@ -124,7 +125,9 @@ type Stats struct {
 	MaxTS    int64
 	FirstSeq uint64
 	LastSeq  uint64
-	Terms    int
+	// Terms is the number of posting keys added (deferred ones are not,
+	// until they are added: Batch.Defer).
+	Terms int
 	// Created is when the first row arrived (zero for an empty head).
 	Created time.Time
 }
@@ -133,5 +136,5 @@ type Stats struct {
 func (h *Head) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Mapped: h.mapped, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
+	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Mapped: h.mapped, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: h.postings.len(), Created: h.created}
 }
