@@ -276,7 +276,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	db.segmentsMem = db.mem.Account(AccountSegments)
 	db.dicts = db.newDictCache()
 	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)
-	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
+	db.state.Store(&state{active: db.newHead(0, 0), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {
 		db.releaseAll()

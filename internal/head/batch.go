@@ -28,10 +28,10 @@ type Batch struct {
 	// reachable as long as itself, and counts the adopted bytes as mapped
 	// (Stats.Mapped), not as its own memory. Reset clears it.
 	Owner any
-	// Defer, with Adopt, queues the batch's postings instead of adding
-	// them (deferred.go): replay sets it, so that the store opens sooner.
-	// The posting keys' strings must stay valid as long as the head, as
-	// those IndexDecoder leaves in an adopted payload do.
+	// Defer leaves the batch's postings to be found and added later, from
+	// the events' binary forms (deferred.go): replay sets it, so that the
+	// store opens sooner, and adds no posting keys (Add's terms are
+	// ignored).
 	Defer bool
 
 	ts       []int64
@@ -132,7 +132,7 @@ func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now ti
 		grew -= bytes
 	}
 	if b.Defer {
-		grew += h.deferPostings(b, base)
+		grew += h.deferRows(base, b.Len())
 	} else {
 		for i := range len(b.byTerm) {
 			grew += h.addPosting(&b.postings[i], base)

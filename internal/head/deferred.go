@@ -1,86 +1,115 @@
 package head
 
-import "github.com/eventlogdb/eventlog/index"
+import (
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
+)
 
 // Deferred postings (Batch.Defer): replay after a crash inserts every
 // record's rows at once, so the store opens with every event present, and
-// leaves adding their postings to later. Inserting postings is half of
-// the sequential part of replay (a map lookup per distinct term of each
-// record, most of them saved-object refs of a row or two, each a cache
-// miss), and a restart does not need them before it serves: whoever
-// first needs a head's postings (Postings, EachTerm, UnionTerms) adds
-// every pending one first, under the head's lock, and the store adds them
-// in the background meanwhile, a record at a time (IndexPending). So a
-// reader never sees a posting without all of its rows.
+// leaves finding and adding their postings to later. Finding an event's
+// posting keys and adding them is most of replay's work past checking
+// the events (grouping the keys by term, then a map lookup per distinct
+// term of each record, most of them saved-object refs of a row or two,
+// each a cache miss), and a restart does not need them before it serves:
+// whoever first needs a head's postings (Postings, EachTerm, UnionTerms)
+// adds every pending one first, under the head's lock, and the store adds
+// them in the background meanwhile, a record at a time (IndexPending).
+// So a reader never sees a posting without all of its rows.
 //
-// A pending record keeps its posting keys and rows in three slices. Its
-// keys' strings may share the record's payload, which the head keeps
-// (Batch.Adopt) until it is dropped.
+// Pending rows are found again from their events' binary form, which the
+// head keeps: event.IndexDecoder decodes only what the keys need.
 
-// pendingPostings are one deferred batch's postings: term i holds rows
-// rows[ends[i-1]:ends[i]], numbered from the batch's first row, base.
-type pendingPostings struct {
-	base  uint32
-	terms []index.Term
-	ends  []uint32
-	rows  []uint32
-}
+// rowRange is a run of rows whose postings are pending.
+type rowRange struct{ first, end uint32 }
 
-// deferPostings queues b's postings, whose first row is base, and returns
-// the memory estimate of what they will add: every term is counted as
-// new to the head, since that is unknown until they are added, which
-// makes the estimate of a replayed head an upper one (it also covers the
-// queued copy). h.mu is held.
-func (h *Head) deferPostings(b *Batch, base uint32) (grew int64) {
-	n := len(b.byTerm)
-	p := pendingPostings{base: base, terms: make([]index.Term, n), ends: make([]uint32, n)}
-	total := 0
-	for i := range n {
-		total += len(b.postings[i].rows)
+// deferredPostingMemory is the memory estimate a deferred row is charged
+// at insert, for the postings it will add: about what a realistic event's
+// eight keys add (postingMemory each, and a share of new terms). Adding
+// them corrects the estimate to the real one (OnGrow).
+const deferredPostingMemory = 64
+
+// indexChunk is how many pending rows IndexPending adds under one lock.
+const indexChunk = 1024
+
+// deferRows queues the postings of rows [first, first+n). h.mu is held.
+func (h *Head) deferRows(first uint32, n int) (grew int64) {
+	end := first + uint32(n)
+	if k := len(h.pending); k > 0 && h.pending[k-1].end == first {
+		h.pending[k-1].end = end
+	} else {
+		h.pending = append(h.pending, rowRange{first, end})
 	}
-	p.rows = make([]uint32, 0, total)
-	for i := range n {
-		bp := &b.postings[i]
-		p.terms[i] = bp.term
-		p.rows = append(p.rows, bp.rows...)
-		p.ends[i] = uint32(len(p.rows))
-		grew += int64(len(bp.rows))*postingMemory + termMemory + int64(len(bp.term.Value))
-	}
-	h.pending = append(h.pending, p)
 	h.unindexed.Store(true)
-	return grew
+	return int64(n) * deferredPostingMemory
 }
 
-// addPending adds the oldest pending postings, if any, and reports
-// whether more are left. h.mu is held.
+// OnGrow sets the function told how much the head's memory estimate
+// changed when it changes outside InsertBatch (deferred postings being
+// added; negative: it shrank). Call it before the head is shared.
+func (h *Head) OnGrow(fn func(delta int64)) { h.onGrow = fn }
+
+// addPending adds the postings of up to indexChunk pending rows, if any,
+// and reports whether more are left. h.mu is held.
 func (h *Head) addPending() (more bool) {
 	if len(h.pending) == 0 {
 		return false
 	}
-	p := h.pending[0]
-	h.pending[0] = pendingPostings{}
-	h.pending = h.pending[1:]
-	start := uint32(0)
-	for i, t := range p.terms {
-		rows := p.rows[start:p.ends[i]]
-		for j := range rows {
-			rows[j] += p.base
-		}
-		h.postings.add(t, rows)
-		start = p.ends[i]
+	r := &h.pending[0]
+	end := min(r.end, r.first+indexChunk)
+	h.indexRows(r.first, end)
+	r.first = end
+	if r.first == r.end {
+		h.pending = h.pending[1:]
 	}
 	if len(h.pending) == 0 {
-		h.pending = nil
+		h.pending, h.scratch = nil, nil
 		h.unindexed.Store(false)
 		return false
 	}
 	return true
 }
 
-// IndexPending adds the oldest record's deferred postings (Batch.Defer), if
-// any, and reports whether more are left: the store calls it in the
-// background until it returns false, taking the head's lock once a record
-// so that readers and the writer wait little.
+// indexScratch is what finding pending rows' keys reuses.
+type indexScratch struct {
+	dec   event.IndexDecoder
+	terms []index.Term
+	batch Batch
+}
+
+// indexRows finds and adds the postings of rows [first, end), correcting
+// the memory estimate. A row whose event no longer decodes (its bytes were
+// checked when inserted, so only a file changed behind the store's back
+// does that) gets no postings. h.mu is held.
+func (h *Head) indexRows(first, end uint32) {
+	if h.scratch == nil {
+		h.scratch = new(indexScratch)
+	}
+	s := h.scratch
+	s.batch.Reset()
+	for row := first; row < end; row++ {
+		s.terms = s.terms[:0]
+		if ev, err := s.dec.Decode(h.rows.at(int(row)).Data); err == nil {
+			s.terms = index.AppendTerms(s.terms, ev)
+		}
+		s.batch.Add(0, s.terms)
+	}
+	grew := -int64(end-first) * deferredPostingMemory
+	for i := range len(s.batch.byTerm) {
+		grew += h.addPosting(&s.batch.postings[i], first)
+	}
+	s.batch.Reset()
+	clear(s.terms[:cap(s.terms)])
+	h.memory += grew
+	if h.onGrow != nil {
+		h.onGrow(grew)
+	}
+}
+
+// IndexPending adds the deferred postings (Batch.Defer) of up to 1024
+// rows, if any, and reports whether more are left: the store calls it in
+// the background until it returns false, taking the head's lock for a
+// short while each time, so that readers and the writer wait little.
 func (h *Head) IndexPending() (more bool) {
 	if !h.unindexed.Load() {
 		return false
@@ -90,9 +119,8 @@ func (h *Head) IndexPending() (more bool) {
 	return h.addPending()
 }
 
-// ensureIndexed adds every deferred posting: a reader of postings calls it
-// first.
-func (h *Head) ensureIndexed() {
+// IndexAll adds every deferred posting now.
+func (h *Head) IndexAll() {
 	if !h.unindexed.Load() {
 		return
 	}
@@ -101,3 +129,7 @@ func (h *Head) ensureIndexed() {
 	for h.addPending() {
 	}
 }
+
+// ensureIndexed adds every deferred posting: a reader of postings calls it
+// first.
+func (h *Head) ensureIndexed() { h.IndexAll() }

@@ -52,10 +52,14 @@ type Head struct {
 	// which is why an Item's Data is only valid while the head is
 	// reachable (a Snapshot holds it).
 	owners []any
-	// pending are postings not yet added (Batch.Defer), oldest first;
-	// unindexed says there are some, for readers' fast path.
-	pending   []pendingPostings
+	// pending are the rows whose postings are not yet added (Batch.Defer),
+	// oldest first; unindexed says there are some, for readers' fast
+	// path; scratch is what adding them reuses; onGrow is told of the
+	// memory estimate's changes when they are added (OnGrow).
+	pending   []rowRange
 	unindexed atomic.Bool
+	scratch   *indexScratch
+	onGrow    func(int64)
 	minTS     int64
 	maxTS     int64
 	firstSeq  uint64
