@@ -206,12 +206,32 @@ func (w *WAL) openActive() error {
 		return fmt.Errorf("wal: fsync %s: %w", last.path, err)
 	}
 	if last.version < formatVersion {
+		if last.records == 0 {
+			// Its name is the next record's, so the file of this version
+			// those go to could not be created beside it; it holds none.
+			return w.removeEmpty(f, last)
+		}
 		// Records of this version go to a file of their own, so that a
 		// reader of the older version refuses it as too new.
 		w.retired = append(w.retired, f)
 		return nil
 	}
 	w.active = f
+	return nil
+}
+
+// removeEmpty removes the last file, open as f, which holds no record,
+// and fsyncs the directory.
+func (w *WAL) removeEmpty(f vfs.File, last *logFile) error {
+	f.Close()
+	w.files = w.files[:len(w.files)-1]
+	if err := w.fs.Remove(last.path); err != nil {
+		return fmt.Errorf("wal: remove empty %s: %w", last.path, err)
+	}
+	if err := w.fs.SyncDir(w.opts.Dir); err != nil {
+		return fmt.Errorf("wal: sync dir %s: %w", w.opts.Dir, err)
+	}
+	w.log.Info("wal: removed an empty file of an older format version", "file", last.path)
 	return nil
 }
 
