@@ -1,13 +1,18 @@
 // Package head is the in-memory part of the store: every event appended since
-// the last seal, in arrival order, with roaring postings on the indexed fields
-// so equality terms and saved-object refs are answered by bitmap operations.
+// the last seal, in arrival order, with postings on the indexed fields
+// (postings.go: a row list per term, folded into roaring bitmaps as it
+// grows) so equality terms and saved-object refs are answered by bitmap
+// operations. Replay may leave a batch's postings to be added later
+// (Batch.Defer, deferred.go); readers of postings add them first.
 // Sealing asks for the rows in (@timestamp, sequence) order (Sorted), which is
 // a sort of nearly sorted rows then, not a tree kept on every insert: replay
 // and ingest insert far more often than heads are sealed.
 //
 // Events are kept in their binary form (event.AppendBinary) in append-only
-// arena chunks, so the head costs little more than the encoded bytes and a
-// row's bytes never move once written. Rows are numbered in arrival order,
+// arena chunks, or where replay found them (Batch.Adopt: a mapped WAL
+// file, kept mapped as long as the head, Batch.Owner), so the head costs
+// little more than the encoded bytes and a row's bytes never move once
+// written. Rows are numbered in arrival order,
 // which is sequence order: the write path inserts under the WAL's ordering
 // lock.
 //
