@@ -200,8 +200,11 @@ type DB struct {
 	// compaction and retention.
 	maintaining chan struct{}
 	// compactWake asks the background compactor to look for work.
-	compactWake      chan struct{}
-	compactorDone    chan struct{}
+	compactWake   chan struct{}
+	compactorDone chan struct{}
+	// indexerDone is closed when the postings replay deferred are added
+	// (replay.go, indexReplayed).
+	indexerDone      chan struct{}
 	compactionPaused atomic.Bool
 	compactErr       atomic.Value // string: the last background failure
 	retentionFloor   atomic.Value // func() uint64 (SetRetentionFloor)
@@ -273,7 +276,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	db.segmentsMem = db.mem.Account(AccountSegments)
 	db.dicts = db.newDictCache()
 	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)
-	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
+	db.state.Store(&state{active: db.newHead(0, 0), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {
 		db.releaseAll()
@@ -295,6 +298,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		}
 		db.recordForks(context.Background()) // a repair's or restore's loss, as an event
 	}
+	db.indexReplayed()
 	return db, nil
 }
 
@@ -344,6 +348,7 @@ func (db *DB) open() error {
 		ObserveFsync: db.opts.ObserveFsync,
 		OnDurable:    db.onDurable,
 		KeepPayloads: true, // the heads adopt them (replay.go)
+		MapPayloads:  true, // from the WAL's files, whose pages the heads keep
 	}, db.manifest.SealedSeq, db.replayWithLeaves(rp.record))
 	if ferr := rp.finish(); ferr != nil && err == nil {
 		w.Close()
@@ -391,6 +396,9 @@ func (db *DB) Close() error {
 		}
 		if db.compactorDone != nil {
 			<-db.compactorDone
+		}
+		if db.indexerDone != nil {
+			<-db.indexerDone
 		}
 		db.maintaining <- struct{}{} // an on-demand Compact sees quit and stops
 		defer func() { <-db.maintaining }()

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"context"
 	"runtime/metrics"
+	"slices"
 	"time"
 
 	"github.com/eventlogdb/eventlog/internal/head"
@@ -88,7 +89,7 @@ func (db *DB) headFull(hs head.Stats) bool {
 // sealMemory is what sealing a head with these stats charges: its sorted
 // copy of the rows and its postings builder mirror the head's own rows and
 // postings, plus a staged block.
-func sealMemory(hs head.Stats) int64 { return hs.Memory - hs.Bytes + sealStaging }
+func sealMemory(hs head.Stats) int64 { return hs.Memory - (hs.Bytes - hs.Mapped) + sealStaging }
 
 // MemoryStats describes the store's memory: the budget's charges, and
 // beside them what the Go runtime holds and the segment files mapped.
@@ -114,6 +115,11 @@ type MemoryStats struct {
 	// Their pages are page cache, which the kernel reclaims under
 	// pressure, so they are reported here and not charged to the budget.
 	MappedSegments int64 `json:"mapped_segments"`
+	// MappedWAL is the part of the heads' events that replay left in the
+	// WAL's files, mapped (wal.Options.MapPayloads) rather than copied:
+	// page cache too, reported here and not charged (until those heads
+	// are sealed).
+	MappedWAL int64 `json:"mapped_wal"`
 }
 
 // goMemoryMetrics are the runtime/metrics samples MemoryStats reads.
@@ -140,6 +146,9 @@ func (db *DB) memoryStats(st *state) MemoryStats {
 	m.GoLimit, m.GoHeap, m.GoTotal = v(0), v(1), v(2)-v(3)
 	for _, seg := range st.segments {
 		m.MappedSegments += seg.meta.Bytes
+	}
+	for _, h := range append(slices.Clip(st.frozen), st.active) {
+		m.MappedWAL += h.Stats().Mapped
 	}
 	return m
 }
