@@ -561,6 +561,9 @@ func (x *executor) mayHit(b match.Block) bool {
 			return false
 		}
 	}
+	if len(x.hits) < x.k {
+		return true // trim would keep them all: no need to sort them yet
+	}
 	x.trim()
 	if len(x.hits) < x.k {
 		return true
