@@ -88,18 +88,15 @@ const ExportPage = 4096
 // are ignored. A non-nil error from fn stops the export and is returned.
 // An export is complete or fails: one that reaches damaged stored events
 // returns a *CorruptionError (ErrCorrupt), after the events before them,
-// and req.AllowPartial is refused. The working set of two pages (the one
-// fn takes and the next, read meanwhile) is charged to the memory budget
-// (AccountQueries) until Export returns; when it does not fit in time
-// Export fails with ErrMemoryFull before calling fn.
+// and req.AllowPartial is refused. The working set of one page is charged
+// to the memory budget (AccountQueries) until Export returns; when it does
+// not fit in time Export fails with ErrMemoryFull before calling fn.
 func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
 	if req.AllowPartial {
 		return fmt.Errorf("eventlog: export: %w: allow_partial: an export is complete or fails; page through search for a partial answer", ErrInvalidRequest)
 	}
 	page := req
-	// Two steps are held at once: the one fn takes and the next
-	// (exportSteps).
-	page.Page, page.PerPage, page.Aggs = 0, 2*ExportPage, nil
+	page.Page, page.PerPage, page.Aggs = 0, ExportPage, nil
 	opts := db.queryOptions()
 	opts.NoTotal = true
 	release, err := db.acquireQueryMemory(ctx, page, opts)
@@ -112,63 +109,28 @@ func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) 
 
 // exportPages is Export, also with req.AllowPartial: then damaged stored
 // events are left out (a delete notes the client ids it erases this way,
-// since an erasure must not wait for a repair). Each step runs while fn
-// takes the hits of the one before (exportSteps), so reading and writing
-// an export use two CPUs when they are free.
+// since an erasure must not wait for a repair).
 func (db *DB) exportPages(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
 	req.Page, req.PerPage, req.Aggs = 0, ExportPage, nil
 	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		opts := db.queryOptions()
 		opts.NoTotal = true
-		return exportSteps(ctx, req, func(ctx context.Context, req query.Request) (*query.Result, error) {
-			return query.Execute(ctx, snap, req, opts)
-		}, fn)
-	})
-}
-
-// exportSteps calls fn with the hits of step(req), then of the steps after
-// it (req.SearchAfter each result's Next), in order, until a result has
-// no Next. The next step runs on its own goroutine while fn takes the
-// hits of the current one; when fn fails, it is cancelled and waited for
-// (it reads the caller's snapshot), and fn's error returned. A step's
-// error is returned after fn has taken every hit before it.
-func exportSteps(ctx context.Context, req query.Request, step func(context.Context, query.Request) (*query.Result, error), fn func(query.Hit) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type done struct {
-		res *query.Result
-		err error
-	}
-	start := func(req query.Request) <-chan done {
-		ch := make(chan done, 1)
-		go func() {
-			res, err := step(ctx, req)
-			ch <- done{res, err}
-		}()
-		return ch
-	}
-	next := start(req)
-	for next != nil {
-		d := <-next
-		if d.err != nil {
-			return d.err
-		}
-		next = nil
-		if d.res.Next != "" {
-			req.SearchAfter = d.res.Next
-			next = start(req)
-		}
-		for _, h := range d.res.Hits {
-			if err := fn(h); err != nil {
-				if next != nil {
-					cancel()
-					<-next
-				}
+		for {
+			res, err := query.Execute(ctx, snap, req, opts)
+			if err != nil {
 				return err
 			}
+			for _, h := range res.Hits {
+				if err := fn(h); err != nil {
+					return err
+				}
+			}
+			if res.Next == "" {
+				return nil
+			}
+			req.SearchAfter = res.Next
 		}
-	}
-	return nil
+	})
 }
 
 // withSnapshot runs fn over a snapshot of the store, holding its segments
