@@ -207,3 +207,82 @@ func TestDocCacheServesRepeatedReads(t *testing.T) {
 		t.Fatal("RowKeys answered for a row never read")
 	}
 }
+
+// TestDocCacheConcurrentReads has goroutines read sparse rows of segments
+// sharing a cache too small for all of them, so that entries are kept,
+// hit and dropped while others read: every answer matches the rows
+// written (run it with -race), and the cache ends empty once the segments
+// close.
+func TestDocCacheConcurrentReads(t *testing.T) {
+	acct := memory.New(1 << 30).Account("doc_cache")
+	c := NewDocCache(acct, 16<<10)
+	dir := t.TempDir()
+	var readers []*Reader
+	var sets [][]Row
+	for i := range 3 {
+		rows := genRows(200).Example(i)
+		path := filepath.Join(dir, fmt.Sprintf("seg%d", i))
+		if _, err := Write(path, rows, WriteOptions{BlockRows: 32}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := Open(path, OpenOptions{Docs: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		readers, sets = append(readers, r), append(sets, rows)
+	}
+	errs := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			errs <- func() error {
+				for i := range 300 {
+					si := (g + i) % len(readers)
+					r, rows := readers[si], sets[si]
+					blocks := r.Blocks()
+					bi := (g*7 + i) % len(blocks)
+					b := blocks[bi]
+					want := []int{i % int(b.Rows)}
+					if j := (i*3 + g) % int(b.Rows); j > want[0] {
+						want = append(want, j)
+					}
+					out := make([]event.Event, len(want))
+					ptrs := []*event.Event{&out[0]}
+					if len(want) > 1 {
+						ptrs = append(ptrs, &out[1])
+					}
+					if err := r.Decode(bi, want, nil, ptrs); err != nil {
+						return err
+					}
+					for k, row := range want {
+						if got, exp := jsonOf(&out[k]), jsonOf(rows[int(b.FirstRow)+row].Event); got != exp {
+							return fmt.Errorf("segment %d block %d row %d:\n got %s\nwant %s", si, bi, row, got, exp)
+						}
+					}
+					if ts, seq, ok := r.RowKeys(bi, want); ok {
+						for k, row := range want {
+							e := rows[int(b.FirstRow)+row]
+							if ts[k] != e.Event.Timestamp.UnixNano() || seq[k] != e.Seq {
+								return fmt.Errorf("segment %d block %d row %d: RowKeys (%d, %d)", si, bi, row, ts[k], seq[k])
+							}
+						}
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.Hits() == 0 {
+		t.Fatal("no read took a row from the cache")
+	}
+	for _, r := range readers {
+		r.Close()
+	}
+	if acct.Used() != 0 || c.Held() != 0 {
+		t.Fatalf("after Close the account holds %d, the cache %d", acct.Used(), c.Held())
+	}
+}
