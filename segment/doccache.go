@@ -161,8 +161,8 @@ func (r *Reader) decodeDocs(bi int, want []int, out []*event.Event) error {
 			continue
 		}
 		ev, err := event.DecodeBinaryShared(e.doc)
-		if err != nil { // kept from a decode that succeeded: a bug, not damage
-			return r.corrupt(SectionBlock, bi, fmt.Errorf("row %d: cached document: %w", row, err))
+		if err != nil { // kept from a decode that succeeded: a bug, not the file's damage
+			return fmt.Errorf("segment %s: block %d row %d: cached document: %w", r.path, bi, row, err)
 		}
 		*out[i] = ev
 	}
