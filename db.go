@@ -132,7 +132,10 @@ type DB struct {
 	segmentsMem *memory.Account
 	// dicts keeps the postings dictionaries that queries load, charged
 	// to AccountPostingsDicts (memory.go's newDictCache).
-	dicts       *segment.DictCache
+	dicts *segment.DictCache
+	// docs keeps the documents sparse reads decode, charged to
+	// AccountDocCache (memory.go's newDocCache).
+	docs        *segment.DocCache
 	undoGoLimit func()
 	// frameBytes is the bytes per event of the last encoded batch: it
 	// sizes the next batch's buffer, so a batch of megabytes is made in
@@ -275,6 +278,7 @@ func Open(dir string, opts Options) (*DB, error) {
 	db.headsMem, db.sealMem = db.mem.Account(AccountHeads), db.mem.Account(AccountSeal)
 	db.segmentsMem = db.mem.Account(AccountSegments)
 	db.dicts = db.newDictCache()
+	db.docs = db.newDocCache()
 	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)
 	db.state.Store(&state{active: db.newHead(0, 0), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})

@@ -108,7 +108,8 @@ func (r *Reader) UnionTerms(field, prefix string, keep func(value string) bool) 
 
 // Decode decodes the given fields of the rows want (increasing, relative to
 // the block) of block bi into out (out[i] receives row want[i]); nil fields
-// means every field. Only the needed columns are read, so a filter or
+// means every field, and then the rows may come from the Reader's DocCache
+// (OpenOptions.Docs). Only the needed columns are read, so a filter or
 // aggregation on one field costs one column (@timestamp and other dates,
 // stored relative to it, cost the keys too).
 func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.Event) error {
@@ -124,8 +125,11 @@ func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.
 			return fmt.Errorf("segment %s: block %d: rows not increasing within 0..%d", r.path, bi, b.Rows-1)
 		}
 	}
+	if fields == nil {
+		return r.decodeDocs(bi, want, out) // doccache.go
+	}
 	var ids [256]bool
-	needTS := fields == nil
+	needTS := false
 	for _, f := range fields {
 		ids[f.ID] = true
 		// Other dates are stored as offsets from @timestamp.
@@ -137,9 +141,6 @@ func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.
 			return err
 		}
 		setTimestamps(k, want, out)
-	}
-	if fields == nil {
-		return r.decodeColumns(bi, want, out, func(uint8) bool { return true })
 	}
 	return r.decodeColumns(bi, want, out, func(id uint8) bool { return ids[id] })
 }
