@@ -57,7 +57,9 @@ func packDict(dict []byte) []byte {
 // packKey appends the packed form of the RefKey k.
 func packKey(dst, k []byte, prev *[16]byte) []byte {
 	id, typ, space, primary, ok := ParseRefKey(string(k))
-	if !ok || !isUUID(id) {
+	if !ok || !isUUID(id) || string(AppendRefKey(nil, id, typ, space, primary)) != string(k) {
+		// not a key, or one whose lengths are not written as RefKey
+		// writes them: unpacking must give these bytes back
 		dst = append(dst, keyAsIs)
 		return appendString(dst, string(k))
 	}

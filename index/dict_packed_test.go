@@ -96,6 +96,7 @@ func TestPackedKeySizes(t *testing.T) {
 		"uuid, 4 bytes shared": {RefKey(id, "alert", "default", true), [16]byte{0x9a, 0x0a, 0x3d, 0xe3}, 2 + 12 + 6 + 8},
 		"uppercase uuid":       {RefKey(strings.ToUpper(id), "alert", "default", true), [16]byte{}, 1 + 1 + len(RefKey(id, "alert", "default", true))},
 		"short id":             {RefKey("a-1", "alert", "default", false), [16]byte{}, 1 + 1 + len(RefKey("a-1", "alert", "default", false))},
+		"length not minimal":   {"\xa4\x00" + RefKey(id, "alert", "default", true)[1:], [16]byte{}, 1 + 1 + 1 + len(RefKey(id, "alert", "default", true))},
 	} {
 		prev := c.prev
 		if got := packKey(nil, []byte(c.key), &prev); len(got) != c.want {
