@@ -1,7 +1,9 @@
 package index
 
 import (
+	"encoding/binary"
 	"encoding/hex"
+	"math/bits"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 )
@@ -125,24 +127,53 @@ func skipEntryPayload(d *decbuf.Buf) {
 
 // unpackDict returns the LayoutV4 form of the packed dictionary p,
 // failing with ErrCorrupt on any damage it can see, and when the result
-// would pass MaxDictBytes.
+// would pass MaxDictBytes. It is sized first (sizeUnpacked), so the
+// dictionary a store keeps in memory is exactly its bytes.
 func unpackDict(p []byte) ([]byte, error) {
+	size, err := sizeUnpacked(p)
+	if err != nil {
+		return nil, err
+	}
 	d := decbuf.New(p, ErrCorrupt)
 	fields, counts := readHeads(&d)
-	out := make([]byte, 0, 2*len(p))
+	out := make([]byte, 0, size)
 	out = append(out, p[:d.Off]...)
 	var prev [16]byte
 	for i, f := range fields {
-		for j := 0; j < counts[i] && d.Err == nil; j++ {
+		for range counts[i] {
 			if f == RefField {
 				out = unpackKey(&d, out, &prev)
 			} else {
-				out = appendString(out, string(d.Bytes(d.Count(1))))
+				out = appendString(out, unsafeString(d.Bytes(d.Count(1))))
 			}
 			start := d.Off
 			skipEntryPayload(&d)
 			out = append(out, p[start:d.Off]...)
-			if len(out) > MaxDictBytes {
+		}
+	}
+	return out, d.Err
+}
+
+// sizeUnpacked checks the packed dictionary p and returns the size of
+// its LayoutV4 form.
+func sizeUnpacked(p []byte) (int, error) {
+	d := decbuf.New(p, ErrCorrupt)
+	fields, counts := readHeads(&d)
+	size := d.Off
+	for i, f := range fields {
+		for j := 0; j < counts[i] && d.Err == nil; j++ {
+			n := 0
+			if f == RefField {
+				n = packedKeyLen(&d)
+			} else {
+				n = d.Count(1)
+				d.Bytes(n)
+			}
+			size += uvarintLen(n) + n
+			start := d.Off
+			skipEntryPayload(&d)
+			size += d.Off - start
+			if size > MaxDictBytes {
 				d.Fail("dictionary unpacks past %d bytes", MaxDictBytes)
 			}
 		}
@@ -150,34 +181,59 @@ func unpackDict(p []byte) ([]byte, error) {
 	if d.Err == nil && d.Off != len(p) {
 		d.Fail("trailing bytes in packed dictionary")
 	}
-	return out, d.Err
+	return size, d.Err
 }
 
-// unpackKey reads one packed ref key and appends its RefKey as a string
-// (uvarint length, bytes).
-func unpackKey(d *decbuf.Buf, dst []byte, prev *[16]byte) []byte {
+// packedKeyLen reads one packed ref key and returns the length of its
+// RefKey.
+func packedKeyLen(d *decbuf.Buf) int {
 	switch form := d.U8(); form {
 	case keyAsIs:
-		return appendString(dst, string(d.Bytes(d.Count(1))))
+		n := d.Count(1)
+		d.Bytes(n)
+		return n
 	case keyUUID, keyUUIDPrim:
 		shared := int(d.U8())
 		if shared > 15 {
 			d.Fail("packed ref key shares %d bytes", shared)
-			return dst
+			return 0
 		}
-		copy(prev[shared:], d.Bytes(16-shared))
-		typ := d.Bytes(d.Count(1))
-		space := d.Bytes(d.Count(1))
-		if d.Err != nil {
-			return dst
-		}
-		k := AppendRefKey(nil, formatUUID(prev[:]), string(typ), string(space), form == keyUUIDPrim)
-		return appendString(dst, string(k))
+		d.Bytes(16 - shared)
+		typ, space := d.Count(1), 0
+		d.Bytes(typ)
+		space = d.Count(1)
+		d.Bytes(space)
+		return 1 + 36 + uvarintLen(typ) + typ + uvarintLen(space) + space + 1
 	default:
 		d.Fail("packed ref key of form %d", form)
-		return dst
+		return 0
 	}
 }
+
+// unpackKey reads one packed ref key (sizeUnpacked has checked it) and
+// appends its RefKey as a string (uvarint length, bytes).
+func unpackKey(d *decbuf.Buf, dst []byte, prev *[16]byte) []byte {
+	form := d.U8()
+	if form == keyAsIs {
+		return appendString(dst, unsafeString(d.Bytes(d.Count(1))))
+	}
+	shared := int(d.U8())
+	copy(prev[shared:], d.Bytes(16-shared))
+	typ := d.Bytes(d.Count(1))
+	space := d.Bytes(d.Count(1))
+	dst = binary.AppendUvarint(dst, uint64(1+36+uvarintLen(len(typ))+len(typ)+uvarintLen(len(space))+len(space)+1))
+	dst = append(dst, 36)
+	dst = appendUUIDText(dst, prev[:])
+	dst = appendString(dst, unsafeString(typ))
+	dst = appendString(dst, unsafeString(space))
+	if form == keyUUIDPrim {
+		return append(dst, 'p')
+	}
+	return append(dst, 'a')
+}
+
+// uvarintLen is the length of uvarint(n).
+func uvarintLen(n int) int { return (bits.Len(uint(n)|1) + 6) / 7 }
 
 // uuidSpans are the hex runs of a canonical UUID's text, uuidBytes where
 // each run's bytes start.
@@ -208,11 +264,14 @@ func isUUID(s string) bool {
 	return true
 }
 
-func formatUUID(b []byte) string {
+func formatUUID(b []byte) string { return string(appendUUIDText(nil, b)) }
+
+// appendUUIDText appends the canonical text of the 16 bytes b.
+func appendUUIDText(dst, b []byte) []byte {
 	var s [36]byte
 	for i, span := range uuidSpans {
 		hex.Encode(s[span[0]:span[1]], b[uuidBytes[i]:uuidBytes[i]+(span[1]-span[0])/2])
 	}
 	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
-	return string(s[:])
+	return append(dst, s[:]...)
 }
