@@ -318,7 +318,7 @@ func (db *DB) open() error {
 		db.lock = lock
 	}
 	var err error
-	if db.zenc, err = segment.NewEncoder(0); err != nil {
+	if db.zenc, err = segment.NewSealEncoder(0); err != nil {
 		return err
 	}
 	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
