@@ -124,7 +124,8 @@ func (db *DB) compactionInput() []compaction.Segment {
 }
 
 // merge runs one job: the inputs' rows, merged in (@timestamp, sequence)
-// order, become one new segment that replaces them. Its working set is
+// order, become one new segment that replaces them, written at the
+// compaction encoder's higher zstd level (off the ingest path). Its working set is
 // charged to the memory budget (AccountCompaction) first, waiting for
 // room.
 func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) error {
@@ -142,7 +143,12 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		return err
 	}
 	defer release()
-	ns, err := db.createSegment()
+	enc, err := segment.NewCompactionEncoder() // charged in mergeMemory
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	ns, err := db.createSegmentWith(enc)
 	if err != nil {
 		return err
 	}

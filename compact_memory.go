@@ -23,10 +23,11 @@ const mergeEventBytes = 1456 + 1024
 // block decoded (up to segment.DefaultBlockRows events), the new
 // segment's postings and sequence numbers, which grow with its rows (the
 // inputs' size on disk stands for them: the postings are about a third of
-// a segment file, and held as bitmaps they take more than on disk), and
-// the staged block and encoders (sealStaging, as for a seal).
+// a segment file, and held as bitmaps they take more than on disk), the
+// staged block and buffers (sealStaging, as for a seal), and the merge's
+// own zstd encoder (segment.CompactionEncoderBytes).
 func mergeMemory(inputs []*liveSegment) int64 {
-	n := int64(sealStaging)
+	n := int64(sealStaging + segment.CompactionEncoderBytes)
 	for _, s := range inputs {
 		n += int64(min(s.meta.Events, segment.DefaultBlockRows))*mergeEventBytes + s.meta.Bytes
 	}

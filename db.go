@@ -132,7 +132,10 @@ type DB struct {
 	segmentsMem *memory.Account
 	// dicts keeps the postings dictionaries that queries load, charged
 	// to AccountPostingsDicts (memory.go's newDictCache).
-	dicts       *segment.DictCache
+	dicts *segment.DictCache
+	// docs keeps the documents sparse reads decode, charged to
+	// AccountDocCache (memory.go's newDocCache).
+	docs        *segment.DocCache
 	undoGoLimit func()
 	// frameBytes is the bytes per event of the last encoded batch: it
 	// sizes the next batch's buffer, so a batch of megabytes is made in
@@ -200,8 +203,11 @@ type DB struct {
 	// compaction and retention.
 	maintaining chan struct{}
 	// compactWake asks the background compactor to look for work.
-	compactWake      chan struct{}
-	compactorDone    chan struct{}
+	compactWake   chan struct{}
+	compactorDone chan struct{}
+	// indexerDone is closed when the postings replay deferred are added
+	// (replay.go, indexReplayed).
+	indexerDone      chan struct{}
 	compactionPaused atomic.Bool
 	compactErr       atomic.Value // string: the last background failure
 	retentionFloor   atomic.Value // func() uint64 (SetRetentionFloor)
@@ -272,8 +278,9 @@ func Open(dir string, opts Options) (*DB, error) {
 	db.headsMem, db.sealMem = db.mem.Account(AccountHeads), db.mem.Account(AccountSeal)
 	db.segmentsMem = db.mem.Account(AccountSegments)
 	db.dicts = db.newDictCache()
+	db.docs = db.newDocCache()
 	_, db.undoGoLimit = memory.SetGoLimit(opts.MemoryLimit)
-	db.state.Store(&state{active: head.New(&db.published), changed: make(chan struct{})})
+	db.state.Store(&state{active: db.newHead(0, 0), changed: make(chan struct{})})
 	db.tombs.Store(&tombstones{})
 	if err := db.open(); err != nil {
 		db.releaseAll()
@@ -295,6 +302,7 @@ func Open(dir string, opts Options) (*DB, error) {
 		}
 		db.recordForks(context.Background()) // a repair's or restore's loss, as an event
 	}
+	db.indexReplayed()
 	return db, nil
 }
 
@@ -310,7 +318,7 @@ func (db *DB) open() error {
 		db.lock = lock
 	}
 	var err error
-	if db.zenc, err = segment.NewEncoder(0); err != nil {
+	if db.zenc, err = segment.NewSealEncoder(0); err != nil {
 		return err
 	}
 	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
@@ -344,6 +352,7 @@ func (db *DB) open() error {
 		ObserveFsync: db.opts.ObserveFsync,
 		OnDurable:    db.onDurable,
 		KeepPayloads: true, // the heads adopt them (replay.go)
+		MapPayloads:  true, // from the WAL's files, whose pages the heads keep
 	}, db.manifest.SealedSeq, db.replayWithLeaves(rp.record))
 	if ferr := rp.finish(); ferr != nil && err == nil {
 		w.Close()
@@ -391,6 +400,9 @@ func (db *DB) Close() error {
 		}
 		if db.compactorDone != nil {
 			<-db.compactorDone
+		}
+		if db.indexerDone != nil {
+			<-db.indexerDone
 		}
 		db.maintaining <- struct{}{} // an on-demand Compact sees quit and stops
 		defer func() { <-db.maintaining }()

@@ -3,6 +3,7 @@ package eventlog
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -17,13 +18,16 @@ const replayQueue = 8
 
 // replayer rebuilds the heads from the WAL during Open, in stages that run
 // at once, so replay uses every core: the WAL's scan (the goroutine calling
-// Open) reads and checks each record and hands a copy to record; decoders
-// decode records into batches (timestamps and grouped posting keys), in any
-// order; one inserter inserts the batches in sequence order, sealing heads
-// that fill up. Decoding (event.IndexDecoder, then grouping the posting
-// keys) costs about what inserting does; there is one decoder per core and
-// one inserter (inserts must be in order), which the decoders spare every
-// walk of the payload they can (batch.frames). The
+// Open) reads and checks each record and hands it to record (a slice of
+// the WAL's mapped file, wal.Options.MapPayloads); decoders check each
+// record's events (event.IndexDecoder, which refuses what DecodeBinary
+// would) and note their timestamps and frames, in any order; one inserter
+// inserts the batches in sequence order, sealing heads that fill up. The
+// events' posting keys are found and added after Open (head.Batch.Defer,
+// indexReplayed): a restart does not need them before it serves. There
+// is one decoder per core and one inserter (inserts must be in order),
+// which the decoders spare every walk of the payload they can
+// (batch.frames). The
 // replayer owns its goroutines: finish stops them, and Open calls it
 // whatever wal.Open returned.
 type replayer struct {
@@ -64,9 +68,10 @@ func (db *DB) startReplay() *replayer {
 // record is the WAL's replay callback: it queues a record for decoding and
 // inserting, and returns the inserter's error once the inserter has
 // failed. The WAL gives each record a payload of its own
-// (wal.Options.KeepPayloads), which the head adopts (head.Batch.Adopt)
-// rather than copying each event into its arena: a replayed event is
-// copied once, from the file; a batch's other buffers are reused.
+// (wal.Options.KeepPayloads): a slice of the file's mapping, or a copy
+// where files are not mapped, which the head adopts (head.Batch.Adopt),
+// with the mapping that keeps it valid (head.Batch.Owner), rather than
+// copying each event into its arena; a batch's other buffers are reused.
 func (r *replayer) record(rec wal.Record) error {
 	var b *batch
 	select {
@@ -76,6 +81,8 @@ func (r *replayer) record(rec wal.Record) error {
 	}
 	b.reset()
 	b.rows.Adopt = true
+	b.rows.Owner = rec.Owner // nil unless mapped; kept by the head
+	b.rows.Defer = true      // indexReplayed adds the postings
 	b.payload = rec.Payload
 	job := &replayJob{first: rec.FirstSeq, count: uint64(rec.Count), b: b, decoded: make(chan struct{})}
 	select {
@@ -100,16 +107,14 @@ func (r *replayer) decodeJobs() {
 }
 
 // decodeReplayed fills b, holding a record's payload, with its events'
-// @timestamps and posting keys, as Append's encodeBatch would have, and
-// their frames (batch.frames, which spare the inserter a walk). dec
-// decodes only what those need (checking the rest as fully as any decode
-// does), and without copying strings: the posting keys share the payload,
-// which stays unchanged until the batch is released after its insert (the
-// head copies the keys it keeps).
+// @timestamps and their frames (batch.frames, which spare the inserter a
+// walk), checking each event as fully as any decode does (dec decodes
+// only what the posting keys need, which the head finds again later:
+// head.Batch.Defer).
 func decodeReplayed(dec *event.IndexDecoder, b *batch, first uint64, count uint32) error {
 	var err error
 	b.tomb, err = decodeBatchWith(dec.Decode, b.payload, first, count, func(_ int, ev *event.Event, data []byte) {
-		b.addRow(ev)
+		b.rows.Add(ev.Timestamp.UnixNano(), nil) // the keys are found later (head.Batch.Defer)
 		b.frames = append(b.frames, data)
 	})
 	if err != nil {
@@ -163,4 +168,27 @@ func (r *replayer) finish() error {
 	close(r.decode)
 	r.decoders.Wait()
 	return r.err
+}
+
+// indexReplayed adds the postings replay deferred (head.Batch.Defer) to
+// the heads it filled, in the background, a record at a time, once Open
+// is done: every replayed event is in a head when Open returns, and a
+// query that needs a head's postings before this goroutine has added
+// them adds the rest itself first. Close stops it.
+func (db *DB) indexReplayed() {
+	st := db.state.Load()
+	heads := append(slices.Clip(st.frozen), st.active)
+	db.indexerDone = make(chan struct{})
+	go func() {
+		defer close(db.indexerDone)
+		for _, h := range heads {
+			for h.IndexPending() {
+				select {
+				case <-db.quit:
+					return
+				default:
+				}
+			}
+		}
+	}()
 }

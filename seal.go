@@ -44,6 +44,21 @@ func (db *DB) insertCommitted(first uint64, b *batch) {
 	}
 }
 
+// newHead returns an empty head with room for rows rows and terms posting
+// keys (head.NewSized), charging the heads' account for the postings it
+// adds after replay (head.Head.OnGrow).
+func (db *DB) newHead(rows, terms int) *head.Head {
+	h := head.NewSized(&db.published, rows, terms)
+	h.OnGrow(func(delta int64) {
+		if delta > 0 {
+			db.headsMem.Charge(delta)
+		} else {
+			db.headsMem.Release(-delta)
+		}
+	})
+	return h
+}
+
 // setStateLocked publishes st and wakes everyone waiting for a change.
 func (db *DB) setStateLocked(st *state) {
 	old := db.state.Load()
@@ -70,7 +85,7 @@ func (db *DB) rollLocked() {
 		return
 	}
 	db.setStateLocked(&state{
-		active:   head.NewSized(&db.published, full.Rows, full.Terms),
+		active:   db.newHead(full.Rows, full.Terms),
 		frozen:   append(slices.Clip(st.frozen), st.active),
 		segments: st.segments,
 		changed:  make(chan struct{}),
@@ -198,6 +213,13 @@ func (db *DB) sealFrozen() error {
 // seal writes h as segments, records them in the manifest, swaps them in
 // for h and checkpoints the WAL.
 func (db *DB) seal(h *head.Head) error {
+	if db.wal != nil {
+		// Postings replay deferred are added first, so that the estimate
+		// released below is final: a snapshot still reading h would add
+		// them later, charging memory nothing gives back. During Open
+		// (db.wal is nil) no snapshot exists, and they are never needed.
+		h.IndexAll()
+	}
 	hs := h.Stats()
 	working := sealMemory(hs)
 	db.sealMem.Charge(working)

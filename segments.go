@@ -10,6 +10,7 @@ import (
 
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
+	"github.com/klauspost/compress/zstd"
 )
 
 // quarantineDir is where segments that fail their checks at open are moved.
@@ -310,14 +311,18 @@ type newSegment struct {
 }
 
 // createSegment takes the next segment id and starts its file.
-func (db *DB) createSegment() (*newSegment, error) {
+func (db *DB) createSegment() (*newSegment, error) { return db.createSegmentWith(db.zenc) }
+
+// createSegmentWith is createSegment writing with enc: merges pass the
+// compaction encoder (segment.NewCompactionEncoder).
+func (db *DB) createSegmentWith(enc *zstd.Encoder) (*newSegment, error) {
 	db.manifestMu.Lock()
 	id := db.manifest.NextID
 	db.manifest.NextID++
 	db.manifestMu.Unlock()
 	ns := &newSegment{name: segmentName(id)}
 	ns.path = filepath.Join(db.segDir(), ns.name)
-	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc})
+	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: enc})
 	if err != nil {
 		return nil, err // names the file
 	}

@@ -29,6 +29,8 @@ const defaultIssueEvents = 2_000_000
 //	                      without type: what users write
 //	frequent-object       every event of the most referenced object, paged
 //	                      10,000 at a time with search_after
+//	frequent-object-export
+//	                      the same through DB.Export (what _export streams)
 //	frequent-newest-100   the newest 100 of those, with their total
 //	space-failures-newest-100
 //	                      the newest 100 failures in one space, no time
@@ -98,6 +100,31 @@ func BenchmarkIssueQueries(b *testing.B) {
 				b.Fatal(err)
 			} else if got != d.Frequent.Count {
 				b.Fatalf("read %d events, want %d", got, d.Frequent.Count)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/op")
+	})
+	// The same events through DB.Export, as _export streams them: its
+	// pages, its cursor, every hit checked.
+	b.Run("frequent-object-export", func(b *testing.B) {
+		b.ReportAllocs()
+		cpu := &cpuLaps{}
+		defer cpu.report(b)
+		match := isObject(d.Frequent)
+		for b.Loop() {
+			cpu.lap()
+			got := 0
+			err := db.Export(ctx, query.Request{SavedObjects: objectReq(d.Frequent, 0, false).SavedObjects}, func(h query.Hit) error {
+				if !match(&h.Event) {
+					return fmt.Errorf("hit %d (_seq %d) does not match", got, h.Seq)
+				}
+				got++
+				return nil
+			})
+			if err != nil {
+				b.Fatal(err)
+			} else if got != d.Frequent.Count {
+				b.Fatalf("exported %d events, want %d", got, d.Frequent.Count)
 			}
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/op")

@@ -57,7 +57,20 @@ const InlineMax = 16
 const (
 	postingsMagic   = "PST1"
 	postingsMagicV4 = "PST2"
+	postingsMagicV6 = "PST3" // LayoutV4's header, the dictionary packed
 )
+
+// magicOf is the magic of layout l's sections.
+func magicOf(l Layout) string {
+	switch {
+	case l >= LayoutV6:
+		return postingsMagicV6
+	case l >= LayoutV4:
+		return postingsMagicV4
+	default:
+		return postingsMagic
+	}
+}
 
 const (
 	headerLen   = 16
@@ -86,11 +99,12 @@ type postingList struct {
 	last  uint32 // the last row added
 }
 
-// NewBuilder returns an empty Builder of the current layout (LayoutV4).
-func NewBuilder() *Builder { return NewBuilderFor(LayoutV4) }
+// NewBuilder returns an empty Builder of the current layout (LayoutV6).
+func NewBuilder() *Builder { return NewBuilderFor(LayoutV6) }
 
 // NewBuilderFor returns an empty Builder that writes the section of layout
-// l: "PST1" up to LayoutV3, "PST2" from LayoutV4. The terms added decide
+// l: "PST1" up to LayoutV3, "PST2" from LayoutV4, "PST3" (the dictionary
+// packed) from LayoutV6. The terms added decide
 // what a layout holds; the layout only decides where the client ids go.
 func NewBuilderFor(l Layout) *Builder {
 	return &Builder{rows: map[Term]postingList{}, lastRow: -1, layout: l}
@@ -163,13 +177,12 @@ func (b *Builder) AppendTo(dst []byte, enc *zstd.Encoder) ([]byte, error) {
 			return dst, err
 		}
 	}
+	if b.layout >= LayoutV6 {
+		dict = packDict(dict)
+	}
 	frame := enc.EncodeAll(dict, nil)
 	start := len(dst)
-	if b.layout < LayoutV4 {
-		dst = append(dst, postingsMagic...)
-	} else {
-		dst = append(dst, postingsMagicV4...)
-	}
+	dst = append(dst, magicOf(b.layout)...)
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(frame)))
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(dict)))
 	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(terms)))

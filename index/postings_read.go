@@ -68,7 +68,7 @@ func Open(section []byte, dec *zstd.Decoder) (*Postings, error) {
 
 // OpenLayout is Open for a file whose format says the section's layout:
 // a section of another layout than l's ("PST1" up to LayoutV3, "PST2"
-// from LayoutV4) is damage.
+// from LayoutV4, "PST3" from LayoutV6) is damage.
 func OpenLayout(section []byte, dec *zstd.Decoder, l Layout) (*Postings, error) {
 	s, err := OpenSectionLayout(section, dec, l)
 	if err != nil {
@@ -79,10 +79,7 @@ func OpenLayout(section []byte, dec *zstd.Decoder, l Layout) (*Postings, error) 
 
 // OpenSectionLayout is OpenSection with OpenLayout's check of the layout.
 func OpenSectionLayout(section []byte, dec *zstd.Decoder, l Layout) (*Section, error) {
-	want := postingsMagic
-	if l >= LayoutV4 {
-		want = postingsMagicV4
-	}
+	want := magicOf(l)
 	if len(section) < 4 || string(section[:4]) != want {
 		return nil, corrupt("bad header: layout %d sections open with %q", l, want)
 	}

@@ -20,6 +20,7 @@ import (
 type Section struct {
 	frame  []byte // the compressed dictionary (borrowed)
 	rawLen uint64
+	packed bool // LayoutV6: the dictionary is packed (dict_packed.go)
 	terms  int
 	// ids holds the bitmaps area and the client ids without a
 	// dictionary: it answers LookupID, and every Postings from Dict
@@ -35,9 +36,10 @@ func OpenSection(section []byte, dec *zstd.Decoder) (*Section, error) {
 		return nil, corrupt("bad header")
 	}
 	hlen := uint64(headerLen)
-	switch string(section[:4]) {
+	magic := string(section[:4])
+	switch magic {
 	case postingsMagic:
-	case postingsMagicV4:
+	case postingsMagicV4, postingsMagicV6:
 		hlen = headerLenV4
 	default:
 		return nil, corrupt("bad header")
@@ -62,7 +64,7 @@ func OpenSection(section []byte, dec *zstd.Decoder) (*Section, error) {
 	if bmStart > bmEnd {
 		return nil, corrupt("bitmaps start out of bounds")
 	}
-	s := &Section{frame: section[hlen : hlen+frameLen], rawLen: rawLen, terms: int(terms)}
+	s := &Section{frame: section[hlen : hlen+frameLen], rawLen: rawLen, terms: int(terms), packed: magic == postingsMagicV6}
 	s.ids.bitmaps = section[bmStart:bmEnd]
 	if hlen == headerLenV4 {
 		var err error
@@ -82,6 +84,11 @@ func (s *Section) Dict(dec *zstd.Decoder) (*Postings, error) {
 	dict, err := decodeFrame(dec, s.frame, s.rawLen)
 	if err != nil {
 		return nil, err
+	}
+	if s.packed {
+		if dict, err = unpackDict(dict); err != nil {
+			return nil, err
+		}
 	}
 	p := &Postings{dict: dict, bitmaps: s.ids.bitmaps, ids: s.ids.ids}
 	if err := p.parse(s.terms); err != nil {

@@ -39,6 +39,11 @@ const (
 	// postings_ids.go), so that a segment holds in memory only a filter
 	// and a page index for its ids, not the ids themselves.
 	LayoutV4 Layout = 4
+	// LayoutV6 (segment format 6): LayoutV4's terms and section, magic
+	// "PST3", with the dictionary packed: a ref key whose id is a UUID
+	// holds its 16 bytes instead of 36 hex characters (dict_packed.go).
+	// (Segment format 5 kept LayoutV4's postings.)
+	LayoutV6 Layout = 6
 )
 
 // Posting fields that are not event fields. Wire constants: they name

@@ -73,6 +73,7 @@ type executor struct {
 	scratch []event.Event
 	ptrs    []*event.Event
 	pooled  bool           // scratch came from scratchPool: release returns it
+	used    int            // scratch[:used] may hold decoded fields
 	evs     []*event.Event // the current block's share of ptrs
 	rows    []int          // the current block's rows
 	// aggLo and aggHi are the time span aggregations were made for.
@@ -300,15 +301,15 @@ func (x *executor) visit(w *work) error {
 		return nil
 	}
 	src := x.snap.Sources[w.src]
-	var ts []int64
-	var seq []uint64
+	var keys *rowKeys
 	if collect || !whole { // positions are needed to place hits or cut the range
-		var err error
-		if ts, seq, err = src.Keys(w.block); err != nil {
+		k, err := keysOf(w, src)
+		if err != nil {
 			return err
 		}
+		keys = &k
 	}
-	all := x.blockRows(w, ts, seq)
+	all := x.blockRows(w, keys)
 	fields := p.fields(w.exact, collect, len(aggs) > 0)
 	expiry := x.mayExpire(b)
 	if expiry {
@@ -338,7 +339,7 @@ func (x *executor) visit(w *work) error {
 			}
 		}
 		if collect {
-			x.collect(w, rows, evs, ts, seq)
+			x.collect(w, rows, evs, keys)
 		}
 	}
 	return nil
@@ -398,30 +399,40 @@ func blockCount(w *work) int {
 }
 
 // blockRows returns the block's candidate rows (relative to the block)
-// within the time range and visible at the snapshot's watermark; ts and seq
-// are nil when the whole block is.
-func (x *executor) blockRows(w *work, ts []int64, seq []uint64) []int {
+// within the time range and visible at the snapshot's watermark; k is nil
+// when the whole block is.
+func (x *executor) blockRows(w *work, k *rowKeys) []int {
 	p := x.plan
 	rows := x.rows[:0]
-	if ts == nil && w.cand == nil {
+	keep := func(ts int64, seq uint64) bool { return ts >= p.minTS && ts <= p.maxTS && seq <= x.snap.MaxSeq }
+	switch {
+	case k == nil && w.cand == nil:
 		for i := range int(w.b.Rows) {
 			rows = append(rows, i)
 		}
-	} else if ts == nil {
+	case k == nil:
+		rows = candidateRows(w, rows)
+	case k.rows != nil: // the candidates' keys alone (keysOf)
+		for i, r := range k.rows {
+			if keep(k.ts[i], k.seq[i]) {
+				rows = append(rows, r)
+			}
+		}
+	case w.cand == nil:
+		for i := range k.ts {
+			if keep(k.ts[i], k.seq[i]) {
+				rows = append(rows, i)
+			}
+		}
+	default:
+		// The candidates within the block, rather than a lookup for each
+		// of its rows: a saved object's rows are a few of a block's 8,192.
 		it := w.cand.Iterator()
 		it.AdvanceIfNeeded(w.b.FirstRow)
 		for end := w.b.FirstRow + w.b.Rows; it.HasNext() && it.PeekNext() < end; {
-			rows = append(rows, int(it.Next()-w.b.FirstRow))
-		}
-	} else {
-		for i := range ts {
-			if ts[i] < p.minTS || ts[i] > p.maxTS || seq[i] > x.snap.MaxSeq {
-				continue
+			if i := int(it.Next() - w.b.FirstRow); keep(k.ts[i], k.seq[i]) {
+				rows = append(rows, i)
 			}
-			if w.cand != nil && !w.cand.Contains(w.b.FirstRow+uint32(i)) {
-				continue
-			}
-			rows = append(rows, i)
 		}
 	}
 	x.rows = rows
@@ -455,6 +466,7 @@ func (x *executor) events(n int) []*event.Event {
 			x.ptrs = pointersTo(x.scratch)
 		}
 	}
+	x.used = max(x.used, n)
 	x.evs = append(x.evs[:0], x.ptrs[:n]...)
 	return x.evs
 }
@@ -488,8 +500,11 @@ func pointersTo(evs []event.Event) []*event.Event {
 }
 
 // release gives the executor's pooled scratch back. It zeroes the events
-// first: the next query may decode other fields, and counts on the rest
-// being zero, as in new events; it also lets go of what they point to.
+// it used first: the next query may decode other fields, and counts on the
+// rest being zero, as in new events; it also lets go of what they point
+// to. The events past the used ones are still zero: clearing all of them
+// (some 11 MiB) cost an export, which runs a query per page of
+// ExportPage hits, 5 % of its CPU.
 func (x *executor) release() {
 	x.putScratch()
 	x.scratch, x.ptrs, x.evs = nil, nil, nil
@@ -499,7 +514,8 @@ func (x *executor) putScratch() {
 	if !x.pooled {
 		return
 	}
-	clear(x.scratch)
+	clear(x.scratch[:x.used])
+	x.used = 0
 	scratchPool.Put(&scratchEvents{evs: x.scratch, ptrs: x.ptrs})
 	x.pooled = false
 }
@@ -545,6 +561,9 @@ func (x *executor) mayHit(b match.Block) bool {
 			return false
 		}
 	}
+	if len(x.hits) < x.k {
+		return true // trim would keep them all: no need to sort them yet
+	}
 	x.trim()
 	if len(x.hits) < x.k {
 		return true
@@ -562,12 +581,13 @@ func (x *executor) mayHit(b match.Block) bool {
 }
 
 // collect adds the block's matches after the cursor to the hits.
-func (x *executor) collect(w *work, rows []int, evs []*event.Event, ts []int64, seq []uint64) {
+func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys) {
 	keys := x.plan.keys
 	for i, r := range rows {
-		h := hit{vals: make([]value, len(keys)), seq: seq[r], src: w.src, block: w.block, row: r, visit: w.visit}
+		ts, seq := rk.at(r)
+		h := hit{vals: make([]value, len(keys)), seq: seq, src: w.src, block: w.block, row: r, visit: w.visit}
 		for j, k := range keys {
-			h.vals[j] = valueOf(k.field, evs[i], ts[r])
+			h.vals[j] = valueOf(k.field, evs[i], ts)
 		}
 		if a := x.plan.after; a != nil && compareHits(keys, &h, &hit{vals: a.vals, seq: a.seq}) <= 0 {
 			continue
@@ -601,6 +621,11 @@ func (x *executor) trim() {
 // decoded every block's keys a second time: reading the 991 events of an
 // object scattered over 2,000,000 (41 segments; bench IssueQueries/
 // mid-object) allocated 100.5 MB a query that way, 70.0 MB this way.
+//
+// The blocks are decoded on every CPU (pageWorkers): each hit has its slot
+// in the answer, so the order does not depend on which block is decoded
+// first, and decoding a block is nearly all of a full-document read's
+// time.
 func (x *executor) page(offset, limit int) ([]Hit, error) {
 	x.trim()
 	if offset >= len(x.hits) {
@@ -611,6 +636,7 @@ func (x *executor) page(offset, limit int) ([]Hit, error) {
 	order := make([]int, len(sel))
 	for i := range order {
 		order[i] = i
+		out[i].Seq = sel[i].seq
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		ha, hb := &sel[a], &sel[b]
@@ -619,21 +645,77 @@ func (x *executor) page(offset, limit int) ([]Hit, error) {
 		}
 		return ha.row - hb.row
 	})
+	var groups [][]int // runs of order in one block each
 	for s := 0; s < len(order); {
-		h := &sel[order[s]]
-		e := s
-		var rows []int
-		var dst []*event.Event
-		for ; e < len(order) && sel[order[e]].src == h.src && sel[order[e]].block == h.block; e++ {
-			i := order[e]
-			out[i].Seq = sel[i].seq
-			rows = append(rows, sel[i].row)
-			dst = append(dst, &out[i].Event)
+		h, e := &sel[order[s]], s+1
+		for e < len(order) && sel[order[e]].src == h.src && sel[order[e]].block == h.block {
+			e++
 		}
-		if err := x.snap.Sources[h.src].Decode(h.block, rows, nil, dst); err != nil {
-			return nil, fmt.Errorf("source %d: block %d: %w", h.src, h.block, err)
-		}
+		groups = append(groups, order[s:e])
 		s = e
 	}
+	decode := func(g []int) error {
+		h := &sel[g[0]]
+		rows := make([]int, len(g))
+		dst := make([]*event.Event, len(g))
+		for j, i := range g {
+			rows[j], dst[j] = sel[i].row, &out[i].Event
+		}
+		if err := x.snap.Sources[h.src].Decode(h.block, rows, nil, dst); err != nil {
+			return fmt.Errorf("source %d: block %d: %w", h.src, h.block, err)
+		}
+		return nil
+	}
+	if err := eachParallel(len(groups), pageWorkers(len(groups)), func(i int) error { return decode(groups[i]) }); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// pageWorkers is how many goroutines decode a page's blocks: one per CPU,
+// at most one per block.
+func pageWorkers(blocks int) int {
+	return max(1, min(runtime.GOMAXPROCS(0), blocks))
+}
+
+// eachParallel calls fn(i) for every i in [0, n) on workers goroutines,
+// taking the next i as each finishes (the calling goroutine is one of
+// them). It stops starting calls after the first error and returns the
+// error of the lowest i that failed, so that which error a caller sees
+// does not depend on timing more than it must.
+func eachParallel(n, workers int, fn func(i int) error) error {
+	if workers <= 1 || n <= 1 {
+		for i := range n {
+			if err := fn(i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, n)
+	var next atomic.Int64
+	var failed atomic.Bool
+	work := func() {
+		for !failed.Load() {
+			i := int(next.Add(1)) - 1
+			if i >= n {
+				return
+			}
+			if errs[i] = fn(i); errs[i] != nil {
+				failed.Store(true)
+			}
+		}
+	}
+	var wg sync.WaitGroup
+	for range workers - 1 {
+		wg.Go(work)
+	}
+	work()
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

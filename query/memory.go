@@ -34,7 +34,8 @@ const (
 // WorkingSet estimates the most memory Execute holds at once for req under
 // opts, beyond what the snapshot's sources hold: the decode scratch (a
 // chunk of maxChunkRows events and a block's column buffers, per
-// aggregation worker), the aggregations' buckets, the sort positions kept
+// aggregation worker), the column buffers of the page's decoders, the
+// aggregations' buckets, the sort positions kept
 // for the page (up to twice the window between trims) and the page's
 // decoded events. A store charges it to its memory budget before running
 // the query, so a query waits for memory, or is refused, instead of
@@ -62,6 +63,9 @@ func WorkingSet(req Request, opts Options) (int64, error) {
 	n := workers * perWorker
 	if k > 0 {
 		n += int64(2*k+1024) * (hitBytes + int64(len(p.keys))*valueBytes)
+		// The page's blocks are decoded on every CPU (pageWorkers), each
+		// with its column buffers.
+		n += int64(pageWorkers(limit)-1) * blockBuffersBytes
 	}
 	return n + int64(limit)*pageEventBytes, nil
 }

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,18 +17,24 @@ import (
 )
 
 // countingSource records which blocks a query reads keys of and decodes.
+// A page's blocks are decoded concurrently, so it locks.
 type countingSource struct {
 	Source
+	mu            sync.Mutex
 	keys, decoded map[int]bool
 }
 
 func (c *countingSource) Keys(block int) ([]int64, []uint64, error) {
+	c.mu.Lock()
 	c.keys[block] = true
+	c.mu.Unlock()
 	return c.Source.Keys(block)
 }
 
 func (c *countingSource) Decode(block int, want []int, fields []*event.Field, out []*event.Event) error {
+	c.mu.Lock()
 	c.decoded[block] = true
+	c.mu.Unlock()
 	return c.Source.Decode(block, want, fields, out)
 }
 

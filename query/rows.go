@@ -40,7 +40,7 @@ func MatchingRows(ctx context.Context, src Source, req Request, now time.Time, m
 			return nil, fmt.Errorf("block %d: %w", bi, err)
 		}
 		w := work{block: bi, b: b, cand: cand, exact: exact}
-		all := x.blockRows(&w, ts, seq)
+		all := x.blockRows(&w, &rowKeys{ts: ts, seq: seq})
 		for len(all) > 0 {
 			rows := all[:min(len(all), maxChunkRows)]
 			all = all[len(rows):]

@@ -30,7 +30,8 @@ type Source interface {
 	// must not retain the value it is given.
 	UnionTerms(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error)
 	// Decode decodes at least the given fields (nil: all) of the rows want
-	// (increasing, relative to the block) into out.
+	// (increasing, relative to the block) into out. A query calls it for
+	// several blocks at once (a page's blocks, an aggregation's workers).
 	Decode(block int, want []int, fields []*event.Field, out []*event.Event) error
 }
 

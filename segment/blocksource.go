@@ -122,7 +122,8 @@ func OpenSource(name string, pin []byte, src BlockSource, opts OpenOptions) (*Re
 	if biOff < headerLen || biOff > math.MaxInt64/2 {
 		return nil, &CorruptionError{File: name, Section: SectionFooter, Block: -1, Err: fmt.Errorf("block index offset %d out of bounds", biOff)}
 	}
-	r := &Reader{path: name, dec: opts.Decoder, src: src, pin: pin, pinOff: biOff, kc: keyCache{acct: opts.KeyMemory}, dicts: dictsOrOwn(opts.Dicts)}
+	r := &Reader{path: name, dec: opts.Decoder, src: src, pin: pin, pinOff: biOff, kc: keyCache{acct: opts.KeyMemory}, dicts: dictsOrOwn(opts.Dicts),
+		docs: opts.Docs, id: readerIDs.Add(1)}
 	r.size = int64(biOff) + int64(len(pin)) - headerLen
 	r.bufs.New = func() any { return new([]byte) }
 	if err := r.check(pinReader{r}); err != nil {

@@ -44,8 +44,10 @@
 // rather than its ids; version 5 stores each ref of the refs column as the
 // number of its key, whose id and type the postings dictionary already
 // holds, with a key table at the end of the block index (refkeys.go), so a
-// segment holds each saved-object id once. Reader.Layout says which
-// postings a file holds.
+// segment holds each saved-object id once; version 6 (index.LayoutV6)
+// packs the postings dictionary: a ref key whose id is a UUID holds its
+// 16 bytes, not its 36 hex characters. Reader.Layout says which postings
+// a file holds.
 //
 // Reads: a block is the unit of decompression, but Events decodes only the
 // requested rows of each block it touches (every column is still read and

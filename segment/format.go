@@ -21,8 +21,14 @@ const (
 	// ids they repeat and its @timestamp column's differences are scaled
 	// (VersionRefIDs). Version 5's refs column numbers each ref's key,
 	// found in the postings dictionary, instead of holding its id and type
-	// (VersionRefKeys).
-	Version = 5
+	// (VersionRefKeys). Version 6's postings section is index.LayoutV6's:
+	// LayoutV4's, with the ref keys of the dictionary packed (a UUID id
+	// in 16 bytes; VersionPackedKeys).
+	Version = 6
+
+	// VersionPackedKeys is the first version whose postings dictionary
+	// is packed (index.LayoutV6).
+	VersionPackedKeys = 6
 
 	// VersionExtra is the first version whose blocks may hold the column
 	// of kept unknown fields.

@@ -32,6 +32,9 @@ type OpenOptions struct {
 	// keeps its dictionary from the first read that loads it until Close,
 	// uncounted.
 	Dicts *DictCache
+	// Docs keeps the documents sparse reads decode (see DocCache); a store
+	// shares one among its segments. Nil: none are kept.
+	Docs *DocCache
 }
 
 // Reader reads one segment file through a read-only memory mapping (Open),
@@ -60,6 +63,8 @@ type Reader struct {
 	closed  atomic.Bool
 	bufs    sync.Pool // *[]byte: column decompression buffers
 	kc      keyCache
+	docs    *DocCache // nil: documents are not cached
+	id      uint64    // this Reader's key in docs
 }
 
 // Open opens the segment at path. It checks the header, the footer and the
@@ -74,7 +79,8 @@ func Open(path string, opts OpenOptions) (*Reader, error) {
 		return nil, fmt.Errorf("open segment: %w", err)
 	}
 	defer f.Close()
-	r := &Reader{path: path, dec: opts.Decoder, kc: keyCache{acct: opts.KeyMemory}, dicts: dictsOrOwn(opts.Dicts)}
+	r := &Reader{path: path, dec: opts.Decoder, kc: keyCache{acct: opts.KeyMemory}, dicts: dictsOrOwn(opts.Dicts),
+		docs: opts.Docs, id: readerIDs.Add(1)}
 	r.bufs.New = func() any { return new([]byte) }
 	st, err := f.Stat()
 	if err != nil {
@@ -272,6 +278,9 @@ func (r *Reader) Close() error {
 	r.closed.Store(true)
 	r.kc.clear()
 	r.dicts.drop(&r.slot)
+	if r.docs != nil {
+		r.docs.dropReader(r.id)
+	}
 	if r.ownDec {
 		r.dec.Close()
 	}

@@ -32,10 +32,13 @@ func goldenRowsV5(t testing.TB) []Row {
 	return append(goldenRowsV4(t), Row{Seq: 17, Event: &ev})
 }
 
+// goldenV5Path is the fixture of version 5, the first with a key table.
+const goldenV5Path = "testdata/golden-v5.seg"
+
 // goldenRefKeys returns the key table of the version 5 fixture.
 func goldenRefKeys(t testing.TB) *refKeys {
 	t.Helper()
-	r, err := Open(goldenPath, OpenOptions{})
+	r, err := Open(goldenV5Path, OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +52,7 @@ func goldenRefKeys(t testing.TB) *refKeys {
 // one postings term; and the key table numbers keys in the order rows first
 // use them.
 func TestReadV5(t *testing.T) {
-	r := openFixture(t, "testdata/golden-v5.seg", goldenRowsV5(t))
+	r := openFixture(t, goldenV5Path, goldenRowsV5(t))
 	if info := r.Info(); info.Version != 5 || r.Layout() < index.LayoutV4 {
 		t.Errorf("Info = %+v, Layout %d", info, r.Layout())
 	}
@@ -237,7 +240,7 @@ func TestRefKeysColumnDamage(t *testing.T) {
 // are corruption that Open (or, for the last, whose check needs the
 // dictionary, the first read that loads it) reports, naming the section.
 func TestRefKeyTableDamage(t *testing.T) {
-	golden, err := os.ReadFile(goldenPath)
+	golden, err := os.ReadFile(goldenV5Path)
 	if err != nil {
 		t.Fatal(err)
 	}

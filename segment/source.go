@@ -45,7 +45,7 @@ func (r *Reader) Keys(bi int) (ts []int64, seq []uint64, err error) {
 // Layout returns the set of posting keys the file holds: the layout of
 // its format version (LayoutV1 to LayoutV4 for versions 1 to 4; version 5
 // holds LayoutV4's postings, and reports Layout(5), which every check of
-// the form "at least LayoutVn" treats alike).
+// the form "at least LayoutVn" treats alike; version 6 LayoutV6's).
 func (r *Reader) Layout() index.Layout { return index.Layout(r.f.Version) }
 
 // Postings returns the rows holding t, or nil when none does.
@@ -108,7 +108,8 @@ func (r *Reader) UnionTerms(field, prefix string, keep func(value string) bool) 
 
 // Decode decodes the given fields of the rows want (increasing, relative to
 // the block) of block bi into out (out[i] receives row want[i]); nil fields
-// means every field. Only the needed columns are read, so a filter or
+// means every field, and then the rows may come from the Reader's DocCache
+// (OpenOptions.Docs). Only the needed columns are read, so a filter or
 // aggregation on one field costs one column (@timestamp and other dates,
 // stored relative to it, cost the keys too).
 func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.Event) error {
@@ -124,8 +125,11 @@ func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.
 			return fmt.Errorf("segment %s: block %d: rows not increasing within 0..%d", r.path, bi, b.Rows-1)
 		}
 	}
+	if fields == nil {
+		return r.decodeDocs(bi, want, out) // doccache.go
+	}
 	var ids [256]bool
-	needTS := fields == nil
+	needTS := false
 	for _, f := range fields {
 		ids[f.ID] = true
 		// Other dates are stored as offsets from @timestamp.
@@ -137,9 +141,6 @@ func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.
 			return err
 		}
 		setTimestamps(k, want, out)
-	}
-	if fields == nil {
-		return r.decodeColumns(bi, want, out, func(uint8) bool { return true })
 	}
 	return r.decodeColumns(bi, want, out, func(id uint8) bool { return ids[id] })
 }

@@ -15,7 +15,7 @@ var (
 	descMemoryLimit = prometheus.NewDesc("eventlog_memory_limit_bytes",
 		"The store's memory limit (--memory-limit); 0: none.", nil, nil)
 	descMemoryCharged = prometheus.NewDesc("eventlog_memory_charged_bytes",
-		"Memory charged to the store's budget, by consumer: heads (in-memory heads, active and waiting to be sealed), seal (the seal in progress), segments (what open segments hold beside their mapped files: client-id filters and page directories, ref key tables), postings_dicts (the postings dictionaries queries loaded, kept least recently used first out), bodies (request bodies in flight), ingest (ingest requests' decoded events and WAL records), queries (the working sets of the queries running), compaction (the merge in progress), segment_keys (the decoded keys open segments cache).", []string{"consumer"}, nil)
+		"Memory charged to the store's budget, by consumer: heads (in-memory heads, active and waiting to be sealed), seal (the seal in progress), segments (what open segments hold beside their mapped files: client-id filters and page directories, ref key tables), postings_dicts (the postings dictionaries queries loaded, kept least recently used first out), bodies (request bodies in flight), ingest (ingest requests' decoded events and WAL records), queries (the working sets of the queries running), compaction (the merge in progress), segment_keys (the decoded keys open segments cache), doc_cache (the documents sparse reads decoded, kept for the next reads of the same rows).", []string{"consumer"}, nil)
 	descMemoryWaiting = prometheus.NewDesc("eventlog_memory_waiting",
 		"Queries and merges waiting for room in the memory budget now.", nil, nil)
 	descMemoryGoHeap = prometheus.NewDesc("eventlog_memory_go_heap_bytes",

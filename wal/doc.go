@@ -52,6 +52,17 @@
 // every later Append fails with ErrPoisoned until it is reopened. A failed
 // write (such as ENOSPC) is truncated away and reported without poisoning.
 //
+// # Replay
+//
+// Open scans the files in order and hands each record past the checkpoint
+// to a callback. With Options.KeepPayloads the callback may keep the
+// payloads; with MapPayloads too (a writable log on the operating
+// system's files) they are slices of a read-only mapping of the file,
+// populated in one call, kept valid by Record.Owner and unmapped once no
+// owner is reachable (or at once, for a file none of whose records was
+// kept). The log never changes the bytes of a record it handed out: it
+// appends past them and truncates only past the last good record.
+//
 // # Copies elsewhere
 //
 // A log file is also the unit of a copy kept elsewhere (package tiering's WAL

@@ -7,9 +7,9 @@ import (
 )
 
 // FuzzReplay opens a log directory whose single file holds arbitrary bytes.
-// It must never panic or hang; read-only and read-write opens must agree; and
-// after a read-write open (which truncates a torn tail) the log must take an
-// append and replay cleanly.
+// It must never panic or hang; read-only, read-write and mapped
+// (MapPayloads) opens must agree; and after a read-write open (which
+// truncates a torn tail) the log must take an append and replay cleanly.
 func FuzzReplay(f *testing.F) {
 	for _, seed := range fuzzSeeds(f) {
 		f.Add(seed)
@@ -23,6 +23,15 @@ func FuzzReplay(f *testing.F) {
 		if roErr == nil {
 			w.Close()
 			checkIncreasing(t, roGot)
+		}
+		mapped := copyDir(t, dir)
+		w, mappedGot, mappedErr := tryOpen(Options{Dir: mapped, Sync: SyncNone, KeepPayloads: true, MapPayloads: true}, 0)
+		if (mappedErr == nil) != (roErr == nil) {
+			t.Fatalf("read-only open: %v; mapped open: %v", roErr, mappedErr)
+		}
+		if mappedErr == nil {
+			mustClose(t, w)
+			equalRecs(t, mappedGot, roGot)
 		}
 		w, got, err := tryOpen(Options{Dir: dir, Sync: SyncNone}, 0)
 		if (err == nil) != (roErr == nil) {

@@ -107,6 +107,7 @@ func (w *WAL) listFiles() ([]*logFile, error) {
 func (w *WAL) replayFiles(files []*logFile, after uint64, replay func(Record) error) (uint64, error) {
 	sc := newScanner(w.fs, after, replay)
 	sc.keep = w.opts.KeepPayloads
+	sc.mapFiles = w.opts.KeepPayloads && w.opts.MapPayloads && !w.opts.ReadOnly
 	var lastSeq uint64
 	for i, f := range files {
 		res, err := sc.scanFile(f.path, f.seq, lastSeq)
@@ -205,12 +206,32 @@ func (w *WAL) openActive() error {
 		return fmt.Errorf("wal: fsync %s: %w", last.path, err)
 	}
 	if last.version < formatVersion {
+		if last.records == 0 {
+			// Its name is the next record's, so the file of this version
+			// those go to could not be created beside it; it holds none.
+			return w.removeEmpty(f, last)
+		}
 		// Records of this version go to a file of their own, so that a
 		// reader of the older version refuses it as too new.
 		w.retired = append(w.retired, f)
 		return nil
 	}
 	w.active = f
+	return nil
+}
+
+// removeEmpty removes the last file, open as f, which holds no record,
+// and fsyncs the directory.
+func (w *WAL) removeEmpty(f vfs.File, last *logFile) error {
+	f.Close()
+	w.files = w.files[:len(w.files)-1]
+	if err := w.fs.Remove(last.path); err != nil {
+		return fmt.Errorf("wal: remove empty %s: %w", last.path, err)
+	}
+	if err := w.fs.SyncDir(w.opts.Dir); err != nil {
+		return fmt.Errorf("wal: sync dir %s: %w", w.opts.Dir, err)
+	}
+	w.log.Info("wal: removed an empty file of an older format version", "file", last.path)
 	return nil
 }
 

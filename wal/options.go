@@ -88,6 +88,16 @@ type Options struct {
 	// memory costs one page fault per 2 MiB rather than per 4 KiB; a slab
 	// lives as long as any payload cut from it.
 	KeepPayloads bool
+	// MapPayloads, with KeepPayloads, reads each log file through a
+	// read-only mapping of it and hands out payloads that are slices of
+	// the mapping, kept valid by the record's Owner (see Mapping): no read
+	// system calls, no copies and no new memory, the payloads' pages being
+	// the page cache's. Only for a log nobody else writes while the
+	// payloads are kept: ReadOnly ignores it (another process may be
+	// writing the files), and so does an FS whose files are not the
+	// operating system's (the payloads are copied then, as KeepPayloads
+	// alone does).
+	MapPayloads bool
 	// Logger receives warnings about truncations and failures; nil discards.
 	Logger *slog.Logger
 	// ObserveFsync, when set, is called with the duration of every fsync of

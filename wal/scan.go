@@ -32,6 +32,13 @@ type scanner struct {
 	replay  func(Record) error
 	keep    bool // each replayed record gets a payload of its own
 	slab    payloadSlab
+	// mapFiles reads files through a Mapping (Options.MapPayloads); mapped
+	// and pos are the current file's mapping and the offset read up to,
+	// mapped is nil when the file is read with br.
+	mapFiles bool
+	mapping  *Mapping
+	mapped   []byte
+	pos      int
 }
 
 func newScanner(fsys vfs.FS, after uint64, replay func(Record) error) *scanner {
@@ -66,14 +73,29 @@ func (s *scanner) scanFile(path string, nameSeq, prevSeq uint64) (scanResult, er
 	if err != nil {
 		return scanResult{}, fmt.Errorf("wal: stat %s: %w", path, err)
 	}
-	s.br.Reset(f)
+	s.startFile(f, path, st.Size())
 	fsc := &fileScan{path: path, nameSeq: nameSeq, res: scanResult{size: st.Size(), lastSeq: prevSeq}}
 	err = s.scanHeader(fsc)
 	for err == nil && fsc.res.damage == nil && fsc.off < fsc.res.size {
 		err = s.scanRecord(fsc)
 	}
 	s.br.Reset(nil)
+	s.mapping.release()
+	s.mapping, s.mapped = nil, nil
 	return fsc.res, err
+}
+
+// startFile prepares to read f, of size bytes, from its start: through a
+// mapping with s.mapFiles (read-only, unmapped by scanFile unless a record
+// kept it), else with br. A file that cannot be mapped is read.
+func (s *scanner) startFile(f vfs.File, path string, size int64) {
+	if s.mapFiles {
+		if m, err := mapFile(f, path, size); err == nil && m != nil {
+			s.mapping, s.mapped, s.pos = m, m.data, 0
+			return
+		}
+	}
+	s.br.Reset(f)
 }
 
 // scanHeader checks the file header.
@@ -81,8 +103,8 @@ func (s *scanner) scanHeader(fsc *fileScan) error {
 	if fsc.res.size < fileHeaderSize {
 		return fsc.fail(true, fmt.Sprintf("short file header (%d bytes)", fsc.res.size))
 	}
-	b := s.hdr[:fileHeaderSize]
-	if err := s.read(fsc, b); err != nil {
+	b, err := s.next(fsc, fileHeaderSize, s.hdr[:])
+	if err != nil {
 		return err
 	}
 	first, version, err := decodeFileHeader(b)
@@ -113,8 +135,8 @@ func (s *scanner) scanRecord(fsc *fileScan) error {
 	if left < recordHeaderSize {
 		return fsc.fail(true, fmt.Sprintf("short record header (%d bytes left)", left))
 	}
-	b := s.hdr[:]
-	if err := s.read(fsc, b); err != nil {
+	b, err := s.next(fsc, recordHeaderSize, s.hdr[:])
+	if err != nil {
 		return err
 	}
 	h, ok := decodeRecordHeader(b)
@@ -132,8 +154,9 @@ func (s *scanner) scanRecord(fsc *fileScan) error {
 	if int64(h.length) > left-recordHeaderSize {
 		return fsc.fail(true, fmt.Sprintf("record length %d reaches past the end of the file (%d bytes left)", h.length, left-recordHeaderSize))
 	}
-	payload := s.payloadBuf(int(h.length), s.keep && last > s.after && s.replay != nil)
-	if err := s.read(fsc, payload); err != nil {
+	replay := last > s.after && s.replay != nil
+	payload, err := s.nextPayload(fsc, int(h.length), s.keep && replay)
+	if err != nil {
 		return err
 	}
 	if !h.verify(payload) {
@@ -143,8 +166,12 @@ func (s *scanner) scanRecord(fsc *fileScan) error {
 		}
 		return fsc.fail(torn, "record checksum mismatch")
 	}
-	if last > s.after && s.replay != nil {
-		if err := s.replay(Record{FirstSeq: h.firstSeq, Count: h.count, Payload: payload}); err != nil {
+	if replay {
+		rec := Record{FirstSeq: h.firstSeq, Count: h.count, Payload: payload}
+		if s.keep && s.mapped != nil {
+			rec.Owner, s.mapping.kept = s.mapping, true
+		}
+		if err := s.replay(rec); err != nil {
 			return fmt.Errorf("wal: replay record %d of %s: %w", h.firstSeq, fsc.path, err)
 		}
 	}
@@ -181,25 +208,37 @@ func (fsc *fileScan) fail(torn bool, reason string) error {
 	return nil
 }
 
-// read fills b from the file, advancing nothing but the reader.
-func (s *scanner) read(fsc *fileScan, b []byte) error {
-	if _, err := io.ReadFull(s.br, b); err != nil {
-		return fmt.Errorf("wal: read %s at offset %d: %w", fsc.path, fsc.off, err)
+// next returns the file's next n bytes (n bounded by the bytes left in
+// the file by the caller), advancing nothing but the reader: the mapping's
+// bytes, or buf[:n] filled from the file.
+func (s *scanner) next(fsc *fileScan, n int, buf []byte) ([]byte, error) {
+	if s.mapped != nil {
+		b := s.mapped[s.pos : s.pos+n : s.pos+n]
+		s.pos += n
+		return b, nil
 	}
-	return nil
+	b := buf[:n]
+	if _, err := io.ReadFull(s.br, b); err != nil {
+		return nil, fmt.Errorf("wal: read %s at offset %d: %w", fsc.path, fsc.off, err)
+	}
+	return b, nil
 }
 
-// payloadBuf returns the reused payload buffer resized to n bytes, or a new
-// one when the record's callback keeps it. n was bounded by MaxPayload and
-// the bytes left in the file by the caller.
-func (s *scanner) payloadBuf(n int, keep bool) []byte {
+// nextPayload returns the next n bytes as a record's payload: the
+// mapping's bytes, else the reused payload buffer, or a payload of its own
+// from the slab when the record's callback keeps it. n was bounded by
+// MaxPayload and the bytes left in the file by the caller.
+func (s *scanner) nextPayload(fsc *fileScan, n int, keep bool) ([]byte, error) {
+	if s.mapped != nil {
+		return s.next(fsc, n, nil)
+	}
 	if keep {
-		return s.slab.take(n)
+		return s.next(fsc, n, s.slab.take(n))
 	}
 	if cap(s.payload) < n {
 		s.payload = make([]byte, n)
 	}
-	return s.payload[:n]
+	return s.next(fsc, n, s.payload)
 }
 
 // zeroFrom reports whether b and everything left in the file are zero bytes:
@@ -207,6 +246,9 @@ func (s *scanner) payloadBuf(n int, keep bool) []byte {
 func (s *scanner) zeroFrom(b []byte) (bool, error) {
 	if !allZero(b) {
 		return false, nil
+	}
+	if s.mapped != nil {
+		return allZero(s.mapped[s.pos:]), nil
 	}
 	for {
 		n, err := s.br.Read(s.scratch)

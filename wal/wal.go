@@ -17,6 +17,12 @@ type Record struct {
 	FirstSeq uint64
 	Count    uint32
 	Payload  []byte
+	// Owner, when not nil, is the mapping of the log file Payload is a
+	// slice of (Options.MapPayloads): whoever keeps Payload, or anything
+	// pointing into it, past the callback keeps Owner reachable as long,
+	// since the file is unmapped once Owner is unreachable. nil: Payload is
+	// ordinary memory.
+	Owner *Mapping
 }
 
 // Stats is a snapshot of the WAL's size and counters.

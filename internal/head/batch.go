@@ -2,10 +2,7 @@ package head
 
 import (
 	"iter"
-	"strings"
 	"time"
-
-	"github.com/RoaringBitmap/roaring/v2"
 
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
@@ -26,6 +23,16 @@ type Batch struct {
 	// only for memory that never changes afterwards (replay's copies of
 	// WAL records), which then lives as long as the head.
 	Adopt bool
+	// Owner, with Adopt, is what keeps the adopted memory valid (a mapping
+	// of a WAL file, whose pages are the page cache's): the head keeps it
+	// reachable as long as itself, and counts the adopted bytes as mapped
+	// (Stats.Mapped), not as its own memory. Reset clears it.
+	Owner any
+	// Defer leaves the batch's postings to be found and added later, from
+	// the events' binary forms (deferred.go): replay sets it, so that the
+	// store opens sooner, and adds no posting keys (Add's terms are
+	// ignored).
+	Defer bool
 
 	ts       []int64
 	byTerm   map[index.Term]int // index into postings
@@ -79,6 +86,7 @@ func (b *Batch) Len() int { return len(b.ts) }
 // strings.
 func (b *Batch) Reset() {
 	b.ts = b.ts[:0]
+	b.Owner, b.Defer = nil, false
 	clear(b.byTerm)
 	for i := range b.postings {
 		b.postings[i].term = index.Term{}
@@ -118,11 +126,27 @@ func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now ti
 	}
 	h.noteRows(b, first, now, bytes)
 	grew = bytes + int64(b.Len())*rowMemory
-	for i := range len(b.byTerm) {
-		grew += h.addPosting(&b.postings[i], base)
+	if b.Adopt && b.Owner != nil {
+		h.keepOwner(b.Owner)
+		h.mapped += bytes
+		grew -= bytes
+	}
+	if b.Defer {
+		grew += h.deferRows(base, b.Len())
+	} else {
+		for i := range len(b.byTerm) {
+			grew += h.addPosting(&b.postings[i], base)
+		}
 	}
 	h.memory += grew
 	return grew
+}
+
+// keepOwner keeps o reachable as long as the head (Batch.Owner).
+func (h *Head) keepOwner(o any) {
+	if n := len(h.owners); n == 0 || h.owners[n-1] != o {
+		h.owners = append(h.owners, o)
+	}
 }
 
 // noteRows updates the head's bounds and size for a batch just appended.
@@ -138,22 +162,16 @@ func (h *Head) noteRows(b *Batch, first uint64, now time.Time, bytes int64) {
 }
 
 // addPosting adds a batch posting's rows, shifted to head row numbers (in
-// place: the batch is spent), to the term's bitmap, and returns the memory
-// estimate of what it added. A term new to the head gets its own copy of
-// the value, so the head never keeps a caller's buffer alive (field names
-// are the field table's constants).
+// place: the batch is spent), to the term's rows (postings.add), and
+// returns the memory estimate of what it added.
 func (h *Head) addPosting(p *posting, base uint32) int64 {
 	grew := int64(len(p.rows)) * postingMemory
-	bm := h.postings[p.term]
-	if bm == nil {
-		bm = roaring.New()
-		h.postings[index.Term{Field: p.term.Field, Value: strings.Clone(p.term.Value)}] = bm
-		grew += termMemory + int64(len(p.term.Value))
-	}
 	for j := range p.rows {
 		p.rows[j] += base
 	}
-	bm.AddMany(p.rows)
+	if h.postings.add(p.term, p.rows) {
+		grew += termMemory + int64(len(p.term.Value))
+	}
 	return grew
 }
 

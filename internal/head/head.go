@@ -1,13 +1,18 @@
 // Package head is the in-memory part of the store: every event appended since
-// the last seal, in arrival order, with roaring postings on the indexed fields
-// so equality terms and saved-object refs are answered by bitmap operations.
+// the last seal, in arrival order, with postings on the indexed fields
+// (postings.go: a row list per term, folded into roaring bitmaps as it
+// grows) so equality terms and saved-object refs are answered by bitmap
+// operations. Replay may leave a batch's postings to be added later
+// (Batch.Defer, deferred.go); readers of postings add them first.
 // Sealing asks for the rows in (@timestamp, sequence) order (Sorted), which is
 // a sort of nearly sorted rows then, not a tree kept on every insert: replay
 // and ingest insert far more often than heads are sealed.
 //
 // Events are kept in their binary form (event.AppendBinary) in append-only
-// arena chunks, so the head costs little more than the encoded bytes and a
-// row's bytes never move once written. Rows are numbered in arrival order,
+// arena chunks, or where replay found them (Batch.Adopt: a mapped WAL
+// file, kept mapped as long as the head, Batch.Owner), so the head costs
+// little more than the encoded bytes and a row's bytes never move once
+// written. Rows are numbered in arrival order,
 // which is sequence order: the write path inserts under the WAL's ordering
 // lock.
 //
@@ -22,9 +27,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/RoaringBitmap/roaring/v2"
-
-	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/match"
 )
 
@@ -46,13 +48,26 @@ type Item struct {
 type Head struct {
 	mu       sync.RWMutex
 	rows     rowPages // by row number
-	postings map[index.Term]*roaring.Bitmap
+	postings postings
 	chunk    []byte
 	bytes    int64 // encoded bytes held
-	memory   int64 // estimate of everything held (Stats.Memory)
-	minTS    int64
-	maxTS    int64
-	firstSeq uint64
+	mapped   int64 // of which in memory Batch.Owner keeps (Stats.Mapped)
+	memory   int64 // estimate of everything held but mapped bytes (Stats.Memory)
+	// owners keep adopted memory valid (Batch.Owner) as long as the head,
+	// which is why an Item's Data is only valid while the head is
+	// reachable (a Snapshot holds it).
+	owners []any
+	// pending are the rows whose postings are not yet added (Batch.Defer),
+	// oldest first; unindexed says there are some, for readers' fast
+	// path; scratch is what adding them reuses; onGrow is told of the
+	// memory estimate's changes when they are added (OnGrow).
+	pending   []rowRange
+	unindexed atomic.Bool
+	scratch   *indexScratch
+	onGrow    func(int64)
+	minTS     int64
+	maxTS     int64
+	firstSeq  uint64
 
 	created time.Time // when the first row arrived
 	lastSeq uint64
@@ -73,7 +88,7 @@ func New(published *atomic.Uint64) *Head { return NewSized(published, 0, 0) }
 func NewSized(published *atomic.Uint64, rows, terms int) *Head {
 	return &Head{
 		rows:      rowPages{pages: make([][]Item, 0, (rows+rowPageSize-1)/rowPageSize)},
-		postings:  make(map[index.Term]*roaring.Bitmap, terms),
+		postings:  newPostings(terms),
 		published: published,
 	}
 }
@@ -109,14 +124,19 @@ func Publish(w *atomic.Uint64, seq uint64) {
 type Stats struct {
 	Rows  int
 	Bytes int64
-	// Memory estimates the head's whole footprint: Bytes, the rows and the
-	// postings (see rowMemory, termMemory and postingMemory).
+	// Mapped is the part of Bytes in mapped files' pages (Batch.Owner):
+	// page cache, which the kernel may reclaim, not the process's own.
+	Mapped int64
+	// Memory estimates the head's own footprint: Bytes less Mapped, the
+	// rows and the postings (see rowMemory, termMemory and postingMemory).
 	Memory   int64
 	MinTS    int64
 	MaxTS    int64
 	FirstSeq uint64
 	LastSeq  uint64
-	Terms    int
+	// Terms is the number of posting keys added (deferred ones are not,
+	// until they are added: Batch.Defer).
+	Terms int
 	// Created is when the first row arrived (zero for an empty head).
 	Created time.Time
 }
@@ -125,5 +145,5 @@ type Stats struct {
 func (h *Head) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: len(h.postings), Created: h.created}
+	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Mapped: h.mapped, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: h.postings.len(), Created: h.created}
 }

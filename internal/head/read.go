@@ -32,6 +32,8 @@ func (h *Head) SnapshotAt(pub uint64) *Snapshot {
 
 // Sorted returns every row of the head, published or not, in (@timestamp,
 // sequence) order. Sealing uses it on a head that no longer takes inserts.
+// The rows' Data is valid as long as h is reachable (it may be a mapped
+// file's, Batch.Owner): the caller keeps h while it reads them.
 // Rows arrive nearly in @timestamp order, which pdqsort sorts in close to
 // linear time; sequence numbers are unique, so the order is total.
 func (h *Head) Sorted() []Item {

@@ -69,11 +69,9 @@ func (s *Snapshot) Layout() index.Layout { return index.LayoutV3 }
 
 // Postings returns the visible rows holding t, or nil when none does.
 func (s *Snapshot) Postings(t index.Term) (*roaring.Bitmap, error) {
+	s.h.ensureIndexed()
 	s.h.mu.RLock()
-	bm := s.h.postings[t]
-	if bm != nil {
-		bm = bm.Clone()
-	}
+	bm := s.h.postings.bitmap(t)
 	s.h.mu.RUnlock()
 	if bm == nil {
 		return nil, nil
@@ -90,10 +88,11 @@ func (s *Snapshot) EachTerm(field, prefix string, fn func(value string, rows *ro
 		rows  *roaring.Bitmap
 	}
 	var terms []term
+	s.h.ensureIndexed()
 	s.h.mu.RLock()
-	for t, bm := range s.h.postings {
+	for t, rows := range s.h.postings.all {
 		if t.Field == field && strings.HasPrefix(t.Value, prefix) {
-			terms = append(terms, term{t.Value, bm.Clone()})
+			terms = append(terms, term{t.Value, rows.bitmap()})
 		}
 	}
 	s.h.mu.RUnlock()
@@ -114,10 +113,11 @@ func (s *Snapshot) EachTerm(field, prefix string, fn func(value string, rows *ro
 // that starts with prefix and for which keep holds (nil: every one).
 func (s *Snapshot) UnionTerms(field, prefix string, keep func(value string) bool) (*roaring.Bitmap, error) {
 	out := roaring.New()
+	s.h.ensureIndexed()
 	s.h.mu.RLock()
-	for t, bm := range s.h.postings {
+	for t, rows := range s.h.postings.all {
 		if t.Field == field && strings.HasPrefix(t.Value, prefix) && (keep == nil || keep(t.Value)) {
-			out.Or(bm)
+			rows.orInto(out)
 		}
 	}
 	s.h.mu.RUnlock()

@@ -1,0 +1,277 @@
+package index
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"math/bits"
+
+	"github.com/eventlogdb/eventlog/internal/decbuf"
+)
+
+// The packed dictionary of LayoutV6 ("PST3"): the dictionary of LayoutV4
+// (AppendTo's dict) with each kibana.saved_objects value (a RefKey) in a
+// shorter form, so that a saved-object id that is a UUID takes its 16
+// bytes instead of 36 hex characters. zstd brings hex text down to about
+// 4.5 bits a character; the bytes are what is left (on realistic data,
+// the term dictionary's ref keys are 6.45 bytes an event as text and the
+// UUIDs 4.29 as bytes). Every other byte is LayoutV4's:
+//
+//	dict      := uvarint(F) fieldHead×F entry×terms    (as LayoutV4)
+//	entry     := value uvarint(card) payload            (as LayoutV4)
+//	value     := string(value)                          fields other than
+//	                                                    kibana.saved_objects
+//	value     := u8(form) ...                           kibana.saved_objects:
+//	  form 0:    string(key)                            the RefKey as it is
+//	  form 1, 2: u8(shared) bytes(16-shared) string(type) string(space)
+//	             a RefKey whose id is a canonical lowercase UUID
+//	             (8-4-4-4-12 hex digits): its 16 bytes, the first shared
+//	             (0..15) of them those of the previous form 1 or 2 entry's
+//	             UUID (shared is 0 for the first); form 2 is primary ('p'),
+//	             form 1 not ('a')
+//
+// Reading unpacks the whole dictionary into LayoutV4's bytes (unpackDict),
+// which the reader then checks and indexes as it always has: a query sees
+// the same terms in either layout. Lowercase hex sorts as its bytes do, so
+// sorted keys share leading UUID bytes.
+
+// Forms of a packed ref key.
+const (
+	keyAsIs     = 0
+	keyUUID     = 1
+	keyUUIDPrim = 2
+)
+
+// packDict returns dict (LayoutV4's form, as encode built it: trusted)
+// in the packed form.
+func packDict(dict []byte) []byte {
+	out := make([]byte, 0, len(dict))
+	var prev [16]byte
+	walkDict(dict, func(field string, value []byte) {
+		if field != RefField {
+			out = appendString(out, string(value))
+			return
+		}
+		out = packKey(out, value, &prev)
+	}, func(payload []byte) { out = append(out, payload...) }, func(heads []byte) { out = append(out, heads...) })
+	return out
+}
+
+// packKey appends the packed form of the RefKey k.
+func packKey(dst, k []byte, prev *[16]byte) []byte {
+	id, typ, space, primary, ok := ParseRefKey(string(k))
+	if !ok || !isUUID(id) || string(AppendRefKey(nil, id, typ, space, primary)) != string(k) {
+		// not a key, or one whose lengths are not written as RefKey
+		// writes them: unpacking must give these bytes back
+		dst = append(dst, keyAsIs)
+		return appendString(dst, string(k))
+	}
+	var u [16]byte
+	for i, span := range uuidSpans {
+		hex.Decode(u[uuidBytes[i]:], []byte(id[span[0]:span[1]]))
+	}
+	form := byte(keyUUID)
+	if primary {
+		form = keyUUIDPrim
+	}
+	shared := 0
+	for shared < 15 && u[shared] == prev[shared] {
+		shared++
+	}
+	*prev = u
+	dst = append(dst, form, byte(shared))
+	dst = append(dst, u[shared:]...)
+	dst = appendString(dst, typ)
+	return appendString(dst, space)
+}
+
+// walkDict calls value for each entry's value, payload for the bytes of
+// its card and payload, and heads once for the field heads, in order: a
+// packed or plain dictionary is their concatenation. dict is trusted.
+func walkDict(dict []byte, value func(field string, v []byte), payload func([]byte), heads func([]byte)) {
+	d := decbuf.New(dict, ErrCorrupt)
+	fields, counts := readHeads(&d)
+	heads(dict[:d.Off])
+	for i, f := range fields {
+		for range counts[i] {
+			value(f, d.Bytes(d.Count(1)))
+			start := d.Off
+			skipEntryPayload(&d)
+			payload(dict[start:d.Off])
+		}
+	}
+}
+
+// readHeads reads the field heads: names and term counts.
+func readHeads(d *decbuf.Buf) (fields []string, counts []int) {
+	nf := d.Count(1)
+	for i := 0; i < nf && d.Err == nil; i++ {
+		fields = append(fields, d.Str())
+		counts = append(counts, d.Count(1))
+	}
+	return fields, counts
+}
+
+// skipEntryPayload reads an entry's card and payload (their structure
+// only: the reader's parse checks their values).
+func skipEntryPayload(d *decbuf.Buf) {
+	card := d.Uvarint()
+	if card > InlineMax {
+		d.Uvarint()
+		d.Uvarint()
+		return
+	}
+	for range card {
+		d.Uvarint()
+	}
+}
+
+// unpackDict returns the LayoutV4 form of the packed dictionary p,
+// failing with ErrCorrupt on any damage it can see, and when the result
+// would pass MaxDictBytes. It is sized first (sizeUnpacked), so the
+// dictionary a store keeps in memory is exactly its bytes.
+func unpackDict(p []byte) ([]byte, error) {
+	size, err := sizeUnpacked(p)
+	if err != nil {
+		return nil, err
+	}
+	d := decbuf.New(p, ErrCorrupt)
+	fields, counts := readHeads(&d)
+	out := make([]byte, 0, size)
+	out = append(out, p[:d.Off]...)
+	var prev [16]byte
+	for i, f := range fields {
+		for range counts[i] {
+			if f == RefField {
+				out = unpackKey(&d, out, &prev)
+			} else {
+				out = appendString(out, unsafeString(d.Bytes(d.Count(1))))
+			}
+			start := d.Off
+			skipEntryPayload(&d)
+			out = append(out, p[start:d.Off]...)
+		}
+	}
+	return out, d.Err
+}
+
+// sizeUnpacked checks the packed dictionary p and returns the size of
+// its LayoutV4 form.
+func sizeUnpacked(p []byte) (int, error) {
+	d := decbuf.New(p, ErrCorrupt)
+	fields, counts := readHeads(&d)
+	size := d.Off
+	for i, f := range fields {
+		for j := 0; j < counts[i] && d.Err == nil; j++ {
+			n := 0
+			if f == RefField {
+				n = packedKeyLen(&d)
+			} else {
+				n = d.Count(1)
+				d.Bytes(n)
+			}
+			size += uvarintLen(n) + n
+			start := d.Off
+			skipEntryPayload(&d)
+			size += d.Off - start
+			if size > MaxDictBytes {
+				d.Fail("dictionary unpacks past %d bytes", MaxDictBytes)
+			}
+		}
+	}
+	if d.Err == nil && d.Off != len(p) {
+		d.Fail("trailing bytes in packed dictionary")
+	}
+	return size, d.Err
+}
+
+// packedKeyLen reads one packed ref key and returns the length of its
+// RefKey.
+func packedKeyLen(d *decbuf.Buf) int {
+	switch form := d.U8(); form {
+	case keyAsIs:
+		n := d.Count(1)
+		d.Bytes(n)
+		return n
+	case keyUUID, keyUUIDPrim:
+		shared := int(d.U8())
+		if shared > 15 {
+			d.Fail("packed ref key shares %d bytes", shared)
+			return 0
+		}
+		d.Bytes(16 - shared)
+		typ, space := d.Count(1), 0
+		d.Bytes(typ)
+		space = d.Count(1)
+		d.Bytes(space)
+		return 1 + 36 + uvarintLen(typ) + typ + uvarintLen(space) + space + 1
+	default:
+		d.Fail("packed ref key of form %d", form)
+		return 0
+	}
+}
+
+// unpackKey reads one packed ref key (sizeUnpacked has checked it) and
+// appends its RefKey as a string (uvarint length, bytes).
+func unpackKey(d *decbuf.Buf, dst []byte, prev *[16]byte) []byte {
+	form := d.U8()
+	if form == keyAsIs {
+		return appendString(dst, unsafeString(d.Bytes(d.Count(1))))
+	}
+	shared := int(d.U8())
+	copy(prev[shared:], d.Bytes(16-shared))
+	typ := d.Bytes(d.Count(1))
+	space := d.Bytes(d.Count(1))
+	dst = binary.AppendUvarint(dst, uint64(1+36+uvarintLen(len(typ))+len(typ)+uvarintLen(len(space))+len(space)+1))
+	dst = append(dst, 36)
+	dst = appendUUIDText(dst, prev[:])
+	dst = appendString(dst, unsafeString(typ))
+	dst = appendString(dst, unsafeString(space))
+	if form == keyUUIDPrim {
+		return append(dst, 'p')
+	}
+	return append(dst, 'a')
+}
+
+// uvarintLen is the length of uvarint(n).
+func uvarintLen(n int) int { return (bits.Len(uint(n)|1) + 6) / 7 }
+
+// uuidSpans are the hex runs of a canonical UUID's text, uuidBytes where
+// each run's bytes start.
+var (
+	uuidSpans = [5][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}}
+	uuidBytes = [5]int{0, 4, 6, 8, 10}
+)
+
+// isUUID reports whether s is a canonical lowercase UUID: 8-4-4-4-12
+// lowercase hex digits.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func formatUUID(b []byte) string { return string(appendUUIDText(nil, b)) }
+
+// appendUUIDText appends the canonical text of the 16 bytes b.
+func appendUUIDText(dst, b []byte) []byte {
+	var s [36]byte
+	for i, span := range uuidSpans {
+		hex.Encode(s[span[0]:span[1]], b[uuidBytes[i]:uuidBytes[i]+(span[1]-span[0])/2])
+	}
+	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
+	return append(dst, s[:]...)
+}

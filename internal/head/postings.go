@@ -1,0 +1,109 @@
+package head
+
+import (
+	"strings"
+
+	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eventlogdb/eventlog/index"
+)
+
+// postings are a head's inverted index: for every term, the rows holding
+// it. Inserting is replay's sequential stage and the writer's work under
+// the ordering lock, so it is built for inserts. Most terms (saved-object
+// refs) are on a row or two, and a roaring bitmap for each cost a chain of
+// dependent cache misses per insert (the map's entry, the bitmap, its key
+// and container arrays, the container, its values) and five allocations
+// per term. Here a term is one map entry giving an index into terms, and
+// its rows are a plain ascending slice; a term on many rows moves them
+// into a bitmap foldRows at a time, so that a frequent term costs about
+// two bytes a row, as before.
+//
+// Readers build a bitmap of their own from both parts (Postings, EachTerm
+// and UnionTerms copied the bitmap before, too).
+type postings struct {
+	ids   map[index.Term]uint32 // term → index into terms
+	terms []termRows
+}
+
+// termRows are one term's rows: those in bm (nil until the first fold),
+// then rows, ascending and all above bm's.
+type termRows struct {
+	bm   *roaring.Bitmap
+	rows []uint32
+}
+
+// foldRows is how many rows a term collects in its slice before they move
+// into its bitmap: a few KiB, only for terms that are on that many rows.
+const foldRows = 1024
+
+func newPostings(terms int) postings {
+	return postings{ids: make(map[index.Term]uint32, terms), terms: make([]termRows, 0, terms)}
+}
+
+// len is the number of terms.
+func (p *postings) len() int { return len(p.terms) }
+
+// add appends rows (ascending, above every row the term holds) to t's rows
+// and reports whether t was new. A new term gets its own copy of the
+// value, so the head never keeps a caller's buffer alive (field names are
+// the field table's constants).
+func (p *postings) add(t index.Term, rows []uint32) (isNew bool) {
+	id, ok := p.ids[t]
+	if !ok {
+		id = uint32(len(p.terms))
+		p.ids[index.Term{Field: t.Field, Value: strings.Clone(t.Value)}] = id
+		p.terms = append(p.terms, termRows{})
+	}
+	tr := &p.terms[id]
+	if tr.rows == nil && len(rows) <= 2 {
+		tr.rows = make([]uint32, 0, 2) // most terms stay on a row or two
+	}
+	tr.rows = append(tr.rows, rows...)
+	if len(tr.rows) >= foldRows {
+		if tr.bm == nil {
+			tr.bm = roaring.New()
+		}
+		tr.bm.AddMany(tr.rows)
+		tr.rows = tr.rows[:0]
+	}
+	return !ok
+}
+
+// bitmap returns a new bitmap of t's rows, or nil when no row holds t.
+func (p *postings) bitmap(t index.Term) *roaring.Bitmap {
+	id, ok := p.ids[t]
+	if !ok {
+		return nil
+	}
+	return p.terms[id].bitmap()
+}
+
+// bitmap returns a new bitmap of the rows.
+func (tr *termRows) bitmap() *roaring.Bitmap {
+	var bm *roaring.Bitmap
+	if tr.bm != nil {
+		bm = tr.bm.Clone()
+	} else {
+		bm = roaring.New()
+	}
+	bm.AddMany(tr.rows)
+	return bm
+}
+
+// orInto adds the rows to out.
+func (tr *termRows) orInto(out *roaring.Bitmap) {
+	if tr.bm != nil {
+		out.Or(tr.bm)
+	}
+	out.AddMany(tr.rows)
+}
+
+// all yields every term with its rows, in no order.
+func (p *postings) all(yield func(index.Term, *termRows) bool) {
+	for t, id := range p.ids {
+		if !yield(t, &p.terms[id]) {
+			return
+		}
+	}
+}
