@@ -103,7 +103,7 @@ func (s *Server) handleConsistency(w http.ResponseWriter, r *http.Request) error
 	}
 	hs, err := l.Consistency(from, to)
 	if err != nil {
-		return compactedConflict(err)
+		return unprovableConflict(err)
 	}
 	return writeValue(w, http.StatusOK, map[string]any{"from_size": from, "to_size": to, "hashes": hexHashes(hs)})
 }
@@ -128,17 +128,23 @@ func (s *Server) handleProof(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusNotFound, typeNotFound, "no event %q", id)
 	}
 	if err != nil {
-		return compactedConflict(err)
+		return unprovableConflict(err)
 	}
 	return writeValue(w, http.StatusOK, integrity.NewProofDoc(p.ID, &p.Event, p.Proof, p.Head))
 }
 
-// compactedConflict answers 409 for a proof that needs hashes inside a
-// range compacted as wholly erased (a tree size inside it, which no
-// stored head has): the request names a size the store no longer proves.
-func compactedConflict(err error) error {
-	if errors.Is(err, integrity.ErrCompacted) {
+// unprovableConflict answers 409 for a proof the store can no longer
+// make: one that needs hashes inside a range compacted as wholly erased
+// (a tree size inside it, which no stored head has), or leaves of a
+// sealed tile whose events are not all stored any more (a repair lost
+// one). Neither is the server failing; the request asks for what the
+// store, by design or after a recorded loss, no longer holds.
+func unprovableConflict(err error) error {
+	switch {
+	case errors.Is(err, integrity.ErrCompacted):
 		return errorf(http.StatusConflict, typeConflict, "%v: ask for a stored head's size", err)
+	case errors.Is(err, integrity.ErrSealedTile):
+		return errorf(http.StatusConflict, typeConflict, "%v: eventlog verify --chain lists the positions that can no longer be proved", err)
 	}
 	return err
 }

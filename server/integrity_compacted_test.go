@@ -10,17 +10,21 @@ import (
 	"github.com/eventlogdb/eventlog/integrity"
 )
 
-// TestCompactedConflict: a proof refused because it needs hashes inside a
-// packed range answers 409 with the engine's reason; other errors pass
-// through unchanged.
-func TestCompactedConflict(t *testing.T) {
-	err := compactedConflict(fmt.Errorf("integrity: leaf 3: %w: leaves 0 to 255", integrity.ErrCompacted))
-	var api *apiError
-	if !errors.As(err, &api) || api.status != http.StatusConflict || !strings.Contains(api.reason, "leaves 0 to 255") {
-		t.Fatalf("got %v", err)
+// TestUnprovableConflict: a proof refused because it needs hashes inside
+// a packed range, or leaves of a sealed tile that lost an event, answers
+// 409 with the engine's reason; other errors pass through unchanged.
+func TestUnprovableConflict(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("integrity: leaf 3: %w: leaves 0 to 255", integrity.ErrCompacted),
+		fmt.Errorf("integrity: leaves 0 to 255: %w: the event of seq 7 is not stored", integrity.ErrSealedTile),
+	} {
+		var api *apiError
+		if got := unprovableConflict(err); !errors.As(got, &api) || api.status != http.StatusConflict || !strings.Contains(api.reason, "leaves 0 to 255") {
+			t.Fatalf("%v: got %v", err, got)
+		}
 	}
 	other := errors.New("disk on fire")
-	if compactedConflict(other) != other {
+	if unprovableConflict(other) != other {
 		t.Fatal("an unrelated error was rewritten")
 	}
 }
