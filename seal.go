@@ -324,7 +324,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 				return fail(err)
 			}
 		}
-		if err := ns.w.Add(segment.Row{Seq: it.Seq, Event: ev}); err != nil {
+		if err := ns.w.Add(segment.Row{Seq: it.Seq, Event: ev, Shape: dec.Shape()}); err != nil {
 			ns.w.Abort()
 			return fail(fmt.Errorf("write segment %s: %w", ns.name, err))
 		}

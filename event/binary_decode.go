@@ -47,6 +47,7 @@ func (d *binDecoder) decode() error {
 			return syntaxErr(off, "field id %d after id %d (out of order or repeated)", id, fields[prev].ID)
 		}
 		prev = pos
+		d.present[pos/64] |= 1 << (pos % 64)
 		if d.skip != nil && d.skip[pos] {
 			d.skipValue(&fields[pos])
 		} else {
@@ -71,6 +72,8 @@ type binDecoder struct {
 	// refBuf, when its capacity suffices, holds the decoded refs instead
 	// of a new slice (IndexDecoder reuses it from event to event).
 	refBuf []SavedObject
+	// present has bit i set for each field fields[i] read (RowShape).
+	present [2]uint64
 	// labels, when not nil, is emptied and holds the decoded labels
 	// instead of a new map (RowDecoder reuses it from event to event).
 	labelMap map[string]string

@@ -16,7 +16,23 @@ import "unsafe"
 type RowDecoder struct {
 	d      binDecoder
 	labels map[string]string
+	shape  RowShape
 }
+
+// RowShape is what decoding an event's binary form learns of it beside
+// its values: which fields it has and the size of the form. A segment
+// writer given it (segment.Row.Shape) need not walk every field of the
+// event to find them.
+type RowShape struct {
+	// Fields has bit i set (Fields[i/64] & 1<<(i%64)) when the event has
+	// the field Fields()[i].
+	Fields [2]uint64
+	// Size is the length of the binary form.
+	Size int
+}
+
+// Has reports whether the event has the field Fields()[pos].
+func (s *RowShape) Has(pos int) bool { return s.Fields[pos/64]&(1<<(pos%64)) != 0 }
 
 // Decode checks src and decodes it, sharing its memory (see RowDecoder).
 func (x *RowDecoder) Decode(src []byte) (*Event, error) {
@@ -31,6 +47,7 @@ func (x *RowDecoder) Decode(src []byte) (*Event, error) {
 		labelMap: x.labels,
 	}
 	err := d.decode()
+	x.shape = RowShape{Fields: d.present, Size: len(src)}
 	if d.ev.Labels != nil {
 		x.labels = d.ev.Labels
 	}
@@ -38,4 +55,15 @@ func (x *RowDecoder) Decode(src []byte) (*Event, error) {
 		return nil, err
 	}
 	return &d.ev, nil
+}
+
+// Shape returns the shape of the event the last Decode returned, valid
+// until the next Decode.
+func (x *RowDecoder) Shape() *RowShape { return &x.shape }
+
+// RowShape.Fields holds 128 fields.
+func init() {
+	if len(fields) > 128 {
+		panic("event: more than 128 fields do not fit RowShape") // programmer error, at init
+	}
 }
