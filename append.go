@@ -200,6 +200,12 @@ func (db *DB) commit(ctx context.Context, b *batch, count int) (Appended, error)
 func (db *DB) validate(events []Event) error { return db.check(events, false) }
 
 func (db *DB) check(events []Event, internal bool) error {
+	return db.checkWith(events, internal, false)
+}
+
+// checkWith is check; decoded skips each event's Validate, which decoding
+// with limits within the DB's made already (Batch.AddDecoded).
+func (db *DB) checkWith(events []Event, internal, decoded bool) error {
 	var bad []ItemError
 	var latest int64 = math.MaxInt64
 	if db.opts.MaxFutureSkew > 0 {
@@ -207,7 +213,10 @@ func (db *DB) check(events []Event, internal bool) error {
 	}
 	for i := range events {
 		ev := &events[i]
-		err := ev.Validate(db.opts.Limits)
+		var err error
+		if !decoded {
+			err = ev.Validate(db.opts.Limits)
+		}
 		if err == nil && !ev.Timestamp.IsZero() && ev.Timestamp.UnixNano() > latest {
 			err = fmt.Errorf("@timestamp %s is more than %v in the future (max future skew)", ev.Timestamp, db.opts.MaxFutureSkew)
 		}

@@ -55,6 +55,21 @@ func (bt *Batch) Len() int { return bt.n }
 // events' posting keys share with the caller's memory (event.DecodeShared)
 // must stay unchanged until Commit or Release.
 func (bt *Batch) Add(events ...Event) []ItemError {
+	return bt.add(events, false)
+}
+
+// AddDecoded is Add for events exactly as event.DecodeWith returned them,
+// decoding with limits lim: what decoding checked is not checked again
+// when lim is within the DB's Options.Limits (event.Limits.Within), which
+// was a twentieth of a _bulk request's CPU. Every other check of Add (the
+// registry, the future-skew guard, the pseudonymiser's) is made. An event
+// changed after decoding, or decoded with other limits, must go to Add.
+func (bt *Batch) AddDecoded(lim event.Limits, events ...Event) []ItemError {
+	return bt.add(events, lim.Within(bt.db.opts.Limits))
+}
+
+// add is Add; decoded skips each event's Validate (see AddDecoded).
+func (bt *Batch) add(events []Event, decoded bool) []ItemError {
 	if bt.b == nil {
 		bad := make([]ItemError, len(events))
 		for i := range bad {
@@ -64,7 +79,7 @@ func (bt *Batch) Add(events ...Event) []ItemError {
 	}
 	var bad []ItemError
 	var invalid *InvalidEventsError
-	if err := bt.db.check(events, false); errors.As(err, &invalid) {
+	if err := bt.db.checkWith(events, false, decoded); errors.As(err, &invalid) {
 		bad = invalid.Items
 	}
 	next := 0 // into bad

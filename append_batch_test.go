@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -124,5 +125,55 @@ func TestBatchReleasedStoresNothing(t *testing.T) {
 	}
 	if n := db.Stats().HeadEvents; n != 1 {
 		t.Fatalf("%d events stored, want 1", n)
+	}
+}
+
+// TestBatchAddDecodedChecks: AddDecoded skips only what decoding under
+// limits within the DB's checked. An event decoded under looser limits is
+// validated against the DB's and refused; an unregistered pair and an
+// event too far in the future are refused whatever the limits; the rest
+// are stored as Add stores them.
+func TestBatchAddDecodedChecks(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	db := mustOpen(t, t.TempDir(), Options{Limits: event.Limits{MaxStringBytes: 24},
+		MaxFutureSkew: time.Hour, Now: func() time.Time { return now }})
+	if err := db.RegisterProviderActions("p", "a"); err != nil {
+		t.Fatal(err)
+	}
+	decode := func(doc string, lim event.Limits) Event {
+		t.Helper()
+		e, err := event.DecodeWith([]byte(doc), event.DecodeOptions{Limits: lim})
+		if err != nil {
+			t.Fatalf("decode %s: %v", doc, err)
+		}
+		return e
+	}
+	const long = `{"@timestamp":"2024-05-01T00:00:00Z","event":{"provider":"p","action":"a"},"message":"0123456789abcdefghijklmnx"}`
+	const fits = `{"@timestamp":"2024-05-01T00:00:00Z","event":{"provider":"p","action":"a"},"message":"0123456789abcdefghijklmn"}`
+	const unregistered = `{"@timestamp":"2024-05-01T00:00:00Z","event":{"provider":"p","action":"b"}}`
+	const future = `{"@timestamp":"2024-05-01T14:00:00Z","event":{"provider":"p","action":"a"}}`
+	strict := event.Limits{MaxStringBytes: 24}
+	bt := db.NewBatch(0)
+	defer bt.Release()
+	bad := bt.AddDecoded(event.Limits{}, decode(long, event.Limits{}), decode(fits, event.Limits{}))
+	if len(bad) != 1 || bad[0].Index != 0 || !errors.Is(bad[0].Err, event.ErrLimit) {
+		t.Fatalf("under looser limits: refused %v, want the long message (a limit error)", bad)
+	}
+	bad = bt.AddDecoded(strict, decode(fits, strict), decode(unregistered, strict), decode(future, strict))
+	if len(bad) != 2 || bad[0].Index != 1 || bad[1].Index != 2 {
+		t.Fatalf("under the DB's limits: refused %v, want the unregistered pair and the future event", bad)
+	}
+	a, err := bt.Commit(ctx)
+	if err != nil || a.Count != 2 {
+		t.Fatalf("commit: %+v, %v; want the two events that fit", a, err)
+	}
+	stored := findAll(t, db, FindRequest{})
+	if len(stored) != 2 {
+		t.Fatalf("%d events stored, want 2", len(stored))
+	}
+	for _, r := range stored {
+		if r.Event.Message != "0123456789abcdefghijklmn" {
+			t.Fatalf("stored message %q", r.Event.Message)
+		}
 	}
 }

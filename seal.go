@@ -308,7 +308,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 	var (
 		ns   *newSegment // the segment being written, nil between partitions
 		part int64
-		ev   event.Event // the decoded event; Add copies what it keeps
+		dec  event.RowDecoder // one event, reused from row to row; Add copies what it keeps
 	)
 	finish := func() error {
 		s, _, err := db.finishSegment(ns, level)
@@ -320,20 +320,20 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		return nil
 	}
 	for _, it := range h.Sorted() {
-		var err error
 		// Shared: a head's rows never change (its arena is append-only), and
 		// the writer copies what it keeps, so no copy of each event is needed.
-		if ev, err = event.DecodeBinaryShared(it.Data); err != nil {
+		ev, err := dec.Decode(it.Data)
+		if err != nil {
 			if ns != nil {
 				ns.w.Abort()
 			}
 			return fail(fmt.Errorf("seal: event %d: %w", it.Seq, err))
 		}
-		if holds.erases(tombs, it.Seq, &ev) {
+		if holds.erases(tombs, it.Seq, ev) {
 			continue
 		}
-		if tombs.hides(it.Seq, &ev) { // kept for a hold: its delete stays pending
-			level = purgedLevel(level, tombs, it.Seq, &ev)
+		if tombs.hides(it.Seq, ev) { // kept for a hold: its delete stays pending
+			level = purgedLevel(level, tombs, it.Seq, ev)
 		}
 		if p := match.FloorDiv(it.TS, int64(db.opts.Partition)); ns == nil || p != part {
 			if ns != nil {
@@ -346,7 +346,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 				return fail(err)
 			}
 		}
-		if err := ns.w.Add(segment.Row{Seq: it.Seq, Event: &ev}); err != nil {
+		if err := ns.w.Add(segment.Row{Seq: it.Seq, Event: ev, Shape: dec.Shape()}); err != nil {
 			ns.w.Abort()
 			return fail(fmt.Errorf("write segment %s: %w", ns.name, err))
 		}

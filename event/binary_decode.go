@@ -47,6 +47,7 @@ func (d *binDecoder) decode() error {
 			return syntaxErr(off, "field id %d after id %d (out of order or repeated)", id, fields[prev].ID)
 		}
 		prev = pos
+		d.present[pos/64] |= 1 << (pos % 64)
 		if d.skip != nil && d.skip[pos] {
 			d.skipValue(&fields[pos])
 		} else {
@@ -71,6 +72,11 @@ type binDecoder struct {
 	// refBuf, when its capacity suffices, holds the decoded refs instead
 	// of a new slice (IndexDecoder reuses it from event to event).
 	refBuf []SavedObject
+	// present has bit i set for each field fields[i] read (RowShape).
+	present [2]uint64
+	// labels, when not nil, is emptied and holds the decoded labels
+	// instead of a new map (RowDecoder reuses it from event to event).
+	labelMap map[string]string
 }
 
 func (d *binDecoder) fail(off int, format string, args ...any) {
@@ -170,7 +176,7 @@ func (d *binDecoder) list(f *Field) StringList {
 		return StringList{}
 	}
 	if cap(d.strs)-len(d.strs) < int(n) {
-		d.strs = make([]string, 0, max(int(n), 16))
+		d.strs = make([]string, 0, d.slabCap(int(n), cap(d.strs), 16))
 	}
 	start := len(d.strs)
 	for range n {
@@ -231,8 +237,7 @@ func (d *binDecoder) floatValue(f *Field) (v float64, ok bool) {
 }
 
 func (d *binDecoder) duration(f *Field) *Duration {
-	v := d.durationValue(f)
-	return &v
+	return d.newDuration(d.durationValue(f))
 }
 
 func (d *binDecoder) durationValue(f *Field) Duration {
@@ -250,7 +255,12 @@ func (d *binDecoder) labels() map[string]string {
 	if d.err != nil {
 		return nil
 	}
-	m := make(map[string]string, n)
+	m := d.labelMap
+	if m == nil {
+		m = make(map[string]string, n)
+	} else {
+		clear(m)
+	}
 	d.labelPairs(n, func(k, v string) { m[k] = v })
 	return m
 }

@@ -71,6 +71,10 @@ func FuzzDecodeBinary(f *testing.F) {
 		if (xerr == nil) != (err == nil) || err != nil && xerr.Error() != err.Error() {
 			t.Fatalf("IndexDecoder says %v, DecodeBinary %v", xerr, err)
 		}
+		var row RowDecoder
+		if _, rerr := row.Decode(data); (rerr == nil) != (err == nil) || err != nil && rerr.Error() != err.Error() {
+			t.Fatalf("RowDecoder says %v, DecodeBinary %v", rerr, err)
+		}
 		if err != nil {
 			var fe *FieldError
 			if !errors.As(err, &fe) {
@@ -80,6 +84,12 @@ func FuzzDecodeBinary(f *testing.F) {
 		}
 		if want := indexedPart(&e); !reflect.DeepEqual(*indexed, want) {
 			t.Fatalf("IndexDecoder of %x:\n got %#v\nwant %#v", data, *indexed, want)
+		}
+		for range 2 { // the second time on reused memory
+			whole, err := row.Decode(data)
+			if err != nil || !reflect.DeepEqual(*whole, e) {
+				t.Fatalf("RowDecoder of %x: %v, or\n got %#v\nwant %#v", data, err, whole, e)
+			}
 		}
 		canon := AppendBinary(nil, &e)
 		again, err := DecodeBinary(canon)

@@ -73,3 +73,13 @@ func (l Limits) withDefaults() Limits {
 		MaxExtraKeys:     orDefault(l.MaxExtraKeys, def.MaxExtraKeys),
 	}
 }
+
+// Within reports whether every bound of l is at least as strict as o's
+// (zero fields taking their defaults on both sides), MaxDocumentBytes
+// aside: an event Decode accepted under l then passes Validate under o, so
+// a store that validated it with o need not check it again.
+func (l Limits) Within(o Limits) bool {
+	l, o = l.withDefaults(), o.withDefaults()
+	return l.MaxStringBytes <= o.MaxStringBytes && l.MaxRefs <= o.MaxRefs && l.MaxTags <= o.MaxTags &&
+		l.MaxLabels <= o.MaxLabels && l.MaxExtraDepth <= o.MaxExtraDepth && l.MaxExtraKeys <= o.MaxExtraKeys
+}

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -99,7 +100,19 @@ func (s *scanner) null() (bool, error) {
 func (s *scanner) str() (string, error) {
 	start := s.i + 1
 	ascii := true
-	for i := start; i < len(s.data); i++ {
+	// Eight bytes at a time while none ends the plain run: strings were
+	// a quarter of decoding's time read byte by byte.
+	i := start
+	for ; i+8 <= len(s.data); i += 8 {
+		w := binary.LittleEndian.Uint64(s.data[i:])
+		if stopsPlain(w) {
+			break
+		}
+		if w&highBits != 0 {
+			ascii = false
+		}
+	}
+	for ; i < len(s.data); i++ {
 		c := s.data[i]
 		if plainASCII[c] {
 			continue
@@ -121,6 +134,25 @@ func (s *scanner) str() (string, error) {
 		}
 	}
 	return "", syntaxErr(len(s.data), "expected '\"' to end string, got end of input")
+}
+
+// Words of eight bytes, one constant byte repeated.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// stopsPlain reports whether any byte of w (eight bytes of a string) is
+// not plain ASCII nor a byte of a multi-byte character, that is whether
+// one is '"', '\\' or a control character; bytes of 0x80 and above do not
+// stop it. Each test is the exact "has a zero byte" and "has a byte less
+// than n" of Bit Twiddling Hacks: a borrow can mark more bytes than match,
+// never a word without one.
+func stopsPlain(w uint64) bool {
+	quote, backslash := w^(lowBits*'"'), w^(lowBits*'\\')
+	zero := func(v uint64) uint64 { return (v - lowBits) & ^v & highBits }
+	control := (w - lowBits*0x20) & ^w & highBits
+	return zero(quote)|zero(backslash)|control != 0
 }
 
 // badUTF8 reports the first invalid UTF-8 byte in data[from:to].

@@ -2,7 +2,10 @@ package integrity
 
 import (
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
+	"hash"
+	"sync"
 
 	"github.com/transparency-dev/merkle/rfc6962"
 )
@@ -35,11 +38,22 @@ func Digest(binaryForm []byte) Hash { return sha256.Sum256(binaryForm) }
 // (guessing a small event's content and hashing it) only while the key
 // stays secret. A Salter is safe for concurrent use.
 //
-// It computes HMAC (RFC 2104) itself, on stack buffers, because ingest
+// It computes HMAC (RFC 2104) itself, without allocating, because ingest
 // derives a salt per event and crypto/hmac allocates per call; the tests
-// check it against crypto/hmac.
+// check it against crypto/hmac. The padded key blocks are the same for
+// every salt, so NewSalter hashes them once and keeps the two SHA-256
+// states they leave: a salt then costs two SHA-256 blocks instead of four.
 type Salter struct {
-	ipad, opad [sha256.BlockSize]byte
+	inner, outer []byte // the states after the ipad and opad blocks (encoding.BinaryMarshaler)
+	scratch      sync.Pool
+}
+
+// saltScratch is one salt's hasher and its buffers (a stack array
+// handed to the hasher, an interface, would escape to the heap).
+type saltScratch struct {
+	h   hash.Hash
+	seq [8]byte
+	sum []byte
 }
 
 // NewSalter returns a Salter for key.
@@ -48,27 +62,48 @@ func NewSalter(key []byte) *Salter {
 		k := sha256.Sum256(key)
 		key = k[:]
 	}
-	s := &Salter{}
-	copy(s.ipad[:], key)
-	copy(s.opad[:], key)
-	for i := range s.ipad {
-		s.ipad[i] ^= 0x36
-		s.opad[i] ^= 0x5c
+	var ipad, opad [sha256.BlockSize]byte
+	copy(ipad[:], key)
+	copy(opad[:], key)
+	for i := range ipad {
+		ipad[i] ^= 0x36
+		opad[i] ^= 0x5c
 	}
+	s := &Salter{inner: padState(ipad[:]), outer: padState(opad[:])}
+	s.scratch.New = func() any { return &saltScratch{h: sha256.New(), sum: make([]byte, 0, sha256.Size)} }
 	return s
+}
+
+// padState returns the marshalled SHA-256 state after hashing pad.
+func padState(pad []byte) []byte {
+	h := sha256.New()
+	h.Write(pad)
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic("integrity: SHA-256 state cannot be saved: " + err.Error()) // the standard library's hasher always can
+	}
+	return state
 }
 
 // Salt returns the salt of the event with sequence number seq.
 func (s *Salter) Salt(seq uint64) [SaltSize]byte {
-	var in [sha256.BlockSize + 8]byte
-	copy(in[:], s.ipad[:])
-	binary.BigEndian.PutUint64(in[sha256.BlockSize:], seq)
-	inner := sha256.Sum256(in[:])
-	var out [sha256.BlockSize + sha256.Size]byte
-	copy(out[:], s.opad[:])
-	copy(out[sha256.BlockSize:], inner[:])
-	mac := sha256.Sum256(out[:])
+	sc := s.scratch.Get().(*saltScratch)
+	defer s.scratch.Put(sc)
+	binary.BigEndian.PutUint64(sc.seq[:], seq)
+	inner := sc.resume(s.inner, sc.seq[:])
+	mac := sc.resume(s.outer, inner)
 	return [SaltSize]byte(mac[:SaltSize])
+}
+
+// resume hashes data after the saved state and returns the sum, in
+// sc.sum: valid until the next resume.
+func (sc *saltScratch) resume(state, data []byte) []byte {
+	if err := sc.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(state); err != nil {
+		panic("integrity: SHA-256 state cannot be restored: " + err.Error()) // it was made by MarshalBinary
+	}
+	sc.h.Write(data)
+	sc.sum = sc.h.Sum(sc.sum[:0])
+	return sc.sum
 }
 
 // LeafData returns a leaf's data: seq (8 bytes big-endian), salt (16) and

@@ -156,6 +156,37 @@ func (m *mask) has(i int) bool { return m[i/64]&(1<<(i%64)) != 0 }
 func (m *mask) or(o *mask)     { m[0] |= o[0]; m[1] |= o[1] }
 func (m *mask) count() int     { return bits.OnesCount64(m[0]) + bits.OnesCount64(m[1]) }
 
+// slotOfField maps a field's position in event.Fields() to its slot, -1
+// for @timestamp, which has none.
+var slotOfField = func() []int {
+	out := make([]int, len(event.Fields()))
+	si := 0
+	for i := range event.Fields() {
+		if event.Fields()[i].ID == colTS {
+			out[i] = -1
+			continue
+		}
+		out[i] = si
+		si++
+	}
+	return out
+}()
+
+// maskOf returns the mask of the fields s says an event has.
+func maskOf(s *event.RowShape) mask {
+	var m mask
+	for w, word := range s.Fields {
+		for word != 0 {
+			pos := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			if si := slotOfField[pos]; si >= 0 {
+				m.set(si)
+			}
+		}
+	}
+	return m
+}
+
 // rowInfo returns the fields present in e and the size of its binary form
 // (event.AppendBinary), in one pass over the slots.
 func rowInfo(e *event.Event) (mask, int) {

@@ -19,6 +19,12 @@ import (
 type Row struct {
 	Seq   uint64
 	Event *event.Event
+	// Shape, when not nil, is Event's shape as decoding its binary form
+	// found it (event.RowDecoder.Shape): its fields and the form's size,
+	// which the writer then does not find by looking at every field of
+	// the event (sealing a head had that cost for every row). It must be
+	// Event's own.
+	Shape *event.RowShape
 }
 
 // Block size defaults and bounds.
@@ -197,7 +203,13 @@ func (sw *Writer) Add(r Row) error {
 	if sw.opts.Version < VersionExtra && !r.Event.Extra.IsZero() {
 		return sw.fail(fmt.Errorf("row %d has kept unknown fields, which format version %d cannot hold (%d on)", len(sw.seqs), sw.opts.Version, VersionExtra))
 	}
-	m, n := rowInfo(r.Event)
+	var m mask
+	var n int
+	if r.Shape != nil {
+		m, n = maskOf(r.Shape), r.Shape.Size
+	} else {
+		m, n = rowInfo(r.Event)
+	}
 	if rows := sw.stage.rows(); rows > 0 && (rows >= sw.opts.BlockRows || sw.size+n > sw.opts.BlockBytes) {
 		if err := sw.flush(); err != nil {
 			return err

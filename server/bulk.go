@@ -314,7 +314,7 @@ func (b *bulk) drop(s *Server, rejected []eventlog.ItemError) {
 // appendResponse appends the answer: {"took","errors","items"}, one item
 // per non-blank line, in order.
 func (b *bulk) appendResponse(dst []byte, took time.Duration) []byte {
-	dst = b.appendHead(dst, took, 56)
+	dst = b.appendHead(dst, took, storedItemBytes)
 	for i, it := range b.items {
 		if i > 0 {
 			dst = append(dst, ',')
@@ -334,6 +334,11 @@ func (b *bulk) appendResponse(dst []byte, took time.Duration) []byte {
 	}
 	return append(dst, "]}"...)
 }
+
+// storedItemBytes is the most a stored item's answer takes (appendStored,
+// a sequence number of 20 digits, and the comma after it): room for less
+// regrew and copied the answer of every large request.
+const storedItemBytes = len(`{"status":201,"_id":"0123456789abcdef","_seq":,"result":"created"},`) + 20
 
 // appendStored appends the answer for a stored item: 201 and "created",
 // or 200 and "noop" when the same event was already stored.

@@ -163,7 +163,12 @@ func (b *bulk) addChunk(s *Server, bt *eventlog.Batch, lo, hi int) {
 	if b.register {
 		valid, items = b.registerChunk(s, valid, items)
 	}
-	bad := bt.Add(valid...)
+	var bad []eventlog.ItemError
+	if b.complete == nil { // the events are as decodeAll decoded them
+		bad = bt.AddDecoded(s.limits(), valid...)
+	} else {
+		bad = bt.Add(valid...)
+	}
 	for i, item := range items {
 		if len(bad) > 0 && bad[0].Index == i {
 			b.fail(s, item, bad[0].Err)
