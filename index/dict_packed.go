@@ -2,10 +2,10 @@ package index
 
 import (
 	"encoding/binary"
-	"encoding/hex"
 	"math/bits"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
+	"github.com/eventlogdb/eventlog/internal/uuidtext"
 )
 
 // The packed dictionary of LayoutV6 ("PST3"): the dictionary of LayoutV4
@@ -59,16 +59,13 @@ func packDict(dict []byte) []byte {
 // packKey appends the packed form of the RefKey k.
 func packKey(dst, k []byte, prev *[16]byte) []byte {
 	id, typ, space, primary, ok := ParseRefKey(string(k))
-	if !ok || !isUUID(id) || string(AppendRefKey(nil, id, typ, space, primary)) != string(k) {
+	if !ok || !uuidtext.IsCanonical(id) || string(AppendRefKey(nil, id, typ, space, primary)) != string(k) {
 		// not a key, or one whose lengths are not written as RefKey
 		// writes them: unpacking must give these bytes back
 		dst = append(dst, keyAsIs)
 		return appendString(dst, string(k))
 	}
-	var u [16]byte
-	for i, span := range uuidSpans {
-		hex.Decode(u[uuidBytes[i]:], []byte(id[span[0]:span[1]]))
-	}
+	u := uuidtext.Bytes(id)
 	form := byte(keyUUID)
 	if primary {
 		form = keyUUIDPrim
@@ -223,7 +220,7 @@ func unpackKey(d *decbuf.Buf, dst []byte, prev *[16]byte) []byte {
 	space := d.Bytes(d.Count(1))
 	dst = binary.AppendUvarint(dst, uint64(1+36+uvarintLen(len(typ))+len(typ)+uvarintLen(len(space))+len(space)+1))
 	dst = append(dst, 36)
-	dst = appendUUIDText(dst, prev[:])
+	dst = uuidtext.AppendText(dst, prev[:])
 	dst = appendString(dst, unsafeString(typ))
 	dst = appendString(dst, unsafeString(space))
 	if form == keyUUIDPrim {
@@ -234,44 +231,3 @@ func unpackKey(d *decbuf.Buf, dst []byte, prev *[16]byte) []byte {
 
 // uvarintLen is the length of uvarint(n).
 func uvarintLen(n int) int { return (bits.Len(uint(n)|1) + 6) / 7 }
-
-// uuidSpans are the hex runs of a canonical UUID's text, uuidBytes where
-// each run's bytes start.
-var (
-	uuidSpans = [5][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}}
-	uuidBytes = [5]int{0, 4, 6, 8, 10}
-)
-
-// isUUID reports whether s is a canonical lowercase UUID: 8-4-4-4-12
-// lowercase hex digits.
-func isUUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-func formatUUID(b []byte) string { return string(appendUUIDText(nil, b)) }
-
-// appendUUIDText appends the canonical text of the 16 bytes b.
-func appendUUIDText(dst, b []byte) []byte {
-	var s [36]byte
-	for i, span := range uuidSpans {
-		hex.Encode(s[span[0]:span[1]], b[uuidBytes[i]:uuidBytes[i]+(span[1]-span[0])/2])
-	}
-	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
-	return append(dst, s[:]...)
-}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/eventlogdb/eventlog/internal/uuidtext"
 	"pgregory.net/rapid"
 )
 
@@ -19,7 +20,7 @@ func drawRefID(t *rapid.T) string {
 	for i := range rapid.IntRange(0, 16).Draw(t, "random bytes") {
 		u[15-i] = byte(rapid.IntRange(0, 255).Draw(t, "byte"))
 	}
-	id := formatUUID(u[:])
+	id := uuidtext.Format(u[:])
 	switch rapid.IntRange(0, 4).Draw(t, "id kind") {
 	case 0:
 		return strings.ToUpper(id)

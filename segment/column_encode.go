@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/uuidtext"
 )
 
 // This file encodes the raw (uncompressed) bytes of one column of a block.
@@ -133,7 +134,7 @@ func (c *colEncoder) buildDict(vals []string) bool {
 func appendUUIDs(dst []byte, vals []string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(vals)))
 	for _, v := range vals {
-		dst = appendUUID(dst, v)
+		dst = uuidtext.AppendBytes(dst, v)
 	}
 	return dst
 }

@@ -5,6 +5,7 @@ import (
 	"math/bits"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
+	"github.com/eventlogdb/eventlog/internal/uuidtext"
 )
 
 // This file reads string vectors (see appendStrings) for a selection of
@@ -23,7 +24,7 @@ type strTable struct {
 
 func (t *strTable) at(i int) string {
 	if t.uuids {
-		return formatUUID(t.data[16*i : 16*i+16])
+		return uuidtext.Format(t.data[16*i : 16*i+16])
 	}
 	if t.offs[i] == t.offs[i+1] {
 		return ""
