@@ -57,6 +57,15 @@ type Options struct {
 	// SegmentMaxAge rolls the head once its oldest event arrived this long
 	// ago. Zero: 1 hour.
 	SegmentMaxAge time.Duration
+	// SegmentIdle rolls a head that has received nothing for this long,
+	// once it holds a sixteenth of what rolls it by size (SegmentMaxBytes,
+	// or its share of MemoryLimit): after a burst its events leave memory
+	// for segments in seconds rather than at SegmentMaxAge, which frees
+	// the budget for queries and, with object storage, uploads them. A
+	// trickle of events never fills that sixteenth, so it still makes one
+	// segment per SegmentMaxAge rather than one per pause. Zero: 10
+	// seconds; negative: never.
+	SegmentIdle time.Duration
 	// Partition splits sealed heads by @timestamp into segments of at most
 	// this span (aligned to the Unix epoch, so whole UTC days by default),
 	// so retention can drop whole partitions. Zero: 24 hours.
@@ -260,6 +269,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.SegmentMaxAge == 0 {
 		o.SegmentMaxAge = time.Hour
+	}
+	if o.SegmentIdle == 0 {
+		o.SegmentIdle = DefaultSegmentIdle
 	}
 	if o.Partition == 0 {
 		o.Partition = compaction.DefaultPartition

@@ -147,7 +147,11 @@ func (db *DB) sealErr() error {
 // rolls the active head when it gets too old. Close stops it.
 func (db *DB) runSealer() {
 	defer close(db.sealerDone)
-	tick := time.NewTicker(max(min(db.opts.SegmentMaxAge/4, time.Second), time.Millisecond))
+	every := min(db.opts.SegmentMaxAge/4, time.Second)
+	if db.opts.SegmentIdle > 0 {
+		every = min(every, db.opts.SegmentIdle/4)
+	}
+	tick := time.NewTicker(max(every, time.Millisecond))
 	defer tick.Stop()
 	backoff := time.Duration(0)
 	for {
@@ -178,13 +182,37 @@ func (db *DB) runSealer() {
 	}
 }
 
+// DefaultSegmentIdle is Options.SegmentIdle's default.
+const DefaultSegmentIdle = 10 * time.Second
+
+// idleRollShare is the part of a full head (headFull) an idle one must
+// hold to be rolled (Options.SegmentIdle).
+const idleRollShare = 16
+
+// rollIfOld rolls the active head when it is too old (SegmentMaxAge), or
+// idle and big enough to be worth a segment of its own (SegmentIdle).
 func (db *DB) rollIfOld() {
 	db.stateMu.Lock()
 	defer db.stateMu.Unlock()
 	hs := db.state.Load().active.Stats()
-	if hs.Rows > 0 && db.opts.Now().Sub(hs.Created) >= db.opts.SegmentMaxAge {
+	if hs.Rows == 0 {
+		return
+	}
+	now := db.opts.Now()
+	if now.Sub(hs.Created) >= db.opts.SegmentMaxAge || db.idleFull(hs, now) {
 		db.rollLocked()
 	}
+}
+
+// idleFull reports whether a head with these stats has been idle for
+// SegmentIdle and holds at least 1/idleRollShare of what fills it.
+func (db *DB) idleFull(hs head.Stats, now time.Time) bool {
+	if db.opts.SegmentIdle < 0 || now.Sub(hs.Updated) < db.opts.SegmentIdle {
+		return false
+	}
+	limit := db.mem.Limit()
+	return hs.Bytes >= db.opts.SegmentMaxBytes/idleRollShare ||
+		(limit > 0 && hs.Memory >= limit/headMemoryShare/idleRollShare)
 }
 
 // sealFrozen seals every frozen head, oldest first.

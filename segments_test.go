@@ -112,6 +112,65 @@ func TestHeadRollsByAge(t *testing.T) {
 	}
 }
 
+// TestHeadRollsWhenIdle: a head that has received nothing for
+// SegmentIdle is rolled once it holds a sixteenth of SegmentMaxBytes, not
+// before it is idle, not while it is smaller, and never with SegmentIdle
+// negative; the events it held are all still there.
+func TestHeadRollsWhenIdle(t *testing.T) {
+	for _, idle := range []time.Duration{40 * time.Millisecond, -1} {
+		var mu sync.Mutex
+		now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		db := mustOpen(t, t.TempDir(), Options{AllowUnregistered: true, SegmentMaxBytes: 16 << 10, SegmentMaxAge: 1000 * time.Hour, SegmentIdle: idle, Now: clock})
+		// The sealer looks every 10 ms (SegmentIdle/4); 300 ms is many looks.
+		stillInHead := func(why string, events int) {
+			t.Helper()
+			time.Sleep(300 * time.Millisecond)
+			if s := db.Stats(); s.Segments != 0 || s.HeadEvents != events {
+				t.Fatalf("SegmentIdle %v: %s: stats %+v, want %d events in the head and no segment", idle, why, s, events)
+			}
+		}
+		if _, err := db.Append(ctx, ev("p", "a", "")); err != nil {
+			t.Fatal(err)
+		}
+		advance(time.Hour)
+		stillInHead("idle but under a sixteenth of SegmentMaxBytes", 1)
+		for range 8 {
+			e := ev("p", "a", "")
+			e.Message = string(make([]byte, 200))
+			if _, err := db.Append(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if hs := db.state.Load().active.Stats(); hs.Bytes < 16<<10/idleRollShare {
+			t.Fatalf("the head holds %d bytes, under the idle roll's %d: the test proves nothing", hs.Bytes, 16<<10/idleRollShare)
+		}
+		stillInHead("big enough but not idle", 9)
+		advance(39 * time.Millisecond)
+		stillInHead("idle for less than SegmentIdle", 9)
+		advance(time.Millisecond)
+		if idle < 0 {
+			advance(time.Hour)
+			stillInHead("SegmentIdle negative", 9)
+			continue
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for db.Stats().Segments == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("an idle head was never rolled")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		if err := db.waitSealed(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		if s := db.Stats(); s.HeadEvents != 0 || s.SegmentEvents != 9 || len(findAll(t, db, FindRequest{})) != 9 {
+			t.Fatalf("after the idle roll: stats %+v, want all 9 events in segments", s)
+		}
+	}
+}
+
 func TestDroppedSegmentLivesUntilLastReader(t *testing.T) {
 	dir := t.TempDir()
 	db := mustOpen(t, dir, Options{AllowUnregistered: true})

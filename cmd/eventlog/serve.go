@@ -213,6 +213,7 @@ func (c *serveConfig) dbOptions(m *server.Metrics, log *slog.Logger) eventlog.Op
 		SyncInterval:      c.syncInterval,
 		SegmentMaxBytes:   c.segmentMaxBytes,
 		SegmentMaxAge:     c.segmentMaxAge,
+		SegmentIdle:       c.segmentIdle,
 		MemoryLimit:       c.memoryLimit,
 		AllowUnregistered: c.allowUnregistered,
 		Pseudonymizer:     c.pseudonymizer,

@@ -158,6 +158,7 @@ func (h *Head) noteRows(b *Batch, first uint64, now time.Time, bytes int64) {
 		h.minTS, h.maxTS = min(h.minTS, ts), max(h.maxTS, ts)
 	}
 	h.lastSeq = first + uint64(b.Len()) - 1
+	h.updated = now
 	h.bytes += bytes
 }
 

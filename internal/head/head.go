@@ -70,6 +70,7 @@ type Head struct {
 	firstSeq  uint64
 
 	created time.Time // when the first row arrived
+	updated time.Time // when the last row arrived
 	lastSeq uint64
 
 	// published is shared by every head of a store: rows with a sequence
@@ -137,13 +138,15 @@ type Stats struct {
 	// Terms is the number of posting keys added (deferred ones are not,
 	// until they are added: Batch.Defer).
 	Terms int
-	// Created is when the first row arrived (zero for an empty head).
+	// Created is when the first row arrived, Updated when the last did
+	// (both zero for an empty head).
 	Created time.Time
+	Updated time.Time
 }
 
 // Stats returns the head's size and bounds.
 func (h *Head) Stats() Stats {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Mapped: h.mapped, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: h.postings.len(), Created: h.created}
+	return Stats{Rows: h.rows.len(), Bytes: h.bytes, Mapped: h.mapped, Memory: h.memory, MinTS: h.minTS, MaxTS: h.maxTS, FirstSeq: h.firstSeq, LastSeq: h.lastSeq, Terms: h.postings.len(), Created: h.created, Updated: h.updated}
 }
