@@ -46,6 +46,11 @@ type SuiteConfig struct {
 	// checked run. Zero: DefaultSuiteRuns.
 	Runs int
 	Seed int64
+	// Settle has the server seal every event it holds in memory after the
+	// ingest and before the queries (POST /api/_roll, what --segment-idle
+	// does by itself once the ingest has stopped for a while), so the
+	// queries measure a settled server rather than one just done ingesting.
+	Settle bool
 	// Progress, when set, is called with the ingest's progress (see
 	// Config.Progress).
 	Progress func(Progress)
@@ -68,6 +73,9 @@ type SuiteReport struct {
 	// event answered Events; EventsPerSec is Events over it.
 	SearchableSeconds float64 `json:"searchable_seconds"`
 	EventsPerSec      float64 `json:"events_per_sec"`
+	// SettleSeconds is how long the server took, after that count, to
+	// seal what it held in memory (SuiteConfig.Settle; 0 without it).
+	SettleSeconds float64 `json:"settle_seconds,omitempty"`
 	// Queries are issue 15's queries, each answer checked.
 	Queries []SuiteQueryResult `json:"queries"`
 	// Server holds the figures of the server process, when the caller
@@ -189,6 +197,14 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*SuiteReport, error) {
 	}
 	rep.SearchableSeconds = rep.Ingest.Seconds + wait.Seconds()
 	rep.EventsPerSec = float64(cfg.Events) / rep.SearchableSeconds
+	if cfg.Settle {
+		cfg.Log("having the server seal what it holds in memory (POST /api/_roll)")
+		settle, err := waitSettled(ctx, c)
+		if err != nil {
+			return rep, err
+		}
+		rep.SettleSeconds = settle.Seconds()
+	}
 	cfg.Phase("queries")
 	for _, q := range suiteQueries(x) {
 		cfg.Log("query " + q.Name)
@@ -243,6 +259,28 @@ func waitSearchable(ctx context.Context, c *client.Client, n int64) (time.Durati
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// waitSettled has the server seal what its heads hold (POST /api/_roll,
+// which answers once the segments are written) and checks that nothing is
+// left in memory.
+func waitSettled(ctx context.Context, c *client.Client) (time.Duration, error) {
+	start := time.Now()
+	if err := c.Do(ctx, http.MethodPost, "api/_roll", url.Values{"timeout": {"5m"}}, nil, nil); err != nil {
+		return 0, fmt.Errorf("bench suite: settle: %w", err)
+	}
+	took := time.Since(start)
+	var st struct {
+		HeadEvents  int64 `json:"head_events"`
+		FrozenHeads int   `json:"frozen_heads"`
+	}
+	if err := c.Do(ctx, http.MethodGet, "api/_stats", nil, nil, &st); err != nil {
+		return 0, fmt.Errorf("bench suite: settle: %w", err)
+	}
+	if st.HeadEvents != 0 || st.FrozenHeads != 0 {
+		return 0, fmt.Errorf("bench suite: settle: after a roll the server holds %d events in memory (%d frozen heads)", st.HeadEvents, st.FrozenHeads)
+	}
+	return took, nil
 }
 
 // runSuiteQuery checks q's answer once, then times cfg.Runs runs of it,

@@ -15,12 +15,22 @@ import (
 func TestSuite(t *testing.T) {
 	const n = 6000
 	srv, db := newServer(t, nil)
-	rep, err := RunSuite(context.Background(), SuiteConfig{URL: srv.URL, Events: n, Batch: 1000, Runs: 2})
+	var phases []string
+	rep, err := RunSuite(context.Background(), SuiteConfig{URL: srv.URL, Events: n, Batch: 1000, Runs: 2, Settle: true,
+		Phase: func(p string) {
+			if p == "queries" && db.Stats().HeadEvents != 0 {
+				t.Errorf("settled, yet the heads hold %d events as the queries start", db.Stats().HeadEvents)
+			}
+			phases = append(phases, p)
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := db.Stats().LastSeq; got != n || rep.Ingest.Events != n || rep.EventsPerSec <= 0 {
 		t.Fatalf("stored %d events, reported %d at %.0f/s; want %d", got, rep.Ingest.Events, rep.EventsPerSec, n)
+	}
+	if s := db.Stats(); rep.SettleSeconds <= 0 || s.SegmentEvents != n || strings.Join(phases, ",") != "ingest,queries" {
+		t.Fatalf("settle took %v s, segments hold %d of %d events, phases %q", rep.SettleSeconds, s.SegmentEvents, n, phases)
 	}
 	x := expectSuite(GeneratedWorkload(GeneratorConfig{Seed: 0, Rate: SpreadRate(n)}), n)
 	want := map[string]int{

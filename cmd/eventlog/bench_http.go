@@ -22,7 +22,8 @@ empty data directory (this binary, or --bin), ingests --events generated
 events (every one distinct) with --clients concurrent _bulk clients in
 batches of --batch until a count sees them all, then runs the issue's
 queries over HTTP, each answer checked against the generator's own
-expectation, and times each --runs times warm. Reports events/s, the
+expectation, and times each --runs times warm (with --settle, once the
+server has sealed what it held in memory). Reports events/s, the
 server's peak RSS and (on Linux) the peaks of its anonymous memory and of
 its mapped file pages during the ingest and during the queries, bytes on
 disk per event (after the server's final seal, by column family) and each
@@ -52,6 +53,7 @@ func parseBenchHTTPFlags(args []string) (*benchHTTPFlags, error) {
 	fs.IntVar(&f.cfg.Clients, "clients", bench.DefaultSuiteClients, "concurrent _bulk clients")
 	fs.BoolVar(&f.cfg.ES, "es", false, "ingest through the Elasticsearch-compatible /es/_bulk (a create action line before each event) instead of /api/events/_bulk")
 	fs.IntVar(&f.cfg.Runs, "runs", bench.DefaultSuiteRuns, "timed runs of each query, after a checked one")
+	fs.BoolVar(&f.cfg.Settle, "settle", false, "before the queries, have the server seal every event it holds in memory (POST /api/_roll; what its --segment-idle does once ingest pauses), so they measure a settled server rather than one just done ingesting")
 	fs.Int64Var(&f.cfg.Seed, "seed", 1, "seed of the generator")
 	fs.StringVar(&f.bin, "bin", "", "eventlog binary that serves (default: this one)")
 	fs.StringVar(&f.data, "data", "", "the server's data directory, which must not hold events (default: a new temporary directory, removed afterwards)")
@@ -138,6 +140,9 @@ func writeSuiteText(w io.Writer, dir string, r *bench.SuiteReport) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "ingest, durable, until searchable\t%.0f events/s (%.2f s; %.0f events/s to the last acknowledgement)\n",
 		r.EventsPerSec, r.SearchableSeconds, in.Throughput.EventsPerSec)
+	if r.SettleSeconds > 0 {
+		fmt.Fprintf(tw, "settled\t%.2f s to seal what the server held in memory before the queries (--settle)\n", r.SettleSeconds)
+	}
 	fmt.Fprintf(tw, "_bulk latency\tp50 %.1f ms  p99 %.1f ms  max %.1f ms (%d requests, %d answered 429)\n",
 		in.Append.P50, in.Append.P99, in.Append.Max, in.Append.Count, in.Throttled)
 	if s := r.Server; s != nil {
