@@ -141,8 +141,7 @@ func (x *executor) run(ctx context.Context) error {
 		return err
 	}
 	if byTime(x.plan.keys) {
-		desc := x.plan.keys[0].desc
-		slices.SortStableFunc(items, func(a, b work) int { return compareEdges(edge(a.b, desc), edge(b.b, desc), desc) })
+		items = sortByEdge(items, x.plan.keys[0].desc)
 	}
 	for i := range items {
 		items[i].visit = i
@@ -200,6 +199,27 @@ func (c *lazyCand) get() *roaring.Bitmap {
 		c.bm = intersect(c.parts)
 	}
 	return c.bm
+}
+
+// sortByEdge returns items stably sorted by the first position each block
+// can hold in the sort's direction (edge). It sorts their indices and
+// edges, not the items, which are large: moving them was a tenth of a
+// newest-N query over 250 blocks.
+func sortByEdge(items []work, desc bool) []work {
+	type keyed struct {
+		e match.Position
+		i int
+	}
+	order := make([]keyed, len(items))
+	for i := range items {
+		order[i] = keyed{edge(items[i].b, desc), i}
+	}
+	slices.SortStableFunc(order, func(a, b keyed) int { return compareEdges(a.e, b.e, desc) })
+	out := make([]work, len(items))
+	for i, k := range order {
+		out[i] = items[k.i]
+	}
+	return out
 }
 
 // withoutHidden removes the hidden rows from the candidates (nil: every
