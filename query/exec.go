@@ -85,6 +85,8 @@ type executor struct {
 	// them in warnings, instead of failing.
 	allowPartial bool
 	warnings     []Damage
+	// dense is countWhole's scratch (andCardinality).
+	dense []uint64
 }
 
 // work is one block to visit.
@@ -94,6 +96,10 @@ type work struct {
 	cand       *roaring.Bitmap
 	exact      bool
 	visit      int // its place in the order visitAll takes (page)
+	// lazy, when set, holds the source's candidates, not yet built, and
+	// says that the block's rows are already in the total (countWhole):
+	// a visit builds cand from it only to collect hits.
+	lazy *lazyCand
 }
 
 func (x *executor) run(ctx context.Context) error {
@@ -106,10 +112,15 @@ func (x *executor) run(ctx context.Context) error {
 		if !x.overlaps(blocks) {
 			continue
 		}
-		cand, exact, err := x.plan.candidates(src)
+		parts, exact, err := x.plan.conjuncts(src)
 		if err != nil {
 			return fmt.Errorf("source %d: %w", si, err)
 		}
+		if x.countable(si, blocks, parts, exact) {
+			items = x.countWhole(items, si, blocks, parts)
+			continue
+		}
+		cand := intersect(parts)
 		bad, err := x.damaged(si, cand)
 		if err != nil {
 			return err
@@ -130,8 +141,7 @@ func (x *executor) run(ctx context.Context) error {
 		return err
 	}
 	if byTime(x.plan.keys) {
-		desc := x.plan.keys[0].desc
-		slices.SortStableFunc(items, func(a, b work) int { return compareEdges(edge(a.b, desc), edge(b.b, desc), desc) })
+		items = sortByEdge(items, x.plan.keys[0].desc)
 	}
 	for i := range items {
 		items[i].visit = i
@@ -140,6 +150,76 @@ func (x *executor) run(ctx context.Context) error {
 		return x.visitParallel(ctx, items)
 	}
 	return x.visitAll(ctx, items)
+}
+
+// countable reports whether source si's share of the total is the count
+// of its candidates, taken without building them (countWhole): they are
+// exact and the intersection of at least two sets, no aggregation needs
+// its rows, nothing of it is hidden or damaged, and every block is whole
+// (within the time range, visible, beyond retention's reach).
+func (x *executor) countable(si int, blocks []match.Block, parts []*roaring.Bitmap, exact bool) bool {
+	if !exact || len(parts) < 2 || len(x.plan.aggs) > 0 || len(x.snap.Damaged) > 0 || x.snap.hidden(si) != nil {
+		return false
+	}
+	for _, b := range blocks {
+		if !x.whole(&work{b: b}) {
+			return false
+		}
+	}
+	return true
+}
+
+// countWhole adds source si's candidates to the total from the sets parts
+// intersects, and appends its blocks to items with the candidates left to
+// build (lazyCand) for the first block whose rows the page needs: a
+// newest-N query reads the rows of a source or two and counts the rest.
+func (x *executor) countWhole(items []work, si int, blocks []match.Block, parts []*roaring.Bitmap) []work {
+	n := andCardinality(parts, &x.dense)
+	if n == 0 {
+		return items
+	}
+	if !x.opts.NoTotal {
+		x.total += int(n)
+	}
+	lc := &lazyCand{parts: parts}
+	for bi, b := range blocks {
+		items = append(items, work{src: si, block: bi, b: b, exact: true, lazy: lc})
+	}
+	return items
+}
+
+// lazyCand is a source's candidates, built on first use.
+type lazyCand struct {
+	parts []*roaring.Bitmap
+	bm    *roaring.Bitmap
+}
+
+func (c *lazyCand) get() *roaring.Bitmap {
+	if c.bm == nil {
+		c.bm = intersect(c.parts)
+	}
+	return c.bm
+}
+
+// sortByEdge returns items stably sorted by the first position each block
+// can hold in the sort's direction (edge). It sorts their indices and
+// edges, not the items, which are large: moving them was a tenth of a
+// newest-N query over 250 blocks.
+func sortByEdge(items []work, desc bool) []work {
+	type keyed struct {
+		e match.Position
+		i int
+	}
+	order := make([]keyed, len(items))
+	for i := range items {
+		order[i] = keyed{edge(items[i].b, desc), i}
+	}
+	slices.SortStableFunc(order, func(a, b keyed) int { return compareEdges(a.e, b.e, desc) })
+	out := make([]work, len(items))
+	for i, k := range order {
+		out[i] = items[k.i]
+	}
+	return out
 }
 
 // withoutHidden removes the hidden rows from the candidates (nil: every
@@ -287,6 +367,12 @@ func (x *executor) visit(w *work) error {
 	if b.MaxTS < p.minTS || b.MinTS > p.maxTS {
 		return nil
 	}
+	if w.lazy != nil {
+		if !x.mayHit(b) {
+			return nil // counted by countWhole
+		}
+		w.cand = w.lazy.get()
+	}
 	lo, hi := uint64(b.FirstRow), uint64(b.FirstRow)+uint64(b.Rows)
 	if w.cand != nil && !w.cand.IntersectsWithInterval(lo, hi) {
 		return nil
@@ -295,7 +381,7 @@ func (x *executor) visit(w *work) error {
 	whole := x.whole(w)
 	aggs := x.aggsFor(w.src)
 	if !collect && len(aggs) == 0 && (x.opts.NoTotal || (w.exact && whole)) {
-		if !x.opts.NoTotal {
+		if !x.opts.NoTotal && w.lazy == nil {
 			x.total += blockCount(w)
 		}
 		return nil
@@ -332,7 +418,9 @@ func (x *executor) visit(w *work) error {
 		if !w.exact || expiry {
 			rows, evs = x.residual(rows, evs, !w.exact, expiry)
 		}
-		x.total += len(rows)
+		if w.lazy == nil {
+			x.total += len(rows)
+		}
 		for _, ev := range evs {
 			for _, a := range aggs {
 				a.add(ev)
