@@ -90,6 +90,13 @@ type Options struct {
 	// NoTotal lets the executor skip counting what cannot be on the page;
 	// Result.Total is then -1. Exports paging through everything use it.
 	NoTotal bool
+	// Hits, when its capacity holds the page, is where Execute decodes the
+	// page's hits (clearing each first) instead of a new slice: a caller
+	// stepping through many pages (an export) passes the previous
+	// Result.Hits, which it must no longer use; copies of its Hit values
+	// stay valid, as a decoded event shares nothing with the slot it
+	// was decoded into before. Nil: a new slice.
+	Hits []Hit
 	// ExpiredBefore hides events stamped before it (Unix ns): retention's
 	// visibility rule. Zero: nothing is hidden.
 	ExpiredBefore int64

@@ -125,7 +125,6 @@ func OpenSource(name string, pin []byte, src BlockSource, opts OpenOptions) (*Re
 	r := &Reader{path: name, dec: opts.Decoder, src: src, pin: pin, pinOff: biOff, kc: keyCache{acct: opts.KeyMemory}, dicts: dictsOrOwn(opts.Dicts),
 		docs: opts.Docs, id: readerIDs.Add(1)}
 	r.size = int64(biOff) + int64(len(pin)) - headerLen
-	r.bufs.New = func() any { return new([]byte) }
 	if err := r.check(pinReader{r}); err != nil {
 		return nil, err
 	}

@@ -285,7 +285,11 @@ func readCounts(d *decbuf.Buf, n int, shift uint, idx []int) (starts []int, head
 // items expands the selected values (first item index and count) into the
 // increasing list of their items.
 func items(starts []int, heads []uint64, shift uint) []int {
-	var out []int
+	n := 0
+	for _, h := range heads {
+		n += int(h >> shift)
+	}
+	out := make([]int, 0, n) // sized once, not grown
 	for i, s := range starts {
 		for k := range int(heads[i] >> shift) {
 			out = append(out, s+k)

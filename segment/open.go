@@ -61,7 +61,6 @@ type Reader struct {
 	ownDec  bool
 	closeMu sync.Mutex
 	closed  atomic.Bool
-	bufs    sync.Pool // *[]byte: column decompression buffers
 	kc      keyCache
 	docs    *DocCache // nil: documents are not cached
 	id      uint64    // this Reader's key in docs
@@ -81,7 +80,6 @@ func Open(path string, opts OpenOptions) (*Reader, error) {
 	defer f.Close()
 	r := &Reader{path: path, dec: opts.Decoder, kc: keyCache{acct: opts.KeyMemory}, dicts: dictsOrOwn(opts.Dicts),
 		docs: opts.Docs, id: readerIDs.Add(1)}
-	r.bufs.New = func() any { return new([]byte) }
 	st, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("open segment %s: %w", path, err)
