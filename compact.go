@@ -143,11 +143,10 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		return err
 	}
 	defer release()
-	enc, err := segment.NewCompactionEncoder() // charged in mergeMemory
+	enc, err := segment.CompactionEncoder() // charged in mergeMemory
 	if err != nil {
 		return err
 	}
-	defer enc.Close()
 	ns, err := db.createSegmentWith(enc)
 	if err != nil {
 		return err

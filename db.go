@@ -318,7 +318,7 @@ func (db *DB) open() error {
 		db.lock = lock
 	}
 	var err error
-	if db.zenc, err = segment.NewSealEncoder(0); err != nil {
+	if db.zenc, err = segment.SealEncoder(); err != nil {
 		return err
 	}
 	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
@@ -426,9 +426,6 @@ func (db *DB) releaseAll() error {
 		}
 	}
 	errs = append(errs, db.damage.release())
-	if db.zenc != nil {
-		errs = append(errs, db.zenc.Close())
-	}
 	if db.zdec != nil {
 		db.zdec.Close()
 	}

@@ -314,7 +314,7 @@ type newSegment struct {
 func (db *DB) createSegment() (*newSegment, error) { return db.createSegmentWith(db.zenc) }
 
 // createSegmentWith is createSegment writing with enc: merges pass the
-// compaction encoder (segment.NewCompactionEncoder).
+// compaction encoder (segment.CompactionEncoder).
 func (db *DB) createSegmentWith(enc *zstd.Encoder) (*newSegment, error) {
 	db.manifestMu.Lock()
 	id := db.manifest.NextID

@@ -1,6 +1,10 @@
 package segment
 
-import "github.com/klauspost/compress/zstd"
+import (
+	"sync"
+
+	"github.com/klauspost/compress/zstd"
+)
 
 // NewSealEncoder returns the encoder a store seals its heads with:
 // NewEncoder's, at SpeedBetterCompression (zstd level 7 or so) instead of
@@ -12,9 +16,18 @@ import "github.com/klauspost/compress/zstd"
 // segments 51.7 -> 47.2 B/event (README, "Seals at a higher zstd
 // level"). Segments written by Write without an Encoder, and so the
 // golden files, keep SpeedFastest.
-func NewSealEncoder(concurrency int) (*zstd.Encoder, error) {
-	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(encoderWindow), zstd.WithEncoderConcurrency(concurrency))
-}
+//
+// The encoder is the process's, made at the first call and never closed:
+// its tables (about 7 MiB for each column compressed at once) cost more
+// to allocate and clear than a small seal costs to compress, so a program
+// that opens stores often (tests, tools) would pay for them at every Open.
+// EncodeAll is safe for concurrent use; seals of several stores share its
+// GOMAXPROCS encoders.
+func SealEncoder() (*zstd.Encoder, error) { return sealEncoder() }
+
+var sealEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
+	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(encoderWindow), zstd.WithEncoderConcurrency(0))
+})
 
 // CompactionEncoderBytes is about what the encoder NewCompactionEncoder
 // returns holds once it has compressed a column: its match tables and
@@ -30,6 +43,8 @@ const CompactionEncoderBytes = 8 << 20
 // of CPU at SpeedFastest and 8.7 s at this level, and wrote 32.8 MiB
 // instead of 35.9 (SpeedBestCompression: 32.4 MiB for 14.0 s). A reader
 // needs nothing new: every zstd frame decodes alike.
-func NewCompactionEncoder() (*zstd.Encoder, error) {
-	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(encoderWindow), zstd.WithEncoderConcurrency(1))
-}
+//
+// Like SealEncoder's, the encoder is the process's, shared by every merge
+// (one column at a time each; merges of several stores take turns for
+// its GOMAXPROCS encoders) and never closed.
+func CompactionEncoder() (*zstd.Encoder, error) { return sealEncoder() }
