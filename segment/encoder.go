@@ -6,7 +6,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-// NewSealEncoder returns the encoder a store seals its heads with:
+// SealEncoder returns the encoder a store seals its heads with:
 // NewEncoder's, at SpeedBetterCompression (zstd level 7 or so) instead of
 // SpeedFastest. On the realistic generator the columns of a day take 12 %
 // fewer bytes (34.99 -> 30.91 B/event) and the postings dictionary 3 %
@@ -29,13 +29,13 @@ var sealEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
 	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(encoderWindow), zstd.WithEncoderConcurrency(0))
 })
 
-// CompactionEncoderBytes is about what the encoder NewCompactionEncoder
+// CompactionEncoderBytes is about what the encoder CompactionEncoder
 // returns holds once it has compressed a column: its match tables and
 // history (7.1 MiB measured at SpeedBetterCompression with a 1 MiB window),
 // for the memory budget of a merge.
 const CompactionEncoderBytes = 8 << 20
 
-// NewCompactionEncoder returns the encoder merges write segments with:
+// CompactionEncoder returns the encoder merges write segments with:
 // SpeedBetterCompression (zstd level 7 or so) with NewEncoder's 1 MiB
 // window, compressing one column at a time. Merges run off the ingest
 // path, and the level costs them little: on 733,331 realistic events of 11
