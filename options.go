@@ -63,8 +63,7 @@ type Options struct {
 	// for segments in seconds rather than at SegmentMaxAge, which frees
 	// the budget for queries and, with object storage, uploads them. A
 	// trickle of events never fills that sixteenth, so it still makes one
-	// segment per SegmentMaxAge rather than one per pause. Zero: 10
-	// seconds; negative: never.
+	// segment per SegmentMaxAge rather than one per pause. Zero: never.
 	SegmentIdle time.Duration
 	// Partition splits sealed heads by @timestamp into segments of at most
 	// this span (aligned to the Unix epoch, so whole UTC days by default),
@@ -246,7 +245,7 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SyncInterval < 0 || o.WALMaxFileBytes < 0 || o.LoggerQueue < 0 || o.LoggerBlock < 0 || o.LoggerBatch < 0 {
 		return o, fmt.Errorf("options: sizes and durations must not be negative")
 	}
-	if o.SegmentMaxBytes < 0 || o.SegmentMaxAge < 0 || o.Partition < 0 || o.MaxFrozenHeads < 0 {
+	if o.SegmentMaxBytes < 0 || o.SegmentMaxAge < 0 || o.SegmentIdle < 0 || o.Partition < 0 || o.MaxFrozenHeads < 0 {
 		return o, fmt.Errorf("options: segment sizes and durations must not be negative")
 	}
 	if o.MemoryLimit < 0 || o.QueryMemoryWait < 0 {
@@ -269,9 +268,6 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.SegmentMaxAge == 0 {
 		o.SegmentMaxAge = time.Hour
-	}
-	if o.SegmentIdle == 0 {
-		o.SegmentIdle = DefaultSegmentIdle
 	}
 	if o.Partition == 0 {
 		o.Partition = compaction.DefaultPartition

@@ -182,9 +182,6 @@ func (db *DB) runSealer() {
 	}
 }
 
-// DefaultSegmentIdle is Options.SegmentIdle's default.
-const DefaultSegmentIdle = 10 * time.Second
-
 // idleRollShare is the part of a full head (headFull) an idle one must
 // hold to be rolled (Options.SegmentIdle).
 const idleRollShare = 16
@@ -207,7 +204,7 @@ func (db *DB) rollIfOld() {
 // idleFull reports whether a head with these stats has been idle for
 // SegmentIdle and holds at least 1/idleRollShare of what fills it.
 func (db *DB) idleFull(hs head.Stats, now time.Time) bool {
-	if db.opts.SegmentIdle < 0 || now.Sub(hs.Updated) < db.opts.SegmentIdle {
+	if db.opts.SegmentIdle <= 0 || now.Sub(hs.Updated) < db.opts.SegmentIdle {
 		return false
 	}
 	limit := db.mem.Limit()

@@ -115,9 +115,9 @@ func TestHeadRollsByAge(t *testing.T) {
 // TestHeadRollsWhenIdle: a head that has received nothing for
 // SegmentIdle is rolled once it holds a sixteenth of SegmentMaxBytes, not
 // before it is idle, not while it is smaller, and never with SegmentIdle
-// negative; the events it held are all still there.
+// zero (off, the default); the events it held are all still there.
 func TestHeadRollsWhenIdle(t *testing.T) {
-	for _, idle := range []time.Duration{40 * time.Millisecond, -1} {
+	for _, idle := range []time.Duration{40 * time.Millisecond, 0} {
 		var mu sync.Mutex
 		now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -150,9 +150,9 @@ func TestHeadRollsWhenIdle(t *testing.T) {
 		advance(39 * time.Millisecond)
 		stillInHead("idle for less than SegmentIdle", 9)
 		advance(time.Millisecond)
-		if idle < 0 {
+		if idle == 0 {
 			advance(time.Hour)
-			stillInHead("SegmentIdle negative", 9)
+			stillInHead("SegmentIdle off", 9)
 			continue
 		}
 		deadline := time.Now().Add(10 * time.Second)

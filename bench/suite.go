@@ -47,8 +47,8 @@ type SuiteConfig struct {
 	Runs int
 	Seed int64
 	// Settle has the server seal every event it holds in memory after the
-	// ingest and before the queries (POST /api/_roll, what --segment-idle
-	// does by itself once the ingest has stopped for a while), so the
+	// ingest and before the queries (POST /api/_roll, what a server with
+	// --segment-idle does by itself once the ingest has stopped), so the
 	// queries measure a settled server rather than one just done ingesting.
 	Settle bool
 	// Progress, when set, is called with the ingest's progress (see

@@ -53,7 +53,7 @@ func parseBenchHTTPFlags(args []string) (*benchHTTPFlags, error) {
 	fs.IntVar(&f.cfg.Clients, "clients", bench.DefaultSuiteClients, "concurrent _bulk clients")
 	fs.BoolVar(&f.cfg.ES, "es", false, "ingest through the Elasticsearch-compatible /es/_bulk (a create action line before each event) instead of /api/events/_bulk")
 	fs.IntVar(&f.cfg.Runs, "runs", bench.DefaultSuiteRuns, "timed runs of each query, after a checked one")
-	fs.BoolVar(&f.cfg.Settle, "settle", false, "before the queries, have the server seal every event it holds in memory (POST /api/_roll; what its --segment-idle does once ingest pauses), so they measure a settled server rather than one just done ingesting")
+	fs.BoolVar(&f.cfg.Settle, "settle", false, "before the queries, have the server seal every event it holds in memory (POST /api/_roll; what --segment-idle does by itself once ingest pauses), so they measure a settled server rather than one just done ingesting")
 	fs.Int64Var(&f.cfg.Seed, "seed", 1, "seed of the generator")
 	fs.StringVar(&f.bin, "bin", "", "eventlog binary that serves (default: this one)")
 	fs.StringVar(&f.data, "data", "", "the server's data directory, which must not hold events (default: a new temporary directory, removed afterwards)")

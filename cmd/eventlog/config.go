@@ -32,7 +32,7 @@ type serveConfig struct {
 	allowUnregistered bool
 	segmentMaxBytes   int64
 	segmentMaxAge     time.Duration
-	segmentIdle       time.Duration // -1: off
+	segmentIdle       time.Duration // 0: off
 	memoryLimit       int64
 	integrity         bool
 	integrityInterval time.Duration
@@ -90,7 +90,7 @@ func settings() []setting {
 		{"allow-unregistered", "BOOL", "false", "accept events whose provider/action pair is not registered", boolean(func(c *serveConfig) *bool { return &c.allowUnregistered })},
 		{"segment-max-bytes", "SIZE", "64MiB", "seal the in-memory head into segments once it holds this much", size(func(c *serveConfig) *int64 { return &c.segmentMaxBytes })},
 		{"segment-max-age", "DURATION", "1h", "seal the in-memory head once its oldest event is this old", duration(func(c *serveConfig) *time.Duration { return &c.segmentMaxAge })},
-		{"segment-idle", "DURATION", "10s", "seal the in-memory head once nothing has arrived for this long, if it holds a sixteenth of what --segment-max-bytes (or its share of --memory-limit) would seal: a burst's events leave memory soon after it ends, while a trickle still makes one segment per --segment-max-age; off: never", segmentIdle},
+		{"segment-idle", "DURATION", "off", "seal the in-memory head once nothing has arrived for this long, if it holds a sixteenth of what --segment-max-bytes (or its share of --memory-limit) would seal: a burst's events leave memory soon after it ends, while a trickle still makes one segment per --segment-max-age; off: never", segmentIdle},
 		{"memory-limit", "SIZE", "256MiB", "memory the store may hold: Go heap and other anonymous memory, not mapped segment files; heads roll smaller, and past it ingest and queries get 429 with Retry-After until memory frees, and compaction waits; also the Go runtime's soft limit unless GOMEMLIMIT is set; off: no limit", optionalSize(func(c *serveConfig) *int64 { return &c.memoryLimit })},
 		{"retention-max-age", "DURATION", "off", "expire events older than this by @timestamp (240h, 30d, 2w): queries stop returning them at once, and their segments are dropped", age(func(c *serveConfig) *time.Duration { return &c.maintenance.retentionMaxAge })},
 		{"retention-space-max-age", "SPACE=AGE,...", "off", "give the events of a Kibana space their own max age in place of retention-max-age (team-a=30d,audit=off: off keeps for ever); an event in several spaces is kept while any of them keeps it", spaceMaxAge},
@@ -439,11 +439,11 @@ func duration(field func(*serveConfig) *time.Duration) func(*serveConfig, string
 	}
 }
 
-// segmentIdle parses a positive duration, or off (-1: the head is never
+// segmentIdle parses a positive duration, or off (0: the head is never
 // sealed for being idle).
 func segmentIdle(c *serveConfig, v string) error {
 	if v == off {
-		c.segmentIdle = -1
+		c.segmentIdle = 0
 		return nil
 	}
 	d, err := parseDuration(v)

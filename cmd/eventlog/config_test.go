@@ -43,7 +43,7 @@ func TestServeConfigDefaults(t *testing.T) {
 	want := &serveConfig{
 		data: "./data", addr: "127.0.0.1:9700",
 		sync: eventlog.SyncAlways, syncInterval: 100 * time.Millisecond,
-		segmentMaxBytes: 64 << 20, segmentMaxAge: time.Hour, segmentIdle: 10 * time.Second, memoryLimit: 256 << 20, integrity: true, integrityInterval: time.Minute,
+		segmentMaxBytes: 64 << 20, segmentMaxAge: time.Hour, memoryLimit: 256 << 20, integrity: true, integrityInterval: time.Minute,
 		maintenance: maintenanceConfig{interval: time.Minute, maxSegmentBytes: 1 << 30, bytesPerSecond: 64 << 20, dedupWindow: 24 * time.Hour},
 		server: server.Config{
 			MaxBulkBytes: 32 << 20, MaxEventBytes: 1 << 20, MaxConcurrentWrites: 4, WriteQueueTimeout: time.Second,
@@ -213,7 +213,7 @@ func TestServeHelpListsEverySetting(t *testing.T) {
 		{"--allow-unregistered", "false", "EVENTLOG_ALLOW_UNREGISTERED"},
 		{"--segment-max-bytes SIZE", "64MiB", "EVENTLOG_SEGMENT_MAX_BYTES"},
 		{"--segment-max-age DURATION", "1h", "EVENTLOG_SEGMENT_MAX_AGE"},
-		{"--segment-idle DURATION", "10s", "EVENTLOG_SEGMENT_IDLE"},
+		{"--segment-idle DURATION", "off", "EVENTLOG_SEGMENT_IDLE"},
 		{"--max-bulk-bytes SIZE", "32MiB", "EVENTLOG_MAX_BULK_BYTES"},
 		{"--max-event-bytes SIZE", "1MiB", "EVENTLOG_MAX_EVENT_BYTES"},
 		{"--max-concurrent-writes N", "4", "EVENTLOG_MAX_CONCURRENT_WRITES"},
