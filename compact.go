@@ -143,11 +143,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 		return err
 	}
 	defer release()
-	enc, err := segment.CompactionEncoder() // charged in mergeMemory
-	if err != nil {
-		return err
-	}
-	ns, err := db.createSegmentWith(enc)
+	ns, err := db.createSegment() // its encoder's tables are charged in mergeMemory
 	if err != nil {
 		return err
 	}

@@ -110,9 +110,13 @@ func (db *DB) Memory() *memory.Budget { return db.mem }
 
 // headFull reports whether a head with these stats should roll: at
 // SegmentMaxBytes of events, or at its share of the memory limit.
-func (db *DB) headFull(hs head.Stats) bool {
+func (db *DB) headFull(hs head.Stats) bool { return db.headFilled(hs, 1) }
+
+// headFilled reports whether a head with these stats holds at least
+// 1/part of what makes it full (headFull).
+func (db *DB) headFilled(hs head.Stats, part int64) bool {
 	limit := db.mem.Limit()
-	return hs.Bytes >= db.opts.SegmentMaxBytes || (limit > 0 && hs.Memory >= limit/headMemoryShare)
+	return hs.Bytes >= db.opts.SegmentMaxBytes/part || (limit > 0 && hs.Memory >= limit/headMemoryShare/part)
 }
 
 // sealMemory is what sealing a head with these stats charges: its sorted

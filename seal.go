@@ -204,12 +204,7 @@ func (db *DB) rollIfOld() {
 // idleFull reports whether a head with these stats has been idle for
 // SegmentIdle and holds at least 1/idleRollShare of what fills it.
 func (db *DB) idleFull(hs head.Stats, now time.Time) bool {
-	if db.opts.SegmentIdle <= 0 || now.Sub(hs.Updated) < db.opts.SegmentIdle {
-		return false
-	}
-	limit := db.mem.Limit()
-	return hs.Bytes >= db.opts.SegmentMaxBytes/idleRollShare ||
-		(limit > 0 && hs.Memory >= limit/headMemoryShare/idleRollShare)
+	return db.opts.SegmentIdle > 0 && now.Sub(hs.Updated) >= db.opts.SegmentIdle && db.headFilled(hs, idleRollShare)
 }
 
 // sealFrozen seals every frozen head, oldest first.

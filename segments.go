@@ -10,7 +10,6 @@ import (
 
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
-	"github.com/klauspost/compress/zstd"
 )
 
 // quarantineDir is where segments that fail their checks at open are moved.
@@ -310,19 +309,17 @@ type newSegment struct {
 	name, path string
 }
 
-// createSegment takes the next segment id and starts its file.
-func (db *DB) createSegment() (*newSegment, error) { return db.createSegmentWith(db.zenc) }
-
-// createSegmentWith is createSegment writing with enc: merges pass the
-// compaction encoder (segment.CompactionEncoder).
-func (db *DB) createSegmentWith(enc *zstd.Encoder) (*newSegment, error) {
+// createSegment takes the next segment id and starts its file, written
+// with the process's encoder (segment.SealEncoder), which seals, merges
+// and rewrites share.
+func (db *DB) createSegment() (*newSegment, error) {
 	db.manifestMu.Lock()
 	id := db.manifest.NextID
 	db.manifest.NextID++
 	db.manifestMu.Unlock()
 	ns := &newSegment{name: segmentName(id)}
 	ns.path = filepath.Join(db.segDir(), ns.name)
-	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: enc})
+	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc})
 	if err != nil {
 		return nil, err // names the file
 	}

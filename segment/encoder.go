@@ -29,22 +29,14 @@ var sealEncoder = sync.OnceValues(func() (*zstd.Encoder, error) {
 	return zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithWindowSize(encoderWindow), zstd.WithEncoderConcurrency(0))
 })
 
-// CompactionEncoderBytes is about what the encoder CompactionEncoder
-// returns holds once it has compressed a column: its match tables and
-// history (7.1 MiB measured at SpeedBetterCompression with a 1 MiB window),
-// for the memory budget of a merge.
-const CompactionEncoderBytes = 8 << 20
-
-// CompactionEncoder returns the encoder merges write segments with:
-// SpeedBetterCompression (zstd level 7 or so) with NewEncoder's 1 MiB
-// window, compressing one column at a time. Merges run off the ingest
-// path, and the level costs them little: on 733,331 realistic events of 11
-// split days (eventlog compact on the bench store) the merges took 7.7 s
-// of CPU at SpeedFastest and 8.7 s at this level, and wrote 32.8 MiB
-// instead of 35.9 (SpeedBestCompression: 32.4 MiB for 14.0 s). A reader
-// needs nothing new: every zstd frame decodes alike.
-//
-// Like SealEncoder's, the encoder is the process's, shared by every merge
+// CompactionEncoderBytes is about what SealEncoder's encoder holds once
+// it has compressed a column: its match tables and history (7.1 MiB
+// measured at SpeedBetterCompression with a 1 MiB window), charged to
+// each merge's memory while it runs. Merges write with that encoder too
 // (one column at a time each; merges of several stores take turns for
-// its GOMAXPROCS encoders) and never closed.
-func CompactionEncoder() (*zstd.Encoder, error) { return sealEncoder() }
+// its GOMAXPROCS encoders): on 733,331 realistic events of 11 split days
+// (eventlog compact on the bench store) they took 7.7 s of CPU at
+// SpeedFastest and 8.7 s at this level, and wrote 32.8 MiB instead of
+// 35.9 (SpeedBestCompression: 32.4 MiB for 14.0 s). A reader needs
+// nothing new: every zstd frame decodes alike.
+const CompactionEncoderBytes = 8 << 20
