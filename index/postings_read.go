@@ -156,7 +156,7 @@ func (p *Postings) parseEntries(d *decbuf.Buf) error {
 		var prev string
 		for i := f.first; i < f.end && d.Err == nil; i++ {
 			p.entries = append(p.entries, uint32(d.Off))
-			v := d.Str()
+			v := unsafeString(d.Bytes(d.Count(1)))
 			if i > f.first && v <= prev {
 				d.Fail("terms of %s out of order", f.name)
 			}

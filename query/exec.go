@@ -110,16 +110,17 @@ func (x *executor) run(ctx context.Context) error {
 	if _, err := x.damaged(-1, nil); err != nil {
 		return err
 	}
+	plans, err := x.planSources()
+	if err != nil {
+		return err
+	}
 	var items []work
 	for si, src := range x.snap.Sources {
 		blocks := src.Blocks()
-		if !x.overlaps(blocks) {
+		if !plans[si].overlaps {
 			continue
 		}
-		parts, exact, err := x.plan.conjuncts(src)
-		if err != nil {
-			return fmt.Errorf("source %d: %w", si, err)
-		}
+		parts, exact := plans[si].parts, plans[si].exact
 		if x.countable(si, blocks, parts, exact) {
 			items = x.countWhole(items, si, blocks, parts)
 			continue
@@ -137,7 +138,6 @@ func (x *executor) run(ctx context.Context) error {
 			items = append(items, work{src: si, block: bi, b: b, cand: cand, exact: exact})
 		}
 	}
-	var err error
 	if x.aggs, err = x.newAccumulators(items); err != nil {
 		return err
 	}
@@ -154,6 +154,36 @@ func (x *executor) run(ctx context.Context) error {
 		return x.visitParallel(ctx, items)
 	}
 	return x.visitAll(ctx, items)
+}
+
+// sourcePlan is what the plan says of one source: whether its blocks
+// overlap the query's time range, and if so its candidates' conjuncts.
+type sourcePlan struct {
+	overlaps bool
+	parts    []*roaring.Bitmap
+	exact    bool
+}
+
+// planSources plans every source whose blocks overlap the query, on every
+// CPU: planning looks the query's terms up in each source's postings, and
+// a source's first lookup decodes its dictionary (the bulk of a cold
+// query over a store of many segments). Each source's plan is its own,
+// so the order they are made in changes nothing.
+func (x *executor) planSources() ([]sourcePlan, error) {
+	srcs := x.snap.Sources
+	plans := make([]sourcePlan, len(srcs))
+	err := eachParallel(len(srcs), pageWorkers(len(srcs)), func(si int) error {
+		if !x.overlaps(srcs[si].Blocks()) {
+			return nil
+		}
+		parts, exact, err := x.plan.conjuncts(srcs[si])
+		if err != nil {
+			return fmt.Errorf("source %d: %w", si, err)
+		}
+		plans[si] = sourcePlan{overlaps: true, parts: parts, exact: exact}
+		return nil
+	})
+	return plans, err
 }
 
 // countable reports whether source si's share of the total is the count
