@@ -124,6 +124,7 @@ func (x *executor) run(ctx context.Context) error {
 			continue
 		}
 		cand := intersect(parts)
+		plans[si].parts = nil // what it intersects can go before the next source's
 		bad, err := x.damaged(si, cand)
 		if err != nil {
 			return err
