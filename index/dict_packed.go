@@ -3,6 +3,7 @@ package index
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 	"github.com/eventlogdb/eventlog/internal/uuidtext"
@@ -109,7 +110,8 @@ func readHeads(d *decbuf.Buf) (fields []string, counts []int) {
 }
 
 // skipEntryPayload reads an entry's card and payload (their structure
-// only: the reader's parse checks their values).
+// only: the reader's parse checks their values). An inline list's rows
+// are skipped a word at a time.
 func skipEntryPayload(d *decbuf.Buf) {
 	card := d.Uvarint()
 	if card > InlineMax {
@@ -117,27 +119,23 @@ func skipEntryPayload(d *decbuf.Buf) {
 		d.Uvarint()
 		return
 	}
-	for range card {
-		d.Uvarint()
-	}
+	d.SkipVarints(int(card))
 }
 
 // unpackDict returns the LayoutV4 form of the packed dictionary p,
 // failing with ErrCorrupt on any damage it can see, and when the result
-// would pass MaxDictBytes. It is sized first (sizeUnpacked), so the
-// dictionary a store keeps in memory is exactly its bytes.
+// would pass MaxDictBytes. It reads p once, into a buffer of a guessed
+// size (unpackGuess), copied into one of its exact size when the guess
+// was more than a sixty-fourth too large: the dictionary a store keeps
+// in memory is its bytes and at most that much more.
 func unpackDict(p []byte) ([]byte, error) {
-	size, err := sizeUnpacked(p)
-	if err != nil {
-		return nil, err
-	}
 	d := decbuf.New(p, ErrCorrupt)
 	fields, counts := readHeads(&d)
-	out := make([]byte, 0, size)
+	out := make([]byte, 0, unpackGuess(len(p), fields, counts))
 	out = append(out, p[:d.Off]...)
 	var prev [16]byte
 	for i, f := range fields {
-		for range counts[i] {
+		for j := 0; j < counts[i] && d.Err == nil; j++ {
 			if f == RefField {
 				out = unpackKey(&d, out, &prev)
 			} else {
@@ -146,31 +144,7 @@ func unpackDict(p []byte) ([]byte, error) {
 			start := d.Off
 			skipEntryPayload(&d)
 			out = append(out, p[start:d.Off]...)
-		}
-	}
-	return out, d.Err
-}
-
-// sizeUnpacked checks the packed dictionary p and returns the size of
-// its LayoutV4 form.
-func sizeUnpacked(p []byte) (int, error) {
-	d := decbuf.New(p, ErrCorrupt)
-	fields, counts := readHeads(&d)
-	size := d.Off
-	for i, f := range fields {
-		for j := 0; j < counts[i] && d.Err == nil; j++ {
-			n := 0
-			if f == RefField {
-				n = packedKeyLen(&d)
-			} else {
-				n = d.Count(1)
-				d.Bytes(n)
-			}
-			size += uvarintLen(n) + n
-			start := d.Off
-			skipEntryPayload(&d)
-			size += d.Off - start
-			if size > MaxDictBytes {
+			if len(out) > MaxDictBytes {
 				d.Fail("dictionary unpacks past %d bytes", MaxDictBytes)
 			}
 		}
@@ -178,46 +152,51 @@ func sizeUnpacked(p []byte) (int, error) {
 	if d.Err == nil && d.Off != len(p) {
 		d.Fail("trailing bytes in packed dictionary")
 	}
-	return size, d.Err
-}
-
-// packedKeyLen reads one packed ref key and returns the length of its
-// RefKey.
-func packedKeyLen(d *decbuf.Buf) int {
-	switch form := d.U8(); form {
-	case keyAsIs:
-		n := d.Count(1)
-		d.Bytes(n)
-		return n
-	case keyUUID, keyUUIDPrim:
-		shared := int(d.U8())
-		if shared > 15 {
-			d.Fail("packed ref key shares %d bytes", shared)
-			return 0
-		}
-		d.Bytes(16 - shared)
-		typ, space := d.Count(1), 0
-		d.Bytes(typ)
-		space = d.Count(1)
-		d.Bytes(space)
-		return 1 + 36 + uvarintLen(typ) + typ + uvarintLen(space) + space + 1
-	default:
-		d.Fail("packed ref key of form %d", form)
-		return 0
+	if d.Err != nil {
+		return nil, d.Err
 	}
+	if cap(out)-len(out) > len(out)/64 {
+		out = append(make([]byte, 0, len(out)), out...)
+	}
+	return out, nil
 }
 
-// unpackKey reads one packed ref key (sizeUnpacked has checked it) and
-// appends its RefKey as a string (uvarint length, bytes).
+// unpackGuess is the capacity unpackDict starts with for the packed
+// dictionary p of these field heads: a UUID ref key grows by 20 bytes
+// (36 characters for 16 bytes, less its form and shared bytes) plus its
+// length's byte and the bytes it shares with the previous one, 2 or 3 in
+// a sorted dictionary of random UUIDs.
+func unpackGuess(n int, fields []string, counts []int) int {
+	size := n + 64
+	if i := slices.Index(fields, RefField); i >= 0 {
+		size += 24 * counts[i]
+	}
+	return min(size, MaxDictBytes)
+}
+
+// unpackKey reads one packed ref key and appends its RefKey as a string
+// (uvarint length, bytes); damage fails d.
 func unpackKey(d *decbuf.Buf, dst []byte, prev *[16]byte) []byte {
 	form := d.U8()
-	if form == keyAsIs {
+	switch form {
+	case keyAsIs:
 		return appendString(dst, unsafeString(d.Bytes(d.Count(1))))
+	case keyUUID, keyUUIDPrim:
+	default:
+		d.Fail("packed ref key of form %d", form)
+		return dst
 	}
 	shared := int(d.U8())
+	if shared > 15 {
+		d.Fail("packed ref key shares %d bytes", shared)
+		return dst
+	}
 	copy(prev[shared:], d.Bytes(16-shared))
 	typ := d.Bytes(d.Count(1))
 	space := d.Bytes(d.Count(1))
+	if d.Err != nil {
+		return dst
+	}
 	dst = binary.AppendUvarint(dst, uint64(1+36+uvarintLen(len(typ))+len(typ)+uvarintLen(len(space))+len(space)+1))
 	dst = append(dst, 36)
 	dst = uuidtext.AppendText(dst, prev[:])

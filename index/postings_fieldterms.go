@@ -23,3 +23,20 @@ func (p *Postings) FieldTerm(field string, i int) (value string, ok bool) {
 	}
 	return p.value(p.fields[fi].first + i), true
 }
+
+// FieldValues calls fn with the value of each term of field, in bytewise
+// order (FieldTerm's), stopping at the first error: a walk without
+// FieldTerm's search for the field at every term. The value is borrowed
+// as FieldTerm's is.
+func (p *Postings) FieldValues(field string, fn func(value string) error) error {
+	fi := p.field(field)
+	if fi < 0 {
+		return nil
+	}
+	for i := p.fields[fi].first; i < p.fields[fi].end; i++ {
+		if err := fn(p.value(i)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

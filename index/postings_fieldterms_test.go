@@ -50,6 +50,17 @@ func TestFieldTerms(t *testing.T) {
 					t.Fatalf("FieldTerm(%s, %d) = %q, %v; want %v", f, i, v, ok, want)
 				}
 			}
+			var walked []string
+			if err := p.FieldValues(f, func(v string) error { walked = append(walked, v); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(walked, want) && len(walked)+len(want) > 0 {
+				t.Fatalf("FieldValues(%s) = %q, want %q", f, walked, want)
+			}
+			calls, stop := 0, fmt.Errorf("stop")
+			if err := p.FieldValues(f, func(string) error { calls++; return stop }); (err == stop) != (len(want) > 0) || calls != min(1, len(want)) {
+				t.Fatalf("FieldValues(%s) stopping at once: %v after %d calls", f, err, calls)
+			}
 		}
 	})
 }

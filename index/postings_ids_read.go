@@ -216,7 +216,7 @@ func (p *Postings) idPage(i int, buf *pageBuf) ([]byte, []idEntry, error) {
 // rows decodes the payload at off of a checked page.
 func (p *Postings) idRows(raw []byte, off int) (*roaring.Bitmap, int, error) {
 	d := decbuf.Buf{B: raw, Off: off, Invalid: ErrCorrupt}
-	return p.payload(&d)
+	return p.payload(&d, -1)
 }
 
 // lookupID returns the rows of client id, or ok false when none has it.

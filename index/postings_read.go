@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -38,6 +39,10 @@ type Postings struct {
 	entries []uint32 // offset of each entry in dict, in term order
 	bitmaps []byte   // the bitmaps area of the section (borrowed)
 	ids     *idSet   // the client ids of a LayoutV4 section; nil before
+	// checked has bit i set once entry i's bitmap has passed load's
+	// checks: the section's bytes never change, so a bitmap looked up
+	// again (every query's terms, in every segment) is not validated again.
+	checked []atomic.Uint64
 }
 
 type fieldRange struct {
@@ -55,7 +60,7 @@ func corrupt(format string, args ...any) error {
 // Open parses section, of either layout, decompressing its dictionary with
 // dec, and checks its structure: terms sorted, lengths and offsets within
 // bounds. It does not check bitmap contents (Lookup validates each bitmap
-// it loads) nor the pages of client ids (each is checked when read). A
+// the first time it loads it) nor the pages of client ids (each is checked when read). A
 // LayoutV4 section keeps dec for those pages: it must outlive the Postings.
 // It is OpenSection followed by Section.Dict.
 func Open(section []byte, dec *zstd.Decoder) (*Postings, error) {
@@ -91,7 +96,7 @@ func OpenSectionLayout(section []byte, dec *zstd.Decoder, l Layout) (*Section, e
 // and page directory. (Its client ids are not in it; in older layouts
 // they are dictionary terms, so they are.)
 func (p *Postings) MemoryBytes() int64 {
-	n := int64(cap(p.dict) + 4*cap(p.entries))
+	n := int64(cap(p.dict) + 4*cap(p.entries) + 8*len(p.checked))
 	for _, f := range p.fields {
 		n += int64(len(f.name)) + int64(unsafe.Sizeof(f))
 	}
@@ -147,6 +152,7 @@ func (p *Postings) parse(terms int) error {
 		return d.Err
 	}
 	p.entries = make([]uint32, 0, terms)
+	p.checked = make([]atomic.Uint64, (terms+63)/64)
 	return p.parseEntries(&d)
 }
 
@@ -156,7 +162,7 @@ func (p *Postings) parseEntries(d *decbuf.Buf) error {
 		var prev string
 		for i := f.first; i < f.end && d.Err == nil; i++ {
 			p.entries = append(p.entries, uint32(d.Off))
-			v := d.Str()
+			v := unsafeString(d.Bytes(d.Count(1)))
 			if i > f.first && v <= prev {
 				d.Fail("terms of %s out of order", f.name)
 			}
@@ -253,13 +259,13 @@ func (p *Postings) value(i int) string {
 func (p *Postings) entry(i int) (value string, bm *roaring.Bitmap, size int, err error) {
 	d := decbuf.Buf{B: p.dict, Off: int(p.entries[i]), Invalid: ErrCorrupt}
 	value = d.Str()
-	bm, size, err = p.payload(&d)
+	bm, size, err = p.payload(&d, i)
 	return value, bm, size, err
 }
 
-// payload decodes a checked payload (card and rows) at d: its rows and the
-// bytes its bitmap takes in the section (0 when inline).
-func (p *Postings) payload(d *decbuf.Buf) (*roaring.Bitmap, int, error) {
+// payload decodes entry i's checked payload (card and rows) at d: its
+// rows and the bytes its bitmap takes in the section (0 when inline).
+func (p *Postings) payload(d *decbuf.Buf, i int) (*roaring.Bitmap, int, error) {
 	card := d.Uvarint()
 	if card <= InlineMax {
 		rows := make([]uint32, card)
@@ -271,16 +277,20 @@ func (p *Postings) payload(d *decbuf.Buf) (*roaring.Bitmap, int, error) {
 		return roaring.BitmapOf(rows...), 0, d.Err
 	}
 	off, n := d.Uvarint()*8, d.Uvarint()
-	bm, err := p.load(p.bitmaps[off:off+n], card)
+	bm, err := p.load(p.bitmaps[off:off+n], card, i)
 	return bm, int(n), err
 }
 
-// load reads a bitmap in place and validates it.
-func (p *Postings) load(buf []byte, card uint64) (*roaring.Bitmap, error) {
+// load reads entry i's bitmap in place and validates it, the first time
+// it is loaded (p.checked; i < 0: every time).
+func (p *Postings) load(buf []byte, card uint64, i int) (*roaring.Bitmap, error) {
 	bm := roaring.New()
 	n, err := bm.FromBuffer(buf)
 	if err != nil {
 		return nil, corrupt("bitmap: %v", err)
+	}
+	if p.wasChecked(i) {
+		return bm, nil
 	}
 	if n != int64(len(buf)) {
 		return nil, corrupt("bitmap length %d, want %d", n, len(buf))
@@ -291,7 +301,16 @@ func (p *Postings) load(buf []byte, card uint64) (*roaring.Bitmap, error) {
 	if bm.GetCardinality() != card {
 		return nil, corrupt("bitmap cardinality %d, want %d", bm.GetCardinality(), card)
 	}
+	if i >= 0 {
+		p.checked[i/64].Or(1 << (i % 64))
+	}
 	return bm, nil
+}
+
+// wasChecked reports whether entry i's bitmap has passed load's checks
+// (i < 0: a client id's, from a page, which are not remembered).
+func (p *Postings) wasChecked(i int) bool {
+	return i >= 0 && p.checked[i/64].Load()&(1<<(i%64)) != 0
 }
 
 // TermInfo describes one term for Each.
@@ -426,7 +445,7 @@ func (p *Postings) UnionWhere(field, prefix string, keep func(value string) bool
 			continue
 		}
 		off, n := d.Uvarint()*8, d.Uvarint()
-		bm, err := p.load(p.bitmaps[off:off+n], card)
+		bm, err := p.load(p.bitmaps[off:off+n], card, i)
 		if err != nil {
 			return nil, fmt.Errorf("term %s=%q: %w", field, strings.Clone(p.value(i)), err)
 		}

@@ -202,3 +202,55 @@ func TestUnionWhere(t *testing.T) {
 		}
 	})
 }
+
+// TestLookupAnswersAlike flips each byte of a section's bitmaps: every
+// lookup of a term answers as the first did (a damaged bitmap is an error
+// each time, not only until a load has checked it), and a good bitmap is
+// remembered as checked.
+func TestLookupAnswersAlike(t *testing.T) {
+	enc, dec := codecs(t)
+	b := NewBuilder()
+	for row := range uint32(3000) {
+		b.Add(row, []Term{{"a", fmt.Sprint(row % 3)}})
+	}
+	sec, err := b.AppendTo(nil, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := Open(sec, dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := cap(sec) - cap(good.bitmaps)
+	damaged := 0
+	for off := start; off < start+len(good.bitmaps); off++ {
+		d := slices.Clone(sec)
+		d[off] ^= 0x5a
+		p, err := Open(d, dec)
+		if err != nil {
+			t.Fatalf("byte %d: Open: %v", off, err)
+		}
+		for v := range 3 {
+			term := Term{"a", fmt.Sprint(v)}
+			bm1, _, err1 := p.Lookup(term)
+			bm2, _, err2 := p.Lookup(term)
+			if (err1 == nil) != (err2 == nil) || (err1 != nil && !errors.Is(err1, ErrCorrupt)) {
+				t.Fatalf("byte %d, %v: %v then %v", off, term, err1, err2)
+			}
+			if err1 != nil {
+				damaged++
+				continue
+			}
+			if !bm1.Equals(bm2) {
+				t.Fatalf("byte %d, %v: %v then %v", off, term, bm1, bm2)
+			}
+			i, _ := p.find(term)
+			if !p.wasChecked(i) {
+				t.Fatalf("byte %d, %v: not remembered as checked", off, term)
+			}
+		}
+	}
+	if damaged == 0 {
+		t.Fatal("no flipped byte was found damaged")
+	}
+}

@@ -12,7 +12,10 @@
 // whether it is primary, so the planner decides the condition per key
 // (plan_refs.go); a source of an older layout (index.LayoutV1) is narrowed
 // as far as its keys allow and checked on rows. Time bounds prune whole
-// blocks.
+// blocks. Sources are planned on every CPU (each source's plan is its
+// own): a source's first lookup decodes its postings dictionary, and a
+// newest-N query with its total counts there the candidates of every
+// source whose rows it will not need.
 // What the bitmaps cannot answer (ranges, message words, unindexed fields)
 // is evaluated on decoded columns — only the columns the filter, the sort
 // and the aggregations read, and only for the rows the bitmaps leave. A

@@ -89,8 +89,6 @@ type executor struct {
 	// them in warnings, instead of failing.
 	allowPartial bool
 	warnings     []Damage
-	// dense is countWhole's scratch (andCardinality).
-	dense []uint64
 }
 
 // work is one block to visit.
@@ -110,21 +108,23 @@ func (x *executor) run(ctx context.Context) error {
 	if _, err := x.damaged(-1, nil); err != nil {
 		return err
 	}
+	plans, err := x.planSources()
+	if err != nil {
+		return err
+	}
 	var items []work
 	for si, src := range x.snap.Sources {
 		blocks := src.Blocks()
-		if !x.overlaps(blocks) {
+		if !plans[si].overlaps {
 			continue
 		}
-		parts, exact, err := x.plan.conjuncts(src)
-		if err != nil {
-			return fmt.Errorf("source %d: %w", si, err)
-		}
-		if x.countable(si, blocks, parts, exact) {
-			items = x.countWhole(items, si, blocks, parts)
+		parts, exact := plans[si].parts, plans[si].exact
+		if plans[si].countable {
+			items = x.countWhole(items, si, blocks, parts, plans[si].count)
 			continue
 		}
 		cand := intersect(parts)
+		plans[si].parts = nil // what it intersects can go before the next source's
 		bad, err := x.damaged(si, cand)
 		if err != nil {
 			return err
@@ -137,7 +137,6 @@ func (x *executor) run(ctx context.Context) error {
 			items = append(items, work{src: si, block: bi, b: b, cand: cand, exact: exact})
 		}
 	}
-	var err error
 	if x.aggs, err = x.newAccumulators(items); err != nil {
 		return err
 	}
@@ -154,6 +153,55 @@ func (x *executor) run(ctx context.Context) error {
 		return x.visitParallel(ctx, items)
 	}
 	return x.visitAll(ctx, items)
+}
+
+// sourcePlan is what the plan says of one source: whether its blocks
+// overlap the query's time range, and if so its candidates' conjuncts,
+// and whether its share of the total is their count (countable), then
+// taken.
+type sourcePlan struct {
+	overlaps  bool
+	parts     []*roaring.Bitmap
+	exact     bool
+	countable bool
+	count     uint64
+}
+
+// planSources plans every source whose blocks overlap the query, on every
+// CPU: planning looks the query's terms up in each source's postings (a
+// source's first lookup decodes its dictionary, the bulk of a cold query
+// over a store of many segments), and a newest-N query counts the
+// candidates of every source it does not read (andCardinality), the bulk
+// of a warm one. Each source's plan is its own, so the order they are
+// made in changes nothing.
+func (x *executor) planSources() ([]sourcePlan, error) {
+	srcs := x.snap.Sources
+	plans := make([]sourcePlan, len(srcs))
+	workers := pageWorkers(len(srcs))
+	// Each worker counts into a scratch bit set of its own.
+	scratch := make(chan *[]uint64, workers)
+	for range workers {
+		scratch <- new([]uint64)
+	}
+	err := eachParallel(len(srcs), workers, func(si int) error {
+		blocks := srcs[si].Blocks()
+		if !x.overlaps(blocks) {
+			return nil
+		}
+		parts, exact, err := x.plan.conjuncts(srcs[si])
+		if err != nil {
+			return fmt.Errorf("source %d: %w", si, err)
+		}
+		p := sourcePlan{overlaps: true, parts: parts, exact: exact, countable: x.countable(si, blocks, parts, exact)}
+		if p.countable {
+			dense := <-scratch
+			p.count = andCardinality(parts, dense)
+			scratch <- dense
+		}
+		plans[si] = p
+		return nil
+	})
+	return plans, err
 }
 
 // countable reports whether source si's share of the total is the count
@@ -173,12 +221,12 @@ func (x *executor) countable(si int, blocks []match.Block, parts []*roaring.Bitm
 	return true
 }
 
-// countWhole adds source si's candidates to the total from the sets parts
-// intersects, and appends its blocks to items with the candidates left to
-// build (lazyCand) for the first block whose rows the page needs: a
-// newest-N query reads the rows of a source or two and counts the rest.
-func (x *executor) countWhole(items []work, si int, blocks []match.Block, parts []*roaring.Bitmap) []work {
-	n := andCardinality(parts, &x.dense)
+// countWhole adds source si's candidates to the total, n, counted from
+// the sets parts intersects (planSources), and appends its blocks to
+// items with the candidates left to build (lazyCand) for the first block
+// whose rows the page needs: a newest-N query reads the rows of a source
+// or two and counts the rest.
+func (x *executor) countWhole(items []work, si int, blocks []match.Block, parts []*roaring.Bitmap, n uint64) []work {
 	if n == 0 {
 		return items
 	}

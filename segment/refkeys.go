@@ -166,13 +166,14 @@ func checkRefKeys(ranks []uint32, post *index.Postings) error {
 	if n := post.FieldTerms(index.RefField); n != len(ranks) {
 		return fmt.Errorf("ref key table has %d keys, the postings %d %s terms", len(ranks), n, index.RefField)
 	}
-	for i := range ranks {
-		v, _ := post.FieldTerm(index.RefField, i)
+	i := 0
+	return post.FieldValues(index.RefField, func(v string) error {
 		if _, _, _, _, ok := index.ParseRefKey(v); !ok {
 			return fmt.Errorf("%s term %d is not a ref key", index.RefField, i)
 		}
-	}
-	return nil
+		i++
+		return nil
+	})
 }
 
 // unresolvedRefKeys stands for the key table of a version 5 file whose

@@ -35,8 +35,18 @@ func (d *Buf) Fail(format string, args ...any) {
 // Left returns how many bytes are unread.
 func (d *Buf) Left() int { return len(d.B) - d.Off }
 
-// Uvarint reads an unsigned LEB128 varint.
+// Uvarint reads an unsigned LEB128 varint. A one-byte varint, the most
+// common by far in dictionaries and columns, is read inline.
 func (d *Buf) Uvarint() uint64 {
+	if b := d.B[d.Off:]; len(b) > 0 && b[0] < 0x80 && d.Err == nil {
+		d.Off++
+		return uint64(b[0])
+	}
+	return d.uvarint()
+}
+
+// uvarint is Uvarint's general case.
+func (d *Buf) uvarint() uint64 {
 	if d.Err != nil {
 		return 0
 	}

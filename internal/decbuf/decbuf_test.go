@@ -16,9 +16,11 @@ func TestStickyErrorAndBounds(t *testing.T) {
 	if n := d.Count(1); n != 0 || !errors.Is(d.Err, errBad) {
 		t.Fatalf("Count = %d, err %v: want 0 and a failure", n, d.Err)
 	}
-	first := d.Err
-	if d.U8() != 0 || d.U64() != 0 || d.Str() != "" || d.Err != first {
-		t.Fatal("reads after a failure must return zero values and keep the first error")
+	first, off := d.Err, d.Off
+	// The next byte (1) is a one-byte varint: Uvarint's fast path too
+	// must see the failure.
+	if d.Uvarint() != 0 || d.U8() != 0 || d.U64() != 0 || d.Str() != "" || d.Err != first || d.Off != off {
+		t.Fatal("reads after a failure must return zero values, keep the first error and read nothing")
 	}
 	d = New([]byte{1, 2}, errBad)
 	d.U8()

@@ -5,7 +5,10 @@
 // byte.
 package uuidtext
 
-import "encoding/hex"
+import (
+	"encoding/hex"
+	"slices"
+)
 
 // spans are the hex runs of a canonical UUID's text, at holds where each
 // run's bytes start among the 16.
@@ -49,15 +52,25 @@ func AppendBytes(dst []byte, s string) []byte {
 	return append(dst, b[:]...)
 }
 
-// AppendText appends the canonical text of the 16 bytes b.
+// AppendText appends the canonical text of the 16 bytes b. It writes
+// the digits by table lookup: the postings dictionary's ref keys and the
+// UUID columns turn every stored id back into text on the read path.
 func AppendText(dst, b []byte) []byte {
-	var s [36]byte
-	for i, span := range spans {
-		hex.Encode(s[span[0]:span[1]], b[at[i]:at[i]+(span[1]-span[0])/2])
+	n := len(dst)
+	dst = slices.Grow(dst, 36)[:n+36]
+	s := dst[n : n+36 : n+36]
+	_ = b[15]
+	for i, p := range textAt {
+		s[p], s[p+1] = hexDigits[b[i]>>4], hexDigits[b[i]&15]
 	}
 	s[8], s[13], s[18], s[23] = '-', '-', '-', '-'
-	return append(dst, s[:]...)
+	return dst
 }
+
+const hexDigits = "0123456789abcdef"
+
+// textAt is where each of the 16 bytes' two digits start in the text.
+var textAt = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
 
 // Format returns the canonical text of the 16 bytes b.
 func Format(b []byte) string { return string(AppendText(nil, b)) }
