@@ -36,10 +36,28 @@ func mergeMemory(inputs []*liveSegment) int64 {
 }
 
 // errMergeDeferred ends a background merge that found no room in the
-// memory budget, or that gave way to memory others wait for: its output
-// is dropped, its inputs stay, and the compactor tries again after
-// mergeRetry.
-var errMergeDeferred = errors.New("merge deferred: the memory budget is wanted elsewhere")
+// memory budget or a read running or just ended, or that gave way to
+// memory others wait for or to a read: its output is dropped, its inputs
+// stay, and the compactor tries again after mergeRetry.
+var errMergeDeferred = errors.New("merge deferred: the memory budget or the store is wanted elsewhere")
+
+// mergeQuiet is how long after the last read ended a background merge
+// may start: a merge replaces segments whose decoded documents and
+// dictionaries the reads had cached, and takes CPU from them, so it waits
+// until the queries are over rather than for a gap between two of them.
+const mergeQuiet = 2 * time.Second
+
+// endRead counts a read ended, now (db.reads counted it started).
+func (db *DB) endRead() {
+	db.lastRead.Store(time.Now().UnixNano())
+	db.reads.Add(-1)
+}
+
+// readsQuiet reports whether no read runs and none ended within
+// mergeQuiet.
+func (db *DB) readsQuiet() bool {
+	return db.reads.Load() == 0 && time.Since(time.Unix(0, db.lastRead.Load())) >= mergeQuiet
+}
 
 // mergeRetry is how soon the background compactor tries again after a
 // deferred merge (at most MaintenanceInterval).
@@ -50,9 +68,10 @@ const mergeRetry = time.Second
 const giveWayRows = 512
 
 // acquireMerge takes a merge's working set of n bytes from the budget.
-// A background merge (background) never waits: it takes n only if the
-// budget has room now, and otherwise returns errMergeDeferred, so that
-// merges hold no memory against ingest or queries while they wait. An
+// A background merge (background) never waits: it takes n only if no read
+// runs or ended within mergeQuiet and the budget has room now, and
+// otherwise returns errMergeDeferred, so that merges hold no memory
+// against ingest or queries while they wait. An
 // on-demand merge waits for room (takeMemory) as long as it takes: until
 // ctx is done, which Close brings about. Nothing the merge waits for
 // waits on the merge: heads are sealed, queries and requests end and
@@ -62,7 +81,7 @@ const giveWayRows = 512
 func (db *DB) acquireMerge(ctx context.Context, n int64, background bool) (release func(), err error) {
 	acct := db.mem.Account(AccountCompaction)
 	if background {
-		if !acct.TryCharge(n) {
+		if !db.readsQuiet() || !acct.TryCharge(n) {
 			return nil, errMergeDeferred
 		}
 		return func() { acct.Release(n) }, nil
@@ -77,15 +96,15 @@ func (db *DB) acquireMerge(ctx context.Context, n int64, background bool) (relea
 
 // giveWay is what a background merge calls between rows: it fails with
 // errMergeDeferred when someone waits for room in the memory budget (a
-// query, a request, a seal), so the merge lets go of its working set
-// rather than make them wait until it ends. nil for on-demand merges,
+// query, a request, a seal) or a read runs, so the merge lets go of its
+// working set and the CPU rather than make them wait until it ends. nil for on-demand merges,
 // which run to the end.
 func (db *DB) giveWay(background bool) func() error {
 	if !background {
 		return nil
 	}
 	return func() error {
-		if db.mem.Waiting() > 0 {
+		if db.mem.Waiting() > 0 || db.reads.Load() > 0 {
 			return errMergeDeferred
 		}
 		return nil

@@ -175,3 +175,27 @@ func TestBackgroundMergeGivesWay(t *testing.T) {
 	}
 	wantKept(t, db, appended)
 }
+
+// TestBackgroundMergeWaitsForQuietReads: while a read runs, and for
+// mergeQuiet after the last one ended, the background compactor's merge
+// is deferred, changing nothing; once reads have been quiet that long it
+// merges.
+func TestBackgroundMergeWaitsForQuietReads(t *testing.T) {
+	db, appended := overlappingStoreWith(t, Options{})
+	before := segmentNames(db)
+	wantKept(t, db, appended) // a read: it just ended
+	if _, err := db.compact(ctx, true); !errors.Is(err, errMergeDeferred) || !slices.Equal(segmentNames(db), before) {
+		t.Fatalf("background compaction right after a read: %v, segments %v (were %v)", err, segmentNames(db), before)
+	}
+	db.lastRead.Store(time.Now().Add(-mergeQuiet).UnixNano())
+	db.reads.Add(1) // a read running
+	if _, err := db.compact(ctx, true); !errors.Is(err, errMergeDeferred) || !slices.Equal(segmentNames(db), before) {
+		t.Fatalf("background compaction during a read: %v, segments %v (were %v)", err, segmentNames(db), before)
+	}
+	db.reads.Add(-1)
+	res, err := db.compact(ctx, true)
+	if err != nil || res.Merges != 1 || len(db.Segments()) >= len(before) {
+		t.Fatalf("background compaction after quiet reads: %+v, %v, %d segments of %d", res, err, len(db.Segments()), len(before))
+	}
+	wantKept(t, db, appended)
+}
