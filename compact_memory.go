@@ -47,6 +47,13 @@ var errMergeDeferred = errors.New("merge deferred: the memory budget or the stor
 // until the queries are over rather than for a gap between two of them.
 const mergeQuiet = 2 * time.Second
 
+// mergeStarve bounds how long reads defer background merges: once reads
+// have kept them waiting this long without a quiet moment (a dashboard
+// polling every second), merges run beside the reads, as they would
+// without the rule, until the reads pause; so segments do not pile up
+// under reads that never stop.
+const mergeStarve = time.Minute
+
 // endRead counts a read ended, now (db.reads counted it started).
 func (db *DB) endRead() {
 	db.lastRead.Store(time.Now().UnixNano())
@@ -59,6 +66,29 @@ func (db *DB) readsQuiet() bool {
 	return db.reads.Load() == 0 && time.Since(time.Unix(0, db.lastRead.Load())) >= mergeQuiet
 }
 
+// readsLetMerge reports whether reads let a background merge start: they
+// are quiet, or they have deferred merges for mergeStarve (readsStarve
+// holds since when, 0 while they are quiet).
+func (db *DB) readsLetMerge() bool {
+	if db.readsQuiet() {
+		db.readsStarve.Store(0)
+		return true
+	}
+	since := db.readsStarve.Load()
+	if since == 0 {
+		db.readsStarve.CompareAndSwap(0, time.Now().UnixNano())
+		return false
+	}
+	return time.Since(time.Unix(0, since)) >= mergeStarve
+}
+
+// readsStarved reports whether reads have deferred merges for
+// mergeStarve: a merge then does not give way to them.
+func (db *DB) readsStarved() bool {
+	since := db.readsStarve.Load()
+	return since != 0 && time.Since(time.Unix(0, since)) >= mergeStarve
+}
+
 // mergeRetry is how soon the background compactor tries again after a
 // deferred merge (at most MaintenanceInterval).
 const mergeRetry = time.Second
@@ -69,7 +99,8 @@ const giveWayRows = 512
 
 // acquireMerge takes a merge's working set of n bytes from the budget.
 // A background merge (background) never waits: it takes n only if no read
-// runs or ended within mergeQuiet and the budget has room now, and
+// runs or ended within mergeQuiet (unless reads have deferred merges for
+// mergeStarve) and the budget has room now, and
 // otherwise returns errMergeDeferred, so that merges hold no memory
 // against ingest or queries while they wait. An
 // on-demand merge waits for room (takeMemory) as long as it takes: until
@@ -81,7 +112,7 @@ const giveWayRows = 512
 func (db *DB) acquireMerge(ctx context.Context, n int64, background bool) (release func(), err error) {
 	acct := db.mem.Account(AccountCompaction)
 	if background {
-		if !db.readsQuiet() || !acct.TryCharge(n) {
+		if !db.readsLetMerge() || !acct.TryCharge(n) {
 			return nil, errMergeDeferred
 		}
 		return func() { acct.Release(n) }, nil
@@ -96,7 +127,8 @@ func (db *DB) acquireMerge(ctx context.Context, n int64, background bool) (relea
 
 // giveWay is what a background merge calls between rows: it fails with
 // errMergeDeferred when someone waits for room in the memory budget (a
-// query, a request, a seal) or a read runs, so the merge lets go of its
+// query, a request, a seal) or a read runs (unless reads have deferred
+// merges for mergeStarve), so the merge lets go of its
 // working set and the CPU rather than make them wait until it ends. nil for on-demand merges,
 // which run to the end.
 func (db *DB) giveWay(background bool) func() error {
@@ -104,7 +136,7 @@ func (db *DB) giveWay(background bool) func() error {
 		return nil
 	}
 	return func() error {
-		if db.mem.Waiting() > 0 || db.reads.Load() > 0 {
+		if db.mem.Waiting() > 0 || (db.reads.Load() > 0 && !db.readsStarved()) {
 			return errMergeDeferred
 		}
 		return nil

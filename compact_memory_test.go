@@ -199,3 +199,22 @@ func TestBackgroundMergeWaitsForQuietReads(t *testing.T) {
 	}
 	wantKept(t, db, appended)
 }
+
+// TestBackgroundMergeRunsUnderEndlessReads: reads that never pause defer
+// background merges for mergeStarve at most; after that a merge runs
+// beside them, without giving way to them.
+func TestBackgroundMergeRunsUnderEndlessReads(t *testing.T) {
+	db, appended := overlappingStoreWith(t, Options{})
+	before := segmentNames(db)
+	db.reads.Add(1) // a read running, and one after another
+	if _, err := db.compact(ctx, true); !errors.Is(err, errMergeDeferred) || !slices.Equal(segmentNames(db), before) {
+		t.Fatalf("background compaction during reads: %v, segments %v (were %v)", err, segmentNames(db), before)
+	}
+	db.readsStarve.Store(time.Now().Add(-mergeStarve).UnixNano()) // they have not paused since
+	res, err := db.compact(ctx, true)
+	if err != nil || res.Merges != 1 || len(db.Segments()) >= len(before) {
+		t.Fatalf("background compaction after reads deferred it %v: %+v, %v, %d segments of %d", mergeStarve, res, err, len(db.Segments()), len(before))
+	}
+	db.reads.Add(-1)
+	wantKept(t, db, appended)
+}
