@@ -90,7 +90,10 @@ func (db *DB) compact(ctx context.Context, once bool) (res CompactResult, err er
 			if err := ctx.Err(); err != nil {
 				return res, err
 			}
-			if err := db.merge(ctx, j, &res); err != nil {
+			if err := db.merge(ctx, j, &res, once); err != nil {
+				if errors.Is(err, errMergeDeferred) {
+					return res, err // runCompactor tries again soon
+				}
 				return res, fmt.Errorf("eventlog: compact: %w", db.checkDamage(err)) // damage found: set aside
 			}
 		}
@@ -126,9 +129,11 @@ func (db *DB) compactionInput() []compaction.Segment {
 // merge runs one job: the inputs' rows, merged in (@timestamp, sequence)
 // order, become one new segment that replaces them, written at the
 // compaction encoder's higher zstd level (off the ingest path). Its working set is
-// charged to the memory budget (AccountCompaction) first, waiting for
-// room.
-func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) error {
+// charged to the memory budget (AccountCompaction) first: waiting for
+// room, or, for a background merge, only if there is room now; a
+// background merge also gives way to those who wait for memory
+// (errMergeDeferred, compact_memory.go).
+func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult, background bool) error {
 	inputs, err := db.acquireSegments(j.Inputs)
 	if err != nil {
 		return err
@@ -138,7 +143,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 			s.release()
 		}
 	}()
-	release, err := db.acquireMerge(ctx, mergeMemory(inputs)) // compact_memory.go
+	release, err := db.acquireMerge(ctx, mergeMemory(inputs), background) // compact_memory.go
 	if err != nil {
 		return err
 	}
@@ -150,7 +155,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult) e
 	applied := db.tombstonesToApply()
 	erased, expired := erasures{}, db.expiredSet()
 	level := applied.newest() // lowered when a hold keeps a row a tombstone hides
-	n, err := db.mergeInto(ctx, ns.w, inputs, applied, erased, expired, &level)
+	n, err := db.mergeInto(ctx, ns.w, inputs, applied, erased, expired, &level, db.giveWay(background))
 	if err == nil {
 		err = db.recordErased(erased) // before the rows leave for good
 	}
@@ -223,7 +228,7 @@ func (db *DB) acquireSegments(names []string) ([]*liveSegment, error) {
 // It notes the client ids of the events it leaves out in erased and, with
 // the tree kept (expired not nil), the sequence numbers of the expired
 // ones in expired.
-func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones, erased erasures, expired *roaring64.Bitmap, level *uint64) (int, error) {
+func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSegment, tombs tombstones, erased erasures, expired *roaring64.Bitmap, level *uint64, giveWay func() error) (int, error) {
 	holds := db.liveHolds()
 	h := &mergeHeap{}
 	deletes := map[*mergeCursor]tombstones{} // what each input is not yet clean of
@@ -243,7 +248,12 @@ func (db *DB) mergeInto(ctx context.Context, w *segment.Writer, inputs []*liveSe
 	pace := newPacer(db.opts.CompactionBytesPerSecond, db.opts.CompactionCPUShare)
 	now, until := db.opts.Now(), db.erasedUntil()
 	n := 0
-	for h.Len() > 0 {
+	for rows := 1; h.Len() > 0; rows++ {
+		if giveWay != nil && rows%giveWayRows == 0 {
+			if err := giveWay(); err != nil {
+				return n, err
+			}
+		}
 		c := (*h)[0]
 		gone := db.expired(c.ev, now)
 		if gone && expired != nil {
@@ -334,24 +344,32 @@ func (h *mergeHeap) Pop() any {
 // runCompactor applies retention and compacts in the background every
 // MaintenanceInterval and after each seal, until Close. Each run makes one
 // merge and wakes itself for the next, so retention (the disk bound) is
-// never stuck behind more than one merge, however many ingest feeds.
+// never stuck behind more than one merge, however many ingest feeds. A
+// merge deferred for memory (errMergeDeferred) is tried again after
+// mergeRetry.
 func (db *DB) runCompactor() {
 	defer close(db.compactorDone)
 	tick := time.NewTicker(db.opts.MaintenanceInterval)
 	defer tick.Stop()
+	var retry <-chan time.Time // after a deferred merge
 	for {
 		select {
 		case <-db.quit:
 			return
 		case <-tick.C:
 		case <-db.compactWake:
+		case <-retry:
 		}
+		retry = nil
 		_, err := db.ApplyRetention(context.Background())
 		if err == nil && !db.compactionPaused.Load() {
 			_, err = db.compact(context.Background(), true)
 		}
 		db.maintainedAt.Store(db.opts.Now())
 		switch {
+		case errors.Is(err, errMergeDeferred):
+			retry = time.After(min(mergeRetry, db.opts.MaintenanceInterval))
+			db.compactErr.Store("")
 		case err == nil:
 			db.compactErr.Store("")
 		case !errors.Is(err, ErrClosed) && !errors.Is(err, context.Canceled):

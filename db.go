@@ -205,6 +205,15 @@ type DB struct {
 	// compactWake asks the background compactor to look for work.
 	compactWake   chan struct{}
 	compactorDone chan struct{}
+
+	// reads counts the reads running (query.go, read) and lastRead holds
+	// when the last one ended (Unix ns, the wall clock): background merges
+	// wait for a quiet store (compact_memory.go, readsLetMerge), since
+	// readsStarve if reads have not been quiet since.
+	reads       atomic.Int64
+	lastRead    atomic.Int64
+	readsStarve atomic.Int64
+
 	// indexerDone is closed when the postings replay deferred are added
 	// (replay.go, indexReplayed).
 	indexerDone      chan struct{}

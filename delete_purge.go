@@ -59,7 +59,7 @@ func (db *DB) purge(ctx context.Context, res *CompactResult) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := db.merge(ctx, j, res); err != nil {
+		if err := db.merge(ctx, j, res, false); err != nil {
 			return fmt.Errorf("purge: rewrite %s: %w", j.Inputs[0], err)
 		}
 		db.purgeRewrites.Add(1)

@@ -160,6 +160,8 @@ func (db *DB) read(ctx context.Context, op string, fn func(*readSnapshot) error)
 		}
 		return fmt.Errorf("eventlog: %s: %w", op, err)
 	}
+	db.reads.Add(1) // background merges wait for quiet (compact_memory.go)
+	defer db.endRead()
 	rs, err := db.acquireSnapshot(ctx)
 	if err != nil {
 		return wrap(err)

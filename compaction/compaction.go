@@ -27,8 +27,11 @@
 //
 // Plan is the background compactor's policy; it proposes at most one job
 // per partition, and the engine calls it again after each round. Segments
-// already at least half of MaxSegmentBytes are left alone. Within a
-// partition, overlap comes first: the overlap cluster offering the most
+// already at least half of MaxSegmentBytes are left alone. A cold
+// partition, one the store's newest segment has left ColdAfter behind, is
+// merged into one segment first (cold.go). Within a partition that is not
+// cold, or whose cold merge finds fewer than two inputs, overlap comes
+// first: the overlap cluster offering the most
 // inputs is merged, its segments taken smallest first, as many as fit in
 // MaxSegmentBytes and at most MaxPerPartition of them, dropping the
 // largest while it outweighs the others together (so a small segment that
@@ -91,9 +94,17 @@ type Config struct {
 	// MinInputs is how many segments of one tier trigger a merge. Zero: 4.
 	MinInputs int
 	// MaxPerPartition bounds the mergeable segments of a partition, and
-	// the inputs of one overlap merge of Plan. PlanFull ignores it. Zero:
-	// 10.
+	// the inputs of one overlap or cold merge of Plan. PlanFull ignores
+	// it. Zero: 10.
 	MaxPerPartition int
+	// ColdAfter is how far (in @timestamp) past a partition's end the
+	// newest segment must reach for Plan to count the partition cold and
+	// merge its segments into one (see cold.go). Zero: Partition/8;
+	// NeverCold turns the rule off.
+	ColdAfter time.Duration
+	// ColdRatio bounds a cold merge's rewrite: its largest input is at
+	// most ColdRatio times the others together. Zero: DefaultColdRatio.
+	ColdRatio int64
 }
 
 // DefaultPartition is the time partition of segments when none is set: a
@@ -120,7 +131,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxPerPartition < 2 {
 		c.MaxPerPartition = 10
 	}
-	return c
+	return c.coldDefaults()
 }
 
 // Job is one merge: the inputs, all in one partition.
@@ -134,12 +145,20 @@ type Job struct {
 }
 
 // Plan returns the background merges to run now: per partition, at most
-// one job, merging overlapping segments first (see the package doc).
+// one job, merging a cold partition into one segment first, then
+// overlapping segments (see the package doc).
 func Plan(segs []Segment, cfg Config) []Job {
 	cfg = cfg.withDefaults()
+	newest, some := newestTS(segs)
 	var jobs []Job
 	for part, ss := range partitions(segs, cfg, cfg.MaxSegmentBytes/2) {
-		in := pickOverlap(ss, cfg)
+		var in []Segment
+		if some && cold(part, newest, cfg) {
+			in = pickCold(ss, cfg)
+		}
+		if len(in) < 2 {
+			in = pickOverlap(ss, cfg)
+		}
 		if len(in) < 2 {
 			in = pickTier(bySize(ss), cfg)
 		}

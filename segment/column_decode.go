@@ -168,20 +168,22 @@ func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event, scratch
 
 // decodeFieldColumn decodes the column of field f into evs (the block's
 // rows); count is the column's value count from the block index.
-func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint32, keys *refKeys) error {
+func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint32, keys *refKeys, derivedStart bool) error {
 	want := make([]int, len(evs))
 	out := make([]*event.Event, len(evs))
 	for i := range evs {
 		want[i], out[i] = i, &evs[i]
 	}
-	return decodeFieldRows(raw, f, len(evs), count, want, out, &selection{}, keys)
+	return decodeFieldRows(raw, f, len(evs), count, want, out, &selection{}, keys, derivedStart)
 }
 
 // decodeFieldRows decodes the values of the wanted rows (increasing block
 // rows of a block of rows) of the column of field f into out; scratch is
 // as for selectRows. keys resolves the refs of a version 5 file (nil
-// before: the refs column holds ids and types).
-func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event, scratch *selection, keys *refKeys) error {
+// before: the refs column holds ids and types). derivedStart (from
+// VersionDerivedStart on) reads event.start relative to @timestamp less
+// event.duration, which out's events must hold already.
+func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event, scratch *selection, keys *refKeys, derivedStart bool) error {
 	d := decbuf.New(raw, errInvalid)
 	sel, n := selectRows(&d, rows, want, out, scratch)
 	if d.Err == nil && n != int(count) {
@@ -192,6 +194,8 @@ func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []
 	}
 	if f.Kind == event.KindRefs && keys != nil {
 		decodeRefsByKey(&d, n, &sel, keys)
+	} else if f.Kind == event.KindDate {
+		decodeDates(&d, f, n, &sel, derivedStart && f.ID == colStart)
 	} else {
 		decodeValues(&d, f, n, &sel)
 	}
@@ -211,7 +215,7 @@ func decodeValues(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 	case event.KindStrings:
 		decodeLists(d, f, n, sel)
 	case event.KindDate:
-		decodeDates(d, f, n, sel)
+		decodeDates(d, f, n, sel, false)
 	case event.KindInt:
 		vals := readScaled(d, n, sel.idx)
 		for i := range vals {
@@ -312,7 +316,11 @@ func decodeLists(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 	}
 }
 
-func decodeDates(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
+// decodeDates reads a Date column: the formats, then per row the date's
+// difference, in its format's unit, from @timestamp, or with fromStart
+// (event.start, VersionDerivedStart on) from @timestamp less the row's
+// event.duration (startBase).
+func decodeDates(d *decbuf.Buf, f *event.Field, n int, sel *selection, fromStart bool) {
 	fmts := readUniformLazy(d, n)
 	next := 0
 	for j, i := range sel.idx {
@@ -321,7 +329,11 @@ func decodeDates(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 		next = i + 1
 		e := sel.evs[j]
 		unit := dateUnit(fmts.at(i))
-		nanos := (match.FloorDiv(e.Timestamp.UnixNano(), unit) + delta) * unit
+		base := e.Timestamp.UnixNano()
+		if fromStart {
+			base = startBase(base, e.Event.Duration)
+		}
+		nanos := (match.FloorDiv(base, unit) + delta) * unit
 		date, ok := event.DateFromParts(nanos, event.Format(fmts.at(i)))
 		if d.Err != nil || !ok || date.IsZero() {
 			d.Fail("invalid date")

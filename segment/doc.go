@@ -46,8 +46,11 @@
 // holds, with a key table at the end of the block index (refkeys.go), so a
 // segment holds each saved-object id once; version 6 (index.LayoutV6)
 // packs the postings dictionary: a ref key whose id is a UUID holds its
-// 16 bytes, not its 36 hex characters. Reader.Layout says which postings
-// a file holds.
+// 16 bytes, not its 36 hex characters; version 7 stores event.start
+// relative to @timestamp less the row's event.duration (Kibana writes
+// event.start as event.end less event.duration), where older versions
+// store it relative to @timestamp like the other dates. Reader.Layout
+// says which postings a file holds.
 //
 // Reads: a block is the unit of decompression, but Events decodes only the
 // requested rows of each block it touches (every column is still read and

@@ -23,8 +23,18 @@ const (
 	// found in the postings dictionary, instead of holding its id and type
 	// (VersionRefKeys). Version 6's postings section is index.LayoutV6's:
 	// LayoutV4's, with the ref keys of the dictionary packed (a UUID id
-	// in 16 bytes; VersionPackedKeys).
-	Version = 6
+	// in 16 bytes; VersionPackedKeys). Version 7's event.start column
+	// stores each date relative to the row's @timestamp less its
+	// event.duration rather than to its @timestamp (VersionDerivedStart).
+	Version = 7
+
+	// VersionDerivedStart is the first version whose event.start column
+	// is stored relative to the row's @timestamp less its event.duration
+	// (0 when the row has none): Kibana writes event.start as event.end
+	// less event.duration, and event.end at about @timestamp, so the
+	// stored differences are nearly all 0 where version 6 stored the
+	// duration a second time.
+	VersionDerivedStart = 7
 
 	// VersionPackedKeys is the first version whose postings dictionary
 	// is packed (index.LayoutV6).
@@ -41,6 +51,11 @@ const (
 
 	// colRefs is the column id of kibana.saved_objects.
 	colRefs = 79
+
+	// colDuration and colStart are the column ids of event.duration and
+	// event.start.
+	colDuration = 16
+	colStart    = 32
 
 	headerMagic = "ELSEG\x00\x00\x00" // first 8 bytes; byte 5 holds the version
 	footerMagic = "ELSEGEND"

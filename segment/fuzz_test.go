@@ -142,8 +142,16 @@ func FuzzDecoders(f *testing.F) {
 		_, _ = decodeRefIDs(string(data), []event.SavedObject{{ID: "0123456789"}, {ID: "short"}, {ID: "nul\x00nul\x00nul"}})
 		for _, fd := range event.Fields() {
 			evs := make([]event.Event, n)
-			_ = decodeFieldColumn(data, &fd, evs, uint32(n/2), nil)
-			_ = decodeFieldColumn(data, &fd, evs, uint32(n/2), keys)
+			_ = decodeFieldColumn(data, &fd, evs, uint32(n/2), nil, false)
+			_ = decodeFieldColumn(data, &fd, evs, uint32(n/2), keys, true)
+		}
+		start := event.FieldByID(colStart) // from the extreme durations too
+		for _, nanos := range []int64{math.MinInt64, -1, 0, 1, math.MaxInt64} {
+			evs := make([]event.Event, n)
+			for i := range evs {
+				evs[i].Event.Duration = &event.Duration{Nanos: nanos}
+			}
+			_ = decodeFieldColumn(data, start, evs, uint32(n/2), nil, true)
 		}
 		ft.Version = VersionRefKeys
 		_, _, _ = decodeBlockIndex(data, ft)

@@ -175,6 +175,14 @@ func (r *Reader) decodeColumns(bi int, want []int, out []*event.Event, wanted fu
 // decodeColumnsPausing is decodeColumns calling pause, if not nil, after
 // each column.
 func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wanted func(id uint8) bool, pause func()) error {
+	derivedStart := r.f.Version >= VersionDerivedStart
+	if derivedStart && wanted(colStart) && !wanted(colDuration) {
+		// event.start is read from event.duration: decode it too, and
+		// give out back the durations it had.
+		defer restoreDurations(out)()
+		asked := wanted
+		wanted = func(id uint8) bool { return id == colDuration || asked(id) }
+	}
 	buf := columnBufs.Get().(*[]byte)
 	defer columnBufs.Put(buf)
 	var scratch selection // for each column in turn (see selectRows)
@@ -192,7 +200,7 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 		if c.Codec == codecZstd {
 			*buf = raw[:0]
 		}
-		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out, &scratch, r.refKeys); err != nil {
+		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out, &scratch, r.refKeys, derivedStart); err != nil {
 			var ce *CorruptionError
 			if errors.As(err, &ce) {
 				return ce // a refs column's dictionary failed to load: the postings' damage, not the block's
@@ -207,6 +215,20 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 		return r.expandRefIDs(bi, want, out, wanted)
 	}
 	return nil
+}
+
+// restoreDurations returns a function that gives out's events back the
+// event.duration they hold now.
+func restoreDurations(out []*event.Event) func() {
+	had := make([]*event.Duration, len(out))
+	for i, e := range out {
+		had[i] = e.Event.Duration
+	}
+	return func() {
+		for i, e := range out {
+			e.Event.Duration = had[i]
+		}
+	}
 }
 
 // expandRefIDs puts the ref ids back into the string values just decoded

@@ -219,13 +219,13 @@ func TestRefKeysColumnDamage(t *testing.T) {
 	}
 	for name, c := range cases {
 		evs := make([]event.Event, len(c.refs))
-		err := decodeFieldColumn(refsColumn(c.refs, c.base, c.codes), f, evs, uint32(len(evs)), c.keys)
+		err := decodeFieldColumn(refsColumn(c.refs, c.base, c.codes), f, evs, uint32(len(evs)), c.keys, true)
 		if err == nil || !errors.Is(err, errInvalid) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an invalid-data error saying %q", name, err, c.want)
 		}
 	}
 	evs := make([]event.Event, 1)
-	if err := decodeFieldColumn(refsColumn([][3]string{{"", "default", ".x"}}, 3, []uint64{0}), f, evs, 1, keys); err != nil {
+	if err := decodeFieldColumn(refsColumn([][3]string{{"", "default", ".x"}}, 3, []uint64{0}), f, evs, 1, keys, true); err != nil {
 		t.Fatal(err)
 	}
 	want := []event.SavedObject{{Namespace: "default", ID: "c-9", Type: "action", TypeID: ".x"}}

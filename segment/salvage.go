@@ -499,7 +499,7 @@ func (s *salvager) decodeBlock(data []byte, b *blockMeta) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := decodeFieldColumn(raw, event.FieldByID(c.ID), evs, c.Count, s.keys); err != nil {
+		if err := decodeFieldColumn(raw, event.FieldByID(c.ID), evs, c.Count, s.keys, s.version >= VersionDerivedStart); err != nil {
 			return nil, fmt.Errorf("column %d: %w", c.ID, err)
 		}
 	}

@@ -48,9 +48,12 @@ type blockStage struct {
 	// refIDs stores the ref ids a string value holds as references to
 	// the row's refs (VersionRefIDs on, refids.go); refBuf builds such a
 	// value.
-	refIDs  bool
-	rowRefs rowRefIDs
-	refBuf  strings.Builder
+	refIDs bool
+	// derivedStart stores event.start relative to @timestamp less
+	// event.duration (VersionDerivedStart on).
+	derivedStart bool
+	rowRefs      rowRefIDs
+	refBuf       strings.Builder
 }
 
 // colStage holds the values of one field over the rows that have it; which
@@ -112,11 +115,11 @@ func (s *blockStage) stageValue(c *colStage, f *fieldSlot, e *event.Event, ts in
 		}
 		c.u64 = append(c.u64, head)
 		c.strs[0] = append(c.strs[0], l.Values...)
-	case event.KindDate: // u64 formats, i64 offsets from @timestamp
+	case event.KindDate: // u64 formats, i64 offsets from @timestamp (dateBase)
 		d := f.date(e)
 		unit := dateUnit(uint64(d.Format()))
 		c.u64 = append(c.u64, uint64(d.Format()))
-		c.i64 = append(c.i64, d.UnixNano()/unit-match.FloorDiv(ts, unit))
+		c.i64 = append(c.i64, d.UnixNano()/unit-match.FloorDiv(s.dateBase(f, e, ts), unit))
 	case event.KindInt: // i64 values
 		c.i64 = append(c.i64, **f.int(e))
 	case event.KindFloat: // f64 values
@@ -176,4 +179,24 @@ func (s *blockStage) reset() {
 	}
 	s.seqs, s.ts, s.tsFmt, s.masks = s.seqs[:0], s.ts[:0], s.tsFmt[:0], s.masks[:0]
 	s.union = mask{}
+}
+
+// dateBase is the instant the dates of slot f in e are stored relative to:
+// e's @timestamp ts, less e's event.duration for event.start from
+// VersionDerivedStart on.
+func (s *blockStage) dateBase(f *fieldSlot, e *event.Event, ts int64) int64 {
+	if s.derivedStart && f.f.ID == colStart {
+		return startBase(ts, e.Event.Duration)
+	}
+	return ts
+}
+
+// startBase is what event.start is stored relative to from
+// VersionDerivedStart on: @timestamp ts less the duration d (none: 0).
+// The subtraction wraps alike when written and read.
+func startBase(ts int64, d *event.Duration) int64 {
+	if d == nil {
+		return ts
+	}
+	return ts - d.Nanos
 }

@@ -147,6 +147,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	sw := &Writer{path: path, opts: opts, post: index.NewBuilderFor(index.Layout(opts.Version)), sc: getScratch()}
 	sw.stage = &sw.sc.stage
 	sw.stage.refIDs = opts.Version >= VersionRefIDs
+	sw.stage.derivedStart = opts.Version >= VersionDerivedStart
 	enc := opts.Encoder
 	if enc == nil {
 		var err error
