@@ -91,7 +91,10 @@ type Builder struct {
 	// assignment (Add was a sixth of sealing's CPU).
 	rows    map[Term]int
 	lists   []postingList
-	lastRow int64
+	lastRow int64    // the last row Add was given (-1: none)
+	maxRow  int64    // the highest row holding a term (-1: none)
+	byTerm  bool     // AddRows was used, so Add may not be
+	slab    []uint32 // where AddRows puts short lists: one allocation for many terms
 	layout  Layout
 }
 
@@ -111,16 +114,28 @@ func NewBuilder() *Builder { return NewBuilderFor(LayoutV6) }
 // packed) from LayoutV6. The terms added decide
 // what a layout holds; the layout only decides where the client ids go.
 func NewBuilderFor(l Layout) *Builder {
-	return &Builder{rows: map[Term]int{}, lastRow: -1, layout: l}
+	return &Builder{rows: map[Term]int{}, lastRow: -1, maxRow: -1, layout: l}
 }
+
+// Layout is the layout of the section the builder writes.
+func (b *Builder) Layout() Layout { return b.layout }
+
+// MaxRow is the highest row holding a term, -1 when none does.
+func (b *Builder) MaxRow() int64 { return b.maxRow }
 
 // Add records that row has terms. Rows must be added in strictly increasing
 // order; a repeated term within one row is recorded once.
 func (b *Builder) Add(row uint32, terms []Term) error {
+	if b.byTerm {
+		return fmt.Errorf("index: row %d added by row after terms added by term", row)
+	}
 	if int64(row) <= b.lastRow {
 		return fmt.Errorf("index: row %d added after row %d", row, b.lastRow)
 	}
 	b.lastRow = int64(row)
+	if len(terms) > 0 {
+		b.maxRow = int64(row)
+	}
 	for _, t := range terms {
 		i, ok := b.rows[t]
 		if !ok {
@@ -134,6 +149,44 @@ func (b *Builder) Add(row uint32, terms []Term) error {
 		}
 		pl.add(row)
 	}
+	return nil
+}
+
+// AddRows records that rows (strictly increasing) have term t, which no
+// earlier Add or AddRows gave: a caller holding its postings by term
+// already (a head being sealed) adds them a term at a time instead of a
+// row at a time. The section written is the one Add would give for the
+// same rows and terms. A Builder takes either Add or AddRows, not both.
+func (b *Builder) AddRows(t Term, rows []uint32) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if b.lastRow >= 0 {
+		return fmt.Errorf("index: term %s:%q added by term after rows added by row", t.Field, t.Value)
+	}
+	if _, ok := b.rows[t]; ok {
+		return fmt.Errorf("index: term %s:%q added twice", t.Field, t.Value)
+	}
+	for i := 1; i < len(rows); i++ {
+		if rows[i] <= rows[i-1] {
+			return fmt.Errorf("index: term %s:%q: row %d after row %d", t.Field, t.Value, rows[i], rows[i-1])
+		}
+	}
+	pl := postingList{last: rows[len(rows)-1]}
+	if len(rows) <= InlineMax {
+		if len(b.slab)+len(rows) > cap(b.slab) {
+			b.slab = make([]uint32, 0, 4096)
+		}
+		n := len(b.slab)
+		b.slab = append(b.slab, rows...)
+		pl.small = b.slab[n:len(b.slab):len(b.slab)]
+	} else {
+		pl.bm = roaring.BitmapOf(rows...)
+	}
+	b.byTerm = true
+	b.rows[t] = len(b.lists)
+	b.lists = append(b.lists, pl)
+	b.maxRow = max(b.maxRow, int64(pl.last))
 	return nil
 }
 
