@@ -415,8 +415,16 @@ func (db *DB) headPostings(h *head.Head, items []head.Item) ([]*index.Builder, e
 		pos[it.Row] = uint32(i)
 	}
 	posts := make([]*index.Builder, len(starts))
+	terms := h.Stats().Terms
 	for k := range posts {
-		posts[k] = index.NewBuilderFor(index.Layout(segment.Version))
+		end := uint32(len(items))
+		if k+1 < len(starts) {
+			end = starts[k+1]
+		}
+		// Room for the partition's share of the head's terms, and a
+		// quarter more: a term on rows of two partitions is in both.
+		share := int64(terms) * int64(end-starts[k]) / int64(len(items))
+		posts[k] = index.NewBuilderSized(index.Layout(segment.Version), int(share+share/4))
 	}
 	var err error
 	var at []uint32 // one term's rows as positions in items

@@ -94,6 +94,7 @@ type Builder struct {
 	lastRow int64    // the last row Add was given (-1: none)
 	maxRow  int64    // the highest row holding a term (-1: none)
 	byTerm  bool     // AddRows was used, so Add may not be
+	err     error    // sticky: AddRows was given a term twice
 	slab    []uint32 // where AddRows puts short lists: one allocation for many terms
 	layout  Layout
 }
@@ -113,8 +114,13 @@ func NewBuilder() *Builder { return NewBuilderFor(LayoutV6) }
 // l: "PST1" up to LayoutV3, "PST2" from LayoutV4, "PST3" (the dictionary
 // packed) from LayoutV6. The terms added decide
 // what a layout holds; the layout only decides where the client ids go.
-func NewBuilderFor(l Layout) *Builder {
-	return &Builder{rows: map[Term]int{}, lastRow: -1, maxRow: -1, layout: l}
+func NewBuilderFor(l Layout) *Builder { return NewBuilderSized(l, 0) }
+
+// NewBuilderSized is NewBuilderFor with room made for about terms terms, so
+// that a caller who knows how many it adds does not rehash the builder's
+// map as it grows.
+func NewBuilderSized(l Layout, terms int) *Builder {
+	return &Builder{rows: make(map[Term]int, terms), lastRow: -1, maxRow: -1, layout: l}
 }
 
 // Layout is the layout of the section the builder writes.
@@ -128,6 +134,9 @@ func (b *Builder) MaxRow() int64 { return b.maxRow }
 func (b *Builder) Add(row uint32, terms []Term) error {
 	if b.byTerm {
 		return fmt.Errorf("index: row %d added by row after terms added by term", row)
+	}
+	if b.err != nil {
+		return b.err
 	}
 	if int64(row) <= b.lastRow {
 		return fmt.Errorf("index: row %d added after row %d", row, b.lastRow)
@@ -156,16 +165,18 @@ func (b *Builder) Add(row uint32, terms []Term) error {
 // earlier Add or AddRows gave: a caller holding its postings by term
 // already (a head being sealed) adds them a term at a time instead of a
 // row at a time. The section written is the one Add would give for the
-// same rows and terms. A Builder takes either Add or AddRows, not both.
+// same rows and terms. A Builder takes either Add or AddRows, not both. A
+// term given twice is an error that sticks: Add, AddRows and AppendTo
+// return it from then on.
 func (b *Builder) AddRows(t Term, rows []uint32) error {
 	if len(rows) == 0 {
-		return nil
+		return b.err
 	}
 	if b.lastRow >= 0 {
 		return fmt.Errorf("index: term %s:%q added by term after rows added by row", t.Field, t.Value)
 	}
-	if _, ok := b.rows[t]; ok {
-		return fmt.Errorf("index: term %s:%q added twice", t.Field, t.Value)
+	if b.err != nil {
+		return b.err
 	}
 	for i := 1; i < len(rows); i++ {
 		if rows[i] <= rows[i-1] {
@@ -184,7 +195,11 @@ func (b *Builder) AddRows(t Term, rows []uint32) error {
 		pl.bm = roaring.BitmapOf(rows...)
 	}
 	b.byTerm = true
-	b.rows[t] = len(b.lists)
+	n := len(b.rows)
+	if b.rows[t] = len(b.lists); len(b.rows) == n { // one map operation, not a lookup first
+		b.err = fmt.Errorf("index: term %s:%q added twice", t.Field, t.Value)
+		return b.err
+	}
 	b.lists = append(b.lists, pl)
 	b.maxRow = max(b.maxRow, int64(pl.last))
 	return nil
@@ -221,6 +236,9 @@ func (b *Builder) Len() int { return len(b.rows) }
 // at an 8-byte aligned file offset. The output is a pure function of the
 // added rows and the layout.
 func (b *Builder) AppendTo(dst []byte, enc *zstd.Encoder) ([]byte, error) {
+	if b.err != nil {
+		return dst, b.err
+	}
 	terms := b.sortedTerms()
 	var ids []Term
 	if b.layout >= LayoutV4 {

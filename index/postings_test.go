@@ -258,6 +258,7 @@ func TestAddRowsWritesWhatAddWrites(t *testing.T) {
 }
 
 func TestAddRowsRefusesMisuse(t *testing.T) {
+	enc, _ := codecs(t)
 	tm := Term{"tags", "a"}
 	for name, f := range map[string]func(b *Builder) error{
 		"rows not increasing": func(b *Builder) error { return b.AddRows(tm, []uint32{3, 3}) },
@@ -266,6 +267,13 @@ func TestAddRowsRefusesMisuse(t *testing.T) {
 				return nil // not the error under test: the test fails on nil
 			}
 			return b.AddRows(tm, []uint32{2})
+		},
+		"AppendTo after a term twice": func(b *Builder) error {
+			if b.AddRows(tm, []uint32{1}) != nil || b.AddRows(tm, []uint32{2}) == nil {
+				return nil
+			}
+			_, err := b.AppendTo(nil, enc)
+			return err
 		},
 		"Add after AddRows": func(b *Builder) error {
 			if err := b.AddRows(tm, []uint32{1}); err != nil {
