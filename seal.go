@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/segment"
@@ -320,6 +321,14 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 	tombs := applied.after(0, h.Stats().FirstSeq)
 	holds := db.liveHolds()
 	level := applied.newest() // lowered when a hold keeps a row a tombstone hides
+	items := h.Sorted()
+	var posts []*index.Builder // each segment's, when taken from the head's
+	if len(tombs) == 0 {       // else rows may be left out: Add finds each row's terms
+		var err error
+		if posts, err = db.headPostings(h, items); err != nil {
+			return nil, fmt.Errorf("seal: %w", err)
+		}
+	}
 	var out []*liveSegment
 	fail := func(err error) ([]*liveSegment, error) {
 		discardSegments(out)
@@ -339,7 +348,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		out = append(out, s)
 		return nil
 	}
-	for _, it := range h.Sorted() {
+	for _, it := range items {
 		// Shared: a head's rows never change (its arena is append-only), and
 		// the writer copies what it keeps, so no copy of each event is needed.
 		ev, err := dec.Decode(it.Data)
@@ -365,6 +374,14 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 			if ns, err = db.createSegment(); err != nil {
 				return fail(err)
 			}
+			if posts != nil {
+				err = ns.w.UsePostings(posts[len(out)])
+				posts[len(out)] = nil // the writer's now
+			}
+			if err != nil {
+				ns.w.Abort()
+				return fail(err)
+			}
 		}
 		if err := ns.w.Add(segment.Row{Seq: it.Seq, Event: ev, Shape: dec.Shape()}); err != nil {
 			ns.w.Abort()
@@ -377,6 +394,80 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 		}
 	}
 	return out, nil
+}
+
+// headPostings returns the postings of the segments writeSegments makes
+// of h's rows, items (h.Sorted), when it leaves none out: one builder per
+// partition, in order, each numbering its rows as the segment does. They
+// come from the head's postings, by term, so the seal does not find every
+// row's terms again and look each up (index.Builder.Add was a sixth of
+// sealing's CPU). Nil when h's postings are not all added (Batch.Defer,
+// during Open), so that the writer finds them row by row.
+func (db *DB) headPostings(h *head.Head, items []head.Item) ([]*index.Builder, error) {
+	// starts[k] is the position in items of partition k's first row; pos
+	// maps a head row (Item.Row) to its position in items.
+	var starts []uint32
+	pos := make([]uint32, len(items))
+	for i, it := range items {
+		if i == 0 || match.FloorDiv(it.TS, int64(db.opts.Partition)) != match.FloorDiv(items[i-1].TS, int64(db.opts.Partition)) {
+			starts = append(starts, uint32(i))
+		}
+		pos[it.Row] = uint32(i)
+	}
+	posts := make([]*index.Builder, len(starts))
+	terms := h.Stats().Terms
+	for k := range posts {
+		end := uint32(len(items))
+		if k+1 < len(starts) {
+			end = starts[k+1]
+		}
+		// Room for the partition's share of the head's terms, and a
+		// quarter more: a term on rows of two partitions is in both.
+		share := int64(terms) * int64(end-starts[k]) / int64(len(items))
+		posts[k] = index.NewBuilderSized(index.Layout(segment.Version), int(share+share/4))
+	}
+	var err error
+	var at []uint32 // one term's rows as positions in items
+	indexed := h.EachPosting(func(t index.Term, rows []uint32) {
+		if err != nil {
+			return
+		}
+		at = at[:0]
+		for _, r := range rows {
+			at = append(at, pos[r])
+		}
+		slices.Sort(at) // nearly sorted: rows arrive nearly in @timestamp order
+		err = splitPostings(posts, starts, t, at)
+	})
+	if !indexed {
+		return nil, nil
+	}
+	return posts, err
+}
+
+// splitPostings adds a term's rows, as ascending positions in a head's
+// sorted rows, to the builders of the partitions starting at starts, each
+// numbered from its partition's start.
+func splitPostings(posts []*index.Builder, starts []uint32, t index.Term, at []uint32) error {
+	for len(at) > 0 {
+		k, found := slices.BinarySearch(starts, at[0])
+		if !found {
+			k--
+		}
+		n := len(at)
+		if k+1 < len(starts) {
+			n, _ = slices.BinarySearch(at, starts[k+1])
+		}
+		part := at[:n]
+		for i := range part {
+			part[i] -= starts[k]
+		}
+		if err := posts[k].AddRows(t, part); err != nil {
+			return err
+		}
+		at = at[n:]
+	}
+	return nil
 }
 
 func metaOf(name string, info segment.Info) segmentMeta {

@@ -113,7 +113,11 @@ func packedOf(t testing.TB, key string) []byte {
 	if err := b.Add(0, []Term{{RefField, key}}); err != nil {
 		t.Fatal(err)
 	}
-	dict, err := b.encode(b.sortedTerms(), new(bytes.Buffer))
+	terms, lists, err := b.sorted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dict, err := b.encode(terms, lists, new(bytes.Buffer))
 	if err != nil {
 		t.Fatal(err)
 	}

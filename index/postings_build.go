@@ -89,9 +89,13 @@ type Builder struct {
 	// rows holds each term's index in lists: one map lookup per term of a
 	// row finds its list, where a map of lists took a lookup and an
 	// assignment (Add was a sixth of sealing's CPU).
-	rows    map[Term]int
+	rows    map[Term]int // Add's; AddRows leaves it empty
 	lists   []postingList
-	lastRow int64
+	keys    []Term   // keys[i] is lists[i]'s term
+	lastRow int64    // the last row Add was given (-1: none)
+	maxRow  int64    // the highest row holding a term (-1: none)
+	byTerm  bool     // AddRows was used, so Add may not be
+	slab    []uint32 // where AddRows puts short lists: one allocation for many terms
 	layout  Layout
 }
 
@@ -110,22 +114,42 @@ func NewBuilder() *Builder { return NewBuilderFor(LayoutV6) }
 // l: "PST1" up to LayoutV3, "PST2" from LayoutV4, "PST3" (the dictionary
 // packed) from LayoutV6. The terms added decide
 // what a layout holds; the layout only decides where the client ids go.
-func NewBuilderFor(l Layout) *Builder {
-	return &Builder{rows: map[Term]int{}, lastRow: -1, layout: l}
+func NewBuilderFor(l Layout) *Builder { return NewBuilderSized(l, 0) }
+
+// NewBuilderSized is NewBuilderFor with room made for about terms terms
+// given to AddRows, so that a caller who knows how many it adds does not
+// grow the builder's lists as it goes.
+func NewBuilderSized(l Layout, terms int) *Builder {
+	b := &Builder{rows: map[Term]int{}, lastRow: -1, maxRow: -1, layout: l}
+	b.lists, b.keys = make([]postingList, 0, terms), make([]Term, 0, terms)
+	return b
 }
+
+// Layout is the layout of the section the builder writes.
+func (b *Builder) Layout() Layout { return b.layout }
+
+// MaxRow is the highest row holding a term, -1 when none does.
+func (b *Builder) MaxRow() int64 { return b.maxRow }
 
 // Add records that row has terms. Rows must be added in strictly increasing
 // order; a repeated term within one row is recorded once.
 func (b *Builder) Add(row uint32, terms []Term) error {
+	if b.byTerm {
+		return fmt.Errorf("index: row %d added by row after terms added by term", row)
+	}
 	if int64(row) <= b.lastRow {
 		return fmt.Errorf("index: row %d added after row %d", row, b.lastRow)
 	}
 	b.lastRow = int64(row)
+	if len(terms) > 0 {
+		b.maxRow = int64(row)
+	}
 	for _, t := range terms {
 		i, ok := b.rows[t]
 		if !ok {
 			i = len(b.lists)
 			b.lists = append(b.lists, postingList{})
+			b.keys = append(b.keys, t)
 			b.rows[t] = i
 		}
 		pl := &b.lists[i]
@@ -134,6 +158,43 @@ func (b *Builder) Add(row uint32, terms []Term) error {
 		}
 		pl.add(row)
 	}
+	return nil
+}
+
+// AddRows records that rows (strictly increasing) have term t, which no
+// earlier Add or AddRows gave: a caller holding its postings by term
+// already (a head being sealed) adds them a term at a time instead of a
+// row at a time. The section written is the one Add would give for the
+// same rows and terms. A Builder takes either Add or AddRows, not both.
+// AddRows keeps no map of the terms (AppendTo sorts them anyway): a term
+// given twice is an error AppendTo reports.
+func (b *Builder) AddRows(t Term, rows []uint32) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if b.lastRow >= 0 {
+		return fmt.Errorf("index: term %s:%q added by term after rows added by row", t.Field, t.Value)
+	}
+	for i := 1; i < len(rows); i++ {
+		if rows[i] <= rows[i-1] {
+			return fmt.Errorf("index: term %s:%q: row %d after row %d", t.Field, t.Value, rows[i], rows[i-1])
+		}
+	}
+	pl := postingList{last: rows[len(rows)-1]}
+	if len(rows) <= InlineMax {
+		if len(b.slab)+len(rows) > cap(b.slab) {
+			b.slab = make([]uint32, 0, 4096)
+		}
+		n := len(b.slab)
+		b.slab = append(b.slab, rows...)
+		pl.small = b.slab[n:len(b.slab):len(b.slab)]
+	} else {
+		pl.bm = roaring.BitmapOf(rows...)
+	}
+	b.byTerm = true
+	b.lists = append(b.lists, pl)
+	b.keys = append(b.keys, t)
+	b.maxRow = max(b.maxRow, int64(pl.last))
 	return nil
 }
 
@@ -160,7 +221,7 @@ func (pl *postingList) card() int {
 }
 
 // Len returns the number of distinct terms.
-func (b *Builder) Len() int { return len(b.rows) }
+func (b *Builder) Len() int { return len(b.lists) }
 
 // AppendTo appends the postings section to dst, compressing the dictionary
 // with enc (and, from LayoutV4, the pages of client ids with pageEncoder). Bitmaps are 8-byte
@@ -168,13 +229,17 @@ func (b *Builder) Len() int { return len(b.rows) }
 // at an 8-byte aligned file offset. The output is a pure function of the
 // added rows and the layout.
 func (b *Builder) AppendTo(dst []byte, enc *zstd.Encoder) ([]byte, error) {
-	terms := b.sortedTerms()
+	terms, lists, err := b.sorted()
+	if err != nil {
+		return dst, err
+	}
 	var ids []Term
+	var idLists []postingList
 	if b.layout >= LayoutV4 {
-		terms, ids = splitIDs(terms)
+		terms, lists, ids, idLists = splitIDs(terms, lists)
 	}
 	var bitmaps bytes.Buffer
-	dict, err := b.encode(terms, &bitmaps)
+	dict, err := b.encode(terms, lists, &bitmaps)
 	if err != nil {
 		return dst, err
 	}
@@ -182,7 +247,7 @@ func (b *Builder) AppendTo(dst []byte, enc *zstd.Encoder) ([]byte, error) {
 	if b.layout >= LayoutV4 {
 		// The ids' bitmaps (ids on more than InlineMax rows) follow the
 		// dictionary's in the one bitmaps area.
-		if idPart, err = b.encodeIDs(ids, &bitmaps); err != nil {
+		if idPart, err = b.encodeIDs(ids, idLists, &bitmaps); err != nil {
 			return dst, err
 		}
 	}
@@ -210,18 +275,18 @@ func (b *Builder) AppendTo(dst []byte, enc *zstd.Encoder) ([]byte, error) {
 	return append(dst, idPart...), nil
 }
 
-// splitIDs splits sorted terms into the client ids and the others; the ids
-// are contiguous, the terms being sorted by field.
-func splitIDs(terms []Term) (rest, ids []Term) {
+// splitIDs splits sorted terms, with their lists, into the client ids and
+// the others; the ids are contiguous, the terms being sorted by field.
+func splitIDs(terms []Term, lists []postingList) (rest []Term, restLists []postingList, ids []Term, idLists []postingList) {
 	lo, _ := slices.BinarySearchFunc(terms, event.ClientIDField, func(t Term, f string) int { return strings.Compare(t.Field, f) })
 	hi := lo
 	for hi < len(terms) && terms[hi].Field == event.ClientIDField {
 		hi++
 	}
 	if lo == hi {
-		return terms, nil
+		return terms, lists, nil, nil
 	}
-	return slices.Concat(terms[:lo], terms[hi:]), terms[lo:hi]
+	return slices.Concat(terms[:lo], terms[hi:]), slices.Concat(lists[:lo], lists[hi:]), terms[lo:hi], lists[lo:hi]
 }
 
 func pad8(dst []byte, start int) []byte {
@@ -231,13 +296,23 @@ func pad8(dst []byte, start int) []byte {
 	return dst
 }
 
-func (b *Builder) sortedTerms() []Term {
-	terms := make([]Term, 0, len(b.rows))
-	for t := range b.rows {
-		terms = append(terms, t)
+// sorted returns the terms in order, each with its list; a term AddRows
+// was given twice is an error.
+func (b *Builder) sorted() ([]Term, []postingList, error) {
+	order := make([]int32, len(b.keys))
+	for i := range order {
+		order[i] = int32(i)
 	}
-	slices.SortFunc(terms, compareTerms)
-	return terms
+	slices.SortFunc(order, func(i, j int32) int { return compareTerms(b.keys[i], b.keys[j]) })
+	terms := make([]Term, len(order))
+	lists := make([]postingList, len(order))
+	for k, i := range order {
+		terms[k], lists[k] = b.keys[i], b.lists[i]
+		if k > 0 && terms[k] == terms[k-1] {
+			return nil, nil, fmt.Errorf("index: term %s:%q added twice", terms[k].Field, terms[k].Value)
+		}
+	}
+	return terms, lists, nil
 }
 
 func compareTerms(a, c Term) int {
@@ -249,20 +324,20 @@ func compareTerms(a, c Term) int {
 
 // encode returns the raw dictionary of terms, writing their bitmaps to
 // bitmaps.
-func (b *Builder) encode(terms []Term, bitmaps *bytes.Buffer) (dict []byte, err error) {
+func (b *Builder) encode(terms []Term, lists []postingList, bitmaps *bytes.Buffer) (dict []byte, err error) {
 	dict = appendFieldHeads(nil, terms)
-	for _, t := range terms {
-		if dict, err = b.appendEntry(dict, t, bitmaps); err != nil {
+	for i, t := range terms {
+		if dict, err = appendEntry(dict, t, &lists[i], bitmaps); err != nil {
 			return nil, err
 		}
 	}
 	return dict, nil
 }
 
-// appendEntry appends t's entry (value, card, payload) to dst; a list over
-// InlineMax goes to bitmaps, at a multiple of 8 from the bitmaps start.
-func (b *Builder) appendEntry(dst []byte, t Term, bitmaps *bytes.Buffer) ([]byte, error) {
-	pl := &b.lists[b.rows[t]]
+// appendEntry appends the entry (value, card, payload) of t, whose rows
+// are pl, to dst; a list over InlineMax goes to bitmaps, at a multiple of 8
+// from the bitmaps start.
+func appendEntry(dst []byte, t Term, pl *postingList, bitmaps *bytes.Buffer) ([]byte, error) {
 	dst = appendString(dst, t.Value)
 	dst = binary.AppendUvarint(dst, uint64(pl.card()))
 	if pl.bm == nil {

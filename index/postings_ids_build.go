@@ -60,8 +60,9 @@ const (
 )
 
 // encodeIDs returns the ids part for ids (sorted, all of field "_id"),
-// writing the bitmaps of ids on more than InlineMax rows to bitmaps.
-func (b *Builder) encodeIDs(ids []Term, bitmaps *bytes.Buffer) ([]byte, error) {
+// whose rows are lists, writing the bitmaps of ids on more than InlineMax
+// rows to bitmaps.
+func (b *Builder) encodeIDs(ids []Term, lists []postingList, bitmaps *bytes.Buffer) ([]byte, error) {
 	enc, err := pageEncoder()
 	if err != nil {
 		return nil, fmt.Errorf("index: id page encoder: %w", err)
@@ -94,11 +95,11 @@ func (b *Builder) encodeIDs(ids []Term, bitmaps *bytes.Buffer) ([]byte, error) {
 		data = append(data, stored...)
 		pages, raw, entries = pages+1, raw[:0], 0
 	}
-	for _, t := range ids {
+	for i, t := range ids {
 		if entries == 0 {
 			first = t.Value
 		}
-		if raw, err = b.appendEntry(raw, t, bitmaps); err != nil {
+		if raw, err = appendEntry(raw, t, &lists[i], bitmaps); err != nil {
 			return nil, err
 		}
 		entries++

@@ -133,6 +133,7 @@ type Writer struct {
 	rows   uint32      // rows written in earlier blocks
 	seqs   []uint64    // every row's sequence number, for the sequence index
 	post   *index.Builder
+	given  bool // post is the caller's (UsePostings): Add finds no terms
 	terms  []index.Term
 	last   match.Position
 	err    error
@@ -180,6 +181,30 @@ func (sw *Writer) fail(err error) error {
 	return sw.err
 }
 
+// UsePostings makes the segment's postings b, which the caller builds
+// (index.Builder.AddRows) from postings it holds already, instead of the
+// terms Add would find in each row (index.AppendTerms): sealing a head,
+// whose postings are kept by term, saves that. b must be of the writer's
+// layout (index.Layout of its version) and hold exactly the terms of the
+// rows added, numbered from 0 in the order of Add; the file is then the
+// one Add would write. Call it before the first Add.
+func (sw *Writer) UsePostings(b *index.Builder) error {
+	if sw.err != nil {
+		return sw.err
+	}
+	if sw.sc == nil {
+		return sw.released()
+	}
+	if len(sw.seqs) > 0 {
+		return sw.fail(fmt.Errorf("postings given after %d rows", len(sw.seqs)))
+	}
+	if want := index.Layout(sw.opts.Version); b.Layout() != want {
+		return sw.fail(fmt.Errorf("postings of layout %d given to a writer of layout %d", b.Layout(), want))
+	}
+	sw.post, sw.given = b, true
+	return nil
+}
+
 // Add appends a row: after every earlier row in (@timestamp, sequence)
 // order, with a sequence number no other row has. Add copies what it keeps
 // of r.Event (its strings by reference, Go strings being immutable): the
@@ -216,14 +241,7 @@ func (sw *Writer) Add(r Row) error {
 			return err
 		}
 	}
-	if sw.opts.Version == 1 {
-		sw.terms = index.AppendTermsV1(sw.terms[:0], r.Event)
-	} else if sw.opts.Version == 2 {
-		sw.terms = index.AppendTermsV2(sw.terms[:0], r.Event)
-	} else {
-		sw.terms = index.AppendTerms(sw.terms[:0], r.Event)
-	}
-	if err := sw.post.Add(uint32(len(sw.seqs)), sw.terms); err != nil {
+	if err := sw.addTerms(r.Event); err != nil {
 		return sw.fail(err)
 	}
 	sw.stage.add(r.Seq, r.Event, m)
@@ -231,6 +249,22 @@ func (sw *Writer) Add(r Row) error {
 	sw.seqs = append(sw.seqs, r.Seq)
 	sw.last = p
 	return nil
+}
+
+// addTerms adds the posting keys of the next row's event, unless the
+// postings are the caller's (UsePostings).
+func (sw *Writer) addTerms(e *event.Event) error {
+	switch {
+	case sw.given:
+		return nil
+	case sw.opts.Version == 1:
+		sw.terms = index.AppendTermsV1(sw.terms[:0], e)
+	case sw.opts.Version == 2:
+		sw.terms = index.AppendTermsV2(sw.terms[:0], e)
+	default:
+		sw.terms = index.AppendTerms(sw.terms[:0], e)
+	}
+	return sw.post.Add(uint32(len(sw.seqs)), sw.terms)
 }
 
 // flush writes the staged rows as one block.
@@ -270,6 +304,9 @@ func (sw *Writer) Finish() (Info, error) {
 func (sw *Writer) finish() (Info, error) {
 	if err := sw.flush(); err != nil {
 		return Info{}, err
+	}
+	if last := sw.post.MaxRow(); last >= int64(len(sw.seqs)) {
+		return Info{}, fmt.Errorf("postings name row %d of %d", last, len(sw.seqs))
 	}
 	sorted := slices.Clone(sw.seqs)
 	slices.Sort(sorted)

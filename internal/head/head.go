@@ -6,7 +6,9 @@
 // (Batch.Defer, deferred.go); readers of postings add them first.
 // Sealing asks for the rows in (@timestamp, sequence) order (Sorted), which is
 // a sort of nearly sorted rows then, not a tree kept on every insert: replay
-// and ingest insert far more often than heads are sealed.
+// and ingest insert far more often than heads are sealed. It takes the
+// segments' postings from the head's, by term (EachPosting), rather than
+// finding every row's terms again.
 //
 // Events are kept in their binary form (event.AppendBinary) in append-only
 // arena chunks, or where replay found them (Batch.Adopt: a mapped WAL

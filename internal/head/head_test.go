@@ -167,6 +167,54 @@ func TestSortedOrdersEveryRow(t *testing.T) {
 	})
 }
 
+// TestEachPostingGivesEveryTermsRows checks EachPosting against the test's
+// own record of each term's rows: it refuses while some postings are
+// deferred, and once IndexAll added them gives every term once, with its
+// rows ascending.
+func TestEachPostingGivesEveryTermsRows(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		var published atomic.Uint64
+		h := New(&published)
+		n := rapid.IntRange(0, 300).Draw(rt, "rows")
+		rows := make([]row, n)
+		for i := range n {
+			rows[i] = genRow(rt, i, int64(rapid.IntRange(0, 50).Draw(rt, "ts")))
+		}
+		insertInBatches(rt, h, rows)
+		got := map[index.Term][]uint32{}
+		each := func(t index.Term, rows []uint32) {
+			if got[t] != nil {
+				rt.Fatalf("term %v given twice", t)
+			}
+			got[t] = slices.Clone(rows)
+		}
+		if deferred := h.unindexed.Load(); h.EachPosting(each) == deferred {
+			rt.Fatalf("EachPosting reported %v with postings deferred %v", !deferred, deferred)
+		}
+		h.IndexAll()
+		clear(got)
+		if !h.EachPosting(each) {
+			rt.Fatal("EachPosting refused once every posting was added")
+		}
+		want := map[index.Term][]uint32{}
+		for i, r := range rows {
+			for _, t := range r.terms {
+				if w := want[t]; len(w) == 0 || w[len(w)-1] != uint32(i) {
+					want[t] = append(w, uint32(i))
+				}
+			}
+		}
+		if len(got) != len(want) {
+			rt.Fatalf("%d terms given, want %d", len(got), len(want))
+		}
+		for t, w := range want {
+			if !slices.Equal(got[t], w) {
+				rt.Fatalf("term %v: rows %v, want %v", t, got[t], w)
+			}
+		}
+	})
+}
+
 // insertInBatches inserts rows (whose sequence numbers are 1, 2, ...) in
 // batches of random sizes through one reused Batch. The first batches may
 // defer their postings, as replay's do (Batch.Defer: their keys are not

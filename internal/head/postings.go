@@ -1,6 +1,7 @@
 package head
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/RoaringBitmap/roaring/v2"
@@ -106,4 +107,49 @@ func (p *postings) all(yield func(index.Term, *termRows) bool) {
 			return
 		}
 	}
+}
+
+// appendRows appends the rows to dst, ascending. They are held in
+// ascending order but for rows whose postings were deferred (Batch.Defer)
+// and added after later rows' (a head that replay began and the writer
+// went on filling), which are sorted here.
+func (tr *termRows) appendRows(dst []uint32) []uint32 {
+	start := len(dst)
+	if tr.bm != nil {
+		it := tr.bm.ManyIterator()
+		for {
+			n := len(dst)
+			dst = slices.Grow(dst, 256)[:n+256]
+			k := it.NextMany(dst[n:])
+			dst = dst[:n+k]
+			if k == 0 {
+				break
+			}
+		}
+	}
+	dst = append(dst, tr.rows...)
+	if !slices.IsSorted(dst[start:]) {
+		slices.Sort(dst[start:])
+	}
+	return dst
+}
+
+// EachPosting calls fn with every term of the head and its rows (row
+// numbers, Item.Row, ascending; valid during the call only), in no order,
+// and reports true; or, when some rows' postings are deferred (Batch.Defer,
+// IndexAll adds them), calls fn for nothing and reports false. Sealing
+// takes a segment's postings from here rather than finding every row's
+// terms again; the head must take no more inserts.
+func (h *Head) EachPosting(fn func(t index.Term, rows []uint32)) bool {
+	if h.unindexed.Load() {
+		return false
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	var rows []uint32
+	for t, tr := range h.postings.all {
+		rows = tr.appendRows(rows[:0])
+		fn(t, rows)
+	}
+	return true
 }

@@ -53,6 +53,9 @@ func TestPropertyPostingsMatchModel(t *testing.T) {
 			if got := rows.bitmap().ToArray(); !slices.Equal(got, model[term]) {
 				rt.Fatalf("all: term %v has rows %v, want %v", term, got, model[term])
 			}
+			if got := rows.appendRows([]uint32{7}); !slices.Equal(got[1:], model[term]) || got[0] != 7 {
+				rt.Fatalf("appendRows: term %v has rows %v after the 7 given, want %v", term, got, model[term])
+			}
 			rows.orInto(union)
 		}
 		want := roaring.New()
