@@ -167,10 +167,7 @@ func openLeafLog(fsys vfs.FS, dir string, readOnly bool, log *slog.Logger, visit
 	}
 	l.synced = l.size
 	l.scanBuf = nil
-	if err := l.flushTiles(); err != nil { // the records open hashed anew
-		l.close()
-		return nil, err
-	}
+	l.flushTiles() // the records open hashed anew
 	return l, nil
 }
 
@@ -201,11 +198,7 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit leafVisitor) error {
 		l.dropTileHashes(lf) // a leftover of the file's version 1 form
 		return l.scanPacked(lf, data, visit)
 	}
-	recs, err := l.openTileHashes(lf)
-	if err != nil {
-		return err
-	}
-	return l.scanEntries(lf, data, recs, last, visit)
+	return l.scanEntries(lf, data, l.openTileHashes(lf), last, visit)
 }
 
 // scanEntries reads the entries of a version 1 file, data, checking each,
@@ -325,7 +318,8 @@ func (l *leafLog) flush() error {
 		l.bufFirst += uint64(len(chunk) / EntrySize)
 	}
 	l.buf = queue[:0]
-	return l.flushTiles()
+	l.flushTiles()
+	return nil
 }
 
 // fileFor returns the file that holds leaf idx, creating it if it is the
@@ -357,10 +351,7 @@ func (l *leafLog) fileFor(idx uint64) (*leafFile, error) {
 		return nil, fmt.Errorf("fsync %s: %w", l.dir, err)
 	}
 	lf := &leafFile{first: first, path: path, f: f}
-	if err := l.createTileHashes(lf); err != nil {
-		f.Close()
-		return nil, err
-	}
+	l.createTileHashes(lf)
 	l.files = append(l.files, lf)
 	return lf, nil
 }

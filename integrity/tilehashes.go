@@ -3,7 +3,6 @@ package integrity
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"hash/crc32"
 	"io/fs"
 	"os"
@@ -75,8 +74,17 @@ func (l *leafLog) tileHashPath(lf *leafFile) string {
 
 // openTileHashes opens the tile hash file of the version 1 leaf file lf
 // (creating it, or starting it afresh when its header is bad, unless
-// read-only) and returns its records' bytes: nil when there is none.
-func (l *leafLog) openTileHashes(lf *leafFile) ([]byte, error) {
+// read-only) and returns its records' bytes: nil when there is none. A
+// failure is logged, never an error: open then hashes every tile.
+func (l *leafLog) openTileHashes(lf *leafFile) []byte {
+	recs, err := l.readTileHashes(lf)
+	if err != nil {
+		l.warnTiles("integrity: cannot read a tile hash file; open hashes the tiles from their leaves", l.tileHashPath(lf), err)
+	}
+	return recs
+}
+
+func (l *leafLog) readTileHashes(lf *leafFile) ([]byte, error) {
 	path := l.tileHashPath(lf)
 	flag := os.O_RDWR | os.O_CREATE
 	if l.readOnly {
@@ -87,12 +95,12 @@ func (l *leafLog) openTileHashes(lf *leafFile) ([]byte, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	data, err := readAll(f)
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
 	}
 	if l.readOnly {
 		f.Close()
@@ -106,28 +114,34 @@ func (l *leafLog) openTileHashes(lf *leafFile) ([]byte, error) {
 		return nil, nil
 	}
 	if err := f.Truncate(0); err != nil {
-		return nil, fmt.Errorf("truncate %s: %w", path, err)
+		return nil, err
 	}
-	if _, err := f.WriteAt(appendFileHeader(nil, tileHashMagic, tileHashVersion), 0); err != nil {
-		return nil, fmt.Errorf("write header of %s: %w", path, err)
-	}
-	return nil, nil
+	_, err = f.WriteAt(appendFileHeader(nil, tileHashMagic, tileHashVersion), 0)
+	return nil, err
 }
 
 // createTileHashes creates (emptied) the tile hash file of the new leaf
-// file lf.
-func (l *leafLog) createTileHashes(lf *leafFile) error {
+// file lf; a failure is logged, and lf's tiles get no records.
+func (l *leafLog) createTileHashes(lf *leafFile) {
 	path := l.tileHashPath(lf)
 	f, err := l.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+	if err == nil {
+		if _, err = f.WriteAt(appendFileHeader(nil, tileHashMagic, tileHashVersion), 0); err != nil {
+			f.Close()
+		}
 	}
-	if _, err := f.WriteAt(appendFileHeader(nil, tileHashMagic, tileHashVersion), 0); err != nil {
-		f.Close()
-		return fmt.Errorf("write header of %s: %w", path, err)
+	if err != nil {
+		l.warnTiles("integrity: cannot create a tile hash file; the next open hashes the tiles from their leaves", path, err)
+		return
 	}
 	lf.hashes = f
-	return nil
+}
+
+// warnTiles logs a tile hash file's failure.
+func (l *leafLog) warnTiles(msg, path string, err error) {
+	if l.log != nil {
+		l.log.Warn(msg, "file", path, "err", err)
+	}
 }
 
 // dropTileHashes closes and removes lf's tile hash file: lf is a version
@@ -142,7 +156,7 @@ func (l *leafLog) dropTileHashes(lf *leafFile) {
 		return
 	}
 	if err := l.fs.Remove(l.tileHashPath(lf)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		l.log.Warn("integrity: cannot remove a tile hash file; the next open does", "file", l.tileHashPath(lf), "err", err)
+		l.warnTiles("integrity: cannot remove a tile hash file; the next open does", l.tileHashPath(lf), err)
 	}
 }
 
@@ -163,9 +177,10 @@ func (l *leafLog) tileDone(h Hash) {
 	l.tileQueue = append(l.tileQueue, q)
 }
 
-// flushTiles writes the queued tile records; a failed write keeps the
-// rest queued.
-func (l *leafLog) flushTiles() error {
+// flushTiles writes the queued tile records. A failed write is logged and
+// drops the queue, never an error: the records are a cache, and the next
+// open hashes those tiles from their entries.
+func (l *leafLog) flushTiles() {
 	for i := range l.tileQueue {
 		q := &l.tileQueue[i]
 		fi := q.first / leavesPerFile
@@ -175,12 +190,11 @@ func (l *leafLog) flushTiles() error {
 		lf := l.files[fi]
 		off := int64(fileHeaderSize) + int64((q.first%leavesPerFile)/tileLeaves)*tileRecordSize
 		if _, err := lf.hashes.WriteAt(q.rec[:], off); err != nil {
-			l.tileQueue = append(l.tileQueue[:0], l.tileQueue[i:]...)
-			return fmt.Errorf("write %s at offset %d: %w", l.tileHashPath(lf), off, err)
+			l.warnTiles("integrity: cannot write a tile hash record; the next open hashes the tile from its leaves", l.tileHashPath(lf), err)
+			break
 		}
 	}
 	l.tileQueue = l.tileQueue[:0]
-	return nil
 }
 
 // tileFromRecords adds the tile of entries just scanned (leaves and seqs,

@@ -3,10 +3,12 @@ package integrity
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/transparency-dev/merkle/proof"
@@ -360,5 +362,51 @@ func TestTileHashFileGolden(t *testing.T) {
 		if _, ok := decodeTileRecord(b[16+((tile+1)%3)*44:], &sums, uint64((tile+1)*tileLeaves)); ok {
 			t.Fatalf("another tile's record decodes for tile %d", tile)
 		}
+	}
+}
+
+// TestTileHashFailuresAreNotErrors: a tile hash file that cannot be
+// created or written changes nothing the log answers (the leaves are
+// written and the tree is right); the next open hashes those tiles from
+// their entries and writes their records.
+func TestTileHashFailuresAreNotErrors(t *testing.T) {
+	for _, op := range []vfs.Op{vfs.OpCreate, vfs.OpWrite} {
+		t.Run(string(op), func(t *testing.T) {
+			dir := t.TempDir()
+			faulty := vfs.NewFaulty(vfs.OS{})
+			faulty.FailIf(op, errors.New("injected"), func(path string) bool { return strings.HasSuffix(path, tileHashSuffix) })
+			l, err := Open(dir, Options{FS: faulty})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ds := make([]Hash, 2*tileLeaves+1)
+			for i := range ds {
+				ds[i] = Digest([]byte{byte(i), byte(i >> 8)})
+			}
+			l.Commit(1, ds)
+			if err := l.SyncThrough(uint64(len(ds))); err != nil {
+				t.Fatalf("sync with the tile hash file failing: %v", err)
+			}
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			key := mustSaltKey(t, dir)
+			model := make([]Hash, len(ds))
+			for i := range ds {
+				model[i] = refLeafOf(key, uint64(i+1), ds[i])
+			}
+			for round, want := range []int{2, 0} {
+				r := openLog(t, dir)
+				if root, err := r.Root(r.Size()); err != nil || root != mth(model) {
+					t.Fatalf("open %d: root %x (%v), want %x", round, root, err, mth(model))
+				}
+				if r.leaves.hashedAtOpen != want {
+					t.Fatalf("open %d hashed %d tiles, want %d", round, r.leaves.hashedAtOpen, want)
+				}
+				if err := r.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
 	}
 }
