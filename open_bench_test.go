@@ -39,6 +39,9 @@ func BenchmarkOpenAfterCrash(b *testing.B) {
 	src := b.TempDir()
 	// SyncAlways: the WAL copied below must hold every event.
 	opts := Options{AllowUnregistered: true, SegmentMaxBytes: 1 << 40, MaintenanceInterval: -1}
+	// EVENTLOG_BENCH_REPLAY_INTEGRITY=1 keeps the Merkle tree, as the
+	// server does by default: Open then also reads the leaf log.
+	opts.Integrity = os.Getenv("EVENTLOG_BENCH_REPLAY_INTEGRITY") == "1"
 	db, err := Open(src, opts)
 	if err != nil {
 		b.Fatal(err)
@@ -53,9 +56,13 @@ func BenchmarkOpenAfterCrash(b *testing.B) {
 	}
 	events := db.Stats().HeadEvents
 	walBytes := db.Stats().WAL.Bytes
-	// The copy is the crashed directory: WAL and registry, nothing sealed.
+	// The copy is the crashed directory: WAL (and integrity data), nothing
+	// sealed.
 	crashed := b.TempDir()
 	copyDir(b, filepath.Join(src, "wal"), filepath.Join(crashed, "wal"))
+	if opts.Integrity {
+		copyDir(b, filepath.Join(src, IntegrityDir), filepath.Join(crashed, IntegrityDir))
+	}
 	db.Close()
 	b.SetBytes(walBytes)
 	var cpu, qcpu time.Duration // the process's CPU time in Open and in the first query
@@ -63,7 +70,7 @@ func BenchmarkOpenAfterCrash(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dir := filepath.Join(b.TempDir(), "d")
-		copyDir(b, filepath.Join(crashed, "wal"), filepath.Join(dir, "wal"))
+		copyDir(b, crashed, dir)
 		b.StartTimer()
 		cpu0 := cputime.Process()
 		db, err := Open(dir, opts)
@@ -100,6 +107,10 @@ func copyDir(b *testing.B, from, to string) {
 		b.Fatal(err)
 	}
 	for _, e := range entries {
+		if e.IsDir() {
+			copyDir(b, filepath.Join(from, e.Name()), filepath.Join(to, e.Name()))
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(from, e.Name()))
 		if err != nil {
 			b.Fatal(err)

@@ -89,6 +89,10 @@ func (d *binDecoder) uvarint() uint64 {
 	if d.err != nil {
 		return 0
 	}
+	if d.i < len(d.src) && d.src[d.i] < 0x80 { // one byte: most lengths and counts
+		d.i++
+		return uint64(d.src[d.i-1])
+	}
 	v, n := binary.Uvarint(d.src[d.i:])
 	if n <= 0 {
 		d.fail(d.i, "malformed uvarint")

@@ -220,6 +220,7 @@ func (l *leafLog) replace(lf *leafFile, data []byte) error {
 	}
 	lf.f.Close()
 	lf.f, lf.tiles, lf.bytes = f, tiles, int64(len(data))
+	l.dropTileHashes(lf) // a version 2 or 3 file has none
 	if err != nil {
 		return fmt.Errorf("rewrite %s: %w", lf.path, err)
 	}

@@ -15,7 +15,9 @@
 // its subtree hash and sequence numbers in a version 3 file, its leaves
 // recomputed from the events through a LeafSource when a proof needs
 // them, and written back by Unpack before anything erases one of its
-// events: sealed.go); tree
+// events: sealed.go; beside a version 1 file, a tile hash file caches its
+// complete tiles' subtree hashes, each record bound to its tile's entries,
+// so that open does not hash every leaf again: tilehashes.go); tree
 // heads (size, root, timestamp) are signed with Ed25519 and appended to
 // HEADS. ERASURES records, as roaring bitmaps of sequence numbers, what
 // deletes and retention erased on purpose and what a repair or a restore

@@ -46,6 +46,9 @@ type leafFile struct {
 	// leafpack.go); nil for version 1, whose leaf i is at a fixed offset.
 	tiles []tileInfo
 	bytes int64 // a version 2 file's size
+	// hashes is the tile hash file of a version 1 file (tilehashes.go),
+	// nil when read-only or once the file is version 2 or 3.
+	hashes vfs.File
 }
 
 // size returns the file's size on disk as far as written.
@@ -53,7 +56,7 @@ func (lf *leafFile) size() int64 {
 	if lf.tiles != nil {
 		return lf.bytes
 	}
-	return leafHeaderSize + int64(lf.count)*EntrySize
+	return leafHeaderSize + int64(lf.count)*EntrySize // tile hash files, a cache, not counted
 }
 
 // leafLog appends to and reads the leaf files. It is not safe for
@@ -69,6 +72,16 @@ type leafLog struct {
 	buf      []byte // encoded entries not yet written
 	bufFirst uint64 // leaf index of buf's first entry
 	synced   uint64 // leaves known fsynced
+	// sums holds the CRCs of the entries of the tile being filled, and
+	// tileQueue the records of completed tiles not yet written to their
+	// tile hash files (tilehashes.go); hashedAtOpen counts the tiles open
+	// hashed from their entries for want of a good record.
+	sums         tileSums
+	tileQueue    []queuedTile
+	hashedAtOpen int
+	// scanBuf is the buffer open reads each leaf file into in turn (a
+	// new one per file was a page fault per 4 KiB of the leaf log).
+	scanBuf []byte
 	// src and salts recompute sealed tiles' leaves (sealed.go); cache
 	// keeps the last tile recomputed.
 	src   LeafSource
@@ -153,6 +166,8 @@ func openLeafLog(fsys vfs.FS, dir string, readOnly bool, log *slog.Logger, visit
 		l.files = append(l.files, f)
 	}
 	l.synced = l.size
+	l.scanBuf = nil
+	l.flushTiles() // the records open hashed anew
 	return l, nil
 }
 
@@ -167,7 +182,8 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit leafVisitor) error {
 		return fmt.Errorf("open %s: %w", lf.path, err)
 	}
 	lf.f = f
-	data, err := readAll(f)
+	data, err := readAllInto(f, l.scanBuf)
+	l.scanBuf = data[:0] // the next file's buffer: nothing keeps data
 	if err != nil {
 		return fmt.Errorf("read %s: %w", lf.path, err)
 	}
@@ -179,24 +195,47 @@ func (l *leafLog) scanFile(lf *leafFile, last bool, visit leafVisitor) error {
 		return fmt.Errorf("%s: %w", lf.path, err)
 	}
 	if version >= leafVersionPacked {
+		l.dropTileHashes(lf) // a leftover of the file's version 1 form
 		return l.scanPacked(lf, data, visit)
 	}
-	off := leafHeaderSize
+	return l.scanEntries(lf, data, l.openTileHashes(lf), last, visit)
+}
+
+// scanEntries reads the entries of a version 1 file, data, checking each,
+// and adds them to the tree through visit: each complete tile by the hash
+// its tile hash record (recs) holds, or hashed from its leaves, the
+// entries of an incomplete last tile one by one.
+func (l *leafLog) scanEntries(lf *leafFile, data, recs []byte, last bool, visit leafVisitor) error {
+	var leaves [tileLeaves]Hash
+	var seqs [tileLeaves]uint64
+	off, bad := leafHeaderSize, ""
 	for ; off+EntrySize <= len(data) && lf.count < int(leavesPerFile); off += EntrySize {
 		seq, h, err := decodeEntry(data[off:])
 		if err == nil && seq <= l.lastSeq && l.size > 0 {
 			err = fmt.Errorf("sequence number %d after %d", seq, l.lastSeq)
 		}
 		if err != nil {
-			if last {
-				return l.cut(lf, off, err.Error())
+			if !last {
+				return fmt.Errorf("%w: %s at offset %d (leaf %d): %v", ErrCorrupt, lf.path, off, l.size, err)
 			}
-			return fmt.Errorf("%w: %s at offset %d (leaf %d): %v", ErrCorrupt, lf.path, off, l.size, err)
+			bad = err.Error()
+			break
 		}
-		visit(seq, h, 1)
+		i := lf.count % tileLeaves // a file starts at a tile's start
+		leaves[i], seqs[i] = h, seq
+		l.sums.set(i, data[off:])
 		lf.count++
 		l.size++
 		l.lastSeq = seq
+		if i == tileLeaves-1 {
+			l.tileFromRecords(recs, (lf.count-1)/tileLeaves, leaves[:], seqs[:], visit)
+		}
+	}
+	for i := range lf.count % tileLeaves {
+		visit(seqs[i], leaves[i], 1)
+	}
+	if bad != "" {
+		return l.cut(lf, off, bad)
 	}
 	if off != len(data) {
 		if last {
@@ -251,6 +290,7 @@ func (l *leafLog) add(seq uint64, h Hash) {
 		l.bufFirst = l.size
 	}
 	l.buf = appendEntry(l.buf, seq, h)
+	l.sums.set(int(l.size%tileLeaves), l.buf[len(l.buf)-EntrySize:])
 	l.size++
 	l.lastSeq = seq
 }
@@ -278,6 +318,7 @@ func (l *leafLog) flush() error {
 		l.bufFirst += uint64(len(chunk) / EntrySize)
 	}
 	l.buf = queue[:0]
+	l.flushTiles()
 	return nil
 }
 
@@ -310,6 +351,7 @@ func (l *leafLog) fileFor(idx uint64) (*leafFile, error) {
 		return nil, fmt.Errorf("fsync %s: %w", l.dir, err)
 	}
 	lf := &leafFile{first: first, path: path, f: f}
+	l.createTileHashes(lf)
 	l.files = append(l.files, lf)
 	return lf, nil
 }
@@ -450,17 +492,27 @@ func (l *leafLog) close() error {
 		if f.f != nil {
 			errs = append(errs, f.f.Close())
 		}
+		if f.hashes != nil {
+			errs = append(errs, f.hashes.Close())
+		}
 	}
 	return errors.Join(errs...)
 }
 
 // readAll reads a whole file from offset 0.
-func readAll(f vfs.File) ([]byte, error) {
+func readAll(f vfs.File) ([]byte, error) { return readAllInto(f, nil) }
+
+// readAllInto is readAll into buf when it is large enough.
+func readAllInto(f vfs.File, buf []byte) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return buf[:0], err
 	}
-	b := make([]byte, st.Size())
+	b := buf[:0]
+	if int64(cap(b)) < st.Size() {
+		b = make([]byte, st.Size())
+	}
+	b = b[:st.Size()]
 	n, err := f.ReadAt(b, 0)
 	if n == len(b) {
 		return b, nil

@@ -173,8 +173,9 @@ func checkRun(r seqRun, after uint64) error {
 }
 
 // leafVisitor receives a leaf file's contents in order: each leaf (n = 1)
-// or packed or sealed tile (n = tileLeaves, seq its last leaf's, h its
-// subtree hash).
+// or whole tile (n = tileLeaves, seq its last leaf's, h its subtree hash):
+// a packed or sealed tile, or a tile of entries added by its hash
+// (tilehashes.go).
 type leafVisitor func(seq uint64, h Hash, n int)
 
 // decodePackedFile checks and decodes the body of a version 2 or 3 leaf

@@ -129,7 +129,8 @@ func Open(dir string, opts Options) (*Log, error) {
 }
 
 // visitLeaf adds what the leaf log holds, at open, to the tree: a leaf, or
-// a packed tile's subtree hash. A version 1 file after a version 2 one
+// a tile's subtree hash (a packed or sealed tile's, or one a tile hash
+// file holds). A version 1 file after a version 2 one
 // resumes at a tile boundary, as every file holds whole tiles.
 func (l *Log) visitLeaf(_ uint64, h Hash, n int) {
 	if n == 1 {
@@ -286,6 +287,9 @@ func (l *Log) catchUpLocked() error {
 			h := LeafHash(seq, l.salts.Salt(seq), d)
 			l.leaves.add(seq, h)
 			l.tree.add(h)
+			if l.tree.size%tileLeaves == 0 {
+				l.leaves.tileDone(l.tree.tileHash(l.tree.size/tileLeaves - 1))
+			}
 		}
 	}
 	if err := l.leaves.flush(); err != nil {

@@ -198,7 +198,7 @@ func mustSaltKey(t *testing.T, dir string) []byte {
 	return k
 }
 
-func mustRead(t *testing.T, path string) []byte {
+func mustRead(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
