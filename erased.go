@@ -251,12 +251,12 @@ func (db *DB) recordErasedDelete(ctx context.Context, t *tombstone) error {
 	// and the merge that purges them notes them then.
 	req.AllowPartial = true
 	es, until := erasures{}, db.erasedUntil()
-	err := db.exportPages(ctx, req, eachHit(func(h query.Hit) error {
+	err := db.exportPages(ctx, req, func(h query.Hit) error {
 		if h.Seq <= t.Bound {
 			es.add(h.Seq, &h.Event, until)
 		}
 		return nil
-	}))
+	})
 	if err != nil {
 		return fmt.Errorf("read the client ids it erases: %w", err)
 	}

@@ -92,28 +92,6 @@ const ExportPage = 4096
 // to the memory budget (AccountQueries) until Export returns; when it does
 // not fit in time Export fails with ErrMemoryFull before calling fn.
 func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
-	return db.ExportPages(ctx, req, eachHit(fn))
-}
-
-// eachHit calls fn with each hit of a step, in order, and stops at its
-// first error.
-func eachHit(fn func(query.Hit) error) func([]query.Hit) error {
-	return func(hits []query.Hit) error {
-		for _, h := range hits {
-			if err := fn(h); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-}
-
-// ExportPages is Export a step at a time: fn gets each step's hits (at
-// most ExportPage), in order, so that a caller can work on them together
-// (the server encodes a step's documents on every CPU). The slice and the
-// events in it are the caller's only until fn returns: the next step
-// decodes into them.
-func (db *DB) ExportPages(ctx context.Context, req query.Request, fn func([]query.Hit) error) error {
 	if req.AllowPartial {
 		return fmt.Errorf("eventlog: export: %w: allow_partial: an export is complete or fails; page through search for a partial answer", ErrInvalidRequest)
 	}
@@ -132,7 +110,7 @@ func (db *DB) ExportPages(ctx context.Context, req query.Request, fn func([]quer
 // exportPages is Export, also with req.AllowPartial: then damaged stored
 // events are left out (a delete notes the client ids it erases this way,
 // since an erasure must not wait for a repair).
-func (db *DB) exportPages(ctx context.Context, req query.Request, fn func([]query.Hit) error) error {
+func (db *DB) exportPages(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
 	req.Page, req.PerPage, req.Aggs = 0, ExportPage, nil
 	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		opts := db.queryOptions()
@@ -142,8 +120,10 @@ func (db *DB) exportPages(ctx context.Context, req query.Request, fn func([]quer
 			if err != nil {
 				return err
 			}
-			if err := fn(res.Hits); err != nil {
-				return err
+			for _, h := range res.Hits {
+				if err := fn(h); err != nil {
+					return err
+				}
 			}
 			if res.Next == "" {
 				return nil

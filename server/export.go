@@ -51,12 +51,10 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 			return s.exportBundle(w, r, sr.req) // export_bundle.go
 		}
 	}
-	ex := &exporter{w: w, key: keyOf(w), rc: http.NewResponseController(w), timeout: s.cfg.FlushTimeout, buf: getBuf(),
-		enc: newEncoders(s.exportAccount(), exportWorkers())}
+	ex := &exporter{w: w, key: keyOf(w), rc: http.NewResponseController(w), timeout: s.cfg.FlushTimeout, buf: getBuf()}
 	defer putBuf(ex.buf)
-	defer ex.enc.close()
 	start := time.Now()
-	err = s.db.ExportPages(r.Context(), sr.req, ex.page) // export_encode.go
+	err = s.db.Export(r.Context(), sr.req, ex.hit)
 	if err == nil {
 		err = ex.flush()
 	}
@@ -89,7 +87,6 @@ type exporter struct {
 	rc       *http.ResponseController
 	timeout  time.Duration
 	buf      *[]byte
-	enc      *encoders // the buffers of the chunks the handler does not encode
 	events   int
 	started  bool  // the header is sent
 	writeErr error // the error of a write to the client
@@ -108,16 +105,6 @@ func (e *exporter) hit(h query.Hit) error {
 // flush sends the buffered events (and the header, the first time) within
 // a new write deadline.
 func (e *exporter) flush() error {
-	if err := e.write(*e.buf); err != nil {
-		return err
-	}
-	*e.buf = (*e.buf)[:0]
-	return nil
-}
-
-// write sends b (and the header, the first time) within a new write
-// deadline, and flushes it.
-func (e *exporter) write(b []byte) error {
 	if err := e.rc.SetWriteDeadline(time.Now().Add(e.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
@@ -127,10 +114,11 @@ func (e *exporter) write(b []byte) error {
 		e.w.Header().Set("Trailer", exportErrorTrailer)
 		e.w.WriteHeader(http.StatusOK)
 	}
-	if _, err := e.w.Write(b); err != nil {
+	if _, err := e.w.Write(*e.buf); err != nil {
 		e.writeErr = err
 		return err
 	}
+	*e.buf = (*e.buf)[:0]
 	if err := e.rc.Flush(); err != nil {
 		e.writeErr = err
 		return err
