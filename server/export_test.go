@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
+	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
 )
 
@@ -78,4 +81,29 @@ func TestExportStalledClient(t *testing.T) {
 	if n := strings.Count(string(data), "\n"); n >= 3000 {
 		t.Fatalf("%d lines, %v", n, err)
 	}
+}
+
+// TestExportClientGoneLeavesNothing: a client that goes away in the middle
+// of an export leaves no goroutine running and nothing charged to the
+// store's memory budget.
+func TestExportClientGoneLeavesNothing(t *testing.T) {
+	e := bigFixture(t, Config{FlushTimeout: 5 * time.Second}, 3000)
+	before := goleak.IgnoreCurrent()
+	resp, err := http.Get(e.ts.URL + "/api/events/_export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReaderSize(resp.Body, 1<<20)
+	for range 10 {
+		if _, err := r.ReadSlice('\n'); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp.Body.Close()
+	e.ts.CloseClientConnections()
+	acct := e.db.Memory().Account(eventlog.AccountQueries)
+	for acct.Used() != 0 { // the handler has not yet seen the client go
+		time.Sleep(10 * time.Millisecond)
+	}
+	goleak.VerifyNone(t, before)
 }
