@@ -256,30 +256,12 @@ func pickOverlap(ss []Segment, cfg Config) []Segment {
 	var best []Segment
 	for _, c := range clusters(ss) {
 		in := bySize(c)
-		in = balanced(fit(in[:min(len(in), cfg.MaxPerPartition)], cfg.MaxSegmentBytes))
+		in = lopsided(fit(in[:min(len(in), cfg.MaxPerPartition)], cfg.MaxSegmentBytes), 1)
 		if len(in) > len(best) {
 			best = in
 		}
 	}
 	return best
-}
-
-// balanced drops the largest of ss (sorted by size) while it is larger
-// than all the others together.
-func balanced(ss []Segment) []Segment {
-	var rest int64
-	for _, s := range ss {
-		rest += s.Bytes
-	}
-	for len(ss) >= 2 {
-		last := ss[len(ss)-1]
-		rest -= last.Bytes
-		if last.Bytes <= rest {
-			break
-		}
-		ss = ss[:len(ss)-1]
-	}
-	return ss
 }
 
 // pack places ss, largest first, each in the first bin with room under max
