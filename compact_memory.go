@@ -74,12 +74,8 @@ func (db *DB) readsLetMerge() bool {
 		db.readsStarve.Store(0)
 		return true
 	}
-	since := db.readsStarve.Load()
-	if since == 0 {
-		db.readsStarve.CompareAndSwap(0, time.Now().UnixNano())
-		return false
-	}
-	return time.Since(time.Unix(0, since)) >= mergeStarve
+	db.readsStarve.CompareAndSwap(0, time.Now().UnixNano()) // the first deferral starts the clock
+	return db.readsStarved()
 }
 
 // readsStarved reports whether reads have deferred merges for

@@ -206,10 +206,11 @@ type DB struct {
 	compactWake   chan struct{}
 	compactorDone chan struct{}
 
-	// reads counts the reads running (query.go, read) and lastRead holds
-	// when the last one ended (Unix ns, the wall clock): background merges
-	// wait for a quiet store (compact_memory.go, readsLetMerge), since
-	// readsStarve if reads have not been quiet since.
+	// reads counts the reads running (query.go, read), lastRead holds
+	// when the last one ended and readsStarve when reads first deferred a
+	// merge without a quiet moment since (Unix ns, the wall clock, 0 for
+	// none): background merges wait for a quiet store, but not forever
+	// (compact_memory.go, readsLetMerge).
 	reads       atomic.Int64
 	lastRead    atomic.Int64
 	readsStarve atomic.Int64
