@@ -115,10 +115,6 @@ func (db *DB) exportPages(ctx context.Context, req query.Request, fn func(query.
 	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		opts := db.queryOptions()
 		opts.NoTotal = true
-		// Each step resumes in the block where the last one ended: keep it
-		// decompressed (a few MB) rather than decompress it again.
-		opts.Keep = &query.Keep{Memory: db.mem.Account(AccountQueries)}
-		defer opts.Keep.Release()
 		for {
 			res, err := query.Execute(ctx, snap, req, opts)
 			if err != nil {

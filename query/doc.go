@@ -38,8 +38,4 @@
 // *CorruptionError; with Request.AllowPartial it answers without the range
 // and lists it in Result.Warnings. Indexed lookups whose candidates miss a
 // damaged block are unaffected.
-//
-// A caller stepping through pages (an export) passes a Keep (Options.Keep):
-// the block holding a page's last hit stays decompressed (a BlockKeeper
-// source, segment.Reader) for the next page, which resumes inside it.
 package query

@@ -807,28 +807,19 @@ func (x *executor) page(offset, limit int) ([]Hit, error) {
 		groups = append(groups, order[s:e])
 		s = e
 	}
-	pk := newPageKeep(x.opts.Keep, groups, len(sel)) // keep.go
-	decode := func(gi int) error {
-		g := groups[gi]
+	decode := func(g []int) error {
 		h := &sel[g[0]]
 		rows := make([]int, len(g))
 		dst := make([]*event.Event, len(g))
 		for j, i := range g {
 			rows[j], dst[j] = sel[i].row, &out[i].Event
 		}
-		src := x.snap.Sources[h.src]
-		kept, err := pk.decode(gi, src, h.src, h.block, rows, dst)
-		if !kept && err == nil {
-			err = src.Decode(h.block, rows, nil, dst)
-		}
-		if err != nil {
+		if err := x.snap.Sources[h.src].Decode(h.block, rows, nil, dst); err != nil {
 			return fmt.Errorf("source %d: block %d: %w", h.src, h.block, err)
 		}
 		return nil
 	}
-	err := eachParallel(len(groups), pageWorkers(len(groups)), decode)
-	pk.done(err != nil)
-	if err != nil {
+	if err := eachParallel(len(groups), pageWorkers(len(groups)), func(i int) error { return decode(groups[i]) }); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -97,11 +97,6 @@ type Options struct {
 	// stay valid, as a decoded event shares nothing with the slot it
 	// was decoded into before. Nil: a new slice.
 	Hits []Hit
-	// Keep, when set, keeps the decompressed block where the page ends
-	// for the next Execute with the same Keep (an export's next step),
-	// charged to Keep.Memory until the caller releases it. Nil: nothing
-	// is kept.
-	Keep *Keep
 	// ExpiredBefore hides events stamped before it (Unix ns): retention's
 	// visibility rule. Zero: nothing is hidden.
 	ExpiredBefore int64

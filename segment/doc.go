@@ -68,9 +68,6 @@
 // Lifetime: postings bitmaps are read in place from the mapping and never
 // leave the Reader; everything the Reader returns is a copy. Close unmaps, so
 // callers must not Close a Reader another goroutine is using (refcount it).
-// A KeptBlock (DecodeKept) holds one block's decompressed columns, checked
-// when first read, between two reads of the same caller; it is released
-// before the Reader it came from is.
 //
 // File bytes are a pure function of the rows and block options: no clock,
 // no randomness, maps written sorted.

@@ -175,12 +175,6 @@ func (r *Reader) decodeColumns(bi int, want []int, out []*event.Event, wanted fu
 // decodeColumnsPausing is decodeColumns calling pause, if not nil, after
 // each column.
 func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wanted func(id uint8) bool, pause func()) error {
-	return r.decodeColumnsFrom(bi, want, out, wanted, pause, columnSource{})
-}
-
-// decodeColumnsFrom is decodeColumnsPausing taking the block's columns
-// where cs says (kept.go).
-func (r *Reader) decodeColumnsFrom(bi int, want []int, out []*event.Event, wanted func(id uint8) bool, pause func(), cs columnSource) error {
 	derivedStart := r.f.Version >= VersionDerivedStart
 	if derivedStart && wanted(colStart) && !wanted(colDuration) {
 		// event.start is read from event.duration: decode it too, and
@@ -199,9 +193,12 @@ func (r *Reader) decodeColumnsFrom(bi int, want []int, out []*event.Event, wante
 		if !wanted(c.ID) {
 			continue
 		}
-		raw, err := r.columnFrom(bi, i, c, buf, cs)
+		raw, err := r.columnInto(bi, c, *buf)
 		if err != nil {
 			return err
+		}
+		if c.Codec == codecZstd {
+			*buf = raw[:0]
 		}
 		if err := decodeFieldRows(raw, event.FieldByID(c.ID), int(b.Rows), c.Count, want, out, &scratch, r.refKeys, derivedStart); err != nil {
 			var ce *CorruptionError

@@ -114,8 +114,17 @@ func (r *Reader) UnionTerms(field, prefix string, keep func(value string) bool) 
 // aggregation on one field costs one column (@timestamp and other dates,
 // stored relative to it, cost the keys too).
 func (r *Reader) Decode(bi int, want []int, fields []*event.Field, out []*event.Event) error {
-	if err := r.checkRows(bi, want); err != nil { // kept.go
+	if err := r.live(); err != nil {
 		return err
+	}
+	if bi < 0 || bi >= len(r.blocks) {
+		return fmt.Errorf("segment %s: block %d out of range", r.path, bi)
+	}
+	b := &r.blocks[bi]
+	for i, row := range want {
+		if row < 0 || row >= int(b.Rows) || (i > 0 && row <= want[i-1]) {
+			return fmt.Errorf("segment %s: block %d: rows not increasing within 0..%d", r.path, bi, b.Rows-1)
+		}
 	}
 	if fields == nil {
 		return r.decodeDocs(bi, want, out) // doccache.go
