@@ -3,13 +3,13 @@ package eventlog
 import (
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/RoaringBitmap/roaring/v2/roaring64"
 
 	"github.com/eventlogdb/eventlog/integrity"
+	"github.com/eventlogdb/eventlog/internal/cputime"
 )
 
 // sealedBenchStore builds, once per benchmark, a store of two full leaf
@@ -54,13 +54,6 @@ func sealedBenchStore(b *testing.B) string {
 	return dir
 }
 
-// cpuTime returns the process's user and system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // BenchmarkPackSealed measures sealing the tiles of two full leaf files
 // (131,072 events read back from the segments, hashed and checked): the
 // CPU time per event is what sealing adds to ingest, off its path.
@@ -70,19 +63,12 @@ func BenchmarkPackSealed(b *testing.B) {
 	var events int
 	for range b.N {
 		b.StopTimer()
-		dir := filepath.Join(b.TempDir(), "copy")
-		if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-			b.Fatal(err)
-		}
-		db, err := Open(dir, Options{Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
-		if err != nil {
-			b.Fatal(err)
-		}
+		db := openStoreCopy(b, src)
 		l, _ := db.Integrity()
 		b.StartTimer()
-		c0 := cpuTime()
+		c0 := cputime.Process()
 		st, err := l.PackSealed()
-		cpu += cpuTime() - c0
+		cpu += cputime.Process() - c0
 		b.StopTimer()
 		if err != nil || st.Tiles != 2*integrity.LeavesPerFile/integrity.TileLeaves {
 			b.Fatalf("sealed %+v, %v", st, err)
@@ -100,14 +86,7 @@ func BenchmarkPackSealed(b *testing.B) {
 // is cached), against a leaf in a tile of entries read from the leaf file.
 func BenchmarkInclusionSealed(b *testing.B) {
 	src := sealedBenchStore(b)
-	dir := filepath.Join(b.TempDir(), "copy")
-	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-		b.Fatal(err)
-	}
-	db, err := Open(dir, Options{Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
+	db := openStoreCopy(b, src)
 	defer db.Close()
 	l, _ := db.Integrity()
 	if _, err := l.PackSealed(); err != nil {
@@ -133,4 +112,19 @@ func BenchmarkInclusionSealed(b *testing.B) {
 			}
 		})
 	}
+}
+
+// openStoreCopy opens a copy of the store at src (sealedBenchStore's),
+// which the benchmark may change.
+func openStoreCopy(b *testing.B, src string) *DB {
+	b.Helper()
+	dir := filepath.Join(b.TempDir(), "copy")
+	if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+		b.Fatal(err)
+	}
+	db, err := Open(dir, Options{Integrity: true, AllowUnregistered: true, MaintenanceInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db
 }

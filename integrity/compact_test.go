@@ -368,8 +368,10 @@ func checkCut(t *testing.T, c compactCase, dir, what string) {
 	c.check(t, l, c.wantPacked(), seeded(3))
 }
 
-// fataler is what check needs of a *testing.T or *rapid.T.
+// fataler is what the tests' helpers need of a *testing.T, a *testing.F
+// or a *rapid.T.
 type fataler interface {
+	Helper()
 	Fatal(args ...any)
 	Fatalf(format string, args ...any)
 }

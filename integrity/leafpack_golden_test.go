@@ -32,18 +32,7 @@ func TestLeafFileV2Golden(t *testing.T) {
 		tiles[i] = &packedTile{runs: []seqRun{{first: runs[0][0], n: uint16(runs[0][1])}, {first: runs[1][0], n: uint16(runs[1][1])}}, hash: h}
 	}
 	enc := encodePackedFile(tiles, make([][]byte, len(tiles)))
-	if os.Getenv(updateEnv) == "1" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, enc, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := goldenFixture(t, path, enc)
 	if want := 16 + len(tiles)*(1+2+2*10+32+4); len(b) != want {
 		t.Fatalf("fixture of %d bytes, FORMAT.md makes it %d", len(b), want)
 	}
@@ -92,18 +81,7 @@ func TestLeafFileV3Golden(t *testing.T) {
 	path := filepath.Join("testdata", "leaves-v3", "0000000000000000.leaves")
 	tiles, entries := goldenV3()
 	enc := encodePackedFile(tiles, entries)
-	if os.Getenv(updateEnv) == "1" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, enc, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := goldenFixture(t, path, enc)
 	if want := 16 + (1 + 256*44) + (len(tiles)-1)*(1+2+10+32+4); len(b) != want {
 		t.Fatalf("fixture of %d bytes, FORMAT.md makes it %d", len(b), want)
 	}
@@ -137,4 +115,19 @@ func TestLeafFileV3Golden(t *testing.T) {
 	if _, _, err := decodePackedFile(v2, 0, 0, func(uint64, Hash, int) {}); err == nil || !strings.Contains(err.Error(), "sealed tile in a version 2 file") {
 		t.Fatalf("a sealed tile in a version 2 file: %v", err)
 	}
+}
+
+// goldenFixture returns the fixture at path, first written from enc when
+// updateEnv is 1.
+func goldenFixture(t *testing.T, path string, enc []byte) []byte {
+	t.Helper()
+	if os.Getenv(updateEnv) == "1" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, enc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return mustRead(t, path)
 }

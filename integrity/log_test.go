@@ -189,7 +189,7 @@ func TestHeadJSONRoundTrip(t *testing.T) {
 	}
 }
 
-func mustSaltKey(t *testing.T, dir string) []byte {
+func mustSaltKey(t fataler, dir string) []byte {
 	t.Helper()
 	k, err := parseSaltKey(mustRead(t, filepath.Join(dir, SaltKeyFile)))
 	if err != nil {
@@ -198,7 +198,8 @@ func mustSaltKey(t *testing.T, dir string) []byte {
 	return k
 }
 
-func mustRead(t testing.TB, path string) []byte {
+// mustRead returns the file at path, failing t if it cannot be read.
+func mustRead(t fataler, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {

@@ -290,7 +290,7 @@ func TestSealedModel(t *testing.T) {
 		}
 		l := open()
 		defer func() { l.Close() }()
-		key, err := parseSaltKey(mustReadR(t, filepath.Join(dir, SaltKeyFile)))
+		key, err := parseSaltKey(mustRead(t, filepath.Join(dir, SaltKeyFile)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -364,14 +364,6 @@ func TestSealedModel(t *testing.T) {
 			},
 		})
 	})
-}
-
-func mustReadR(t *rapid.T, path string) []byte {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // sealedLog builds a log of files full files and a part of another with

@@ -17,18 +17,10 @@ import (
 	"github.com/eventlogdb/eventlog/internal/vfs"
 )
 
-func mustReadFile(t *rapid.T, path string) []byte {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 // tileHashDamage changes the tile hash file at path as a crash, a bit
 // flip, a stale copy or a lost file would; kind picks which.
 func tileHashDamage(t *rapid.T, path string, kind int) {
-	b := mustReadFile(t, path)
+	b := mustRead(t, path)
 	var err error
 	switch kind {
 	case 0: // left as it is
@@ -73,10 +65,7 @@ func TestTileHashesProperty(t *testing.T) {
 		if err != nil {
 			rt.Fatal(err)
 		}
-		key, err := parseSaltKey(mustReadFile(rt, filepath.Join(dir, SaltKeyFile)))
-		if err != nil {
-			rt.Fatal(err)
-		}
+		key := mustSaltKey(rt, dir)
 		n := rapid.IntRange(0, int(3*leavesPerFile)).Draw(rt, "leaves")
 		var model []Hash
 		seq := uint64(1)
@@ -151,10 +140,7 @@ func TestTileHashesProperty(t *testing.T) {
 func TestTileHashesReadOnly(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir)
-	ds := make([]Hash, 3*tileLeaves+5)
-	for i := range ds {
-		ds[i] = Digest([]byte{byte(i), byte(i >> 8)})
-	}
+	ds := numberedDigests(3*tileLeaves + 5)
 	l.Commit(1, ds)
 	l.Durable(uint64(len(ds)))
 	if err := l.Close(); err != nil {
@@ -175,10 +161,7 @@ func TestTileHashesReadOnly(t *testing.T) {
 	}
 	defer r.Close()
 	key := mustSaltKey(t, dir)
-	model := make([]Hash, len(ds))
-	for i := range ds {
-		model[i] = refLeafOf(key, uint64(i+1), ds[i])
-	}
+	model := refLeaves(key, ds)
 	if root, err := r.Root(r.Size()); err != nil || root != mth(model) {
 		t.Fatalf("read-only root %x (%v), want %x", root, err, mth(model))
 	}
@@ -197,10 +180,7 @@ func TestTileHashesDroppedWithVersion1(t *testing.T) {
 	smallFiles(t)
 	dir := t.TempDir()
 	l := openLog(t, dir)
-	ds := make([]Hash, leavesPerFile+10)
-	for i := range ds {
-		ds[i] = Digest([]byte{byte(i), byte(i >> 8)})
-	}
+	ds := numberedDigests(int(leavesPerFile) + 10)
 	l.Commit(1, ds)
 	l.Durable(uint64(len(ds)))
 	if err := l.CatchUp(); err != nil {
@@ -247,23 +227,14 @@ func FuzzTileHashFile(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	ds := make([]Hash, 2*tileLeaves+3)
-	for i := range ds {
-		ds[i] = Digest([]byte{byte(i), byte(i >> 8)})
-	}
+	ds := numberedDigests(2*tileLeaves + 3)
 	l.Commit(1, ds)
 	l.Durable(uint64(len(ds)))
 	if err := l.Close(); err != nil {
 		f.Fatal(err)
 	}
-	key, err := parseSaltKey(mustRead(f, filepath.Join(dir, SaltKeyFile)))
-	if err != nil {
-		f.Fatal(err)
-	}
-	model := make([]Hash, len(ds))
-	for i := range ds {
-		model[i] = refLeafOf(key, uint64(i+1), ds[i])
-	}
+	key := mustSaltKey(f, dir)
+	model := refLeaves(key, ds)
 	want := mth(model)
 	path := filepath.Join(dir, "leaves", tileHashFileName(0))
 	good, err := os.ReadFile(path)
@@ -323,15 +294,7 @@ func goldenTileHashes() (file []byte, entries [][]byte) {
 func TestTileHashFileGolden(t *testing.T) {
 	path := filepath.Join("testdata", "tiles-v1", tileHashFileName(0))
 	enc, entries := goldenTileHashes()
-	if os.Getenv(updateEnv) == "1" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, enc, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	b := mustRead(t, path)
+	b := goldenFixture(t, path, enc)
 	if len(b) != 16+3*44 || string(b[:8]) != "EVLTILES" || binary.LittleEndian.Uint32(b[8:]) != 1 ||
 		binary.LittleEndian.Uint32(b[12:]) != crc32.Checksum(b[:12], castagnoli) {
 		t.Fatalf("fixture of %d bytes does not start with FORMAT.md's header", len(b))
@@ -379,10 +342,7 @@ func TestTileHashFailuresAreNotErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ds := make([]Hash, 2*tileLeaves+1)
-			for i := range ds {
-				ds[i] = Digest([]byte{byte(i), byte(i >> 8)})
-			}
+			ds := numberedDigests(2*tileLeaves + 1)
 			l.Commit(1, ds)
 			if err := l.SyncThrough(uint64(len(ds))); err != nil {
 				t.Fatalf("sync with the tile hash file failing: %v", err)
@@ -391,10 +351,7 @@ func TestTileHashFailuresAreNotErrors(t *testing.T) {
 				t.Fatal(err)
 			}
 			key := mustSaltKey(t, dir)
-			model := make([]Hash, len(ds))
-			for i := range ds {
-				model[i] = refLeafOf(key, uint64(i+1), ds[i])
-			}
+			model := refLeaves(key, ds)
 			for round, want := range []int{2, 0} {
 				r := openLog(t, dir)
 				if root, err := r.Root(r.Size()); err != nil || root != mth(model) {
@@ -450,10 +407,7 @@ func TestTileHashAcrossOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := mustSaltKey(t, dir)
-	model := make([]Hash, len(ds))
-	for i := range ds {
-		model[i] = refLeafOf(key, uint64(i+1), ds[i])
-	}
+	model := refLeaves(key, ds)
 	r := openLog(t, dir)
 	defer r.Close()
 	if root, err := r.Root(r.Size()); err != nil || r.Size() != uint64(len(ds)) || root != mth(model) {
@@ -462,4 +416,23 @@ func TestTileHashAcrossOpens(t *testing.T) {
 	if r.leaves.hashedAtOpen != 0 {
 		t.Fatalf("open hashed %d tiles; every complete tile's record was written", r.leaves.hashedAtOpen)
 	}
+}
+
+// numberedDigests returns n event digests, each of its index.
+func numberedDigests(n int) []Hash {
+	ds := make([]Hash, n)
+	for i := range ds {
+		ds[i] = Digest([]byte{byte(i), byte(i >> 8)})
+	}
+	return ds
+}
+
+// refLeaves returns the leaves of ds committed from sequence 1 under the
+// salt key: what the reference tree (mth) is made of.
+func refLeaves(key []byte, ds []Hash) []Hash {
+	leaves := make([]Hash, len(ds))
+	for i := range ds {
+		leaves[i] = refLeafOf(key, uint64(i+1), ds[i])
+	}
+	return leaves
 }

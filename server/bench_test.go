@@ -16,6 +16,7 @@ import (
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/bench"
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/cputime"
 )
 
 // benchLines returns n NDJSON lines of realistic Kibana events.
@@ -82,7 +83,7 @@ func benchBulk(b *testing.B, policy eventlog.SyncPolicy, path string, bodies [][
 	b.SetBytes(int64(total / len(bodies)))
 	b.ReportAllocs()
 	b.ResetTimer()
-	start, cpu := time.Now(), cpuTime()
+	start, cpu := time.Now(), cputime.Process()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range clients {
@@ -96,7 +97,7 @@ func benchBulk(b *testing.B, policy eventlog.SyncPolicy, path string, bodies [][
 		})
 	}
 	wg.Wait()
-	elapsed, cpu := time.Since(start), cpuTime()-cpu
+	elapsed, cpu := time.Since(start), cputime.Process()-cpu
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*batch)/elapsed.Seconds(), "events/s")
 	// CPU time of the whole process (server, clients, sealing) per event:
