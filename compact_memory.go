@@ -25,8 +25,9 @@ const mergeEventBytes = 1456 + 1024
 // segment's postings and sequence numbers, which grow with its rows (the
 // inputs' size on disk stands for them: the postings are about a third of
 // a segment file, and held as bitmaps they take more than on disk), the
-// staged block and buffers (sealStaging, as for a seal), and the merge's
-// own zstd encoder (segment.CompactionEncoderBytes).
+// staged block and buffers (sealStaging, as for a seal), and the tables
+// of the process's zstd encoder while the merge compresses with it
+// (segment.CompactionEncoderBytes).
 func mergeMemory(inputs []*liveSegment) int64 {
 	n := int64(sealStaging + segment.CompactionEncoderBytes)
 	for _, s := range inputs {
@@ -94,13 +95,12 @@ const mergeRetry = time.Second
 const giveWayRows = 512
 
 // acquireMerge takes a merge's working set of n bytes from the budget.
-// A background merge (background) never waits: it takes n only if no read
-// runs or ended within mergeQuiet (unless reads have deferred merges for
-// mergeStarve) and the budget has room now, and
-// otherwise returns errMergeDeferred, so that merges hold no memory
-// against ingest or queries while they wait. An
-// on-demand merge waits for room (takeMemory) as long as it takes: until
-// ctx is done, which Close brings about. Nothing the merge waits for
+// A background merge (background) never waits: it takes n only if reads
+// let it (readsLetMerge) and the budget has room now, and otherwise
+// returns errMergeDeferred, so that merges hold no memory against ingest
+// or queries while they wait. An on-demand merge waits for room
+// (takeMemory) as long as it takes: until ctx is done, which Close brings
+// about. Nothing the merge waits for
 // waits on the merge: heads are sealed, queries and requests end and
 // give their memory back on their own, and the merge holds no other
 // account while it waits. It returns the function that gives the memory
@@ -124,9 +124,9 @@ func (db *DB) acquireMerge(ctx context.Context, n int64, background bool) (relea
 // giveWay is what a background merge calls between rows: it fails with
 // errMergeDeferred when someone waits for room in the memory budget (a
 // query, a request, a seal) or a read runs (unless reads have deferred
-// merges for mergeStarve), so the merge lets go of its
-// working set and the CPU rather than make them wait until it ends. nil for on-demand merges,
-// which run to the end.
+// merges for mergeStarve), so the merge lets go of its working set and
+// the CPU rather than make them wait until it ends. nil for on-demand
+// merges, which run to the end.
 func (db *DB) giveWay(background bool) func() error {
 	if !background {
 		return nil

@@ -13,9 +13,8 @@ import (
 // partition's mergeable segments into one, before overlap or tiers:
 // segments of one day that share one postings dictionary and one file
 // take fewer bytes than the same rows in several (each file repeats the
-// saved-object keys its rows use, and a merge writes its columns at the
-// compaction encoder's higher zstd level, segment.NewCompactionEncoder),
-// and a query of the day opens one file. A day sealed in two or three
+// saved-object keys its rows use), and a query of the day opens one
+// file. A day sealed in two or three
 // heads is rewritten once.
 //
 // Late events still arrive in cold partitions, each seal making a small
@@ -55,13 +54,14 @@ func cold(part, newest int64, cfg Config) bool {
 	return newest-end >= int64(cfg.ColdAfter) && newest > end
 }
 
-// pickCold chooses the inputs of a cold partition's merge: its smallest
-// segments, at most MaxPerPartition and MaxSegmentBytes together, without
-// a largest one more than ColdRatio times the rest.
-func pickCold(ss []Segment, cfg Config) []Segment {
+// pickSmallest chooses a merge's inputs among ss: the smallest, at most
+// MaxPerPartition and MaxSegmentBytes together, without a largest one more
+// than ratio times the rest (ColdRatio for a cold partition's merge, 1 for
+// overlapping segments).
+func pickSmallest(ss []Segment, cfg Config, ratio int64) []Segment {
 	in := bySize(ss)
 	in = fit(in[:min(len(in), cfg.MaxPerPartition)], cfg.MaxSegmentBytes)
-	return lopsided(in, cfg.ColdRatio)
+	return lopsided(in, ratio)
 }
 
 // lopsided drops the largest of ss (sorted by size) while it is more than

@@ -154,7 +154,7 @@ func Plan(segs []Segment, cfg Config) []Job {
 	for part, ss := range partitions(segs, cfg, cfg.MaxSegmentBytes/2) {
 		var in []Segment
 		if some && cold(part, newest, cfg) {
-			in = pickCold(ss, cfg)
+			in = pickSmallest(ss, cfg, cfg.ColdRatio)
 		}
 		if len(in) < 2 {
 			in = pickOverlap(ss, cfg)
@@ -255,8 +255,7 @@ func clusters(ss []Segment) [][]Segment {
 func pickOverlap(ss []Segment, cfg Config) []Segment {
 	var best []Segment
 	for _, c := range clusters(ss) {
-		in := bySize(c)
-		in = lopsided(fit(in[:min(len(in), cfg.MaxPerPartition)], cfg.MaxSegmentBytes), 1)
+		in := pickSmallest(c, cfg, 1)
 		if len(in) > len(best) {
 			best = in
 		}

@@ -27,8 +27,8 @@ type postings struct {
 	terms []termRows
 }
 
-// termRows are one term's rows: those in bm (nil until the first fold),
-// then rows, ascending and all above bm's.
+// termRows are one term's rows: those in bm (nil until the first fold)
+// and rows, ascending and above bm's but for deferred rows (appendRows).
 type termRows struct {
 	bm   *roaring.Bitmap
 	rows []uint32
@@ -45,8 +45,9 @@ func newPostings(terms int) postings {
 // len is the number of terms.
 func (p *postings) len() int { return len(p.terms) }
 
-// add appends rows (ascending, above every row the term holds) to t's rows
-// and reports whether t was new. A new term gets its own copy of the
+// add appends rows to t's rows and reports whether t was new. They are
+// ascending and above every row the term holds, but for rows whose
+// postings were deferred (Batch.Defer), added after later rows'. A new term gets its own copy of the
 // value, so the head never keeps a caller's buffer alive (field names are
 // the field table's constants).
 func (p *postings) add(t index.Term, rows []uint32) (isNew bool) {
