@@ -2,11 +2,14 @@ package bench
 
 import "github.com/eventlogdb/eventlog/event"
 
-// batch is one batch of the workload: its number, its events and their
+// batch is one batch of the workload: its number, its events (or, when
+// the run prepared it, its request body instead), their count and their
 // JSON size.
 type batch struct {
 	i         int64
 	events    []event.Event
+	body      []byte
+	count     int
 	jsonBytes int64
 }
 
@@ -49,15 +52,26 @@ func (r *run) produce(a *lookahead) {
 			return
 		case b = <-a.free:
 		}
-		if int64(cap(b.events)) < n {
-			b.events = make([]event.Event, n)
+		b.i, b.count = i, int(n)
+		if r.bodies != nil {
+			b.body, b.jsonBytes = r.bodies[i].body, r.bodies[i].jsonBytes
+			r.bodies[i] = preparedBatch{}
+		} else {
+			b.fill(r.cfg.Workload, first)
 		}
-		b.i, b.events = i, b.events[:n]
-		b.jsonBytes = r.cfg.Workload.Fill(b.events, first)
 		select {
 		case <-r.stopped:
 			return
 		case a.ready <- b:
 		}
 	}
+}
+
+// fill makes b's count events, the workload's from first on.
+func (b *batch) fill(w *Workload, first int64) {
+	if cap(b.events) < b.count {
+		b.events = make([]event.Event, b.count)
+	}
+	b.events = b.events[:b.count]
+	b.jsonBytes = w.Fill(b.events, first)
 }

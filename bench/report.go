@@ -54,17 +54,20 @@ type Report struct {
 
 // RunInfo echoes what was run.
 type RunInfo struct {
-	Target          string  `json:"target"` // "embedded" or "http"
-	URL             string  `json:"url,omitempty"`
-	Dir             string  `json:"dir,omitempty"`
-	Workload        string  `json:"workload"` // "generator" or the input file
-	Seed            int64   `json:"seed"`
-	PoolEvents      int     `json:"pool_events"` // an input file's events, cycled; 0 for the generator
-	AvgJSONBytes    float64 `json:"avg_json_bytes"`
-	Events          int64   `json:"events,omitempty"`
-	Duration        string  `json:"duration,omitempty"`
-	Batch           int     `json:"batch"`
-	Concurrency     int     `json:"concurrency"`
+	Target       string  `json:"target"` // "embedded" or "http"
+	URL          string  `json:"url,omitempty"`
+	Dir          string  `json:"dir,omitempty"`
+	Workload     string  `json:"workload"` // "generator" or the input file
+	Seed         int64   `json:"seed"`
+	PoolEvents   int     `json:"pool_events"` // an input file's events, cycled; 0 for the generator
+	AvgJSONBytes float64 `json:"avg_json_bytes"`
+	Events       int64   `json:"events,omitempty"`
+	Duration     string  `json:"duration,omitempty"`
+	Batch        int     `json:"batch"`
+	Concurrency  int     `json:"concurrency"`
+	// Prepared: the request bodies were made before the clock started
+	// (Config.Prepare).
+	Prepared        bool    `json:"prepared,omitempty"`
 	Sync            string  `json:"sync,omitempty"`
 	Rate            float64 `json:"rate,omitempty"`
 	SegmentMaxBytes int64   `json:"segment_max_bytes,omitempty"`

@@ -1,12 +1,16 @@
 package bench
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -182,7 +186,52 @@ func TestRunHTTPRejectionFails(t *testing.T) {
 		})
 	})
 	_, err := Run(context.Background(), Config{Workload: smallWorkload, URL: srv.URL, Events: 100, Batch: 100})
-	if err == nil || !strings.Contains(err.Error(), "rejected 1 of 1 events (first: line 1: 400") {
+	if err == nil || !strings.Contains(err.Error(), "rejected 1 of 100 events (first: line 1: 400") {
 		t.Fatalf("Run = %v, want the rejection", err)
+	}
+}
+
+// TestRunHTTPPrepared: a prepared run sends, batch for batch, the bodies
+// an unprepared one makes while sending (both routes), and Prepare needs a
+// server and a number of events.
+func TestRunHTTPPrepared(t *testing.T) {
+	for _, es := range []bool{false, true} {
+		var bodies [2][]string
+		var jsonBytes [2]int64
+		for i, prepare := range []bool{false, true} {
+			var mu sync.Mutex
+			srv, db := newServer(t, func(h http.Handler) http.Handler {
+				return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					if strings.HasSuffix(r.URL.Path, "/_bulk") {
+						b, err := io.ReadAll(r.Body)
+						if err != nil {
+							t.Error(err)
+						}
+						mu.Lock()
+						bodies[i] = append(bodies[i], string(b))
+						mu.Unlock()
+						r.Body = io.NopCloser(bytes.NewReader(b))
+					}
+					h.ServeHTTP(w, r)
+				})
+			})
+			rep := mustRun(t, Config{URL: srv.URL, Events: 1050, Batch: 100, Concurrency: 1, ES: es, Prepare: prepare})
+			if rep.Events != 1050 || db.Stats().LastSeq != 1050 || rep.Config.Prepared != prepare || rep.JSONBytes <= 0 {
+				t.Fatalf("es %v prepare %v: reported %d events (%d JSON bytes, prepared %v), server stored %d",
+					es, prepare, rep.Events, rep.JSONBytes, rep.Config.Prepared, db.Stats().LastSeq)
+			}
+			jsonBytes[i] = rep.JSONBytes
+		}
+		if jsonBytes[0] != jsonBytes[1] {
+			t.Errorf("es %v: %d JSON bytes reported generating, %d prepared", es, jsonBytes[0], jsonBytes[1])
+		}
+		if len(bodies[0]) != 11 || !slices.Equal(bodies[0], bodies[1]) {
+			t.Fatalf("es %v: %d bodies sent while generating, %d prepared, or they differ", es, len(bodies[0]), len(bodies[1]))
+		}
+	}
+	for _, cfg := range []Config{{Prepare: true, Events: 10}, {Prepare: true, URL: "http://127.0.0.1:1", Duration: time.Second}} {
+		if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "Prepare needs a server URL and a number of events") {
+			t.Errorf("Run(%+v) = %v, want Prepare refused", cfg, err)
+		}
 	}
 }

@@ -51,6 +51,10 @@ type SuiteConfig struct {
 	// --segment-idle does by itself once the ingest has stopped), so the
 	// queries measure a settled server rather than one just done ingesting.
 	Settle bool
+	// Prepare makes every _bulk body before the ingest's clock starts, so
+	// the client's generator does not share the cores with the server it
+	// measures (Config.Prepare).
+	Prepare bool
 	// Progress, when set, is called with the ingest's progress (see
 	// Config.Progress).
 	Progress func(Progress)
@@ -181,12 +185,16 @@ func RunSuite(ctx context.Context, cfg SuiteConfig) (*SuiteReport, error) {
 	if err := checkEmpty(ctx, c); err != nil {
 		return nil, err
 	}
+	if cfg.Prepare {
+		cfg.Log("making every _bulk body before the clock starts (--prepare)")
+	}
 	cfg.Log(fmt.Sprintf("ingesting with %d _bulk clients in batches of %d", cfg.Clients, cfg.Batch))
 	cfg.Phase("ingest")
 	rep := &SuiteReport{Config: cfg}
 	rep.Ingest, err = Run(ctx, Config{
 		Workload: w, Seed: cfg.Seed, URL: cfg.URL, HTTPClient: cfg.HTTPClient,
 		Events: cfg.Events, Batch: cfg.Batch, Concurrency: cfg.Clients, Progress: cfg.Progress, ES: cfg.ES,
+		Prepare: cfg.Prepare,
 	})
 	if err != nil {
 		return rep, err

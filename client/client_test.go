@@ -298,6 +298,25 @@ func TestBulkReportsRefusedLines(t *testing.T) {
 	}
 }
 
+func TestBulkFailuresAnswersOnlyRefusedLines(t *testing.T) {
+	s := newServer(t, nil, nil)
+	c := s.client(t, nil)
+	ok := `{"event":{"provider":"alerting","action":"execute"}}` + "\n"
+	items, err := c.BulkFailures(context.Background(), []byte(ok+`{"event":{"provider":"nobody","action":"execute"}}`+"\n"+ok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 1 || items[0].Status != 400 || items[0].Error == nil || items[0].Error.Type != "unregistered" || items[0].Line != 2 {
+		t.Fatalf("items = %+v, want only line 2, refused as unregistered", items)
+	}
+	if items, err = c.BulkFailures(context.Background(), []byte(ok)); err != nil || len(items) != 0 {
+		t.Fatalf("all stored: items = %+v, err = %v, want none", items, err)
+	}
+	if p, err := c.Search(context.Background(), query.Request{}); err != nil || p.Total != 3 {
+		t.Fatalf("search: %+v, %v; want the 3 lines stored", p, err)
+	}
+}
+
 // TestQueryIteratesPastTheWindow reads 10,500 events page by page through
 // the cursors: each once, in order, beyond the 10,000-event page window.
 func TestQueryIteratesPastTheWindow(t *testing.T) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -139,4 +140,65 @@ func TestBulkRejects(t *testing.T) {
 	e.do("POST", "/api/events/_bulk", "text/plain", good).wantError(t, http.StatusUnsupportedMediaType, typeUnsupportedMedia)
 	e.do("POST", "/api/events/_bulk", "", good).wantError(t, http.StatusUnsupportedMediaType, typeUnsupportedMedia)
 	e.wantCount(0)
+}
+
+// TestBulkItemsFailed: ?items=failed answers exactly the refused items of
+// the full answer (the same body sent to a twin server without it),
+// stores the same events, and an unknown value is refused before anything
+// is stored.
+func TestBulkItemsFailed(t *testing.T) {
+	var lines []string
+	for i := range 40 {
+		switch i % 7 {
+		case 2:
+			lines = append(lines, `{"event":{"provider":"alerting","action":"sleep"}}`)
+		case 5:
+			lines = append(lines, `{"event":{"provider":"alerting",`)
+		case 6:
+			lines = append(lines, "")
+		default:
+			lines = append(lines, ev{ts: tsAt(i), provider: "alerting", action: "execute", outcome: "success"}.json())
+		}
+	}
+	body := strings.Join(lines, "\n")
+	full, failed := newEnv(t, Config{}), newEnv(t, Config{})
+	var all, only bulkAnswer
+	full.do("POST", "/api/events/_bulk", ctNDJSON, body).decode(t, &all)
+	r := failed.do("POST", "/api/events/_bulk?items=failed", ctNDJSON, body)
+	r.decode(t, &only)
+	if r.status != http.StatusOK || !only.Errors || only.Took == nil {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+	var want []string
+	stored := 0
+	for _, it := range all.Items {
+		if it.Status/100 == 2 {
+			stored++
+			continue
+		}
+		want = append(want, fmt.Sprintf("%d line %d %+v", it.Status, it.Line, *it.Error))
+	}
+	var got []string
+	for _, it := range only.Items {
+		got = append(got, fmt.Sprintf("%d line %d %+v", it.Status, it.Line, *it.Error))
+	}
+	if len(want) == 0 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("items=failed answered\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	failed.wantCount(stored)
+
+	// Every line stored: no item at all.
+	good := ev{ts: tsAt(99), provider: "alerting", action: "execute", outcome: "success"}.json()
+	r = failed.do("POST", "/api/events/_bulk?items=failed", ctNDJSON, good)
+	if r.status != http.StatusOK || !strings.HasSuffix(string(r.body), `"errors":false,"items":[]}`) {
+		t.Fatalf("all stored: %d %s", r.status, r.body)
+	}
+	failed.wantCount(stored + 1)
+
+	r = failed.do("POST", "/api/events/_bulk?items=some", ctNDJSON, good)
+	r.wantError(t, http.StatusBadRequest, typeInvalidRequest)
+	if !strings.Contains(string(r.body), `items=\"some\": want all or failed`) {
+		t.Errorf("bad items: %s", r.body)
+	}
+	failed.wantCount(stored + 1)
 }

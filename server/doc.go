@@ -23,6 +23,9 @@
 //	POST /api/events                 one event object or a JSON array of them, all or nothing → 201 {"items":[{"_id","_seq"}...]}
 //	POST /api/events/_bulk           NDJSON, one event per line; valid lines stored, invalid ones reported with their line → 200
 //
+// A _bulk answer lists every line, or with ?items=failed only the refused
+// ones (for clients that need no stored event's id or sequence number).
+//
 // Both take ?unknown_fields=keep|reject: fields outside the event schema
 // are kept (event.DecodeOptions.KeepUnknown: stored, returned in place,
 // filterable) or fail their document; without it Config.KeepUnknownFields

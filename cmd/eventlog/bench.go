@@ -75,7 +75,7 @@ type benchFlags struct {
 	batch, concurrency, pool            int
 	rate, queries                       float64
 	segmentMax                          sizeFlag
-	json                                bool
+	json, prepare                       bool
 	// Generator distributions.
 	late, skew, eventRate float64
 	maxLateness           time.Duration
@@ -102,6 +102,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (*benchFlags, error) {
 	fs.Float64Var(&f.rate, "rate", 0, "offer this many events/s (open loop: latency counts from when each batch was due); 0: as fast as the writers go")
 	fs.Var(&f.segmentMax, "segment-max-bytes", "head size that seals into a segment, e.g. 16MiB (default: the engine's, 64MiB)")
 	fs.Float64Var(&f.queries, "queries", 0, "run this many queries per second alongside ingest (a mix of page, count, terms, stats and saved-object queries)")
+	fs.BoolVar(&f.prepare, "prepare", false, "with --url: make every _bulk body before the clock starts and only send them while timed, so the client's generator does not take the cores of a server on the same machine (holds every body in memory until sent)")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object")
 	fs.StringVar(&f.out, "out", "", "also write the report as a self-contained HTML page with charts to this file")
 	fs.IntVar(&f.pool, "pool", 0, "removed: the generator makes every event distinct as the run appends it, so there is no pool to size")
@@ -142,6 +143,8 @@ func (f *benchFlags) check() error {
 		return bad("--objects must be at least 1000 and --event-rate not negative")
 	case f.url != "" && (f.given("data") || f.given("sync") || f.given("segment-max-bytes")):
 		return bad("--data, --sync and --segment-max-bytes are the server's settings (eventlog serve --help), not the client's")
+	case f.prepare && (f.url == "" || f.duration > 0 && f.events == 0):
+		return bad("--prepare needs --url, and --events when --duration is given")
 	case f.input != "" && f.givenAny("seed", "late", "max-lateness", "objects", "skew", "event-rate"):
 		return bad("the generator's flags (--seed, --late, --skew, ...) do not apply to --input")
 	}
@@ -189,7 +192,7 @@ func (f *benchFlags) config() (bench.Config, error) {
 	cfg := bench.Config{
 		Seed: f.seed, Dir: f.data, URL: f.url, APIKey: f.apiKey, Events: f.events, Duration: f.duration,
 		Batch: f.batch, Concurrency: f.concurrency, Sync: policy, SegmentMaxBytes: int64(f.segmentMax),
-		Rate: f.rate, QueryRate: f.queries,
+		Rate: f.rate, QueryRate: f.queries, Prepare: f.prepare,
 	}
 	if f.input == "" {
 		cfg.Workload = bench.GeneratedWorkload(f.generatorConfig())

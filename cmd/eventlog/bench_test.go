@@ -179,6 +179,8 @@ func TestBenchUsageErrors(t *testing.T) {
 		"bad size":           {"--segment-max-bytes", "lots"},
 		"late over 1":        {"--late", "1.5"},
 		"pool is gone":       {"--pool", "5000"},
+		"prepare embedded":   {"--prepare"},
+		"prepare endless":    {"--url", "http://localhost:1", "--prepare", "--duration", "1s"},
 		"argument":           {"extra"},
 		"compare one report": {"compare", "a.json"},
 	} {
