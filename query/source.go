@@ -12,7 +12,8 @@ import (
 // numbered from 0 and grouped in blocks; a block's rows need not be in time
 // order. Bitmaps a Source returns must not be modified.
 type Source interface {
-	// Blocks returns the bounds of every block.
+	// Blocks returns the bounds of every block; the slice may be the
+	// source's own and must not be modified.
 	Blocks() []match.Block
 	// Keys returns the @timestamp (Unix ns) and sequence number of every row
 	// of a block, indexed from the block's first row.

@@ -13,6 +13,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/eventlogdb/eventlog/index"
+	"github.com/eventlogdb/eventlog/internal/match"
 	"github.com/eventlogdb/eventlog/memory"
 )
 
@@ -51,6 +52,7 @@ type Reader struct {
 	pinOff  uint64      // the file offset of pin[8:]
 	f       footer
 	blocks  []blockMeta
+	bounds  []match.Block // blocks' bounds, as Blocks returns them
 	runs    []seqRun
 	sect    *index.Section // the postings, without the dictionary
 	dicts   *DictCache     // keeps the dictionary (postings())
@@ -122,6 +124,7 @@ func (r *Reader) check(f io.ReaderAt) error {
 	if r.blocks, r.ranks, err = decodeBlockIndex(bi, &r.f); err != nil {
 		return r.corrupt(SectionBlockIndex, -1, err)
 	}
+	r.bounds = blockBounds(r.blocks)
 	if _, err := r.readSection(f, SectionPostings, r.f.Postings); err != nil {
 		return err
 	}
