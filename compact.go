@@ -112,13 +112,17 @@ func (db *DB) planCompaction(once bool) []compaction.Job {
 	if once {
 		plan = compaction.Plan
 	}
-	return plan(db.compactionInput(), compaction.Config{
-		MaxSegmentBytes: db.opts.CompactionMaxSegmentBytes, Partition: db.opts.Partition,
-	})
+	return plan(compactionInput(db.state.Load()), db.compactionConfig())
 }
 
-func (db *DB) compactionInput() []compaction.Segment {
-	st := db.state.Load()
+// compactionConfig is the compaction policy's configuration.
+func (db *DB) compactionConfig() compaction.Config {
+	return compaction.Config{MaxSegmentBytes: db.opts.CompactionMaxSegmentBytes, Partition: db.opts.Partition}
+}
+
+// compactionInput is st's live segments, as the compaction policy sees
+// them.
+func compactionInput(st *state) []compaction.Segment {
 	out := make([]compaction.Segment, len(st.segments))
 	for i, s := range st.segments {
 		out[i] = compaction.Segment{Name: s.meta.Name, Bytes: s.meta.Bytes, Events: s.meta.Events, MinTS: s.meta.MinTS, MaxTS: s.meta.MaxTS}

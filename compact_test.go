@@ -329,6 +329,9 @@ func answers(t *testing.T, db *DB, reqs []query.Request) []string {
 func TestBackgroundRoundMergesOverlapFirst(t *testing.T) {
 	db, appended := overlappingStore(t)
 	biggest := slices.MaxFunc(db.Segments(), func(a, b SegmentInfo) int { return cmp.Compare(a.Bytes, b.Bytes) })
+	if p := db.Stats().Maintenance.PendingMerges; p != 1 {
+		t.Fatalf("before the round: %d pending merges, want the overlap's one", p)
+	}
 	res, err := db.compact(ctx, true)
 	if err != nil {
 		t.Fatal(err)
@@ -338,5 +341,8 @@ func TestBackgroundRoundMergesOverlapFirst(t *testing.T) {
 	}
 	if segs := db.Segments(); len(segs) != 2 || !slices.Contains(segs, biggest) {
 		t.Fatalf("after the round: %+v, want the biggest and the merged one", segs)
+	}
+	if p := db.Stats().Maintenance.PendingMerges; p != 0 {
+		t.Fatalf("after the round: %d pending merges, want none (at rest)", p)
 	}
 }

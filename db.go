@@ -98,6 +98,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/eventlogdb/eventlog/compaction"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/integrity"
 	"github.com/eventlogdb/eventlog/internal/bigbuf"
@@ -529,6 +530,10 @@ type MaintenanceStats struct {
 	// LastError is the last background failure, "" once a run succeeds.
 	LastError        string `json:"last_error"`
 	CompactionPaused bool   `json:"compaction_paused"`
+	// PendingMerges counts the merges the background policy would run now
+	// (compaction.Plan over the live segments, including one under way):
+	// 0 once compaction has brought the store to rest.
+	PendingMerges int `json:"pending_merges"`
 	// Deletes and DeletedEvents count deletes by query since Open and the
 	// events they hid. PendingDeletes counts those whose rows may still be
 	// on disk (or in the WAL), PendingPurgeSegments the segments to check
@@ -589,6 +594,7 @@ func (db *DB) maintenanceStats(st *state) MaintenanceStats {
 		Deletes:          db.deletes.Load(), DeletedEvents: db.deletedEvents.Load(), PurgeRewrites: db.purgeRewrites.Load(),
 	}
 	m.PendingDeletes, m.PendingPurgeSegments = db.pendingPurges(st)
+	m.PendingMerges = len(compaction.Plan(compactionInput(st), db.compactionConfig()))
 	p := int64(db.opts.Partition)
 	for _, seg := range st.segments {
 		start := match.FloorDiv(seg.meta.MinTS, p) * p

@@ -113,9 +113,16 @@ type SuiteServer struct {
 	// Empty where the server's /proc files cannot be read (off Linux).
 	Memory []PhaseMemory `json:"memory,omitempty"`
 	// Disk is the data directory after a final roll, and Layout where its
-	// segments' bytes go.
-	Disk   *Disk   `json:"disk,omitempty"`
-	Layout *Layout `json:"layout,omitempty"`
+	// segments' bytes go. With bench http --rest they are measured once
+	// the server's background merges are done (WaitAtRest), RestSeconds
+	// after the queries ended, with PendingMerges still to run (0 unless
+	// the wait gave up); EndDisk is then the directory as the queries
+	// ended.
+	Disk          *Disk   `json:"disk,omitempty"`
+	Layout        *Layout `json:"layout,omitempty"`
+	EndDisk       *Disk   `json:"end_disk,omitempty"`
+	RestSeconds   float64 `json:"rest_seconds,omitempty"`
+	PendingMerges int     `json:"pending_merges,omitempty"`
 }
 
 // PhaseMemory is the server's resident memory over one phase of the run,
@@ -289,6 +296,45 @@ func waitSettled(ctx context.Context, c *client.Client) (time.Duration, error) {
 		return 0, fmt.Errorf("bench suite: settle: after a roll the server holds %d events in memory (%d frozen heads)", st.HeadEvents, st.FrozenHeads)
 	}
 	return took, nil
+}
+
+// WaitAtRest polls the server at u (every second, through hc) until its
+// background compaction has nothing left to merge (/api/_stats
+// maintenance.pending_merges 0), for at most limit, and returns how long
+// it waited and the merges still pending then (0 at rest). The background
+// merges wait for reads to pause, so a server's disk at the end of a run
+// is not what it keeps at rest: bench http --rest reports both.
+func WaitAtRest(ctx context.Context, hc *http.Client, u string, limit time.Duration) (time.Duration, int, error) {
+	c, err := client.New(u, &client.Options{HTTPClient: hc})
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench: at rest: %w", err)
+	}
+	defer c.CloseIdleConnections()
+	start := time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		var st struct {
+			Maintenance struct {
+				PendingMerges *int `json:"pending_merges"`
+			} `json:"maintenance"`
+		}
+		if err := c.Do(ctx, http.MethodGet, "api/_stats", nil, nil, &st); err != nil {
+			return time.Since(start), 0, fmt.Errorf("bench: at rest: %w", err)
+		}
+		p := st.Maintenance.PendingMerges
+		switch {
+		case p == nil:
+			return time.Since(start), 0, errors.New("bench: at rest: the server's /api/_stats has no maintenance.pending_merges (an older eventlog?)")
+		case *p == 0 || time.Since(start) >= limit:
+			return time.Since(start), *p, nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), *p, ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
 
 // runSuiteQuery checks q's answer once, then times cfg.Runs runs of it,

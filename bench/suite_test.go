@@ -7,6 +7,11 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/server"
 )
 
 // TestSuite runs the end-to-end suite against an in-process server: every
@@ -91,5 +96,53 @@ func TestPickObject(t *testing.T) {
 		if got := pickObject(counts, target); got.ID != want {
 			t.Errorf("target %d: picked %s, want %s", target, got.ID, want)
 		}
+	}
+}
+
+// TestWaitAtRest: over a server whose store holds two overlapping
+// segments, WaitAtRest returns once the background compactor has merged
+// them, with nothing pending; with no time to wait it reports the merge
+// still pending.
+func TestWaitAtRest(t *testing.T) {
+	db, err := eventlog.Open(t.TempDir(), eventlog.Options{Sync: eventlog.SyncNone, MaintenanceInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(server.New(db, server.Config{}, nil, nil).Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		if err := db.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := db.RegisterProviderActions("alerting", "execute"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	db.PauseCompaction()
+	at := time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
+	for range 2 { // the same minute twice: two overlapping segments
+		var evs []event.Event
+		for i := range 50 {
+			evs = append(evs, event.Event{Timestamp: event.DateOf(at.Add(time.Duration(i) * time.Second)),
+				Event: event.EventFields{Provider: "alerting", Action: "execute"}})
+		}
+		if _, err := db.Append(ctx, evs...); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Roll(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(db.Segments()); n != 2 {
+		t.Fatalf("%d segments, want 2", n)
+	}
+	if _, pending, err := WaitAtRest(ctx, nil, srv.URL, 0); err != nil || pending != 1 {
+		t.Fatalf("paused: %d pending, %v; want the one merge", pending, err)
+	}
+	db.ResumeCompaction()
+	took, pending, err := WaitAtRest(ctx, nil, srv.URL, time.Minute)
+	if err != nil || pending != 0 || len(db.Segments()) != 1 {
+		t.Fatalf("after %v: %d pending, %d segments, %v; want one merged segment", took, pending, len(db.Segments()), err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"text/tabwriter"
+	"time"
 
 	flag "github.com/spf13/pflag"
 
@@ -39,7 +40,13 @@ type benchHTTPFlags struct {
 	bin, data  string
 	serveFlags []string
 	json       bool
+	rest       bool
 }
+
+// benchRestLimit is how long bench http --rest waits for the server's
+// background merges: about a minute and a half is enough at 2M events
+// (29 cold days).
+const benchRestLimit = 10 * time.Minute
 
 func parseBenchHTTPFlags(args []string) (*benchHTTPFlags, error) {
 	f := &benchHTTPFlags{}
@@ -60,6 +67,7 @@ func parseBenchHTTPFlags(args []string) (*benchHTTPFlags, error) {
 	fs.StringVar(&f.data, "data", "", "the server's data directory, which must not hold events (default: a new temporary directory, removed afterwards)")
 	fs.StringArrayVar(&f.serveFlags, "serve-flag", nil, "a flag for eventlog serve, e.g. --serve-flag=--pprof-addr=127.0.0.1:6060 (repeatable)")
 	fs.BoolVar(&f.json, "json", false, "print the report as one JSON object")
+	fs.BoolVar(&f.rest, "rest", false, "after the queries, wait (up to 10 minutes) until the server's background merges are done and report the disk then too: what the store keeps at rest, beside what it held as the queries ended")
 	if err := parseFlags(fs, args); err != nil {
 		return nil, err
 	}
@@ -97,11 +105,16 @@ func runBenchHTTP(args []string, stdout, stderr io.Writer) error {
 	rep, err := bench.RunSuite(ctx, f.cfg)
 	bar.finish()
 	phases := mem.finish()
+	var rest benchRest
+	if err == nil && f.rest {
+		rest, err = waitBenchRest(ctx, f, srv.url, dir, rep)
+	}
 	peak, serr := srv.stop()
 	if err = errors.Join(err, serr); rep == nil || err != nil {
 		return err
 	}
-	rep.Server = &bench.SuiteServer{PeakRSSBytes: peak, Memory: phases}
+	rep.Server = &bench.SuiteServer{PeakRSSBytes: peak, Memory: phases,
+		EndDisk: rest.endDisk, RestSeconds: rest.took.Seconds(), PendingMerges: rest.pending}
 	if rep.Server.Disk, err = bench.StoreDisk(dir, rep.Ingest.Events, rep.Ingest.JSONBytes); err != nil {
 		return err
 	}
@@ -112,6 +125,28 @@ func runBenchHTTP(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(rep)
 	}
 	return writeSuiteText(stdout, dir, rep)
+}
+
+// benchRest is what bench http --rest measured: the disk as the queries
+// ended, how long the server's background merges then took and how many
+// were still pending when the wait ended (0 at rest).
+type benchRest struct {
+	endDisk *bench.Disk
+	took    time.Duration
+	pending int
+}
+
+// waitBenchRest measures the data directory as the queries ended, then
+// waits until the server at url has no merge pending (bench.WaitAtRest).
+func waitBenchRest(ctx context.Context, f *benchHTTPFlags, url, dir string, rep *bench.SuiteReport) (benchRest, error) {
+	var r benchRest
+	var err error
+	if r.endDisk, err = bench.StoreDisk(dir, rep.Ingest.Events, rep.Ingest.JSONBytes); err != nil {
+		return r, err
+	}
+	f.cfg.Log("waiting for the server's background merges (--rest)")
+	r.took, r.pending, err = bench.WaitAtRest(ctx, f.cfg.HTTPClient, url, benchRestLimit)
+	return r, err
 }
 
 // benchDataDir returns dir, or a new temporary directory and the function
@@ -160,9 +195,20 @@ func writeSuiteText(w io.Writer, dir string, r *bench.SuiteReport) error {
 			made = "bodies made before the clock (--prepare)"
 		}
 		fmt.Fprintf(tw, "client CPU\t%.1f s while ingesting = %.2f µs/event, %s\n", in.Process.CPUSeconds, in.Process.CPUMicrosPerEvent, made)
-		if d := s.Disk; d != nil {
-			fmt.Fprintf(tw, "disk\t%.1f B/event (%d bytes: segments %d in %d files, WAL %d)\n",
+		if d := s.EndDisk; d != nil {
+			fmt.Fprintf(tw, "disk as the queries ended\t%.1f B/event (%d bytes: segments %d in %d files, WAL %d)\n",
 				d.BytesPerEvent, d.Bytes, d.SegmentBytes, d.Segments, d.WALBytes)
+		}
+		if d := s.Disk; d != nil {
+			what := "disk"
+			switch {
+			case s.EndDisk != nil && s.PendingMerges == 0:
+				what = fmt.Sprintf("disk at rest (%.0f s later)", s.RestSeconds)
+			case s.EndDisk != nil:
+				what = fmt.Sprintf("disk, %d merges still pending after %.0f s", s.PendingMerges, s.RestSeconds)
+			}
+			fmt.Fprintf(tw, "%s\t%.1f B/event (%d bytes: segments %d in %d files, WAL %d)\n",
+				what, d.BytesPerEvent, d.Bytes, d.SegmentBytes, d.Segments, d.WALBytes)
 		}
 	}
 	fmt.Fprintln(tw, "\nquery\tevents\tfirst\tmedian\tp99\tmax\truns\twhat")

@@ -20,7 +20,7 @@ import (
 // the report has the server's peak RSS and its bytes per event by family.
 func TestBenchHTTPBinary(t *testing.T) {
 	bin := buildBinary(t)
-	out, err := exec.Command(bin, "bench", "http", "--events", "3000", "--batch", "1000", "--runs", "2", "--json").Output()
+	out, err := exec.Command(bin, "bench", "http", "--events", "3000", "--batch", "1000", "--runs", "2", "--rest", "--json").Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
 			t.Fatalf("%v\n%s", err, ee.Stderr)
@@ -37,6 +37,9 @@ func TestBenchHTTPBinary(t *testing.T) {
 	s := rep.Server
 	if s == nil || s.PeakRSSBytes < 1<<20 || s.Disk == nil || s.Disk.BytesPerEvent <= 0 || s.Layout == nil || s.Layout.Events != 3000 {
 		t.Fatalf("server figures: %s", out)
+	}
+	if s.EndDisk == nil || s.EndDisk.BytesPerEvent <= 0 || s.PendingMerges != 0 {
+		t.Fatalf("--rest: disk as the queries ended %+v, %d merges pending", s.EndDisk, s.PendingMerges)
 	}
 	if runtime.GOOS == "linux" {
 		var phases []string
