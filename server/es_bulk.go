@@ -61,6 +61,10 @@ const maxESIDBytes = 512
 func (s *Server) handleESBulk(w http.ResponseWriter, r *http.Request) error {
 	index := r.PathValue("index")
 	k := keyOf(w)
+	filter, err := parseFilterPath(r.URL.Query().Get(filterPathParam))
+	if err != nil {
+		return errorf(http.StatusBadRequest, typeInvalidRequest, "%s: %v", filterPathParam, err)
+	}
 	return s.serveBulk(w, r, bulkProtocol{
 		mediaTypes: esMediaTypes,
 		parse: func(b *bulk, body []byte) error {
@@ -73,7 +77,17 @@ func (s *Server) handleESBulk(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		},
 		respond: func(b *bulk, dst []byte, took time.Duration) ([]byte, int) {
-			return b.appendESResponse(dst, took), http.StatusOK
+			dst = b.appendESResponse(dst, took)
+			if filter == nil {
+				return dst, http.StatusOK
+			}
+			// Filtered after the answer, in the same buffer.
+			n := len(dst)
+			out, err := filter.apply(dst, dst[:n])
+			if err != nil { // the server's own answer: cannot happen; the whole answer is still Elasticsearch's
+				return dst[:n], http.StatusOK
+			}
+			return append(dst[:0], out[n:]...), http.StatusOK
 		},
 	})
 }

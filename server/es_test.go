@@ -467,3 +467,39 @@ func TestESKeepsUnknownFields(t *testing.T) {
 	}
 	e.wantCount(1)
 }
+
+// TestESBulkFilterPath: with the filter_path Beats and Elastic Agent send,
+// a stored item keeps only its status and a failed one its status and
+// error; with errors alone or items.*.error over a batch stored whole the
+// answer is {"errors":false} or {}; a bad filter_path is refused before
+// anything is stored.
+func TestESBulkFilterPath(t *testing.T) {
+	e := newEnv(t, Config{})
+	ok := ndjson(`{"index":{"_index":"syslog"}}`, `{"message":"a"}`)
+	mixed := ok + ndjson(`{"delete":{"_index":"syslog","_id":"y"}}`)
+	r := e.do("POST", "/es/_bulk?filter_path=errors,items.*.error,items.*.status", ctNDJSON, mixed)
+	wantProduct(t, r)
+	want := `{"errors":true,"items":[{"index":{"status":201}},{"delete":{"status":400,"error":{"type":"illegal_argument_exception","reason":`
+	if r.status != http.StatusOK || !strings.HasPrefix(string(r.body), want) {
+		t.Fatalf("got %d %s, want it to start with %s", r.status, r.body, want)
+	}
+	for path, want := range map[string]string{
+		"errors":           `{"errors":false}`,
+		"items.*.error":    `{}`,
+		"took,-items":      "",
+		"items.*.**.total": `{"items":[{"index":{"_shards":{"total":1}}}]}`,
+	} {
+		r := e.do("POST", "/es/_bulk?filter_path="+url.QueryEscape(path), ctNDJSON, ok)
+		if want == "" {
+			er := r.wantESError(t, http.StatusBadRequest, "parse_exception")
+			if !strings.Contains(er.Error.Reason, "filter_path: path 2 (\"-items\"): exclusions are not supported") {
+				t.Errorf("%s: %q", path, er.Error.Reason)
+			}
+			continue
+		}
+		if r.status != http.StatusOK || string(r.body) != want {
+			t.Errorf("filter_path=%s: %d %s, want %s", path, r.status, r.body, want)
+		}
+	}
+	e.wantCount(4) // the refused request stored nothing
+}
