@@ -153,3 +153,23 @@ func TestParseFilterPathRejects(t *testing.T) {
 		t.Errorf("%d paths accepted", maxFilterPaths+1)
 	}
 }
+
+// FuzzFilterPath: any filter_path either is refused by parseFilterPath or
+// filters an Elasticsearch _bulk answer into valid JSON that is the
+// answer's or smaller, without panicking.
+func FuzzFilterPath(f *testing.F) {
+	answer := []byte(`{"took":3,"errors":true,"items":[{"create":{"_index":"syslog","_id":"h-1","_version":1,"result":"created","_shards":{"total":1,"successful":1,"failed":0},"_seq_no":1,"_primary_term":1,"status":201}},{"delete":{"_index":"syslog","_id":"x","status":400,"error":{"type":"illegal_argument_exception","reason":"line 3: \"quoted\", [not] {json}"}}}]}`)
+	for _, seed := range []string{"errors,items.*.error,items.*.status", "**", "items.**._id", "took,*", "-items", "a..b", "items.*.[x]", "**.**.*", "*r*"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		ff, err := parseFilterPath(v)
+		if err != nil || ff == nil {
+			return
+		}
+		out, err := ff.apply(nil, answer)
+		if err != nil || !json.Valid(out) || len(out) > len(answer) {
+			t.Fatalf("filter_path=%q: %q, %v", v, out, err)
+		}
+	})
+}
