@@ -188,61 +188,37 @@ func (w *filterWalk) value(dst []byte, s filterState, whole bool) ([]byte, bool)
 
 // object filters the object at w.pos.
 func (w *filterWalk) object(dst []byte, s filterState) ([]byte, bool) {
-	start := len(dst)
-	dst = append(dst, '{')
-	w.pos++
-	n := 0
-	for w.err == nil && w.pos < len(w.src) && w.src[w.pos] != '}' {
-		if n > 0 {
-			if w.src[w.pos] != ',' {
-				w.err = errFilterInput
-				break
-			}
-			w.pos++
-		}
+	return w.container(dst, '}', func(dst []byte) ([]byte, bool) {
 		keyFrom := w.pos
 		name, ok := w.key()
 		if !ok {
 			w.err = errFilterInput
-			break
+			return dst, false
 		}
-		keyTo := w.pos // after the colon
 		sub, whole := w.f.child(s, name)
 		if !whole && len(sub) == 0 {
 			w.skip()
-			n++
-			continue
+			return dst, false
 		}
-		mark := len(dst)
-		if len(dst) > start+1 {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, w.src[keyFrom:keyTo]...)
-		var kept bool
-		if dst, kept = w.value(dst, sub, whole); !kept {
-			dst = dst[:mark]
-		}
-		n++
-	}
-	if w.err != nil || w.pos >= len(w.src) {
-		w.err = errFilterInput
-		return dst[:start], false
-	}
-	w.pos++ // '}'
-	if len(dst) == start+1 {
-		return dst[:start], false
-	}
-	return append(dst, '}'), true
+		return w.value(append(dst, w.src[keyFrom:w.pos]...), sub, whole)
+	})
 }
 
 // array filters the array at w.pos: its elements are at the array's own
 // level of the paths.
 func (w *filterWalk) array(dst []byte, s filterState) ([]byte, bool) {
+	return w.container(dst, ']', func(dst []byte) ([]byte, bool) { return w.value(dst, s, false) })
+}
+
+// container filters the object or array at w.pos, which ends with end:
+// member appends what it keeps of the member at w.pos (nothing, or the
+// whole of what it appended is dropped) and reports whether it kept any.
+// An emptied container is dropped too.
+func (w *filterWalk) container(dst []byte, end byte, member func([]byte) ([]byte, bool)) ([]byte, bool) {
 	start := len(dst)
-	dst = append(dst, '[')
+	dst = append(dst, w.src[w.pos])
 	w.pos++
-	n := 0
-	for w.err == nil && w.pos < len(w.src) && w.src[w.pos] != ']' {
+	for n := 0; w.err == nil && w.pos < len(w.src) && w.src[w.pos] != end; n++ {
 		if n > 0 {
 			if w.src[w.pos] != ',' {
 				w.err = errFilterInput
@@ -255,20 +231,19 @@ func (w *filterWalk) array(dst []byte, s filterState) ([]byte, bool) {
 			dst = append(dst, ',')
 		}
 		var kept bool
-		if dst, kept = w.value(dst, s, false); !kept {
+		if dst, kept = member(dst); !kept {
 			dst = dst[:mark]
 		}
-		n++
 	}
 	if w.err != nil || w.pos >= len(w.src) {
 		w.err = errFilterInput
 		return dst[:start], false
 	}
-	w.pos++ // ']'
+	w.pos++ // end
 	if len(dst) == start+1 {
 		return dst[:start], false
 	}
-	return append(dst, ']'), true
+	return append(dst, end), true
 }
 
 // key reads a member's name and the colon after it. Names in the server's
