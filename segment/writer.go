@@ -14,7 +14,7 @@ type writer struct {
 	w       *bufio.Writer
 	enc     *zstd.Encoder
 	fast    *zstd.Encoder // for the columns FastColumn names; nil: enc
-	version uint8 // the format version written
+	version uint8         // the format version written
 	stage   stage
 	off     uint64
 	blocks  []blockMeta
