@@ -146,6 +146,7 @@ type DB struct {
 	// (append.go's putBatch).
 	recBufs *bigbuf.Pool
 	zenc    *zstd.Encoder
+	zfast   *zstd.Encoder // segment.SealFastEncoder, for segment.FastColumn's columns
 	zdec    *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
@@ -330,6 +331,9 @@ func (db *DB) open() error {
 	}
 	var err error
 	if db.zenc, err = segment.SealEncoder(); err != nil {
+		return err
+	}
+	if db.zfast, err = segment.SealFastEncoder(); err != nil {
 		return err
 	}
 	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
 	"pgregory.net/rapid"
 
 	"github.com/eventlogdb/eventlog/event"
@@ -28,6 +27,11 @@ func TestSealWritesWhatWriteWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fast, err := segment.SealFastEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := segment.WriteOptions{Encoder: enc, FastEncoder: fast}
 	const partition = 5 * time.Second
 	now := time.Date(2024, 5, 1, 0, 0, 7, 0, time.UTC) // within genTime's 20 s
 	rapid.Check(t, func(rt *rapid.T) {
@@ -76,7 +80,7 @@ func TestSealWritesWhatWriteWrites(t *testing.T) {
 		db.manifestMu.Unlock()
 		var want [][]byte
 		for _, rows := range heads {
-			want = append(want, writeByPartition(rt, dir, rows, partition, enc)...)
+			want = append(want, writeByPartition(rt, dir, rows, partition, opts)...)
 		}
 		if len(segs) != len(want) {
 			rt.Fatalf("the seals wrote %d segments, segment.Write %d", len(segs), len(want))
@@ -95,7 +99,7 @@ func TestSealWritesWhatWriteWrites(t *testing.T) {
 
 // writeByPartition returns the files segment.Write makes of rows, one per
 // partition, in order, each sorted by (@timestamp, sequence).
-func writeByPartition(rt *rapid.T, dir string, rows []segment.Row, partition time.Duration, enc *zstd.Encoder) [][]byte {
+func writeByPartition(rt *rapid.T, dir string, rows []segment.Row, partition time.Duration, opts segment.WriteOptions) [][]byte {
 	rows = slices.Clone(rows)
 	pos := func(r segment.Row) match.Position {
 		return match.Position{TS: r.Event.Timestamp.UnixNano(), Seq: r.Seq}
@@ -109,7 +113,7 @@ func writeByPartition(rt *rapid.T, dir string, rows []segment.Row, partition tim
 			n++
 		}
 		path := filepath.Join(dir, "want.seg")
-		if _, err := segment.Write(path, rows[:n], segment.WriteOptions{Encoder: enc}); err != nil {
+		if _, err := segment.Write(path, rows[:n], opts); err != nil {
 			rt.Fatal(err)
 		}
 		data, err := os.ReadFile(path)

@@ -319,7 +319,7 @@ func (db *DB) createSegment() (*newSegment, error) {
 	db.manifestMu.Unlock()
 	ns := &newSegment{name: segmentName(id)}
 	ns.path = filepath.Join(db.segDir(), ns.name)
-	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc})
+	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc, FastEncoder: db.zfast})
 	if err != nil {
 		return nil, err // names the file
 	}

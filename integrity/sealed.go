@@ -2,6 +2,7 @@ package integrity
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -323,12 +324,11 @@ func (l *Log) sealFile(fi int) (int, int, error) {
 		if err != nil || tiles[t] != nil {
 			continue
 		}
-		first := lf.first + uint64(t)*tileLeaves
-		seqs, hashes, _, rerr := l.leaves.readTile(first)
-		if rerr != nil {
-			err = rerr
-			break
-		}
+		// fileTiles read and checked the tile's entries: decoding them
+		// again from the file was a second read of every leaf of the
+		// ingest (readTile was 2.3 % of the server's CPU while
+		// ingesting).
+		seqs, hashes := splitEntries(entries[t])
 		if !l.keptEntries(seqs) {
 			cands = append(cands, sealCandidate{t: t, seqs: seqs, hashes: hashes})
 		}
@@ -351,6 +351,18 @@ func (l *Log) sealFile(fi int) (int, int, error) {
 		return 0, 0, nil
 	}
 	return n, n * tileLeaves, l.leaves.replace(lf, encodePackedFile(tiles, entries))
+}
+
+// splitEntries returns the sequence numbers and hashes of raw, entries
+// already checked (readTile's raw).
+func splitEntries(raw []byte) ([]uint64, []Hash) {
+	n := len(raw) / EntrySize
+	seqs, hashes := make([]uint64, n), make([]Hash, n)
+	for i := range n {
+		e := raw[i*EntrySize:]
+		seqs[i], hashes[i] = binary.LittleEndian.Uint64(e), Hash(e[8:8+HashSize])
+	}
+	return seqs, hashes
 }
 
 // fileTiles returns leaf file lf's tiles as encodePackedFile takes them:

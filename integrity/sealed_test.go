@@ -585,3 +585,22 @@ func checkSealedCut(t *testing.T, l *Log, m *sealedModel, what string) {
 		t.Fatalf("power cut before %s: temporary files left after open: %v", what, tmps)
 	}
 }
+
+// TestSplitEntries: splitEntries gives back the sequence numbers and
+// hashes appendEntry wrote, in order.
+func TestSplitEntries(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(0, 2*tileLeaves).Draw(t, "entries")
+		var raw []byte
+		seqs, hashes := make([]uint64, n), make([]Hash, n)
+		for i := range n {
+			seqs[i] = rapid.Uint64().Draw(t, "seq")
+			copy(hashes[i][:], rapid.SliceOfN(rapid.Byte(), HashSize, HashSize).Draw(t, "hash"))
+			raw = appendEntry(raw, seqs[i], hashes[i])
+		}
+		gotSeqs, gotHashes := splitEntries(raw)
+		if !slices.Equal(gotSeqs, seqs) || !slices.Equal(gotHashes, hashes) {
+			t.Fatalf("splitEntries = %v %x, want %v %x", gotSeqs, gotHashes, seqs, hashes)
+		}
+	})
+}

@@ -388,3 +388,37 @@ func TestSalvageV5(t *testing.T) {
 		})
 	}
 }
+
+// TestRefKeyWriterModel: refKeyWriter.number against a map of whole keys
+// (index.AppendRefKey): each distinct key gets the next number at its
+// first use and the same number after, refs of one id with other types,
+// spaces (an absent namespace is "default") or rels getting keys of their
+// own; keys holds each number's key.
+func TestRefKeyWriterModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		w := newRefKeyWriter()
+		model := map[string]uint64{}
+		var keys []string
+		for range rapid.IntRange(1, 200).Draw(t, "refs") {
+			id := rapid.SampledFrom([]string{"a", "b", "0f6e3c1a-2b4d-4e5f-8a9b-0c1d2e3f4a5b", ""}).Draw(t, "id")
+			typ := rapid.SampledFrom([]string{"alert", "action", ""}).Draw(t, "type")
+			ns := rapid.SampledFrom([]string{"", "default", "ops"}).Draw(t, "namespace")
+			rel := rapid.SampledFrom([]string{"", event.RelPrimary, "other"}).Draw(t, "rel")
+			r := event.SavedObject{ID: id, Type: typ, Namespace: ns, Rel: rel}
+			key := string(index.AppendRefKey(nil, id, typ, r.Space(), r.Primary()))
+			want, seen := model[key]
+			if !seen {
+				want = uint64(len(keys))
+				model[key] = want
+				keys = append(keys, key)
+			}
+			n, isNew := w.number(id, typ, ns, rel)
+			if n != want || isNew == seen {
+				t.Fatalf("number(%q, %q, %q, %q) = %d, %v; want %d, %v", id, typ, ns, rel, n, isNew, want, !seen)
+			}
+		}
+		if !slices.Equal(w.keys, keys) {
+			t.Fatalf("keys %q, want %q", w.keys, keys)
+		}
+	})
+}

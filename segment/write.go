@@ -42,6 +42,10 @@ type WriteOptions struct {
 	// Encoder compresses columns and the postings dictionary; it may be
 	// shared. Nil means Write makes one (SpeedFastest) and closes it.
 	Encoder *zstd.Encoder
+	// FastEncoder, when set, compresses the columns FastColumn names
+	// instead of Encoder (SealFastEncoder, beside SealEncoder): a
+	// higher level's CPU is wasted on them.
+	FastEncoder *zstd.Encoder
 	// BlockRows caps the rows of a block; 0 means DefaultBlockRows. Values
 	// above 65,536 are lowered to it.
 	BlockRows int
@@ -166,6 +170,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	sc := sw.sc
 	sc.bw.Reset(f)
 	sw.w = newWriter(sc.bw, enc, uint8(opts.Version))
+	sw.w.fast = opts.FastEncoder
 	sw.w.raw, sw.w.frame, sw.w.data = sc.raw, sc.frame, sc.data
 	if err := sw.w.header(); err != nil {
 		sw.Abort()

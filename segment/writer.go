@@ -13,7 +13,8 @@ import (
 type writer struct {
 	w       *bufio.Writer
 	enc     *zstd.Encoder
-	version uint8 // the format version written
+	fast    *zstd.Encoder // for the columns FastColumn names; nil: enc
+	version uint8         // the format version written
 	stage   stage
 	off     uint64
 	blocks  []blockMeta
@@ -119,7 +120,11 @@ func (w *writer) column(b *blockMeta, id uint8, raw []byte, st stats) {
 	}
 	c := colMeta{ID: id, Codec: codecRaw, Off: uint64(len(w.data)), RawLen: uint64(len(raw)), stats: st}
 	stored := raw
-	w.frame = w.enc.EncodeAll(raw, w.frame[:0])
+	enc := w.enc
+	if w.fast != nil && FastColumn(id) {
+		enc = w.fast
+	}
+	w.frame = enc.EncodeAll(raw, w.frame[:0])
 	if len(w.frame) < len(raw) {
 		c.Codec, stored = codecZstd, w.frame
 	}
