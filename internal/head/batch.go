@@ -118,7 +118,8 @@ func (b *Batch) newPosting(t index.Term) int {
 func (b *Batch) Len() int { return len(b.ts) }
 
 // Reset empties the batch for reuse, dropping its references to the terms'
-// strings.
+// values. It keeps their fields' names (the schema's, a dozen constants)
+// and maps, to find them again in the next use.
 func (b *Batch) Reset() {
 	b.ts = b.ts[:0]
 	b.Owner, b.Defer = nil, false
