@@ -58,7 +58,8 @@ func (bt *Batch) Add(events ...Event) []ItemError {
 	return bt.add(events, false)
 }
 
-// AddDecoded is Add for events exactly as event.DecodeWith returned them,
+// AddDecoded is Add for events exactly as event.DecodeWith (or an
+// event.Decoder) returned them,
 // decoding with limits lim: what decoding checked is not checked again
 // when lim is within the DB's Options.Limits (event.Limits.Within), which
 // was a twentieth of a _bulk request's CPU. Every other check of Add (the

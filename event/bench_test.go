@@ -114,3 +114,42 @@ func BenchmarkDecodeKept(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecoder compares DecodeWith, an Event returned by value with
+// new memory for its values, with a reused Decoder decoding into a chunk
+// of 512 events, as the server's _bulk does (Reuse between chunks).
+//
+//	go test ./event -run '^$' -bench Decoder
+func BenchmarkDecoder(b *testing.B) {
+	const chunk = 512
+	opts := DecodeOptions{Shared: true}
+	forEachDoc(b, func(b *testing.B, _ *Event, doc []byte) {
+		b.SetBytes(int64(len(doc)))
+		events := make([]Event, chunk)
+		b.Run("DecodeWith", func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				var err error
+				if events[i%chunk], err = DecodeWith(doc, opts); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+		b.Run("Decoder", func(b *testing.B) {
+			b.ReportAllocs()
+			x := NewDecoder(opts)
+			i := 0
+			for b.Loop() {
+				if i%chunk == 0 {
+					x.Reuse()
+				}
+				if err := x.Decode(&events[i%chunk], doc); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	})
+}

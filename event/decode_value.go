@@ -155,7 +155,7 @@ func (d *decoder) duration(f *Field, at slot) error {
 		if err != nil {
 			return err
 		}
-		*at.duration(&d.ev) = &Duration{Nanos: n}
+		*at.duration(&d.ev) = d.newDuration(Duration{Nanos: n})
 		return nil
 	}
 	off := d.i
@@ -170,7 +170,7 @@ func (d *decoder) duration(f *Field, at slot) error {
 	if err != nil {
 		return fieldErr(f.Name, off, ErrWrongType, "integer "+shortLit(s)+" is out of the int64 range")
 	}
-	*at.duration(&d.ev) = &Duration{Nanos: n, Quoted: true}
+	*at.duration(&d.ev) = d.newDuration(Duration{Nanos: n, Quoted: true})
 	return nil
 }
 
@@ -223,19 +223,23 @@ func (d *decoder) refs(f *Field, at slot) error {
 	if d.peek() != '[' {
 		return d.wrongType(f.Name, "an array of objects")
 	}
-	var refs []SavedObject
+	// The refs go to a slab, as lists' strings do: one the decoder keeps
+	// from document to document when reused (Decoder), else a new one.
+	start := len(d.refSlab)
 	err := d.elements(func(idx, off int) error {
 		if idx >= d.lim.MaxRefs {
 			return limitErr(f.Name, off, "more than %d saved objects", d.lim.MaxRefs)
 		}
 		r, err := d.ref(f.Name, idx)
-		refs = append(refs, r)
+		d.refSlab = append(d.refSlab, r)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	*at.refs(&d.ev) = refs
+	if end := len(d.refSlab); end > start {
+		*at.refs(&d.ev) = d.refSlab[start:end:end]
+	}
 	return nil
 }
 

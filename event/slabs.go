@@ -14,7 +14,10 @@ type slabs struct {
 	floats []float64
 	strs   []string
 	durs   []Duration
-	grow   bool
+	// refSlab holds decoded JSON documents' saved-object refs (the binary
+	// decoder has a buffer of its own, binDecoder.refBuf).
+	refSlab []SavedObject
+	grow    bool
 }
 
 // slabCap is the capacity of a replacement slab that must hold n more
@@ -47,7 +50,9 @@ func (s *slabs) newFloat(v float64) *float64 {
 // a reused slab.
 func (s *slabs) newDuration(v Duration) *Duration {
 	if !s.grow {
-		return &v
+		p := new(Duration) // not &v: v would then be on the heap even with grow
+		*p = v
+		return p
 	}
 	if len(s.durs) == cap(s.durs) {
 		s.durs = make([]Duration, 0, s.slabCap(1, cap(s.durs), 1))
@@ -59,6 +64,6 @@ func (s *slabs) newDuration(v Duration) *Duration {
 // reuse empties the slabs for the next event, keeping their memory: the
 // values handed out for the last event are overwritten.
 func (s *slabs) reuse() {
-	s.ints, s.floats, s.strs, s.durs = s.ints[:0], s.floats[:0], s.strs[:0], s.durs[:0]
+	s.ints, s.floats, s.strs, s.durs, s.refSlab = s.ints[:0], s.floats[:0], s.strs[:0], s.durs[:0], s.refSlab[:0]
 	s.grow = true
 }

@@ -155,6 +155,9 @@ type bulk struct {
 	chunk      []event.Event
 	chunkErrs  []error
 	chunkItems []int
+	// decoders decode appendChunked's chunks, one per worker
+	// (decodeReusing); their memory is reused request after request.
+	decoders []*event.Decoder
 }
 
 // bulkItem is one non-blank line: its number (from 1, blank lines
@@ -181,6 +184,9 @@ func (b *bulk) release() {
 	clear(b.chunk) // appendChunked cleared them; in case it did not finish
 	clear(b.chunkErrs)
 	b.chunkItems = b.chunkItems[:0]
+	for _, x := range b.decoders {
+		x.Drop() // their strings share the body
+	}
 	bulkPool.Put(b)
 }
 

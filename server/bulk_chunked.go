@@ -141,7 +141,8 @@ func (b *bulk) addChunk(s *Server, bt *eventlog.Batch, lo, hi int) {
 	defer clear(errs)
 	defer clear(events) // the next chunk's decode overwrites them anyway; drop the strings now
 	copy(errs, b.errs[lo:hi])
-	s.decodeAll(b.docs[lo:hi], events, errs, b.keep, true)
+	opts := event.DecodeOptions{Limits: s.limits(), KeepUnknown: b.keep, Shared: true}
+	s.decodeReusing(&b.decoders, b.docs[lo:hi], events, errs, opts)
 	if b.complete != nil {
 		for i := range events {
 			if errs[i] == nil {
@@ -156,7 +157,9 @@ func (b *bulk) addChunk(s *Server, bt *eventlog.Batch, lo, hi int) {
 			b.fail(s, lo+i, err)
 			continue
 		}
-		events[len(items)] = events[i]
+		if len(items) != i {
+			events[len(items)] = events[i]
+		}
 		items = append(items, lo+i)
 	}
 	valid := events[:len(items)]

@@ -22,18 +22,28 @@ const minDecodeChunk = 256
 // then borrow docs' memory.
 func (s *Server) decodeAll(docs [][]byte, events []event.Event, errs []error, keep, shared bool) {
 	opts := event.DecodeOptions{Limits: s.limits(), KeepUnknown: keep, Shared: shared}
-	workers := min(runtime.GOMAXPROCS(0), len(docs)/minDecodeChunk)
-	if workers <= 1 {
-		s.decodeRange(docs, events, errs, opts)
+	spread(len(docs), func(_, lo, hi int) { s.decodeRange(docs[lo:hi], events[lo:hi], errs[lo:hi], opts) })
+}
+
+// spread splits n items into decodeWorkers(n) ranges, calls fn(w, lo, hi)
+// for the w-th range [lo, hi), in a goroutine of its own when there are
+// several, and returns when every call has.
+func spread(n int, fn func(w, lo, hi int)) {
+	workers := decodeWorkers(n)
+	if workers == 1 {
+		fn(0, 0, n)
 		return
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		lo, hi := len(docs)*w/workers, len(docs)*(w+1)/workers
-		wg.Go(func() { s.decodeRange(docs[lo:hi], events[lo:hi], errs[lo:hi], opts) })
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() { fn(w, lo, hi) })
 	}
 	wg.Wait()
 }
+
+// decodeWorkers is how many goroutines decode n documents.
+func decodeWorkers(n int) int { return max(1, min(runtime.GOMAXPROCS(0), n/minDecodeChunk)) }
 
 func (s *Server) decodeRange(docs [][]byte, events []event.Event, errs []error, opts event.DecodeOptions) {
 	for i, doc := range docs {
@@ -44,12 +54,53 @@ func (s *Server) decodeRange(docs [][]byte, events []event.Event, errs []error, 
 	}
 }
 
+// decodeReusing is decodeAll for a caller that drops the events before it
+// calls again (appendChunked, chunk after chunk): decoding is the same,
+// with one event.Decoder per worker kept in decs (made as needed, with
+// opts), each decoding into events in place and reusing its memory from
+// call to call (Decoder.Reuse). An event then costs no allocation, where
+// event.DecodeWith made four or five (its lists and refs, numbers and
+// durations) and two copies of the Event.
+func (s *Server) decodeReusing(decs *[]*event.Decoder, docs [][]byte, events []event.Event, errs []error, opts event.DecodeOptions) {
+	workers := decodeWorkers(len(docs))
+	for w := range workers {
+		if w == len(*decs) {
+			*decs = append(*decs, event.NewDecoder(opts))
+		}
+		if (*decs)[w].Options() != opts {
+			(*decs)[w] = event.NewDecoder(opts)
+		}
+		(*decs)[w].Reuse()
+	}
+	spread(len(docs), func(w, lo, hi int) {
+		x := (*decs)[w]
+		for i := lo; i < hi; i++ {
+			if errs[i] != nil {
+				continue // failed before decoding (an Elasticsearch update or delete)
+			}
+			if err := s.checkSize(docs[i]); err != nil {
+				events[i], errs[i] = event.Event{}, err
+				continue
+			}
+			errs[i] = x.Decode(&events[i], docs[i])
+		}
+	})
+}
+
 // decode decodes one event document, bounded by MaxEventBytes.
 func (s *Server) decode(raw []byte, opts event.DecodeOptions) (event.Event, error) {
-	if int64(len(raw)) > s.cfg.MaxEventBytes {
-		return event.Event{}, fmt.Errorf("%w: %d bytes is over the limit of %d bytes", errEventTooLarge, len(raw), s.cfg.MaxEventBytes)
+	if err := s.checkSize(raw); err != nil {
+		return event.Event{}, err
 	}
 	return event.DecodeWith(raw, opts)
+}
+
+// checkSize fails an event document over MaxEventBytes.
+func (s *Server) checkSize(raw []byte) error {
+	if int64(len(raw)) > s.cfg.MaxEventBytes {
+		return fmt.Errorf("%w: %d bytes is over the limit of %d bytes", errEventTooLarge, len(raw), s.cfg.MaxEventBytes)
+	}
+	return nil
 }
 
 // unknownFieldsParam says, per request on the native ingest routes,

@@ -30,7 +30,9 @@
 // are kept (event.DecodeOptions.KeepUnknown: stored, returned in place,
 // filterable) or fail their document; without it Config.KeepUnknownFields
 // decides (default reject, Kibana's behaviour). Every ingest route decodes
-// through decodeAll. A _bulk decodes 1,024 lines at a time into one
+// through decodeAll, or a chunked _bulk through decodeReusing (the same
+// decoding, with event.Decoders reused chunk after chunk). A _bulk
+// decodes 1,024 lines at a time into one
 // eventlog.Batch, committed as one WAL record (bulk_chunked.go), and
 // charges its working set beside its body to the store's memory budget
 // (AccountIngest; 429 with Retry-After when it does not free in time).

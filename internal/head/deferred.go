@@ -95,7 +95,7 @@ func (h *Head) indexRows(first, end uint32) {
 		s.batch.Add(0, s.terms)
 	}
 	grew := -int64(end-first) * deferredPostingMemory
-	for i := range len(s.batch.byTerm) {
+	for i := range s.batch.terms {
 		grew += h.addPosting(&s.batch.postings[i], first)
 	}
 	s.batch.Reset()

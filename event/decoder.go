@@ -1,0 +1,76 @@
+package event
+
+import "unsafe"
+
+// Decoder decodes JSON event documents one after another, as DecodeWith
+// does, for a caller that encodes each batch of events and drops it before
+// decoding the next (the server's _bulk): the values behind the events'
+// pointers and lists (numbers, durations, list strings, saved-object refs)
+// come from slabs the Decoder keeps, so that once they have grown a
+// document costs no allocation, and the event is decoded into the
+// caller's Event rather than returned by value.
+//
+// The values of every event decoded since the last Reuse stay valid and
+// distinct; Reuse lets the next documents overwrite them. A Decoder is not
+// safe for concurrent use.
+type Decoder struct {
+	opts DecodeOptions
+	d    decoder
+}
+
+// NewDecoder returns a Decoder that decodes with opts.
+func NewDecoder(opts DecodeOptions) *Decoder {
+	x := &Decoder{opts: opts}
+	x.d.slabs.grow = true
+	return x
+}
+
+// Options returns the options the Decoder decodes with.
+func (x *Decoder) Options() DecodeOptions { return x.opts }
+
+// Decode decodes data into *dst, overwriting all of it, as DecodeWith
+// would return it (with the same error; *dst is then the zero Event).
+// The event's values are the Decoder's until Reuse, and with
+// DecodeOptions.Shared its strings share data.
+func (x *Decoder) Decode(dst *Event, data []byte) error {
+	lim := x.opts.Limits.withDefaults()
+	if len(data) > lim.MaxDocumentBytes {
+		*dst = Event{}
+		return limitErr("", -1, "document of %d bytes is over the limit of %d bytes", len(data), lim.MaxDocumentBytes)
+	}
+	text := unsafe.String(unsafe.SliceData(data), len(data))
+	if !x.opts.Shared {
+		text = string(data)
+	}
+	d := &x.d
+	sl, buf := d.slabs, d.buf
+	*d = decoder{scanner: scanner{data: data, text: text, buf: buf}, lim: lim, keep: x.opts.KeepUnknown, slabs: sl}
+	err := d.document()
+	if err == nil && len(d.kept) > 0 {
+		d.ev.Extra = d.extra()
+	}
+	if err != nil {
+		*dst = Event{}
+	} else {
+		*dst = d.ev
+	}
+	// Drop what d holds of this document: dst has it now, and the
+	// Decoder may wait in a pool.
+	sl, buf = d.slabs, d.buf
+	*d = decoder{scanner: scanner{buf: buf[:0]}, slabs: sl}
+	return err
+}
+
+// Reuse lets the next documents decoded overwrite the values of the
+// events decoded so far, which must no longer be in use.
+func (x *Decoder) Reuse() { x.d.slabs.reuse() }
+
+// Drop is Reuse that also drops the Decoder's references to the strings
+// of the events decoded so far (with DecodeOptions.Shared, into the
+// documents' memory), for a Decoder kept idle between requests.
+func (x *Decoder) Drop() {
+	sl := &x.d.slabs
+	clear(sl.strs[:cap(sl.strs)])
+	clear(sl.refSlab[:cap(sl.refSlab)])
+	sl.reuse()
+}
