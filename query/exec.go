@@ -453,12 +453,23 @@ func (x *executor) visit(w *work) error {
 	if expiry {
 		fields = addFields(fields, x.opts.ExpiredFields)
 	}
+	// Without fields to decode, a residual to check or aggregations to
+	// feed, the rows need no events: the hits' sort values are then all
+	// @timestamp, from the keys (plan.fields). Handing out scratch events
+	// regardless took a pooled chunk of them (11 MiB, see scratchPool) for
+	// every block of more than pooledRows matches, nearly every block of
+	// an export of the most referenced object (bench IssueQueries/
+	// frequent-object-export), which the collections in between dropped.
+	needEvents := len(fields) > 0 || len(aggs) > 0 || !w.exact || expiry
 	// A head's block can hold any number of rows: decode in chunks so the
 	// scratch events stay small.
 	for len(all) > 0 {
 		rows := all[:min(len(all), maxChunkRows)]
 		all = all[len(rows):]
-		evs := x.events(len(rows))
+		var evs []*event.Event
+		if needEvents {
+			evs = x.events(len(rows))
+		}
 		if len(fields) > 0 {
 			for _, ev := range evs {
 				clearFields(ev, fields)
@@ -739,7 +750,8 @@ func (x *executor) mayHit(b match.Block) bool {
 	return compareEdges(e, match.Position{TS: worst.vals[0].i, Seq: worst.seq}, desc) < 0
 }
 
-// collect adds the block's matches after the cursor to the hits.
+// collect adds the block's matches after the cursor to the hits. evs is
+// nil when every sort key is @timestamp, which the keys rk give.
 func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys) {
 	keys := x.plan.keys
 	for i, r := range rows {
@@ -748,8 +760,12 @@ func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys)
 			x.vals = make([]value, len(keys)*valsChunk)
 		}
 		h := hit{vals: x.vals[:len(keys):len(keys)], seq: seq, src: w.src, block: w.block, row: r, visit: w.visit}
+		var ev *event.Event // nil when every key is @timestamp (visit)
+		if evs != nil {
+			ev = evs[i]
+		}
 		for j, k := range keys {
-			h.vals[j] = valueOf(k.field, evs[i], ts)
+			h.vals[j] = valueOf(k.field, ev, ts)
 		}
 		if a := x.plan.after; a != nil && compareHits(keys, &h, &hit{vals: a.vals, seq: a.seq}) <= 0 {
 			continue // its values are overwritten by the next hit
