@@ -188,6 +188,16 @@ func DateFromParts(nanos int64, f Format) (Date, bool) {
 	return d, true
 }
 
+// Unit returns the nanoseconds of the last digit format f writes, of
+// which a date of that format holds a whole number (DateFromParts); 0 when
+// f has no valid number of fraction digits.
+func (f Format) Unit() int64 {
+	if f&15 > 9 {
+		return 0
+	}
+	return fractionUnit[f&15]
+}
+
 // fractionUnit[n] is the nanoseconds of the last of n fraction digits.
 var fractionUnit = [10]int64{1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1}
 
