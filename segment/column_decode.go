@@ -169,21 +169,35 @@ func selectRows(d *decbuf.Buf, rows int, want []int, out []*event.Event, scratch
 			return sel, 0
 		}
 		sel.idx, sel.evs = scratch.idx[:0], scratch.evs[:0]
-		rank, j := 0, 0
-		for i, b := range bits {
-			for ; j < len(want) && want[j] < (i+1)*8; j++ {
-				if bit := want[j] - i*8; b&(1<<bit) != 0 {
-					sel.idx = append(sel.idx, rank+popcount8(b&(1<<bit-1)))
-					sel.evs = append(sel.evs, out[j])
-				}
+		// rank counts the values of the rows before byte at: from one
+		// wanted row to the next it moves eight bytes at a time (an
+		// export wants one row in 16 of a block, of every column).
+		rank, at := 0, 0
+		for j, row := range want {
+			i := row / 8
+			rank, at = rankTo(bits, rank, at, i)
+			if b := bits[i]; b&(1<<(row%8)) != 0 {
+				sel.idx = append(sel.idx, rank+popcount8(b&(1<<(row%8)-1)))
+				sel.evs = append(sel.evs, out[j])
 			}
-			rank += popcount8(b)
 		}
+		rank, _ = rankTo(bits, rank, at, len(bits))
 		*scratch = sel
 		return sel, rank
 	}
 	d.Fail("bad presence mode")
 	return sel, 0
+}
+
+// rankTo returns rank plus the bits set in bits[at:to], and to.
+func rankTo(bits []byte, rank, at, to int) (int, int) {
+	for ; at+8 <= to; at += 8 {
+		rank += bits64(bits[at:])
+	}
+	for ; at < to; at++ {
+		rank += popcount8(bits[at])
+	}
+	return rank, at
 }
 
 // decodeFieldColumn decodes the column of field f into evs (the block's

@@ -203,4 +203,7 @@ func dictEntry(t *strTable, memo []string, id int) string {
 
 func popcount8(b byte) int { return bits.OnesCount8(b) }
 
+// bits64 counts the bits set in the first eight bytes of b.
+func bits64(b []byte) int { return bits.OnesCount64(le64(b)) }
+
 func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
