@@ -185,7 +185,7 @@ func (x *executor) planSources() ([]sourcePlan, error) {
 	}
 	err := eachParallel(len(srcs), workers, func(si int) error {
 		blocks := srcs[si].Blocks()
-		if !x.overlaps(blocks) {
+		if !x.overlaps(blocks) || x.passed(blocks) {
 			return nil
 		}
 		parts, exact, err := x.plan.conjuncts(srcs[si])
@@ -202,6 +202,28 @@ func (x *executor) planSources() ([]sourcePlan, error) {
 		return nil
 	})
 	return plans, err
+}
+
+// passed reports whether every one of blocks lies before the cursor in
+// the sort's time order, when nothing but the page is asked for (NoTotal,
+// no aggregations): none of their rows can be a hit (mayHit), so the
+// source need not be planned. An export runs a query a step (ExportPage
+// hits) and each looked the object up in the postings of every segment,
+// loading the dictionaries of those it had read to the end long before
+// (bench IssueQueries/frequent-object-export). A damaged range of such a
+// source is not reported again: the step that read past it did.
+func (x *executor) passed(blocks []match.Block) bool {
+	a := x.plan.after
+	if !x.opts.NoTotal || len(x.plan.aggs) > 0 || a == nil || !byTime(x.plan.keys) || !a.vals[0].present {
+		return false
+	}
+	desc, at := x.plan.keys[0].desc, a.vals[0].i
+	for _, b := range blocks {
+		if (!desc && b.MaxTS >= at) || (desc && b.MinTS <= at) {
+			return false
+		}
+	}
+	return true
 }
 
 // countable reports whether source si's share of the total is the count
