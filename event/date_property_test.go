@@ -76,3 +76,24 @@ func pow10(n int) int {
 	}
 	return p
 }
+
+// TestAppendDateTimeLikeTime: appendDateTime writes what package time's
+// AppendFormat writes with the layout it stands for, for instants across
+// years -9999 to 19999 (those outside 0000 to 9999 take AppendFormat
+// itself) and at the edges of days and years.
+func TestAppendDateTimeLikeTime(t *testing.T) {
+	const layout = "2006-01-02T15:04:05"
+	rapid.Check(t, func(t *rapid.T) {
+		var tm time.Time
+		if rapid.Bool().Draw(t, "edge") {
+			y := rapid.IntRange(-1, 10000).Draw(t, "year")
+			tm = time.Date(y, 1, 1, 0, 0, rapid.SampledFrom([]int{-1, 0, 1}).Draw(t, "second"), 0, time.UTC)
+		} else {
+			sec := rapid.Int64Range(-377705116800, 568971820799).Draw(t, "unix") // -9999 to 19999
+			tm = time.Unix(sec, rapid.Int64Range(0, 999_999_999).Draw(t, "nanos")).UTC()
+		}
+		if got, want := string(appendDateTime([]byte("x"), tm)), "x"+tm.Format(layout); got != want {
+			t.Fatalf("appendDateTime(%v) = %q, want %q", tm, got, want)
+		}
+	})
+}

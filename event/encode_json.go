@@ -223,6 +223,14 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while they are all copied as they are:
+		// nearly every byte of an export's strings is.
+		for i+8 <= len(s) && safe8(s[i:i+8]) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if jsonSafe[c] {
@@ -265,6 +273,27 @@ var jsonSafe = func() (t [utf8.RuneSelf]bool) {
 	}
 	return t
 }()
+
+// Word masks for safe8: every byte 0x01, every byte 0x80.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// safe8 reports whether the eight bytes of s are all jsonSafe: ASCII, no
+// control character, none of " \ < > &. A byte of w that is zero sets its
+// top bit in (w - ones) &^ w, and only then (the borrow of a lower byte
+// can set a higher one only above a byte that is zero itself), so the
+// test is exact; below 0x20 the same with 0x20 for 0x01 (all bytes being
+// ASCII first).
+func safe8(s string) bool {
+	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	zero := func(v uint64) uint64 { return (v - ones) &^ v }
+	bad := w | (w-0x20*ones)&^w |
+		zero(w^'"'*ones) | zero(w^'\\'*ones) | zero(w^'<'*ones) | zero(w^'>'*ones) | zero(w^'&'*ones)
+	return bad&highs == 0
+}
 
 func appendEscape(b []byte, c byte) []byte {
 	switch c {

@@ -185,7 +185,7 @@ func (x *executor) planSources() ([]sourcePlan, error) {
 	}
 	err := eachParallel(len(srcs), workers, func(si int) error {
 		blocks := srcs[si].Blocks()
-		if !x.overlaps(blocks) {
+		if !x.overlaps(blocks) || x.passed(blocks) {
 			return nil
 		}
 		parts, exact, err := x.plan.conjuncts(srcs[si])
@@ -202,6 +202,28 @@ func (x *executor) planSources() ([]sourcePlan, error) {
 		return nil
 	})
 	return plans, err
+}
+
+// passed reports whether every one of blocks lies before the cursor in
+// the sort's time order, when nothing but the page is asked for (NoTotal,
+// no aggregations): none of their rows can be a hit (mayHit), so the
+// source need not be planned. An export runs a query a step (ExportPage
+// hits) and each looked the object up in the postings of every segment,
+// loading the dictionaries of those it had read to the end long before
+// (bench IssueQueries/frequent-object-export). A damaged range of such a
+// source is not reported again: the step that read past it did.
+func (x *executor) passed(blocks []match.Block) bool {
+	a := x.plan.after
+	if !x.opts.NoTotal || len(x.plan.aggs) > 0 || a == nil || !byTime(x.plan.keys) || !a.vals[0].present {
+		return false
+	}
+	desc, at := x.plan.keys[0].desc, a.vals[0].i
+	for _, b := range blocks {
+		if (!desc && b.MaxTS >= at) || (desc && b.MinTS <= at) {
+			return false
+		}
+	}
+	return true
 }
 
 // countable reports whether source si's share of the total is the count
@@ -453,12 +475,23 @@ func (x *executor) visit(w *work) error {
 	if expiry {
 		fields = addFields(fields, x.opts.ExpiredFields)
 	}
+	// Without fields to decode, a residual to check or aggregations to
+	// feed, the rows need no events: the hits' sort values are then all
+	// @timestamp, from the keys (plan.fields). Handing out scratch events
+	// regardless took a pooled chunk of them (11 MiB, see scratchPool) for
+	// every block of more than pooledRows matches, nearly every block of
+	// an export of the most referenced object (bench IssueQueries/
+	// frequent-object-export), which the collections in between dropped.
+	needEvents := len(fields) > 0 || len(aggs) > 0 || !w.exact || expiry
 	// A head's block can hold any number of rows: decode in chunks so the
 	// scratch events stay small.
 	for len(all) > 0 {
 		rows := all[:min(len(all), maxChunkRows)]
 		all = all[len(rows):]
-		evs := x.events(len(rows))
+		var evs []*event.Event
+		if needEvents {
+			evs = x.events(len(rows))
+		}
 		if len(fields) > 0 {
 			for _, ev := range evs {
 				clearFields(ev, fields)
@@ -739,7 +772,8 @@ func (x *executor) mayHit(b match.Block) bool {
 	return compareEdges(e, match.Position{TS: worst.vals[0].i, Seq: worst.seq}, desc) < 0
 }
 
-// collect adds the block's matches after the cursor to the hits.
+// collect adds the block's matches after the cursor to the hits. evs is
+// nil when every sort key is @timestamp, which the keys rk give.
 func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys) {
 	keys := x.plan.keys
 	for i, r := range rows {
@@ -748,8 +782,12 @@ func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys)
 			x.vals = make([]value, len(keys)*valsChunk)
 		}
 		h := hit{vals: x.vals[:len(keys):len(keys)], seq: seq, src: w.src, block: w.block, row: r, visit: w.visit}
+		var ev *event.Event // nil when every key is @timestamp (visit)
+		if evs != nil {
+			ev = evs[i]
+		}
 		for j, k := range keys {
-			h.vals[j] = valueOf(k.field, evs[i], ts)
+			h.vals[j] = valueOf(k.field, ev, ts)
 		}
 		if a := x.plan.after; a != nil && compareHits(keys, &h, &hit{vals: a.vals, seq: a.seq}) <= 0 {
 			continue // its values are overwritten by the next hit

@@ -234,34 +234,52 @@ func restoreDurations(out []*event.Event) func() {
 // expandRefIDs puts the ref ids back into the string values just decoded
 // into out (refids.go). When the refs were decoded with them they are
 // used; otherwise the refs of the rows that need them are decoded aside,
-// so that out gains no field it was not asked for.
+// so that out gains no field it was not asked for. The values of a column
+// that need it are written one after the other into one string, which
+// they then share: one allocation a column of a block rather than one a
+// value (an export's messages and rule ids nearly all hold a ref id).
 func (r *Reader) expandRefIDs(bi int, want []int, out []*event.Event, wanted func(id uint8) bool) error {
 	var aside []event.Event
+	var pending []int // the events of out whose value holds an escape
+	var ends []int    // where each one's value ends in b
+	var b strings.Builder
 	for _, c := range r.blocks[bi].Cols[2:] {
 		f := event.FieldByID(c.ID)
 		if f.Kind != event.KindString || !wanted(c.ID) {
 			continue
 		}
+		pending = pending[:0]
+		size := 0
 		for i, ev := range out {
-			v := f.Str(ev)
-			if strings.IndexByte(*v, 0) < 0 {
-				continue
+			if v := f.Str(ev); strings.IndexByte(*v, 0) >= 0 {
+				pending, size = append(pending, i), size+len(*v)+36
 			}
-			refs := ev.Kibana.SavedObjects
-			if !wanted(colRefs) {
-				if aside == nil {
-					var err error
-					if aside, err = r.refsOf(bi, want); err != nil {
-						return err
-					}
-				}
+		}
+		if len(pending) == 0 {
+			continue
+		}
+		if aside == nil && !wanted(colRefs) {
+			var err error
+			if aside, err = r.refsOf(bi, want); err != nil {
+				return err
+			}
+		}
+		b.Reset()
+		b.Grow(size)
+		ends = ends[:0]
+		for _, i := range pending {
+			refs := out[i].Kibana.SavedObjects
+			if aside != nil {
 				refs = aside[i].Kibana.SavedObjects
 			}
-			s, err := decodeRefIDs(*v, refs)
-			if err != nil {
+			if err := writeRefIDs(&b, *f.Str(out[i]), refs); err != nil {
 				return r.corrupt(SectionBlock, bi, fmt.Errorf("column %d, row %d: %w", c.ID, want[i], err))
 			}
-			*v = s
+			ends = append(ends, b.Len())
+		}
+		all, start := b.String(), 0
+		for k, i := range pending {
+			*f.Str(out[i]), start = all[start:ends[k]], ends[k]
 		}
 	}
 	return nil

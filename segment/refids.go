@@ -107,16 +107,24 @@ func referable(id string) bool {
 // decodeRefIDs returns the value of the stored form s, whose row's refs
 // are refs.
 func decodeRefIDs(s string, refs []event.SavedObject) (string, error) {
-	i := strings.IndexByte(s, 0)
-	if i < 0 {
+	if strings.IndexByte(s, 0) < 0 {
 		return s, nil
 	}
 	var b strings.Builder
 	b.Grow(len(s) + 36)
-	for ; i >= 0; i = strings.IndexByte(s, 0) {
+	if err := writeRefIDs(&b, s, refs); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// writeRefIDs writes the value of the stored form s, whose row's refs are
+// refs, to b.
+func writeRefIDs(b *strings.Builder, s string, refs []event.SavedObject) error {
+	for i := strings.IndexByte(s, 0); i >= 0; i = strings.IndexByte(s, 0) {
 		b.WriteString(s[:i])
 		if i+1 == len(s) {
-			return "", fmt.Errorf("%w: an escape byte ends the value", errInvalid)
+			return fmt.Errorf("%w: an escape byte ends the value", errInvalid)
 		}
 		k := int(s[i+1])
 		switch {
@@ -125,12 +133,12 @@ func decodeRefIDs(s string, refs []event.SavedObject) (string, error) {
 		case k-1 < len(refs) && referable(refs[k-1].ID):
 			b.WriteString(refs[k-1].ID)
 		default:
-			return "", fmt.Errorf("%w: reference to ref %d of a row with %d referable refs", errInvalid, k-1, len(refs))
+			return fmt.Errorf("%w: reference to ref %d of a row with %d referable refs", errInvalid, k-1, len(refs))
 		}
 		s = s[i+2:]
 	}
 	b.WriteString(s)
-	return b.String(), nil
+	return nil
 }
 
 // expandColumnRefIDs puts the ref ids back into the values of field f (a

@@ -59,8 +59,18 @@ func (d *Buf) uvarint() uint64 {
 	return v
 }
 
-// Varint reads a zigzag LEB128 varint.
+// Varint reads a zigzag LEB128 varint. A one-byte varint (-64 to 63: the
+// deltas of a block's sequence numbers, nearly every one) is read inline.
 func (d *Buf) Varint() int64 {
+	if b := d.B[d.Off:]; len(b) > 0 && b[0] < 0x80 && d.Err == nil {
+		d.Off++
+		return int64(b[0]>>1) ^ -int64(b[0]&1)
+	}
+	return d.varint()
+}
+
+// varint is Varint's general case.
+func (d *Buf) varint() int64 {
 	if d.Err != nil {
 		return 0
 	}

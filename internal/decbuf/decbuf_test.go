@@ -53,3 +53,36 @@ func TestSkipVarints(t *testing.T) {
 		}
 	})
 }
+
+// TestVarintLikeBinary: Varint reads what binary.AppendVarint wrote, one-
+// byte values (its inline path) and longer ones alike, and fails on a
+// truncated one as binary.Varint does.
+func TestVarintLikeBinary(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		vals := rapid.SliceOf(rapid.OneOf(rapid.Int64Range(-64, 63), rapid.Int64())).Draw(rt, "vals")
+		var b []byte
+		for _, v := range vals {
+			b = binary.AppendVarint(b, v)
+		}
+		cut := rapid.Bool().Draw(rt, "cut") && len(vals) > 0
+		if cut {
+			b = append(b[:len(b)-1], 0x80) // the last varint never ends
+		}
+		d := New(b, errBad)
+		for i, want := range vals {
+			got := d.Varint()
+			if cut && i == len(vals)-1 {
+				if d.Err == nil || got != 0 {
+					rt.Fatalf("truncated varint: got %d, err %v; want 0 and a failure", got, d.Err)
+				}
+				return
+			}
+			if got != want || d.Err != nil {
+				rt.Fatalf("value %d: got %d (err %v), want %d", i, got, d.Err, want)
+			}
+		}
+		if d.Left() != 0 {
+			rt.Fatalf("%d bytes left", d.Left())
+		}
+	})
+}
