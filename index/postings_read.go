@@ -39,6 +39,7 @@ type Postings struct {
 	entries []uint32 // offset of each entry in dict, in term order
 	bitmaps []byte   // the bitmaps area of the section (borrowed)
 	ids     *idSet   // the client ids of a LayoutV4 section; nil before
+	kinds   bool     // LayoutV8: lists of three kinds (postings_lists.go)
 	// checked has bit i set once entry i's bitmap has passed load's
 	// checks: the section's bytes never change, so a bitmap looked up
 	// again (every query's terms, in every segment) is not validated again.
@@ -199,10 +200,39 @@ func (p *Postings) skipPayload(d *decbuf.Buf, prevEnd uint64) uint64 {
 		return prevEnd
 	}
 	off, n := d.Uvarint()*8, d.Uvarint()
+	if p.kinds {
+		if n%4 > listBitset {
+			d.Fail("list of kind %d", n%4)
+		}
+		n /= 4
+	}
 	if off < prevEnd || off > uint64(len(p.bitmaps)) || n > uint64(len(p.bitmaps))-off || n == 0 {
 		d.Fail("bitmap out of bounds")
 	}
 	return off + n
+}
+
+// list reads the rest of a checked payload of card rows (over InlineMax)
+// at d, entry i's (-1: a client id's), and returns its rows and the bytes
+// they take in the section.
+func (p *Postings) list(d *decbuf.Buf, card uint64, i int) (*roaring.Bitmap, int, error) {
+	off, n := d.Uvarint()*8, d.Uvarint()
+	kind := uint64(listRoaring)
+	if p.kinds {
+		kind, n = n%4, n/4
+	}
+	buf := p.bitmaps[off : off+n]
+	var bm *roaring.Bitmap
+	var err error
+	switch kind {
+	case listDeltas:
+		bm, err = decodeDeltas(buf, card)
+	case listBitset:
+		bm, err = decodeBitset(buf, card)
+	default:
+		bm, err = p.load(buf, card, i)
+	}
+	return bm, int(n), err
 }
 
 // Len returns the number of terms.
@@ -276,9 +306,7 @@ func (p *Postings) payload(d *decbuf.Buf, i int) (*roaring.Bitmap, int, error) {
 		}
 		return roaring.BitmapOf(rows...), 0, d.Err
 	}
-	off, n := d.Uvarint()*8, d.Uvarint()
-	bm, err := p.load(p.bitmaps[off:off+n], card, i)
-	return bm, int(n), err
+	return p.list(d, card, i)
 }
 
 // load reads entry i's bitmap in place and validates it, the first time
@@ -444,8 +472,7 @@ func (p *Postings) UnionWhere(field, prefix string, keep func(value string) bool
 			out.AddMany(rows)
 			continue
 		}
-		off, n := d.Uvarint()*8, d.Uvarint()
-		bm, err := p.load(p.bitmaps[off:off+n], card, i)
+		bm, _, err := p.list(&d, card, i)
 		if err != nil {
 			return nil, fmt.Errorf("term %s=%q: %w", field, strings.Clone(p.value(i)), err)
 		}
