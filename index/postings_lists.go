@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"sync/atomic"
 
 	"github.com/RoaringBitmap/roaring/v2"
+
+	"github.com/eventlogdb/eventlog/internal/decbuf"
 )
 
 // The list kinds of LayoutV8 ("PST4"). Up to LayoutV6 every list of more
@@ -28,8 +31,8 @@ import (
 //	             r%64 of word r/64; the last word is not zero; card bits set
 //
 // Reading a kind 0 list aliases the section (as before); kinds 1 and 2
-// are decoded into a bitmap of their own on every read, checked as they
-// are decoded (so none needs the once-per-entry check of kind 0).
+// are decoded into a bitmap of their own, checked as they are decoded,
+// which the Postings keeps (decodedLists) for the next read of the term.
 
 // List kinds. Wire constants.
 const (
@@ -38,69 +41,63 @@ const (
 	listBitset  = 2
 )
 
-// listSizes are the bytes each kind would take for a list.
-type listSizes struct {
-	roaring, deltas, bitset int
-}
-
 // appendList writes bm (over InlineMax rows, run-optimized by the caller)
 // to bitmaps, at a multiple of 8 from its start, in the smallest of the
 // three kinds (on a tie the cheaper to read: roaring, then the bitset),
 // and returns the payload's two uvarints' values: offset/8 and
-// length*4+kind.
+// length*4+kind. The delta list, at least a byte a row, is only made when
+// it could be the smallest.
 func appendList(bitmaps *bytes.Buffer, bm *roaring.Bitmap) (uint64, uint64, error) {
 	for bitmaps.Len()%8 != 0 {
 		bitmaps.WriteByte(0)
 	}
-	off := bitmaps.Len()
-	s := sizesOf(bm)
-	switch {
-	case s.roaring <= s.bitset && s.roaring <= s.deltas:
+	off := uint64(bitmaps.Len() / 8)
+	roar := int(bm.GetSerializedSizeInBytes())
+	words := int(bm.DenseSize())
+	best := min(roar, 8*words)
+	if card := bm.GetCardinality(); card < uint64(best) {
+		if deltas, ok := appendDeltaList(bitmaps, bm, best); ok {
+			return off, uint64(deltas)*4 + listDeltas, nil
+		}
+	}
+	if roar <= 8*words {
 		if _, err := bm.WriteTo(bitmaps); err != nil {
 			return 0, 0, err
 		}
-		return uint64(off / 8), uint64(s.roaring)*4 + listRoaring, nil
-	case s.bitset <= s.deltas:
-		words := make([]byte, s.bitset)
-		it := bm.Iterator()
-		for it.HasNext() {
-			r := it.Next()
-			words[r/8] |= 1 << (r % 8)
-		}
-		bitmaps.Write(words)
-		return uint64(off / 8), uint64(s.bitset)*4 + listBitset, nil
-	default:
-		var buf [binary.MaxVarintLen32]byte
-		prev := uint32(0)
-		it := bm.Iterator()
-		for it.HasNext() {
-			r := it.Next()
-			bitmaps.Write(buf[:binary.PutUvarint(buf[:], uint64(r-prev))])
-			prev = r
-		}
-		return uint64(off / 8), uint64(s.deltas)*4 + listDeltas, nil
+		return off, uint64(roar)*4 + listRoaring, nil
 	}
+	dense := make([]uint64, words)
+	bm.WriteDenseTo(dense)
+	start := bitmaps.Len()
+	bitmaps.Grow(8 * words)
+	out := bitmaps.AvailableBuffer()[:8*words]
+	for i, w := range dense {
+		binary.LittleEndian.PutUint64(out[8*i:], w)
+	}
+	bitmaps.Write(out)
+	return off, uint64(bitmaps.Len()-start)*4 + listBitset, nil
 }
 
-// sizesOf returns the size of bm in each kind. The delta list is only
-// measured when it could be the smallest (it takes at least a byte a
-// row); otherwise it is given as larger than the others.
-func sizesOf(bm *roaring.Bitmap) listSizes {
-	s := listSizes{roaring: int(bm.GetSerializedSizeInBytes())}
-	s.bitset = int(bm.Maximum()/64+1) * 8
-	card := bm.GetCardinality()
-	if card >= uint64(min(s.roaring, s.bitset)) {
-		s.deltas = min(s.roaring, s.bitset) + 1
-		return s
-	}
+// appendDeltaList appends bm's delta list to bitmaps when it takes fewer
+// than limit bytes, returning its length; otherwise it appends nothing.
+func appendDeltaList(bitmaps *bytes.Buffer, bm *roaring.Bitmap, limit int) (int, bool) {
+	start := bitmaps.Len()
+	bitmaps.Grow(limit)
+	out := bitmaps.AvailableBuffer()
+	var rows [256]uint32
 	prev := uint32(0)
-	it := bm.Iterator()
-	for it.HasNext() {
-		r := it.Next()
-		s.deltas += uvarintLen(int(r - prev))
-		prev = r
+	it := bm.ManyIterator()
+	for n := it.NextMany(rows[:]); n > 0; n = it.NextMany(rows[:]) {
+		for _, r := range rows[:n] {
+			out = binary.AppendUvarint(out, uint64(r-prev))
+			prev = r
+		}
+		if len(out) >= limit {
+			return 0, false
+		}
 	}
-	return s
+	bitmaps.Write(out)
+	return bitmaps.Len() - start, true
 }
 
 // portable assembles a roaring bitmap (portable format, no run containers)
@@ -257,4 +254,60 @@ func decodeBitset(b []byte, card uint64) (*roaring.Bitmap, error) {
 		return nil, corrupt("bitset holds %d rows, want %d", total, card)
 	}
 	return p.bitmap()
+}
+
+// decodedLists keeps a Postings' decoded delta lists and bitsets. Their
+// memory is counted from the start (MemoryBytes), as what they take once
+// all are decoded, so that a cache charging a dictionary's MemoryBytes
+// when it keeps it has charged them before they are made.
+type decodedLists struct {
+	entries []uint32 // the entries holding a list of kind 1 or 2, increasing
+	bms     []atomic.Pointer[roaring.Bitmap]
+	bytes   int64 // what the decoded lists take
+}
+
+// listOverhead is what a decoded list takes besides its containers'
+// values: the bitmap, its portable header and container headers.
+const listOverhead = 160
+
+// note records entry i, whose bytes (value and payload, checked) are
+// entry, when its list is of kind 1 or 2, adding what it will take
+// decoded: for a bitset, 8 KiB a container (its rows are mostly past an
+// array's 4,096 — the writer picks a bitset over more than an eighth of
+// the rows) or 2 bytes a row, whichever is less, and for a delta list 2
+// bytes a row (its containers are arrays) plus the overhead of each
+// container, counted from its last row (scanned).
+func (l *decodedLists) note(entry []byte, i uint32, bitmaps []byte) {
+	d := decbuf.New(entry, ErrCorrupt)
+	d.Bytes(d.Count(1))
+	card := d.Uvarint()
+	if card <= InlineMax {
+		return
+	}
+	off, n := d.Uvarint()*8, d.Uvarint()
+	kind, n := n%4, n/4
+	switch kind {
+	case listBitset:
+		containers := int64(n/8+1023) / 1024
+		l.bytes += listOverhead*containers + min(8192*containers, 2*int64(card))
+	case listDeltas:
+		var last uint64
+		for b := bitmaps[off : off+n]; len(b) > 0; {
+			v, k := binary.Uvarint(b)
+			if k <= 0 {
+				break // damage: reading the list reports it
+			}
+			last, b = last+v, b[k:]
+		}
+		l.bytes += listOverhead*int64(min(last>>16+1, card)) + 2*int64(card)
+	default:
+		return
+	}
+	l.entries = append(l.entries, i)
+}
+
+// memoryBytes is what the decoded lists take, once all are decoded, and
+// their index.
+func (l *decodedLists) memoryBytes() int64 {
+	return l.bytes + int64(4*cap(l.entries)+8*len(l.bms))
 }

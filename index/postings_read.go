@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -44,6 +45,11 @@ type Postings struct {
 	// checks: the section's bytes never change, so a bitmap looked up
 	// again (every query's terms, in every segment) is not validated again.
 	checked []atomic.Uint64
+	// decoded keeps the dictionary's delta lists and bitsets (LayoutV8)
+	// once decoded, so that a term looked up again (a space in every
+	// query, an action in every count) costs what a roaring bitmap read
+	// in place does.
+	decoded decodedLists
 }
 
 type fieldRange struct {
@@ -98,6 +104,7 @@ func OpenSectionLayout(section []byte, dec *zstd.Decoder, l Layout) (*Section, e
 // they are dictionary terms, so they are.)
 func (p *Postings) MemoryBytes() int64 {
 	n := int64(cap(p.dict) + 4*cap(p.entries) + 8*len(p.checked))
+	n += p.decoded.memoryBytes()
 	for _, f := range p.fields {
 		n += int64(len(f.name)) + int64(unsafe.Sizeof(f))
 	}
@@ -169,8 +176,12 @@ func (p *Postings) parseEntries(d *decbuf.Buf) error {
 			}
 			prev = v
 			prevEnd = p.skipPayload(d, prevEnd)
+			if p.kinds && d.Err == nil {
+				p.decoded.note(d.B[p.entries[i]:d.Off], uint32(i), p.bitmaps)
+			}
 		}
 	}
+	p.decoded.bms = make([]atomic.Pointer[roaring.Bitmap], len(p.decoded.entries))
 	if d.Err == nil && d.Off != len(d.B) {
 		d.Fail("trailing bytes in dictionary")
 	}
@@ -222,15 +233,28 @@ func (p *Postings) list(d *decbuf.Buf, card uint64, i int) (*roaring.Bitmap, int
 		kind, n = n%4, n/4
 	}
 	buf := p.bitmaps[off : off+n]
+	if kind == listRoaring {
+		bm, err := p.load(buf, card, i)
+		return bm, int(n), err
+	}
+	k, kept := -1, false
+	if i >= 0 {
+		k, kept = slices.BinarySearch(p.decoded.entries, uint32(i))
+		if kept {
+			if bm := p.decoded.bms[k].Load(); bm != nil {
+				return bm, int(n), nil
+			}
+		}
+	}
 	var bm *roaring.Bitmap
 	var err error
-	switch kind {
-	case listDeltas:
+	if kind == listDeltas {
 		bm, err = decodeDeltas(buf, card)
-	case listBitset:
+	} else {
 		bm, err = decodeBitset(buf, card)
-	default:
-		bm, err = p.load(buf, card, i)
+	}
+	if err == nil && kept && !p.decoded.bms[k].CompareAndSwap(nil, bm) {
+		bm = p.decoded.bms[k].Load() // another read decoded it first
 	}
 	return bm, int(n), err
 }
