@@ -249,3 +249,52 @@ func FuzzListDecoders(f *testing.F) {
 		}
 	})
 }
+
+// TestDecodedListsKept: a LayoutV8 dictionary keeps each delta list and
+// bitset once decoded (the same bitmap answers the next lookup), and
+// counts them in MemoryBytes from Open on, no less than the bitmaps'
+// own size once all are decoded.
+func TestDecodedListsKept(t *testing.T) {
+	enc, dec := codecs(t)
+	rapid.Check(t, func(t *rapid.T) {
+		b := NewBuilderFor(LayoutV8)
+		var lists [][]uint32
+		for i := range rapid.IntRange(1, 6).Draw(t, "terms") {
+			rows := drawRows(t)
+			lists = append(lists, rows)
+			if err := b.AddRows(Term{"f", fmt.Sprint(i)}, rows); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sec, err := b.AppendTo(nil, enc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := Open(sec, dec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := p.MemoryBytes()
+		var decodedSize uint64
+		for i, want := range lists {
+			term := Term{"f", fmt.Sprint(i)}
+			bm1, _, err1 := p.Lookup(term)
+			bm2, _, err2 := p.Lookup(term)
+			if err1 != nil || err2 != nil || !slices.Equal(bm2.ToArray(), want) {
+				t.Fatalf("Lookup(%v): %v, %v", term, err1, err2)
+			}
+			if kind, _, _ := kindOf(t, p, term); kind != listRoaring {
+				if bm1 != bm2 {
+					t.Fatalf("%v: list of kind %d decoded again", term, kind)
+				}
+				decodedSize += bm1.GetSizeInBytes()
+			}
+		}
+		if p.MemoryBytes() != before {
+			t.Fatalf("MemoryBytes %d after the lookups, %d before", p.MemoryBytes(), before)
+		}
+		if uint64(p.decoded.bytes) < decodedSize {
+			t.Fatalf("decoded lists counted as %d bytes, take %d", p.decoded.bytes, decodedSize)
+		}
+	})
+}
