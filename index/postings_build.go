@@ -254,7 +254,10 @@ func (b *Builder) AppendTo(dst []byte, enc *zstd.Encoder) ([]byte, error) {
 			return dst, err
 		}
 	}
-	if b.layout >= LayoutV6 {
+	switch {
+	case b.layout >= LayoutV8:
+		dict = splitDict(dict)
+	case b.layout >= LayoutV6:
 		dict = packDict(dict)
 	}
 	frame := enc.EncodeAll(dict, nil)

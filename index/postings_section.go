@@ -20,7 +20,7 @@ import (
 type Section struct {
 	frame  []byte // the compressed dictionary (borrowed)
 	rawLen uint64
-	packed bool // LayoutV6 on: the dictionary is packed (dict_packed.go)
+	packed bool // LayoutV6 on: the dictionary is packed (dict_packed.go; LayoutV8: split, dict_split.go)
 	terms  int
 	// ids holds the bitmaps area and the client ids without a
 	// dictionary: it answers LookupID, and every Postings from Dict
@@ -87,7 +87,12 @@ func (s *Section) Dict(dec *zstd.Decoder) (*Postings, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.packed {
+	switch {
+	case s.ids.kinds: // LayoutV8
+		if dict, err = unsplitDict(dict); err != nil {
+			return nil, err
+		}
+	case s.packed:
 		if dict, err = unpackDict(dict); err != nil {
 			return nil, err
 		}

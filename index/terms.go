@@ -47,7 +47,9 @@ const (
 	// LayoutV8 (segment format 8): LayoutV6's terms and section, magic
 	// "PST4", with each list of more than InlineMax rows in the smallest
 	// of three kinds, a roaring bitmap, a delta list or a bitset
-	// (postings_lists.go). (Segment format 7 kept LayoutV6's postings.)
+	// (postings_lists.go), and the packed dictionary split: values and
+	// payloads apart, ref key types and spaces numbered (dict_split.go).
+	// (Segment format 7 kept LayoutV6's postings.)
 	LayoutV8 Layout = 8
 )
 
