@@ -58,11 +58,14 @@ const (
 	postingsMagic   = "PST1"
 	postingsMagicV4 = "PST2"
 	postingsMagicV6 = "PST3" // LayoutV4's header, the dictionary packed
+	postingsMagicV8 = "PST4" // LayoutV6's, lists of three kinds
 )
 
 // magicOf is the magic of layout l's sections.
 func magicOf(l Layout) string {
 	switch {
+	case l >= LayoutV8:
+		return postingsMagicV8
 	case l >= LayoutV6:
 		return postingsMagicV6
 	case l >= LayoutV4:
@@ -107,12 +110,12 @@ type postingList struct {
 	last  uint32 // the last row added
 }
 
-// NewBuilder returns an empty Builder of the current layout (LayoutV6).
-func NewBuilder() *Builder { return NewBuilderFor(LayoutV6) }
+// NewBuilder returns an empty Builder of the current layout (LayoutV8).
+func NewBuilder() *Builder { return NewBuilderFor(LayoutV8) }
 
 // NewBuilderFor returns an empty Builder that writes the section of layout
 // l: "PST1" up to LayoutV3, "PST2" from LayoutV4, "PST3" (the dictionary
-// packed) from LayoutV6. The terms added decide
+// packed) from LayoutV6, "PST4" (lists of three kinds) from LayoutV8. The terms added decide
 // what a layout holds; the layout only decides where the client ids go.
 func NewBuilderFor(l Layout) *Builder { return NewBuilderSized(l, 0) }
 
@@ -251,7 +254,10 @@ func (b *Builder) AppendTo(dst []byte, enc *zstd.Encoder) ([]byte, error) {
 			return dst, err
 		}
 	}
-	if b.layout >= LayoutV6 {
+	switch {
+	case b.layout >= LayoutV8:
+		dict = splitDict(dict)
+	case b.layout >= LayoutV6:
 		dict = packDict(dict)
 	}
 	frame := enc.EncodeAll(dict, nil)
@@ -330,7 +336,7 @@ func compareTerms(a, c Term) int {
 func (b *Builder) encode(terms []Term, lists []postingList, bitmaps *bytes.Buffer) (dict []byte, err error) {
 	dict = appendFieldHeads(make([]byte, 0, dictSize(terms, lists)), terms)
 	for i, t := range terms {
-		if dict, err = appendEntry(dict, t, &lists[i], bitmaps); err != nil {
+		if dict, err = appendEntry(dict, t, &lists[i], bitmaps, b.layout >= LayoutV8); err != nil {
 			return nil, err
 		}
 	}
@@ -339,19 +345,28 @@ func (b *Builder) encode(terms []Term, lists []postingList, bitmaps *bytes.Buffe
 
 // appendEntry appends the entry (value, card, payload) of t, whose rows
 // are pl, to dst; a list over InlineMax goes to bitmaps, at a multiple of 8
-// from the bitmaps start.
-func appendEntry(dst []byte, t Term, pl *postingList, bitmaps *bytes.Buffer) ([]byte, error) {
+// from the bitmaps start: a roaring bitmap, or with kinds (LayoutV8) the
+// smallest of the kinds of postings_lists.go.
+func appendEntry(dst []byte, t Term, pl *postingList, bitmaps *bytes.Buffer, kinds bool) ([]byte, error) {
 	dst = appendString(dst, t.Value)
 	dst = binary.AppendUvarint(dst, uint64(pl.card()))
 	if pl.bm == nil {
 		return appendDeltas(dst, pl.small), nil
 	}
+	bm := pl.bm
+	bm.RunOptimize()
+	if kinds {
+		off8, lenKind, err := appendList(bitmaps, bm)
+		if err != nil {
+			return nil, err
+		}
+		dst = binary.AppendUvarint(dst, off8)
+		return binary.AppendUvarint(dst, lenKind), nil
+	}
 	for bitmaps.Len()%8 != 0 {
 		bitmaps.WriteByte(0)
 	}
 	off := bitmaps.Len()
-	bm := pl.bm
-	bm.RunOptimize()
 	if _, err := bm.WriteTo(bitmaps); err != nil {
 		return nil, err
 	}

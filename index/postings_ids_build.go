@@ -99,7 +99,7 @@ func (b *Builder) encodeIDs(ids []Term, lists []postingList, bitmaps *bytes.Buff
 		if entries == 0 {
 			first = t.Value
 		}
-		if raw, err = appendEntry(raw, t, &lists[i], bitmaps); err != nil {
+		if raw, err = appendEntry(raw, t, &lists[i], bitmaps, b.layout >= LayoutV8); err != nil {
 			return nil, err
 		}
 		entries++

@@ -42,8 +42,8 @@ func buildIDs(t interface{ Fatal(...any) }, enc *zstd.Encoder, l Layout, rows in
 }
 
 // TestIDsAnswerAsTheDictionary checks, on random ids (some on many rows,
-// so stored as bitmaps; enough to fill several pages), that a LayoutV4
-// section answers every question about client ids as the model and as the
+// so stored as bitmaps; enough to fill several pages), that a LayoutV4 or
+// LayoutV8 section answers every question about client ids as the model and as the
 // LayoutV3 dictionary: Lookup of present and absent ids, EachPrefix and
 // UnionWhere by prefix, Each (every term once, in order) and Len.
 func TestIDsAnswerAsTheDictionary(t *testing.T) {
@@ -61,12 +61,15 @@ func TestIDsAnswerAsTheDictionary(t *testing.T) {
 			}
 			return ids[row%len(ids)]
 		}
-		sec4, model := buildIDs(t, enc, LayoutV4, rows, idOf)
+		// the paged layouts: LayoutV4, and LayoutV8, whose lists of more
+		// than InlineMax rows take one of its kinds
+		l := rapid.SampledFrom([]Layout{LayoutV4, LayoutV8}).Draw(t, "layout")
+		sec4, model := buildIDs(t, enc, l, rows, idOf)
 		sec3, _ := buildIDs(t, enc, LayoutV3, rows, idOf)
-		if string(sec4[:4]) != postingsMagicV4 || string(sec3[:4]) != postingsMagic {
+		if string(sec4[:4]) != magicOf(l) || string(sec3[:4]) != postingsMagic {
 			t.Fatalf("magics %q %q", sec4[:4], sec3[:4])
 		}
-		p4, err := OpenLayout(sec4, dec, LayoutV4)
+		p4, err := OpenLayout(sec4, dec, l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -271,14 +274,23 @@ func TestOpenLayout(t *testing.T) {
 }
 
 // FuzzPostings feeds Open arbitrary sections, seeded with sections of
-// both layouts; whatever opens must answer lookups, Each and prefix
+// the three section layouts (LayoutV8's with lists of its kinds); whatever opens must answer lookups, Each and prefix
 // unions with rows or ErrCorrupt, never a panic.
 func FuzzPostings(f *testing.F) {
 	enc, dec := codecs(f)
-	for _, l := range []Layout{LayoutV3, LayoutV4} {
+	for _, l := range []Layout{LayoutV3, LayoutV4, LayoutV8} {
 		sec, _ := buildIDs(f, enc, l, 60, func(row int) string { return fmt.Sprintf("id-%d", row%25) })
 		f.Add(sec)
 	}
+	// a LayoutV8 section with a list of each kind, and ids on more than
+	// InlineMax rows
+	sec, _ := buildIDs(f, enc, LayoutV8, 400, func(row int) string {
+		if row%20 == 0 {
+			return "sparse"
+		}
+		return fmt.Sprintf("id-%d", row%3)
+	})
+	f.Add(sec)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := Open(data, dec)
 		if err != nil {

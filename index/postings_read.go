@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -39,10 +40,16 @@ type Postings struct {
 	entries []uint32 // offset of each entry in dict, in term order
 	bitmaps []byte   // the bitmaps area of the section (borrowed)
 	ids     *idSet   // the client ids of a LayoutV4 section; nil before
+	kinds   bool     // LayoutV8: lists of three kinds (postings_lists.go)
 	// checked has bit i set once entry i's bitmap has passed load's
 	// checks: the section's bytes never change, so a bitmap looked up
 	// again (every query's terms, in every segment) is not validated again.
 	checked []atomic.Uint64
+	// decoded keeps the dictionary's delta lists and bitsets (LayoutV8)
+	// once decoded, so that a term looked up again (a space in every
+	// query, an action in every count) costs what a roaring bitmap read
+	// in place does.
+	decoded decodedLists
 }
 
 type fieldRange struct {
@@ -97,6 +104,7 @@ func OpenSectionLayout(section []byte, dec *zstd.Decoder, l Layout) (*Section, e
 // they are dictionary terms, so they are.)
 func (p *Postings) MemoryBytes() int64 {
 	n := int64(cap(p.dict) + 4*cap(p.entries) + 8*len(p.checked))
+	n += p.decoded.memoryBytes()
 	for _, f := range p.fields {
 		n += int64(len(f.name)) + int64(unsafe.Sizeof(f))
 	}
@@ -168,8 +176,12 @@ func (p *Postings) parseEntries(d *decbuf.Buf) error {
 			}
 			prev = v
 			prevEnd = p.skipPayload(d, prevEnd)
+			if p.kinds && d.Err == nil {
+				p.decoded.note(d.B[p.entries[i]:d.Off], uint32(i), p.bitmaps)
+			}
 		}
 	}
+	p.decoded.bms = make([]atomic.Pointer[roaring.Bitmap], len(p.decoded.entries))
 	if d.Err == nil && d.Off != len(d.B) {
 		d.Fail("trailing bytes in dictionary")
 	}
@@ -199,10 +211,52 @@ func (p *Postings) skipPayload(d *decbuf.Buf, prevEnd uint64) uint64 {
 		return prevEnd
 	}
 	off, n := d.Uvarint()*8, d.Uvarint()
+	if p.kinds {
+		if n%4 > listBitset {
+			d.Fail("list of kind %d", n%4)
+		}
+		n /= 4
+	}
 	if off < prevEnd || off > uint64(len(p.bitmaps)) || n > uint64(len(p.bitmaps))-off || n == 0 {
 		d.Fail("bitmap out of bounds")
 	}
 	return off + n
+}
+
+// list reads the rest of a checked payload of card rows (over InlineMax)
+// at d, entry i's (-1: a client id's), and returns its rows and the bytes
+// they take in the section.
+func (p *Postings) list(d *decbuf.Buf, card uint64, i int) (*roaring.Bitmap, int, error) {
+	off, n := d.Uvarint()*8, d.Uvarint()
+	kind := uint64(listRoaring)
+	if p.kinds {
+		kind, n = n%4, n/4
+	}
+	buf := p.bitmaps[off : off+n]
+	if kind == listRoaring {
+		bm, err := p.load(buf, card, i)
+		return bm, int(n), err
+	}
+	k, kept := -1, false
+	if i >= 0 {
+		k, kept = slices.BinarySearch(p.decoded.entries, uint32(i))
+		if kept {
+			if bm := p.decoded.bms[k].Load(); bm != nil {
+				return bm, int(n), nil
+			}
+		}
+	}
+	var bm *roaring.Bitmap
+	var err error
+	if kind == listDeltas {
+		bm, err = decodeDeltas(buf, card)
+	} else {
+		bm, err = decodeBitset(buf, card)
+	}
+	if err == nil && kept && !p.decoded.bms[k].CompareAndSwap(nil, bm) {
+		bm = p.decoded.bms[k].Load() // another read decoded it first
+	}
+	return bm, int(n), err
 }
 
 // Len returns the number of terms.
@@ -276,9 +330,7 @@ func (p *Postings) payload(d *decbuf.Buf, i int) (*roaring.Bitmap, int, error) {
 		}
 		return roaring.BitmapOf(rows...), 0, d.Err
 	}
-	off, n := d.Uvarint()*8, d.Uvarint()
-	bm, err := p.load(p.bitmaps[off:off+n], card, i)
-	return bm, int(n), err
+	return p.list(d, card, i)
 }
 
 // load reads entry i's bitmap in place and validates it, the first time
@@ -444,8 +496,7 @@ func (p *Postings) UnionWhere(field, prefix string, keep func(value string) bool
 			out.AddMany(rows)
 			continue
 		}
-		off, n := d.Uvarint()*8, d.Uvarint()
-		bm, err := p.load(p.bitmaps[off:off+n], card, i)
+		bm, _, err := p.list(&d, card, i)
 		if err != nil {
 			return nil, fmt.Errorf("term %s=%q: %w", field, strings.Clone(p.value(i)), err)
 		}

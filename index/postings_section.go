@@ -20,7 +20,7 @@ import (
 type Section struct {
 	frame  []byte // the compressed dictionary (borrowed)
 	rawLen uint64
-	packed bool // LayoutV6: the dictionary is packed (dict_packed.go)
+	packed bool // LayoutV6 on: the dictionary is packed (dict_packed.go; LayoutV8: split, dict_split.go)
 	terms  int
 	// ids holds the bitmaps area and the client ids without a
 	// dictionary: it answers LookupID, and every Postings from Dict
@@ -39,7 +39,7 @@ func OpenSection(section []byte, dec *zstd.Decoder) (*Section, error) {
 	magic := string(section[:4])
 	switch magic {
 	case postingsMagic:
-	case postingsMagicV4, postingsMagicV6:
+	case postingsMagicV4, postingsMagicV6, postingsMagicV8:
 		hlen = headerLenV4
 	default:
 		return nil, corrupt("bad header")
@@ -64,8 +64,10 @@ func OpenSection(section []byte, dec *zstd.Decoder) (*Section, error) {
 	if bmStart > bmEnd {
 		return nil, corrupt("bitmaps start out of bounds")
 	}
-	s := &Section{frame: section[hlen : hlen+frameLen], rawLen: rawLen, terms: int(terms), packed: magic == postingsMagicV6}
+	s := &Section{frame: section[hlen : hlen+frameLen], rawLen: rawLen, terms: int(terms),
+		packed: magic == postingsMagicV6 || magic == postingsMagicV8}
 	s.ids.bitmaps = section[bmStart:bmEnd]
+	s.ids.kinds = magic == postingsMagicV8
 	if hlen == headerLenV4 {
 		var err error
 		if s.ids.ids, err = openIDs(section[bmEnd:], dec); err != nil {
@@ -85,12 +87,17 @@ func (s *Section) Dict(dec *zstd.Decoder) (*Postings, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.packed {
+	switch {
+	case s.ids.kinds: // LayoutV8
+		if dict, err = unsplitDict(dict); err != nil {
+			return nil, err
+		}
+	case s.packed:
 		if dict, err = unpackDict(dict); err != nil {
 			return nil, err
 		}
 	}
-	p := &Postings{dict: dict, bitmaps: s.ids.bitmaps, ids: s.ids.ids}
+	p := &Postings{dict: dict, bitmaps: s.ids.bitmaps, ids: s.ids.ids, kinds: s.ids.kinds}
 	if err := p.parse(s.terms); err != nil {
 		return nil, err
 	}

@@ -44,6 +44,13 @@ const (
 	// holds its 16 bytes instead of 36 hex characters (dict_packed.go).
 	// (Segment format 5 kept LayoutV4's postings.)
 	LayoutV6 Layout = 6
+	// LayoutV8 (segment format 8): LayoutV6's terms and section, magic
+	// "PST4", with each list of more than InlineMax rows in the smallest
+	// of three kinds, a roaring bitmap, a delta list or a bitset
+	// (postings_lists.go), and the packed dictionary split: values and
+	// payloads apart, ref key types and spaces numbered (dict_split.go).
+	// (Segment format 7 kept LayoutV6's postings.)
+	LayoutV8 Layout = 8
 )
 
 // Posting fields that are not event fields. Wire constants: they name

@@ -49,8 +49,10 @@
 // 16 bytes, not its 36 hex characters; version 7 stores event.start
 // relative to @timestamp less the row's event.duration (Kibana writes
 // event.start as event.end less event.duration), where older versions
-// store it relative to @timestamp like the other dates. Reader.Layout
-// says which postings a file holds.
+// store it relative to @timestamp like the other dates; version 8
+// (index.LayoutV8) stores each posting list of more than InlineMax rows
+// as a roaring bitmap, a delta list or a bitset, whichever is smallest.
+// Reader.Layout says which postings a file holds.
 //
 // Reads: a block is the unit of decompression, but Events decodes only the
 // requested rows of each block it touches (every column is still read and

@@ -26,7 +26,14 @@ const (
 	// in 16 bytes; VersionPackedKeys). Version 7's event.start column
 	// stores each date relative to the row's @timestamp less its
 	// event.duration rather than to its @timestamp (VersionDerivedStart).
-	Version = 7
+	// Version 8's postings section is index.LayoutV8's: LayoutV6's, with
+	// each list of more than InlineMax rows a roaring bitmap, a delta list
+	// or a bitset, whichever is smallest (VersionListKinds).
+	Version = 8
+
+	// VersionListKinds is the first version whose postings lists take
+	// one of three kinds (index.LayoutV8).
+	VersionListKinds = 8
 
 	// VersionDerivedStart is the first version whose event.start column
 	// is stored relative to the row's @timestamp less its event.duration
