@@ -92,6 +92,9 @@ func appendUniform(dst []byte, vals []uint64) []byte {
 // repeat (at least two uses per distinct value), else plain; values (or
 // dictionary entries) that are all UUIDs are stored as 16 bytes each.
 func (c *colEncoder) appendStrings(dst []byte, vals []string) []byte {
+	// The staged strings point into text the stage reuses: the dictionary
+	// keeps none of them past this column.
+	defer c.forget()
 	if !c.buildDict(vals) {
 		if allUUIDs(vals) {
 			return appendUUIDs(binary.AppendUvarint(dst, 2), vals)
@@ -109,8 +112,8 @@ func (c *colEncoder) appendStrings(dst []byte, vals []string) []byte {
 // buildDict sets c.dict to the distinct values in order of first use and
 // c.idx to each value's index in it. It gives up, returning false, as soon
 // as the values are more than half distinct: they are then stored plain.
+// c.ids is empty when it starts (forget).
 func (c *colEncoder) buildDict(vals []string) bool {
-	clear(c.ids)
 	c.dict, c.idx = c.dict[:0], c.idx[:0]
 	id := uint64(0)
 	for i, v := range vals {
@@ -128,6 +131,13 @@ func (c *colEncoder) buildDict(vals []string) bool {
 		c.idx = append(c.idx, id)
 	}
 	return true
+}
+
+// forget empties the dictionary buildDict made, keeping its capacity.
+func (c *colEncoder) forget() {
+	clear(c.ids)
+	clear(c.dict)
+	c.dict = c.dict[:0]
 }
 
 // appendUUIDs writes uvarint(n) and n UUIDs of 16 bytes.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unsafe"
 
 	"pgregory.net/rapid"
 
@@ -108,4 +109,29 @@ func TestWriterReleased(t *testing.T) {
 			t.Errorf("%s: Finish afterwards succeeded", name)
 		}
 	}
+}
+
+// TestKeepCopies: the strings a column keeps are equal to the values
+// given, stay so while its text fills up and is replaced by a larger one
+// (no earlier string moves), and share no bytes with the caller's; after
+// a reset the next block's strings are again intact.
+func TestKeepCopies(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		var c colStage
+		for block := range rapid.IntRange(1, 3).Draw(rt, "blocks") {
+			vals := rapid.SliceOf(rapid.StringN(0, 3000, -1)).Draw(rt, "vals")
+			kept := make([]string, len(vals))
+			for i, v := range vals {
+				b := []byte(v)
+				kept[i] = c.keep(unsafe.String(unsafe.SliceData(b), len(b))) // b's own bytes
+				clear(b)
+			}
+			for i, v := range vals {
+				if kept[i] != v {
+					rt.Fatalf("block %d value %d: kept %q, want %q", block, i, kept[i], v)
+				}
+			}
+			c.reset()
+		}
+	})
 }
