@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"math/bits"
 	"slices"
-	"strings"
 	"sync"
 	"unsafe"
 
@@ -48,14 +47,12 @@ type blockStage struct {
 	cols  [maxSlots]colStage
 	keys  []string // scratch: one row's label keys
 	// refIDs stores the ref ids a string value holds as references to
-	// the row's refs (VersionRefIDs on, refids.go); refBuf builds such a
-	// value.
+	// the row's refs (VersionRefIDs on, refids.go).
 	refIDs bool
 	// derivedStart stores event.start relative to @timestamp less
 	// event.duration (VersionDerivedStart on).
 	derivedStart bool
 	rowRefs      rowRefIDs
-	refBuf       strings.Builder
 }
 
 // colStage holds the values of one field over the rows that have it; which
@@ -89,6 +86,21 @@ func (c *colStage) keep(v string) string {
 	at := len(c.text)
 	c.text = append(c.text, v...)
 	return unsafe.String(&c.text[at], len(v))
+}
+
+// keepRefIDs is keep for the stored form of v given its row's refs
+// (appendRefIDs), written straight into c.text: building it apart cost an
+// allocation and a copy for most messages.
+func (c *colStage) keepRefIDs(v string, refs *rowRefIDs) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if len(c.text)+2*len(v) > cap(c.text) { // room for the longest stored form
+		c.text = make([]byte, 0, max(2*cap(c.text), 2*len(v), 4<<10))
+	}
+	at := len(c.text)
+	c.text = appendRefIDs(c.text, v, refs) // within cap: c.text does not move
+	return unsafe.String(&c.text[at], len(c.text)-at)
 }
 
 func (c *colStage) reset() {
@@ -130,9 +142,11 @@ func (s *blockStage) stageValue(c *colStage, f *fieldSlot, e *event.Event, ts in
 	case event.KindString, event.KindIP, event.KindExtra: // strs[0] values
 		v := *f.str(e)
 		if s.refIDs && f.kind == event.KindString {
-			v = encodeRefIDs(v, &s.rowRefs, &s.refBuf)
+			v = c.keepRefIDs(v, &s.rowRefs)
+		} else {
+			v = c.keep(v)
 		}
-		c.strs[0] = append(c.strs[0], c.keep(v))
+		c.strs[0] = append(c.strs[0], v)
 	case event.KindStrings: // u64 list heads, strs[0] values
 		l := f.list(e)
 		head := uint64(len(l.Values)) << 1
