@@ -174,29 +174,29 @@ type colEncoder struct {
 
 func newColEncoder() *colEncoder { return &colEncoder{ids: map[string]uint64{}} }
 
-// appendPresence writes uvarint(0) when every row has slot si (have of
-// the len(masks) rows do), else uvarint(1) and a bitmap, bit i (LSB first)
-// set when row i has it.
-func appendPresence(dst []byte, si, have int, masks []mask) []byte {
-	if have == len(masks) {
+// appendPresence writes uvarint(0) when every one of rows rows has the
+// column's field, else uvarint(1) and a bitmap, bit i (LSB first) set when
+// row i has it: col.present's words, little-endian, cut to whole bytes.
+func appendPresence(dst []byte, col *colStage, rows int) []byte {
+	if col.n == rows {
 		return binary.AppendUvarint(dst, 0)
 	}
 	dst = binary.AppendUvarint(dst, 1)
-	at := len(dst)
-	dst = append(dst, make([]byte, (len(masks)+7)/8)...)
-	for i := range masks {
-		if masks[i].has(si) {
-			dst[at+i/8] |= 1 << (i % 8)
-		}
+	end := len(dst) + (rows+7)/8
+	for _, w := range col.present { // up to the last row that has it
+		dst = binary.LittleEndian.AppendUint64(dst, w)
 	}
-	return dst
+	if len(dst) >= end {
+		return dst[:end] // the last word's bytes past the rows: zero
+	}
+	return append(dst, make([]byte, end-len(dst))...)
 }
 
 // appendFieldColumn writes the column of slot si from its staged values.
 // The caller skips fields no row has.
 func (c *colEncoder) appendFieldColumn(dst []byte, si int, s *blockStage) ([]byte, stats) {
 	col := &s.cols[si]
-	dst = appendPresence(dst, si, col.n, s.masks)
+	dst = appendPresence(dst, col, s.rows())
 	dst, st := c.appendValues(dst, slots[si].kind, col)
 	st.Count = uint32(col.n)
 	return dst, st

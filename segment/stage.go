@@ -58,11 +58,15 @@ type blockStage struct {
 // colStage holds the values of one field over the rows that have it; which
 // vectors a kind uses is told in stageValue.
 type colStage struct {
-	n    int // rows holding the field
-	strs [5][]string
-	u64  []uint64
-	i64  []int64
-	f64  []float64
+	n int // rows holding the field
+	// present has bit i%64 of word i/64 set when row i holds the field,
+	// up to the last that does: the column's presence bitmap, set as
+	// rows are staged rather than by testing every row's mask per column.
+	present []uint64
+	strs    [5][]string
+	u64     []uint64
+	i64     []int64
+	f64     []float64
 	// text holds copies of the staged strings, in staging order: they are
 	// copied while the row is still in the CPU's caches (it was just
 	// decoded), so that the column's encoding reads them one after the
@@ -105,6 +109,8 @@ func (c *colStage) keepRefIDs(v string, refs *rowRefIDs) string {
 
 func (c *colStage) reset() {
 	c.n = 0
+	clear(c.present)
+	c.present = c.present[:0]
 	for j := range c.strs {
 		clear(c.strs[j]) // drop the strings
 		c.strs[j] = c.strs[j][:0]
@@ -123,6 +129,7 @@ func (s *blockStage) add(seq uint64, e *event.Event, m mask) {
 	s.tsFmt = append(s.tsFmt, uint64(e.Timestamp.Format()))
 	s.masks = append(s.masks, m)
 	s.union.or(&m)
+	row := len(s.seqs) - 1
 	if s.refIDs {
 		s.rowRefs.reset(e.Kibana.SavedObjects)
 	}
@@ -130,7 +137,12 @@ func (s *blockStage) add(seq uint64, e *event.Event, m mask) {
 		for word != 0 {
 			si := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
-			s.stageValue(&s.cols[si], &slots[si], e, ts)
+			c := &s.cols[si]
+			for len(c.present) <= row/64 {
+				c.present = append(c.present, 0)
+			}
+			c.present[row/64] |= 1 << (row % 64)
+			s.stageValue(c, &slots[si], e, ts)
 		}
 	}
 }

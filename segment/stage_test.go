@@ -135,3 +135,41 @@ func TestKeepCopies(t *testing.T) {
 		}
 	})
 }
+
+// TestPresenceBitmap: the presence bitmap a column writes from the bits
+// staged with its rows is the one its rows' masks give (bit i, LSB first,
+// set when row i has the field), over blocks of up to 300 rows, so past
+// the first 64-bit word.
+func TestPresenceBitmap(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		events := genRows(20).Draw(rt, "events")
+		rows := make([]Row, rapid.IntRange(1, 300).Draw(rt, "rows"))
+		var s blockStage
+		for i := range rows {
+			rows[i] = events[rapid.IntRange(0, len(events)-1).Draw(rt, "event")]
+			m, _ := rowInfo(rows[i].Event)
+			s.add(uint64(i), rows[i].Event, m)
+		}
+		for si := range slots {
+			if !s.union.has(si) {
+				continue
+			}
+			have := 0
+			want := make([]byte, (len(rows)+7)/8)
+			for i := range s.masks {
+				if s.masks[i].has(si) {
+					want[i/8] |= 1 << (i % 8)
+					have++
+				}
+			}
+			if have == len(rows) {
+				want = []byte{0}
+			} else {
+				want = append([]byte{1}, want...)
+			}
+			if got := appendPresence(nil, &s.cols[si], len(rows)); !bytes.Equal(got, want) {
+				rt.Fatalf("slot %d (%d of %d rows): presence %x, want %x", si, have, len(rows), got, want)
+			}
+		}
+	})
+}
