@@ -92,6 +92,9 @@ func appendUniform(dst []byte, vals []uint64) []byte {
 // repeat (at least two uses per distinct value), else plain; values (or
 // dictionary entries) that are all UUIDs are stored as 16 bytes each.
 func (c *colEncoder) appendStrings(dst []byte, vals []string) []byte {
+	// The staged strings point into text the stage reuses: the dictionary
+	// keeps none of them past this column.
+	defer c.forget()
 	if !c.buildDict(vals) {
 		if allUUIDs(vals) {
 			return appendUUIDs(binary.AppendUvarint(dst, 2), vals)
@@ -109,8 +112,8 @@ func (c *colEncoder) appendStrings(dst []byte, vals []string) []byte {
 // buildDict sets c.dict to the distinct values in order of first use and
 // c.idx to each value's index in it. It gives up, returning false, as soon
 // as the values are more than half distinct: they are then stored plain.
+// c.ids is empty when it starts (forget).
 func (c *colEncoder) buildDict(vals []string) bool {
-	clear(c.ids)
 	c.dict, c.idx = c.dict[:0], c.idx[:0]
 	id := uint64(0)
 	for i, v := range vals {
@@ -128,6 +131,13 @@ func (c *colEncoder) buildDict(vals []string) bool {
 		c.idx = append(c.idx, id)
 	}
 	return true
+}
+
+// forget empties the dictionary buildDict made, keeping its capacity.
+func (c *colEncoder) forget() {
+	clear(c.ids)
+	clear(c.dict)
+	c.dict = c.dict[:0]
 }
 
 // appendUUIDs writes uvarint(n) and n UUIDs of 16 bytes.
@@ -164,29 +174,29 @@ type colEncoder struct {
 
 func newColEncoder() *colEncoder { return &colEncoder{ids: map[string]uint64{}} }
 
-// appendPresence writes uvarint(0) when every row has slot si (have of
-// the len(masks) rows do), else uvarint(1) and a bitmap, bit i (LSB first)
-// set when row i has it.
-func appendPresence(dst []byte, si, have int, masks []mask) []byte {
-	if have == len(masks) {
+// appendPresence writes uvarint(0) when every one of rows rows has the
+// column's field, else uvarint(1) and a bitmap, bit i (LSB first) set when
+// row i has it: col.present's words, little-endian, cut to whole bytes.
+func appendPresence(dst []byte, col *colStage, rows int) []byte {
+	if col.n == rows {
 		return binary.AppendUvarint(dst, 0)
 	}
 	dst = binary.AppendUvarint(dst, 1)
-	at := len(dst)
-	dst = append(dst, make([]byte, (len(masks)+7)/8)...)
-	for i := range masks {
-		if masks[i].has(si) {
-			dst[at+i/8] |= 1 << (i % 8)
-		}
+	end := len(dst) + (rows+7)/8
+	for _, w := range col.present { // up to the last row that has it
+		dst = binary.LittleEndian.AppendUint64(dst, w)
 	}
-	return dst
+	if len(dst) >= end {
+		return dst[:end] // the last word's bytes past the rows: zero
+	}
+	return append(dst, make([]byte, end-len(dst))...)
 }
 
 // appendFieldColumn writes the column of slot si from its staged values.
 // The caller skips fields no row has.
 func (c *colEncoder) appendFieldColumn(dst []byte, si int, s *blockStage) ([]byte, stats) {
 	col := &s.cols[si]
-	dst = appendPresence(dst, si, col.n, s.masks)
+	dst = appendPresence(dst, col, s.rows())
 	dst, st := c.appendValues(dst, slots[si].kind, col)
 	st.Count = uint32(col.n)
 	return dst, st

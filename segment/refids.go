@@ -67,31 +67,23 @@ func (r *rowRefIDs) next(s string) (at int, k byte, n int) {
 	return at, k, n
 }
 
-// encodeRefIDs returns the string value v in its stored form given its
-// row's refs, building it in buf when it differs from v. An id holds no
-// NUL, so it never starts at one.
-func encodeRefIDs(v string, refs *rowRefIDs, buf *strings.Builder) string {
+// appendRefIDs appends the string value v in its stored form given its
+// row's refs to dst. An id holds no NUL, so it never starts at one. The
+// stored form is at most twice as long as v (a NUL becomes two bytes, an
+// id of minRefIDLen or more bytes two).
+func appendRefIDs(dst []byte, v string, refs *rowRefIDs) []byte {
 	nul := strings.IndexByte(v, 0)
 	at, k, n := refs.next(v)
-	if nul < 0 && at < 0 {
-		return v
-	}
-	buf.Reset()
-	buf.Grow(len(v))
 	for {
 		switch {
 		case nul >= 0 && (at < 0 || nul < at):
-			buf.WriteString(v[:nul])
-			buf.WriteString("\x00\x00")
+			dst = append(append(dst, v[:nul]...), 0, 0)
 			v = v[nul+1:]
 		case at >= 0:
-			buf.WriteString(v[:at])
-			buf.WriteByte(0)
-			buf.WriteByte(k)
+			dst = append(append(dst, v[:at]...), 0, k)
 			v = v[at+n:]
 		default:
-			buf.WriteString(v)
-			return buf.String()
+			return append(dst, v...)
 		}
 		nul = strings.IndexByte(v, 0)
 		at, k, n = refs.next(v)

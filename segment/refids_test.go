@@ -40,10 +40,17 @@ func TestRefIDsRoundTrip(t *testing.T) {
 			}
 		}
 		m := msg.String()
-		var buf strings.Builder
 		var prepared rowRefIDs
 		prepared.reset(refs)
-		stored := encodeRefIDs(m, &prepared, &buf)
+		// Staged as a block stage does, after a value already kept,
+		// which must stay as it was.
+		var c colStage
+		before := rapid.String().Draw(t, "before")
+		kept := c.keep(before)
+		stored := c.keepRefIDs(m, &prepared)
+		if kept != before {
+			t.Fatalf("a value kept before changed: %q, want %q", kept, before)
+		}
 		got, err := decodeRefIDs(stored, refs)
 		if err != nil {
 			t.Fatalf("decode %q: %v", stored, err)

@@ -4,16 +4,17 @@ import (
 	"bufio"
 	"math/bits"
 	"slices"
-	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/match"
 )
 
 // This file stages the block being filled column by column: Add copies
-// each row's values out of its event (strings by header, numbers by value),
-// so the writer keeps no pointer into the caller's event, and the block's
+// each row's values out of its event (strings into the column's text,
+// numbers by value), so the writer keeps no pointer into the caller's
+// event, and the block's
 // columns are encoded from these vectors (see column_encode.go).
 
 // scratch is what a Writer stages and encodes blocks with. It is pooled:
@@ -46,33 +47,76 @@ type blockStage struct {
 	cols  [maxSlots]colStage
 	keys  []string // scratch: one row's label keys
 	// refIDs stores the ref ids a string value holds as references to
-	// the row's refs (VersionRefIDs on, refids.go); refBuf builds such a
-	// value.
+	// the row's refs (VersionRefIDs on, refids.go).
 	refIDs bool
 	// derivedStart stores event.start relative to @timestamp less
 	// event.duration (VersionDerivedStart on).
 	derivedStart bool
 	rowRefs      rowRefIDs
-	refBuf       strings.Builder
 }
 
 // colStage holds the values of one field over the rows that have it; which
 // vectors a kind uses is told in stageValue.
 type colStage struct {
-	n    int // rows holding the field
-	strs [5][]string
-	u64  []uint64
-	i64  []int64
-	f64  []float64
+	n int // rows holding the field
+	// present has bit i%64 of word i/64 set when row i holds the field,
+	// up to the last that does: the column's presence bitmap, set as
+	// rows are staged rather than by testing every row's mask per column.
+	present []uint64
+	strs    [5][]string
+	u64     []uint64
+	i64     []int64
+	f64     []float64
+	// text holds copies of the staged strings, in staging order: they are
+	// copied while the row is still in the CPU's caches (it was just
+	// decoded), so that the column's encoding reads them one after the
+	// other rather than from all over the head's arena. Reading them there
+	// at a block's end, 8,192 rows later, missed the caches on nearly every
+	// string: buildDict's map lookups were 8 % of the server's CPU on bench
+	// http. The strings point into text until reset; text is reused.
+	text []byte
+}
+
+// keep returns a copy of v in c.text. A full text is not grown in place
+// (staged strings point into it) but replaced by a larger one, which the
+// next blocks reuse.
+func (c *colStage) keep(v string) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if len(c.text)+len(v) > cap(c.text) {
+		c.text = make([]byte, 0, max(2*cap(c.text), len(v), 4<<10))
+	}
+	at := len(c.text)
+	c.text = append(c.text, v...)
+	return unsafe.String(&c.text[at], len(v))
+}
+
+// keepRefIDs is keep for the stored form of v given its row's refs
+// (appendRefIDs), written straight into c.text: building it apart cost an
+// allocation and a copy for most messages.
+func (c *colStage) keepRefIDs(v string, refs *rowRefIDs) string {
+	if len(v) == 0 {
+		return ""
+	}
+	if len(c.text)+2*len(v) > cap(c.text) { // room for the longest stored form
+		c.text = make([]byte, 0, max(2*cap(c.text), 2*len(v), 4<<10))
+	}
+	at := len(c.text)
+	c.text = appendRefIDs(c.text, v, refs) // within cap: c.text does not move
+	return unsafe.String(&c.text[at], len(c.text)-at)
 }
 
 func (c *colStage) reset() {
 	c.n = 0
+	clear(c.present)
+	c.present = c.present[:0]
 	for j := range c.strs {
 		clear(c.strs[j]) // drop the strings
 		c.strs[j] = c.strs[j][:0]
 	}
 	c.u64, c.i64, c.f64 = c.u64[:0], c.i64[:0], c.f64[:0]
+	c.text = c.text[:0] // no staged string points into it any more
 }
 
 func (s *blockStage) rows() int { return len(s.seqs) }
@@ -85,6 +129,7 @@ func (s *blockStage) add(seq uint64, e *event.Event, m mask) {
 	s.tsFmt = append(s.tsFmt, uint64(e.Timestamp.Format()))
 	s.masks = append(s.masks, m)
 	s.union.or(&m)
+	row := len(s.seqs) - 1
 	if s.refIDs {
 		s.rowRefs.reset(e.Kibana.SavedObjects)
 	}
@@ -92,7 +137,12 @@ func (s *blockStage) add(seq uint64, e *event.Event, m mask) {
 		for word != 0 {
 			si := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
-			s.stageValue(&s.cols[si], &slots[si], e, ts)
+			c := &s.cols[si]
+			for len(c.present) <= row/64 {
+				c.present = append(c.present, 0)
+			}
+			c.present[row/64] |= 1 << (row % 64)
+			s.stageValue(c, &slots[si], e, ts)
 		}
 	}
 }
@@ -104,7 +154,9 @@ func (s *blockStage) stageValue(c *colStage, f *fieldSlot, e *event.Event, ts in
 	case event.KindString, event.KindIP, event.KindExtra: // strs[0] values
 		v := *f.str(e)
 		if s.refIDs && f.kind == event.KindString {
-			v = encodeRefIDs(v, &s.rowRefs, &s.refBuf)
+			v = c.keepRefIDs(v, &s.rowRefs)
+		} else {
+			v = c.keep(v)
 		}
 		c.strs[0] = append(c.strs[0], v)
 	case event.KindStrings: // u64 list heads, strs[0] values
@@ -114,7 +166,9 @@ func (s *blockStage) stageValue(c *colStage, f *fieldSlot, e *event.Event, ts in
 			head |= 1
 		}
 		c.u64 = append(c.u64, head)
-		c.strs[0] = append(c.strs[0], l.Values...)
+		for _, v := range l.Values {
+			c.strs[0] = append(c.strs[0], c.keep(v))
+		}
 	case event.KindDate: // u64 formats, i64 offsets from @timestamp (dateBase)
 		d := f.date(e)
 		unit := dateUnit(uint64(d.Format()))
@@ -151,8 +205,8 @@ func (s *blockStage) stageLabels(c *colStage, m map[string]string) {
 	slices.Sort(ks)
 	c.u64 = append(c.u64, uint64(len(ks)))
 	for _, k := range ks {
-		c.strs[0] = append(c.strs[0], k)
-		c.strs[1] = append(c.strs[1], m[k])
+		c.strs[0] = append(c.strs[0], c.keep(k))
+		c.strs[1] = append(c.strs[1], c.keep(m[k]))
 	}
 	clear(ks)
 	s.keys = ks[:0]
@@ -162,11 +216,11 @@ func stageRefs(c *colStage, refs []event.SavedObject) {
 	c.u64 = append(c.u64, uint64(len(refs)))
 	for i := range refs {
 		r := &refs[i]
-		c.strs[0] = append(c.strs[0], r.Rel)
-		c.strs[1] = append(c.strs[1], r.Namespace)
-		c.strs[2] = append(c.strs[2], r.ID)
-		c.strs[3] = append(c.strs[3], r.Type)
-		c.strs[4] = append(c.strs[4], r.TypeID)
+		c.strs[0] = append(c.strs[0], c.keep(r.Rel))
+		c.strs[1] = append(c.strs[1], c.keep(r.Namespace))
+		c.strs[2] = append(c.strs[2], c.keep(r.ID))
+		c.strs[3] = append(c.strs[3], c.keep(r.Type))
+		c.strs[4] = append(c.strs[4], c.keep(r.TypeID))
 	}
 }
 

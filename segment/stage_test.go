@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+	"unsafe"
 
 	"pgregory.net/rapid"
 
@@ -108,4 +109,67 @@ func TestWriterReleased(t *testing.T) {
 			t.Errorf("%s: Finish afterwards succeeded", name)
 		}
 	}
+}
+
+// TestKeepCopies: the strings a column keeps are equal to the values
+// given, stay so while its text fills up and is replaced by a larger one
+// (no earlier string moves), and share no bytes with the caller's; after
+// a reset the next block's strings are again intact.
+func TestKeepCopies(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		var c colStage
+		for block := range rapid.IntRange(1, 3).Draw(rt, "blocks") {
+			vals := rapid.SliceOf(rapid.StringN(0, 3000, -1)).Draw(rt, "vals")
+			kept := make([]string, len(vals))
+			for i, v := range vals {
+				b := []byte(v)
+				kept[i] = c.keep(unsafe.String(unsafe.SliceData(b), len(b))) // b's own bytes
+				clear(b)
+			}
+			for i, v := range vals {
+				if kept[i] != v {
+					rt.Fatalf("block %d value %d: kept %q, want %q", block, i, kept[i], v)
+				}
+			}
+			c.reset()
+		}
+	})
+}
+
+// TestPresenceBitmap: the presence bitmap a column writes from the bits
+// staged with its rows is the one its rows' masks give (bit i, LSB first,
+// set when row i has the field), over blocks of up to 300 rows, so past
+// the first 64-bit word.
+func TestPresenceBitmap(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		events := genRows(20).Draw(rt, "events")
+		rows := make([]Row, rapid.IntRange(1, 300).Draw(rt, "rows"))
+		var s blockStage
+		for i := range rows {
+			rows[i] = events[rapid.IntRange(0, len(events)-1).Draw(rt, "event")]
+			m, _ := rowInfo(rows[i].Event)
+			s.add(uint64(i), rows[i].Event, m)
+		}
+		for si := range slots {
+			if !s.union.has(si) {
+				continue
+			}
+			have := 0
+			want := make([]byte, (len(rows)+7)/8)
+			for i := range s.masks {
+				if s.masks[i].has(si) {
+					want[i/8] |= 1 << (i % 8)
+					have++
+				}
+			}
+			if have == len(rows) {
+				want = []byte{0}
+			} else {
+				want = append([]byte{1}, want...)
+			}
+			if got := appendPresence(nil, &s.cols[si], len(rows)); !bytes.Equal(got, want) {
+				rt.Fatalf("slot %d (%d of %d rows): presence %x, want %x", si, have, len(rows), got, want)
+			}
+		}
+	})
 }
