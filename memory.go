@@ -100,8 +100,12 @@ func (db *DB) segmentOptions() segment.OpenOptions {
 const headMemoryShare = 8
 
 // sealStaging estimates the seal's memory beside its head's rows and
-// postings: one staged block of decoded columns and the encoders' buffers.
-const sealStaging = 8 << 20
+// postings: one staged block of decoded columns, the copies of its strings
+// in the columns' text buffers (segment.colStage: up to twice a block's
+// string bytes, as a full buffer is replaced by one twice its size; a
+// block of 8,192 realistic events holds a few MiB of them) and the
+// encoders' buffers.
+const sealStaging = 16 << 20
 
 // Memory returns the store's memory budget, which every big consumer
 // charges (see Options.MemoryLimit); an embedding program charges its own
