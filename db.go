@@ -336,7 +336,7 @@ func (db *DB) open() error {
 	if db.zfast, err = segment.SealFastEncoder(); err != nil {
 		return err
 	}
-	if db.zdec, err = zstd.NewReader(nil, zstd.WithDecoderMaxMemory(256<<20)); err != nil {
+	if db.zdec, err = segment.NewDecoder(); err != nil {
 		return err
 	}
 	if db.reg, err = loadRegistry(db.opts.FS, db.dir, db.opts.ReadOnly); err != nil {

@@ -20,8 +20,9 @@ import (
 // OpenOptions configure Open.
 type OpenOptions struct {
 	// Decoder decompresses columns and the postings dictionary; it may be
-	// shared and should be made with WithDecoderMaxMemory. Nil means the
-	// Reader makes its own and closes it in Close.
+	// shared and should be made with NewDecoder, or at least with
+	// WithDecoderMaxMemory. Nil means the Reader makes its own (NewDecoder)
+	// and closes it in Close.
 	Decoder *zstd.Decoder
 	// KeyMemory is charged for the decoded keys the Reader caches (those
 	// of the last few blocks it read, ~200 KB a full block) while it keeps
@@ -230,7 +231,7 @@ func (r *Reader) readSection(f io.ReaderAt, name string, s section) ([]byte, err
 // (postings()).
 func (r *Reader) openPostings() error {
 	if r.dec == nil {
-		dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(maxColumnRaw+1<<20))
+		dec, err := NewDecoder(zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -314,10 +315,12 @@ func decodeRefsByKey(d *decbuf.Buf, n int, sel *selection, keys *refKeys) {
 // readKeyNumbers reads uvarint(base) and n key codes (see
 // appendRefsByKey) and returns the key numbers of the codes at idx
 // (increasing). A new key's number depends on the new keys before it, so
-// every code up to the last selected one is read (one-byte codes, nearly
-// all of them, without a call each); the rest are skipped. A code naming a
-// key at or past the next new number (one no earlier ref can have used) is
-// an error.
+// every code up to the last selected one is read; the rest are skipped.
+// Between selected codes only the new keys (zero codes) are counted, eight
+// bytes at a time (codes take one or two bytes: a segment's keys number
+// in the thousands). A selected code naming a key at or past the next new
+// number (one no earlier ref can have used) is an error; the codes
+// counted or skipped are not checked (the column's CRC was).
 func readKeyNumbers(d *decbuf.Buf, n int, idx []int) []uint64 {
 	next := d.Uvarint()
 	if n > d.Left() {
@@ -331,6 +334,19 @@ func readKeyNumbers(d *decbuf.Buf, n int, idx []int) []uint64 {
 	out := make([]uint64, 0, len(idx))
 	b, at := d.B[d.Off:], 0
 	for i := 0; i < read; i++ {
+		for want := idx[len(out)]; at+8 <= len(b); {
+			// A word of codes before the next selected one, whole: only
+			// its zero codes (new keys) count.
+			w := le64(b[at:])
+			ends := ^w & 0x8080808080808080 // the top bit of each byte that ends a code
+			if w>>63 != 0 || i+bits.OnesCount64(ends) > want {
+				break
+			}
+			starts := ends<<8 | 0x80
+			zeros := ^((w&0x7f7f7f7f7f7f7f7f + 0x7f7f7f7f7f7f7f7f) | w) & 0x8080808080808080
+			next += uint64(bits.OnesCount64(zeros & starts))
+			i, at = i+bits.OnesCount64(ends), at+8
+		}
 		var code uint64
 		if at < len(b) && b[at] < 0x80 {
 			code = uint64(b[at])

@@ -198,6 +198,21 @@ func readDictAt(d *decbuf.Buf, n int, t *strTable, idx []int) []string {
 			t.whole = string(t.data)
 		}
 	}
+	if t.n <= 0x80 && n <= d.Left() && allBelow80(d.B[d.Off:d.Off+n]) {
+		// Indexes below 0x80 are one byte each: the i-th is at byte i,
+		// with nothing to skip (low-cardinality columns: event.action,
+		// outcome, provider, ...).
+		b := d.B[d.Off : d.Off+n]
+		for j, i := range idx {
+			if int(b[i]) >= t.n {
+				d.Fail("bad dictionary index")
+				return nil
+			}
+			out[j] = dictEntry(t, memo, int(b[i]))
+		}
+		d.Off += n
+		return out
+	}
 	next := 0
 	for j, i := range idx {
 		d.SkipVarints(i - next)
@@ -225,6 +240,20 @@ func dictEntry(t *strTable, memo []string, id int) string {
 		memo[id] = t.at(id)
 	}
 	return memo[id]
+}
+
+// allBelow80 reports whether every byte of b is below 0x80 (each a whole
+// uvarint).
+func allBelow80(b []byte) bool {
+	var or uint64
+	for len(b) >= 8 {
+		or |= le64(b)
+		b = b[8:]
+	}
+	for _, c := range b {
+		or |= uint64(c)
+	}
+	return or&0x8080808080808080 == 0
 }
 
 func popcount8(b byte) int { return bits.OnesCount8(b) }

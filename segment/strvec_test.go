@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"encoding/binary"
 	"slices"
 	"testing"
 
@@ -60,6 +61,57 @@ func TestReadPlainAt(t *testing.T) {
 					t.Fatalf("string %d: read %q, wrote %q", i, got[k], vals[i])
 				}
 			}
+		}
+	})
+}
+
+// TestReadDictAt checks readDictAt, which reads one-byte indexes of a small
+// dictionary in place and skips varints otherwise, against reading every
+// index one at a time: the same strings at idx, an error exactly when an
+// index read is past the dictionary, and the buffer left just past the n
+// indexes.
+func TestReadDictAt(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		dict := rapid.SliceOfNDistinct(rapid.StringN(0, 6, -1), 1, 200, func(s string) string { return s }).Draw(t, "dict")
+		ids := rapid.SliceOfN(rapid.IntRange(0, len(dict)-1), 1, 60).Draw(t, "ids")
+		bad := rapid.IntRange(-1, len(ids)-1).Draw(t, "bad") // an index past the dictionary, -1: none
+		raw := appendPlainStrings(nil, dict)
+		tabLen := len(raw)
+		for i, id := range ids {
+			if i == bad {
+				id = len(dict) + rapid.IntRange(0, 3).Draw(t, "past")
+			}
+			raw = binary.AppendUvarint(raw, uint64(id))
+		}
+		raw = append(raw, 0xAB)
+		var idx []int
+		for i := range ids {
+			if rapid.IntRange(0, 2).Draw(t, "pick") == 0 {
+				idx = append(idx, i)
+			}
+		}
+		d := decbuf.New(raw, errInvalid)
+		tab := readPlainTable(&d)
+		if d.Err != nil || d.Off != tabLen {
+			t.Fatalf("table: %v", d.Err)
+		}
+		got := readDictAt(&d, len(ids), &tab, idx)
+		if slices.Contains(idx, bad) {
+			if d.Err == nil {
+				t.Fatalf("accepted index %d past the %d entries", bad, len(dict))
+			}
+			return
+		}
+		if d.Err != nil {
+			t.Fatal(d.Err)
+		}
+		for k, i := range idx {
+			if got[k] != dict[ids[i]] {
+				t.Fatalf("index %d: read %q, want %q", i, got[k], dict[ids[i]])
+			}
+		}
+		if d.U8() != 0xAB || d.Left() != 0 {
+			t.Fatal("not left just past the indexes")
 		}
 	})
 }

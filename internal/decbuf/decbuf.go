@@ -153,12 +153,20 @@ func (d *Buf) SkipVarints(n int) {
 			w := binary.LittleEndian.Uint64(d.B[d.Off:])
 			// Jump the whole word unless it holds the n-th end and then
 			// goes on into the next varint.
-			ends := bits.OnesCount64(^w & 0x8080808080808080)
+			m := ^w & 0x8080808080808080
+			ends := bits.OnesCount64(m)
 			if ends < n || (ends == n && w>>63 == 0) {
 				d.Off += 8
 				n -= ends
 				continue
 			}
+			// The n-th end is in this word: drop the n-1 ends before it
+			// and stop just past it, without a step per byte.
+			for ; n > 1; n-- {
+				m &= m - 1
+			}
+			d.Off += bits.TrailingZeros64(m)/8 + 1
+			return
 		}
 		if d.Left() < 1 {
 			d.Fail("short read")
