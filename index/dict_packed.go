@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/binary"
 	"math/bits"
 	"slices"
 
@@ -177,35 +176,40 @@ func unpackGuess(n int, fields []string, counts []int) int {
 // unpackKey reads one packed ref key and appends its RefKey as a string
 // (uvarint length, bytes); damage fails d.
 func unpackKey(d *decbuf.Buf, dst []byte, prev *[16]byte) []byte {
-	form := d.U8()
-	switch form {
-	case keyAsIs:
-		return appendString(dst, unsafeString(d.Bytes(d.Count(1))))
-	case keyUUID, keyUUIDPrim:
-	default:
-		d.Fail("packed ref key of form %d", form)
+	dst, form, done := readKeyUUID(d, dst, prev)
+	if done {
 		return dst
 	}
-	shared := int(d.U8())
-	if shared > 15 {
-		d.Fail("packed ref key shares %d bytes", shared)
-		return dst
-	}
-	copy(prev[shared:], d.Bytes(16-shared))
 	typ := d.Bytes(d.Count(1))
 	space := d.Bytes(d.Count(1))
 	if d.Err != nil {
 		return dst
 	}
-	dst = binary.AppendUvarint(dst, uint64(1+36+uvarintLen(len(typ))+len(typ)+uvarintLen(len(space))+len(space)+1))
-	dst = append(dst, 36)
-	dst = uuidtext.AppendText(dst, prev[:])
-	dst = appendString(dst, unsafeString(typ))
-	dst = appendString(dst, unsafeString(space))
-	if form == keyUUIDPrim {
-		return append(dst, 'p')
+	return appendUUIDKey(dst, prev, typ, space, form == keyUUIDPrim)
+}
+
+// readKeyUUID reads the start of a packed or split ref key (formats 6 and
+// 8 alike): a key stored as is is appended to dst whole, as is a damaged
+// one failing d (done either way); a UUID key's id is rebuilt in prev from
+// the bytes it shares with the previous key's, and its form returned for
+// the caller to read the rest.
+func readKeyUUID(d *decbuf.Buf, dst []byte, prev *[16]byte) (out []byte, form byte, done bool) {
+	form = d.U8()
+	switch form {
+	case keyAsIs:
+		return appendString(dst, unsafeString(d.Bytes(d.Count(1)))), form, true
+	case keyUUID, keyUUIDPrim:
+	default:
+		d.Fail("packed ref key of form %d", form)
+		return dst, form, true
 	}
-	return append(dst, 'a')
+	shared := int(d.U8())
+	if shared > 15 {
+		d.Fail("packed ref key shares %d bytes", shared)
+		return dst, form, true
+	}
+	copy(prev[shared:], d.Bytes(16-shared))
+	return dst, form, false
 }
 
 // uvarintLen is the length of uvarint(n).

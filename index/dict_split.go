@@ -136,21 +136,10 @@ func unsplitDict(p []byte) ([]byte, error) {
 // unsplitKey reads one split ref key and appends its RefKey as a string;
 // damage fails d.
 func unsplitKey(d *decbuf.Buf, dst []byte, prev *[16]byte, pairs [][2][]byte) []byte {
-	form := d.U8()
-	switch form {
-	case keyAsIs:
-		return appendString(dst, unsafeString(d.Bytes(d.Count(1))))
-	case keyUUID, keyUUIDPrim:
-	default:
-		d.Fail("packed ref key of form %d", form)
+	dst, form, done := readKeyUUID(d, dst, prev)
+	if done {
 		return dst
 	}
-	shared := int(d.U8())
-	if shared > 15 {
-		d.Fail("packed ref key shares %d bytes", shared)
-		return dst
-	}
-	copy(prev[shared:], d.Bytes(16-shared))
 	n := d.Uvarint()
 	if d.Err != nil {
 		return dst
