@@ -45,7 +45,13 @@ func TestValidTimestampsLikeEveryRow(t *testing.T) {
 			ts[0] += rapid.Int64Range(-3e9, 3e9).Draw(rt, "first")
 		}
 		// The rows between the ends can be less round than the ends are.
-		span := rapid.Int64Range(0, 5e9/int64(p)+2).Draw(rt, "span")
+		// The last row stays within int64: past it the column could not
+		// have been written, and the decoder fails before it checks.
+		maxSpan := int64(5e9/p + 2)
+		if ts[0] > 0 {
+			maxSpan = min(maxSpan, (math.MaxInt64-ts[0])/int64(p))
+		}
+		span := rapid.Int64Range(0, maxSpan).Draw(rt, "span")
 		if rapid.Bool().Draw(rt, "round span") {
 			m := pow10[rapid.IntRange(0, 9).Draw(rt, "span unit")]
 			span = span / m * m
@@ -57,9 +63,6 @@ func TestValidTimestampsLikeEveryRow(t *testing.T) {
 		slices.Sort(steps)
 		for i := 1; i < n; i++ {
 			ts[i] = ts[0] + int64(p)*steps[i]
-			if ts[i] < ts[i-1] || (ts[i]-ts[0])/int64(p) != steps[i] {
-				rt.Skip("overflow: the decoder fails before it checks")
-			}
 		}
 		want := true
 		for i := range ts {
