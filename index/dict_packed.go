@@ -65,18 +65,7 @@ func packKey(dst, k []byte, prev *[16]byte) []byte {
 		dst = append(dst, keyAsIs)
 		return appendString(dst, string(k))
 	}
-	u := uuidtext.Bytes(id)
-	form := byte(keyUUID)
-	if primary {
-		form = keyUUIDPrim
-	}
-	shared := 0
-	for shared < 15 && u[shared] == prev[shared] {
-		shared++
-	}
-	*prev = u
-	dst = append(dst, form, byte(shared))
-	dst = append(dst, u[shared:]...)
+	dst = appendUUID(dst, id, primary, prev)
 	dst = appendString(dst, typ)
 	return appendString(dst, space)
 }

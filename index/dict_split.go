@@ -66,7 +66,8 @@ func splitDict(dict []byte) []byte {
 }
 
 // appendUUID appends the form, shared count and unshared bytes of a
-// canonical UUID id, sharing with and updating prev.
+// canonical UUID id, sharing with and updating prev: the start of a packed
+// (format 6) or split (format 8) UUID key alike.
 func appendUUID(dst []byte, id string, primary bool, prev *[16]byte) []byte {
 	u := uuidtext.Bytes(id)
 	form := byte(keyUUID)
