@@ -395,6 +395,8 @@ func TestAdminPauseResume(t *testing.T) {
 	if st := e.stats(); st.SegmentCount != 6 || st.Maintenance.Compactions != 0 {
 		t.Fatalf("paused, yet: %+v", st)
 	}
+	// Six overlapping segments of one day are one merge waiting.
+	wantMetrics(t, e.metrics(), map[string]float64{`eventlog_pending_merges`: 1})
 	e.post("/api/_compaction/_resume", &ans)
 	if ans.CompactionPaused {
 		t.Fatalf("resume: %+v", ans)
@@ -408,6 +410,7 @@ func TestAdminPauseResume(t *testing.T) {
 	text := e.metrics()
 	wantMetrics(t, text, map[string]float64{
 		`eventlog_compaction_paused`:        0,
+		`eventlog_pending_merges`:           0,
 		`eventlog_compactions_total`:        float64(st.Maintenance.Compactions),
 		`eventlog_compacted_segments_total`: 6,
 		`eventlog_maintenance_error`:        0,

@@ -42,6 +42,8 @@ var (
 		"1 while the last background maintenance run failed (its error is maintenance.last_error in /api/_stats).", nil, nil)
 	descCompactionPaused = prometheus.NewDesc("eventlog_compaction_paused",
 		"1 while background compaction is paused.", nil, nil)
+	descPendingMerges = prometheus.NewDesc("eventlog_pending_merges",
+		"Merges the background compaction policy would run now (one under way included); 0 once the store is at rest.", nil, nil)
 	descDeletes = prometheus.NewDesc("eventlog_deletes_total",
 		"Deletes by query since the store was opened.", nil, nil)
 	descDeletedEvents = prometheus.NewDesc("eventlog_deleted_events_total",
@@ -63,7 +65,7 @@ var (
 func (c maintenanceCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPartitionSegments, descPartitions, descCompactions, descCompactedSegments,
 		descCompactedEvents, descCompactionSaved, descRetentionDrops, descRetentionBytes, descMaintenanceLastRun,
-		descMaintenanceError, descCompactionPaused, descDeletes, descDeletedEvents, descPurgeRewrites,
+		descMaintenanceError, descCompactionPaused, descPendingMerges, descDeletes, descDeletedEvents, descPurgeRewrites,
 		descPendingDeletes, descPendingPurgeSegments, descHolds, descHeldBytes, descHeldOverMaxBytes} {
 		ch <- d
 	}
@@ -96,6 +98,7 @@ func (c maintenanceCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descMaintenanceLastRun, unixSeconds(m.LastRun))
 	gauge(descMaintenanceError, boolGauge(m.LastError != ""))
 	gauge(descCompactionPaused, boolGauge(m.CompactionPaused))
+	gauge(descPendingMerges, float64(m.PendingMerges))
 	counter(descDeletes, m.Deletes)
 	counter(descDeletedEvents, m.DeletedEvents)
 	counter(descPurgeRewrites, m.PurgeRewrites)
