@@ -87,10 +87,12 @@ var fastColumns = func() (set [256]bool) {
 // compresses column id (a field's event.Field.ID).
 func FastColumn(id uint8) bool { return fastColumns[id] }
 
-// CompactionEncoderBytes is about what SealEncoder's encoder holds once
-// it has compressed a column: its match tables and history (7.1 MiB
-// measured at SpeedBetterCompression with a 1 MiB window), charged to
-// each merge's memory while it runs. Merges write with that encoder too
+// CompactionEncoderBytes is about what the encoders a merge writes with
+// hold once they have compressed a column, charged to each merge's memory
+// while it runs: SealEncoder's match tables and history (7.1 MiB measured
+// at SpeedBetterCompression with a 1 MiB window) and SealFastEncoder's
+// table for FastColumn's columns (256 KiB for each of the GOMAXPROCS
+// columns compressed at once, 0.5 MiB on 2 cores), rounded up. Merges write with that encoder too
 // (one column at a time each; merges of several stores take turns for
 // its GOMAXPROCS encoders): on 733,331 realistic events of 11 split days
 // (eventlog compact on the bench store) they took 7.7 s of CPU at
