@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -85,8 +86,21 @@ func rowMask(e *event.Event) mask {
 func TestMessageRefsRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		ev := drawMessageRow(t)
+		// Past 64 sources the writer searches otherwise, and past 127
+		// refs a ref cannot be referred to.
+		for range rapid.IntRange(0, 140).Draw(t, "more refs") {
+			ev.Kibana.SavedObjects = append(ev.Kibana.SavedObjects, event.SavedObject{Type: "alert",
+				ID: rapid.SampledFrom([]string{"padding-id-1", "padding-id-22", "9a0a3de3-2aa2"}).Draw(t, "more id")})
+		}
+		if len(ev.Kibana.SavedObjects) > 0 && rapid.Bool().Draw(t, "last ref named") {
+			ev.Message += ev.Kibana.SavedObjects[len(ev.Kibana.SavedObjects)-1].ID
+		}
 		m := rowMask(ev)
 		var src messageSources
+		// The sources of another row first, which must leave nothing.
+		other := drawMessageRow(t)
+		om := rowMask(other)
+		src.reset(other, &om)
 		src.reset(ev, &m)
 		// Staged as a block stage does, after a value already kept,
 		// which must stay as it was.
@@ -189,6 +203,23 @@ func TestMessageRefsStoredForm(t *testing.T) {
 		if got := string(appendMessage(nil, c.msg, &src)); got != c.want {
 			t.Errorf("stored form of %q = %q, want %q", c.msg, got, c.want)
 		}
+	}
+}
+
+// TestMessageRefsManySources checks the stored form of a row of more
+// sources than the writer's fast search holds (64), and refs past the
+// 127th, which a message cannot refer to.
+func TestMessageRefsManySources(t *testing.T) {
+	ev := &event.Event{User: event.User{Name: "elastic"}}
+	for i := range 130 {
+		ev.Kibana.SavedObjects = append(ev.Kibana.SavedObjects, event.SavedObject{ID: fmt.Sprintf("ref-id-%03d", i)})
+	}
+	ev.Message = "x ref-id-099 ref-id-005 ref-id-128 elastic"
+	m := rowMask(ev)
+	var src messageSources
+	src.reset(ev, &m)
+	if got, want := string(appendMessage(nil, ev.Message, &src)), "x \x00\x64 \x00\x06 ref-id-128 \x00\xb0"; got != want {
+		t.Errorf("stored form = %q, want %q", got, want)
 	}
 }
 
