@@ -51,7 +51,11 @@
 // event.start as event.end less event.duration), where older versions
 // store it relative to @timestamp like the other dates; version 8
 // (index.LayoutV8) stores each posting list of more than InlineMax rows
-// as a roaring bitmap, a delta list or a bitset, whichever is smallest.
+// as a roaring bitmap, a delta list or a bitset, whichever is smallest;
+// version 9 stores each whole value of another String or IP field of the
+// row that a message repeats (its rule name, instance, user name, …) as a
+// two-byte reference to that field, as version 4 on store the row's ref
+// ids (message_refs.go, refids.go), and keeps LayoutV8's postings.
 // Reader.Layout says which postings a file holds.
 //
 // Reads: a block is the unit of decompression, but Events decodes only the

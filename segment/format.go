@@ -28,8 +28,15 @@ const (
 	// event.duration rather than to its @timestamp (VersionDerivedStart).
 	// Version 8's postings section is index.LayoutV8's: LayoutV6's, with
 	// each list of more than InlineMax rows a roaring bitmap, a delta list
-	// or a bitset, whichever is smallest (VersionListKinds).
-	Version = 8
+	// or a bitset, whichever is smallest (VersionListKinds). Version 9's
+	// message column also refers to the row's other string values it
+	// repeats (VersionMessageRefs).
+	Version = 9
+
+	// VersionMessageRefs is the first version whose message column stores
+	// each whole value of another String or IP field of the row that a
+	// message repeats as a reference to that field (message_refs.go).
+	VersionMessageRefs = 9
 
 	// VersionListKinds is the first version whose postings lists take
 	// one of three kinds (index.LayoutV8).
@@ -58,6 +65,9 @@ const (
 
 	// colRefs is the column id of kibana.saved_objects.
 	colRefs = 79
+
+	// colMessage is the column id of message.
+	colMessage = 2
 
 	// colDuration and colStart are the column ids of event.duration and
 	// event.start.

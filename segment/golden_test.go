@@ -19,9 +19,9 @@ import (
 var update = flag.Bool("update", false, "regenerate the golden file of the current version")
 
 // goldenPath is the fixture of the version this package writes; the
-// fixtures of older versions (golden-v1.seg to golden-v7.seg) are never
+// fixtures of older versions (golden-v1.seg to golden-v8.seg) are never
 // regenerated.
-const goldenPath = "testdata/golden-v8.seg"
+const goldenPath = "testdata/golden-v9.seg"
 
 // goldenJSON are the events of the golden segment, in (@timestamp, seq)
 // order; row i has sequence number goldenSeq[i].
@@ -87,7 +87,7 @@ func goldenRowsV4(t testing.TB) []Row {
 
 func TestGolden(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "golden.seg")
-	if _, err := Write(path, goldenRowsV8(t), WriteOptions{BlockRows: 3}); err != nil {
+	if _, err := Write(path, goldenRowsV9(t), WriteOptions{BlockRows: 3}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(path)

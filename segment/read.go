@@ -212,7 +212,12 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 		}
 	}
 	if r.f.Version >= VersionRefIDs {
-		return r.expandRefIDs(bi, want, out, wanted)
+		if err := r.expandRefIDs(bi, want, out, wanted); err != nil {
+			return err
+		}
+	}
+	if r.f.Version >= VersionMessageRefs {
+		return r.expandMessages(bi, want, out, wanted)
 	}
 	return nil
 }
@@ -245,7 +250,7 @@ func (r *Reader) expandRefIDs(bi int, want []int, out []*event.Event, wanted fun
 	var b strings.Builder
 	for _, c := range r.blocks[bi].Cols[2:] {
 		f := event.FieldByID(c.ID)
-		if f.Kind != event.KindString || !wanted(c.ID) {
+		if f.Kind != event.KindString || !wanted(c.ID) || (c.ID == colMessage && r.f.Version >= VersionMessageRefs) {
 			continue
 		}
 		pending = pending[:0]

@@ -505,9 +505,17 @@ func (s *salvager) decodeBlock(data []byte, b *blockMeta) ([]Row, error) {
 	}
 	if s.version >= VersionRefIDs {
 		for _, c := range b.Cols[2:] {
+			if c.ID == colMessage && s.version >= VersionMessageRefs {
+				continue // refers to other fields too: expanded last
+			}
 			if err := expandColumnRefIDs(event.FieldByID(c.ID), evs); err != nil {
 				return nil, fmt.Errorf("column %d: %w", c.ID, err)
 			}
+		}
+	}
+	if s.version >= VersionMessageRefs {
+		if err := expandColumnMessages(evs); err != nil {
+			return nil, fmt.Errorf("column %d: %w", colMessage, err)
 		}
 	}
 	rows := make([]Row, n)

@@ -51,8 +51,8 @@ func (r *Reader) Keys(bi int) (ts []int64, seq []uint64, err error) {
 // its format version (LayoutV1 to LayoutV4 for versions 1 to 4; version 5
 // holds LayoutV4's postings, and reports Layout(5), which every check of
 // the form "at least LayoutVn" treats alike; version 6 LayoutV6's,
-// version 7 reports Layout(7), with LayoutV6's postings, and version 8
-// LayoutV8's).
+// version 7 reports Layout(7), with LayoutV6's postings, version 8
+// LayoutV8's, and version 9 reports Layout(9), with LayoutV8's).
 func (r *Reader) Layout() index.Layout { return index.Layout(r.f.Version) }
 
 // Postings returns the rows holding t, or nil when none does.

@@ -53,6 +53,10 @@ type blockStage struct {
 	// event.duration (VersionDerivedStart on).
 	derivedStart bool
 	rowRefs      rowRefIDs
+	// messageRefs stores the values of the row that its message repeats
+	// as references to them (VersionMessageRefs on, message_refs.go).
+	messageRefs bool
+	msgSources  messageSources
 }
 
 // colStage holds the values of one field over the rows that have it; which
@@ -133,6 +137,9 @@ func (s *blockStage) add(seq uint64, e *event.Event, m mask) {
 	if s.refIDs {
 		s.rowRefs.reset(e.Kibana.SavedObjects)
 	}
+	if s.messageRefs && m.has(messageSlot) {
+		s.msgSources.reset(e, &m)
+	}
 	for w, word := range m {
 		for word != 0 {
 			si := w*64 + bits.TrailingZeros64(word)
@@ -153,9 +160,12 @@ func (s *blockStage) stageValue(c *colStage, f *fieldSlot, e *event.Event, ts in
 	switch f.kind {
 	case event.KindString, event.KindIP, event.KindExtra: // strs[0] values
 		v := *f.str(e)
-		if s.refIDs && f.kind == event.KindString {
+		switch {
+		case s.messageRefs && f.f.ID == colMessage:
+			v = c.keepMessage(v, &s.msgSources)
+		case s.refIDs && f.kind == event.KindString:
 			v = c.keepRefIDs(v, &s.rowRefs)
-		} else {
+		default:
 			v = c.keep(v)
 		}
 		c.strs[0] = append(c.strs[0], v)

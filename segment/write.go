@@ -153,6 +153,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	sw.stage = &sw.sc.stage
 	sw.stage.refIDs = opts.Version >= VersionRefIDs
 	sw.stage.derivedStart = opts.Version >= VersionDerivedStart
+	sw.stage.messageRefs = opts.Version >= VersionMessageRefs
 	enc := opts.Encoder
 	if enc == nil {
 		var err error
