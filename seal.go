@@ -11,6 +11,7 @@ import (
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
+	"github.com/eventlogdb/eventlog/internal/nearsort"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -436,7 +437,7 @@ func (db *DB) headPostings(h *head.Head, items []head.Item) ([]*index.Builder, e
 		for _, r := range rows {
 			at = append(at, pos[r])
 		}
-		slices.Sort(at) // nearly sorted: rows arrive nearly in @timestamp order
+		nearsort.Sort(at) // rows arrive nearly in @timestamp order
 		err = splitPostings(posts, starts, t, at)
 	})
 	if !indexed {

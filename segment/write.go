@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -313,12 +312,9 @@ func (sw *Writer) finish() (Info, error) {
 	if last := sw.post.MaxRow(); last >= int64(len(sw.seqs)) {
 		return Info{}, fmt.Errorf("postings name row %d of %d", last, len(sw.seqs))
 	}
-	sorted := slices.Clone(sw.seqs)
-	slices.Sort(sorted)
-	for i := 1; i < len(sorted); i++ {
-		if sorted[i] == sorted[i-1] {
-			return Info{}, fmt.Errorf("sequence %d repeated", sorted[i])
-		}
+	runs, err := seqRuns(sw.seqs) // fails on a repeated sequence number
+	if err != nil {
+		return Info{}, err
 	}
 	w := sw.w
 	if err := w.blockIndex(); err != nil {
@@ -327,7 +323,7 @@ func (sw *Writer) finish() (Info, error) {
 	if err := w.postings(sw.post); err != nil {
 		return Info{}, err
 	}
-	if err := w.seqIndex(sw.seqs); err != nil {
+	if err := w.seqIndex(runs); err != nil {
 		return Info{}, err
 	}
 	info, err := w.footer(uint64(len(sw.seqs)))
