@@ -107,6 +107,51 @@ func BenchmarkSeal(b *testing.B) {
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(sealEvents*b.N), "cpu-ns/event")
 }
 
+// BenchmarkSealServerHeads measures sealing as eventlog serve does it
+// under bench http --events 2000000: heads of serverHeadEvents events
+// (what the default 256 MiB memory limit rolls a head at) of events
+// spread over 30 days, so that a head often spans two days and seals into
+// two segments. One op fills and seals serverHeads heads one after the
+// other in one store, the fills untimed; cpu-ns/event is the process's
+// CPU time during the Rolls per event.
+func BenchmarkSealServerHeads(b *testing.B) {
+	const (
+		serverHeadEvents = 20_000
+		serverHeads      = 10
+	)
+	opts := eventlog.Options{Sync: eventlog.SyncNone, SegmentMaxBytes: 1 << 40, SegmentMaxAge: 1000 * time.Hour}
+	ctx := context.Background()
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		dir := filepath.Join(b.TempDir(), "db")
+		db := openDB(b, dir, opts)
+		db.PauseCompaction()
+		g := NewGenerator(GeneratorConfig{Seed: 1, Rate: SpreadRate(2_000_000)})
+		for range serverHeads {
+			mustFill(b, db, g, serverHeadEvents, nil)
+			runtime.GC() // the fill's garbage is not the seal's to collect
+			b.StartTimer()
+			start := cputime.Process()
+			if err := db.Roll(ctx); err != nil {
+				b.Fatal(err)
+			}
+			cpu += cputime.Process() - start
+			b.StopTimer()
+		}
+		checkHeadEvents(b, db, 0)
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(serverHeadEvents*serverHeads*b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(serverHeadEvents*serverHeads*b.N), "cpu-ns/event")
+}
+
 // checkHeadEvents fails unless db's heads hold want events.
 func checkHeadEvents(b *testing.B, db *eventlog.DB, want int) {
 	b.Helper()
