@@ -152,7 +152,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult, b
 		return err
 	}
 	defer release()
-	ns, err := db.createSegment() // its encoder's tables are charged in mergeMemory
+	ns, err := db.createSegment(nil) // its encoder's tables are charged in mergeMemory
 	if err != nil {
 		return err
 	}

@@ -200,6 +200,12 @@ type DB struct {
 	damage damageRegistry
 
 	sealMu sync.Mutex // one seal at a time
+	// sealScratch keeps the seals' segment writers' working memory from
+	// one seal to the next while heads keep coming, and lastSealed is when
+	// the last seal ended; the sealer releases the scratch once seals
+	// have paused for sealScratchIdle (runSealer). Both guarded by sealMu.
+	sealScratch segment.Scratch
+	lastSealed  time.Time
 	// maintaining is held (a one-slot semaphore, so waiting for it can be
 	// cancelled) by whatever changes the segment set besides sealing:
 	// compaction and retention.

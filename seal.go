@@ -11,6 +11,7 @@ import (
 	"github.com/eventlogdb/eventlog/index"
 	"github.com/eventlogdb/eventlog/internal/head"
 	"github.com/eventlogdb/eventlog/internal/match"
+	"github.com/eventlogdb/eventlog/internal/nearsort"
 	"github.com/eventlogdb/eventlog/segment"
 )
 
@@ -162,6 +163,7 @@ func (db *DB) runSealer() {
 		case <-db.sealWake:
 		case <-tick.C:
 			db.rollIfOld()
+			db.releaseSealScratch()
 		}
 		if backoff > 0 {
 			select {
@@ -180,6 +182,24 @@ func (db *DB) runSealer() {
 			continue
 		}
 		backoff = 0
+	}
+}
+
+// sealScratchIdle is how long after the last seal the sealer keeps the
+// seals' working memory (DB.sealScratch, about sealStaging): while heads
+// keep coming, several seals a second reuse it; once they stop, the
+// memory goes back to the collector rather than stay out of the budget.
+const sealScratchIdle = time.Second
+
+// releaseSealScratch releases the seals' kept working memory once no seal
+// has ended for sealScratchIdle, unless a seal is running.
+func (db *DB) releaseSealScratch() {
+	if !db.sealMu.TryLock() {
+		return
+	}
+	defer db.sealMu.Unlock()
+	if time.Since(db.lastSealed) >= sealScratchIdle {
+		db.sealScratch.Release()
 	}
 }
 
@@ -245,6 +265,7 @@ func (db *DB) seal(h *head.Head) error {
 	working := sealMemory(hs)
 	db.sealMem.Charge(working)
 	written, err := db.writeSegments(h)
+	db.lastSealed = time.Now()
 	db.sealMem.Release(working)
 	if err != nil {
 		return err
@@ -371,7 +392,7 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 				}
 			}
 			part = p
-			if ns, err = db.createSegment(); err != nil {
+			if ns, err = db.createSegment(&db.sealScratch); err != nil { // under sealMu
 				return fail(err)
 			}
 			if posts != nil {
@@ -436,7 +457,7 @@ func (db *DB) headPostings(h *head.Head, items []head.Item) ([]*index.Builder, e
 		for _, r := range rows {
 			at = append(at, pos[r])
 		}
-		slices.Sort(at) // nearly sorted: rows arrive nearly in @timestamp order
+		nearsort.Sort(at) // rows arrive nearly in @timestamp order
 		err = splitPostings(posts, starts, t, at)
 	})
 	if !indexed {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/event"
+	"github.com/eventlogdb/eventlog/internal/cputime"
 )
 
 // Storage benchmarks: what an event costs on disk (BenchmarkBytesPerEvent)
@@ -70,21 +72,26 @@ func BenchmarkBytesPerEvent(b *testing.B) {
 // and SegmentMaxAge large enough that nothing seals early) is filled with
 // the timer stopped, then DB.Roll — seal into segment files and wait — is
 // timed. One op is one Roll; events/s and MB/s (of the events' JSON) are the
-// throughput.
+// throughput, cpu-ns/event the process's CPU time during the Rolls per
+// event (which holds when other work stretches the wall time).
 func BenchmarkSeal(b *testing.B) {
 	opts := eventlog.Options{Sync: eventlog.SyncNone, SegmentMaxBytes: 1 << 40, SegmentMaxAge: 1000 * time.Hour}
 	ctx := context.Background()
 	var jsonBytes int64
+	var cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		dir := filepath.Join(b.TempDir(), "db")
 		db := openDB(b, dir, opts)
 		jsonBytes = mustFill(b, db, NewGenerator(GeneratorConfig{Seed: 1}), sealEvents, nil)
 		checkHeadEvents(b, db, sealEvents)
+		runtime.GC() // the fill's garbage is not the seal's to collect
 		b.StartTimer()
+		start := cputime.Process()
 		if err := db.Roll(ctx); err != nil {
 			b.Fatal(err)
 		}
+		cpu += cputime.Process() - start
 		b.StopTimer()
 		checkHeadEvents(b, db, 0)
 		if err := db.Close(); err != nil {
@@ -97,6 +104,52 @@ func BenchmarkSeal(b *testing.B) {
 	}
 	b.SetBytes(jsonBytes)
 	b.ReportMetric(float64(sealEvents*b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(sealEvents*b.N), "cpu-ns/event")
+}
+
+// BenchmarkSealServerHeads measures sealing as eventlog serve does it
+// under bench http --events 2000000: heads of serverHeadEvents events
+// (what the default 256 MiB memory limit rolls a head at) of events
+// spread over 30 days, so that a head often spans two days and seals into
+// two segments. One op fills and seals serverHeads heads one after the
+// other in one store, the fills untimed; cpu-ns/event is the process's
+// CPU time during the Rolls per event.
+func BenchmarkSealServerHeads(b *testing.B) {
+	const (
+		serverHeadEvents = 20_000
+		serverHeads      = 10
+	)
+	opts := eventlog.Options{Sync: eventlog.SyncNone, SegmentMaxBytes: 1 << 40, SegmentMaxAge: 1000 * time.Hour}
+	ctx := context.Background()
+	var cpu time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		dir := filepath.Join(b.TempDir(), "db")
+		db := openDB(b, dir, opts)
+		db.PauseCompaction()
+		g := NewGenerator(GeneratorConfig{Seed: 1, Rate: SpreadRate(2_000_000)})
+		for range serverHeads {
+			mustFill(b, db, g, serverHeadEvents, nil)
+			runtime.GC() // the fill's garbage is not the seal's to collect
+			b.StartTimer()
+			start := cputime.Process()
+			if err := db.Roll(ctx); err != nil {
+				b.Fatal(err)
+			}
+			cpu += cputime.Process() - start
+			b.StopTimer()
+		}
+		checkHeadEvents(b, db, 0)
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(serverHeadEvents*serverHeads*b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(serverHeadEvents*serverHeads*b.N), "cpu-ns/event")
 }
 
 // checkHeadEvents fails unless db's heads hold want events.

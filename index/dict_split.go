@@ -36,13 +36,18 @@ func splitDict(dict []byte) []byte {
 	var heads, values, payloads, pairs []byte
 	pairOf := map[[2]string]uint64{}
 	var prev [16]byte
+	var again []byte // scratch: a key written again from its parts
 	walkDict(dict, func(field string, value []byte) {
 		if field != RefField {
 			values = appendString(values, string(value))
 			return
 		}
 		id, typ, space, primary, ok := ParseRefKey(string(value))
-		if !ok || !uuidtext.IsCanonical(id) || string(AppendRefKey(nil, id, typ, space, primary)) != string(value) {
+		if ok = ok && uuidtext.IsCanonical(id); ok { // and written alike from its parts
+			again = AppendRefKey(again[:0], id, typ, space, primary)
+			ok = string(again) == string(value)
+		}
+		if !ok {
 			values = append(values, keyAsIs)
 			values = appendString(values, string(value))
 			return

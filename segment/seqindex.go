@@ -3,9 +3,10 @@ package segment
 import (
 	"cmp"
 	"encoding/binary"
-	"slices"
+	"fmt"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
+	"github.com/eventlogdb/eventlog/internal/nearsort"
 )
 
 // seqRun is a run of the sequence index: rows Start..Start+Len-1 (in
@@ -17,22 +18,28 @@ type seqRun struct {
 }
 
 // seqRuns returns the sequence-order permutation of the rows (whose
-// sequence numbers seqs gives, in row order) as runs.
-func seqRuns(seqs []uint64) []seqRun {
+// sequence numbers seqs gives, in row order) as runs, or an error naming
+// a sequence number two rows share. Rows come in (@timestamp, sequence)
+// order, which a head's or a merge's rows follow in sequence order but
+// for a few out of order: the permutation is sorted as nearly sorted.
+func seqRuns(seqs []uint64) ([]seqRun, error) {
 	perm := make([]uint32, len(seqs))
 	for i := range perm {
 		perm[i] = uint32(i)
 	}
-	slices.SortFunc(perm, func(a, b uint32) int { return cmp.Compare(seqs[a], seqs[b]) })
+	nearsort.SortFunc(perm, func(a, b uint32) int { return cmp.Compare(seqs[a], seqs[b]) })
 	var runs []seqRun
 	for i, r := range perm {
+		if i > 0 && seqs[r] == seqs[perm[i-1]] {
+			return nil, fmt.Errorf("sequence %d repeated", seqs[r])
+		}
 		if i > 0 && r == perm[i-1]+1 {
 			runs[len(runs)-1].Len++
 			continue
 		}
 		runs = append(runs, seqRun{Start: r, Len: 1, FirstSeq: seqs[r]})
 	}
-	return runs
+	return runs, nil
 }
 
 // appendSeqIndex writes uvarint(runs) then per run varint(start - end of

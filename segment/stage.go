@@ -30,6 +30,41 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{bw: bufio.NewWrite
 
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
+// Scratch keeps a Writer's working memory (its staged block's vectors and
+// text, its file buffer and encoding buffers, grown to a block's size)
+// for the next Writer given it (WriteOptions.Scratch), out of reach of
+// the garbage collector, which empties the package's pool at every
+// cycle: a store that seals a head every few hundred milliseconds while
+// the collector runs several times a second grew them again from nothing
+// for nearly every segment. The zero value is empty. One Writer at a
+// time may use a Scratch; Release gives its memory back.
+type Scratch struct{ sc *scratch }
+
+// take returns the kept scratch, or the pool's when s keeps none.
+func (s *Scratch) take() *scratch {
+	if s == nil || s.sc == nil {
+		return getScratch()
+	}
+	sc := s.sc
+	s.sc = nil
+	return sc
+}
+
+// keep empties sc, dropping the strings and file it holds, and keeps it
+// in s, or pools it when s is nil.
+func (s *Scratch) keep(sc *scratch) {
+	if s == nil {
+		sc.put()
+		return
+	}
+	sc.stage.reset()
+	sc.bw.Reset(nil)
+	s.sc = sc
+}
+
+// Release drops the memory s keeps, for the collector to free.
+func (s *Scratch) Release() { s.sc = nil }
+
 // put empties sc, dropping the strings and file it holds, and pools it.
 func (sc *scratch) put() {
 	sc.stage.reset()

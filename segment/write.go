@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -52,6 +51,10 @@ type WriteOptions struct {
 	// BlockBytes caps the raw (binary event) bytes of a block; 0 means
 	// DefaultBlockBytes. A block always holds at least one row.
 	BlockBytes int
+	// Scratch, when set, is where the writer takes its working memory
+	// from and leaves it when done, instead of the package's pool; see
+	// Scratch.
+	Scratch *Scratch
 	// Version is the format version to write: 0 means Version. Only
 	// tests of the readers ask for an older one (1: postings in
 	// index.LayoutV1, 2: LayoutV2), to check that old files still answer
@@ -149,7 +152,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	if opts.Version < 1 || opts.Version > Version {
 		return nil, fmt.Errorf("write segment %s: format version %d: this writer writes 1..%d", path, opts.Version, Version)
 	}
-	sw := &Writer{path: path, opts: opts, post: index.NewBuilderFor(index.Layout(opts.Version)), sc: getScratch()}
+	sw := &Writer{path: path, opts: opts, post: index.NewBuilderFor(index.Layout(opts.Version)), sc: opts.Scratch.take()}
 	sw.stage = &sw.sc.stage
 	sw.stage.refIDs = opts.Version >= VersionRefIDs
 	sw.stage.derivedStart = opts.Version >= VersionDerivedStart
@@ -314,12 +317,9 @@ func (sw *Writer) finish() (Info, error) {
 	if last := sw.post.MaxRow(); last >= int64(len(sw.seqs)) {
 		return Info{}, fmt.Errorf("postings name row %d of %d", last, len(sw.seqs))
 	}
-	sorted := slices.Clone(sw.seqs)
-	slices.Sort(sorted)
-	for i := 1; i < len(sorted); i++ {
-		if sorted[i] == sorted[i-1] {
-			return Info{}, fmt.Errorf("sequence %d repeated", sorted[i])
-		}
+	runs, err := seqRuns(sw.seqs) // fails on a repeated sequence number
+	if err != nil {
+		return Info{}, err
 	}
 	w := sw.w
 	if err := w.blockIndex(); err != nil {
@@ -328,7 +328,7 @@ func (sw *Writer) finish() (Info, error) {
 	if err := w.postings(sw.post); err != nil {
 		return Info{}, err
 	}
-	if err := w.seqIndex(sw.seqs); err != nil {
+	if err := w.seqIndex(runs); err != nil {
 		return Info{}, err
 	}
 	info, err := w.footer(uint64(len(sw.seqs)))
@@ -369,7 +369,7 @@ func (sw *Writer) release() {
 			sw.w = nil
 		}
 		sw.sc, sw.stage = nil, nil
-		sc.put()
+		sw.opts.Scratch.keep(sc)
 	}
 }
 

@@ -146,12 +146,13 @@ func (w *writer) blockIndex() error {
 	return err
 }
 
-func (w *writer) seqIndex(seqs []uint64) error {
+// seqIndex writes the sequence index of runs (seqRuns).
+func (w *writer) seqIndex(runs []seqRun) error {
 	if err := w.enter(stageSeqIndex); err != nil {
 		return err
 	}
 	var err error
-	w.f.SeqIndex, err = w.section(appendSeqIndex(nil, seqRuns(seqs)))
+	w.f.SeqIndex, err = w.section(appendSeqIndex(nil, runs))
 	return err
 }
 
