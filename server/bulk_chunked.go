@@ -8,6 +8,7 @@ import (
 	"unsafe"
 
 	"github.com/eventlogdb/eventlog"
+	"github.com/eventlogdb/eventlog/auth"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/memory"
 )
@@ -133,6 +134,10 @@ func (s *Server) appendChunked(ctx context.Context, b *bulk) error {
 // decode, are in the key's scope and pass the DB's checks to bt, in order,
 // recording their items in b.pos; the others fail.
 func (b *bulk) addChunk(s *Server, bt *eventlog.Batch, lo, hi int) {
+	if b.complete == nil && !b.register {
+		b.addChunkParts(s, bt, lo, hi)
+		return
+	}
 	n := hi - lo
 	if cap(b.chunk) < n {
 		b.chunk, b.chunkErrs = make([]event.Event, n), make([]error, n)
@@ -207,4 +212,81 @@ func (b *bulk) registerChunk(s *Server, events []event.Event, items []int) ([]ev
 		kept++
 	}
 	return events[:kept], items[:kept]
+}
+
+// addChunkParts is addChunk for events exactly as decoded (no protocol
+// completes them, none is registered on the way): each worker checks and
+// encodes the events it decodes into a part of bt of its own
+// (eventlog.BatchPart), while they are in its cache, so that only the
+// copying of the parts into bt is left to this goroutine, and a worker's
+// one Event is reused for each document. A document that fails (to
+// decode, in the key's scope, the DB's checks) fails its item.
+func (b *bulk) addChunkParts(s *Server, bt *eventlog.Batch, lo, hi int) {
+	n := hi - lo
+	if cap(b.chunkErrs) < n {
+		b.chunkErrs = make([]error, n)
+	}
+	errs := b.chunkErrs[:n]
+	defer clear(errs)
+	copy(errs, b.errs[lo:hi])
+	opts := event.DecodeOptions{Limits: s.limits(), KeepUnknown: b.keep, Shared: true}
+	workers := decodeWorkers(n)
+	b.prepareWorkers(bt, workers, opts)
+	docs := b.docs[lo:hi]
+	spreadOver(n, workers, func(w, l, h int) {
+		x, p := b.decoders[w], b.parts[w]
+		var ev event.Event
+		for i := l; i < h; i++ {
+			if errs[i] == nil {
+				errs[i] = s.decodePart(x, p, b.key, &ev, docs[i])
+			}
+		}
+	})
+	for w := range workers {
+		p, l, h := b.parts[w], n*w/workers, n*(w+1)/workers
+		bad := bt.AddPart(p)
+		k := 0 // p's events are the items of l..h-1 without an error
+		for i := l; i < h; i++ {
+			if errs[i] != nil {
+				b.fail(s, lo+i, errs[i])
+				continue
+			}
+			if len(bad) > 0 && bad[0].Index == k {
+				b.fail(s, lo+i, bad[0].Err)
+				bad = bad[1:]
+			} else {
+				b.pos = append(b.pos, lo+i)
+			}
+			k++
+		}
+		p.Drop()
+	}
+}
+
+// prepareWorkers makes sure b has a decoder (with opts) and a started part
+// of bt for each of workers workers.
+func (b *bulk) prepareWorkers(bt *eventlog.Batch, workers int, opts event.DecodeOptions) {
+	reuseDecoders(&b.decoders, workers, opts)
+	for w := range workers {
+		if w == len(b.parts) {
+			b.parts = append(b.parts, new(eventlog.BatchPart))
+		}
+		bt.StartPart(b.parts[w], opts.Limits)
+	}
+}
+
+// decodePart decodes doc with x into ev and adds it to p, returning why
+// it fails if it does: over MaxEventBytes, not an event, out of the scope
+// of key k (nil: any), or refused by the DB's checks.
+func (s *Server) decodePart(x *event.Decoder, p *eventlog.BatchPart, k *auth.Key, ev *event.Event, doc []byte) error {
+	if err := s.checkSize(doc); err != nil {
+		return err
+	}
+	if err := x.Decode(ev, doc); err != nil {
+		return err
+	}
+	if k != nil && !k.MayWrite(ev) {
+		return scopeError(k, ev)
+	}
+	return p.Add(ev)
 }
