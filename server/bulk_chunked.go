@@ -218,9 +218,9 @@ func (b *bulk) registerChunk(s *Server, events []event.Event, items []int) ([]ev
 // completes them, none is registered on the way): each worker checks and
 // encodes the events it decodes into a part of bt of its own
 // (eventlog.BatchPart), while they are in its cache, so that only the
-// copying of the parts into bt is left to this goroutine, and a worker's
-// one Event is reused for each document. A document that fails (to
-// decode, in the key's scope, the DB's checks) fails its item.
+// copying of the parts into bt is left to this goroutine. Each document is
+// decoded in place in its worker's Decoder (Decoder.Next). A document that
+// fails (to decode, in the key's scope, the DB's checks) fails its item.
 func (b *bulk) addChunkParts(s *Server, bt *eventlog.Batch, lo, hi int) {
 	n := hi - lo
 	if cap(b.chunkErrs) < n {
@@ -235,10 +235,9 @@ func (b *bulk) addChunkParts(s *Server, bt *eventlog.Batch, lo, hi int) {
 	docs := b.docs[lo:hi]
 	spreadOver(n, workers, func(w, l, h int) {
 		x, p := b.decoders[w], b.parts[w]
-		var ev event.Event
 		for i := l; i < h; i++ {
 			if errs[i] == nil {
-				errs[i] = s.decodePart(x, p, b.key, &ev, docs[i])
+				errs[i] = s.decodePart(x, p, b.key, docs[i])
 			}
 		}
 	})
@@ -275,14 +274,15 @@ func (b *bulk) prepareWorkers(bt *eventlog.Batch, workers int, opts event.Decode
 	}
 }
 
-// decodePart decodes doc with x into ev and adds it to p, returning why
-// it fails if it does: over MaxEventBytes, not an event, out of the scope
-// of key k (nil: any), or refused by the DB's checks.
-func (s *Server) decodePart(x *event.Decoder, p *eventlog.BatchPart, k *auth.Key, ev *event.Event, doc []byte) error {
+// decodePart decodes doc with x (in place: Decoder.Next) and adds it to
+// p, returning why it fails if it does: over MaxEventBytes, not an event,
+// out of the scope of key k (nil: any), or refused by the DB's checks.
+func (s *Server) decodePart(x *event.Decoder, p *eventlog.BatchPart, k *auth.Key, doc []byte) error {
 	if err := s.checkSize(doc); err != nil {
 		return err
 	}
-	if err := x.Decode(ev, doc); err != nil {
+	ev, err := x.Next(doc)
+	if err != nil {
 		return err
 	}
 	if k != nil && !k.MayWrite(ev) {
