@@ -21,9 +21,12 @@ import (
 // a time, without copying them (their strings borrow the body, which
 // outlives the request's events), and adds each chunk to one
 // eventlog.Batch, which encodes the events at once: the request holds its
-// body, the record, and one chunk. The Batch commits every valid event in
-// one WAL record, as one Append would: all of them, or on a write error
-// none, which keeps the per-item answer of the API.
+// body, the record, and one chunk. On the native route each decode worker
+// encodes the events it decodes itself, into a part of the Batch
+// (addChunkParts), and holds one decoded event at a time. The Batch
+// commits every valid event in one WAL record, as one Append would: all of
+// them, or on a write error none, which keeps the per-item answer of the
+// API.
 //
 // Events with a client id go to the DB whole (decodeWhole, appendBulk):
 // deduplication needs them all at once. mayHoldClientIDs tells such bodies
