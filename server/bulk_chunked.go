@@ -54,7 +54,7 @@ const decodedEventBytes = int64(unsafe.Sizeof(event.Event{})) + 256
 // id: a "_id" member, which may be spelt with JSON escapes. It errs on the
 // side of yes; a body it says no of cannot decode to an event with one.
 func mayHoldClientIDs(body []byte) bool {
-	if bytes.Contains(body, []byte(`"_id"`)) {
+	if holdsIDKey(body) {
 		return true
 	}
 	// \u005f is '_', \u0069 'i', \u0064 'd', in either case of hex digit.
@@ -68,6 +68,24 @@ func mayHoldClientIDs(body []byte) bool {
 			return true
 		}
 		rest = rest[i+4:]
+	}
+}
+
+// holdsIDKey reports whether body holds `"_id"`, as bytes.Contains would,
+// hopping from one '_' to the next: bytes.Contains searched for the '"'
+// that starts the key, which is one byte in eight of JSON, and took a
+// third of a microsecond an event, a few percent of a request's CPU.
+func holdsIDKey(body []byte) bool {
+	for i := 0; ; {
+		j := bytes.IndexByte(body[i:], '_')
+		if j < 0 {
+			return false
+		}
+		i += j
+		if i > 0 && body[i-1] == '"' && bytes.HasPrefix(body[i+1:], []byte(`id"`)) {
+			return true
+		}
+		i++
 	}
 }
 
