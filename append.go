@@ -207,26 +207,9 @@ func (db *DB) check(events []Event, internal bool) error {
 // with limits within the DB's made already (Batch.AddDecoded).
 func (db *DB) checkWith(events []Event, internal, decoded bool) error {
 	var bad []ItemError
-	var latest int64 = math.MaxInt64
-	if db.opts.MaxFutureSkew > 0 {
-		latest = db.opts.Now().Add(db.opts.MaxFutureSkew).UnixNano()
-	}
+	latest := db.latestTimestamp()
 	for i := range events {
-		ev := &events[i]
-		var err error
-		if !decoded {
-			err = ev.Validate(db.opts.Limits)
-		}
-		if err == nil && !ev.Timestamp.IsZero() && ev.Timestamp.UnixNano() > latest {
-			err = fmt.Errorf("@timestamp %s is more than %v in the future (max future skew)", ev.Timestamp, db.opts.MaxFutureSkew)
-		}
-		if err == nil && !internal && !db.opts.AllowUnregistered {
-			err = db.reg.check(ev.Event.Provider, ev.Event.Action)
-		}
-		if err == nil {
-			err = db.opts.Pseudonymizer.Check(ev)
-		}
-		if err != nil {
+		if err := db.checkEvent(&events[i], internal, decoded, latest); err != nil {
 			bad = append(bad, ItemError{Index: i, Err: err})
 		}
 	}
@@ -234,6 +217,34 @@ func (db *DB) checkWith(events []Event, internal, decoded bool) error {
 		return &InvalidEventsError{Items: bad}
 	}
 	return nil
+}
+
+// latestTimestamp is the latest @timestamp an event may have now
+// (Options.MaxFutureSkew), in Unix nanoseconds: for checkEvent.
+func (db *DB) latestTimestamp() int64 {
+	if db.opts.MaxFutureSkew > 0 {
+		return db.opts.Now().Add(db.opts.MaxFutureSkew).UnixNano()
+	}
+	return math.MaxInt64
+}
+
+// checkEvent checks one event as checkWith does, against latest
+// (latestTimestamp). It is safe for concurrent use.
+func (db *DB) checkEvent(ev *Event, internal, decoded bool, latest int64) error {
+	var err error
+	if !decoded {
+		err = ev.Validate(db.opts.Limits)
+	}
+	if err == nil && !ev.Timestamp.IsZero() && ev.Timestamp.UnixNano() > latest {
+		err = fmt.Errorf("@timestamp %s is more than %v in the future (max future skew)", ev.Timestamp, db.opts.MaxFutureSkew)
+	}
+	if err == nil && !internal && !db.opts.AllowUnregistered {
+		err = db.reg.check(ev.Event.Provider, ev.Event.Action)
+	}
+	if err == nil {
+		err = db.opts.Pseudonymizer.Check(ev)
+	}
+	return err
 }
 
 // batch is an Append's (or a replayed WAL record's) events prepared outside
@@ -323,14 +334,27 @@ func (db *DB) reserveBatch(b *batch, events int) {
 
 // add appends one event to the batch, and its digest if digest.
 func (b *batch) add(ev *Event, digest bool) {
-	start := len(b.rec)
-	b.rec = append(b.rec, 0, 0, 0) // room for a short length prefix
-	b.rec = event.AppendBinary(b.rec, ev)
 	if digest {
-		b.digests = append(b.digests, integrity.Digest(b.rec[start+3:]))
+		var h integrity.Hash
+		b.rec = appendFrame(b.rec, ev, &h)
+		b.digests = append(b.digests, h)
+	} else {
+		b.rec = appendFrame(b.rec, ev, nil)
 	}
-	b.rec = putFrameLen(b.rec, start, len(b.rec)-start-3)
 	b.addRow(ev)
+}
+
+// appendFrame appends the frame of ev to dst: its binary form prefixed by
+// its length as a uvarint. With digest not nil it sets *digest to the
+// binary form's integrity.Digest.
+func appendFrame(dst []byte, ev *Event, digest *integrity.Hash) []byte {
+	start := len(dst)
+	dst = append(dst, 0, 0, 0) // room for a short length prefix
+	dst = event.AppendBinary(dst, ev)
+	if digest != nil {
+		*digest = integrity.Digest(dst[start+3:])
+	}
+	return putFrameLen(dst, start, len(dst)-start-3)
 }
 
 // addRow adds an event's @timestamp and posting keys for the head.
@@ -380,15 +404,22 @@ func (db *DB) encodeBatch(b *batch, events []Event) {
 // encodeEvent adds one checked event to b as encodeBatch does; now is the
 // batch's arrival time, taken at the first event that needs it.
 func (db *DB) encodeEvent(b *batch, ev *Event, now *event.Date) {
+	if ev.Timestamp.IsZero() && now.IsZero() {
+		*now = event.DateOf(db.opts.Now())
+	}
+	b.add(db.prepared(ev, *now), db.integrity != nil)
+}
+
+// prepared is ev as it is stored: stamped with now when it has no
+// @timestamp, and pseudonymised (Options.Pseudonymizer), on a copy when
+// either changes it.
+func (db *DB) prepared(ev *Event, now event.Date) *Event {
 	if ev.Timestamp.IsZero() {
-		if now.IsZero() {
-			*now = event.DateOf(db.opts.Now())
-		}
 		stamped := *ev
-		stamped.Timestamp = *now
+		stamped.Timestamp = now
 		ev = &stamped
 	}
-	b.add(db.opts.Pseudonymizer.Event(ev), db.integrity != nil)
+	return db.opts.Pseudonymizer.Event(ev)
 }
 
 // finishBatch ends the encoding of a batch of count (> 0) events: its

@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
 
 // The binary form of an event, used by the WAL records and the in-memory
@@ -47,12 +48,14 @@ import (
 // AppendBinary appends the binary form of e to dst. Labels are written
 // sorted by key. Non-finite floats are omitted, as in AppendJSON.
 func AppendBinary(dst []byte, e *Event) []byte {
-	for i, s := range slots {
-		if !s.present(e) || !s.finite(e) {
+	base := unsafe.Pointer(e)
+	for i := range presences {
+		p := &presences[i]
+		if !p.maybe(base) || p.exact && (!slots[i].present(e) || !slots[i].finite(e)) {
 			continue
 		}
 		dst = append(dst, fields[i].ID)
-		dst = appendBinaryValue(dst, e, s)
+		dst = appendBinaryValue(dst, e, slots[i])
 	}
 	return dst
 }

@@ -10,8 +10,9 @@ import (
 )
 
 // TestPropertyDecoderReuse checks a reused Decoder against DecodeWith, the
-// model: each document decodes to the same event (reflect.DeepEqual) or
-// the same error, and every event decoded since the last Reuse still
+// model: each document decodes (Decode, or Next in place) to the same
+// event (reflect.DeepEqual) or the same error, and every event decoded
+// since the last Reuse still
 // equals its model after the documents decoded after it, which share the
 // Decoder's slabs.
 func TestPropertyDecoderReuse(t *testing.T) {
@@ -36,7 +37,17 @@ func TestPropertyDecoderReuse(t *testing.T) {
 			}
 			want, werr := DecodeWith(bytes.Clone(doc), opts)
 			got := Event{Message: "left over"}
-			gerr := x.Decode(&got, doc)
+			var gerr error
+			if rapid.Bool().Draw(t, "next") { // in place, then copied: Next overwrites it
+				var ev *Event
+				if ev, gerr = x.Next(doc); gerr == nil {
+					got = *ev
+				} else {
+					got = Event{}
+				}
+			} else {
+				gerr = x.Decode(&got, doc)
+			}
 			if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
 				t.Fatalf("document %d: DecodeWith: %v; Decoder: %v", i, werr, gerr)
 			}
@@ -79,6 +90,14 @@ func FuzzDecoder(f *testing.F) {
 		if wantBin, gotBin := AppendBinary(nil, &want), AppendBinary(nil, &ev); !bytes.Equal(wantBin, gotBin) {
 			t.Fatalf("Decoder differs:\nDecodeWith %x\nDecoder    %x", wantBin, gotBin)
 		}
+		_, _ = x.Next(first) // and in place
+		next, nerr := x.Next(data)
+		if (werr == nil) != (nerr == nil) || werr != nil && werr.Error() != nerr.Error() {
+			t.Fatalf("DecodeWith: %v; Decoder.Next: %v", werr, nerr)
+		}
+		if werr == nil && !bytes.Equal(AppendBinary(nil, &want), AppendBinary(nil, next)) {
+			t.Fatalf("Decoder.Next differs:\nDecodeWith %x\nNext       %x", AppendBinary(nil, &want), AppendBinary(nil, next))
+		}
 	})
 }
 
@@ -92,7 +111,13 @@ func TestDecoderDrop(t *testing.T) {
 	if err := x.Decode(&ev, doc); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := x.Next(doc); err != nil {
+		t.Fatal(err)
+	}
 	x.Drop()
+	if !reflect.DeepEqual(x.d.ev, Event{}) || x.d.text != "" {
+		t.Fatalf("the event Next decoded in place is kept after Drop: %#v", x.d.ev)
+	}
 	sl := &x.d.slabs
 	for i, s := range sl.strs[:cap(sl.strs)] {
 		if s != "" {

@@ -4,6 +4,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unsafe"
+
+	"pgregory.net/rapid"
 )
 
 // TestFieldTableMatchesStruct checks that the field table lists exactly the
@@ -68,4 +71,25 @@ func TestSlotsMatchAccessors(t *testing.T) {
 			t.Errorf("field %s: slot kind or tree slot mismatch", fields[i].Name)
 		}
 	}
+}
+
+// TestPresencesMatchPresent checks AppendBinary's first look at each field
+// (presences) against present and finite: it never calls a present field
+// absent, and settles it alone only where it is exact.
+func TestPresencesMatchPresent(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e := genEvent().Draw(t, "event")
+		if rapid.Bool().Draw(t, "empty labels") {
+			e.Labels = map[string]string{}
+		}
+		base := unsafe.Pointer(&e)
+		for i := range slots {
+			p, s := &presences[i], slots[i]
+			want := s.present(&e) && s.finite(&e)
+			got := p.maybe(base) && (!p.exact || want)
+			if got != want {
+				t.Fatalf("field %s: presence says %v, present and finite %v", fields[i].Name, got, want)
+			}
+		}
+	})
 }

@@ -158,6 +158,9 @@ type bulk struct {
 	// decoders decode appendChunked's chunks, one per worker
 	// (decodeReusing); their memory is reused request after request.
 	decoders []*event.Decoder
+	// parts are addChunkParts' parts of the request's eventlog.Batch, one
+	// per worker, beside decoders.
+	parts []*eventlog.BatchPart
 }
 
 // bulkItem is one non-blank line: its number (from 1, blank lines
@@ -186,6 +189,9 @@ func (b *bulk) release() {
 	b.chunkItems = b.chunkItems[:0]
 	for _, x := range b.decoders {
 		x.Drop() // their strings share the body
+	}
+	for _, p := range b.parts {
+		p.Drop() // so do their posting keys
 	}
 	bulkPool.Put(b)
 }

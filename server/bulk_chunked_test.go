@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pgregory.net/rapid"
 )
 
 // TestBulkChunksKeepItemsAndOrder: a _bulk of three chunks (bulkChunk
@@ -125,6 +128,18 @@ func TestMayHoldClientIDs(t *testing.T) {
 			t.Errorf("%s: %v, want %v", body, got, want)
 		}
 	}
+}
+
+// TestHoldsIDKeyLikeContains checks holdsIDKey against bytes.Contains,
+// the model, on bodies drawn from the bytes that make up the key and its
+// near misses.
+func TestHoldsIDKeyLikeContains(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		body := rapid.SliceOf(rapid.SampledFrom([]byte(`"_id:x`))).Draw(t, "body")
+		if got, want := holdsIDKey(body), bytes.Contains(body, []byte(`"_id"`)); got != want {
+			t.Fatalf("%q: %v, bytes.Contains %v", body, got, want)
+		}
+	})
 }
 
 // TestBulkWorkingSetCharged: a _bulk whose body fits the memory budget but

@@ -11,6 +11,7 @@ import (
 
 	"github.com/eventlogdb/eventlog"
 	"github.com/eventlogdb/eventlog/bench"
+	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/cputime"
 )
 
@@ -68,4 +69,48 @@ func BenchmarkBulkPath(b *testing.B) {
 	if st := db.Stats(); st.LastSeq != uint64(b.N*batch) || st.Segments != 0 {
 		b.Fatalf("stored %d events in %d segments, want %d in the head alone", st.LastSeq, st.Segments, b.N*batch)
 	}
+}
+
+// BenchmarkDecodePart is one _bulk worker's work per document, on one
+// goroutine: decode a realistic event (event.Decoder, sharing the body),
+// check it and encode it into a part of a Batch (eventlog.BatchPart:
+// binary form, integrity digest, posting keys), chunk after chunk, then
+// join the part to the Batch as the request's goroutine does. One op is
+// one event; no WAL, no head. It isolates the CPU the parallel decode
+// workers spend per event:
+//
+//	go test ./server -run '^$' -bench DecodePart -benchtime 200000x -count 5
+func BenchmarkDecodePart(b *testing.B) {
+	lines := benchLines(bulkChunk * 8)
+	db, err := eventlog.Open(b.TempDir(), eventlog.Options{Integrity: true, MaintenanceInterval: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	for p, acts := range bench.ProviderActions() {
+		if err := db.RegisterProviderActions(p, acts...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s := New(db, Config{}, NewMetrics(), nil)
+	opts := event.DecodeOptions{Limits: s.limits(), Shared: true}
+	x, p := event.NewDecoder(opts), new(eventlog.BatchPart)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cputime.Process()
+	for done := 0; done < b.N; {
+		bt := db.NewBatch(bulkChunk)
+		bt.StartPart(p, opts.Limits)
+		x.Reuse()
+		for i := 0; i < bulkChunk && done < b.N; i, done = i+1, done+1 {
+			if err := s.decodePart(x, p, nil, lines[done%len(lines)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if bad := bt.AddPart(p); bad != nil {
+			b.Fatal(bad)
+		}
+		bt.Release()
+	}
+	b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
 }

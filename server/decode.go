@@ -28,8 +28,10 @@ func (s *Server) decodeAll(docs [][]byte, events []event.Event, errs []error, ke
 // spread splits n items into decodeWorkers(n) ranges, calls fn(w, lo, hi)
 // for the w-th range [lo, hi), in a goroutine of its own when there are
 // several, and returns when every call has.
-func spread(n int, fn func(w, lo, hi int)) {
-	workers := decodeWorkers(n)
+func spread(n int, fn func(w, lo, hi int)) { spreadOver(n, decodeWorkers(n), fn) }
+
+// spreadOver is spread over the given number of workers (>= 1).
+func spreadOver(n, workers int, fn func(w, lo, hi int)) {
 	if workers == 1 {
 		fn(0, 0, n)
 		return
@@ -63,16 +65,8 @@ func (s *Server) decodeRange(docs [][]byte, events []event.Event, errs []error, 
 // durations) and two copies of the Event.
 func (s *Server) decodeReusing(decs *[]*event.Decoder, docs [][]byte, events []event.Event, errs []error, opts event.DecodeOptions) {
 	workers := decodeWorkers(len(docs))
-	for w := range workers {
-		if w == len(*decs) {
-			*decs = append(*decs, event.NewDecoder(opts))
-		}
-		if (*decs)[w].Options() != opts {
-			(*decs)[w] = event.NewDecoder(opts)
-		}
-		(*decs)[w].Reuse()
-	}
-	spread(len(docs), func(w, lo, hi int) {
+	reuseDecoders(decs, workers, opts)
+	spreadOver(len(docs), workers, func(w, lo, hi int) {
 		x := (*decs)[w]
 		for i := lo; i < hi; i++ {
 			if errs[i] != nil {
@@ -85,6 +79,20 @@ func (s *Server) decodeReusing(decs *[]*event.Decoder, docs [][]byte, events []e
 			errs[i] = x.Decode(&events[i], docs[i])
 		}
 	})
+}
+
+// reuseDecoders makes sure decs has a decoder with opts for each of
+// workers workers, each ready to reuse its memory (Decoder.Reuse).
+func reuseDecoders(decs *[]*event.Decoder, workers int, opts event.DecodeOptions) {
+	for w := range workers {
+		if w == len(*decs) {
+			*decs = append(*decs, event.NewDecoder(opts))
+		}
+		if (*decs)[w].Options() != opts {
+			(*decs)[w] = event.NewDecoder(opts)
+		}
+		(*decs)[w].Reuse()
+	}
 }
 
 // decode decodes one event document, bounded by MaxEventBytes.

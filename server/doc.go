@@ -31,7 +31,9 @@
 // filterable) or fail their document; without it Config.KeepUnknownFields
 // decides (default reject, Kibana's behaviour). Every ingest route decodes
 // through decodeAll, or a chunked _bulk through decodeReusing (the same
-// decoding, with event.Decoders reused chunk after chunk). A _bulk
+// decoding, with event.Decoders reused chunk after chunk), or on the
+// native _bulk through addChunkParts, whose workers also check and encode
+// what they decode (eventlog.BatchPart). A _bulk
 // decodes 1,024 lines at a time into one
 // eventlog.Batch, committed as one WAL record (bulk_chunked.go), and
 // charges its working set beside its body to the store's memory budget
