@@ -267,10 +267,7 @@ func (c *colStage) keepMessage(v string, s *messageSources) string {
 	if len(v) == 0 {
 		return ""
 	}
-	if len(c.text)+2*len(v) > cap(c.text) { // room for the longest stored form
-		c.text = make([]byte, 0, max(2*cap(c.text), 2*len(v), 4<<10))
-	}
-	at := len(c.text)
+	at := c.roomForStored(v)
 	c.text = appendMessage(c.text, v, s) // within cap: c.text does not move
 	return unsafe.String(&c.text[at], len(c.text)-at)
 }

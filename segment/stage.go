@@ -138,12 +138,20 @@ func (c *colStage) keepRefIDs(v string, refs *rowRefIDs) string {
 	if len(v) == 0 {
 		return ""
 	}
-	if len(c.text)+2*len(v) > cap(c.text) { // room for the longest stored form
-		c.text = make([]byte, 0, max(2*cap(c.text), 2*len(v), 4<<10))
-	}
-	at := len(c.text)
+	at := c.roomForStored(v)
 	c.text = appendRefIDs(c.text, v, refs) // within cap: c.text does not move
 	return unsafe.String(&c.text[at], len(c.text)-at)
+}
+
+// roomForStored makes room in c.text for the longest stored form of v
+// (every byte escaped: twice its length), so that appending it does not
+// move c.text and the strings kept before stay valid, and returns where
+// it will start.
+func (c *colStage) roomForStored(v string) int {
+	if len(c.text)+2*len(v) > cap(c.text) {
+		c.text = make([]byte, 0, max(2*cap(c.text), 2*len(v), 4<<10))
+	}
+	return len(c.text)
 }
 
 func (c *colStage) reset() {
