@@ -62,16 +62,7 @@ func BenchmarkBulk(b *testing.B) {
 // /es's) and reports events/s and CPU per event.
 func benchBulk(b *testing.B, policy eventlog.SyncPolicy, path string, bodies [][]byte, batch, clients int) {
 	m := NewMetrics()
-	db, err := eventlog.Open(b.TempDir(), eventlog.Options{Sync: policy, ObserveFsync: m.ObserveFsync})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	for p, acts := range bench.ProviderActions() {
-		if err := db.RegisterProviderActions(p, acts...); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := openBenchDB(b, eventlog.Options{Sync: policy, ObserveFsync: m.ObserveFsync})
 	ts := httptest.NewServer(New(db, Config{}, m, nil).Handler())
 	defer ts.Close()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
@@ -202,4 +193,22 @@ func mirrorType(t reflect.Type) reflect.Type {
 		return reflect.SliceOf(mirrorType(t.Elem()))
 	}
 	return t
+}
+
+// openBenchDB opens a store in a temporary directory with opts, closed
+// when b ends, with the realistic generator's providers and actions
+// registered (bench.ProviderActions).
+func openBenchDB(b *testing.B, opts eventlog.Options) *eventlog.DB {
+	b.Helper()
+	db, err := eventlog.Open(b.TempDir(), opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	for p, acts := range bench.ProviderActions() {
+		if err := db.RegisterProviderActions(p, acts...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return db
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/eventlogdb/eventlog"
-	"github.com/eventlogdb/eventlog/bench"
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/internal/cputime"
 )
@@ -28,18 +27,9 @@ import (
 func BenchmarkBulkPath(b *testing.B) {
 	const batch, clients = 10_000, 2
 	bodies := benchBodies(benchLines(40_000), batch)
-	db, err := eventlog.Open(b.TempDir(), eventlog.Options{
+	db := openBenchDB(b, eventlog.Options{
 		Integrity: true, SegmentMaxBytes: 1 << 40, MemoryLimit: 4 << 30, MaintenanceInterval: -1,
 	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	for p, acts := range bench.ProviderActions() {
-		if err := db.RegisterProviderActions(p, acts...); err != nil {
-			b.Fatal(err)
-		}
-	}
 	h := New(db, Config{}, NewMetrics(), nil).Handler()
 	b.SetBytes(int64(len(bodies[0])))
 	b.ReportAllocs()
@@ -82,16 +72,7 @@ func BenchmarkBulkPath(b *testing.B) {
 //	go test ./server -run '^$' -bench DecodePart -benchtime 200000x -count 5
 func BenchmarkDecodePart(b *testing.B) {
 	lines := benchLines(bulkChunk * 8)
-	db, err := eventlog.Open(b.TempDir(), eventlog.Options{Integrity: true, MaintenanceInterval: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	for p, acts := range bench.ProviderActions() {
-		if err := db.RegisterProviderActions(p, acts...); err != nil {
-			b.Fatal(err)
-		}
-	}
+	db := openBenchDB(b, eventlog.Options{Integrity: true, MaintenanceInterval: -1})
 	s := New(db, Config{}, NewMetrics(), nil)
 	opts := event.DecodeOptions{Limits: s.limits(), Shared: true}
 	x, p := event.NewDecoder(opts), new(eventlog.BatchPart)
