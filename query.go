@@ -72,14 +72,14 @@ func (db *DB) Aggregate(ctx context.Context, req query.Request) (*query.Result, 
 	return db.execute(ctx, req, opts)
 }
 
-// ExportPage is how many events Export reads per step. Each step is a
-// query that decodes its hits' blocks whole, so a block the step's last
-// hit falls in is decoded again by the next step: with 1,000 a step, an
+// ExportPage is how many events Export reads per step, at most: a step
+// ends before the block of its last hit when the next hit is in that block
+// too (query.Options.WholeBlocks), so that no block is decoded twice. Each
+// step plans the query over every segment again: with 1,000 a step, an
 // export of a saved object with a match in every 16 rows (bench
-// IssueQueries/frequent-object-export) decoded its blocks 1.5 times each
-// and planned its 125 steps over every segment; 4,096 (half a block's
-// rows) decodes a quarter as many blocks twice and plans a quarter as
-// many steps, for 14 MiB of working set.
+// IssueQueries/frequent-object-export) planned its 125 steps over every
+// segment; 4,096 (half a block's rows) plans a quarter as many, for 14 MiB
+// of working set.
 const ExportPage = 4096
 
 // Export calls fn with every event req selects, in req's sort order,
@@ -114,7 +114,11 @@ func (db *DB) exportPages(ctx context.Context, req query.Request, fn func(query.
 	req.Page, req.PerPage, req.Aggs = 0, ExportPage, nil
 	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		opts := db.queryOptions()
-		opts.NoTotal = true
+		// Each step ends at a block boundary, so that no block is decoded
+		// in two steps: at a match every 16 rows a step of 4,096 spans
+		// some 8 blocks, and the one it ended in was decompressed again
+		// by the next.
+		opts.NoTotal, opts.WholeBlocks = true, true
 		for {
 			res, err := query.Execute(ctx, snap, req, opts)
 			if err != nil {

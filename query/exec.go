@@ -44,6 +44,9 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 	if opts.NoTotal {
 		res.Total = -1
 	}
+	if opts.WholeBlocks {
+		limit = x.wholeBlocks(offset, limit)
+	}
 	if res.Hits, err = x.page(offset, limit); err != nil {
 		return nil, err
 	}
@@ -817,6 +820,31 @@ func (x *executor) trim() {
 	x.sorted = true
 }
 
+// wholeBlocks returns how many of the limit hits from offset the page
+// keeps under Options.WholeBlocks: those before the first hit in the block
+// of the last, when the hit after the page is in that block too (x.k
+// keeps one hit past the page) and a hit of another block comes first.
+func (x *executor) wholeBlocks(offset, limit int) int {
+	x.trim()
+	end := offset + limit
+	if len(x.hits) <= end {
+		return limit
+	}
+	last, next := &x.hits[end-1], &x.hits[end]
+	if next.src != last.src || next.block != last.block {
+		return limit
+	}
+	for j := offset; j < end; j++ {
+		if h := &x.hits[j]; h.src == last.src && h.block == last.block {
+			if j == offset {
+				return limit
+			}
+			return j - offset
+		}
+	}
+	return limit
+}
+
 // page decodes the whole events of hits[offset:offset+limit], reading each
 // block once, in the reverse of the order the visit read them: a segment
 // reader caches the keys of the few blocks it read last (which Decode
@@ -839,7 +867,9 @@ func (x *executor) page(offset, limit int) ([]Hit, error) {
 	sel := x.hits[offset:min(offset+limit, len(x.hits))]
 	out := x.opts.Hits[:0]
 	if cap(out) < len(sel) {
-		out = make([]Hit, len(sel))
+		// Room for a whole page: under Options.WholeBlocks this one may
+		// be short, and the next, decoded into its slots, not.
+		out = make([]Hit, len(sel), max(len(sel), x.plan.perPage))
 	} else {
 		out = out[:len(sel)]
 		clear(out) // Decode sets only the fields the document holds
