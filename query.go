@@ -135,17 +135,23 @@ func (db *DB) exportPages(ctx context.Context, req query.Request, fn func(query.
 			if err != nil {
 				return err
 			}
-			for _, h := range res.Hits {
-				if err := fn(h); err != nil {
-					return err
-				}
-			}
-			if res.Next == "" {
-				return nil
-			}
+			err = eachHit(res.Hits, fn)
 			steps.done(res.Hits)
+			if err != nil || res.Next == "" {
+				return err
+			}
 		}
 	})
+}
+
+// eachHit calls fn with each of hits until it fails.
+func eachHit(hits []query.Hit, fn func(query.Hit) error) error {
+	for _, h := range hits {
+		if err := fn(h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // exportSteps runs an export's queries a step ahead of their reader, on a
@@ -169,8 +175,8 @@ type exportStep struct {
 // the first error.
 func startExportSteps(ctx context.Context, snap query.Snapshot, req query.Request, opts query.Options) *exportSteps {
 	s := &exportSteps{results: make(chan exportStep, 1), free: make(chan []query.Hit, 2), quit: make(chan struct{})}
-	s.free <- nil
-	s.free <- nil
+	s.free <- getExportPage()
+	s.free <- getExportPage()
 	s.wg.Go(func() {
 		for {
 			select {
@@ -206,10 +212,47 @@ func (s *exportSteps) done(hits []query.Hit) {
 }
 
 // stop ends the steps and waits for the one running: the snapshot they
-// read must outlive them.
+// read must outlive them. The pages they decoded into are kept for the
+// next export (exportPagePool).
 func (s *exportSteps) stop() {
 	close(s.quit)
 	s.wg.Wait()
+	for {
+		select {
+		case hits := <-s.free:
+			putExportPage(hits)
+		case st := <-s.results:
+			if st.res != nil {
+				putExportPage(st.res.Hits)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// exportPagePool holds the hit slots of finished exports, cleared: each
+// export made two pages of them (ExportPage hits, some 5 MiB each) that
+// it dropped at its end.
+var exportPagePool sync.Pool
+
+// getExportPage returns kept slots, nil when there are none.
+func getExportPage() []query.Hit {
+	if p, ok := exportPagePool.Get().(*[]query.Hit); ok {
+		return *p
+	}
+	return nil
+}
+
+// putExportPage clears the slots of hits, so that they hold nothing
+// decoded, and keeps them.
+func putExportPage(hits []query.Hit) {
+	if cap(hits) == 0 {
+		return
+	}
+	hits = hits[:cap(hits)]
+	clear(hits)
+	exportPagePool.Put(&hits)
 }
 
 // withSnapshot runs fn over a snapshot of the store, holding its segments
