@@ -867,9 +867,15 @@ func (x *executor) page(offset, limit int) ([]Hit, error) {
 	sel := x.hits[offset:min(offset+limit, len(x.hits))]
 	out := x.opts.Hits[:0]
 	if cap(out) < len(sel) {
-		// Room for a whole page: under Options.WholeBlocks this one may
-		// be short, and the next, decoded into its slots, not.
-		out = make([]Hit, len(sel), max(len(sel), x.plan.perPage))
+		size := len(sel)
+		if x.opts.WholeBlocks && len(x.hits) > offset+len(sel) {
+			// Room for a whole page: this one may have ended before a
+			// block, and the next, decoded into its slots, not. Only
+			// then: a page of a few hits of a query asking for up to
+			// 10,000 would make 14 MB of slots.
+			size = max(size, x.plan.perPage)
+		}
+		out = make([]Hit, len(sel), size)
 	} else {
 		out = out[:len(sel)]
 		clear(out) // Decode sets only the fields the document holds
