@@ -71,7 +71,8 @@ type executor struct {
 	// vals is where collect takes its hits' sort values from, a chunk of
 	// hits at a time: one allocation per hit was 6 % of an export's
 	// bytes (bench IssueQueries/frequent-object-export).
-	vals []value
+	vals  []value
+	valsN int // the hits of the last chunk of vals made
 	// sorted reports that hits is sorted and at most k long.
 	sorted bool
 	aggs   []accumulator
@@ -782,7 +783,12 @@ func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys)
 	for i, r := range rows {
 		ts, seq := rk.at(r)
 		if len(x.vals) < len(keys) {
-			x.vals = make([]value, len(keys)*valsChunk)
+			// The chunks grow from a few hits' values to valsChunk: a
+			// first chunk of valsChunk was most of what a query of a
+			// few hits allocated (12 KB for the 2 events of a rare
+			// object).
+			x.valsN = min(max(2*x.valsN, valsFirst), valsChunk)
+			x.vals = make([]value, len(keys)*x.valsN)
 		}
 		h := hit{vals: x.vals[:len(keys):len(keys)], seq: seq, src: w.src, block: w.block, row: r, visit: w.visit}
 		var ev *event.Event // nil when every key is @timestamp (visit)
@@ -804,8 +810,12 @@ func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys)
 	}
 }
 
-// valsChunk is how many hits' sort values collect allocates at once.
-const valsChunk = 512
+// valsChunk is how many hits' sort values collect allocates at once, at
+// most; valsFirst at first.
+const (
+	valsChunk = 512
+	valsFirst = 8
+)
 
 // trim sorts the hits and keeps the best k.
 func (x *executor) trim() {
