@@ -27,10 +27,8 @@ func AppendDocument(dst []byte, seq uint64, ev *event.Event) []byte {
 		dst = append(dst, `,"_index":`...)
 		dst = event.AppendJSONString(dst, ev.Index)
 	}
-	own := *ev
-	own.ClientID, own.Index = "", ""
 	start := len(dst)
-	dst = event.AppendJSON(dst, &own)
+	dst = event.AppendBodyJSON(dst, ev)
 	if len(dst)-start <= 2 { // "{}": no members to add
 		return append(dst[:start], '}')
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/eventlogdb/eventlog/privacy"
 	"github.com/eventlogdb/eventlog/query"
@@ -72,14 +73,14 @@ func (db *DB) Aggregate(ctx context.Context, req query.Request) (*query.Result, 
 	return db.execute(ctx, req, opts)
 }
 
-// ExportPage is how many events Export reads per step. Each step is a
-// query that decodes its hits' blocks whole, so a block the step's last
-// hit falls in is decoded again by the next step: with 1,000 a step, an
+// ExportPage is how many events Export reads per step, at most: a step
+// ends before the block of its last hit when the next hit is in that block
+// too (query.Options.WholeBlocks), so that no block is decoded twice. Each
+// step plans the query over every segment again: with 1,000 a step, an
 // export of a saved object with a match in every 16 rows (bench
-// IssueQueries/frequent-object-export) decoded its blocks 1.5 times each
-// and planned its 125 steps over every segment; 4,096 (half a block's
-// rows) decodes a quarter as many blocks twice and plans a quarter as
-// many steps, for 14 MiB of working set.
+// IssueQueries/frequent-object-export) planned its 125 steps over every
+// segment; 4,096 (half a block's rows) plans a quarter as many, for 14 MiB
+// of working set.
 const ExportPage = 4096
 
 // Export calls fn with every event req selects, in req's sort order,
@@ -88,9 +89,11 @@ const ExportPage = 4096
 // are ignored. A non-nil error from fn stops the export and is returned.
 // An export is complete or fails: one that reaches damaged stored events
 // returns a *CorruptionError (ErrCorrupt), after the events before them,
-// and req.AllowPartial is refused. The working set of one page is charged
+// and req.AllowPartial is refused. The working set is charged
 // to the memory budget (AccountQueries) until Export returns; when it does
-// not fit in time Export fails with ErrMemoryFull before calling fn.
+// not fit in time Export fails with ErrMemoryFull before calling fn. The
+// working set is a step's and the page before it, which fn is given while
+// the step runs (exportPages).
 func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
 	if req.AllowPartial {
 		return fmt.Errorf("eventlog: export: %w: allow_partial: an export is complete or fails; page through search for a partial answer", ErrInvalidRequest)
@@ -99,7 +102,11 @@ func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) 
 	page.Page, page.PerPage, page.Aggs = 0, ExportPage, nil
 	opts := db.queryOptions()
 	opts.NoTotal = true
-	release, err := db.acquireQueryMemory(ctx, page, opts)
+	n, err := query.WorkingSet(page, opts)
+	if err != nil {
+		return fmt.Errorf("eventlog: query: %w", err)
+	}
+	release, err := db.acquireWorkingSet(ctx, n+query.PageBytes(ExportPage))
 	if err != nil {
 		return err
 	}
@@ -110,28 +117,144 @@ func (db *DB) Export(ctx context.Context, req query.Request, fn func(query.Hit) 
 // exportPages is Export, also with req.AllowPartial: then damaged stored
 // events are left out (a delete notes the client ids it erases this way,
 // since an erasure must not wait for a repair).
+//
+// The steps run one ahead of fn (exportSteps): the next page's blocks are
+// decoded while fn takes the hits of this one, so that a server writing
+// them as JSON (one goroutine) keeps the other CPU busy decoding. Each
+// step ends at a block boundary (query.Options.WholeBlocks), so no block
+// is decoded in two steps.
 func (db *DB) exportPages(ctx context.Context, req query.Request, fn func(query.Hit) error) error {
 	req.Page, req.PerPage, req.Aggs = 0, ExportPage, nil
 	return db.withSnapshot(ctx, func(snap query.Snapshot) error {
 		opts := db.queryOptions()
-		opts.NoTotal = true
+		opts.NoTotal, opts.WholeBlocks = true, true
+		steps := startExportSteps(ctx, snap, req, opts)
+		defer steps.stop()
 		for {
-			res, err := query.Execute(ctx, snap, req, opts)
+			res, err := steps.next()
 			if err != nil {
 				return err
 			}
-			for _, h := range res.Hits {
-				if err := fn(h); err != nil {
-					return err
-				}
+			err = eachHit(res.Hits, fn)
+			steps.done(res.Hits)
+			if err != nil || res.Next == "" {
+				return err
 			}
-			if res.Next == "" {
-				return nil
-			}
-			req.SearchAfter = res.Next
-			opts.Hits = res.Hits // the next step decodes into the same 4,096 slots (about 4.6 MiB)
 		}
 	})
+}
+
+// eachHit calls fn with each of hits until it fails. It indexes hits
+// rather than ranging over copies: a Hit is some 1.3 KB, and a copy for
+// the loop beside the one for the call was 4 % of a server's export.
+func eachHit(hits []query.Hit, fn func(query.Hit) error) error {
+	for i := range hits {
+		if err := fn(hits[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exportSteps runs an export's queries a step ahead of their reader, on a
+// goroutine of its own: at most two pages are held, the one read and the
+// one decoded, each decoded into the slots of the page read two steps
+// before (query.Options.Hits, about 4.6 MiB a page).
+type exportSteps struct {
+	results chan exportStep
+	free    chan []query.Hit // pages read, whose slots the next step decodes into
+	quit    chan struct{}
+	wg      sync.WaitGroup
+}
+
+type exportStep struct {
+	res *query.Result
+	err error
+}
+
+// startExportSteps starts the steps of req's export over snap, the first
+// from req's cursor; they end after the step that has no next page, or at
+// the first error.
+func startExportSteps(ctx context.Context, snap query.Snapshot, req query.Request, opts query.Options) *exportSteps {
+	s := &exportSteps{results: make(chan exportStep, 1), free: make(chan []query.Hit, 2), quit: make(chan struct{})}
+	s.free <- getExportPage()
+	s.free <- getExportPage()
+	s.wg.Go(func() {
+		for {
+			select {
+			case opts.Hits = <-s.free:
+			case <-s.quit:
+				return
+			}
+			res, err := query.Execute(ctx, snap, req, opts)
+			select {
+			case s.results <- exportStep{res, err}:
+			case <-s.quit:
+				return
+			}
+			if err != nil || res.Next == "" {
+				return
+			}
+			req.SearchAfter = res.Next
+		}
+	})
+	return s
+}
+
+// next returns the next step's page.
+func (s *exportSteps) next() (*query.Result, error) {
+	st := <-s.results
+	return st.res, st.err
+}
+
+// done gives back the slots of a page read, for a later step to decode
+// into; its hits must no longer be used (copies of them stay valid).
+func (s *exportSteps) done(hits []query.Hit) {
+	s.free <- hits
+}
+
+// stop ends the steps and waits for the one running: the snapshot they
+// read must outlive them. The pages they decoded into are kept for the
+// next export (exportPagePool).
+func (s *exportSteps) stop() {
+	close(s.quit)
+	s.wg.Wait()
+	for {
+		select {
+		case hits := <-s.free:
+			putExportPage(hits)
+		case st := <-s.results:
+			if st.res != nil {
+				putExportPage(st.res.Hits)
+			}
+		default:
+			return
+		}
+	}
+}
+
+// exportPagePool holds the hit slots of finished exports, cleared: each
+// export made two pages of them (ExportPage hits, some 5 MiB each) that
+// it dropped at its end.
+var exportPagePool sync.Pool
+
+// getExportPage returns kept slots, nil when there are none.
+func getExportPage() []query.Hit {
+	if p, ok := exportPagePool.Get().(*[]query.Hit); ok {
+		return *p
+	}
+	return nil
+}
+
+// putExportPage clears the slots of hits, so that they hold nothing
+// decoded, and keeps them.
+func putExportPage(hits []query.Hit) {
+	if cap(hits) == 0 {
+		return
+	}
+	hits = hits[:cap(hits)]
+	clear(hits)
+	exportPagePool.Put(&hits)
 }
 
 // withSnapshot runs fn over a snapshot of the store, holding its segments

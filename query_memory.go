@@ -27,6 +27,11 @@ func (db *DB) acquireQueryMemory(ctx context.Context, req query.Request, opts qu
 	if err != nil {
 		return nil, fmt.Errorf("eventlog: query: %w", err)
 	}
+	return db.acquireWorkingSet(ctx, n)
+}
+
+// acquireWorkingSet is acquireQueryMemory for a working set of n bytes.
+func (db *DB) acquireWorkingSet(ctx context.Context, n int64) (release func(), err error) {
 	release, err = db.takeMemory(ctx, db.mem.Account(AccountQueries), n, db.opts.QueryMemoryWait)
 	if err != nil {
 		return nil, db.memoryFull(err, "query", n)

@@ -44,8 +44,12 @@ func TestSplitDictionary(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Open: %v", err)
 			}
-			if got, err := unsplitDict(splitDict(p.dict)); err != nil || !bytes.Equal(got, p.dict) {
+			got, err := unsplitDict(splitDict(p.dict))
+			if err != nil || !bytes.Equal(got, p.dict) {
 				t.Fatalf("unsplitDict(splitDict(d)) != d: %v", err)
+			}
+			if cap(got) != len(got) {
+				t.Fatalf("unsplitDict made %d bytes in a buffer of %d: not sized exactly (unsplitSize)", len(got), cap(got))
 			}
 			for tm, want := range model {
 				bm, ok, err := p.Lookup(tm)
@@ -126,6 +130,9 @@ func FuzzUnsplitDict(f *testing.F) {
 		}
 		if len(out) > MaxDictBytes {
 			t.Fatalf("%d bytes unpacked", len(out))
+		}
+		if cap(out) != len(out) {
+			t.Fatalf("%d bytes unpacked into a buffer of %d (unsplitSize)", len(out), cap(out))
 		}
 	})
 }

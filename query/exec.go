@@ -44,6 +44,9 @@ func Execute(ctx context.Context, snap Snapshot, req Request, opts Options) (*Re
 	if opts.NoTotal {
 		res.Total = -1
 	}
+	if opts.WholeBlocks {
+		limit = x.wholeBlocks(offset, limit)
+	}
 	if res.Hits, err = x.page(offset, limit); err != nil {
 		return nil, err
 	}
@@ -68,7 +71,8 @@ type executor struct {
 	// vals is where collect takes its hits' sort values from, a chunk of
 	// hits at a time: one allocation per hit was 6 % of an export's
 	// bytes (bench IssueQueries/frequent-object-export).
-	vals []value
+	vals  []value
+	valsN int // the hits of the last chunk of vals made
 	// sorted reports that hits is sorted and at most k long.
 	sorted bool
 	aggs   []accumulator
@@ -779,7 +783,12 @@ func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys)
 	for i, r := range rows {
 		ts, seq := rk.at(r)
 		if len(x.vals) < len(keys) {
-			x.vals = make([]value, len(keys)*valsChunk)
+			// The chunks grow from a few hits' values to valsChunk: a
+			// first chunk of valsChunk was most of what a query of a
+			// few hits allocated (12 KB for the 2 events of a rare
+			// object).
+			x.valsN = min(max(2*x.valsN, valsFirst), valsChunk)
+			x.vals = make([]value, len(keys)*x.valsN)
 		}
 		h := hit{vals: x.vals[:len(keys):len(keys)], seq: seq, src: w.src, block: w.block, row: r, visit: w.visit}
 		var ev *event.Event // nil when every key is @timestamp (visit)
@@ -801,8 +810,12 @@ func (x *executor) collect(w *work, rows []int, evs []*event.Event, rk *rowKeys)
 	}
 }
 
-// valsChunk is how many hits' sort values collect allocates at once.
-const valsChunk = 512
+// valsChunk is how many hits' sort values collect allocates at once, at
+// most; valsFirst at first.
+const (
+	valsChunk = 512
+	valsFirst = 8
+)
 
 // trim sorts the hits and keeps the best k.
 func (x *executor) trim() {
@@ -815,6 +828,31 @@ func (x *executor) trim() {
 		x.hits = x.hits[:x.k]
 	}
 	x.sorted = true
+}
+
+// wholeBlocks returns how many of the limit hits from offset the page
+// keeps under Options.WholeBlocks: those before the first hit in the block
+// of the last, when the hit after the page is in that block too (x.k
+// keeps one hit past the page) and a hit of another block comes first.
+func (x *executor) wholeBlocks(offset, limit int) int {
+	x.trim()
+	end := offset + limit
+	if len(x.hits) <= end {
+		return limit
+	}
+	last, next := &x.hits[end-1], &x.hits[end]
+	if next.src != last.src || next.block != last.block {
+		return limit
+	}
+	for j := offset; j < end; j++ {
+		if h := &x.hits[j]; h.src == last.src && h.block == last.block {
+			if j == offset {
+				return limit
+			}
+			return j - offset
+		}
+	}
+	return limit
 }
 
 // page decodes the whole events of hits[offset:offset+limit], reading each
@@ -839,7 +877,15 @@ func (x *executor) page(offset, limit int) ([]Hit, error) {
 	sel := x.hits[offset:min(offset+limit, len(x.hits))]
 	out := x.opts.Hits[:0]
 	if cap(out) < len(sel) {
-		out = make([]Hit, len(sel))
+		size := len(sel)
+		if x.opts.WholeBlocks && len(x.hits) > offset+len(sel) {
+			// Room for a whole page: this one may have ended before a
+			// block, and the next, decoded into its slots, not. Only
+			// then: a page of a few hits of a query asking for up to
+			// 10,000 would make 14 MB of slots.
+			size = max(size, x.plan.perPage)
+		}
+		out = make([]Hit, len(sel), size)
 	} else {
 		out = out[:len(sel)]
 		clear(out) // Decode sets only the fields the document holds

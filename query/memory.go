@@ -70,6 +70,11 @@ func WorkingSet(req Request, opts Options) (int64, error) {
 	return n + int64(limit)*pageEventBytes, nil
 }
 
+// PageBytes is what a page of n decoded hits holds, the share of
+// WorkingSet a caller holds again while it reads one page and the next
+// runs (an export's steps, which run a step ahead).
+func PageBytes(n int) int64 { return int64(n) * pageEventBytes }
+
 // countAggs counts the aggregations of specs and their sub-aggregations.
 func countAggs(specs []*aggSpec) int {
 	n := len(specs)

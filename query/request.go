@@ -97,6 +97,14 @@ type Options struct {
 	// stay valid, as a decoded event shares nothing with the slot it
 	// was decoded into before. Nil: a new slice.
 	Hits []Hit
+	// WholeBlocks ends a page that more hits follow before the block of
+	// its last hit, when the hit after it is in that block too: the page
+	// then holds fewer than PerPage hits, and Next continues after the
+	// last it holds. A caller stepping through every page (an export)
+	// then decodes each block in one step, not in the two its page
+	// boundary would split it between. A page wholly in one block is not
+	// cut.
+	WholeBlocks bool
 	// ExpiredBefore hides events stamped before it (Unix ns): retention's
 	// visibility rule. Zero: nothing is hidden.
 	ExpiredBefore int64

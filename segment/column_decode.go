@@ -3,6 +3,7 @@ package segment
 import (
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 	"github.com/eventlogdb/eventlog/internal/match"
@@ -240,7 +241,9 @@ func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []
 func decodeValues(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 	switch f.Kind {
 	case event.KindString, event.KindIP:
-		vals := readStringsAt(d, n, sel.idx)
+		scratch := scratchStrings(len(sel.idx))
+		defer dropStrings(scratch)
+		vals := readStringsInto(d, n, sel.idx, *scratch)
 		for i, v := range vals {
 			*f.Str(sel.evs[i]) = v
 		}
@@ -301,9 +304,12 @@ func readScaled(d *decbuf.Buf, n int, idx []int) []int64 {
 
 // readCounts reads one uvarint count (>= 1) per value, bounded by the bytes
 // left, and returns for each selected value its first item index and
-// header (count<<shift | flags), plus the total of all counts.
-func readCounts(d *decbuf.Buf, n int, shift uint, idx []int) (starts []int, heads []uint64, total int) {
-	starts, heads = make([]int, len(idx)), make([]uint64, len(idx))
+// header (count<<shift | flags), plus the total of all counts. The arrays
+// are cs's, valid until cs is given back.
+func readCounts(d *decbuf.Buf, n int, shift uint, idx []int, cs *countScratch) (starts []int, heads []uint64, total int) {
+	cs.starts = slices.Grow(cs.starts[:0], len(idx))[:len(idx)]
+	cs.heads = slices.Grow(cs.heads[:0], len(idx))[:len(idx)]
+	starts, heads = cs.starts, cs.heads
 	for i, j := 0, 0; i < n; i++ {
 		h := d.Uvarint()
 		c := h >> shift
@@ -321,24 +327,42 @@ func readCounts(d *decbuf.Buf, n int, shift uint, idx []int) (starts []int, head
 }
 
 // items expands the selected values (first item index and count) into the
-// increasing list of their items.
-func items(starts []int, heads []uint64, shift uint) []int {
+// increasing list of their items, in cs's array.
+func items(starts []int, heads []uint64, shift uint, cs *countScratch) []int {
 	n := 0
 	for _, h := range heads {
 		n += int(h >> shift)
 	}
-	out := make([]int, 0, n) // sized once, not grown
+	out := slices.Grow(cs.at[:0], n) // sized once, not grown
 	for i, s := range starts {
 		for k := range int(heads[i] >> shift) {
 			out = append(out, s+k)
 		}
 	}
+	cs.at = out
 	return out
 }
 
+// countScratch holds the arrays readCounts and items return, which their
+// callers drop before they return: made anew at each call they were a
+// tenth of an export's bytes (bench IssueQueries/frequent-object-export).
+type countScratch struct {
+	starts []int
+	heads  []uint64
+	at     []int
+}
+
+var countScratches = sync.Pool{New: func() any { return new(countScratch) }}
+
+// getCounts returns a countScratch; putCounts gives it back.
+func getCounts() *countScratch   { return countScratches.Get().(*countScratch) }
+func putCounts(cs *countScratch) { countScratches.Put(cs) }
+
 func decodeLists(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
-	starts, heads, total := readCounts(d, n, 1, sel.idx)
-	vals := readStringsAt(d, total, items(starts, heads, 1))
+	cs := getCounts()
+	defer putCounts(cs)
+	starts, heads, total := readCounts(d, n, 1, sel.idx, cs)
+	vals := readStringsAt(d, total, items(starts, heads, 1, cs))
 	if d.Err != nil {
 		return
 	}
@@ -396,10 +420,15 @@ func decodeDurations(d *decbuf.Buf, n int, sel *selection) {
 }
 
 func decodeLabels(d *decbuf.Buf, n int, sel *selection) {
-	starts, heads, total := readCounts(d, n, 0, sel.idx)
-	at := items(starts, heads, 0)
-	keys := readStringsAt(d, total, at)
-	vals := readStringsAt(d, total, at)
+	cs := getCounts()
+	defer putCounts(cs)
+	starts, heads, total := readCounts(d, n, 0, sel.idx, cs)
+	at := items(starts, heads, 0, cs)
+	kb, vb := scratchStrings(len(at)), scratchStrings(len(at))
+	defer dropStrings(kb)
+	defer dropStrings(vb)
+	keys := readStringsInto(d, total, at, *kb)
+	vals := readStringsInto(d, total, at, *vb)
 	if d.Err != nil {
 		return
 	}
@@ -414,11 +443,15 @@ func decodeLabels(d *decbuf.Buf, n int, sel *selection) {
 }
 
 func decodeRefs(d *decbuf.Buf, n int, sel *selection) {
-	starts, heads, total := readCounts(d, n, 0, sel.idx)
-	at := items(starts, heads, 0)
+	cs := getCounts()
+	defer putCounts(cs)
+	starts, heads, total := readCounts(d, n, 0, sel.idx, cs)
+	at := items(starts, heads, 0, cs)
 	var parts [5][]string
 	for j := range parts {
-		parts[j] = readStringsAt(d, total, at)
+		b := scratchStrings(len(at))
+		defer dropStrings(b)
+		parts[j] = readStringsInto(d, total, at, *b)
 	}
 	if d.Err != nil {
 		return
@@ -436,7 +469,9 @@ func decodeRefs(d *decbuf.Buf, n int, sel *selection) {
 // decodeExtras reads the kept-unknown-fields column (a string vector of
 // encoded trees, version 3 on) and checks each tree it hands out.
 func decodeExtras(d *decbuf.Buf, n int, sel *selection) {
-	for i, v := range readStringsAt(d, n, sel.idx) {
+	scratch := scratchStrings(len(sel.idx))
+	defer dropStrings(scratch)
+	for i, v := range readStringsInto(d, n, sel.idx, *scratch) {
 		x, err := event.ParseExtra(v)
 		if err == nil && x.IsZero() {
 			d.Fail("kept fields of row %d: empty value", sel.idx[i])

@@ -279,11 +279,15 @@ func decodeRefsByKey(d *decbuf.Buf, n int, sel *selection, keys *refKeys) {
 		d.Fail("refs column: %v", why)
 		return
 	}
-	starts, heads, total := readCounts(d, n, 0, sel.idx)
-	at := items(starts, heads, 0)
+	cs := getCounts()
+	defer putCounts(cs)
+	starts, heads, total := readCounts(d, n, 0, sel.idx, cs)
+	at := items(starts, heads, 0, cs)
 	var parts [3][]string
 	for j := range parts {
-		parts[j] = readStringsAt(d, total, at)
+		b := scratchStrings(len(at))
+		defer dropStrings(b)
+		parts[j] = readStringsInto(d, total, at, *b)
 	}
 	nums := readKeyNumbers(d, total, at)
 	if d.Err != nil {

@@ -3,6 +3,7 @@ package segment
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 	"strings"
 	"sync"
 
@@ -40,7 +41,7 @@ func (t *strTable) at(i int) string {
 // readPlainTable reads uvarint(n), n lengths and the bytes.
 func readPlainTable(d *decbuf.Buf) strTable {
 	n := d.Count(1)
-	t := strTable{offs: make([]int, n+1), n: n}
+	t := strTable{offs: getOffsets(n + 1), n: n}
 	total := 0
 	for i := range n {
 		l := d.Uvarint()
@@ -55,6 +56,30 @@ func readPlainTable(d *decbuf.Buf) strTable {
 	return t
 }
 
+// offsetArrays holds plain tables' offset arrays between reads
+// (strTable.release): a table's offsets live as long as the read of its
+// vector, and made anew they were 5 % of an export's bytes.
+var offsetArrays = sync.Pool{New: func() any { return new([]int) }}
+
+// getOffsets returns an array of n offsets, the first zero.
+func getOffsets(n int) []int {
+	p := offsetArrays.Get().(*[]int)
+	offs := slices.Grow((*p)[:0], n)[:n]
+	if n > 0 {
+		offs[0] = 0
+	}
+	return offs
+}
+
+// release gives t's offsets back for the next table; t is unusable after.
+func (t *strTable) release() {
+	if t.offs != nil {
+		offs := t.offs[:0]
+		t.offs = nil
+		offsetArrays.Put(&offs)
+	}
+}
+
 // readPlainAt reads a plain table of n strings as readPlainTable does and
 // returns the strings at idx (increasing), without the table of every
 // string's offset: a read of a few rows of a block would otherwise
@@ -62,7 +87,7 @@ func readPlainTable(d *decbuf.Buf) strTable {
 // 8,192 rows): with it, reading 2 events of 2,000,000 as whole documents
 // (bench IssueQueries/rare-object) allocates 171 KB a query, 177 KB
 // without.
-func readPlainAt(d *decbuf.Buf, n int, idx []int) []string {
+func readPlainAt(d *decbuf.Buf, n int, idx []int, out []string) []string {
 	if c := d.Count(1); d.Err == nil && c != n {
 		d.Fail("string count %d, want %d", c, n)
 	}
@@ -98,7 +123,6 @@ func readPlainAt(d *decbuf.Buf, n int, idx []int) []string {
 		b.Write(data[sp[0]:sp[1]])
 	}
 	all, at := b.String(), 0
-	out := make([]string, len(idx))
 	for k, sp := range spans {
 		out[k], at = all[at:at+sp[1]-sp[0]], at+sp[1]-sp[0]
 	}
@@ -114,6 +138,14 @@ func readUUIDTable(d *decbuf.Buf) strTable {
 // readStringsAt reads a string vector of n values and returns the values
 // at idx (increasing).
 func readStringsAt(d *decbuf.Buf, n int, idx []int) []string {
+	return readStringsInto(d, n, idx, make([]string, len(idx)))
+}
+
+// readStringsInto is readStringsAt writing the values into out
+// (len(idx)), which it returns; nil on error. A decoder that copies the
+// values elsewhere at once reads them into scratchStrings: a string array
+// per column of a block was a fifth of an export's bytes.
+func readStringsInto(d *decbuf.Buf, n int, idx []int, out []string) []string {
 	if n > d.Left() {
 		d.Fail("string count %d exceeds the bytes left", n)
 		return nil
@@ -121,21 +153,23 @@ func readStringsAt(d *decbuf.Buf, n int, idx []int) []string {
 	switch mode := d.Uvarint(); mode {
 	case 0:
 		if 2*len(idx) < n {
-			return readPlainAt(d, n, idx)
+			return readPlainAt(d, n, idx, out)
 		}
 		fallthrough
 	case 2:
 		t := readTable(d, mode == 2)
+		defer t.release()
 		if d.Err == nil && t.n != n {
 			d.Fail("string count %d, want %d", t.n, n)
 		}
 		if d.Err != nil {
 			return nil
 		}
-		return t.pick(idx, 2*len(idx) >= n)
+		return t.pick(idx, 2*len(idx) >= n, out)
 	case 1, 3:
 		t := readTable(d, mode == 3)
-		return readDictAt(d, n, &t, idx)
+		defer t.release()
+		return readDictAt(d, n, &t, idx, out)
 	}
 	d.Fail("bad string vector mode")
 	return nil
@@ -148,10 +182,9 @@ func readTable(d *decbuf.Buf, uuids bool) strTable {
 	return readPlainTable(d)
 }
 
-// pick returns the strings at idx; many means most are wanted, so plain
-// strings share one allocation.
-func (t *strTable) pick(idx []int, many bool) []string {
-	out := make([]string, len(idx))
+// pick returns the strings at idx in out (len(idx)); many means most are
+// wanted, so plain strings share one allocation.
+func (t *strTable) pick(idx []int, many bool, out []string) []string {
 	if t.uuids {
 		// Their texts share one string, not one each.
 		text := make([]byte, 0, uuidTextLen*len(idx))
@@ -177,12 +210,12 @@ func (t *strTable) pick(idx []int, many bool) []string {
 const uuidTextLen = 36
 
 // readDictAt reads n dictionary indexes into t and returns the values at
-// idx; a dictionary entry used by several selected values is decoded once.
-func readDictAt(d *decbuf.Buf, n int, t *strTable, idx []int) []string {
+// idx in out (len(idx)); a dictionary entry used by several selected
+// values is decoded once.
+func readDictAt(d *decbuf.Buf, n int, t *strTable, idx []int, out []string) []string {
 	if d.Err != nil {
 		return nil
 	}
-	out := make([]string, len(idx))
 	var memo []string
 	if len(idx) >= 64 {
 		m := memos.Get().(*[]string)
@@ -262,3 +295,24 @@ func popcount8(b byte) int { return bits.OnesCount8(b) }
 func bits64(b []byte) int { return bits.OnesCount64(le64(b)) }
 
 func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
+
+// strScratch holds the string arrays of scratchStrings, kept empty.
+var strScratch = sync.Pool{New: func() any { return new([]string) }}
+
+// scratchStrings returns an array of n empty strings for values a decoder
+// copies elsewhere before it returns; dropStrings gives it back.
+func scratchStrings(n int) *[]string {
+	p := strScratch.Get().(*[]string)
+	if cap(*p) < n {
+		*p = make([]string, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// dropStrings empties p, so that it holds no strings, and keeps it for
+// the next scratchStrings.
+func dropStrings(p *[]string) {
+	clear(*p)
+	strScratch.Put(p)
+}

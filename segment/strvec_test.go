@@ -34,7 +34,7 @@ func TestReadPlainAt(t *testing.T) {
 			}
 		}
 		d := decbuf.New(raw, errInvalid)
-		got := readPlainAt(&d, len(vals), idx)
+		got := readPlainAt(&d, len(vals), idx, dirtyStrings(len(idx)))
 		d.End()
 		ref := decbuf.New(raw, errInvalid)
 		tab := readPlainTable(&ref)
@@ -43,7 +43,7 @@ func TestReadPlainAt(t *testing.T) {
 		}
 		var want []string
 		if ref.Err == nil {
-			want = tab.pick(idx, false)
+			want = tab.pick(idx, false, make([]string, len(idx)))
 		}
 		ref.End()
 		if (d.Err == nil) != (ref.Err == nil) {
@@ -63,6 +63,16 @@ func TestReadPlainAt(t *testing.T) {
 			}
 		}
 	})
+}
+
+// dirtyStrings returns n strings that no reader writes, standing for a
+// reused scratch array (scratchStrings) that must be wholly overwritten.
+func dirtyStrings(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = "\x00stale"
+	}
+	return out
 }
 
 // TestReadDictAt checks readDictAt, which reads one-byte indexes of a small
@@ -95,7 +105,7 @@ func TestReadDictAt(t *testing.T) {
 		if d.Err != nil || d.Off != tabLen {
 			t.Fatalf("table: %v", d.Err)
 		}
-		got := readDictAt(&d, len(ids), &tab, idx)
+		got := readDictAt(&d, len(ids), &tab, idx, dirtyStrings(len(idx)))
 		if slices.Contains(idx, bad) {
 			if d.Err == nil {
 				t.Fatalf("accepted index %d past the %d entries", bad, len(dict))
