@@ -368,7 +368,9 @@ func termOrder(keys []Term) []termKey {
 }
 
 // prefix8 is the first 8 bytes of s as a big-endian number, zero-padded:
-// prefix8(a) < prefix8(b) implies a < b bytewise.
+// for two values a < b bytewise, prefix8(a) <= prefix8(b), and
+// prefix8(a) < prefix8(b) implies a < b. The seal sorts terms by it and
+// a lookup narrows its search by sampled ones (Postings.narrow).
 func prefix8(s string) uint64 {
 	if len(s) >= 8 {
 		return binary.BigEndian.Uint64([]byte(s[:8]))

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
@@ -317,15 +316,6 @@ func (p *Postings) find(t Term) (int, bool) {
 // of a megabyte (a saved object's lookup in each of 60 segments was a
 // third of a warm rare-object query's CPU over HTTP).
 const sampleStep = 32
-
-// prefix8 is the first 8 bytes of v, big-endian, zero-padded: for two
-// values a < b, prefix8(a) <= prefix8(b), and prefix8(a) < prefix8(b)
-// implies a < b.
-func prefix8(v string) uint64 {
-	var b [8]byte
-	copy(b[:], v)
-	return binary.BigEndian.Uint64(b[:])
-}
 
 // narrow returns the range [lo, hi) within [first, end) (the entries of
 // one field, sorted) that holds the first entry >= v, or hi = the index
