@@ -343,3 +343,53 @@ func FuzzMessageColumn(f *testing.F) {
 		}
 	})
 }
+
+// longSourceRow is a row whose message (n bytes of "a" with the value of
+// its first source at its middle) and 58 String sources (k bytes of "a"
+// and more, then "b") share their first bytes: the search through
+// messageSources.pairs compared every source at every byte.
+func longSourceRow(n, k int) *event.Event {
+	ev := &event.Event{}
+	var first string
+	for si := range slots {
+		f := &slots[si]
+		if messageSourceSlots.has(si) && f.kind == event.KindString {
+			*f.str(ev) = strings.Repeat("a", k+si) + "b"
+			if first == "" {
+				first = *f.str(ev)
+			}
+		}
+	}
+	ev.Message = strings.Repeat("a", n/2) + first + strings.Repeat("a", n/2) + "\x00"
+	return ev
+}
+
+// TestMessageRefsLongSources: a row whose message and sources are long is
+// not searched through the pair table (whose cost is their product) but
+// with strings.Index, a realistic row is, and both read back.
+func TestMessageRefsLongSources(t *testing.T) {
+	for _, c := range []struct {
+		ev   *event.Event
+		pair bool
+	}{
+		{longSourceRow(64<<10, 4<<10), false},
+		{longSourceRow(1<<10, 1<<10), false},
+		{longSourceRow(100, 3), true},
+		{&event.Event{Message: "user [elastic] logged in", User: event.User{Name: "elastic"}}, true},
+	} {
+		m := rowMask(c.ev)
+		var s messageSources
+		s.reset(c.ev, &m)
+		if got := s.pairSearch(c.ev.Message); got != c.pair {
+			t.Errorf("message of %d bytes, sources of %d: pair search %v, want %v", len(c.ev.Message), s.size, got, c.pair)
+		}
+		stored := appendMessage(nil, c.ev.Message, &s)
+		var b strings.Builder
+		if err := writeMessage(&b, string(stored), &messageRow{own: c.ev, aside: new([256]bool)}); err != nil || b.String() != c.ev.Message {
+			t.Errorf("message of %d bytes read back as %d bytes, %v", len(c.ev.Message), b.Len(), err)
+		}
+		if len(stored) >= len(c.ev.Message)+1 {
+			t.Errorf("message of %d bytes stored in %d: its source was not referred to", len(c.ev.Message), len(stored))
+		}
+	}
+}
