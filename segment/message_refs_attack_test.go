@@ -393,3 +393,32 @@ func TestMessageRefsLongSources(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageSourceFields: the fields a message may refer to are the
+// String and IP fields but message whose wire id has a code (below 128):
+// a field of a later wire id, as a new schema may add, is not one, and
+// every code of a source names it back.
+func TestMessageSourceFields(t *testing.T) {
+	for _, c := range []struct {
+		f    event.Field
+		want bool
+	}{
+		{event.Field{ID: 127, Kind: event.KindString}, true},
+		{event.Field{ID: 127, Kind: event.KindIP}, true},
+		{event.Field{ID: 128, Kind: event.KindString}, false},
+		{event.Field{ID: 255, Kind: event.KindIP}, false},
+		{event.Field{ID: colMessage, Kind: event.KindString}, false},
+		{event.Field{ID: 3, Kind: event.KindStrings}, false},
+		{event.Field{ID: 4, Kind: event.KindExtra}, false},
+	} {
+		if got := messageSource(&c.f); got != c.want {
+			t.Errorf("field %d of kind %d: source %v, want %v", c.f.ID, c.f.Kind, got, c.want)
+		}
+	}
+	for _, f := range event.Fields() {
+		k := fieldRefBase + int(f.ID)
+		if messageSource(&f) && (k > 0xff || event.FieldByID(byte(k-fieldRefBase)) == nil || event.FieldByID(byte(k-fieldRefBase)).Name != f.Name) {
+			t.Errorf("source %s (wire id %d) has no code naming it", f.Name, f.ID)
+		}
+	}
+}
