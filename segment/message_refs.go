@@ -109,10 +109,28 @@ type messageSources struct {
 	pairs [1 << pairBits]uint64
 	set   []uint16
 	pos   []int // scratch for appendMessageSlow
+	size  int   // the bytes of vals
 }
 
 // pairBits is the size of messageSources.pairs' index.
 const pairBits = 10
+
+// maxPairSearch bounds the bytes appendMessage's search through s.pairs
+// may compare for one message: its length times its row's source bytes.
+// At each byte that search compares every source of the byte's pair, up
+// to its whole length, so a long message and long sources sharing their
+// first bytes (64 KiB of "a" and 58 String fields of 4 KiB of "a" then
+// "b") took 355 ms where strings.Index took 6.5 ms, at every seal and
+// merge of the row. The realistic generator's rows come to 112,000 at
+// most (their sources take 177 bytes at the median, 445 at most).
+const maxPairSearch = 1 << 20
+
+// pairSearch reports whether appendMessage finds the sources of message v
+// through s.pairs, which holds the first 64 sources only, and not with
+// strings.Index (appendMessageSlow). Both give the same stored form.
+func (s *messageSources) pairSearch(v string) bool {
+	return len(s.vals) <= 64 && len(v)*s.size <= maxPairSearch
+}
 
 // pairHash is where a source starting with bytes a, b is noted in
 // messageSources.pairs.
@@ -120,7 +138,7 @@ func pairHash(a, b byte) uint16 { return (uint16(a)<<2 ^ uint16(b)) & (1<<pairBi
 
 // reset prepares s for the row e, whose present fields are m.
 func (s *messageSources) reset(e *event.Event, m *mask) {
-	s.vals, s.ks = s.vals[:0], s.ks[:0]
+	s.vals, s.ks, s.size = s.vals[:0], s.ks[:0], 0
 	for _, h := range s.set {
 		s.pairs[h] = 0
 	}
@@ -152,6 +170,7 @@ func (s *messageSources) add(v string, k byte) {
 	}
 	s.vals = append(s.vals, v)
 	s.ks = append(s.ks, k)
+	s.size += len(v)
 }
 
 // appendMessage appends the stored form of message v given its row's
@@ -165,9 +184,11 @@ func (s *messageSources) add(v string, k byte) {
 // strings.Index (appendMessageSlow) made writing the realistic events
 // cost 0.8-1.2 µs an event more than format 8 (BenchmarkWriteMessageRefs,
 // getrusage, load 6-8); with this search format 9 costs less than format
-// 8, its smaller message column compressing for less.
+// 8, its smaller message column compressing for less. A row of more than
+// 64 sources, or whose message and sources are long (pairSearch), takes
+// appendMessageSlow.
 func appendMessage(dst []byte, v string, s *messageSources) []byte {
-	if len(s.vals) > 64 {
+	if !s.pairSearch(v) {
 		return appendMessageSlow(dst, v, s)
 	}
 	lit := 0 // v[lit:i] is still to be copied
@@ -207,7 +228,8 @@ func (s *messageSources) longestAt(rest string, m uint64) (best, n int) {
 }
 
 // appendMessageSlow is appendMessage for a row of more than 64 sources,
-// which s.pairs does not hold: it finds each source with strings.Index.
+// which s.pairs does not hold, or whose message and sources are too long
+// for its search (pairSearch): it finds each source with strings.Index.
 func appendMessageSlow(dst []byte, v string, s *messageSources) []byte {
 	pos := s.pos[:0]
 	for _, src := range s.vals {

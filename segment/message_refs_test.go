@@ -375,7 +375,7 @@ func TestReadV9(t *testing.T) {
 // FuzzMessageRefs decodes arbitrary stored messages against a row with
 // refs and fields (an error, never a panic), and checks that an arbitrary
 // message, with row values made from its own pieces, reads back from its
-// stored form byte for byte.
+// stored form byte for byte, both searches storing the same form.
 func FuzzMessageRefs(f *testing.F) {
 	f.Add([]byte("a\x00\x01b\x00\x00[\x00\xb0]\x00\xab\x00"), "user [elastic] ran cpu", uint8(6), uint8(4))
 	f.Add([]byte("\x00\x80\x00\xff\x00\x7f\x00\x02"), "\x00\x00é\x80host-1 host-12", uint8(0), uint8(7))
@@ -395,6 +395,9 @@ func FuzzMessageRefs(f *testing.F) {
 		var src messageSources
 		src.reset(row, &m)
 		s := appendMessage(nil, msg, &src)
+		if slow := appendMessageSlow(nil, msg, &src); string(slow) != string(s) {
+			t.Fatalf("message %q stored as %q by the pair search, %q by strings.Index", msg, s, slow)
+		}
 		b.Reset()
 		if err := writeMessage(&b, string(s), &messageRow{own: row, aside: new([256]bool)}); err != nil || b.String() != msg {
 			t.Fatalf("round trip of %q: stored %q, read %q, %v", msg, s, b.String(), err)
