@@ -59,3 +59,30 @@ func TestScratchWritesLikePool(t *testing.T) {
 		}
 	})
 }
+
+// TestScratchKeepsNoRowStrings: a writer's kept scratch holds no string of
+// the rows it wrote (they point into the caller's events, a head's
+// memory): the per-row ref ids and message sources are cleared with the
+// staged block.
+func TestScratchKeepsNoRowStrings(t *testing.T) {
+	dir := t.TempDir()
+	rapid.Check(t, func(t *rapid.T) {
+		var kept Scratch
+		rows := genRows(40).Draw(t, "rows")
+		opts := WriteOptions{BlockRows: rapid.IntRange(1, 8).Draw(t, "blockRows"), Scratch: &kept}
+		if _, err := Write(filepath.Join(dir, "kept"), rows, opts); err != nil {
+			t.Fatal(err)
+		}
+		st := &kept.sc.stage
+		for i, v := range st.rowRefs.ids[:cap(st.rowRefs.ids)] {
+			if v != "" {
+				t.Fatalf("the kept scratch holds ref id %d of a row: %q", i, v)
+			}
+		}
+		for i, v := range st.msgSources.vals[:cap(st.msgSources.vals)] {
+			if v != "" {
+				t.Fatalf("the kept scratch holds message source %d of a row: %q", i, v)
+			}
+		}
+	})
+}

@@ -286,6 +286,10 @@ func (s *blockStage) reset() {
 	}
 	s.seqs, s.ts, s.tsFmt, s.masks = s.seqs[:0], s.ts[:0], s.tsFmt[:0], s.masks[:0]
 	s.union = mask{}
+	// The last row's ref ids and message sources point into its event
+	// (a head's memory): a pooled or kept scratch must not hold it.
+	clear(s.rowRefs.ids[:cap(s.rowRefs.ids)])
+	clear(s.msgSources.vals[:cap(s.msgSources.vals)])
 }
 
 // dateBase is the instant the dates of slot f in e are stored relative to:
