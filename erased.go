@@ -251,7 +251,7 @@ func (db *DB) recordErasedDelete(ctx context.Context, t *tombstone) error {
 	// and the merge that purges them notes them then.
 	req.AllowPartial = true
 	es, until := erasures{}, db.erasedUntil()
-	err := db.exportPages(ctx, req, func(h query.Hit) error {
+	err := db.exportPages(ctx, req, func(h *query.Hit) error {
 		if h.Seq <= t.Bound {
 			es.add(h.Seq, &h.Event, until)
 		}

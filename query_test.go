@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -595,12 +596,29 @@ func TestQueryExportWalksEveryMatch(t *testing.T) {
 			t.Fatalf("export %v: got %d events, want %d in order", keys, len(exported), len(want))
 		}
 		var paged []uint64
+		var pagedHits []query.Hit
 		for page := 1; page <= (len(matches)+99)/100; page++ {
 			res := mustQuery(t, db, query.Request{Filter: req.Filter, Sort: keys, Page: page, PerPage: 100})
 			paged = append(paged, hitSeqs(res.Hits)...)
+			pagedHits = append(pagedHits, res.Hits...)
 		}
 		if !slices.Equal(exported, paged) {
 			t.Fatalf("export %v differs from the concatenated pages", keys)
+		}
+		// ExportHits gives the same hits in place: copies of them, taken
+		// in fn, equal the pages' events.
+		var inPlace []query.Hit
+		if err := db.ExportHits(ctx, req, func(h *query.Hit) error { inPlace = append(inPlace, *h); return nil }); err != nil {
+			t.Fatalf("export hits %v: %v", keys, err)
+		}
+		if len(inPlace) != len(pagedHits) {
+			t.Fatalf("export hits %v: %d hits, want %d", keys, len(inPlace), len(pagedHits))
+		}
+		for i := range inPlace {
+			if inPlace[i].Seq != pagedHits[i].Seq || !reflect.DeepEqual(inPlace[i].Event, pagedHits[i].Event) {
+				t.Fatalf("export hits %v: hit %d is _seq %d %+v, want _seq %d %+v", keys, i,
+					inPlace[i].Seq, inPlace[i].Event, pagedHits[i].Seq, pagedHits[i].Event)
+			}
 		}
 	}
 	errStop := errors.New("stop")

@@ -3,6 +3,7 @@ package segment
 import (
 	"math"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
@@ -209,7 +210,8 @@ func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint
 	for i := range evs {
 		want[i], out[i] = i, &evs[i]
 	}
-	return decodeFieldRows(raw, f, len(evs), count, want, out, &selection{}, keys, derivedStart)
+	_, err := decodeFieldRows(raw, f, len(evs), count, want, out, &selection{}, keys, derivedStart)
+	return err
 }
 
 // decodeFieldRows decodes the values of the wanted rows (increasing block
@@ -218,27 +220,30 @@ func decodeFieldColumn(raw []byte, f *event.Field, evs []event.Event, count uint
 // before: the refs column holds ids and types). derivedStart (from
 // VersionDerivedStart on) reads event.start relative to @timestamp less
 // event.duration, which out's events must hold already.
-func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event, scratch *selection, keys *refKeys, derivedStart bool) error {
+func decodeFieldRows(raw []byte, f *event.Field, rows int, count uint32, want []int, out []*event.Event, scratch *selection, keys *refKeys, derivedStart bool) (nul bool, err error) {
 	d := decbuf.New(raw, errInvalid)
 	sel, n := selectRows(&d, rows, want, out, scratch)
 	if d.Err == nil && n != int(count) {
 		d.Fail("presence count %d, want %d", n, count)
 	}
 	if d.Err != nil {
-		return d.Err
+		return false, d.Err
 	}
 	if f.Kind == event.KindRefs && keys != nil {
 		decodeRefsByKey(&d, n, &sel, keys)
 	} else if f.Kind == event.KindDate {
 		decodeDates(&d, f, n, &sel, derivedStart && f.ID == colStart)
 	} else {
-		decodeValues(&d, f, n, &sel)
+		nul = decodeValues(&d, f, n, &sel)
 	}
 	d.End()
-	return d.Err
+	return nul, d.Err
 }
 
-func decodeValues(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
+// decodeValues decodes the column's values into the selected rows. For a
+// string column, it reports whether a value decoded holds a zero byte
+// (a ref id's escape, refids.go): expandRefIDs scans only those columns.
+func decodeValues(d *decbuf.Buf, f *event.Field, n int, sel *selection) (nul bool) {
 	switch f.Kind {
 	case event.KindString, event.KindIP:
 		scratch := scratchStrings(len(sel.idx))
@@ -246,6 +251,7 @@ func decodeValues(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 		vals := readStringsInto(d, n, sel.idx, *scratch)
 		for i, v := range vals {
 			*f.Str(sel.evs[i]) = v
+			nul = nul || strings.IndexByte(v, 0) >= 0
 		}
 	case event.KindExtra:
 		decodeExtras(d, n, sel)
@@ -277,6 +283,7 @@ func decodeValues(d *decbuf.Buf, f *event.Field, n int, sel *selection) {
 	default:
 		d.Fail("field %s has unknown kind %d", f.Name, f.Kind)
 	}
+	return nul
 }
 
 // readScaled reads a vector of n values written by appendScaled and returns

@@ -54,7 +54,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) error {
 	ex := &exporter{w: w, key: keyOf(w), rc: http.NewResponseController(w), timeout: s.cfg.FlushTimeout, buf: getBuf()}
 	defer putBuf(ex.buf)
 	start := time.Now()
-	err = s.db.Export(r.Context(), sr.req, ex.hit)
+	err = s.db.ExportHits(r.Context(), sr.req, ex.hit)
 	if err == nil {
 		err = ex.flush()
 	}
@@ -92,7 +92,7 @@ type exporter struct {
 	writeErr error // the error of a write to the client
 }
 
-func (e *exporter) hit(h query.Hit) error {
+func (e *exporter) hit(h *query.Hit) error {
 	b := appendShown(*e.buf, e.key, h.Seq, &h.Event)
 	*e.buf = append(b, '\n')
 	e.events++
