@@ -27,7 +27,7 @@ func (t *tree) add(h Hash) {
 	t.tail = append(t.tail, h)
 	t.size++
 	if len(t.tail) == 1<<tileHeight {
-		t.push(0, reduce(t.tail))
+		t.push(0, reduceInPlace(t.tail)) // the tail is emptied: no copy
 		t.tail = t.tail[:0]
 	}
 }
@@ -62,10 +62,14 @@ func (t *tree) push(k int, h Hash) {
 // reduce returns the root of a perfect tree over leaves (a power of two of
 // them); leaves is left as it is.
 func reduce(leaves []Hash) Hash {
-	hs := leaves
-	if len(hs) > 1 {
-		hs = append([]Hash(nil), leaves...)
+	if len(leaves) == 1 {
+		return leaves[0]
 	}
+	return reduceInPlace(append([]Hash(nil), leaves...))
+}
+
+// reduceInPlace is reduce overwriting hs with inner nodes.
+func reduceInPlace(hs []Hash) Hash {
 	for n := len(hs); n > 1; n /= 2 {
 		for i := 0; i < n/2; i++ {
 			hs[i] = nodeHash(hs[2*i], hs[2*i+1])
