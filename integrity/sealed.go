@@ -20,11 +20,11 @@ import (
 // version 3 leaf file): 49 bytes for 256 leaves instead of 11,264.
 //
 //   - Packing (PackSealed, and a goroutine after seals) rewrites a full
-//     leaf file that is not the last once every event of it is sealed: it
-//     recomputes each tile's leaves from the segments first, and packs a
-//     tile only when all 256 are stored and hash to the leaf file's
-//     entries (a tile with an erased, lost, deleted or unreadable event
-//     keeps its entries).
+//     leaf file that is not the last once every event of it is sealed:
+//     each tile of entries none of whose positions an erasure record names
+//     keeps the tree's subtree hash and its entries' sequence numbers
+//     (sealFile; the events are not read back, nor the entries hashed
+//     again).
 //   - A proof that needs hashes below a sealed tile's (an inclusion proof
 //     of one of its events, a tree size inside it) recomputes its leaves
 //     from the segments and checks they hash to the stored subtree hash: a
