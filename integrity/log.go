@@ -98,6 +98,7 @@ func Open(dir string, opts Options) (*Log, error) {
 		opts.Now = time.Now
 	}
 	l := &Log{opts: opts, dir: dir, wake: make(chan struct{}, 1), sealWake: make(chan struct{}, 1), pinned: roaring64.New()}
+	l.tree.sums = newFixedSums() // used under mu
 	var err error
 	fresh, err := isFresh(opts.FS, dir)
 	if err != nil {
@@ -284,7 +285,7 @@ func (l *Log) catchUpLocked() error {
 			if seq <= l.leaves.lastSeq && l.tree.size > 0 {
 				continue // a replayed event that already has its leaf
 			}
-			h := LeafHash(seq, l.salts.Salt(seq), d)
+			h := l.tree.sums.leafHash(seq, l.salts.Salt(seq), d)
 			l.leaves.add(seq, h)
 			l.tree.add(h)
 			if l.tree.size%tileLeaves == 0 {

@@ -586,21 +586,110 @@ func checkSealedCut(t *testing.T, l *Log, m *sealedModel, what string) {
 	}
 }
 
-// TestSplitEntries: splitEntries gives back the sequence numbers and
-// hashes appendEntry wrote, in order.
-func TestSplitEntries(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(0, 2*tileLeaves).Draw(t, "entries")
-		var raw []byte
-		seqs, hashes := make([]uint64, n), make([]Hash, n)
-		for i := range n {
-			seqs[i] = rapid.Uint64().Draw(t, "seq")
-			copy(hashes[i][:], rapid.SliceOfN(rapid.Byte(), HashSize, HashSize).Draw(t, "hash"))
-			raw = appendEntry(raw, seqs[i], hashes[i])
+// sealableLog builds a log of one full file (smallFiles) and a tile of
+// the next, every event stored and sealed in src, its tiles not sealed
+// yet.
+func sealableLog(t *testing.T, dir string) (*Log, *memSource, *sealedModel) {
+	t.Helper()
+	src := newMemSource()
+	l, err := Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetSource(src)
+	m := &sealedModel{key: mustSaltKey(t, dir), next: 1, purposed: roaring64.New(), lost: roaring64.New()}
+	for range 5 {
+		m.append(l, src, tileLeaves, 3) // gaps: every tile's sequence numbers break into runs
+	}
+	if err := l.CatchUp(); err != nil {
+		t.Fatal(err)
+	}
+	src.sealed = m.next - 1
+	return l, src, m
+}
+
+// rewriteEntry puts an entry (seq, h) with a valid CRC in place of leaf
+// idx of the first leaf file, as someone with the disk could.
+func rewriteEntry(t *testing.T, dir string, idx, seq uint64, h Hash) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, "leaves", leafFileName(0)), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteAt(appendEntry(nil, seq, h), leafHeaderSize+int64(idx)*EntrySize); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSealKeepsTheTreesHash: sealing keeps the tree's subtree hash of
+// each tile and the sequence numbers of its entries; a leaf hash changed
+// on disk since open (a valid CRC) is not taken into the sealed tile, so
+// roots, proofs and a reopen still agree with the model.
+func TestSealKeepsTheTreesHash(t *testing.T) {
+	smallFiles(t)
+	dir := t.TempDir()
+	l, src, m := sealableLog(t, dir)
+	rewriteEntry(t, dir, tileLeaves+7, m.seqs[tileLeaves+7], Hash{1, 2, 3})
+	st, err := l.PackSealed()
+	if err != nil || st.Tiles != 4 {
+		t.Fatalf("sealed %+v, %v; want 4 tiles", st, err)
+	}
+	check := func(l *Log, when string) {
+		n := uint64(len(m.leaves))
+		root := mth(m.leaves)
+		if got, err := l.Root(n); err != nil || got != root {
+			t.Fatalf("%s: root %x, %v; want %x", when, got, err, root)
 		}
-		gotSeqs, gotHashes := splitEntries(raw)
-		if !slices.Equal(gotSeqs, seqs) || !slices.Equal(gotHashes, hashes) {
-			t.Fatalf("splitEntries = %v %x, want %v %x", gotSeqs, gotHashes, seqs, hashes)
+		for _, idx := range []uint64{0, tileLeaves + 7, 3*tileLeaves + 255, 4 * tileLeaves} {
+			p, err := l.Inclusion(m.seqs[idx], n)
+			if err != nil || proof.VerifyInclusion(hasher, idx, n, m.leaves[idx][:], toBytes(p.Hashes), root[:]) != nil {
+				t.Fatalf("%s: inclusion of leaf %d: %v", when, idx, err)
+			}
 		}
-	})
+		for i := range uint64(4) {
+			if packed, sealed := tileState(l, i); packed || !sealed {
+				t.Fatalf("%s: tile %d packed %v sealed %v", when, i, packed, sealed)
+			}
+		}
+		var seqs []uint64
+		if err := l.ReadLeaves(0, n, func(_, seq uint64, _ Hash, _ [SaltSize]byte) { seqs = append(seqs, seq) }); err != nil || !slices.Equal(seqs, m.seqs) {
+			t.Fatalf("%s: sequence numbers %v, %v; want %v", when, seqs, err, m.seqs)
+		}
+	}
+	check(l, "sealed")
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err = Open(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	l.SetSource(src)
+	check(l, "reopened")
+}
+
+// TestSealRefusesBadEntry: an entry whose CRC does not match stops the
+// sealing of its file with ErrCorrupt naming the file and the leaf, and
+// the file is left as it is.
+func TestSealRefusesBadEntry(t *testing.T) {
+	smallFiles(t)
+	dir := t.TempDir()
+	l, _, _ := sealableLog(t, dir)
+	defer l.Close()
+	path := filepath.Join(dir, "leaves", leafFileName(0))
+	before := mustRead(t, path)
+	b := slices.Clone(before)
+	b[leafHeaderSize+(2*tileLeaves+5)*EntrySize+9] ^= 0x10
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.PackSealed()
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), fmt.Sprintf("leaf %d", 2*tileLeaves+5)) {
+		t.Fatalf("PackSealed over a bad entry: %v", err)
+	}
+	if got := mustRead(t, path); !slices.Equal(got, b) {
+		t.Fatal("the leaf file was rewritten")
+	}
 }

@@ -20,6 +20,9 @@ type tree struct {
 	size   uint64
 	levels [][]Hash // levels[k]: complete subtrees of level tileHeight+k, left to right
 	tail   []Hash   // leaf hashes from size - size%2^tileHeight on
+	// sums hashes the nodes that add and addTile make (fixedsum.go);
+	// nil: nodeHash.
+	sums *fixedSums
 }
 
 // add appends a leaf hash.
@@ -27,7 +30,7 @@ func (t *tree) add(h Hash) {
 	t.tail = append(t.tail, h)
 	t.size++
 	if len(t.tail) == 1<<tileHeight {
-		t.push(0, reduce(t.tail))
+		t.push(0, t.reduceTail())
 		t.tail = t.tail[:0]
 	}
 }
@@ -55,8 +58,28 @@ func (t *tree) push(k int, h Hash) {
 	}
 	t.levels[k] = append(t.levels[k], h)
 	if n := len(t.levels[k]); n%2 == 0 {
-		t.push(k+1, nodeHash(t.levels[k][n-2], t.levels[k][n-1]))
+		t.push(k+1, t.nodeHash(t.levels[k][n-2], t.levels[k][n-1]))
 	}
+}
+
+// nodeHash is nodeHash, through t.sums when set.
+func (t *tree) nodeHash(left, right Hash) Hash {
+	if t.sums == nil {
+		return nodeHash(left, right)
+	}
+	return t.sums.nodeHash(left, right)
+}
+
+// reduceTail returns the root over the complete tail, overwriting it (it
+// is emptied next: no copy).
+func (t *tree) reduceTail() Hash {
+	hs := t.tail
+	for n := len(hs); n > 1; n /= 2 {
+		for i := 0; i < n/2; i++ {
+			hs[i] = t.nodeHash(hs[2*i], hs[2*i+1])
+		}
+	}
+	return hs[0]
 }
 
 // reduce returns the root of a perfect tree over leaves (a power of two of
