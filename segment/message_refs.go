@@ -416,9 +416,12 @@ func (r *Reader) expandMessages(bi int, want []int, out []*event.Event, wanted f
 			row.aside[id] = n && !wanted(uint8(id))
 		}
 	}
-	others, err := r.asideColumns(bi, want, row.aside)
-	if err != nil {
-		return err
+	var others []event.Event
+	if *row.aside != ([256]bool{}) {
+		var err error
+		if others, err = r.decodeAside(bi, want, func(id uint8) bool { return row.aside[id] }); err != nil {
+			return err
+		}
 	}
 	var b strings.Builder
 	b.Grow(size)
@@ -438,19 +441,4 @@ func (r *Reader) expandMessages(bi int, want []int, out []*event.Event, wanted f
 		out[i].Message, start = all[start:ends[k]], ends[k]
 	}
 	return nil
-}
-
-// asideColumns decodes the columns ids of the rows want of block bi into
-// new events; nil when ids is empty.
-func (r *Reader) asideColumns(bi int, want []int, ids *[256]bool) ([]event.Event, error) {
-	if *ids == ([256]bool{}) {
-		return nil, nil
-	}
-	evs := make([]event.Event, len(want))
-	ptrs := make([]*event.Event, len(want))
-	for i := range evs {
-		ptrs[i] = &evs[i]
-	}
-	err := r.decodeColumns(bi, want, ptrs, func(id uint8) bool { return ids[id] })
-	return evs, err
 }

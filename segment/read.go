@@ -278,7 +278,7 @@ func (r *Reader) expandRefIDs(bi int, want []int, out []*event.Event, wanted fun
 		}
 		if aside == nil && !wanted(colRefs) {
 			var err error
-			if aside, err = r.refsOf(bi, want); err != nil {
+			if aside, err = r.decodeAside(bi, want, func(id uint8) bool { return id == colRefs }); err != nil {
 				return err
 			}
 		}
@@ -303,14 +303,16 @@ func (r *Reader) expandRefIDs(bi int, want []int, out []*event.Event, wanted fun
 	return nil
 }
 
-// refsOf decodes the refs of the rows want of block bi into new events.
-func (r *Reader) refsOf(bi int, want []int) ([]event.Event, error) {
+// decodeAside decodes the columns wanted accepts of the rows want of
+// block bi into new events: the values an expansion needs that the caller
+// did not ask for (the refs of ref ids, the fields of messages).
+func (r *Reader) decodeAside(bi int, want []int, wanted func(id uint8) bool) ([]event.Event, error) {
 	evs := make([]event.Event, len(want))
 	ptrs := make([]*event.Event, len(want))
 	for i := range evs {
 		ptrs[i] = &evs[i]
 	}
-	err := r.decodeColumns(bi, want, ptrs, func(id uint8) bool { return id == colRefs })
+	err := r.decodeColumns(bi, want, ptrs, wanted)
 	return evs, err
 }
 
