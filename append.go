@@ -334,27 +334,21 @@ func (db *DB) reserveBatch(b *batch, events int) {
 
 // add appends one event to the batch, and its digest if digest.
 func (b *batch) add(ev *Event, digest bool) {
-	if digest {
-		var h integrity.Hash
-		b.rec = appendFrame(b.rec, ev, &h)
-		b.digests = append(b.digests, h)
-	} else {
-		b.rec = appendFrame(b.rec, ev, nil)
-	}
+	b.rec, b.digests = appendFrame(b.rec, b.digests, ev, digest)
 	b.addRow(ev)
 }
 
-// appendFrame appends the frame of ev to dst: its binary form prefixed by
-// its length as a uvarint. With digest not nil it sets *digest to the
-// binary form's integrity.Digest.
-func appendFrame(dst []byte, ev *Event, digest *integrity.Hash) []byte {
-	start := len(dst)
-	dst = append(dst, 0, 0, 0) // room for a short length prefix
-	dst = event.AppendBinary(dst, ev)
-	if digest != nil {
-		*digest = integrity.Digest(dst[start+3:])
+// appendFrame appends the frame of ev to rec: its binary form prefixed by
+// its length as a uvarint; with digest, it appends the binary form's
+// integrity.Digest to digests.
+func appendFrame(rec []byte, digests []integrity.Hash, ev *Event, digest bool) ([]byte, []integrity.Hash) {
+	start := len(rec)
+	rec = append(rec, 0, 0, 0) // room for a short length prefix
+	rec = event.AppendBinary(rec, ev)
+	if digest {
+		digests = append(digests, integrity.Digest(rec[start+3:]))
 	}
-	return putFrameLen(dst, start, len(dst)-start-3)
+	return putFrameLen(rec, start, len(rec)-start-3), digests
 }
 
 // addRow adds an event's @timestamp and posting keys for the head.

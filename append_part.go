@@ -60,13 +60,7 @@ func (p *BatchPart) Add(ev *Event) error {
 		return ErrBatchClientID
 	}
 	ev = p.db.prepared(ev, p.now)
-	if p.db.integrity != nil {
-		var h integrity.Hash
-		p.rec = appendFrame(p.rec, ev, &h)
-		p.digests = append(p.digests, h)
-	} else {
-		p.rec = appendFrame(p.rec, ev, nil)
-	}
+	p.rec, p.digests = appendFrame(p.rec, p.digests, ev, p.db.integrity != nil)
 	p.ends = append(p.ends, len(p.rec))
 	p.ts = append(p.ts, ev.Timestamp.UnixNano())
 	p.terms = index.AppendTerms(p.terms, ev)
