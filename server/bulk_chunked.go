@@ -263,7 +263,8 @@ func (b *bulk) addChunkParts(s *Server, bt *eventlog.Batch, lo, hi int) {
 		}
 	})
 	for w := range workers {
-		p, l, h := b.parts[w], n*w/workers, n*(w+1)/workers
+		p := b.parts[w]
+		l, h := workerRange(n, workers, w)
 		bad := bt.AddPart(p)
 		k := 0 // p's events are the items of l..h-1 without an error
 		for i := l; i < h; i++ {

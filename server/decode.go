@@ -38,11 +38,15 @@ func spreadOver(n, workers int, fn func(w, lo, hi int)) {
 	}
 	var wg sync.WaitGroup
 	for w := range workers {
-		lo, hi := n*w/workers, n*(w+1)/workers
+		lo, hi := workerRange(n, workers, w)
 		wg.Go(func() { fn(w, lo, hi) })
 	}
 	wg.Wait()
 }
+
+// workerRange is the range [lo, hi) of n items that spreadOver gives the
+// w-th of workers workers.
+func workerRange(n, workers, w int) (lo, hi int) { return n * w / workers, n * (w + 1) / workers }
 
 // decodeWorkers is how many goroutines decode n documents.
 func decodeWorkers(n int) int { return max(1, min(runtime.GOMAXPROCS(0), n/minDecodeChunk)) }
