@@ -198,7 +198,7 @@ func splitKeySize(d *decbuf.Buf, pairs [][2][]byte) int {
 // uuidKeyLen is the length of the RefKey of a UUID id with a type and a
 // space of these lengths (appendUUIDKey).
 func uuidKeyLen(typ, space int) int {
-	return 1 + 36 + uvarintLen(typ) + typ + uvarintLen(space) + space + 1
+	return 1 + uuidtext.TextLen + uvarintLen(typ) + typ + uvarintLen(space) + space + 1
 }
 
 // unsplitKey reads one split ref key and appends its RefKey as a string;
@@ -223,7 +223,7 @@ func unsplitKey(d *decbuf.Buf, dst []byte, prev *[16]byte, pairs [][2][]byte) []
 // primary as a string (uvarint length, bytes).
 func appendUUIDKey(dst []byte, u *[16]byte, typ, space []byte, primary bool) []byte {
 	dst = binary.AppendUvarint(dst, uint64(uuidKeyLen(len(typ), len(space))))
-	dst = append(dst, 36)
+	dst = append(dst, uuidtext.TextLen)
 	dst = uuidtext.AppendText(dst, u[:])
 	dst = appendString(dst, unsafeString(typ))
 	dst = appendString(dst, unsafeString(space))

@@ -187,13 +187,13 @@ func readTable(d *decbuf.Buf, uuids bool) strTable {
 func (t *strTable) pick(idx []int, many bool, out []string) []string {
 	if t.uuids {
 		// Their texts share one string, not one each.
-		text := make([]byte, 0, uuidTextLen*len(idx))
+		text := make([]byte, 0, uuidtext.TextLen*len(idx))
 		for _, j := range idx {
 			text = uuidtext.AppendText(text, t.data[16*j:16*j+16])
 		}
 		all := string(text)
 		for i := range out {
-			out[i] = all[uuidTextLen*i : uuidTextLen*(i+1)]
+			out[i] = all[uuidtext.TextLen*i : uuidtext.TextLen*(i+1)]
 		}
 		return out
 	}
@@ -205,9 +205,6 @@ func (t *strTable) pick(idx []int, many bool, out []string) []string {
 	}
 	return out
 }
-
-// uuidTextLen is the length of a UUID's text (uuidtext.AppendText).
-const uuidTextLen = 36
 
 // readDictAt reads n dictionary indexes into t and returns the values at
 // idx in out (len(idx)); a dictionary entry used by several selected

@@ -10,19 +10,22 @@ import (
 	"slices"
 )
 
+// TextLen is the length of a canonical UUID's text.
+const TextLen = 36
+
 // spans are the hex runs of a canonical UUID's text, at holds where each
 // run's bytes start among the 16.
 var (
-	spans = [5][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}}
+	spans = [5][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, TextLen}}
 	at    = [5]int{0, 4, 6, 8, 10}
 )
 
 // IsCanonical reports whether s is a canonical lowercase UUID.
 func IsCanonical(s string) bool {
-	if len(s) != 36 {
+	if len(s) != TextLen {
 		return false
 	}
-	for i := 0; i < 36; i++ {
+	for i := 0; i < TextLen; i++ {
 		c := s[i]
 		switch i {
 		case 8, 13, 18, 23:
@@ -57,8 +60,8 @@ func AppendBytes(dst []byte, s string) []byte {
 // UUID columns turn every stored id back into text on the read path.
 func AppendText(dst, b []byte) []byte {
 	n := len(dst)
-	dst = slices.Grow(dst, 36)[:n+36]
-	s := dst[n : n+36 : n+36]
+	dst = slices.Grow(dst, TextLen)[:n+TextLen]
+	s := dst[n : n+TextLen : n+TextLen]
 	_ = b[15]
 	for i, p := range textAt {
 		s[p], s[p+1] = hexDigits[b[i]>>4], hexDigits[b[i]&15]
