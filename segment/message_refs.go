@@ -391,7 +391,8 @@ func expandColumnMessages(evs []event.Event) error {
 
 // expandMessages puts back what the stored messages just decoded into
 // out refer to (VersionMessageRefs on), once every other column asked for
-// is decoded and its ref ids put back. The columns the messages refer to
+// is decoded and its ref ids put back; its caller skips it when no
+// message decoded holds a zero byte, which every escape starts with. The columns the messages refer to
 // that were not asked for are decoded aside, so that out gains no field
 // it was not asked for. Like expandRefIDs, the messages of a block are
 // written one after the other into one string, which they then share.

@@ -221,7 +221,7 @@ func (r *Reader) decodeColumnsPausing(bi int, want []int, out []*event.Event, wa
 			return err
 		}
 	}
-	if r.f.Version >= VersionMessageRefs {
+	if r.f.Version >= VersionMessageRefs && nul.has(colMessage) {
 		return r.expandMessages(bi, want, out, wanted)
 	}
 	return nil
