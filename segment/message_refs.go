@@ -289,7 +289,7 @@ func (c *colStage) keepMessage(v string, s *messageSources) string {
 	if len(v) == 0 {
 		return ""
 	}
-	at := c.roomForStored(v)
+	at := c.roomFor(2 * len(v))          // the longest stored form: every byte escaped
 	c.text = appendMessage(c.text, v, s) // within cap: c.text does not move
 	return unsafe.String(&c.text[at], len(c.text)-at)
 }

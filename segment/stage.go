@@ -116,17 +116,12 @@ type colStage struct {
 	text []byte
 }
 
-// keep returns a copy of v in c.text. A full text is not grown in place
-// (staged strings point into it) but replaced by a larger one, which the
-// next blocks reuse.
+// keep returns a copy of v in c.text.
 func (c *colStage) keep(v string) string {
 	if len(v) == 0 {
 		return ""
 	}
-	if len(c.text)+len(v) > cap(c.text) {
-		c.text = make([]byte, 0, max(2*cap(c.text), len(v), 4<<10))
-	}
-	at := len(c.text)
+	at := c.roomFor(len(v))
 	c.text = append(c.text, v...)
 	return unsafe.String(&c.text[at], len(v))
 }
@@ -138,18 +133,17 @@ func (c *colStage) keepRefIDs(v string, refs *rowRefIDs) string {
 	if len(v) == 0 {
 		return ""
 	}
-	at := c.roomForStored(v)
+	at := c.roomFor(2 * len(v))            // the longest stored form: every byte escaped
 	c.text = appendRefIDs(c.text, v, refs) // within cap: c.text does not move
 	return unsafe.String(&c.text[at], len(c.text)-at)
 }
 
-// roomForStored makes room in c.text for the longest stored form of v
-// (every byte escaped: twice its length), so that appending it does not
-// move c.text and the strings kept before stay valid, and returns where
-// it will start.
-func (c *colStage) roomForStored(v string) int {
-	if len(c.text)+2*len(v) > cap(c.text) {
-		c.text = make([]byte, 0, max(2*cap(c.text), 2*len(v), 4<<10))
+// roomFor makes room in c.text for n more bytes and returns where they
+// will start. A full text is not grown in place (staged strings point
+// into it) but replaced by a larger one, which the next blocks reuse.
+func (c *colStage) roomFor(n int) int {
+	if len(c.text)+n > cap(c.text) {
+		c.text = make([]byte, 0, max(2*cap(c.text), n, 4<<10))
 	}
 	return len(c.text)
 }
