@@ -213,13 +213,8 @@ func clearProjected(ev *event.Event, fields []*event.Field) { project(ev, &event
 func TestMessageRefsProjections(t *testing.T) {
 	dir := t.TempDir()
 	rapid.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(1, 40).Draw(t, "rows")
-		rows := make([]Row, n)
-		for i := range rows {
-			ev := drawMessageRow(t)
-			ev.Timestamp, _ = event.DateFromParts(int64(i)*1e9, 0)
-			rows[i] = Row{Seq: uint64(i + 1), Event: ev}
-		}
+		rows := drawMessageRows(t, 40)
+		n := len(rows)
 		blockRows := rapid.IntRange(1, 16).Draw(t, "blockRows")
 		version := rapid.SampledFrom([]int{8, 9}).Draw(t, "version")
 		r := writeOpen(t, dir, rows, WriteOptions{BlockRows: blockRows, Version: version})

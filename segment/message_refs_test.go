@@ -18,6 +18,17 @@ import (
 var messageFields = []string{"rule.name", "rule.id", "user.name", "kibana.alerting.instance_id",
 	"kibana.alerting.action_group_id", "kibana.server_uuid", "error.code", "source.ip"}
 
+// drawMessageRows draws 1 to most rows of drawMessageRow, a second apart.
+func drawMessageRows(t *rapid.T, most int) []Row {
+	rows := make([]Row, rapid.IntRange(1, most).Draw(t, "rows"))
+	for i := range rows {
+		ev := drawMessageRow(t)
+		ev.Timestamp, _ = event.DateFromParts(int64(i)*1e9, 0)
+		rows[i] = Row{Seq: uint64(i + 1), Event: ev}
+	}
+	return rows
+}
+
 // drawMessageRow draws an event with refs, some of messageFields and
 // tags, and a message assembled from its values (whole, cut, repeated),
 // NULs, bytes of 0x80 and above and other text.
@@ -264,13 +275,8 @@ func TestMessageRefsThroughSegment(t *testing.T) {
 	dir := t.TempDir()
 	msgOnly := []*event.Field{event.FieldByName("message")}
 	rapid.Check(t, func(t *rapid.T) {
-		n := rapid.IntRange(1, 30).Draw(t, "rows")
-		rows := make([]Row, n)
-		for i := range rows {
-			ev := drawMessageRow(t)
-			ev.Timestamp, _ = event.DateFromParts(int64(i)*1e9, 0)
-			rows[i] = Row{Seq: uint64(i + 1), Event: ev}
-		}
+		rows := drawMessageRows(t, 30)
+		n := len(rows)
 		blockRows := rapid.IntRange(1, 16).Draw(t, "blockRows")
 		for _, version := range []int{8, 9} {
 			r := writeOpen(t, dir, rows, WriteOptions{BlockRows: blockRows, Version: version})
