@@ -24,6 +24,20 @@ type countingSource struct {
 	keys, decoded map[int]bool
 }
 
+// writeCounting writes rows as a segment file at path, in blocks of
+// blockRows, and opens it as a countingSource, closed when rt ends.
+func writeCounting(rt *rapid.T, path string, rows []segment.Row, blockRows int) *countingSource {
+	if _, err := segment.Write(path, rows, segment.WriteOptions{BlockRows: blockRows}); err != nil {
+		rt.Fatal(err)
+	}
+	r, err := segment.Open(path, segment.OpenOptions{})
+	if err != nil {
+		rt.Fatal(err)
+	}
+	rt.Cleanup(func() { r.Close() })
+	return &countingSource{Source: r, keys: map[int]bool{}, decoded: map[int]bool{}}
+}
+
 func (c *countingSource) Keys(block int) ([]int64, []uint64, error) {
 	c.mu.Lock()
 	c.keys[block] = true
@@ -66,16 +80,7 @@ func TestNewestStopsAfterN(t *testing.T) {
 				evs = append(evs, e)
 				rows[i] = segment.Row{Seq: uint64(n + 1), Event: &evs[len(evs)-1]}
 			}
-			path := filepath.Join(dir, fmt.Sprintf("%d.seg", s))
-			if _, err := segment.Write(path, rows, segment.WriteOptions{BlockRows: blockRows}); err != nil {
-				rt.Fatal(err)
-			}
-			r, err := segment.Open(path, segment.OpenOptions{})
-			if err != nil {
-				rt.Fatal(err)
-			}
-			defer r.Close()
-			c := &countingSource{Source: r, keys: map[int]bool{}, decoded: map[int]bool{}}
+			c := writeCounting(rt, filepath.Join(dir, fmt.Sprintf("%d.seg", s)), rows, blockRows)
 			srcs = append(srcs, c)
 			snap.Sources = append(snap.Sources, c)
 		}

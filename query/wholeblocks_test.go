@@ -42,16 +42,7 @@ func TestWholeBlocksPages(t *testing.T) {
 				evs = append(evs, e)
 				rows[i] = segment.Row{Seq: uint64(n + 1), Event: &evs[len(evs)-1]}
 			}
-			path := filepath.Join(dir, fmt.Sprintf("%d.seg", s))
-			if _, err := segment.Write(path, rows, segment.WriteOptions{BlockRows: blockRows}); err != nil {
-				rt.Fatal(err)
-			}
-			r, err := segment.Open(path, segment.OpenOptions{})
-			if err != nil {
-				rt.Fatal(err)
-			}
-			defer r.Close()
-			c := &countingSource{Source: r, decoded: map[int]bool{}, keys: map[int]bool{}}
+			c := writeCounting(rt, filepath.Join(dir, fmt.Sprintf("%d.seg", s)), rows, blockRows)
 			srcs = append(srcs, c)
 			snap.Sources = append(snap.Sources, c)
 		}
