@@ -56,18 +56,7 @@ func TestPackedDictionary(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		open := func(b *Builder) *Postings {
-			sec, err := b.AppendTo(nil, enc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := Open(sec, dec)
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
-			return p
-		}
-		p4, p6 := open(v4), open(v6)
+		p4, p6 := openBuilt(t, v4, enc, dec), openBuilt(t, v6, enc, dec)
 		if !bytes.Equal(p4.dict, p6.dict) {
 			t.Fatalf("the packed dictionary unpacks to other bytes than LayoutV4's")
 		}

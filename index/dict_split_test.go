@@ -36,14 +36,7 @@ func TestSplitDictionary(t *testing.T) {
 			}
 		}
 		for _, b := range []*Builder{v4, v8} {
-			sec, err := b.AppendTo(nil, enc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := Open(sec, dec)
-			if err != nil {
-				t.Fatalf("Open: %v", err)
-			}
+			p := openBuilt(t, b, enc, dec)
 			got, err := unsplitDict(splitDict(p.dict))
 			if err != nil || !bytes.Equal(got, p.dict) {
 				t.Fatalf("unsplitDict(splitDict(d)) != d: %v", err)

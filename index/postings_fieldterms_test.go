@@ -30,14 +30,7 @@ func TestFieldTerms(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sec, err := b.AppendTo(nil, enc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Open(sec, dec)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := openBuilt(t, b, enc, dec)
 		for _, f := range append(fields, "user.name") {
 			want := slices.Clone(model[f])
 			slices.Sort(want)

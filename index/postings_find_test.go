@@ -44,14 +44,7 @@ func TestFindNarrowed(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sec, err := b.AppendTo(nil, enc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Open(sec, dec)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := openBuilt(t, b, enc, dec)
 		check := func(tm Term) {
 			got, found := p.find(tm)
 			fi := p.field(tm.Field)

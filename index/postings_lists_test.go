@@ -88,14 +88,7 @@ func TestListKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sec, err := b.AppendTo(nil, enc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Open(sec, dec)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := openBuilt(t, b, enc, dec)
 		all := roaring.New()
 		for i, want := range lists {
 			term := Term{"f", fmt.Sprint(i)}
@@ -150,14 +143,7 @@ func TestListKindsOfShapes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sec, err := b.AppendTo(nil, enc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Open(sec, dec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := openBuilt(t, b, enc, dec)
 	for i, want := range []uint64{listDeltas, listBitset, listRoaring} {
 		if kind, _, ok := kindOf(t, p, Term{"f", fmt.Sprint(i)}); !ok || kind != want {
 			t.Errorf("list %d: kind %d (inline %v), want %d", i, kind, !ok, want)
@@ -266,14 +252,7 @@ func TestDecodedListsKept(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sec, err := b.AppendTo(nil, enc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Open(sec, dec)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := openBuilt(t, b, enc, dec)
 		before := p.MemoryBytes()
 		var decodedSize uint64
 		for i, want := range lists {

@@ -12,6 +12,19 @@ import (
 	"pgregory.net/rapid"
 )
 
+// openBuilt writes b's section with enc and opens it with dec.
+func openBuilt(t interface{ Fatal(...any) }, b *Builder, enc *zstd.Encoder, dec *zstd.Decoder) *Postings {
+	sec, err := b.AppendTo(nil, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(sec, dec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 func codecs(t testing.TB) (*zstd.Encoder, *zstd.Decoder) {
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
@@ -173,14 +186,7 @@ func TestUnionWhere(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		sec, err := b.AppendTo(nil, enc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := Open(sec, dec)
-		if err != nil {
-			t.Fatal(err)
-		}
+		p := openBuilt(t, b, enc, dec)
 		prefix := rapid.SampledFrom([]string{"", "a", "ab", "b", "z"}).Draw(t, "prefix")
 		kept := rapid.SliceOfDistinct(rapid.SampledFrom([]string{"a", "ab", "abc", "b", "ba", "c"}), func(s string) string { return s }).Draw(t, "kept")
 		keep := func(v string) bool { return slices.Contains(kept, v) }
