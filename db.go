@@ -147,6 +147,7 @@ type DB struct {
 	recBufs *bigbuf.Pool
 	zenc    *zstd.Encoder
 	zfast   *zstd.Encoder // segment.SealFastEncoder, for segment.FastColumn's columns
+	zentr   *zstd.Encoder // segment.SealEntropyEncoder, for segment.EntropyColumn's columns
 	zdec    *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
@@ -340,6 +341,9 @@ func (db *DB) open() error {
 		return err
 	}
 	if db.zfast, err = segment.SealFastEncoder(); err != nil {
+		return err
+	}
+	if db.zentr, err = segment.SealEntropyEncoder(); err != nil {
 		return err
 	}
 	if db.zdec, err = segment.NewDecoder(); err != nil {

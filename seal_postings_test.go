@@ -31,7 +31,11 @@ func TestSealWritesWhatWriteWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := segment.WriteOptions{Encoder: enc, FastEncoder: fast}
+	entropy, err := segment.SealEntropyEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := segment.WriteOptions{Encoder: enc, FastEncoder: fast, EntropyEncoder: entropy}
 	const partition = 5 * time.Second
 	now := time.Date(2024, 5, 1, 0, 0, 7, 0, time.UTC) // within genTime's 20 s
 	rapid.Check(t, func(rt *rapid.T) {

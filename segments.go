@@ -310,9 +310,9 @@ type newSegment struct {
 }
 
 // createSegment takes the next segment id and starts its file, written
-// with the process's encoder (segment.SealEncoder), which seals, merges
-// and rewrites share, and with the working memory scratch keeps (nil:
-// the segment package's pool).
+// with the process's encoders (segment.SealEncoder, SealFastEncoder and
+// SealEntropyEncoder), which seals, merges and rewrites share, and with
+// the working memory scratch keeps (nil: the segment package's pool).
 func (db *DB) createSegment(scratch *segment.Scratch) (*newSegment, error) {
 	db.manifestMu.Lock()
 	id := db.manifest.NextID
@@ -320,7 +320,7 @@ func (db *DB) createSegment(scratch *segment.Scratch) (*newSegment, error) {
 	db.manifestMu.Unlock()
 	ns := &newSegment{name: segmentName(id)}
 	ns.path = filepath.Join(db.segDir(), ns.name)
-	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc, FastEncoder: db.zfast, Scratch: scratch})
+	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc, FastEncoder: db.zfast, EntropyEncoder: db.zentr, Scratch: scratch})
 	if err != nil {
 		return nil, err // names the file
 	}
