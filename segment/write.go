@@ -42,11 +42,11 @@ type WriteOptions struct {
 	// shared. Nil means Write makes one (SpeedFastest) and closes it.
 	Encoder *zstd.Encoder
 	// FastEncoder, when set, compresses the columns FastColumn names
-	// instead of Encoder (SealFastEncoder, beside SealEncoder): a
+	// instead of Encoder (SealFastEncoder, beside MergeEncoder): a
 	// higher level's CPU is wasted on them.
 	FastEncoder *zstd.Encoder
 	// EntropyEncoder, when set, compresses the columns EntropyColumn
-	// names instead of Encoder (SealEntropyEncoder, beside SealEncoder):
+	// names instead of Encoder (SealEntropyEncoder, beside MergeEncoder):
 	// the higher level shrinks them no more than it does.
 	EntropyEncoder *zstd.Encoder
 	// BlockRows caps the rows of a block; 0 means DefaultBlockRows. Values
