@@ -131,8 +131,8 @@ func compactionInput(st *state) []compaction.Segment {
 }
 
 // merge runs one job: the inputs' rows, merged in (@timestamp, sequence)
-// order, become one new segment that replaces them, written with the
-// seals' encoder (segment.SealEncoder). Its working set is charged to the
+// order, become one new segment that replaces them, written at the better
+// level (segment.MergeEncoder) that seals leave to merges. Its working set is charged to the
 // memory budget (AccountCompaction) first: waiting for room, or, for a
 // background merge, only if reads let it and there is room now; a
 // background merge also gives way to reads and to those who wait for
@@ -152,7 +152,7 @@ func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult, b
 		return err
 	}
 	defer release()
-	ns, err := db.createSegment(nil) // its encoder's tables are charged in mergeMemory
+	ns, err := db.createSegment(nil, db.zenc) // its encoder's tables are charged in mergeMemory
 	if err != nil {
 		return err
 	}

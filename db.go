@@ -145,8 +145,9 @@ type DB struct {
 	// recBufs keeps large WAL record buffers across garbage collections
 	// (append.go's putBatch).
 	recBufs *bigbuf.Pool
-	zenc    *zstd.Encoder
+	zenc    *zstd.Encoder // segment.MergeEncoder: merges' columns but the two below, and dictionary
 	zfast   *zstd.Encoder // segment.SealFastEncoder, for segment.FastColumn's columns
+	zentr   *zstd.Encoder // segment.SealEntropyEncoder: segment.EntropyColumn's columns; a seal's others
 	zdec    *zstd.Decoder
 
 	// published is the visibility watermark shared by every head: events
@@ -336,10 +337,13 @@ func (db *DB) open() error {
 		db.lock = lock
 	}
 	var err error
-	if db.zenc, err = segment.SealEncoder(); err != nil {
+	if db.zenc, err = segment.MergeEncoder(); err != nil {
 		return err
 	}
 	if db.zfast, err = segment.SealFastEncoder(); err != nil {
+		return err
+	}
+	if db.zentr, err = segment.SealEntropyEncoder(); err != nil {
 		return err
 	}
 	if db.zdec, err = segment.NewDecoder(); err != nil {

@@ -392,7 +392,9 @@ func (db *DB) writeSegments(h *head.Head) ([]*liveSegment, error) {
 				}
 			}
 			part = p
-			if ns, err = db.createSegment(&db.sealScratch); err != nil { // under sealMu
+			// The cheap encoder: merges rewrite the columns at the better
+			// level (segment.MergeEncoder).
+			if ns, err = db.createSegment(&db.sealScratch, db.zentr); err != nil { // under sealMu
 				return fail(err)
 			}
 			if posts != nil {

@@ -19,11 +19,16 @@ import (
 // it takes from the head's (headPostings), are byte for byte the files
 // segment.Write makes of the same events (each row's terms found by the
 // writer): the head's events split by partition and sorted by (@timestamp,
-// sequence), written with the store's encoder. Heads hold events over
-// several partitions, out of @timestamp order, some without @timestamp
-// (stamped with the store's clock), appended in batches of any size.
+// sequence), written with the seals' encoders (SealEntropyEncoder for the
+// postings dictionary and every column but SealFastEncoder's). Heads hold
+// events over several partitions, out of @timestamp order, some without
+// @timestamp (stamped with the store's clock), appended in batches of any
+// size. Then a full compaction merges each partition's segments into one
+// that is segment.Write's file of the partition's events with the merges'
+// encoders (MergeEncoder for the dictionary and the columns the other two
+// do not name): the better level seals leave to merges.
 func TestSealWritesWhatWriteWrites(t *testing.T) {
-	enc, err := segment.SealEncoder()
+	better, err := segment.MergeEncoder()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +36,12 @@ func TestSealWritesWhatWriteWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := segment.WriteOptions{Encoder: enc, FastEncoder: fast}
+	entropy, err := segment.SealEntropyEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := segment.WriteOptions{Encoder: entropy, FastEncoder: fast, EntropyEncoder: entropy}
+	mergeOpts := segment.WriteOptions{Encoder: better, FastEncoder: fast, EntropyEncoder: entropy}
 	const partition = 5 * time.Second
 	now := time.Date(2024, 5, 1, 0, 0, 7, 0, time.UTC) // within genTime's 20 s
 	rapid.Check(t, func(rt *rapid.T) {
@@ -94,7 +104,42 @@ func TestSealWritesWhatWriteWrites(t *testing.T) {
 				rt.Fatalf("segment %s (%d events) differs from segment.Write's file of its events: %d bytes, want %d", s.Name, s.Events, len(got), len(want[i]))
 			}
 		}
+		checkMerged(rt, db, dir, slices.Concat(heads...), segs, partition, mergeOpts)
 	})
+}
+
+// checkMerged compacts db fully and checks that every segment the merges
+// wrote (one not in sealed) is segment.Write's file, with opts, of the
+// events of its partition (rows holds every event of db).
+func checkMerged(rt *rapid.T, db *DB, dir string, rows []segment.Row, sealed []segmentMeta, partition time.Duration, opts segment.WriteOptions) {
+	if _, err := db.Compact(ctx); err != nil {
+		rt.Fatal(err)
+	}
+	var parts []int64 // the partitions of rows, ascending: writeByPartition's order
+	for _, r := range rows {
+		parts = append(parts, match.FloorDiv(r.Event.Timestamp.UnixNano(), int64(partition)))
+	}
+	slices.Sort(parts)
+	parts = slices.Compact(parts)
+	want := map[int64][]byte{} // by partition
+	for i, data := range writeByPartition(rt, dir, rows, partition, opts) {
+		want[parts[i]] = data
+	}
+	db.manifestMu.Lock()
+	segs := slices.Clone(db.manifest.Segments)
+	db.manifestMu.Unlock()
+	for _, s := range segs {
+		if slices.ContainsFunc(sealed, func(m segmentMeta) bool { return m.Name == s.Name }) {
+			continue
+		}
+		got, err := os.ReadFile(filepath.Join(db.segDir(), s.Name))
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if w := want[match.FloorDiv(s.MinTS, int64(partition))]; !bytes.Equal(got, w) {
+			rt.Fatalf("merged segment %s (%d events) differs from segment.Write's file of its partition's events: %d bytes, want %d", s.Name, s.Events, len(got), len(w))
+		}
+	}
 }
 
 // writeByPartition returns the files segment.Write makes of rows, one per

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/eventlogdb/eventlog/internal/vfs"
 	"github.com/eventlogdb/eventlog/segment"
 )
@@ -310,17 +312,20 @@ type newSegment struct {
 }
 
 // createSegment takes the next segment id and starts its file, written
-// with the process's encoder (segment.SealEncoder), which seals, merges
-// and rewrites share, and with the working memory scratch keeps (nil:
-// the segment package's pool).
-func (db *DB) createSegment(scratch *segment.Scratch) (*newSegment, error) {
+// with the process's encoders, which seals, merges and rewrites share:
+// enc (segment.MergeEncoder for merges, SealEntropyEncoder for seals) for
+// the postings dictionary and the columns segment.FastColumn and
+// EntropyColumn do not name, SealFastEncoder and SealEntropyEncoder for
+// theirs; and with the working memory scratch keeps (nil: the segment
+// package's pool).
+func (db *DB) createSegment(scratch *segment.Scratch, enc *zstd.Encoder) (*newSegment, error) {
 	db.manifestMu.Lock()
 	id := db.manifest.NextID
 	db.manifest.NextID++
 	db.manifestMu.Unlock()
 	ns := &newSegment{name: segmentName(id)}
 	ns.path = filepath.Join(db.segDir(), ns.name)
-	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: db.zenc, FastEncoder: db.zfast, Scratch: scratch})
+	w, err := segment.Create(ns.path, segment.WriteOptions{FS: db.opts.FS, Encoder: enc, FastEncoder: db.zfast, EntropyEncoder: db.zentr, Scratch: scratch})
 	if err != nil {
 		return nil, err // names the file
 	}

@@ -113,7 +113,8 @@ func BenchmarkSeal(b *testing.B) {
 // spread over 30 days, so that a head often spans two days and seals into
 // two segments. One op fills and seals serverHeads heads one after the
 // other in one store, the fills untimed; cpu-ns/event is the process's
-// CPU time during the Rolls per event.
+// CPU time during the Rolls per event, segment-B/event the size of the
+// segments an op leaves (not merged) per event.
 func BenchmarkSealServerHeads(b *testing.B) {
 	const (
 		serverHeadEvents = 20_000
@@ -122,6 +123,7 @@ func BenchmarkSealServerHeads(b *testing.B) {
 	opts := eventlog.Options{Sync: eventlog.SyncNone, SegmentMaxBytes: 1 << 40, SegmentMaxAge: 1000 * time.Hour}
 	ctx := context.Background()
 	var cpu time.Duration
+	var segBytes int64 // the segments' size after one op
 	for b.Loop() {
 		b.StopTimer()
 		dir := filepath.Join(b.TempDir(), "db")
@@ -140,6 +142,7 @@ func BenchmarkSealServerHeads(b *testing.B) {
 			b.StopTimer()
 		}
 		checkHeadEvents(b, db, 0)
+		segBytes = mustDirSizes(b, dir)["segments"]
 		if err := db.Close(); err != nil {
 			b.Fatal(err)
 		}
@@ -150,6 +153,7 @@ func BenchmarkSealServerHeads(b *testing.B) {
 	}
 	b.ReportMetric(float64(serverHeadEvents*serverHeads*b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(serverHeadEvents*serverHeads*b.N), "cpu-ns/event")
+	b.ReportMetric(float64(segBytes)/float64(serverHeadEvents*serverHeads), "segment-B/event")
 }
 
 // checkHeadEvents fails unless db's heads hold want events.

@@ -42,9 +42,13 @@ type WriteOptions struct {
 	// shared. Nil means Write makes one (SpeedFastest) and closes it.
 	Encoder *zstd.Encoder
 	// FastEncoder, when set, compresses the columns FastColumn names
-	// instead of Encoder (SealFastEncoder, beside SealEncoder): a
+	// instead of Encoder (SealFastEncoder, beside MergeEncoder): a
 	// higher level's CPU is wasted on them.
 	FastEncoder *zstd.Encoder
+	// EntropyEncoder, when set, compresses the columns EntropyColumn
+	// names instead of Encoder (SealEntropyEncoder, beside MergeEncoder):
+	// the higher level shrinks them no more than it does.
+	EntropyEncoder *zstd.Encoder
 	// BlockRows caps the rows of a block; 0 means DefaultBlockRows. Values
 	// above 65,536 are lowered to it.
 	BlockRows int
@@ -174,7 +178,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	sc := sw.sc
 	sc.bw.Reset(f)
 	sw.w = newWriter(sc.bw, enc, uint8(opts.Version))
-	sw.w.fast = opts.FastEncoder
+	sw.w.fast, sw.w.entropy = opts.FastEncoder, opts.EntropyEncoder
 	sw.w.raw, sw.w.frame, sw.w.data = sc.raw, sc.frame, sc.data
 	if err := sw.w.header(); err != nil {
 		sw.Abort()

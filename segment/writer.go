@@ -14,6 +14,7 @@ type writer struct {
 	w       *bufio.Writer
 	enc     *zstd.Encoder
 	fast    *zstd.Encoder // for the columns FastColumn names; nil: enc
+	entropy *zstd.Encoder // for the columns EntropyColumn names; nil: enc
 	version uint8         // the format version written
 	stage   stage
 	off     uint64
@@ -120,17 +121,24 @@ func (w *writer) column(b *blockMeta, id uint8, raw []byte, st stats) {
 	}
 	c := colMeta{ID: id, Codec: codecRaw, Off: uint64(len(w.data)), RawLen: uint64(len(raw)), stats: st}
 	stored := raw
-	enc := w.enc
-	if w.fast != nil && FastColumn(id) {
-		enc = w.fast
-	}
-	w.frame = enc.EncodeAll(raw, w.frame[:0])
+	w.frame = w.columnEncoder(id).EncodeAll(raw, w.frame[:0])
 	if len(w.frame) < len(raw) {
 		c.Codec, stored = codecZstd, w.frame
 	}
 	c.CLen, c.CRC = uint64(len(stored)), crc(stored)
 	w.data = append(w.data, stored...)
 	b.Cols = append(b.Cols, c)
+}
+
+// columnEncoder is the encoder that compresses column id.
+func (w *writer) columnEncoder(id uint8) *zstd.Encoder {
+	switch {
+	case w.fast != nil && FastColumn(id):
+		return w.fast
+	case w.entropy != nil && EntropyColumn(id):
+		return w.entropy
+	}
+	return w.enc
 }
 
 func (w *writer) blockIndex() error {
