@@ -10,6 +10,10 @@ import "unsafe"
 // document costs no allocation, and the event is decoded into the
 // caller's Event rather than returned by value.
 //
+// It also remembers the order of the last documents' keys, and compares
+// the input with the key it expects before reading a key and looking it
+// up (guess.go): that decides nothing, and spares most of the lookups.
+//
 // The values of every event decoded since the last Reuse stay valid and
 // distinct; Reuse lets the next documents overwrite them. A Decoder is not
 // safe for concurrent use.
@@ -22,6 +26,7 @@ type Decoder struct {
 func NewDecoder(opts DecodeOptions) *Decoder {
 	x := &Decoder{opts: opts}
 	x.d.slabs.grow = true
+	x.d.guesses = newGuesses()
 	return x
 }
 
@@ -59,8 +64,8 @@ func (x *Decoder) Next(data []byte) (*Event, error) {
 		text = string(data)
 	}
 	d := &x.d
-	sl, buf := d.slabs, d.buf
-	*d = decoder{scanner: scanner{data: data, text: text, buf: buf}, lim: lim, keep: x.opts.KeepUnknown, slabs: sl}
+	sl, buf, g := d.slabs, d.buf, d.guesses
+	*d = decoder{scanner: scanner{data: data, text: text, buf: buf}, lim: lim, keep: x.opts.KeepUnknown, slabs: sl, guesses: g}
 	err := d.document()
 	if err == nil && len(d.kept) > 0 {
 		d.ev.Extra = d.extra()
@@ -76,8 +81,8 @@ func (x *Decoder) Next(data []byte) (*Event, error) {
 // pool.
 func (x *Decoder) forget() {
 	d := &x.d
-	sl, buf := d.slabs, d.buf
-	*d = decoder{scanner: scanner{buf: buf[:0]}, slabs: sl}
+	sl, buf, g := d.slabs, d.buf, d.guesses
+	*d = decoder{scanner: scanner{buf: buf[:0]}, slabs: sl, guesses: g}
 }
 
 // Reuse lets the next documents decoded overwrite the values of the

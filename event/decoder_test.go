@@ -77,6 +77,22 @@ func FuzzDecoder(f *testing.F) {
 	}
 	f.Add(typical, typical, false)
 	f.Add([]byte(`{"kibana":{"saved_objects":[{"id":"a"},{"id":"b"}]}}`), []byte(`{"event":{"duration":"12"}}`), false)
+	// Keys the Decoder guesses from the first document, then meets
+	// escaped, spaced from their colon, repeated, longer or shorter.
+	guessed := []byte(`{"message":"m","event":{"action":"a","kind":"k"},"kibana":{"space_ids":["s"]}}`)
+	for _, s := range []string{
+		`{"mess\u0061ge":"m","event":{"action":"a","kind":"k"}}`,
+		`{"message" :"m","event": {"action" : "a"}}`,
+		`{"message":"m","message":"n"}`,
+		`{"messagex":"m"}`,
+		`{"messag":"m"}`,
+		`{"message":"m","event":{"kind":"k","action":"a"},"_seq":3}`,
+		`{"message":"m","event":{"action":"a","kindly":1}}`,
+		`{"message`,
+	} {
+		f.Add(guessed, []byte(s), false)
+		f.Add(guessed, []byte(s), true)
+	}
 	f.Fuzz(func(t *testing.T, first, data []byte, keep bool) {
 		opts := DecodeOptions{KeepUnknown: keep, Shared: true}
 		x := NewDecoder(opts)

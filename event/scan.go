@@ -318,40 +318,114 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // members reads the object starting at the offset ('{'), calling fn for
 // each member with the scanner at the member's value (after whitespace).
 func (s *scanner) members(fn func(key string, off int) error) error {
+	if s.openObject() {
+		return nil
+	}
+	for {
+		off := s.i
+		key, err := s.memberKey()
+		if err != nil {
+			return err
+		}
+		if err := fn(key, off); err != nil {
+			return err
+		}
+		if more, err := s.nextMember(); !more || err != nil {
+			return err
+		}
+	}
+}
+
+// openObject consumes the '{' at the offset and the whitespace after it,
+// and reports whether a '}' then closed the object at once (consumed).
+func (s *scanner) openObject() (empty bool) {
 	s.i++
 	s.ws()
 	if s.peek() == '}' {
 		s.i++
-		return nil
+		return true
 	}
-	for {
-		if s.peek() != '"' {
-			return s.unexpected("'\"' to start an object key")
-		}
-		off := s.i
-		key, err := s.str()
-		if err != nil {
-			return err
-		}
-		if err := s.expect(':', "':' after object key"); err != nil {
-			return err
-		}
-		s.ws()
-		if err := fn(key, off); err != nil {
-			return err
-		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.unexpected("',' or '}' after object member")
-		}
+	return false
+}
+
+// memberKey reads a member's key at the offset, the ':' after it and the
+// whitespace after that.
+func (s *scanner) memberKey() (string, error) {
+	if s.peek() != '"' {
+		return "", s.unexpected("'\"' to start an object key")
 	}
+	key, err := s.str()
+	if err != nil {
+		return "", err
+	}
+	if err := s.expect(':', "':' after object key"); err != nil {
+		return "", err
+	}
+	s.ws()
+	return key, nil
+}
+
+// keyIs consumes k's key and colon and the whitespace after them when
+// the input at the offset starts with them, and reports whether it did:
+// the key memberKey would read there, found with one or two comparisons
+// of eight bytes.
+func (s *scanner) keyIs(k *keyColon) bool {
+	n, rest := len(k.text), len(s.data)-s.i
+	var same bool
+	switch {
+	case n < 8 && rest >= 8:
+		same = binary.LittleEndian.Uint64(s.data[s.i:])&k.mask == k.lo
+	case n >= 8 && n <= 16 && rest >= n:
+		same = binary.LittleEndian.Uint64(s.data[s.i:]) == k.lo &&
+			binary.LittleEndian.Uint64(s.data[s.i+n-8:]) == k.hi
+	default:
+		same = rest >= n && string(s.data[s.i:s.i+n]) == k.text
+	}
+	if !same {
+		return false
+	}
+	s.i += n
+	s.ws()
+	return true
+}
+
+// A keyColon is a plain key (no escape, no control character, ASCII)
+// as it appears in the input before its value, `"key":`, for keyIs.
+type keyColon struct {
+	text string
+	// lo and hi are text's first and last eight bytes, little-endian;
+	// when text is shorter, lo is text padded with zeros and mask keeps
+	// text's bytes of a word.
+	lo, hi, mask uint64
+}
+
+// newKeyColon returns the keyColon of key.
+func newKeyColon(key string) keyColon {
+	k := keyColon{text: `"` + key + `":`, mask: ^uint64(0)}
+	if n := len(k.text); n < 8 {
+		var w [8]byte
+		copy(w[:], k.text)
+		k.lo, k.mask = binary.LittleEndian.Uint64(w[:]), 1<<(8*n)-1
+	} else {
+		k.lo, k.hi = binary.LittleEndian.Uint64([]byte(k.text)), binary.LittleEndian.Uint64([]byte(k.text[n-8:]))
+	}
+	return k
+}
+
+// nextMember consumes what follows an object member: whitespace, then
+// ',' and whitespace (more members follow) or '}' (the object ends).
+func (s *scanner) nextMember() (more bool, err error) {
+	s.ws()
+	switch s.peek() {
+	case ',':
+		s.i++
+		s.ws()
+		return true, nil
+	case '}':
+		s.i++
+		return false, nil
+	}
+	return false, s.unexpected("',' or '}' after object member")
 }
 
 // elements reads the array starting at the offset ('['), calling fn for
