@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -99,41 +100,48 @@ func (s *scanner) null() (bool, error) {
 // str reads the string starting at the offset (which must be '"').
 func (s *scanner) str() (string, error) {
 	start := s.i + 1
-	ascii := true
-	// Eight bytes at a time while none ends the plain run: strings were
-	// a quarter of decoding's time read byte by byte.
+	// Eight bytes at a time up to the first that ends the plain run: strings
+	// were a quarter of decoding's time read byte by byte.
+	var high uint64 // the high bits of the bytes passed: zero if all ASCII
 	i := start
 	for ; i+8 <= len(s.data); i += 8 {
 		w := binary.LittleEndian.Uint64(s.data[i:])
-		if stopsPlain(w) {
-			break
+		if stop := stopsPlain(w); stop != 0 {
+			n := bits.TrailingZeros64(stop) / 8 // w's first byte that stops
+			high |= w & (1<<(8*n) - 1) & highBits
+			return s.strStop(start, i+n, high == 0)
 		}
-		if w&highBits != 0 {
-			ascii = false
-		}
+		high |= w & highBits
 	}
+	ascii := high == 0
 	for ; i < len(s.data); i++ {
 		c := s.data[i]
 		if plainASCII[c] {
 			continue
 		}
-		switch {
-		case c == '"':
-			s.i = i + 1
-			v := s.text[start:i]
-			if !ascii && !utf8.ValidString(v) {
-				return "", s.badUTF8(start, i)
-			}
-			return v, nil
-		case c == '\\':
-			return s.strEscaped(start, i)
-		case c < 0x20:
-			return "", syntaxErr(i, "control character in string")
-		case c >= utf8.RuneSelf:
-			ascii = false
+		if c < utf8.RuneSelf {
+			return s.strStop(start, i, ascii)
 		}
+		ascii = false
 	}
 	return "", syntaxErr(len(s.data), "expected '\"' to end string, got end of input")
+}
+
+// strStop ends the string begun at start at the byte at i, which is '"',
+// '\\' or a control character; ascii says whether the bytes before are.
+func (s *scanner) strStop(start, i int, ascii bool) (string, error) {
+	switch s.data[i] {
+	case '"':
+		s.i = i + 1
+		v := s.text[start:i]
+		if !ascii && !utf8.ValidString(v) {
+			return "", s.badUTF8(start, i)
+		}
+		return v, nil
+	case '\\':
+		return s.strEscaped(start, i)
+	}
+	return "", syntaxErr(i, "control character in string")
 }
 
 // Words of eight bytes, one constant byte repeated.
@@ -142,17 +150,19 @@ const (
 	highBits = 0x8080808080808080
 )
 
-// stopsPlain reports whether any byte of w (eight bytes of a string) is
-// not plain ASCII nor a byte of a multi-byte character, that is whether
-// one is '"', '\\' or a control character; bytes of 0x80 and above do not
-// stop it. Each test is the exact "has a zero byte" and "has a byte less
-// than n" of Bit Twiddling Hacks: a borrow can mark more bytes than match,
-// never a word without one.
-func stopsPlain(w uint64) bool {
+// stopsPlain marks the bytes of w (eight bytes of a string, the first in
+// the low byte) that are not plain ASCII nor a byte of a multi-byte
+// character, that is '"', '\\' or a control character (bytes of 0x80 and
+// above do not stop a string), by their high bit; it is zero when none
+// is. Each test is the "has a zero byte" or "has a byte less than n" of
+// Bit Twiddling Hacks, exact up to the first byte that matches: a borrow
+// can mark bytes after it, never one before, so the lowest mark is the
+// first byte that stops.
+func stopsPlain(w uint64) uint64 {
 	quote, backslash := w^(lowBits*'"'), w^(lowBits*'\\')
 	zero := func(v uint64) uint64 { return (v - lowBits) & ^v & highBits }
 	control := (w - lowBits*0x20) & ^w & highBits
-	return zero(quote)|zero(backslash)|control != 0
+	return zero(quote) | zero(backslash) | control
 }
 
 // badUTF8 reports the first invalid UTF-8 byte in data[from:to].
