@@ -131,8 +131,8 @@ func (d *decoder) member(n, c *node, key string, off int) error {
 	if c.field != nil {
 		return d.value(c.field, c.slot)
 	}
-	if null, err := d.null(); null || err != nil {
-		return err
+	if d.peek() == 'n' { // null: as if absent
+		return d.skipNull()
 	}
 	if d.peek() != '{' {
 		return d.wrongType(c.path, "an object")
@@ -161,8 +161,8 @@ func (d *decoder) seq(off int) error {
 		return fieldErr(SeqField, off, ErrSyntax, "duplicate field")
 	}
 	d.sawSeq = true
-	if null, err := d.null(); null || err != nil {
-		return err
+	if d.peek() == 'n' { // null: as if absent
+		return d.skipNull()
 	}
 	n, err := d.intLiteral(SeqField, "a non-negative integer")
 	if err == nil && n < 0 {
@@ -191,8 +191,8 @@ func (d *decoder) wrongType(path, want string) error {
 
 // value reads the value of leaf field f.
 func (d *decoder) value(f *Field, at slot) error {
-	if null, err := d.null(); null || err != nil {
-		return err
+	if d.peek() == 'n' { // null: as if absent
+		return d.skipNull()
 	}
 	switch f.Kind {
 	case KindString:

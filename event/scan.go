@@ -85,16 +85,14 @@ func (s *scanner) valueKind() string {
 	return ""
 }
 
-// null consumes a null literal if one starts at the offset.
-func (s *scanner) null() (bool, error) {
-	if s.peek() != 'n' {
-		return false, nil
-	}
+// skipNull consumes the null literal at the offset, which starts with
+// 'n' (callers test that first, inlined).
+func (s *scanner) skipNull() error {
 	if len(s.data)-s.i < 4 || string(s.data[s.i:s.i+4]) != "null" {
-		return false, syntaxErr(s.i, "expected null")
+		return syntaxErr(s.i, "expected null")
 	}
 	s.i += 4
-	return true, nil
+	return nil
 }
 
 // str reads the string starting at the offset (which must be '"').
@@ -377,21 +375,16 @@ func (s *scanner) memberKey() (string, error) {
 
 // keyIs consumes k's key and colon and the whitespace after them when
 // the input at the offset starts with them, and reports whether it did:
-// the key memberKey would read there, found with one or two comparisons
-// of eight bytes.
+// the key memberKey would read there, found with two comparisons of
+// eight bytes when the key is short.
 func (s *scanner) keyIs(k *keyColon) bool {
-	n, rest := len(k.text), len(s.data)-s.i
-	var same bool
-	switch {
-	case n < 8 && rest >= 8:
-		same = binary.LittleEndian.Uint64(s.data[s.i:])&k.mask == k.lo
-	case n >= 8 && n <= 16 && rest >= n:
-		same = binary.LittleEndian.Uint64(s.data[s.i:]) == k.lo &&
-			binary.LittleEndian.Uint64(s.data[s.i+n-8:]) == k.hi
-	default:
-		same = rest >= n && string(s.data[s.i:s.i+n]) == k.text
-	}
-	if !same {
+	n := len(k.text)
+	if n <= 16 && len(s.data)-s.i >= 16 {
+		b := s.data[s.i : s.i+16]
+		if binary.LittleEndian.Uint64(b)&k.mask[0] != k.word[0] || binary.LittleEndian.Uint64(b[8:])&k.mask[1] != k.word[1] {
+			return false
+		}
+	} else if len(s.data)-s.i < n || string(s.data[s.i:s.i+n]) != k.text {
 		return false
 	}
 	s.i += n
@@ -403,21 +396,21 @@ func (s *scanner) keyIs(k *keyColon) bool {
 // as it appears in the input before its value, `"key":`, for keyIs.
 type keyColon struct {
 	text string
-	// lo and hi are text's first and last eight bytes, little-endian;
-	// when text is shorter, lo is text padded with zeros and mask keeps
-	// text's bytes of a word.
-	lo, hi, mask uint64
+	// word is text's first sixteen bytes as two little-endian words,
+	// padded with zeros, and mask keeps the bytes of text in them.
+	word, mask [2]uint64
 }
 
 // newKeyColon returns the keyColon of key.
 func newKeyColon(key string) keyColon {
-	k := keyColon{text: `"` + key + `":`, mask: ^uint64(0)}
-	if n := len(k.text); n < 8 {
-		var w [8]byte
-		copy(w[:], k.text)
-		k.lo, k.mask = binary.LittleEndian.Uint64(w[:]), 1<<(8*n)-1
-	} else {
-		k.lo, k.hi = binary.LittleEndian.Uint64([]byte(k.text)), binary.LittleEndian.Uint64([]byte(k.text[n-8:]))
+	k := keyColon{text: `"` + key + `":`}
+	var w, m [16]byte
+	copy(w[:], k.text)
+	for i := range min(len(k.text), len(m)) {
+		m[i] = 0xff
+	}
+	for i := range k.word {
+		k.word[i], k.mask[i] = binary.LittleEndian.Uint64(w[8*i:]), binary.LittleEndian.Uint64(m[8*i:])
 	}
 	return k
 }
