@@ -50,3 +50,29 @@ func BenchmarkDecoderRealistic(b *testing.B) {
 	}
 	b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/doc")
 }
+
+// BenchmarkAppendBinaryRealistic is the binary encoding of a _bulk
+// decode worker (BatchPart.Add): realistic events of mixed shapes
+// encoded one after another into one buffer. There are 512 of them, so
+// that they stay in the cache as an event the worker has just decoded
+// does. One op is one event.
+//
+//	go test ./event -run '^$' -bench AppendBinaryRealistic -benchtime 2000000x -count 5
+func BenchmarkAppendBinaryRealistic(b *testing.B) {
+	docs := realisticDocs(512)
+	events := make([]event.Event, len(docs))
+	for i, d := range docs {
+		var err error
+		if events[i], err = event.Decode(d, event.Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	var buf []byte
+	i, cpu := 0, cputime.Process()
+	for b.Loop() {
+		buf = event.AppendBinary(buf[:0], &events[i%len(events)])
+		i++
+	}
+	b.ReportMetric(float64((cputime.Process()-cpu).Nanoseconds())/float64(b.N), "cpu-ns/event")
+}
