@@ -418,6 +418,17 @@ func newKeyColon(key string) keyColon {
 // nextMember consumes what follows an object member: whitespace, then
 // ',' and whitespace (more members follow) or '}' (the object ends).
 func (s *scanner) nextMember() (more bool, err error) {
+	// Compact JSON first: ',' then a key, or '}'.
+	if i := s.i; i+1 < len(s.data) {
+		switch c := s.data[i]; {
+		case c == ',' && s.data[i+1] > ' ':
+			s.i = i + 1
+			return true, nil
+		case c == '}':
+			s.i = i + 1
+			return false, nil
+		}
+	}
 	s.ws()
 	switch s.peek() {
 	case ',':
