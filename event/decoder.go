@@ -64,8 +64,7 @@ func (x *Decoder) Next(data []byte) (*Event, error) {
 		text = string(data)
 	}
 	d := &x.d
-	sl, buf, g := d.slabs, d.buf, d.guesses
-	*d = decoder{scanner: scanner{data: data, text: text, buf: buf}, lim: lim, keep: x.opts.KeepUnknown, slabs: sl, guesses: g}
+	d.reset(data, text, lim, x.opts.KeepUnknown)
 	err := d.document()
 	if err == nil && len(d.kept) > 0 {
 		d.ev.Extra = d.extra()
@@ -80,9 +79,21 @@ func (x *Decoder) Next(data []byte) (*Event, error) {
 // the text): the caller has what it keeps, and the Decoder may wait in a
 // pool.
 func (x *Decoder) forget() {
-	d := &x.d
-	sl, buf, g := d.slabs, d.buf, d.guesses
-	*d = decoder{scanner: scanner{buf: buf[:0]}, slabs: sl, guesses: g}
+	x.d.reset(nil, "", Limits{}, false)
+}
+
+// reset readies d to decode data (text) as a new decoder would, keeping
+// the memory it reuses (slabs, scratch buffer, guesses). It clears the
+// Event in place: assigning d a new decoder zeroed one on the stack and
+// copied its kilobyte and a half, through the write barrier when the
+// garbage collector runs. TestDecoderResetAsNew checks that it leaves
+// nothing of the last document.
+func (d *decoder) reset(data []byte, text string, lim Limits, keep bool) {
+	d.scanner = scanner{data: data, text: text, buf: d.buf[:0]}
+	d.lim, d.keep = lim, keep
+	d.ev = Event{}
+	d.seen, d.sawSeq = [4]uint64{}, false
+	d.kept, d.keptKeys, d.kp, d.objKeys = nil, 0, nil, nil
 }
 
 // Reuse lets the next documents decoded overwrite the values of the
