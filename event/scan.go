@@ -101,9 +101,9 @@ func (s *scanner) str() (string, error) {
 	// Eight bytes at a time up to the first that ends the plain run: strings
 	// were a quarter of decoding's time read byte by byte.
 	var high uint64 // the high bits of the bytes passed: zero if all ASCII
-	i := start
-	for ; i+8 <= len(s.data); i += 8 {
-		w := binary.LittleEndian.Uint64(s.data[i:])
+	i, data := start, s.data
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i : i+8])
 		if stop := stopsPlain(w); stop != 0 {
 			n := bits.TrailingZeros64(stop) / 8 // w's first byte that stops
 			high |= w & (1<<(8*n) - 1) & highBits
