@@ -73,7 +73,7 @@ func (d *decoder) document() error {
 }
 
 // object reads the object for schema node n. A member's key is first
-// compared with the one guessed (guessKey), and read and looked up in the
+// compared with the one guessed (guess.go), and read and looked up in the
 // tree only when it is not that one.
 func (d *decoder) object(n *node) error {
 	if d.openObject() {
