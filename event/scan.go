@@ -107,7 +107,11 @@ func (s *scanner) str() (string, error) {
 		if stop := stopsPlain(w); stop != 0 {
 			n := bits.TrailingZeros64(stop) / 8 // w's first byte that stops
 			high |= w & (1<<(8*n) - 1) & highBits
-			return s.strStop(start, i+n, high == 0)
+			if i += n; data[i] == '"' && high == 0 { // the usual end, without a call
+				s.i = i + 1
+				return s.text[start:i], nil
+			}
+			return s.strStop(start, i, high == 0)
 		}
 		high |= w & highBits
 	}
