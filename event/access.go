@@ -107,6 +107,69 @@ func (p *presence) maybe(base unsafe.Pointer) bool {
 	return *(*uintptr)(w) != 0
 }
 
+// A fieldSet is a set of field-table positions: bit i%64 of word i/64.
+type fieldSet [2]uint64
+
+// A presenceWord is where the presence word of a field is in Event
+// (presence.word), and the field's bit in its word of a fieldSet.
+type presenceWord struct {
+	off uint32
+	bit uint32 // position in the field table % 64
+}
+
+// presenceWords are the presence words of the fields, in table order, by
+// the word of a fieldSet their bits are in (positions 0-63, 64-127): those
+// of a uintptr (wide) and those of a uint32 (narrow, a Date's format).
+var presenceWords = splitPresences(presences)
+
+func splitPresences(ps []presence) (words [len(fieldSet{})]struct{ wide, narrow []presenceWord }) {
+	if len(ps) > len(fieldSet{})*64 {
+		panic("event: more fields than a fieldSet holds") // programmer error in the table, at init
+	}
+	for i, p := range ps {
+		w, k := presenceWord{off: uint32(p.word), bit: uint32(i % 64)}, i/64
+		if p.narrow {
+			words[k].narrow = append(words[k].narrow, w)
+		} else {
+			words[k].wide = append(words[k].wide, w)
+		}
+	}
+	return words
+}
+
+// maybePresent returns the fields of the Event at base that maybe (of
+// their presence) does not call surely absent: one load and no branch per
+// field, where asking maybe of each field in turn cost a mispredicted
+// branch at every present one.
+func maybePresent(base unsafe.Pointer) fieldSet {
+	var set fieldSet
+	for k := range set {
+		set[k] = wideBits(base, presenceWords[k].wide) | narrowBits(base, presenceWords[k].narrow)
+	}
+	return set
+}
+
+// wideBits returns the bits of the fields of ws whose presence word, a
+// uintptr, is not zero. The bits gather in a register: or-ing them into
+// a fieldSet in memory made each field wait for the last one's store.
+func wideBits(base unsafe.Pointer, ws []presenceWord) (bits uint64) {
+	for _, w := range ws {
+		bits |= nonZero(uint64(*(*uintptr)(unsafe.Add(base, uintptr(w.off))))) << w.bit
+	}
+	return bits
+}
+
+// narrowBits is wideBits for presence words that are a uint32.
+func narrowBits(base unsafe.Pointer, ws []presenceWord) (bits uint64) {
+	for _, w := range ws {
+		bits |= nonZero(uint64(*(*uint32)(unsafe.Add(base, uintptr(w.off))))) << w.bit
+	}
+	return bits
+}
+
+// nonZero is 1 when v is not zero, else 0, without a branch.
+func nonZero(v uint64) uint64 { return (v | -v) >> 63 }
+
 // present reports whether the field in slot s of e has a value that is
 // encoded (an empty string, list, map or slice is absent).
 func (s slot) present(e *Event) bool {

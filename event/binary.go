@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"unsafe"
 )
 
@@ -48,14 +49,16 @@ import (
 // AppendBinary appends the binary form of e to dst. Labels are written
 // sorted by key. Non-finite floats are omitted, as in AppendJSON.
 func AppendBinary(dst []byte, e *Event) []byte {
-	base := unsafe.Pointer(e)
-	for i := range presences {
-		p := &presences[i]
-		if !p.maybe(base) || p.exact && (!slots[i].present(e) || !slots[i].finite(e)) {
-			continue
+	set := maybePresent(unsafe.Pointer(e))
+	for k, word := range set {
+		for ; word != 0; word &= word - 1 {
+			i := k*64 + bits.TrailingZeros64(word)
+			if presences[i].exact && (!slots[i].present(e) || !slots[i].finite(e)) {
+				continue
+			}
+			dst = append(dst, fields[i].ID)
+			dst = appendBinaryValue(dst, e, slots[i])
 		}
-		dst = append(dst, fields[i].ID)
-		dst = appendBinaryValue(dst, e, slots[i])
 	}
 	return dst
 }

@@ -97,3 +97,45 @@ func TestAppendDateTimeLikeTime(t *testing.T) {
 		}
 	})
 }
+
+// parseDateBySpans is ParseDate's reading of the date and time numbers as
+// it was before it read them two digits at a time (digits over each
+// span): the reference for TestPropertyParseDateAsSpans.
+func parseDateBySpans(s string) ([6]int, bool) {
+	var f [6]int
+	if len(s) < len("2006-01-02T15:04:05Z") || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return f, false
+	}
+	for i, span := range [6][2]int{{0, 4}, {5, 7}, {8, 10}, {11, 13}, {14, 16}, {17, 19}} {
+		n, ok := digits(s[span[0]:span[1]])
+		if !ok {
+			return f, false
+		}
+		f[i] = n
+	}
+	return f, true
+}
+
+// TestPropertyParseDateAsSpans: a date with bytes of its numbers replaced
+// by any byte is refused by ParseDate exactly when a number is not all
+// digits; when it is accepted, its numbers are the ones read by span.
+func TestPropertyParseDateAsSpans(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		b := []byte("2026-03-04T05:06:07.891Z")
+		for range rapid.IntRange(0, 3).Draw(t, "changes") {
+			i := rapid.SampledFrom([]int{0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18}).Draw(t, "at")
+			b[i] = rapid.OneOf(rapid.Byte(), rapid.SampledFrom([]byte("/0189:\x00\xff"))).Draw(t, "byte")
+		}
+		s := string(b)
+		want, ok := parseDateBySpans(s)
+		got, err := ParseDate(s)
+		if ok {
+			wantDate, wantOK := modelParseDate(want[0], want[1], want[2], want[3], want[4], want[5], 891_000_000, 1, 0)
+			if (err == nil) != wantOK || err == nil && got.UnixNano() != wantDate {
+				t.Fatalf("ParseDate(%q) = %v, %v; numbers %v give %d, %v", s, got.UnixNano(), err, want, wantDate, wantOK)
+			}
+		} else if err == nil || err.Error() != errDate.Error() {
+			t.Fatalf("ParseDate(%q) = %v, %v; want %v", s, got, err, errDate)
+		}
+	})
+}

@@ -36,6 +36,9 @@ type decoder struct {
 	keptKeys int
 	kp       segPath   // the kept value being read, for errors
 	objKeys  []dupKeys // the keys of the kept objects being read, by depth
+	// guesses are the keys a Decoder expects next (guess.go); nil for
+	// DecodeWith.
+	guesses guesses
 }
 
 // literalOK reports whether a value of kind (as valueKind guessed it from
@@ -69,33 +72,72 @@ func (d *decoder) document() error {
 	return nil
 }
 
-// object reads the object for schema node n.
+// object reads the object for schema node n. A member's key is first
+// compared with the one guessed (guess.go), and read and looked up in the
+// tree only when it is not that one.
 func (d *decoder) object(n *node) error {
-	return d.members(func(key string, off int) error {
-		if n == tree.root && key == SeqField {
-			return d.seq(off)
-		}
-		c := n.child(key)
-		if c == nil {
-			if d.keep {
-				return d.keepMember(n, key, off)
-			}
-			return fieldErr(childPath(n, key), off, ErrUnknownField, "unknown field")
-		}
-		if d.markSeen(c) {
-			return fieldErr(c.path, off, ErrSyntax, "duplicate field")
-		}
-		if c.field != nil {
-			return d.value(c.field, c.slot)
-		}
-		if null, err := d.null(); null || err != nil {
+	if d.openObject() {
+		return nil
+	}
+	at := firstGuess(n)
+	for {
+		off := d.i
+		c, key, err := d.objectKey(n, d.guessAt(at))
+		if err != nil {
 			return err
 		}
-		if d.peek() != '{' {
-			return d.wrongType(c.path, "an object")
+		if err := d.member(n, c, key, off); err != nil {
+			return err
 		}
-		return d.object(c)
-	})
+		if c != nil {
+			d.learn(at, c)
+			at = nextGuess(c)
+		}
+		if more, err := d.nextMember(); !more || err != nil {
+			return err
+		}
+	}
+}
+
+// objectKey reads the key of a member of schema object n as memberKey
+// does, guess being the child it probably names (nil: no guess): the
+// child it names, or nil and the key when it names none.
+func (d *decoder) objectKey(n, guess *node) (*node, string, error) {
+	if guess != nil && d.keyIs(&guess.key) {
+		return guess, guess.name, nil
+	}
+	key, err := d.memberKey()
+	if err != nil {
+		return nil, "", err
+	}
+	return n.child(key), key, nil
+}
+
+// member reads the value of member key of schema object n, c being the
+// child key names (nil: none).
+func (d *decoder) member(n, c *node, key string, off int) error {
+	if n == tree.root && key == SeqField {
+		return d.seq(off)
+	}
+	if c == nil {
+		if d.keep {
+			return d.keepMember(n, key, off)
+		}
+		return fieldErr(childPath(n, key), off, ErrUnknownField, "unknown field")
+	}
+	if d.markSeen(c) {
+		return fieldErr(c.path, off, ErrSyntax, "duplicate field")
+	}
+	if c.field != nil {
+		return d.value(c.field, c.slot)
+	}
+	if d.peek() == 'n' { // null: as if absent
+		return d.skipNull()
+	}
+	if d.peek() != '{' {
+		return d.wrongType(c.path, "an object")
+	}
+	return d.object(c)
 }
 
 // clientIDErr checks a client id beyond a string's rules: non-empty and at
@@ -119,8 +161,8 @@ func (d *decoder) seq(off int) error {
 		return fieldErr(SeqField, off, ErrSyntax, "duplicate field")
 	}
 	d.sawSeq = true
-	if null, err := d.null(); null || err != nil {
-		return err
+	if d.peek() == 'n' { // null: as if absent
+		return d.skipNull()
 	}
 	n, err := d.intLiteral(SeqField, "a non-negative integer")
 	if err == nil && n < 0 {
@@ -149,8 +191,8 @@ func (d *decoder) wrongType(path, want string) error {
 
 // value reads the value of leaf field f.
 func (d *decoder) value(f *Field, at slot) error {
-	if null, err := d.null(); null || err != nil {
-		return err
+	if d.peek() == 'n' { // null: as if absent
+		return d.skipNull()
 	}
 	switch f.Kind {
 	case KindString:

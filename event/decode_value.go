@@ -199,8 +199,8 @@ func (d *decoder) labels(f *Field, at slot) error {
 		if _, dup := m[key]; dup {
 			return fieldErr(f.Name+"."+key, off, ErrSyntax, "duplicate field")
 		}
-		if null, err := d.null(); null || err != nil {
-			return err
+		if d.peek() == 'n' { // null: as if absent
+			return d.skipNull()
 		}
 		v, err := d.stringValue("", "a string")
 		if err != nil {
@@ -246,6 +246,15 @@ func (d *decoder) refs(f *Field, at slot) error {
 // refKeys are the keys of a saved-object ref, in binary and JSON order.
 var refKeys = [5]string{"rel", "namespace", "id", "type", "type_id"}
 
+// refKeyColons are refKeys as ref guesses them (keyIs): each key after
+// the one before it in refKeys, the order AppendJSON writes them in.
+var refKeyColons = func() (ks [len(refKeys)]keyColon) {
+	for i, k := range refKeys {
+		ks[i] = newKeyColon(k)
+	}
+	return ks
+}()
+
 // refFields returns pointers to the ref's strings in refKeys order.
 func refFields(r *SavedObject) [5]*string {
 	return [5]*string{&r.Rel, &r.Namespace, &r.ID, &r.Type, &r.TypeID}
@@ -260,32 +269,57 @@ func refKey(key string) int {
 	return -1
 }
 
-// ref reads element idx of kibana.saved_objects (name).
+// ref reads element idx of kibana.saved_objects (name). A member's key
+// is first compared with the one after the last key in refKeys (keyIs),
+// and read and looked up only when it is not that one.
 func (d *decoder) ref(name string, idx int) (SavedObject, error) {
 	var r SavedObject
 	if d.peek() != '{' {
 		return r, d.wrongType(indexPath(name, idx), "an object")
 	}
+	if d.openObject() {
+		return r, nil
+	}
 	dst := refFields(&r)
 	var seen uint8
-	err := d.members(func(key string, off int) error {
-		k := refKey(key)
+	for guess := 0; ; {
+		off, k, key := d.i, guess, ""
+		if k < len(refKeyColons) && d.keyIs(&refKeyColons[k]) {
+			key = refKeys[k]
+		} else {
+			var err error
+			if key, err = d.memberKey(); err != nil {
+				return r, err
+			}
+			k = refKey(key)
+		}
 		if k < 0 {
-			return fieldErr(indexPath(name, idx)+"."+key, off, ErrUnknownField, "unknown field")
+			return r, fieldErr(indexPath(name, idx)+"."+key, off, ErrUnknownField, "unknown field")
 		}
 		if seen&(1<<k) != 0 {
-			return fieldErr(indexPath(name, idx)+"."+key, off, ErrSyntax, "duplicate field")
+			return r, fieldErr(indexPath(name, idx)+"."+key, off, ErrSyntax, "duplicate field")
 		}
 		seen |= 1 << k
-		if null, err := d.null(); null || err != nil {
-			return err
+		if err := d.refValue(dst[k], name, idx, key); err != nil {
+			return r, err
 		}
-		s, err := d.stringValue("", "a string")
-		if err != nil {
-			return setPath(err, indexPath(name, idx)+"."+key)
+		if more, err := d.nextMember(); !more || err != nil {
+			return r, err
 		}
-		*dst[k] = s
-		return nil
-	})
-	return r, err
+		guess = k + 1
+	}
+}
+
+// refValue reads the value of member key of element idx of
+// kibana.saved_objects (name) into *dst.
+func (d *decoder) refValue(dst *string, name string, idx int, key string) error {
+	if d.peek() == 'n' { // null: as if absent
+		return d.skipNull()
+	}
+	s, err := d.stringValue("", "a string")
+	if err != nil {
+		return setPath(err, indexPath(name, idx)+"."+key)
+	}
+	*dst = s
+	return nil
 }

@@ -10,6 +10,10 @@ import "unsafe"
 // document costs no allocation, and the event is decoded into the
 // caller's Event rather than returned by value.
 //
+// It also remembers the order of the last documents' keys, and compares
+// the input with the key it expects before reading a key and looking it
+// up (guess.go): that decides nothing, and spares most of the lookups.
+//
 // The values of every event decoded since the last Reuse stay valid and
 // distinct; Reuse lets the next documents overwrite them. A Decoder is not
 // safe for concurrent use.
@@ -22,6 +26,7 @@ type Decoder struct {
 func NewDecoder(opts DecodeOptions) *Decoder {
 	x := &Decoder{opts: opts}
 	x.d.slabs.grow = true
+	x.d.guesses = newGuesses()
 	return x
 }
 
@@ -59,8 +64,7 @@ func (x *Decoder) Next(data []byte) (*Event, error) {
 		text = string(data)
 	}
 	d := &x.d
-	sl, buf := d.slabs, d.buf
-	*d = decoder{scanner: scanner{data: data, text: text, buf: buf}, lim: lim, keep: x.opts.KeepUnknown, slabs: sl}
+	d.reset(data, text, lim, x.opts.KeepUnknown)
 	err := d.document()
 	if err == nil && len(d.kept) > 0 {
 		d.ev.Extra = d.extra()
@@ -75,9 +79,21 @@ func (x *Decoder) Next(data []byte) (*Event, error) {
 // the text): the caller has what it keeps, and the Decoder may wait in a
 // pool.
 func (x *Decoder) forget() {
-	d := &x.d
-	sl, buf := d.slabs, d.buf
-	*d = decoder{scanner: scanner{buf: buf[:0]}, slabs: sl}
+	x.d.reset(nil, "", Limits{}, false)
+}
+
+// reset readies d to decode data (text) as a new decoder would, keeping
+// the memory it reuses (slabs, scratch buffer, guesses). It clears the
+// Event in place: assigning d a new decoder zeroed one on the stack and
+// copied its kilobyte and a half, through the write barrier when the
+// garbage collector runs. TestDecoderResetAsNew checks that it leaves
+// nothing of the last document.
+func (d *decoder) reset(data []byte, text string, lim Limits, keep bool) {
+	d.scanner = scanner{data: data, text: text, buf: d.buf[:0]}
+	d.lim, d.keep = lim, keep
+	d.ev = Event{}
+	d.seen, d.sawSeq = [4]uint64{}, false
+	d.kept, d.keptKeys, d.kp, d.objKeys = nil, 0, nil, nil
 }
 
 // Reuse lets the next documents decoded overwrite the values of the

@@ -2,6 +2,7 @@ package event
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"reflect"
 	"testing"
@@ -77,6 +78,22 @@ func FuzzDecoder(f *testing.F) {
 	}
 	f.Add(typical, typical, false)
 	f.Add([]byte(`{"kibana":{"saved_objects":[{"id":"a"},{"id":"b"}]}}`), []byte(`{"event":{"duration":"12"}}`), false)
+	// Keys the Decoder guesses from the first document, then meets
+	// escaped, spaced from their colon, repeated, longer or shorter.
+	guessed := []byte(`{"message":"m","event":{"action":"a","kind":"k"},"kibana":{"space_ids":["s"]}}`)
+	for _, s := range []string{
+		`{"mess\u0061ge":"m","event":{"action":"a","kind":"k"}}`,
+		`{"message" :"m","event": {"action" : "a"}}`,
+		`{"message":"m","message":"n"}`,
+		`{"messagex":"m"}`,
+		`{"messag":"m"}`,
+		`{"message":"m","event":{"kind":"k","action":"a"},"_seq":3}`,
+		`{"message":"m","event":{"action":"a","kindly":1}}`,
+		`{"message`,
+	} {
+		f.Add(guessed, []byte(s), false)
+		f.Add(guessed, []byte(s), true)
+	}
 	f.Fuzz(func(t *testing.T, first, data []byte, keep bool) {
 		opts := DecodeOptions{KeepUnknown: keep, Shared: true}
 		x := NewDecoder(opts)
@@ -136,4 +153,50 @@ func TestDecoderDrop(t *testing.T) {
 	if err := x.Decode(&ev, doc); err != nil || !reflect.DeepEqual(ev, want) {
 		t.Fatalf("after Drop: %v %#v, want %#v", err, ev, want)
 	}
+}
+
+// TestDecoderResetAsNew checks that decoding a document with a Decoder
+// that decoded others before leaves it as a new Decoder that decoded only
+// that document: reset (which clears in place, field by field) forgets
+// everything of the documents before but the memory it reuses (slabs,
+// scratch buffer, guesses).
+func TestDecoderResetAsNew(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		opts := DecodeOptions{KeepUnknown: rapid.Bool().Draw(t, "keep"), Shared: true}
+		used := NewDecoder(opts)
+		for range rapid.IntRange(0, 3).Draw(t, "before") {
+			_, _ = used.Next(drawDocument(t))
+		}
+		doc := drawDocument(t)
+		fresh := NewDecoder(opts)
+		_, uerr := used.Next(doc)
+		_, ferr := fresh.Next(doc)
+		if fmt.Sprint(uerr) != fmt.Sprint(ferr) {
+			t.Fatalf("used decoder: %v; new one: %v", uerr, ferr)
+		}
+		state := func(d decoder) decoder {
+			d.slabs, d.buf, d.guesses = slabs{}, nil, nil
+			return d
+		}
+		if u, f := state(used.d), state(fresh.d); !reflect.DeepEqual(u, f) {
+			t.Fatalf("used decoder's state\n%#v\nnew one's\n%#v", u, f)
+		}
+	})
+}
+
+// drawDocument draws a document: an event's JSON, with kept unknown
+// fields and engine fields at times, or cut short.
+func drawDocument(t *rapid.T) []byte {
+	e := genEvent().Draw(t, "event")
+	doc := AppendJSON(nil, &e)
+	if rapid.Bool().Draw(t, "kept") {
+		doc = append(bytes.TrimSuffix(doc, []byte("}")), `,"agent":{"name":"x","n":[1,{"a":null}]},"_seq":7}`...)
+		if len(doc) > 0 && doc[1] == ',' {
+			doc = append([]byte("{"), doc[2:]...)
+		}
+	}
+	if rapid.IntRange(0, 5).Draw(t, "cut") == 0 {
+		doc = doc[:rapid.IntRange(0, len(doc)).Draw(t, "at")]
+	}
+	return doc
 }

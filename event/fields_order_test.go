@@ -93,3 +93,22 @@ func TestPresencesMatchPresent(t *testing.T) {
 		}
 	})
 }
+
+// TestPropertyMaybePresent checks the branch-free gathering of presence
+// words (maybePresent) against asking maybe of each field in turn: the
+// same fields, at their positions in the table.
+func TestPropertyMaybePresent(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		e := genEvent().Draw(t, "event")
+		base := unsafe.Pointer(&e)
+		var want fieldSet
+		for i := range presences {
+			if presences[i].maybe(base) {
+				want[i/64] |= 1 << (i % 64)
+			}
+		}
+		if got := maybePresent(base); got != want {
+			t.Fatalf("maybePresent = %x, want %x", got, want)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package event
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -84,56 +85,65 @@ func (s *scanner) valueKind() string {
 	return ""
 }
 
-// null consumes a null literal if one starts at the offset.
-func (s *scanner) null() (bool, error) {
-	if s.peek() != 'n' {
-		return false, nil
-	}
+// skipNull consumes the null literal at the offset, which starts with
+// 'n' (callers test that first, inlined).
+func (s *scanner) skipNull() error {
 	if len(s.data)-s.i < 4 || string(s.data[s.i:s.i+4]) != "null" {
-		return false, syntaxErr(s.i, "expected null")
+		return syntaxErr(s.i, "expected null")
 	}
 	s.i += 4
-	return true, nil
+	return nil
 }
 
 // str reads the string starting at the offset (which must be '"').
 func (s *scanner) str() (string, error) {
 	start := s.i + 1
-	ascii := true
-	// Eight bytes at a time while none ends the plain run: strings were
-	// a quarter of decoding's time read byte by byte.
-	i := start
-	for ; i+8 <= len(s.data); i += 8 {
-		w := binary.LittleEndian.Uint64(s.data[i:])
-		if stopsPlain(w) {
-			break
+	// Eight bytes at a time up to the first that ends the plain run: strings
+	// were a quarter of decoding's time read byte by byte.
+	var high uint64 // the high bits of the bytes passed: zero if all ASCII
+	i, data := start, s.data
+	for ; i+8 <= len(data); i += 8 {
+		w := binary.LittleEndian.Uint64(data[i : i+8])
+		if stop := stopsPlain(w); stop != 0 {
+			n := bits.TrailingZeros64(stop) / 8 // w's first byte that stops
+			high |= w & (1<<(8*n) - 1) & highBits
+			if i += n; data[i] == '"' && high == 0 { // the usual end, without a call
+				s.i = i + 1
+				return s.text[start:i], nil
+			}
+			return s.strStop(start, i, high == 0)
 		}
-		if w&highBits != 0 {
-			ascii = false
-		}
+		high |= w & highBits
 	}
+	ascii := high == 0
 	for ; i < len(s.data); i++ {
 		c := s.data[i]
 		if plainASCII[c] {
 			continue
 		}
-		switch {
-		case c == '"':
-			s.i = i + 1
-			v := s.text[start:i]
-			if !ascii && !utf8.ValidString(v) {
-				return "", s.badUTF8(start, i)
-			}
-			return v, nil
-		case c == '\\':
-			return s.strEscaped(start, i)
-		case c < 0x20:
-			return "", syntaxErr(i, "control character in string")
-		case c >= utf8.RuneSelf:
-			ascii = false
+		if c < utf8.RuneSelf {
+			return s.strStop(start, i, ascii)
 		}
+		ascii = false
 	}
 	return "", syntaxErr(len(s.data), "expected '\"' to end string, got end of input")
+}
+
+// strStop ends the string begun at start at the byte at i, which is '"',
+// '\\' or a control character; ascii says whether the bytes before are.
+func (s *scanner) strStop(start, i int, ascii bool) (string, error) {
+	switch s.data[i] {
+	case '"':
+		s.i = i + 1
+		v := s.text[start:i]
+		if !ascii && !utf8.ValidString(v) {
+			return "", s.badUTF8(start, i)
+		}
+		return v, nil
+	case '\\':
+		return s.strEscaped(start, i)
+	}
+	return "", syntaxErr(i, "control character in string")
 }
 
 // Words of eight bytes, one constant byte repeated.
@@ -142,17 +152,19 @@ const (
 	highBits = 0x8080808080808080
 )
 
-// stopsPlain reports whether any byte of w (eight bytes of a string) is
-// not plain ASCII nor a byte of a multi-byte character, that is whether
-// one is '"', '\\' or a control character; bytes of 0x80 and above do not
-// stop it. Each test is the exact "has a zero byte" and "has a byte less
-// than n" of Bit Twiddling Hacks: a borrow can mark more bytes than match,
-// never a word without one.
-func stopsPlain(w uint64) bool {
+// stopsPlain marks the bytes of w (eight bytes of a string, the first in
+// the low byte) that are not plain ASCII nor a byte of a multi-byte
+// character, that is '"', '\\' or a control character (bytes of 0x80 and
+// above do not stop a string), by their high bit; it is zero when none
+// is. Each test is the "has a zero byte" or "has a byte less than n" of
+// Bit Twiddling Hacks, exact up to the first byte that matches: a borrow
+// can mark bytes after it, never one before, so the lowest mark is the
+// first byte that stops.
+func stopsPlain(w uint64) uint64 {
 	quote, backslash := w^(lowBits*'"'), w^(lowBits*'\\')
 	zero := func(v uint64) uint64 { return (v - lowBits) & ^v & highBits }
 	control := (w - lowBits*0x20) & ^w & highBits
-	return zero(quote)|zero(backslash)|control != 0
+	return zero(quote) | zero(backslash) | control
 }
 
 // badUTF8 reports the first invalid UTF-8 byte in data[from:to].
@@ -318,40 +330,120 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // members reads the object starting at the offset ('{'), calling fn for
 // each member with the scanner at the member's value (after whitespace).
 func (s *scanner) members(fn func(key string, off int) error) error {
+	if s.openObject() {
+		return nil
+	}
+	for {
+		off := s.i
+		key, err := s.memberKey()
+		if err != nil {
+			return err
+		}
+		if err := fn(key, off); err != nil {
+			return err
+		}
+		if more, err := s.nextMember(); !more || err != nil {
+			return err
+		}
+	}
+}
+
+// openObject consumes the '{' at the offset and the whitespace after it,
+// and reports whether a '}' then closed the object at once (consumed).
+func (s *scanner) openObject() (empty bool) {
 	s.i++
 	s.ws()
 	if s.peek() == '}' {
 		s.i++
-		return nil
+		return true
 	}
-	for {
-		if s.peek() != '"' {
-			return s.unexpected("'\"' to start an object key")
+	return false
+}
+
+// memberKey reads a member's key at the offset, the ':' after it and the
+// whitespace after that.
+func (s *scanner) memberKey() (string, error) {
+	if s.peek() != '"' {
+		return "", s.unexpected("'\"' to start an object key")
+	}
+	key, err := s.str()
+	if err != nil {
+		return "", err
+	}
+	if err := s.expect(':', "':' after object key"); err != nil {
+		return "", err
+	}
+	s.ws()
+	return key, nil
+}
+
+// keyIs consumes k's key and colon and the whitespace after them when
+// the input at the offset starts with them, and reports whether it did:
+// the key memberKey would read there, found with two comparisons of
+// eight bytes when the key is short.
+func (s *scanner) keyIs(k *keyColon) bool {
+	n := len(k.text)
+	if n <= 16 && len(s.data)-s.i >= 16 {
+		b := s.data[s.i : s.i+16]
+		if binary.LittleEndian.Uint64(b)&k.mask[0] != k.word[0] || binary.LittleEndian.Uint64(b[8:])&k.mask[1] != k.word[1] {
+			return false
 		}
-		off := s.i
-		key, err := s.str()
-		if err != nil {
-			return err
-		}
-		if err := s.expect(':', "':' after object key"); err != nil {
-			return err
-		}
-		s.ws()
-		if err := fn(key, off); err != nil {
-			return err
-		}
-		s.ws()
-		switch s.peek() {
-		case ',':
-			s.i++
-			s.ws()
-		case '}':
-			s.i++
-			return nil
-		default:
-			return s.unexpected("',' or '}' after object member")
+	} else if len(s.data)-s.i < n || string(s.data[s.i:s.i+n]) != k.text {
+		return false
+	}
+	s.i += n
+	s.ws()
+	return true
+}
+
+// A keyColon is a plain key (no escape, no control character, ASCII)
+// as it appears in the input before its value, `"key":`, for keyIs.
+type keyColon struct {
+	text string
+	// word is text's first sixteen bytes as two little-endian words,
+	// padded with zeros, and mask keeps the bytes of text in them.
+	word, mask [2]uint64
+}
+
+// newKeyColon returns the keyColon of key.
+func newKeyColon(key string) keyColon {
+	k := keyColon{text: `"` + key + `":`}
+	var w, m [16]byte
+	copy(w[:], k.text)
+	for i := range min(len(k.text), len(m)) {
+		m[i] = 0xff
+	}
+	for i := range k.word {
+		k.word[i], k.mask[i] = binary.LittleEndian.Uint64(w[8*i:]), binary.LittleEndian.Uint64(m[8*i:])
+	}
+	return k
+}
+
+// nextMember consumes what follows an object member: whitespace, then
+// ',' and whitespace (more members follow) or '}' (the object ends).
+func (s *scanner) nextMember() (more bool, err error) {
+	// Compact JSON first: ',' then a key, or '}'.
+	if i := s.i; i+1 < len(s.data) {
+		switch c := s.data[i]; {
+		case c == ',' && s.data[i+1] > ' ':
+			s.i = i + 1
+			return true, nil
+		case c == '}':
+			s.i = i + 1
+			return false, nil
 		}
 	}
+	s.ws()
+	switch s.peek() {
+	case ',':
+		s.i++
+		s.ws()
+		return true, nil
+	case '}':
+		s.i++
+		return false, nil
+	}
+	return false, s.unexpected("',' or '}' after object member")
 }
 
 // elements reads the array starting at the offset ('['), calling fn for

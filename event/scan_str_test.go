@@ -1,6 +1,8 @@
 package event
 
 import (
+	"encoding/binary"
+	"math/bits"
 	"testing"
 	"unicode/utf8"
 
@@ -69,6 +71,31 @@ func TestPropertyStrAsByBytes(t *testing.T) {
 	})
 }
 
+// firstStop returns the index of the first byte of w (eight bytes of a
+// string, little-endian) that stops a plain run, '"', '\\' or a control
+// character, or 8 when none does: what stopsPlain's lowest mark must say.
+func firstStop(w [8]byte) int {
+	for i, c := range w {
+		if c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return 8
+}
+
+// checkStopsPlain fails unless stopsPlain of w marks its first stopping
+// byte as the lowest, or nothing when none stops.
+func checkStopsPlain(t interface{ Fatalf(string, ...any) }, w [8]byte) {
+	v := binary.LittleEndian.Uint64(w[:])
+	got := 8
+	if m := stopsPlain(v); m != 0 {
+		got = bits.TrailingZeros64(m) / 8
+	}
+	if want := firstStop(w); got != want {
+		t.Fatalf("stopsPlain(%q) marks byte %d first, want %d", w, got, want)
+	}
+}
+
 // TestStopsPlain checks stopsPlain against its definition on every byte
 // value at every place of a word, the other bytes plain or high.
 func TestStopsPlain(t *testing.T) {
@@ -80,16 +107,22 @@ func TestStopsPlain(t *testing.T) {
 					w[i] = fill
 				}
 				w[pos] = byte(c)
-				stops := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
-				want := stops(fill) || stops(byte(c))
-				v := uint64(0)
-				for i := 7; i >= 0; i-- {
-					v = v<<8 | uint64(w[i])
-				}
-				if got := stopsPlain(v); got != want {
-					t.Fatalf("stopsPlain(%q) = %v, want %v", w, got, want)
-				}
+				checkStopsPlain(t, w)
 			}
 		}
 	}
+}
+
+// TestPropertyStopsPlain checks stopsPlain on words of several stopping
+// bytes among bytes that borrow or nearly match ('!', '[', ']', 0x1f,
+// 0x20, 0x7f, 0x80, 0xa0, 0xff...).
+func TestPropertyStopsPlain(t *testing.T) {
+	near := []byte{0, 1, 0x1f, 0x20, 0x21, '"', '#', '\\', '[', ']', 'a', 0x7f, 0x80, 0x9f, 0xa0, 0xa2, 0xdc, 0xff}
+	rapid.Check(t, func(t *rapid.T) {
+		var w [8]byte
+		for i := range w {
+			w[i] = rapid.SampledFrom(near).Draw(t, "byte")
+		}
+		checkStopsPlain(t, w)
+	})
 }

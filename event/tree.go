@@ -20,8 +20,10 @@ type node struct {
 	table []*node
 	// openKey is `"name":{` (objects) or `"name":` (leaves), for AppendJSON.
 	openKey string
-	parent  *node
-	depth   int
+	// key is the node's name as the decoder guesses it (guess.go).
+	key    keyColon
+	parent *node
+	depth  int
 	// last is the largest field-table position of a leaf at or below the
 	// node: AppendJSON writes an object's kept fields once past it.
 	last int
@@ -63,6 +65,7 @@ func buildSchema(fs []Field) *schema {
 			child := n.children[seg]
 			if child == nil {
 				child = &node{idx: s.nodes, name: seg, path: strings.Join(segs[:j+1], "."), parent: n, depth: j + 1}
+				child.key = newKeyColon(seg)
 				s.nodes++
 				if j == len(segs)-1 {
 					child.field = f
