@@ -117,8 +117,9 @@ func TestBulkEscapedClientID(t *testing.T) {
 // finds the client ids (errClientIDs), a body whose ids, plain or spelt
 // with escapes, come in any chunk and among bad lines is answered as if
 // appended whole from the start: each event with an id created once and a
-// noop when the body is sent again, the others stored each time, and each
-// bad line failed with its line and counted as rejected once a request.
+// noop when the body is sent again, the others stored each time in line
+// order, and each bad line failed with its line and counted as rejected
+// once a request.
 func TestBulkClientIDsFoundByDecoding(t *testing.T) {
 	e := newEnv(t, Config{})
 	stored, rejected, round := 0, 0, 0
@@ -150,7 +151,14 @@ func TestBulkClientIDsFoundByDecoding(t *testing.T) {
 			if r.status != http.StatusOK || len(got.Items) != n {
 				rt.Fatalf("send %d: %d, %d items: %.300s", send, r.status, len(got.Items), r.body)
 			}
+			var last uint64
 			for i, it := range got.Items {
+				if it.Status == http.StatusCreated {
+					if it.Seq <= last {
+						rt.Fatalf("send %d, line %d: seq %d after %d, want them in line order", send, i+1, it.Seq, last)
+					}
+					last = it.Seq
+				}
 				w := want[i]
 				if send == 1 && w != 0 && strings.Contains(docs[i], "id-") {
 					w = http.StatusOK // the same event with the same id: a noop
