@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 )
 
@@ -122,6 +123,7 @@ func TestBulkEscapedClientID(t *testing.T) {
 // once a request.
 func TestBulkClientIDsFoundByDecoding(t *testing.T) {
 	e := newEnv(t, Config{})
+	before := goleak.IgnoreCurrent()
 	stored, rejected, round := 0, 0, 0
 	rapid.Check(t, func(rt *rapid.T) {
 		round++
@@ -180,6 +182,10 @@ func TestBulkClientIDsFoundByDecoding(t *testing.T) {
 			rt.Fatalf("%d events counted as rejected, want %d", got, rejected)
 		}
 	})
+	// No decoding worker outlives its request, also when its request
+	// turned whole (the connections' goroutines stay for the next).
+	goleak.VerifyNone(t, before, goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"), goleak.IgnoreAnyFunction("net/http.(*conn).serve"))
 }
 
 // countIDs counts the documents holding a client id of

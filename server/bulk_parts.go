@@ -69,6 +69,11 @@ func (b *bulk) addParts(s *Server, bt *eventlog.Batch) error {
 			for {
 				var p *eventlog.BatchPart
 				select {
+				case <-quit: // the join stopped: no more blocks
+					return
+				default:
+				}
+				select {
 				case p = <-free:
 				case <-quit:
 					return
