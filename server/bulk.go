@@ -177,8 +177,8 @@ type bulk struct {
 	// decoders decode appendChunked's chunks, one per worker
 	// (decodeReusing); their memory is reused request after request.
 	decoders []*event.Decoder
-	// parts are addParts' parts of the request's eventlog.Batch,
-	// partsAhead per worker.
+	// parts are addChunkParts' parts of the request's eventlog.Batch, one
+	// per worker, beside decoders.
 	parts []*eventlog.BatchPart
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"unsafe"
 
 	"github.com/eventlogdb/eventlog"
@@ -22,9 +23,8 @@ import (
 // outlives the request's events), and adds each chunk to one
 // eventlog.Batch, which encodes the events at once: the request holds its
 // body, the record, and one chunk. On the native route each decode worker
-// encodes the events it decodes itself, a block at a time, into a part of
-// the Batch (addParts, bulk_parts.go), and holds one decoded event at a
-// time. The Batch
+// encodes the events it decodes itself, into a part of the Batch
+// (addChunkParts), and holds one decoded event at a time. The Batch
 // commits every valid event in one WAL record, as one Append would: all of
 // them, or on a write error none, which keeps the per-item answer of the
 // API.
@@ -149,10 +149,12 @@ var errClientIDs = errors.New("a document holds a client id: the request is appe
 func (s *Server) appendChunked(ctx context.Context, b *bulk) error {
 	bt := s.db.NewBatch(len(b.docs))
 	defer bt.Release()
-	if err := b.addAll(s, bt); err != nil {
-		clear(b.later)
-		b.pos, b.later = b.pos[:0], b.later[:0]
-		return err
+	for lo := 0; lo < len(b.docs); lo += bulkChunk {
+		if err := b.addChunk(s, bt, lo, min(lo+bulkChunk, len(b.docs))); err != nil {
+			clear(b.later)
+			b.pos, b.later = b.pos[:0], b.later[:0]
+			return err
+		}
 	}
 	b.failKept(s)
 	res, err := bt.Commit(ctx)
@@ -167,24 +169,13 @@ func (s *Server) appendChunked(ctx context.Context, b *bulk) error {
 	return nil
 }
 
-// addAll decodes every item's document and adds the events that decode,
-// are in the key's scope and pass the DB's checks to bt, in order,
-// recording their items in b.pos; the others fail (failLater). Events as
-// decoded go through addParts (which may return errClientIDs), the
-// others a chunk at a time through addChunk.
-func (b *bulk) addAll(s *Server, bt *eventlog.Batch) error {
+// addChunk decodes the documents of items lo..hi-1 and adds the events that
+// decode, are in the key's scope and pass the DB's checks to bt, in order,
+// recording their items in b.pos; the others fail (failLater).
+func (b *bulk) addChunk(s *Server, bt *eventlog.Batch, lo, hi int) error {
 	if b.complete == nil && !b.register {
-		return b.addParts(s, bt)
+		return b.addChunkParts(s, bt, lo, hi)
 	}
-	for lo := 0; lo < len(b.docs); lo += bulkChunk {
-		b.addChunk(s, bt, lo, min(lo+bulkChunk, len(b.docs)))
-	}
-	return nil
-}
-
-// addChunk is addAll for the documents of items lo..hi-1, decoded at
-// once (decodeReusing) and completed (b.complete) or registered.
-func (b *bulk) addChunk(s *Server, bt *eventlog.Batch, lo, hi int) {
 	n := hi - lo
 	if cap(b.chunk) < n {
 		b.chunk, b.chunkErrs = make([]event.Event, n), make([]error, n)
@@ -233,6 +224,7 @@ func (b *bulk) addChunk(s *Server, bt *eventlog.Batch, lo, hi int) {
 		b.pos = append(b.pos, item)
 	}
 	b.chunkItems = items
+	return nil
 }
 
 // registerChunk registers the provider/action pairs of a chunk's events
@@ -259,6 +251,73 @@ func (b *bulk) registerChunk(s *Server, events []event.Event, items []int) ([]ev
 		kept++
 	}
 	return events[:kept], items[:kept]
+}
+
+// addChunkParts is addChunk for events exactly as decoded (no protocol
+// completes them, none is registered on the way): each worker checks and
+// encodes the events it decodes into a part of bt of its own
+// (eventlog.BatchPart), while they are in its cache, so that only the
+// copying of the parts into bt is left to this goroutine. Each document is
+// decoded in place in its worker's Decoder (Decoder.Next). A document that
+// fails (to decode, in the key's scope, the DB's checks) fails its item
+// (failLater); one whose event has a client id ends the request's chunks
+// with errClientIDs, before its chunk joins bt.
+func (b *bulk) addChunkParts(s *Server, bt *eventlog.Batch, lo, hi int) error {
+	n := hi - lo
+	if cap(b.chunkErrs) < n {
+		b.chunkErrs = make([]error, n)
+	}
+	errs := b.chunkErrs[:n]
+	defer clear(errs)
+	copy(errs, b.errs[lo:hi])
+	opts := event.DecodeOptions{Limits: s.limits(), KeepUnknown: b.keep, Shared: true}
+	workers := decodeWorkers(n)
+	b.prepareWorkers(bt, workers, opts)
+	docs := b.docs[lo:hi]
+	spreadOver(n, workers, func(w, l, h int) {
+		x, p := b.decoders[w], b.parts[w]
+		for i := l; i < h; i++ {
+			if errs[i] == nil {
+				errs[i] = s.decodePart(x, p, b.key, docs[i])
+			}
+		}
+	})
+	if slices.ContainsFunc(errs, func(err error) bool { return errors.Is(err, eventlog.ErrBatchClientID) }) {
+		return errClientIDs
+	}
+	for w := range workers {
+		p := b.parts[w]
+		l, h := workerRange(n, workers, w)
+		bad := bt.AddPart(p)
+		k := 0 // p's events are the items of l..h-1 without an error
+		for i := l; i < h; i++ {
+			if errs[i] != nil {
+				b.failLater(lo+i, errs[i])
+				continue
+			}
+			if len(bad) > 0 && bad[0].Index == k {
+				b.failLater(lo+i, bad[0].Err)
+				bad = bad[1:]
+			} else {
+				b.pos = append(b.pos, lo+i)
+			}
+			k++
+		}
+		p.Drop()
+	}
+	return nil
+}
+
+// prepareWorkers makes sure b has a decoder (with opts) and a started part
+// of bt for each of workers workers.
+func (b *bulk) prepareWorkers(bt *eventlog.Batch, workers int, opts event.DecodeOptions) {
+	reuseDecoders(&b.decoders, workers, opts)
+	for w := range workers {
+		if w == len(b.parts) {
+			b.parts = append(b.parts, new(eventlog.BatchPart))
+		}
+		bt.StartPart(b.parts[w], opts.Limits)
+	}
 }
 
 // decodePart decodes doc with x (in place: Decoder.Next) and adds it to

@@ -32,10 +32,9 @@
 // decides (default reject, Kibana's behaviour). Every ingest route decodes
 // through decodeAll, or a chunked _bulk through decodeReusing (the same
 // decoding, with event.Decoders reused chunk after chunk), or on the
-// native _bulk through addParts, whose workers also check and encode
-// what they decode (eventlog.BatchPart), a block of 128 lines at a time,
-// joined in order while the next are decoded. The other _bulk routes
-// decode 1,024 lines at a time. Either way a request's events go into one
+// native _bulk through addChunkParts, whose workers also check and encode
+// what they decode (eventlog.BatchPart). A _bulk
+// decodes 1,024 lines at a time into one
 // eventlog.Batch, committed as one WAL record (bulk_chunked.go), and
 // charges its working set beside its body to the store's memory budget
 // (AccountIngest; 429 with Retry-After when it does not free in time).
