@@ -27,6 +27,7 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return s.serveBulk(w, r, bulkProtocol{
+		idsDecoded: true,
 		mediaTypes: []string{"application/x-ndjson", "application/json"},
 		parse:      func(b *bulk, body []byte) error { return b.parse(body, keyOf(w)) },
 		respond: func(b *bulk, dst []byte, took time.Duration) ([]byte, int) {
@@ -64,9 +65,15 @@ type bulkProtocol struct {
 	// one GitLab's route maps from the event), so the body is appended
 	// whole (see bulk_chunked.go).
 	idOutsideBody bool
-	mediaTypes    []string
-	parse         func(b *bulk, body []byte) error
-	respond       func(b *bulk, dst []byte, took time.Duration) ([]byte, int)
+	// idsDecoded: the protocol's events are its documents as decoded
+	// (it completes and registers nothing), so a client id is found by
+	// decoding, which turns the request whole when it meets one
+	// (errClientIDs), rather than by reading the body for one first
+	// (mayHoldClientIDs).
+	idsDecoded bool
+	mediaTypes []string
+	parse      func(b *bulk, body []byte) error
+	respond    func(b *bulk, dst []byte, took time.Duration) ([]byte, int)
 }
 
 // serveBulk is a _bulk request: the media type is checked, the body read
@@ -89,7 +96,7 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, p bulkProtoco
 	if err := s.chargeBytes(w, len(body.data())); err != nil {
 		return err
 	}
-	whole := p.idOutsideBody || mayHoldClientIDs(body.data())
+	whole := p.idOutsideBody || (!p.idsDecoded && mayHoldClientIDs(body.data()))
 	work, err := s.acquireWork(w, r, bulkWorkingSet(body.data(), whole))
 	if err != nil {
 		return err
@@ -109,11 +116,19 @@ func (s *Server) serveBulk(w http.ResponseWriter, r *http.Request, p bulkProtoco
 	if err := p.parse(b, body.data()); err != nil {
 		return err
 	}
+	if !whole {
+		err = s.appendChunked(r.Context(), b)
+		if whole = errors.Is(err, errClientIDs); whole {
+			more, err := s.acquireWork(w, r, bulkWorkingSet(body.data(), true)-work)
+			if err != nil {
+				return err
+			}
+			defer s.releaseWork(more)
+		}
+	}
 	if whole {
 		b.decodeWhole(s)
 		err = s.appendBulk(r.Context(), b)
-	} else {
-		err = s.appendChunked(r.Context(), b)
 	}
 	if err != nil {
 		return writeFailed(err)
@@ -134,6 +149,10 @@ type bulk struct {
 	events []event.Event // the lines that decoded
 	pos    []int         // pos[i] is the item of events[i]
 	fails  []itemError
+	// later are the failures appendChunked records (fail) once every
+	// chunk is decoded: a request that turns whole (errClientIDs) drops
+	// them and fails the same items again, each counted once.
+	later []laterFail
 	// es[i] is the action of items[i] on the Elasticsearch-compatible
 	// _bulk (es_bulk.go); empty on the native one.
 	es []esItem
@@ -181,6 +200,8 @@ func (b *bulk) release() {
 	clear(b.errs)
 	b.items, b.docs, b.errs = b.items[:0], b.docs[:0], b.errs[:0]
 	b.events, b.pos, b.fails = b.events[:0], b.pos[:0], b.fails[:0]
+	clear(b.later)
+	b.later = b.later[:0]
 	clear(b.es)
 	b.es, b.register, b.keep = b.es[:0], false, false
 	b.key, b.complete = nil, nil
@@ -295,6 +316,26 @@ func isBlank(line []byte) bool {
 func (b *bulk) fail(s *Server, item int, err error) {
 	b.fails = append(b.fails, s.itemError(item, err))
 	b.items[item].fail = len(b.fails)
+}
+
+// laterFail is an item's error that failLater keeps for failKept.
+type laterFail struct {
+	item int
+	err  error
+}
+
+// failLater keeps the error of an item, to be recorded by failKept.
+func (b *bulk) failLater(item int, err error) {
+	b.later = append(b.later, laterFail{item, err})
+}
+
+// failKept records the errors failLater kept.
+func (b *bulk) failKept(s *Server) {
+	for _, f := range b.later {
+		b.fail(s, f.item, f.err)
+	}
+	clear(b.later)
+	b.later = b.later[:0]
 }
 
 // appendBulk appends the decoded events in one db.Append. Events the DB

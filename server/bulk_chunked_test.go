@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
 	"pgregory.net/rapid"
 )
 
@@ -111,6 +112,110 @@ func TestBulkEscapedClientID(t *testing.T) {
 		}
 	}
 	e.wantCount(1)
+}
+
+// TestBulkClientIDsFoundByDecoding: on the native _bulk, where decoding
+// finds the client ids (errClientIDs), a body whose ids, plain or spelt
+// with escapes, come in any chunk and among bad lines is answered as if
+// appended whole from the start: each event with an id created once and a
+// noop when the body is sent again, the others stored each time in line
+// order, and each bad line failed with its line and counted as rejected
+// once a request.
+func TestBulkClientIDsFoundByDecoding(t *testing.T) {
+	e := newEnv(t, Config{})
+	before := goleak.IgnoreCurrent()
+	stored, rejected, round := 0, 0, 0
+	rapid.Check(t, func(rt *rapid.T) {
+		round++
+		// One chunk, or two; ids and bad lines anywhere, often an id in
+		// the last chunk and a bad line in the first.
+		n := rapid.OneOf(rapid.IntRange(1, 50), rapid.IntRange(bulkChunk+1, bulkChunk+200)).Draw(rt, "n")
+		line := rapid.IntRange(0, n-1)
+		ids := rapid.SliceOfNDistinct(rapid.OneOf(line, rapid.Just(n-1)), 0, 3, rapid.ID).Draw(rt, "ids")
+		bad := rapid.SliceOfNDistinct(rapid.OneOf(line, rapid.Just(0)), 0, 3, rapid.ID).Draw(rt, "bad")
+		key := rapid.SampledFrom([]string{`"_id"`, `"\u005fid"`, `"_\u0069d"`, `"_i\u0064"`}).Draw(rt, "key")
+		want := make([]int, n) // first status of each line; 0: bad
+		docs := make([]string, n)
+		for i := range docs {
+			docs[i] = ev{ts: tsAt(round*10_000 + i), provider: "alerting", action: "execute", outcome: "success"}.json()
+			want[i] = http.StatusCreated
+		}
+		for _, i := range ids {
+			docs[i] = strings.Replace(docs[i], "{", fmt.Sprintf(`{%s:"id-%d-%d",`, key, round, i), 1)
+		}
+		for _, i := range bad {
+			docs[i], want[i] = `{"event":{"provider":"alerting",`, 0
+		}
+		for send := range 2 {
+			r := e.do("POST", "/api/events/_bulk", ctNDJSON, ndjson(docs...))
+			var got bulkAnswer
+			r.decode(t, &got)
+			if r.status != http.StatusOK || len(got.Items) != n {
+				rt.Fatalf("send %d: %d, %d items: %.300s", send, r.status, len(got.Items), r.body)
+			}
+			var last uint64
+			for i, it := range got.Items {
+				if it.Status == http.StatusCreated {
+					if it.Seq <= last {
+						rt.Fatalf("send %d, line %d: seq %d after %d, want them in line order", send, i+1, it.Seq, last)
+					}
+					last = it.Seq
+				}
+				w := want[i]
+				if send == 1 && w != 0 && strings.Contains(docs[i], "id-") {
+					w = http.StatusOK // the same event with the same id: a noop
+				}
+				switch {
+				case w == 0 && (it.Error == nil || it.Line != i+1):
+					rt.Fatalf("send %d, line %d: %+v, want an error", send, i+1, it)
+				case w != 0 && it.Status != w:
+					rt.Fatalf("send %d, line %d: %+v, want status %d", send, i+1, it, w)
+				}
+			}
+		}
+		stored += 2*(n-len(bad)) - countIDs(docs)
+		rejected += 2 * len(bad)
+		if got := e.count(); got != stored {
+			rt.Fatalf("store holds %d events, want %d", got, stored)
+		}
+		if got := e.rejectedTotal(); got != rejected {
+			rt.Fatalf("%d events counted as rejected, want %d", got, rejected)
+		}
+	})
+	// No decoding worker outlives its request, also when its request
+	// turned whole (the connections' goroutines stay for the next).
+	goleak.VerifyNone(t, before, goleak.IgnoreAnyFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreAnyFunction("net/http.(*persistConn).writeLoop"), goleak.IgnoreAnyFunction("net/http.(*conn).serve"))
+}
+
+// countIDs counts the documents holding a client id of
+// TestBulkClientIDsFoundByDecoding.
+func countIDs(docs []string) int {
+	n := 0
+	for _, d := range docs {
+		if strings.Contains(d, `"id-`) {
+			n++
+		}
+	}
+	return n
+}
+
+// rejectedTotal is the sum of eventlog_events_rejected_total over its
+// reasons.
+func (e *env) rejectedTotal() int {
+	e.t.Helper()
+	r := e.do("GET", "/metrics", "", "")
+	total := 0
+	for _, line := range strings.Split(string(r.body), "\n") {
+		if rest, ok := strings.CutPrefix(line, "eventlog_events_rejected_total{"); ok {
+			var v int
+			if _, err := fmt.Sscan(rest[strings.IndexByte(rest, ' ')+1:], &v); err != nil {
+				e.t.Fatalf("metric line %q: %v", line, err)
+			}
+			total += v
+		}
+	}
+	return total
 }
 
 // TestMayHoldClientIDs: the body check errs only on the side of yes.

@@ -11,6 +11,12 @@ import (
 // maxKeptBuf is the largest encoding buffer kept between Appends.
 const maxKeptBuf = 1 << 20
 
+// writebackMin is the smallest record whose writeback Append starts as
+// soon as it is written (startWriteback), under SyncAlways: smaller ones
+// wait little in fsync, and sending each alone would cost group commit
+// its merged writes.
+const writebackMin = 256 << 10
+
 // Append assigns the next count sequence numbers, writes one record holding
 // payload, then calls commit(firstSeq) (if not nil) while still holding the
 // log's ordering lock, so commits run strictly in sequence order. It then
@@ -98,6 +104,10 @@ func (w *WAL) write(count uint32, rec []byte, framed bool, commit func(uint64)) 
 	w.nextSeq = last + 1 // from here on, a failure skips these numbers
 	if err := w.writeRecord(rec); err != nil {
 		return 0, 0, err
+	}
+	if w.opts.Sync == SyncAlways && len(rec) >= writebackMin {
+		// Before commit: the record is on its way while commit works.
+		startWriteback(w.active, w.files[len(w.files)-1].size-int64(len(rec)), int64(len(rec)))
 	}
 	w.written = last
 	if commit != nil {

@@ -48,7 +48,11 @@
 // Under SyncAlways, Append returns after an fsync covering its record;
 // concurrent Appends share fsyncs (group commit). Under SyncInterval a
 // background goroutine fsyncs at most every Options.SyncInterval; under
-// SyncNone only rotation, Sync and Close fsync. A failed fsync poisons the WAL:
+// SyncNone only rotation, Sync and Close fsync. Under SyncAlways the
+// kernel is asked to start writing a large record (256 KiB or more) to
+// the disk as soon as it is written (sync_file_range on Linux, advice
+// only), so the fsync that follows finds it on its way. A failed fsync
+// poisons the WAL:
 // every later Append fails with ErrPoisoned until it is reopened. A failed
 // write (such as ENOSPC) is truncated away and reported without poisoning.
 //
