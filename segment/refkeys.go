@@ -68,6 +68,16 @@ func (w *refKeyWriter) number(id, typ, namespace, rel string) (n uint64, isNew b
 	return uint64(len(w.keys) - 1), true
 }
 
+// reset empties w for another segment, keeping its map's and slices'
+// room and the rest of its chunk (whose bytes past the keys already in it
+// nothing has seen), and returns it.
+func (w *refKeyWriter) reset() *refKeyWriter {
+	clear(w.nums)
+	clear(w.keys) // the keys' chunks are the collector's again
+	w.keys = w.keys[:0]
+	return w
+}
+
 // save returns a string of b's bytes, copied into the slab.
 func (w *refKeyWriter) save(b []byte) string {
 	if cap(w.slab)-len(w.slab) < len(b) {

@@ -24,6 +24,11 @@ type scratch struct {
 	stage            blockStage
 	bw               *bufio.Writer
 	raw, frame, data []byte
+	// cols and refKeys are the column encoder and ref key numbering of
+	// the last writer, emptied (nil before the first): their maps keep
+	// the room a segment's dictionaries and keys grew them to.
+	cols    *colEncoder
+	refKeys *refKeyWriter
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{bw: bufio.NewWriterSize(nil, 1<<20)} }}
