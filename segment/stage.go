@@ -36,9 +36,10 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{bw: bufio.NewWrite
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 // Scratch keeps a Writer's working memory (its staged block's vectors and
-// text, its file buffer and encoding buffers, grown to a block's size)
-// for the next Writer given it (WriteOptions.Scratch), out of reach of
-// the garbage collector, which empties the package's pool at every
+// text, its file buffer and encoding buffers, grown to a block's size,
+// and its column encoder's and ref key numbering's maps, grown to a
+// segment's) for the next Writer given it (WriteOptions.Scratch), out of
+// reach of the garbage collector, which empties the package's pool at every
 // cycle: a store that seals a head every few hundred milliseconds while
 // the collector runs several times a second grew them again from nothing
 // for nearly every segment. The zero value is empty. One Writer at a
