@@ -3,6 +3,7 @@ package index
 import (
 	"encoding/binary"
 	"strings"
+	"unsafe"
 
 	"github.com/eventlogdb/eventlog/internal/decbuf"
 	"github.com/eventlogdb/eventlog/internal/uuidtext"
@@ -37,19 +38,24 @@ func splitDict(dict []byte) []byte {
 	pairOf := map[[2]string]uint64{}
 	var prev [16]byte
 	var again []byte // scratch: a key written again from its parts
-	walkDict(dict, func(field string, value []byte) {
+	walkDict(dict, func(field string, b []byte) {
+		// b is dict's, which no one writes while this runs, and the parts
+		// of value kept past the call are cloned: a ref key is longer than
+		// the 32 bytes a conversion can make on the stack, and converting
+		// cost one allocation per key.
+		value := unsafe.String(unsafe.SliceData(b), len(b))
 		if field != RefField {
-			values = appendString(values, string(value))
+			values = appendString(values, value)
 			return
 		}
-		id, typ, space, primary, ok := ParseRefKey(string(value))
+		id, typ, space, primary, ok := ParseRefKey(value)
 		if ok = ok && uuidtext.IsCanonical(id); ok { // and written alike from its parts
 			again = AppendRefKey(again[:0], id, typ, space, primary)
-			ok = string(again) == string(value)
+			ok = string(again) == value
 		}
 		if !ok {
 			values = append(values, keyAsIs)
-			values = appendString(values, string(value))
+			values = appendString(values, value)
 			return
 		}
 		n, seen := pairOf[[2]string{typ, space}]

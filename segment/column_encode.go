@@ -133,6 +133,14 @@ func (c *colEncoder) buildDict(vals []string) bool {
 	return true
 }
 
+// reset empties c for another segment, keeping its map's and slices'
+// room, and returns it.
+func (c *colEncoder) reset() *colEncoder {
+	c.forget()
+	c.idx = c.idx[:0]
+	return c
+}
+
 // forget empties the dictionary buildDict made, keeping its capacity.
 func (c *colEncoder) forget() {
 	clear(c.ids)

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/eventlogdb/eventlog/event"
 	"github.com/eventlogdb/eventlog/index"
@@ -41,7 +42,15 @@ type refKeyWriter struct {
 	nums map[string]uint32
 	keys []string // by number
 	buf  []byte   // scratch: the key being looked up
+	// slab is the tail of the chunk the keys' bytes are copied into, a
+	// key's string viewing them: one allocation per refKeySlab bytes of
+	// keys rather than one per key (a segment of a busy store has tens of
+	// thousands). Bytes in a chunk are never written again.
+	slab []byte
 }
+
+// refKeySlab is the size of the chunks refKeyWriter copies keys into.
+const refKeySlab = 64 << 10
 
 func newRefKeyWriter() *refKeyWriter { return &refKeyWriter{nums: map[string]uint32{}} }
 
@@ -53,10 +62,31 @@ func (w *refKeyWriter) number(id, typ, namespace, rel string) (n uint64, isNew b
 	if n, ok := w.nums[string(w.buf)]; ok {
 		return uint64(n), false
 	}
-	key := string(w.buf)
+	key := w.save(w.buf)
 	w.nums[key] = uint32(len(w.keys))
 	w.keys = append(w.keys, key)
 	return uint64(len(w.keys) - 1), true
+}
+
+// reset empties w for another segment, keeping its map's and slices'
+// room and the rest of its chunk (whose bytes past the keys already in it
+// nothing has seen), and returns it.
+func (w *refKeyWriter) reset() *refKeyWriter {
+	clear(w.nums)
+	clear(w.keys) // the keys' chunks are the collector's again
+	w.keys = w.keys[:0]
+	return w
+}
+
+// save returns a string of b's bytes, copied into the slab.
+func (w *refKeyWriter) save(b []byte) string {
+	if cap(w.slab)-len(w.slab) < len(b) {
+		w.slab = make([]byte, 0, max(refKeySlab, len(b)))
+	}
+	start := len(w.slab)
+	w.slab = append(w.slab, b...)
+	k := w.slab[start:]
+	return unsafe.String(unsafe.SliceData(k), len(k)) // k is never written again
 }
 
 // ranks returns, for each key number, the key's place among the keys

@@ -393,14 +393,17 @@ func TestSalvageV5(t *testing.T) {
 // (index.AppendRefKey): each distinct key gets the next number at its
 // first use and the same number after, refs of one id with other types,
 // spaces (an absent namespace is "default") or rels getting keys of their
-// own; keys holds each number's key.
+// own; keys holds each number's key. Long ids fill several of the
+// chunks the keys are copied into, one id longer than a chunk.
 func TestRefKeyWriterModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		w := newRefKeyWriter()
 		model := map[string]uint64{}
 		var keys []string
+		long := rapid.StringOfN(rapid.RuneFrom([]rune{'a', 'b'}), 0, 4000, -1)
+		huge := strings.Repeat("h", refKeySlab+1)
 		for range rapid.IntRange(1, 200).Draw(t, "refs") {
-			id := rapid.SampledFrom([]string{"a", "b", "0f6e3c1a-2b4d-4e5f-8a9b-0c1d2e3f4a5b", ""}).Draw(t, "id")
+			id := rapid.OneOf(rapid.SampledFrom([]string{"a", "b", "0f6e3c1a-2b4d-4e5f-8a9b-0c1d2e3f4a5b", "", huge}), long).Draw(t, "id")
 			typ := rapid.SampledFrom([]string{"alert", "action", ""}).Draw(t, "type")
 			ns := rapid.SampledFrom([]string{"", "default", "ops"}).Draw(t, "namespace")
 			rel := rapid.SampledFrom([]string{"", event.RelPrimary, "other"}).Draw(t, "rel")

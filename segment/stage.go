@@ -24,6 +24,11 @@ type scratch struct {
 	stage            blockStage
 	bw               *bufio.Writer
 	raw, frame, data []byte
+	// cols and refKeys are the column encoder and ref key numbering of
+	// the last writer, emptied (nil before the first): their maps keep
+	// the room a segment's dictionaries and keys grew them to.
+	cols    *colEncoder
+	refKeys *refKeyWriter
 }
 
 var scratchPool = sync.Pool{New: func() any { return &scratch{bw: bufio.NewWriterSize(nil, 1<<20)} }}
@@ -31,9 +36,10 @@ var scratchPool = sync.Pool{New: func() any { return &scratch{bw: bufio.NewWrite
 func getScratch() *scratch { return scratchPool.Get().(*scratch) }
 
 // Scratch keeps a Writer's working memory (its staged block's vectors and
-// text, its file buffer and encoding buffers, grown to a block's size)
-// for the next Writer given it (WriteOptions.Scratch), out of reach of
-// the garbage collector, which empties the package's pool at every
+// text, its file buffer and encoding buffers, grown to a block's size,
+// and its column encoder's and ref key numbering's maps, grown to a
+// segment's) for the next Writer given it (WriteOptions.Scratch), out of
+// reach of the garbage collector, which empties the package's pool at every
 // cycle: a store that seals a head every few hundred milliseconds while
 // the collector runs several times a second grew them again from nothing
 // for nearly every segment. The zero value is empty. One Writer at a

@@ -177,7 +177,7 @@ func Create(path string, opts WriteOptions) (*Writer, error) {
 	sw.f = f
 	sc := sw.sc
 	sc.bw.Reset(f)
-	sw.w = newWriter(sc.bw, enc, uint8(opts.Version))
+	sw.w = newWriter(sc.bw, enc, uint8(opts.Version), sc)
 	sw.w.fast, sw.w.entropy = opts.FastEncoder, opts.EntropyEncoder
 	sw.w.raw, sw.w.frame, sw.w.data = sc.raw, sc.frame, sc.data
 	if err := sw.w.header(); err != nil {
@@ -370,6 +370,10 @@ func (sw *Writer) release() {
 	if sc := sw.sc; sc != nil {
 		if w := sw.w; w != nil {
 			sc.raw, sc.frame, sc.data = w.raw[:0], w.frame[:0], w.data[:0]
+			sc.cols = w.cols.reset()
+			if k := w.cols.refKeys; k != nil {
+				sc.refKeys = k.reset()
+			}
 			sw.w = nil
 		}
 		sw.sc, sw.stage = nil, nil

@@ -39,11 +39,20 @@ const (
 	stageFooter
 )
 
-func newWriter(w *bufio.Writer, enc *zstd.Encoder, version uint8) *writer {
-	cols := newColEncoder()
-	if version >= VersionRefKeys {
-		cols.refKeys = newRefKeyWriter()
+// newWriter returns a writer to w, taking the column encoder and ref key
+// numbering sc keeps (empty) when it keeps them.
+func newWriter(w *bufio.Writer, enc *zstd.Encoder, version uint8, sc *scratch) *writer {
+	cols := sc.cols
+	if cols == nil {
+		cols = newColEncoder()
 	}
+	cols.refKeys = nil
+	if version >= VersionRefKeys {
+		if cols.refKeys = sc.refKeys; cols.refKeys == nil {
+			cols.refKeys = newRefKeyWriter()
+		}
+	}
+	sc.cols, sc.refKeys = nil, nil
 	return &writer{w: w, enc: enc, version: version, cols: cols}
 }
 

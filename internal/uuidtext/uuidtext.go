@@ -22,24 +22,30 @@ var (
 
 // IsCanonical reports whether s is a canonical lowercase UUID.
 func IsCanonical(s string) bool {
-	if len(s) != TextLen {
+	if len(s) != TextLen || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return false
 	}
-	for i := 0; i < TextLen; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-				return false
-			}
+	// One table load per digit and no branch: a switch on the position
+	// and two range tests per byte took 5 % of a seal's CPU (every string
+	// column is tried as UUIDs).
+	var bad byte
+	for _, sp := range spans {
+		for _, c := range []byte(s[sp[0]:sp[1]]) {
+			bad |= notHex[c]
 		}
 	}
-	return true
+	return bad == 0
 }
+
+// notHex is 1 for every byte but the lowercase hex digits.
+var notHex = func() (t [256]byte) {
+	for c := range t {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			t[c] = 1
+		}
+	}
+	return t
+}()
 
 // Bytes returns the 16 bytes of s, which must be canonical (IsCanonical).
 func Bytes(s string) (b [16]byte) {

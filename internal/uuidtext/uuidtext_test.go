@@ -2,6 +2,8 @@ package uuidtext
 
 import (
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -39,4 +41,26 @@ func TestIsCanonical(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// TestIsCanonicalLikeRegexp: IsCanonical against a regular expression of
+// the canonical form, on canonical texts with a byte changed, dropped or
+// added.
+func TestIsCanonicalLikeRegexp(t *testing.T) {
+	canonical := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+	rapid.Check(t, func(t *rapid.T) {
+		s := []byte(Format(rapid.SliceOfN(rapid.Byte(), 16, 16).Draw(t, "bytes")))
+		i := rapid.IntRange(0, len(s)-1).Draw(t, "at")
+		switch rapid.IntRange(0, 3).Draw(t, "edit") {
+		case 1:
+			s[i] = rapid.Byte().Draw(t, "byte")
+		case 2:
+			s = slices.Delete(s, i, i+1)
+		case 3:
+			s = slices.Insert(s, i, rapid.Byte().Draw(t, "byte"))
+		}
+		if got, want := IsCanonical(string(s)), canonical.Match(s); got != want {
+			t.Fatalf("IsCanonical(%q) = %v, want %v", s, got, want)
+		}
+	})
 }
