@@ -24,15 +24,7 @@ func TestFastEncoderColumns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer better.Close()
-	fast, err := NewEncoder(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fast.Close()
-	entropy, err := SealEntropyEncoder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast, entropy := fastAndEntropyEncoders(t)
 	dir := t.TempDir()
 	saw := map[*zstd.Encoder]bool{}
 	rapid.Check(t, func(t *rapid.T) {
@@ -86,15 +78,7 @@ func TestFastEncoderColumns(t *testing.T) {
 // @timestamp deltas are) is stored raw by NewEncoder's SpeedFastest but
 // compressed by SealEntropyEncoder; random bytes stay raw with either.
 func TestEntropyEncoderShrinksSkewedBytes(t *testing.T) {
-	fast, err := NewEncoder(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fast.Close()
-	entropy, err := SealEntropyEncoder()
-	if err != nil {
-		t.Fatal(err)
-	}
+	fast, entropy := fastAndEntropyEncoders(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	skewed, random := make([]byte, 16<<10), make([]byte, 16<<10)
 	for i := range skewed {
@@ -153,4 +137,20 @@ func TestBetterColumnNames(t *testing.T) {
 	if !EntropyColumn(colTS) {
 		t.Error("the @timestamp column is not EntropyColumn's")
 	}
+}
+
+// fastAndEntropyEncoders returns a NewEncoder encoder, closed when t ends,
+// and the process's SealEntropyEncoder.
+func fastAndEntropyEncoders(t *testing.T) (fast, entropy *zstd.Encoder) {
+	t.Helper()
+	fast, err := NewEncoder(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fast.Close() })
+	entropy, err = SealEntropyEncoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fast, entropy
 }
