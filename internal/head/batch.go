@@ -52,10 +52,73 @@ type Batch struct {
 }
 
 // fieldTerms is one field's terms in a Batch: value to index into
-// Batch.postings.
+// Batch.postings. Most fields have a handful of values (levels, outcomes,
+// providers), found by comparing the value with each of few, which costs
+// less than hashing it; a field with more than fewTerms values moves them
+// into byValue, and finds them there for the rest of the batch.
 type fieldTerms struct {
 	field   string
+	few     []fewTerm
+	many    bool // the terms are in byValue, not few
 	byValue map[string]int
+}
+
+// fewTerm is a term of a field with few values: its value and index into
+// Batch.postings.
+type fewTerm struct {
+	value string
+	i     int
+}
+
+// fewTerms is how many values a field holds in fieldTerms.few at most.
+const fewTerms = 8
+
+// find returns the index into Batch.postings of the field's term v and
+// whether it has one.
+func (f *fieldTerms) find(v string) (int, bool) {
+	if f.many {
+		i, ok := f.byValue[v]
+		return i, ok
+	}
+	for _, t := range f.few {
+		if t.value == v {
+			return t.i, true
+		}
+	}
+	return 0, false
+}
+
+// put records that the field's term v, new, is at index i of
+// Batch.postings.
+func (f *fieldTerms) put(v string, i int) {
+	if f.many {
+		f.byValue[v] = i
+		return
+	}
+	if len(f.few) < fewTerms {
+		f.few = append(f.few, fewTerm{v, i})
+		return
+	}
+	if f.byValue == nil {
+		f.byValue = make(map[string]int)
+	}
+	for _, t := range f.few {
+		f.byValue[t.value] = t.i
+	}
+	f.byValue[v] = i
+	f.many = true
+	clear(f.few)
+	f.few = f.few[:0]
+}
+
+// reset empties the field's terms, keeping its buffers.
+func (f *fieldTerms) reset() {
+	clear(f.few)
+	f.few = f.few[:0]
+	if f.many {
+		clear(f.byValue)
+		f.many = false
+	}
 }
 
 // posting is one term of a batch with the batch-relative numbers of the
@@ -73,11 +136,11 @@ func (b *Batch) Add(ts int64, terms []index.Term) {
 	b.ts = append(b.ts, ts)
 	for _, t := range terms {
 		f := b.fieldOf(t.Field)
-		values := b.byField[f].byValue
-		i, ok := values[t.Value]
+		ft := &b.byField[f]
+		i, ok := ft.find(t.Value)
 		if !ok {
 			i = b.newPosting(t, f)
-			values[t.Value] = i
+			ft.put(t.Value, i)
 		}
 		if p := &b.postings[i]; len(p.rows) == 0 || p.rows[len(p.rows)-1] != row {
 			p.rows = append(p.rows, row)
@@ -93,15 +156,12 @@ func (b *Batch) fieldOf(field string) int {
 		if j == n {
 			j = 0
 		}
-		if f := &b.byField[j]; f.field == field {
+		if b.byField[j].field == field {
 			b.nextField = j + 1
-			if f.byValue == nil {
-				f.byValue = make(map[string]int)
-			}
 			return j
 		}
 	}
-	b.byField = append(b.byField, fieldTerms{field: field, byValue: make(map[string]int)})
+	b.byField = append(b.byField, fieldTerms{field: field})
 	b.nextField = n + 1
 	return n
 }
@@ -130,7 +190,7 @@ func (b *Batch) Reset() {
 	b.ts = b.ts[:0]
 	b.Owner, b.Defer = nil, false
 	for i := range b.byField {
-		clear(b.byField[i].byValue)
+		b.byField[i].reset()
 	}
 	b.nextField, b.terms = 0, 0
 	for i := range b.postings {
