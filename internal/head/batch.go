@@ -39,27 +39,95 @@ type Batch struct {
 	// an index into postings. The fields are a dozen constants that come
 	// in the same order in every event (index.AppendTerms), so finding a
 	// term's field is a comparison or two from where the last one was
-	// (nextField), and the map lookup hashes the value alone, not a
-	// two-string key (which was a tenth of a bulk request's CPU).
+	// (nextField), and finding the value compares it with the field's
+	// few values or hashes it alone (fieldTerms), never a two-string key
+	// (which was a tenth of a bulk request's CPU).
 	byField   []fieldTerms
 	nextField int
 	terms     int // distinct terms: postings[:terms] are in use
 	postings  []posting
 	stored    [][]byte // InsertBatch's scratch: the events' arena copies
+	// headIDs is InsertBatch's scratch: the head's terms of each field of
+	// byField (postings.idsOf), found once a batch.
+	headIDs []map[string]uint32
 }
 
 // fieldTerms is one field's terms in a Batch: value to index into
-// Batch.postings.
+// Batch.postings. Most fields have a handful of values (levels, outcomes,
+// providers), found by comparing the value with each of few, which costs
+// less than hashing it; a field with more than fewTerms values moves them
+// into byValue, and finds them there for the rest of the batch.
 type fieldTerms struct {
 	field   string
+	few     []fewTerm
+	many    bool // the terms are in byValue, not few
 	byValue map[string]int
+}
+
+// fewTerm is a term of a field with few values: its value and index into
+// Batch.postings.
+type fewTerm struct {
+	value string
+	i     int
+}
+
+// fewTerms is how many values a field holds in fieldTerms.few at most.
+const fewTerms = 8
+
+// find returns the index into Batch.postings of the field's term v and
+// whether it has one.
+func (f *fieldTerms) find(v string) (int, bool) {
+	if f.many {
+		i, ok := f.byValue[v]
+		return i, ok
+	}
+	for _, t := range f.few {
+		if t.value == v {
+			return t.i, true
+		}
+	}
+	return 0, false
+}
+
+// put records that the field's term v, new, is at index i of
+// Batch.postings.
+func (f *fieldTerms) put(v string, i int) {
+	if f.many {
+		f.byValue[v] = i
+		return
+	}
+	if len(f.few) < fewTerms {
+		f.few = append(f.few, fewTerm{v, i})
+		return
+	}
+	if f.byValue == nil {
+		f.byValue = make(map[string]int)
+	}
+	for _, t := range f.few {
+		f.byValue[t.value] = t.i
+	}
+	f.byValue[v] = i
+	f.many = true
+	clear(f.few)
+	f.few = f.few[:0]
+}
+
+// reset empties the field's terms, keeping its buffers.
+func (f *fieldTerms) reset() {
+	clear(f.few)
+	f.few = f.few[:0]
+	if f.many {
+		clear(f.byValue)
+		f.many = false
+	}
 }
 
 // posting is one term of a batch with the batch-relative numbers of the
 // events holding it, ascending.
 type posting struct {
-	term index.Term
-	rows []uint32
+	term  index.Term
+	field int // index into Batch.byField
+	rows  []uint32
 }
 
 // Add appends one event with @timestamp ts (Unix ns) and posting keys terms
@@ -68,11 +136,12 @@ func (b *Batch) Add(ts int64, terms []index.Term) {
 	row := uint32(len(b.ts))
 	b.ts = append(b.ts, ts)
 	for _, t := range terms {
-		values := b.fieldOf(t.Field)
-		i, ok := values[t.Value]
+		f := b.fieldOf(t.Field)
+		ft := &b.byField[f]
+		i, ok := ft.find(t.Value)
 		if !ok {
-			i = b.newPosting(t)
-			values[t.Value] = i
+			i = b.newPosting(t, f)
+			ft.put(t.Value, i)
 		}
 		if p := &b.postings[i]; len(p.rows) == 0 || p.rows[len(p.rows)-1] != row {
 			p.rows = append(p.rows, row)
@@ -80,36 +149,34 @@ func (b *Batch) Add(ts int64, terms []index.Term) {
 	}
 }
 
-// fieldOf returns the terms of field, looking first where the last term's
-// field was followed.
-func (b *Batch) fieldOf(field string) map[string]int {
+// fieldOf returns the index in byField of field's terms, looking first
+// where the last term's field was followed.
+func (b *Batch) fieldOf(field string) int {
 	n := len(b.byField)
 	for k, j := 0, b.nextField; k < n; k, j = k+1, j+1 {
 		if j == n {
 			j = 0
 		}
-		if f := &b.byField[j]; f.field == field {
+		if b.byField[j].field == field {
 			b.nextField = j + 1
-			if f.byValue == nil {
-				f.byValue = make(map[string]int)
-			}
-			return f.byValue
+			return j
 		}
 	}
-	b.byField = append(b.byField, fieldTerms{field: field, byValue: make(map[string]int)})
+	b.byField = append(b.byField, fieldTerms{field: field})
 	b.nextField = n + 1
-	return b.byField[n].byValue
+	return n
 }
 
 // newPosting starts the posting of a term new to the batch, reusing the
 // rows slice a previous use of the batch left.
-func (b *Batch) newPosting(t index.Term) int {
+func (b *Batch) newPosting(t index.Term, field int) int {
 	i := b.terms
 	b.terms++
 	if i < len(b.postings) {
-		b.postings[i].term, b.postings[i].rows = t, b.postings[i].rows[:0]
+		p := &b.postings[i]
+		p.term, p.field, p.rows = t, field, p.rows[:0]
 	} else {
-		b.postings = append(b.postings, posting{term: t})
+		b.postings = append(b.postings, posting{term: t, field: field})
 	}
 	return i
 }
@@ -124,7 +191,7 @@ func (b *Batch) Reset() {
 	b.ts = b.ts[:0]
 	b.Owner, b.Defer = nil, false
 	for i := range b.byField {
-		clear(b.byField[i].byValue)
+		b.byField[i].reset()
 	}
 	b.nextField, b.terms = 0, 0
 	for i := range b.postings {
@@ -132,6 +199,7 @@ func (b *Batch) Reset() {
 	}
 	clear(b.stored)
 	b.stored = b.stored[:0]
+	clear(b.headIDs)
 }
 
 // InsertBatch adds b's events with sequence numbers first, first+1, ...;
@@ -173,9 +241,7 @@ func (h *Head) InsertBatch(first uint64, b *Batch, data iter.Seq[[]byte], now ti
 	if b.Defer {
 		grew += h.deferRows(base, b.Len())
 	} else {
-		for i := range b.terms {
-			grew += h.addPosting(&b.postings[i], base)
-		}
+		grew += h.addPostings(b, base)
 	}
 	h.memory += grew
 	return grew
@@ -201,16 +267,24 @@ func (h *Head) noteRows(b *Batch, first uint64, now time.Time, bytes int64) {
 	h.bytes += bytes
 }
 
-// addPosting adds a batch posting's rows, shifted to head row numbers (in
-// place: the batch is spent), to the term's rows (postings.add), and
-// returns the memory estimate of what it added.
-func (h *Head) addPosting(p *posting, base uint32) int64 {
-	grew := int64(len(p.rows)) * postingMemory
-	for j := range p.rows {
-		p.rows[j] += base
+// addPostings adds the batch's postings' rows, shifted to head row numbers
+// from base (in place: the batch is spent), to their terms' rows
+// (postings.addIn), and returns the memory estimate of what it added. The
+// head's terms of each of the batch's fields are found once.
+func (h *Head) addPostings(b *Batch, base uint32) (grew int64) {
+	b.headIDs = b.headIDs[:0]
+	for i := range b.byField {
+		b.headIDs = append(b.headIDs, h.postings.idsOf(b.byField[i].field))
 	}
-	if h.postings.add(p.term, p.rows) {
-		grew += termMemory + int64(len(p.term.Value))
+	for i := range b.terms {
+		p := &b.postings[i]
+		grew += int64(len(p.rows)) * postingMemory
+		for j := range p.rows {
+			p.rows[j] += base
+		}
+		if h.postings.addIn(b.headIDs[p.field], p.term.Value, p.rows) {
+			grew += termMemory + int64(len(p.term.Value))
+		}
 	}
 	return grew
 }

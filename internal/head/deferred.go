@@ -95,9 +95,7 @@ func (h *Head) indexRows(first, end uint32) {
 		s.batch.Add(0, s.terms)
 	}
 	grew := -int64(end-first) * deferredPostingMemory
-	for i := range s.batch.terms {
-		grew += h.addPosting(&s.batch.postings[i], first)
-	}
+	grew += h.addPostings(&s.batch, first)
 	s.batch.Reset()
 	clear(s.terms[:cap(s.terms)])
 	h.memory += grew

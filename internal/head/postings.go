@@ -22,9 +22,21 @@ import (
 //
 // Readers build a bitmap of their own from both parts (Postings, EachTerm
 // and UnionTerms copied the bitmap before, too).
+//
+// The terms are found by field, then by value (as Batch groups them): the
+// fields are a dozen constants, so finding one is a comparison or a few,
+// and the map lookup hashes and compares the value alone, not a
+// two-string key; its entries are half the size, too.
 type postings struct {
-	ids   map[index.Term]uint32 // term → index into terms
-	terms []termRows
+	fields []fieldIDs
+	hint   int // room made ahead for refs' terms (newPostings)
+	terms  []termRows
+}
+
+// fieldIDs are one field's terms: value → index into postings.terms.
+type fieldIDs struct {
+	field string
+	ids   map[string]uint32
 }
 
 // termRows are one term's rows: those in bm (nil until the first fold)
@@ -38,8 +50,34 @@ type termRows struct {
 // into its bitmap: a few KiB, only for terms that are on that many rows.
 const foldRows = 1024
 
+// newPostings returns empty postings with room for terms terms. The map
+// of saved-object refs (index.RefField), which holds most of a head's
+// terms, is made with room for all of them; other fields' maps grow.
 func newPostings(terms int) postings {
-	return postings{ids: make(map[index.Term]uint32, terms), terms: make([]termRows, 0, terms)}
+	return postings{hint: terms, terms: make([]termRows, 0, terms)}
+}
+
+// idsOf returns the terms of field, made empty if there are none.
+func (p *postings) idsOf(field string) map[string]uint32 {
+	if f := p.lookupField(field); f != nil {
+		return f.ids
+	}
+	size := 0
+	if field == index.RefField {
+		size = p.hint
+	}
+	p.fields = append(p.fields, fieldIDs{field: field, ids: make(map[string]uint32, size)})
+	return p.fields[len(p.fields)-1].ids
+}
+
+// lookupField returns the terms of field, or nil if it has none.
+func (p *postings) lookupField(field string) *fieldIDs {
+	for i := range p.fields {
+		if p.fields[i].field == field {
+			return &p.fields[i]
+		}
+	}
+	return nil
 }
 
 // len is the number of terms.
@@ -51,10 +89,15 @@ func (p *postings) len() int { return len(p.terms) }
 // value, so the head never keeps a caller's buffer alive (field names are
 // the field table's constants).
 func (p *postings) add(t index.Term, rows []uint32) (isNew bool) {
-	id, ok := p.ids[t]
+	return p.addIn(p.idsOf(t.Field), t.Value, rows)
+}
+
+// addIn is add for a term of the field whose terms are ids (idsOf).
+func (p *postings) addIn(ids map[string]uint32, value string, rows []uint32) (isNew bool) {
+	id, ok := ids[value]
 	if !ok {
 		id = uint32(len(p.terms))
-		p.ids[index.Term{Field: t.Field, Value: strings.Clone(t.Value)}] = id
+		ids[strings.Clone(value)] = id
 		p.terms = append(p.terms, termRows{})
 	}
 	tr := &p.terms[id]
@@ -74,7 +117,11 @@ func (p *postings) add(t index.Term, rows []uint32) (isNew bool) {
 
 // bitmap returns a new bitmap of t's rows, or nil when no row holds t.
 func (p *postings) bitmap(t index.Term) *roaring.Bitmap {
-	id, ok := p.ids[t]
+	f := p.lookupField(t.Field)
+	if f == nil {
+		return nil
+	}
+	id, ok := f.ids[t.Value]
 	if !ok {
 		return nil
 	}
@@ -103,9 +150,11 @@ func (tr *termRows) orInto(out *roaring.Bitmap) {
 
 // all yields every term with its rows, in no order.
 func (p *postings) all(yield func(index.Term, *termRows) bool) {
-	for t, id := range p.ids {
-		if !yield(t, &p.terms[id]) {
-			return
+	for _, f := range p.fields {
+		for v, id := range f.ids {
+			if !yield(index.Term{Field: f.field, Value: v}, &p.terms[id]) {
+				return
+			}
 		}
 	}
 }

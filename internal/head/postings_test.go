@@ -15,14 +15,16 @@ import (
 // InsertBatch does, to terms of a few frequencies (so that frequent ones
 // fold their rows into bitmaps, several times, and rare ones never do), and
 // checks every term's rows, the iteration over all terms and the union
-// against a plain map of the rows added.
+// against a plain map of the rows added. Terms of several fields share
+// values, as the head finds terms by field, then value.
 func TestPropertyPostingsMatchModel(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		p := newPostings(rapid.IntRange(0, 8).Draw(rt, "presize"))
 		model := map[index.Term][]uint32{}
 		pool := make([]index.Term, rapid.IntRange(1, 12).Draw(rt, "terms"))
 		for i := range pool {
-			pool[i] = index.Term{Field: "f", Value: fmt.Sprint(i)}
+			// Three fields share values: a term is its field and value.
+			pool[i] = index.Term{Field: fmt.Sprint("f", i%3), Value: fmt.Sprint(i / 3)}
 		}
 		row := uint32(0)
 		for range rapid.IntRange(0, 40).Draw(rt, "batches") {
