@@ -143,3 +143,17 @@ func TestPropertyUvarint9AsUvarint(t *testing.T) {
 		}
 	})
 }
+
+// FuzzUvarint9 checks uvarint9 against binary.Uvarint on any bytes.
+func FuzzUvarint9(f *testing.F) {
+	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00})
+	f.Add(binary.AppendVarint(nil, 1_767_225_600_123_000_000))
+	f.Add(append(binary.AppendUvarint(nil, 300), make([]byte, 9)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, wantN := binary.Uvarint(b)
+		got, n := uvarint9(b)
+		if n > 0 && (got != want || n != wantN) || n == 0 && len(b) >= 9 && wantN > 0 && wantN <= 9 {
+			t.Fatalf("uvarint9(%x) = %d, %d; binary.Uvarint %d, %d", b, got, n, want, wantN)
+		}
+	})
+}
