@@ -3,6 +3,7 @@ package event
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 	"unsafe"
 )
 
@@ -106,6 +107,10 @@ func (d *binDecoder) varint() int64 {
 	if d.err != nil {
 		return 0
 	}
+	if ux, n := uvarint9(d.src[d.i:]); n > 0 {
+		d.i += n
+		return int64(ux>>1) ^ -int64(ux&1) // as binary.Varint undoes the zigzag
+	}
 	v, n := binary.Varint(d.src[d.i:])
 	if n <= 0 {
 		d.fail(d.i, "malformed varint")
@@ -113,6 +118,39 @@ func (d *binDecoder) varint() int64 {
 	}
 	d.i += n
 	return v
+}
+
+// uvarint9 decodes a uvarint of at most 9 bytes at the start of b, when b
+// holds 9 bytes or more, from one 8-byte word: the 7-bit groups of its
+// bytes are packed in three steps rather than one byte at a time. A date's
+// instant, 9 bytes in nanoseconds, took a third of decoding it byte by
+// byte. n is 0 when it cannot tell (b is shorter, or the varint is
+// longer): binary.Uvarint then decides, as it does for every varint
+// uvarint9 decodes, to the same value and length.
+func uvarint9(b []byte) (v uint64, n int) {
+	if len(b) < 9 {
+		return 0, 0
+	}
+	const high = 0x8080808080808080
+	w := binary.LittleEndian.Uint64(b)
+	ends := ^w & high // the top bit of each byte that ends the varint
+	if ends == 0 {    // 9 bytes or more
+		if b[8] >= 0x80 {
+			return 0, 0
+		}
+		return pack7(w) | uint64(b[8])<<56, 9
+	}
+	last := ends & -ends // the top bit of the varint's last byte
+	return pack7(w & (last<<1 - 1)), bits.TrailingZeros64(last)/8 + 1
+}
+
+// pack7 packs the low 7 bits of each byte of w, the first in the low byte,
+// into 56 bits.
+func pack7(w uint64) uint64 {
+	w &= 0x7f7f7f7f7f7f7f7f
+	w = w&0x007f007f007f007f | (w&0x7f007f007f007f00)>>1
+	w = w&0x00003fff00003fff | (w&0x3fff00003fff0000)>>2
+	return w&0x000000000fffffff | (w&0x0fffffff00000000)>>4
 }
 
 func (d *binDecoder) str() string {

@@ -1,11 +1,14 @@
 package event
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"math"
 	"reflect"
 	"testing"
+
+	"pgregory.net/rapid"
 )
 
 func TestBinaryFullExample(t *testing.T) {
@@ -111,4 +114,46 @@ func TestDecodeBinaryEmpty(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(e, Event{}) {
 		t.Fatalf("got %v, %v", e, err)
 	}
+}
+
+// TestPropertyUvarint9AsUvarint: uvarint9, when it decodes, gives what
+// binary.Uvarint gives, and decodes every uvarint of at most 9 bytes in a
+// buffer of 9 bytes or more; varints of random values, non-minimal ones
+// and random bytes alike.
+func TestPropertyUvarint9AsUvarint(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var b []byte
+		switch rapid.IntRange(0, 2).Draw(t, "how") {
+		case 0:
+			b = binary.AppendUvarint(nil, rapid.Uint64().Draw(t, "v")>>rapid.IntRange(0, 63).Draw(t, "shift"))
+		case 1: // non-minimal: a value padded with 0x80 bytes then a zero
+			b = binary.AppendUvarint(nil, rapid.Uint64Range(0, 1<<21).Draw(t, "small"))
+			b[len(b)-1] |= 0x80
+			b = append(b, bytes.Repeat([]byte{0x80}, rapid.IntRange(0, 6).Draw(t, "pad"))...)
+			b = append(b, 0)
+		}
+		b = append(b, rapid.SliceOfN(rapid.Byte(), 0, 12).Draw(t, "rest")...)
+		want, wantN := binary.Uvarint(b)
+		got, n := uvarint9(b)
+		if n > 0 && (got != want || n != wantN) {
+			t.Fatalf("uvarint9(%x) = %d, %d; binary.Uvarint %d, %d", b, got, n, want, wantN)
+		}
+		if n == 0 && len(b) >= 9 && wantN > 0 && wantN <= 9 {
+			t.Fatalf("uvarint9(%x) gave up on a varint of %d bytes", b, wantN)
+		}
+	})
+}
+
+// FuzzUvarint9 checks uvarint9 against binary.Uvarint on any bytes.
+func FuzzUvarint9(f *testing.F) {
+	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00})
+	f.Add(binary.AppendVarint(nil, 1_767_225_600_123_000_000))
+	f.Add(append(binary.AppendUvarint(nil, 300), make([]byte, 9)...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want, wantN := binary.Uvarint(b)
+		got, n := uvarint9(b)
+		if n > 0 && (got != want || n != wantN) || n == 0 && len(b) >= 9 && wantN > 0 && wantN <= 9 {
+			t.Fatalf("uvarint9(%x) = %d, %d; binary.Uvarint %d, %d", b, got, n, want, wantN)
+		}
+	})
 }
