@@ -38,6 +38,34 @@ func writeCounting(rt *rapid.T, path string, rows []segment.Row, blockRows int) 
 	return &countingSource{Source: r, keys: map[int]bool{}, decoded: map[int]bool{}}
 }
 
+// writeCountingStore writes segments segment files into dir (writeCounting)
+// of perSegment rows each, in time order: events one second apart from
+// 2024-05-01, of provider "p" and action "a", each then changed by fill,
+// the row of event n with sequence number n+1. It returns the events, the
+// files and a snapshot of them.
+func writeCountingStore(rt *rapid.T, dir string, segments, perSegment, blockRows int, fill func(e *event.Event)) ([]event.Event, []*countingSource, Snapshot) {
+	var evs []event.Event
+	var srcs []*countingSource
+	var snap Snapshot
+	for s := range segments {
+		rows := make([]segment.Row, perSegment)
+		for i := range rows {
+			n := len(evs)
+			var e event.Event
+			e.Timestamp = event.DateOf(time.Date(2024, 5, 1, 0, 0, n, 0, time.UTC))
+			e.Event.Provider, e.Event.Action = "p", "a"
+			fill(&e)
+			evs = append(evs, e)
+			rows[i] = segment.Row{Seq: uint64(n + 1), Event: &evs[len(evs)-1]}
+		}
+		c := writeCounting(rt, filepath.Join(dir, fmt.Sprintf("%d.seg", s)), rows, blockRows)
+		srcs = append(srcs, c)
+		snap.Sources = append(snap.Sources, c)
+	}
+	snap.MaxSeq = uint64(len(evs))
+	return evs, srcs, snap
+}
+
 func (c *countingSource) Keys(block int) ([]int64, []uint64, error) {
 	c.mu.Lock()
 	c.keys[block] = true
@@ -60,31 +88,14 @@ func (c *countingSource) Decode(block int, want []int, fields []*event.Field, ou
 func TestNewestStopsAfterN(t *testing.T) {
 	const segments, perSegment, blockRows = 4, 40, 8
 	rapid.Check(t, func(rt *rapid.T) {
-		dir := t.TempDir()
-		var evs []event.Event
-		var srcs []*countingSource
-		var snap Snapshot
-		for s := range segments {
-			rows := make([]segment.Row, perSegment)
-			for i := range rows {
-				n := len(evs)
-				var e event.Event
-				e.Timestamp = event.DateOf(time.Date(2024, 5, 1, 0, 0, n, 0, time.UTC))
-				e.Event.Provider, e.Event.Action = "p", "a"
-				if rapid.IntRange(0, 3).Draw(rt, "failed") == 0 {
-					e.Event.Outcome = "failure"
-				}
-				if rapid.Bool().Draw(rt, "in_s1") {
-					e.Kibana.SavedObjects = []event.SavedObject{{Rel: "primary", Type: "alert", ID: "A", Namespace: "s1"}}
-				}
-				evs = append(evs, e)
-				rows[i] = segment.Row{Seq: uint64(n + 1), Event: &evs[len(evs)-1]}
+		evs, srcs, snap := writeCountingStore(rt, t.TempDir(), segments, perSegment, blockRows, func(e *event.Event) {
+			if rapid.IntRange(0, 3).Draw(rt, "failed") == 0 {
+				e.Event.Outcome = "failure"
 			}
-			c := writeCounting(rt, filepath.Join(dir, fmt.Sprintf("%d.seg", s)), rows, blockRows)
-			srcs = append(srcs, c)
-			snap.Sources = append(snap.Sources, c)
-		}
-		snap.MaxSeq = uint64(len(evs))
+			if rapid.Bool().Draw(rt, "in_s1") {
+				e.Kibana.SavedObjects = []event.SavedObject{{Rel: "primary", Type: "alert", ID: "A", Namespace: "s1"}}
+			}
+		})
 		n := rapid.IntRange(1, 12).Draw(rt, "n")
 		req := Request{Filter: "event.outcome:failure", PerPage: n, Sort: []SortField{{Field: "@timestamp", Order: "desc"}}}
 		match := func(e *event.Event) bool { return e.Event.Outcome == "failure" }

@@ -2,16 +2,12 @@ package query
 
 import (
 	"context"
-	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
-	"time"
 
 	"pgregory.net/rapid"
 
 	"github.com/eventlogdb/eventlog/event"
-	"github.com/eventlogdb/eventlog/segment"
 )
 
 // TestWholeBlocksPages pages through the matches of a store of
@@ -24,29 +20,12 @@ import (
 func TestWholeBlocksPages(t *testing.T) {
 	const segments, perSegment, blockRows = 3, 40, 8
 	rapid.Check(t, func(rt *rapid.T) {
-		dir := t.TempDir()
-		var evs []event.Event
-		var srcs []*countingSource
-		var snap Snapshot
 		every := rapid.IntRange(1, 4).Draw(rt, "every")
-		for s := range segments {
-			rows := make([]segment.Row, perSegment)
-			for i := range rows {
-				n := len(evs)
-				var e event.Event
-				e.Timestamp = event.DateOf(time.Date(2024, 5, 1, 0, 0, n, 0, time.UTC))
-				e.Event.Provider, e.Event.Action = "p", "a"
-				if rapid.IntRange(0, every-1).Draw(rt, "match") == 0 {
-					e.Event.Outcome = "failure"
-				}
-				evs = append(evs, e)
-				rows[i] = segment.Row{Seq: uint64(n + 1), Event: &evs[len(evs)-1]}
+		evs, srcs, snap := writeCountingStore(rt, t.TempDir(), segments, perSegment, blockRows, func(e *event.Event) {
+			if rapid.IntRange(0, every-1).Draw(rt, "match") == 0 {
+				e.Event.Outcome = "failure"
 			}
-			c := writeCounting(rt, filepath.Join(dir, fmt.Sprintf("%d.seg", s)), rows, blockRows)
-			srcs = append(srcs, c)
-			snap.Sources = append(snap.Sources, c)
-		}
-		snap.MaxSeq = uint64(len(evs))
+		})
 		req := Request{Filter: "event.outcome:failure", PerPage: rapid.IntRange(1, 20).Draw(rt, "per_page")}
 		if rapid.Bool().Draw(rt, "desc") {
 			req.Sort = []SortField{{Field: "@timestamp", Order: "desc"}}
