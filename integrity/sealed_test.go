@@ -370,20 +370,7 @@ func TestSealedModel(t *testing.T) {
 // smallFiles, every event stored and sealed in src, and seals its tiles.
 func sealedLog(t *testing.T, dir string, files int) (*Log, *memSource, *sealedModel) {
 	t.Helper()
-	src := newMemSource()
-	l, err := Open(dir, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.SetSource(src)
-	m := &sealedModel{key: mustSaltKey(t, dir), next: 1, purposed: roaring64.New(), lost: roaring64.New()}
-	for range files*4 + 1 {
-		m.append(l, src, tileLeaves, 0)
-	}
-	if err := l.CatchUp(); err != nil {
-		t.Fatal(err)
-	}
-	src.sealed = m.next - 1
+	l, src, m := storedLog(t, dir, files*4+1, 0)
 	st, err := l.PackSealed()
 	if err != nil || st.Tiles != files*4 {
 		t.Fatalf("sealed %+v, %v; want %d tiles", st, err, files*4)
@@ -591,6 +578,14 @@ func checkSealedCut(t *testing.T, l *Log, m *sealedModel, what string) {
 // yet.
 func sealableLog(t *testing.T, dir string) (*Log, *memSource, *sealedModel) {
 	t.Helper()
+	return storedLog(t, dir, 5, 3) // gaps: every tile's sequence numbers break into runs
+}
+
+// storedLog opens a log in dir and appends tiles tiles of events, gaps
+// sequence numbers skipped after each (sealedModel.append), every event
+// stored and sealed in src, and catches up.
+func storedLog(t *testing.T, dir string, tiles, gaps int) (*Log, *memSource, *sealedModel) {
+	t.Helper()
 	src := newMemSource()
 	l, err := Open(dir, Options{})
 	if err != nil {
@@ -598,8 +593,8 @@ func sealableLog(t *testing.T, dir string) (*Log, *memSource, *sealedModel) {
 	}
 	l.SetSource(src)
 	m := &sealedModel{key: mustSaltKey(t, dir), next: 1, purposed: roaring64.New(), lost: roaring64.New()}
-	for range 5 {
-		m.append(l, src, tileLeaves, 3) // gaps: every tile's sequence numbers break into runs
+	for range tiles {
+		m.append(l, src, tileLeaves, gaps)
 	}
 	if err := l.CatchUp(); err != nil {
 		t.Fatal(err)
