@@ -76,7 +76,6 @@ func BenchmarkBytesPerEvent(b *testing.B) {
 // event (which holds when other work stretches the wall time).
 func BenchmarkSeal(b *testing.B) {
 	opts := eventlog.Options{Sync: eventlog.SyncNone, SegmentMaxBytes: 1 << 40, SegmentMaxAge: 1000 * time.Hour}
-	ctx := context.Background()
 	var jsonBytes int64
 	var cpu time.Duration
 	for b.Loop() {
@@ -86,20 +85,9 @@ func BenchmarkSeal(b *testing.B) {
 		jsonBytes = mustFill(b, db, NewGenerator(GeneratorConfig{Seed: 1}), sealEvents, nil)
 		checkHeadEvents(b, db, sealEvents)
 		runtime.GC() // the fill's garbage is not the seal's to collect
-		b.StartTimer()
-		start := cputime.Process()
-		if err := db.Roll(ctx); err != nil {
-			b.Fatal(err)
-		}
-		cpu += cputime.Process() - start
-		b.StopTimer()
+		cpu += timedRoll(b, db)
 		checkHeadEvents(b, db, 0)
-		if err := db.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			b.Fatal(err)
-		}
+		closeAndRemove(b, db, dir)
 		b.StartTimer()
 	}
 	b.SetBytes(jsonBytes)
@@ -121,7 +109,6 @@ func BenchmarkSealServerHeads(b *testing.B) {
 		serverHeads      = 10
 	)
 	opts := eventlog.Options{Sync: eventlog.SyncNone, SegmentMaxBytes: 1 << 40, SegmentMaxAge: 1000 * time.Hour}
-	ctx := context.Background()
 	var cpu time.Duration
 	var segBytes int64 // the segments' size after one op
 	for b.Loop() {
@@ -133,27 +120,41 @@ func BenchmarkSealServerHeads(b *testing.B) {
 		for range serverHeads {
 			mustFill(b, db, g, serverHeadEvents, nil)
 			runtime.GC() // the fill's garbage is not the seal's to collect
-			b.StartTimer()
-			start := cputime.Process()
-			if err := db.Roll(ctx); err != nil {
-				b.Fatal(err)
-			}
-			cpu += cputime.Process() - start
-			b.StopTimer()
+			cpu += timedRoll(b, db)
 		}
 		checkHeadEvents(b, db, 0)
 		segBytes = mustDirSizes(b, dir)["segments"]
-		if err := db.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.RemoveAll(dir); err != nil {
-			b.Fatal(err)
-		}
+		closeAndRemove(b, db, dir)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(serverHeadEvents*serverHeads*b.N)/b.Elapsed().Seconds(), "events/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(serverHeadEvents*serverHeads*b.N), "cpu-ns/event")
 	b.ReportMetric(float64(segBytes)/float64(serverHeadEvents*serverHeads), "segment-B/event")
+}
+
+// timedRoll seals what db's heads hold (DB.Roll), the benchmark's timer
+// running only meanwhile, and returns the process's CPU time it took.
+func timedRoll(b *testing.B, db *eventlog.DB) time.Duration {
+	b.Helper()
+	b.StartTimer()
+	start := cputime.Process()
+	if err := db.Roll(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	cpu := cputime.Process() - start
+	b.StopTimer()
+	return cpu
+}
+
+// closeAndRemove closes db and removes its directory dir.
+func closeAndRemove(b *testing.B, db *eventlog.DB, dir string) {
+	b.Helper()
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // checkHeadEvents fails unless db's heads hold want events.
