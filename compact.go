@@ -132,11 +132,11 @@ func compactionInput(st *state) []compaction.Segment {
 
 // merge runs one job: the inputs' rows, merged in (@timestamp, sequence)
 // order, become one new segment that replaces them, written at the better
-// level (segment.MergeEncoder) that seals leave to merges. Its working set is charged to the
-// memory budget (AccountCompaction) first: waiting for room, or, for a
-// background merge, only if reads let it and there is room now; a
-// background merge also gives way to reads and to those who wait for
-// memory (errMergeDeferred, compact_memory.go).
+// level (segment.MergeEncoder) that seals leave to merges. Its working
+// set is charged to the memory budget (AccountCompaction) first: waiting
+// for room, or, for a background merge, only if reads let it and there is
+// room now; a background merge also gives way to reads and to those who
+// wait for memory (errMergeDeferred, compact_memory.go).
 func (db *DB) merge(ctx context.Context, j compaction.Job, res *CompactResult, background bool) error {
 	inputs, err := db.acquireSegments(j.Inputs)
 	if err != nil {
